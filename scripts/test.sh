@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs every test beside the code (src/**/*.test.ts) with node's test runner, after a type check.
+# Usage: scripts/test.sh [FILTER]   FILTER is a substring of the test file paths to run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npx tsc -p tsconfig.json --noEmit
+mapfile -t files < <(find src -name '*.test.ts' | sort | grep -- "${1:-}" || true)
+if [ "${#files[@]}" -eq 0 ]; then echo "no test files match '${1:-}'" >&2; exit 1; fi
+exec node --import tsx --test --test-concurrency=1 "${files[@]}"

@@ -1,0 +1,18 @@
+/** The table of subcommands. Each handler lives in its own file in this folder. */
+import type { CommandHandler } from '../context.js';
+
+/** Subcommand name → handler. */
+export const COMMANDS: Record<string, CommandHandler> = {};
+
+/** `kiln --help`. */
+export const USAGE = `usage: kiln COMMAND [options]   (every command takes --home DIR and, where it reports, --json)
+
+  kiln jail create NAME [--release bookworm] [--arch amd64|arm64] [--mirror URL] [--include PKG,...]
+  kiln jail update NAME | list | delete NAME
+  kiln tree add NAME (--path DIR | --git URL [--branch B] | --overlay LOWER,...,UPPER)
+  kiln tree update NAME | list | show NAME ORIGIN | delete NAME
+  kiln options -p TREE (-f LIST | ORIGIN...) [--set ORIGIN:OPT=on|off ...] [--show]
+  kiln bulk -j JAIL -p TREE (-f LIST | ORIGIN... | -a) [-J BUILDERS] [-n] [--explain] [-t] [-C] [--resume]
+  kiln simulate -p TREE (-f LIST | -a) -J BUILDERS [--durations FILE] [--json]
+  kiln config
+`;

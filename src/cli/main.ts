@@ -1,0 +1,71 @@
+/**
+ * kiln's entry point: picks the subcommand, resolves `--home`, runs the handler, and turns errors into
+ * one line per problem on stderr and the exit code of the CLI spec.
+ */
+import path from 'node:path';
+import { KilnError, formatProblem, InputError } from '../util/errors.js';
+import type { CliContext, CommandHandler } from './context.js';
+import { COMMANDS, USAGE } from './commands/index.js';
+
+/** Finds `--home DIR` / `--home=DIR` anywhere in argv; else `$KILN_HOME`, else `/var/lib/kiln`. */
+export function resolveHome(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): string {
+  let home: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (a === '--home') home = argv[i + 1];
+    else if (a.startsWith('--home=')) home = a.slice('--home='.length);
+  }
+  return path.resolve(cwd, home ?? env.KILN_HOME ?? '/var/lib/kiln');
+}
+
+/** Runs kiln with `argv` (without `node kiln`); returns the exit code. */
+export async function main(argv: string[], ctx?: Partial<CliContext>): Promise<number> {
+  const env = ctx?.env ?? process.env;
+  const cwd = ctx?.cwd ?? process.cwd();
+  const full: CliContext = {
+    home: ctx?.home ?? resolveHome(argv, env, cwd),
+    out: ctx?.out ?? ((t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`)),
+    err: ctx?.err ?? ((t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`)),
+    isTTY: ctx?.isTTY ?? Boolean(process.stdout.isTTY),
+    env, cwd,
+  };
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    full.out(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === 'version') {
+    full.out(KILN_VERSION);
+    return 0;
+  }
+  const handler: CommandHandler | undefined = COMMANDS[name];
+  if (!handler) {
+    full.err(`kiln: unknown command "${name}"; see \`kiln --help\``);
+    return 2;
+  }
+  try {
+    return await handler(rest, full);
+  } catch (e) {
+    return reportError(e, full);
+  }
+}
+
+/** kiln's version, from package.json at build time. */
+export const KILN_VERSION = '0.1.0';
+
+/** Prints an error as the CLI spec wants (one line per problem, then a hint) and returns its exit code. */
+export function reportError(e: unknown, ctx: Pick<CliContext, 'err'>): number {
+  if (e instanceof InputError) {
+    for (const p of e.problems) ctx.err(formatProblem(p));
+    if (e.hint) ctx.err(`hint: ${e.hint}`);
+    return e.exitCode;
+  }
+  if (e instanceof KilnError) {
+    ctx.err(`kiln: ${e.message} [${e.code}]`);
+    if (e.hint) ctx.err(`hint: ${e.hint}`);
+    return e.exitCode;
+  }
+  ctx.err(`kiln: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  return 1;
+}

@@ -1,0 +1,161 @@
+/**
+ * The `port.yaml` schema (see `../shared/spec/port.md`). One zod schema drives validation, defaults and
+ * the types every other module uses. Each field has a doc comment and a `.describe()` text.
+ */
+import { z } from 'zod';
+
+/** Debian package name rules: lowercase, starts with a letter or digit, then `[a-z0-9+.-]`, 2+ chars. */
+export const PACKAGE_NAME_RE = /^[a-z0-9][a-z0-9+.-]+$/;
+/** Upstream version (Debian syntax, no epoch, no revision dash): starts with a digit. */
+export const VERSION_RE = /^[0-9][A-Za-z0-9.+~]*$/;
+/** An origin: `CATEGORY/NAME`. */
+export const ORIGIN_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]*\/[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+/** Option names: upper-case identifiers, as poudriere's. */
+export const OPTION_NAME_RE = /^[A-Z][A-Z0-9_]*$/;
+/** Debian architectures kiln knows. */
+export const ARCHES = ['amd64', 'arm64', 'armhf', 'i386', 'ppc64el', 's390x', 'riscv64'] as const;
+/** Build systems of `build.system`. */
+export const BUILD_SYSTEMS = ['autotools', 'cmake', 'meson', 'make', 'script', 'debian'] as const;
+/** Maintainer scripts allowed under `install`. */
+export const MAINTAINER_SCRIPTS = ['preinst', 'postinst', 'prerm', 'postrm'] as const;
+
+const origin = z.string().regex(ORIGIN_RE, 'must be an origin CATEGORY/NAME');
+/** A Debian package relation as written in a control file (`libc6`, `libfoo (>= 1.2)`, `a | b`). */
+const debRelation = z.string().regex(/^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?( *\([<>=]{1,2} *[^()\s]+\))?( *\| *[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?( *\([<>=]{1,2} *[^()\s]+\))?)*$/,
+  'must be a Debian package name, optionally with a version relation such as "libfoo (>= 1.2)"');
+const args = z.array(z.string());
+
+/** One distfile. */
+export const SourceSchema = z.object({
+  /** Where to download it from. */
+  url: z.string().url('must be a URL').describe('Where to download the distfile from'),
+  /** Expected sha256, 64 lower-case hex digits. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits').describe('Expected sha256 of the file'),
+  /** File name in the cache; defaults to the URL's last segment. */
+  filename: z.string().regex(/^[^/\0]+$/, 'must be a plain file name').refine((s) => s !== '.' && s !== '..', 'must be a plain file name').optional()
+    .describe("File name in the distfile cache; defaults to the URL's last path segment"),
+  /** Leading path components to strip when unpacking (default 1). */
+  strip: z.number().int().min(0).max(16).default(1).describe('Leading path components stripped when unpacking'),
+}).strict();
+
+/** Arguments added for an option's on or off state. */
+const onOff = z.object({
+  /** Added when the option is on. */
+  on: args.default([]),
+  /** Added when the option is off. */
+  off: args.default([]),
+}).strict();
+
+/** One per-port knob (poudriere's OPTIONS). */
+export const OptionSchema = z.object({
+  /** Value when the user chose nothing. */
+  default: z.boolean().describe('Value when the user chose nothing'),
+  /** One line shown by `kiln options`. */
+  description: z.string().min(1).describe('One line shown by `kiln options`'),
+  /** Arguments added to the configure step. */
+  configure_args: onOff.optional().describe('Arguments added to the configure step when on / off'),
+  /** Arguments added to make. */
+  make_args: onOff.optional().describe('Arguments added to make when on / off'),
+  /** Names of other options this one needs on (checked when choices are made). */
+  implies: z.array(z.string().regex(OPTION_NAME_RE, 'must be an option name')).optional().describe('Options that must be on when this one is'),
+}).strict();
+
+/** Dependencies. */
+export const DependsSchema = z.object({
+  /** Origins built first; their .debs are installed in the build sandbox. */
+  build: z.array(origin).default([]).describe('Origins built first and installed in the build sandbox'),
+  /** Origins that become `Depends:` of the .deb, with `(>= their version)`. */
+  run: z.array(origin).default([]).describe('Origins that become Depends: of the .deb'),
+  /** Debian packages from the jail's archive, installed in the build sandbox. */
+  system: z.array(debRelation).default([]).describe("Debian packages from the jail's archive installed for the build"),
+  /** Debian packages added to `Depends:` as written. */
+  system_run: z.array(debRelation).default([]).describe('Debian packages added to Depends: as written'),
+}).strict();
+
+/** How to build. */
+export const BuildSchema = z.object({
+  /** autotools | cmake | meson | make | script (| debian, for Debian source packages). */
+  system: z.enum(BUILD_SYSTEMS).describe('Build system: autotools, cmake, meson, make, script or debian'),
+  /** Arguments appended to the configure step. */
+  configure_args: args.default([]).describe('Arguments appended to the configure step'),
+  /** Arguments appended to make / the build step. */
+  make_args: args.default([]).describe('Arguments appended to make'),
+  /** Shell run in the unpacked source with `set -e`; required when system is script. */
+  script: z.string().min(1).optional().describe('Shell script replacing the build system commands'),
+  /** Extra environment for the build. */
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'), z.string()).default({})
+    .describe('Extra environment variables for the build'),
+  /** Command run when the bulk asks for tests (`-t`). */
+  test: z.string().min(1).optional().describe('Test command run with `kiln bulk -t`'),
+  /** False when the build breaks with make -jN: it then always gets -j1. */
+  parallel: z.boolean().default(true).describe('False if the port breaks with parallel make'),
+  /** Per-port limits overriding kiln.yaml's. */
+  limits: z.object({
+    /** Wall-clock seconds. */
+    wall_s: z.number().int().positive().optional(),
+    /** CPU seconds. */
+    cpu_s: z.number().int().positive().optional(),
+    /** Seconds without output before the build is killed (poudriere's NOHANG). */
+    no_output_s: z.number().int().positive().optional(),
+    /** Memory in MiB. */
+    memory_mb: z.number().int().positive().optional(),
+  }).strict().default({}).describe('Limits for this port, overriding kiln.yaml'),
+}).strict();
+
+/** Packaging details. */
+export const InstallSchema = z.object({
+  /** Absolute paths of configuration files dpkg must preserve. */
+  conffiles: z.array(z.string().regex(/^\/[^\0]*$/, 'must be an absolute path')).default([]).describe('Configuration files dpkg preserves'),
+  /** Maintainer script run before unpacking. */
+  preinst: z.string().optional().describe('preinst maintainer script'),
+  /** Maintainer script run after unpacking. */
+  postinst: z.string().optional().describe('postinst maintainer script'),
+  /** Maintainer script run before removal. */
+  prerm: z.string().optional().describe('prerm maintainer script'),
+  /** Maintainer script run after removal. */
+  postrm: z.string().optional().describe('postrm maintainer script'),
+}).strict();
+
+/** A whole `port.yaml`. */
+export const RecipeSchema = z.object({
+  /** The .deb's Package: name; defaults to the origin's NAME. */
+  name: z.string().regex(PACKAGE_NAME_RE, 'must be a Debian package name: lower case [a-z0-9][a-z0-9+.-]+').optional()
+    .describe("The .deb's Package: name; defaults to NAME of the origin"),
+  /** Upstream version, always a string. */
+  version: z.string().regex(VERSION_RE, 'must be an upstream version starting with a digit, e.g. "2.10"').describe('Upstream version (a string)'),
+  /** Packaging revision; the .deb version is VERSION-kREVISION. */
+  revision: z.number().int().min(1).default(1).describe('Packaging revision, the k in VERSION-kREVISION'),
+  /** One-line summary. */
+  summary: z.string().min(1).regex(/^[^\n]*$/, 'must be one line').describe('One-line summary'),
+  /** Long description. */
+  description: z.string().optional().describe('Long description'),
+  /** Upstream home page. */
+  homepage: z.string().url('must be a URL').optional().describe('Upstream home page'),
+  /** SPDX license expression. */
+  license: z.string().min(1).optional().describe('SPDX license expression'),
+  /** any | all | a list of architectures. */
+  arch: z.union([z.literal('any'), z.literal('all'), z.array(z.enum(ARCHES)).min(1)]).default('any')
+    .describe('any, all, or a list of architectures'),
+  /** Distfiles. */
+  sources: z.array(SourceSchema).default([]).describe('Distfiles, checked by sha256'),
+  /** Patch files in the port folder, applied with patch -p1 in order. */
+  patches: z.array(z.string().regex(/^[^/\0][^\0]*$/, 'must be a path relative to the port folder')
+    .refine((s) => !s.split('/').includes('..'), 'must stay inside the port folder')).default([])
+    .describe('Patches in the port folder, applied with patch -p1 in order'),
+  /** Dependencies. */
+  depends: DependsSchema.default({ build: [], run: [], system: [], system_run: [] }).describe('Dependencies'),
+  /** Per-port knobs. */
+  options: z.record(z.string().regex(OPTION_NAME_RE, 'must be an upper-case option name such as NLS'), OptionSchema).default({})
+    .describe('Per-port options'),
+  /** How to build. */
+  build: BuildSchema.describe('How to build'),
+  /** Packaging details. */
+  install: InstallSchema.default({ conffiles: [] }).describe('Conffiles and maintainer scripts'),
+}).strict();
+
+/** A validated recipe, defaults filled in. */
+export type Recipe = Readonly<z.output<typeof RecipeSchema>>;
+/** One distfile of a recipe. */
+export type Source = z.output<typeof SourceSchema>;
+/** One option of a recipe. */
+export type RecipeOption = z.output<typeof OptionSchema>;
