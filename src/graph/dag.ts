@@ -1,0 +1,83 @@
+/**
+ * Building the {@link Dag} of a set of ports, its reverse adjacency and a topological order. Pure and
+ * iterative: depth never touches the call stack.
+ */
+import type { Port } from '../recipe/types.js';
+import type { Dag } from './types.js';
+
+/**
+ * The graph of `origins` (node `i` is `origins[i]`): `deps[i]` is the union of the port's `depends.build`
+ * and `depends.run` restricted to `origins`, without duplicates, in recipe order (build first). A port
+ * that depends on itself keeps the self-edge (a cycle of one). Origins not in `ports` get no edges.
+ */
+export function buildDag(ports: ReadonlyMap<string, Port>, origins: readonly string[]): Dag {
+  const index = new Map<string, number>();
+  for (let i = 0; i < origins.length; i++) index.set(origins[i]!, i);
+  const stamp = new Int32Array(origins.length).fill(-1);
+  const deps: number[][] = new Array(origins.length);
+  for (let i = 0; i < origins.length; i++) {
+    const out: number[] = [];
+    const port = ports.get(origins[i]!);
+    if (port) {
+      for (const list of [port.recipe.depends.build, port.recipe.depends.run]) {
+        for (const d of list) {
+          const j = index.get(d);
+          if (j !== undefined && stamp[j] !== i) {
+            stamp[j] = i;
+            out.push(j);
+          }
+        }
+      }
+    }
+    deps[i] = out;
+  }
+  return { ids: origins.slice(), deps };
+}
+
+/** Reverse adjacency: `dependents(dag)[j]` lists the nodes whose `deps` contain `j`, ascending. */
+export function dependents(dag: Dag): number[][] {
+  const n = dag.ids.length;
+  const rev: number[][] = new Array(n);
+  for (let i = 0; i < n; i++) rev[i] = [];
+  for (let i = 0; i < n; i++) for (const j of dag.deps[i]!) rev[j]!.push(i);
+  return rev;
+}
+
+/**
+ * Kahn's topological order, dependencies first: nodes with no dependencies in id order, then each node as
+ * soon as its last dependency is placed (first in, first out), so the order is deterministic. Nodes on a cycle, or depending on one, are left out: the result
+ * is shorter than `dag.ids` exactly when the graph has a cycle.
+ */
+export function topoOrder(dag: Dag): number[] {
+  const n = dag.ids.length;
+  const rev = dependents(dag);
+  const pending = new Int32Array(n);
+  for (let i = 0; i < n; i++) pending[i] = dag.deps[i]!.length;
+  const order: number[] = [];
+  for (let i = 0; i < n; i++) if (pending[i] === 0) order.push(i);
+  for (let head = 0; head < order.length; head++) {
+    for (const k of rev[order[head]!]!) {
+      if (--pending[k]! === 0) order.push(k);
+    }
+  }
+  return order;
+}
+
+/**
+ * The sub-graph of `dag` induced by `keep` (node ids, any order): node `i` of the result is
+ * `dag.ids[keep[i]]`, with only the edges between kept nodes.
+ */
+export function subDag(dag: Dag, keep: readonly number[]): Dag {
+  const map = new Int32Array(dag.ids.length).fill(-1);
+  for (let i = 0; i < keep.length; i++) map[keep[i]!] = i;
+  const ids: string[] = new Array(keep.length);
+  const deps: number[][] = new Array(keep.length);
+  for (let i = 0; i < keep.length; i++) {
+    const old = keep[i]!;
+    ids[i] = dag.ids[old]!;
+    const out: number[] = [];
+    for (const j of dag.deps[old]!) if (map[j]! >= 0) out.push(map[j]!);
+    deps[i] = out;
+  }
+  return { ids, deps };
+}

@@ -1,0 +1,189 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { closure, buildDag, dependents, topoOrder, subDag, findCycles, cycleGroups, cyclicComponents, formatCycle } from './index.js';
+import type { Dag } from './index.js';
+import { mkports } from './__fixtures__/mkports.js';
+
+/** Deterministic PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function dagOf(edges: Record<string, string[]>): Dag {
+  const ids = Object.keys(edges);
+  const ix = new Map(ids.map((o, i) => [o, i]));
+  return { ids, deps: ids.map((o) => edges[o]!.map((d) => ix.get(d)!)) };
+}
+
+test('closure follows build and run dependencies transitively and sorts the result', () => {
+  const ports = mkports({
+    'a/app': { build: ['l/lib'], run: ['l/rt'] },
+    'l/lib': ['l/base'],
+    'l/rt': { run: ['l/base'] },
+    'l/base': [],
+    'x/unrelated': [],
+  });
+  const c = closure(ports, ['a/app']);
+  assert.deepEqual(c.origins, ['a/app', 'l/base', 'l/lib', 'l/rt']);
+  assert.deepEqual(c.missing, []);
+  assert.deepEqual(closure(ports, 'all').origins, ['a/app', 'l/base', 'l/lib', 'l/rt', 'x/unrelated']);
+});
+
+test('closure reports missing dependencies with the asking recipe, list and index, and missing roots', () => {
+  const ports = mkports({
+    'a/app': { build: ['l/lib', 'l/gone'], run: ['l/lib', 'l/also-gone'] },
+    'l/lib': [],
+  });
+  const c = closure(ports, ['a/app', 'z/nope', 'a/app']);
+  assert.deepEqual(c.origins, ['a/app', 'l/lib']);
+  assert.deepEqual(c.missing, [
+    { origin: 'z/nope', dependsOn: 'z/nope', kind: 'root', index: 1 },
+    { origin: 'a/app', dependsOn: 'l/gone', kind: 'build', index: 1 },
+    { origin: 'a/app', dependsOn: 'l/also-gone', kind: 'run', index: 1 },
+  ]);
+  assert.equal(closure(ports, 'all').missing.length, 2);
+});
+
+test('closure walks a 100,000-deep chain without recursion', () => {
+  const spec: Record<string, string[]> = {};
+  const N = 100_000;
+  for (let i = 0; i < N; i++) spec[`c/p${i}`] = i + 1 < N ? [`c/p${i + 1}`] : [];
+  const ports = mkports(spec);
+  const c = closure(ports, ['c/p0']);
+  assert.equal(c.origins.length, N);
+  const dag = buildDag(ports, c.origins);
+  const order = topoOrder(dag);
+  assert.equal(order.length, N);
+  assert.equal(dag.ids[order[0]!], `c/p${N - 1}`);
+  assert.equal(dag.ids[order[N - 1]!], 'c/p0');
+  assert.deepEqual(findCycles(dag), []);
+});
+
+test('buildDag unions build and run dependencies inside the set, without duplicates, keeping self-edges', () => {
+  const ports = mkports({
+    'a/a': { build: ['a/b', 'a/c', 'a/b'], run: ['a/c', 'a/out'] },
+    'a/b': ['a/b'],
+    'a/c': [],
+    'a/out': [],
+  });
+  const dag = buildDag(ports, ['a/a', 'a/b', 'a/c']);
+  assert.deepEqual(dag.ids, ['a/a', 'a/b', 'a/c']);
+  assert.deepEqual(dag.deps, [[1, 2], [1], []]);
+  assert.deepEqual(dependents(dag), [[], [0, 1], [0]]);
+  assert.deepEqual(findCycles(dag), [['a/b']]);
+  assert.equal(formatCycle(['a/b']), 'a/b → a/b');
+});
+
+test('findCycles reports each cycle whole, in dependency order, starting at its first origin', () => {
+  const dag = dagOf({
+    'x/c': ['x/a'], 'x/a': ['x/b'], 'x/b': ['x/c'], // x/a → x/b → x/c → x/a
+    'y/top': ['x/a', 'z/q'],
+    'z/q': ['z/r'], 'z/r': ['z/q', 'z/leaf'], 'z/leaf': [],
+  });
+  assert.deepEqual(findCycles(dag), [['x/a', 'x/b', 'x/c'], ['z/q', 'z/r']]);
+  assert.equal(formatCycle(['x/a', 'x/b', 'x/c']), 'x/a → x/b → x/c → x/a');
+  // Nodes on a cycle and those depending on one are left out of the topological order.
+  assert.deepEqual(topoOrder(dag).map((i) => dag.ids[i]), ['z/leaf']);
+});
+
+test('a component with many cycles is reported once, with all of its members', () => {
+  const dag = dagOf({ 'a/1': ['a/2', 'a/3'], 'a/2': ['a/1', 'a/3'], 'a/3': ['a/4'], 'a/4': ['a/1'] });
+  const groups = cycleGroups(dag);
+  assert.equal(groups.length, 1);
+  assert.deepEqual(groups[0]!.members, [0, 1, 2, 3]);
+  assert.deepEqual(findCycles(dag), [['a/1', 'a/2']]);
+});
+
+test('a 100,000-long cycle is found whole without overflowing the stack', () => {
+  const N = 100_000;
+  const ids = Array.from({ length: N }, (_, i) => `c/n${String(i).padStart(6, '0')}`);
+  const deps = ids.map((_, i) => [(i + 1) % N]);
+  const cycles = findCycles({ ids, deps });
+  assert.equal(cycles.length, 1);
+  assert.equal(cycles[0]!.length, N);
+  assert.equal(cycles[0]![0], 'c/n000000');
+  assert.equal(cycles[0]![N - 1], `c/n${String(N - 1).padStart(6, "0")}`);
+});
+
+/** Reference SCCs by brute-force reachability (small graphs only). */
+function referenceCyclic(dag: Dag): Set<string> {
+  const n = dag.ids.length;
+  const reach: Uint8Array[] = [];
+  for (let s = 0; s < n; s++) {
+    const r = new Uint8Array(n);
+    const st = [...dag.deps[s]!];
+    while (st.length) { const v = st.pop()!; if (!r[v]) { r[v] = 1; st.push(...dag.deps[v]!); } }
+    reach.push(r);
+  }
+  const comps = new Set<string>();
+  for (let s = 0; s < n; s++) {
+    if (!reach[s]![s]) continue;
+    const members: number[] = [];
+    for (let t = 0; t < n; t++) if (reach[s]![t] && reach[t]![s]) members.push(t);
+    comps.add(members.join(','));
+  }
+  return comps;
+}
+
+test('on dense random graphs, components match brute force and every reported cycle is a real cycle', () => {
+  const rand = rng(42);
+  for (let round = 0; round < 60; round++) {
+    const n = 5 + Math.floor(rand() * 60);
+    const density = rand() * 0.15;
+    const ids = Array.from({ length: n }, (_, i) => `r/n${i}`);
+    const deps = ids.map(() => {
+      const s = new Set<number>();
+      for (let j = 0; j < n; j++) if (rand() < density) s.add(j);
+      return [...s];
+    });
+    const dag = { ids, deps };
+    const got = new Set(cyclicComponents(dag).map((c) => c.join(',')));
+    assert.deepEqual(got, referenceCyclic(dag), `round ${round}`);
+    for (const g of cycleGroups(dag)) {
+      for (let k = 0; k < g.cycle.length; k++) {
+        const from = g.cycle[k]!;
+        const to = g.cycle[(k + 1) % g.cycle.length]!;
+        assert.ok(deps[from]!.includes(to), `round ${round}: ${from} → ${to} is not an edge`);
+        assert.ok(g.members.includes(from));
+      }
+      assert.equal(new Set(g.cycle).size, g.cycle.length, 'a cycle repeats no node');
+    }
+    const order = topoOrder(dag);
+    const pos = new Int32Array(n).fill(-1);
+    order.forEach((v, k) => { pos[v] = k; });
+    for (const v of order) for (const d of deps[v]!) assert.ok(pos[d]! >= 0 && pos[d]! < pos[v]!, 'deps come first');
+  }
+});
+
+test('a dense random acyclic graph of 20,000 nodes and 300,000 edges orders fully', () => {
+  const rand = rng(7);
+  const n = 20_000;
+  const ids = Array.from({ length: n }, (_, i) => `d/n${i}`);
+  const deps = ids.map((_, i) => {
+    const s = new Set<number>();
+    for (let k = 0; k < 15 && i > 0; k++) s.add(Math.floor(rand() * i));
+    return [...s];
+  });
+  const dag = { ids, deps };
+  assert.deepEqual(cyclicComponents(dag), []);
+  const order = topoOrder(dag);
+  assert.equal(order.length, n);
+  const pos = new Int32Array(n);
+  order.forEach((v, k) => { pos[v] = k; });
+  for (let v = 0; v < n; v++) for (const d of deps[v]!) assert.ok(pos[d]! < pos[v]!);
+  // Closing one long back-edge makes a cycle through the whole chain it spans.
+  deps[0]!.push(n - 1);
+  assert.equal(cycleGroups(dag).length, 1);
+});
+
+test('subDag keeps only the chosen nodes and the edges between them', () => {
+  const dag = dagOf({ 'a/1': ['a/2', 'a/3'], 'a/2': ['a/3'], 'a/3': [] });
+  assert.deepEqual(subDag(dag, [2, 0]), { ids: ['a/3', 'a/1'], deps: [[], [0]] });
+});
