@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RecipeSchema, type Recipe } from '../recipe/schema.js';
+import { assertGolden } from '../util/golden.js';
+import { buildEnv, buildSteps, extractStep, patchStep, shq, type BuildScriptInput } from './script.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const recipe = (o: object): Recipe => RecipeSchema.parse({ version: '1.0', summary: 's', ...o });
+const input = (r: Recipe, options: Record<string, boolean> = {}, jobs = 4): BuildScriptInput =>
+  ({ origin: 'misc/x', recipe: r, options, jobs, sourceDateEpoch: 1700000000, distfiles: r.sources.map((_, i) => `f${i}.tar.gz`) });
+
+function render(inp: BuildScriptInput, tests = true): string {
+  return [extractStep(inp), patchStep(inp), ...buildSteps(inp, tests)].map((s) => `## ${s.name}\n${s.script}\n`).join('');
+}
+
+test('each build system runs the commands of the spec, with option arguments', () => {
+  const options = { NLS: { default: false, description: 'nls', configure_args: { on: ['--enable-nls'], off: ['--disable-nls'] } },
+    X: { default: true, description: 'x', make_args: { on: ['WITH_X=1'], off: [] } } };
+  const out: string[] = [];
+  for (const system of ['autotools', 'cmake', 'meson', 'make'] as const) {
+    const r = recipe({ build: { system, configure_args: ['--a b'], make_args: ['V=1'], test: 'make check' }, options,
+      sources: [{ url: 'https://e.invalid/x.tar.gz', sha256: 'a'.repeat(64) }], patches: ['fix.patch'] });
+    out.push(`# ${system}\n${render(input(r, { NLS: true, X: false }))}`);
+  }
+  out.push(`# script\n${render(input(recipe({ build: { system: 'script', script: './build.sh\nmake install' } })))}`);
+  assertGolden(path.join(here, '__fixtures__/steps.golden'), out.join('\n'));
+});
+
+test('environment: spec variables, options on/off, job budget, recipe env last', () => {
+  const r = recipe({ build: { system: 'make', env: { CFLAGS: '-O2', PREFIX: '/opt' } },
+    options: { NLS: { default: false, description: 'n' }, DOCS: { default: true, description: 'd' } } });
+  const env = buildEnv(input(r, { NLS: true, DOCS: false }, 3));
+  assert.equal(env.MAKEFLAGS, '-j3');
+  assert.equal(env.KILN_OPT_NLS, 'on');
+  assert.equal(env.KILN_OPT_DOCS, 'off');
+  assert.equal(env.DESTDIR, '/kiln/destdir');
+  assert.equal(env.PREFIX, '/opt');
+  assert.equal(env.SOURCE_DATE_EPOCH, '1700000000');
+  assert.equal(env.KILN_ORIGIN, 'misc/x');
+});
+
+test('a port that is not parallel-safe always gets -j1', () => {
+  const r = recipe({ build: { system: 'make', parallel: false } });
+  assert.equal(buildEnv(input(r, {}, 8)).MAKEFLAGS, '-j1');
+});
+
+test('shell quoting keeps arguments whole', () => {
+  assert.equal(shq('--prefix=/usr'), '--prefix=/usr');
+  assert.equal(shq("it's a b"), `'it'\\''s a b'`);
+});
