@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   KILN_E_LOCK: 'another process holds the lock',
   KILN_E_SCHEDULER: 'the scheduler was asked for an impossible transition or given invalid input',
   KILN_E_DURATIONS: 'a durations file is invalid',
+  KILN_E_TREE_IN_USE: 'an overlay uses the tree',
   KILN_E_NOT_IMPLEMENTED: 'the capability is not built yet',
 } as const;
 
