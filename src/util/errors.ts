@@ -33,6 +33,9 @@ export const ERROR_CODES = {
   KILN_E_SCHEDULER: 'the scheduler was asked for an impossible transition or given invalid input',
   KILN_E_DURATIONS: 'a durations file is invalid',
   KILN_E_TREE_IN_USE: 'an overlay uses the tree',
+  KILN_E_REPO: 'publishing or reading a package repository failed',
+  KILN_E_REPO_NOT_FOUND: 'no such repository or generation',
+  KILN_E_SIGN: 'making or using the repository signing key failed',
   KILN_E_NOT_IMPLEMENTED: 'the capability is not built yet',
 } as const;
 
