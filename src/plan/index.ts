@@ -1,0 +1,11 @@
+/**
+ * Build identities and the plan of a bulk (pure): what to build, keep, delete or skip, and why.
+ */
+export { FORMAT_VERSION, computeIdentities, identityHash, placeholderJailIdentity } from './identity.js';
+export type { Identity, IdentityComponents, IdentityInput } from './identity.js';
+export { makePlan, changeReasons, dependencyRebuilt, REASONS } from './plan.js';
+export { DEFAULT_DURATION_S } from './types.js';
+export type { BuiltRecord, Plan, PlanInput, SkipEntry, OrderFn } from './types.js';
+export { defaultOrder, oneBuilderOrderFallback } from './order.js';
+export { planToJson, formatPlanText } from './format.js';
+export type { PlanJson } from './format.js';

@@ -1,0 +1,199 @@
+/**
+ * The planner: given the selected ports, their identities and what is built already, decide per port
+ * build / keep / delete / skip, with reasons. Pure.
+ */
+import { cycleGroups, dependents, formatCycle, subDag } from '../graph/index.js';
+import type { IdentityComponents } from './identity.js';
+import { defaultOrder } from './order.js';
+import { DEFAULT_DURATION_S } from './types.js';
+import type { BuiltRecord, Plan, PlanInput, SkipEntry } from './types.js';
+
+/** The reasons a planned port is built, as printed by `--explain`. */
+export const REASONS = {
+  new: 'new',
+  recipe: 'recipe changed',
+  options: 'option changed',
+  jail: 'jail changed',
+  format: 'format changed',
+  forced: 'forced (-C)',
+  identity: 'identity changed',
+  unchanged: 'unchanged',
+  leftTree: 'port left the tree',
+  leftList: 'not in the list',
+  stale: 'stale, kept (--keep-stale)',
+} as const;
+
+/** `dependency X rebuilt`. */
+export function dependencyRebuilt(origin: string): string {
+  return `dependency ${origin} rebuilt`;
+}
+
+function sameOptions(a: Readonly<Record<string, boolean>>, b: Readonly<Record<string, boolean>>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => k in b && a[k] === b[k]);
+}
+
+/** Why a port whose identity differs from its built record's must be rebuilt (empty if it need not). */
+export function changeReasons(old: BuiltRecord, now: IdentityComponents, nowHash: string): string[] {
+  if (old.identity === nowHash) return [];
+  const was = old.components;
+  const reasons: string[] = [];
+  if (was.format !== now.format) reasons.push(REASONS.format);
+  if (was.jail !== now.jail) reasons.push(REASONS.jail);
+  if (was.recipe !== now.recipe) reasons.push(REASONS.recipe);
+  if (!sameOptions(was.options, now.options)) reasons.push(REASONS.options);
+  const rebuilt = new Set<string>();
+  for (const kind of ['build', 'run'] as const) {
+    for (const [dep, hash] of Object.entries(now[kind])) {
+      const before = was.build[dep] ?? was.run[dep];
+      if (before !== undefined && before !== hash) rebuilt.add(dep);
+    }
+  }
+  for (const dep of [...rebuilt].sort()) reasons.push(dependencyRebuilt(dep));
+  if (reasons.length === 0) reasons.push(REASONS.identity);
+  return reasons;
+}
+
+const byOrigin = (a: SkipEntry, b: SkipEntry): number => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0);
+
+/**
+ * Skip reasons for every node that cannot be built: its own (missing dependency, invalid dependency
+ * recipe, cycle) or inherited from a dependency, naming the culprit. Returns node id → reason.
+ */
+function blockedNodes(input: PlanInput, index: ReadonlyMap<string, number>): Map<number, string> {
+  const { dag } = input;
+  const invalid = input.invalid ?? new Set<string>();
+  const own = new Map<number, string[]>();
+  const add = (v: number, why: string): void => {
+    const list = own.get(v);
+    if (list) list.push(why);
+    else own.set(v, [why]);
+  };
+  for (const m of input.missing ?? []) {
+    if (m.kind === 'root') continue;
+    const v = index.get(m.origin);
+    if (v === undefined) continue;
+    const why = invalid.has(m.dependsOn)
+      ? `depends on ${m.dependsOn}, whose recipe is invalid`
+      : `depends on ${m.dependsOn}, which is not in the tree`;
+    if (!own.get(v)?.includes(why)) add(v, why);
+  }
+  for (const g of cycleGroups(dag)) {
+    const text = formatCycle(g.cycle.map((i) => dag.ids[i]!));
+    const onCycle = new Set(g.cycle);
+    for (const m of g.members) {
+      add(m, onCycle.has(m) ? `part of the dependency cycle ${text}` : `mutually dependent with the dependency cycle ${text}`);
+    }
+  }
+  const reason = new Map<number, string>();
+  const culprit = new Map<number, number>();
+  const queue: number[] = [];
+  for (const [v, list] of own) {
+    reason.set(v, list.join('; '));
+    culprit.set(v, v);
+    queue.push(v);
+  }
+  queue.sort((a, b) => a - b);
+  const rev = dependents(dag);
+  for (let head = 0; head < queue.length; head++) {
+    const v = queue[head]!;
+    const c = culprit.get(v)!;
+    for (const w of rev[v]!) {
+      if (reason.has(w)) continue;
+      const origin = dag.ids[v]!;
+      const why = c === v
+        ? `depends on ${origin}, which is skipped (${reason.get(v)})`
+        : `depends on ${origin}, which is skipped (${dag.ids[c]}: ${reason.get(c)})`;
+      reason.set(w, why);
+      culprit.set(w, c);
+      queue.push(w);
+    }
+  }
+  return reason;
+}
+
+/**
+ * Decides, for every port of `input.dag`, whether to build it (new, changed, forced, or a dependency
+ * rebuilt), keep its package (identity unchanged), or skip it (cannot be built); and which built packages
+ * to delete (their port left the tree or the list, unless `keepStale`). A skipped port's old package
+ * stays, as a failed port's does. `build` comes in the one-builder scheduler order.
+ */
+export function makePlan(input: PlanInput): Plan {
+  const { dag, identities, built } = input;
+  const force = input.force ?? new Set<string>();
+  const invalid = input.invalid ?? new Set<string>();
+  const index = new Map<string, number>();
+  for (let i = 0; i < dag.ids.length; i++) index.set(dag.ids[i]!, i);
+  const blocked = blockedNodes(input, index);
+
+  const reasons = new Map<string, string[]>();
+  const skip: SkipEntry[] = [];
+  const keep: string[] = [];
+  const toBuild: number[] = [];
+  for (let v = 0; v < dag.ids.length; v++) {
+    const origin = dag.ids[v]!;
+    const why = blocked.get(v);
+    const id = identities.get(origin);
+    if (why !== undefined || id === undefined) {
+      skip.push({ origin, reason: why ?? 'no build identity (a dependency cannot be ordered)' });
+      continue;
+    }
+    const old = built.get(origin);
+    const r: string[] = [];
+    if (force.has(origin)) r.push(REASONS.forced);
+    if (!old) r.push(REASONS.new);
+    else r.push(...changeReasons(old, id.components, id.hash));
+    if (r.length === 0) {
+      keep.push(origin);
+      reasons.set(origin, [REASONS.unchanged]);
+    } else {
+      toBuild.push(v);
+      reasons.set(origin, r);
+    }
+  }
+
+  const skipped = new Set(skip.map((s) => s.origin));
+  for (const m of input.missing ?? []) {
+    if (m.kind !== 'root' || skipped.has(m.origin)) continue;
+    skipped.add(m.origin);
+    skip.push({ origin: m.origin, reason: invalid.has(m.origin) ? 'its recipe is invalid' : 'not in the tree' });
+  }
+  if (input.all) {
+    for (const o of invalid) {
+      if (!skipped.has(o)) {
+        skipped.add(o);
+        skip.push({ origin: o, reason: 'its recipe is invalid' });
+      }
+    }
+  }
+
+  const del: string[] = [];
+  for (const origin of built.keys()) {
+    if (index.has(origin) || invalid.has(origin)) continue;
+    const gone = input.ports.has(origin) ? REASONS.leftList : REASONS.leftTree;
+    if (input.keepStale) {
+      keep.push(origin);
+      reasons.set(origin, [gone, REASONS.stale]);
+    } else {
+      del.push(origin);
+      reasons.set(origin, [gone]);
+    }
+  }
+
+  const sub = subDag(dag, toBuild);
+  const durations = new Float64Array(sub.ids.length);
+  for (let i = 0; i < sub.ids.length; i++) {
+    const o = sub.ids[i]!;
+    durations[i] = input.durations?.get(o) ?? built.get(o)?.durationS ?? DEFAULT_DURATION_S;
+  }
+  const build = (input.order ?? defaultOrder)(sub, durations).map((i) => sub.ids[i]!);
+  keep.sort();
+  del.sort();
+  skip.sort(byOrigin);
+  return {
+    build, keep, delete: del, skip,
+    counts: { build: build.length, keep: keep.length, delete: del.length, skip: skip.length },
+    reasons,
+  };
+}
