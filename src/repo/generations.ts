@@ -1,0 +1,216 @@
+/**
+ * A repository's generations on disk (`HOME/repos/JAIL-TREE/gen-N/`, `current` → `gen-N`), the publish lock,
+ * listing, rollback, and the `deb [signed-by=...]` line a client needs.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { KilnError } from '../util/errors.js';
+import { pidAlive } from './pool.js';
+
+/** File name of the public keyring beside the repository and in every generation. */
+export const KEYRING_FILE = 'kiln-archive-keyring.gpg';
+/** File name of the armored public key. */
+export const KEYRING_ASC_FILE = 'kiln-archive-keyring.asc';
+/** Metadata file of a repository (`repo.json`) and of a generation (`kiln-generation.json`). */
+export const REPO_META_FILE = 'repo.json';
+export const GENERATION_META_FILE = 'kiln-generation.json';
+
+/** What `repo.json` holds. */
+export interface RepoMeta {
+  readonly jail: string;
+  readonly tree: string;
+  readonly arch: string;
+}
+
+/** What `kiln-generation.json` in each generation holds. */
+export interface GenerationMeta {
+  readonly generation: number;
+  readonly createdAt: string;
+  readonly packages: number;
+}
+
+/** One generation as listed. */
+export interface GenerationInfo extends GenerationMeta {
+  readonly dir: string;
+  readonly current: boolean;
+}
+
+/** A repository as listed. */
+export interface RepoSummary extends RepoMeta {
+  readonly name: string;
+  readonly dir: string;
+  /** The served generation, or null when none is published. */
+  readonly current: number | null;
+  readonly generations: readonly GenerationInfo[];
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+
+/** The repository name of a (jail, tree) pair: `JAIL-TREE`. */
+export function repoName(jail: string, tree: string): string {
+  if (!NAME_RE.test(jail) || !NAME_RE.test(tree)) {
+    throw new KilnError('KILN_E_REPO', `bad jail or tree name for a repository: ${JSON.stringify(jail)}, ${JSON.stringify(tree)}`,
+      { hint: 'jail and tree names use letters, digits, and . _ + -', exitCode: 2 });
+  }
+  return `${jail}-${tree}`;
+}
+
+/** Is `name` a well-formed repository name (no path separators, no leading dot)? */
+export function isRepoName(name: string): boolean {
+  return NAME_RE.test(name);
+}
+
+/** `HOME/repos`. */
+export function reposDir(home: string): string {
+  return path.join(home, 'repos');
+}
+
+/** `HOME/repos/NAME`. */
+export function repoDir(home: string, name: string): string {
+  return path.join(reposDir(home), name);
+}
+
+/** Generation folder name. */
+export function genDirName(n: number): string {
+  return `gen-${n}`;
+}
+
+/** The generation number a `gen-N` name (or a `current` link target) stands for, or null. */
+export function parseGenName(name: string): number | null {
+  const m = /^gen-(\d+)$/.exec(path.basename(name));
+  return m ? Number(m[1]) : null;
+}
+
+/** The generation `current` points at, or null. */
+export function currentGeneration(dir: string): number | null {
+  try { return parseGenName(fs.readlinkSync(path.join(dir, 'current'))); } catch { return null; }
+}
+
+/** Complete generations (`gen-N` folders) of a repository folder, ascending. */
+export function generationNumbers(dir: string): number[] {
+  let names: string[] = [];
+  try { names = fs.readdirSync(dir); } catch { return []; }
+  return names.map(parseGenName).filter((n): n is number => n !== null).sort((a, b) => a - b);
+}
+
+function readJson<T>(file: string): T | null {
+  try { return JSON.parse(fs.readFileSync(file, 'utf8')) as T; } catch { return null; }
+}
+
+/** Lists one repository folder's generations. */
+export function describeRepo(home: string, name: string): RepoSummary {
+  const dir = repoDir(home, name);
+  const meta = readJson<RepoMeta>(path.join(dir, REPO_META_FILE));
+  if (!isRepoName(name) || !meta) {
+    throw new KilnError('KILN_E_REPO_NOT_FOUND', `no repository ${name} under ${reposDir(home)}`, { hint: 'see `kiln repo list`', exitCode: 2 });
+  }
+  const current = currentGeneration(dir);
+  const generations = generationNumbers(dir).map((n): GenerationInfo => {
+    const g = readJson<GenerationMeta>(path.join(dir, genDirName(n), GENERATION_META_FILE));
+    return { generation: n, createdAt: g?.createdAt ?? '', packages: g?.packages ?? 0, dir: path.join(dir, genDirName(n)), current: n === current };
+  });
+  return { name, dir, jail: meta.jail, tree: meta.tree, arch: meta.arch, current, generations };
+}
+
+/** Every repository under `HOME/repos`, by name. */
+export function listRepos(home: string): RepoSummary[] {
+  let names: string[] = [];
+  try { names = fs.readdirSync(reposDir(home)).sort(); } catch { return []; }
+  return names.filter((n) => isRepoName(n) && fs.existsSync(path.join(repoDir(home, n), REPO_META_FILE))).map((n) => describeRepo(home, n));
+}
+
+/** Generations of the (jail, tree) repository, ascending. */
+export function listGenerations(home: string, jail: string, tree: string): GenerationInfo[] {
+  return [...describeRepo(home, repoName(jail, tree)).generations];
+}
+
+/** Points `current` at `gen-N` atomically: a `current.tmp` symlink renamed over `current`. */
+export function switchCurrent(dir: string, n: number): void {
+  const tmp = path.join(dir, 'current.tmp');
+  fs.rmSync(tmp, { force: true });
+  fs.symlinkSync(genDirName(n), tmp);
+  fs.renameSync(tmp, path.join(dir, 'current'));
+}
+
+/**
+ * Serves the previous generation again (or `to` when given). Returns the generation now served.
+ * Takes the publish lock so it never races a publish.
+ */
+export function rollback(home: string, jail: string, tree: string, to?: number): number {
+  const summary = describeRepo(home, repoName(jail, tree));
+  const release = acquireLock(summary.dir);
+  try {
+    const nums = summary.generations.map((g) => g.generation);
+    const target = to ?? [...nums].reverse().find((n) => summary.current === null || n < summary.current);
+    if (target === undefined || !nums.includes(target)) {
+      throw new KilnError('KILN_E_REPO_NOT_FOUND', to === undefined ? `${summary.name} has no generation before ${summary.current}`
+        : `${summary.name} has no generation ${to}`, { hint: `kept generations: ${nums.join(', ') || 'none'}`, exitCode: 2 });
+    }
+    switchCurrent(summary.dir, target);
+    return target;
+  } finally { release(); }
+}
+
+/**
+ * Takes the per-repository publish lock (`.kiln/lock`, holding the pid). A lock left by a dead process is taken
+ * over. Returns the release function.
+ */
+export function acquireLock(dir: string): () => void {
+  const lockDir = path.join(dir, '.kiln');
+  fs.mkdirSync(lockDir, { recursive: true });
+  const lock = path.join(lockDir, 'lock');
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = fs.openSync(lock, 'wx');
+      fs.writeSync(fd, String(process.pid));
+      fs.closeSync(fd);
+      return () => { try { if (fs.readFileSync(lock, 'utf8') === String(process.pid)) fs.rmSync(lock); } catch { /* gone */ } };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let holder = NaN;
+      try { holder = Number(fs.readFileSync(lock, 'utf8')); } catch { /* raced away */ }
+      if (pidAlive(holder) && holder !== process.pid) {
+        throw new KilnError('KILN_E_LOCK', `process ${holder} is publishing ${dir}`, { hint: 'wait for it to finish', exitCode: 1 });
+      }
+      // Stale (the holder died, e.g. killed mid-publish) or empty (killed between open and write): take it over.
+      // Take-over by rename so two late-comers cannot both delete a fresh lock.
+      const stale = `${lock}.stale-${process.pid}`;
+      try { fs.renameSync(lock, stale); fs.rmSync(stale, { force: true }); } catch { /* someone else did */ }
+    }
+  }
+  throw new KilnError('KILN_E_LOCK', `cannot take the publish lock of ${dir}`, { hint: 'retry', exitCode: 1 });
+}
+
+/** How a client uses a repository. */
+export interface RepoClientInfo {
+  readonly name: string;
+  /** `BASE/repo/NAME`. */
+  readonly url: string;
+  /** `deb [signed-by=KEYRING] URL JAIL main`. */
+  readonly sourcesLine: string;
+  /** Where the client should keep the key (the path in `signed-by`). */
+  readonly keyringPath: string;
+  /** URL of the binary keyring. */
+  readonly keyUrl: string;
+  /** A shell command that fetches the key to {@link keyringPath}. */
+  readonly fetchKey: string;
+}
+
+/** The sources line and key fetching for the (jail, tree) repository served at `baseUrl`. */
+export function repoInfo(home: string, jail: string, tree: string, baseUrl: string): RepoClientInfo {
+  const name = repoName(jail, tree);
+  describeRepo(home, name);
+  return clientInfo(name, jail, baseUrl);
+}
+
+/** {@link repoInfo} without touching the disk. */
+export function clientInfo(name: string, jail: string, baseUrl: string): RepoClientInfo {
+  const url = `${baseUrl.replace(/\/+$/, '')}/repo/${name}`;
+  const keyringPath = `/etc/apt/keyrings/kiln-${name}.gpg`;
+  const keyUrl = `${url}/${KEYRING_FILE}`;
+  return {
+    name, url, keyringPath, keyUrl,
+    sourcesLine: `deb [signed-by=${keyringPath}] ${url} ${jail} main`,
+    fetchKey: `mkdir -p /etc/apt/keyrings && curl -fsSL ${keyUrl} -o ${keyringPath}`,
+  };
+}

@@ -1,0 +1,16 @@
+/** Signed apt repositories: the index model, publishing generations atomically, rollback, and client info. */
+export { parseControl, renderControl, controlValue, compareVersions, type ControlField } from './control.js';
+export {
+  renderPackages, renderStanza, renderRelease, sortEntries, poolPath, releaseDate, formatReleaseDate, parseReleaseSha256,
+  entryIdentity, type PackageEntry, type IndexFile, type ReleaseInfo,
+} from './model.js';
+export { controlFromBytes, controlWithDpkg } from './deb.js';
+export { DebCache, PoolStore, scanDebs, type DebRecord, type ScannedDeb } from './pool.js';
+export { GpgSigner, keysDir, type Signer, type PublicKey, type KeyAlgorithm } from './signer.js';
+export { FsPublishedStorage, type PublishedStorage } from './storage.js';
+export {
+  KEYRING_FILE, KEYRING_ASC_FILE, repoName, isRepoName, reposDir, repoDir, currentGeneration, describeRepo, listRepos,
+  listGenerations, rollback, repoInfo, clientInfo, acquireLock,
+  type RepoMeta, type GenerationMeta, type GenerationInfo, type RepoSummary, type RepoClientInfo,
+} from './generations.js';
+export { publish, verifyGeneration, type PublishOptions, type PublishDeb, type PublishResult } from './publish.js';
