@@ -1,0 +1,164 @@
+/**
+ * A fast parser of Debian `Sources` indexes (deb822 stanzas). It reads only the fields kiln uses and skips the
+ * rest without splitting the whole text into lines first, so the 34,000 stanzas of a release parse in well under a
+ * second. Pure: text in, records out.
+ */
+
+/** One file of a source package, from `Checksums-Sha256` (and its md5 from `Files` when present). */
+export interface SourcePackageFile {
+  /** File name in the package's pool directory, e.g. `hello_2.10.orig.tar.gz`. */
+  readonly name: string;
+  /** sha256, 64 lower-case hex digits. */
+  readonly sha256: string;
+  /** Size in bytes. */
+  readonly size: number;
+  /** md5 from the `Files` field, when present. */
+  readonly md5?: string;
+}
+
+/** One stanza of a `Sources` index: a source package. */
+export interface SourcePackage {
+  /** Source package name (`Package:`). */
+  readonly package: string;
+  /** Debian version, epoch and revision included. */
+  readonly version: string;
+  /** Pool directory relative to the mirror root, e.g. `pool/main/h/hello`. */
+  readonly directory: string;
+  /** Section (`utils`, `libs`, …); `misc` when the stanza has none. */
+  readonly section: string;
+  /** Binary packages it builds (`Binary:`, comma-separated in the index). */
+  readonly binary: readonly string[];
+  /** Architectures it builds for (`Architecture:`, space-separated). */
+  readonly architecture: readonly string[];
+  /** Raw `Build-Depends:` text (parse it with `parseRelations`); empty when absent. */
+  readonly buildDepends: string;
+  /** Raw `Build-Depends-Arch:` text; empty when absent. */
+  readonly buildDependsArch: string;
+  /** Raw `Build-Depends-Indep:` text; empty when absent. */
+  readonly buildDependsIndep: string;
+  /** Source format (`3.0 (quilt)`, …); empty when absent. */
+  readonly format: string;
+  /** Upstream homepage; empty when absent. */
+  readonly homepage: string;
+  /** The package's files (the `.dsc`, orig tarballs, Debian tarball or diff), from `Checksums-Sha256`. */
+  readonly files: readonly SourcePackageFile[];
+}
+
+/** Field names (lower case) that {@link parseSources} keeps. */
+const WANTED = new Set(['package', 'version', 'directory', 'section', 'binary', 'architecture', 'build-depends',
+  'build-depends-arch', 'build-depends-indep', 'format', 'homepage', 'checksums-sha256', 'files']);
+
+type Fields = Map<string, string>;
+
+function toPackage(f: Fields): SourcePackage | undefined {
+  const pkg = f.get('package');
+  if (pkg === undefined || pkg === '') return undefined;
+  const md5 = new Map<string, string>();
+  for (const line of (f.get('files') ?? '').split('\n')) {
+    const w = line.trim().split(/\s+/);
+    if (w.length === 3) md5.set(w[2]!, w[0]!);
+  }
+  const files: SourcePackageFile[] = [];
+  for (const line of (f.get('checksums-sha256') ?? '').split('\n')) {
+    const w = line.trim().split(/\s+/);
+    if (w.length !== 3) continue;
+    const m = md5.get(w[2]!);
+    files.push({ name: w[2]!, sha256: w[0]!.toLowerCase(), size: Number(w[1]), ...(m === undefined ? {} : { md5: m }) });
+  }
+  const flat = (k: string): string => (f.get(k) ?? '').replace(/\s*\n\s*/g, ' ').trim();
+  return {
+    package: pkg,
+    version: f.get('version') ?? '',
+    directory: f.get('directory') ?? '',
+    section: f.get('section') || 'misc',
+    binary: flat('binary').split(',').map((s) => s.trim()).filter(Boolean),
+    architecture: flat('architecture').split(/\s+/).filter(Boolean),
+    buildDepends: flat('build-depends'),
+    buildDependsArch: flat('build-depends-arch'),
+    buildDependsIndep: flat('build-depends-indep'),
+    format: f.get('format') ?? '',
+    homepage: f.get('homepage') ?? '',
+    files,
+  };
+}
+
+/**
+ * Parses the text of a `Sources` index into source packages, in index order. Stanzas without a `Package:` field
+ * are skipped; continuation lines are joined with `\n` for multi-line fields (`Checksums-Sha256`, `Files`) and
+ * with a space for the others. PGP armour around the text (an `InRelease`-style clear signature) is not expected.
+ */
+export function parseSources(text: string): SourcePackage[] {
+  const out: SourcePackage[] = [];
+  let fields: Fields = new Map();
+  let current: string | undefined; // lower-case name of the field being continued, if wanted
+  let pos = 0;
+  const n = text.length;
+  while (pos <= n) {
+    let end = text.indexOf('\n', pos);
+    if (end === -1) end = n;
+    const first = pos < end ? text.charCodeAt(pos) : -1;
+    if (first === -1 || (end - pos === 1 && first === 13)) {
+      // blank line: end of stanza
+      if (fields.size > 0) { const p = toPackage(fields); if (p) out.push(p); fields = new Map(); }
+      current = undefined;
+    } else if (first === 32 || first === 9) {
+      if (current !== undefined) fields.set(current, `${fields.get(current)!}\n${text.slice(pos, end).trim()}`);
+    } else if (first !== 35) { // '#' comment lines are skipped
+      const colon = text.indexOf(':', pos);
+      if (colon === -1 || colon > end) { current = undefined; } else {
+        const name = text.slice(pos, colon).toLowerCase();
+        if (WANTED.has(name)) { current = name; fields.set(name, text.slice(colon + 1, end).trim()); } else current = undefined;
+      }
+    }
+    pos = end + 1;
+  }
+  if (fields.size > 0) { const p = toPackage(fields); if (p) out.push(p); }
+  return out;
+}
+
+/** One alternative of a relation: `name:arch (op version) [archs] <profiles>`. */
+export interface RelationAlternative {
+  /** Package name. */
+  readonly name: string;
+  /** Architecture qualifier after `:` (`any`, `native`, …), when given. */
+  readonly archQualifier?: string;
+  /** Version relation, when given. */
+  readonly version?: { readonly op: '<<' | '<=' | '=' | '>=' | '>>'; readonly version: string };
+  /** Architecture restriction list (`[amd64 !i386]`), as written, when given. */
+  readonly arches?: readonly string[];
+  /** Build-profile restriction formulas (`<!nocheck> <stage1>`), each a list of terms, when given. */
+  readonly profiles?: readonly (readonly string[])[];
+}
+
+/** A relation field parsed: a list of groups, each satisfied by any one of its alternatives. */
+export type Relations = readonly (readonly RelationAlternative[])[];
+
+const REL_RE = /^([a-z0-9][a-z0-9+.-]*)(?::([a-z0-9-]+))?\s*(?:\(\s*(<<|<=|>=|>>|=|<|>)\s*([^)\s]+)\s*\))?\s*(?:\[([^\]]*)\])?\s*((?:<[^>]*>\s*)*)$/;
+
+/**
+ * Parses a Debian relation field (`Depends`, `Build-Depends`, …) into groups of alternatives. Entries that do not
+ * parse are skipped (the index is trusted input); the obsolete `<` / `>` operators read as `<=` / `>=`.
+ */
+export function parseRelations(text: string): Relations {
+  const groups: RelationAlternative[][] = [];
+  for (const part of text.split(',')) {
+    const alts: RelationAlternative[] = [];
+    for (const raw of part.split('|')) {
+      const s = raw.trim();
+      if (s === '') continue;
+      const m = REL_RE.exec(s);
+      if (!m) continue;
+      const op = m[3] === '<' ? '<=' : m[3] === '>' ? '>=' : m[3] as '<<' | '<=' | '=' | '>=' | '>>' | undefined;
+      const profiles = [...(m[6] ?? '').matchAll(/<([^>]*)>/g)].map((x) => x[1]!.trim().split(/\s+/).filter(Boolean));
+      alts.push({
+        name: m[1]!,
+        ...(m[2] ? { archQualifier: m[2] } : {}),
+        ...(op && m[4] ? { version: { op, version: m[4] } } : {}),
+        ...(m[5] !== undefined ? { arches: m[5].trim().split(/\s+/).filter(Boolean) } : {}),
+        ...(profiles.length > 0 ? { profiles } : {}),
+      });
+    }
+    if (alts.length > 0) groups.push(alts);
+  }
+  return groups;
+}
