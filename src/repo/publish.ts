@@ -92,6 +92,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     const entries = await proc.phase('entries', () => toEntries(scanned, opts.arch));
     const generation = Math.max(0, ...generationNumbers(dir), currentGeneration(dir) ?? 0) + 1;
     const staging = `${genDirName(generation)}.tmp-${process.pid}`;
+    proc.defer('remove-staging', () => storage.remove(staging));
     await proc.phase('pool', async () => {
       for (const e of entries) await storage.linkFile(store.path(e.entry.sha256), `${staging}/${e.entry.filename}`);
     });

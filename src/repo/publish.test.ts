@@ -1,0 +1,126 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { run } from '../util/exec.js';
+import { KilnError } from '../util/errors.js';
+import { listGenerations, parseControl, publish, repoInfo, rollback, verifyGeneration } from './index.js';
+import { makeDeb } from './testing.js';
+
+function tmp(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-publish-'));
+}
+
+const sha256 = (f: string): string => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
+
+/** Packages text → map of `name version` → fields without the digests apt-ftparchive adds and kiln does not. */
+function stanzas(text: string): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  for (const para of text.split(/\n\n+/).filter((p) => p.trim())) {
+    const f = Object.fromEntries(parseControl(para).filter((x) => x.name !== 'SHA1' && x.name !== 'SHA512').map((x) => [x.name, x.value]));
+    out.set(`${f.Package} ${f.Version}`, f);
+  }
+  return out;
+}
+
+test('publish writes a whole signed generation that gpgv and apt-ftparchive agree with', async () => {
+  const dir = tmp();
+  try {
+    const home = path.join(dir, 'home');
+    const debs = [await makeDeb(dir, { name: 'hello', version: '1.0-k1' }), await makeDeb(dir, { name: 'libzz', version: '2:0.9-k1', compress: 'gzip' }),
+      await makeDeb(dir, { name: 'docs', version: '3-k1', arch: 'all' })];
+    const r = await publish({ home, jail: 'bookworm', tree: 'main', arch: 'amd64', debs: debs.map((p) => ({ path: p })) });
+    assert.equal(r.generation, 1);
+    assert.equal(r.packages, 3);
+    const repo = path.join(home, 'repos', 'bookworm-main');
+    assert.equal(fs.readlinkSync(path.join(repo, 'current')), 'gen-1');
+    const cur = path.join(repo, 'current');
+    const dists = path.join(cur, 'dists', 'bookworm');
+    // Signatures verify against the published binary keyring, both beside the repo and inside the generation.
+    for (const keyring of [path.join(repo, 'kiln-archive-keyring.gpg'), path.join(cur, 'kiln-archive-keyring.gpg')]) {
+      await run('gpgv', ['--keyring', keyring, path.join(dists, 'InRelease')]);
+      await run('gpgv', ['--keyring', keyring, path.join(dists, 'Release.gpg'), path.join(dists, 'Release')]);
+    }
+    assert.match(fs.readFileSync(path.join(repo, 'kiln-archive-keyring.asc'), 'utf8'), /BEGIN PGP PUBLIC KEY BLOCK/);
+    assert.equal(fs.statSync(path.join(home, 'keys')).mode & 0o777, 0o700);
+    assert.deepEqual(verifyGeneration(cur, 'bookworm'), []);
+    // by-hash holds every index under its digest.
+    const bin = path.join(dists, 'main', 'binary-amd64');
+    for (const f of ['Packages', 'Packages.gz', 'Packages.xz']) {
+      assert.ok(fs.existsSync(path.join(bin, 'by-hash', 'SHA256', sha256(path.join(bin, f)))), `by-hash of ${f}`);
+    }
+    // The pool file is the input's content, hard-linked from the pool store (no copy per generation).
+    const pooled = path.join(cur, 'pool/main/libz/libzz/libzz_0.9-k1_amd64.deb');
+    assert.equal(sha256(pooled), sha256(debs[1]!));
+    assert.ok(fs.statSync(pooled).nlink >= 2);
+    // Same fields as apt-ftparchive on the same pool (it adds SHA1/SHA512 and orders fields its own way).
+    const ftp = (await run('apt-ftparchive', ['packages', 'pool'], { cwd: cur })).stdout;
+    assert.deepEqual(stanzas(fs.readFileSync(path.join(bin, 'Packages'), 'utf8')), stanzas(ftp));
+    const info = repoInfo(home, 'bookworm', 'main', 'http://127.0.0.1:8080/');
+    assert.equal(info.sourcesLine, 'deb [signed-by=/etc/apt/keyrings/kiln-bookworm-main.gpg] http://127.0.0.1:8080/repo/bookworm-main bookworm main');
+  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('republishing reuses the cache, keeps N generations with older by-hash indexes, and rolls back', async () => {
+  const dir = tmp();
+  try {
+    const home = path.join(dir, 'home');
+    const base = { home, jail: 'bookworm', tree: 't', arch: 'amd64', keep: 2 } as const;
+    const a = await makeDeb(dir, { name: 'aa', version: '1-k1' });
+    const b1 = await makeDeb(dir, { name: 'bb', version: '1-k1' });
+    const b2 = await makeDeb(dir, { name: 'bb', version: '2-k1' });
+    const g1 = await publish({ ...base, debs: [{ path: a }, { path: b1 }] });
+    assert.deepEqual(g1.cache, { hits: 0, misses: 2 });
+    const g2 = await publish({ ...base, debs: [{ path: a }, { path: b2 }] });
+    assert.equal(g2.generation, 2);
+    assert.deepEqual(g2.cache, { hits: 1, misses: 1 }, 'the unchanged .deb is not read again');
+    const repo = path.join(home, 'repos', 'bookworm-t');
+    const byHash = (g: number): string[] => fs.readdirSync(path.join(repo, `gen-${g}`, 'dists/bookworm/main/binary-amd64/by-hash/SHA256'));
+    for (const h of byHash(1)) assert.ok(byHash(2).includes(h), 'gen-2 still answers gen-1 by-hash requests');
+    assert.ok(!fs.existsSync(path.join(repo, 'gen-2/pool/main/b/bb/bb_1-k1_amd64.deb')), 'bb 1 left the new generation');
+    const g3 = await publish({ ...base, debs: [{ path: a }] });
+    assert.deepEqual(g3.pruned, [1]);
+    assert.deepEqual(listGenerations(home, 'bookworm', 't').map((g) => [g.generation, g.current]), [[2, false], [3, true]]);
+    // bb 1 is in no kept generation: its pool store file is gone; bb 2 (in gen-2) stays.
+    const store = fs.readdirSync(path.join(repo, '.kiln/pool'));
+    assert.ok(!store.includes(`${sha256(b1)}.deb`));
+    assert.ok(store.includes(`${sha256(b2)}.deb`));
+    assert.equal(rollback(home, 'bookworm', 't'), 2);
+    assert.equal(fs.readlinkSync(path.join(repo, 'current')), 'gen-2');
+    assert.throws(() => rollback(home, 'bookworm', 't'), (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_REPO_NOT_FOUND');
+    const g4 = await publish({ ...base, debs: [{ path: a }, { path: b2 }] });
+    assert.equal(g4.generation, 4, 'numbers never repeat after a rollback');
+  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('bad input fails the publish and leaves the served generation as it was', async () => {
+  const dir = tmp();
+  try {
+    const home = path.join(dir, 'home');
+    const base = { home, jail: 'bookworm', tree: 't', arch: 'amd64' } as const;
+    const ok = await makeDeb(dir, { name: 'ok', version: '1-k1' });
+    await publish({ ...base, debs: [{ path: ok }] });
+    const other = fs.mkdtempSync(path.join(dir, 'o-'));
+    const same = await makeDeb(other, { name: 'ok', version: '1-k1', says: 'different' });
+    const arm = await makeDeb(dir, { name: 'armonly', version: '1-k1', arch: 'arm64' });
+    const notDeb = path.join(dir, 'bad.deb');
+    fs.writeFileSync(notDeb, 'hello');
+    for (const debs of [[ok, same], [ok, arm], [notDeb], [path.join(dir, 'missing.deb')]]) {
+      await assert.rejects(publish({ ...base, debs: debs.map((p) => ({ path: p })) }),
+        (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_REPO', debs.join(','));
+    }
+    const repo = path.join(home, 'repos', 'bookworm-t');
+    assert.equal(fs.readlinkSync(path.join(repo, 'current')), 'gen-1');
+    assert.deepEqual(fs.readdirSync(repo).filter((n) => n.includes('.tmp')), [], 'no staging folder left');
+    // A lock held by a live process is refused; one left by a dead process is taken over.
+    fs.writeFileSync(path.join(repo, '.kiln/lock'), '1');
+    await assert.rejects(publish({ ...base, debs: [{ path: ok }] }), (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_LOCK');
+    fs.writeFileSync(path.join(repo, '.kiln/lock'), '999999999');
+    fs.mkdirSync(path.join(repo, 'gen-7.tmp-999999999'));
+    const r = await publish({ ...base, debs: [{ path: ok }] });
+    assert.equal(r.generation, 2);
+    assert.ok(!fs.existsSync(path.join(repo, 'gen-7.tmp-999999999')), 'a killed publish\'s staging folder is cleared');
+  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+});
