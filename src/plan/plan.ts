@@ -155,9 +155,11 @@ export function makePlan(input: PlanInput): Plan {
 
   const skipped = new Set(skip.map((s) => s.origin));
   for (const m of input.missing ?? []) {
-    if (m.kind !== 'root' || skipped.has(m.origin)) continue;
-    skipped.add(m.origin);
-    skip.push({ origin: m.origin, reason: invalid.has(m.origin) ? 'its recipe is invalid' : 'not in the tree' });
+    // A requested origin that is not a loadable port; or a port with an invalid recipe that another needs.
+    const origin = m.kind === 'root' ? m.origin : m.dependsOn;
+    if (skipped.has(origin) || (m.kind !== 'root' && !invalid.has(origin))) continue;
+    skipped.add(origin);
+    skip.push({ origin, reason: invalid.has(origin) ? 'its recipe is invalid' : 'not in the tree' });
   }
   if (input.all) {
     for (const o of invalid) {

@@ -1,8 +1,11 @@
 /** The table of subcommands. Each handler lives in its own file in this folder. */
 import type { CommandHandler } from '../context.js';
+import { bulkCommand } from './bulk.js';
 
 /** Subcommand name → handler. */
-export const COMMANDS: Record<string, CommandHandler> = {};
+export const COMMANDS: Record<string, CommandHandler> = {
+  bulk: bulkCommand,
+};
 
 /** `kiln --help`. */
 export const USAGE = `usage: kiln COMMAND [options]   (every command takes --home DIR and, where it reports, --json)
@@ -12,7 +15,7 @@ export const USAGE = `usage: kiln COMMAND [options]   (every command takes --hom
   kiln tree add NAME (--path DIR | --git URL [--branch B] | --overlay LOWER,...,UPPER)
   kiln tree update NAME | list | show NAME ORIGIN | delete NAME
   kiln options -p TREE (-f LIST | ORIGIN...) [--set ORIGIN:OPT=on|off ...] [--show]
-  kiln bulk -j JAIL -p TREE (-f LIST | ORIGIN... | -a) [-J BUILDERS] [-n] [--explain] [-t] [-C] [--resume]
+  kiln bulk -j JAIL -p TREE (-f LIST | ORIGIN... | -a) [-J BUILDERS] [-n] [--explain] [-t] [-C] [--resume] [--keep-stale]
   kiln simulate -p TREE (-f LIST | -a) -J BUILDERS [--durations FILE] [--json]
   kiln config
 `;

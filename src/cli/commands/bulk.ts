@@ -1,0 +1,242 @@
+/**
+ * `kiln bulk -j JAIL -p TREE (-f LIST | ORIGIN... | -a) [-J N] [-n] [--explain] [--json] [-t] [-C]
+ * [--resume] [--keep-stale]`: scan, plan, and (later) build. {@link planBulk} is the reusable planning half:
+ * tree → closure → graph → identities → plan, with every input problem located.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CliContext } from '../context.js';
+import { parseCommand } from '../context.js';
+import { KilnError, UsageError, formatProblem, type Problem } from '../../util/errors.js';
+import { openStore, type JailRecord, type Store } from '../../store/index.js';
+import { effectiveOptions, locateField, parseList, type Port } from '../../recipe/index.js';
+import { getOptionChoices, resolveTree, scanTree, type TreeRef } from '../../tree/index.js';
+import { buildDag, closure, cycleGroups, formatCycle, type Dag, type MissingDep } from '../../graph/index.js';
+import {
+  computeIdentities, formatPlanText, makePlan, placeholderJailIdentity, planToJson,
+  type BuiltRecord, type Identity, type Plan,
+} from '../../plan/index.js';
+
+const HELP = `usage: kiln bulk -j JAIL -p TREE (-f LIST | ORIGIN... | -a) [-J N] [-n] [--explain] [--json]
+                 [-t] [-C] [--resume] [--keep-stale]
+
+  Builds the ports of a list (and everything they depend on) in a jail into its repository.
+  -j JAIL        the jail to build in (with -n it may not exist yet)
+  -p TREE        a registered tree name or a path to a tree folder
+  -f LIST        a list file: one origin per line, # comments;  ORIGIN...  origins;  -a  every port
+  -J N           builders (default: kiln.yaml's)
+  -n             dry run: print the plan (build, keep, delete, skip) and exit
+  --explain      say why each port is built, kept or deleted
+  -t             run each port's tests
+  -C             rebuild the requested ports even if unchanged
+  --resume       continue an interrupted bulk
+  --keep-stale   keep packages whose port left the tree or the list`;
+
+/** What {@link planBulk} needs (the parsed command line). */
+export interface BulkOptions {
+  /** `-j`: jail name. */
+  readonly jail: string;
+  /** `-p`: tree name or path. */
+  readonly tree: string;
+  /** `-f`: list file (relative to `ctx.cwd`). */
+  readonly file?: string;
+  /** Origins from the command line. */
+  readonly origins?: readonly string[];
+  /** `-a`: every port of the tree. */
+  readonly all?: boolean;
+  /** `-n`: only planning (a missing jail is then allowed, with a placeholder identity). */
+  readonly dryRun?: boolean;
+  /** `-C`: rebuild the requested ports even if unchanged. */
+  readonly clean?: boolean;
+  /** `--keep-stale`. */
+  readonly keepStale?: boolean;
+  /** An open store to use (else one is opened on `ctx.home` and closed before returning). */
+  readonly store?: Store;
+}
+
+/** What {@link planBulk} found and decided. */
+export interface BulkPlan {
+  readonly plan: Plan;
+  /** The tree as resolved. */
+  readonly tree: TreeRef;
+  /** The jail's record, or undefined for a dry run against a jail that does not exist yet. */
+  readonly jail: JailRecord | undefined;
+  /** Every loadable port of the tree. */
+  readonly ports: Map<string, Port>;
+  /** The graph of the selected ports (node = origin). */
+  readonly dag: Dag;
+  /** Build identities of the selected ports (none for ports on a cycle). */
+  readonly identities: Map<string, Identity>;
+  /** Located input problems: recipes, list file, missing dependencies, cycles. */
+  readonly problems: Problem[];
+  /** Input errors with no file position (a requested origin not in the tree). */
+  readonly errors: string[];
+  /** Notes for stderr that are not errors (the placeholder jail). */
+  readonly notes: string[];
+}
+
+/**
+ * Packages already built for (jail, tree), by origin. Nothing is recorded yet: the repository issue fills
+ * this from the store.
+ */
+export function loadBuiltRecords(_store: Store, _jail: string, _tree: TreeRef): Map<string, BuiltRecord> {
+  return new Map();
+}
+
+/** Origins whose recipe failed to load, from the problems' paths (`LAYER/CAT/NAME/port.yaml`). */
+function invalidOrigins(problems: readonly Problem[], ports: ReadonlyMap<string, Port>): Set<string> {
+  const out = new Set<string>();
+  for (const p of problems) {
+    const dir = path.dirname(p.path);
+    const origin = `${path.basename(path.dirname(dir))}/${path.basename(dir)}`;
+    if (!ports.has(origin)) out.add(origin);
+  }
+  return out;
+}
+
+/** The requested roots: `'all'`, the list file's origins, or the command line's. */
+function readRoots(ctx: CliContext, opts: BulkOptions, problems: Problem[]): { roots: readonly string[] | 'all'; listPath?: string; listText?: string } {
+  if (opts.all) return { roots: 'all' };
+  if (opts.file === undefined) return { roots: opts.origins ?? [] };
+  const file = path.resolve(ctx.cwd, opts.file);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new KilnError('KILN_E_LIST', `cannot read list file ${opts.file}: ${(e as Error).message}`, { hint: 'give -f the path of a list file' });
+  }
+  const parsed = parseList(text, file);
+  problems.push(...parsed.problems);
+  return { roots: parsed.origins, listPath: file, listText: text };
+}
+
+/** Line and column of `origin` in a list file's text (1-based), or 1:1. */
+function listPosition(text: string, origin: string): { line: number; column: number } {
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const body = lines[i]!.split('#')[0]!;
+    if (body.trim() === origin) return { line: i + 1, column: body.indexOf(origin) + 1 };
+  }
+  return { line: 1, column: 1 };
+}
+
+/** Located problems for missing dependencies and cycles (reading only the recipes at fault). */
+function graphProblems(
+  ports: ReadonlyMap<string, Port>, missing: readonly MissingDep[], dag: Dag, invalid: ReadonlySet<string>,
+  tree: TreeRef, list: { listPath?: string; listText?: string }, errors: string[],
+): Problem[] {
+  const texts = new Map<string, string>();
+  const at = (port: Port, kind: 'build' | 'run', index: number, message: string): Problem => {
+    let text = texts.get(port.path);
+    if (text === undefined) {
+      try { text = fs.readFileSync(port.path, 'utf8'); } catch { text = ''; }
+      texts.set(port.path, text);
+    }
+    const pos = text === '' ? { line: 1, column: 1 } : locateField(port.path, text, ['depends', kind, index]);
+    return { path: port.path, line: pos.line, column: pos.column, field: `depends.${kind}[${index}]`, message };
+  };
+  const out: Problem[] = [];
+  for (const m of missing) {
+    const why = invalid.has(m.dependsOn) ? `${m.dependsOn}'s recipe is invalid` : `${m.dependsOn} is not in tree ${tree.name}`;
+    if (m.kind === 'root') {
+      if (list.listPath !== undefined) {
+        out.push({ path: list.listPath, ...listPosition(list.listText ?? '', m.origin), field: 'origin', message: why });
+      } else {
+        errors.push(`kiln: ${why}`);
+      }
+      continue;
+    }
+    const port = ports.get(m.origin);
+    if (port) out.push(at(port, m.kind, m.index, why));
+  }
+  for (const g of cycleGroups(dag)) {
+    const names = g.cycle.map((i) => dag.ids[i]!);
+    const from = ports.get(names[0]!);
+    if (!from) continue;
+    const to = names[1 % names.length]!;
+    const b = from.recipe.depends.build.indexOf(to);
+    const kind = b >= 0 ? 'build' : 'run';
+    out.push(at(from, kind, b >= 0 ? b : from.recipe.depends.run.indexOf(to), `dependency cycle: ${formatCycle(names)}`));
+  }
+  return out;
+}
+
+/**
+ * The planning half of `kiln bulk`: resolves the tree and the jail, scans the tree, takes the closure of
+ * the request, builds the graph, computes identities against what is built, and plans. Input problems are
+ * collected (not thrown) so every one is reported and the plan still shows what can be built.
+ * Throws KilnError for what stops planning altogether (no such tree; no such jail unless `dryRun`).
+ */
+export function planBulk(ctx: CliContext, opts: BulkOptions): BulkPlan {
+  const store = opts.store ?? openStore(ctx.home);
+  try {
+    const tree = resolveTree(store, opts.tree, ctx.cwd);
+    const jail = store.getJail(opts.jail);
+    const notes: string[] = [];
+    if (!jail) {
+      if (!opts.dryRun) {
+        throw new KilnError('KILN_E_JAIL_NOT_FOUND', `no jail named ${opts.jail}`, { hint: `make it with \`kiln jail create ${opts.jail}\`` });
+      }
+      notes.push(`kiln: note: jail ${opts.jail} does not exist yet; planning against a placeholder identity derived from its name`);
+    }
+    const problems: Problem[] = [];
+    const list = readRoots(ctx, opts, problems);
+    const scan = scanTree(tree);
+    problems.push(...scan.problems);
+    const ports = scan.ports;
+    const invalid = invalidOrigins(scan.problems, ports);
+    const { origins, missing } = closure(ports, list.roots);
+    const dag = buildDag(ports, origins);
+    const choices = getOptionChoices(store, tree);
+    const options = new Map<string, Record<string, boolean>>();
+    for (const [origin, chosen] of choices) {
+      const port = ports.get(origin);
+      if (port) options.set(origin, effectiveOptions(port.recipe, chosen));
+    }
+    const identities = computeIdentities({ dag, ports, options, jail: jail?.identity ?? placeholderJailIdentity(opts.jail) });
+    const built = loadBuiltRecords(store, opts.jail, tree);
+    const force = opts.clean ? new Set(list.roots === 'all' ? origins : list.roots) : undefined;
+    const plan = makePlan({
+      dag, ports, identities, built, force, keepStale: opts.keepStale, missing, invalid, all: list.roots === 'all',
+    });
+    const errors: string[] = [];
+    problems.push(...graphProblems(ports, missing, dag, invalid, tree, list, errors));
+    return { plan, tree, jail, ports, dag, identities, problems, errors, notes };
+  } finally {
+    if (!opts.store) store.close();
+  }
+}
+
+/** Handler of `kiln bulk`. */
+export async function bulkCommand(argv: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parseCommand('bulk', argv, {
+    jail: { type: 'string', short: 'j' }, tree: { type: 'string', short: 'p' }, file: { type: 'string', short: 'f' },
+    all: { type: 'boolean', short: 'a', default: false }, builders: { type: 'string', short: 'J' },
+    'dry-run': { type: 'boolean', short: 'n', default: false }, explain: { type: 'boolean', default: false },
+    test: { type: 'boolean', short: 't', default: false }, clean: { type: 'boolean', short: 'C', default: false },
+    resume: { type: 'boolean', default: false }, 'keep-stale': { type: 'boolean', default: false },
+  });
+  if (values.help) { ctx.out(HELP); return 0; }
+  if (values.jail === undefined) throw new UsageError('kiln bulk: -j JAIL is required', 'see `kiln bulk --help`');
+  if (values.tree === undefined) throw new UsageError('kiln bulk: -p TREE is required', 'see `kiln bulk --help`');
+  const ways = [values.all, values.file !== undefined, positionals.length > 0].filter(Boolean).length;
+  if (ways !== 1) {
+    throw new UsageError('kiln bulk: give exactly one of -f LIST, ORIGIN..., or -a', 'see `kiln bulk --help`');
+  }
+  if (values.builders !== undefined && !/^[1-9][0-9]{0,3}$/.test(values.builders)) {
+    throw new UsageError(`kiln bulk: -J must be a whole number of builders from 1 to 9999, not "${values.builders}"`);
+  }
+  if (!values['dry-run']) {
+    throw new KilnError('KILN_E_NOT_IMPLEMENTED', 'kiln bulk builds nothing yet: building comes with the jail and build issue', {
+      hint: 'use `kiln bulk -n` to see the plan', exitCode: 1 });
+  }
+  const res = planBulk(ctx, {
+    jail: values.jail, tree: values.tree, file: values.file, origins: positionals, all: values.all,
+    dryRun: true, clean: values.clean, keepStale: values['keep-stale'],
+  });
+  for (const n of res.notes) ctx.err(n);
+  for (const p of res.problems) ctx.err(formatProblem(p));
+  for (const e of res.errors) ctx.err(e);
+  ctx.out(values.json ? JSON.stringify(planToJson(res.plan, values.explain)) : formatPlanText(res.plan, values.explain));
+  return res.problems.length > 0 || res.errors.length > 0 ? 2 : 0;
+}
