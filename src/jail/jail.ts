@@ -1,0 +1,245 @@
+/**
+ * Jails: Debian roots made with mmdebstrap (variant buildd) under `HOME/jails/NAME/root`, with the build user
+ * and a manifest of installed packages whose hash, with release and arch, is the jail's identity.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { run } from '../util/exec.js';
+import { KilnError } from '../util/errors.js';
+import { Procedure, type PhaseLogger } from '../util/phases.js';
+import { hostMirror } from '../debian/index.js';
+import type { JailRecord, Store } from '../store/index.js';
+import { BUILD_USER, bwrapArgv, overlaysOver, removeTree } from '../sandbox/index.js';
+import { checkArch } from './arch.js';
+import { DPKG_QUERY_FORMAT, diffManifests, jailIdentity, parseDpkgQuery, sha256 } from './manifest.js';
+
+/** Where a jail's files are. */
+export interface JailPaths {
+  /** `HOME/jails/NAME` */
+  readonly dir: string;
+  /** `HOME/jails/NAME/root`: the Debian root. */
+  readonly root: string;
+  /** `HOME/jails/NAME/manifest.txt`: `package=version` lines, sorted. */
+  readonly manifest: string;
+}
+
+/** The paths of jail `name` in `home`. */
+export function jailPaths(home: string, name: string): JailPaths {
+  const dir = path.join(home, 'jails', name);
+  return { dir, root: path.join(dir, 'root'), manifest: path.join(dir, 'manifest.txt') };
+}
+
+/** What {@link createJail} makes. */
+export interface CreateJailOptions {
+  readonly home: string;
+  readonly store: Store;
+  readonly name: string;
+  /** Debian release (default bookworm). */
+  readonly release?: string;
+  /** Debian architecture (default amd64). */
+  readonly arch?: string;
+  /** Archive URL; default: the host's apt sources ({@link hostMirror}). */
+  readonly mirror?: string;
+  /** Extra Debian packages to install. */
+  readonly include?: readonly string[];
+}
+
+const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+function checkName(name: string): void {
+  if (!NAME_RE.test(name)) {
+    throw new KilnError('KILN_E_USAGE', `invalid jail name "${name}"`, {
+      hint: 'use lower-case letters, digits, ".", "_" and "-", starting with a letter or digit (at most 63)', exitCode: 2 });
+  }
+}
+
+/** Reads the manifest of a root from its dpkg database (no program of the jail runs, so any arch works). */
+async function readManifest(root: string): Promise<string> {
+  const r = await run('dpkg-query', [`--admindir=${path.join(root, 'var/lib/dpkg')}`, '-W', '-f', DPKG_QUERY_FORMAT]);
+  const m = parseDpkgQuery(r.stdout);
+  if (m === '') throw new KilnError('KILN_E_JAIL_CREATE', `no packages are installed in ${root}`, { exitCode: 1 });
+  return m;
+}
+
+/** Adds the build user and group with fixed ids by editing the account files (runs nothing inside the root). */
+function addBuildUser(root: string): void {
+  const u = BUILD_USER;
+  const add = (file: string, line: string, key: string): void => {
+    const f = path.join(root, 'etc', file);
+    const text = fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '';
+    if (text.split('\n').some((l) => l.startsWith(`${key}:`))) return;
+    fs.writeFileSync(f, `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${line}\n`);
+  };
+  add('group', `${u.name}:x:${u.gid}:`, u.name);
+  add('gshadow', `${u.name}:!::`, u.name);
+  add('passwd', `${u.name}:x:${u.uid}:${u.gid}:kiln build user:${u.home}:/bin/sh`, u.name);
+  add('shadow', `${u.name}:!:19000:0:99999:7:::`, u.name);
+  const home = path.join(root, u.home);
+  fs.mkdirSync(home, { recursive: true });
+  fs.chownSync(home, u.uid, u.gid);
+}
+
+/** Removes leftovers of creations whose process died (`HOME/jails/.NAME.tmp-PID`). */
+async function removeStaleTemps(home: string, name: string): Promise<void> {
+  const jails = path.join(home, 'jails');
+  let names: string[] = [];
+  try { names = fs.readdirSync(jails); } catch { return; }
+  for (const n of names) {
+    const m = new RegExp(`^\\.${name.replace(/\./g, '\\.')}\\.tmp-(\\d+)$`).exec(n);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    let alive = true;
+    try { process.kill(pid, 0); } catch { alive = false; }
+    if (!alive || pid === process.pid) await removeTree(path.join(jails, n));
+  }
+}
+
+/** Turns a failure of a phase's child process into KILN_E_JAIL_CREATE with what to check. */
+function createError(what: string, e: unknown): KilnError {
+  if (e instanceof KilnError && e.code !== 'KILN_E_EXEC') return e;
+  return new KilnError('KILN_E_JAIL_CREATE', `${what}: ${e instanceof Error ? e.message : String(e)}`, {
+    hint: 'check the mirror in the host\'s apt sources (or --mirror), the network and free disk space; the log above has mmdebstrap\'s output',
+    exitCode: 1, cause: e });
+}
+
+/**
+ * Creates jail `name` with mmdebstrap (variant buildd) through a temporary folder renamed when complete, so a
+ * failed create leaves nothing half-made; adds the build user; writes the manifest; records it in the store.
+ */
+export async function createJail(opts: CreateJailOptions, log: PhaseLogger): Promise<JailRecord> {
+  const release = opts.release ?? 'bookworm';
+  const arch = opts.arch ?? 'amd64';
+  const include = [...(opts.include ?? [])].sort();
+  const proc = new Procedure(log);
+  const paths = jailPaths(opts.home, opts.name);
+  const tmp = path.join(opts.home, 'jails', `.${opts.name}.tmp-${process.pid}`);
+  try {
+    const mirror = await proc.phase('check', async () => {
+      checkName(opts.name);
+      if (opts.store.getJail(opts.name) || fs.existsSync(paths.dir)) {
+        throw new KilnError('KILN_E_JAIL_EXISTS', `jail ${opts.name} exists already`, {
+          hint: `use \`kiln jail update ${opts.name}\`, or \`kiln jail delete ${opts.name}\` first`, exitCode: 2 });
+      }
+      for (const p of include) {
+        if (!/^[a-z0-9][a-z0-9+.-]+$/.test(p)) throw new KilnError('KILN_E_USAGE', `invalid package name "${p}" in --include`, { exitCode: 2 });
+      }
+      await checkArch(arch);
+      await removeStaleTemps(opts.home, opts.name);
+      return hostMirror(opts.mirror);
+    });
+    proc.defer('remove temporary jail folder', () => removeTree(tmp));
+    await proc.phase('mmdebstrap', async () => {
+      fs.mkdirSync(tmp, { recursive: true });
+      const args = ['--variant=buildd', `--architectures=${arch}`, '--skip=cleanup/apt/lists', '--format=directory',
+        ...(include.length ? [`--include=${include.join(',')}`] : []),
+        release, path.join(tmp, 'root'), `deb ${mirror} ${release} main`];
+      log(`mmdebstrap ${args.join(' ')}`);
+      let rest = '';
+      try {
+        await run('mmdebstrap', args, {
+          onOutput: (b) => { const parts = (rest + b.toString()).split('\n'); rest = parts.pop()!; for (const l of parts) log(l); },
+        });
+      } catch (e) { throw createError('mmdebstrap failed', e); }
+    });
+    await proc.phase('build-user', () => addBuildUser(path.join(tmp, 'root')));
+    const manifest = await proc.phase('manifest', async () => {
+      const m = await readManifest(path.join(tmp, 'root'));
+      fs.writeFileSync(path.join(tmp, 'manifest.txt'), m);
+      log(`${m.split('\n').length - 1} packages`);
+      return m;
+    });
+    await proc.phase('install', () => {
+      if (fs.existsSync(paths.dir)) throw new KilnError('KILN_E_JAIL_EXISTS', `jail ${opts.name} appeared while it was being made`, { exitCode: 1 });
+      fs.renameSync(tmp, paths.dir);
+    });
+    return await proc.phase('record', () => opts.store.putJail({
+      name: opts.name, release, arch, mirror, path: paths.root,
+      identity: jailIdentity(release, arch, manifest), manifestHash: sha256(manifest),
+    }));
+  } finally {
+    await proc.close();
+  }
+}
+
+/** A registered jail, or KILN_E_JAIL_NOT_FOUND. */
+export function getJail(store: Store, name: string): JailRecord {
+  const j = store.getJail(name);
+  if (!j) throw new KilnError('KILN_E_JAIL_NOT_FOUND', `no jail named ${name}`, { hint: 'see `kiln jail list`', exitCode: 2 });
+  return j;
+}
+
+/** Throws KILN_E_JAIL_BUSY when a sandbox overlay is mounted over the jail's root. */
+function refuseIfBusy(j: JailRecord, doing: string): void {
+  const busy = overlaysOver(j.path);
+  if (busy.length > 0) {
+    throw new KilnError('KILN_E_JAIL_BUSY', `cannot ${doing} jail ${j.name}: ${busy.length} sandbox(es) are mounted over it (${busy.map((m) => m.target).join(', ')})`, {
+      hint: 'wait for the running builds to end; if none runs, `kiln bulk --resume` removes leaked sandboxes', exitCode: 1 });
+  }
+}
+
+/** What {@link updateJail} did. */
+export interface UpdateJailResult {
+  readonly record: JailRecord;
+  /** The package set changed (so the identity changed and dependents rebuild). */
+  readonly changed: boolean;
+  /** Per-package changes (`pkg: old -> new`, `+pkg=v`, `-pkg=v`). */
+  readonly changes: readonly string[];
+}
+
+/**
+ * `apt-get update` and `upgrade` inside the jail root (bubblewrap, root, network), then recomputes manifest and
+ * identity. Refuses while a sandbox is mounted over the jail.
+ */
+export async function updateJail(opts: { home: string; store: Store; name: string }, log: PhaseLogger): Promise<UpdateJailResult> {
+  const proc = new Procedure(log);
+  try {
+    const j = await proc.phase('check', () => { const j = getJail(opts.store, opts.name); refuseIfBusy(j, 'update'); return j; });
+    const before = fs.existsSync(jailPaths(opts.home, j.name).manifest) ? fs.readFileSync(jailPaths(opts.home, j.name).manifest, 'utf8') : await readManifest(j.path);
+    await proc.phase('upgrade', async () => {
+      const script = 'apt-get update && apt-get -y -o Dpkg::Options::=--force-confold upgrade && apt-get clean';
+      const argv = bwrapArgv({ root: j.path, user: { kind: 'root' }, network: true, argv: ['sh', '-ec', script],
+        env: { DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C.UTF-8' } });
+      let rest = '';
+      try {
+        await run('bwrap', argv, { onOutput: (b) => { const p = (rest + b.toString()).split('\n'); rest = p.pop()!; for (const l of p) log(l); } });
+      } catch (e) { throw createError('upgrading the jail failed', e); }
+    });
+    const after = await proc.phase('manifest', async () => {
+      const m = await readManifest(j.path);
+      fs.writeFileSync(jailPaths(opts.home, j.name).manifest, m);
+      return m;
+    });
+    const changes = diffManifests(before, after);
+    for (const c of changes) log(c);
+    const record = await proc.phase('record', () => opts.store.putJail({
+      name: j.name, release: j.release, arch: j.arch, mirror: j.mirror, path: j.path,
+      identity: jailIdentity(j.release, j.arch, after), manifestHash: sha256(after),
+    }));
+    return { record, changed: record.identity !== j.identity, changes };
+  } finally {
+    await proc.close();
+  }
+}
+
+/** Every registered jail, by name. */
+export function listJails(store: Store): JailRecord[] {
+  return store.listJails();
+}
+
+/** Deletes jail `name` (its folder and its record). Refuses while a sandbox over it is mounted. */
+export async function deleteJail(opts: { home: string; store: Store; name: string }): Promise<void> {
+  const j = getJail(opts.store, opts.name);
+  refuseIfBusy(j, 'delete');
+  const paths = jailPaths(opts.home, j.name);
+  if (path.resolve(j.path) !== paths.root) {
+    throw new KilnError('KILN_E_JAIL_CREATE', `jail ${j.name} is recorded at ${j.path}, not in this home (${paths.root}); not deleting it`, {
+      hint: 'use the --home the jail was created with', exitCode: 1 });
+  }
+  await removeTree(paths.dir);
+  opts.store.deleteJail(j.name);
+}
+
+/** The manifest text of a jail (`package=version` lines). */
+export function jailManifest(home: string, name: string): string {
+  return fs.readFileSync(jailPaths(home, name).manifest, 'utf8');
+}

@@ -1,0 +1,11 @@
+/** Sandboxes: overlayfs over a jail, commands run with bubblewrap under limits, idempotent teardown. */
+export { bwrapArgv, ROOT_CAPS, DEFAULT_PATH, type BwrapSpec, type BindMount, type SandboxUser } from './argv.js';
+export { LimitError, prlimitArgs, describeLimit, type Limits, type LimitName } from './limits.js';
+export {
+  createSandbox, Sandbox, BwrapRunner, BUILD_USER, aptCacheBind, sandboxesDir,
+  type JailRef, type SandboxCommand, type SandboxResult, type SandboxSession, type SandboxRunner,
+  type OpenSandboxOptions, type CreateSandboxOptions, type SandboxOwner,
+} from './sandbox.js';
+export { FakeRunner, type FakeOutcome, type FakeScript, type FakeCall } from './fake.js';
+export { cleanupStaleSandboxes, listSandboxes, type SandboxInfo } from './stale.js';
+export { parseMounts, readMounts, mountsUnder, overlaysOver, unmountUnder, removeTree, type MountEntry } from './mounts.js';

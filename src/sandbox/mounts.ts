@@ -1,0 +1,105 @@
+/**
+ * Mounts a sandbox needs: an overlayfs over a jail root, read from and torn down through `/proc/mounts`.
+ * bubblewrap 0.8 has no overlay flags, so kiln mounts the overlay itself (as root) with `mount -t overlay`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { run } from '../util/exec.js';
+import { KilnError } from '../util/errors.js';
+
+/** One line of `/proc/mounts`. */
+export interface MountEntry {
+  readonly source: string;
+  readonly target: string;
+  readonly fstype: string;
+  readonly options: readonly string[];
+}
+
+/** Undoes `/proc/mounts` octal escapes (`\040` for a space, ...). */
+function unescapeMount(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** Parses `/proc/mounts` text (pure). */
+export function parseMounts(text: string): MountEntry[] {
+  const out: MountEntry[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.split(' ');
+    if (f.length < 4) continue;
+    out.push({ source: unescapeMount(f[0]!), target: unescapeMount(f[1]!), fstype: f[2]!, options: f[3]!.split(',').map(unescapeMount) });
+  }
+  return out;
+}
+
+/** The host's current mounts. */
+export function readMounts(): MountEntry[] {
+  return parseMounts(fs.readFileSync('/proc/mounts', 'utf8'));
+}
+
+/** True when `p` is `dir` or inside it. */
+function isUnder(p: string, dir: string): boolean {
+  const d = path.resolve(dir);
+  return p === d || p.startsWith(d.endsWith('/') ? d : `${d}/`);
+}
+
+/** Every mount point at or under `dir`, deepest first (the order to unmount them in). */
+export function mountsUnder(dir: string, mounts: readonly MountEntry[] = readMounts()): MountEntry[] {
+  return mounts.filter((m) => isUnder(m.target, dir)).sort((a, b) => b.target.length - a.target.length);
+}
+
+/** Overlay mounts whose lower layer is `lowerdir` (sandboxes over a jail root). */
+export function overlaysOver(lowerdir: string, mounts: readonly MountEntry[] = readMounts()): MountEntry[] {
+  const want = path.resolve(lowerdir);
+  return mounts.filter((m) => m.fstype === 'overlay' && m.options.some((o) => o.startsWith('lowerdir=')
+    && o.slice('lowerdir='.length).split(':').some((l) => path.resolve(l) === want)));
+}
+
+/** Mounts an overlayfs: `lower` read-only below, `upper` taking every write, at `merged`. */
+export async function mountOverlay(lower: string, upper: string, work: string, merged: string): Promise<void> {
+  for (const p of [lower, upper, work, merged]) {
+    if (/[,:]/.test(p)) {
+      throw new KilnError('KILN_E_SANDBOX', `overlay path ${p} contains "," or ":", which overlayfs options cannot carry`, {
+        hint: 'use a --home path without commas or colons', exitCode: 1 });
+    }
+  }
+  try {
+    await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged]);
+  } catch (e) {
+    throw new KilnError('KILN_E_SANDBOX', `mounting an overlay over ${lower} at ${merged} failed`, {
+      hint: 'kiln must run as root on a kernel with overlayfs (`modprobe overlay`); see `kiln doctor`', exitCode: 1, cause: e });
+  }
+}
+
+/**
+ * Unmounts everything at or under `dir`, deepest first. Idempotent: nothing mounted is success. A busy mount
+ * is detached lazily (`umount -l`) so teardown never hangs; throws only when a mount is still listed after that.
+ */
+export async function unmountUnder(dir: string): Promise<void> {
+  for (let round = 0; round < 3; round++) {
+    const list = mountsUnder(dir);
+    if (list.length === 0) return;
+    for (const m of list) {
+      const r = await run('umount', [m.target], { allowFailure: true });
+      if (r.status !== 0) await run('umount', ['-l', m.target], { allowFailure: true });
+    }
+  }
+  const left = mountsUnder(dir);
+  if (left.length > 0) {
+    throw new KilnError('KILN_E_SANDBOX', `could not unmount ${left.map((m) => m.target).join(', ')}`, {
+      hint: 'find what holds it (`fuser -vm PATH`), stop it, then `umount -l PATH`', exitCode: 1 });
+  }
+}
+
+/**
+ * Removes a folder tree that may have held mounts: unmounts under it first and refuses to delete while anything
+ * is still mounted there (so a bind mount of a host folder is never emptied by accident). Idempotent.
+ */
+export async function removeTree(dir: string): Promise<void> {
+  if (!fs.existsSync(dir)) return;
+  await unmountUnder(dir);
+  if (mountsUnder(dir).length > 0) {
+    throw new KilnError('KILN_E_SANDBOX', `refusing to delete ${dir}: something is still mounted under it`, {
+      hint: 'unmount it by hand (`umount -R PATH`) and retry', exitCode: 1 });
+  }
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+}
