@@ -13,3 +13,4 @@ export type {
   BuilderId, BuildResult, Counts, FinishOutcome, NodeState, Offender, Policy, RunningBuild, Scheduler,
   SchedulerOptions,
 } from './types.js';
+export { parseDurations, durationsFor, DEFAULT_DURATION_S, type DurationsParse } from './durations.js';
