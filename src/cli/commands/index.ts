@@ -1,5 +1,6 @@
 /** The table of subcommands. Each handler lives in its own file in this folder. */
 import type { CommandHandler } from '../context.js';
+import { jailCommand } from './jail.js';
 import { bulkCommand } from './bulk.js';
 
 /** Subcommand name → handler. */
