@@ -6,6 +6,7 @@ import { bulkCommand } from './bulk.js';
 /** Subcommand name → handler. */
 export const COMMANDS: Record<string, CommandHandler> = {
   bulk: bulkCommand,
+  jail: jailCommand,
 };
 
 /** `kiln --help`. */
