@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { run } from '../util/exec.js';
 import { KilnError } from '../util/errors.js';
-import { Procedure, type PhaseLogger } from '../util/phases.js';
+import { PhaseFailure, Procedure, type PhaseLogger } from '../util/phases.js';
 import { hostMirror } from '../debian/index.js';
 import type { JailRecord, Store } from '../store/index.js';
 import { BUILD_USER, bwrapArgv, overlaysOver, removeTree } from '../sandbox/index.js';
@@ -94,6 +94,19 @@ async function removeStaleTemps(home: string, name: string): Promise<void> {
   }
 }
 
+/**
+ * Turns a {@link PhaseFailure} into a KilnError that names the phase and keeps the cause's code and hint (a
+ * non-kiln cause becomes KILN_E_JAIL_CREATE), so the CLI prints it as one clear line.
+ */
+function phaseError(doing: string, e: unknown): unknown {
+  if (!(e instanceof PhaseFailure)) return e;
+  const c = e.cause;
+  const msg = c instanceof Error ? c.message : String(c);
+  return c instanceof KilnError
+    ? new KilnError(c.code, `${doing} failed in phase ${e.phase}: ${msg}`, { hint: c.hint, exitCode: c.exitCode, cause: c })
+    : new KilnError('KILN_E_JAIL_CREATE', `${doing} failed in phase ${e.phase}: ${msg}`, { exitCode: 1, cause: c });
+}
+
 /** Turns a failure of a phase's child process into KILN_E_JAIL_CREATE with what to check. */
 function createError(what: string, e: unknown): KilnError {
   if (e instanceof KilnError && e.code !== 'KILN_E_EXEC') return e;
@@ -156,6 +169,8 @@ export async function createJail(opts: CreateJailOptions, log: PhaseLogger): Pro
       name: opts.name, release, arch, mirror, path: paths.root,
       identity: jailIdentity(release, arch, manifest), manifestHash: sha256(manifest),
     }));
+  } catch (e) {
+    throw phaseError(`creating jail ${opts.name}`, e);
   } finally {
     await proc.close();
   }
@@ -216,6 +231,8 @@ export async function updateJail(opts: { home: string; store: Store; name: strin
       identity: jailIdentity(j.release, j.arch, after), manifestHash: sha256(after),
     }));
     return { record, changed: record.identity !== j.identity, changes };
+  } catch (e) {
+    throw phaseError(`updating jail ${opts.name}`, e);
   } finally {
     await proc.close();
   }
