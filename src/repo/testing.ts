@@ -3,6 +3,7 @@
  * with mmdebstrap (cached as a tarball under /var/cache/kiln-test by its parameters) where apt runs through bwrap.
  * Not part of the public surface; only tests import it.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,12 +51,12 @@ export const TEST_CACHE = '/var/cache/kiln-test';
 /** A minbase Debian root tarball for `suite`/`arch` from the host's mirror, made once and cached. */
 export async function cachedRootTarball(suite = 'bookworm', arch = 'amd64'): Promise<string> {
   const mirror = hostMirror();
-  const key = `debroot-${suite}-${arch}-minbase-${Buffer.from(mirror).toString('hex').slice(-16)}`;
+  const key = `debroot-${suite}-${arch}-minbase-${crypto.createHash('sha256').update(mirror).digest('hex').slice(0, 12)}`;
   fs.mkdirSync(TEST_CACHE, { recursive: true });
   const tarball = path.join(TEST_CACHE, `${key}.tar`);
   if (fs.existsSync(tarball)) return tarball;
-  const tmp = `${tarball}.tmp-${process.pid}`;
-  await run('mmdebstrap', ['--variant=minbase', `--architectures=${arch}`, '--quiet', suite, tmp, mirror], { timeoutMs: 15 * 60_000 });
+  const tmp = path.join(TEST_CACHE, `${key}.tmp-${process.pid}.tar`);
+  await run('mmdebstrap', ['--variant=minbase', '--format=tar', `--architectures=${arch}`, '--quiet', suite, tmp, mirror], { timeoutMs: 15 * 60_000 });
   fs.renameSync(tmp, tarball);
   return tarball;
 }
@@ -79,7 +80,7 @@ export async function freshRoot(suite = 'bookworm', arch = 'amd64'): Promise<Tes
   fs.mkdirSync(path.join(dir, 'etc/apt/keyrings'), { recursive: true });
   return {
     dir,
-    exec: (args, opts) => run('bwrap', ['--bind', dir, '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
+    exec: (args, opts) => run('bwrap', ['--bind', dir, '/', '--proc', '/proc', '--dev', '/dev',
       '--cap-add', 'ALL', '--setenv', 'PATH', '/usr/sbin:/usr/bin:/sbin:/bin', '--setenv', 'DEBIAN_FRONTEND', 'noninteractive', '--', ...args],
     { timeoutMs: 5 * 60_000, allowFailure: opts?.allowFailure }),
     dispose: () => fs.rmSync(dir, { recursive: true, force: true }),
