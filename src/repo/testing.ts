@@ -73,7 +73,7 @@ export interface TestRoot {
 export async function freshRoot(suite = 'bookworm', arch = 'amd64'): Promise<TestRoot> {
   const tarball = await cachedRootTarball(suite, arch);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-aptroot-'));
-  await run('tar', ['-xf', tarball, '-C', dir]);
+  try { await run('tar', ['-xf', tarball, '-C', dir]); } catch (e) { fs.rmSync(dir, { recursive: true, force: true }); throw e; }
   fs.rmSync(path.join(dir, 'etc/apt/sources.list.d'), { recursive: true, force: true });
   fs.mkdirSync(path.join(dir, 'etc/apt/sources.list.d'));
   fs.writeFileSync(path.join(dir, 'etc/apt/sources.list'), '');

@@ -2,11 +2,15 @@
 import type { CommandHandler } from '../context.js';
 import { jailCommand } from './jail.js';
 import { bulkCommand } from './bulk.js';
+import { repoCommand } from './repo.js';
+import { serveCommand } from './serve.js';
 
 /** Subcommand name → handler. */
 export const COMMANDS: Record<string, CommandHandler> = {
   bulk: bulkCommand,
   jail: jailCommand,
+  repo: repoCommand,
+  serve: serveCommand,
 };
 
 /** `kiln --help`. */
@@ -19,5 +23,7 @@ export const USAGE = `usage: kiln COMMAND [options]   (every command takes --hom
   kiln options -p TREE (-f LIST | ORIGIN...) [--set ORIGIN:OPT=on|off ...] [--show]
   kiln bulk -j JAIL -p TREE (-f LIST | ORIGIN... | -a) [-J BUILDERS] [-n] [--explain] [-t] [-C] [--resume] [--keep-stale]
   kiln simulate -p TREE (-f LIST | -a) -J BUILDERS [--durations FILE] [--json]
+  kiln repo list | show NAME | rollback NAME [--to N]
+  kiln serve [--listen 127.0.0.1:8080] [--url BASE]
   kiln config
 `;
