@@ -67,7 +67,7 @@ export function bwrapArgv(spec: BwrapSpec): string[] {
     '--bind', spec.root, '/',
     '--proc', '/proc',
     '--dev', '/dev',
-    '--tmpfs', '/tmp',
+    '--perms', '1777', '--tmpfs', '/tmp',
     '--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup-try',
   ];
   if (!spec.network) a.push('--unshare-net');
