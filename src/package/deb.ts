@@ -11,8 +11,10 @@ import { ExecError, run } from '../util/exec.js';
 import { renderControl, type ControlFields } from './control.js';
 import { walkFiles } from './shlibs.js';
 
-/** Maintainer scripts a package may carry. */
-export type MaintainerScript = 'preinst' | 'postinst' | 'prerm' | 'postrm';
+/** Maintainer scripts a package may carry, in the order they are written. */
+export const MAINTAINER_SCRIPTS = ['preinst', 'postinst', 'prerm', 'postrm'] as const;
+/** One of {@link MAINTAINER_SCRIPTS}. */
+export type MaintainerScript = typeof MAINTAINER_SCRIPTS[number];
 
 /** What {@link buildDeb} needs. */
 export interface BuildDebOptions {
@@ -90,8 +92,9 @@ export async function buildDeb(o: BuildDebOptions): Promise<string> {
     write('control', control, 0o644);
     if (sums !== '') write('md5sums', sums, 0o644);
     if ((o.conffiles ?? []).length > 0) write('conffiles', `${[...new Set(o.conffiles)].join('\n')}\n`, 0o644);
-    for (const [name, body] of Object.entries(o.scripts ?? {}) as [MaintainerScript, string | undefined][]) {
-      if (body === undefined || body.trim() === '') continue;
+    for (const name of MAINTAINER_SCRIPTS) {
+      const body = o.scripts?.[name];
+      if (typeof body !== 'string' || body.trim() === '') continue;
       const text = body.startsWith('#!') ? body : `#!/bin/sh\nset -e\n${body}`;
       write(name, text.endsWith('\n') ? text : `${text}\n`, 0o755);
     }

@@ -1,6 +1,6 @@
 /** Packaging: a staged DESTDIR into a reproducible `.deb`, with its control file and shared-library Depends. */
 export { renderControl, formatDescription, debVersion, type ControlFields } from './control.js';
-export { buildDeb, debFileName, installedSizeKiB, md5sums, type BuildDebOptions, type MaintainerScript } from './deb.js';
+export { buildDeb, MAINTAINER_SCRIPTS, debFileName, installedSizeKiB, md5sums, type BuildDebOptions, type MaintainerScript } from './deb.js';
 export {
   shlibDepends, dpkgSonameResolver, scanElfFiles, splitSoname, composeDepends, debSonames, walkFiles,
   type SonameResolver, type StagedElf, type ShlibDepends, type KilnRunDep,
