@@ -52,8 +52,9 @@ export function describeLimit(limit: LimitName, l: Limits): string {
 }
 
 /**
- * `prlimit` arguments for the limits no cgroup enforces (pure). With `cgroup` true only a core-dump limit is
- * set; without, CPU time (per process: SIGXCPU at the soft limit), address space and RLIMIT_NPROC stand in.
+ * `prlimit` arguments for the limits no cgroup enforces (pure): no core dumps, and without a cgroup, CPU time (per
+ * process: SIGXCPU at the soft limit), address space and RLIMIT_NPROC stand in. The sandbox runs prlimit only
+ * without a cgroup.
  */
 export function prlimitArgs(l: Limits, cgroup: boolean): string[] {
   const a = ['--core=0'];

@@ -54,7 +54,10 @@ export function overlaysOver(lowerdir: string, mounts: readonly MountEntry[] = r
     && o.slice('lowerdir='.length).split(':').some((l) => path.resolve(l) === want)));
 }
 
-/** Mounts an overlayfs: `lower` read-only below, `upper` taking every write, at `merged`. */
+/**
+ * Mounts an overlayfs: `lower` read-only below, `upper` taking every write, at `merged`. `volatile`: the upper
+ * layer is thrown away after the build, so it is never synced to disk (no sync on unmount either).
+ */
 export async function mountOverlay(lower: string, upper: string, work: string, merged: string): Promise<void> {
   for (const p of [lower, upper, work, merged]) {
     if (/[,:]/.test(p)) {
@@ -63,7 +66,7 @@ export async function mountOverlay(lower: string, upper: string, work: string, m
     }
   }
   try {
-    await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged]);
+    await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work},volatile`, merged]);
   } catch (e) {
     throw new KilnError('KILN_E_SANDBOX', `mounting an overlay over ${lower} at ${merged} failed`, {
       hint: 'kiln must run as root on a kernel with overlayfs (`modprobe overlay`); see `kiln doctor`', exitCode: 1, cause: e });
@@ -78,15 +81,23 @@ export async function unmountUnder(dir: string): Promise<void> {
   for (let round = 0; round < 3; round++) {
     const list = mountsUnder(dir);
     if (list.length === 0) return;
-    for (const m of list) {
-      const r = await run('umount', [m.target], { allowFailure: true });
-      if (r.status !== 0) await run('umount', ['-l', m.target], { allowFailure: true });
-    }
+    // One umount for all of them (deepest first) is one process instead of one per mount; stragglers go lazily.
+    const r = await run('umount', list.map((m) => m.target), { allowFailure: true });
+    if (r.status !== 0) for (const m of mountsUnder(dir)) await run('umount', ['-l', m.target], { allowFailure: true });
   }
   const left = mountsUnder(dir);
   if (left.length > 0) {
     throw new KilnError('KILN_E_SANDBOX', `could not unmount ${left.map((m) => m.target).join(', ')}`, {
       hint: 'find what holds it (`fuser -vm PATH`), stop it, then `umount -l PATH`', exitCode: 1 });
+  }
+}
+
+/** Mounts a tmpfs of at most `bytes` at `dir` (mode 0755), for a sandbox's upper layer in memory. */
+export async function mountTmpfs(dir: string, bytes: number): Promise<void> {
+  try {
+    await run('mount', ['-t', 'tmpfs', '-o', `size=${bytes},mode=0755`, 'kiln-sandbox', dir]);
+  } catch (e) {
+    throw new KilnError('KILN_E_SANDBOX', `mounting a tmpfs at ${dir} failed`, { hint: 'kiln must run as root', exitCode: 1, cause: e });
   }
 }
 

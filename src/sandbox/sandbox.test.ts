@@ -181,3 +181,15 @@ test('cleanupStaleSandboxes removes sandboxes whose owner died and keeps live on
     await leaked.teardown();
   }
 });
+
+test('an upper layer in a tmpfs: writes land in memory, and teardown unmounts both', async () => {
+  const sb = await createSandbox({ home, jail, label: 'tmpfs', tmpfsBytes: 64 << 20 });
+  try {
+    assert.ok(readMounts().some((m) => m.target === sb.dir && m.fstype === 'tmpfs'));
+    await sb.run({ argv: ['sh', '-c', 'echo hi > /root/x'], user: 'root' });
+    assert.equal(fs.readFileSync(path.join(sb.upper, 'root/x'), 'utf8'), 'hi\n');
+  } finally {
+    await sb.teardown();
+  }
+  assert.ok(!fs.existsSync(sb.dir));
+});
