@@ -90,7 +90,14 @@ function toPackage(f: Fields): SourcePackage | undefined {
 export function parseSources(text: string): SourcePackage[] {
   const out: SourcePackage[] = [];
   let fields: Fields = new Map();
-  let current: string | undefined; // lower-case name of the field being continued, if wanted
+  // The field being read, if wanted: its name and the span of its value (continuation lines included).
+  let current: string | undefined;
+  let valStart = 0;
+  let valEnd = 0;
+  const close = (): void => {
+    if (current !== undefined) fields.set(current, text.slice(valStart, valEnd).trim());
+    current = undefined;
+  };
   let pos = 0;
   const n = text.length;
   while (pos <= n) {
@@ -99,19 +106,21 @@ export function parseSources(text: string): SourcePackage[] {
     const first = pos < end ? text.charCodeAt(pos) : -1;
     if (first === -1 || (end - pos === 1 && first === 13)) {
       // blank line: end of stanza
+      close();
       if (fields.size > 0) { const p = toPackage(fields); if (p) out.push(p); fields = new Map(); }
-      current = undefined;
     } else if (first === 32 || first === 9) {
-      if (current !== undefined) fields.set(current, `${fields.get(current)!}\n${text.slice(pos, end).trim()}`);
+      if (current !== undefined) valEnd = end;
     } else if (first !== 35) { // '#' comment lines are skipped
+      close();
       const colon = text.indexOf(':', pos);
-      if (colon === -1 || colon > end) { current = undefined; } else {
+      if (colon !== -1 && colon < end) {
         const name = text.slice(pos, colon).toLowerCase();
-        if (WANTED.has(name)) { current = name; fields.set(name, text.slice(colon + 1, end).trim()); } else current = undefined;
+        if (WANTED.has(name)) { current = name; valStart = colon + 1; valEnd = end; }
       }
     }
     pos = end + 1;
   }
+  close();
   if (fields.size > 0) { const p = toPackage(fields); if (p) out.push(p); }
   return out;
 }
