@@ -13,7 +13,7 @@ import { run } from '../util/exec.js';
 import { Procedure } from '../util/phases.js';
 import { testJail } from '../jail/index.js';
 import type { JailRecord } from '../store/index.js';
-import { createSandbox, cleanupStaleSandboxes, listSandboxes, readMounts, LimitError, type Sandbox } from './index.js';
+import { aptCacheBind, createSandbox, cleanupStaleSandboxes, listSandboxes, readMounts, LimitError, type Sandbox } from './index.js';
 
 let jail: JailRecord;
 let home: string;
@@ -192,4 +192,22 @@ test('an upper layer in a tmpfs: writes land in memory, and teardown unmounts bo
     await sb.teardown();
   }
   assert.ok(!fs.existsSync(sb.dir));
+});
+
+test('the build flow: system deps as root with network through the host-side apt cache, then the build offline', async () => {
+  const cache = aptCacheBind(home);
+  const apt = ['apt-get', '-y', '--no-install-recommends', '-o', 'APT::Sandbox::User=root', 'install', 'hello'];
+  const env = { DEBIAN_FRONTEND: 'noninteractive' };
+  await withSandbox(async (sb) => {
+    await sb.run({ argv: apt, user: 'root', network: true, binds: [cache], env, limits: { wallMs: 300_000, noOutputMs: 120_000 } });
+    const r = await sb.run({ argv: ['hello'], limits: { wallMs: 30_000 } });
+    assert.equal(r.stdout, 'Hello, world!\n');
+  });
+  assert.ok(fs.readdirSync(cache.source).some((f) => /^hello_.*\.deb$/.test(f)), 'the .deb stayed in the host cache');
+  // A second sandbox installs from the cache alone: no network this time.
+  await withSandbox(async (sb) => {
+    await sb.run({ argv: apt, user: 'root', network: false, binds: [cache], env, limits: { wallMs: 300_000 } });
+    assert.equal((await sb.run({ argv: ['hello'] })).stdout, 'Hello, world!\n');
+  });
+  assert.ok(!fs.existsSync(path.join(jail.path, 'usr/bin/hello')), 'the jail itself is untouched');
 });
