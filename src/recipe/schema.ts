@@ -19,6 +19,16 @@ export const BUILD_SYSTEMS = ['autotools', 'cmake', 'meson', 'make', 'script', '
 /** Maintainer scripts allowed under `install`. */
 export const MAINTAINER_SCRIPTS = ['preinst', 'postinst', 'prerm', 'postrm'] as const;
 
+/** Why `v` is not an upstream version (one message per case), or undefined when it is one. */
+export function versionProblem(v: string): string | undefined {
+  if (VERSION_RE.test(v)) return undefined;
+  if (/^[0-9]+:/.test(v)) return 'must not carry an epoch ("N:"); kiln sets the .deb version itself';
+  if (v.includes('-')) return 'must not contain a dash: the packaging revision is the separate "revision" field';
+  if (v === '') return 'must not be empty';
+  if (!/^[0-9]/.test(v)) return `must start with a digit, e.g. "2.10" (not ${JSON.stringify(v)})`;
+  return 'may only hold letters, digits and . + ~ (Debian upstream version syntax)';
+}
+
 const origin = z.string().regex(ORIGIN_RE, 'must be an origin CATEGORY/NAME');
 /** A Debian package relation as written in a control file (`libc6`, `libfoo (>= 1.2)`, `a | b`). */
 const debRelation = z.string().regex(/^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?( *\([<>=]{1,2} *[^()\s]+\))?( *\| *[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?( *\([<>=]{1,2} *[^()\s]+\))?)*$/,
@@ -122,7 +132,10 @@ export const RecipeSchema = z.object({
   name: z.string().regex(PACKAGE_NAME_RE, 'must be a Debian package name: lower case [a-z0-9][a-z0-9+.-]+').optional()
     .describe("The .deb's Package: name; defaults to NAME of the origin"),
   /** Upstream version, always a string. */
-  version: z.string().regex(VERSION_RE, 'must be an upstream version starting with a digit, e.g. "2.10"').describe('Upstream version (a string)'),
+  version: z.string().superRefine((v, ctx) => {
+    const m = versionProblem(v);
+    if (m !== undefined) ctx.addIssue({ code: 'custom', message: m });
+  }).describe('Upstream version (a string)'),
   /** Packaging revision; the .deb version is VERSION-kREVISION. */
   revision: z.number().int().min(1).default(1).describe('Packaging revision, the k in VERSION-kREVISION'),
   /** One-line summary. */

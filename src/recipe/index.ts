@@ -1,0 +1,13 @@
+/**
+ * The recipe module: `port.yaml` and list files in, validated recipes and located problems out.
+ * See README.md. Other modules import only from here.
+ */
+export {
+  RecipeSchema, SourceSchema, OptionSchema, DependsSchema, BuildSchema, InstallSchema,
+  PACKAGE_NAME_RE, VERSION_RE, ORIGIN_RE, OPTION_NAME_RE, ARCHES, BUILD_SYSTEMS, MAINTAINER_SCRIPTS, versionProblem,
+  type Recipe, type Source, type RecipeOption,
+} from './schema.js';
+export type { Port } from './types.js';
+export { parseRecipe, locateField, effectiveOptions, type RecipeParse } from './parse.js';
+export { loadPort, type PortLoad } from './load.js';
+export { parseList, type ListParse } from './list.js';

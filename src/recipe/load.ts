@@ -1,0 +1,60 @@
+/**
+ * Loading a port from disk: `DIR/port.yaml` and its patches. The only file of the recipe module that
+ * touches the disk; everything it reads goes through the pure {@link parseRecipe}. Problems (a missing
+ * file, an unreadable patch) are returned, never thrown, so a tree scan reports them all at once.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import nodePath from 'node:path';
+import type { Problem } from '../util/errors.js';
+import { locateField, parseRecipe } from './parse.js';
+import type { Port } from './types.js';
+
+/** What {@link loadPort} returns: the port (when valid) and every problem found. */
+export interface PortLoad {
+  /** The loaded port; absent when there are problems. */
+  readonly port?: Port;
+  /** Every problem of the recipe and its patches. */
+  readonly problems: Problem[];
+}
+
+/** Why a file could not be read, in words. */
+function readFailure(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return 'does not exist';
+  if (code === 'EACCES') return 'is not readable (permission denied)';
+  if (code === 'EISDIR') return 'is a folder, not a file';
+  return `cannot be read (${code ?? String(e)})`;
+}
+
+/**
+ * Loads the port in folder `dir` whose origin is `origin` (`CATEGORY/NAME`), from tree layer `layer`.
+ * `Port.contentHash` is the sha256 (hex) of the recipe's bytes, then for each patch its name, a NUL
+ * byte and its bytes, in recipe order. A missing patch is a problem located at `patches[i]`.
+ */
+export function loadPort(dir: string, origin: string, layer: string): PortLoad {
+  const absDir = nodePath.isAbsolute(dir) ? dir : nodePath.resolve(dir);
+  const file = `${absDir}${nodePath.sep}port.yaml`;
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    return { problems: [{ path: file, line: 1, column: 1, field: '-', message: `port.yaml ${readFailure(e)}` }] };
+  }
+  const { recipe, problems } = parseRecipe(bytes, file, origin);
+  if (!recipe) return { problems };
+  const hash = createHash('sha256').update(bytes);
+  recipe.patches.forEach((name, i) => {
+    try {
+      const patch = fs.readFileSync(nodePath.join(absDir, name));
+      hash.update(name).update('\0').update(patch);
+    } catch (e) {
+      const at = locateField(file, bytes.toString('utf8'), ['patches', i]);
+      problems.push({ path: file, ...at, field: `patches[${i}]`, message: `patch file ${JSON.stringify(name)} ${readFailure(e)} in ${absDir}` });
+    }
+  });
+  if (problems.length > 0) return { problems };
+  const pkgname = recipe.name ?? origin.slice(origin.indexOf('/') + 1);
+  const port: Port = { origin, dir: absDir, path: file, layer, pkgname, recipe, contentHash: hash.digest('hex') };
+  return { port, problems };
+}

@@ -1,0 +1,84 @@
+/**
+ * Parsing one `port.yaml` (pure: text in, recipe or located problems out).
+ *
+ * Fast path for the common case, a valid recipe in plain YAML: the subset parser ({@link fastYaml}),
+ * zod, the cross-field checks; no positions are tracked. Anything else (a fault, or YAML outside the
+ * subset) is parsed again with positions by the full parser, which is authoritative: it accepts the
+ * recipe or locates every problem, `PATH:LINE:COLUMN: FIELD: message`.
+ */
+import type { Problem } from '../util/errors.js';
+import { decodeUtf8, dedupe, formatField, locate, parseYamlPositioned, sortProblems, zodProblems, type FieldPath, type Position, type PositionedYaml } from '../util/yamlpos.js';
+import { checkRecipe, type Finding } from './checks.js';
+import { fastYaml } from './fastyaml.js';
+import { RecipeSchema, type Recipe } from './schema.js';
+
+/** What {@link parseRecipe} returns: the recipe (when valid) and every problem found. */
+export interface RecipeParse {
+  /** The validated recipe, defaults filled in; absent when there are problems. */
+  readonly recipe?: Recipe;
+  /** Every problem, sorted by position. */
+  readonly problems: Problem[];
+}
+
+/** Findings → located problems. */
+function findingProblems(yaml: PositionedYaml, findings: readonly Finding[]): Problem[] {
+  return findings.map((f) => ({ path: yaml.path, ...locate(yaml, f.path, f.mode, f.needle), field: formatField(f.path), message: f.message }));
+}
+
+/** The slow, positioned path: every problem located, or the recipe when there is none. */
+function parseSlow(text: string, path: string, origin: string): RecipeParse {
+  const parsed = parseYamlPositioned(text, path);
+  if (parsed.problems.length > 0) return { problems: parsed.problems };
+  const res = RecipeSchema.safeParse(parsed.value);
+  const problems = res.success ? [] : zodProblems(parsed.yaml, res.error.issues, parsed.value, RecipeSchema);
+  problems.push(...findingProblems(parsed.yaml, checkRecipe(parsed.value, origin)));
+  if (problems.length === 0 && res.success) return { recipe: res.data, problems };
+  return { problems: sortProblems(dedupe(problems)) };
+}
+
+/**
+ * Parses and checks a recipe. `path` names the file in problems; `origin` (`CATEGORY/NAME`) is needed
+ * for the checks that involve the port itself (depending on itself, NAME as package name). Never throws.
+ */
+export function parseRecipe(text: string | Buffer, path: string, origin: string): RecipeParse {
+  let source: string;
+  if (typeof text === 'string') source = text;
+  else {
+    const dec = decodeUtf8(text, path);
+    if (dec.text === undefined) return { problems: [dec.problem!] };
+    source = dec.text;
+  }
+  try {
+    const data = fastYaml(source);
+    if (data !== undefined) {
+      const res = RecipeSchema.safeParse(data);
+      if (res.success && checkRecipe(data, origin).length === 0) return { recipe: res.data, problems: [] };
+    }
+    return parseSlow(source, path, origin);
+  } catch (e) {
+    // A bug in kiln, not in the recipe; still a located problem rather than a crash of the whole scan.
+    return { problems: [{ path, line: 1, column: 1, field: '-', message: `internal error while reading this recipe: ${e instanceof Error ? e.message : String(e)}` }] };
+  }
+}
+
+/**
+ * Where `field` (`['depends', 'build', 2]`) is in a recipe's text, 1-based; the nearest existing
+ * ancestor when the field itself is absent. `path` is the file's name (kept for symmetry with problems).
+ */
+export function locateField(path: string, text: string, field: FieldPath): Position {
+  const parsed = parseYamlPositioned(text, path);
+  return locate(parsed.yaml, field, 'value');
+}
+
+/**
+ * The options of a recipe as a build sees them: each declared option's default, overridden by
+ * `choices`; choices for options the recipe does not declare are ignored. Keys in sorted order. Pure.
+ */
+export function effectiveOptions(recipe: Recipe, choices: Readonly<Record<string, boolean>>): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  for (const name of Object.keys(recipe.options).sort()) {
+    const chosen = Object.prototype.hasOwnProperty.call(choices, name) ? choices[name] : undefined;
+    out[name] = typeof chosen === 'boolean' ? chosen : recipe.options[name]!.default;
+  }
+  return out;
+}
