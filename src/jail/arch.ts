@@ -47,6 +47,6 @@ export async function checkArch(arch: string, host?: string, binfmtDir = BINFMT)
   }
   if (problems.length === 0) return 'emulated';
   throw new KilnError('KILN_E_FOREIGN_ARCH',
-    `a ${arch} jail on this ${h} host needs qemu-user-static registered in binfmt_misc (qemu-${q}), which is not set up`,
+    `a jail for ${arch} on this ${h} host needs qemu-user-static registered in binfmt_misc (qemu-${q}), which is not set up`,
     { hint: `as root: ${problems.join(' && ')}`, exitCode: 1 });
 }

@@ -1,6 +1,7 @@
 /** Sandboxes: overlayfs over a jail, commands run with bubblewrap under limits, idempotent teardown. */
 export { bwrapArgv, ROOT_CAPS, DEFAULT_PATH, type BwrapSpec, type BindMount, type SandboxUser } from './argv.js';
-export { LimitError, prlimitArgs, describeLimit, type Limits, type LimitName } from './limits.js';
+export { LimitError, prlimitArgs, describeLimit, scaleLimits, type Limits, type LimitName } from './limits.js';
+export { checkSandboxHost, type HostCheck } from './doctor.js';
 export {
   createSandbox, Sandbox, BwrapRunner, BUILD_USER, aptCacheBind, sandboxesDir,
   type JailRef, type SandboxCommand, type SandboxResult, type SandboxSession, type SandboxRunner,

@@ -64,3 +64,12 @@ export function prlimitArgs(l: Limits, cgroup: boolean): string[] {
   if (l.nproc !== undefined) a.push(`--nproc=${l.nproc}`);
   return a;
 }
+
+/**
+ * Limits scaled by `factor` for slower builds (emulated foreign-arch builds under qemu-user, as poudriere scales
+ * its timeouts): the time limits grow, memory and process count stay.
+ */
+export function scaleLimits(l: Limits, factor: number): Limits {
+  const t = (x: number | undefined): number | undefined => (x === undefined ? undefined : Math.round(x * factor));
+  return { ...l, wallMs: t(l.wallMs), noOutputMs: t(l.noOutputMs), cpuSeconds: t(l.cpuSeconds) };
+}
