@@ -4,3 +4,5 @@ export type { OpenStoreOptions } from './store.js';
 export { MIGRATIONS } from './migrations.js';
 export type { Migration } from './migrations.js';
 export type { TreeSpec, OverlayLayerSpec, TreeRecord, OptionRow, JailRecord, JailInput } from './types.js';
+export { BulkRecords } from './bulks.js';
+export type { BulkRow, BulkStatus, BuildRow, BuildResultKind, BuildUpdate, PackageRow } from './bulks.js';

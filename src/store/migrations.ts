@@ -47,5 +47,65 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
-  // Next: builds, bulks, ... (version 2, 3, ...)
+  {
+    version: 2,
+    name: 'bulks, builds, packages',
+    sql: `
+      CREATE TABLE bulks (
+        id         INTEGER PRIMARY KEY,
+        jail       TEXT NOT NULL,
+        tree       TEXT NOT NULL,
+        status     TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed', 'crashed', 'cancelled')),
+        pid        INTEGER NOT NULL,       -- the bulk's process, for the (jail, tree) lock
+        pid_start  TEXT NOT NULL,          -- its start time, so a reused pid is not taken for it
+        builders   INTEGER NOT NULL,
+        request    TEXT NOT NULL,          -- JSON: what was asked (list, origins, flags)
+        started    TEXT NOT NULL,
+        finished   TEXT,
+        counts     TEXT,                   -- JSON: built, failed, skipped, kept, deleted
+        generation INTEGER                 -- repository generation published by it
+      ) STRICT;
+      CREATE INDEX bulks_pair ON bulks (jail, tree, id);
+      CREATE TABLE builds (
+        id         INTEGER PRIMARY KEY,
+        bulk_id    INTEGER NOT NULL REFERENCES bulks (id) ON DELETE CASCADE,
+        origin     TEXT NOT NULL,
+        result     TEXT NOT NULL CHECK (result IN ('queued', 'running', 'built', 'failed', 'skipped', 'kept', 'deleted')),
+        pkgname    TEXT,
+        version    TEXT,
+        arch       TEXT,
+        identity   TEXT,
+        components TEXT,                   -- JSON: what the identity was computed from
+        reasons    TEXT,                   -- JSON array: why it was (re)built, kept or deleted
+        phase      TEXT,                   -- the phase a failure died in (or the running phase)
+        failure    TEXT,                   -- kind of failure
+        reason     TEXT,                   -- one line: why it failed or was skipped
+        builder    TEXT,
+        started    TEXT,
+        finished   TEXT,
+        wall_ms    INTEGER,
+        cpu_ms     INTEGER,
+        phases     TEXT,                   -- JSON: [{name, wallMs, ok}]
+        files      TEXT,                   -- JSON: package files, relative to HOME/packages/JAIL-TREE
+        log        TEXT,                   -- log file, relative to HOME/logs
+        UNIQUE (bulk_id, origin)
+      ) STRICT;
+      CREATE INDEX builds_origin ON builds (origin, result, id);
+      CREATE TABLE packages (
+        jail       TEXT NOT NULL,
+        tree       TEXT NOT NULL,
+        origin     TEXT NOT NULL,
+        pkgname    TEXT NOT NULL,
+        version    TEXT NOT NULL,
+        arch       TEXT NOT NULL,
+        identity   TEXT NOT NULL,
+        components TEXT NOT NULL,          -- JSON IdentityComponents
+        files      TEXT NOT NULL,          -- JSON: relative to HOME/packages/JAIL-TREE
+        built      TEXT NOT NULL,
+        duration_s REAL,
+        abi        TEXT,
+        PRIMARY KEY (jail, tree, origin)
+      ) STRICT;
+    `,
+  },
 ];

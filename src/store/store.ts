@@ -8,6 +8,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { KilnError } from '../util/errors.js';
 import { MIGRATIONS } from './migrations.js';
+import { BulkRecords } from './bulks.js';
 import type { JailInput, JailRecord, OptionRow, TreeRecord, TreeSpec } from './types.js';
 
 /** File name of the database inside the home folder. */
@@ -86,7 +87,12 @@ interface JailRow {
 export class Store {
   /** @internal use {@link openStore}. */
   constructor(private readonly db: Database.Database, /** Path of the database file. */ readonly file: string,
-    private readonly now: () => Date) {}
+    private readonly now: () => Date) {
+    this.bulks = new BulkRecords(db, (doing, fn) => this.guard(doing, fn), now);
+  }
+
+  /** Bulks, their builds, and the current package set per (jail, tree). */
+  readonly bulks: BulkRecords;
 
   /** Schema version (`PRAGMA user_version`). */
   schemaVersion(): number {
