@@ -42,8 +42,14 @@ export class FsPublishedStorage implements PublishedStorage {
     return p;
   }
 
+  /** Folders known to exist (saves a recursive mkdir per pool file). */
+  private readonly made = new Set<string>();
+
   private parent(p: string): void {
-    fs.mkdirSync(path.dirname(p), { recursive: true });
+    const d = path.dirname(p);
+    if (this.made.has(d)) return;
+    fs.mkdirSync(d, { recursive: true });
+    this.made.add(d);
   }
 
   async writeFile(rel: string, data: Buffer | string): Promise<void> {
@@ -84,7 +90,9 @@ export class FsPublishedStorage implements PublishedStorage {
   async rename(from: string, to: string): Promise<void> {
     const t = this.abs(to);
     this.parent(t);
-    fs.renameSync(this.abs(from), t);
+    const f = this.abs(from);
+    for (const d of this.made) if (d === f || d.startsWith(`${f}${path.sep}`)) this.made.delete(d);
+    fs.renameSync(f, t);
   }
 
   async symlink(target: string, rel: string): Promise<void> {
@@ -99,6 +107,8 @@ export class FsPublishedStorage implements PublishedStorage {
   }
 
   async remove(rel: string): Promise<void> {
-    fs.rmSync(this.abs(rel), { recursive: true, force: true });
+    const p = this.abs(rel);
+    for (const d of this.made) if (d === p || d.startsWith(`${p}${path.sep}`)) this.made.delete(d);
+    fs.rmSync(p, { recursive: true, force: true });
   }
 }

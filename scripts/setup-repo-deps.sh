@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Debian packages the repository module (src/repo, src/server) and its tests and bench need:
+#   gnupg, gpgv      the archive key, signing InRelease / Release.gpg, checking signatures in tests
+#   gpgconf          (part of gnupg) stops the gpg-agent a signer started
+#   apt-utils        apt-ftparchive: bench/repo's comparison, and the publish test's cross-check
+#   dpkg             dpkg-deb: test .debs, and the fallback control reader
+#   xz-utils         xz: Packages.xz when the native xz module cannot load, and the tampering test
+#   mmdebstrap       the fresh Debian root of the real apt test (cached under /var/cache/kiln-test)
+#   bubblewrap       runs apt inside that root (--bind ROOT / --proc /proc --dev /dev)
+#   binutils         ar, to inspect .debs by hand
+#   curl             what `kiln serve` tells clients to fetch the key with
+# Run as root. The lead's setup script calls this one.
+set -euo pipefail
+pkgs=(gnupg gpgv apt-utils dpkg xz-utils mmdebstrap bubblewrap binutils curl ca-certificates)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' || missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then echo "repo deps: all installed (${pkgs[*]})"; exit 0; fi
+export DEBIAN_FRONTEND=noninteractive
+# Update the package lists only when they are missing or older than a day.
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 -print -quit 2>/dev/null)" ]; then apt-get update; fi
+apt-get install -y --no-install-recommends "${missing[@]}"
