@@ -5,7 +5,7 @@
  * It also writes `durations.json` ({origin: seconds}, heavy-tailed: most ports 10–120 s, a few 1–3 h) for
  * the scheduler bench, and `.kiln-gen.json` with the parameters and the graph's figures.
  *
- * Usage: npx tsx bench/gen-tree.ts --ports N [--seed S] --out DIR
+ * Usage: npx tsx bench/gen-tree.ts --ports N [--seed S] (--out DIR | --cache ROOT)
  * The same (ports, seed) always writes the same bytes.
  */
 import fs from 'node:fs';
@@ -233,11 +233,22 @@ export function cachedTree(ports: number, seed: number, cacheRoot = '/tmp'): { d
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  const { values } = parseArgs({ options: { ports: { type: 'string' }, seed: { type: 'string', default: '1' }, out: { type: 'string' } } });
-  if (!values.ports || !values.out) {
-    process.stderr.write('usage: npx tsx bench/gen-tree.ts --ports N [--seed S] --out DIR\n');
+  const { values } = parseArgs({ options: {
+    ports: { type: 'string' }, seed: { type: 'string', default: '1' }, out: { type: 'string' },
+    cache: { type: 'string' },
+  } });
+  const ports = Number(values.ports);
+  if (!Number.isInteger(ports) || ports < 1 || (values.out === undefined) === (values.cache === undefined)) {
+    process.stderr.write('usage: npx tsx bench/gen-tree.ts --ports N [--seed S] (--out DIR | --cache ROOT)\n'
+      + '  --out DIR     write the tree into DIR\n'
+      + '  --cache ROOT  reuse ROOT/kiln-bench-tree-…-nN-sS, generating it once; prints its folder\n');
     process.exit(2);
   }
-  const s = generateTree({ ports: Number(values.ports), seed: Number(values.seed), out: path.resolve(values.out) });
-  process.stdout.write(`${JSON.stringify(s)}\n`);
+  if (values.cache !== undefined) {
+    const { dir, summary } = cachedTree(ports, Number(values.seed), path.resolve(values.cache));
+    process.stdout.write(`${dir}\t${JSON.stringify(summary)}\n`);
+  } else {
+    const s = generateTree({ ports, seed: Number(values.seed), out: path.resolve(values.out!) });
+    process.stdout.write(`${JSON.stringify(s)}\n`);
+  }
 }

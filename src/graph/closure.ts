@@ -51,7 +51,7 @@ function collectMissing(port: Port, ports: ReadonlyMap<string, Port>, into: Miss
 export function closure(ports: ReadonlyMap<string, Port>, roots: readonly string[] | 'all'): Closure {
   const missing: MissingDep[] = [];
   if (roots === 'all') {
-    const origins = [...ports.keys()].sort();
+    const origins = sortedIfNeeded([...ports.keys()]);
     for (const o of origins) collectMissing(ports.get(o)!, ports, missing);
     return { origins, missing };
   }
@@ -69,14 +69,20 @@ export function closure(ports: ReadonlyMap<string, Port>, roots: readonly string
   for (let head = 0; head < queue.length; head++) {
     const port = ports.get(queue[head]!)!;
     collectMissing(port, ports, missing);
-    for (const list of [port.recipe.depends.build, port.recipe.depends.run]) {
-      for (const d of list) {
-        if (!seen.has(d) && ports.has(d)) {
-          seen.add(d);
-          queue.push(d);
-        }
+    const visit = (d: string): void => {
+      if (!seen.has(d) && ports.has(d)) {
+        seen.add(d);
+        queue.push(d);
       }
-    }
+    };
+    port.recipe.depends.build.forEach(visit);
+    port.recipe.depends.run.forEach(visit);
   }
   return { origins: queue.sort(), missing };
+}
+
+/** Sorts in place unless already in order (a scanned tree's ports usually are). */
+function sortedIfNeeded(a: string[]): string[] {
+  for (let i = 1; i < a.length; i++) if (a[i - 1]! > a[i]!) return a.sort();
+  return a;
 }

@@ -19,13 +19,12 @@ export function buildDag(ports: ReadonlyMap<string, Port>, origins: readonly str
     const out: number[] = [];
     const port = ports.get(origins[i]!);
     if (port) {
-      for (const list of [port.recipe.depends.build, port.recipe.depends.run]) {
-        for (const d of list) {
-          const j = index.get(d);
-          if (j !== undefined && stamp[j] !== i) {
-            stamp[j] = i;
-            out.push(j);
-          }
+      const { build, run } = port.recipe.depends;
+      for (let k = 0; k < build.length + run.length; k++) {
+        const j = index.get(k < build.length ? build[k]! : run[k - build.length]!);
+        if (j !== undefined && stamp[j] !== i) {
+          stamp[j] = i;
+          out.push(j);
         }
       }
     }

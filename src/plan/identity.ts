@@ -3,7 +3,7 @@
  * the recipe and patch bytes, the chosen options, the identities of its build and run dependencies, the
  * jail). The components are kept beside the hash so a plan can say what changed. Pure.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 import type { Dag } from '../graph/index.js';
 import { topoOrder } from '../graph/index.js';
 import type { Port } from '../recipe/types.js';
@@ -55,64 +55,119 @@ export interface IdentityInput {
   readonly format?: number;
 }
 
-/** The identity hash of a set of components (the canonical, order-independent form). */
+/**
+ * The canonical text hashed into an identity: format, recipe hash, jail, the options sorted by name, and
+ * `origin=identity;` for every build or run dependency, sorted by origin, each once. Which dependencies
+ * are build and which run is already in the recipe bytes, so the text lists their union.
+ */
+function canonicalHead(format: number, recipe: string, jail: string, options: Readonly<Record<string, boolean>>): string {
+  let t = `kiln-identity\0format=${format}\0recipe=${recipe}\0jail=${jail}\0options=`;
+  for (const k of Object.keys(options).sort()) t += `${k}=${options[k] ? 'on' : 'off'};`;
+  return `${t}\0deps=`;
+}
+
+function sha256(text: string): string {
+  return oneShotHash('sha256', text, 'hex');
+}
+
+/** The identity hash of a set of components (the same canonical form {@link computeIdentities} hashes). */
 export function identityHash(c: IdentityComponents): string {
-  const h = createHash('sha256');
-  h.update(`kiln-identity\0format=${c.format}\0recipe=${c.recipe}\0jail=${c.jail}\0options=`);
-  for (const k of Object.keys(c.options).sort()) h.update(`${k}=${c.options[k] ? 'on' : 'off'};`);
-  h.update('\0build=');
-  for (const k of Object.keys(c.build).sort()) h.update(`${k}=${c.build[k]};`);
-  h.update('\0run=');
-  for (const k of Object.keys(c.run).sort()) h.update(`${k}=${c.run[k]};`);
-  return h.digest('hex');
+  const deps = new Map<string, string>();
+  for (const rec of [c.build, c.run]) for (const k of Object.keys(rec)) deps.set(k, rec[k]!);
+  let t = canonicalHead(c.format, c.recipe, c.jail, c.options);
+  for (const k of [...deps.keys()].sort()) t += `${k}=${deps.get(k)};`;
+  return sha256(t);
 }
 
-function sortedRecord<V>(entries: [string, V][]): Record<string, V> {
-  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return Object.fromEntries(entries);
-}
-
-/** The recipe's declared options at their defaults, overridden by `chosen`. */
+/** The recipe's declared options at their defaults, overridden by `chosen`; keys sorted. */
 function optionsOf(port: Port, chosen: Readonly<Record<string, boolean>> | undefined): Record<string, boolean> {
   const names = Object.keys(port.recipe.options);
-  if (names.length === 0) return {};
-  return sortedRecord(names.map((k) => [k, chosen?.[k] ?? port.recipe.options[k]!.default]));
+  if (names.length === 0) return EMPTY_OPTIONS;
+  const out: Record<string, boolean> = {};
+  for (const k of names.sort()) out[k] = chosen?.[k] ?? port.recipe.options[k]!.default;
+  return out;
+}
+
+const EMPTY_OPTIONS: Record<string, boolean> = Object.freeze({}) as Record<string, boolean>;
+
+/** What the identities of one `computeIdentities` call share: node hashes, and origin → hash on demand. */
+interface Shared {
+  readonly format: number;
+  readonly jail: string;
+  readonly ids: readonly string[];
+  readonly hashes: (string | undefined)[];
+  byOrigin?: Map<string, string>;
+}
+
+function hashOf(shared: Shared, origin: string): string | undefined {
+  if (!shared.byOrigin) {
+    const m = new Map<string, string>();
+    shared.ids.forEach((o, i) => { const h = shared.hashes[i]; if (h !== undefined) m.set(o, h); });
+    shared.byOrigin = m;
+  }
+  return shared.byOrigin.get(origin);
+}
+
+/** An identity whose components are assembled only when asked for (most plans only compare hashes). */
+class ComputedIdentity implements Identity {
+  private made: IdentityComponents | undefined;
+  constructor(readonly hash: string, private readonly port: Port, private readonly options: Record<string, boolean>,
+    private readonly shared: Shared) {}
+
+  get components(): IdentityComponents {
+    if (!this.made) {
+      const record = (list: readonly string[]): Record<string, string> => {
+        const out: Record<string, string> = {};
+        for (const d of [...list].sort()) { const h = hashOf(this.shared, d); if (h !== undefined) out[d] = h; }
+        return out;
+      };
+      const { depends } = this.port.recipe;
+      this.made = { format: this.shared.format, recipe: this.port.contentHash, options: this.options,
+        build: record(depends.build), run: record(depends.run), jail: this.shared.jail };
+    }
+    return this.made;
+  }
+
+  /** Plain data (for JSON and storage). */
+  toJSON(): Identity {
+    return { hash: this.hash, components: this.components };
+  }
 }
 
 /**
  * The identity of every node of `dag` whose dependencies can be ordered: a port on a dependency cycle, or
  * depending on one, has none (it is skipped). Dependencies outside `dag` (missing from the tree) do not
- * enter the hash; such ports are skipped by the plan anyway.
+ * enter the hash; such ports are skipped by the plan anyway. Components are assembled lazily.
  */
 export function computeIdentities(input: IdentityInput): Map<string, Identity> {
-  const { dag, ports } = input;
-  const format = input.format ?? FORMAT_VERSION;
+  const { dag, ports, jail } = input;
+  const ids = dag.ids;
+  const shared: Shared = { format: input.format ?? FORMAT_VERSION, jail, ids, hashes: new Array(ids.length) };
+  let idsSorted = true;
+  for (let i = 1; i < ids.length && idsSorted; i++) idsSorted = ids[i - 1]! < ids[i]!;
+  const before = (a: number, b: number): boolean => (idsSorted ? a < b : ids[a]! < ids[b]!);
   const result = new Map<string, Identity>();
+  const tmp: number[] = [];
+  const noChoices = input.options === undefined || input.options.size === 0;
   for (const v of topoOrder(dag)) {
-    const origin = dag.ids[v]!;
+    const origin = ids[v]!;
     const port = ports.get(origin);
     if (!port) continue;
-    const depIds = (list: readonly string[]): Record<string, string> => {
-      const entries: [string, string][] = [];
-      const seen = new Set<string>();
-      for (const d of list) {
-        const id = result.get(d);
-        if (id && !seen.has(d)) {
-          seen.add(d);
-          entries.push([d, id.hash]);
-        }
-      }
-      return sortedRecord(entries);
-    };
-    const components: IdentityComponents = {
-      format,
-      recipe: port.contentHash,
-      options: optionsOf(port, input.options?.get(origin)),
-      build: depIds(port.recipe.depends.build),
-      run: depIds(port.recipe.depends.run),
-      jail: input.jail,
-    };
-    result.set(origin, { hash: identityHash(components), components });
+    const options = optionsOf(port, noChoices ? undefined : input.options!.get(origin));
+    // Insertion sort of the (few) dependencies by origin.
+    const deps = dag.deps[v]!;
+    tmp.length = 0;
+    for (const d of deps) {
+      let k = tmp.length;
+      tmp.push(d);
+      while (k > 0 && before(d, tmp[k - 1]!)) { tmp[k] = tmp[k - 1]!; k--; }
+      tmp[k] = d;
+    }
+    let text = canonicalHead(shared.format, port.contentHash, jail, options);
+    for (const d of tmp) text += `${ids[d]}=${shared.hashes[d]};`;
+    const hash = sha256(text);
+    shared.hashes[v] = hash;
+    result.set(origin, new ComputedIdentity(hash, port, options, shared));
   }
   return result;
 }

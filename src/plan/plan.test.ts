@@ -160,7 +160,9 @@ test('identities: order-independent canonical hash, options and dependency ident
   const d = { ...c, options: { A: false, B: true }, build: { 'x/a': '1', 'x/b': '2' } };
   assert.equal(identityHash(c), identityHash(d));
   assert.notEqual(identityHash(c), identityHash({ ...c, options: { A: true, B: true } }));
-  assert.notEqual(identityHash(c), identityHash({ ...c, build: {}, run: { 'x/a': '1', 'x/b': '2' } }));
+  assert.notEqual(identityHash(c), identityHash({ ...c, build: { 'x/a': '1', 'x/b': '3' } }));
+  assert.notEqual(identityHash(c), identityHash({ ...c, jail: 'k' }));
+  assert.notEqual(identityHash(c), identityHash({ ...c, recipe: 's' }));
   const ports = loadFixturePorts();
   const a = planFor(ports).ids;
   const b = planFor(ports, { options: new Map([['net/curl', { HTTP2: false }]]) }).ids;
@@ -169,4 +171,7 @@ test('identities: order-independent canonical hash, options and dependency ident
   assert.notEqual(a.get('devel/git')!.hash, b.get('devel/git')!.hash, 'a dependency change ripples up');
   assert.deepEqual(a.get('net/curl')!.components.options, { HTTP2: true });
   assert.equal(a.get('devel/egg'), undefined, 'ports on a cycle have no identity');
+  for (const [origin, id] of a) assert.equal(identityHash(id.components), id.hash, `${origin}: the stored components re-hash to the identity`);
+  assert.deepEqual(a.get('net/curl')!.components.build, { 'lib/ssl': a.get('lib/ssl')!.hash, 'lib/zlib': a.get('lib/zlib')!.hash });
+  assert.deepEqual(JSON.parse(JSON.stringify(a.get('lib/ssl'))).components.run, { 'lib/zlib': a.get('lib/zlib')!.hash });
 });

@@ -23,6 +23,9 @@ export const REASONS = {
   stale: 'stale, kept (--keep-stale)',
 } as const;
 
+const NEW: readonly string[] = Object.freeze([REASONS.new]);
+const UNCHANGED: readonly string[] = Object.freeze([REASONS.unchanged]);
+
 /** `dependency X rebuilt`. */
 export function dependencyRebuilt(origin: string): string {
   return `dependency ${origin} rebuilt`;
@@ -79,7 +82,7 @@ function blockedNodes(input: PlanInput, index: ReadonlyMap<string, number>): Map
       : `depends on ${m.dependsOn}, which is not in the tree`;
     if (!own.get(v)?.includes(why)) add(v, why);
   }
-  for (const g of cycleGroups(dag)) {
+  for (const g of input.cycles ?? cycleGroups(dag)) {
     const text = formatCycle(g.cycle.map((i) => dag.ids[i]!));
     const onCycle = new Set(g.cycle);
     for (const m of g.members) {
@@ -127,7 +130,7 @@ export function makePlan(input: PlanInput): Plan {
   for (let i = 0; i < dag.ids.length; i++) index.set(dag.ids[i]!, i);
   const blocked = blockedNodes(input, index);
 
-  const reasons = new Map<string, string[]>();
+  const reasons = new Map<string, readonly string[]>();
   const skip: SkipEntry[] = [];
   const keep: string[] = [];
   const toBuild: number[] = [];
@@ -140,17 +143,19 @@ export function makePlan(input: PlanInput): Plan {
       continue;
     }
     const old = built.get(origin);
-    const r: string[] = [];
-    if (force.has(origin)) r.push(REASONS.forced);
+    const forced = force.has(origin);
+    if (!forced && (!old || old.identity === id.hash)) {
+      // The common cases share one frozen reason list.
+      if (old) keep.push(origin);
+      else toBuild.push(v);
+      reasons.set(origin, old ? UNCHANGED : NEW);
+      continue;
+    }
+    const r: string[] = forced ? [REASONS.forced] : [];
     if (!old) r.push(REASONS.new);
     else r.push(...changeReasons(old, id.components, id.hash));
-    if (r.length === 0) {
-      keep.push(origin);
-      reasons.set(origin, [REASONS.unchanged]);
-    } else {
-      toBuild.push(v);
-      reasons.set(origin, r);
-    }
+    toBuild.push(v);
+    reasons.set(origin, r);
   }
 
   const skipped = new Set(skip.map((s) => s.origin));

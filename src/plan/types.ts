@@ -1,5 +1,5 @@
 /** Types of the plan: what a finished build records, what the planner takes, what it decides. */
-import type { Dag, MissingDep } from '../graph/index.js';
+import type { CycleGroup, Dag, MissingDep } from '../graph/index.js';
 import type { Port } from '../recipe/types.js';
 import type { Identity, IdentityComponents } from './identity.js';
 
@@ -52,6 +52,8 @@ export interface PlanInput {
   readonly keepStale?: boolean;
   /** Missing dependencies and requested roots not in the tree (from `closure`). */
   readonly missing?: readonly MissingDep[];
+  /** The cyclic components of `dag` if the caller has them already (from `cycleGroups`); else computed. */
+  readonly cycles?: readonly CycleGroup[];
   /** Origins whose recipe is invalid (not in `ports`): named as such in skip reasons, never deleted. */
   readonly invalid?: ReadonlySet<string>;
   /** True for `-a`: every invalid recipe of the tree is listed in `skip`. */

@@ -11,7 +11,7 @@ import { KilnError, UsageError, formatProblem, type Problem } from '../../util/e
 import { openStore, type JailRecord, type Store } from '../../store/index.js';
 import { effectiveOptions, locateField, parseList, type Port } from '../../recipe/index.js';
 import { getOptionChoices, resolveTree, scanTree, type TreeRef } from '../../tree/index.js';
-import { buildDag, closure, cycleGroups, formatCycle, type Dag, type MissingDep } from '../../graph/index.js';
+import { buildDag, closure, cycleGroups, formatCycle, type CycleGroup, type Dag, type MissingDep } from '../../graph/index.js';
 import {
   computeIdentities, formatPlanText, makePlan, placeholderJailIdentity, planToJson,
   type BuiltRecord, type Identity, type Plan,
@@ -122,7 +122,8 @@ function listPosition(text: string, origin: string): { line: number; column: num
 
 /** Located problems for missing dependencies and cycles (reading only the recipes at fault). */
 function graphProblems(
-  ports: ReadonlyMap<string, Port>, missing: readonly MissingDep[], dag: Dag, invalid: ReadonlySet<string>,
+  ports: ReadonlyMap<string, Port>, missing: readonly MissingDep[], dag: Dag, cycles: readonly CycleGroup[],
+  invalid: ReadonlySet<string>,
   tree: TreeRef, list: { listPath?: string; listText?: string }, errors: string[],
 ): Problem[] {
   const texts = new Map<string, string>();
@@ -149,7 +150,7 @@ function graphProblems(
     const port = ports.get(m.origin);
     if (port) out.push(at(port, m.kind, m.index, why));
   }
-  for (const g of cycleGroups(dag)) {
+  for (const g of cycles) {
     const names = g.cycle.map((i) => dag.ids[i]!);
     const from = ports.get(names[0]!);
     if (!from) continue;
@@ -196,11 +197,12 @@ export function planBulk(ctx: CliContext, opts: BulkOptions): BulkPlan {
     const identities = computeIdentities({ dag, ports, options, jail: jail?.identity ?? placeholderJailIdentity(opts.jail) });
     const built = loadBuiltRecords(store, opts.jail, tree);
     const force = opts.clean ? new Set(list.roots === 'all' ? origins : list.roots) : undefined;
+    const cycles = cycleGroups(dag);
     const plan = makePlan({
-      dag, ports, identities, built, force, keepStale: opts.keepStale, missing, invalid, all: list.roots === 'all',
+      dag, ports, identities, built, force, keepStale: opts.keepStale, missing, invalid, all: list.roots === 'all', cycles,
     });
     const errors: string[] = [];
-    problems.push(...graphProblems(ports, missing, dag, invalid, tree, list, errors));
+    problems.push(...graphProblems(ports, missing, dag, cycles, invalid, tree, list, errors));
     return { plan, tree, jail, ports, dag, identities, problems, errors, notes };
   } finally {
     if (!opts.store) store.close();
