@@ -79,8 +79,20 @@ function addBuildUser(root: string): void {
   fs.chownSync(home, u.uid, u.gid);
 }
 
-/** Removes leftovers of creations whose process died (`HOME/jails/.NAME.tmp-PID`). */
-async function removeStaleTemps(home: string, name: string): Promise<void> {
+/** True when `pid` runs (a zombie does not count). */
+function running(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch { return false; }
+}
+
+/**
+ * Removes leftovers of creations of jail `name` whose process died (`HOME/jails/.NAME.tmp-PID`), unmounting what
+ * a killed mmdebstrap left mounted in them; with `all`, every leftover (the caller holds a lock that excludes
+ * other creators).
+ */
+export async function removeStaleTemps(home: string, name: string, all = false): Promise<void> {
   const jails = path.join(home, 'jails');
   let names: string[] = [];
   try { names = fs.readdirSync(jails); } catch { return; }
@@ -88,9 +100,7 @@ async function removeStaleTemps(home: string, name: string): Promise<void> {
     const m = new RegExp(`^\\.${name.replace(/\./g, '\\.')}\\.tmp-(\\d+)$`).exec(n);
     if (!m) continue;
     const pid = Number(m[1]);
-    let alive = true;
-    try { process.kill(pid, 0); } catch { alive = false; }
-    if (!alive || pid === process.pid) await removeTree(path.join(jails, n));
+    if (all || pid === process.pid || !running(pid)) await removeTree(path.join(jails, n));
   }
 }
 
@@ -149,7 +159,8 @@ export async function createJail(opts: CreateJailOptions, log: PhaseLogger): Pro
       log(`mmdebstrap ${args.join(' ')}`);
       let rest = '';
       try {
-        await run('mmdebstrap', args, {
+        // If kiln dies, mmdebstrap dies too (it runs in its own process group, so nothing else would stop it).
+        await run('setpriv', ['--pdeathsig', 'KILL', '--', 'mmdebstrap', ...args], {
           onOutput: (b) => { const parts = (rest + b.toString()).split('\n'); rest = parts.pop()!; for (const l of parts) log(l); },
         });
       } catch (e) { throw createError('mmdebstrap failed', e); }

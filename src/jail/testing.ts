@@ -55,11 +55,20 @@ export async function testJail(spec: TestJailSpec = {}, timeoutMs = 20 * 60_000)
   fs.mkdirSync(home, { recursive: true });
   const worker = fileURLToPath(new URL('./testing-worker.ts', import.meta.url));
   const repo = path.resolve(path.dirname(worker), '..', '..');
-  const r = await run('flock', ['-x', '-w', String(Math.ceil(timeoutMs / 1000)), path.join(home, 'create.lock'),
-    process.execPath, '--import', 'tsx', worker, home, NAME, JSON.stringify(spec)],
-  { cwd: repo, timeoutMs: timeoutMs + 60_000, allowFailure: true });
-  const made = ready(home);
-  if (made) return made;
-  throw new KilnError('KILN_E_JAIL_CREATE', `the test jail in ${home} could not be made (status ${r.status})`, {
-    hint: `see the output below; the Debian archive must be reachable\n${r.stdout.slice(-3000)}${r.stderr.slice(-3000)}`, exitCode: 1 });
+  // Two attempts: if the process making it dies (killed, out of memory), the next one takes the lock and retries.
+  let output = '';
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const r = await run('flock', ['-x', '-w', String(Math.ceil(timeoutMs / 1000)), path.join(home, 'create.lock'),
+        process.execPath, '--import', 'tsx', worker, home, NAME, JSON.stringify(spec)],
+      { cwd: repo, timeoutMs: timeoutMs + 60_000, allowFailure: true });
+      output = `status ${r.status}\n${r.stdout.slice(-3000)}${r.stderr.slice(-3000)}`;
+    } catch (e) {
+      output = e instanceof Error ? e.message : String(e);
+    }
+    const made = ready(home);
+    if (made) return made;
+  }
+  throw new KilnError('KILN_E_JAIL_CREATE', `the test jail in ${home} could not be made`, {
+    hint: `the Debian archive must be reachable; the last attempt said:\n${output}`, exitCode: 1 });
 }
