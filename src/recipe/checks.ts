@@ -32,8 +32,8 @@ function optionRefs(text: unknown, path: (string | number)[], declared: Readonly
     if (declared.has(name) || seen.has(name)) continue;
     seen.add(name);
     out.push({ path, mode: 'value', needle: m[0], message: name === ''
-      ? `"${m[0]}" names no option; write $KILN_OPT_NAME with NAME declared under options`
-      : `"${m[0]}" refers to option ${name}, which is not declared under options` });
+      ? `${m[0]} names no option; write $KILN_OPT_NAME with NAME declared under options`
+      : `$KILN_OPT_${name} refers to option ${name}, which is not declared under options` });
   }
 }
 

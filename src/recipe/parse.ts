@@ -25,8 +25,11 @@ function findingProblems(yaml: PositionedYaml, findings: readonly Finding[]): Pr
   return findings.map((f) => ({ path: yaml.path, ...locate(yaml, f.path, f.mode, f.needle), field: formatField(f.path), message: f.message }));
 }
 
-/** The slow, positioned path: every problem located, or the recipe when there is none. */
-function parseSlow(text: string, path: string, origin: string): RecipeParse {
+/**
+ * The slow, positioned path: every problem located, or the recipe when there is none. Exported for the
+ * tests, which check that it agrees with the fast path; callers use {@link parseRecipe}.
+ */
+export function parseSlow(text: string, path: string, origin: string): RecipeParse {
   const parsed = parseYamlPositioned(text, path);
   if (parsed.problems.length > 0) return { problems: parsed.problems };
   const res = RecipeSchema.safeParse(parsed.value);

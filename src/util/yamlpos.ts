@@ -6,7 +6,7 @@
  * with a fast path (recipes) come here only when the fast path found a fault.
  */
 import { isUtf8 } from 'node:buffer';
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode, type Pair } from 'yaml';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node as YamlNode, type Pair } from 'yaml';
 import type { z } from 'zod';
 import type { Problem } from './errors.js';
 
@@ -123,6 +123,20 @@ export function parseYamlPositioned(text: string, path: string, opts: YamlParseO
     problems.push({ ...posAt(yaml, startOf(contents) ?? 0), path, field: '-', message: `the document is ${what}: expected a mapping of "key: value" lines` });
     return { yaml, problems };
   }
+  visit(doc, {
+    Pair(_key, pair) {
+      if (pair.key !== null && !isScalar(pair.key)) {
+        const at = startOf(pair.key) ?? 0;
+        problems.push({ ...posAt(yaml, at), path, field: formatField(fieldAt(yaml, at)), message: 'YAML: a key must be a plain word, not a list or mapping' });
+      }
+    },
+    Alias(_key, node) {
+      if (node.resolve(doc) === undefined) {
+        problems.push({ ...posAt(yaml, node.range?.[0] ?? 0), path, field: formatField(fieldAt(yaml, node.range?.[0] ?? 0)), message: `YAML: alias *${node.source} has no anchor &${node.source} before it` });
+      }
+    },
+  });
+  if (problems.length > 0) return { yaml, problems };
   try {
     return { yaml, value: doc.toJS({ maxAliasCount: 1000 }), problems };
   } catch (e) {
@@ -218,6 +232,8 @@ export function fieldAt(yaml: PositionedYaml, offset: number): (string | number)
         if (ks === undefined || end === undefined || offset < ks || offset >= end) continue;
         if (!isScalar(p.key)) return out;
         out.push(String(p.key.value));
+        // An error right at the start of a value is about the value as a whole: stop at its key.
+        if (startOf(p.value) === offset) return out;
         next = p.value;
         break;
       }
@@ -361,6 +377,12 @@ function issueProblems(yaml: PositionedYaml, issue: Issue, base: FieldPath, data
   const at = (p: FieldPath, mode: 'value' | 'key' | 'parent', message: string) =>
     out.push({ path: yaml.path, ...locate(yaml, p, mode), field: formatField(p), message });
   const own = !ZOD_DEFAULT.test(issue.message);
+  if (path.length > 0 && (issue.code === 'invalid_type' || issue.code === 'invalid_value' || issue.code === 'invalid_union') && !valueAt(data, path).found) {
+    const want = issue.code === 'invalid_type' ? expectedName(issue.expected)
+      : issue.code === 'invalid_value' ? `one of ${issue.values.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(', ')}` : 'a value';
+    at(path, 'parent', `is missing: it is required (${want})`);
+    return;
+  }
   switch (issue.code) {
     case 'unrecognized_keys': {
       const obj = schemaAt(schema, path);
@@ -395,12 +417,8 @@ function issueProblems(yaml: PositionedYaml, issue: Issue, base: FieldPath, data
       return;
     }
     case 'invalid_type': {
-      const { found, value } = valueAt(data, path);
+      const { value } = valueAt(data, path);
       const expected = expectedName(issue.expected);
-      if (!found && path.length > 0) {
-        at(path, 'parent', `is missing: it is required (${expected})`);
-        return;
-      }
       let msg = `must be ${expected}, not ${actualName(value)}`;
       const src = scalarSource(yaml, path);
       if (issue.expected === 'string' && src !== undefined && value !== null && typeof value !== 'object') msg += `; quote it: "${src}"`;

@@ -1,0 +1,136 @@
+/**
+ * Fuzz-style robustness test: thousands of seeded random mutations of valid recipes (bytes, keys, types,
+ * indentation, truncation). Each must be accepted or rejected with well-formed located problems, never
+ * throw; and whenever the fast YAML subset parser answers, it must agree with the full parser exactly.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import { fastYaml } from './fastyaml.js';
+import { parseRecipe, parseSlow } from './parse.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const validDir = path.join(here, '__fixtures__', 'valid');
+const seeds = fs.readdirSync(validDir).filter((f) => f.endsWith('.yaml')).sort().map((f) => fs.readFileSync(path.join(validDir, f), 'utf8'));
+
+/** mulberry32: a small deterministic PRNG. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const CHARS = [':', '-', '[', ']', '{', '}', '#', '"', "'", '\t', ' ', '  ', '\n', '|', '>', '&', '*', '!', '%', '@', '\\', ',', '?',
+  'a', 'Z', '0', '9', '.', '/', '_', '$', '\u0000', '\r', '\u00e9', '\u2028', '\ufeff', '\ud83d\ude00', '~', '---\n', '...\n'];
+const VALUES = ['1', '-1', '0', '2.5', 'true', 'false', 'null', '~', '[]', '{}', '"str"', "'s'", '[a, b]', '{a: 1}', 'x: y', '|', '>-',
+  '&anchor x', '*anchor', '!!str 5', '0o17', '0x1F', '1e3', '.inf', '"\\u00e9"', 'https://example.org/x.tar.gz', 'devel/x', 'NLS'];
+const KEYS = ['version', 'summary', 'build', 'system', 'script', 'depends', 'options', 'NLS', 'sources', 'url', 'sha256', 'strip',
+  'sumary', 'Version', 'foo', 'implies', 'default', 'env', 'arch', 'name', 'patches', '"quoted"', '? complex', '<<'];
+
+/** One random mutation of `text`. */
+function mutate(text: string, rnd: () => number): string {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const at = Math.floor(rnd() * (text.length + 1));
+  const lines = text.split('\n');
+  const li = Math.floor(rnd() * lines.length);
+  switch (Math.floor(rnd() * 9)) {
+    case 0: return text.slice(0, at) + pick(CHARS) + text.slice(at + 1); // replace a character
+    case 1: return text.slice(0, at) + pick(CHARS) + text.slice(at); // insert
+    case 2: return text.slice(0, at) + text.slice(at + 1 + Math.floor(rnd() * 8)); // delete a few
+    case 3: { // rename a key
+      lines[li] = lines[li]!.replace(/^(\s*(?:- )?)[A-Za-z_]+:/, (_m, pre: string) => `${pre}${pick(KEYS)}:`);
+      return lines.join('\n');
+    }
+    case 4: { // swap a value's type
+      lines[li] = lines[li]!.replace(/^(\s*(?:- )?[A-Za-z_]+:|\s*-) .*$/, (_m, head: string) => `${head} ${pick(VALUES)}`);
+      return lines.join('\n');
+    }
+    case 5: { // indentation
+      const d = Math.floor(rnd() * 5) - 2;
+      lines[li] = d >= 0 ? ' '.repeat(d) + lines[li] : lines[li]!.replace(new RegExp(`^ {0,${-d}}`), '');
+      return lines.join('\n');
+    }
+    case 6: return text.slice(0, at); // truncate
+    case 7: { // duplicate or move a line
+      const line = lines[li]!;
+      lines.splice(Math.floor(rnd() * lines.length), 0, line);
+      if (rnd() < 0.5) lines.splice(li, 1);
+      return lines.join('\n');
+    }
+    default: { // a YAML value from the list, anywhere on a line
+      lines[li] = `${lines[li]!.slice(0, Math.floor(rnd() * (lines[li]!.length + 1)))}${pick(VALUES)}`;
+      return lines.join('\n');
+    }
+  }
+}
+
+test('2,000 random mutations of valid recipes: accepted, or well-formed located problems; never a throw', (t) => {
+  const rnd = prng(20240521);
+  let accepted = 0;
+  let rejected = 0;
+  let fast = 0;
+  for (let n = 0; n < 2000; n++) {
+    let text = seeds[n % seeds.length]!;
+    const times = 1 + Math.floor(rnd() * 3);
+    for (let k = 0; k < times; k++) text = mutate(text, rnd);
+    const origin = 'test/fuzz';
+    const file = `fuzz-${n}.yaml`;
+    const res = parseRecipe(text, file, origin);
+    const ctx = `mutant ${n}:\n${text}`;
+    if (res.recipe) {
+      accepted++;
+      assert.deepEqual(res.problems, [], ctx);
+    } else {
+      rejected++;
+      assert.ok(res.problems.length > 0, ctx);
+      const lineCount = text.split('\n').length;
+      for (const p of res.problems) {
+        assert.equal(p.path, file, ctx);
+        assert.ok(Number.isInteger(p.line) && p.line >= 1 && p.line <= lineCount + 1, `${ctx}\nline ${p.line}`);
+        assert.ok(Number.isInteger(p.column) && p.column >= 1, `${ctx}\ncolumn ${p.column}`);
+        assert.ok(typeof p.field === 'string' && p.field.length > 0, ctx);
+        assert.ok(typeof p.message === 'string' && p.message.length > 0, ctx);
+        assert.ok(!p.message.startsWith('internal error'), `${ctx}\n${p.message}`);
+      }
+    }
+    // The fast subset parser, when it answers, must agree with the full parser exactly...
+    const f = fastYaml(text);
+    if (f !== undefined) {
+      fast++;
+      const doc = parseDocument(text);
+      assert.deepEqual([...doc.errors, ...doc.warnings].map((e) => e.code), [], `${ctx}\nfast parser accepted what yaml rejects`);
+      assert.deepEqual(f, doc.toJS(), `${ctx}\nfast parser differs from yaml`);
+    }
+    // ...and so must the whole fast path with the positioned path.
+    const slow = parseSlow(text, file, origin);
+    assert.deepEqual(slow.recipe, res.recipe, `${ctx}\nfast and slow paths disagree`);
+  }
+  t.diagnostic(`accepted ${accepted}, rejected ${rejected}, fast-path parses ${fast}`);
+  assert.ok(accepted > 50 && rejected > 700 && fast > 300, `accepted ${accepted}, rejected ${rejected}, fast ${fast}`);
+});
+
+test('the fast YAML subset parser agrees with the full parser on 4,000 more mutants', (t) => {
+  const rnd = prng(7);
+  let answered = 0;
+  for (let n = 0; n < 4000; n++) {
+    let text = seeds[n % seeds.length]!;
+    text = mutate(text, rnd);
+    const f = fastYaml(text);
+    if (f === undefined) continue;
+    answered++;
+    const doc = parseDocument(text);
+    const ctx = `mutant ${n}:\n${text}`;
+    assert.deepEqual([...doc.errors, ...doc.warnings].map((e) => e.code), [], `${ctx}\nfast parser accepted what yaml rejects`);
+    assert.deepEqual(f, doc.toJS(), `${ctx}\nfast parser differs from yaml`);
+  }
+  t.diagnostic(`fast parser answered for ${answered} of 4000`);
+  assert.ok(answered > 1000);
+});

@@ -1,0 +1,169 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as yamlParse } from 'yaml';
+import { formatProblem } from '../util/errors.js';
+import { assertGolden } from '../util/golden.js';
+import { RecipeSchema, effectiveOptions, loadPort, locateField, parseList, parseRecipe } from './index.js';
+import { fastYaml } from './fastyaml.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const fixtures = path.join(here, '__fixtures__');
+const caseNames = (kind: string) => fs.readdirSync(path.join(fixtures, kind)).filter((f) => f.endsWith('.yaml')).sort();
+
+test('every invalid fixture gives located problems, matching the golden file', () => {
+  const names = caseNames('invalid');
+  assert.ok(names.length >= 35, `only ${names.length} invalid fixtures`);
+  const out: string[] = [];
+  for (const file of names) {
+    const rel = `invalid/${file}`;
+    const res = parseRecipe(fs.readFileSync(path.join(fixtures, rel)), rel, `test/${file.replace(/\.yaml$/, '')}`);
+    assert.equal(res.recipe, undefined, `${rel} was accepted`);
+    assert.ok(res.problems.length > 0, `${rel} gave no problem`);
+    for (const p of res.problems) {
+      assert.equal(p.path, rel);
+      assert.ok(p.line >= 1 && p.column >= 1 && p.field !== '' && p.message !== '', `${rel}: ${formatProblem(p)}`);
+    }
+    out.push(...res.problems.map(formatProblem));
+  }
+  assertGolden(path.join(fixtures, 'invalid.golden'), `${out.join('\n')}\n`);
+});
+
+test('the full example of port.md parses with every field, and defaults are filled in', () => {
+  const text = fs.readFileSync(path.join(fixtures, 'valid/port-md-example.yaml'));
+  const { recipe, problems } = parseRecipe(text, 'port.yaml', 'devel/hello');
+  assert.deepEqual(problems, []);
+  assert.ok(recipe);
+  assert.equal(recipe.name, 'hello');
+  assert.equal(recipe.version, '2.10');
+  assert.equal(recipe.description, 'Prints a friendly greeting.\n');
+  assert.equal(recipe.sources[0]!.strip, 1, 'strip defaults to 1');
+  assert.equal(recipe.sources[0]!.filename, undefined);
+  assert.deepEqual(recipe.depends, { build: ['devel/oniguruma'], run: ['devel/oniguruma'], system: ['pkg-config'], system_run: ['libc6'] });
+  assert.deepEqual(recipe.options.NLS, { default: false, description: 'Native language support', configure_args: { on: ['--enable-nls'], off: ['--disable-nls'] } });
+  assert.equal(recipe.build.parallel, true);
+  assert.deepEqual(recipe.build.limits, {});
+  assert.deepEqual(recipe.build.env, { CFLAGS: '-O2' });
+  assert.equal(recipe.install.postinst, 'true\n');
+});
+
+test('a minimal recipe gets every default', () => {
+  const { recipe } = parseRecipe(fs.readFileSync(path.join(fixtures, 'valid/minimal.yaml'), 'utf8'), 'port.yaml', 'misc/small');
+  assert.ok(recipe);
+  assert.equal(recipe.revision, 1);
+  assert.equal(recipe.arch, 'any');
+  assert.deepEqual(recipe.sources, []);
+  assert.deepEqual(recipe.patches, []);
+  assert.deepEqual(recipe.depends, { build: [], run: [], system: [], system_run: [] });
+  assert.deepEqual(recipe.options, {});
+  assert.deepEqual(recipe.build.configure_args, []);
+  assert.deepEqual(recipe.install, { conffiles: [] });
+});
+
+test('every valid fixture is accepted and equals a plain YAML parse validated by the schema', () => {
+  for (const file of caseNames('valid')) {
+    const text = fs.readFileSync(path.join(fixtures, 'valid', file), 'utf8');
+    const res = parseRecipe(text, file, `test/${file.replace(/\.yaml$/, '')}`);
+    assert.deepEqual(res.problems.map(formatProblem), [], file);
+    assert.deepEqual(res.recipe, RecipeSchema.parse(yamlParse(text)), file);
+  }
+});
+
+test('the fast path takes plain recipes and leaves YAML features to the full parser', () => {
+  for (const file of ['port-md-example.yaml', 'minimal.yaml', 'script-options.yaml', 'debian-system.yaml']) {
+    const text = fs.readFileSync(path.join(fixtures, 'valid', file), 'utf8');
+    assert.notEqual(fastYaml(text), undefined, `${file} should be in the fast subset`);
+    assert.deepEqual(fastYaml(text), yamlParse(text), file);
+  }
+  assert.equal(fastYaml(fs.readFileSync(path.join(fixtures, 'valid/yaml-features.yaml'), 'utf8')), undefined);
+  const features = parseRecipe(fs.readFileSync(path.join(fixtures, 'valid/yaml-features.yaml'), 'utf8'), 'p', 'test/features');
+  assert.equal(features.recipe?.license, 'MIT AND BSD-2-Clause');
+  assert.deepEqual(features.recipe?.build.env, { V: '4.1' });
+});
+
+test('a port may not be named by a NAME that is no package name unless name: is given', () => {
+  const text = 'version: "1"\nsummary: s\nbuild: {system: make}\n';
+  assert.deepEqual(parseRecipe(text, 'p', 'devel/Foo_Bar').problems.map((p) => p.field), ['name']);
+  assert.ok(parseRecipe(`name: foo-bar\n${text}`, 'p', 'devel/Foo_Bar').recipe);
+});
+
+test('problems are sorted by position and all reported at once', () => {
+  const text = fs.readFileSync(path.join(fixtures, 'invalid/many-problems.yaml'));
+  const { problems } = parseRecipe(text, 'm.yaml', 'test/many-problems');
+  assert.ok(problems.length >= 8, problems.map(formatProblem).join('\n'));
+  const keys = problems.map((p) => p.line * 1000 + p.column);
+  assert.deepEqual(keys, [...keys].sort((a, b) => a - b));
+  assert.ok(problems.some((p) => p.field === 'depends.build[2]' && /itself/.test(p.message)));
+  assert.ok(problems.some((p) => p.field === 'colour' && p.line === 13 && p.column === 1));
+});
+
+test('locateField points at list entries, keys and the nearest existing ancestor', () => {
+  const text = 'version: "1"\nsummary: s\ndepends:\n  build: [a/b, c/d,\n    e/f]\nbuild:\n  system: make\n';
+  assert.deepEqual(locateField('p', text, ['depends', 'build', 2]), { line: 5, column: 5 });
+  assert.deepEqual(locateField('p', text, ['depends', 'build', 0]), { line: 4, column: 11 });
+  assert.deepEqual(locateField('p', text, ['build', 'system']), { line: 7, column: 11 });
+  assert.deepEqual(locateField('p', text, ['depends', 'run', 0]), { line: 4, column: 3 }, 'missing: the depends mapping');
+});
+
+test('effectiveOptions overlays choices on defaults, ignores undeclared choices, sorts keys', () => {
+  const { recipe } = parseRecipe(fs.readFileSync(path.join(fixtures, 'valid/script-options.yaml'), 'utf8'), 'p', 'x/tool');
+  assert.ok(recipe);
+  assert.deepEqual(effectiveOptions(recipe, {}), { DOCS: true, MAN: false });
+  const eff = effectiveOptions(recipe, { MAN: true, GONE: true });
+  assert.deepEqual(eff, { DOCS: true, MAN: true });
+  assert.deepEqual(Object.keys(effectiveOptions(recipe, { DOCS: false })), ['DOCS', 'MAN']);
+});
+
+test('loadPort reads port.yaml and patches, hashes them as documented, and locates a missing patch', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-recipe-'));
+  try {
+    const dir = path.join(root, 'devel', 'hello');
+    fs.mkdirSync(path.join(dir, 'files'), { recursive: true });
+    const recipe = 'version: "2.10"\nsummary: hi\npatches: [a.patch, files/b.patch]\nbuild:\n  system: make\n';
+    fs.writeFileSync(path.join(dir, 'port.yaml'), recipe);
+    fs.writeFileSync(path.join(dir, 'a.patch'), 'patch A\n');
+    fs.writeFileSync(path.join(dir, 'files/b.patch'), 'patch B\n');
+    const { port, problems } = loadPort(dir, 'devel/hello', 'main');
+    assert.deepEqual(problems, []);
+    assert.ok(port);
+    const want = createHash('sha256').update(recipe).update('a.patch\0patch A\n').update('files/b.patch\0patch B\n').digest('hex');
+    assert.equal(port.contentHash, want);
+    assert.equal(port.pkgname, 'hello');
+    assert.equal(port.layer, 'main');
+    assert.equal(port.path, path.join(dir, 'port.yaml'));
+    assert.equal(port.dir, dir);
+
+    // Changing a patch changes the hash.
+    fs.writeFileSync(path.join(dir, 'a.patch'), 'patch A2\n');
+    assert.notEqual(loadPort(dir, 'devel/hello', 'main').port?.contentHash, want);
+
+    fs.rmSync(path.join(dir, 'files/b.patch'));
+    const missing = loadPort(dir, 'devel/hello', 'main');
+    assert.equal(missing.port, undefined);
+    assert.deepEqual(missing.problems.map(formatProblem), [
+      `${path.join(dir, 'port.yaml')}:3:20: patches[1]: patch file "files/b.patch" does not exist in ${dir}`,
+    ]);
+
+    const none = loadPort(path.join(root, 'devel', 'nothing'), 'devel/nothing', 'main');
+    assert.equal(none.problems.length, 1);
+    assert.match(formatProblem(none.problems[0]!), /nothing\/port\.yaml:1:1: -: port\.yaml does not exist$/);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('parseList reads origins, comments and blank lines; bad origins and repeats are located', () => {
+  const text = '# my list\n\ndevel/a\n  lang/b   # inline comment\nnot-an-origin\ndevel/a\nx/y z/w\r\nwww/c\r\n';
+  const { origins, problems } = parseList(text, 'pkglist.txt');
+  assert.deepEqual(origins, ['devel/a', 'lang/b', 'www/c']);
+  assert.deepEqual(problems.map(formatProblem), [
+    'pkglist.txt:5:1: origin: "not-an-origin" is not an origin CATEGORY/NAME (such as devel/oniguruma)',
+    'pkglist.txt:6:1: origin: devel/a is listed twice (first on line 3)',
+    'pkglist.txt:7:1: origin: one origin per line; found "x/y z/w"',
+  ]);
+  assert.deepEqual(parseList('', 'empty'), { origins: [], problems: [] });
+});
