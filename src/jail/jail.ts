@@ -25,7 +25,7 @@ export interface JailPaths {
 
 /** The paths of jail `name` in `home`. */
 export function jailPaths(home: string, name: string): JailPaths {
-  const dir = path.join(home, 'jails', name);
+  const dir = path.join(path.resolve(home), 'jails', name);
   return { dir, root: path.join(dir, 'root'), manifest: path.join(dir, 'manifest.txt') };
 }
 

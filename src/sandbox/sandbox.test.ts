@@ -58,6 +58,9 @@ test('the build user cannot write /usr; root inside writes only to the overlay, 
     assert.equal(r.stdout.trim(), '2000', 'the build runs as the build user');
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /Permission denied/);
+    const build = sb.mkdir('/build/src');
+    await sb.run({ argv: ['sh', '-c', 'echo ok > /build/src/f'] });
+    assert.equal(fs.readFileSync(path.join(build, 'f'), 'utf8'), 'ok\n', 'the build user writes where mkdir() made room');
     const root = await sb.run({ argv: ['sh', '-c', 'echo evil > /usr/bin/env; touch /usr/kiln-was-here; id -u'], user: 'root' });
     assert.equal(root.stdout.trim(), '0');
     assert.equal(fs.readFileSync(path.join(sb.upper, 'usr/bin/env'), 'utf8'), 'evil\n', 'the write went to the upper layer');

@@ -188,6 +188,17 @@ export class Sandbox implements SandboxSession {
     return path.join(this.merged, rel);
   }
 
+  /**
+   * Makes folder `inside` (and its parents) in the sandbox, owned by the build user (default) or root, and returns
+   * its host path: where to unpack sources or stage DESTDIR before a build-user phase.
+   */
+  mkdir(inside: string, owner: 'build' | 'root' = 'build'): string {
+    const host = this.hostPath(inside);
+    fs.mkdirSync(host, { recursive: true, mode: 0o755 });
+    if (owner === 'build') fs.chownSync(host, BUILD_USER.uid, BUILD_USER.gid);
+    return host;
+  }
+
   async run(cmd: SandboxCommand): Promise<SandboxResult> {
     if (this.closed || this.closing) throw new KilnError('KILN_E_SANDBOX', `sandbox ${this.id} is torn down`, { exitCode: 1 });
     const limits = cmd.limits ?? {};
