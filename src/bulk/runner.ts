@@ -1,0 +1,305 @@
+/**
+ * A bulk: the plan's ports built by N builders fed by the scheduler, each build recorded as it ends, failures
+ * skipping their dependents, and at the end one atomic publish of the repository with every package that should be
+ * in it (new ones, kept ones, and the previous package of a port that failed this time).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { KilnError } from '../util/errors.js';
+import { subDag, type Dag } from '../graph/index.js';
+import { createScheduler, type Scheduler } from '../scheduler/index.js';
+import type { BuiltRecord, IdentityComponents, Plan } from '../plan/index.js';
+import type { Port } from '../recipe/index.js';
+import type { TreeRef } from '../tree/index.js';
+import type { BulkRow, JailRecord, PackageRow, Store } from '../store/index.js';
+import { cleanupStaleSandboxes, type Limits, type SandboxRunner } from '../sandbox/index.js';
+import { buildPort, kilnSonameMap, type BuildResult, type BuiltPackage } from '../build/index.js';
+import { publish } from '../repo/index.js';
+import { debVersion } from '../package/index.js';
+import { effectiveOptions } from '../recipe/index.js';
+import { BulkEvents, type BulkCounts } from './events.js';
+import { jobsFor } from './budget.js';
+import { estimateRemaining } from './eta.js';
+import { acquireBulk } from './lock.js';
+
+/** Everything a bulk needs; the CLI fills it from the command line, kiln.yaml and `planBulk`. */
+export interface RunBulkOptions {
+  readonly home: string;
+  readonly store: Store;
+  readonly jail: JailRecord;
+  readonly tree: TreeRef;
+  readonly plan: Plan;
+  readonly dag: Dag;
+  readonly ports: ReadonlyMap<string, Port>;
+  readonly identities: ReadonlyMap<string, { readonly hash: string; readonly components: IdentityComponents }>;
+  /** Option choices of the tree, per origin (effective values are derived from the recipes). */
+  readonly choices: ReadonlyMap<string, Readonly<Record<string, boolean>>>;
+  /** Builder slots (-J). */
+  readonly builders: number;
+  /** Host cores for the job budget (default: os.availableParallelism()). */
+  readonly cores?: number;
+  readonly jobBudget?: 'adaptive' | 'fixed';
+  /** Limits of every build (a port's own limits override them). */
+  readonly limits: Limits;
+  readonly withTests?: boolean;
+  readonly keepStale?: boolean;
+  readonly keepGenerations?: number;
+  readonly mirrors?: readonly string[];
+  readonly debianMirror?: string;
+  /** Continue the last unfinished bulk of this (jail, tree). */
+  readonly resume?: boolean;
+  /** What was asked, recorded with the bulk. */
+  readonly request: Record<string, unknown>;
+  readonly events?: BulkEvents;
+  readonly runner?: SandboxRunner;
+  readonly signal?: AbortSignal;
+  readonly sourceDateEpoch?: number;
+  /** Publish the repository at the end (default true). */
+  readonly publish?: boolean;
+}
+
+/** How a bulk ended. */
+export interface BulkSummary {
+  readonly bulk: BulkRow;
+  readonly counts: BulkCounts;
+  readonly failed: readonly { readonly origin: string; readonly phase?: string; readonly reason?: string }[];
+  readonly skipped: readonly { readonly origin: string; readonly reason: string }[];
+  readonly offenders: readonly { readonly origin: string; readonly blocked: number }[];
+  readonly generation?: number;
+  readonly wallS: number;
+}
+
+/** The folder of built packages of (jail, tree). */
+export function packagesDir(home: string, jail: string, tree: string): string {
+  return path.join(home, 'packages', `${jail}-${tree}`);
+}
+
+/** The log file of one port in one bulk. */
+export function logPath(home: string, bulk: number, origin: string): string {
+  return path.join(home, 'logs', String(bulk), `${origin.replace('/', '_')}.log`);
+}
+
+/** Previous packages of (jail, tree) as the plan wants them (`loadBuiltRecords`). */
+export function builtRecords(store: Store, jail: string, tree: string): Map<string, BuiltRecord> {
+  const out = new Map<string, BuiltRecord>();
+  for (const p of store.bulks.packages(jail, tree)) {
+    out.set(p.origin, { origin: p.origin, pkgname: p.pkgname, version: p.version, arch: p.arch, identity: p.identity,
+      components: p.components as IdentityComponents, files: p.files, built: p.built,
+      ...(p.durationS !== undefined ? { durationS: p.durationS } : {}), ...(p.abi !== undefined ? { abi: p.abi } : {}) });
+  }
+  return out;
+}
+
+/** Runs the bulk to the end. Never throws for failed builds: the summary counts them. */
+export async function runBulk(o: RunBulkOptions): Promise<BulkSummary> {
+  const t0 = Date.now();
+  const events = o.events ?? new BulkEvents();
+  const lock = acquireBulk(o.store, { jail: o.jail.name, tree: o.tree.name, builders: o.builders, request: o.request, resume: o.resume ?? false });
+  const bulk = lock.bulk;
+  // Sandboxes whose owner died (a killed bulk) are unmounted and removed before anything else.
+  await cleanupStaleSandboxes(o.home);
+  const pkgDir = packagesDir(o.home, o.jail.name, o.tree.name);
+  fs.mkdirSync(path.join(pkgDir, 'All'), { recursive: true });
+  const previous = new Map(o.store.bulks.packages(o.jail.name, o.tree.name).map((p) => [p.origin, p]));
+  const plan = o.plan;
+
+  // What an earlier, interrupted run of this bulk finished already (resume).
+  const resumed = new Map<string, BuiltPackage & { row: PackageRow }>();
+  if (lock.resumed) {
+    for (const r of o.store.bulks.builds(bulk.id)) {
+      const id = o.identities.get(r.origin);
+      const file = r.files?.[0];
+      if (r.result === 'built' && id && r.identity === id.hash && file && fs.existsSync(path.join(pkgDir, file))) {
+        const row: PackageRow = { jail: o.jail.name, tree: o.tree.name, origin: r.origin, pkgname: r.pkgname!, version: r.version!,
+          arch: r.arch!, identity: r.identity, components: id.components, files: [file], built: r.finished ?? new Date().toISOString(),
+          ...(r.wallMs !== undefined ? { durationS: r.wallMs / 1000 } : {}) };
+        resumed.set(r.origin, { origin: r.origin, pkgname: r.pkgname!, version: r.version!, deb: path.join(pkgDir, file), row });
+      }
+    }
+  }
+
+  // Record the plan: queued, kept, skipped, deleted.
+  o.store.transaction(() => {
+    for (const origin of plan.build) {
+      if (resumed.has(origin)) continue;
+      o.store.bulks.setBuild(bulk.id, origin, { result: 'queued', identity: o.identities.get(origin)?.hash, reasons: plan.reasons.get(origin) ?? [] });
+    }
+    for (const origin of plan.keep) o.store.bulks.setBuild(bulk.id, origin, { result: 'kept', reasons: plan.reasons.get(origin) ?? [] });
+    for (const s of plan.skip) o.store.bulks.setBuild(bulk.id, s.origin, { result: 'skipped', reason: s.reason });
+    if (!o.keepStale) for (const origin of plan.delete) o.store.bulks.setBuild(bulk.id, origin, { result: 'deleted', reasons: plan.reasons.get(origin) ?? [] });
+  });
+
+  // The graph of what to build; resumed ports count as done.
+  const index = new Map(o.dag.ids.map((id, i) => [id, i]));
+  const dag = subDag(o.dag, plan.build.map((origin) => index.get(origin)!));
+  const learned = o.store.bulks.learnedDurations();
+  const expected = dag.ids.map((origin) => learned.get(origin) ?? previous.get(origin)?.durationS ?? 60);
+  const done = dag.ids.flatMap((origin, i) => (resumed.has(origin) ? [i] : []));
+  const sched = createScheduler({ dag, durations: expected, builders: o.builders, done });
+
+  const built = new Map<string, BuiltPackage & { row: PackageRow }>(resumed);
+  const failed: { origin: string; phase?: string; reason?: string }[] = [];
+  const skipped: { origin: string; reason: string }[] = plan.skip.map((s) => ({ origin: s.origin, reason: s.reason }));
+  const cores = o.cores ?? os.availableParallelism();
+  const deadHosts = new Set<string>();
+  const now = (): number => (Date.now() - t0) / 1000;
+  const counts = (): BulkCounts => {
+    const c = sched.counts();
+    return { built: built.size, failed: failed.length, skipped: skipped.length, kept: plan.keep.length,
+      deleted: o.keepStale ? 0 : plan.delete.length, remaining: c.waiting + c.ready + c.running };
+  };
+  let lastEta = -Infinity;
+  const progress = (force = false): void => {
+    if (!force && Date.now() - lastEta < 1000) return;
+    lastEta = Date.now();
+    events.send({ type: 'progress', bulk: bulk.id, t: Date.now(), counts: counts(), etaS: estimateRemaining(sched, dag, expected, o.builders, now()), elapsedS: now() });
+  };
+  events.send({ type: 'bulk-start', bulk: bulk.id, t: Date.now(), jail: o.jail.name, tree: o.tree.name, builders: o.builders,
+    toBuild: plan.build.length - resumed.size, counts: counts(), resumed: lock.resumed });
+  progress(true);
+
+  /** The kiln packages a port's build needs installed: its build deps and, recursively, their run deps. */
+  const depsOf = (origin: string): (BuiltPackage & { row?: PackageRow })[] => {
+    const out = new Map<string, BuiltPackage>();
+    const stack = [...(o.ports.get(origin)?.recipe.depends.build ?? [])];
+    for (let guard = 0; stack.length > 0 && guard < 1_000_000; guard++) {
+      const d = stack.pop()!;
+      if (out.has(d)) continue;
+      const b = built.get(d) ?? prevPackage(d);
+      if (!b) continue;
+      out.set(d, b);
+      stack.push(...(o.ports.get(d)?.recipe.depends.run ?? []));
+    }
+    return [...out.values()];
+  };
+  const prevPackage = (origin: string): BuiltPackage | undefined => {
+    const p = previous.get(origin);
+    const f = p?.files[0];
+    return p && f ? { origin, pkgname: p.pkgname, version: p.version, deb: path.join(pkgDir, f) } : undefined;
+  };
+
+  const free: number[] = Array.from({ length: o.builders }, (_, i) => o.builders - i);
+  const active = new Set<Promise<void>>();
+  let settle: (() => void) | undefined;
+  const finishedAll = new Promise<void>((r) => { settle = r; });
+
+  const launch = (node: number, builder: number): void => {
+    const origin = dag.ids[node]!;
+    const port = o.ports.get(origin)!;
+    const id = o.identities.get(origin)!;
+    const jobs = jobsFor({ cores, builders: o.builders, running: sched.running().length - 1, ready: sched.readyQueue().length,
+      mode: o.jobBudget ?? 'adaptive', parallelSafe: port.recipe.build.parallel });
+    const log = logPath(o.home, bulk.id, origin);
+    const startedAt = new Date().toISOString();
+    o.store.bulks.setBuild(bulk.id, origin, { result: 'running', builder: String(builder), started: startedAt, log: path.relative(path.join(o.home, 'logs'), log) });
+    events.send({ type: 'port-start', bulk: bulk.id, t: Date.now(), origin, builder, jobs, expectedS: expected[node] ?? 60 });
+    const p = (async () => {
+      let res: BuildResult;
+      try {
+        const deps = depsOf(origin);
+        const runDeps = port.recipe.depends.run.map((d) => built.get(d) ?? prevPackage(d)).filter((x): x is BuiltPackage => x !== undefined);
+        fs.rmSync(log, { force: true });
+        res = await buildPort({
+          home: o.home, jail: { name: o.jail.name, path: o.jail.path, arch: o.jail.arch, release: o.jail.release }, port,
+          identity: id.hash, options: effectiveOptions(port.recipe, o.choices.get(origin) ?? {}), depDebs: deps.map((d) => d.deb),
+          kilnRun: runDeps.map((d) => ({ name: d.pkgname, version: d.version })), kilnSonames: await kilnSonameMap(deps), jobs,
+          withTests: o.withTests, limits: portLimits(o.limits, port), outDir: path.join(pkgDir, 'All'), logFile: log,
+          sourceDateEpoch: o.sourceDateEpoch ?? 1, mirrors: o.mirrors, debianMirror: o.debianMirror, deadHosts, runner: o.runner,
+          signal: o.signal, onPhase: (phase) => {
+            o.store.bulks.setBuild(bulk.id, origin, { phase });
+            events.send({ type: 'port-phase', bulk: bulk.id, t: Date.now(), origin, builder, phase });
+          },
+        });
+      } catch (e) {
+        res = { ok: false, debs: [], phase: 'start', failure: 'build', reason: e instanceof Error ? e.message : String(e), timings: [], wallMs: 0, cpuMs: 0 };
+      }
+      const finishedAt = new Date().toISOString();
+      const phases = res.timings.map((t) => ({ name: t.name, wallMs: t.wallMs, ok: t.ok }));
+      if (res.ok) {
+        const file = path.relative(pkgDir, res.debs[0]!);
+        const version = debVersion(port.recipe.version, port.recipe.revision);
+        const arch = port.recipe.arch === 'all' ? 'all' : o.jail.arch;
+        const row: PackageRow = { jail: o.jail.name, tree: o.tree.name, origin, pkgname: port.pkgname, version, arch, identity: id.hash,
+          components: id.components, files: [file], built: finishedAt, durationS: res.wallMs / 1000 };
+        built.set(origin, { origin, pkgname: port.pkgname, version, deb: res.debs[0]!, row });
+        o.store.bulks.setBuild(bulk.id, origin, { result: 'built', pkgname: port.pkgname, version, arch, identity: id.hash,
+          components: id.components, finished: finishedAt, wallMs: res.wallMs, cpuMs: res.cpuMs, phases, files: [file] });
+      } else {
+        failed.push({ origin, phase: res.phase, reason: res.reason });
+        o.store.bulks.setBuild(bulk.id, origin, { result: 'failed', phase: res.phase, failure: res.failure, reason: res.reason,
+          finished: finishedAt, wallMs: res.wallMs, cpuMs: res.cpuMs, phases });
+      }
+      events.send({ type: 'port-done', bulk: bulk.id, t: Date.now(), origin, builder, ok: res.ok, wallS: res.wallMs / 1000,
+        ...(res.ok ? {} : { phase: res.phase, failure: res.failure, reason: res.reason }) });
+      const out = sched.finished(node, res.ok ? 'ok' : 'failed', now());
+      for (const s of out.skipped) {
+        const reason = `depends on ${origin}, which failed${res.phase ? ` in phase ${res.phase}` : ''}`;
+        skipped.push({ origin: dag.ids[s]!, reason });
+        o.store.bulks.setBuild(bulk.id, dag.ids[s]!, { result: 'skipped', reason });
+        events.send({ type: 'port-skipped', bulk: bulk.id, t: Date.now(), origin: dag.ids[s]!, because: origin });
+      }
+      free.push(builder);
+      progress(true);
+    })();
+    active.add(p);
+    void p.finally(() => { active.delete(p); pump(); });
+  };
+
+  const pump = (): void => {
+    if (o.signal?.aborted) { if (active.size === 0) settle?.(); return; }
+    for (let guard = 0; free.length > 0 && guard < o.builders; guard++) {
+      const n = sched.next(now());
+      if (n === null) break;
+      const b = free.pop()!;
+      sched.started(n, b, now());
+      launch(n, b);
+    }
+    if (active.size === 0) settle?.();
+  };
+  pump();
+  await finishedAll;
+
+  // Publish: every port that should have a package gets its newest good one.
+  let generation: number | undefined;
+  const final = new Map<string, PackageRow>();
+  for (const [origin, p] of previous) final.set(origin, p);
+  if (!o.keepStale) for (const origin of plan.delete) final.delete(origin);
+  for (const [origin, b] of built) final.set(origin, b.row);
+  const status = o.signal?.aborted ? 'cancelled' : failed.length > 0 ? 'failed' : 'done';
+  if (o.publish !== false && !o.signal?.aborted) {
+    const res = await publish({ home: o.home, jail: o.jail.name, tree: o.tree.name, arch: o.jail.arch,
+      debs: [...final.values()].flatMap((p) => p.files.map((f) => ({ path: path.join(pkgDir, f) }))), keep: o.keepGenerations ?? 5 });
+    generation = res.generation;
+    o.store.bulks.replacePackages(o.jail.name, o.tree.name, [...final.values()]);
+    events.send({ type: 'publish', bulk: bulk.id, t: Date.now(), generation, packages: res.packages });
+  }
+  const offenders = sched.mostOffending(10).map((x) => ({ origin: x.origin, blocked: x.blocked }));
+  const c = counts();
+  o.store.bulks.finishBulk(bulk.id, status, { ...c }, generation);
+  lock.release();
+  const wallS = (Date.now() - t0) / 1000;
+  events.send({ type: 'bulk-done', bulk: bulk.id, t: Date.now(), status, counts: c, wallS, offenders, ...(generation !== undefined ? { generation } : {}) });
+  return { bulk: o.store.bulks.getBulk(bulk.id)!, counts: c, failed, skipped, offenders, ...(generation !== undefined ? { generation } : {}), wallS };
+}
+
+/** A port's limits: its recipe's `build.limits` over the global ones. */
+export function portLimits(global: Limits, port: Port): Limits {
+  const l = port.recipe.build.limits;
+  return {
+    ...global,
+    ...(l.wall_s !== undefined ? { wallMs: l.wall_s * 1000 } : {}),
+    ...(l.cpu_s !== undefined ? { cpuSeconds: l.cpu_s } : {}),
+    ...(l.no_output_s !== undefined ? { noOutputMs: l.no_output_s * 1000 } : {}),
+    ...(l.memory_mb !== undefined ? { memoryBytes: l.memory_mb * 1024 * 1024 } : {}),
+  };
+}
+
+/** Throws unless every port to build is in the graph (a plan from another graph would be a bug). */
+export function checkPlan(plan: Plan, dag: Dag): void {
+  const ids = new Set(dag.ids);
+  const stray = plan.build.filter((o) => !ids.has(o));
+  if (stray.length > 0) throw new KilnError('KILN_E_BUILD', `the plan names ports outside the graph: ${stray.slice(0, 5).join(', ')}`, { exitCode: 1 });
+}
+
+export type { Scheduler };
