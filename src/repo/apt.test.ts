@@ -116,7 +116,7 @@ test('publishes killed with SIGKILL at any instant leave apt a whole generation 
   }
   const child = path.join(here, '__fixtures__', 'publish-child.ts');
   // Kill points: on seeing each phase start (cycled), plus a random delay of 0–40 ms.
-  const phases = ['lock', 'clear-leftovers', 'scan', 'entries', 'pool', 'indexes', 'switch', 'prune', 'save-cache'];
+  const phases = ['lock', 'clear-leftovers', 'scan', 'entries', 'pool', 'indexes', 'sync', 'switch', 'prune', 'save-cache'];
   let interrupted = 0;
   const kills = 24;
   for (let i = 0; i < kills; i++) {

@@ -101,6 +101,9 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     await proc.phase('indexes', () => writeIndexes(storage, staging, {
       ...opts, keep, name, entries: entries.map((e) => e.entry), signer, generation, dir,
     }));
+    // Flush the new generation (and the pool store) to disk before it can become `current`, so a power cut
+    // after the switch cannot leave `current` naming half-written files. One syncfs for the whole filesystem.
+    await proc.phase('sync', () => run('sync', ['-f', dir]).then(() => undefined));
     await proc.phase('switch', async () => {
       await storage.rename(staging, genDirName(generation));
       switchCurrent(dir, generation);
