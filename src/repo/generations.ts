@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../util/errors.js';
 import { pidAlive } from './pool.js';
+import { parseControl } from './control.js';
 
 /** File name of the public keyring beside the repository and in every generation. */
 export const KEYRING_FILE = 'kiln-archive-keyring.gpg';
@@ -213,4 +214,34 @@ export function clientInfo(name: string, jail: string, baseUrl: string): RepoCli
     sourcesLine: `deb [signed-by=${keyringPath}] ${url} ${jail} main`,
     fetchKey: `mkdir -p /etc/apt/keyrings && curl -fsSL ${keyUrl} -o ${keyringPath}`,
   };
+}
+
+/** One package of the served generation, as {@link currentDebs} lists it. */
+export interface PublishedDeb {
+  readonly name: string;
+  readonly version: string;
+  readonly arch: string;
+  readonly sha256: string;
+  /** A stable path to the file (the pool store's copy): pass it to `publish` to keep the package. */
+  readonly path: string;
+}
+
+/**
+ * The packages of the served generation, read from its `Packages`: what a bulk passes again to `publish` for ports
+ * that failed this time (they keep their previous package). Empty when nothing is published.
+ */
+export function currentDebs(home: string, jail: string, tree: string, arch: string): PublishedDeb[] {
+  const dir = repoDir(home, repoName(jail, tree));
+  let text: string;
+  try { text = fs.readFileSync(path.join(dir, 'current', 'dists', jail, 'main', `binary-${arch}`, 'Packages'), 'utf8'); } catch { return []; }
+  const out: PublishedDeb[] = [];
+  for (const para of text.split(/\n\n+/)) {
+    const f = new Map(parseControl(para).map((x) => [x.name, x.value]));
+    const sha256 = f.get('SHA256'); const filename = f.get('Filename');
+    if (!sha256 || !filename) continue;
+    const stored = path.join(dir, '.kiln', 'pool', `${sha256}.deb`);
+    out.push({ name: f.get('Package') ?? '', version: f.get('Version') ?? '', arch: f.get('Architecture') ?? '', sha256,
+      path: fs.existsSync(stored) ? stored : path.join(dir, 'current', filename) });
+  }
+  return out;
 }

@@ -10,7 +10,7 @@ export { GpgSigner, keysDir, type Signer, type PublicKey, type KeyAlgorithm } fr
 export { FsPublishedStorage, type PublishedStorage } from './storage.js';
 export {
   KEYRING_FILE, KEYRING_ASC_FILE, repoName, isRepoName, reposDir, repoDir, currentGeneration, describeRepo, listRepos,
-  listGenerations, rollback, repoInfo, clientInfo, acquireLock,
+  listGenerations, rollback, repoInfo, clientInfo, acquireLock, currentDebs, type PublishedDeb,
   type RepoMeta, type GenerationMeta, type GenerationInfo, type RepoSummary, type RepoClientInfo,
 } from './generations.js';
 export { publish, verifyGeneration, type PublishOptions, type PublishDeb, type PublishResult } from './publish.js';

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { run } from '../util/exec.js';
 import { KilnError } from '../util/errors.js';
-import { listGenerations, parseControl, publish, repoInfo, rollback, verifyGeneration } from './index.js';
+import { currentDebs, listGenerations, parseControl, publish, repoInfo, rollback, verifyGeneration } from './index.js';
 import { makeDeb } from './testing.js';
 
 function tmp(): string {
@@ -80,6 +80,11 @@ test('republishing reuses the cache, keeps N generations with older by-hash inde
     const byHash = (g: number): string[] => fs.readdirSync(path.join(repo, `gen-${g}`, 'dists/bookworm/main/binary-amd64/by-hash/SHA256'));
     for (const h of byHash(1)) assert.ok(byHash(2).includes(h), 'gen-2 still answers gen-1 by-hash requests');
     assert.ok(!fs.existsSync(path.join(repo, 'gen-2/pool/main/b/bb/bb_1-k1_amd64.deb')), 'bb 1 left the new generation');
+    // A failed port keeps its previous package: the bulk passes the served generation's file again.
+    const served = currentDebs(home, 'bookworm', 't', 'amd64');
+    assert.deepEqual(served.map((d) => `${d.name}=${d.version}`), ['aa=1-k1', 'bb=2-k1']);
+    assert.equal(served[1]!.sha256, sha256(b2));
+    assert.equal(sha256(served[1]!.path), sha256(b2));
     const g3 = await publish({ ...base, debs: [{ path: a }] });
     assert.deepEqual(g3.pruned, [1]);
     assert.deepEqual(listGenerations(home, 'bookworm', 't').map((g) => [g.generation, g.current]), [[2, false], [3, true]]);
@@ -90,8 +95,9 @@ test('republishing reuses the cache, keeps N generations with older by-hash inde
     assert.equal(rollback(home, 'bookworm', 't'), 2);
     assert.equal(fs.readlinkSync(path.join(repo, 'current')), 'gen-2');
     assert.throws(() => rollback(home, 'bookworm', 't'), (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_REPO_NOT_FOUND');
-    const g4 = await publish({ ...base, debs: [{ path: a }, { path: b2 }] });
+    const g4 = await publish({ ...base, debs: [{ path: a }, { path: served[1]!.path }] });
     assert.equal(g4.generation, 4, 'numbers never repeat after a rollback');
+    assert.deepEqual(currentDebs(home, 'bookworm', 't', 'amd64').map((d) => d.name), ['aa', 'bb']);
   } finally { fs.rmSync(dir, { recursive: true, force: true }); }
 });
 
