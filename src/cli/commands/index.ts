@@ -1,5 +1,7 @@
 /** The table of subcommands. Each handler lives in its own file in this folder. */
 import type { CommandHandler } from '../context.js';
+import { treeCommand } from './tree.js';
+import { optionsCommand } from './options.js';
 import { jailCommand } from './jail.js';
 import { bulkCommand } from './bulk.js';
 import { repoCommand } from './repo.js';
@@ -7,6 +9,8 @@ import { serveCommand } from './serve.js';
 
 /** Subcommand name → handler. */
 export const COMMANDS: Record<string, CommandHandler> = {
+  tree: treeCommand,
+  options: optionsCommand,
   bulk: bulkCommand,
   jail: jailCommand,
   repo: repoCommand,

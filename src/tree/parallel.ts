@@ -1,0 +1,108 @@
+/**
+ * Loading many recipes on every core while keeping a synchronous API: the calling thread and helper worker
+ * threads claim chunks of jobs from one shared atomic counter (so a worker that starts late just takes
+ * fewer), the caller blocks with `Atomics.wait` only for workers that are busy with a chunk, then collects
+ * their results with `receiveMessageOnPort`. Results come back in job order whoever loaded them. Any trouble
+ * with a worker (it cannot start, it dies) only means the caller loads those jobs itself.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { loadPort, type PortLoad } from '../recipe/index.js';
+import { WORKER_BUSY, WORKER_CANCELLED, WORKER_IDLE, type LoadJob, type WorkerInit } from './parallel-state.js';
+
+export type { LoadJob } from './parallel-state.js';
+
+/** Below this many jobs, starting a worker costs more than it saves. */
+export const PARALLEL_MIN_JOBS = 3000;
+const CHUNK = 256;
+/** How long the caller waits for a busy worker before loading its claimed jobs itself (a stuck worker). */
+const WORKER_WAIT_MS = 60_000;
+
+/** How many helper workers to use by default: one fewer than the cores (the caller works too), at most 7. */
+export function defaultWorkers(): number {
+  return Math.max(0, Math.min(7, os.availableParallelism() - 1));
+}
+
+/**
+ * How to start a worker: the compiled `load-worker.js` beside this file; when running from TypeScript
+ * sources (tsx, in tests and benches) a worker does not inherit tsx's loader in Node 20, so a two-line
+ * bootstrap registers it first.
+ */
+function workerSpec(): { entry: URL | string; eval: boolean } | undefined {
+  const ts = import.meta.url.endsWith('.ts');
+  const url = new URL(`./load-worker.${ts ? 'ts' : 'js'}`, import.meta.url);
+  if (!fs.existsSync(fileURLToPath(url))) return undefined;
+  if (!ts) return { entry: url, eval: false };
+  const code = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url.href)}); })`
+    + '.catch((e) => { console.error(e); process.exit(1); });';
+  return { entry: code, eval: true };
+}
+
+/** Options of {@link loadAll}. */
+export interface LoadAllOptions {
+  /** Helper worker threads (default {@link defaultWorkers}). */
+  readonly workers?: number;
+  /** Use workers only from this many jobs on (default {@link PARALLEL_MIN_JOBS}). */
+  readonly minJobs?: number;
+  /** False: the caller only waits and collects (tests use it to make sure the workers do the loading). */
+  readonly callerLoads?: boolean;
+}
+
+/** Loads every job, in parallel when there are many. `results` are in job order; `byWorkers` counts what workers loaded. */
+export function loadAll(jobs: readonly LoadJob[], opts: LoadAllOptions = {}): { results: PortLoad[]; byWorkers: number } {
+  const results: (PortLoad | undefined)[] = new Array(jobs.length);
+  const n = jobs.length < (opts.minJobs ?? PARALLEL_MIN_JOBS) ? 0 : (opts.workers ?? defaultWorkers());
+  const spec = n > 0 ? workerSpec() : undefined;
+  let byWorkers = 0;
+  const next = new SharedArrayBuffer(4);
+  const nextView = new Int32Array(next);
+  const state = new SharedArrayBuffer(4 * Math.max(1, n));
+  // Workers that never got created stay IDLE and are cancelled like late ones.
+  const stateView = new Int32Array(state);
+  const started: { worker: Worker; port: MessagePort; index: number }[] = [];
+  for (let index = 0; spec !== undefined && index < n; index++) {
+    const { port1, port2 } = new MessageChannel();
+    try {
+      const init: WorkerInit = { jobs, next, state, index, chunk: CHUNK, port: port2 };
+      const worker = new Worker(spec.entry, { eval: spec.eval, workerData: init, transferList: [port2] });
+      worker.unref();
+      worker.on('error', () => { /* its jobs are redone below */ });
+      started.push({ worker, port: port1, index });
+    } catch {
+      port1.close();
+      Atomics.store(stateView, index, WORKER_CANCELLED);
+    }
+  }
+  try {
+    for (let guard = 0; opts.callerLoads !== false && guard <= jobs.length; guard++) {
+      const start = Atomics.add(nextView, 0, CHUNK);
+      if (start >= jobs.length) break;
+      const end = Math.min(start + CHUNK, jobs.length);
+      for (let i = start; i < end; i++) { const j = jobs[i]!; results[i] = loadPort(j.dir, j.origin, j.layer); }
+    }
+    for (const s of started) {
+      if (opts.callerLoads === false) Atomics.wait(stateView, s.index, WORKER_IDLE, WORKER_WAIT_MS);
+      // A worker that has not started yet claimed nothing: cancel it. A busy one gets to finish its chunk.
+      if (Atomics.compareExchange(stateView, s.index, WORKER_IDLE, WORKER_CANCELLED) === WORKER_IDLE) continue;
+      Atomics.wait(stateView, s.index, WORKER_BUSY, WORKER_WAIT_MS);
+      for (let guard = 0; guard <= jobs.length; guard++) {
+        const msg = receiveMessageOnPort(s.port);
+        if (!msg) break;
+        const m = msg.message as { start?: number; results?: PortLoad[] };
+        if (m.start !== undefined && m.results) {
+          m.results.forEach((r, k) => { results[m.start! + k] = r; });
+          byWorkers += m.results.length;
+        }
+      }
+    }
+  } finally {
+    for (const s of started) { s.port.close(); void s.worker.terminate(); }
+  }
+  // Whatever a failed worker claimed but never delivered is loaded here.
+  for (let i = 0; i < jobs.length; i++) {
+    if (results[i] === undefined) { const j = jobs[i]!; results[i] = loadPort(j.dir, j.origin, j.layer); }
+  }
+  return { results: results as PortLoad[], byWorkers };
+}
