@@ -6,6 +6,7 @@ import { jailCommand } from './jail.js';
 import { bulkCommand } from './bulk.js';
 import { repoCommand } from './repo.js';
 import { serveCommand } from './serve.js';
+import { configCommand } from './config.js';
 
 /** Subcommand name → handler. */
 export const COMMANDS: Record<string, CommandHandler> = {
@@ -15,6 +16,7 @@ export const COMMANDS: Record<string, CommandHandler> = {
   jail: jailCommand,
   repo: repoCommand,
   serve: serveCommand,
+  config: configCommand,
 };
 
 /** `kiln --help`. */
@@ -29,5 +31,5 @@ export const USAGE = `usage: kiln COMMAND [options]   (every command takes --hom
   kiln simulate -p TREE (-f LIST | -a) -J BUILDERS [--durations FILE] [--json]
   kiln repo list | show NAME | rollback NAME [--to N]
   kiln serve [--listen 127.0.0.1:8080] [--url BASE]
-  kiln config
+  kiln config [--json]
 `;

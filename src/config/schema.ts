@@ -1,0 +1,66 @@
+/**
+ * The `kiln.yaml` schema: kiln's settings under `--home` (poudriere.conf's place). One zod schema drives
+ * validation, defaults, `kiln config` output and the docs: every setting has a default and a description.
+ */
+import os from 'node:os';
+import { z } from 'zod';
+
+/** `host:port` for a listening socket. */
+const LISTEN_RE = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/;
+const httpUrl = z.string().url('must be a URL').regex(/^(https?|file):\/\//, 'must be an http://, https:// or file:// URL');
+
+/** Resource limits of one build (a recipe's `build.limits` overrides them per port). */
+export const LimitsSchema = z.object({
+  /** Wall-clock seconds a build may take (poudriere's MAX_EXECUTION_TIME). */
+  wall_s: z.number().int().positive().default(86400).describe('Wall-clock seconds one build may take'),
+  /** CPU seconds a build may use, all its processes together. */
+  cpu_s: z.number().int().positive().default(172800).describe('CPU seconds one build may use, all processes together'),
+  /** Seconds without any output before a build is killed (poudriere's NOHANG_TIME). */
+  no_output_s: z.number().int().positive().default(7200).describe('Seconds without output before a build is killed as hung'),
+  /** Memory a build may use, MiB. */
+  memory_mb: z.number().int().positive().default(8192).describe('Memory one build may use, in MiB'),
+}).strict();
+
+/** Commands and URLs told about each finished bulk. */
+export const HooksSchema = z.object({
+  /** After each bulk. */
+  post_bulk: z.object({
+    /** Shell commands run after each bulk. */
+    commands: z.array(z.string().min(1)).default([]).describe('Shell commands run after each bulk'),
+    /** URLs that get the bulk's JSON report by POST after each bulk. */
+    urls: z.array(httpUrl).default([]).describe("URLs that receive the bulk's JSON report by POST"),
+  }).strict().default({ commands: [], urls: [] }).describe('Hooks run after each bulk'),
+}).strict();
+
+/** The whole `kiln.yaml`. */
+export const ConfigSchema = z.object({
+  /** Ports built at the same time (poudriere's PARALLEL_JOBS); `-J` overrides it. */
+  builders: z.number().int().min(1).max(1024).default(() => os.availableParallelism())
+    .describe('Ports built at the same time (-J overrides); default: the number of CPU cores'),
+  /** Limits of each build. */
+  limits: LimitsSchema.default({ wall_s: 86400, cpu_s: 172800, no_output_s: 7200, memory_mb: 8192 }).describe('Resource limits of each build'),
+  /** Distfile mirrors tried before a recipe's own URLs (pbulk's MASTER_SITE_OVERRIDE), as base URLs. */
+  mirrors: z.array(httpUrl).default([]).describe("Distfile mirror base URLs tried before a recipe's own URLs, in order"),
+  /** Debian archive for jails; unset means the one in the host's apt sources. */
+  debian_mirror: httpUrl.optional().describe("Debian archive URL for jails; unset: the host's apt sources"),
+  /** Package generations kept per repository (older ones are deleted). */
+  keep_generations: z.number().int().min(1).max(1000).default(5).describe('Repository generations kept; older ones are deleted'),
+  /** Redis URL for distributed builds (unset: builds are local only). */
+  redis: z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL').optional()
+    .describe('Redis URL that remote workers share (unset: local builds only)'),
+  /** `kiln serve`. */
+  serve: z.object({
+    /** Address `kiln serve` listens on. */
+    listen: z.string().refine((s) => LISTEN_RE.test(s) && Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535,
+      'must be HOST:PORT with a port up to 65535, such as 127.0.0.1:8080')
+      .default('127.0.0.1:8080').describe('Address kiln serve listens on (--listen overrides)'),
+  }).strict().default({ listen: '127.0.0.1:8080' }).describe('The web page and repositories server'),
+  /** Hooks. */
+  hooks: HooksSchema.default({ post_bulk: { commands: [], urls: [] } }).describe('Commands and URLs told about each bulk'),
+  /** How make -jN is given to builds: adaptive shares the cores among running builds; fixed gives each cores/builders. */
+  job_budget: z.enum(['adaptive', 'fixed']).default('adaptive')
+    .describe('make -jN per build: adaptive shares idle cores among running builds; fixed gives each cores/builders'),
+}).strict();
+
+/** kiln's validated settings, defaults filled in. */
+export type Config = z.output<typeof ConfigSchema>;
