@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { testJail } from '../../src/jail/index.js';
-import { createSandbox, readMounts } from '../../src/sandbox/index.js';
+import { createSandbox, readMounts, settleRemovals } from '../../src/sandbox/index.js';
 
 const GOAL_MS = 50;
 const runs = Number(process.argv[2] ?? 50);
@@ -31,13 +31,14 @@ try {
     t.mount.push(b - a); t.run.push(c - b); t.teardown.push(d - c); t.total.push(d - a);
   }
 } finally {
+  await settleRemovals();
   fs.rmSync(home, { recursive: true, force: true });
 }
 const leaked = readMounts().filter((m) => m.target.startsWith(home)).length;
 const avg = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
 const pct = (xs: number[], p: number): number => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 const f = (x: number): string => x.toFixed(1).padStart(6);
-console.log(`sandbox overhead per build: ${runs} runs on jail ${jail.release}/${jail.arch} (${os.cpus().length} cores), cgroup limits ${cgroup ? 'on' : 'off (rlimits)'}, upper layer ${tmpfsMiB > 0 ? `in a ${tmpfsMiB} MiB tmpfs` : `on disk (${home})`}`);
+console.log(`sandbox overhead per build: ${runs} runs on jail ${jail.release}/${jail.arch} (${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}), cgroup limits ${cgroup ? 'on' : 'off (rlimits)'}, upper layer ${tmpfsMiB > 0 ? `in a ${tmpfsMiB} MiB tmpfs` : `on disk (${home})`}`);
 console.log('phase        avg ms   p50 ms   p95 ms');
 for (const k of ['mount', 'run', 'teardown', 'total'] as const) {
   console.log(`${(k === 'run' ? 'bwrap true' : k).padEnd(10)} ${f(avg(t[k]))}   ${f(pct(t[k], 0.5))}   ${f(pct(t[k], 0.95))}`);

@@ -9,4 +9,4 @@ export {
 } from './sandbox.js';
 export { FakeRunner, type FakeOutcome, type FakeScript, type FakeCall } from './fake.js';
 export { cleanupStaleSandboxes, listSandboxes, type SandboxInfo } from './stale.js';
-export { parseMounts, readMounts, mountsUnder, overlaysOver, unmountUnder, removeTree, type MountEntry } from './mounts.js';
+export { parseMounts, readMounts, mountsUnder, overlaysOver, unmountUnder, removeTree, discardTree, settleRemovals, type MountEntry } from './mounts.js';

@@ -114,3 +114,31 @@ export async function removeTree(dir: string): Promise<void> {
   }
   fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 }
+
+/** Removals started by {@link discardTree} and not finished yet. */
+const pending = new Set<Promise<void>>();
+
+/**
+ * Removes `dir` off the caller's critical path: refuses while anything is mounted under it, renames it into
+ * `trashDir` (instant) and deletes it in the background (a big build tree takes seconds to delete). A leftover
+ * in `trashDir` (kiln died meanwhile) is removed by the next stale-sandbox cleanup. Idempotent.
+ */
+export async function discardTree(dir: string, trashDir: string): Promise<void> {
+  if (!fs.existsSync(dir)) return;
+  await unmountUnder(dir);
+  if (mountsUnder(dir).length > 0) {
+    throw new KilnError('KILN_E_SANDBOX', `refusing to delete ${dir}: something is still mounted under it`, {
+      hint: 'unmount it by hand (`umount -R PATH`) and retry', exitCode: 1 });
+  }
+  fs.mkdirSync(trashDir, { recursive: true });
+  const target = path.join(trashDir, `${path.basename(dir)}-${process.pid}-${Date.now()}`);
+  fs.renameSync(dir, target);
+  const p: Promise<void> = fs.promises.rm(target, { recursive: true, force: true, maxRetries: 3 })
+    .catch(() => undefined).finally(() => { pending.delete(p); });
+  pending.add(p);
+}
+
+/** Waits until every background removal of {@link discardTree} has finished (tests, benches, exit). */
+export async function settleRemovals(): Promise<void> {
+  for (let i = 0; i < 1000 && pending.size > 0; i++) await Promise.all([...pending]);
+}

@@ -13,7 +13,7 @@ import { run } from '../util/exec.js';
 import { Procedure } from '../util/phases.js';
 import { testJail } from '../jail/index.js';
 import type { JailRecord } from '../store/index.js';
-import { aptCacheBind, createSandbox, cleanupStaleSandboxes, listSandboxes, readMounts, LimitError, type Sandbox } from './index.js';
+import { aptCacheBind, settleRemovals, createSandbox, cleanupStaleSandboxes, listSandboxes, readMounts, LimitError, type Sandbox } from './index.js';
 
 let jail: JailRecord;
 let home: string;
@@ -23,6 +23,8 @@ before(async () => {
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-sandbox-test-'));
 });
 after(async () => {
+  await settleRemovals();
+  assert.deepEqual(fs.readdirSync(path.join(home, 'sandboxes', '.trash')), [], 'torn-down sandboxes were deleted in the background');
   await cleanupStaleSandboxes(home, { all: true });
   fs.rmSync(home, { recursive: true, force: true });
 });

@@ -11,7 +11,7 @@ import type { Procedure } from '../util/phases.js';
 import { bwrapArgv, type BindMount } from './argv.js';
 import { openCgroup, type Cgroup } from './cgroup.js';
 import { LimitError, describeLimit, prlimitArgs, type LimitName, type Limits } from './limits.js';
-import { mountOverlay, mountTmpfs, removeTree, unmountUnder } from './mounts.js';
+import { discardTree, mountOverlay, mountTmpfs, removeTree, unmountUnder } from './mounts.js';
 
 /** The unprivileged user builds run as; every jail has it (made by the jail module). */
 export const BUILD_USER = { name: 'kiln', uid: 2000, gid: 2000, home: '/home/kiln' } as const;
@@ -107,6 +107,11 @@ export interface SandboxOwner {
 /** The sandboxes folder of a kiln home. */
 export function sandboxesDir(home: string): string {
   return path.join(home, 'sandboxes');
+}
+
+/** Where torn-down sandboxes wait for their background deletion (`HOME/sandboxes/.trash`). */
+export function trashDir(sandboxes: string): string {
+  return path.join(sandboxes, '.trash');
 }
 
 /** Start time of a process (field 22 of /proc/PID/stat), or null if it is gone. */
@@ -260,7 +265,7 @@ export class Sandbox implements SandboxSession {
       for (const ac of this.running) ac.abort();
       await this.cgroup?.remove();
       await unmountUnder(this.dir);
-      await removeTree(this.dir);
+      await discardTree(this.dir, trashDir(path.dirname(this.dir)));
       this.closed = true;
     })().finally(() => { this.closing = undefined; });
     return this.closing;

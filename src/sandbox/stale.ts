@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { removeStaleCgroups } from './cgroup.js';
 import { mountsUnder, removeTree } from './mounts.js';
-import { processStart, sandboxesDir, type SandboxOwner } from './sandbox.js';
+import { processStart, sandboxesDir, trashDir, type SandboxOwner } from './sandbox.js';
 
 /** One sandbox folder found under `HOME/sandboxes`. */
 export interface SandboxInfo {
@@ -25,7 +25,7 @@ function readOwner(dir: string): SandboxOwner | undefined {
 export function listSandboxes(home: string): SandboxInfo[] {
   const root = sandboxesDir(home);
   let names: string[] = [];
-  try { names = fs.readdirSync(root).sort(); } catch { return []; }
+  try { names = fs.readdirSync(root).filter((n) => !n.startsWith('.')).sort(); } catch { return []; }
   return names.map((id) => {
     const dir = path.join(root, id);
     const owner = readOwner(dir);
@@ -47,6 +47,9 @@ export async function cleanupStaleSandboxes(home: string, opts: { all?: boolean 
     await removeTree(s.dir);
     removed.push(s.id);
   }
+  // Torn-down sandboxes whose background deletion did not finish (kiln died meanwhile).
+  const trash = trashDir(sandboxesDir(home));
+  if (mountsUnder(trash).length === 0) fs.rmSync(trash, { recursive: true, force: true, maxRetries: 3 });
   // Stray mounts under the sandboxes folder with no folder record (should not happen, but never leak).
   for (const m of mountsUnder(sandboxesDir(home))) {
     const id = path.relative(sandboxesDir(home), m.target).split(path.sep)[0] ?? '';
