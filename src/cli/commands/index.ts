@@ -4,6 +4,7 @@ import { treeCommand } from './tree.js';
 import { optionsCommand } from './options.js';
 import { jailCommand } from './jail.js';
 import { bulkCommand } from './bulk.js';
+import { simulateCommand } from './simulate.js';
 import { repoCommand } from './repo.js';
 import { serveCommand } from './serve.js';
 import { configCommand } from './config.js';
@@ -13,6 +14,7 @@ export const COMMANDS: Record<string, CommandHandler> = {
   tree: treeCommand,
   options: optionsCommand,
   bulk: bulkCommand,
+  simulate: simulateCommand,
   jail: jailCommand,
   repo: repoCommand,
   serve: serveCommand,
@@ -28,7 +30,7 @@ export const USAGE = `usage: kiln COMMAND [options]   (every command takes --hom
   kiln tree update NAME | list | show NAME ORIGIN | delete NAME
   kiln options -p TREE (-f LIST | ORIGIN...) [--set ORIGIN:OPT=on|off ...] [--show]
   kiln bulk -j JAIL -p TREE (-f LIST | ORIGIN... | -a) [-J BUILDERS] [-n] [--explain] [-t] [-C] [--resume] [--keep-stale]
-  kiln simulate -p TREE (-f LIST | -a) -J BUILDERS [--durations FILE] [--json]
+  kiln simulate -p TREE (-f LIST | ORIGIN... | -a) -J BUILDERS [--durations FILE] [--policy kiln|fifo|poudriere|pbulk] [--json]
   kiln repo list | show NAME | rollback NAME [--to N]
   kiln serve [--listen 127.0.0.1:8080] [--url BASE]
   kiln config [--json]
