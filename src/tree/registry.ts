@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError, UsageError } from '../util/errors.js';
+import { ORIGIN_RE } from '../recipe/index.js';
 import type { OverlayLayerSpec, Store, TreeRecord, TreeSpec } from '../store/index.js';
 import { gitClone, gitUpdate } from './git.js';
 import { firstPort, hasPort, isDir } from './layout.js';
@@ -220,9 +221,7 @@ export function showPort(store: Store, tree: string | TreeRef, origin: string): 
 /** Like {@link showPort} for a resolved tree: finds the top layer with `ORIGIN/port.yaml`. */
 export function locatePort(ref: TreeRef, origin: string): PortSource {
   const clean = origin.replace(/\/+$/, '');
-  const parts = clean.split('/');
-  const having = parts.length === 2 && parts.every((p) => p !== '' && !p.startsWith('.'))
-    ? ref.layers.filter((l) => hasPort(l.dir, clean)) : [];
+  const having = ORIGIN_RE.test(clean) ? ref.layers.filter((l) => hasPort(l.dir, clean)) : [];
   const top = having.pop();
   if (!top) {
     throw new KilnError('KILN_E_PORT_NOT_FOUND', `${origin} is not in tree ${ref.name}`, {

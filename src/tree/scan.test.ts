@@ -61,10 +61,12 @@ test('problems from several recipes are reported together; the good ports still 
   writePort(root, 'devel/bad-type', 'version: 1.5\nsummary: x\nbuild:\n  system: make\n');
   writePort(root, 'net/bad-key', `${recipe()}summery: typo\n`);
   writePort(root, 'net/bad-system', 'version: "1"\nsummary: x\nbuild:\n  system: scons\n');
+  writePort(root, 'net/bad name', `name: fine\n${recipe()}`);
   const scan = scanTree({ name: 't', layers: [{ name: 't', dir: root }] });
   assert.deepEqual([...scan.ports.keys()], ['devel/good']);
   const files = new Set(scan.problems.map((p) => path.relative(root, p.path)));
-  assert.deepEqual([...files].sort(), ['devel/bad-type/port.yaml', 'net/bad-key/port.yaml', 'net/bad-system/port.yaml']);
+  assert.deepEqual([...files].sort(), ['devel/bad-type/port.yaml', 'net/bad name/port.yaml', 'net/bad-key/port.yaml', 'net/bad-system/port.yaml']);
+  assert.match(scan.problems.find((p) => p.path.includes('bad name'))!.message, /not CATEGORY\/NAME.*rename the folder/);
   for (const p of scan.problems) assert.ok(p.line >= 1 && p.column >= 1, JSON.stringify(p));
 });
 

@@ -4,7 +4,7 @@
  * winning recipe, and collect every problem of the tree at once.
  */
 import type { Problem } from '../util/errors.js';
-import type { Port } from '../recipe/index.js';
+import { ORIGIN_RE, type Port } from '../recipe/index.js';
 import { indexTree } from './merge.js';
 import { loadAll, type LoadJob } from './parallel.js';
 import type { TreeRef } from './ref.js';
@@ -34,13 +34,23 @@ export interface ScanOptions {
 export function scanTree(ref: TreeRef, opts: ScanOptions = {}): TreeScan {
   const { winners, shadowed } = indexTree(ref);
   const jobs: LoadJob[] = [];
-  for (const [origin, layer] of winners) jobs.push({ dir: `${layer.dir}/${origin}`, origin, layer: layer.name });
+  for (const [origin, layer] of winners) {
+    if (ORIGIN_RE.test(origin)) jobs.push({ dir: `${layer.dir}/${origin}`, origin, layer: layer.name });
+  }
   const loads = loadAll(jobs, { workers: opts.workers, minJobs: opts.minParallel }).results;
   const ports = new Map<string, Port>();
   const problems: Problem[] = [];
-  loads.forEach((res, i) => {
+  // Problems in origin order, each file's own in the loader's order.
+  let k = 0;
+  for (const [origin, layer] of winners) {
+    if (!ORIGIN_RE.test(origin)) {
+      problems.push({ path: `${layer.dir}/${origin}/port.yaml`, line: 1, column: 1, field: '-',
+        message: `the folder names make the origin ${JSON.stringify(origin)}, which is not CATEGORY/NAME of letters, digits and . _ + -; rename the folder` });
+      continue;
+    }
+    const res = loads[k++]!;
     if (res.problems.length > 0) problems.push(...res.problems);
-    if (res.port) ports.set(jobs[i]!.origin, res.port);
-  });
+    if (res.port) ports.set(origin, res.port);
+  }
   return { ports, problems, shadowed };
 }
