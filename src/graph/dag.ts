@@ -4,6 +4,7 @@
  */
 import type { Port } from '../recipe/types.js';
 import type { Dag } from './types.js';
+import { closure, type MissingDep } from './closure.js';
 
 /**
  * The graph of `origins` (node `i` is `origins[i]`): `deps[i]` is the union of the port's `depends.build`
@@ -79,4 +80,44 @@ export function subDag(dag: Dag, keep: readonly number[]): Dag {
     deps[i] = out;
   }
   return { ids, deps };
+}
+
+/**
+ * `closure` and `buildDag` in one go: the graph of the ports a bulk of `roots` covers, and every missing
+ * dependency, resolving each dependency edge once (the fast path for `'all'` on a large tree). Same
+ * results as `buildDag(ports, closure(ports, roots).origins)` and that closure's `missing`.
+ */
+export function closureDag(ports: ReadonlyMap<string, Port>, roots: readonly string[] | 'all'): { dag: Dag; missing: MissingDep[] } {
+  if (roots !== 'all') {
+    const c = closure(ports, roots);
+    return { dag: buildDag(ports, c.origins), missing: c.missing };
+  }
+  const origins = [...ports.keys()];
+  let sorted = true;
+  for (let i = 1; i < origins.length && sorted; i++) sorted = origins[i - 1]! < origins[i]!;
+  if (!sorted) origins.sort();
+  const n = origins.length;
+  const index = new Map<string, number>();
+  for (let i = 0; i < n; i++) index.set(origins[i]!, i);
+  const stamp = new Int32Array(n).fill(-1);
+  const deps: number[][] = new Array(n);
+  const missing: MissingDep[] = [];
+  for (let i = 0; i < n; i++) {
+    const origin = origins[i]!;
+    const { build, run } = ports.get(origin)!.recipe.depends;
+    const out: number[] = [];
+    for (let k = 0; k < build.length + run.length; k++) {
+      const isBuild = k < build.length;
+      const d = isBuild ? build[k]! : run[k - build.length]!;
+      const j = index.get(d);
+      if (j === undefined) {
+        missing.push({ origin, dependsOn: d, kind: isBuild ? 'build' : 'run', index: isBuild ? k : k - build.length });
+      } else if (stamp[j] !== i) {
+        stamp[j] = i;
+        out.push(j);
+      }
+    }
+    deps[i] = out;
+  }
+  return { dag: { ids: origins, deps }, missing };
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closure, buildDag, dependents, topoOrder, subDag, findCycles, cycleGroups, cyclicComponents, formatCycle } from './index.js';
+import { closure, closureDag, buildDag, dependents, topoOrder, subDag, findCycles, cycleGroups, cyclicComponents, formatCycle } from './index.js';
 import type { Dag } from './index.js';
 import { mkports } from './__fixtures__/mkports.js';
 
@@ -186,4 +186,21 @@ test('a dense random acyclic graph of 20,000 nodes and 300,000 edges orders full
 test('subDag keeps only the chosen nodes and the edges between them', () => {
   const dag = dagOf({ 'a/1': ['a/2', 'a/3'], 'a/2': ['a/3'], 'a/3': [] });
   assert.deepEqual(subDag(dag, [2, 0]), { ids: ['a/3', 'a/1'], deps: [[], [0]] });
+});
+
+test('closureDag gives the same graph and missing dependencies as closure + buildDag', () => {
+  const rand = rng(3);
+  const spec: Record<string, { build: string[]; run: string[] }> = {};
+  const names = Array.from({ length: 300 }, (_, i) => `c${i % 7}/p${(i * 7919) % 1000}`);
+  for (const o of names) {
+    const pick = (): string[] => Array.from({ length: Math.floor(rand() * 5) }, () => (rand() < 0.05 ? 'x/missing' : names[Math.floor(rand() * names.length)]!));
+    spec[o] = { build: pick(), run: pick() };
+  }
+  const ports = mkports(spec);
+  for (const roots of ['all', [names[0]!, names[5]!, 'z/none']] as const) {
+    const c = closure(ports, roots);
+    const fast = closureDag(ports, roots);
+    assert.deepEqual(fast.dag, buildDag(ports, c.origins));
+    assert.deepEqual(fast.missing, c.missing);
+  }
 });

@@ -5,6 +5,6 @@
 export type { Dag } from './types.js';
 export { closure } from './closure.js';
 export type { Closure, MissingDep, MissingKind } from './closure.js';
-export { buildDag, dependents, topoOrder, subDag } from './dag.js';
+export { buildDag, closureDag, dependents, topoOrder, subDag } from './dag.js';
 export { cyclicComponents, cycleGroups, findCycles, formatCycle } from './cycles.js';
 export type { CycleGroup } from './cycles.js';

@@ -4,6 +4,7 @@
  * tree → closure → graph → identities → plan, with every input problem located.
  */
 import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import type { CliContext } from '../context.js';
 import { parseCommand } from '../context.js';
@@ -11,7 +12,7 @@ import { KilnError, UsageError, formatProblem, type Problem } from '../../util/e
 import { openStore, type JailRecord, type Store } from '../../store/index.js';
 import { effectiveOptions, locateField, parseList, type Port } from '../../recipe/index.js';
 import { getOptionChoices, resolveTree, scanTree, type TreeRef } from '../../tree/index.js';
-import { buildDag, closure, cycleGroups, formatCycle, type CycleGroup, type Dag, type MissingDep } from '../../graph/index.js';
+import { closureDag, cycleGroups, formatCycle, type CycleGroup, type Dag, type MissingDep } from '../../graph/index.js';
 import {
   computeIdentities, formatPlanText, makePlan, placeholderJailIdentity, planToJson,
   type BuiltRecord, type Identity, type Plan,
@@ -73,6 +74,8 @@ export interface BulkPlan {
   readonly errors: string[];
   /** Notes for stderr that are not errors (the placeholder jail). */
   readonly notes: string[];
+  /** Wall milliseconds of each planning step, in order (printed with `KILN_TIMINGS=1`). */
+  readonly timings: { readonly step: string; readonly ms: number }[];
 }
 
 /**
@@ -171,7 +174,16 @@ function graphProblems(
 export function planBulk(ctx: CliContext, opts: BulkOptions): BulkPlan {
   const store = opts.store ?? openStore(ctx.home);
   try {
-    const tree = resolveTree(store, opts.tree, ctx.cwd);
+    const timings: { step: string; ms: number }[] = [];
+    let last = performance.now();
+    const step = <T>(name: string, fn: () => T): T => {
+      const v = fn();
+      const now = performance.now();
+      timings.push({ step: name, ms: now - last });
+      last = now;
+      return v;
+    };
+    const tree = step('resolve tree', () => resolveTree(store, opts.tree, ctx.cwd));
     const jail = store.getJail(opts.jail);
     const notes: string[] = [];
     if (!jail) {
@@ -182,28 +194,30 @@ export function planBulk(ctx: CliContext, opts: BulkOptions): BulkPlan {
     }
     const problems: Problem[] = [];
     const list = readRoots(ctx, opts, problems);
-    const scan = scanTree(tree);
+    const scan = step('scan tree (tree + recipe)', () => scanTree(tree));
     problems.push(...scan.problems);
     const ports = scan.ports;
     const invalid = invalidOrigins(scan.problems, ports);
-    const { origins, missing } = closure(ports, list.roots);
-    const dag = buildDag(ports, origins);
-    const choices = getOptionChoices(store, tree);
-    const options = new Map<string, Record<string, boolean>>();
-    for (const [origin, chosen] of choices) {
-      const port = ports.get(origin);
-      if (port) options.set(origin, effectiveOptions(port.recipe, chosen));
-    }
-    const identities = computeIdentities({ dag, ports, options, jail: jail?.identity ?? placeholderJailIdentity(opts.jail) });
+    const { dag, missing } = step('closure and graph', () => closureDag(ports, list.roots));
+    const origins = dag.ids;
+    const cycles = step('cycles', () => cycleGroups(dag));
+    const options = step('option choices', () => {
+      const m = new Map<string, Record<string, boolean>>();
+      for (const [origin, chosen] of getOptionChoices(store, tree)) {
+        const port = ports.get(origin);
+        if (port) m.set(origin, effectiveOptions(port.recipe, chosen));
+      }
+      return m;
+    });
+    const identities = step('identities', () => computeIdentities({ dag, ports, options, jail: jail?.identity ?? placeholderJailIdentity(opts.jail) }));
     const built = loadBuiltRecords(store, opts.jail, tree);
     const force = opts.clean ? new Set(list.roots === 'all' ? origins : list.roots) : undefined;
-    const cycles = cycleGroups(dag);
-    const plan = makePlan({
+    const plan = step('plan (with scheduler order)', () => makePlan({
       dag, ports, identities, built, force, keepStale: opts.keepStale, missing, invalid, all: list.roots === 'all', cycles,
-    });
+    }));
     const errors: string[] = [];
-    problems.push(...graphProblems(ports, missing, dag, cycles, invalid, tree, list, errors));
-    return { plan, tree, jail, ports, dag, identities, problems, errors, notes };
+    problems.push(...step('locate problems', () => graphProblems(ports, missing, dag, cycles, invalid, tree, list, errors)));
+    return { plan, tree, jail, ports, dag, identities, problems, errors, notes, timings };
   } finally {
     if (!opts.store) store.close();
   }
@@ -239,6 +253,11 @@ export async function bulkCommand(argv: string[], ctx: CliContext): Promise<numb
   for (const n of res.notes) ctx.err(n);
   for (const p of res.problems) ctx.err(formatProblem(p));
   for (const e of res.errors) ctx.err(e);
+  const t0 = performance.now();
   ctx.out(values.json ? JSON.stringify(planToJson(res.plan, values.explain)) : formatPlanText(res.plan, values.explain));
+  if (ctx.env.KILN_TIMINGS === '1') {
+    const rows = [...res.timings, { step: 'print', ms: performance.now() - t0 }];
+    ctx.err(rows.map((r) => `kiln: timing: ${r.step}: ${r.ms.toFixed(0)} ms`).join('\n'));
+  }
   return res.problems.length > 0 || res.errors.length > 0 ? 2 : 0;
 }
