@@ -4,12 +4,13 @@ import type { CliContext } from '../context.js';
 import { parseCommand } from '../context.js';
 import { UsageError } from '../../util/errors.js';
 import { listRepos } from '../../repo/index.js';
+import { loadConfig } from '../../config/index.js';
 import { buildServer, repoLines } from '../../server/index.js';
 
 const HELP = `usage: kiln serve [--listen 127.0.0.1:8080] [--url BASE]
 
   Serves HOME/repos at /repo/JAIL-TREE/ (apt's layout, the served generation), an index at /repo/ and
-  JSON at /api/repos. Listens on 127.0.0.1 unless --listen says otherwise. --url is the base URL clients
+  JSON at /api/repos. Listens on kiln.yaml's serve.listen (default 127.0.0.1:8080) unless --listen says otherwise. --url is the base URL clients
   reach it by (printed in the sources lines; default http://LISTEN). Stops on SIGINT or SIGTERM.`;
 
 /** Parses `HOST:PORT` (IPv6 as `[::1]:8080`). */
@@ -26,7 +27,7 @@ export function parseListen(s: string): { host: string; port: number } {
 export async function startServe(argv: string[], ctx: CliContext): Promise<{ app: FastifyInstance; baseUrl: string }> {
   const { values, positionals } = parseCommand('serve', argv, { listen: { type: 'string' }, url: { type: 'string' } });
   if (positionals.length > 0) throw new UsageError('kiln serve takes no arguments', 'see `kiln serve --help`');
-  const { host, port } = parseListen(values.listen ?? '127.0.0.1:8080');
+  const { host, port } = parseListen(values.listen ?? loadConfig(ctx.home).serve.listen);
   const app = await buildServer({ home: ctx.home, ...(values.url ? { baseUrl: values.url.replace(/\/+$/, '') } : {}) });
   await app.listen({ host, port });
   const addr = app.server.address();
