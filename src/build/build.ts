@@ -148,7 +148,9 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
       cpuMs += res.cpuMs;
     };
     const aptEnv = { DEBIAN_FRONTEND: 'noninteractive', PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
-    const aptArgs = ['apt-get', 'install', '-y', '-q', '--no-install-recommends', '-o', 'Dpkg::Use-Pty=0', '-o', 'APT::Sandbox::User=root'];
+    // The package cache is shared by every sandbox (and every bulk): flock on a file in it serializes apt runs.
+    const aptArgs = ['flock', '/var/cache/apt/archives/.kiln-lock', 'apt-get', 'install', '-y', '-q', '--no-install-recommends',
+      '-o', 'Dpkg::Use-Pty=0', '-o', 'APT::Sandbox::User=root'];
     await phase('system-depends', async () => {
       if (r.depends.system.length === 0) { log.line('no system dependencies'); return; }
       await sbRun({ argv: [...aptArgs, ...r.depends.system], user: 'root', network: true, env: aptEnv, binds: [aptCacheBind(inp.home)] });
