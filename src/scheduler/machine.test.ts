@@ -129,7 +129,9 @@ test('workerLost puts the lost builder\'s running ports back to ready; others ke
   s.started(1, 'w1', 11);
   s.started(2, 'w2', 12);
   assert.deepEqual(s.running().map((r) => [r.node, r.builder, r.since]), [[0, 'w1', 10], [1, 'w1', 11], [2, 'w2', 12]]);
+  assert.equal(s.runningOn(0), 'w1');
   assert.deepEqual(s.workerLost('w1'), [0, 1]);
+  assert.equal(s.runningOn(0), null);
   assert.equal(s.state(0), 'ready');
   assert.equal(s.state(1), 'ready');
   assert.equal(s.state(2), 'running');

@@ -192,6 +192,10 @@ export function schedulerFor(opts: SchedulerOptions, csr: Csr, dur: Float64Array
       return NAMES[state[node]!]!;
     },
     readyQueue: () => heap.sorted(),
+    runningOn(node: number): BuilderId | null {
+      checkNode(node);
+      return state[node] === RUNNING ? builderOf[node]! : null;
+    },
     running: () => [...runOrder.keys()].map((node) => ({ node, builder: builderOf[node]!, since: start[node]! })),
     isDone: () => count[WAITING]! + count[READY]! + count[RUNNING]! === 0,
     counts: (): Counts => ({

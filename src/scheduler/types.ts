@@ -101,6 +101,8 @@ export interface Scheduler {
   state(node: number): NodeState;
   /** Ready nodes, most urgent first. */
   readyQueue(): number[];
+  /** The builder a running node is on, else null (to tell a stale result from a lost worker apart). */
+  runningOn(node: number): BuilderId | null;
   /** Running builds, in start order. */
   running(): RunningBuild[];
   /** True when nothing is waiting, ready or running. */
