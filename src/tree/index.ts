@@ -6,7 +6,7 @@ export type { AddTreeOptions, TreeUpdate, TreeInfo, PortSource } from './registr
 export { scanTree } from './scan.js';
 export type { TreeScan } from './scan.js';
 export { indexTree } from './merge.js';
-export type { TreeIndex } from './merge.js';
+export type { TreeIndex, IndexOptions } from './merge.js';
 export { RECIPE_FILE } from './layout.js';
 export {
   getOptionChoices, setOptionChoice, setOptionChoices, parseOptionChoice, describeOptions, loadPorts,

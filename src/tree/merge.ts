@@ -13,8 +13,19 @@ export interface TreeIndex {
   readonly shadowed: Map<string, string[]>;
 }
 
+/** Options of {@link indexTree}. */
+export interface IndexOptions {
+  /**
+   * False: an origin found in one layer only is taken without checking that its port.yaml exists (saves
+   * one stat per port; the caller must then treat a missing port.yaml as "no port"). Origins found in
+   * several layers are always checked, since the check decides which layer wins. Default true.
+   */
+  readonly checkSingles?: boolean;
+}
+
 /** Lists the origins of a tree and the layer each comes from, reading folders only (no recipe is parsed). */
-export function indexTree(ref: TreeRef): TreeIndex {
+export function indexTree(ref: TreeRef, opts: IndexOptions = {}): TreeIndex {
+  const checkSingles = opts.checkSingles ?? true;
   const layers = ref.layers;
   // Origin -> the highest layer index with a folder for it; `lower` keeps the others (rare: overlays only).
   const top = new Map<string, number>();
@@ -39,7 +50,7 @@ export function indexTree(ref: TreeRef): TreeIndex {
     const li = top.get(origin)!;
     const others = lower.get(origin);
     if (others === undefined) {
-      if (hasPort(layers[li]!.dir, origin)) winners.set(origin, layers[li]!);
+      if (!checkSingles || hasPort(layers[li]!.dir, origin)) winners.set(origin, layers[li]!);
       continue;
     }
     // Highest first; a folder without port.yaml is no port: it neither wins nor shadows.

@@ -45,6 +45,8 @@ test('dot-folders, folders without port.yaml and stray files are not ports', (t)
   writePort(root, '.git/objects', recipe());
   writePort(root, 'devel/.hidden', recipe());
   fs.mkdirSync(path.join(root, 'devel/empty'), { recursive: true });
+  fs.mkdirSync(path.join(root, 'devel/no recipe here'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'devel/empty/README'), 'a port folder without port.yaml');
   fs.mkdirSync(path.join(root, 'emptycat'), { recursive: true });
   fs.writeFileSync(path.join(root, 'README.md'), 'not a category');
   fs.writeFileSync(path.join(root, 'devel/Makefile'), 'not a port');

@@ -6,6 +6,7 @@
 import type { Problem } from '../util/errors.js';
 import { ORIGIN_RE, type Port } from '../recipe/index.js';
 import { indexTree } from './merge.js';
+import { hasPort } from './layout.js';
 import { loadAll, type LoadJob } from './parallel.js';
 import type { TreeRef } from './ref.js';
 
@@ -32,7 +33,8 @@ export interface ScanOptions {
  * every core (worker threads), but the call stays synchronous and the result does not depend on it.
  */
 export function scanTree(ref: TreeRef, opts: ScanOptions = {}): TreeScan {
-  const { winners, shadowed } = indexTree(ref);
+  // One stat per port saved: a folder without port.yaml fails to load, and only then is it checked.
+  const { winners, shadowed } = indexTree(ref, { checkSingles: false });
   const jobs: LoadJob[] = [];
   for (const [origin, layer] of winners) {
     if (ORIGIN_RE.test(origin)) jobs.push({ dir: `${layer.dir}/${origin}`, origin, layer: layer.name });
@@ -44,11 +46,13 @@ export function scanTree(ref: TreeRef, opts: ScanOptions = {}): TreeScan {
   let k = 0;
   for (const [origin, layer] of winners) {
     if (!ORIGIN_RE.test(origin)) {
+      if (!hasPort(layer.dir, origin)) continue;
       problems.push({ path: `${layer.dir}/${origin}/port.yaml`, line: 1, column: 1, field: '-',
         message: `the folder names make the origin ${JSON.stringify(origin)}, which is not CATEGORY/NAME of letters, digits and . _ + -; rename the folder` });
       continue;
     }
     const res = loads[k++]!;
+    if (!res.port && !hasPort(layer.dir, origin)) continue; // not a port: a folder without port.yaml
     if (res.problems.length > 0) problems.push(...res.problems);
     if (res.port) ports.set(origin, res.port);
   }
