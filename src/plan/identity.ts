@@ -56,14 +56,15 @@ export interface IdentityInput {
 }
 
 /**
- * The canonical text hashed into an identity: format, recipe hash, jail, the options sorted by name, and
- * `origin=identity;` for every build or run dependency, sorted by origin, each once. Which dependencies
- * are build and which run is already in the recipe bytes, so the text lists their union.
+ * The canonical text hashed into an identity: format, recipe hash, jail, the options sorted by name, the
+ * number of dependencies, then the identity of every build or run dependency in the tree, each once,
+ * ordered by origin. The origins themselves and which are build or run are in the recipe bytes (its
+ * hash), so the text carries only their identities (short strings hash much faster).
  */
-function canonicalHead(format: number, recipe: string, jail: string, options: Readonly<Record<string, boolean>>): string {
+function canonicalHead(format: number, recipe: string, jail: string, options: Readonly<Record<string, boolean>>, deps: number): string {
   let t = `kiln-identity\0format=${format}\0recipe=${recipe}\0jail=${jail}\0options=`;
   for (const k of Object.keys(options).sort()) t += `${k}=${options[k] ? 'on' : 'off'};`;
-  return `${t}\0deps=`;
+  return `${t}\0deps=${deps}:`;
 }
 
 function sha256(text: string): string {
@@ -74,8 +75,8 @@ function sha256(text: string): string {
 export function identityHash(c: IdentityComponents): string {
   const deps = new Map<string, string>();
   for (const rec of [c.build, c.run]) for (const k of Object.keys(rec)) deps.set(k, rec[k]!);
-  let t = canonicalHead(c.format, c.recipe, c.jail, c.options);
-  for (const k of [...deps.keys()].sort()) t += `${k}=${deps.get(k)};`;
+  let t = canonicalHead(c.format, c.recipe, c.jail, c.options, deps.size);
+  for (const k of [...deps.keys()].sort()) t += deps.get(k)!;
   return sha256(t);
 }
 
@@ -163,8 +164,8 @@ export function computeIdentities(input: IdentityInput): Map<string, Identity> {
       while (k > 0 && before(d, tmp[k - 1]!)) { tmp[k] = tmp[k - 1]!; k--; }
       tmp[k] = d;
     }
-    let text = canonicalHead(shared.format, port.contentHash, jail, options);
-    for (const d of tmp) text += `${ids[d]}=${shared.hashes[d]};`;
+    let text = canonicalHead(shared.format, port.contentHash, jail, options, tmp.length);
+    for (const d of tmp) text += shared.hashes[d]!;
     const hash = sha256(text);
     shared.hashes[v] = hash;
     result.set(origin, new ComputedIdentity(hash, port, options, shared));
