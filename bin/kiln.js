@@ -1,4 +1,3 @@
 #!/usr/bin/env node
-// kiln's executable: runs the compiled CLI (npm's `prepare` compiles src/ to dist/).
-import { main } from '../dist/cli/main.js';
-process.exitCode = await main(process.argv.slice(2));
+// kiln's executable: the compiled CLI (npm's `prepare` compiles src/ to dist/; `npm run build` does it again).
+import '../dist/cli/bin.js';
