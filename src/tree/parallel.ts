@@ -75,27 +75,33 @@ export function loadAll(jobs: readonly LoadJob[], opts: LoadAllOptions = {}): { 
       Atomics.store(stateView, index, WORKER_CANCELLED);
     }
   }
+  // Takes in whatever a worker has posted so far (without waiting). Doing it between our own chunks
+  // spreads the cost of copying results across the run, and the workers then claim more of the jobs.
+  const drain = (port: MessagePort): void => {
+    for (let guard = 0; guard <= jobs.length; guard++) {
+      const msg = receiveMessageOnPort(port);
+      if (!msg) return;
+      const m = msg.message as { start?: number; results?: PortLoad[] };
+      if (m.start !== undefined && m.results) {
+        m.results.forEach((r, k) => { results[m.start! + k] = r; });
+        byWorkers += m.results.length;
+      }
+    }
+  };
   try {
     for (let guard = 0; opts.callerLoads !== false && guard <= jobs.length; guard++) {
       const start = Atomics.add(nextView, 0, CHUNK);
       if (start >= jobs.length) break;
       const end = Math.min(start + CHUNK, jobs.length);
       for (let i = start; i < end; i++) { const j = jobs[i]!; results[i] = loadPort(j.dir, j.origin, j.layer); }
+      for (const s of started) drain(s.port);
     }
     for (const s of started) {
       if (opts.callerLoads === false) Atomics.wait(stateView, s.index, WORKER_IDLE, WORKER_WAIT_MS);
       // A worker that has not started yet claimed nothing: cancel it. A busy one gets to finish its chunk.
       if (Atomics.compareExchange(stateView, s.index, WORKER_IDLE, WORKER_CANCELLED) === WORKER_IDLE) continue;
       Atomics.wait(stateView, s.index, WORKER_BUSY, WORKER_WAIT_MS);
-      for (let guard = 0; guard <= jobs.length; guard++) {
-        const msg = receiveMessageOnPort(s.port);
-        if (!msg) break;
-        const m = msg.message as { start?: number; results?: PortLoad[] };
-        if (m.start !== undefined && m.results) {
-          m.results.forEach((r, k) => { results[m.start! + k] = r; });
-          byWorkers += m.results.length;
-        }
-      }
+      drain(s.port);
     }
   } finally {
     for (const s of started) { s.port.close(); void s.worker.terminate(); }

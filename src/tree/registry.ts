@@ -114,7 +114,12 @@ async function addGitTree(store: Store, home: string, name: string, url: string,
       throw new KilnError('KILN_E_TREE_INVALID', `${url} does not look like a ports tree: it has no CATEGORY/NAME/port.yaml`, {
         hint: 'the repository root must hold the category folders (e.g. devel/hello/port.yaml)' });
     }
-    fs.renameSync(tmp, dir);
+    try {
+      fs.renameSync(tmp, dir);
+    } catch (e) {
+      // Another `kiln tree add` of the same name won the race.
+      throw new KilnError('KILN_E_TREE_EXISTS', `${dir} appeared while cloning`, { hint: 'another kiln added a tree of that name; see `kiln tree list`', cause: e });
+    }
     try {
       return store.insertTree(name, { kind: 'git', url, branch: got.branch, dir, commit: got.commit });
     } catch (e) {
