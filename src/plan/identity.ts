@@ -62,9 +62,15 @@ export interface IdentityInput {
  * hash), so the text carries only their identities (short strings hash much faster).
  */
 function canonicalHead(format: number, recipe: string, jail: string, options: Readonly<Record<string, boolean>>, deps: number): string {
-  let t = `kiln-identity\0format=${format}\0recipe=${recipe}\0jail=${jail}\0options=`;
+  return `kiln-identity\0format=${format}\0recipe=${recipe}\0jail=${jail}\0options=${optionsText(options)}\0deps=${deps}:`;
+}
+
+/** `NAME=on;NAME=off;…` sorted by name ('' for none). */
+function optionsText(options: Readonly<Record<string, boolean>>): string {
+  if (options === EMPTY_OPTIONS) return '';
+  let t = '';
   for (const k of Object.keys(options).sort()) t += `${k}=${options[k] ? 'on' : 'off'};`;
-  return `${t}\0deps=${deps}:`;
+  return t;
 }
 
 function sha256(text: string): string {
@@ -82,8 +88,10 @@ export function identityHash(c: IdentityComponents): string {
 
 /** The recipe's declared options at their defaults, overridden by `chosen`; keys sorted. */
 function optionsOf(port: Port, chosen: Readonly<Record<string, boolean>> | undefined): Record<string, boolean> {
+  let any = false;
+  for (const _ in port.recipe.options) { any = true; break; }
+  if (!any) return EMPTY_OPTIONS;
   const names = Object.keys(port.recipe.options);
-  if (names.length === 0) return EMPTY_OPTIONS;
   const out: Record<string, boolean> = {};
   for (const k of names.sort()) out[k] = chosen?.[k] ?? port.recipe.options[k]!.default;
   return out;
@@ -149,6 +157,9 @@ export function computeIdentities(input: IdentityInput): Map<string, Identity> {
   const before = (a: number, b: number): boolean => (idsSorted ? a < b : ids[a]! < ids[b]!);
   const result = new Map<string, Identity>();
   const tmp: number[] = [];
+  // The same text as canonicalHead, with the per-call parts made once.
+  const head = `kiln-identity\0format=${shared.format}\0recipe=`;
+  const jailPart = `\0jail=${jail}\0options=`;
   const noChoices = input.options === undefined || input.options.size === 0;
   for (const v of topoOrder(dag)) {
     const origin = ids[v]!;
@@ -164,7 +175,7 @@ export function computeIdentities(input: IdentityInput): Map<string, Identity> {
       while (k > 0 && before(d, tmp[k - 1]!)) { tmp[k] = tmp[k - 1]!; k--; }
       tmp[k] = d;
     }
-    let text = canonicalHead(shared.format, port.contentHash, jail, options, tmp.length);
+    let text = `${head}${port.contentHash}${jailPart}${optionsText(options)}\0deps=${tmp.length}:`;
     for (const d of tmp) text += shared.hashes[d]!;
     const hash = sha256(text);
     shared.hashes[v] = hash;

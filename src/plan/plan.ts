@@ -90,6 +90,7 @@ function blockedNodes(input: PlanInput, index: ReadonlyMap<string, number>): Map
     }
   }
   const reason = new Map<number, string>();
+  if (own.size === 0) return reason;
   const culprit = new Map<number, number>();
   const queue: number[] = [];
   for (const [v, list] of own) {
@@ -188,7 +189,7 @@ export function makePlan(input: PlanInput): Plan {
     }
   }
 
-  const sub = subDag(dag, toBuild);
+  const sub = toBuild.length === dag.ids.length ? dag : subDag(dag, toBuild);
   const durations = new Float64Array(sub.ids.length);
   for (let i = 0; i < sub.ids.length; i++) {
     const o = sub.ids[i]!;
