@@ -56,11 +56,17 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 function sourceFileName(src: Obj): string | undefined {
   if (typeof src.filename === 'string') return src.filename;
   if (typeof src.url !== 'string') return undefined;
-  try {
-    return decodeURIComponent(new URL(src.url).pathname.split('/').pop() ?? '');
-  } catch {
-    return undefined;
-  }
+  // The URL's last path segment, without query or fragment (no URL object: this runs for every recipe).
+  const url = src.url;
+  const scheme = url.indexOf('://');
+  if (scheme < 0) return undefined;
+  const pathStart = url.indexOf('/', scheme + 3);
+  if (pathStart < 0) return '';
+  let end = url.length;
+  for (const c of ['?', '#']) { const i = url.indexOf(c, pathStart); if (i >= 0 && i < end) end = i; }
+  const last = url.slice(url.lastIndexOf('/', end - 1) + 1, end);
+  if (!last.includes('%')) return last;
+  try { return decodeURIComponent(last); } catch { return last; }
 }
 
 /** Runs every cross-field check on raw recipe data for the port at `origin`. */

@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
+import { FAIL, compileSchema } from './compile.js';
 import { fastYaml } from './fastyaml.js';
+import { RecipeSchema } from './schema.js';
 import { parseRecipe, parseSlow } from './parse.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -133,4 +135,31 @@ test('the fast YAML subset parser agrees with the full parser on 4,000 more muta
   }
   t.diagnostic(`fast parser answered for ${answered} of 4000`);
   assert.ok(answered > 1000);
+});
+
+test('the compiled validator agrees with zod: same verdict, same output, same key order', () => {
+  const validate = compileSchema(RecipeSchema);
+  assert.ok(validate, 'the recipe schema compiles');
+  const rnd = prng(99);
+  let agreed = 0;
+  for (let n = 0; n < 4000; n++) {
+    const text = mutate(seeds[n % seeds.length]!, rnd);
+    const doc = parseDocument(text);
+    if (doc.errors.length > 0) continue;
+    let data: unknown;
+    try { data = doc.toJS(); } catch { continue; } // an unresolved alias
+    const z = RecipeSchema.safeParse(data);
+    const c = validate(data);
+    const ctx = `mutant ${n}:\n${text}`;
+    if (c === FAIL) {
+      // Stricter is allowed only where zod also rejects or the value is unusual (falls back to zod anyway).
+      if (z.success) assert.fail(`${ctx}\ncompiled validator rejected what zod accepts`);
+      continue;
+    }
+    assert.ok(z.success, `${ctx}\ncompiled validator accepted what zod rejects`);
+    assert.deepStrictEqual(c, z.data, ctx);
+    assert.equal(JSON.stringify(c), JSON.stringify(z.data), ctx);
+    agreed++;
+  }
+  assert.ok(agreed > 300, `only ${agreed} accepted mutants compared`);
 });

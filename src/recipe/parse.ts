@@ -2,15 +2,19 @@
  * Parsing one `port.yaml` (pure: text in, recipe or located problems out).
  *
  * Fast path for the common case, a valid recipe in plain YAML: the subset parser ({@link fastYaml}),
- * zod, the cross-field checks; no positions are tracked. Anything else (a fault, or YAML outside the
+ * the schema (compiled from zod by {@link compileSchema}), the cross-field checks; no positions are tracked. Anything else (a fault, or YAML outside the
  * subset) is parsed again with positions by the full parser, which is authoritative: it accepts the
  * recipe or locates every problem, `PATH:LINE:COLUMN: FIELD: message`.
  */
 import type { Problem } from '../util/errors.js';
 import { decodeUtf8, dedupe, formatField, locate, parseYamlPositioned, sortProblems, zodProblems, type FieldPath, type Position, type PositionedYaml } from '../util/yamlpos.js';
 import { checkRecipe, type Finding } from './checks.js';
+import { FAIL, compileSchema } from './compile.js';
 import { fastYaml } from './fastyaml.js';
 import { RecipeSchema, type Recipe } from './schema.js';
+
+/** zod's recipe validation compiled for the fast path (undefined if the schema outgrew the compiler). */
+const fastValidate = compileSchema(RecipeSchema);
 
 /** What {@link parseRecipe} returns: the recipe (when valid) and every problem found. */
 export interface RecipeParse {
@@ -54,8 +58,13 @@ export function parseRecipe(text: string | Buffer, path: string, origin: string)
   try {
     const data = fastYaml(source);
     if (data !== undefined) {
-      const res = RecipeSchema.safeParse(data);
-      if (res.success && checkRecipe(data, origin).length === 0) return { recipe: res.data, problems: [] };
+      const out = fastValidate ? fastValidate(data) : FAIL;
+      if (out !== FAIL) {
+        if (checkRecipe(data, origin).length === 0) return { recipe: out as Recipe, problems: [] };
+      } else if (!fastValidate) {
+        const res = RecipeSchema.safeParse(data);
+        if (res.success && checkRecipe(data, origin).length === 0) return { recipe: res.data, problems: [] };
+      }
     }
     return parseSlow(source, path, origin);
   } catch (e) {

@@ -1,0 +1,161 @@
+/**
+ * A fast validator compiled from a zod schema's definition, for the valid-recipe fast path. It accepts a
+ * value only when zod would (it runs zod's own check objects) and then returns the same output (defaults
+ * filled the way zod fills them); for anything it is not sure about it answers {@link FAIL}, and the
+ * caller falls back to zod itself. zod stays the single source of truth: this only skips its generic
+ * machinery (payloads, contexts) on the hot path. The fuzz test checks the equivalence.
+ */
+
+/** "Not accepted here": let zod decide (and explain). */
+export const FAIL: unique symbol = Symbol('fail');
+/** An optional key that is absent: omitted from the output, as zod does. */
+const ABSENT: unique symbol = Symbol('absent');
+
+type Out = unknown;
+/** A compiled node: the output value, FAIL, or ABSENT (optional and undefined). */
+type Fn = (v: unknown) => Out;
+
+interface Check { _zod: { def: { check?: string; when?: (payload: { value: unknown; issues: unknown[] }) => boolean }; check: (payload: { value: unknown; issues: unknown[] }) => unknown } }
+interface Def {
+  type: string; checks?: Check[]; format?: string; shape?: Record<string, Schema>; catchall?: Schema; element?: Schema;
+  keyType?: Schema; valueType?: Schema; options?: Schema[]; innerType?: Schema; entries?: Record<string, unknown>;
+  values?: unknown[]; defaultValue?: unknown;
+}
+interface Schema { _zod: { def: Def } }
+
+/** Thrown at compile time for a construct this compiler does not handle. */
+class Unsupported extends Error { }
+
+/** Runs zod's check objects on a value; true when none adds an issue. */
+function checker(checks: readonly Check[] | undefined): ((v: unknown) => boolean) | undefined {
+  if (!checks || checks.length === 0) return undefined;
+  for (const c of checks) {
+    if (c._zod.def.check === 'overwrite') throw new Unsupported('check');
+  }
+  return (value) => {
+    const payload = { value, issues: [] as unknown[] };
+    for (const c of checks) {
+      const when = c._zod.def.when;
+      if (when !== undefined && !when(payload)) continue; // as zod: a check may apply only to some values
+      const r = c._zod.check(payload);
+      if (r instanceof Promise || payload.issues.length > 0) return false;
+    }
+    return true;
+  };
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+/** Property names safe to put in generated code (the schema's own keys, never input). */
+const SAFE_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Compiles one schema node. */
+function compileNode(s: Schema): Fn {
+  const d = s._zod.def;
+  const checks = checker(d.checks);
+  switch (d.type) {
+    case 'string':
+      if (d.format !== undefined) throw new Unsupported('string format node');
+      return checks
+        ? (v) => (typeof v === 'string' && checks(v) ? v : FAIL)
+        : (v) => (typeof v === 'string' ? v : FAIL);
+    case 'number':
+      return (v) => (typeof v === 'number' && Number.isFinite(v) && (!checks || checks(v)) ? v : FAIL);
+    case 'boolean':
+      return (v) => (typeof v === 'boolean' ? v : FAIL);
+    case 'enum': {
+      const values = new Set(Object.values(d.entries ?? {}));
+      return (v) => (typeof v === 'string' && values.has(v) ? v : FAIL);
+    }
+    case 'literal': {
+      const values = d.values ?? [];
+      return (v) => (values.includes(v) ? v : FAIL);
+    }
+    case 'optional': {
+      const inner = compileNode(d.innerType!);
+      return (v) => (v === undefined ? ABSENT : inner(v));
+    }
+    case 'default': {
+      const inner = compileNode(d.innerType!);
+      return (v) => (v === undefined ? d.defaultValue : inner(v)); // zod returns the default as is (a shallow copy)
+    }
+    case 'array': {
+      const el = compileNode(d.element!);
+      return (v) => {
+        if (!Array.isArray(v)) return FAIL;
+        const out = new Array<unknown>(v.length);
+        for (let i = 0; i < v.length; i++) {
+          const r = el(v[i]);
+          if (r === FAIL || r === ABSENT) return FAIL;
+          out[i] = r;
+        }
+        return checks && !checks(out) ? FAIL : out;
+      };
+    }
+    case 'record': {
+      const key = compileNode(d.keyType!);
+      const val = compileNode(d.valueType!);
+      return (v) => {
+        if (!isPlainObject(v)) return FAIL;
+        const out: Record<string, unknown> = {};
+        for (const k of Object.keys(v)) {
+          if (key(k) !== k) return FAIL;
+          const r = val(v[k]);
+          if (r === FAIL || r === ABSENT) return FAIL;
+          out[k] = r;
+        }
+        return checks && !checks(out) ? FAIL : out;
+      };
+    }
+    case 'union': {
+      const opts = (d.options ?? []).map(compileNode);
+      return (v) => {
+        for (const o of opts) {
+          const r = o(v);
+          if (r !== FAIL) return r;
+        }
+        return FAIL;
+      };
+    }
+    case 'object': {
+      const strict = d.catchall !== undefined && d.catchall._zod.def.type === 'never';
+      if (d.catchall !== undefined && !strict) throw new Unsupported('catchall');
+      const keys = Object.keys(d.shape ?? {});
+      if (!keys.every((k) => SAFE_KEY.test(k))) throw new Unsupported('key');
+      const fns = keys.map((k) => compileNode(d.shape![k]!));
+      // Generated code with literal property names keeps each object's property accesses monomorphic
+      // (as zod's own JIT does); the child validators are passed in, never their source.
+      const lit = (k: string) => JSON.stringify(k);
+      const body = [
+        'if (v === null || typeof v !== "object" || Array.isArray(v)) return FAIL;',
+        strict ? `for (const k in v) { switch (k) { ${keys.map((k) => `case ${lit(k)}:`).join(' ')} continue; default: return FAIL; } }` : '',
+        'const out = {}; let r;',
+        ...keys.map((k, i) => `r = f[${i}](v[${lit(k)}]); if (r === FAIL) return FAIL; if (r !== ABSENT) out[${lit(k)}] = r;`),
+        'return checks !== undefined && !checks(out) ? FAIL : out;',
+      ].join('\n');
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval
+      const make = new Function('f', 'FAIL', 'ABSENT', 'checks', `return function validateObject(v) {\n${body}\n};`) as
+        (f: Fn[], fail: symbol, absent: symbol, c: typeof checks) => Fn;
+      return make(fns, FAIL, ABSENT, checks);
+    }
+    default:
+      throw new Unsupported(d.type);
+  }
+}
+
+/**
+ * Compiles `schema` into a function returning zod's output for a value zod accepts, or {@link FAIL}.
+ * Returns undefined when the schema uses a construct the compiler does not know (then use zod only).
+ */
+export function compileSchema(schema: unknown): ((v: unknown) => unknown) | undefined {
+  try {
+    const fn = compileNode(schema as Schema);
+    return (v) => {
+      const r = fn(v);
+      return r === ABSENT ? FAIL : r;
+    };
+  } catch (e) {
+    if (e instanceof Unsupported) return undefined;
+    throw e;
+  }
+}
