@@ -15,7 +15,7 @@ import type { TreeRef } from '../tree/index.js';
 import type { BulkRow, JailRecord, PackageRow, Store } from '../store/index.js';
 import { cleanupStaleSandboxes, type Limits, type SandboxRunner } from '../sandbox/index.js';
 import { buildPort, kilnSonameMap, type BuildResult, type BuiltPackage } from '../build/index.js';
-import { publish } from '../repo/index.js';
+import { currentGeneration, publish, repoDir, repoName } from '../repo/index.js';
 import { debVersion } from '../package/index.js';
 import { effectiveOptions } from '../recipe/index.js';
 import { BulkEvents, type BulkCounts } from './events.js';
@@ -267,7 +267,11 @@ export async function runBulk(o: RunBulkOptions): Promise<BulkSummary> {
   if (!o.keepStale) for (const origin of plan.delete) final.delete(origin);
   for (const [origin, b] of built) final.set(origin, b.row);
   const status = o.signal?.aborted ? 'cancelled' : failed.length > 0 ? 'failed' : 'done';
-  if (o.publish !== false && !o.signal?.aborted) {
+  // Nothing built and nothing removed: the current generation already is this set; publish nothing new.
+  const current = currentGeneration(repoDir(o.home, repoName(o.jail.name, o.tree.name)));
+  const unchanged = built.size === 0 && final.size === previous.size && [...previous.keys()].every((k) => final.has(k)) && current !== null;
+  if (unchanged) generation = current;
+  if (o.publish !== false && !o.signal?.aborted && !unchanged) {
     const res = await publish({ home: o.home, jail: o.jail.name, tree: o.tree.name, arch: o.jail.arch,
       debs: [...final.values()].flatMap((p) => p.files.map((f) => ({ path: path.join(pkgDir, f) }))), keep: o.keepGenerations ?? 5 });
     generation = res.generation;

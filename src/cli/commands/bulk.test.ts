@@ -111,9 +111,10 @@ test('usage: -j and -p are required, one way to choose ports, -J a number; build
     assert.equal(r.code, 2, argv.join(' '));
     assert.match(r.err, /\[KILN_E_USAGE\]/);
   }
+  // Without -n the jail must exist: a real bulk never builds against a placeholder.
   let r = await kiln(root, 'bulk', '-j', 'j', '-p', 'ports', '-a', '--home', home);
-  assert.equal(r.code, 1);
-  assert.match(r.err, /\[KILN_E_NOT_IMPLEMENTED\]/);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /\[KILN_E_JAIL_NOT_FOUND\]/);
   r = await kiln(root, 'bulk', '-n', '-j', 'j', '-p', 'no-such-tree', '-a', '--home', home);
   assert.equal(r.code, 2);
   assert.match(r.err, /\[KILN_E_TREE_NOT_FOUND\]/);

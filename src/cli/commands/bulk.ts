@@ -8,8 +8,10 @@ import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import type { CliContext } from '../context.js';
 import { parseCommand } from '../context.js';
+import { runBulkCommand } from './bulk-run.js';
 import { KilnError, UsageError, formatProblem, type Problem } from '../../util/errors.js';
 import { openStore, type JailRecord, type Store } from '../../store/index.js';
+import { builtRecords } from '../../bulk/index.js';
 import { effectiveOptions, locateField, parseList, type Port } from '../../recipe/index.js';
 import { getOptionChoices, resolveTree, scanTree, type TreeRef } from '../../tree/index.js';
 import { closureDag, cycleGroups, formatCycle, type CycleGroup, type Dag, type MissingDep } from '../../graph/index.js';
@@ -78,12 +80,9 @@ export interface BulkPlan {
   readonly timings: { readonly step: string; readonly ms: number }[];
 }
 
-/**
- * Packages already built for (jail, tree), by origin. Nothing is recorded yet: the repository issue fills
- * this from the store.
- */
-export function loadBuiltRecords(_store: Store, _jail: string, _tree: TreeRef): Map<string, BuiltRecord> {
-  return new Map();
+/** Packages already built for (jail, tree), by origin: what the last publish made current. */
+export function loadBuiltRecords(store: Store, jail: string, tree: TreeRef): Map<string, BuiltRecord> {
+  return builtRecords(store, jail, tree.name);
 }
 
 /** Origins whose recipe failed to load, from the problems' paths (`LAYER/CAT/NAME/port.yaml`). */
@@ -243,8 +242,11 @@ export async function bulkCommand(argv: string[], ctx: CliContext): Promise<numb
     throw new UsageError(`kiln bulk: -J must be a whole number of builders from 1 to 9999, not "${values.builders}"`);
   }
   if (!values['dry-run']) {
-    throw new KilnError('KILN_E_NOT_IMPLEMENTED', 'kiln bulk builds nothing yet: building comes with the jail and build issue', {
-      hint: 'use `kiln bulk -n` to see the plan', exitCode: 1 });
+    return runBulkCommand(ctx, {
+      jail: values.jail, tree: values.tree, file: values.file, origins: positionals, all: values.all, clean: values.clean,
+      keepStale: values['keep-stale'], json: values.json, tests: values.test, resume: values.resume,
+      ...(values.builders !== undefined ? { builders: Number(values.builders) } : {}),
+    });
   }
   const res = planBulk(ctx, {
     jail: values.jail, tree: values.tree, file: values.file, origins: positionals, all: values.all,

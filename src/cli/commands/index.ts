@@ -8,6 +8,7 @@ import { simulateCommand } from './simulate.js';
 import { repoCommand } from './repo.js';
 import { serveCommand } from './serve.js';
 import { configCommand } from './config.js';
+import { statusCommand, logsCommand } from './status.js';
 
 /** Subcommand name → handler. */
 export const COMMANDS: Record<string, CommandHandler> = {
@@ -19,6 +20,8 @@ export const COMMANDS: Record<string, CommandHandler> = {
   repo: repoCommand,
   serve: serveCommand,
   config: configCommand,
+  status: statusCommand,
+  logs: logsCommand,
 };
 
 /** `kiln --help`. */
@@ -31,6 +34,8 @@ export const USAGE = `usage: kiln COMMAND [options]   (every command takes --hom
   kiln options -p TREE (-f LIST | ORIGIN...) [--set ORIGIN:OPT=on|off ...] [--show]
   kiln bulk -j JAIL -p TREE (-f LIST | ORIGIN... | -a) [-J BUILDERS] [-n] [--explain] [-t] [-C] [--resume] [--keep-stale]
   kiln simulate -p TREE (-f LIST | ORIGIN... | -a) -J BUILDERS [--durations FILE] [--policy kiln|fifo|poudriere|pbulk] [--json]
+  kiln status [BULK] [--json]
+  kiln logs BULK ORIGIN
   kiln repo list | show NAME | rollback NAME [--to N]
   kiln serve [--listen 127.0.0.1:8080] [--url BASE]
   kiln config [--json]

@@ -1,0 +1,82 @@
+/**
+ * `kiln bulk` without `-n`: plan, build with N builders, publish, and tell the user as it goes (live lines on a
+ * TTY, timestamped lines otherwise, JSON events with `--json`), then a summary. Exit 0 all built, 1 a build failed,
+ * 2 input problems.
+ */
+import os from 'node:os';
+import { formatProblem } from '../../util/errors.js';
+import { openStore } from '../../store/index.js';
+import { loadConfig } from '../../config/index.js';
+import { hostMirror } from '../../debian/index.js';
+import { getOptionChoices } from '../../tree/index.js';
+import { runBulk, BulkEvents, type BulkSummary } from '../../bulk/index.js';
+import { LiveView, formatDuration, plainLine } from '../../bulk/progress.js';
+import type { CliContext } from '../context.js';
+import { planBulk, type BulkOptions } from './bulk.js';
+
+/** The parsed flags `kiln bulk` passes on. */
+export interface BulkRunFlags extends BulkOptions {
+  readonly builders?: number;
+  readonly json: boolean;
+  readonly tests: boolean;
+  readonly resume: boolean;
+}
+
+/** Runs a real bulk; returns the exit code. */
+export async function runBulkCommand(ctx: CliContext, f: BulkRunFlags): Promise<number> {
+  const cfg = loadConfig(ctx.home);
+  const store = openStore(ctx.home);
+  const ac = new AbortController();
+  const onSignal = (): void => { ctx.err('kiln: interrupted: cancelling the running builds (sandboxes are torn down)'); ac.abort(); };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let ticker: NodeJS.Timeout | undefined;
+  try {
+    const res = planBulk(ctx, { ...f, dryRun: false, store });
+    for (const n of res.notes) ctx.err(n);
+    for (const p of res.problems) ctx.err(formatProblem(p));
+    for (const e of res.errors) ctx.err(e);
+    const events = new BulkEvents();
+    if (f.json) {
+      events.subscribe((e) => ctx.out(JSON.stringify(e)));
+    } else if (ctx.isTTY) {
+      const view = new LiveView((s) => process.stdout.write(s), process.stdout.columns ?? 100);
+      events.subscribe((e) => view.onEvent(e));
+      ticker = setInterval(() => view.tick(), 1000);
+    } else {
+      events.subscribe((e) => { const l = plainLine(e); if (l !== null) ctx.out(l); });
+    }
+    const builders = f.builders ?? cfg.builders ?? os.availableParallelism();
+    const summary = await runBulk({
+      home: ctx.home, store, jail: res.jail!, tree: res.tree, plan: res.plan, dag: res.dag, ports: res.ports,
+      identities: res.identities, choices: getOptionChoices(store, res.tree), builders, jobBudget: cfg.job_budget,
+      limits: {
+        wallMs: cfg.limits.wall_s * 1000, noOutputMs: cfg.limits.no_output_s * 1000, cpuSeconds: cfg.limits.cpu_s,
+        memoryBytes: cfg.limits.memory_mb * 1024 * 1024, nproc: 4096,
+      },
+      withTests: f.tests, keepStale: f.keepStale, keepGenerations: cfg.keep_generations, mirrors: cfg.mirrors,
+      debianMirror: hostMirror(cfg.debian_mirror), resume: f.resume, events, signal: ac.signal,
+      request: { file: f.file, origins: f.origins, all: f.all, clean: f.clean, tests: f.tests, builders },
+      sourceDateEpoch: Number(ctx.env.SOURCE_DATE_EPOCH ?? 1),
+    });
+    if (ticker) clearInterval(ticker);
+    if (!f.json) printSummary(ctx, summary);
+    if (res.problems.length > 0 || res.errors.length > 0) return 2;
+    return summary.counts.failed > 0 || ac.signal.aborted ? 1 : 0;
+  } finally {
+    if (ticker) clearInterval(ticker);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    store.close();
+  }
+}
+
+/** The end-of-bulk report for a person: counts, failures with their phase, the most offending failures. */
+function printSummary(ctx: CliContext, s: BulkSummary): void {
+  const c = s.counts;
+  ctx.out(`bulk ${s.bulk.id}: built ${c.built}, failed ${c.failed}, skipped ${c.skipped}, kept ${c.kept}, deleted ${c.deleted} in ${formatDuration(s.wallS)}`);
+  for (const f of s.failed) ctx.out(`  failed  ${f.origin} (phase ${f.phase ?? '?'}): ${f.reason ?? ''}  log: kiln logs ${s.bulk.id} ${f.origin}`);
+  for (const k of s.skipped) ctx.out(`  skipped ${k.origin}: ${k.reason}`);
+  if (s.offenders.length > 0) ctx.out(`  most offending: ${s.offenders.map((o) => `${o.origin} (blocked ${o.blocked})`).join(', ')}`);
+  if (s.generation !== undefined) ctx.out(`  repository: generation ${s.generation} published (see \`kiln repo show\`)`);
+}
