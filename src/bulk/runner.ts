@@ -14,7 +14,7 @@ import type { Port } from '../recipe/index.js';
 import type { TreeRef } from '../tree/index.js';
 import type { BulkRow, JailRecord, PackageRow, Store } from '../store/index.js';
 import { cleanupStaleSandboxes, type Limits, type SandboxRunner } from '../sandbox/index.js';
-import { buildPort, kilnSonameMap, type BuildResult, type BuiltPackage } from '../build/index.js';
+import { buildPort, kilnSonameMap, type BuildPortInput, type BuildResult, type BuiltPackage } from '../build/index.js';
 import { currentGeneration, publish, repoDir, repoName } from '../repo/index.js';
 import { debVersion } from '../package/index.js';
 import { effectiveOptions } from '../recipe/index.js';
@@ -53,6 +53,11 @@ export interface RunBulkOptions {
   readonly request: Record<string, unknown>;
   readonly events?: BulkEvents;
   readonly runner?: SandboxRunner;
+  /**
+   * Runs one build (default: {@link buildPort} here, in a local sandbox). The distributed mode passes one that
+   * hands the build to a remote worker; it gets the same input and must give the same kind of result.
+   */
+  readonly execute?: (input: BuildPortInput) => Promise<BuildResult>;
   readonly signal?: AbortSignal;
   readonly sourceDateEpoch?: number;
   /** Publish the repository at the end (default true). */
@@ -101,6 +106,11 @@ export async function runBulk(o: RunBulkOptions): Promise<BulkSummary> {
   await cleanupStaleSandboxes(o.home);
   const pkgDir = packagesDir(o.home, o.jail.name, o.tree.name);
   fs.mkdirSync(path.join(pkgDir, 'All'), { recursive: true });
+  // Every event is also appended to HOME/logs/BULK/events.jsonl, so other processes (kiln serve) can follow.
+  const eventsFile = path.join(o.home, 'logs', String(bulk.id), 'events.jsonl');
+  fs.mkdirSync(path.dirname(eventsFile), { recursive: true });
+  const eventsFd = fs.openSync(eventsFile, 'a');
+  const stopJournal = events.subscribe((e) => { fs.writeSync(eventsFd, `${JSON.stringify(e)}\n`); });
   const previous = new Map(o.store.bulks.packages(o.jail.name, o.tree.name).map((p) => [p.origin, p]));
   const plan = o.plan;
 
@@ -200,7 +210,7 @@ export async function runBulk(o: RunBulkOptions): Promise<BulkSummary> {
         const deps = depsOf(origin);
         const runDeps = port.recipe.depends.run.map((d) => built.get(d) ?? prevPackage(d)).filter((x): x is BuiltPackage => x !== undefined);
         fs.rmSync(log, { force: true });
-        res = await buildPort({
+        res = await (o.execute ?? buildPort)({
           home: o.home, jail: { name: o.jail.name, path: o.jail.path, arch: o.jail.arch, release: o.jail.release }, port,
           identity: id.hash, options: effectiveOptions(port.recipe, o.choices.get(origin) ?? {}), depDebs: deps.map((d) => d.deb),
           kilnRun: runDeps.map((d) => ({ name: d.pkgname, version: d.version })), kilnSonames: await kilnSonameMap(deps), jobs,
@@ -284,6 +294,8 @@ export async function runBulk(o: RunBulkOptions): Promise<BulkSummary> {
   lock.release();
   const wallS = (Date.now() - t0) / 1000;
   events.send({ type: 'bulk-done', bulk: bulk.id, t: Date.now(), status, counts: c, wallS, offenders, ...(generation !== undefined ? { generation } : {}) });
+  stopJournal();
+  fs.closeSync(eventsFd);
   return { bulk: o.store.bulks.getBulk(bulk.id)!, counts: c, failed, skipped, offenders, ...(generation !== undefined ? { generation } : {}), wallS };
 }
 
