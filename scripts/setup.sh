@@ -13,7 +13,8 @@ fi
 base_pkgs=(ca-certificates git xz-utils zstd curl)
 missing=()
 for p in "${base_pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
-if [ "${#missing[@]}" -gt 0 ] || [ ! -d /var/lib/apt/lists ] || [ -z "$(ls /var/lib/apt/lists 2>/dev/null | grep -v lock)" ]; then
+# apt's package lists: fetched once here (when missing or older than a day) so every module script below can install.
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 -print -quit 2>/dev/null)" ]; then
   apt-get update -qq
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
