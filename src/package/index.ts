@@ -6,3 +6,4 @@ export {
   type SonameResolver, type StagedElf, type ShlibDepends, type KilnRunDep,
 } from './shlibs.js';
 export { readElfDynamic, isElf, type ElfDynamic } from './elf.js';
+export { readElfExports, abiOfTree, debAbi, debAbiHash, type ElfExports, type AbiSummary } from './abi.js';
