@@ -3,6 +3,7 @@
  * reports and the web page's Server-Sent Events all consume.
  */
 import { EventEmitter } from 'node:events';
+import type { EstimateSource } from './durations.js';
 
 /** Counts of a bulk. */
 export interface BulkCounts {
@@ -19,9 +20,13 @@ export interface BulkCounts {
 export type BulkEvent = { readonly bulk: number; readonly t: number } & (
   | { readonly type: 'bulk-start'; readonly jail: string; readonly tree: string; readonly builders: number; readonly toBuild: number;
       readonly counts: BulkCounts; readonly resumed: boolean }
-  | { readonly type: 'port-start'; readonly origin: string; readonly builder: number; readonly jobs: number; readonly expectedS: number }
+  | { readonly type: 'port-start'; readonly origin: string; readonly builder: number; readonly jobs: number; readonly expectedS: number;
+      /** Where `expectedS` came from (absent in journals written before it existed). */
+      readonly estimate?: EstimateSource }
   | { readonly type: 'port-phase'; readonly origin: string; readonly builder: number; readonly phase: string }
   | { readonly type: 'port-done'; readonly origin: string; readonly builder: number; readonly ok: boolean; readonly wallS: number;
+      /** CPU seconds of the build's sandboxed commands, when a cgroup measured them. */
+      readonly cpuS?: number;
       readonly phase?: string; readonly failure?: string; readonly reason?: string }
   | { readonly type: 'port-skipped'; readonly origin: string; readonly because: string }
   | { readonly type: 'progress'; readonly counts: BulkCounts; readonly etaS: number | null; readonly elapsedS: number }

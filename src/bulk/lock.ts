@@ -15,9 +15,13 @@ export function processStart(pid: number): string | null {
   } catch { return null; }
 }
 
-/** True when the bulk's owner process still runs. */
+/** True when the bulk's owner process still runs (a zombie, dead but not yet reaped by its parent, does not). */
 export function ownerAlive(b: Pick<BulkRow, 'pid' | 'pidStart'>): boolean {
-  return processStart(b.pid) === b.pidStart;
+  try {
+    const stat = fs.readFileSync(`/proc/${b.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] === b.pidStart && fields[0] !== 'Z' && fields[0] !== 'X';
+  } catch { return false; }
 }
 
 /** A held bulk lock. */

@@ -13,7 +13,7 @@ import type { BuiltRecord, IdentityComponents, Plan } from '../plan/index.js';
 import type { Port } from '../recipe/index.js';
 import type { TreeRef } from '../tree/index.js';
 import type { BulkRow, JailRecord, PackageRow, Store } from '../store/index.js';
-import { cleanupStaleSandboxes, type Limits, type SandboxRunner } from '../sandbox/index.js';
+import { BwrapRunner, cleanupStaleSandboxes, settleRemovals, type Limits, type SandboxRunner } from '../sandbox/index.js';
 import { buildPort, kilnSonameMap, type BuildPortInput, type BuildResult, type BuiltPackage } from '../build/index.js';
 import { currentGeneration, publish, repoDir, repoName } from '../repo/index.js';
 import { debVersion } from '../package/index.js';
@@ -21,7 +21,9 @@ import { effectiveOptions } from '../recipe/index.js';
 import { BulkEvents, type BulkCounts } from './events.js';
 import { jobsFor } from './budget.js';
 import { estimateRemaining } from './eta.js';
-import { acquireBulk } from './lock.js';
+import { acquireBulk, type BulkLock } from './lock.js';
+import { expectedDuration, type Expected } from './durations.js';
+import { PhaseMeter } from './meter.js';
 
 /** Everything a bulk needs; the CLI fills it from the command line, kiln.yaml and `planBulk`. */
 export interface RunBulkOptions {
@@ -62,6 +64,8 @@ export interface RunBulkOptions {
   readonly sourceDateEpoch?: number;
   /** Publish the repository at the end (default true). */
   readonly publish?: boolean;
+  /** A `progress` event (counts, ETA) at least this often while builds run, ms (default 5000). */
+  readonly progressEveryMs?: number;
 }
 
 /** How a bulk ended. */
@@ -101,16 +105,31 @@ export async function runBulk(o: RunBulkOptions): Promise<BulkSummary> {
   const t0 = Date.now();
   const events = o.events ?? new BulkEvents();
   const lock = acquireBulk(o.store, { jail: o.jail.name, tree: o.tree.name, builders: o.builders, request: o.request, resume: o.resume ?? false });
+  // Every event is also appended to HOME/logs/BULK/events.jsonl, so other processes (kiln serve) can follow.
+  const eventsFile = path.join(o.home, 'logs', String(lock.bulk.id), 'events.jsonl');
+  fs.mkdirSync(path.dirname(eventsFile), { recursive: true });
+  const eventsFd = fs.openSync(eventsFile, 'a');
+  const stopJournal = events.subscribe((e) => { fs.writeSync(eventsFd, `${JSON.stringify(e)}\n`); });
+  try {
+    return await runLocked(o, lock, events, t0);
+  } catch (e) {
+    // An unexpected error (disk full, publish failed): the bulk ends as failed, so it holds no lock.
+    const row = o.store.bulks.getBulk(lock.bulk.id);
+    if (row?.status === 'running') o.store.bulks.finishBulk(lock.bulk.id, 'failed', row.counts);
+    await settleRemovals();
+    throw e;
+  } finally {
+    stopJournal();
+    fs.closeSync(eventsFd);
+  }
+}
+
+async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, t0: number): Promise<BulkSummary> {
   const bulk = lock.bulk;
   // Sandboxes whose owner died (a killed bulk) are unmounted and removed before anything else.
   await cleanupStaleSandboxes(o.home);
   const pkgDir = packagesDir(o.home, o.jail.name, o.tree.name);
   fs.mkdirSync(path.join(pkgDir, 'All'), { recursive: true });
-  // Every event is also appended to HOME/logs/BULK/events.jsonl, so other processes (kiln serve) can follow.
-  const eventsFile = path.join(o.home, 'logs', String(bulk.id), 'events.jsonl');
-  fs.mkdirSync(path.dirname(eventsFile), { recursive: true });
-  const eventsFd = fs.openSync(eventsFile, 'a');
-  const stopJournal = events.subscribe((e) => { fs.writeSync(eventsFd, `${JSON.stringify(e)}\n`); });
   const previous = new Map(o.store.bulks.packages(o.jail.name, o.tree.name).map((p) => [p.origin, p]));
   const plan = o.plan;
 
@@ -143,8 +162,11 @@ export async function runBulk(o: RunBulkOptions): Promise<BulkSummary> {
   // The graph of what to build; resumed ports count as done.
   const index = new Map(o.dag.ids.map((id, i) => [id, i]));
   const dag = subDag(o.dag, plan.build.map((origin) => index.get(origin)!));
-  const learned = o.store.bulks.learnedDurations();
-  const expected = dag.ids.map((origin) => learned.get(origin) ?? previous.get(origin)?.durationS ?? 60);
+  // Expected durations: learned wall times, else the current package's, else from distfile size, else a default.
+  const durIn = { learned: o.store.bulks.learnedDurations(), previousS: new Map([...previous].map(([k, p]) => [k, p.durationS])),
+    distfilesDir: path.join(o.home, 'distfiles') };
+  const estimates: Expected[] = dag.ids.map((origin) => expectedDuration(o.ports.get(origin)!, durIn));
+  const expected = estimates.map((e) => e.seconds);
   const done = dag.ids.flatMap((origin, i) => (resumed.has(origin) ? [i] : []));
   const sched = createScheduler({ dag, durations: expected, builders: o.builders, done });
 
@@ -203,7 +225,10 @@ export async function runBulk(o: RunBulkOptions): Promise<BulkSummary> {
     const log = logPath(o.home, bulk.id, origin);
     const startedAt = new Date().toISOString();
     o.store.bulks.setBuild(bulk.id, origin, { result: 'running', builder: String(builder), started: startedAt, log: path.relative(path.join(o.home, 'logs'), log) });
-    events.send({ type: 'port-start', bulk: bulk.id, t: Date.now(), origin, builder, jobs, expectedS: expected[node] ?? 60 });
+    events.send({ type: 'port-start', bulk: bulk.id, t: Date.now(), origin, builder, jobs, expectedS: expected[node] ?? 60,
+      estimate: estimates[node]?.source ?? 'default' });
+    // CPU time per phase, summed from the sandbox's cgroup by a wrapper around the sandbox maker.
+    const meter = new PhaseMeter();
     const p = (async () => {
       let res: BuildResult;
       try {
@@ -215,8 +240,9 @@ export async function runBulk(o: RunBulkOptions): Promise<BulkSummary> {
           identity: id.hash, options: effectiveOptions(port.recipe, o.choices.get(origin) ?? {}), depDebs: deps.map((d) => d.deb),
           kilnRun: runDeps.map((d) => ({ name: d.pkgname, version: d.version })), kilnSonames: await kilnSonameMap(deps), jobs,
           withTests: o.withTests, limits: portLimits(o.limits, port), outDir: path.join(pkgDir, 'All'), logFile: log,
-          sourceDateEpoch: o.sourceDateEpoch ?? 1, mirrors: o.mirrors, debianMirror: o.debianMirror, deadHosts, runner: o.runner,
-          signal: o.signal, onPhase: (phase) => {
+          sourceDateEpoch: o.sourceDateEpoch ?? 1, mirrors: o.mirrors, debianMirror: o.debianMirror, deadHosts,
+          runner: meter.wrap(o.runner ?? new BwrapRunner(o.home)), signal: o.signal, onPhase: (phase) => {
+            meter.phase(phase);
             o.store.bulks.setBuild(bulk.id, origin, { phase });
             events.send({ type: 'port-phase', bulk: bulk.id, t: Date.now(), origin, builder, phase });
           },
@@ -225,7 +251,10 @@ export async function runBulk(o: RunBulkOptions): Promise<BulkSummary> {
         res = { ok: false, debs: [], phase: 'start', failure: 'build', reason: e instanceof Error ? e.message : String(e), timings: [], wallMs: 0, cpuMs: 0 };
       }
       const finishedAt = new Date().toISOString();
-      const phases = res.timings.map((t) => ({ name: t.name, wallMs: t.wallMs, ok: t.ok }));
+      const phases = res.timings.map((t) => {
+        const cpuMs = meter.cpuMs(t.name);
+        return { name: t.name, wallMs: t.wallMs, ok: t.ok, ...(cpuMs !== undefined ? { cpuMs } : {}) };
+      });
       if (res.ok) {
         const file = path.relative(pkgDir, res.debs[0]!);
         const version = debVersion(port.recipe.version, port.recipe.revision);
@@ -241,6 +270,7 @@ export async function runBulk(o: RunBulkOptions): Promise<BulkSummary> {
           finished: finishedAt, wallMs: res.wallMs, cpuMs: res.cpuMs, phases });
       }
       events.send({ type: 'port-done', bulk: bulk.id, t: Date.now(), origin, builder, ok: res.ok, wallS: res.wallMs / 1000,
+        ...(res.cpuMs > 0 ? { cpuS: res.cpuMs / 1000 } : {}),
         ...(res.ok ? {} : { phase: res.phase, failure: res.failure, reason: res.reason }) });
       const out = sched.finished(node, res.ok ? 'ok' : 'failed', now());
       for (const s of out.skipped) {
@@ -267,8 +297,12 @@ export async function runBulk(o: RunBulkOptions): Promise<BulkSummary> {
     }
     if (active.size === 0) settle?.();
   };
+  // The ETA moves while builds run, not only when one ends.
+  const ticker = setInterval(() => progress(true), o.progressEveryMs ?? 5000);
+  ticker.unref();
   pump();
   await finishedAll;
+  clearInterval(ticker);
 
   // Publish: every port that should have a package gets its newest good one.
   let generation: number | undefined;
@@ -292,10 +326,10 @@ export async function runBulk(o: RunBulkOptions): Promise<BulkSummary> {
   const c = counts();
   o.store.bulks.finishBulk(bulk.id, status, { ...c }, generation);
   lock.release();
+  // Torn-down sandboxes are deleted in the background: wait, so the bulk leaves nothing behind.
+  await settleRemovals();
   const wallS = (Date.now() - t0) / 1000;
   events.send({ type: 'bulk-done', bulk: bulk.id, t: Date.now(), status, counts: c, wallS, offenders, ...(generation !== undefined ? { generation } : {}) });
-  stopJournal();
-  fs.closeSync(eventsFd);
   return { bulk: o.store.bulks.getBulk(bulk.id)!, counts: c, failed, skipped, offenders, ...(generation !== undefined ? { generation } : {}), wallS };
 }
 

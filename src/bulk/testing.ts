@@ -33,8 +33,21 @@ export function kiln(home: string, args: readonly string[], opts: RunOptions = {
     { cwd: REPO_ROOT, timeoutMs: 30 * 60_000, allowFailure: true, ...opts });
 }
 
+/** What {@link scriptPort} writes. */
+export interface ScriptPortOptions {
+  /** The build script (default: installs one text file). */
+  readonly script?: string;
+  readonly build?: readonly string[];
+  readonly run?: readonly string[];
+  readonly version?: string;
+  /** `build.test`: run with `kiln bulk -t`. */
+  readonly test?: string;
+  /** `build.parallel` (written only when given). */
+  readonly parallel?: boolean;
+}
+
 /** Writes a tiny `script` port (no distfiles) into `tree`. */
-export function scriptPort(tree: string, origin: string, o: { script?: string; build?: string[]; run?: string[]; version?: string } = {}): void {
+export function scriptPort(tree: string, origin: string, o: ScriptPortOptions = {}): void {
   const dir = path.join(tree, origin);
   fs.mkdirSync(dir, { recursive: true });
   const name = origin.split('/')[1]!;
@@ -42,6 +55,9 @@ export function scriptPort(tree: string, origin: string, o: { script?: string; b
   fs.writeFileSync(path.join(dir, 'port.yaml'), [
     `version: "${o.version ?? '1.0'}"`, `summary: test port ${name}`, 'arch: all',
     'depends:', `  build: [${(o.build ?? []).join(', ')}]`, `  run: [${(o.run ?? []).join(', ')}]`,
-    'build:', '  system: script', '  script: |', ...script.split('\n').map((l) => `    ${l}`), '',
+    'build:', '  system: script',
+    ...(o.parallel !== undefined ? [`  parallel: ${o.parallel}`] : []),
+    ...(o.test !== undefined ? ['  test: |', ...o.test.split('\n').map((l) => `    ${l}`)] : []),
+    '  script: |', ...script.split('\n').map((l) => `    ${l}`), '',
   ].join('\n'));
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError, UsageError } from '../../util/errors.js';
 import { openStore, type BulkRow, type BuildRow } from '../../store/index.js';
-import { ownerAlive } from '../../bulk/index.js';
+import { ownerAlive, type BulkEvent } from '../../bulk/index.js';
 import type { CliContext } from '../context.js';
 import { parseCommand } from '../context.js';
 
@@ -16,6 +16,35 @@ function bulkId(s: string | undefined, cmd: string): number | undefined {
 /** A running bulk whose process is gone is shown as crashed (`kiln bulk --resume` continues it). */
 function shownStatus(b: BulkRow): string {
   return b.status === 'running' && !ownerAlive(b) ? 'crashed' : b.status;
+}
+
+/**
+ * The failures that blocked most ports (pbulk's "most offending"), from the bulk's events journal: the final
+ * `bulk-done` event's list, else (a running or crashed bulk) the `port-skipped` events since the last start.
+ */
+function offenders(home: string, id: number): { origin: string; blocked: number }[] {
+  let text: string;
+  try { text = fs.readFileSync(path.join(home, 'logs', String(id), 'events.jsonl'), 'utf8'); } catch { return []; }
+  const blocked = new Map<string, number>();
+  let last: { origin: string; blocked: number }[] | undefined;
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    let e: BulkEvent;
+    try { e = JSON.parse(line) as BulkEvent; } catch { continue; }
+    if (e.type === 'bulk-start') { blocked.clear(); last = undefined; }
+    if (e.type === 'port-skipped') blocked.set(e.because, (blocked.get(e.because) ?? 0) + 1);
+    if (e.type === 'bulk-done') last = [...e.offenders];
+  }
+  return last ?? [...blocked].map(([origin, n]) => ({ origin, blocked: n }))
+    .sort((a, b) => b.blocked - a.blocked || (a.origin < b.origin ? -1 : 1)).slice(0, 10);
+}
+
+/** Counts of a bulk: the recorded ones when it ended, else counted from its rows (a running bulk). */
+function countsOf(b: BulkRow, builds: readonly BuildRow[]): Record<string, number> {
+  if (b.counts) return b.counts;
+  const n = (r: string): number => builds.filter((x) => x.result === r).length;
+  return { built: n('built'), failed: n('failed'), skipped: n('skipped'), kept: n('kept'), deleted: n('deleted'),
+    remaining: n('queued') + n('running') };
 }
 
 /** Handler of `kiln status`. */
@@ -38,9 +67,13 @@ export async function statusCommand(argv: string[], ctx: CliContext): Promise<nu
     const bulk = store.bulks.getBulk(id);
     if (!bulk) throw new KilnError('KILN_E_USAGE', `no bulk ${id}`, { hint: 'see `kiln status` for the list', exitCode: 2 });
     const builds = store.bulks.builds(id);
-    if (values.json) { ctx.out(JSON.stringify({ bulk: { ...bulk, status: shownStatus(bulk) }, builds })); return 0; }
+    const counts = countsOf(bulk, builds);
+    const worst = offenders(ctx.home, id);
+    if (values.json) { ctx.out(JSON.stringify({ bulk: { ...bulk, status: shownStatus(bulk), counts }, builds, offenders: worst })); return 0; }
     ctx.out(`bulk ${bulk.id}: ${shownStatus(bulk)}, jail ${bulk.jail}, tree ${bulk.tree}, started ${bulk.started}${bulk.finished ? `, finished ${bulk.finished}` : ''}`);
+    ctx.out(`  built ${counts.built ?? 0}, failed ${counts.failed ?? 0}, skipped ${counts.skipped ?? 0}, kept ${counts.kept ?? 0}, deleted ${counts.deleted ?? 0}${counts.remaining ? `, remaining ${counts.remaining}` : ''}`);
     for (const b of builds) ctx.out(buildLine(b));
+    if (worst.length > 0) ctx.out(`  most offending: ${worst.map((o) => `${o.origin} (blocked ${o.blocked})`).join(', ')}`);
     return 0;
   } finally { store.close(); }
 }

@@ -1,0 +1,68 @@
+/**
+ * Expected build durations, which drive the scheduler's critical-path priority and the ETA. In order of trust:
+ * the port's learned wall time (its latest successful build, any bulk), the duration recorded with its current
+ * package, an estimate from the size of its distfiles when they are in the cache, and a default.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Port } from '../recipe/index.js';
+
+/** Seconds assumed for a port never built and with nothing to estimate from. */
+export const DEFAULT_EXPECTED_S = 60;
+
+/**
+ * The size model for a port never built: a fixed cost (sandbox, dependencies, packaging) plus a cost per MiB of
+ * compressed source. Fitted on the example tree (7 ports, 0.1–1 MiB of source, 6–25 s each on 2 cores).
+ */
+export const SIZE_MODEL = { baseS: 8, perMiBS: 20 } as const;
+
+/** Where an expected duration came from. */
+export type EstimateSource = 'learned' | 'previous' | 'distfile-size' | 'default';
+
+/** One port's expected duration and its source. */
+export interface Expected {
+  readonly seconds: number;
+  readonly source: EstimateSource;
+}
+
+/**
+ * Total bytes of a port's distfiles in the cache `HOME/distfiles/sha256/ab/HASH`, or undefined when the port has
+ * no distfiles or one of them is not cached (the size is then unknown).
+ */
+export function cachedDistfileBytes(distfilesDir: string, port: Port): number | undefined {
+  const sources = port.recipe.sources;
+  if (sources.length === 0) return undefined;
+  let total = 0;
+  for (const s of sources) {
+    try {
+      total += fs.statSync(path.join(distfilesDir, 'sha256', s.sha256.slice(0, 2), s.sha256)).size;
+    } catch { return undefined; }
+  }
+  return total;
+}
+
+/** Seconds expected from the distfiles' total size (pure). */
+export function estimateFromSize(bytes: number): number {
+  return SIZE_MODEL.baseS + (SIZE_MODEL.perMiBS * bytes) / (1024 * 1024);
+}
+
+/** What {@link expectedDuration} weighs. */
+export interface ExpectedInput {
+  /** Latest successful wall time per origin (`store.bulks.learnedDurations()`). */
+  readonly learned: ReadonlyMap<string, number>;
+  /** Duration recorded with the current package of the origin, when any. */
+  readonly previousS?: ReadonlyMap<string, number | undefined>;
+  /** The distfile cache folder (`HOME/distfiles`). */
+  readonly distfilesDir: string;
+}
+
+/** A port's expected duration: learned, then its package's recorded one, then from distfile size, then the default. */
+export function expectedDuration(port: Port, inp: ExpectedInput): Expected {
+  const learned = inp.learned.get(port.origin);
+  if (learned !== undefined && learned > 0) return { seconds: learned, source: 'learned' };
+  const prev = inp.previousS?.get(port.origin);
+  if (prev !== undefined && prev > 0) return { seconds: prev, source: 'previous' };
+  const bytes = cachedDistfileBytes(inp.distfilesDir, port);
+  if (bytes !== undefined) return { seconds: estimateFromSize(bytes), source: 'distfile-size' };
+  return { seconds: DEFAULT_EXPECTED_S, source: 'default' };
+}
