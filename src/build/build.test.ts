@@ -13,6 +13,7 @@ import { testJail } from '../jail/index.js';
 import { hostMirror } from '../debian/index.js';
 import { mountsUnder } from '../sandbox/index.js';
 import { run } from '../util/exec.js';
+import crypto from 'node:crypto';
 import { debVersion } from '../package/index.js';
 import { buildPort, type BuildPortInput, type BuildResult } from './build.js';
 import { kilnRunDeps, kilnSonameMap, type BuiltPackage } from './deps.js';
@@ -103,6 +104,17 @@ test('failures name their phase and reason and leave no mount', { timeout: 10 * 
   assert.equal(hangs.limit, 'no-output');
   const log = fs.readFileSync(path.join(home, 'logs', 'broken_hangs.log'), 'utf8');
   assert.match(log, /FAILED in phase/);
+});
+
+test('the same port built twice gives the same bytes (SOURCE_DATE_EPOCH)', { timeout: 10 * 60_000 }, async () => {
+  const p = port('examples/ports', 'sysutils/tree');
+  const sums: string[] = [];
+  for (const n of [1, 2]) {
+    const res = await build(p, [], { outDir: path.join(home, `repro-${n}`) });
+    assert.ok(res.ok, `build ${n}: ${res.phase} ${res.reason}`);
+    sums.push(crypto.createHash('sha256').update(fs.readFileSync(res.debs[0]!)).digest('hex'));
+  }
+  assert.equal(sums[0], sums[1], 'two builds of sysutils/tree differ');
 });
 
 test.after(() => { fs.rmSync(home, { recursive: true, force: true }); });
