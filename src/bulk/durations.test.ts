@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadPort } from '../recipe/index.js';
+import { DEFAULT_EXPECTED_S, cachedDistfileBytes, estimateFromSize, expectedDuration } from './durations.js';
+import { PhaseMeter } from './meter.js';
+import type { SandboxCommand, SandboxRunner } from '../sandbox/index.js';
+
+const SHA_A = 'a'.repeat(64);
+const SHA_B = 'b'.repeat(64);
+
+function port(dir: string, origin: string, sources: string[]) {
+  const d = path.join(dir, 'tree', origin);
+  fs.mkdirSync(d, { recursive: true });
+  fs.writeFileSync(path.join(d, 'port.yaml'), [
+    'version: "1.0"', 'summary: a port', ...(sources.length > 0 ? ['sources:'] : []),
+    ...sources.map((sha, i) => `  - url: https://example.org/f${i}.tar.gz\n    sha256: ${sha}`),
+    'build:', '  system: make', '',
+  ].join('\n'));
+  const l = loadPort(d, origin, 'test');
+  assert.deepEqual(l.problems, []);
+  return l.port!;
+}
+
+test('expected durations: learned, then the package\'s, then from the cached distfiles\' size, then the default', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-durations-'));
+  try {
+    const distfiles = path.join(dir, 'distfiles');
+    for (const [sha, bytes] of [[SHA_A, 3 * 1024 * 1024], [SHA_B, 1024 * 1024]] as const) {
+      fs.mkdirSync(path.join(distfiles, 'sha256', sha.slice(0, 2)), { recursive: true });
+      fs.writeFileSync(path.join(distfiles, 'sha256', sha.slice(0, 2), sha), Buffer.alloc(bytes));
+    }
+    const two = port(dir, 'a/two', [SHA_A, SHA_B]);
+    const missing = port(dir, 'a/missing', [SHA_A, 'c'.repeat(64)]);
+    const none = port(dir, 'a/none', []);
+    assert.equal(cachedDistfileBytes(distfiles, two), 4 * 1024 * 1024);
+    assert.equal(cachedDistfileBytes(distfiles, missing), undefined, 'one distfile not cached: size unknown');
+    assert.equal(cachedDistfileBytes(distfiles, none), undefined);
+    assert.ok(estimateFromSize(4 * 1024 * 1024) > estimateFromSize(1024 * 1024), 'bigger sources, longer build');
+
+    const inp = { learned: new Map([['a/two', 12.5]]), previousS: new Map([['a/two', 99], ['a/missing', 33]]), distfilesDir: distfiles };
+    assert.deepEqual(expectedDuration(two, inp), { seconds: 12.5, source: 'learned' });
+    assert.deepEqual(expectedDuration(missing, inp), { seconds: 33, source: 'previous' });
+    assert.deepEqual(expectedDuration(two, { ...inp, learned: new Map(), previousS: new Map() }),
+      { seconds: estimateFromSize(4 * 1024 * 1024), source: 'distfile-size' });
+    assert.deepEqual(expectedDuration(missing, { ...inp, previousS: new Map() }), { seconds: DEFAULT_EXPECTED_S, source: 'default' });
+    assert.deepEqual(expectedDuration(none, inp), { seconds: DEFAULT_EXPECTED_S, source: 'default' });
+  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('the phase meter adds each command\'s CPU time to the phase current when it started', async () => {
+  const cpu = [30, 0, 12, 8];
+  const runner: SandboxRunner = {
+    open: async () => ({
+      id: 'x', hostPath: (p) => p, teardown: async () => undefined,
+      run: async (_c: SandboxCommand) => ({ status: 0, stdout: '', stderr: '', wallMs: 1, cpuMs: cpu.shift() ?? 0 }),
+    }),
+  };
+  const m = new PhaseMeter();
+  const s = await m.wrap(runner).open({ jail: { name: 'j', path: '/' } });
+  m.phase('system-depends');
+  await s.run({ argv: ['true'] });
+  m.phase('configure');
+  await s.run({ argv: ['true'] });
+  m.phase('build');
+  await s.run({ argv: ['true'] });
+  await s.run({ argv: ['true'] });
+  assert.equal(m.cpuMs('system-depends'), 30);
+  assert.equal(m.cpuMs('configure'), undefined, 'nothing measured');
+  assert.equal(m.cpuMs('build'), 20);
+  assert.equal(m.anyMeasured, true);
+});
