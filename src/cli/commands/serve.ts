@@ -1,4 +1,4 @@
-/** `kiln serve [--listen HOST:PORT] [--url BASE]`: the repositories (and later the live page) over HTTP. */
+/** `kiln serve [--listen HOST:PORT] [--url BASE] [--token TOKEN]`: the live page, its API, the logs and the repositories over HTTP. */
 import type { FastifyInstance } from 'fastify';
 import type { CliContext } from '../context.js';
 import { parseCommand } from '../context.js';
@@ -7,11 +7,14 @@ import { listRepos } from '../../repo/index.js';
 import { loadConfig } from '../../config/index.js';
 import { buildServer, repoLines } from '../../server/index.js';
 
-const HELP = `usage: kiln serve [--listen 127.0.0.1:8080] [--url BASE]
+const HELP = `usage: kiln serve [--listen 127.0.0.1:8080] [--url BASE] [--token TOKEN]
 
-  Serves HOME/repos at /repo/JAIL-TREE/ (apt's layout, the served generation), an index at /repo/ and
-  JSON at /api/repos. Listens on kiln.yaml's serve.listen (default 127.0.0.1:8080) unless --listen says otherwise. --url is the base URL clients
-  reach it by (printed in the sources lines; default http://LISTEN). Stops on SIGINT or SIGTERM.`;
+  The live web page (bulks, builders, queue, logs tailing live, reports) at /, its JSON API under /api/, the logs
+  as text under /logs/, and HOME/repos at /repo/JAIL-TREE/ (apt's layout, the served generation) with an index
+  at /repo/. Listens on kiln.yaml's serve.listen (default 127.0.0.1:8080) unless --listen says otherwise. --url is
+  the base URL clients reach it by (printed in the sources lines; default http://LISTEN). Read-only unless
+  --token is given (or KILN_SERVE_TOKEN is set): then starting a bulk, cancelling one and retrying a failed port
+  are allowed to requests with "Authorization: Bearer TOKEN". Stops on SIGINT or SIGTERM.`;
 
 /** Parses `HOST:PORT` (IPv6 as `[::1]:8080`). */
 export function parseListen(s: string): { host: string; port: number } {
@@ -25,15 +28,17 @@ export function parseListen(s: string): { host: string; port: number } {
 
 /** Starts the server and prints each repository's sources line; resolves with the app once listening. */
 export async function startServe(argv: string[], ctx: CliContext): Promise<{ app: FastifyInstance; baseUrl: string }> {
-  const { values, positionals } = parseCommand('serve', argv, { listen: { type: 'string' }, url: { type: 'string' } });
+  const { values, positionals } = parseCommand('serve', argv, { listen: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' } });
   if (positionals.length > 0) throw new UsageError('kiln serve takes no arguments', 'see `kiln serve --help`');
   const { host, port } = parseListen(values.listen ?? loadConfig(ctx.home).serve.listen);
-  const app = await buildServer({ home: ctx.home, ...(values.url ? { baseUrl: values.url.replace(/\/+$/, '') } : {}) });
+  const token = values.token ?? ctx.env.KILN_SERVE_TOKEN;
+  if (token !== undefined && token.length < 8) throw new UsageError('kiln serve: --token must be at least 8 characters', 'use a long random string, e.g. from `openssl rand -hex 16`');
+  const app = await buildServer({ home: ctx.home, ...(values.url ? { baseUrl: values.url.replace(/\/+$/, '') } : {}), ...(token ? { token } : {}) });
   await app.listen({ host, port });
   const addr = app.server.address();
   const bound = typeof addr === 'object' && addr ? addr.port : port;
   const baseUrl = values.url?.replace(/\/+$/, '') ?? `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
-  ctx.out(`kiln serve: listening on ${baseUrl} (repositories under ${ctx.home}/repos)`);
+  ctx.out(`kiln serve: listening on ${baseUrl} (the page at ${baseUrl}/, repositories under ${ctx.home}/repos)${token ? '; actions enabled with the token' : '; read-only'}`);
   const repos = listRepos(ctx.home).filter((r) => r.current !== null);
   if (repos.length === 0) ctx.out('no repository is published yet; `kiln bulk` publishes one');
   for (const r of repos) ctx.out(repoLines(r, baseUrl).join('\n'));
