@@ -22,9 +22,12 @@ export interface IdentityComponents {
   readonly recipe: string;
   /** Effective options (every declared option, chosen or default), keys sorted. */
   readonly options: Readonly<Record<string, boolean>>;
-  /** Identity hash of each `depends.build` port, keyed by origin, keys sorted. */
+  /**
+   * Identity hash of each `depends.build` port, keyed by origin, keys sorted. With the ABI check on, a
+   * dependency with a known ABI is here as `abi:HASH` instead (see {@link IdentityInput.abi}).
+   */
   readonly build: Readonly<Record<string, string>>;
-  /** Identity hash of each `depends.run` port, keyed by origin, keys sorted. */
+  /** Identity hash (or `abi:HASH`) of each `depends.run` port, keyed by origin, keys sorted. */
   readonly run: Readonly<Record<string, string>>;
   /** The jail's identity (release, arch, package set). */
   readonly jail: string;
@@ -53,6 +56,17 @@ export interface IdentityInput {
   readonly jail: string;
   /** Override of {@link FORMAT_VERSION} (tests, and plans that explain a format change). */
   readonly format?: number;
+  /**
+   * The ABI check: origin → ABI hash of its package (from `BuiltRecord.abi`, see `abiMapOf`). A dependency with
+   * an entry enters its dependents' identities as `abi:HASH` instead of its own identity, so rebuilding it with
+   * the same ABI leaves them unchanged. Without entries the identities are the same as without the check.
+   */
+  readonly abi?: ReadonlyMap<string, string>;
+}
+
+/** What a dependency with ABI hash `abi` contributes to its dependents' identities under the ABI check. */
+export function abiContribution(abi: string): string {
+  return `abi:${abi}`;
 }
 
 /**
@@ -105,13 +119,15 @@ interface Shared {
   readonly jail: string;
   readonly ids: readonly string[];
   readonly hashes: (string | undefined)[];
+  /** What each node contributes to its dependents (its hash, or `abi:HASH` under the ABI check). */
+  readonly contrib: (string | undefined)[];
   byOrigin?: Map<string, string>;
 }
 
-function hashOf(shared: Shared, origin: string): string | undefined {
+function contribOf(shared: Shared, origin: string): string | undefined {
   if (!shared.byOrigin) {
     const m = new Map<string, string>();
-    shared.ids.forEach((o, i) => { const h = shared.hashes[i]; if (h !== undefined) m.set(o, h); });
+    shared.ids.forEach((o, i) => { const h = shared.contrib[i]; if (h !== undefined) m.set(o, h); });
     shared.byOrigin = m;
   }
   return shared.byOrigin.get(origin);
@@ -127,7 +143,7 @@ class ComputedIdentity implements Identity {
     if (!this.made) {
       const record = (list: readonly string[]): Record<string, string> => {
         const out: Record<string, string> = {};
-        for (const d of [...list].sort()) { const h = hashOf(this.shared, d); if (h !== undefined) out[d] = h; }
+        for (const d of [...list].sort()) { const h = contribOf(this.shared, d); if (h !== undefined) out[d] = h; }
         return out;
       };
       const { depends } = this.port.recipe;
@@ -151,7 +167,9 @@ class ComputedIdentity implements Identity {
 export function computeIdentities(input: IdentityInput): Map<string, Identity> {
   const { dag, ports, jail } = input;
   const ids = dag.ids;
-  const shared: Shared = { format: input.format ?? FORMAT_VERSION, jail, ids, hashes: new Array(ids.length) };
+  const hashes = new Array<string | undefined>(ids.length);
+  const abi = input.abi !== undefined && input.abi.size > 0 ? input.abi : undefined;
+  const shared: Shared = { format: input.format ?? FORMAT_VERSION, jail, ids, hashes, contrib: abi ? new Array(ids.length) : hashes };
   let idsSorted = true;
   for (let i = 1; i < ids.length && idsSorted; i++) idsSorted = ids[i - 1]! < ids[i]!;
   const before = (a: number, b: number): boolean => (idsSorted ? a < b : ids[a]! < ids[b]!);
@@ -176,9 +194,10 @@ export function computeIdentities(input: IdentityInput): Map<string, Identity> {
       tmp[k] = d;
     }
     let text = `${head}${port.contentHash}${jailPart}${optionsText(options)}\0deps=${tmp.length}:`;
-    for (const d of tmp) text += shared.hashes[d]!;
+    for (const d of tmp) text += shared.contrib[d]!;
     const hash = sha256(text);
     shared.hashes[v] = hash;
+    if (abi) { const a = abi.get(origin); shared.contrib[v] = a === undefined ? hash : abiContribution(a); }
     result.set(origin, new ComputedIdentity(hash, port, options, shared));
   }
   return result;

@@ -1,7 +1,10 @@
 /**
  * Build identities and the plan of a bulk (pure): what to build, keep, delete or skip, and why.
  */
-export { FORMAT_VERSION, computeIdentities, identityHash, placeholderJailIdentity } from './identity.js';
+export { FORMAT_VERSION, computeIdentities, identityHash, placeholderJailIdentity, abiContribution } from './identity.js';
+export {
+  AbiResolver, abiMapOf, abiUnchanged, conditionalKeeps, settlePlan, type AbiDecision, type AbiResolverInput, type SettledPlan,
+} from './abi.js';
 export type { Identity, IdentityComponents, IdentityInput } from './identity.js';
 export { makePlan, changeReasons, dependencyRebuilt, REASONS } from './plan.js';
 export { DEFAULT_DURATION_S } from './types.js';

@@ -5,6 +5,7 @@
 import { cycleGroups, dependents, formatCycle, subDag } from '../graph/index.js';
 import type { IdentityComponents } from './identity.js';
 import { defaultOrder } from './order.js';
+import { conditionalKeeps } from './abi.js';
 import { DEFAULT_DURATION_S } from './types.js';
 import type { BuiltRecord, Plan, PlanInput, SkipEntry } from './types.js';
 
@@ -133,7 +134,7 @@ export function makePlan(input: PlanInput): Plan {
 
   const reasons = new Map<string, readonly string[]>();
   const skip: SkipEntry[] = [];
-  const keep: string[] = [];
+  let keep: string[] = [];
   const toBuild: number[] = [];
   for (let v = 0; v < dag.ids.length; v++) {
     const origin = dag.ids[v]!;
@@ -157,6 +158,18 @@ export function makePlan(input: PlanInput): Plan {
     else r.push(...changeReasons(old, id.components, id.hash));
     toBuild.push(v);
     reasons.set(origin, r);
+  }
+
+  // The ABI check: ports kept only by the recorded ABI of a dependency being rebuilt are built conditionally.
+  let conditional: Map<string, readonly string[]> | undefined;
+  if (input.abi && toBuild.length > 0 && keep.length > 0) {
+    const cond = conditionalKeeps(dag, identities, new Set(keep.map((o) => index.get(o)!)), new Set(toBuild));
+    if (cond.size > 0) {
+      conditional = new Map();
+      for (const [v, why] of cond) { conditional.set(dag.ids[v]!, why); reasons.set(dag.ids[v]!, why); toBuild.push(v); }
+      toBuild.sort((a, b) => a - b);
+      keep = keep.filter((o) => !conditional!.has(o));
+    }
   }
 
   const skipped = new Set(skip.map((s) => s.origin));
@@ -203,5 +216,6 @@ export function makePlan(input: PlanInput): Plan {
     build, keep, delete: del, skip,
     counts: { build: build.length, keep: keep.length, delete: del.length, skip: skip.length },
     reasons,
+    ...(conditional ? { conditional } : {}),
   };
 }

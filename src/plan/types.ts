@@ -62,6 +62,11 @@ export interface PlanInput {
   readonly durations?: ReadonlyMap<string, number>;
   /** The one-builder order to list `build` in (default: the scheduler's). */
   readonly order?: OrderFn;
+  /**
+   * The ABI check (opt-in): `identities` were computed with `abi: abiMapOf(built)`, and a port kept only by the
+   * recorded ABI of a dependency being rebuilt is planned conditional (see `Plan.conditional`, `AbiResolver`).
+   */
+  readonly abi?: boolean;
 }
 
 /** A port that cannot be built this time, and why (naming the culprit). */
@@ -84,6 +89,11 @@ export interface Plan {
   readonly counts: { readonly build: number; readonly keep: number; readonly delete: number; readonly skip: number };
   /** Why, for every port in build, keep and delete (e.g. `new`, `recipe changed`, `dependency X rebuilt`). */
   readonly reasons: ReadonlyMap<string, readonly string[]>;
+  /**
+   * With the ABI check: ports of `build` that are kept after all when the dependencies they wait on keep their
+   * ABI (settled during the bulk by `AbiResolver`), with the reasons printed for them. Absent without the check.
+   */
+  readonly conditional?: ReadonlyMap<string, readonly string[]>;
 }
 
 /** Build time assumed for a port with no learned duration (seconds), as `kiln simulate`'s default. */
