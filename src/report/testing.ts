@@ -9,6 +9,9 @@ import { openStore } from '../store/index.js';
 import type { BulkEvent } from '../bulk/index.js';
 import { processStart } from '../bulk/index.js';
 
+/** A bulk event without its bulk id (distributed over the union). */
+export type EventInput = BulkEvent extends infer E ? (E extends BulkEvent ? Omit<E, 'bulk'> : never) : never;
+
 /** What {@link fixtureHome} made. */
 export interface Fixture {
   readonly dir: string;
@@ -18,7 +21,7 @@ export interface Fixture {
   /** A bulk that looks running (owned by this process), with misc/slow running on builder 1. */
   readonly running: number;
   /** Appends events to a bulk's journal. */
-  append(bulk: number, events: readonly Omit<BulkEvent, 'bulk'>[]): void;
+  append(bulk: number, events: readonly EventInput[]): void;
 }
 
 const counts = (o: Partial<Record<string, number>>) => ({ built: 0, failed: 0, skipped: 0, kept: 0, deleted: 0, remaining: 0, ...o });
@@ -29,7 +32,7 @@ export function fixtureHome(): Fixture {
   const home = path.join(dir, 'home');
   const s = openStore(home);
   const t0 = Date.parse('2025-01-02T03:04:05.000Z');
-  const append = (bulk: number, events: readonly Omit<BulkEvent, 'bulk'>[]): void => {
+  const append = (bulk: number, events: readonly EventInput[]): void => {
     const f = path.join(home, 'logs', String(bulk), 'events.jsonl');
     fs.mkdirSync(path.dirname(f), { recursive: true });
     fs.appendFileSync(f, events.map((e) => `${JSON.stringify({ ...e, bulk })}\n`).join(''));
@@ -61,7 +64,7 @@ export function fixtureHome(): Fixture {
       { type: 'publish', t: t0 + 12000, generation: 3, packages: 2 },
       { type: 'bulk-done', t: t0 + 12000, status: 'failed', counts: counts({ built: 1, failed: 1, skipped: 1, kept: 1 }), wallS: 12,
         offenders: [{ origin: 'misc/fail', blocked: 1 }], generation: 3 },
-    ] as Omit<BulkEvent, 'bulk'>[]);
+    ] as EventInput[]);
     s.bulks.finishBulk(b.id, 'failed', counts({ built: 1, failed: 1, skipped: 1, kept: 1 }), 3);
 
     const r = s.bulks.startBulk({ jail: 'bookworm', tree: 'other', pid: process.pid, pidStart: processStart(process.pid) ?? '', builders: 1, request: {} });
@@ -72,7 +75,7 @@ export function fixtureHome(): Fixture {
     append(r.id, [
       { type: 'bulk-start', t: Date.now(), jail: 'bookworm', tree: 'other', builders: 1, toBuild: 3, counts: counts({ remaining: 3 }), resumed: false },
       { type: 'port-start', t: Date.now(), origin: 'misc/slow', builder: 1, jobs: 1, expectedS: 30 },
-    ] as Omit<BulkEvent, 'bulk'>[]);
+    ] as EventInput[]);
     return { dir, home, done: b.id, running: r.id, append };
   } finally { s.close(); }
 }

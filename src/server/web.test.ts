@@ -151,12 +151,12 @@ test('live: a client connecting mid-bulk gets the whole state, then each appende
     const snap = JSON.parse((await sse.next('snapshot')).data) as { queue: string[]; ports: { origin: string; result: string }[] };
     assert.deepEqual(snap.queue, ['misc/q1', 'misc/q2']);
     assert.equal(snap.ports.find((p) => p.origin === 'misc/slow')!.result, 'running');
-    fx.append(fx.running, [{ type: 'port-phase', t: Date.now(), origin: 'misc/slow', builder: 1, phase: 'configure' } as never]);
+    fx.append(fx.running, [{ type: 'port-phase', t: Date.now(), origin: 'misc/slow', builder: 1, phase: 'configure' }]);
     const e1 = JSON.parse((await sse.next('bulk')).data) as { type: string; phase: string };
     assert.deepEqual([e1.type, e1.phase], ['port-phase', 'configure']);
     fx.append(fx.running, [
-      { type: 'port-done', t: Date.now(), origin: 'misc/slow', builder: 1, ok: true, wallS: 1 } as never,
-      { type: 'port-start', t: Date.now(), origin: 'misc/q1', builder: 1, jobs: 1, expectedS: 5 } as never,
+      { type: 'port-done', t: Date.now(), origin: 'misc/slow', builder: 1, ok: true, wallS: 1 },
+      { type: 'port-start', t: Date.now(), origin: 'misc/q1', builder: 1, jobs: 1, expectedS: 5 },
     ]);
     const types = [JSON.parse((await sse.next('bulk')).data).type, JSON.parse((await sse.next('bulk')).data).type];
     assert.deepEqual(types, ['port-done', 'port-start']);
