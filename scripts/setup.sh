@@ -27,8 +27,10 @@ for s in scripts/setup-*-deps.sh; do
 done
 
 # npm dependencies (better-sqlite3 compiles from source here: about a minute) and the compiled CLI.
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+# `npm install`, not `npm ci`: the registry here lacks some of bullmq's optional per-platform packages at the
+# version the lock names (msgpackr-extract for darwin/win32), and `npm ci` refuses a lock without them.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ package.json -nt node_modules/.package-lock.json ]; then
+  npm install --no-audit --no-fund
 fi
 npm run -s build
 echo "kiln setup: done ($(node bin/kiln.js --version))"
