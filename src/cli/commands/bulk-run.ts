@@ -44,7 +44,17 @@ export async function runBulkCommand(ctx: CliContext, f: BulkRunFlags): Promise<
       events.subscribe((e) => view.onEvent(e));
       ticker = setInterval(() => view.tick(), 1000);
     } else {
-      events.subscribe((e) => { const l = plainLine(e); if (l !== null) ctx.out(l); });
+      // Plain lines for logs: every port event; a progress line when the counts change, else once a minute.
+      let lastProgress: { key: string; t: number } | undefined;
+      events.subscribe((e) => {
+        if (e.type === 'progress') {
+          const key = JSON.stringify(e.counts);
+          if (lastProgress && lastProgress.key === key && e.t - lastProgress.t < 60_000) return;
+          lastProgress = { key, t: e.t };
+        }
+        const l = plainLine(e);
+        if (l !== null) ctx.out(l);
+      });
     }
     const builders = f.builders ?? cfg.builders ?? os.availableParallelism();
     const summary = await runBulk({
