@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { KilnError, formatProblem, InputError } from '../util/errors.js';
 import type { CliContext, CommandHandler } from './context.js';
-import { COMMANDS, USAGE } from './commands/index.js';
+import { COMMANDS, USAGE, commandHandler } from './commands/index.js';
 
 /** Finds `--home DIR` / `--home=DIR` anywhere in argv; else `$KILN_HOME`, else `/var/lib/kiln`. */
 export function resolveHome(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): string {
@@ -39,12 +39,13 @@ export async function main(argv: string[], ctx?: Partial<CliContext>): Promise<n
     full.out(KILN_VERSION);
     return 0;
   }
-  const handler: CommandHandler | undefined = COMMANDS[name];
-  if (!handler) {
+  const entry = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!entry) {
     full.err(`kiln: unknown command "${name}"; see \`kiln --help\``);
     return 2;
   }
   try {
+    const handler: CommandHandler = await commandHandler(entry);
     return await handler(rest, full);
   } catch (e) {
     return reportError(e, full);

@@ -26,20 +26,67 @@ interface Schema { _zod: { def: Def } }
 /** Thrown at compile time for a construct this compiler does not handle. */
 class Unsupported extends Error { }
 
-/** Runs zod's check objects on a value; true when none adds an issue. */
+/** The parameters of zod's common checks that {@link direct} reads. */
+interface CheckParams {
+  check?: string; format?: string; pattern?: RegExp; minimum?: number; value?: unknown; inclusive?: boolean;
+  when?: (payload: { value: unknown; issues: unknown[] }) => boolean;
+}
+
+/**
+ * A check as a plain predicate, for the common kinds whose meaning is fixed by their parameters (a regex,
+ * a length floor of at most 1, a safe integer, a bound), read from zod's own check definition; undefined
+ * for any other kind (a refinement, a URL...), which then runs through zod's check object.
+ */
+function direct(c: Check): ((v: unknown) => boolean) | undefined {
+  const d = c._zod.def as CheckParams;
+  // A `when` other than zod's default "has a length" (only min_length has one here) is left to zod.
+  if (d.when !== undefined && !(d.check === 'min_length' && d.when.name === '_whenHasLength')) return undefined;
+  if (d.check === 'string_format' && d.format === 'regex' && d.pattern instanceof RegExp) {
+    const re = d.pattern;
+    return (v) => { re.lastIndex = 0; return re.test(v as string); };
+  }
+  // Up to 1, UTF-16 units and code points agree (zod counts code points); `when` holds for strings and arrays.
+  if (d.check === 'min_length' && typeof d.minimum === 'number' && d.minimum <= 1) {
+    const min = d.minimum;
+    return (v) => typeof v !== 'string' && !Array.isArray(v) ? CHECK_VIA_ZOD : (v as string | unknown[]).length >= min;
+  }
+  if (d.check === 'number_format' && d.format === 'safeint') return (v) => Number.isSafeInteger(v);
+  if ((d.check === 'greater_than' || d.check === 'less_than') && typeof d.value === 'number') {
+    const bound = d.value;
+    const incl = d.inclusive === true;
+    return d.check === 'greater_than'
+      ? (v) => typeof v === 'number' && (incl ? v >= bound : v > bound)
+      : (v) => typeof v === 'number' && (incl ? v <= bound : v < bound);
+  }
+  return undefined;
+}
+
+/** Returned by a direct predicate for a value it was not written for: run zod's check object instead. */
+const CHECK_VIA_ZOD = 'via-zod' as unknown as boolean;
+
+/** Runs one of zod's check objects on a value; true when it adds no issue. */
+function viaZod(c: Check, value: unknown): boolean {
+  const payload = { value, issues: [] as unknown[] };
+  const when = c._zod.def.when;
+  if (when !== undefined && !when(payload)) return true; // as zod: a check may apply only to some values
+  const r = c._zod.check(payload);
+  return !(r instanceof Promise) && payload.issues.length === 0;
+}
+
+/** Runs zod's checks on a value (the common kinds as plain predicates); true when none adds an issue. */
 function checker(checks: readonly Check[] | undefined): ((v: unknown) => boolean) | undefined {
   if (!checks || checks.length === 0) return undefined;
   for (const c of checks) {
     if (c._zod.def.check === 'overwrite') throw new Unsupported('check');
   }
+  const fns = checks.map((c) => {
+    const f = direct(c);
+    if (f === undefined) return (v: unknown) => viaZod(c, v);
+    return (v: unknown) => { const r = f(v); return r === CHECK_VIA_ZOD ? viaZod(c, v) : r; };
+  });
+  if (fns.length === 1) return fns[0];
   return (value) => {
-    const payload = { value, issues: [] as unknown[] };
-    for (const c of checks) {
-      const when = c._zod.def.when;
-      if (when !== undefined && !when(payload)) continue; // as zod: a check may apply only to some values
-      const r = c._zod.check(payload);
-      if (r instanceof Promise || payload.issues.length > 0) return false;
-    }
+    for (const f of fns) if (!f(value)) return false;
     return true;
   };
 }

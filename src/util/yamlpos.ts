@@ -6,9 +6,24 @@
  * with a fast path (recipes) come here only when the fast path found a fault.
  */
 import { isUtf8 } from 'node:buffer';
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node as YamlNode, type Pair } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, LineCounter, Node as YamlNode, Pair } from 'yaml';
 import type { z } from 'zod';
 import type { Problem } from './errors.js';
+
+/**
+ * The `yaml` package, loaded on first use: the recipe fast path never needs it, and not loading it saves
+ * ~40 ms at the start of every process and worker thread.
+ */
+let yamlLib: typeof import('yaml') | undefined;
+function Y(): typeof import('yaml') {
+  yamlLib ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yamlLib;
+}
+const isAlias = (n: unknown): n is import('yaml').Alias => Y().isAlias(n);
+const isMap = (n: unknown): n is import('yaml').YAMLMap => Y().isMap(n);
+const isScalar = (n: unknown): n is import('yaml').Scalar => Y().isScalar(n);
+const isSeq = (n: unknown): n is import('yaml').YAMLSeq => Y().isSeq(n);
 
 /** A field path as zod reports it: keys and list indices. */
 export type FieldPath = readonly (string | number)[];
@@ -103,8 +118,8 @@ function startOf(node: unknown): number | undefined {
 
 /** Parses YAML text with positions; every YAML-level fault becomes a located problem. */
 export function parseYamlPositioned(text: string, path: string, opts: YamlParseOptions = {}): YamlParse {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const lines = new (Y().LineCounter)();
+  const doc = Y().parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const yaml: PositionedYaml = { path, text, doc, lines };
   const problems: Problem[] = [];
   for (const e of [...doc.errors, ...doc.warnings]) {
@@ -123,7 +138,7 @@ export function parseYamlPositioned(text: string, path: string, opts: YamlParseO
     problems.push({ ...posAt(yaml, startOf(contents) ?? 0), path, field: '-', message: `the document is ${what}: expected a mapping of "key: value" lines` });
     return { yaml, problems };
   }
-  visit(doc, {
+  Y().visit(doc, {
     Pair(_key, pair) {
       if (pair.key !== null && !isScalar(pair.key)) {
         const at = startOf(pair.key) ?? 0;
