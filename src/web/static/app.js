@@ -14,6 +14,7 @@ function h(tag, attrs, ...kids) {
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null || v === false) continue;
     if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k === 'style') Object.assign(el.style, v); // CSSOM: allowed under the page's CSP, unlike style=
     else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
     else el.setAttribute(k, v === true ? '' : String(v));
   }
@@ -64,9 +65,11 @@ function route() {
     m = re.exec(p);
     if (m) { fn().catch(showError); return; }
   }
-  $main.replaceChildren(h('p.error', {}, `no page at ${p}`));
+  page(h('p.error', {}, `no page at ${p}`));
 }
-function showError(e) { $main.replaceChildren(h('p.error', {}, String(e && e.message ? e.message : e))); }
+/** Replaces the page's content; arrays (and nulls) among the parts are flattened out. */
+function page(...parts) { $main.replaceChildren(...parts.flat(3).filter((x) => x !== null && x !== undefined && x !== false)); }
+function showError(e) { page(h('p.error', {}, String(e && e.message ? e.message : e))); }
 document.addEventListener('click', (e) => {
   const a = e.target.closest && e.target.closest('a[data-nav]');
   if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
@@ -87,7 +90,7 @@ async function bulksPage() {
       h('option', { value: '' }, `every ${key}`), values.map((v) => h('option', { value: v, selected: filter[key] === v }, v)));
     const shown = bulks.filter((b) => (!filter.jail || b.jail === filter.jail) && (!filter.tree || b.tree === filter.tree));
     const c = (b, k) => (b.counts ? b.counts[k] ?? 0 : '');
-    $main.replaceChildren(
+    page(
       h('h1', {}, 'Bulks'),
       h('div.filters', {}, sel('jail', jails), sel('tree', trees)),
       shown.length === 0 ? h('p.mute', {}, 'no bulks yet: run kiln bulk') : h('table', { id: 'bulks' },
@@ -144,6 +147,7 @@ async function bulkPage(id) {
   let offset = 0; // server clock minus ours
   let dirty = false;
   const now = () => Date.now() + offset;
+  const liveElapsed = () => (s.status === 'running' ? Math.max(0, (now() - Date.parse(s.started)) / 1000) : s.elapsedS);
 
   const drawBuilders = (box) => {
     const running = s.ports.filter((p) => p.result === 'running');
@@ -158,7 +162,7 @@ async function bulkPage(id) {
       out.push(h('div.builder', { dataset: { builder: b, origin: p.origin } },
         h('span.num', {}, `#${b}`), h('span.origin', {}, link(logHref(id, p.origin), p.origin)), h('span.phase', {}, p.phase || 'starting'),
         h('span.el', { title: `expected ${dur(p.expectedS)}` }, `${dur(el)} / ${dur(p.expectedS)}`),
-        h('div.bar', {}, h(el > p.expectedS ? 'span.over' : 'span', { style: `width:${pct.toFixed(1)}%` }))));
+        h('div.bar', {}, h(el > p.expectedS ? 'span.over' : 'span', { style: { width: `${pct.toFixed(1)}%` } }))));
     }
     box.replaceChildren(...out);
   };
@@ -167,18 +171,18 @@ async function bulkPage(id) {
     dirty = false;
     const c = s.counts;
     const total = c.built + c.failed + c.skipped + c.remaining;
-    const elapsed = s.status === 'running' && s.elapsedAt ? s.elapsedS + (Date.now() - s.elapsedAt) / 1000 : s.elapsedS;
+    const elapsed = liveElapsed();
     const perHour = elapsed > 0 ? (c.built / elapsed) * 3600 : 0;
     const by = (r) => s.ports.filter((p) => p.result === r);
     const failed = by('failed');
     const logCell = (p) => link(logHref(id, p.origin), p.origin);
-    const bar = (k) => h(`span.p-${k}`, { style: `width:${total ? (c[k] / total) * 100 : 0}%` });
+    const bar = (k) => h(`span.p-${k}`, { style: { width: `${total ? (c[k] / total) * 100 : 0}%` } });
     const queue = [...s.queue];
     const builders = h('div.builders', { id: 'builders' });
     drawBuilders(builders);
     const actions = [];
     if (api.actions && s.status === 'running') actions.push(h('button.danger', { onclick: () => act(`/api/bulks/${id}/cancel`) }, 'cancel'));
-    $main.replaceChildren(
+    page(
       h('h1', {}, `Bulk ${id}`, h(`span.badge.${s.status}`, { id: 'status' }, s.status), ...actions),
       h('div.meta', {}, h('span', {}, 'jail ', h('b', {}, s.jail)), h('span', {}, 'tree ', h('b', {}, s.tree)),
         h('span', {}, h('b', {}, s.builders), ' builders'), h('span', {}, 'started ', when(s.started)),
@@ -233,7 +237,7 @@ async function bulkPage(id) {
     const box = document.getElementById('builders');
     if (box) drawBuilders(box);
     const el = document.querySelector('#elapsed b');
-    if (el && s.elapsedAt) el.textContent = dur(s.elapsedS + (Date.now() - s.elapsedAt) / 1000);
+    if (el) el.textContent = dur(liveElapsed());
   }, 1000);
   cleanup.push(() => clearInterval(tick));
 }
@@ -268,7 +272,7 @@ async function bulkPortPage(id, origin) {
   const info = await getJson(`/api/bulks/${id}/ports/${origin}`);
   const p = info.port;
   const box = h('div.log', { id: 'log' });
-  $main.replaceChildren(
+  page(
     h('h1', {}, link(`/bulks/${id}`, `Bulk ${id}`), ' / ', h('span.mono', {}, origin), h(`span.badge.${p.result}`, { id: 'result' }, p.result)),
     h('div.meta', {}, p.phase ? h('span', {}, p.result === 'failed' ? 'failed in phase ' : 'phase ', h('b', { id: 'phase' }, p.phase)) : null,
       p.failure ? h('span', {}, 'kind ', h('b', {}, p.failure)) : null, p.wallS !== undefined ? h('span', {}, 'took ', h('b', {}, dur(p.wallS))) : null,
@@ -305,7 +309,7 @@ async function bulkPortPage(id, origin) {
 async function portPage(origin) {
   document.title = `kiln: ${origin}`;
   const d = await getJson(`/api/ports/${origin}`);
-  $main.replaceChildren(
+  page(
     h('h1', {}, h('span.mono', {}, origin)),
     h('h2', {}, 'Published packages'),
     d.packages.length === 0 ? h('p.mute', {}, 'none') : h('table', {}, h('thead', {}, h('tr', {}, ['jail', 'tree', 'package', 'version', 'built', 'identity'].map((t) => h('th', {}, t)))),
@@ -326,7 +330,7 @@ async function portPage(origin) {
 async function reposPage(name) {
   document.title = 'kiln: repositories';
   const repos = (await getJson('/api/repos')).filter((r) => !name || r.name === name);
-  $main.replaceChildren(h('h1', {}, name ? `Repository ${name}` : 'Repositories'),
+  page(h('h1', {}, name ? `Repository ${name}` : 'Repositories'),
     repos.length === 0 ? h('p.mute', {}, name ? `no repository ${name}` : 'no repository is published yet (kiln bulk publishes one)') : null,
     repos.map((r) => h('section.sources', { dataset: { repo: r.name } },
       h('h2', {}, link(`/repos/${r.name}`, r.name), ' ', h('span.n', {}, `jail ${r.jail}, tree ${r.tree}, ${r.arch}, generation ${r.current ?? 'none'}`)),
