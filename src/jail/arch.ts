@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import { run } from '../util/exec.js';
 import { KilnError } from '../util/errors.js';
+import { scaleLimits, type Limits } from '../sandbox/index.js';
 
 /** Debian architecture → qemu's name for it. */
 const QEMU_NAME: Readonly<Record<string, string>> = {
@@ -36,6 +37,8 @@ export async function checkArch(arch: string, host?: string, binfmtDir = BINFMT)
   if (!fs.existsSync(`/usr/bin/qemu-${q}-static`) && !fs.existsSync(`/usr/bin/qemu-${q}`)) {
     problems.push('apt-get install qemu-user-static binfmt-support');
   }
+  // mmdebstrap checks with arch-test that the foreign architecture runs, and refuses without it.
+  if (!fs.existsSync('/usr/bin/arch-test')) problems.push('apt-get install arch-test');
   if (!fs.existsSync(`${binfmtDir}/status`)) {
     problems.push(`mount -t binfmt_misc binfmt_misc ${binfmtDir}`);
     problems.push('update-binfmts --enable');
@@ -49,4 +52,24 @@ export async function checkArch(arch: string, host?: string, binfmtDir = BINFMT)
   throw new KilnError('KILN_E_FOREIGN_ARCH',
     `a jail for ${arch} on this ${h} host needs qemu-user-static registered in binfmt_misc (qemu-${q}), which is not set up`,
     { hint: `as root: ${problems.join(' && ')}`, exitCode: 1 });
+}
+
+/**
+ * How much slower a build of `arch` runs on this host: 1 natively, {@link EMULATION_SLOWDOWN} under qemu-user.
+ * Time limits of builds in a jail of `arch` are multiplied by it ({@link limitsForArch}).
+ */
+export const EMULATION_SLOWDOWN = 10;
+
+/** The factor for `arch` on host `host` (pure): 1 when it runs natively, else {@link EMULATION_SLOWDOWN}. */
+export function emulationFactor(arch: string, host: string): number {
+  return arch === host || (NATIVE_ALSO[host] ?? []).includes(arch) ? 1 : EMULATION_SLOWDOWN;
+}
+
+/**
+ * Build limits for a jail of `arch` on host `host` (pure): the wall, no-output and CPU limits grow by
+ * {@link emulationFactor}, as poudriere scales its timeouts under QEMU; memory and process count stay.
+ */
+export function limitsForArch(limits: Limits, arch: string, host: string): Limits {
+  const f = emulationFactor(arch, host);
+  return f === 1 ? limits : scaleLimits(limits, f);
 }

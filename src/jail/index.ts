@@ -4,5 +4,5 @@ export {
   type CreateJailOptions, type UpdateJailResult, type JailPaths,
 } from './jail.js';
 export { parseDpkgQuery, jailIdentity, diffManifests, DPKG_QUERY_FORMAT } from './manifest.js';
-export { checkArch, hostArch } from './arch.js';
+export { checkArch, hostArch, emulationFactor, limitsForArch, EMULATION_SLOWDOWN } from './arch.js';
 export { testJail, testJailHome, testCacheDir, type TestJailSpec } from './testing.js';

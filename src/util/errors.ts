@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   KILN_E_JAIL_BUSY: 'a sandbox over the jail is mounted',
   KILN_E_FOREIGN_ARCH: 'emulation for a foreign architecture is not set up',
   KILN_E_DIST: 'a distributed build could not reach Redis, the master or a worker, or a transfer failed',
+  KILN_E_IMAGE: 'making a system image failed',
   KILN_E_NOT_IMPLEMENTED: 'the capability is not built yet',
 } as const;
 

@@ -1,0 +1,78 @@
+/**
+ * The base layer of an image: a Debian root made with mmdebstrap (minbase) for a release, an architecture and a
+ * set of Debian packages, cached as a tarball by that identity. Changing the overlay or a kiln package reuses it.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { run } from '../util/exec.js';
+import { KilnError } from '../util/errors.js';
+import type { PhaseLogger } from '../util/phases.js';
+
+/** What a base root is made of; its hash is the base's identity. */
+export interface BaseSpec {
+  readonly release: string;
+  readonly arch: string;
+  /** Debian archive URL. */
+  readonly mirror: string;
+  /** Debian packages installed besides minbase (sorted, unique). */
+  readonly include: readonly string[];
+  /** `SOURCE_DATE_EPOCH` the base was made with (part of the identity: it changes the bytes). */
+  readonly sourceDateEpoch?: number;
+}
+
+/** Version of the base recipe below; bump it when the mmdebstrap call changes. */
+const BASE_FORMAT = 1;
+
+/** The Debian packages a `--bootable` amd64 image needs in its base: a kernel, its initramfs tool and an init. */
+export const BOOT_PACKAGES: readonly string[] = ['initramfs-tools', 'linux-image-amd64', 'systemd-sysv'];
+
+/** A base spec with `include` normalized (sorted, unique). */
+export function baseSpec(s: BaseSpec): BaseSpec {
+  return { ...s, include: [...new Set(s.include)].sort() };
+}
+
+/** The identity of a base root (pure): sha256 of its normalized spec. */
+export function baseIdentity(s: BaseSpec): string {
+  const n = baseSpec(s);
+  const text = JSON.stringify({ format: BASE_FORMAT, release: n.release, arch: n.arch, mirror: n.mirror, include: n.include,
+    sourceDateEpoch: n.sourceDateEpoch ?? null });
+  return crypto.createHash('sha256').update(text).digest('hex');
+}
+
+/** A cached base: its tarball and whether this call made it. */
+export interface BaseRoot {
+  readonly identity: string;
+  readonly tarball: string;
+  /** True when it was found in the cache (the image reused it). */
+  readonly reused: boolean;
+}
+
+/**
+ * The base root of `spec` as a tarball in `cacheDir` (`base-ID.tar`), made with mmdebstrap on first use through a
+ * temporary file renamed when complete. The Debian package lists are kept in it, so the package layer resolves
+ * system dependencies against the same snapshot of the archive (and needs no `apt-get update` of Debian).
+ */
+export async function ensureBase(spec: BaseSpec, cacheDir: string, log: PhaseLogger, signal?: AbortSignal): Promise<BaseRoot> {
+  const s = baseSpec(spec);
+  const identity = baseIdentity(s);
+  const tarball = path.join(cacheDir, `base-${identity.slice(0, 32)}.tar`);
+  if (fs.existsSync(tarball)) { log(`base ${identity.slice(0, 12)} reused from ${tarball}`); return { identity, tarball, reused: true }; }
+  fs.mkdirSync(cacheDir, { recursive: true });
+  const tmp = `${tarball}.tmp-${process.pid}`;
+  const args = ['--variant=minbase', `--architectures=${s.arch}`, '--format=tar', '--skip=cleanup/apt/lists',
+    ...(s.include.length > 0 ? [`--include=${s.include.join(',')}`] : []), s.release, tmp, `deb ${s.mirror} ${s.release} main`];
+  log(`mmdebstrap ${args.join(' ')}`);
+  const env = { ...process.env, ...(s.sourceDateEpoch !== undefined ? { SOURCE_DATE_EPOCH: String(s.sourceDateEpoch) } : {}) };
+  let rest = '';
+  try {
+    await run('setpriv', ['--pdeathsig', 'KILL', '--', 'mmdebstrap', ...args], { env, signal,
+      onOutput: (b) => { const p = (rest + b.toString()).split('\n'); rest = p.pop()!; for (const l of p) log(l); } });
+    fs.renameSync(tmp, tarball);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw new KilnError('KILN_E_IMAGE', `making the base root (${s.release}/${s.arch}${s.include.length ? ` + ${s.include.join(',')}` : ''}) failed: ${e instanceof Error ? e.message : String(e)}`, {
+      hint: 'check the Debian archive in the host\'s apt sources and free disk space; the log has mmdebstrap\'s output', exitCode: 1, cause: e });
+  }
+  return { identity, tarball, reused: false };
+}

@@ -1,0 +1,8 @@
+/** System images: a Debian root with kiln's packages installed, packed as tar, squashfs or a raw (bootable) disk. */
+export {
+  buildImage, envSourceDateEpoch, IMAGE_TYPES, type ImageType, type ImageOptions, type ImageResult, type ImageJail,
+} from './image.js';
+export { ensureBase, baseIdentity, baseSpec, BOOT_PACKAGES, type BaseSpec, type BaseRoot } from './base.js';
+export { listPackages, type ListPackages } from './packages.js';
+export { tarArgs, squashfsArgs } from './pack.js';
+export { rawLayout, rawIds, sfdiskScript, syslinuxConfig, seededUuid, BOOT_PARTITION_MIB, type RawLayout, type RawIds, type PartitionSpan } from './raw.js';

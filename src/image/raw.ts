@@ -1,0 +1,171 @@
+/**
+ * Raw disk images without loop devices: the file is made sparse with the wanted size, partitioned with sfdisk (GPT),
+ * the ext4 root is made from the root folder with `mkfs.ext4 -d` in a file of its own and copied in with
+ * `dd conv=notrunc`. `--bootable` adds a FAT boot partition made with mkfs.fat and filled with mtools (kernel,
+ * initrd, syslinux.cfg), SYSLINUX installed into it with `syslinux --install` on the file (mtools again, no mount),
+ * and SYSLINUX's GPT MBR code in the first 440 bytes: SeaBIOS (qemu's BIOS) boots it.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { run } from '../util/exec.js';
+import { KilnError } from '../util/errors.js';
+
+/** One partition, in 512-byte sectors. */
+export interface PartitionSpan {
+  readonly start: number;
+  readonly sectors: number;
+}
+
+/** Where the partitions of a raw image go. */
+export interface RawLayout {
+  readonly totalSectors: number;
+  /** The FAT boot partition (only `--bootable`). */
+  readonly boot?: PartitionSpan;
+  readonly root: PartitionSpan;
+}
+
+const MIB = 2048; // sectors
+/** Size of the boot partition of `--bootable` images. */
+export const BOOT_PARTITION_MIB = 256;
+
+/** GPT type of the root partition per Debian architecture (Discoverable Partitions), else Linux filesystem. */
+const ROOT_TYPE: Readonly<Record<string, string>> = {
+  amd64: '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709', arm64: 'B921B045-1DF0-41C3-AF44-4C6F280D3FAE',
+};
+const LINUX_FS = '0FC63DAF-8483-4772-8E79-3D69D8477DE4';
+const ESP = 'C12A7328-F81F-11D2-BA4B-00A0C91EC93B';
+
+/** The partition layout of an image of `sizeBytes` (pure): 1 MiB aligned, the last MiB left for GPT's backup. */
+export function rawLayout(sizeBytes: number, bootable: boolean): RawLayout {
+  const totalSectors = Math.floor(sizeBytes / (512 * MIB)) * MIB;
+  let start = MIB;
+  const boot = bootable ? { start, sectors: BOOT_PARTITION_MIB * MIB } : undefined;
+  if (boot) start += boot.sectors;
+  const root = { start, sectors: totalSectors - MIB - start };
+  if (root.sectors < 64 * MIB) {
+    throw new KilnError('KILN_E_IMAGE', `--size ${sizeBytes} bytes leaves ${Math.max(0, root.sectors / MIB)} MiB for the root partition`, {
+      hint: `give --size of at least ${(start + 65 * MIB) / MIB}M`, exitCode: 2 });
+  }
+  return { totalSectors, ...(boot ? { boot } : {}), root };
+}
+
+/** A UUID derived from `seed` and `what` (pure): images made from the same inputs get the same ids. */
+export function seededUuid(seed: string, what: string): string {
+  const h = crypto.createHash('sha256').update(`${seed}\0${what}`).digest();
+  h[6] = (h[6]! & 0x0f) | 0x40; h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+/** The ids an image's partitions and filesystems get. */
+export interface RawIds {
+  readonly disk: string;
+  readonly boot: string;
+  readonly root: string;
+  readonly rootFs: string;
+  readonly hashSeed: string;
+  /** FAT volume id, 8 hex digits. */
+  readonly bootVolume: string;
+}
+
+/** The ids for `seed` (pure). */
+export function rawIds(seed: string): RawIds {
+  return { disk: seededUuid(seed, 'disk'), boot: seededUuid(seed, 'boot'), root: seededUuid(seed, 'root'),
+    rootFs: seededUuid(seed, 'rootfs'), hashSeed: seededUuid(seed, 'hash'), bootVolume: seededUuid(seed, 'fat').slice(0, 8) };
+}
+
+/** sfdisk's input for a layout (pure). */
+export function sfdiskScript(l: RawLayout, ids: RawIds, arch: string): string {
+  const lines = ['label: gpt', `label-id: ${ids.disk}`, 'unit: sectors', 'sector-size: 512', ''];
+  if (l.boot) lines.push(`start=${l.boot.start}, size=${l.boot.sectors}, type=${ESP}, uuid=${ids.boot}, name="kiln-boot", attrs="LegacyBIOSBootable"`);
+  lines.push(`start=${l.root.start}, size=${l.root.sectors}, type=${ROOT_TYPE[arch] ?? LINUX_FS}, uuid=${ids.root}, name="kiln-root"`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** SYSLINUX's configuration: the kernel on the serial console and the screen, the root by PARTUUID (pure). */
+export function syslinuxConfig(rootPartUuid: string): string {
+  return ['SERIAL 0 115200', 'DEFAULT kiln', 'PROMPT 0', 'TIMEOUT 10', 'LABEL kiln', '  LINUX /vmlinuz', '  INITRD /initrd.img',
+    `  APPEND root=PARTUUID=${rootPartUuid} rw console=tty0 console=ttyS0,115200`, ''].join('\n');
+}
+
+/** The newest kernel and its initrd in the root's /boot. */
+export function findKernel(root: string): { kernel: string; initrd: string } {
+  const boot = path.join(root, 'boot');
+  const kernels = (fs.existsSync(boot) ? fs.readdirSync(boot) : []).filter((n) => n.startsWith('vmlinuz-')).sort();
+  const k = kernels[kernels.length - 1];
+  const initrd = k ? path.join(boot, `initrd.img-${k.slice('vmlinuz-'.length)}`) : '';
+  if (!k || !fs.existsSync(initrd)) {
+    throw new KilnError('KILN_E_IMAGE', `no kernel with an initrd in ${boot}`, { hint: 'a --bootable image installs linux-image-amd64 and initramfs-tools in its base; remove the cached base if it was made without them', exitCode: 1 });
+  }
+  return { kernel: path.join(boot, k), initrd };
+}
+
+/** What {@link makeRaw} makes. */
+export interface RawOptions {
+  readonly root: string;
+  readonly out: string;
+  readonly sizeBytes: number;
+  readonly bootable: boolean;
+  readonly arch: string;
+  /** Seed of the partition and filesystem ids. */
+  readonly seed: string;
+  /** Work folder for the filesystem files (removed by the caller). */
+  readonly work: string;
+  readonly sourceDateEpoch?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Makes the raw disk image `out` from the root folder (writes /etc/fstab into the root first). */
+export async function makeRaw(o: RawOptions): Promise<RawLayout> {
+  const layout = rawLayout(o.sizeBytes, o.bootable);
+  const ids = rawIds(o.seed);
+  const env = { ...process.env, ...(o.sourceDateEpoch !== undefined ? { E2FSPROGS_FAKE_TIME: String(o.sourceDateEpoch), SOURCE_DATE_EPOCH: String(o.sourceDateEpoch) } : {}) };
+  const used = Number((await run('du', ['-sxb', o.root])).stdout.split('\t')[0]);
+  if (used > layout.root.sectors * 512 * 0.9) {
+    throw new KilnError('KILN_E_IMAGE', `the root (${Math.ceil(used / 1048576)} MiB) does not fit its ${layout.root.sectors / MIB} MiB partition`, {
+      hint: `give a larger --size (at least ${Math.ceil((used / 0.85 + (layout.root.start + MIB) * 512) / 1048576)}M)`, exitCode: 1 });
+  }
+  fs.writeFileSync(path.join(o.root, 'etc/fstab'), `# made by kiln image\nPARTUUID=${ids.root} / ext4 rw,errors=remount-ro 0 1\n`);
+  fs.rmSync(o.out, { force: true });
+  fs.writeFileSync(o.out, '');
+  fs.truncateSync(o.out, layout.totalSectors * 512);
+  await run('sfdisk', ['--no-reread', '--no-tell-kernel', '-q', o.out], { input: sfdiskScript(layout, ids, o.arch), signal: o.signal });
+  const rootFs = path.join(o.work, 'root.ext4');
+  try {
+    await run('mkfs.ext4', ['-q', '-F', '-L', 'kiln-root', '-U', ids.rootFs, '-E', `hash_seed=${ids.hashSeed}`, '-b', '4096',
+      '-d', o.root, rootFs, `${layout.root.sectors / 2}k`], { env, signal: o.signal });
+  } catch (e) {
+    throw new KilnError('KILN_E_IMAGE', `mkfs.ext4 -d could not make the root filesystem: ${e instanceof Error ? e.message : String(e)}`, {
+      hint: 'give a larger --size', exitCode: 1, cause: e });
+  }
+  await ddInto(rootFs, o.out, layout.root.start, o.signal);
+  fs.rmSync(rootFs, { force: true });
+  if (layout.boot) await bootPartition(o, layout.boot, ids, env);
+  return layout;
+}
+
+/** Copies `file` into `image` at sector `start`, keeping holes and the rest of the image. */
+async function ddInto(file: string, image: string, start: number, signal?: AbortSignal): Promise<void> {
+  await run('dd', [`if=${file}`, `of=${image}`, 'bs=1M', `seek=${start / MIB}`, 'conv=notrunc,sparse', 'status=none'], { signal });
+}
+
+/** The FAT boot partition with kernel, initrd and SYSLINUX, and SYSLINUX's GPT MBR code. */
+async function bootPartition(o: RawOptions, span: PartitionSpan, ids: RawIds, env: NodeJS.ProcessEnv): Promise<void> {
+  const { kernel, initrd } = findKernel(o.root);
+  const fat = path.join(o.work, 'boot.fat');
+  fs.rmSync(fat, { force: true });
+  await run('mkfs.fat', ['-F', '32', '-n', 'KILNBOOT', '-i', ids.bootVolume, '-h', String(span.start), '-C', fat, String(span.sectors / 2)], { env });
+  const cfg = path.join(o.work, 'syslinux.cfg');
+  fs.writeFileSync(cfg, syslinuxConfig(ids.root));
+  const mtoolsEnv = { ...env, MTOOLS_SKIP_CHECK: '1' };
+  for (const [src, dst] of [[kernel, 'vmlinuz'], [initrd, 'initrd.img'], [cfg, 'syslinux.cfg']] as const) {
+    await run('mcopy', ['-i', fat, '-o', src, `::/${dst}`], { env: mtoolsEnv });
+  }
+  await run('syslinux', ['--install', fat], { env: mtoolsEnv });
+  await ddInto(fat, o.out, span.start, o.signal);
+  fs.rmSync(fat, { force: true });
+  const mbr = ['/usr/lib/syslinux/mbr/gptmbr.bin', '/usr/share/syslinux/gptmbr.bin'].find((f) => fs.existsSync(f));
+  if (!mbr) throw new KilnError('KILN_E_IMAGE', 'SYSLINUX\'s gptmbr.bin is not installed', { hint: 'apt-get install syslinux-common', exitCode: 1 });
+  await run('dd', [`if=${mbr}`, `of=${o.out}`, 'bs=440', 'count=1', 'conv=notrunc', 'status=none']);
+}
