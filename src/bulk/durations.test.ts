@@ -6,6 +6,7 @@ import path from 'node:path';
 import { loadPort } from '../recipe/index.js';
 import { DEFAULT_EXPECTED_S, cachedDistfileBytes, estimateFromSize, expectedDuration } from './durations.js';
 import { PhaseMeter } from './meter.js';
+import { etaScale } from './eta.js';
 import type { SandboxCommand, SandboxRunner } from '../sandbox/index.js';
 
 const SHA_A = 'a'.repeat(64);
@@ -71,4 +72,14 @@ test('the phase meter adds each command\'s CPU time to the phase current when it
   assert.equal(m.cpuMs('configure'), undefined, 'nothing measured');
   assert.equal(m.cpuMs('build'), 20);
   assert.equal(m.anyMeasured, true);
+});
+
+test('the ETA\'s pace follows how much slower or faster than expected this bulk\'s builds ran, within bounds', () => {
+  assert.equal(etaScale(0, 0, 0), 1, 'nothing finished: trust the expectations');
+  assert.equal(etaScale(20, 20, 2), 1);
+  const slow = etaScale(40, 20, 2);
+  assert.ok(slow > 1 && slow < 2, `pulled towards 1 by the prior: ${slow}`);
+  assert.ok(etaScale(400, 20, 20) > etaScale(40, 20, 2) || etaScale(400, 20, 20) === 3);
+  assert.equal(etaScale(10_000, 10, 10), 3);
+  assert.equal(etaScale(1, 1000, 10), 0.5);
 });

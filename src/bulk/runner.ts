@@ -20,7 +20,7 @@ import { debVersion } from '../package/index.js';
 import { effectiveOptions } from '../recipe/index.js';
 import { BulkEvents, type BulkCounts } from './events.js';
 import { jobsFor } from './budget.js';
-import { estimateRemaining } from './eta.js';
+import { estimateRemaining, etaScale } from './eta.js';
 import { acquireBulk, type BulkLock } from './lock.js';
 import { expectedDuration, type Expected } from './durations.js';
 import { PhaseMeter } from './meter.js';
@@ -181,11 +181,14 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
     return { built: built.size, failed: failed.length, skipped: skipped.length, kept: plan.keep.length,
       deleted: o.keepStale ? 0 : plan.delete.length, remaining: c.waiting + c.ready + c.running };
   };
+  // This bulk's pace against the expectations (finished builds), which corrects the ETA.
+  const pace = { actualS: 0, expectedS: 0, n: 0 };
   let lastEta = -Infinity;
   const progress = (force = false): void => {
     if (!force && Date.now() - lastEta < 1000) return;
     lastEta = Date.now();
-    events.send({ type: 'progress', bulk: bulk.id, t: Date.now(), counts: counts(), etaS: estimateRemaining(sched, dag, expected, o.builders, now()), elapsedS: now() });
+    const etaS = estimateRemaining(sched, dag, expected, o.builders, now(), etaScale(pace.actualS, pace.expectedS, pace.n));
+    events.send({ type: 'progress', bulk: bulk.id, t: Date.now(), counts: counts(), etaS, elapsedS: now() });
   };
   events.send({ type: 'bulk-start', bulk: bulk.id, t: Date.now(), jail: o.jail.name, tree: o.tree.name, builders: o.builders,
     toBuild: plan.build.length - resumed.size, counts: counts(), resumed: lock.resumed });
@@ -256,6 +259,9 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
         return { name: t.name, wallMs: t.wallMs, ok: t.ok, ...(cpuMs !== undefined ? { cpuMs } : {}) };
       });
       if (res.ok) {
+        pace.actualS += res.wallMs / 1000;
+        pace.expectedS += expected[node] ?? 60;
+        pace.n += 1;
         const file = path.relative(pkgDir, res.debs[0]!);
         const version = debVersion(port.recipe.version, port.recipe.revision);
         const arch = port.recipe.arch === 'all' ? 'all' : o.jail.arch;

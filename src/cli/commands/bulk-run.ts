@@ -9,8 +9,7 @@ import { openStore } from '../../store/index.js';
 import { loadConfig } from '../../config/index.js';
 import { hostMirror } from '../../debian/index.js';
 import { getOptionChoices } from '../../tree/index.js';
-import { runBulk, BulkEvents, type BulkSummary } from '../../bulk/index.js';
-import { LiveView, formatDuration, plainLine } from '../../bulk/progress.js';
+import { runBulk, BulkEvents, LiveView, formatDuration, plainLine, type BulkSummary } from '../../bulk/index.js';
 import type { CliContext } from '../context.js';
 import { planBulk, type BulkOptions } from './bulk.js';
 
@@ -20,6 +19,9 @@ export interface BulkRunFlags extends BulkOptions {
   readonly json: boolean;
   readonly tests: boolean;
   readonly resume: boolean;
+  /** `--redis URL`: build on remote workers (else kiln.yaml's `redis:`); `--dist-listen HOST:PORT` for them. */
+  readonly redis?: string;
+  readonly distListen?: string;
 }
 
 /** Runs a real bulk; returns the exit code. */
@@ -31,6 +33,7 @@ export async function runBulkCommand(ctx: CliContext, f: BulkRunFlags): Promise<
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let ticker: NodeJS.Timeout | undefined;
+  let dist: import('../../dist/index.js').DistMaster | undefined;
   try {
     const res = planBulk(ctx, { ...f, dryRun: false, store });
     for (const n of res.notes) ctx.err(n);
@@ -56,7 +59,11 @@ export async function runBulkCommand(ctx: CliContext, f: BulkRunFlags): Promise<
         if (l !== null) ctx.out(l);
       });
     }
-    const builders = f.builders ?? cfg.builders ?? os.availableParallelism();
+    const redis = f.redis ?? cfg.redis;
+    dist = redis && res.jail ? await (await import('../../dist/index.js')).startDistMaster({ home: ctx.home, redisUrl: redis, jail: res.jail,
+      listen: f.distListen, order: res.plan.build, mirrors: cfg.mirrors, debianMirror: hostMirror(cfg.debian_mirror), log: ctx.err }) : undefined;
+    if (dist) ctx.err(`kiln: building on remote workers through ${redis}: ${await dist.slots()} worker slot(s) now; workers reach this master at ${dist.url}`);
+    const builders = f.builders ?? (dist ? Math.max(1, await dist.slots()) : undefined) ?? cfg.builders ?? os.availableParallelism();
     const summary = await runBulk({
       home: ctx.home, store, jail: res.jail!, tree: res.tree, plan: res.plan, dag: res.dag, ports: res.ports,
       identities: res.identities, choices: getOptionChoices(store, res.tree), builders, jobBudget: cfg.job_budget,
@@ -67,7 +74,7 @@ export async function runBulkCommand(ctx: CliContext, f: BulkRunFlags): Promise<
       withTests: f.tests, keepStale: f.keepStale, keepGenerations: cfg.keep_generations, mirrors: cfg.mirrors,
       debianMirror: hostMirror(cfg.debian_mirror), resume: f.resume, events, signal: ac.signal,
       request: { file: f.file, origins: f.origins, all: f.all, clean: f.clean, tests: f.tests, builders },
-      sourceDateEpoch: Number(ctx.env.SOURCE_DATE_EPOCH ?? 1),
+      sourceDateEpoch: Number(ctx.env.SOURCE_DATE_EPOCH ?? 1), execute: dist?.execute,
     });
     if (ticker) clearInterval(ticker);
     if (!f.json) printSummary(ctx, summary);
@@ -77,6 +84,7 @@ export async function runBulkCommand(ctx: CliContext, f: BulkRunFlags): Promise<
     if (ticker) clearInterval(ticker);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await dist?.close();
     store.close();
   }
 }
