@@ -33,7 +33,9 @@ const HELP = `usage: kiln bulk -j JAIL -p TREE (-f LIST | ORIGIN... | -a) [-J N]
   -t             run each port's tests
   -C             rebuild the requested ports even if unchanged
   --resume       continue an interrupted bulk
-  --keep-stale   keep packages whose port left the tree or the list`;
+  --keep-stale   keep packages whose port left the tree or the list
+  --redis URL    build on remote workers (\`kiln worker\`) through this Redis (default: kiln.yaml's redis:)
+  --dist-listen HOST:PORT  where workers reach this master (default 127.0.0.1:8081; see docs/distributed.md)`;
 
 /** What {@link planBulk} needs (the parsed command line). */
 export interface BulkOptions {
@@ -230,6 +232,7 @@ export async function bulkCommand(argv: string[], ctx: CliContext): Promise<numb
     'dry-run': { type: 'boolean', short: 'n', default: false }, explain: { type: 'boolean', default: false },
     test: { type: 'boolean', short: 't', default: false }, clean: { type: 'boolean', short: 'C', default: false },
     resume: { type: 'boolean', default: false }, 'keep-stale': { type: 'boolean', default: false },
+    redis: { type: 'string' }, 'dist-listen': { type: 'string' },
   });
   if (values.help) { ctx.out(HELP); return 0; }
   if (values.jail === undefined) throw new UsageError('kiln bulk: -j JAIL is required', 'see `kiln bulk --help`');
@@ -246,6 +249,7 @@ export async function bulkCommand(argv: string[], ctx: CliContext): Promise<numb
       jail: values.jail, tree: values.tree, file: values.file, origins: positionals, all: values.all, clean: values.clean,
       keepStale: values['keep-stale'], json: values.json, tests: values.test, resume: values.resume,
       ...(values.builders !== undefined ? { builders: Number(values.builders) } : {}),
+      redis: values.redis, distListen: values['dist-listen'],
     });
   }
   const res = planBulk(ctx, {

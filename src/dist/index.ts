@@ -1,0 +1,12 @@
+/** Distributed builds: remote workers over Redis and BullMQ, with the master as the only authority. See README.md. */
+export { startDistMaster, distToken, parseListen, DistMaster, type DistMasterOptions } from './master.js';
+export { startWorker, debianArch, DistWorker, type DistWorkerOptions } from './worker.js';
+export { distPlugin, DistResultSchema, type DistPluginOptions, type MasterEndpoints } from './plugin.js';
+export { WorkerRegistry, connectRedis, redisOptions } from './registry.js';
+export {
+  BlobIndex, sha256File, jailTarball, portTarball, extractTarball, downloadBlob, uploadBlob, authHeader, TransferError,
+} from './blobs.js';
+export {
+  PROTOCOL_VERSION, ALIVE_MS, HEARTBEAT_MS, queueName, jobKey, isSha256, isJobKey, isDebName,
+  type BlobRef, type DistJob, type DistResult, type ResultAnswer, type WorkerRecord, type WorkerView,
+} from './protocol.js';

@@ -1,0 +1,334 @@
+/**
+ * The master side of distributed builds: a build executor for `runBulk` that puts each ready port on the BullMQ
+ * queue of the jail's architecture (priority = the scheduler's critical-path order; the DAG stays with the
+ * master) and resolves when a worker's result has come back over HTTP and passed the checks. A watchdog puts back
+ * jobs Redis lost (a Redis restart) and fails jobs whose attempts ran out; BullMQ's stalled-job handling puts back
+ * the job of a worker that died.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { KilnError } from '../util/errors.js';
+import { run } from '../util/exec.js';
+import type { JailRecord } from '../store/index.js';
+import type { BuildPortInput, BuildResult } from '../build/index.js';
+import { fetchDistfiles } from '../fetch/index.js';
+import { BlobIndex, jailTarball, portTarball, sha256File } from './blobs.js';
+import { distPlugin, type MasterEndpoints } from './plugin.js';
+import { connectRedis, redisOptions, WorkerRegistry } from './registry.js';
+import { PROTOCOL_VERSION, isDebName, jobKey, queueName, type DistJob, type DistResult, type ResultAnswer, type WorkerView } from './protocol.js';
+
+/** Options of {@link startDistMaster}. */
+export interface DistMasterOptions {
+  readonly home: string;
+  readonly redisUrl: string;
+  /** The bulk's jail (its root is packed once per identity for the workers). */
+  readonly jail: JailRecord;
+  /** `HOST:PORT` of the HTTP endpoint workers talk to (default `127.0.0.1:8081`; port 0 picks one). */
+  readonly listen?: string;
+  /** URL workers are told to use (default `http://` + the listen address). */
+  readonly publicUrl?: string;
+  /** Shared token (default {@link distToken}). */
+  readonly token?: string;
+  /** Ports in the scheduler's one-builder order (`plan.build`): the earlier, the higher the queue priority. */
+  readonly order?: readonly string[];
+  readonly mirrors?: readonly string[];
+  readonly debianMirror?: string;
+  /** Attempts per job before it counts as failed (default 3). */
+  readonly attempts?: number;
+  /** Watchdog period, ms (default 2000). */
+  readonly watchMs?: number;
+  /** Progress lines (stderr in the CLI). */
+  readonly log?: (line: string) => void;
+}
+
+interface Pending {
+  readonly key: string;
+  readonly input: BuildPortInput;
+  readonly data: DistJob;
+  readonly priority: number;
+  readonly t0: number;
+  enqueued: boolean;
+  taken: boolean;
+  resolve: (r: BuildResult) => void;
+  readonly promise: Promise<BuildResult>;
+}
+
+/** The shared token: `KILN_DIST_TOKEN`, else `HOME/dist/token` (made, mode 0600, on first use). */
+export function distToken(home: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (env.KILN_DIST_TOKEN) return env.KILN_DIST_TOKEN;
+  const file = path.join(home, 'dist', 'token');
+  try { return fs.readFileSync(file, 'utf8').trim(); } catch { /* make it */ }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const t = crypto.randomBytes(32).toString('hex');
+  try { fs.writeFileSync(file, `${t}\n`, { mode: 0o600, flag: 'wx' }); } catch { return fs.readFileSync(file, 'utf8').trim(); }
+  return t;
+}
+
+function failure(kind: BuildResult['failure'], phase: string, reason: string, t0: number): BuildResult {
+  return { ok: false, debs: [], phase, failure: kind, reason, timings: [], wallMs: Date.now() - t0, cpuMs: 0 };
+}
+
+/** A running master: pass {@link DistMaster.execute} to `runBulk`. */
+export class DistMaster implements MasterEndpoints {
+  readonly uploadsDir: string;
+  readonly blobs = new BlobIndex();
+  /** Per finished job: ms spent outside the worker's build (queue, transfers, checks). */
+  readonly overheadMs: number[] = [];
+  /** Which worker's result was taken, per origin (latest bulk). */
+  readonly builtBy = new Map<string, string>();
+  private readonly pending = new Map<string, Pending>();
+  private readonly priorities: Map<string, number>;
+  private readonly registry: WorkerRegistry;
+  private timer: NodeJS.Timeout | undefined;
+  private watching = false;
+  private redisDown = false;
+  private readonly shown = new Map<string, string>();
+
+  /** @internal use {@link startDistMaster} */
+  constructor(
+    private readonly o: DistMasterOptions & { readonly token: string },
+    private readonly queue: Queue,
+    private readonly redis: Redis,
+    private readonly app: FastifyInstance,
+    /** URL workers reach this master at. */
+    readonly url: string,
+  ) {
+    this.uploadsDir = path.join(o.home, 'dist', 'uploads');
+    this.registry = new WorkerRegistry(redis);
+    this.priorities = new Map((o.order ?? []).map((origin, i) => [origin, Math.min(1 + i, 2_097_151)]));
+    this.timer = setInterval(() => { void this.watch(); }, o.watchMs ?? 2000);
+  }
+
+  /** The shared token. */
+  get token(): string { return this.o.token; }
+
+  private log(line: string): void { this.o.log?.(line); }
+
+  /** The file served under `sha256`. */
+  blob(sha256: string): string | undefined { return this.blobs.path(sha256); }
+
+  /** Build slots of the live workers of the jail's arch, in rotation. */
+  slots(): Promise<number> { return this.registry.slots(this.o.jail.arch); }
+
+  /** The worker registry. */
+  workers(): Promise<WorkerView[]> { return this.registry.list(); }
+
+  /** Runs one build on a remote worker (same input and result as `buildPort`). */
+  execute = async (input: BuildPortInput): Promise<BuildResult> => {
+    const t0 = Date.now();
+    const origin = input.port.origin;
+    const key = jobKey(this.o.jail.identity, origin, input.identity);
+    const existing = this.pending.get(key);
+    if (existing) return existing.promise;
+    const note = (l: string): void => {
+      fs.mkdirSync(path.dirname(input.logFile), { recursive: true });
+      fs.appendFileSync(input.logFile, `[${new Date().toISOString()}] ${l}\n`);
+    };
+    // The master fetches distfiles into its own cache, so workers never need upstream sites.
+    let fetched;
+    try {
+      fetched = await fetchDistfiles({ origin, sources: input.port.recipe.sources },
+        { home: input.home, mirrors: this.o.mirrors, debianMirror: this.o.debianMirror, release: this.o.jail.release, log: note,
+          ...(input.deadHosts ? { deadHosts: input.deadHosts } : {}) });
+    } catch (e) {
+      const kind = e instanceof KilnError && e.code === 'KILN_E_CHECKSUM' ? 'checksum' : 'fetch';
+      const reason = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+      note(`FAILED in phase fetch (on the master): ${reason}`);
+      return failure(kind, 'fetch', reason, t0);
+    }
+    let data: DistJob;
+    try {
+      const jailFile = await jailTarball(this.o.home, this.o.jail, (l) => this.log(l));
+      const [jailRef, portRef, deps, distfiles] = await Promise.all([
+        this.blobs.add(jailFile), this.blobs.add(await portTarball(this.o.home, input.port.dir)),
+        Promise.all(input.depDebs.map((d) => this.blobs.add(d))),
+        Promise.all(fetched.map((d) => this.blobs.add(d.path, d.filename))),
+      ]);
+      const p = input.port;
+      data = {
+        v: PROTOCOL_VERSION, key, master: this.url,
+        jail: { name: this.o.jail.name, release: this.o.jail.release, arch: this.o.jail.arch, identity: this.o.jail.identity, tarball: jailRef },
+        port: { origin, pkgname: p.pkgname, layer: p.layer, contentHash: p.contentHash, recipe: p.recipe, tarball: portRef },
+        identity: input.identity, options: input.options, deps, distfiles, kilnRun: input.kilnRun,
+        kilnSonames: [...(input.kilnSonames ?? new Map()).entries()], jobs: input.jobs, withTests: input.withTests ?? false,
+        limits: input.limits, sourceDateEpoch: input.sourceDateEpoch,
+      };
+    } catch (e) {
+      const reason = `preparing the job on the master failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+      note(`FAILED in phase sandbox: ${reason}`);
+      return failure('sandbox', 'sandbox', reason, t0);
+    }
+    let resolve!: (r: BuildResult) => void;
+    const promise = new Promise<BuildResult>((r) => { resolve = r; });
+    const entry: Pending = { key, input, data, priority: this.priorities.get(origin) ?? 2_097_151, t0, enqueued: false, taken: false, resolve, promise };
+    this.pending.set(key, entry);
+    const onAbort = (): void => {
+      if (entry.taken) return;
+      this.settle(entry, failure('aborted', 'queued', 'the build was cancelled', t0));
+      void this.queue.remove(key).catch(() => undefined);
+    };
+    input.signal?.addEventListener('abort', onAbort, { once: true });
+    if (input.signal?.aborted) onAbort();
+    note(`queued for a remote worker (queue ${queueName(this.o.jail.arch)}, job ${key}, priority ${entry.priority})`);
+    try {
+      await this.enqueue(entry);
+    } catch (e) {
+      this.log(`dist: could not queue ${origin} yet (${e instanceof Error ? e.message : String(e)}); the watchdog retries`);
+    }
+    try { return await promise; } finally { input.signal?.removeEventListener('abort', onAbort); }
+  };
+
+  private async enqueue(e: Pending): Promise<void> {
+    const job = await this.queue.getJob(e.key);
+    if (job) {
+      const state = await job.getState();
+      if (state === 'active') { e.enqueued = true; return; } // a worker has it (an earlier master queued it)
+      await job.remove().catch(() => undefined);
+    }
+    if (e.taken) return;
+    await this.queue.add(e.data.port.origin, e.data, {
+      jobId: e.key, priority: e.priority, attempts: this.o.attempts ?? 3, backoff: { type: 'fixed', delay: 1000 },
+      removeOnComplete: true, removeOnFail: { age: 86_400 },
+    });
+    e.enqueued = true;
+  }
+
+  private settle(e: Pending, r: BuildResult): void {
+    e.taken = true;
+    this.pending.delete(e.key);
+    e.resolve(r);
+  }
+
+  /** Puts back jobs Redis lost, fails jobs out of attempts, and reports workers taken out of rotation. */
+  private async watch(): Promise<void> {
+    if (this.watching) return;
+    this.watching = true;
+    try {
+      for (const e of [...this.pending.values()]) {
+        if (e.taken) continue;
+        const state = await this.queue.getJobState(e.key);
+        if (e.taken) continue;
+        if (state === 'unknown') {
+          if (e.enqueued) this.log(`dist: the job of ${e.data.port.origin} is gone from Redis (restarted?); queueing it again`);
+          await this.enqueue(e);
+        } else if (state === 'failed') {
+          const job = await this.queue.getJob(e.key);
+          const why = job?.failedReason ?? 'unknown error';
+          this.settle(e, failure('sandbox', 'remote', `remote workers failed ${job?.attemptsMade ?? '?'} times: ${why}`, e.t0));
+        }
+      }
+      for (const w of await this.registry.list()) {
+        const was = this.shown.get(w.id);
+        const now = w.disabled ? `out of rotation: ${w.disabled}` : w.alive ? 'alive' : 'gone';
+        if (was !== now) {
+          this.shown.set(w.id, now);
+          if (was !== undefined || now !== 'gone') this.log(`dist: worker ${w.id} (${w.host}, ${w.slots} slots) ${now}`);
+        }
+      }
+      if (this.redisDown) this.log('dist: Redis is back');
+      this.redisDown = false;
+    } catch (err) {
+      if (!this.redisDown) this.log(`dist: Redis unreachable (${err instanceof Error ? err.message : String(err)}); waiting for it`);
+      this.redisDown = true;
+    } finally {
+      this.watching = false;
+    }
+  }
+
+  /** Takes a worker's result: the first copy only, and only when its `.deb`s hash right and carry the identity. */
+  async result(body: DistResult): Promise<ResultAnswer> {
+    const e = this.pending.get(body.key);
+    if (!e || e.taken) return { accepted: false, reason: e ? 'a result for this job was taken already' : 'no build waits for this job' };
+    e.taken = true;
+    const inp = e.input;
+    let r: BuildResult;
+    try {
+      const logRef = body.log;
+      if (logRef) {
+        const up = path.join(this.uploadsDir, logRef.sha256);
+        if (fs.existsSync(up) && await sha256File(up) === logRef.sha256) {
+          fs.appendFileSync(inp.logFile, `[${new Date().toISOString()}] built on worker ${body.worker}; its log follows\n`);
+          fs.appendFileSync(inp.logFile, fs.readFileSync(up));
+        }
+      }
+      const debs: string[] = [];
+      if (body.ok) {
+        if (body.debs.length === 0) throw new Error('a successful result carries no .deb');
+        for (const d of body.debs) {
+          const up = path.join(this.uploadsDir, d.sha256);
+          if (!isDebName(d.name)) throw new Error(`unsafe .deb name ${JSON.stringify(d.name)}`);
+          if (!fs.existsSync(up)) throw new Error(`${d.name} was not uploaded`);
+          const got = await sha256File(up);
+          if (got !== d.sha256) throw new Error(`${d.name} hashes to ${got}, not ${d.sha256}`);
+          const id = (await run('dpkg-deb', ['-f', up, 'X-Kiln-Identity'])).stdout.trim();
+          if (id !== inp.identity) throw new Error(`${d.name} carries identity ${id || '(none)'}, not ${inp.identity}`);
+          const dest = path.join(inp.outDir, d.name);
+          fs.mkdirSync(inp.outDir, { recursive: true });
+          fs.copyFileSync(up, `${dest}.tmp`);
+          fs.renameSync(`${dest}.tmp`, dest);
+          debs.push(dest);
+        }
+      }
+      r = { ok: body.ok, debs, timings: body.timings, wallMs: body.wallMs, cpuMs: body.cpuMs,
+        ...(body.phase !== undefined ? { phase: body.phase } : {}), ...(body.failure !== undefined ? { failure: body.failure } : {}),
+        ...(body.limit !== undefined ? { limit: body.limit } : {}), ...(body.reason !== undefined ? { reason: body.reason } : {}) };
+      this.builtBy.set(e.data.port.origin, body.worker);
+      this.overheadMs.push(Math.max(0, Date.now() - e.t0 - body.wallMs));
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      fs.appendFileSync(inp.logFile, `[${new Date().toISOString()}] the result of worker ${body.worker} was rejected: ${why}\n`);
+      r = failure('package', 'package', `the result of worker ${body.worker} was rejected: ${why}`, e.t0);
+    } finally {
+      for (const d of [...body.debs, ...(body.log ? [body.log] : [])]) fs.rmSync(path.join(this.uploadsDir, d.sha256), { force: true });
+    }
+    this.settle(e, r);
+    void this.queue.remove(e.key).catch(() => undefined); // a second copy still waiting need not run
+    return { accepted: true };
+  }
+
+  /** Stops the watchdog, the HTTP endpoint and the Redis connections. Pending builds end as cancelled. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    for (const e of [...this.pending.values()]) this.settle(e, failure('aborted', 'queued', 'the master stopped', e.t0));
+    await this.app.close();
+    await this.queue.close().catch(() => undefined);
+    this.redis.disconnect();
+    fs.rmSync(this.uploadsDir, { recursive: true, force: true });
+  }
+}
+
+/** `HOST:PORT` → parts (`[v6]:port` too). */
+export function parseListen(s: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(s);
+  if (!m || Number(m[2]) > 65535) throw new KilnError('KILN_E_USAGE', `not HOST:PORT: ${s}`, { hint: 'for example 10.0.0.1:8081 (port 0 picks a free one)' });
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
+/** Starts the master: the HTTP endpoint (token-authenticated), the queue, the watchdog. */
+export async function startDistMaster(o: DistMasterOptions): Promise<DistMaster> {
+  const token = o.token ?? distToken(o.home);
+  const { host, port } = parseListen(o.listen ?? '127.0.0.1:8081');
+  const redis = connectRedis(o.redisUrl);
+  redis.on('error', () => { /* reconnects; the watchdog reports it */ });
+  const queue = new Queue(queueName(o.jail.arch), { connection: redisOptions(o.redisUrl) });
+  queue.on('error', () => { /* reconnects */ });
+  const app = Fastify({ logger: false });
+  let master: DistMaster | undefined;
+  const endpoints: MasterEndpoints = {
+    token, uploadsDir: path.join(o.home, 'dist', 'uploads'),
+    blob: (sha) => master?.blob(sha),
+    result: (body) => master ? master.result(body) : Promise.resolve({ accepted: false, reason: 'the master is starting' }),
+  };
+  await app.register(distPlugin, { home: o.home, redisUrl: o.redisUrl, master: endpoints });
+  await app.listen({ host, port });
+  const addr = app.server.address();
+  const actual = typeof addr === 'object' && addr ? addr.port : port;
+  const url = o.publicUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${actual}`;
+  master = new DistMaster({ ...o, token }, queue, redis, app, url);
+  return master;
+}
