@@ -18,11 +18,22 @@ export interface BudgetInput {
   readonly mode: 'adaptive' | 'fixed';
   /** False for ports marked `parallel: false`. */
   readonly parallelSafe: boolean;
+  /** Expected seconds of the build about to start (learned), when known. */
+  readonly expectedS?: number;
+  /**
+   * Expected seconds each running build still needs, when known. A running build that should end within a quarter
+   * of this one's expected time does not count as competing: a long build that starts while short ones finish
+   * would otherwise keep -j1 for hours after they are gone.
+   */
+  readonly runningLeftS?: readonly number[];
 }
 
 /** Jobs for the build about to start. */
 export function jobsFor(b: BudgetInput): number {
   if (!b.parallelSafe || b.mode === 'fixed') return 1;
-  const competing = Math.max(1, Math.min(b.builders, b.running + 1 + b.ready));
+  const running = b.expectedS !== undefined && b.runningLeftS !== undefined && b.runningLeftS.length === b.running
+    ? b.runningLeftS.filter((left) => left > b.expectedS! / 4).length
+    : b.running;
+  const competing = Math.max(1, Math.min(b.builders, running + 1 + b.ready));
   return Math.max(1, Math.floor(b.cores / competing));
 }

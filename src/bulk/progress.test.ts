@@ -41,4 +41,8 @@ test('the job budget gives a lone build every core and many builds one each', ()
   assert.equal(jobsFor({ ...base, running: 1, ready: 2 }), 2);
   assert.equal(jobsFor({ ...base, running: 0, ready: 0, mode: 'fixed' }), 1);
   assert.equal(jobsFor({ ...base, running: 0, ready: 0, parallelSafe: false }), 1);
+  // A long build starting while short ones finish up gets the cores they are about to free.
+  assert.equal(jobsFor({ ...base, running: 3, ready: 0, expectedS: 400, runningLeftS: [10, 20, 300] }), 4);
+  assert.equal(jobsFor({ ...base, running: 3, ready: 0, expectedS: 40, runningLeftS: [10, 20, 300] }), 2);
+  assert.equal(jobsFor({ ...base, running: 3, ready: 0, expectedS: 400, runningLeftS: [10, 20, 300], mode: 'fixed' }), 1);
 });

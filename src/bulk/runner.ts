@@ -223,8 +223,10 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
     const origin = dag.ids[node]!;
     const port = o.ports.get(origin)!;
     const id = o.identities.get(origin)!;
-    const jobs = jobsFor({ cores, builders: o.builders, running: sched.running().length - 1, ready: sched.readyQueue().length,
-      mode: o.jobBudget ?? 'adaptive', parallelSafe: port.recipe.build.parallel });
+    const others = sched.running().filter((r) => r.node !== node);
+    const jobs = jobsFor({ cores, builders: o.builders, running: others.length, ready: sched.readyQueue().length,
+      mode: o.jobBudget ?? 'adaptive', parallelSafe: port.recipe.build.parallel, expectedS: expected[node],
+      runningLeftS: others.map((r) => Math.max(0, (expected[r.node] ?? 60) - (now() - (Number.isFinite(r.since) ? r.since : now())))) });
     const log = logPath(o.home, bulk.id, origin);
     const startedAt = new Date().toISOString();
     o.store.bulks.setBuild(bulk.id, origin, { result: 'running', builder: String(builder), started: startedAt, log: path.relative(path.join(o.home, 'logs'), log) });
