@@ -40,13 +40,13 @@ export async function apiPlugin(app: FastifyInstance, o: ApiPluginOptions): Prom
     const q = req.query;
     const limit = Math.min(500, Math.max(1, Number(q.limit) || 100));
     const bulks = store.bulks.listBulks({ ...(q.jail ? { jail: q.jail } : {}), ...(q.tree ? { tree: q.tree } : {}), limit });
-    return bulks.map((b) => bulkSummary(b, b.status === 'running' ? loadBulkState(store, home, b.id) : undefined));
+    return bulks.map((b) => bulkSummary(b, b.status === 'running' ? o.hub.peek(b.id) ?? loadBulkState(store, home, b.id) : undefined));
   });
 
   app.get('/api/bulks/:id', async (req: IdReq, reply) => {
     const id = parseBulkId(req.params.id);
     if (id === null) return fail(reply, 400, 'bad bulk id');
-    const s = loadBulkState(store, home, id);
+    const s = o.hub.peek(id) ?? loadBulkState(store, home, id);
     if (!s) return fail(reply, 404, `no bulk ${id}`);
     return snapshot(s);
   });

@@ -96,6 +96,18 @@ test('the bulk page follows a real bulk live and opens the failed port\'s log at
     assert.match(await page.textContent(`#L${firstError}`) ?? '', /broken\.c:7: error: expected/);
     assert.equal(await page.evaluate(() => document.querySelectorAll('#log b, #log script').length), 0);
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-failed-log.png') });
+
+    // The port's history, the bulks list and the repository page with its sources line.
+    await page.click('text=history');
+    await page.waitForSelector('#history tbody tr');
+    assert.match(await page.textContent('#history') ?? '', /failed/);
+    await page.goto(`${base}/`);
+    await page.waitForSelector(`#bulks tr[data-bulk="${id}"]`);
+    assert.match(await page.textContent(`#bulks tr[data-bulk="${id}"]`) ?? '', /failed.*bookworm.*web/s);
+    await page.goto(`${base}/repos`);
+    await page.waitForSelector('.sources-line');
+    assert.match(await page.textContent('.sources-line') ?? '', /^deb \[signed-by=\/etc\/apt\/keyrings\/kiln-bookworm-web\.gpg\] http:\/\/127\.0\.0\.1:\d+\/repo\/bookworm-web bookworm main$/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'web-repos.png') });
     assert.deepEqual(errors, [], 'no script errors on the page');
   } finally {
     await ctx?.close();

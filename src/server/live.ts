@@ -47,6 +47,7 @@ export class BulkFollower {
   private watcher: fs.FSWatcher | undefined;
   private timers: NodeJS.Timeout[] = [];
   private lastStatusCheck = 0;
+  private snapCache: { seq: number; at: number; text: string } | undefined;
 
   constructor(private readonly store: Store, home: string, readonly id: number, private readonly opts: LiveOptions = {}) {
     const bulk = store.bulks.getBulk(id);
@@ -110,7 +111,12 @@ export class BulkFollower {
   /** Sends the snapshot to `res` (an opened SSE response) and then every event. */
   add(res: ServerResponse): void {
     this.pump(); // catch up first, so the snapshot is as new as it can be
-    res.write(sseMessage('snapshot', JSON.stringify(snapshot(this.state))));
+    // Many clients arriving together share one serialization (reused for a second at most, for its `now`).
+    const c = this.snapCache;
+    if (!c || c.seq !== this.state.seq || Date.now() - c.at > 1000) {
+      this.snapCache = { seq: this.state.seq, at: Date.now(), text: sseMessage('snapshot', JSON.stringify(snapshot(this.state))) };
+    }
+    res.write(this.snapCache!.text);
     this.clients.add(res);
     res.on('close', () => { this.clients.delete(res); });
   }
@@ -139,6 +145,14 @@ export class LiveHub {
     const f = new BulkFollower(this.store, this.home, id, this.opts);
     this.followers.set(id, { f });
     return f;
+  }
+
+  /** The state of bulk `id` if it is being followed (caught up now), else undefined. */
+  peek(id: number): BulkState | undefined {
+    const slot = this.followers.get(id);
+    if (!slot) return undefined;
+    slot.f.pump();
+    return slot.f.state;
   }
 
   /** Adds an SSE client to bulk `id`'s stream; false when there is no such bulk. */
