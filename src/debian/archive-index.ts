@@ -3,6 +3,7 @@
  * by package name or by a file's sha256. The cache is refreshed on demand: the release's `InRelease` (or `Release`)
  * is fetched with `If-Modified-Since`, and `Sources` is downloaded again only when its hash there changed.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../util/errors.js';
@@ -87,7 +88,7 @@ function stripClearsign(text: string): string {
 }
 
 async function readRelease(dir: string, base: string, opts: SourcesIndexOptions, state: CacheState | undefined): Promise<{ text: string; lastModified?: string } | 'unchanged'> {
-  const tmp = path.join(dir, `.InRelease.${process.pid}`);
+  const tmp = path.join(dir, `.InRelease.${process.pid}.${crypto.randomBytes(4).toString('hex')}`);
   try {
     const ims = state?.mirror === opts.mirror ? state.releaseLastModified : undefined;
     let got = await httpGetToFile(`${base}/InRelease`, tmp, { signal: opts.signal, ...(ims ? { ifModifiedSince: ims } : {}) });
@@ -149,8 +150,9 @@ export async function updateSourcesIndex(opts: SourcesIndexOptions): Promise<{ p
     return { path: file, changed: false };
   }
   const url = `${base}/${pick.rel}`;
-  const tmp = path.join(dir, `.Sources.${process.pid}.${pick.ext}`);
-  const tmpPlain = path.join(dir, `.Sources.${process.pid}`);
+  const unique = `${process.pid}.${crypto.randomBytes(4).toString('hex')}`;
+  const tmp = path.join(dir, `.Sources.${unique}.${pick.ext}`);
+  const tmpPlain = path.join(dir, `.Sources.${unique}`);
   try {
     opts.log?.(`debian: downloading ${url} (${want.size} bytes)`);
     const got = await httpGetToFile(url, tmp, { signal: opts.signal, timeoutMs: 600_000 });
@@ -224,8 +226,22 @@ export function readSourcesIndex(file: string, mirror: string): SourcesIndex {
 /** Parsed indexes kept per file for the life of the process (the file's mtime and size key a reload). */
 const memo = new Map<string, { key: string; index: SourcesIndex }>();
 
-/** Updates the cache as `opts.refresh` says, then parses it (memoised per process while the file is unchanged). */
-export async function loadSourcesIndex(opts: SourcesIndexOptions): Promise<SourcesIndex> {
+const inflight = new Map<string, Promise<SourcesIndex>>();
+
+/**
+ * Updates the cache as `opts.refresh` says, then parses it (memoised per process while the file is unchanged).
+ * Concurrent calls for the same index (parallel builders) share one download and one parse.
+ */
+export function loadSourcesIndex(opts: SourcesIndexOptions): Promise<SourcesIndex> {
+  const key = `${opts.home}|${opts.mirror}|${opts.release}|${opts.component ?? 'main'}`;
+  const running = inflight.get(key);
+  if (running) return running;
+  const p = loadOnce(opts).finally(() => inflight.delete(key));
+  inflight.set(key, p);
+  return p;
+}
+
+async function loadOnce(opts: SourcesIndexOptions): Promise<SourcesIndex> {
   const { path: file } = await updateSourcesIndex(opts);
   const st = fs.statSync(file);
   const key = `${opts.mirror}|${st.size}|${st.mtimeMs}`;

@@ -79,7 +79,10 @@ test('a local archive: the index is downloaded (gz), verified against Release, c
   try {
     const mirror = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const opts = { home: tmp, mirror, release: 'testrel' };
-    const idx = await loadSourcesIndex(opts);
+    // Parallel builders ask at once on a cold cache: one download, every caller gets the index.
+    const all = await Promise.all([1, 2, 3, 4].map(() => loadSourcesIndex(opts)));
+    assert.equal(hits.filter((h) => h.endsWith('Sources.gz')).length, 1, 'one download for concurrent callers');
+    const idx = all[3]!;
     const f = idx.bySha256('31E066137A962676E89F69D1B65382DE95A7EF7D914B8CB956F41EA72E0F516B');
     assert.deepEqual(f, { url: `${mirror}/pool/main/h/hello/hello_2.10.orig.tar.gz`, size: 725946, filename: 'hello_2.10.orig.tar.gz',
       sha256: '31e066137a962676e89f69d1b65382de95a7ef7d914b8cb956f41ea72e0f516b', package: 'hello', version: '2.10-3' });
