@@ -189,7 +189,11 @@ test('kiln bulk --redis with two kiln worker processes: both build, the reposito
     assert.match(fs.readFileSync(path.join(home, 'logs', String(bulkId), 'misc_top.log'), 'utf8'), /built on worker w[12]/);
   } finally {
     for (const w of workers) w.kill('SIGTERM');
-    await Promise.all(workers.map((w) => Promise.race([w.done, new Promise((r) => setTimeout(r, 20_000))])));
+    await Promise.all(workers.map(async (w) => {
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([w.done, new Promise((r) => { t = setTimeout(r, 20_000); })]);
+      clearTimeout(t);
+    }));
     for (const w of workers) w.kill('SIGKILL');
   }
 });
