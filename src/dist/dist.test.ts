@@ -15,7 +15,7 @@ import { openStore } from '../store/index.js';
 import type { BuildResult } from '../build/index.js';
 import { REPO_ROOT, kiln, scriptPort, testHome } from '../bulk/testing.js';
 import {
-  PROTOCOL_VERSION, WorkerRegistry, connectRedis, jobKey, queueName, redisOptions, startDistMaster, uploadBlob, type DistJob, type DistResult,
+  PROTOCOL_VERSION, WorkerRegistry, connectRedis, jobKey, queueName, redisOptions, startDistMaster, startWorker, uploadBlob, type DistJob, type DistResult,
 } from './index.js';
 import { spawnChild, startRedis, type Child, type TestRedis } from './testing.js';
 
@@ -154,6 +154,38 @@ test('master endpoint: token required, hashes checked, identity checked, a resul
   } finally {
     await q.close();
     await m.close();
+  }
+});
+
+test('a worker that fails the same job repeatedly takes itself out of rotation and is shown', { timeout: 120_000 }, async () => {
+  const home = mkdtemp('kiln-dist-rot-');
+  const jailRoot = mkdtemp('kiln-dist-rot-jail-');
+  fs.mkdirSync(path.join(jailRoot, 'usr'), { recursive: true });
+  const tree = mkdtemp('kiln-dist-rot-tree-');
+  scriptPort(tree, 'misc/two');
+  const port = loadPort(path.join(tree, 'misc/two'), 'misc/two', 'test').port!;
+  const jail = { name: 'bookworm', release: 'bookworm', arch: 'amd64', mirror: '', path: jailRoot, identity: 'r'.repeat(64),
+    manifestHash: '', created: '', updated: '' };
+  const m = await startDistMaster({ home, redisUrl: redis.url, jail, listen: '127.0.0.1:0', token: 'right-token-123', watchMs: 500 });
+  // Its token is wrong: every download is refused, so the job fails on this worker every time.
+  const w = await startWorker({ redisUrl: redis.url, home: mkdtemp('kiln-dist-rot-w-'), token: 'wrong-token-123', id: 'broken', slots: 1, lockMs: 5000 });
+  try {
+    const pending = m.execute({ home, jail: { name: 'bookworm', path: jailRoot, arch: 'amd64', release: 'bookworm' }, port, identity: '9'.repeat(64),
+      options: {}, depDebs: [], kilnRun: [], jobs: 1, limits: {}, outDir: path.join(home, 'out'), logFile: path.join(home, 'two.log'), sourceDateEpoch: 1 });
+    let view: { id: string; disabled?: string }[] = [];
+    for (let i = 0; i < 300 && !view.some((x) => x.disabled); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      view = ((await (await fetch(`${m.url}/api/workers`)).json()) as { workers: typeof view }).workers;
+    }
+    const broken = view.find((x) => x.id === 'broken');
+    assert.ok(broken?.disabled, `the worker is shown out of rotation: ${JSON.stringify(view)}`);
+    assert.match(broken.disabled, /misc\/two 2 times.*401/);
+    assert.equal(await m.slots(), 0, 'its slots no longer count');
+    await m.close();
+    assert.equal((await pending).failure, 'aborted');
+  } finally {
+    await w.close();
+    await m.close().catch(() => undefined);
   }
 });
 
