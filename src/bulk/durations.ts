@@ -12,9 +12,11 @@ export const DEFAULT_EXPECTED_S = 60;
 
 /**
  * The size model for a port never built: a fixed cost (sandbox, dependencies, packaging) plus a cost per MiB of
- * compressed source. Fitted on the example tree (7 ports, 0.1–1 MiB of source, 6–25 s each on 2 cores).
+ * compressed source. A least-squares fit on the example tree's first bulk (`bench/parallel`: 7 ports, 0.06–0.7 MiB
+ * of source, 5–39 s each at -J 2 on 2 loaded cores); size explains little of a build's time, so this is only a
+ * first guess until the port's own wall time is learned.
  */
-export const SIZE_MODEL = { baseS: 8, perMiBS: 20 } as const;
+export const SIZE_MODEL = { baseS: 17, perMiBS: 24 } as const;
 
 /** Where an expected duration came from. */
 export type EstimateSource = 'learned' | 'previous' | 'distfile-size' | 'default';
