@@ -9,5 +9,6 @@ export {
 } from './schema.js';
 export type { Port } from './types.js';
 export { parseRecipe, locateField, effectiveOptions, type RecipeParse } from './parse.js';
-export { loadPort, type PortLoad } from './load.js';
+export { loadPort, loadPortText, type PortLoad, type PortLoadText } from './load.js';
+export { lazyRecipe, recipeKeyMask, isUnparsedLazyRecipe } from './lazy.js';
 export { parseList, type ListParse } from './list.js';

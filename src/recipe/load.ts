@@ -7,6 +7,7 @@ import { createHash, hash as oneShotHash } from 'node:crypto';
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import type { Problem } from '../util/errors.js';
+import { decodeUtf8 } from '../util/yamlpos.js';
 import { locateField, parseRecipe } from './parse.js';
 import type { Port } from './types.js';
 
@@ -16,6 +17,12 @@ export interface PortLoad {
   readonly port?: Port;
   /** Every problem of the recipe and its patches. */
   readonly problems: Problem[];
+}
+
+/** What {@link loadPortText} returns: a {@link PortLoad} plus the recipe's text when the port is valid. */
+export interface PortLoadText extends PortLoad {
+  /** The recipe file decoded (present with `port`). */
+  readonly text?: string;
 }
 
 /** Why a file could not be read, in words. */
@@ -60,6 +67,12 @@ function readShared(file: string): Buffer {
  * byte and its bytes, in recipe order. A missing patch is a problem located at `patches[i]`.
  */
 export function loadPort(dir: string, origin: string, layer: string): PortLoad {
+  const { port, problems } = loadPortText(dir, origin, layer);
+  return port ? { port, problems } : { problems };
+}
+
+/** {@link loadPort}, also returning the recipe's text (for a {@link lazyRecipe} elsewhere). */
+export function loadPortText(dir: string, origin: string, layer: string): PortLoadText {
   const absDir = nodePath.isAbsolute(dir) ? dir : nodePath.resolve(dir);
   const file = `${absDir}${nodePath.sep}port.yaml`;
   let bytes: Buffer;
@@ -68,13 +81,15 @@ export function loadPort(dir: string, origin: string, layer: string): PortLoad {
   } catch (e) {
     return { problems: [{ path: file, line: 1, column: 1, field: '-', message: `port.yaml ${readFailure(e)}` }] };
   }
-  const { recipe, problems } = parseRecipe(bytes, file, origin);
+  const dec = decodeUtf8(bytes, file);
+  if (dec.text === undefined) return { problems: [dec.problem!] };
+  const text = dec.text;
+  const { recipe, problems } = parseRecipe(text, file, origin);
   if (!recipe) return { problems };
   if (recipe.patches.length === 0) {
     const pkgname = recipe.name ?? origin.slice(origin.indexOf('/') + 1);
-    return { port: { origin, dir: absDir, path: file, layer, pkgname, recipe, contentHash: oneShotHash('sha256', bytes) }, problems };
+    return { port: { origin, dir: absDir, path: file, layer, pkgname, recipe, contentHash: oneShotHash('sha256', bytes) }, problems, text };
   }
-  const text = bytes.toString('utf8');
   const hash = createHash('sha256').update(bytes);
   recipe.patches.forEach((name, i) => {
     try {
@@ -88,5 +103,5 @@ export function loadPort(dir: string, origin: string, layer: string): PortLoad {
   if (problems.length > 0) return { problems };
   const pkgname = recipe.name ?? origin.slice(origin.indexOf('/') + 1);
   const port: Port = { origin, dir: absDir, path: file, layer, pkgname, recipe, contentHash: hash.digest('hex') };
-  return { port, problems };
+  return { port, problems, text };
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { loadPort } from '../recipe/index.js';
+import { isUnparsedLazyRecipe, loadPort } from '../recipe/index.js';
 import { loadAll } from './parallel.js';
 import { recipe, tmpDir, writePort } from './testkit.js';
 
@@ -26,4 +26,49 @@ test('below the threshold no worker starts', (t) => {
   const { results, byWorkers } = loadAll([{ dir: path.join(root, 'devel/one'), origin: 'devel/one', layer: 'l' }], { workers: 2 });
   assert.equal(byWorkers, 0);
   assert.equal(results[0]!.port?.recipe.version, '1.0');
+});
+
+test('ports loaded by workers carry lazy recipes: same keys, order and values; parsed only when read', (t) => {
+  const root = tmpDir(t);
+  const jobs = [];
+  const bodies = [
+    recipe('1.0', 'name: libfoo\ndescription: |\n  Long text.\ndepends:\n  build: [cat0/port1, outside/none]\n  run: [cat0/port1]\n  system: [pkg-config, zlib1g-dev]\n  system_run: ["libc6 (>= 2.36)"]\n'),
+    recipe('2.0', 'homepage: https://example.org/\noptions:\n  NLS:\n    default: true\n    description: Native language support\n'),
+    recipe('3.0', 'patches: [fix.patch]\ndepends:\n  system: [pkg-config]\n'),
+    'version: 1.0\nsummary: not a string version\nbuild:\n  system: make\n',
+    recipe('4.0', 'license: MIT\narch: [amd64]\n'),
+  ];
+  for (let i = 0; i < 40; i++) {
+    const origin = `cat${i % 2}/port${i}`;
+    writePort(root, origin, bodies[i % bodies.length]!, { 'fix.patch': `patch ${i}\n` });
+    jobs.push({ dir: path.join(root, origin), origin, layer: 'l' });
+  }
+  const { results, byWorkers } = loadAll(jobs, { workers: 2, minJobs: 0, callerLoads: false });
+  assert.equal(byWorkers, 40);
+  const direct = jobs.map((j) => loadPort(j.dir, j.origin, j.layer));
+  const lazyPorts = results.map((r) => r.port).filter((p) => p !== undefined);
+  assert.equal(lazyPorts.length, 32);
+  // Planning reads depends and options only: nothing is parsed.
+  for (const p of lazyPorts) {
+    void p.recipe.depends.build.length;
+    void Object.keys(p.recipe.options);
+    assert.ok(isUnparsedLazyRecipe(p.recipe), `${p.origin} was parsed by reading depends/options`);
+  }
+  assert.deepEqual(results[0]!.port!.recipe.depends, { build: ['cat0/port1', 'outside/none'], run: ['cat0/port1'], system: ['pkg-config', 'zlib1g-dev'], system_run: ['libc6 (>= 2.36)'] });
+  assert.equal(results[0]!.port!.pkgname, 'libfoo');
+  assert.equal(results[2]!.port!.pkgname, 'port2');
+  assert.deepEqual(results[1]!.port!.recipe.options, { NLS: { default: true, description: 'Native language support' } });
+  // Same JSON (so the same keys in the same order) as an eager load, problems included.
+  assert.equal(JSON.stringify(results), JSON.stringify(direct));
+  assert.deepEqual(results, direct);
+  assert.ok(!isUnparsedLazyRecipe(results[0]!.port!.recipe));
+  assert.equal(results[0]!.port!.recipe.description, 'Long text.\n');
+  // A lazy recipe behaves as a plain object: spread, assignment.
+  const copy = { ...results[4]!.port!.recipe };
+  assert.deepEqual(copy, direct[4]!.port!.recipe);
+  const r = results[9]!.port!.recipe as { version: string };
+  r.version = '9.9';
+  assert.equal(r.version, '9.9');
+  assert.equal(results[3]!.port, undefined);
+  assert.match(results[3]!.problems[0]!.message, /string/);
 });

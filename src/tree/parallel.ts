@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { loadPort, type PortLoad } from '../recipe/index.js';
 import { WORKER_BUSY, WORKER_CANCELLED, WORKER_IDLE, type LoadJob, type WorkerInit } from './parallel-state.js';
+import { unpackChunk, type PackedChunk } from './compact.js';
 
 export type { LoadJob } from './parallel-state.js';
 
@@ -81,10 +82,10 @@ export function loadAll(jobs: readonly LoadJob[], opts: LoadAllOptions = {}): { 
     for (let guard = 0; guard <= jobs.length; guard++) {
       const msg = receiveMessageOnPort(port);
       if (!msg) return;
-      const m = msg.message as { start?: number; results?: PortLoad[] };
-      if (m.start !== undefined && m.results) {
-        m.results.forEach((r, k) => { results[m.start! + k] = r; });
-        byWorkers += m.results.length;
+      const m = msg.message as { packed?: PackedChunk };
+      if (m.packed) {
+        unpackChunk(m.packed, jobs, results);
+        byWorkers += m.packed.count;
       }
     }
   };

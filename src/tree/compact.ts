@@ -1,0 +1,112 @@
+/**
+ * The compact form in which a load worker hands a chunk of loaded ports to the main thread (see
+ * `parallel.ts`). Copying whole `Port` objects between threads costs the receiver about as much as loading
+ * them, so a worker sends per valid port only its recipe text, its content hash, its key mask, and the
+ * fields planning reads for every port: `depends` (origins of the tree as job indices in one Int32Array,
+ * other strings interned) and non-empty `options`. The main thread rebuilds each `Port` around a
+ * {@link lazyRecipe}, which parses the text only if something reads another field of the recipe.
+ */
+import nodePath from 'node:path';
+import type { Problem } from '../util/errors.js';
+import { lazyRecipe, recipeKeyMask, type Port, type PortLoad, type PortLoadText, type Recipe } from '../recipe/index.js';
+import type { LoadJob } from './parallel-state.js';
+
+/** One chunk of loaded jobs, `jobs[start .. start + count)`, in compact form. */
+export interface PackedChunk {
+  readonly start: number;
+  readonly count: number;
+  /** Per job: 0 when it gave no port (see `problems`), else 1 + 2 × its recipe's key mask. */
+  readonly flags: Uint8Array;
+  /** Recipe texts of the valid ports, in job order. */
+  readonly texts: string[];
+  /** Their content hashes (64 hex digits each), concatenated. */
+  readonly hashes: string;
+  /**
+   * Per valid port: the lengths of depends.build, .run, .system, .system_run, then their entries. A build
+   * or run entry ≥ 0 is a job index (that job's origin); < 0 is `-(1 + i)` for `strs[i]`. A system entry
+   * is an index into `strs`.
+   */
+  readonly ints: Int32Array;
+  /** Interned strings of this chunk. */
+  readonly strs: string[];
+  /** [index among the valid ports, recipe.options] for the ports that declare options. */
+  readonly options: [number, Recipe['options']][];
+  /** [index among the valid ports, recipe.name] for the ports that set a name. */
+  readonly names: [number, string][];
+  /** [job index within the chunk, problems] for the jobs that gave problems. */
+  readonly problems: [number, Problem[]][];
+}
+
+/** Packs the loads of `jobs[start ..]` (worker side). `jobIndex` maps an origin to its job index. */
+export function packChunk(start: number, loads: readonly PortLoadText[], jobIndex: ReadonlyMap<string, number>): PackedChunk {
+  const flags = new Uint8Array(loads.length);
+  const texts: string[] = [];
+  let hashes = '';
+  const ints: number[] = [];
+  const strs: string[] = [];
+  const strIndex = new Map<string, number>();
+  const intern = (s: string): number => {
+    let i = strIndex.get(s);
+    if (i === undefined) { i = strs.length; strs.push(s); strIndex.set(s, i); }
+    return i;
+  };
+  const options: [number, Recipe['options']][] = [];
+  const names: [number, string][] = [];
+  const problems: [number, Problem[]][] = [];
+  loads.forEach((l, k) => {
+    if (l.problems.length > 0) problems.push([k, l.problems]);
+    if (!l.port || l.text === undefined) return;
+    const r = l.port.recipe;
+    flags[k] = 1 + 2 * recipeKeyMask(r);
+    const v = texts.length;
+    texts.push(l.text);
+    hashes += l.port.contentHash;
+    const d = r.depends;
+    ints.push(d.build.length, d.run.length, d.system.length, d.system_run.length);
+    for (const o of d.build) ints.push(jobIndex.get(o) ?? -(1 + intern(o)));
+    for (const o of d.run) ints.push(jobIndex.get(o) ?? -(1 + intern(o)));
+    for (const s of d.system) ints.push(intern(s));
+    for (const s of d.system_run) ints.push(intern(s));
+    for (const _ in r.options) { options.push([v, r.options]); break; }
+    if (r.name !== undefined) names.push([v, r.name]);
+  });
+  return { start, count: loads.length, flags, texts, hashes, ints: Int32Array.from(ints), strs, options, names, problems };
+}
+
+/** Unpacks a chunk into `results` (main side): lazy-recipe ports for the valid jobs, problems for the others. */
+export function unpackChunk(c: PackedChunk, jobs: readonly LoadJob[], results: (PortLoad | undefined)[]): void {
+  const options = new Map(c.options);
+  const names = new Map(c.names);
+  const problems = new Map(c.problems);
+  const origin = (x: number): string => (x >= 0 ? jobs[x]!.origin : c.strs[-1 - x]!);
+  let v = 0;
+  let p = 0;
+  const ints = c.ints;
+  for (let k = 0; k < c.count; k++) {
+    const job = jobs[c.start + k]!;
+    const flag = c.flags[k]!;
+    if (flag === 0) { results[c.start + k] = { problems: problems.get(k) ?? [] }; continue; }
+    const nb = ints[p]!, nr = ints[p + 1]!, ns = ints[p + 2]!, nsr = ints[p + 3]!;
+    p += 4;
+    const build = new Array<string>(nb);
+    for (let i = 0; i < nb; i++) build[i] = origin(ints[p++]!);
+    const run = new Array<string>(nr);
+    for (let i = 0; i < nr; i++) run[i] = origin(ints[p++]!);
+    const system = new Array<string>(ns);
+    for (let i = 0; i < ns; i++) system[i] = c.strs[ints[p++]!]!;
+    const systemRun = new Array<string>(nsr);
+    for (let i = 0; i < nsr; i++) systemRun[i] = c.strs[ints[p++]!]!;
+    const dir = nodePath.isAbsolute(job.dir) ? job.dir : nodePath.resolve(job.dir);
+    const path = `${dir}${nodePath.sep}port.yaml`;
+    const recipe = lazyRecipe(c.texts[v]!, path, job.origin, (flag - 1) >> 1,
+      { build, run, system, system_run: systemRun }, options.get(v) ?? {});
+    const name = names.get(v);
+    const port: Port = {
+      origin: job.origin, dir, path, layer: job.layer,
+      pkgname: name ?? job.origin.slice(job.origin.indexOf('/') + 1),
+      recipe, contentHash: c.hashes.slice(64 * v, 64 * v + 64),
+    };
+    results[c.start + k] = { port, problems: problems.get(k) ?? [] };
+    v++;
+  }
+}
