@@ -10,7 +10,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { KilnError } from '../util/errors.js';
 import { run } from '../util/exec.js';
-import type { BlobRef } from './protocol.js';
+import { INLINE_PORT_BYTES, type BlobRef, type PortFile } from './protocol.js';
 
 /** sha256 (hex) of a file, streamed. */
 export async function sha256File(file: string): Promise<string> {
@@ -91,6 +91,39 @@ export async function portTarball(home: string, portDir: string): Promise<string
   const file = path.join(dir, `${sha}.tar`);
   fs.renameSync(tmp, file);
   return file;
+}
+
+/** The port folder's regular files inline, or undefined when it holds more than {@link INLINE_PORT_BYTES} or other kinds of files. */
+export function inlinePortFiles(portDir: string): PortFile[] | undefined {
+  const out: PortFile[] = [];
+  let total = 0;
+  const walk = (rel: string): boolean => {
+    for (const e of fs.readdirSync(path.join(portDir, rel), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) { if (!walk(r)) return false; continue; }
+      if (!e.isFile()) return false;
+      const full = path.join(portDir, r);
+      const st = fs.statSync(full);
+      total += st.size;
+      if (total > INLINE_PORT_BYTES || out.length >= 256) return false;
+      out.push({ path: r, mode: st.mode & 0o777, data: fs.readFileSync(full).toString('base64') });
+    }
+    return true;
+  };
+  return walk('') ? out : undefined;
+}
+
+/** Writes inline port files into `dest` (made); refuses paths that would leave it. */
+export function writePortFiles(files: readonly PortFile[], dest: string): void {
+  fs.mkdirSync(dest, { recursive: true });
+  for (const f of files) {
+    const full = path.resolve(dest, f.path);
+    if (!full.startsWith(`${path.resolve(dest)}${path.sep}`) || f.path.split('/').some((x) => x === '..' || x === '')) {
+      throw new KilnError('KILN_E_DIST', `a job carries an unsafe port file path: ${JSON.stringify(f.path)}`, { exitCode: 1 });
+    }
+    fs.mkdirSync(path.dirname(full), { recursive: true });
+    fs.writeFileSync(full, Buffer.from(f.data, 'base64'), { mode: f.mode & 0o755 });
+  }
 }
 
 /** Unpacks a tarball (plain or zstd) into `dest` (made), keeping numeric owners and permissions. */

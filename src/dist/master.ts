@@ -12,11 +12,11 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { KilnError } from '../util/errors.js';
-import { run } from '../util/exec.js';
 import type { JailRecord } from '../store/index.js';
 import type { BuildPortInput, BuildResult } from '../build/index.js';
 import { fetchDistfiles } from '../fetch/index.js';
-import { BlobIndex, jailTarball, portTarball, sha256File } from './blobs.js';
+import { BlobIndex, inlinePortFiles, jailTarball, portTarball, sha256File } from './blobs.js';
+import { controlFromBytes, controlWithDpkg } from '../repo/index.js';
 import { distPlugin, type MasterEndpoints } from './plugin.js';
 import { connectRedis, redisOptions, WorkerRegistry } from './registry.js';
 import { PROTOCOL_VERSION, isDebName, jobKey, queueName, type DistJob, type DistResult, type ResultAnswer, type WorkerView } from './protocol.js';
@@ -143,8 +143,9 @@ export class DistMaster implements MasterEndpoints {
     let data: DistJob;
     try {
       const jailFile = await jailTarball(this.o.home, this.o.jail, (l) => this.log(l));
+      const files = inlinePortFiles(input.port.dir);
       const [jailRef, portRef, deps, distfiles] = await Promise.all([
-        this.blobs.add(jailFile), this.blobs.add(await portTarball(this.o.home, input.port.dir)),
+        this.blobs.add(jailFile), files ? undefined : this.blobs.add(await portTarball(this.o.home, input.port.dir)),
         Promise.all(input.depDebs.map((d) => this.blobs.add(d))),
         Promise.all(fetched.map((d) => this.blobs.add(d.path, d.filename))),
       ]);
@@ -152,7 +153,8 @@ export class DistMaster implements MasterEndpoints {
       data = {
         v: PROTOCOL_VERSION, key, master: this.url,
         jail: { name: this.o.jail.name, release: this.o.jail.release, arch: this.o.jail.arch, identity: this.o.jail.identity, tarball: jailRef },
-        port: { origin, pkgname: p.pkgname, layer: p.layer, contentHash: p.contentHash, recipe: p.recipe, tarball: portRef },
+        port: { origin, pkgname: p.pkgname, layer: p.layer, contentHash: p.contentHash, recipe: p.recipe,
+          ...(files ? { files } : { tarball: portRef! }) },
         identity: input.identity, options: input.options, deps, distfiles, kilnRun: input.kilnRun,
         kilnSonames: [...(input.kilnSonames ?? new Map()).entries()], jobs: input.jobs, withTests: input.withTests ?? false,
         limits: input.limits, sourceDateEpoch: input.sourceDateEpoch,
@@ -264,7 +266,7 @@ export class DistMaster implements MasterEndpoints {
           if (!fs.existsSync(up)) throw new Error(`${d.name} was not uploaded`);
           const got = await sha256File(up);
           if (got !== d.sha256) throw new Error(`${d.name} hashes to ${got}, not ${d.sha256}`);
-          const id = (await run('dpkg-deb', ['-f', up, 'X-Kiln-Identity'])).stdout.trim();
+          const id = await debIdentity(up);
           if (id !== inp.identity) throw new Error(`${d.name} carries identity ${id || '(none)'}, not ${inp.identity}`);
           const dest = path.join(inp.outDir, d.name);
           fs.mkdirSync(inp.outDir, { recursive: true });
@@ -300,6 +302,20 @@ export class DistMaster implements MasterEndpoints {
     this.redis.disconnect();
     fs.rmSync(this.uploadsDir, { recursive: true, force: true });
   }
+}
+
+/** The `X-Kiln-Identity` field of a `.deb` (read in-process from its head; `dpkg-deb` for what that cannot decode). */
+async function debIdentity(file: string): Promise<string> {
+  const fd = fs.openSync(file, 'r');
+  let head: Buffer;
+  try {
+    const buf = Buffer.alloc(Math.min(fs.fstatSync(fd).size, 4 * 1024 * 1024));
+    head = buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, 0));
+  } finally { fs.closeSync(fd); }
+  let control: string | null = null;
+  try { control = controlFromBytes(head); } catch { control = null; }
+  control ??= await controlWithDpkg(file);
+  return /^X-Kiln-Identity:[ \t]*(\S*)/m.exec(control)?.[1] ?? '';
 }
 
 /** `HOST:PORT` → parts (`[v6]:port` too). */

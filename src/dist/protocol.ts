@@ -22,6 +22,18 @@ export interface BlobRef {
   readonly size: number;
 }
 
+/** One file of a port folder, inline in a job. */
+export interface PortFile {
+  /** Path relative to the port folder. */
+  readonly path: string;
+  readonly mode: number;
+  /** The bytes, base64. */
+  readonly data: string;
+}
+
+/** Port folders up to this many bytes travel inline in the job. */
+export const INLINE_PORT_BYTES = 256 * 1024;
+
 /** One build handed to a worker (BullMQ job data). Everything in it is plain JSON. */
 export interface DistJob {
   readonly v: number;
@@ -33,8 +45,10 @@ export interface DistJob {
   readonly port: {
     readonly origin: string; readonly pkgname: string; readonly layer: string; readonly contentHash: string;
     readonly recipe: Recipe;
-    /** The port folder (recipe, patches) as a tarball. */
-    readonly tarball: BlobRef;
+    /** The port folder (recipe, patches) as a tarball, when it is too big to travel inline. */
+    readonly tarball?: BlobRef;
+    /** The port folder's files inline (small folders: saves a download and two tar runs per job). */
+    readonly files?: readonly PortFile[];
   };
   /** Build identity (recorded in the `.deb`). */
   readonly identity: string;

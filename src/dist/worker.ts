@@ -13,7 +13,8 @@ import { buildPort, type BuildResult } from '../build/index.js';
 import { DistfileCache } from '../fetch/index.js';
 import { cleanupStaleSandboxes } from '../sandbox/index.js';
 import type { Port } from '../recipe/index.js';
-import { authHeader, downloadBlob, extractTarball, TransferError, uploadBlob } from './blobs.js';
+import { authHeader, downloadBlob, extractTarball, TransferError, uploadBlob, writePortFiles } from './blobs.js';
+import crypto from 'node:crypto';
 import { connectRedis, redisOptions, WorkerRegistry } from './registry.js';
 import { HEARTBEAT_MS, PROTOCOL_VERSION, queueName, type BlobRef, type DistJob, type DistResult, type ResultAnswer, type WorkerRecord } from './protocol.js';
 
@@ -126,7 +127,7 @@ export class DistWorker {
         await downloadBlob(base, this.o.token, f, tmp);
         cache.adopt(tmp, f.sha256, f.name);
       }
-      const portDir = await this.ensureUnpacked(base, d.port.tarball, 'ports');
+      const portDir = d.port.files ? this.ensureInline(d.port.files) : await this.ensureUnpacked(base, d.port.tarball!, 'ports');
       const deps: string[] = [];
       for (const dep of d.deps) deps.push(await this.ensureFile(base, dep, 'debs'));
       const port: Port = { origin, dir: portDir, path: path.join(portDir, 'port.yaml'), layer: d.port.layer, pkgname: d.port.pkgname,
@@ -220,6 +221,20 @@ export class DistWorker {
     const dest = path.join(this.o.home, 'dist', kind, ref.sha256, path.basename(ref.name));
     if (!fs.existsSync(dest)) await downloadBlob(base, this.o.token, ref, dest);
     return dest;
+  }
+
+  /** Inline port files written once into `HOME/dist/ports/inline-SHA/tree`. */
+  private ensureInline(files: NonNullable<DistJob['port']['files']>): string {
+    const sha = crypto.createHash('sha256').update(JSON.stringify(files)).digest('hex');
+    const dir = path.join(this.o.home, 'dist', 'ports', `inline-${sha}`, 'tree');
+    if (fs.existsSync(dir)) return dir;
+    const tmp = `${dir}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+    writePortFiles(files, tmp);
+    try { fs.renameSync(tmp, dir); } catch (e) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      if (!fs.existsSync(dir)) throw e;
+    }
+    return dir;
   }
 
   /** A tarball blob unpacked once into `HOME/dist/KIND/SHA/tree`. */
