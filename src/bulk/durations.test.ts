@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadPort } from '../recipe/index.js';
-import { DEFAULT_EXPECTED_S, cachedDistfileBytes, estimateFromSize, expectedDuration } from './durations.js';
+import { DEFAULT_EXPECTED_S, DEFAULT_PUBLISH_S, cachedDistfileBytes, lastPublishSeconds, estimateFromSize, expectedDuration } from './durations.js';
 import { PhaseMeter } from './meter.js';
 import { etaScale } from './eta.js';
 import type { SandboxCommand, SandboxRunner } from '../sandbox/index.js';
@@ -82,4 +82,18 @@ test('the ETA\'s pace follows how much slower or faster than expected this bulk\
   assert.ok(etaScale(400, 20, 20) > etaScale(40, 20, 2) || etaScale(400, 20, 20) === 3);
   assert.equal(etaScale(10_000, 10, 10), 3);
   assert.equal(etaScale(1, 1000, 10), 0.5);
+});
+
+test('the ETA adds the last publish of the pair: from its last build\'s end to its publish event', () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-publish-s-'));
+  try {
+    const journal = (id: number, events: object[]): void => {
+      fs.mkdirSync(path.join(home, 'logs', String(id)), { recursive: true });
+      fs.writeFileSync(path.join(home, 'logs', String(id), 'events.jsonl'), events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    };
+    journal(3, [{ type: 'bulk-start', t: 1000 }, { type: 'port-done', t: 5000 }, { type: 'publish', t: 9500 }, { type: 'bulk-done', t: 9600 }]);
+    journal(4, [{ type: 'bulk-start', t: 20000 }, { type: 'port-done', t: 21000 }]);
+    assert.equal(lastPublishSeconds(home, [4, 3]), 4.5, 'the newest bulk that published');
+    assert.equal(lastPublishSeconds(home, [4, 9]), DEFAULT_PUBLISH_S);
+  } finally { fs.rmSync(home, { recursive: true, force: true }); }
 });

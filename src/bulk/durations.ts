@@ -68,3 +68,30 @@ export function expectedDuration(port: Port, inp: ExpectedInput): Expected {
   if (bytes !== undefined) return { seconds: estimateFromSize(bytes), source: 'distfile-size' };
   return { seconds: DEFAULT_EXPECTED_S, source: 'default' };
 }
+
+/** Seconds assumed for the final publish when no earlier bulk of the pair tells. */
+export const DEFAULT_PUBLISH_S = 3;
+
+/**
+ * How long the last publish of the pair took: in the newest earlier bulk's events journal (`HOME/logs/ID/events.jsonl`)
+ * that has a `publish` event, the time from its last `port-done` (or its start) to that event. The ETA adds it,
+ * since a bulk ends when its repository is published, not when its last build does.
+ */
+export function lastPublishSeconds(home: string, bulkIds: readonly number[]): number {
+  for (const id of bulkIds) {
+    let text: string;
+    try { text = fs.readFileSync(path.join(home, 'logs', String(id), 'events.jsonl'), 'utf8'); } catch { continue; }
+    let from: number | undefined;
+    let publishedAt: number | undefined;
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('{')) continue;
+      let e: { type?: string; t?: number };
+      try { e = JSON.parse(line) as { type?: string; t?: number }; } catch { continue; }
+      if (typeof e.t !== 'number') continue;
+      if (e.type === 'bulk-start' || e.type === 'port-done') from = e.t;
+      if (e.type === 'publish') publishedAt = e.t;
+    }
+    if (from !== undefined && publishedAt !== undefined && publishedAt >= from) return (publishedAt - from) / 1000;
+  }
+  return DEFAULT_PUBLISH_S;
+}

@@ -4,6 +4,9 @@ export { BulkEvents, type BulkEvent, type BulkCounts } from './events.js';
 export { jobsFor, type BudgetInput } from './budget.js';
 export { estimateRemaining, etaScale } from './eta.js';
 export { acquireBulk, ownerAlive, processStart, type BulkLock } from './lock.js';
-export { expectedDuration, cachedDistfileBytes, estimateFromSize, DEFAULT_EXPECTED_S, SIZE_MODEL, type Expected, type ExpectedInput, type EstimateSource } from './durations.js';
+export {
+  expectedDuration, cachedDistfileBytes, estimateFromSize, lastPublishSeconds, DEFAULT_EXPECTED_S, DEFAULT_PUBLISH_S, SIZE_MODEL,
+  type Expected, type ExpectedInput, type EstimateSource,
+} from './durations.js';
 export { PhaseMeter } from './meter.js';
 export { LiveView, formatDuration, plainLine } from './progress.js';

@@ -22,7 +22,7 @@ import { BulkEvents, type BulkCounts } from './events.js';
 import { jobsFor } from './budget.js';
 import { estimateRemaining, etaScale } from './eta.js';
 import { acquireBulk, type BulkLock } from './lock.js';
-import { expectedDuration, type Expected } from './durations.js';
+import { expectedDuration, lastPublishSeconds, type Expected } from './durations.js';
 import { PhaseMeter } from './meter.js';
 
 /** Everything a bulk needs; the CLI fills it from the command line, kiln.yaml and `planBulk`. */
@@ -181,13 +181,16 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
     return { built: built.size, failed: failed.length, skipped: skipped.length, kept: plan.keep.length,
       deleted: o.keepStale ? 0 : plan.delete.length, remaining: c.waiting + c.ready + c.running };
   };
-  // This bulk's pace against the expectations (finished builds), which corrects the ETA.
+  // This bulk's pace against the expectations (finished builds), which corrects the ETA; and the final publish.
   const pace = { actualS: 0, expectedS: 0, n: 0 };
+  const publishS = o.publish === false ? 0
+    : lastPublishSeconds(o.home, o.store.bulks.listBulks({ jail: o.jail.name, tree: o.tree.name, limit: 10 }).filter((b) => b.id !== bulk.id).map((b) => b.id));
   let lastEta = -Infinity;
   const progress = (force = false): void => {
     if (!force && Date.now() - lastEta < 1000) return;
     lastEta = Date.now();
-    const etaS = estimateRemaining(sched, dag, expected, o.builders, now(), etaScale(pace.actualS, pace.expectedS, pace.n));
+    const left = estimateRemaining(sched, dag, expected, o.builders, now(), etaScale(pace.actualS, pace.expectedS, pace.n));
+    const etaS = left === null ? null : left + publishS;
     events.send({ type: 'progress', bulk: bulk.id, t: Date.now(), counts: counts(), etaS, elapsedS: now() });
   };
   events.send({ type: 'bulk-start', bulk: bulk.id, t: Date.now(), jail: o.jail.name, tree: o.tree.name, builders: o.builders,
