@@ -189,7 +189,14 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
   const progress = (force = false): void => {
     if (!force && Date.now() - lastEta < 1000) return;
     lastEta = Date.now();
-    const left = estimateRemaining(sched, dag, expected, o.builders, now(), etaScale(pace.actualS, pace.expectedS, pace.n));
+    // Running builds already past their expectation say the bulk is slow before any build finishes.
+    const p = { ...pace };
+    for (const r of sched.running()) {
+      const ran = now() - r.since;
+      const e = expected[r.node] ?? 60;
+      if (Number.isFinite(ran) && ran > e) { p.actualS += ran; p.expectedS += e; p.n += 1; }
+    }
+    const left = estimateRemaining(sched, dag, expected, o.builders, now(), etaScale(p.actualS, p.expectedS, p.n));
     const etaS = left === null ? null : left + publishS;
     events.send({ type: 'progress', bulk: bulk.id, t: Date.now(), counts: counts(), etaS, elapsedS: now() });
   };
