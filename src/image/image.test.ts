@@ -1,0 +1,107 @@
+/**
+ * Real images: a port built with `kiln bulk` into the repository of (jail, tree), a tar image with it unpacked and
+ * its program run in a chroot; byte-identical tar and squashfs images under SOURCE_DATE_EPOCH; the base layer reused.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { run } from '../util/exec.js';
+import { KilnError } from '../util/errors.js';
+import { kiln, testHome } from '../bulk/testing.js';
+import { openStore } from '../store/index.js';
+import { buildImage, rawLayout, rawIds, sfdiskScript, seededUuid, tarArgs, baseIdentity } from './index.js';
+import { HELLO_SAYS, testImageBaseCache, writeHelloTree } from './testing.js';
+import { parseSize } from '../cli/commands/image.js';
+
+const sha = (f: string): string => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
+
+test('raw layout, ids and sfdisk input are pure and aligned', () => {
+  const l = rawLayout(2 * 1024 ** 3, true);
+  assert.deepEqual(l.boot, { start: 2048, sectors: 256 * 2048 });
+  assert.equal(l.root.start, 2048 + 256 * 2048);
+  assert.equal(l.root.start + l.root.sectors + 2048, l.totalSectors, 'the last MiB is left for the backup GPT');
+  assert.equal(rawLayout(1024 ** 3, false).root.start, 2048);
+  assert.throws(() => rawLayout(100 * 1024 ** 2, true), (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_IMAGE');
+  assert.equal(seededUuid('a', 'disk'), seededUuid('a', 'disk'));
+  assert.notEqual(seededUuid('a', 'disk'), seededUuid('b', 'disk'));
+  assert.match(seededUuid('a', 'disk'), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  const script = sfdiskScript(l, rawIds('s'), 'amd64');
+  assert.match(script, /^label: gpt$/m);
+  assert.match(script, /attrs="LegacyBIOSBootable"/);
+  assert.match(script, /type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709/);
+  assert.ok(tarArgs('/r', '/o', 5).includes('--clamp-mtime'));
+  assert.ok(!tarArgs('/r', '/o').includes('--clamp-mtime'));
+  assert.equal(parseSize('2G'), 2 * 1024 ** 3);
+  assert.equal(parseSize('512M'), 512 * 1024 ** 2);
+  assert.throws(() => parseSize('lots'));
+  const b = { release: 'bookworm', arch: 'amd64', mirror: 'http://m/debian', include: ['b', 'a'] };
+  assert.equal(baseIdentity(b), baseIdentity({ ...b, include: ['a', 'b', 'a'] }), 'the package set, not its order');
+  assert.notEqual(baseIdentity(b), baseIdentity({ ...b, arch: 'arm64' }));
+});
+
+test('tar and squashfs images with a kiln-built program: it runs in a chroot, and SOURCE_DATE_EPOCH makes them byte-identical', { timeout: 30 * 60_000 }, async () => {
+  const home = await testHome('kiln-image-test-');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-image-'));
+  try {
+    const { tree, list } = writeHelloTree(dir);
+    const b = await kiln(home, ['bulk', '-j', 'bookworm', '-p', tree, '-f', list]);
+    assert.equal(b.status, 0, b.stdout + b.stderr);
+    const overlay = path.join(dir, 'overlay');
+    fs.mkdirSync(path.join(overlay, 'etc'), { recursive: true });
+    fs.writeFileSync(path.join(overlay, 'etc/motd'), 'made by kiln image\n');
+    // kiln's CLI reads SOURCE_DATE_EPOCH from its environment; the base cache is shared by test runs.
+    fs.mkdirSync(path.join(home, 'cache'), { recursive: true });
+    fs.mkdirSync(testImageBaseCache(), { recursive: true });
+    fs.symlinkSync(testImageBaseCache(), path.join(home, 'cache', 'image-bases'));
+    const env = { ...process.env, SOURCE_DATE_EPOCH: '1700000000' };
+    const image = async (out: string): Promise<{ base: { reused: boolean } }> => {
+      const r = await kiln(home, ['image', '-j', 'bookworm', '-p', tree, '-f', list, '-t', 'tar', '-o', out, '--overlay', overlay,
+        '--hostname', 'kilnbox', '--json'], { env });
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      return JSON.parse(r.stdout) as { base: { reused: boolean } };
+    };
+    const one = path.join(dir, 'one.tar');
+    const two = path.join(dir, 'two.tar');
+    await image(one);
+    const again = await image(two);
+    assert.equal(again.base.reused, true, 'the second image reuses the cached base');
+    assert.equal(sha(one), sha(two), 'two tar images with SOURCE_DATE_EPOCH are byte-identical');
+
+    const root = path.join(dir, 'unpacked');
+    fs.mkdirSync(root);
+    await run('tar', ['--numeric-owner', '-xpf', one, '-C', root]);
+    const said = await run('chroot', [root, '/usr/bin/kiln-hi']);
+    assert.equal(said.stdout.trim(), `${HELLO_SAYS} x86_64`);
+    assert.equal(fs.readFileSync(path.join(root, 'etc/hostname'), 'utf8'), 'kilnbox\n');
+    assert.equal(fs.readFileSync(path.join(root, 'etc/motd'), 'utf8'), 'made by kiln image\n');
+    assert.ok(!fs.existsSync(path.join(root, 'etc/apt/sources.list.d/kiln-image.list')), 'the build-time source is gone');
+    // The overlay's file was written just now: its mtime is clamped to SOURCE_DATE_EPOCH (2023-11-14).
+    const listed = (await run('tar', ['--utc', '-tvf', one])).stdout.split('\n').filter((l) => l.endsWith(' ./etc/motd'));
+    assert.equal(listed.length, 1);
+    assert.match(listed[0]!, / 2023-11-14 22:13 /, 'mtimes are clamped to SOURCE_DATE_EPOCH');
+
+    // squashfs, in-process: the same bytes twice.
+    const s = openStore(home);
+    const jail = s.getJail('bookworm')!;
+    s.close();
+    const squash = async (out: string): Promise<void> => {
+      await buildImage({ home, jail, tree: path.basename(tree), packages: ['kiln-hi'], type: 'squashfs', output: out, overlay,
+        sourceDateEpoch: 1700000000, baseCache: testImageBaseCache() }, () => undefined);
+    };
+    await squash(path.join(dir, 'one.sqfs'));
+    await squash(path.join(dir, 'two.sqfs'));
+    assert.equal(sha(path.join(dir, 'one.sqfs')), sha(path.join(dir, 'two.sqfs')), 'two squashfs images are byte-identical');
+    const files = (await run('unsquashfs', ['-l', path.join(dir, 'one.sqfs')])).stdout;
+    assert.match(files, /^squashfs-root\/usr\/bin\/kiln-hi$/m);
+
+    // A package that is not in the repository is refused before anything is made.
+    await assert.rejects(buildImage({ home, jail, tree: path.basename(tree), packages: ['nope'], type: 'tar', output: path.join(dir, 'x.tar'),
+      baseCache: testImageBaseCache() }, () => undefined), (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_IMAGE' && /nope/.test(e.message));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+});
