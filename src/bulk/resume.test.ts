@@ -38,6 +38,7 @@ test('SIGKILL mid-build, then --resume: finished ports stay, nothing leaks; the 
   const home = await testHome('kiln-resume-');
   const tree = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-resume-tree-'));
   let pid: number | undefined;
+  let alive = true;
   let first: Promise<RunResult | Error> | undefined;
   try {
     // A chain, each build sleeping a little, so the bulk is surely in the middle of one when killed.
@@ -47,7 +48,8 @@ test('SIGKILL mid-build, then --resume: finished ports stay, nothing leaks; the 
     });
     assert.equal((await kiln(home, ['tree', 'add', 'rs', '--path', tree])).status, 0);
     const args = ['bulk', '-j', 'bookworm', '-p', 'rs', 'r/four', '-J', '2'];
-    first = kiln(home, args, { onSpawn: (p) => { pid = p; } }).catch((e: unknown) => e as Error);
+    // `alive` turns false as soon as the child is gone, so the clean-up never signals a reused pid.
+    first = kiln(home, args, { onSpawn: (p) => { pid = p; } }).catch((e: unknown) => e as Error).finally(() => { alive = false; });
 
     // While it builds, a second bulk of the same (jail, tree) is refused.
     await until(home, 'r/one is building', (b) => b.get('r/one')?.phase === 'build');
@@ -100,9 +102,47 @@ test('SIGKILL mid-build, then --resume: finished ports stay, nothing leaks; the 
     assert.equal(again.status, 0, again.stdout + again.stderr);
     assert.match(again.stdout, /built 0, failed 0, skipped 0, kept 4/);
   } finally {
-    if (pid !== undefined) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }
+    if (pid !== undefined && alive) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }
     await first;
     fs.rmSync(tree, { recursive: true, force: true });
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('bulks of different (jail, tree) pairs run at the same time', { timeout: 10 * 60_000 }, async () => {
+  const home = await testHome('kiln-pairs-');
+  const trees = [fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-pair-a-')), fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-pair-b-'))];
+  const [ta, tb] = trees as [string, string];
+  let pid: number | undefined;
+  let alive = true;
+  let first: Promise<RunResult | Error> | undefined;
+  try {
+    // Pair A's port waits (bounded) for a file in its port folder, which the test makes once pair B is done.
+    scriptPort(ta, 'p/waits', { script: 'for i in $(seq 900); do [ -e /kiln/port/go ] && break; sleep 0.2; done\n[ -e /kiln/port/go ]\nmkdir -p "$DESTDIR/usr/share/waits"\necho w > "$DESTDIR/usr/share/waits/w.txt"' });
+    scriptPort(tb, 'p/quick');
+    assert.equal((await kiln(home, ['tree', 'add', 'pa', '--path', ta])).status, 0);
+    assert.equal((await kiln(home, ['tree', 'add', 'pb', '--path', tb])).status, 0);
+    first = kiln(home, ['bulk', '-j', 'bookworm', '-p', 'pa', 'p/waits'], { onSpawn: (p) => { pid = p; } })
+      .catch((e: unknown) => e as Error).finally(() => { alive = false; });
+    await until(home, 'pair A is building', (b) => b.get('p/waits')?.phase === 'build');
+    const b = await kiln(home, ['bulk', '-j', 'bookworm', '-p', 'pb', 'p/quick']);
+    assert.equal(b.status, 0, b.stdout + b.stderr);
+    assert.equal(rows(home)?.builds.get('p/quick')?.result, 'built');
+    // Pair A was still building all along, and its sandbox survived B's start-up cleanup.
+    const s = openStore(home);
+    try {
+      const a = s.bulks.listBulks({ tree: 'pa', limit: 1 })[0]!;
+      assert.equal(a.status, 'running');
+      assert.equal(s.bulks.builds(a.id).find((r) => r.origin === 'p/waits')?.result, 'running');
+    } finally { s.close(); }
+    fs.writeFileSync(path.join(ta, 'p/waits/go'), '');
+    const a = await first;
+    assert.ok(!(a instanceof Error) && a.status === 0, a instanceof Error ? a.message : a.stdout + a.stderr);
+    assert.deepEqual(mountsUnder(home), []);
+  } finally {
+    if (pid !== undefined && alive) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }
+    await first;
+    for (const t of trees) fs.rmSync(t, { recursive: true, force: true });
     fs.rmSync(home, { recursive: true, force: true });
   }
 });
