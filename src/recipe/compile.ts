@@ -128,15 +128,20 @@ function compileNode(s: Schema): Fn {
     }
     case 'array': {
       const el = compileNode(d.element!);
+      // The caller's value is a fresh parse nobody else holds: when every element comes out as it went in
+      // (strings, numbers), the array itself is the output, as zod's copy would equal it.
       return (v) => {
         if (!Array.isArray(v)) return FAIL;
-        const out = new Array<unknown>(v.length);
+        let out: unknown[] | undefined;
         for (let i = 0; i < v.length; i++) {
-          const r = el(v[i]);
+          const x: unknown = v[i];
+          const r = el(x);
           if (r === FAIL || r === ABSENT) return FAIL;
-          out[i] = r;
+          if (r !== x && out === undefined) out = v.slice(0, i);
+          if (out !== undefined) out[i] = r;
         }
-        return checks && !checks(out) ? FAIL : out;
+        const res = out ?? v;
+        return checks && !checks(res) ? FAIL : res;
       };
     }
     case 'record': {
@@ -192,7 +197,8 @@ function compileNode(s: Schema): Fn {
 
 /**
  * Compiles `schema` into a function returning zod's output for a value zod accepts, or {@link FAIL}.
- * Returns undefined when the schema uses a construct the compiler does not know (then use zod only).
+ * The output may share arrays with the input (an array whose elements all pass unchanged is not copied):
+ * give it a value nobody else holds, such as a fresh parse. Returns undefined when the schema uses a construct the compiler does not know (then use zod only).
  */
 export function compileSchema(schema: unknown): ((v: unknown) => unknown) | undefined {
   try {

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { loadPort, type PortLoad } from '../recipe/index.js';
+import { lazyRecipe, loadPortText, recipeKeyMask, type Port, type PortLoad } from '../recipe/index.js';
 import { WORKER_BUSY, WORKER_CANCELLED, WORKER_IDLE, type LoadJob, type WorkerInit } from './parallel-state.js';
 import { unpackChunk, type PackedChunk } from './compact.js';
 
@@ -21,8 +21,13 @@ const CHUNK = 256;
 /** How long the caller waits for a busy worker before loading its claimed jobs itself (a stuck worker). */
 const WORKER_WAIT_MS = 60_000;
 
-/** How many helper workers to use by default: one fewer than the cores (the caller works too), at most 7. */
+/**
+ * How many helper workers to use by default: one fewer than the cores (the caller works too), at most 7;
+ * `KILN_SCAN_WORKERS=N` overrides it (0: load on the calling thread only; benches compare the two).
+ */
 export function defaultWorkers(): number {
+  const env = process.env.KILN_SCAN_WORKERS;
+  if (env !== undefined && /^[0-9]$/.test(env)) return Number(env);
   return Math.max(0, Math.min(7, os.availableParallelism() - 1));
 }
 
@@ -39,6 +44,21 @@ function workerSpec(): { entry: URL | string; eval: boolean } | undefined {
   const code = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url.href)}); })`
     + '.catch((e) => { console.error(e); process.exit(1); });';
   return { entry: code, eval: true };
+}
+
+/**
+ * Loads one job and keeps only what a large scan must keep: the port around a lazy recipe (its text,
+ * `depends`, `options`), so the rest of the parsed recipe dies young instead of being copied by every
+ * scavenge of a 35,000-port scan.
+ */
+function loadLean(j: LoadJob): PortLoad {
+  const l = loadPortText(j.dir, j.origin, j.layer);
+  if (!l.port || l.text === undefined) return { problems: l.problems };
+  const p = l.port;
+  const r = p.recipe;
+  const port: Port = { origin: p.origin, dir: p.dir, path: p.path, layer: p.layer, pkgname: p.pkgname,
+    recipe: lazyRecipe(l.text, p.path, p.origin, recipeKeyMask(r), r.depends, r.options), contentHash: p.contentHash };
+  return { port, problems: l.problems };
 }
 
 /** Options of {@link loadAll}. */
@@ -94,7 +114,7 @@ export function loadAll(jobs: readonly LoadJob[], opts: LoadAllOptions = {}): { 
       const start = Atomics.add(nextView, 0, CHUNK);
       if (start >= jobs.length) break;
       const end = Math.min(start + CHUNK, jobs.length);
-      for (let i = start; i < end; i++) { const j = jobs[i]!; results[i] = loadPort(j.dir, j.origin, j.layer); }
+      for (let i = start; i < end; i++) { const j = jobs[i]!; results[i] = loadLean(j); }
       for (const s of started) drain(s.port);
     }
     for (const s of started) {
@@ -109,7 +129,7 @@ export function loadAll(jobs: readonly LoadJob[], opts: LoadAllOptions = {}): { 
   }
   // Whatever a failed worker claimed but never delivered is loaded here.
   for (let i = 0; i < jobs.length; i++) {
-    if (results[i] === undefined) { const j = jobs[i]!; results[i] = loadPort(j.dir, j.origin, j.layer); }
+    if (results[i] === undefined) { const j = jobs[i]!; results[i] = loadLean(j); }
   }
   return { results: results as PortLoad[], byWorkers };
 }
