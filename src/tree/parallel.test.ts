@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { isUnparsedLazyRecipe, loadPort } from '../recipe/index.js';
-import { loadAll } from './parallel.js';
+import { loadAll, startLoaders } from './parallel.js';
 import { recipe, tmpDir, writePort } from './testkit.js';
 
 test('worker threads really load the recipes, in job order', (t) => {
@@ -71,4 +71,25 @@ test('ports loaded by workers carry lazy recipes: same keys, order and values; p
   assert.equal(r.version, '9.9');
   assert.equal(results[3]!.port, undefined);
   assert.match(results[3]!.problems[0]!.message, /string/);
+});
+
+test('workers started ahead take their jobs when they come, or are sent away for a small list', (t) => {
+  const root = tmpDir(t);
+  const jobs = [];
+  for (let i = 0; i < 50; i++) {
+    // A layer folder with a tab and a newline in its name still round-trips to the workers.
+    const origin = `cat${i % 2}/port${i}`;
+    const dir = path.join(root, 'odd\tname\nhere', origin);
+    writePort(path.join(root, 'odd\tname\nhere'), origin, recipe(`3.${i}`));
+    jobs.push({ dir, origin, layer: i % 3 === 0 ? 'upper' : 'lower' });
+  }
+  const pool = startLoaders(2);
+  const { results, byWorkers } = loadAll(jobs, { pool, minJobs: 0, callerLoads: false });
+  assert.equal(byWorkers, 50);
+  assert.deepEqual(results, jobs.map((j) => loadPort(j.dir, j.origin, j.layer)));
+  assert.equal(results[3]!.port!.layer, 'upper');
+  // Below the threshold the pool is dismissed and the caller loads everything.
+  const small = loadAll(jobs.slice(0, 5), { pool: startLoaders(1), minJobs: 100 });
+  assert.equal(small.byWorkers, 0);
+  assert.equal(small.results[4]!.port!.recipe.version, '3.4');
 });

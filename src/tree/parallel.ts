@@ -10,7 +10,9 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { lazyRecipe, loadPortText, recipeKeyMask, type Port, type PortLoad } from '../recipe/index.js';
-import { WORKER_BUSY, WORKER_CANCELLED, WORKER_IDLE, type LoadJob, type WorkerInit } from './parallel-state.js';
+import {
+  JOBS_NONE, JOBS_POSTED, WORKER_BUSY, WORKER_CANCELLED, WORKER_IDLE, packJobs, type LoadJob, type WorkerInit,
+} from './parallel-state.js';
 import { unpackChunk, type PackedChunk } from './compact.js';
 
 export type { LoadJob } from './parallel-state.js';
@@ -61,43 +63,83 @@ function loadLean(j: LoadJob): PortLoad {
   return { port, problems: l.problems };
 }
 
+/**
+ * Helper workers started before their jobs are known, so that their start-up (a fresh isolate importing
+ * the recipe module: ~0.15 s of CPU) overlaps the tree walk. Hand it to {@link loadAll}, which posts the
+ * jobs or, for a small job list, sends the workers away; either way it ends them.
+ */
+export interface LoaderPool {
+  readonly workers: readonly { readonly worker: Worker; readonly port: MessagePort; readonly index: number }[];
+  readonly next: SharedArrayBuffer;
+  readonly state: SharedArrayBuffer;
+  readonly go: SharedArrayBuffer;
+}
+
+/** Starts `n` helper workers waiting for jobs (none when they cannot start here). */
+export function startLoaders(n: number = defaultWorkers()): LoaderPool {
+  const spec = n > 0 ? workerSpec() : undefined;
+  const next = new SharedArrayBuffer(4);
+  const state = new SharedArrayBuffer(4 * Math.max(1, n));
+  const go = new SharedArrayBuffer(4);
+  const stateView = new Int32Array(state);
+  const workers: { worker: Worker; port: MessagePort; index: number }[] = [];
+  for (let index = 0; spec !== undefined && index < n; index++) {
+    const { port1, port2 } = new MessageChannel();
+    try {
+      const init: WorkerInit = { next, state, go, index, chunk: CHUNK, port: port2 };
+      const worker = new Worker(spec.entry, { eval: spec.eval, workerData: init, transferList: [port2] });
+      worker.unref();
+      worker.on('error', () => { /* its jobs are redone by loadAll */ });
+      workers.push({ worker, port: port1, index });
+    } catch {
+      // Workers that never got created stay IDLE and are cancelled like late ones.
+      port1.close();
+      Atomics.store(stateView, index, WORKER_CANCELLED);
+    }
+  }
+  return { workers, next, state, go };
+}
+
+/** Sends a pool's workers away unused and ends them. */
+export function stopLoaders(pool: LoaderPool): void {
+  const go = new Int32Array(pool.go);
+  Atomics.store(go, 0, JOBS_NONE);
+  Atomics.notify(go, 0);
+  for (const s of pool.workers) { s.port.close(); void s.worker.terminate(); }
+}
+
 /** Options of {@link loadAll}. */
 export interface LoadAllOptions {
-  /** Helper worker threads (default {@link defaultWorkers}). */
+  /** Helper worker threads (default {@link defaultWorkers}); ignored when `pool` is given. */
   readonly workers?: number;
   /** Use workers only from this many jobs on (default {@link PARALLEL_MIN_JOBS}). */
   readonly minJobs?: number;
   /** False: the caller only waits and collects (tests use it to make sure the workers do the loading). */
   readonly callerLoads?: boolean;
+  /** Workers started earlier with {@link startLoaders}; `loadAll` uses (or dismisses) and ends them. */
+  readonly pool?: LoaderPool;
 }
 
 /** Loads every job, in parallel when there are many. `results` are in job order; `byWorkers` counts what workers loaded. */
 export function loadAll(jobs: readonly LoadJob[], opts: LoadAllOptions = {}): { results: PortLoad[]; byWorkers: number } {
   const results: (PortLoad | undefined)[] = new Array(jobs.length);
-  const n = jobs.length < (opts.minJobs ?? PARALLEL_MIN_JOBS) ? 0 : (opts.workers ?? defaultWorkers());
-  const spec = n > 0 ? workerSpec() : undefined;
+  const parallel = jobs.length >= (opts.minJobs ?? PARALLEL_MIN_JOBS);
+  let pool = opts.pool;
+  if (pool && !parallel) { stopLoaders(pool); pool = undefined; }
+  if (!pool && parallel) pool = startLoaders(opts.workers ?? defaultWorkers());
+  const started = pool?.workers ?? [];
   let byWorkers = 0;
-  const next = new SharedArrayBuffer(4);
-  const nextView = new Int32Array(next);
-  const state = new SharedArrayBuffer(4 * Math.max(1, n));
-  // Workers that never got created stay IDLE and are cancelled like late ones.
-  const stateView = new Int32Array(state);
-  const started: { worker: Worker; port: MessagePort; index: number }[] = [];
-  for (let index = 0; spec !== undefined && index < n; index++) {
-    const { port1, port2 } = new MessageChannel();
-    try {
-      const init: WorkerInit = { jobs, next, state, index, chunk: CHUNK, port: port2 };
-      const worker = new Worker(spec.entry, { eval: spec.eval, workerData: init, transferList: [port2] });
-      worker.unref();
-      worker.on('error', () => { /* its jobs are redone below */ });
-      started.push({ worker, port: port1, index });
-    } catch {
-      port1.close();
-      Atomics.store(stateView, index, WORKER_CANCELLED);
-    }
+  const nextView = new Int32Array(pool?.next ?? new SharedArrayBuffer(4));
+  const stateView = new Int32Array(pool?.state ?? new SharedArrayBuffer(4));
+  if (pool && started.length > 0) {
+    const msg = packJobs(jobs);
+    for (const s of started) s.port.postMessage(msg);
+    const go = new Int32Array(pool.go);
+    Atomics.store(go, 0, JOBS_POSTED);
+    Atomics.notify(go, 0);
   }
   // Takes in whatever a worker has posted so far (without waiting). Doing it between our own chunks
-  // spreads the cost of copying results across the run, and the workers then claim more of the jobs.
+  // spreads the cost of taking results in across the run, and the workers then claim more of the jobs.
   const drain = (port: MessagePort): void => {
     for (let guard = 0; guard <= jobs.length; guard++) {
       const msg = receiveMessageOnPort(port);

@@ -4,10 +4,10 @@
  * winning recipe, and collect every problem of the tree at once.
  */
 import type { Problem } from '../util/errors.js';
-import { ORIGIN_RE, type Port } from '../recipe/index.js';
-import { indexTree } from './merge.js';
-import { hasPort } from './layout.js';
-import { loadAll, type LoadJob } from './parallel.js';
+import { ORIGIN_RE, type Port, type PortLoad } from '../recipe/index.js';
+import { indexTree, type TreeIndex } from './merge.js';
+import { hasPort, subdirs } from './layout.js';
+import { PARALLEL_MIN_JOBS, loadAll, startLoaders, stopLoaders, type LoadJob } from './parallel.js';
 import type { TreeRef } from './ref.js';
 
 /** The result of {@link scanTree}. */
@@ -29,17 +29,45 @@ export interface ScanOptions {
 }
 
 /**
+ * A cheap guess of a tree's size before walking it: per layer, its categories times the ports of the
+ * first and last of them (two more folder listings, which the walk then finds in the page cache).
+ */
+function estimatePorts(ref: TreeRef): number {
+  let n = 0;
+  for (const layer of ref.layers) {
+    const cats = subdirs(layer.dir);
+    if (cats.length === 0) continue;
+    const sample = [cats[0]!, cats[cats.length - 1]!];
+    const per = sample.reduce((a, c) => a + subdirs(`${layer.dir}/${c}`).length, 0) / sample.length;
+    n += per * cats.length;
+  }
+  return n;
+}
+
+/**
  * Scans a whole tree: every port of every layer, merged, loaded and checked. Large trees are loaded on
  * every core (worker threads), but the call stays synchronous and the result does not depend on it.
  */
 export function scanTree(ref: TreeRef, opts: ScanOptions = {}): TreeScan {
-  // One stat per port saved: a folder without port.yaml fails to load, and only then is it checked.
-  const { winners, shadowed } = indexTree(ref, { checkSingles: false });
-  const jobs: LoadJob[] = [];
-  for (const [origin, layer] of winners) {
-    if (ORIGIN_RE.test(origin)) jobs.push({ dir: `${layer.dir}/${origin}`, origin, layer: layer.name });
+  const minJobs = opts.minParallel ?? PARALLEL_MIN_JOBS;
+  // A large tree: start the helper workers now, so their start-up overlaps the walk below.
+  let pool = opts.workers !== 0 && estimatePorts(ref) >= minJobs ? startLoaders(opts.workers) : undefined;
+  let loads: PortLoad[];
+  let index: TreeIndex;
+  try {
+    // One stat per port saved: a folder without port.yaml fails to load, and only then is it checked.
+    index = indexTree(ref, { checkSingles: false });
+    const jobs: LoadJob[] = [];
+    for (const [origin, layer] of index.winners) {
+      if (ORIGIN_RE.test(origin)) jobs.push({ dir: `${layer.dir}/${origin}`, origin, layer: layer.name });
+    }
+    const p = pool;
+    pool = undefined; // loadAll owns it now
+    loads = loadAll(jobs, { workers: opts.workers, minJobs, pool: p }).results;
+  } finally {
+    if (pool) stopLoaders(pool);
   }
-  const loads = loadAll(jobs, { workers: opts.workers, minJobs: opts.minParallel }).results;
+  const { winners, shadowed } = index;
   const ports = new Map<string, Port>();
   const problems: Problem[] = [];
   // Problems in origin order, each file's own in the loader's order.
