@@ -183,8 +183,8 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
   };
   // This bulk's pace against the expectations (finished builds), which corrects the ETA; and the final publish.
   const pace = { actualS: 0, expectedS: 0, n: 0 };
-  const publishS = o.publish === false ? 0
-    : lastPublishSeconds(o.home, o.store.bulks.listBulks({ jail: o.jail.name, tree: o.tree.name, limit: 10 }).filter((b) => b.id !== bulk.id).map((b) => b.id));
+  const earlier = o.store.bulks.listBulks({ jail: o.jail.name, tree: o.tree.name, limit: 10 }).filter((b) => b.id !== bulk.id);
+  const publishS = o.publish === false ? 0 : lastPublishSeconds(o.home, earlier.map((b) => b.id));
   let lastEta = -Infinity;
   const progress = (force = false): void => {
     if (!force && Date.now() - lastEta < 1000) return;
