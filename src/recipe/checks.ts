@@ -20,6 +20,7 @@ export interface Finding {
 }
 
 type Obj = Record<string, unknown>;
+const NO_NAMES: ReadonlySet<string> = new Set();
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const OPT_REF = /\$\{?KILN_OPT_([A-Za-z0-9_]*)/g;
 
@@ -39,7 +40,17 @@ function optionRefs(text: unknown, path: (string | number)[], declared: Readonly
 
 /** Reports repeated entries of a list (each repeat at its own index). */
 function duplicates(list: unknown, path: (string | number)[], key: (v: unknown) => string | undefined, what: string, out: Finding[]): void {
-  if (!Array.isArray(list)) return;
+  if (!Array.isArray(list) || list.length < 2) return;
+  // Short lists (almost all): compare pairwise, no Map. Any repeat: the general path below reports it.
+  if (list.length <= 8) {
+    let repeat = false;
+    for (let i = 1; i < list.length && !repeat; i++) {
+      const k = key(list[i]);
+      if (k === undefined) continue;
+      for (let j = 0; j < i; j++) if (key(list[j]) === k) { repeat = true; break; }
+    }
+    if (!repeat) return;
+  }
   const first = new Map<string, number>();
   list.forEach((v, i) => {
     const k = key(v);
@@ -84,8 +95,10 @@ export function checkRecipe(data: unknown, origin: string): Finding[] {
 
   // Options: declared names, and every reference to one.
   const options = isObj(data.options) ? data.options : {};
-  const declared = new Set(Object.keys(options));
-  for (const [name, opt] of Object.entries(options)) {
+  const names = Object.keys(options);
+  const declared: ReadonlySet<string> = names.length === 0 ? NO_NAMES : new Set(names);
+  for (const name of names) {
+    const opt = options[name];
     if (!isObj(opt) || !Array.isArray(opt.implies)) continue;
     opt.implies.forEach((ref, i) => {
       if (typeof ref !== 'string') return;
@@ -122,7 +135,7 @@ export function checkRecipe(data: unknown, origin: string): Finding[] {
   if (isObj(data.install)) duplicates(data.install.conffiles, ['install', 'conffiles'], str, 'conffile', out);
 
   // Sources: each needs a file name, and two must not share one.
-  if (Array.isArray(data.sources)) {
+  if (Array.isArray(data.sources) && data.sources.length > 0) {
     const seen = new Map<string, number>();
     data.sources.forEach((src, i) => {
       if (!isObj(src)) return;

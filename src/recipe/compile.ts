@@ -70,7 +70,8 @@ function viaZod(c: Check, value: unknown): boolean {
   const when = c._zod.def.when;
   if (when !== undefined && !when(payload)) return true; // as zod: a check may apply only to some values
   const r = c._zod.check(payload);
-  return !(r instanceof Promise) && payload.issues.length === 0;
+  // A check that rewrites the value (zod's url check trims it) is left to zod, whose output then differs.
+  return !(r instanceof Promise) && payload.issues.length === 0 && payload.value === value;
 }
 
 /** Runs zod's checks on a value (the common kinds as plain predicates); true when none adds an issue. */
