@@ -33,7 +33,10 @@ export async function startServe(argv: string[], ctx: CliContext): Promise<{ app
   const { host, port } = parseListen(values.listen ?? loadConfig(ctx.home).serve.listen);
   const token = values.token ?? ctx.env.KILN_SERVE_TOKEN;
   if (token !== undefined && token.length < 8) throw new UsageError('kiln serve: --token must be at least 8 characters', 'use a long random string, e.g. from `openssl rand -hex 16`');
-  const app = await buildServer({ home: ctx.home, ...(values.url ? { baseUrl: values.url.replace(/\/+$/, '') } : {}), ...(token ? { token } : {}) });
+  // The remote workers' registry (GET /api/workers, shown on the page); it needs Redis only when kiln.yaml names one.
+  const { distPlugin } = await import('../../dist/index.js');
+  const app = await buildServer({ home: ctx.home, ...(values.url ? { baseUrl: values.url.replace(/\/+$/, '') } : {}), ...(token ? { token } : {}),
+    plugins: [{ plugin: distPlugin, options: { home: ctx.home } }] });
   await app.listen({ host, port });
   const addr = app.server.address();
   const bound = typeof addr === 'object' && addr ? addr.port : port;
