@@ -25,7 +25,10 @@ test('below the threshold no worker starts', (t) => {
   writePort(root, 'devel/one', recipe());
   const { results, byWorkers } = loadAll([{ dir: path.join(root, 'devel/one'), origin: 'devel/one', layer: 'l' }], { workers: 2 });
   assert.equal(byWorkers, 0);
+  // Loaded on this thread, the port keeps a lazy recipe too (the parsed rest dies young).
+  assert.ok(isUnparsedLazyRecipe(results[0]!.port!.recipe));
   assert.equal(results[0]!.port?.recipe.version, '1.0');
+  assert.ok(!isUnparsedLazyRecipe(results[0]!.port!.recipe));
 });
 
 test('ports loaded by workers carry lazy recipes: same keys, order and values; parsed only when read', (t) => {
