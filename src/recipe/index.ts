@@ -10,5 +10,5 @@ export {
 export type { Port } from './types.js';
 export { parseRecipe, locateField, effectiveOptions, type RecipeParse } from './parse.js';
 export { loadPort, loadPortText, type PortLoad, type PortLoadText } from './load.js';
-export { lazyRecipe, recipeKeyMask, isUnparsedLazyRecipe } from './lazy.js';
+export { lazyRecipe, lazyParts, lazyEagerKeys, recipeKeyMask, isUnparsedLazyRecipe } from './lazy.js';
 export { parseList, type ListParse } from './list.js';

@@ -3,8 +3,9 @@
  * validated recipe back (structured clone: ~20 objects and strings per port) costs the main thread about
  * as much as loading it. Instead a worker sends the recipe's text (one string) plus the two fields that
  * planning reads for every port, `depends` and `options`, and the main thread builds a {@link lazyRecipe}:
- * a plain object with the recipe's keys in the schema's order, `depends` and `options` as data, every
- * other key an enumerable getter that parses the (already validated) text once, when first read.
+ * a plain object with the recipe's keys in the schema's order: scalars, lists of strings, `depends` and
+ * `options` as data; the keys holding objects (`sources`, `build`, `install`) enumerable getters that parse
+ * the (already validated) text once, when first read.
  *
  * To everything that uses it, it is the recipe: same keys, same values, a plain `Object` prototype;
  * `JSON.stringify`, spread, `structuredClone` and `assert.deepStrictEqual` see data (the getters run).
@@ -13,13 +14,26 @@
 import { parseRecipe } from './parse.js';
 import { RecipeSchema, type Recipe } from './schema.js';
 
-/** The recipe's top-level keys in output order, and which of them may be absent (zod `optional`). */
-const KEYS: readonly string[] = Object.keys(RecipeSchema.shape);
-/** Keys a lazy recipe holds as data from the start. */
-const EAGER = new Set(['depends', 'options']);
+type SchemaNode = { _zod: { def: { type: string; innerType?: SchemaNode; element?: SchemaNode } } };
+const SHAPE = RecipeSchema.shape as unknown as Record<string, SchemaNode>;
+/** The recipe's top-level keys in output order. */
+const KEYS: readonly string[] = Object.keys(SHAPE);
+/** The node under optional / default wrappers. */
+function unwrap(n: SchemaNode): SchemaNode {
+  let x = n;
+  for (let guard = 0; guard < 8 && (x._zod.def.type === 'optional' || x._zod.def.type === 'default'); guard++) x = x._zod.def.innerType!;
+  return x;
+}
+/** Does a key hold objects (an object, a record, a list of objects)? Those are worth parsing only when read. */
+function holdsObjects(n: SchemaNode): boolean {
+  const t = unwrap(n)._zod.def;
+  if (t.type === 'object' || t.type === 'record') return true;
+  return t.type === 'array' && holdsObjects(t.element!);
+}
+/** Keys held as data from the start: every key but those holding objects; `depends` and `options` too (planning reads them). */
+const EAGER = new Set(KEYS.filter((k) => k === 'depends' || k === 'options' || !holdsObjects(SHAPE[k]!)));
 /** The optional keys, in order; bit i of a key mask says whether OPTIONAL_KEYS[i] is present. */
-const OPTIONAL_KEYS: readonly string[] = KEYS.filter(
-  (k) => (RecipeSchema.shape as Record<string, { _zod: { def: { type: string } } }>)[k]!._zod.def.type === 'optional');
+const OPTIONAL_KEYS: readonly string[] = KEYS.filter((k) => SHAPE[k]!._zod.def.type === 'optional');
 
 /** Where a lazy recipe keeps its text until it is parsed (a non-enumerable own property). */
 const STATE = Symbol('kiln.lazyRecipe');
@@ -60,42 +74,53 @@ export function recipeKeyMask(recipe: Recipe): number {
   return mask;
 }
 
-/** Descriptor sets by key mask, built on first use: [keys before `depends`, keys after `options`]. */
-const shapes = new Map<number, [PropertyDescriptorMap, PropertyDescriptorMap]>();
-function shape(mask: number): [PropertyDescriptorMap, PropertyDescriptorMap] {
+/** How to build a lazy recipe of one key mask: the keys present, in order, and which are getters. */
+interface Shape {
+  readonly keys: readonly string[];
+  /** Per key: its getter's descriptor, or undefined for a data key (whose value comes from `values`). */
+  readonly getters: readonly (PropertyDescriptor | undefined)[];
+  /** The eager keys present, in order: what {@link lazyParts} returns values for. */
+  readonly eager: readonly string[];
+}
+const shapes = new Map<number, Shape>();
+function shape(mask: number): Shape {
   let s = shapes.get(mask);
   if (s === undefined) {
-    const head: PropertyDescriptorMap = {};
-    const tail: PropertyDescriptorMap = {};
-    let seenEager = false;
-    for (const k of KEYS) {
-      if (EAGER.has(k)) { seenEager = true; continue; }
-      const oi = OPTIONAL_KEYS.indexOf(k);
-      if (oi >= 0 && (mask & (1 << oi)) === 0) continue;
-      (seenEager ? tail : head)[k] = DESCRIPTORS.get(k)!;
-    }
-    s = [head, tail];
+    const keys = KEYS.filter((k) => { const oi = OPTIONAL_KEYS.indexOf(k); return oi < 0 || (mask & (1 << oi)) !== 0; });
+    s = { keys, getters: keys.map((k) => (EAGER.has(k) ? undefined : DESCRIPTORS.get(k)!)), eager: keys.filter((k) => EAGER.has(k)) };
     shapes.set(mask, s);
   }
   return s;
 }
 
+/** The eager keys a lazy recipe of key mask `mask` holds as data, in the order of {@link lazyParts}' values. */
+export function lazyEagerKeys(mask: number): readonly string[] {
+  return shape(mask).eager;
+}
+
+/** What a lazy recipe needs from a loaded recipe besides its text: its key mask and its eager values. */
+export function lazyParts(recipe: Recipe): { mask: number; values: unknown[] } {
+  const mask = recipeKeyMask(recipe);
+  const r = recipe as unknown as Record<string, unknown>;
+  return { mask, values: shape(mask).eager.map((k) => r[k]) };
+}
+
 /**
  * A recipe parsed from `text` on first use. The caller vouches that `text` is a valid recipe for
- * `origin` (it was loaded and checked elsewhere, e.g. on a worker thread) and gives what that load found:
- * the key mask ({@link recipeKeyMask}), `depends` and `options`. `path` names the file in messages.
+ * `origin` (it was loaded and checked elsewhere, e.g. on a worker thread) and gives what that load found
+ * ({@link lazyParts}: the key mask and the eager keys' values, in order). `path` names the file in messages.
  */
-export function lazyRecipe(text: string, path: string, origin: string, mask: number,
-  depends: Recipe['depends'], options: Recipe['options']): Recipe {
-  const o = {};
+export function lazyRecipe(text: string, path: string, origin: string, mask: number, values: readonly unknown[]): Recipe {
+  const o: Record<string, unknown> = {};
   Object.defineProperty(o, STATE, { value: { text, path, origin } satisfies State });
-  const [head, tail] = shape(mask);
-  Object.defineProperties(o, head);
-  const r = o as { depends?: unknown; options?: unknown };
-  r.depends = depends;
-  r.options = options;
-  Object.defineProperties(o, tail);
-  return o as Recipe;
+  const { keys, getters } = shape(mask);
+  let v = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const g = getters[i];
+    if (g === undefined) o[keys[i]!] = values[v++];
+    else Object.defineProperty(o, keys[i]!, g);
+  }
+  return o as unknown as Recipe;
 }
 
 /** True when `recipe` is a lazy recipe whose text has not been parsed yet (for tests). */

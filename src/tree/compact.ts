@@ -8,7 +8,7 @@
  */
 import nodePath from 'node:path';
 import type { Problem } from '../util/errors.js';
-import { lazyRecipe, recipeKeyMask, type Port, type PortLoad, type PortLoadText, type Recipe } from '../recipe/index.js';
+import { lazyEagerKeys, lazyParts, lazyRecipe, type Port, type PortLoad, type PortLoadText } from '../recipe/index.js';
 import type { LoadJob } from './parallel-state.js';
 
 /** One chunk of loaded jobs, `jobs[start .. start + count)`, in compact form. */
@@ -29,8 +29,8 @@ export interface PackedChunk {
   readonly ints: Int32Array;
   /** Interned strings of this chunk. */
   readonly strs: string[];
-  /** [index among the valid ports, recipe.options] for the ports that declare options. */
-  readonly options: [number, Recipe['options']][];
+  /** The valid ports' eager values (`lazyParts`) one after the other, each port's `depends` as null. */
+  readonly values: unknown[];
   /** [index among the valid ports, recipe.name] for the ports that set a name. */
   readonly names: [number, string][];
   /** [job index within the chunk, problems] for the jobs that gave problems. */
@@ -50,14 +50,17 @@ export function packChunk(start: number, loads: readonly PortLoadText[], jobInde
     if (i === undefined) { i = strs.length; strs.push(s); strIndex.set(s, i); }
     return i;
   };
-  const options: [number, Recipe['options']][] = [];
+  const values: unknown[] = [];
   const names: [number, string][] = [];
   const problems: [number, Problem[]][] = [];
   loads.forEach((l, k) => {
     if (l.problems.length > 0) problems.push([k, l.problems]);
     if (!l.port || l.text === undefined) return;
     const r = l.port.recipe;
-    flags[k] = 1 + 2 * recipeKeyMask(r);
+    const parts = lazyParts(r);
+    flags[k] = 1 + 2 * parts.mask;
+    const di = lazyEagerKeys(parts.mask).indexOf('depends');
+    parts.values.forEach((x, i) => values.push(i === di ? null : x));
     const v = texts.length;
     texts.push(l.text);
     hashes += l.port.contentHash;
@@ -67,20 +70,19 @@ export function packChunk(start: number, loads: readonly PortLoadText[], jobInde
     for (const o of d.run) ints.push(jobIndex.get(o) ?? -(1 + intern(o)));
     for (const s of d.system) ints.push(intern(s));
     for (const s of d.system_run) ints.push(intern(s));
-    for (const _ in r.options) { options.push([v, r.options]); break; }
     if (r.name !== undefined) names.push([v, r.name]);
   });
-  return { start, count: loads.length, flags, texts, hashes, ints: Int32Array.from(ints), strs, options, names, problems };
+  return { start, count: loads.length, flags, texts, hashes, ints: Int32Array.from(ints), strs, values, names, problems };
 }
 
 /** Unpacks a chunk into `results` (main side): lazy-recipe ports for the valid jobs, problems for the others. */
 export function unpackChunk(c: PackedChunk, jobs: readonly LoadJob[], results: (PortLoad | undefined)[]): void {
-  const options = new Map(c.options);
   const names = new Map(c.names);
   const problems = new Map(c.problems);
   const origin = (x: number): string => (x >= 0 ? jobs[x]!.origin : c.strs[-1 - x]!);
   let v = 0;
   let p = 0;
+  let x = 0;
   const ints = c.ints;
   for (let k = 0; k < c.count; k++) {
     const job = jobs[c.start + k]!;
@@ -98,8 +100,12 @@ export function unpackChunk(c: PackedChunk, jobs: readonly LoadJob[], results: (
     for (let i = 0; i < nsr; i++) systemRun[i] = c.strs[ints[p++]!]!;
     const dir = nodePath.isAbsolute(job.dir) ? job.dir : nodePath.resolve(job.dir);
     const path = `${dir}${nodePath.sep}port.yaml`;
-    const recipe = lazyRecipe(c.texts[v]!, path, job.origin, (flag - 1) >> 1,
-      { build, run, system, system_run: systemRun }, options.get(v) ?? {});
+    const mask = (flag - 1) >> 1;
+    const eager = lazyEagerKeys(mask);
+    const vals = c.values.slice(x, x + eager.length);
+    x += eager.length;
+    vals[eager.indexOf('depends')] = { build, run, system, system_run: systemRun };
+    const recipe = lazyRecipe(c.texts[v]!, path, job.origin, mask, vals);
     const name = names.get(v);
     const port: Port = {
       origin: job.origin, dir, path, layer: job.layer,

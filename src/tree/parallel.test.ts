@@ -28,7 +28,9 @@ test('below the threshold no worker starts', (t) => {
   // Loaded on this thread, the port keeps a lazy recipe too (the parsed rest dies young).
   assert.ok(isUnparsedLazyRecipe(results[0]!.port!.recipe));
   assert.equal(results[0]!.port?.recipe.version, '1.0');
-  assert.ok(!isUnparsedLazyRecipe(results[0]!.port!.recipe));
+  assert.ok(isUnparsedLazyRecipe(results[0]!.port!.recipe), 'scalars are data');
+  assert.equal(results[0]!.port?.recipe.build.system, 'make');
+  assert.ok(!isUnparsedLazyRecipe(results[0]!.port!.recipe), 'build is parsed when read');
 });
 
 test('ports loaded by workers carry lazy recipes: same keys, order and values; parsed only when read', (t) => {
@@ -51,10 +53,11 @@ test('ports loaded by workers carry lazy recipes: same keys, order and values; p
   const direct = jobs.map((j) => loadPort(j.dir, j.origin, j.layer));
   const lazyPorts = results.map((r) => r.port).filter((p) => p !== undefined);
   assert.equal(lazyPorts.length, 32);
-  // Planning reads depends and options only: nothing is parsed.
+  // Planning reads depends and options (and plans print versions): nothing is parsed.
   for (const p of lazyPorts) {
     void p.recipe.depends.build.length;
     void Object.keys(p.recipe.options);
+    void `${p.recipe.version}-k${p.recipe.revision} ${p.recipe.summary}`;
     assert.ok(isUnparsedLazyRecipe(p.recipe), `${p.origin} was parsed by reading depends/options`);
   }
   assert.deepEqual(results[0]!.port!.recipe.depends, { build: ['cat0/port1', 'outside/none'], run: ['cat0/port1'], system: ['pkg-config', 'zlib1g-dev'], system_run: ['libc6 (>= 2.36)'] });
