@@ -84,7 +84,7 @@ test('the ETA\'s pace follows how much slower or faster than expected this bulk\
   assert.equal(etaScale(1, 1000, 10), 0.5);
 });
 
-test('the ETA adds the last publish of the pair: from its last build\'s end to its publish event', () => {
+test('the ETA adds the end of the pair\'s last published bulk: from its last build to bulk-done', () => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-publish-s-'));
   try {
     const journal = (id: number, events: object[]): void => {
@@ -93,7 +93,7 @@ test('the ETA adds the last publish of the pair: from its last build\'s end to i
     };
     journal(3, [{ type: 'bulk-start', t: 1000 }, { type: 'port-done', t: 5000 }, { type: 'publish', t: 9500 }, { type: 'bulk-done', t: 9600 }]);
     journal(4, [{ type: 'bulk-start', t: 20000 }, { type: 'port-done', t: 21000 }]);
-    assert.equal(lastPublishSeconds(home, [4, 3]), 4.5, 'the newest bulk that published');
+    assert.equal(lastPublishSeconds(home, [4, 3]), 4.6, 'the newest bulk that published: last build to its end');
     assert.equal(lastPublishSeconds(home, [4, 9]), DEFAULT_PUBLISH_S);
   } finally { fs.rmSync(home, { recursive: true, force: true }); }
 });

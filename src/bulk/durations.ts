@@ -73,9 +73,10 @@ export function expectedDuration(port: Port, inp: ExpectedInput): Expected {
 export const DEFAULT_PUBLISH_S = 3;
 
 /**
- * How long the last publish of the pair took: in the newest earlier bulk's events journal (`HOME/logs/ID/events.jsonl`)
- * that has a `publish` event, the time from its last `port-done` (or its start) to that event. The ETA adds it,
- * since a bulk ends when its repository is published, not when its last build does.
+ * How long the end of the last bulk of the pair took: in the newest earlier bulk's events journal
+ * (`HOME/logs/ID/events.jsonl`) that has a `publish` event, the time from its last `port-done` (or its start) to its
+ * `bulk-done` (publish, then waiting for sandbox deletions), else to the `publish` event. The ETA adds it, since a
+ * bulk ends when its repository is published and its sandboxes are gone, not when its last build does.
  */
 export function lastPublishSeconds(home: string, bulkIds: readonly number[]): number {
   for (const id of bulkIds) {
@@ -83,6 +84,7 @@ export function lastPublishSeconds(home: string, bulkIds: readonly number[]): nu
     try { text = fs.readFileSync(path.join(home, 'logs', String(id), 'events.jsonl'), 'utf8'); } catch { continue; }
     let from: number | undefined;
     let publishedAt: number | undefined;
+    let endedAt: number | undefined;
     for (const line of text.split('\n')) {
       if (!line.startsWith('{')) continue;
       let e: { type?: string; t?: number };
@@ -90,8 +92,10 @@ export function lastPublishSeconds(home: string, bulkIds: readonly number[]): nu
       if (typeof e.t !== 'number') continue;
       if (e.type === 'bulk-start' || e.type === 'port-done') from = e.t;
       if (e.type === 'publish') publishedAt = e.t;
+      if (e.type === 'bulk-done') endedAt = e.t;
     }
-    if (from !== undefined && publishedAt !== undefined && publishedAt >= from) return (publishedAt - from) / 1000;
+    const end = endedAt ?? publishedAt;
+    if (from !== undefined && publishedAt !== undefined && end !== undefined && end >= from) return (end - from) / 1000;
   }
   return DEFAULT_PUBLISH_S;
 }
