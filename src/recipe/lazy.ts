@@ -1,8 +1,9 @@
 /**
  * Recipes that are parsed on first use. A tree scan loads most recipes on worker threads; copying each
  * validated recipe back (structured clone: ~20 objects and strings per port) costs the main thread about
- * as much as loading it. Instead a worker sends the recipe's text (one string) plus the two fields that
- * planning reads for every port, `depends` and `options`, and the main thread builds a {@link lazyRecipe}:
+ * as much as loading it. Instead a worker sends the recipe's text (one string) plus its cheap fields, and
+ * the main thread builds a {@link lazyRecipe} (ports loaded on the main thread are kept the same way, so
+ * the parsed objects die young instead of being copied by every scavenge):
  * a plain object with the recipe's keys in the schema's order: scalars, lists of strings, `depends` and
  * `options` as data; the keys holding objects (`sources`, `build`, `install`) enumerable getters that parse
  * the (already validated) text once, when first read.
