@@ -5,18 +5,9 @@
 #                  it by PID. The system service is not needed and is stopped and disabled if the package started it.
 #   iproute2       `ip netns`, veth pairs: the three-host test makes its own network namespaces
 set -euo pipefail
-pkgs=(redis-server iproute2)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 -print -quit 2>/dev/null)" ]; then apt-get update; fi
-  apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+. "$(dirname "$0")/lib/apt.sh"
+apt_install redis-server iproute2
 # Only the binary is needed; a running system instance would hold port 6379 for nothing.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-server 2>/dev/null; then
   systemctl disable --now redis-server >/dev/null 2>&1 || true
 fi
-echo "dist deps: installed (${pkgs[*]})"

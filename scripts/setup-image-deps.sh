@@ -10,18 +10,9 @@
 #   qemu-system-x86                    boots the `--bootable` test image (TCG, no KVM needed)
 # It also mounts binfmt_misc when missing and enables the registered qemu interpreters.
 set -euo pipefail
-pkgs=(qemu-user-static binfmt-support arch-test squashfs-tools e2fsprogs fdisk dosfstools mtools syslinux syslinux-common qemu-system-x86)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 -print -quit 2>/dev/null)" ]; then apt-get update; fi
-  apt-get install -y -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}"
-fi
+. "$(dirname "$0")/lib/apt.sh"
+apt_install qemu-user-static binfmt-support arch-test squashfs-tools e2fsprogs fdisk dosfstools mtools syslinux syslinux-common qemu-system-x86
 if [ ! -e /proc/sys/fs/binfmt_misc/status ]; then
   mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || echo "image deps: could not mount binfmt_misc (arm64 jails will not work)" >&2
 fi
 if [ -e /proc/sys/fs/binfmt_misc/status ]; then update-binfmts --enable qemu-aarch64 || true; fi
-echo "image deps: installed (${pkgs[*]})"

@@ -4,9 +4,5 @@
 #   check InRelease when a keyring is given; patch and tar unpack and patch distfiles; gcc, libc6-dev and
 #   zlib1g-dev build the tiny ELF of the shared-library Depends test.
 set -euo pipefail
-pkgs=(dpkg xz-utils gpgv debian-archive-keyring patch tar gcc libc6-dev zlib1g-dev)
-missing=()
-for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
-if [ "${#missing[@]}" -gt 0 ]; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+. "$(dirname "$0")/lib/apt.sh"
+apt_install dpkg xz-utils gpgv debian-archive-keyring patch tar gcc libc6-dev zlib1g-dev

@@ -11,13 +11,5 @@
 #   curl             what `kiln serve` tells clients to fetch the key with
 # Run as root. The lead's setup script calls this one.
 set -euo pipefail
-pkgs=(gnupg gpgv apt-utils dpkg xz-utils mmdebstrap bubblewrap binutils curl ca-certificates)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' || missing+=("$p")
-done
-if [ "${#missing[@]}" -eq 0 ]; then echo "repo deps: all installed (${pkgs[*]})"; exit 0; fi
-export DEBIAN_FRONTEND=noninteractive
-# Update the package lists only when they are missing or older than a day.
-if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 -print -quit 2>/dev/null)" ]; then apt-get update; fi
-apt-get install -y --no-install-recommends "${missing[@]}"
+. "$(dirname "$0")/lib/apt.sh"
+apt_install gnupg gpgv apt-utils dpkg xz-utils mmdebstrap bubblewrap binutils curl ca-certificates

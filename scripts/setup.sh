@@ -9,17 +9,9 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 2
 fi
 
-# Debian packages every part of kiln needs. Module scripts (scripts/setup-*-deps.sh) add their own.
-base_pkgs=(ca-certificates git xz-utils zstd curl)
-missing=()
-for p in "${base_pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
-# apt's package lists: fetched once here (when missing or older than a day) so every module script below can install.
-if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 -print -quit 2>/dev/null)" ]; then
-  apt-get update -qq
-fi
-if [ "${#missing[@]}" -gt 0 ]; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+# Debian packages every part of kiln needs; module scripts (scripts/setup-*-deps.sh) add their own.
+. scripts/lib/apt.sh
+apt_install ca-certificates git xz-utils zstd curl
 for s in scripts/setup-*-deps.sh; do
   [ -f "$s" ] || continue
   echo "kiln setup: $s"
