@@ -63,7 +63,11 @@ try {
     rowsOut.push(line);
   }
 } finally {
-  fs.rmSync(tree, { recursive: true, force: true });
-  fs.rmSync(home, { recursive: true, force: true });
+  if (process.env.KEEP_HOME === '1') {
+    console.log(`kept: home ${home}, tree ${tree}`);
+  } else {
+    fs.rmSync(tree, { recursive: true, force: true });
+    fs.rmSync(home, { recursive: true, force: true });
+  }
 }
 console.log(`load at end ${load()}`);

@@ -30,11 +30,11 @@ export function estimateRemaining(sched: Scheduler, dag: Dag, expected: ArrayLik
 /**
  * How much slower (> 1) or faster (< 1) than expected this bulk's builds run, from the ports finished so far
  * (`actualS` and `expectedS` summed over them): a busier host or other job counts make every learned duration a
- * little off in the same direction. Pulled towards 1 by a quarter of an average port's worth of prior (the host's
- * load moves fast, so the estimate follows quickly), clamped to [0.5, 3].
+ * little off in the same direction. Pulled towards 1 by one average port's worth of prior (one build's own noise,
+ * ±30 % on a loaded host, should not swing the whole ETA), clamped to [0.5, 3].
  */
 export function etaScale(actualS: number, expectedS: number, finished: number): number {
   if (finished === 0 || expectedS <= 0) return 1;
-  const prior = expectedS / finished / 4;
+  const prior = expectedS / finished;
   return Math.min(3, Math.max(0.5, (actualS + prior) / (expectedS + prior)));
 }
