@@ -64,6 +64,9 @@ test('ports loaded by workers carry lazy recipes: same keys, order and values; p
   assert.equal(results[0]!.port!.pkgname, 'libfoo');
   assert.equal(results[2]!.port!.pkgname, 'port2');
   assert.deepEqual(results[1]!.port!.recipe.options, { NLS: { default: true, description: 'Native language support' } });
+  // Structured clone (postMessage) of a port whose recipe is not parsed yet gets the whole recipe.
+  assert.ok(isUnparsedLazyRecipe(results[6]!.port!.recipe));
+  assert.deepEqual(structuredClone(results[6]!.port), direct[6]!.port);
   // Same JSON (so the same keys in the same order) as an eager load, problems included.
   assert.equal(JSON.stringify(results), JSON.stringify(direct));
   assert.deepEqual(results, direct);
