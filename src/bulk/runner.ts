@@ -16,8 +16,9 @@ import type { BulkRow, JailRecord, PackageRow, Store } from '../store/index.js';
 import { BwrapRunner, cleanupStaleSandboxes, settleRemovals, type Limits, type SandboxRunner } from '../sandbox/index.js';
 import { buildPort, kilnSonameMap, type BuildPortInput, type BuildResult, type BuiltPackage } from '../build/index.js';
 import { currentGeneration, publish, repoDir, repoName } from '../repo/index.js';
-import { debVersion } from '../package/index.js';
+import { debAbiHash, debVersion } from '../package/index.js';
 import { effectiveOptions } from '../recipe/index.js';
+import { hostArch, limitsForArch } from '../jail/index.js';
 import { BulkEvents, type BulkCounts } from './events.js';
 import { jobsFor } from './budget.js';
 import { estimateRemaining, etaScale } from './eta.js';
@@ -174,6 +175,8 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
   const failed: { origin: string; phase?: string; reason?: string }[] = [];
   const skipped: { origin: string; reason: string }[] = plan.skip.map((s) => ({ origin: s.origin, reason: s.reason }));
   const cores = o.cores ?? os.availableParallelism();
+  // Emulated builds (an arm64 jail on an amd64 host) get their wall and no-output limits scaled up.
+  const host = await hostArch();
   const deadHosts = new Set<string>();
   const now = (): number => (Date.now() - t0) / 1000;
   const counts = (): BulkCounts => {
@@ -254,7 +257,7 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
           home: o.home, jail: { name: o.jail.name, path: o.jail.path, arch: o.jail.arch, release: o.jail.release }, port,
           identity: id.hash, options: effectiveOptions(port.recipe, o.choices.get(origin) ?? {}), depDebs: deps.map((d) => d.deb),
           kilnRun: runDeps.map((d) => ({ name: d.pkgname, version: d.version })), kilnSonames: await kilnSonameMap(deps), jobs,
-          withTests: o.withTests, limits: portLimits(o.limits, port), outDir: path.join(pkgDir, 'All'), logFile: log,
+          withTests: o.withTests, limits: limitsForArch(portLimits(o.limits, port), o.jail.arch, host), outDir: path.join(pkgDir, 'All'), logFile: log,
           sourceDateEpoch: o.sourceDateEpoch ?? 1, mirrors: o.mirrors, debianMirror: o.debianMirror, deadHosts,
           runner: meter.wrap(o.runner ?? new BwrapRunner(o.home)), signal: o.signal, onPhase: (phase) => {
             meter.phase(phase);
@@ -277,8 +280,10 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
         const file = path.relative(pkgDir, res.debs[0]!);
         const version = debVersion(port.recipe.version, port.recipe.revision);
         const arch = port.recipe.arch === 'all' ? 'all' : o.jail.arch;
+        // The exported ABI (shared-library symbols, headers), recorded for the opt-in ABI check of later plans.
+        const abi = await debAbiHash(res.debs[0]!).catch(() => undefined);
         const row: PackageRow = { jail: o.jail.name, tree: o.tree.name, origin, pkgname: port.pkgname, version, arch, identity: id.hash,
-          components: id.components, files: [file], built: finishedAt, durationS: res.wallMs / 1000 };
+          components: id.components, files: [file], built: finishedAt, durationS: res.wallMs / 1000, ...(abi !== undefined ? { abi } : {}) };
         built.set(origin, { origin, pkgname: port.pkgname, version, deb: res.debs[0]!, row });
         o.store.bulks.setBuild(bulk.id, origin, { result: 'built', pkgname: port.pkgname, version, arch, identity: id.hash,
           components: id.components, finished: finishedAt, wallMs: res.wallMs, cpuMs: res.cpuMs, phases, files: [file] });

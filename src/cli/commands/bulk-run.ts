@@ -11,6 +11,7 @@ import { hostMirror } from '../../debian/index.js';
 import { getOptionChoices } from '../../tree/index.js';
 import { runBulk, BulkEvents, LiveView, formatDuration, plainLine, type BulkSummary } from '../../bulk/index.js';
 import type { CliContext } from '../context.js';
+import { runHooks, writeReports, type PostBulkHooks } from '../../report/index.js';
 import { planBulk, type BulkOptions } from './bulk.js';
 
 /** The parsed flags `kiln bulk` passes on. */
@@ -78,6 +79,7 @@ export async function runBulkCommand(ctx: CliContext, f: BulkRunFlags): Promise<
     });
     if (ticker) clearInterval(ticker);
     if (!f.json) printSummary(ctx, summary);
+    await afterBulk(ctx, summary.bulk.id, cfg.hooks.post_bulk, f.json);
     if (res.problems.length > 0 || res.errors.length > 0) return 2;
     return summary.counts.failed > 0 || ac.signal.aborted ? 1 : 0;
   } finally {
@@ -86,6 +88,20 @@ export async function runBulkCommand(ctx: CliContext, f: BulkRunFlags): Promise<
     process.off('SIGTERM', onSignal);
     await dist?.close();
     store.close();
+  }
+}
+
+/** report.html / report.json beside the logs, then the post-bulk hooks of kiln.yaml; neither changes the exit code. */
+async function afterBulk(ctx: CliContext, bulkId: number, hooks: PostBulkHooks, json: boolean): Promise<void> {
+  try {
+    const r = writeReports(ctx.home, bulkId);
+    if (!json) ctx.out(`  report: ${r.html}`);
+  } catch (e) {
+    ctx.err(`kiln: writing the report of bulk ${bulkId} failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (hooks.commands.length === 0 && hooks.urls.length === 0) return;
+  for (const h of await runHooks({ home: ctx.home, bulkId, hooks })) {
+    if (!h.ok) ctx.err(`kiln: post-bulk hook ${h.target} failed: ${h.detail}`);
   }
 }
 
