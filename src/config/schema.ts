@@ -39,8 +39,8 @@ export const ConfigSchema = z.object({
     .describe('Ports built at the same time (-J overrides); default: the number of CPU cores'),
   /** Limits of each build. */
   limits: LimitsSchema.default({ wall_s: 86400, cpu_s: 172800, no_output_s: 7200, memory_mb: 8192 }).describe('Resource limits of each build'),
-  /** Distfile mirrors tried before a recipe's own URLs (pbulk's MASTER_SITE_OVERRIDE), as base URLs. */
-  mirrors: z.array(httpUrl).default([]).describe("Distfile mirror base URLs tried before a recipe's own URLs, in order"),
+  /** Distfile mirrors (pbulk's MASTER_SITE_OVERRIDE), as base URLs: tried after the cache and the recipe's own URL, before Debian's archive. */
+  mirrors: z.array(httpUrl).default([]).describe("Distfile mirror base URLs, tried in order after the recipe's own URL and before Debian's archive"),
   /** Debian archive for jails; unset means the one in the host's apt sources. */
   debian_mirror: httpUrl.optional().describe("Debian archive URL for jails; unset: the host's apt sources"),
   /** Package generations kept per repository (older ones are deleted). */
@@ -57,9 +57,9 @@ export const ConfigSchema = z.object({
   }).strict().default({ listen: '127.0.0.1:8080' }).describe('The web page and repositories server'),
   /** Hooks. */
   hooks: HooksSchema.default({ post_bulk: { commands: [], urls: [] } }).describe('Commands and URLs told about each bulk'),
-  /** How make -jN is given to builds: adaptive shares the cores among running builds; fixed gives each cores/builders. */
+  /** How make -jN is given to builds: adaptive shares the cores among the builds competing for them; fixed gives each -j1. */
   job_budget: z.enum(['adaptive', 'fixed']).default('adaptive')
-    .describe('make -jN per build: adaptive shares idle cores among running builds; fixed gives each cores/builders'),
+    .describe('make -jN per build: adaptive shares the cores among the builds competing for them (a lone build gets all); fixed gives each -j1'),
 }).strict();
 
 /** kiln's validated settings, defaults filled in. */
