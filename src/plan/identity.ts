@@ -122,9 +122,12 @@ interface Shared {
   /** What each node contributes to its dependents (its hash, or `abi:HASH` under the ABI check). */
   readonly contrib: (string | undefined)[];
   byOrigin?: Map<string, string>;
+  /** Computes every hash, once (see {@link computeIdentities}). */
+  readonly ensure: () => void;
 }
 
 function contribOf(shared: Shared, origin: string): string | undefined {
+  shared.ensure();
   if (!shared.byOrigin) {
     const m = new Map<string, string>();
     shared.ids.forEach((o, i) => { const h = shared.contrib[i]; if (h !== undefined) m.set(o, h); });
@@ -133,11 +136,16 @@ function contribOf(shared: Shared, origin: string): string | undefined {
   return shared.byOrigin.get(origin);
 }
 
-/** An identity whose components are assembled only when asked for (most plans only compare hashes). */
+/** An identity whose hash and components are computed only when asked for (a first plan compares none). */
 class ComputedIdentity implements Identity {
   private made: IdentityComponents | undefined;
-  constructor(readonly hash: string, private readonly port: Port, private readonly options: Record<string, boolean>,
+  constructor(private readonly node: number, private readonly port: Port, private readonly options: Record<string, boolean>,
     private readonly shared: Shared) {}
+
+  get hash(): string {
+    this.shared.ensure();
+    return this.shared.hashes[this.node]!;
+  }
 
   get components(): IdentityComponents {
     if (!this.made) {
@@ -162,28 +170,54 @@ class ComputedIdentity implements Identity {
 /**
  * The identity of every node of `dag` whose dependencies can be ordered: a port on a dependency cycle, or
  * depending on one, has none (it is skipped). Dependencies outside `dag` (missing from the tree) do not
- * enter the hash; such ports are skipped by the plan anyway. Components are assembled lazily.
+ * enter the hash; such ports are skipped by the plan anyway. Which ports have an identity is decided
+ * here; the hashes are computed, all in one pass in dependency order, when the first one is read (a plan
+ * against nothing built reads none), and the components of each when they are read.
  */
 export function computeIdentities(input: IdentityInput): Map<string, Identity> {
   const { dag, ports, jail } = input;
   const ids = dag.ids;
   const hashes = new Array<string | undefined>(ids.length);
   const abi = input.abi !== undefined && input.abi.size > 0 ? input.abi : undefined;
-  const shared: Shared = { format: input.format ?? FORMAT_VERSION, jail, ids, hashes, contrib: abi ? new Array(ids.length) : hashes };
-  let idsSorted = true;
-  for (let i = 1; i < ids.length && idsSorted; i++) idsSorted = ids[i - 1]! < ids[i]!;
-  const before = (a: number, b: number): boolean => (idsSorted ? a < b : ids[a]! < ids[b]!);
+  const order = topoOrder(dag);
   const result = new Map<string, Identity>();
-  const tmp: number[] = [];
-  // The same text as canonicalHead, with the per-call parts made once.
-  const head = `kiln-identity\0format=${shared.format}\0recipe=`;
-  const jailPart = `\0jail=${jail}\0options=`;
   const noChoices = input.options === undefined || input.options.size === 0;
-  for (const v of topoOrder(dag)) {
+  const optionsOfNode = new Array<Record<string, boolean> | undefined>(ids.length);
+  let done = false;
+  const shared: Shared = {
+    format: input.format ?? FORMAT_VERSION, jail, ids, hashes, contrib: abi ? new Array(ids.length) : hashes,
+    ensure: () => {
+      if (done) return;
+      done = true;
+      hashAll(shared, order, dag, ports, optionsOfNode, abi);
+    },
+  };
+  for (const v of order) {
     const origin = ids[v]!;
     const port = ports.get(origin);
     if (!port) continue;
     const options = optionsOf(port, noChoices ? undefined : input.options!.get(origin));
+    optionsOfNode[v] = options;
+    result.set(origin, new ComputedIdentity(v, port, options, shared));
+  }
+  return result;
+}
+
+/** Every node's hash (and contribution), in dependency order: the canonical text of each, hashed. */
+function hashAll(shared: Shared, order: readonly number[], dag: Dag, ports: ReadonlyMap<string, Port>,
+  optionsOfNode: readonly (Record<string, boolean> | undefined)[], abi: ReadonlyMap<string, string> | undefined): void {
+  const ids = shared.ids;
+  let idsSorted = true;
+  for (let i = 1; i < ids.length && idsSorted; i++) idsSorted = ids[i - 1]! < ids[i]!;
+  const before = (a: number, b: number): boolean => (idsSorted ? a < b : ids[a]! < ids[b]!);
+  const tmp: number[] = [];
+  // The same text as canonicalHead, with the per-call parts made once.
+  const head = `kiln-identity\0format=${shared.format}\0recipe=`;
+  const jailPart = `\0jail=${shared.jail}\0options=`;
+  for (const v of order) {
+    const options = optionsOfNode[v];
+    if (options === undefined) continue;
+    const port = ports.get(ids[v]!)!;
     // Insertion sort of the (few) dependencies by origin.
     const deps = dag.deps[v]!;
     tmp.length = 0;
@@ -197,10 +231,8 @@ export function computeIdentities(input: IdentityInput): Map<string, Identity> {
     for (const d of tmp) text += shared.contrib[d]!;
     const hash = sha256(text);
     shared.hashes[v] = hash;
-    if (abi) { const a = abi.get(origin); shared.contrib[v] = a === undefined ? hash : abiContribution(a); }
-    result.set(origin, new ComputedIdentity(hash, port, options, shared));
+    if (abi) { const a = abi.get(ids[v]!); shared.contrib[v] = a === undefined ? hash : abiContribution(a); }
   }
-  return result;
 }
 
 /** A stand-in jail identity for `bulk -n` against a jail that does not exist yet, derived from its name. */
