@@ -9,7 +9,7 @@ import path from 'node:path';
 import { KilnError } from '../util/errors.js';
 import { subDag, type Dag } from '../graph/index.js';
 import { createScheduler, type Scheduler } from '../scheduler/index.js';
-import type { BuiltRecord, IdentityComponents, Plan } from '../plan/index.js';
+import { toBuiltRecords, type BuiltRecord, type IdentityComponents, type Plan } from '../plan/index.js';
 import type { Port } from '../recipe/index.js';
 import type { TreeRef } from '../tree/index.js';
 import type { BulkRow, JailRecord, PackageRow, Store } from '../store/index.js';
@@ -92,13 +92,7 @@ export function logPath(home: string, bulk: number, origin: string): string {
 
 /** Previous packages of (jail, tree) as the plan wants them (`loadBuiltRecords`). */
 export function builtRecords(store: Store, jail: string, tree: string): Map<string, BuiltRecord> {
-  const out = new Map<string, BuiltRecord>();
-  for (const p of store.bulks.packages(jail, tree)) {
-    out.set(p.origin, { origin: p.origin, pkgname: p.pkgname, version: p.version, arch: p.arch, identity: p.identity,
-      components: p.components as IdentityComponents, files: p.files, built: p.built,
-      ...(p.durationS !== undefined ? { durationS: p.durationS } : {}), ...(p.abi !== undefined ? { abi: p.abi } : {}) });
-  }
-  return out;
+  return toBuiltRecords(store.bulks.packages(jail, tree));
 }
 
 /** Runs the bulk to the end. Never throws for failed builds: the summary counts them. */

@@ -8,7 +8,8 @@ export {
 export type { Identity, IdentityComponents, IdentityInput } from './identity.js';
 export { makePlan, changeReasons, dependencyRebuilt, REASONS } from './plan.js';
 export { DEFAULT_DURATION_S } from './types.js';
-export type { BuiltRecord, Plan, PlanInput, SkipEntry, OrderFn } from './types.js';
+export type { BuiltRecord, Plan, PlanInput, SkipEntry, OrderFn, PublishedPackage } from './types.js';
+export { toBuiltRecords } from './types.js';
 export { defaultOrder } from './order.js';
 export { planToJson, formatPlanText } from './format.js';
 export type { PlanJson } from './format.js';

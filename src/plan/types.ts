@@ -98,3 +98,28 @@ export interface Plan {
 
 /** Build time assumed for a port with no learned duration (seconds), as `kiln simulate`'s default. */
 export const DEFAULT_DURATION_S = 60;
+
+/** What the store keeps of a published package: the shape {@link toBuiltRecords} reads (structural, no store import). */
+export interface PublishedPackage {
+  readonly origin: string;
+  readonly pkgname: string;
+  readonly version: string;
+  readonly arch: string;
+  readonly identity: string;
+  readonly components: unknown;
+  readonly files: readonly string[];
+  readonly built: string;
+  readonly durationS?: number;
+  readonly abi?: string;
+}
+
+/** The packages already built for a (jail, tree), by origin, as the plan compares against them. Pure. */
+export function toBuiltRecords(rows: readonly PublishedPackage[]): Map<string, BuiltRecord> {
+  const out = new Map<string, BuiltRecord>();
+  for (const p of rows) {
+    out.set(p.origin, { origin: p.origin, pkgname: p.pkgname, version: p.version, arch: p.arch, identity: p.identity,
+      components: p.components as IdentityComponents, files: p.files, built: p.built,
+      ...(p.durationS !== undefined ? { durationS: p.durationS } : {}), ...(p.abi !== undefined ? { abi: p.abi } : {}) });
+  }
+  return out;
+}

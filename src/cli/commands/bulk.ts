@@ -8,15 +8,13 @@ import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import type { CliContext } from '../context.js';
 import { parseCommand } from '../context.js';
-import { runBulkCommand } from './bulk-run.js';
 import { KilnError, UsageError, formatProblem, type Problem } from '../../util/errors.js';
 import { openStore, type JailRecord, type Store } from '../../store/index.js';
-import { builtRecords } from '../../bulk/index.js';
 import { effectiveOptions, locateField, parseList, type Port } from '../../recipe/index.js';
 import { getOptionChoices, resolveTree, scanTree, type TreeRef } from '../../tree/index.js';
 import { closureDag, cycleGroups, formatCycle, type CycleGroup, type Dag, type MissingDep } from '../../graph/index.js';
 import {
-  computeIdentities, formatPlanText, makePlan, placeholderJailIdentity, planToJson,
+  computeIdentities, formatPlanText, makePlan, placeholderJailIdentity, planToJson, toBuiltRecords,
   type BuiltRecord, type Identity, type Plan,
 } from '../../plan/index.js';
 
@@ -84,7 +82,7 @@ export interface BulkPlan {
 
 /** Packages already built for (jail, tree), by origin: what the last publish made current. */
 export function loadBuiltRecords(store: Store, jail: string, tree: TreeRef): Map<string, BuiltRecord> {
-  return builtRecords(store, jail, tree.name);
+  return toBuiltRecords(store.bulks.packages(jail, tree.name));
 }
 
 /** Origins whose recipe failed to load, from the problems' paths (`LAYER/CAT/NAME/port.yaml`). */
@@ -245,6 +243,8 @@ export async function bulkCommand(argv: string[], ctx: CliContext): Promise<numb
     throw new UsageError(`kiln bulk: -J must be a whole number of builders from 1 to 9999, not "${values.builders}"`);
   }
   if (!values['dry-run']) {
+    // Loaded only for real bulks: `bulk -n` needs none of the build, repository or config machinery.
+    const { runBulkCommand } = await import('./bulk-run.js');
     return runBulkCommand(ctx, {
       jail: values.jail, tree: values.tree, file: values.file, origins: positionals, all: values.all, clean: values.clean,
       keepStale: values['keep-stale'], json: values.json, tests: values.test, resume: values.resume,
