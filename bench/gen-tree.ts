@@ -13,6 +13,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { prng } from '../src/util/prng.js';
 
 /** Version of the generator's output; part of cache keys (bump when the output changes). */
 export const GEN_VERSION = 1;
@@ -44,17 +45,7 @@ export interface GenSummary {
   readonly genVersion: number;
 }
 
-/** mulberry32: a small deterministic PRNG in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 const CATEGORIES = [
   'devel', 'lib', 'net', 'www', 'x11', 'graphics', 'audio', 'multimedia', 'databases', 'security', 'sysutils',

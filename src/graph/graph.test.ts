@@ -3,18 +3,9 @@ import assert from 'node:assert/strict';
 import { closure, closureDag, buildDag, dependents, topoOrder, subDag, findCycles, cycleGroups, cyclicComponents, formatCycle } from './index.js';
 import type { Dag } from './index.js';
 import { mkports } from './__fixtures__/mkports.js';
+import { prng } from '../util/prng.js';
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = prng;
 
 function dagOf(edges: Record<string, string[]>): Dag {
   const ids = Object.keys(edges);

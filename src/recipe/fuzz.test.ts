@@ -13,22 +13,12 @@ import { FAIL, compileSchema } from './compile.js';
 import { fastYaml } from './fastyaml.js';
 import { RecipeSchema } from './schema.js';
 import { parseRecipe, parseSlow } from './parse.js';
+import { prng } from '../util/prng.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const validDir = path.join(here, '__fixtures__', 'valid');
 const seeds = fs.readdirSync(validDir).filter((f) => f.endsWith('.yaml')).sort().map((f) => fs.readFileSync(path.join(validDir, f), 'utf8'));
 
-/** mulberry32: a small deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CHARS = [':', '-', '[', ']', '{', '}', '#', '"', "'", '\t', ' ', '  ', '\n', '|', '>', '&', '*', '!', '%', '@', '\\', ',', '?',
   'a', 'Z', '0', '9', '.', '/', '_', '$', '\u0000', '\r', '\u00e9', '\u2028', '\ufeff', '\ud83d\ude00', '~', '---\n', '...\n'];

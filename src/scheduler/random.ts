@@ -3,18 +3,9 @@
  * build times), for property tests and benches. Pure and deterministic: the same options give the same graph.
  */
 import type { Dag } from '../graph/index.js';
+import { prng } from '../util/prng.js';
 
-/** A small, fast, seeded PRNG (mulberry32): returns floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 /** Shape of a generated graph. */
 export interface RandomDagOptions {
