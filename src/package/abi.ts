@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { run } from '../util/exec.js';
-import { isElf } from './elf.js';
+import { elfView, isElf, type ElfSection } from './elf.js';
 import { walkFiles } from './shlibs.js';
 
 /** The exported interface of one ELF shared object. */
@@ -60,32 +60,17 @@ const TYPE_NAMES: Record<number, string> = { 0: 'NOTYPE', 1: 'OBJECT', 2: 'FUNC'
  * non-ELF bytes and for files without a dynamic symbol table; never throws on malformed input.
  */
 export function readElfExports(buf: Buffer): ElfExports | undefined {
-  if (!isElf(buf) || buf.length < 52) return undefined;
-  const is64 = buf[4] === 2;
-  const le = buf[5] === 1;
-  const u16 = (o: number): number => (le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
-  const u32 = (o: number): number => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
-  const word = (o: number): number => (is64 ? Number(le ? buf.readBigUInt64LE(o) : buf.readBigUInt64BE(o)) : u32(o));
   try {
-    const etype = u16(0x10);
-    const shoff = is64 ? word(0x28) : u32(0x20);
-    const shentsize = u16(is64 ? 0x3a : 0x2e);
-    const shnum = u16(is64 ? 0x3c : 0x30);
-    if (shoff === 0 || shnum === 0 || shnum > 65_000) return undefined;
-    const sec = (i: number): { type: number; offset: number; size: number; link: number; info: number; entsize: number } => {
-      const b = shoff + i * shentsize;
-      return is64
-        ? { type: u32(b + 4), offset: word(b + 0x18), size: word(b + 0x20), link: u32(b + 0x28), info: u32(b + 0x2c), entsize: word(b + 0x38) }
-        : { type: u32(b + 4), offset: u32(b + 0x10), size: u32(b + 0x14), link: u32(b + 0x18), info: u32(b + 0x1c), entsize: u32(b + 0x24) };
-    };
-    const strAt = (tab: { offset: number; size: number }, off: number): string => {
-      const start = tab.offset + off;
-      const end = buf.indexOf(0, start);
-      return buf.toString('utf8', start, end === -1 || end > tab.offset + tab.size ? tab.offset + tab.size : end);
-    };
-    let dynsym: ReturnType<typeof sec> | undefined;
-    let versym: ReturnType<typeof sec> | undefined;
-    let verdef: ReturnType<typeof sec> | undefined;
+    const elf = elfView(buf);
+    if (!elf) return undefined;
+    const { is64, u16, u32, word } = elf;
+    const etype = elf.type;
+    const shnum = elf.shnum;
+    const sec = (i: number): ElfSection => elf.section(i);
+    const strAt = (tab: ElfSection, off: number): string => elf.str(tab, off);
+    let dynsym: ElfSection | undefined;
+    let versym: ElfSection | undefined;
+    let verdef: ElfSection | undefined;
     let soname: string | undefined;
     for (let i = 0; i < shnum; i++) {
       const s = sec(i);
