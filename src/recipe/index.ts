@@ -7,7 +7,7 @@ export {
   PACKAGE_NAME_RE, VERSION_RE, ORIGIN_RE, OPTION_NAME_RE, ARCHES, BUILD_SYSTEMS, MAINTAINER_SCRIPTS, versionProblem,
   type Recipe, type Source, type RecipeOption,
 } from './schema.js';
-export type { Port } from './types.js';
+export type { Port, DebianPortSource, DebianPortFile } from './types.js';
 export { parseRecipe, locateField, effectiveOptions, type RecipeParse } from './parse.js';
 export { loadPort, loadPortText, type PortLoad, type PortLoadText } from './load.js';
 export { lazyRecipe, lazyParts, lazyEagerKeys, recipeKeyMask, isUnparsedLazyRecipe } from './lazy.js';
