@@ -6,3 +6,6 @@ export {
   type SourcesIndexOptions, type DebianSourceFile,
 } from './archive-index.js';
 export { httpGetToFile, type HttpGetResult } from './http.js';
+export {
+  debianPort, debianOrigin, debianCategory, debianKilnVersion, upstreamVersion, type DebianStanza, type DebianPortPlace,
+} from './port.js';
