@@ -7,6 +7,6 @@ export {
   BlobIndex, sha256File, jailTarball, portTarball, extractTarball, downloadBlob, uploadBlob, authHeader, TransferError,
 } from './blobs.js';
 export {
-  PROTOCOL_VERSION, ALIVE_MS, HEARTBEAT_MS, queueName, jobKey, isSha256, isJobKey, isDebName,
+  PROTOCOL_VERSION, ALIVE_MS, HEARTBEAT_MS, queueName, jobKey, jobPort, portFromJob, isSha256, isJobKey, isDebName,
   type BlobRef, type DistJob, type DistResult, type ResultAnswer, type WorkerRecord, type WorkerView,
 } from './protocol.js';

@@ -19,7 +19,7 @@ import { BlobIndex, inlinePortFiles, jailTarball, portTarball, sha256File } from
 import { controlFromBytes, controlWithDpkg } from '../repo/index.js';
 import { distPlugin, type MasterEndpoints } from './plugin.js';
 import { connectRedis, redisOptions, WorkerRegistry } from './registry.js';
-import { PROTOCOL_VERSION, isDebName, jobKey, queueName, type DistJob, type DistResult, type ResultAnswer, type WorkerView } from './protocol.js';
+import { PROTOCOL_VERSION, isDebName, jobKey, jobPort, queueName, type DistJob, type DistResult, type ResultAnswer, type WorkerView } from './protocol.js';
 
 /** Options of {@link startDistMaster}. */
 export interface DistMasterOptions {
@@ -153,8 +153,7 @@ export class DistMaster implements MasterEndpoints {
       data = {
         v: PROTOCOL_VERSION, key, master: this.url,
         jail: { name: this.o.jail.name, release: this.o.jail.release, arch: this.o.jail.arch, identity: this.o.jail.identity, tarball: jailRef },
-        port: { origin, pkgname: p.pkgname, layer: p.layer, contentHash: p.contentHash, recipe: p.recipe,
-          ...(files ? { files } : { tarball: portRef! }) },
+        port: jobPort(p, files ? { files } : { tarball: portRef! }),
         identity: input.identity, options: input.options, deps, distfiles, kilnRun: input.kilnRun,
         kilnSonames: [...(input.kilnSonames ?? new Map()).entries()], jobs: input.jobs, withTests: input.withTests ?? false,
         limits: input.limits, sourceDateEpoch: input.sourceDateEpoch,

@@ -4,7 +4,7 @@
  */
 import crypto from 'node:crypto';
 import type { PhaseTiming } from '../util/phases.js';
-import type { Recipe } from '../recipe/index.js';
+import type { DebianPortSource, Port, Recipe } from '../recipe/index.js';
 import type { LimitName, Limits } from '../sandbox/index.js';
 import type { KilnRunDep } from '../package/index.js';
 import type { FailureKind } from '../build/index.js';
@@ -49,6 +49,8 @@ export interface DistJob {
     readonly tarball?: BlobRef;
     /** The port folder's files inline (small folders: saves a download and two tar runs per job). */
     readonly files?: readonly PortFile[];
+    /** The Debian source package, for ports built from one (`Port.debian`). */
+    readonly debian?: DebianPortSource;
   };
   /** Build identity (recorded in the `.deb`). */
   readonly identity: string;
@@ -63,6 +65,18 @@ export interface DistJob {
   readonly withTests: boolean;
   readonly limits: Limits;
   readonly sourceDateEpoch: number;
+}
+
+/** The port part of a job, from a loaded port and how its folder travels (inline files or a tarball). */
+export function jobPort(p: Port, folder: { files: readonly PortFile[] } | { tarball: BlobRef }): DistJob['port'] {
+  return { origin: p.origin, pkgname: p.pkgname, layer: p.layer, contentHash: p.contentHash, recipe: p.recipe, ...folder,
+    ...(p.debian ? { debian: p.debian } : {}) };
+}
+
+/** The port a worker builds from a job's port part, its folder unpacked at `dir`. */
+export function portFromJob(jp: DistJob['port'], dir: string): Port {
+  return { origin: jp.origin, dir, path: `${dir}/port.yaml`, layer: jp.layer, pkgname: jp.pkgname, recipe: jp.recipe,
+    contentHash: jp.contentHash, ...(jp.debian ? { debian: jp.debian } : {}) };
 }
 
 /** What a worker posts to `/dist/results/KEY` once the `.deb`s and the log are uploaded. */

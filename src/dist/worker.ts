@@ -12,11 +12,10 @@ import { KilnError } from '../util/errors.js';
 import { buildPort, type BuildResult } from '../build/index.js';
 import { DistfileCache } from '../fetch/index.js';
 import { cleanupStaleSandboxes } from '../sandbox/index.js';
-import type { Port } from '../recipe/index.js';
 import { authHeader, downloadBlob, extractTarball, TransferError, uploadBlob, writePortFiles } from './blobs.js';
 import crypto from 'node:crypto';
 import { connectRedis, redisOptions, WorkerRegistry } from './registry.js';
-import { HEARTBEAT_MS, PROTOCOL_VERSION, queueName, type BlobRef, type DistJob, type DistResult, type ResultAnswer, type WorkerRecord } from './protocol.js';
+import { HEARTBEAT_MS, PROTOCOL_VERSION, portFromJob, queueName, type BlobRef, type DistJob, type DistResult, type ResultAnswer, type WorkerRecord } from './protocol.js';
 
 /** Options of {@link startWorker}. */
 export interface DistWorkerOptions {
@@ -130,8 +129,7 @@ export class DistWorker {
       const portDir = d.port.files ? this.ensureInline(d.port.files) : await this.ensureUnpacked(base, d.port.tarball!, 'ports');
       const deps: string[] = [];
       for (const dep of d.deps) deps.push(await this.ensureFile(base, dep, 'debs'));
-      const port: Port = { origin, dir: portDir, path: path.join(portDir, 'port.yaml'), layer: d.port.layer, pkgname: d.port.pkgname,
-        recipe: d.port.recipe, contentHash: d.port.contentHash };
+      const port = portFromJob(d.port, portDir);
       const logFile = path.join(out, 'build.log');
       const res = await buildPort({
         home: this.o.home, jail: { name: d.jail.name, path: jailRoot, arch: d.jail.arch, release: d.jail.release }, port,
