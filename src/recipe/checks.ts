@@ -80,6 +80,55 @@ function sourceFileName(src: Obj): string | undefined {
   try { return decodeURIComponent(last); } catch { return last; }
 }
 
+/** Keys that `build.system: debian` does not take (the archive's source and debian/rules replace them). */
+const NOT_FOR_DEBIAN: readonly { key: 'script' | 'configure_args' | 'make_args'; message: string }[] = [
+  { key: 'configure_args', message: 'not used by build.system: debian (debian/rules runs the build); use deb_build_options or deb_build_profiles' },
+  { key: 'make_args', message: 'not used by build.system: debian (debian/rules runs the build); use deb_build_options or deb_build_profiles' },
+  { key: 'script', message: 'not allowed with build.system: debian (dpkg-buildpackage runs debian/rules); change the source with patches' },
+];
+const DEB_KEYS = ['deb_build_options', 'deb_build_profiles'] as const;
+const isEmptyList = (v: unknown): boolean => Array.isArray(v) && v.length === 0;
+
+/**
+ * The rules that depend on `build.system: debian`: version and summary may be absent only there; sources,
+ * script and configure/make arguments are not allowed there; `deb_build_*` words are allowed only there.
+ */
+function debianChecks(data: Obj, build: Obj | undefined, names: readonly string[], options: Obj, out: Finding[]): void {
+  const debian = build !== undefined && build.system === 'debian';
+  if (!debian) {
+    // The messages zod gave when these keys were plainly required (the schema defaults them to '').
+    if (data.version === undefined) out.push({ path: ['version'], mode: 'parent', message: 'is missing: it is required (a string)' });
+    if (data.summary === undefined) out.push({ path: ['summary'], mode: 'parent', message: 'is missing: it is required (a string)' });
+    if (build === undefined || typeof build.system !== 'string') return; // an unknown system: no cross-check
+    for (const key of DEB_KEYS) {
+      if (build[key] !== undefined) out.push({ path: ['build', key], mode: 'key', message: `only for build.system: debian (this port's system is ${build.system})` });
+    }
+    for (const name of names) {
+      const opt = options[name];
+      if (!isObj(opt)) continue;
+      for (const key of DEB_KEYS) {
+        if (opt[key] !== undefined) out.push({ path: ['options', name, key], mode: 'key', message: `only for build.system: debian (this port's system is ${build.system})` });
+      }
+    }
+    return;
+  }
+  if (data.sources !== undefined && !isEmptyList(data.sources)) {
+    out.push({ path: ['sources'], mode: 'key', message: 'the Debian archive provides the source of a build.system: debian port; remove sources' });
+  }
+  for (const { key, message } of NOT_FOR_DEBIAN) {
+    const v = build[key];
+    if (v !== undefined && !isEmptyList(v)) out.push({ path: ['build', key], mode: 'key', message });
+  }
+  for (const name of names) {
+    const opt = options[name];
+    if (!isObj(opt)) continue;
+    for (const key of ['configure_args', 'make_args'] as const) {
+      if (opt[key] !== undefined) out.push({ path: ['options', name, key], mode: 'key', message: 'not used by build.system: debian (debian/rules runs the build); give the option deb_build_options or deb_build_profiles' });
+    }
+  }
+  for (const key of DEB_KEYS) duplicates(build[key], ['build', key], str, 'word', out);
+}
+
 /** Runs every cross-field check on raw recipe data for the port at `origin`. */
 export function checkRecipe(data: unknown, origin: string): Finding[] {
   const out: Finding[] = [];
@@ -108,6 +157,7 @@ export function checkRecipe(data: unknown, origin: string): Finding[] {
     duplicates(opt.implies, ['options', name, 'implies'], str, 'option', out);
   }
   const build = isObj(data.build) ? data.build : undefined;
+  debianChecks(data, build, names, options, out);
   if (build) {
     optionRefs(build.script, ['build', 'script'], declared, out);
     optionRefs(build.test, ['build', 'test'], declared, out);

@@ -34,6 +34,7 @@ for (const k of ['name', 'version', 'revision', 'summary', 'description', 'homep
   'sha256', 'filename', 'strip', 'patches', 'depends', 'build', 'run', 'system', 'system_run', 'options', 'default',
   'configure_args', 'make_args', 'implies', 'on', 'off', 'script', 'env', 'test', 'parallel', 'limits', 'wall_s', 'cpu_s',
   'no_output_s', 'memory_mb', 'install', 'conffiles', 'preinst', 'postinst', 'prerm', 'postrm', 'CFLAGS', 'CXXFLAGS',
+  'deb_build_options', 'deb_build_profiles',
   'LDFLAGS', 'CPPFLAGS']) (KNOWN_KEYS[k.length] ??= []).push(k);
 /** The key `s[start, end)`: a known key's string when it is one (always valid), else a slice of `s`. */
 function keyAt(s: string, start: number, end: number): string {

@@ -23,9 +23,10 @@ const seeds = fs.readdirSync(validDir).filter((f) => f.endsWith('.yaml')).sort()
 const CHARS = [':', '-', '[', ']', '{', '}', '#', '"', "'", '\t', ' ', '  ', '\n', '|', '>', '&', '*', '!', '%', '@', '\\', ',', '?',
   'a', 'Z', '0', '9', '.', '/', '_', '$', '\u0000', '\r', '\u00e9', '\u2028', '\ufeff', '\ud83d\ude00', '~', '---\n', '...\n'];
 const VALUES = ['1', '-1', '0', '2.5', 'true', 'false', 'null', '~', '[]', '{}', '"str"', "'s'", '[a, b]', '{a: 1}', 'x: y', '|', '>-',
-  '&anchor x', '*anchor', '!!str 5', '0o17', '0x1F', '1e3', '.inf', '"\\u00e9"', 'https://example.org/x.tar.gz', 'devel/x', 'NLS'];
+  '&anchor x', '*anchor', '!!str 5', '0o17', '0x1F', '1e3', '.inf', '"\\u00e9"', 'https://example.org/x.tar.gz', 'devel/x', 'NLS', 'debian', '[nodoc]'];
 const KEYS = ['version', 'summary', 'build', 'system', 'script', 'depends', 'options', 'NLS', 'sources', 'url', 'sha256', 'strip',
-  'sumary', 'Version', 'foo', 'implies', 'default', 'env', 'arch', 'name', 'patches', '"quoted"', '? complex', '<<'];
+  'sumary', 'Version', 'foo', 'implies', 'default', 'env', 'arch', 'name', 'patches', '"quoted"', '? complex', '<<',
+  'deb_build_options', 'deb_build_profiles', 'configure_args'];
 
 /** One random mutation of `text`. */
 function mutate(text: string, rnd: () => number): string {

@@ -10,6 +10,7 @@ import { formatProblem } from '../util/errors.js';
 import { assertGolden } from '../util/golden.js';
 import { RecipeSchema, effectiveOptions, loadPort, locateField, parseList, parseRecipe } from './index.js';
 import { fastYaml } from './fastyaml.js';
+import { parseSlow } from './parse.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.join(here, '__fixtures__');
@@ -74,7 +75,7 @@ test('every valid fixture is accepted and equals a plain YAML parse validated by
 });
 
 test('the fast path takes plain recipes and leaves YAML features to the full parser', () => {
-  for (const file of ['port-md-example.yaml', 'minimal.yaml', 'script-options.yaml', 'debian-system.yaml']) {
+  for (const file of ['port-md-example.yaml', 'minimal.yaml', 'script-options.yaml', 'debian-system.yaml', 'debian-overlay.yaml']) {
     const text = fs.readFileSync(path.join(fixtures, 'valid', file), 'utf8');
     assert.notEqual(fastYaml(text), undefined, `${file} should be in the fast subset`);
     assert.deepEqual(fastYaml(text), yamlParse(text), file);
@@ -83,6 +84,34 @@ test('the fast path takes plain recipes and leaves YAML features to the full par
   const features = parseRecipe(fs.readFileSync(path.join(fixtures, 'valid/yaml-features.yaml'), 'utf8'), 'p', 'test/features');
   assert.equal(features.recipe?.license, 'MIT AND BSD-2-Clause');
   assert.deepEqual(features.recipe?.build.env, { V: '4.1' });
+});
+
+test('a build.system: debian overlay recipe needs no version or summary and carries DEB_BUILD_OPTIONS / PROFILES words', () => {
+  const text = fs.readFileSync(path.join(fixtures, 'valid/debian-overlay.yaml'), 'utf8');
+  const fast = parseRecipe(text, 'p', 'utils/hello');
+  const slow = parseSlow(text, 'p', 'utils/hello');
+  assert.deepEqual(fast.problems, []);
+  assert.deepEqual(fast, slow, 'fast path and positioned path agree');
+  const r = fast.recipe!;
+  assert.equal(r.version, '', 'the tree fills the archive version in later');
+  assert.equal(r.summary, '');
+  assert.equal(r.revision, 2);
+  assert.deepEqual(r.patches, ['greeting.patch']);
+  assert.deepEqual(r.sources, []);
+  assert.deepEqual(r.build.deb_build_options, ['nodoc', 'parallel=4']);
+  assert.deepEqual(r.build.deb_build_profiles, ['nodoc', 'pkg.hello.noman']);
+  assert.deepEqual(r.options.DOCS!.deb_build_options, { on: [], off: ['nodoc'] });
+  assert.deepEqual(r.options.DOCS!.deb_build_profiles, { on: [], off: ['nodoc'] });
+  // Other systems: the words default to empty lists, and version / summary stay required.
+  const plain = parseRecipe('version: "1"\nsummary: s\nbuild: {system: make}\n', 'p', 'devel/xy').recipe!;
+  assert.deepEqual([plain.build.deb_build_options, plain.build.deb_build_profiles], [[], []]);
+  assert.deepEqual(parseRecipe('build: {system: make}\n', 'p', 'devel/xy').problems.map(formatProblem), [
+    'p:1:1: version: is missing: it is required (a string)',
+    'p:1:1: summary: is missing: it is required (a string)',
+  ]);
+  // Explicitly empty lists are "absent" for debian; a given version is still checked.
+  assert.ok(parseRecipe('sources: []\nbuild: {system: debian, make_args: []}\n', 'p', 'devel/xy').recipe);
+  assert.deepEqual(parseRecipe('version: "2.10-3"\nbuild: {system: debian}\n', 'p', 'devel/xy').problems.map((p) => p.field), ['version']);
 });
 
 test('a port may not be named by a NAME that is no package name unless name: is given', () => {

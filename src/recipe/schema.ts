@@ -16,6 +16,8 @@ export const OPTION_NAME_RE = /^[A-Z][A-Z0-9_]*$/;
 export const ARCHES = ['amd64', 'arm64', 'armhf', 'i386', 'ppc64el', 's390x', 'riscv64'] as const;
 /** Build systems of `build.system`. */
 export const BUILD_SYSTEMS = ['autotools', 'cmake', 'meson', 'make', 'script', 'debian'] as const;
+/** A word of `DEB_BUILD_OPTIONS` / `DEB_BUILD_PROFILES` (`nocheck`, `nodoc`, `parallel=4`, `pkg.foo.bar`). */
+export const DEB_WORD_RE = /^[a-z0-9][a-z0-9=+._-]*$/;
 /** Maintainer scripts allowed under `install`. */
 export const MAINTAINER_SCRIPTS = ['preinst', 'postinst', 'prerm', 'postrm'] as const;
 
@@ -34,6 +36,7 @@ const origin = z.string().regex(ORIGIN_RE, 'must be an origin CATEGORY/NAME');
 const debRelation = z.string().regex(/^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?( *\([<>=]{1,2} *[^()\s]+\))?( *\| *[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?( *\([<>=]{1,2} *[^()\s]+\))?)*$/,
   'must be a Debian package name, optionally with a version relation such as "libfoo (>= 1.2)"');
 const args = z.array(z.string());
+const debWords = z.array(z.string().regex(DEB_WORD_RE, 'must be a lower-case word such as nocheck, nodoc or parallel=4'));
 
 /** One distfile. */
 export const SourceSchema = z.object({
@@ -56,6 +59,14 @@ const onOff = z.object({
   off: args.default([]),
 }).strict();
 
+/** `DEB_BUILD_OPTIONS` / `DEB_BUILD_PROFILES` words added for an option's on or off state. */
+const debOnOff = z.object({
+  /** Added when the option is on. */
+  on: debWords.default([]).describe('Words added when the option is on'),
+  /** Added when the option is off. */
+  off: debWords.default([]).describe('Words added when the option is off'),
+}).strict();
+
 /** One per-port knob (poudriere's OPTIONS). */
 export const OptionSchema = z.object({
   /** Value when the user chose nothing. */
@@ -66,6 +77,10 @@ export const OptionSchema = z.object({
   configure_args: onOff.optional().describe('Arguments added to the configure step when on / off'),
   /** Arguments added to make. */
   make_args: onOff.optional().describe('Arguments added to make when on / off'),
+  /** Words added to `DEB_BUILD_OPTIONS` (`build.system: debian` only). */
+  deb_build_options: debOnOff.optional().describe('Words added to DEB_BUILD_OPTIONS when on / off (build.system: debian only)'),
+  /** Words added to `DEB_BUILD_PROFILES` (`build.system: debian` only). */
+  deb_build_profiles: debOnOff.optional().describe('Words added to DEB_BUILD_PROFILES when on / off (build.system: debian only)'),
   /** Names of other options this one needs on (checked when choices are made). */
   implies: z.array(z.string().regex(OPTION_NAME_RE, 'must be an option name')).optional().describe('Options that must be on when this one is'),
 }).strict();
@@ -86,11 +101,15 @@ export const DependsSchema = z.object({
 export const BuildSchema = z.object({
   /** autotools | cmake | meson | make | script (| debian, for Debian source packages). */
   system: z.enum(BUILD_SYSTEMS).describe('Build system: autotools, cmake, meson, make, script or debian'),
-  /** Arguments appended to the configure step. */
+  /** Arguments appended to the configure step (not with system debian). */
   configure_args: args.default([]).describe('Arguments appended to the configure step'),
-  /** Arguments appended to make / the build step. */
+  /** Arguments appended to make / the build step (not with system debian). */
   make_args: args.default([]).describe('Arguments appended to make'),
-  /** Shell run in the unpacked source with `set -e`; required when system is script. */
+  /** Words added to `DEB_BUILD_OPTIONS` for dpkg-buildpackage (`nocheck`, `nodoc`); system debian only. */
+  deb_build_options: debWords.default([]).describe('Words added to DEB_BUILD_OPTIONS (build.system: debian only)'),
+  /** Words added to `DEB_BUILD_PROFILES` for dpkg-buildpackage (`nodoc`, `stage1`); system debian only. */
+  deb_build_profiles: debWords.default([]).describe('Words added to DEB_BUILD_PROFILES (build.system: debian only)'),
+  /** Shell run in the unpacked source with `set -e`; required when system is script, not allowed with debian. */
   script: z.string().min(1).optional().describe('Shell script replacing the build system commands'),
   /** Extra environment for the build. */
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'), z.string()).default({})
@@ -131,15 +150,19 @@ export const RecipeSchema = z.object({
   /** The .deb's Package: name; defaults to the origin's NAME. */
   name: z.string().regex(PACKAGE_NAME_RE, 'must be a Debian package name: lower case [a-z0-9][a-z0-9+.-]+').optional()
     .describe("The .deb's Package: name; defaults to NAME of the origin"),
-  /** Upstream version, always a string. */
+  /**
+   * Upstream version, always a string. Required, except with `build.system: debian`, where it may be absent
+   * (then `''`: the archive's version is used). The requirement is checked in `checks.ts` (it depends on `build`).
+   */
   version: z.string().superRefine((v, ctx) => {
     const m = versionProblem(v);
     if (m !== undefined) ctx.addIssue({ code: 'custom', message: m });
-  }).describe('Upstream version (a string)'),
-  /** Packaging revision; the .deb version is VERSION-kREVISION. */
-  revision: z.number().int().min(1).default(1).describe('Packaging revision, the k in VERSION-kREVISION'),
-  /** One-line summary. */
-  summary: z.string().min(1).regex(/^[^\n]*$/, 'must be one line').describe('One-line summary'),
+  }).default('').describe("Upstream version (a string); may be absent with build.system: debian (then the archive's)"),
+  /** Packaging revision; the .deb version is VERSION-kREVISION (with system debian: ARCHIVEVERSION+kilnREVISION). */
+  revision: z.number().int().min(1).default(1).describe('Packaging revision, the k in VERSION-kREVISION (+kilnREVISION for debian)'),
+  /** One-line summary. Required, except with `build.system: debian` (then `''`: the archive's is used). */
+  summary: z.string().min(1).regex(/^[^\n]*$/, 'must be one line').default('')
+    .describe("One-line summary; may be absent with build.system: debian (then the archive's)"),
   /** Long description. */
   description: z.string().optional().describe('Long description'),
   /** Upstream home page. */
