@@ -6,11 +6,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { loadPort } from '../recipe/index.js';
 import { buildDeb } from '../package/index.js';
+import { hostMirror } from '../debian/index.js';
 import { openStore } from '../store/index.js';
 import type { BuildResult } from '../build/index.js';
 import { REPO_ROOT, kiln, scriptPort, testHome } from '../bulk/testing.js';
@@ -153,6 +155,47 @@ test('master endpoint: token required, hashes checked, identity checked, a resul
     assert.equal((await third).ok, true);
   } finally {
     await q.close();
+    await m.close();
+  }
+});
+
+/** A request the way apt sends it to its HTTP proxy: absolute-form target, credentials in Proxy-Authorization. */
+function viaProxy(proxy: string, target: string, password?: string): Promise<{ status: number; body: string }> {
+  const u = new URL(proxy);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: Number(u.port), method: 'GET', path: target,
+      headers: password ? { 'proxy-authorization': `Basic ${Buffer.from(`kiln:${password}`).toString('base64')}` } : {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('the master is apt\'s proxy for its jail\'s archive only, with the token as password', { timeout: 120_000 }, async () => {
+  const home = mkdtemp('kiln-dist-aptproxy-');
+  const jailRoot = mkdtemp('kiln-dist-aptproxy-jail-');
+  const mirror = hostMirror();
+  fs.mkdirSync(path.join(jailRoot, 'etc/apt'), { recursive: true });
+  fs.writeFileSync(path.join(jailRoot, 'etc/apt/sources.list'), `deb ${mirror} bookworm main\n`);
+  const jail = { name: 'bookworm', release: 'bookworm', arch: 'amd64', mirror, path: jailRoot, identity: 'p'.repeat(64),
+    manifestHash: '', created: '', updated: '' };
+  const m = await startDistMaster({ home, redisUrl: redis.url, jail, listen: '127.0.0.1:0', token: 'proxy-token-1', watchMs: 500 });
+  try {
+    const release = `${mirror}/dists/bookworm/Release`;
+    assert.equal((await viaProxy(m.url, release)).status, 407, 'no credentials: proxy authentication required');
+    assert.equal((await viaProxy(m.url, release, 'wrong')).status, 407);
+    const ok = await viaProxy(m.url, release, 'proxy-token-1');
+    assert.equal(ok.status, 200, ok.body.slice(0, 300));
+    assert.match(ok.body, /^Codename: bookworm$/m);
+    assert.equal((await viaProxy(m.url, 'http://127.0.0.1:1/debian/dists/bookworm/Release', 'proxy-token-1')).status, 403, 'another host is refused');
+    assert.equal((await viaProxy(m.url, `${mirror}/../etc/passwd`, 'proxy-token-1')).status, 403);
+    assert.equal((await fetch(`${m.url}/dist/blobs/${'0'.repeat(64)}`, { headers: { authorization: 'Bearer proxy-token-1' } })).status, 404,
+      'the ordinary endpoint still works beside the proxy');
+  } finally {
     await m.close();
   }
 });

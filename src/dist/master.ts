@@ -18,6 +18,7 @@ import { fetchDistfiles } from '../fetch/index.js';
 import { BlobIndex, inlinePortFiles, jailTarball, portTarball, sha256File } from './blobs.js';
 import { controlFromBytes, controlWithDpkg } from '../repo/index.js';
 import { distPlugin, type MasterEndpoints } from './plugin.js';
+import { aptProxyRewrite, aptUpstreams } from './apt-proxy.js';
 import { connectRedis, redisOptions, WorkerRegistry } from './registry.js';
 import { PROTOCOL_VERSION, isDebName, jobKey, jobPort, queueName, type DistJob, type DistResult, type ResultAnswer, type WorkerView } from './protocol.js';
 
@@ -41,6 +42,8 @@ export interface DistMasterOptions {
   readonly attempts?: number;
   /** Watchdog period, ms (default 2000). */
   readonly watchMs?: number;
+  /** Serve apt's proxy for the jail's archives to workers (default true). */
+  readonly aptProxy?: boolean;
   /** Progress lines (stderr in the CLI). */
   readonly log?: (line: string) => void;
 }
@@ -332,12 +335,13 @@ export async function startDistMaster(o: DistMasterOptions): Promise<DistMaster>
   redis.on('error', () => { /* reconnects; the watchdog reports it */ });
   const queue = new Queue(queueName(o.jail.arch), { connection: redisOptions(o.redisUrl) });
   queue.on('error', () => { /* reconnects */ });
-  const app = Fastify({ logger: false });
+  const app = Fastify({ logger: false, rewriteUrl: (req) => aptProxyRewrite(req.url) });
   let master: DistMaster | undefined;
   const endpoints: MasterEndpoints = {
     token, uploadsDir: path.join(o.home, 'dist', 'uploads'),
     blob: (sha) => master?.blob(sha),
     result: (body) => master ? master.result(body) : Promise.resolve({ accepted: false, reason: 'the master is starting' }),
+    aptUpstreams: o.aptProxy === false ? [] : aptUpstreams(o.jail.path),
   };
   await app.register(distPlugin, { home: o.home, redisUrl: o.redisUrl, master: endpoints });
   await app.listen({ host, port });

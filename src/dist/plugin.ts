@@ -3,7 +3,8 @@
  * current ports, last seen, out of rotation). On a master (a running `kiln bulk --redis`), token-authenticated:
  * `GET /dist/blobs/SHA` (only files the master registered), `PUT /dist/uploads/SHA` (a worker's `.deb` or log,
  * kept only if its bytes hash to SHA) and `POST /dist/results/KEY` (a build's outcome; the master checks it and
- * takes the first copy only). Nothing here publishes: results go to the bulk, which alone writes the repository.
+ * takes the first copy only), and `GET http://ARCHIVE/...` as apt's proxy for the jail's own archives (apt-proxy.ts).
+ * Nothing here publishes: results go to the bulk, which alone writes the repository.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -15,6 +16,7 @@ import { z } from 'zod';
 import { loadConfig } from '../config/index.js';
 import { isJobKey, isSha256, PROTOCOL_VERSION, type DistResult, type ResultAnswer, type WorkerView } from './protocol.js';
 import { connectRedis, WorkerRegistry } from './registry.js';
+import { APT_PROXY_PREFIX, proxyPassword, registerAptProxy } from './apt-proxy.js';
 
 /** What a master lends the plugin. */
 export interface MasterEndpoints {
@@ -26,6 +28,8 @@ export interface MasterEndpoints {
   blob(sha256: string): string | undefined;
   /** Takes a result (hashes, identity and names are checked by the master). */
   result(body: DistResult): Promise<ResultAnswer>;
+  /** `http://` archives of the jail's apt sources the master proxies for workers' apt (none: no proxy). */
+  readonly aptUpstreams?: readonly string[];
 }
 
 /** Options of {@link distPlugin}. */
@@ -116,11 +120,16 @@ export async function distPlugin(app: FastifyInstance, opts: DistPluginOptions):
     scope.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
     scope.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
       const h = req.headers.authorization;
-      if (!sameToken(h?.startsWith('Bearer ') ? h.slice(7) : undefined, m.token)) {
+      const proxied = req.url.startsWith(APT_PROXY_PREFIX);
+      const given = proxied ? proxyPassword(req.headers['proxy-authorization']) : h?.startsWith('Bearer ') ? h.slice(7) : undefined;
+      if (!sameToken(given, m.token)) {
+        if (proxied) return reply.code(407).header('proxy-authenticate', 'Basic realm="kiln"').send({ error: 'the worker token is required as the proxy password' });
         return reply.code(401).send({ error: 'a valid worker token is required (Authorization: Bearer TOKEN)' });
       }
       return undefined;
     });
+
+    if (m.aptUpstreams && m.aptUpstreams.length > 0) registerAptProxy(scope, m.aptUpstreams);
 
     scope.get<{ Params: { sha: string } }>('/dist/blobs/:sha', async (req, reply) => {
       const file = isSha256(req.params.sha) ? m.blob(req.params.sha) : undefined;

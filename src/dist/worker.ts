@@ -15,6 +15,7 @@ import { cleanupStaleSandboxes } from '../sandbox/index.js';
 import { authHeader, downloadBlob, extractTarball, TransferError, uploadBlob, writePortFiles } from './blobs.js';
 import crypto from 'node:crypto';
 import { connectRedis, redisOptions, WorkerRegistry } from './registry.js';
+import { applyAptProxy, aptProxyConf } from './apt-proxy.js';
 import { HEARTBEAT_MS, PROTOCOL_VERSION, portFromJob, queueName, type BlobRef, type DistJob, type DistResult, type ResultAnswer, type WorkerRecord } from './protocol.js';
 
 /** Options of {@link startWorker}. */
@@ -36,6 +37,11 @@ export interface DistWorkerOptions {
   /** Failures of one job (outside the build itself) after which the worker takes itself out of rotation (default 2). */
   readonly maxFailuresPerJob?: number;
   readonly version?: string;
+  /**
+   * How apt in the sandbox reaches Debian's archive for `depends.system`: `master` (default) through the master's
+   * proxy, so a worker needs no route but to the master; `direct` with the jail's sources as they are.
+   */
+  readonly apt?: 'master' | 'direct';
   readonly log?: (line: string) => void;
 }
 
@@ -119,6 +125,7 @@ export class DistWorker {
     const out = fs.mkdtempSync(path.join(this.o.home, 'dist', 'out-'));
     try {
       const jailRoot = await this.ensureJail(base, d.jail);
+      applyAptProxy(jailRoot, this.o.apt === 'direct' ? undefined : aptProxyConf(base, this.o.token));
       const cache = new DistfileCache(path.join(this.o.home, 'distfiles'));
       for (const f of d.distfiles) {
         if (cache.lookup(f.sha256)) continue;

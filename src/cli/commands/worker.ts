@@ -1,5 +1,5 @@
 /**
- * `kiln worker --redis URL [--master URL] [--token T | --token-file F] [--slots N] [--arch A] [--name ID]`: a builder
+ * `kiln worker --redis URL [--master URL] [--token T | --token-file F] [--slots N] [--arch A] [--name ID] [--apt-direct]`: a builder
  * on another host. It takes jobs of its architecture's queue, fetches what each build needs from the master by
  * content hash, builds in its own sandbox and hands the result back. Runs until SIGINT or SIGTERM.
  */
@@ -12,7 +12,7 @@ import { loadConfig } from '../../config/index.js';
 import { startWorker } from '../../dist/index.js';
 import { KILN_VERSION } from '../main.js';
 
-const HELP = `usage: kiln worker --redis URL [--master URL] [--token T | --token-file FILE] [--slots N] [--arch ARCH] [--name ID]
+const HELP = `usage: kiln worker --redis URL [--master URL] [--token T | --token-file FILE] [--slots N] [--arch ARCH] [--name ID] [--apt-direct]
 
   Builds ports for a master (\`kiln bulk --redis URL\`) on this host. Jobs come from Redis (BullMQ), one queue per
   architecture; inputs (jail, distfiles, port folder, dependency .debs) come from the master over HTTP by content
@@ -23,6 +23,8 @@ const HELP = `usage: kiln worker --redis URL [--master URL] [--token T | --token
   --slots N         builds at once (default: the number of CPU cores divided by 2, at least 1)
   --arch ARCH       Debian architecture served (default: this host's)
   --name ID         worker id shown by the master and kiln serve (default: HOST-PID)
+  --apt-direct      apt in the sandbox (depends.system) goes to the jail's archive itself; by default it goes
+                    through the master's proxy, so this host needs no route but to the master and Redis
   KILN_DIST_LOCK_MS: BullMQ lock duration (default 30000): a dead worker's job goes back about this long after.`;
 
 /** Handler of `kiln worker`. */
@@ -30,7 +32,7 @@ export async function workerCommand(argv: string[], ctx: CliContext): Promise<nu
   if (argv.includes('--help') || argv.includes('-h')) { ctx.out(HELP); return 0; }
   const { values, positionals } = parseCommand('worker', argv, {
     redis: { type: 'string' }, master: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' },
-    slots: { type: 'string' }, arch: { type: 'string' }, name: { type: 'string' },
+    slots: { type: 'string' }, arch: { type: 'string' }, name: { type: 'string' }, 'apt-direct': { type: 'boolean' },
   });
   if (positionals.length > 0) throw new UsageError('kiln worker takes no arguments');
   const redisUrl = values.redis ?? loadConfig(ctx.home).redis;
@@ -44,6 +46,7 @@ export async function workerCommand(argv: string[], ctx: CliContext): Promise<nu
     redisUrl, home: ctx.home, token, version: KILN_VERSION,
     slots: values.slots ? Number(values.slots) : Math.max(1, Math.floor(os.availableParallelism() / 2)),
     ...(values.master ? { master: values.master.replace(/\/+$/, '') } : {}),
+    ...(values['apt-direct'] ? { apt: 'direct' as const } : {}),
     ...(values.arch ? { arch: values.arch } : {}), ...(values.name ? { id: values.name } : {}),
     ...(lockMs !== undefined && Number.isFinite(lockMs) && lockMs >= 1000 ? { lockMs } : {}),
     log: (l) => ctx.out(`[${new Date().toISOString()}] ${l}`),
