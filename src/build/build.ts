@@ -17,6 +17,7 @@ import {
 } from '../sandbox/index.js';
 import { buildDeb, composeDepends, debVersion, dpkgSonameResolver, shlibDepends, type KilnRunDep } from '../package/index.js';
 import { SANDBOX_PATHS, buildEnv, buildSteps, extractStep, patchStep, type BuildStep } from './script.js';
+import { buildDebianSource, debianPortVersion } from './debian.js';
 
 /** The jail a build runs over. */
 export interface BuildJail {
@@ -109,7 +110,7 @@ function classify(phase: string, e: unknown): { failure: FailureKind; limit?: Li
   if (e instanceof KilnError && e.code === 'KILN_E_FETCH') return { failure: 'fetch', reason: msg(e) };
   if (e instanceof ExecError && e.reason === 'aborted') return { failure: 'aborted', reason: 'the build was cancelled' };
   const kind: FailureKind = phase === 'fetch' ? 'fetch'
-    : phase === 'system-depends' || phase === 'kiln-depends' ? 'depends'
+    : phase === 'system-depends' || phase === 'kiln-depends' || phase === 'build-depends' ? 'depends'
     : phase === 'patch' ? 'patch' : phase === 'test' ? 'test' : phase === 'package' ? 'package'
     : phase === 'sandbox' ? 'sandbox' : 'build';
   const status = e instanceof ExecError && e.exitStatus !== null ? ` (exit status ${e.exitStatus})` : '';
@@ -130,9 +131,20 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
     inp.onPhase?.(name);
     return proc.phase(name, fn);
   };
-  log.line(`kiln build of ${inp.port.origin} ${r.version}-k${r.revision} (identity ${inp.identity.slice(0, 16)}) in jail ${inp.jail.name}`);
+  const shown = inp.port.debian ? debianPortVersion(inp.port.debian, r.revision) : `${r.version}-k${r.revision}`;
+  log.line(`kiln build of ${inp.port.origin} ${shown} (identity ${inp.identity.slice(0, 16)}) in jail ${inp.jail.name}`);
   log.line(`options: ${Object.entries(inp.options).map(([k, v]) => `${k}=${v ? 'on' : 'off'}`).join(' ') || '(none)'}; jobs: ${inp.jobs}`);
   try {
+    if (r.build.system === 'debian') {
+      // A Debian source package: its own phases (debian.ts), sharing this log, phase runner and cleanup stack.
+      const debs = await buildDebianSource({ inp, proc, phase, log: log.line, run: async (sb, cmd) => {
+        const res = await sb.run({ ...cmd, limits: stepLimits(inp.limits, deadline), signal: inp.signal,
+          onLine: (l, s) => { log.line(s === 'stderr' ? `! ${l}` : l); cmd.onLine?.(l, s); } });
+        cpuMs += res.cpuMs;
+        return res;
+      } });
+      return { ok: true, debs, timings: proc.timings, wallMs: Date.now() - started, cpuMs };
+    }
     const distfiles = await phase('fetch', () => fetchDistfiles(
       { origin: inp.port.origin, sources: r.sources },
       { home: inp.home, mirrors: inp.mirrors, debianMirror: inp.debianMirror, release: inp.jail.release, log: log.line,

@@ -1,0 +1,184 @@
+/**
+ * The build of a Debian source package (`build.system: debian`): fetch the `.dsc` and its files from the archive's
+ * pool (sha256-checked, cached with the distfiles) → sandbox → `extract` (`dpkg-source -x`) → `patch` (the overlay's
+ * patches) → `version` (kiln's changelog entry, `+kilnN`, and the identity stamp) → `build-depends` (apt, from the
+ * jail's archive and kiln's own `.deb`s, kiln's preferred) → `build` (`dpkg-buildpackage -b -uc -us`, no network)
+ * → `package` (every `.deb` the `.changes` names, into the output folder).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { KilnError } from '../util/errors.js';
+import { ExecError, run } from '../util/exec.js';
+import type { Procedure } from '../util/phases.js';
+import type { DebianPortSource } from '../recipe/index.js';
+import { fetchDistfiles } from '../fetch/index.js';
+import { debianKilnVersion, hostMirror, upstreamVersion } from '../debian/index.js';
+import {
+  BwrapRunner, BUILD_USER, aptCacheBind, type BindMount, type SandboxCommand, type SandboxResult, type SandboxSession,
+} from '../sandbox/index.js';
+import { shq } from './script.js';
+import {
+  IDENTITY_FIELD, aptComplaint, changesDebs, debBuildWords, kilnChangelog, rulesNeedNoRoot, stampControl,
+} from './debian-text.js';
+import type { BuildPortInput } from './build.js';
+
+/** What `buildPort` lends the debian procedure: its phase runner, log and sandbox command runner. */
+export interface DebianBuildContext {
+  readonly inp: BuildPortInput;
+  readonly proc: Procedure;
+  /** Runs one named phase (logged, timed, told to `onPhase`). */
+  readonly phase: <T>(name: string, fn: () => Promise<T> | T) => Promise<T>;
+  readonly log: (line: string) => void;
+  /** Runs a command in the sandbox under the build's limits, logging its output and counting its CPU time. */
+  readonly run: (sb: SandboxSession, cmd: SandboxCommand) => Promise<SandboxResult>;
+}
+
+/** Inside the sandbox: the source files (read-only), the build folder, kiln's `.deb`s as an apt source. */
+const DSC_DIR = '/kiln/distfiles';
+const BUILD_DIR = '/kiln/src';
+const DEBS_DIR = '/kiln/debs';
+const APT_LOCK = '/var/cache/apt/archives/.kiln-lock';
+
+/** The `.deb` version of a debian port: the archive's version, then `+kilnREVISION`. */
+export function debianPortVersion(debian: Pick<DebianPortSource, 'version'>, revision: number): string {
+  return debianKilnVersion(debian.version, revision);
+}
+
+/** Runs the debian phases of one build; returns the `.deb`s written to `outDir`. Throws on failure (as PhaseFailure). */
+export async function buildDebianSource(ctx: DebianBuildContext): Promise<string[]> {
+  const { inp, phase, log } = ctx;
+  const r = inp.port.recipe;
+  const origin = inp.port.origin;
+  const deb = inp.port.debian;
+  const version = deb ? debianPortVersion(deb, r.revision) : '';
+  const files = await phase('fetch', () => {
+    if (!deb) {
+      throw new KilnError('KILN_E_BUILD', `${origin} has build.system: debian but no Debian source package`, {
+        hint: 'a build.system: debian port must stand over a source package of the tree\'s archive (same SECTION/SOURCE origin)', exitCode: 1 });
+    }
+    const mirror = (inp.debianMirror ?? hostMirror()).replace(/\/+$/, '');
+    return fetchDistfiles(
+      { origin, sources: deb.files.map((f) => ({ url: `${mirror}/${deb.directory}/${f.name}`, sha256: f.sha256, filename: f.name })) },
+      { home: inp.home, debianMirror: mirror, release: inp.jail.release, log, ...(inp.deadHosts ? { deadHosts: inp.deadHosts } : {}) });
+  });
+  const src = deb!;
+  const dsc = src.files.find((f) => f.name.endsWith('.dsc'))?.name ?? `${src.package}_${src.version.replace(/^\d+:/, '')}.dsc`;
+  const srcDir = `${BUILD_DIR}/${src.package}-${upstreamVersion(src.version)}`;
+
+  const sb = await phase('sandbox', async () => {
+    const runner = inp.runner ?? new BwrapRunner(inp.home);
+    const s = await runner.open({ jail: { name: inp.jail.name, path: inp.jail.path }, label: origin, proc: ctx.proc });
+    for (const d of [BUILD_DIR, '/kiln/home']) {
+      fs.mkdirSync(s.hostPath(d), { recursive: true });
+      fs.chownSync(s.hostPath(d), BUILD_USER.uid, BUILD_USER.gid);
+    }
+    fs.mkdirSync(s.hostPath(DSC_DIR), { recursive: true });
+    fs.mkdirSync(s.hostPath('/kiln/port'), { recursive: true });
+    fs.mkdirSync(s.hostPath(DEBS_DIR), { recursive: true });
+    for (const f of files) fs.writeFileSync(s.hostPath(`${DSC_DIR}/${f.filename}`), '');
+    return s;
+  });
+  const srcBinds: BindMount[] = files.map((f) => ({ source: f.path, dest: `${DSC_DIR}/${f.filename}`, readonly: true }));
+  const buildEnvBase = { PATH: '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', HOME: '/kiln/home', LANG: 'C.UTF-8', TZ: 'UTC' };
+
+  await phase('extract', () => ctx.run(sb, {
+    argv: ['dpkg-source', '--no-copy', '-x', `${DSC_DIR}/${dsc}`, srcDir], user: 'build', network: false,
+    env: buildEnvBase, cwd: BUILD_DIR, binds: srcBinds }));
+
+  await phase('patch', async () => {
+    if (r.patches.length === 0) { log('no patches'); return; }
+    for (const p of r.patches) {
+      const res = await ctx.run(sb, {
+        argv: ['sh', '-ec', `patch -p1 --forward --batch --no-backup-if-mismatch < /kiln/port/${shq(p)}`], user: 'build', network: false,
+        env: buildEnvBase, cwd: srcDir, binds: [{ source: inp.port.dir, dest: '/kiln/port', readonly: true }], allowFailure: true });
+      if (res.status !== 0) {
+        const why = `${res.stdout}\n${res.stderr}`.split('\n').map((l) => l.trim()).filter((l) => /FAILED|malformed|No such file|can't find|Reversed/i.test(l))[0];
+        throw new KilnError('KILN_E_BUILD', `patch ${p} of ${origin} does not apply to ${src.package} ${src.version}${why ? `: ${why}` : ` (exit status ${res.status})`}`, {
+          hint: `refresh ${path.join(inp.port.dir, p)} against the unpacked source (dpkg-source -x ${dsc})`, exitCode: 1 });
+      }
+    }
+  });
+
+  await phase('version', () => {
+    const changelog = sb.hostPath(`${srcDir}/debian/changelog`);
+    fs.writeFileSync(changelog, kilnChangelog(fs.readFileSync(changelog, 'utf8'), { version, identity: inp.identity, sourceDateEpoch: inp.sourceDateEpoch }));
+    const control = sb.hostPath(`${srcDir}/debian/control`);
+    fs.writeFileSync(control, stampControl(fs.readFileSync(control, 'utf8'), inp.identity));
+    log(`version ${version}`);
+  });
+
+  const words = debBuildWords({ recipe: r, options: inp.options, jobs: inp.jobs, withTests: inp.withTests ?? false });
+  await phase('build-depends', async () => {
+    const needRoot = !rulesNeedNoRoot(fs.readFileSync(sb.hostPath(`${srcDir}/debian/control`), 'utf8'));
+    const binds: BindMount[] = [...inp.depDebs.map((d) => ({ source: d, dest: `${DEBS_DIR}/${path.basename(d)}`, readonly: true })), aptCacheBind(inp.home)];
+    const aptOpts = '-o Dpkg::Use-Pty=0 -o APT::Sandbox::User=root -o APT::Install-Recommends=false';
+    const lines = ['set -e'];
+    if (inp.depDebs.length > 0) {
+      // kiln's .debs as a local apt source, pinned above the archive (and +kilnN sorts above the archive's version).
+      fs.writeFileSync(sb.hostPath('/etc/apt/sources.list.d/kiln-local.list'), `deb [trusted=yes] file:${DEBS_DIR} ./\n`);
+      fs.writeFileSync(sb.hostPath('/etc/apt/preferences.d/kiln-local.pref'), 'Package: *\nPin: origin ""\nPin-Priority: 990\n');
+      lines.push(`cd ${DEBS_DIR} && dpkg-scanpackages --multiversion . > Packages 2>/dev/null && cd /`,
+        `apt-get update -q ${aptOpts} -o Dir::Etc::sourcelist=sources.list.d/kiln-local.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`);
+    }
+    const profiles = words.profiles.length > 0 ? `-o APT::Build-Profiles=${shq(words.profiles.join(','))}` : '';
+    lines.push(`flock ${APT_LOCK} apt-get build-dep -y -q ${aptOpts} ${profiles} ${srcDir}`);
+    if (needRoot) lines.push(`flock ${APT_LOCK} apt-get install -y -q ${aptOpts} fakeroot`);
+    let out = '';
+    try {
+      await ctx.run(sb, { argv: ['sh', '-c', lines.join('\n')], user: 'root', network: true, binds,
+        env: { DEBIAN_FRONTEND: 'noninteractive', PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
+        onLine: (l) => { if (out.length < 200_000) out += `${l}\n`; } });
+    } catch (e) {
+      if (!(e instanceof ExecError)) throw e;
+      const why = aptComplaint(out) || `apt-get exited with status ${e.exitStatus}`;
+      throw new KilnError('KILN_E_BUILD', `the Build-Depends of ${origin} cannot be installed: ${why}`, {
+        hint: 'add the missing package to the bulk (its port builds it) or patch debian/control', exitCode: 1 });
+    }
+  });
+
+  await phase('build', () => ctx.run(sb, {
+    argv: ['dpkg-buildpackage', '-b', '-uc', '-us'], user: 'build', network: false, cwd: srcDir, binds: srcBinds,
+    env: { ...buildEnvBase, LC_ALL: 'C.UTF-8', DEB_BUILD_OPTIONS: words.options.join(' '), DEB_BUILD_PROFILES: words.profiles.join(' '),
+      KILN_ORIGIN: origin, KILN_VERSION: version, ...r.build.env } }));
+
+  return phase('package', async () => {
+    const dir = sb.hostPath(BUILD_DIR);
+    const changes = fs.readdirSync(dir).filter((f) => f.endsWith('.changes'));
+    const names = [...new Set(changes.flatMap((c) => changesDebs(fs.readFileSync(path.join(dir, c), 'utf8'))))];
+    if (names.length === 0) {
+      throw new KilnError('KILN_E_PACKAGE', `dpkg-buildpackage made no .deb for ${origin}`, {
+        hint: 'read the build log: the .changes file names no binary package', exitCode: 1 });
+    }
+    fs.mkdirSync(inp.outDir, { recursive: true });
+    const out: string[] = [];
+    for (const n of names) {
+      const dest = path.join(inp.outDir, n);
+      fs.copyFileSync(path.join(dir, n), dest);
+      await ensureIdentity(dest, inp.identity, log);
+      out.push(dest);
+    }
+    log(`built ${names.join(', ')}`);
+    return out;
+  });
+}
+
+/**
+ * Makes sure a `.deb` carries `X-Kiln-Identity: ID`. The stamp in `debian/control` puts it there for nearly every
+ * package; one whose control is regenerated by its rules is unpacked and packed again with the field added.
+ */
+async function ensureIdentity(deb: string, identity: string, log: (l: string) => void): Promise<void> {
+  const have = (await run('dpkg-deb', ['-f', deb, IDENTITY_FIELD], { allowFailure: true })).stdout.trim();
+  if (have === identity) return;
+  log(`${path.basename(deb)} lacks ${IDENTITY_FIELD}: repacking it`);
+  const tmp = fs.mkdtempSync(path.join(path.dirname(deb), '.repack-'));
+  try {
+    await run('dpkg-deb', ['-R', deb, tmp]);
+    const control = path.join(tmp, 'DEBIAN/control');
+    const text = fs.readFileSync(control, 'utf8').replace(new RegExp(`^${IDENTITY_FIELD}:.*\\n`, 'm'), '').replace(/\n*$/, '\n');
+    fs.writeFileSync(control, `${text}${IDENTITY_FIELD}: ${identity}\n`);
+    await run('dpkg-deb', ['-b', tmp, `${deb}.new`]);
+    fs.renameSync(`${deb}.new`, deb);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
