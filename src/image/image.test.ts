@@ -1,6 +1,6 @@
 /**
  * Real images: a port built with `kiln bulk` into the repository of (jail, tree), a tar image with it unpacked and
- * its program run in a chroot; byte-identical tar and squashfs images under SOURCE_DATE_EPOCH; the base layer reused.
+ * its program run in a chroot; byte-identical tar, squashfs and raw images under SOURCE_DATE_EPOCH; the base layer reused.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import { run } from '../util/exec.js';
 import { KilnError } from '../util/errors.js';
 import { kiln, testHome } from '../bulk/testing.js';
 import { openStore } from '../store/index.js';
-import { buildImage, rawLayout, rawIds, sfdiskScript, seededUuid, tarArgs, baseIdentity } from './index.js';
+import { buildImage, rawLayout, rawIds, sfdiskScript, seededUuid, tarArgs, baseIdentity, inodeTimeScript } from './index.js';
 import { HELLO_SAYS, testImageBaseCache, writeHelloTree } from './testing.js';
 import { parseSize } from '../cli/commands/image.js';
 
@@ -32,6 +32,9 @@ test('raw layout, ids and sfdisk input are pure and aligned', () => {
   assert.match(script, /^label: gpt$/m);
   assert.match(script, /attrs="LegacyBIOSBootable"/);
   assert.match(script, /type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709/);
+  assert.equal(inodeTimeScript([{ path: '/', mtime: 5 }, { path: '/a b', mtime: 20 }], 10),
+    'sif "/" atime @10\nsif "/" ctime @10\nsif "/a b" atime @10\nsif "/a b" ctime @10\nsif "/a b" mtime @10\n', 'mtimes after the epoch are clamped');
+  assert.throws(() => inodeTimeScript([{ path: '/a"b', mtime: 0 }], 1), (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_IMAGE');
   assert.ok(tarArgs('/r', '/o', 5).includes('--clamp-mtime'));
   assert.ok(!tarArgs('/r', '/o').includes('--clamp-mtime'));
   assert.equal(parseSize('2G'), 2 * 1024 ** 3);
@@ -42,7 +45,7 @@ test('raw layout, ids and sfdisk input are pure and aligned', () => {
   assert.notEqual(baseIdentity(b), baseIdentity({ ...b, arch: 'arm64' }));
 });
 
-test('tar and squashfs images with a kiln-built program: it runs in a chroot, and SOURCE_DATE_EPOCH makes them byte-identical', { timeout: 30 * 60_000 }, async () => {
+test('tar, squashfs and raw images with a kiln-built program: it runs in a chroot, and SOURCE_DATE_EPOCH makes them byte-identical', { timeout: 30 * 60_000 }, async () => {
   const home = await testHome('kiln-image-test-');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-image-'));
   try {
@@ -96,6 +99,25 @@ test('tar and squashfs images with a kiln-built program: it runs in a chroot, an
     assert.equal(sha(path.join(dir, 'one.sqfs')), sha(path.join(dir, 'two.sqfs')), 'two squashfs images are byte-identical');
     const files = (await run('unsquashfs', ['-l', path.join(dir, 'one.sqfs')])).stdout;
     assert.match(files, /^squashfs-root\/usr\/bin\/kiln-hi$/m);
+
+    // raw, in-process: the same bytes twice (fixed ids, E2FSPROGS_FAKE_TIME, inode times pinned with debugfs), and
+    // the root partition is a clean ext4 whose files carry SOURCE_DATE_EPOCH.
+    const raw = async (out: string): Promise<void> => {
+      await buildImage({ home, jail, tree: path.basename(tree), packages: ['kiln-hi'], type: 'raw', output: out, overlay,
+        sizeBytes: 512 * 1024 ** 2, sourceDateEpoch: 1700000000, baseCache: testImageBaseCache() }, () => undefined);
+    };
+    await raw(path.join(dir, 'one.img'));
+    await raw(path.join(dir, 'two.img'));
+    const cmp = await run('cmp', [path.join(dir, 'one.img'), path.join(dir, 'two.img')], { allowFailure: true });
+    assert.equal(cmp.status, 0, `two raw images are byte-identical: ${cmp.stdout}${cmp.stderr}`);
+    fs.rmSync(path.join(dir, 'two.img'));
+    const layout = rawLayout(512 * 1024 ** 2, false);
+    const part = path.join(dir, 'root.ext4');
+    await run('dd', [`if=${path.join(dir, 'one.img')}`, `of=${part}`, 'bs=512', `skip=${layout.root.start}`, `count=${layout.root.sectors}`, 'status=none']);
+    await run('e2fsck', ['-fn', part]);
+    const motd = (await run('debugfs', ['-R', 'stat /etc/motd', part])).stdout;
+    for (const t of ['ctime', 'atime', 'mtime']) assert.match(motd, new RegExp(`\\b${t}: 0x6553f100:`), `${t} of /etc/motd is SOURCE_DATE_EPOCH`);
+    assert.equal((await run('debugfs', ['-R', 'cat /etc/motd', part])).stdout, 'made by kiln image\n');
 
     // A package that is not in the repository is refused before anything is made.
     await assert.rejects(buildImage({ home, jail, tree: path.basename(tree), packages: ['nope'], type: 'tar', output: path.join(dir, 'x.tar'),

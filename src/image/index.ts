@@ -5,4 +5,4 @@ export {
 export { ensureBase, baseIdentity, baseSpec, BOOT_PACKAGES, type BaseSpec, type BaseRoot } from './base.js';
 export { listPackages, type ListPackages } from './packages.js';
 export { tarArgs, squashfsArgs } from './pack.js';
-export { rawLayout, rawIds, sfdiskScript, syslinuxConfig, seededUuid, BOOT_PARTITION_MIB, type RawLayout, type RawIds, type PartitionSpan } from './raw.js';
+export { rawLayout, rawIds, sfdiskScript, syslinuxConfig, seededUuid, inodeTimeScript, rootEntries, type RootEntry, BOOT_PARTITION_MIB, type RawLayout, type RawIds, type PartitionSpan } from './raw.js';

@@ -139,10 +139,63 @@ export async function makeRaw(o: RawOptions): Promise<RawLayout> {
     throw new KilnError('KILN_E_IMAGE', `mkfs.ext4 -d could not make the root filesystem: ${e instanceof Error ? e.message : String(e)}`, {
       hint: 'give a larger --size', exitCode: 1, cause: e });
   }
+  if (o.sourceDateEpoch !== undefined) await pinInodeTimes(rootFs, o.root, o.sourceDateEpoch, env, o.work, o.signal);
   await ddInto(rootFs, o.out, layout.root.start, o.signal);
   fs.rmSync(rootFs, { force: true });
   if (layout.boot) await bootPartition(o, layout.boot, ids, env);
   return layout;
+}
+
+/** One path of the root and its mtime in seconds, as {@link inodeTimeScript} wants it. */
+export interface RootEntry {
+  /** Absolute in the image (`/`, `/etc/hostname`). */
+  readonly path: string;
+  readonly mtime: number;
+}
+
+/**
+ * debugfs commands (pure) that give every entry atime = ctime = `sde` and clamp its mtime to `sde`: `mkfs.ext4 -d`
+ * (e2fsprogs 1.47.0) copies atime and ctime from the source folder, and ctime cannot be set there.
+ */
+export function inodeTimeScript(entries: readonly RootEntry[], sde: number): string {
+  const lines: string[] = [];
+  for (const e of entries) {
+    if (/["\n\\]/.test(e.path)) {
+      throw new KilnError('KILN_E_IMAGE', `cannot pin the times of ${JSON.stringify(e.path)} in a reproducible raw image (a quote, backslash or newline in its name)`, {
+        hint: 'rename it, or unset SOURCE_DATE_EPOCH', exitCode: 1 });
+    }
+    lines.push(`sif "${e.path}" atime @${sde}`, `sif "${e.path}" ctime @${sde}`);
+    if (e.mtime > sde) lines.push(`sif "${e.path}" mtime @${sde}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Every entry of `root` (itself included), depth first in name order, with its mtime (lstat: links not followed). */
+export function rootEntries(root: string): RootEntry[] {
+  const out: RootEntry[] = [];
+  const walk = (dir: string, rel: string): void => {
+    out.push({ path: rel === '' ? '/' : rel, mtime: Math.floor(fs.lstatSync(dir).mtimeMs / 1000) });
+    for (const d of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const full = path.join(dir, d.name);
+      if (d.isDirectory()) walk(full, `${rel}/${d.name}`);
+      else out.push({ path: `${rel}/${d.name}`, mtime: Math.floor(fs.lstatSync(full).mtimeMs / 1000) });
+    }
+  };
+  walk(root, '');
+  return out;
+}
+
+/** Pins the times of every inode `root` was copied into in the ext4 file `fsFile` (debugfs -w), for byte-identical images. */
+async function pinInodeTimes(fsFile: string, root: string, sde: number, env: NodeJS.ProcessEnv, work: string, signal?: AbortSignal): Promise<void> {
+  const script = path.join(work, 'times.debugfs');
+  fs.writeFileSync(script, inodeTimeScript(rootEntries(root), sde));
+  const r = await run('debugfs', ['-w', '-f', script, fsFile], { env, signal, timeoutMs: 30 * 60_000 });
+  // debugfs exits 0 whatever its commands did: any line on stderr but its banner is a failed command.
+  const errors = r.stderr.split('\n').filter((l) => l.trim() !== '' && !/^debugfs \d/.test(l));
+  if (errors.length > 0) {
+    throw new KilnError('KILN_E_IMAGE', `debugfs could not pin the inode times of the root filesystem: ${errors.slice(0, 3).join('; ')}`, { exitCode: 1 });
+  }
+  fs.rmSync(script, { force: true });
 }
 
 /** Copies `file` into `image` at sector `start`, keeping holes and the rest of the image. */
@@ -155,7 +208,8 @@ async function bootPartition(o: RawOptions, span: PartitionSpan, ids: RawIds, en
   const { kernel, initrd } = findKernel(o.root);
   const fat = path.join(o.work, 'boot.fat');
   fs.rmSync(fat, { force: true });
-  await run('mkfs.fat', ['-F', '32', '-n', 'KILNBOOT', '-i', ids.bootVolume, '-h', String(span.start), '-C', fat, String(span.sectors / 2)], { env });
+  // --invariant: a fixed time on the volume label's entry (-i still sets the volume id); mtools takes SOURCE_DATE_EPOCH.
+  await run('mkfs.fat', [...(o.sourceDateEpoch !== undefined ? ['--invariant'] : []), '-F', '32', '-n', 'KILNBOOT', '-i', ids.bootVolume, '-h', String(span.start), '-C', fat, String(span.sectors / 2)], { env });
   const cfg = path.join(o.work, 'syslinux.cfg');
   fs.writeFileSync(cfg, syslinuxConfig(ids.root));
   const mtoolsEnv = { ...env, MTOOLS_SKIP_CHECK: '1' };
