@@ -1,8 +1,8 @@
 /**
  * Test helpers for distributed builds: a private redis-server (127.0.0.1 or inside a network namespace, no
  * persistence, a temp dir, stopped by PID), long-running children started through `run`, and a little network of
- * namespaces (a bridge in the first one, a veth pair to each other one, addresses in a /24 that exists only inside
- * those namespaces). Everything is removed by PID / name, never by pattern.
+ * namespaces (a bridge in the first host, a veth pair to each other one, addresses in a private /24; the first host
+ * may be the machine itself). Everything is removed by PID / name, never by pattern.
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -112,29 +112,40 @@ export async function startRedis(o: { host?: string; port?: number; netns?: stri
 
 /** One host of a {@link TestNetwork}. */
 export interface TestHost {
-  /** Network namespace name. */
+  /** Network namespace name ('' for the machine's own namespace). */
   readonly ns: string;
   /** Its address in the private /24. */
   readonly ip: string;
 }
 
-/** Namespaces joined by a bridge in the first one. */
+/** Namespaces joined by a bridge in the first host. */
 export interface TestNetwork {
   readonly hosts: readonly TestHost[];
-  /** Kills every process still in the namespaces (by PID) and deletes them. */
+  /** Kills every process still in the namespaces (by PID), deletes them and the bridge. */
   dispose(): Promise<void>;
 }
 
+/** `argv` run inside `ns` (as is for the machine's own namespace, ''). */
+export function inNetns(ns: string, argv: readonly string[]): string[] {
+  return ns ? ['ip', 'netns', 'exec', ns, ...argv] : [...argv];
+}
+
 /**
- * Makes `count` network namespaces (`kiln-PID-0`, ...): the first holds a bridge with `.1`; each other one gets a
- * veth pair to that bridge and `.(10+i)`, all in `10.X.Y.0/24` which exists only inside these namespaces (no
- * interface or route is added to the host's namespace).
+ * Makes a network of `count` hosts: the first holds a bridge with `.1`; each other one is a network namespace
+ * (`kiln-PID-i`) with a veth pair to that bridge and `.(10+i)`, all in a private `10.X.Y.0/24`. The other hosts
+ * have no route but to that /24.
+ * - default: the first host is a namespace too (`kiln-PID-0`), and nothing is added to the machine's namespace;
+ * - `hubInHost`: the first host is the machine itself (ns ''), which keeps its own route out: a master that
+ *   reaches Debian's archive and distfile sites while its workers reach only it. The bridge (`kbrPID`) and the
+ *   /24 on it are added to the machine's namespace and removed by `dispose` (IP forwarding is not touched).
  */
-export async function makeNetwork(count: number): Promise<TestNetwork> {
+export async function makeNetwork(count: number, o: { hubInHost?: boolean } = {}): Promise<TestNetwork> {
   const tag = `kiln-${process.pid}`;
   const subnet = `10.${200 + (process.pid % 50)}.${(process.pid >> 6) % 250}`;
+  const bridge = o.hubInHost ? `kbr${process.pid % 1_000_000_000}` : 'br0';
   const hosts: TestHost[] = [];
   const made: string[] = [];
+  let bridgeMade = false;
   const ip = (...args: string[]): Promise<RunResult> => run('ip', args, { timeoutMs: 30_000 });
   const dispose = async (): Promise<void> => {
     for (const ns of made) {
@@ -148,9 +159,12 @@ export async function makeNetwork(count: number): Promise<TestNetwork> {
       await new Promise((r) => setTimeout(r, 100));
     }
     for (const ns of made.splice(0)) await run('ip', ['netns', 'del', ns], { allowFailure: true }).catch(() => undefined);
+    if (bridgeMade) await run('ip', ['link', 'del', bridge], { allowFailure: true }).catch(() => undefined);
+    bridgeMade = false;
   };
   try {
     for (let i = 0; i < count; i++) {
+      if (i === 0 && o.hubInHost) { hosts.push({ ns: '', ip: `${subnet}.1` }); continue; }
       const ns = `${tag}-${i}`;
       await ip('netns', 'add', ns);
       made.push(ns);
@@ -158,13 +172,16 @@ export async function makeNetwork(count: number): Promise<TestNetwork> {
       hosts.push({ ns, ip: i === 0 ? `${subnet}.1` : `${subnet}.${10 + i}` });
     }
     const hub = hosts[0]!.ns;
-    await ip('-n', hub, 'link', 'add', 'br0', 'type', 'bridge');
-    await ip('-n', hub, 'addr', 'add', `${subnet}.1/24`, 'dev', 'br0');
-    await ip('-n', hub, 'link', 'set', 'br0', 'up');
+    const inHub = (...args: string[]): string[] => (hub ? ['-n', hub, ...args] : args);
+    await ip(...inHub('link', 'add', bridge, 'type', 'bridge'));
+    bridgeMade = !hub;
+    await ip(...inHub('addr', 'add', `${subnet}.1/24`, 'dev', bridge));
+    await ip(...inHub('link', 'set', bridge, 'up'));
     for (let i = 1; i < count; i++) {
       const h = hosts[i]!;
-      await ip('-n', hub, 'link', 'add', `veth${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.ns);
-      await ip('-n', hub, 'link', 'set', `veth${i}`, 'master', 'br0', 'up');
+      const veth = hub ? `veth${i}` : `kv${process.pid % 100_000_000}-${i}`;
+      await ip(...inHub('link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.ns));
+      await ip(...inHub('link', 'set', veth, 'master', bridge, 'up'));
       await ip('-n', h.ns, 'addr', 'add', `${h.ip}/24`, 'dev', 'eth0');
       await ip('-n', h.ns, 'link', 'set', 'eth0', 'up');
     }
