@@ -1,4 +1,5 @@
 /** What a build needs from the ports built before it: their `.deb`s, versions and the sonames they ship. */
+import path from 'node:path';
 import { debSonames, type KilnRunDep } from '../package/index.js';
 
 /** A finished kiln package, as later builds need it. */
@@ -8,8 +9,18 @@ export interface BuiltPackage {
   readonly pkgname: string;
   /** Full Debian version (`1.0-k1`). */
   readonly version: string;
-  /** The `.deb` on disk. */
+  /** The `.deb` on disk (the first, for a port that made several). */
   readonly deb: string;
+  /**
+   * Every `.deb` the port made, when it made several (a Debian source package's binaries); absent means `[deb]`.
+   * Each is named `PACKAGE_VERSION_ARCH.deb`.
+   */
+  readonly debs?: readonly string[];
+}
+
+/** All `.deb`s of a built package ({@link BuiltPackage.debs}, else its one `deb`). */
+export function packageDebs(p: BuiltPackage): readonly string[] {
+  return p.debs ?? [p.deb];
 }
 
 /**
@@ -19,7 +30,11 @@ export interface BuiltPackage {
 export async function kilnSonameMap(pkgs: readonly BuiltPackage[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const p of pkgs) {
-    for (const s of await debSonames(p.deb)) if (!out.has(s)) out.set(s, `${p.pkgname} (>= ${p.version})`);
+    for (const deb of packageDebs(p)) {
+      // A Debian source package's binaries each have their own name (its file name's first part).
+      const name = p.debs ? path.basename(deb).split('_')[0]! : p.pkgname;
+      for (const s of await debSonames(deb)) if (!out.has(s)) out.set(s, `${name} (>= ${p.version})`);
+    }
   }
   return out;
 }
