@@ -116,16 +116,34 @@ async function readRelease(dir: string, base: string, opts: SourcesIndexOptions,
  * Makes sure the cache holds the release's source index, downloading it when asked or missing. Returns the path
  * of the decompressed index and whether it was downloaded now.
  */
-export async function updateSourcesIndex(opts: SourcesIndexOptions): Promise<{ path: string; changed: boolean }> {
+export function updateSourcesIndex(opts: SourcesIndexOptions): Promise<{ path: string; changed: boolean }> {
+  const component = opts.component ?? 'main';
+  return updateIndexFile(opts, { remote: `${component}/source/Sources`, local: `${component}.Sources`, state: `${component}.state.json` });
+}
+
+/**
+ * Like {@link updateSourcesIndex} for the binary index of one architecture (`main/binary-ARCH/Packages`), cached as
+ * `HOME/cache/debian/RELEASE/COMPONENT.Packages-ARCH`.
+ */
+export function updatePackagesIndex(opts: SourcesIndexOptions & { readonly arch: string }): Promise<{ path: string; changed: boolean }> {
+  const component = opts.component ?? 'main';
+  return updateIndexFile(opts, { remote: `${component}/binary-${opts.arch}/Packages`, local: `${component}.Packages-${opts.arch}`,
+    state: `${component}.Packages-${opts.arch}.state.json` });
+}
+
+/** One index of a release: its path under `dists/RELEASE/` (without `.xz`), its cached file and state file names. */
+interface IndexFileSpec { readonly remote: string; readonly local: string; readonly state: string }
+
+async function updateIndexFile(opts: SourcesIndexOptions, spec: IndexFileSpec): Promise<{ path: string; changed: boolean }> {
   const component = opts.component ?? 'main';
   const dir = sourcesCacheDir(opts.home, opts.release);
-  const file = path.join(dir, `${component}.Sources`);
-  const stateFile = path.join(dir, `${component}.state.json`);
+  const file = path.join(dir, spec.local);
+  const stateFile = path.join(dir, spec.state);
   const refresh = opts.refresh ?? 'missing';
   const cached = fs.existsSync(file);
   if (refresh === 'never' || (refresh === 'missing' && cached)) {
     if (!cached) {
-      throw new KilnError('KILN_E_FETCH', `no cached source index for ${opts.release} in ${dir}`, {
+      throw new KilnError('KILN_E_FETCH', `no cached index ${spec.local} for ${opts.release} in ${dir}`, {
         hint: 'refresh it (kiln tree update, or any command allowed to reach the archive)', exitCode: 1 });
     }
     return { path: file, changed: false };
@@ -135,12 +153,12 @@ export async function updateSourcesIndex(opts: SourcesIndexOptions): Promise<{ p
   try { state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as CacheState; } catch { state = undefined; }
   const base = `${opts.mirror}/dists/${opts.release}`;
   const rel = await readRelease(dir, base, opts, cached ? state : undefined);
-  if (rel === 'unchanged') { opts.log?.(`debian: ${opts.release} release file not modified; index kept`); return { path: file, changed: false }; }
+  if (rel === 'unchanged') { opts.log?.(`debian: ${opts.release} release file not modified; ${spec.local} kept`); return { path: file, changed: false }; }
   const sums = parseReleaseSha256(rel.text);
-  const pick = ['xz', 'gz'].map((ext) => ({ ext, rel: `${component}/source/Sources.${ext}` })).find((c) => sums.has(c.rel));
+  const pick = ['xz', 'gz'].map((ext) => ({ ext, rel: `${spec.remote}.${ext}` })).find((c) => sums.has(c.rel));
   if (!pick) {
-    throw new KilnError('KILN_E_FETCH', `${base}: the release file lists no ${component}/source/Sources.xz or .gz`, {
-      hint: 'this archive has no source index for that component', exitCode: 1 });
+    throw new KilnError('KILN_E_FETCH', `${base}: the release file lists no ${spec.remote}.xz or .gz`, {
+      hint: `this archive has no such index for component ${component}`, exitCode: 1 });
   }
   const want = sums.get(pick.rel)!;
   if (cached && state?.compressedSha256 === want.sha256 && state.mirror === opts.mirror) {
@@ -151,8 +169,8 @@ export async function updateSourcesIndex(opts: SourcesIndexOptions): Promise<{ p
   }
   const url = `${base}/${pick.rel}`;
   const unique = `${process.pid}.${crypto.randomBytes(4).toString('hex')}`;
-  const tmp = path.join(dir, `.Sources.${unique}.${pick.ext}`);
-  const tmpPlain = path.join(dir, `.Sources.${unique}`);
+  const tmp = path.join(dir, `.${spec.local}.${unique}.${pick.ext}`);
+  const tmpPlain = path.join(dir, `.${spec.local}.${unique}`);
   try {
     opts.log?.(`debian: downloading ${url} (${want.size} bytes)`);
     const got = await httpGetToFile(url, tmp, { signal: opts.signal, timeoutMs: 600_000 });

@@ -14,6 +14,8 @@ export interface DebianStanza extends DebianPortSource {
   readonly architecture?: readonly string[];
   /** Upstream homepage, or empty. */
   readonly homepage?: string;
+  /** {@link stanzaHash} of it, when known already (the tree index keeps it). */
+  readonly hash?: string;
 }
 
 /** The category of a source package's origin: the last part of its section (`contrib/net` → `net`). */
@@ -55,51 +57,79 @@ function portSource(s: DebianStanza): DebianPortSource {
 }
 
 /** sha256 of what identifies a source package in the archive: name, version, and each file's name and sha256. */
-function stanzaHash(s: DebianStanza): string {
+export function stanzaHash(s: Pick<DebianPortSource, 'package' | 'version' | 'files'>): string {
   const h = crypto.createHash('sha256');
   h.update(`debian\0${s.package}\0${s.version}\0`);
   for (const f of s.files) h.update(`${f.name}\0${f.sha256}\0`);
   return h.digest('hex');
 }
 
+const NONE: readonly never[] = Object.freeze([]);
+const ARCHIVE_BUILD = Object.freeze({ system: 'debian', configure_args: NONE, make_args: NONE, env: Object.freeze({}),
+  parallel: true, limits: Object.freeze({}), deb_build_options: NONE, deb_build_profiles: NONE });
+const ARCHIVE_INSTALL = Object.freeze({ conffiles: NONE });
+
 /** The recipe of an archive port with no overlay recipe: `build.system: debian`, revision 1, nothing else. */
-function archiveRecipe(s: DebianStanza, dependsBuild: readonly string[]): Recipe {
-  const arch = s.architecture ?? [];
+function archiveRecipe(h: DebianHead, dependsBuild: readonly string[]): Recipe {
+  const arch = h.architecture ?? [];
   return {
-    version: upstreamVersion(s.version),
+    version: upstreamVersion(h.version),
     revision: 1,
-    summary: `Debian source package ${s.package}`,
-    ...(s.homepage ? { homepage: s.homepage } : {}),
+    summary: `Debian source package ${h.package}`,
     arch: arch.length > 0 && arch.every((a) => a === 'all') ? 'all' : 'any',
-    sources: [],
-    patches: [],
-    depends: { build: [...dependsBuild], run: [], system: [], system_run: [] },
-    options: {},
-    build: { system: 'debian', configure_args: [], make_args: [], env: {}, parallel: true, limits: {} },
-    install: { conffiles: [] },
+    sources: NONE,
+    patches: NONE,
+    depends: { build: dependsBuild, run: NONE, system: NONE, system_run: NONE },
+    options: Object.freeze({}),
+    build: ARCHIVE_BUILD,
+    install: ARCHIVE_INSTALL,
   } as unknown as Recipe;
+}
+
+/** What planning knows of a source package without its build details. */
+export interface DebianHead {
+  readonly package: string;
+  readonly version: string;
+  readonly section: string;
+  readonly architecture?: readonly string[];
+  /** {@link stanzaHash}, when known already. */
+  readonly hash?: string;
 }
 
 /**
  * The port kiln builds a Debian source package as. Without `overlay`, the archive's package as is; with it, the
- * user's recipe (a `build.system: debian` port of the same origin in a higher layer) over it: its patches,
- * options, revision and limits, the archive's version and source files. `dependsBuild` are the origins the
- * build waits for (the bulk's Build-Depends edges, see `bulkEdges`); they replace the recipe's `depends.build`.
+ * user's recipe (a `build.system: debian` port in a higher layer, which keeps its own origin) over it: its patches,
+ * options, revision and limits, the archive's version and source files. `dependsBuild` are the origins the build
+ * waits for (the bulk's Build-Depends edges, see `bulkEdges`); they are added to the recipe's `depends.build`.
  */
 export function debianPort(stanza: DebianStanza, place: DebianPortPlace, dependsBuild: readonly string[] = [], overlay?: Port): Port {
-  const origin = debianOrigin(stanza);
-  const debian = portSource(stanza);
+  return debianPortLazy({ ...stanza, hash: stanza.hash ?? stanzaHash(stanza) }, () => portSource(stanza), place, dependsBuild, overlay);
+}
+
+/**
+ * Like {@link debianPort}, but the port's `debian` (pool directory, files, raw Build-Depends) is made by `load`
+ * when first read, so that planning a whole archive reads none of it. `head.hash` must be given.
+ */
+export function debianPortLazy(
+  head: DebianHead & { readonly hash: string }, load: () => DebianPortSource, place: DebianPortPlace,
+  dependsBuild: readonly string[] = [], overlay?: Port,
+): Port {
+  let src: DebianPortSource | undefined;
+  const lazy = <T extends object>(o: T): T & { readonly debian: DebianPortSource } => Object.defineProperty(o, 'debian', {
+    get: () => (src ??= load()), enumerable: true, configurable: true,
+  }) as T & { readonly debian: DebianPortSource };
   if (!overlay) {
-    return { origin, dir: place.dir, path: place.path, layer: place.layer, pkgname: stanza.package,
-      recipe: archiveRecipe(stanza, dependsBuild), contentHash: stanzaHash(stanza), debian };
+    return lazy({ origin: debianOrigin(head), dir: place.dir, path: place.path, layer: place.layer, pkgname: head.package,
+      recipe: archiveRecipe(head, dependsBuild), contentHash: head.hash });
   }
   const r = overlay.recipe;
   const recipe = {
     ...r,
-    version: upstreamVersion(stanza.version),
-    summary: r.summary === '' ? `Debian source package ${stanza.package}` : r.summary,
+    version: upstreamVersion(head.version),
+    summary: r.summary === '' ? `Debian source package ${head.package}` : r.summary,
     depends: { ...r.depends, build: [...new Set([...r.depends.build, ...dependsBuild])] },
   } as Recipe;
-  const contentHash = crypto.createHash('sha256').update(`${overlay.contentHash}\0${stanzaHash(stanza)}`).digest('hex');
-  return { ...overlay, origin, pkgname: stanza.package, recipe, contentHash, debian };
+  const contentHash = crypto.createHash('sha256').update(`${overlay.contentHash}\0${head.hash}`).digest('hex');
+  const { debian: _ignored, ...rest } = overlay;
+  return lazy({ ...rest, pkgname: head.package, recipe, contentHash });
 }

@@ -108,4 +108,20 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 3,
+    name: 'trees of kind debian (a release of Debian\'s source archive)',
+    sql: `
+      CREATE TABLE trees_new (
+        name    TEXT PRIMARY KEY,
+        kind    TEXT NOT NULL CHECK (kind IN ('path', 'git', 'overlay', 'debian')),
+        spec    TEXT NOT NULL,          -- JSON, see TreeSpec
+        created TEXT NOT NULL,          -- ISO 8601
+        updated TEXT NOT NULL
+      ) STRICT;
+      INSERT INTO trees_new SELECT name, kind, spec, created, updated FROM trees;
+      DROP TABLE trees;
+      ALTER TABLE trees_new RENAME TO trees;
+    `,
+  },
 ];

@@ -11,12 +11,19 @@ import { firstPort, isDir } from './layout.js';
 export interface TreeLayer {
   readonly name: string;
   readonly dir: string;
+  /** For a `--debian` tree's layer: its index file (the layer's ports come from it, not from folders). */
+  readonly debian?: { readonly index: string; readonly release: string };
 }
 
 /** A tree ready to scan: its name and its layers, lowest first (a plain tree has one layer). */
 export interface TreeRef {
   readonly name: string;
   readonly layers: readonly TreeLayer[];
+}
+
+/** The index file of a `--debian` tree kept in `dir`. */
+export function debianIndexFile(dir: string): string {
+  return path.join(dir, 'index.json');
 }
 
 /** What a tree name may look like. */
@@ -43,6 +50,10 @@ function collect(store: Store, rec: TreeRecord, out: TreeLayer[], chain: string[
   const spec = rec.spec;
   if (spec.kind === 'path') { out.push({ name: rec.name, dir: spec.path }); return; }
   if (spec.kind === 'git') { out.push({ name: rec.name, dir: spec.dir }); return; }
+  if (spec.kind === 'debian') {
+    out.push({ name: rec.name, dir: spec.dir, debian: { index: debianIndexFile(spec.dir), release: spec.release } });
+    return;
+  }
   for (const l of spec.layers) {
     if ('path' in l) { out.push({ name: l.path, dir: l.path }); continue; }
     if (chain.includes(l.tree)) {

@@ -25,6 +25,14 @@ export interface AddTreeOptions {
   readonly overlay?: string | readonly string[];
   /** Folder relative paths are resolved against (default: the process's). */
   readonly cwd?: string;
+  /** A Debian release (`bookworm`): the tree's ports are that release's source packages. */
+  readonly debian?: string;
+  /** With `debian`: the archive component (default `main`). */
+  readonly component?: string;
+  /** With `debian`: architectures whose `Provides:` are indexed (default: the host's). */
+  readonly arches?: readonly string[];
+  /** With `debian`: the archive root URL (default: the host's apt sources). */
+  readonly mirror?: string;
 }
 
 /** Folder that holds kiln's git clones. */
@@ -57,9 +65,9 @@ function checkTreeDir(dir: string, given: string): string {
 /** Registers a tree (cloning it first for `git`). */
 export async function addTree(store: Store, home: string, opts: AddTreeOptions): Promise<TreeRecord> {
   const cwd = opts.cwd ?? process.cwd();
-  const kinds = [opts.path, opts.git, opts.overlay].filter((x) => x !== undefined).length;
+  const kinds = [opts.path, opts.git, opts.overlay, opts.debian].filter((x) => x !== undefined).length;
   if (kinds !== 1) {
-    throw new UsageError('kiln tree add: give exactly one of --path DIR, --git URL, --overlay LOWER,...,UPPER',
+    throw new UsageError('kiln tree add: give exactly one of --path DIR, --git URL, --overlay LOWER,...,UPPER, --debian RELEASE',
       'see `kiln tree add --help`');
   }
   if (opts.branch !== undefined && opts.git === undefined) throw new UsageError('kiln tree add: --branch goes with --git');
@@ -73,6 +81,10 @@ export async function addTree(store: Store, home: string, opts: AddTreeOptions):
     return store.insertTree(opts.name, { kind: 'path', path: dir });
   }
   if (opts.overlay !== undefined) return store.insertTree(opts.name, overlaySpec(store, opts.overlay, cwd));
+  if (opts.debian !== undefined) {
+    const { addDebianTree } = await import('./debian.js');
+    return addDebianTree(store, home, { name: opts.name, release: opts.debian, component: opts.component, arches: opts.arches, mirror: opts.mirror });
+  }
   return addGitTree(store, home, opts.name, opts.git!, opts.branch);
 }
 
@@ -137,6 +149,8 @@ export interface TreeUpdate {
   readonly kind: TreeSpec['kind'];
   /** The commit now checked out (git trees). */
   readonly commit?: string;
+  /** Source packages in the index (Debian trees). */
+  readonly sources?: number;
 }
 
 /** Updates a tree: fetch and reset a git clone to its branch, re-check a folder, or do both for every layer of an overlay. */
@@ -159,6 +173,11 @@ export async function updateTree(store: Store, home: string, name: string): Prom
       if (firstPort(spec.dir) === undefined) throw notATree(spec.dir);
       store.updateTreeSpec(r.name, { ...spec, commit });
       done.push({ name: r.name, kind: 'git', commit });
+    } else if (spec.kind === 'debian') {
+      const { updateDebianTree } = await import('./debian.js');
+      const res = await updateDebianTree(spec, home);
+      store.updateTreeSpec(r.name, spec);
+      done.push({ name: r.name, kind: 'debian', sources: res.sources });
     } else {
       for (const l of spec.layers) {
         if ('path' in l) checkTreeDir(l.path, l.path);
@@ -187,6 +206,7 @@ export function listTrees(store: Store): TreeInfo[] {
     try { layers = layersOf(store, rec); } catch { /* shown with no layers */ }
     const s = rec.spec;
     const source = s.kind === 'path' ? s.path : s.kind === 'git' ? `${s.url} (${s.branch})`
+      : s.kind === 'debian' ? `Debian ${s.release} ${s.component} (${s.arches.join(', ')})`
       : s.layers.map((l) => ('tree' in l ? l.tree : l.path)).join(',');
     return { ...rec, layers, source };
   });
@@ -195,14 +215,14 @@ export function listTrees(store: Store): TreeInfo[] {
 /** Unregisters a tree and its option choices, and removes kiln's clone of a git tree (never a `--path` folder). */
 export function deleteTree(store: Store, home: string, name: string): void {
   const rec = getTree(store, name);
-  const users = store.listTrees().filter((t) => t.spec.kind === 'overlay' && t.spec.layers.some((l) => 'tree' in l && l.tree === name));
+  const users = store.listTrees().filter((t) => t.spec.kind === 'overlay' && t.spec.layers.some((l: OverlayLayerSpec) => 'tree' in l && l.tree === name));
   if (users.length > 0) {
     const list = users.map((u) => u.name).join(', ');
     throw new KilnError('KILN_E_TREE_IN_USE', `tree "${name}" is a layer of overlay ${list}`, {
       hint: `delete ${users.length === 1 ? 'that overlay' : 'those overlays'} first (\`kiln tree delete ${users[0]!.name}\`)` });
   }
   store.deleteTree(name);
-  if (rec.spec.kind === 'git') {
+  if (rec.spec.kind === 'git' || rec.spec.kind === 'debian') {
     const rel = path.relative(treesDir(home), rec.spec.dir);
     // Only ever remove a folder inside HOME/trees.
     if (rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)) fs.rmSync(rec.spec.dir, { recursive: true, force: true });

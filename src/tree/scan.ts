@@ -8,7 +8,8 @@ import { ORIGIN_RE, type Port, type PortLoad } from '../recipe/index.js';
 import { indexTree, type TreeIndex } from './merge.js';
 import { hasPort, subdirs } from './layout.js';
 import { PARALLEL_MIN_JOBS, loadAll, startLoaders, stopLoaders, type LoadJob } from './parallel.js';
-import type { TreeRef } from './ref.js';
+import type { TreeLayer, TreeRef } from './ref.js';
+import { KilnError } from '../util/errors.js';
 
 /** The result of {@link scanTree}. */
 export interface TreeScan {
@@ -18,6 +19,11 @@ export interface TreeScan {
   readonly problems: Problem[];
   /** Origin → names of the lower layers whose port folder it replaces (only origins that shadow something). */
   readonly shadowed: Map<string, string[]>;
+  /**
+   * The `--debian` layer, when the tree has one (always the lowest): its ports are the archive's source packages,
+   * which a bulk adds from the layer's index (`debianBulk` in the debian module); `ports` holds the folder layers'.
+   */
+  readonly debian?: TreeLayer;
 }
 
 /** Options of {@link scanTree}. */
@@ -49,6 +55,11 @@ function estimatePorts(ref: TreeRef): number {
  * every core (worker threads), but the call stays synchronous and the result does not depend on it.
  */
 export function scanTree(ref: TreeRef, opts: ScanOptions = {}): TreeScan {
+  const debianAt = ref.layers.findIndex((l) => l.debian !== undefined);
+  if (debianAt > 0 || ref.layers.filter((l) => l.debian).length > 1) {
+    throw new KilnError('KILN_E_TREE_INVALID', `tree ${ref.name}: a Debian archive tree can only be the lowest layer of an overlay, and only one`, {
+      hint: 'register the overlay again with the --debian tree first: --overlay DEBIANTREE,YOURLAYER' });
+  }
   const minJobs = opts.minParallel ?? PARALLEL_MIN_JOBS;
   // A large tree: start the helper workers now, so their start-up overlaps the walk below.
   let pool = opts.workers !== 0 && estimatePorts(ref) >= minJobs ? startLoaders(opts.workers) : undefined;
@@ -84,5 +95,5 @@ export function scanTree(ref: TreeRef, opts: ScanOptions = {}): TreeScan {
     if (res.problems.length > 0) problems.push(...res.problems);
     if (res.port) ports.set(origin, res.port);
   }
-  return { ports, problems, shadowed };
+  return { ports, problems, shadowed, ...(debianAt === 0 ? { debian: ref.layers[0]! } : {}) };
 }

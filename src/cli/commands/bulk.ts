@@ -13,13 +13,14 @@ import { openStore, type JailRecord, type Store } from '../../store/index.js';
 import { effectiveOptions, locateField, parseList, type Port } from '../../recipe/index.js';
 import { getOptionChoices, resolveTree, scanTree, type TreeRef } from '../../tree/index.js';
 import { closureDag, cycleGroups, formatCycle, type CycleGroup, type Dag, type MissingDep } from '../../graph/index.js';
+import { debianPlan, withBrokenEdges, debianPlanJson, formatDebianNotes, type DebianPlanNotes } from './bulk-debian.js';
 import {
   computeIdentities, formatPlanText, makePlan, placeholderJailIdentity, planToJson, toBuiltRecords,
   type BuiltRecord, type Identity, type Plan,
 } from '../../plan/index.js';
 
 const HELP = `usage: kiln bulk -j JAIL -p TREE (-f LIST | ORIGIN... | -a) [-J N] [-n] [--explain] [--json]
-                 [-t] [-C] [--resume] [--keep-stale]
+                 [-t] [-C] [--resume] [--keep-stale] [--rdeps ORIGIN [--rdeps-depth N]]
 
   Builds the ports of a list (and everything they depend on) in a jail into its repository.
   -j JAIL        the jail to build in (with -n it may not exist yet)
@@ -33,7 +34,9 @@ const HELP = `usage: kiln bulk -j JAIL -p TREE (-f LIST | ORIGIN... | -a) [-J N]
   --resume       continue an interrupted bulk
   --keep-stale   keep packages whose port left the tree or the list
   --redis URL    build on remote workers (\`kiln worker\`) through this Redis (default: kiln.yaml's redis:)
-  --dist-listen HOST:PORT  where workers reach this master (default 127.0.0.1:8081; see docs/distributed.md)`;
+  --dist-listen HOST:PORT  where workers reach this master (default 127.0.0.1:8081; see docs/distributed.md)
+  --rdeps ORIGIN also build the ports that build-depend on ORIGIN's packages (trees over Debian's archive;
+                 repeatable); --rdeps-depth N follows them N levels (default 1)`;
 
 /** What {@link planBulk} needs (the parsed command line). */
 export interface BulkOptions {
@@ -53,6 +56,12 @@ export interface BulkOptions {
   readonly clean?: boolean;
   /** `--keep-stale`. */
   readonly keepStale?: boolean;
+  /** `-t`: tests run (Debian trees: the `nocheck` profile is off, so test-only Build-Depends count). */
+  readonly tests?: boolean;
+  /** `--rdeps`: add the ports that build-depend on these origins' packages (Debian trees). */
+  readonly rdeps?: readonly string[];
+  /** `--rdeps-depth` (default 1). */
+  readonly rdepsDepth?: number;
   /** An open store to use (else one is opened on `ctx.home` and closed before returning). */
   readonly store?: Store;
 }
@@ -76,6 +85,8 @@ export interface BulkPlan {
   readonly errors: string[];
   /** Notes for stderr that are not errors (the placeholder jail). */
   readonly notes: string[];
+  /** For a tree over Debian's archive: cycles broken, sources left out, reverse dependencies added. */
+  readonly debian?: DebianPlanNotes;
   /** Wall milliseconds of each planning step, in order (printed with `KILN_TIMINGS=1`). */
   readonly timings: { readonly step: string; readonly ms: number }[];
 }
@@ -195,9 +206,20 @@ export function planBulk(ctx: CliContext, opts: BulkOptions): BulkPlan {
     const list = readRoots(ctx, opts, problems);
     const scan = step('scan tree (tree + recipe)', () => scanTree(tree));
     problems.push(...scan.problems);
-    const ports = scan.ports;
+    let ports = scan.ports;
     const invalid = invalidOrigins(scan.problems, ports);
-    const { dag, missing } = step('closure and graph', () => closureDag(ports, list.roots));
+    let roots = list.roots;
+    let debian: DebianPlanNotes | undefined;
+    const errors: string[] = [];
+    if (scan.debian) {
+      const db = step('debian archive ports and Build-Depends', () => debianPlan(scan.debian!, scan.ports, list.roots, jail?.arch, opts));
+      ports = db.ports;
+      roots = db.roots;
+      problems.push(...db.problems);
+      errors.push(...db.errors);
+      debian = db.notes;
+    }
+    const { dag, missing } = step('closure and graph', () => closureDag(ports, roots));
     const origins = dag.ids;
     const cycles = step('cycles', () => cycleGroups(dag));
     const options = step('option choices', () => {
@@ -210,13 +232,13 @@ export function planBulk(ctx: CliContext, opts: BulkOptions): BulkPlan {
     });
     const identities = step('identities', () => computeIdentities({ dag, ports, options, jail: jail?.identity ?? placeholderJailIdentity(opts.jail) }));
     const built = loadBuiltRecords(store, opts.jail, tree);
-    const force = opts.clean ? new Set(list.roots === 'all' ? origins : list.roots) : undefined;
-    const plan = step('plan (with scheduler order)', () => makePlan({
-      dag, ports, identities, built, force, keepStale: opts.keepStale, missing, invalid, all: list.roots === 'all', cycles,
+    const force = opts.clean ? new Set(roots === 'all' ? origins : roots) : undefined;
+    const made = step('plan (with scheduler order)', () => makePlan({
+      dag, ports, identities, built, force, keepStale: opts.keepStale, missing, invalid, all: roots === 'all', cycles,
     }));
-    const errors: string[] = [];
+    const plan = debian ? withBrokenEdges(made, debian) : made;
     problems.push(...step('locate problems', () => graphProblems(ports, missing, dag, cycles, invalid, tree, list, errors)));
-    return { plan, tree, jail, ports, dag, identities, problems, errors, notes, timings };
+    return { plan, tree, jail, ports, dag, identities, problems, errors, notes, timings, ...(debian ? { debian } : {}) };
   } finally {
     if (!opts.store) store.close();
   }
@@ -231,6 +253,7 @@ export async function bulkCommand(argv: string[], ctx: CliContext): Promise<numb
     test: { type: 'boolean', short: 't', default: false }, clean: { type: 'boolean', short: 'C', default: false },
     resume: { type: 'boolean', default: false }, 'keep-stale': { type: 'boolean', default: false },
     redis: { type: 'string' }, 'dist-listen': { type: 'string' },
+    rdeps: { type: 'string', multiple: true }, 'rdeps-depth': { type: 'string' },
   });
   if (values.help) { ctx.out(HELP); return 0; }
   if (values.jail === undefined) throw new UsageError('kiln bulk: -j JAIL is required', 'see `kiln bulk --help`');
@@ -242,6 +265,11 @@ export async function bulkCommand(argv: string[], ctx: CliContext): Promise<numb
   if (values.builders !== undefined && !/^[1-9][0-9]{0,3}$/.test(values.builders)) {
     throw new UsageError(`kiln bulk: -J must be a whole number of builders from 1 to 9999, not "${values.builders}"`);
   }
+  const rdepsDepth = values['rdeps-depth'] === undefined ? undefined : Number(values['rdeps-depth']);
+  if (rdepsDepth !== undefined && !(Number.isInteger(rdepsDepth) && rdepsDepth >= 1 && rdepsDepth <= 100)) {
+    throw new UsageError(`kiln bulk: --rdeps-depth must be a whole number from 1 to 100, not "${values['rdeps-depth']}"`);
+  }
+  const rdeps = values.rdeps as string[] | undefined;
   if (!values['dry-run']) {
     // Loaded only for real bulks: `bulk -n` needs none of the build, repository or config machinery.
     const { runBulkCommand } = await import('./bulk-run.js');
@@ -249,18 +277,24 @@ export async function bulkCommand(argv: string[], ctx: CliContext): Promise<numb
       jail: values.jail, tree: values.tree, file: values.file, origins: positionals, all: values.all, clean: values.clean,
       keepStale: values['keep-stale'], json: values.json, tests: values.test, resume: values.resume,
       ...(values.builders !== undefined ? { builders: Number(values.builders) } : {}),
-      redis: values.redis, distListen: values['dist-listen'],
+      redis: values.redis, distListen: values['dist-listen'], rdeps, rdepsDepth,
     });
   }
   const res = planBulk(ctx, {
     jail: values.jail, tree: values.tree, file: values.file, origins: positionals, all: values.all,
-    dryRun: true, clean: values.clean, keepStale: values['keep-stale'],
+    dryRun: true, clean: values.clean, keepStale: values['keep-stale'], tests: values.test, rdeps, rdepsDepth,
   });
   for (const n of res.notes) ctx.err(n);
   for (const p of res.problems) ctx.err(formatProblem(p));
   for (const e of res.errors) ctx.err(e);
   const t0 = performance.now();
-  ctx.out(values.json ? JSON.stringify(planToJson(res.plan, values.explain)) : formatPlanText(res.plan, values.explain));
+  if (values.json) {
+    const j = planToJson(res.plan, values.explain);
+    ctx.out(JSON.stringify(res.debian ? { ...j, debian: debianPlanJson(res.debian) } : j));
+  } else {
+    ctx.out(formatPlanText(res.plan, values.explain));
+    if (res.debian) ctx.out(formatDebianNotes(res.debian, values.explain));
+  }
   if (ctx.env.KILN_TIMINGS === '1') {
     const rows = [...res.timings, { step: 'print', ms: performance.now() - t0 }];
     ctx.err(rows.map((r) => `kiln: timing: ${r.step}: ${r.ms.toFixed(0)} ms`).join('\n'));

@@ -6,7 +6,8 @@ import { UsageError } from '../../util/errors.js';
 import { openStore } from '../../store/index.js';
 import { addTree, deleteTree, getTree, listTrees, showPort, treesDir, updateTree } from '../../tree/index.js';
 
-const HELP = `usage: kiln tree add NAME (--path DIR | --git URL [--branch B] | --overlay LOWER,...,UPPER)
+const HELP = `usage: kiln tree add NAME (--path DIR | --git URL [--branch B] | --overlay LOWER,...,UPPER
+                           | --debian RELEASE [--component C] [--arch A,...] [--mirror URL])
        kiln tree update NAME
        kiln tree list [--json]
        kiln tree show NAME ORIGIN [--json]
@@ -14,8 +15,11 @@ const HELP = `usage: kiln tree add NAME (--path DIR | --git URL [--branch B] | -
 
   add      register a tree: a folder you own (--path), a git clone kept under HOME/trees/NAME (--git),
            or a stack of registered trees and folders, lowest first (--overlay); a port in a higher
-           layer replaces the same origin below, whole
-  update   fetch and reset a git tree to its branch, re-check a folder, or both for each overlay layer
+           layer replaces the same origin below, whole; or Debian's source archive (--debian): every source
+           package of RELEASE is a port SECTION/SOURCE (e.g. utils/jq), built with dpkg-buildpackage; lay your
+           own tree over it (--overlay DEBIANTREE,DIR) to add patches and options (build.system: debian)
+  update   fetch and reset a git tree to its branch, re-check a folder, refresh a Debian tree's index,
+           or each of these for every overlay layer
   list     the registered trees
   show     which layer provides ORIGIN, and which lower layers it shadows
   delete   unregister a tree (and remove kiln's git clone; a --path folder is never touched)`;
@@ -47,16 +51,23 @@ function positionals(verb: string, got: string[], want: string[]): string[] {
 async function treeAdd(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals: pos } = parseCommand('tree add', argv, {
     path: { type: 'string' }, git: { type: 'string' }, branch: { type: 'string' }, overlay: { type: 'string' },
+    debian: { type: 'string' }, component: { type: 'string' }, arch: { type: 'string' }, mirror: { type: 'string' },
   });
+  if ((values.component ?? values.arch ?? values.mirror) !== undefined && values.debian === undefined) {
+    throw new UsageError('kiln tree add: --component, --arch and --mirror go with --debian RELEASE');
+  }
   const [name] = positionals('add', pos, ['NAME']);
   const store = openStore(ctx.home);
   try {
     const rec = await addTree(store, ctx.home, {
       name: name!, path: values.path, git: values.git, branch: values.branch, overlay: values.overlay, cwd: ctx.cwd,
+      debian: values.debian, component: values.component, mirror: values.mirror,
+      ...(values.arch !== undefined ? { arches: values.arch.split(',').map((a) => a.trim()).filter(Boolean) } : {}),
     });
     const s = rec.spec;
     if (s.kind === 'path') ctx.out(`tree ${rec.name} added: folder ${s.path}`);
     else if (s.kind === 'git') ctx.out(`tree ${rec.name} added: ${s.url} branch ${s.branch} at ${s.commit?.slice(0, 12) ?? '?'}, cloned in ${s.dir}`);
+    else if (s.kind === 'debian') ctx.out(`tree ${rec.name} added: Debian ${s.release} ${s.component}, indexed in ${s.dir} (Provides for ${s.arches.join(', ')})`);
     else {
       const info = listTrees(store).find((t) => t.name === rec.name)!;
       ctx.out(`tree ${rec.name} added: overlay of ${info.source}; layers, lowest first: ${info.layers.map((l) => l.name).join(', ')}`);
@@ -73,7 +84,8 @@ async function treeUpdate(argv: string[], ctx: CliContext): Promise<number> {
   const store = openStore(ctx.home);
   try {
     for (const u of await updateTree(store, ctx.home, name!)) {
-      ctx.out(u.kind === 'git' ? `${u.name}: at ${u.commit!.slice(0, 12)}` : u.kind === 'path' ? `${u.name}: folder checked` : `${u.name}: overlay updated`);
+      ctx.out(u.kind === 'git' ? `${u.name}: at ${u.commit!.slice(0, 12)}` : u.kind === 'path' ? `${u.name}: folder checked`
+        : u.kind === 'debian' ? `${u.name}: index refreshed, ${u.sources ?? 0} source packages` : `${u.name}: overlay updated`);
     }
     return 0;
   } finally {
@@ -129,7 +141,7 @@ async function treeDelete(argv: string[], ctx: CliContext): Promise<number> {
   try {
     const rec = getTree(store, name!);
     deleteTree(store, ctx.home, name!);
-    ctx.out(rec.spec.kind === 'git' ? `tree ${name} deleted; removed its clone under ${treesDir(ctx.home)}`
+    ctx.out(rec.spec.kind === 'git' || rec.spec.kind === 'debian' ? `tree ${name} deleted; removed its ${rec.spec.kind === 'git' ? 'clone' : 'index'} under ${treesDir(ctx.home)}`
       : rec.spec.kind === 'path' ? `tree ${name} deleted; folder ${rec.spec.path} left as it is` : `overlay ${name} deleted; its layers are left as they are`);
     return 0;
   } finally {

@@ -1,0 +1,227 @@
+/**
+ * Build-Depends as graph edges, the way sbuild reads them: restrictions first (`[arch]` lists against the jail's
+ * architecture, `<profile>` formulas against the active build profiles), then the first remaining alternative of
+ * each group; a binary package name (or a virtual one, through `Provides:`) leads to the source package that builds
+ * it. An edge exists only when that source is part of the bulk; everything else comes from the archive. Cycles among
+ * the bulk's ports are broken by taking the archive's binary for one edge of each, deterministically. Pure.
+ */
+import { cyclicComponents } from '../graph/index.js';
+import { parseRelations } from './sources.js';
+
+/** Does an architecture restriction list (`[amd64 !i386 linux-any]`) admit `arch`? (kiln's arches are all Linux.) */
+export function archAdmits(list: readonly string[], arch: string): boolean {
+  const hit = (t: string): boolean => t === arch || t === 'any' || t === 'linux-any' || t === `any-${arch}` || t === `linux-${arch}`;
+  const neg = list.filter((t) => t.startsWith('!')).map((t) => t.slice(1));
+  const pos = list.filter((t) => !t.startsWith('!'));
+  if (neg.some(hit)) return false;
+  return pos.length === 0 || pos.some(hit);
+}
+
+/** Does a list of profile formulas (`<!nocheck> <stage1 cross>`) hold for the active profiles? */
+export function profilesAdmit(formulas: readonly (readonly string[])[], active: ReadonlySet<string>): boolean {
+  return formulas.some((terms) => terms.every((t) => (t.startsWith('!') ? !active.has(t.slice(1)) : active.has(t))));
+}
+
+/**
+ * The binary package names a source's build needs, one per relation group: the first alternative its restrictions
+ * admit (sbuild's rule; later alternatives are for other resolvers). `need` holds the unrestricted groups' first
+ * names (space-separated), `restricted` the groups with `[arch]`/`<profile>` restrictions as relation text; groups
+ * whose every alternative is restricted away are dropped.
+ */
+export function neededBinaries(need: string, restricted: string, arch: string, profiles: ReadonlySet<string>): string[] {
+  const out = need === '' ? [] : need.split(' ');
+  if (restricted === '') return out;
+  for (const g of parseRelations(restricted)) {
+    for (const a of g) {
+      if (a.arches && !archAdmits(a.arches, arch)) continue;
+      if (a.profiles && !profilesAdmit(a.profiles, profiles)) continue;
+      out.push(a.name);
+      break;
+    }
+  }
+  return out;
+}
+
+/** Every package name a source's Build-Depends mention for `arch`, alternatives included (reverse dependencies). */
+export function mentionedBinaries(need: string, restricted: string, alts: string, arch: string): string[] {
+  const out = need === '' ? [] : need.split(' ');
+  if (alts !== '') out.push(...alts.split(' '));
+  if (restricted !== '') {
+    for (const g of parseRelations(restricted)) for (const a of g) if (!a.arches || archAdmits(a.arches, arch)) out.push(a.name);
+  }
+  return out;
+}
+
+/** How binary package names lead to the bulk's ports. */
+export interface BinaryResolver {
+  /** Binary package → origin of the port that builds it (archive sources and the user's own ports). */
+  readonly owner: ReadonlyMap<string, string>;
+  /** Virtual package → binary packages providing it (for the jail's architecture). */
+  readonly provides: Readonly<Record<string, readonly string[]>>;
+}
+
+/** The origins that can provide `name`: its owner when it is a real binary, else the owners of its providers. */
+export function providersOf(r: BinaryResolver, name: string): string[] {
+  const o = r.owner.get(name);
+  if (o !== undefined) return [o];
+  const out: string[] = [];
+  for (const b of r.provides[name] ?? []) {
+    const p = r.owner.get(b);
+    if (p !== undefined && !out.includes(p)) out.push(p);
+  }
+  return out;
+}
+
+/** One Build-Depends edge: `from` waits for `to`, because it needs binary `via`. */
+export interface DepEdge {
+  readonly from: string;
+  readonly to: string;
+  readonly via: string;
+}
+
+/** The bulk's Build-Depends graph on node numbers: `ids` sorted, `deps[i]` the nodes `i` waits for. */
+export interface EdgeGraph {
+  readonly ids: readonly string[];
+  readonly deps: number[][];
+}
+
+/**
+ * The Build-Depends edges among `ids` (the bulk's ports, sorted): node `i` waits for the nodes that build what
+ * `needsOf(i)` names. `nodeOf` maps a binary package to its port's node, or -1 when none of the bulk builds it;
+ * a virtual package provided by several of the bulk's ports leads to the first of them by origin (see
+ * {@link nodeResolver}). Self edges (a source that build-depends on its own binaries, as compilers do) are dropped:
+ * the archive's binary serves.
+ */
+export function bulkEdges(ids: readonly string[], needsOf: (i: number) => readonly string[], nodeOf: (binary: string) => number): EdgeGraph {
+  const deps: number[][] = new Array<number[]>(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    const d: number[] = [];
+    for (const via of needsOf(i)) {
+      const to = nodeOf(via);
+      if (to < 0 || to === i || d.includes(to)) continue;
+      d.push(to);
+    }
+    deps[i] = d;
+  }
+  return { ids, deps };
+}
+
+/** Binary → node of the bulk's port that provides it (-1: none), memoised; `nodeIndex` maps origins to nodes. */
+export function nodeResolver(r: BinaryResolver, nodeIndex: ReadonlyMap<string, number>): (binary: string) => number {
+  const memo = new Map<string, number>();
+  return (b) => {
+    let v = memo.get(b);
+    if (v !== undefined) return v;
+    const own = r.owner.get(b);
+    if (own !== undefined) v = nodeIndex.get(own) ?? -1;
+    else {
+      v = -1;
+      for (const p of providersOf(r, b)) { const n = nodeIndex.get(p); if (n !== undefined && (v < 0 || n < v)) v = n; }
+    }
+    memo.set(b, v);
+    return v;
+  };
+}
+
+/** An edge given up to break a cycle: `from` builds with the archive's `via` instead of waiting for `to`. */
+export interface BrokenEdge extends DepEdge {
+  /** A shortest cycle it was on, as origins: `[from, to, …]` (back to `from`). */
+  readonly cycle: readonly string[];
+}
+
+/** An edge given up, on node numbers, with a shortest cycle through it (`[from, to, …]`). */
+export interface BrokenPair {
+  readonly from: number;
+  readonly to: number;
+  readonly cycle: readonly number[];
+}
+
+/**
+ * Breaks every cycle of `g` in place (its `deps` lose the edges given up). In each cyclic component, nodes are
+ * ordered by the greedy heuristic of Eades, Lin and Smyth (sinks last, sources first; else the node with the most
+ * dependents over dependencies, ties by origin), which keeps the edges given up few; an edge whose dependency comes
+ * after its dependent in that order is given up. Deterministic; what is left is acyclic.
+ */
+export function breakCycles(g: EdgeGraph): BrokenPair[] {
+  const n = g.ids.length;
+  const deps = g.deps;
+  const comps = cyclicComponents(g);
+  const comp = new Int32Array(n).fill(-1);
+  comps.forEach((c, k) => { for (const m of c) comp[m] = k; });
+  const users: number[][] = [];
+  for (let v = 0; v < n; v++) users.push([]);
+  for (let v = 0; v < n; v++) if (comp[v] !== -1) for (const w of deps[v]!) if (comp[v] === comp[w]) users[w]!.push(v);
+  const pos = new Int32Array(n).fill(-1);
+  comps.forEach((c, k) => order(c, k, comp, deps, users, pos));
+  const pairs: [number, number][] = [];
+  for (let f = 0; f < n; f++) {
+    if (comp[f] === -1) continue;
+    for (const t of deps[f]!) if (comp[t] === comp[f] && pos[t]! > pos[f]!) pairs.push([f, t]);
+  }
+  // Cycles are found on the whole component, before any edge is removed.
+  const out = pairs.map(([f, t]): BrokenPair => ({ from: f, to: t, cycle: [f, ...shortestPath(t, f, deps, comp)] }));
+  for (const [f, t] of pairs) deps[f] = deps[f]!.filter((x) => x !== t);
+  return out;
+}
+
+/** Eades-Lin-Smyth order of one component (`pos` gets 0.. for its nodes, dependencies first). */
+function order(members: readonly number[], k: number, comp: Int32Array, deps: readonly number[][], users: readonly number[][], pos: Int32Array): void {
+  const outd = new Map<number, number>(); // remaining dependencies within the component
+  const ind = new Map<number, number>();  // remaining dependents within the component
+  for (const m of members) {
+    let c = 0;
+    for (const w of deps[m]!) if (comp[w] === k) c++;
+    outd.set(m, c);
+    ind.set(m, users[m]!.length);
+  }
+  const left = new Set([...members].sort((a, b) => a - b));
+  const first: number[] = []; // built first: no remaining dependencies
+  const last: number[] = [];  // built last: no remaining dependents
+  const take = (v: number): void => {
+    left.delete(v);
+    for (const w of deps[v]!) if (left.has(w)) ind.set(w, ind.get(w)! - 1);
+    for (const u of users[v]!) if (left.has(u)) outd.set(u, outd.get(u)! - 1);
+  };
+  for (let guard = 0; left.size > 0 && guard < 4 * members.length + 4; guard++) {
+    let moved = true;
+    for (let g2 = 0; moved && g2 < members.length + 1; g2++) {
+      moved = false;
+      for (const v of left) {
+        if (outd.get(v) === 0) { first.push(v); take(v); moved = true; } else if (ind.get(v) === 0) { last.push(v); take(v); moved = true; }
+      }
+    }
+    if (left.size === 0) break;
+    // Most dependents over dependencies: it goes early, and the edges to its remaining dependencies are given up.
+    let best = -1; let score = -Infinity;
+    for (const v of left) { const sc = ind.get(v)! - outd.get(v)!; if (sc > score) { score = sc; best = v; } }
+    first.push(best); take(best);
+  }
+  const seq = [...first, ...last.reverse()];
+  seq.forEach((v, i) => { pos[v] = i; });
+}
+
+/** A shortest path from `a` to `b` inside their component (breadth first), `a` first, `b` excluded. */
+function shortestPath(a: number, b: number, deps: readonly number[][], comp: Int32Array): number[] {
+  const prev = new Map<number, number>([[a, -1]]);
+  let frontier = [a];
+  for (let guard = 0; frontier.length > 0 && !prev.has(b) && guard < deps.length + 1; guard++) {
+    const next: number[] = [];
+    for (const v of frontier) {
+      for (const w of deps[v]!) {
+        if (prev.has(w) || comp[w] !== comp[a]) continue;
+        prev.set(w, v);
+        next.push(w);
+      }
+    }
+    frontier = next;
+  }
+  const path: number[] = [];
+  for (let v = prev.get(b) ?? -1, guard = 0; v !== -1 && guard < deps.length + 1; v = prev.get(v)!, guard++) path.push(v);
+  return path.reverse();
+}
+
+/** One line for a broken edge: `jq waits not for libonig: takes libonig-dev from the archive (cycle jq -> libonig -> jq)`. */
+export function describeBroken(b: BrokenEdge): string {
+  return `build-depends on ${b.via}, built by ${b.to}, but ${b.to} is on a cycle with it (${[...b.cycle, b.cycle[0]].join(' -> ')}): `
+    + `this build takes ${b.via} from the archive instead of waiting for ${b.to}`;
+}

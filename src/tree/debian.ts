@@ -1,0 +1,62 @@
+/**
+ * `--debian RELEASE` trees: the tree's folder (`HOME/trees/NAME`) holds one index file made from the archive's
+ * `Sources` and each indexed architecture's `Packages` (see the `debian` module's `tree-index.ts`). Adding
+ * downloads them (through the shared cache of `HOME/cache/debian/RELEASE`); `kiln tree update` refreshes them.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { KilnError } from '../util/errors.js';
+import { hostMirror, makeTreeIndex, updatePackagesIndex, updateSourcesIndex, writeTreeIndex } from '../debian/index.js';
+import type { Store, TreeRecord, TreeSpec } from '../store/index.js';
+
+type DebianSpec = Extract<TreeSpec, { kind: 'debian' }>;
+
+/** The host's Debian architecture name. */
+export function hostDebianArch(): string {
+  return process.arch === 'x64' ? 'amd64' : process.arch === 'arm64' ? 'arm64' : process.arch;
+}
+
+const RELEASE_RE = /^[a-z][a-z0-9.-]*$/;
+const ARCH_RE = /^[a-z0-9]+$/;
+
+/** Downloads (or refreshes) the archive's indexes and writes the tree's index file; returns the source count. */
+export async function updateDebianTree(spec: DebianSpec, home: string, log?: (l: string) => void): Promise<{ sources: number }> {
+  const mirror = spec.mirror ?? hostMirror();
+  const base = { home, mirror, release: spec.release, component: spec.component, refresh: 'always' as const, ...(log ? { log } : {}) };
+  const src = await updateSourcesIndex(base);
+  const packages: Record<string, string> = {};
+  for (const arch of spec.arches) packages[arch] = fs.readFileSync((await updatePackagesIndex({ ...base, arch })).path, 'utf8');
+  const data = makeTreeIndex({ release: spec.release, component: spec.component, mirror, sources: fs.readFileSync(src.path, 'utf8'), packages });
+  if (data.plan.pkg.length === 0) {
+    throw new KilnError('KILN_E_TREE_INVALID', `Debian ${spec.release} ${spec.component} lists no source packages`, {
+      hint: 'check the release and component names' });
+  }
+  writeTreeIndex(spec.dir, data);
+  return { sources: data.plan.pkg.length };
+}
+
+/** Registers a `--debian` tree after making its index. */
+export async function addDebianTree(store: Store, home: string, o: {
+  name: string; release: string; component?: string; arches?: readonly string[]; mirror?: string;
+}): Promise<TreeRecord> {
+  if (!RELEASE_RE.test(o.release)) {
+    throw new KilnError('KILN_E_TREE_INVALID', `"${o.release}" is not a Debian release name`, { hint: 'give a suite or codename such as bookworm' });
+  }
+  const arches = o.arches && o.arches.length > 0 ? [...new Set(o.arches)] : [hostDebianArch()];
+  const bad = arches.filter((a) => !ARCH_RE.test(a));
+  if (bad.length > 0) throw new KilnError('KILN_E_TREE_INVALID', `not an architecture name: ${bad.join(', ')}`, { hint: 'e.g. --arch amd64,arm64' });
+  const dir = path.join(home, 'trees', o.name);
+  if (fs.existsSync(dir)) {
+    throw new KilnError('KILN_E_TREE_EXISTS', `${dir} exists already but no tree "${o.name}" is registered`, {
+      hint: `remove ${dir} (a leftover) or pick another name` });
+  }
+  const spec: DebianSpec = { kind: 'debian', release: o.release, component: o.component ?? 'main', dir, arches,
+    ...(o.mirror ? { mirror: o.mirror } : {}) };
+  try {
+    await updateDebianTree(spec, home);
+    return store.insertTree(o.name, spec);
+  } catch (e) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
