@@ -12,7 +12,8 @@ test('a missing binfmt_misc is reported with the command that mounts it; require
   try {
     const r = await runDoctor({ binfmtDir: dir, hostArch: 'amd64' });
     const names = r.checks.map((c) => c.name);
-    for (const n of ['bwrap', 'overlayfs', 'user namespaces', 'mmdebstrap', 'cgroups', 'redis-server', 'chromium', 'gpg']) {
+    for (const n of ['bwrap', 'overlayfs', 'user namespaces', 'mmdebstrap', 'cgroups', 'redis-server', 'chromium', 'gpg', 'debugfs',
+    'qemu-system-x86_64', 'qemu-system-aarch64 + UEFI']) {
       assert.ok(names.includes(n), `checks ${n}`);
     }
     const arm = r.checks.find((c) => c.name.startsWith('arm64'))!;

@@ -77,9 +77,24 @@ async function arm64(o: DoctorOptions): Promise<DoctorCheck> {
   }
 }
 
+/** UEFI firmware of qemu's arm64 virt machine (Debian's qemu-efi-aarch64). */
+export const AARCH64_FIRMWARE = '/usr/share/qemu-efi-aarch64/QEMU_EFI.fd';
+
+/** qemu-system-aarch64 and its UEFI firmware: what boots an arm64 `--bootable` image (its test). */
+async function aarch64Boot(): Promise<DoctorCheck> {
+  const missing: string[] = [];
+  if (!(await have('qemu-system-aarch64'))) missing.push('qemu-system-arm');
+  if (!fs.existsSync(AARCH64_FIRMWARE)) missing.push('qemu-efi-aarch64');
+  return { name: 'qemu-system-aarch64 + UEFI', required: false, ok: missing.length === 0,
+    detail: missing.length === 0 ? `qemu-system-aarch64 found, firmware ${AARCH64_FIRMWARE}` : `missing: ${missing.join(', ')}`,
+    ...(missing.length === 0 ? {} : { fix: `apt-get install --no-install-recommends ${missing.join(' ')}` }),
+    neededFor: 'booting an arm64 --bootable image to test it' };
+}
+
 /**
  * Runs every check. Required: root, bwrap, mmdebstrap, setpriv, prlimit, overlayfs, user namespaces, dpkg-deb,
- * gpg. Optional: cgroups (rlimits stand in), redis-server, chromium, arm64 emulation, the image tools.
+ * gpg. Optional: cgroups (rlimits stand in), redis-server, chromium, arm64 emulation, the image tools, and the
+ * emulators that boot `--bootable` images (qemu-system-x86_64; qemu-system-aarch64 with its UEFI firmware).
  */
 export async function runDoctor(o: DoctorOptions = {}): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];
@@ -104,6 +119,8 @@ export async function runDoctor(o: DoctorOptions = {}): Promise<DoctorReport> {
   checks.push(await program('mcopy', 'mcopy', 'mtools', false, 'kiln image -t raw --bootable'));
   checks.push(await program('mkfs.fat', 'mkfs.fat', 'dosfstools', false, 'kiln image -t raw --bootable'));
   checks.push(await program('qemu-system-x86_64', 'qemu-system-x86_64', 'qemu-system-x86', false, 'booting a --bootable image to test it'));
+  checks.push(await program('debugfs', 'debugfs', 'e2fsprogs', false, 'byte-identical -t raw images under SOURCE_DATE_EPOCH'));
+  checks.push(await aarch64Boot());
   return { checks, ok: checks.every((c) => c.ok || !c.required) };
 }
 
