@@ -13,13 +13,13 @@ import { Queue } from 'bullmq';
 import { loadPort } from '../recipe/index.js';
 import { buildDeb } from '../package/index.js';
 import { hostMirror } from '../debian/index.js';
-import { openStore } from '../store/index.js';
+import { openStore, type BuildRow } from '../store/index.js';
 import type { BuildResult } from '../build/index.js';
 import { REPO_ROOT, kiln, scriptPort, testHome } from '../bulk/testing.js';
 import {
   PROTOCOL_VERSION, WorkerRegistry, connectRedis, jobKey, queueName, redisOptions, startDistMaster, startWorker, uploadBlob, type DistJob, type DistResult,
 } from './index.js';
-import { spawnChild, startRedis, type Child, type TestRedis } from './testing.js';
+import { freePort, spawnChild, startRedis, type Child, type TestRedis } from './testing.js';
 
 let redis: TestRedis;
 const tmp: string[] = [];
@@ -270,5 +270,74 @@ test('kiln bulk --redis with two kiln worker processes: both build, the reposito
       clearTimeout(t);
     }));
     for (const w of workers) w.kill('SIGKILL');
+  }
+});
+
+test('the master killed mid-bulk and resumed (kiln bulk --resume --redis): no finished build lost, none built twice', { timeout: 10 * 60_000 }, async () => {
+  const home = await testHome('kiln-dist-resume-');
+  tmp.push(home);
+  const tree = mkdtemp('kiln-dist-resume-tree-');
+  const ports = ['r/p1', 'r/p2', 'r/p3', 'r/p4', 'r/p5', 'r/p6'];
+  for (const o of ports) {
+    const n = o.split('/')[1]!;
+    scriptPort(tree, o, { script: `sleep 3\nmkdir -p "$DESTDIR/usr/share/${n}"\necho ${n} > "$DESTDIR/usr/share/${n}/${n}.txt"` });
+  }
+  assert.equal((await kiln(home, ['tree', 'add', 'rs', '--path', tree])).status, 0);
+  const env = { ...process.env, KILN_DIST_TOKEN: 'resume-token-1234', KILN_DIST_LOCK_MS: '6000' };
+  // The resumed master listens where the first one did: a job names the master's URL, so a build in flight hands
+  // its result to whichever master runs there.
+  const args = ['bulk', '-j', 'bookworm', '-p', 'rs', '-a', '--redis', redis.url, '--dist-listen', `127.0.0.1:${await freePort()}`, '--home', home];
+  const bin = path.join(REPO_ROOT, 'src/cli/bin.ts');
+  const worker = await spawnChild(process.execPath, ['--import', 'tsx', bin, 'worker', '--redis', redis.url, '--slots', '1', '--name', 'wr',
+    '--home', mkdtemp('kiln-dist-resume-w-')], { cwd: REPO_ROOT, env });
+  let master: Child | undefined;
+  const rows = (): Map<string, BuildRow> => {
+    const st = openStore(home);
+    try {
+      const b = st.bulks.listBulks({ limit: 1 })[0];
+      return new Map(b ? st.bulks.builds(b.id).map((r) => [r.origin, r]) : []);
+    } finally { st.close(); }
+  };
+  try {
+    await worker.waitFor(/serving kiln-build-amd64/, 60_000);
+    master = await spawnChild(process.execPath, ['--import', 'tsx', bin, ...args], { cwd: REPO_ROOT, env });
+    // Kill the master (SIGKILL) once two ports are built and the worker is in the middle of another.
+    let before = new Map<string, BuildRow>();
+    for (let i = 0; i < 900; i++) {
+      before = rows();
+      const built = ports.filter((o) => before.get(o)?.result === 'built').length;
+      const out = worker.output();
+      const building = [...out.matchAll(/\] building (\S+) /g)].map((m) => m[1]!);
+      const doneHere = [...out.matchAll(/\] done (\S+) /g)].map((m) => m[1]!);
+      if (built >= 2 && building.length > doneHere.length) break;
+      assert.ok(!master.output().includes(' done in '), `the bulk ended before the master could be killed:\n${master.output()}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const doneBefore = ports.filter((o) => before.get(o)?.result === 'built');
+    assert.ok(doneBefore.length >= 2 && doneBefore.length < ports.length, `killed with ${doneBefore.length} built`);
+    master.kill('SIGKILL');
+    await master.done;
+
+    const resumed = await kiln(home, [...args.filter((a, i) => a !== '--home' && args[i - 1] !== '--home'), '--resume'], { env, timeoutMs: 6 * 60_000 });
+    assert.equal(resumed.status, 0, resumed.stdout + resumed.stderr);
+    assert.match(resumed.stdout, /\(resumed\)/);
+    const after = rows();
+    for (const o of ports) assert.equal(after.get(o)?.result, 'built', o);
+    // Finished before the kill: the same row, and the worker never built it again.
+    const out = worker.output();
+    for (const o of doneBefore) {
+      const [b, a] = [before.get(o)!, after.get(o)!];
+      assert.deepEqual([a.id, a.started, a.finished], [b.id, b.started, b.finished], `${o} was not rebuilt`);
+      assert.equal([...out.matchAll(new RegExp(`\\] building ${o.replace('/', '\\/')} `, 'g'))].length, 1, `${o} built once:\n${out}`);
+    }
+    const packages = fs.readFileSync(path.join(home, 'repos/bookworm-rs/current/dists/bookworm/main/binary-amd64/Packages'), 'utf8');
+    for (const o of ports) assert.equal(packages.match(new RegExp(`^Package: ${o.split('/')[1]}$`, 'gm'))?.length, 1, `${o} once`);
+  } finally {
+    master?.kill('SIGKILL');
+    worker.kill('SIGTERM');
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([worker.done, new Promise((r) => { t = setTimeout(r, 20_000); })]);
+    clearTimeout(t);
+    worker.kill('SIGKILL');
   }
 });
