@@ -6,7 +6,7 @@
  */
 import type { Problem } from '../util/errors.js';
 import type { Port } from '../recipe/index.js';
-import { breakCycles, bulkEdges, mentionedBinaries, neededBinaries, nodeResolver, providersOf, archAdmits, type BrokenEdge, type BinaryResolver } from './edges.js';
+import { breakCycles, mentionedBinaries, neededBinaries, nodeResolver, providersOf, archAdmits, type BrokenEdge, type BinaryResolver, type EdgeGraph } from './edges.js';
 import { debianOrigin, debianPortLazy, type DebianPortPlace } from './port.js';
 import { rowStanza, type DebianTreeBuildData, type DebianTreeIndexData } from './tree-index.js';
 
@@ -57,7 +57,13 @@ function buildsFor(archField: string, arch: string): boolean {
   return list.includes('all') || list.some((a) => archAdmits([a], arch));
 }
 
-function profilesFor(port: Port | undefined, tests: boolean): Set<string> {
+const NO_TESTS: ReadonlySet<string> = new Set(['nocheck']);
+const WITH_TESTS: ReadonlySet<string> = new Set();
+
+/** The build profiles a port's Build-Depends are read with: `nocheck` unless tests run, and the recipe's. */
+function profilesFor(port: Port | undefined, tests: boolean): ReadonlySet<string> {
+  const extra0 = (port?.recipe.build as { deb_build_profiles?: readonly string[] } | undefined)?.deb_build_profiles ?? [];
+  if (extra0.length === 0) return tests ? WITH_TESTS : NO_TESTS;
   const s = new Set<string>(tests ? [] : ['nocheck']);
   const extra = (port?.recipe.build as { deb_build_profiles?: readonly string[] } | undefined)?.deb_build_profiles ?? [];
   for (const p of extra) s.add(p);
@@ -101,16 +107,24 @@ export function debianBulk(inp: DebianBulkInput): DebianBulk {
   const shadowed = new Set(alias.keys());
   for (const o of folder.keys()) if (rowOfOrigin.has(o)) shadowed.add(o);
 
-  const owner = new Map<string, string>();
-  for (let i = 0; i < count; i++) {
-    if (shadowed.has(originOf[i]!) && !alias.has(originOf[i]!)) continue;
-    const o = alias.get(originOf[i]!) ?? originOf[i]!;
-    const bins = ix.binaries[i]!;
-    if (bins === '') continue;
-    for (const b of bins.split(',')) if (!owner.has(b)) owner.set(b, o);
-  }
-  for (const [origin, port] of folder) if (!overlayRow.has(origin)) owner.set(port.pkgname, origin);
-  const resolver: BinaryResolver = { owner, provides: ix.provides[arch] ?? {} };
+  // Binary -> origin, for what the index did not resolve (restricted groups, reverse dependencies): made on first use.
+  let ownerMap: Map<string, string> | undefined;
+  const owner = (): Map<string, string> => {
+    if (ownerMap) return ownerMap;
+    ownerMap = new Map();
+    for (let i = 0; i < count; i++) {
+      if (shadowed.has(originOf[i]!) && !alias.has(originOf[i]!)) continue;
+      const o = alias.get(originOf[i]!) ?? originOf[i]!;
+      const bins = ix.binaries[i]!;
+      if (bins === '') continue;
+      for (const b of bins.split(',')) if (!ownerMap.has(b)) ownerMap.set(b, o);
+    }
+    for (const [b, o] of userBinary) ownerMap.set(b, o);
+    return ownerMap;
+  };
+  const userBinary = new Map<string, string>();
+  for (const [origin, port] of folder) if (!overlayRow.has(origin)) userBinary.set(port.pkgname, origin);
+  const resolver: BinaryResolver = { get owner() { return owner(); }, provides: ix.provides[arch] ?? {} };
   const rowFor = (origin: string): number | undefined => overlayRow.get(origin) ?? (folder.has(origin) ? undefined : rowOfOrigin.get(origin));
 
   // Members: the roots, the user's ports, their explicit depends, reverse dependencies.
@@ -162,33 +176,60 @@ export function debianBulk(inp: DebianBulkInput): DebianBulk {
 
   const memberList = [...members].sort();
   const nodeIndex = new Map(memberList.map((o, i) => [o, i]));
-  const needsOf = (n: number): string[] => {
-    const origin = memberList[n]!;
-    const i = rowFor(origin);
-    return i === undefined ? [] : neededBinaries(ix.need[i]!, ix.restricted[i]!, arch, profilesFor(folder.get(origin), tests));
-  };
+  // Row of the archive -> node of the port that builds it (-1: not in the bulk); node -> its row (-1: a user's own port).
+  const rowNode = new Int32Array(count).fill(-1);
+  const nodeRow = new Int32Array(memberList.length).fill(-1);
+  memberList.forEach((o, n) => { const i = rowFor(o); if (i !== undefined) { nodeRow[n] = i; rowNode[i] = n; } });
   const nodeOf = nodeResolver(resolver, nodeIndex);
-  const graph = bulkEdges(memberList, needsOf, nodeOf);
+  const virtMemo = new Map<string, number>();
+  const provRows = ix.providesRow[arch] ?? {};
+  const virtNode = (name: string): number => {
+    let v = virtMemo.get(name);
+    if (v !== undefined) return v;
+    const user = userBinary.get(name);
+    v = user !== undefined ? (nodeIndex.get(user) ?? -1) : -1;
+    if (v < 0) for (const r of provRows[name] ?? []) { const x = rowNode[r]!; if (x >= 0 && (v < 0 || x < v)) v = x; }
+    virtMemo.set(name, v);
+    return v;
+  };
+  const needNodes = (n: number): number[] => {
+    const out: number[] = [];
+    const add = (t: number): void => { if (t >= 0 && t !== n && !out.includes(t)) out.push(t); };
+    const i = nodeRow[n]!;
+    if (i < 0) return out;
+    for (let k = ix.needOff[i]!; k < ix.needOff[i + 1]!; k++) add(rowNode[ix.needRow[k]!]!);
+    const virt = ix.needVirt[i]!;
+    if (virt !== '') for (const name of virt.split(' ')) add(virtNode(name));
+    const restricted = ix.restricted[i]!;
+    if (restricted !== '') for (const name of neededBinaries('', restricted, arch, profilesFor(folder.get(memberList[n]!), tests))) add(nodeOf(name));
+    return out;
+  };
+  const graph: EdgeGraph = { ids: memberList, deps: memberList.map((_, n) => needNodes(n)) };
   const pairs = breakCycles(graph);
   // What each broken edge needed: the first binary of `from`'s needs that leads to `to`.
+  const viaOf = (from: number, to: number): string => {
+    const i = nodeRow[from]!;
+    const names = neededBinaries(ix.need[i]!, ix.restricted[i]!, arch, profilesFor(folder.get(memberList[from]!), tests));
+    return names.find((b) => nodeOf(b) === to || virtNode(b) === to) ?? '?';
+  };
   const broken: BrokenEdge[] = pairs.map((p) => ({
-    from: memberList[p.from]!, to: memberList[p.to]!, via: needsOf(p.from).find((b) => nodeOf(b) === p.to) ?? '?',
-    cycle: p.cycle.map((x) => memberList[x]!),
+    from: memberList[p.from]!, to: memberList[p.to]!, via: viaOf(p.from, p.to), cycle: p.cycle.map((x) => memberList[x]!),
   })).sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : a.to < b.to ? -1 : 1));
-  const depsOf = (n: number): string[] => graph.deps[n]!.map((x) => memberList[x]!).sort();
+  // Node numbers follow origin order, so sorting the numbers sorts the origins.
+  const depsOf = (n: number): string[] => graph.deps[n]!.sort((a, b) => a - b).map((x) => memberList[x]!);
 
   const ports = new Map<string, Port>();
   memberList.forEach((o, n) => {
     const user = folder.get(o);
-    const i = rowFor(o);
-    if (i === undefined) { if (user) ports.set(o, user); return; }
+    const i = nodeRow[n]!;
+    if (i < 0) { if (user) ports.set(o, user); return; }
     const load = (): ReturnType<typeof rowStanza> => {
       const b = inp.buildIndex()[ix.pkg[i]!];
       if (!b) throw new Error(`the build half of the ${ix.release} index lacks ${ix.pkg[i]!}; run kiln tree update`);
       return rowStanza(ix, i, b);
     };
-    ports.set(o, debianPortLazy({ package: ix.pkg[i]!, version: ix.version[i]!, section: ix.section[i]!,
-      architecture: ix.arch[i] === '' ? [] : ix.arch[i]!.split(' '), hash: ix.hash[i]! }, load, inp.place, depsOf(n), user));
+    ports.set(o, debianPortLazy({ package: ix.pkg[i]!, version: ix.version[i]!, section: ix.section[i]!, origin: originOf[i]!,
+      archAll: ix.arch[i] === 'all', hash: ix.hash[i]! }, load, inp.place, depsOf(n), user));
   });
   if (roots !== 'all') roots = [...new Set([...roots, ...folder.keys()])];
   return { ports, roots, broken, problems, errors, notForArch, rdepsAdded };

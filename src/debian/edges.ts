@@ -6,7 +6,6 @@
  * the bulk's ports are broken by taking the archive's binary for one edge of each, deterministically. Pure.
  */
 import { cyclicComponents } from '../graph/index.js';
-import { parseRelations } from './sources.js';
 
 /** Does an architecture restriction list (`[amd64 !i386 linux-any]`) admit `arch`? (kiln's arches are all Linux.) */
 export function archAdmits(list: readonly string[], arch: string): boolean {
@@ -31,8 +30,9 @@ export function profilesAdmit(formulas: readonly (readonly string[])[], active: 
 export function neededBinaries(need: string, restricted: string, arch: string, profiles: ReadonlySet<string>): string[] {
   const out = need === '' ? [] : need.split(' ');
   if (restricted === '') return out;
-  for (const g of parseRelations(restricted)) {
-    for (const a of g) {
+  for (const g of restricted.split(', ')) {
+    for (const alt of g.split(' | ')) {
+      const a = readAlt(alt);
       if (a.arches && !archAdmits(a.arches, arch)) continue;
       if (a.profiles && !profilesAdmit(a.profiles, profiles)) continue;
       out.push(a.name);
@@ -47,9 +47,31 @@ export function mentionedBinaries(need: string, restricted: string, alts: string
   const out = need === '' ? [] : need.split(' ');
   if (alts !== '') out.push(...alts.split(' '));
   if (restricted !== '') {
-    for (const g of parseRelations(restricted)) for (const a of g) if (!a.arches || archAdmits(a.arches, arch)) out.push(a.name);
+    for (const g of restricted.split(', ')) {
+      for (const alt of g.split(' | ')) { const a = readAlt(alt); if (!a.arches || archAdmits(a.arches, arch)) out.push(a.name); }
+    }
   }
   return out;
+}
+
+/**
+ * One alternative of the index's normalized relation text (`name[:qual] [arches] <terms> <terms>`, no version;
+ * see `tree-index.ts`), read without regular expressions.
+ */
+function readAlt(alt: string): { name: string; arches?: string[]; profiles?: string[][] } {
+  const sp = alt.indexOf(' ');
+  const head = sp < 0 ? alt : alt.slice(0, sp);
+  const colon = head.indexOf(':');
+  const name = colon < 0 ? head : head.slice(0, colon);
+  if (sp < 0) return { name };
+  let arches: string[] | undefined;
+  const profiles: string[][] = [];
+  const ob = alt.indexOf('[', sp);
+  if (ob >= 0) arches = alt.slice(ob + 1, alt.indexOf(']', ob)).split(' ').filter(Boolean);
+  for (let lt = alt.indexOf('<', sp), guard = 0; lt >= 0 && guard < 64; lt = alt.indexOf('<', lt + 1), guard++) {
+    profiles.push(alt.slice(lt + 1, alt.indexOf('>', lt)).split(' ').filter(Boolean));
+  }
+  return { name, ...(arches ? { arches } : {}), ...(profiles.length > 0 ? { profiles } : {}) };
 }
 
 /** How binary package names lead to the bulk's ports. */
@@ -159,41 +181,49 @@ export function breakCycles(g: EdgeGraph): BrokenPair[] {
     for (const t of deps[f]!) if (comp[t] === comp[f] && pos[t]! > pos[f]!) pairs.push([f, t]);
   }
   // Cycles are found on the whole component, before any edge is removed.
-  const out = pairs.map(([f, t]): BrokenPair => ({ from: f, to: t, cycle: [f, ...shortestPath(t, f, deps, comp)] }));
+  const prev = new Int32Array(n);
+  const out = pairs.map(([f, t]): BrokenPair => ({ from: f, to: t, cycle: [f, ...shortestPath(t, f, deps, comp, prev)] }));
   for (const [f, t] of pairs) deps[f] = deps[f]!.filter((x) => x !== t);
   return out;
 }
 
 /** Eades-Lin-Smyth order of one component (`pos` gets 0.. for its nodes, dependencies first). */
 function order(members: readonly number[], k: number, comp: Int32Array, deps: readonly number[][], users: readonly number[][], pos: Int32Array): void {
+  const sorted = [...members].sort((a, b) => a - b);
   const outd = new Map<number, number>(); // remaining dependencies within the component
   const ind = new Map<number, number>();  // remaining dependents within the component
-  for (const m of members) {
+  for (const m of sorted) {
     let c = 0;
     for (const w of deps[m]!) if (comp[w] === k) c++;
     outd.set(m, c);
     ind.set(m, users[m]!.length);
   }
-  const left = new Set([...members].sort((a, b) => a - b));
+  const alive = new Set(sorted);
   const first: number[] = []; // built first: no remaining dependencies
   const last: number[] = [];  // built last: no remaining dependents
+  const sources: number[] = []; // candidates with no remaining dependencies
+  const sinks: number[] = [];   // candidates with no remaining dependents
   const take = (v: number): void => {
-    left.delete(v);
-    for (const w of deps[v]!) if (left.has(w)) ind.set(w, ind.get(w)! - 1);
-    for (const u of users[v]!) if (left.has(u)) outd.set(u, outd.get(u)! - 1);
-  };
-  for (let guard = 0; left.size > 0 && guard < 4 * members.length + 4; guard++) {
-    let moved = true;
-    for (let g2 = 0; moved && g2 < members.length + 1; g2++) {
-      moved = false;
-      for (const v of left) {
-        if (outd.get(v) === 0) { first.push(v); take(v); moved = true; } else if (ind.get(v) === 0) { last.push(v); take(v); moved = true; }
-      }
+    alive.delete(v);
+    for (const w of deps[v]!) {
+      if (!alive.has(w)) continue;
+      const x = ind.get(w)! - 1; ind.set(w, x);
+      if (x === 0) sinks.push(w);
     }
-    if (left.size === 0) break;
-    // Most dependents over dependencies: it goes early, and the edges to its remaining dependencies are given up.
+    for (const u of users[v]!) {
+      if (!alive.has(u)) continue;
+      const x = outd.get(u)! - 1; outd.set(u, x);
+      if (x === 0) sources.push(u);
+    }
+  };
+  for (const m of sorted) { if (outd.get(m) === 0) sources.push(m); else if (ind.get(m) === 0) sinks.push(m); }
+  for (let guard = 0; alive.size > 0 && guard < 4 * members.length + 4; guard++) {
+    if (sources.length > 0) { const v = sources.shift()!; if (alive.has(v)) { first.push(v); take(v); } continue; }
+    if (sinks.length > 0) { const v = sinks.shift()!; if (alive.has(v)) { last.push(v); take(v); } continue; }
+    // Most dependents over dependencies (lowest number on ties): it goes early, and the edges to its remaining
+    // dependencies are given up.
     let best = -1; let score = -Infinity;
-    for (const v of left) { const sc = ind.get(v)! - outd.get(v)!; if (sc > score) { score = sc; best = v; } }
+    for (const v of alive) { const sc = ind.get(v)! - outd.get(v)!; if (sc > score) { score = sc; best = v; } }
     first.push(best); take(best);
   }
   const seq = [...first, ...last.reverse()];
@@ -201,22 +231,21 @@ function order(members: readonly number[], k: number, comp: Int32Array, deps: re
 }
 
 /** A shortest path from `a` to `b` inside their component (breadth first), `a` first, `b` excluded. */
-function shortestPath(a: number, b: number, deps: readonly number[][], comp: Int32Array): number[] {
-  const prev = new Map<number, number>([[a, -1]]);
-  let frontier = [a];
-  for (let guard = 0; frontier.length > 0 && !prev.has(b) && guard < deps.length + 1; guard++) {
-    const next: number[] = [];
-    for (const v of frontier) {
-      for (const w of deps[v]!) {
-        if (prev.has(w) || comp[w] !== comp[a]) continue;
-        prev.set(w, v);
-        next.push(w);
-      }
+function shortestPath(a: number, b: number, deps: readonly number[][], comp: Int32Array, prev: Int32Array): number[] {
+  prev.fill(-2);
+  prev[a] = -1;
+  const queue: number[] = [a];
+  for (let h = 0; h < queue.length && prev[b] === -2; h++) {
+    const v = queue[h]!;
+    for (const w of deps[v]!) {
+      if (prev[w] !== -2 || comp[w] !== comp[a]) continue;
+      prev[w] = v;
+      if (w === b) break;
+      queue.push(w);
     }
-    frontier = next;
   }
   const path: number[] = [];
-  for (let v = prev.get(b) ?? -1, guard = 0; v !== -1 && guard < deps.length + 1; v = prev.get(v)!, guard++) path.push(v);
+  for (let v = prev[b]!, guard = 0; v >= 0 && guard < deps.length + 1; v = prev[v]!, guard++) path.push(v);
   return path.reverse();
 }
 

@@ -18,10 +18,17 @@ export interface DebianStanza extends DebianPortSource {
   readonly hash?: string;
 }
 
+const categories = new Map<string, string>();
+
 /** The category of a source package's origin: the last part of its section (`contrib/net` → `net`). */
 export function debianCategory(section: string): string {
-  const last = section.split('/').pop() ?? '';
-  return /^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(last) ? last : 'misc';
+  let c = categories.get(section);
+  if (c === undefined) {
+    const last = section.split('/').pop() ?? '';
+    c = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(last) ? last : 'misc';
+    categories.set(section, c);
+  }
+  return c;
 }
 
 /** The origin of a source package: `CATEGORY/SOURCE` (e.g. `utils/jq`). */
@@ -76,7 +83,7 @@ function archiveRecipe(h: DebianHead, dependsBuild: readonly string[]): Recipe {
     version: upstreamVersion(h.version),
     revision: 1,
     summary: `Debian source package ${h.package}`,
-    arch: arch.length > 0 && arch.every((a) => a === 'all') ? 'all' : 'any',
+    arch: h.archAll ?? (arch.length > 0 && arch.every((a) => a === 'all')) ? 'all' : 'any',
     sources: NONE,
     patches: NONE,
     depends: { build: dependsBuild, run: NONE, system: NONE, system_run: NONE },
@@ -86,12 +93,45 @@ function archiveRecipe(h: DebianHead, dependsBuild: readonly string[]): Recipe {
   } as unknown as Recipe;
 }
 
+/**
+ * A port of the archive with no overlay recipe. A class, because the archive has tens of thousands of them: its
+ * `debian` is a getter on the prototype (made on first read), so a copy by spread does not carry it; `toJSON`
+ * does, and code that copies a port must copy `debian` by name.
+ */
+class ArchivePort implements Port {
+  #src: DebianPortSource | undefined;
+  readonly dir: string;
+  readonly path: string;
+  readonly layer: string;
+  constructor(
+    readonly origin: string, place: DebianPortPlace, readonly pkgname: string, readonly recipe: Recipe,
+    readonly contentHash: string, private readonly load: () => DebianPortSource,
+  ) {
+    this.dir = place.dir;
+    this.path = place.path;
+    this.layer = place.layer;
+  }
+
+  get debian(): DebianPortSource {
+    return (this.#src ??= this.load());
+  }
+
+  toJSON(): Port {
+    return { origin: this.origin, dir: this.dir, path: this.path, layer: this.layer, pkgname: this.pkgname, recipe: this.recipe,
+      contentHash: this.contentHash, debian: this.debian };
+  }
+}
+
 /** What planning knows of a source package without its build details. */
 export interface DebianHead {
   readonly package: string;
   readonly version: string;
   readonly section: string;
   readonly architecture?: readonly string[];
+  /** Whether it builds only `Architecture: all` packages, when known already (instead of `architecture`). */
+  readonly archAll?: boolean;
+  /** Its origin, when known already. */
+  readonly origin?: string;
   /** {@link stanzaHash}, when known already. */
   readonly hash?: string;
 }
@@ -114,14 +154,10 @@ export function debianPortLazy(
   head: DebianHead & { readonly hash: string }, load: () => DebianPortSource, place: DebianPortPlace,
   dependsBuild: readonly string[] = [], overlay?: Port,
 ): Port {
-  let src: DebianPortSource | undefined;
-  const lazy = <T extends object>(o: T): T & { readonly debian: DebianPortSource } => Object.defineProperty(o, 'debian', {
-    get: () => (src ??= load()), enumerable: true, configurable: true,
-  }) as T & { readonly debian: DebianPortSource };
   if (!overlay) {
-    return lazy({ origin: debianOrigin(head), dir: place.dir, path: place.path, layer: place.layer, pkgname: head.package,
-      recipe: archiveRecipe(head, dependsBuild), contentHash: head.hash });
+    return new ArchivePort(head.origin ?? debianOrigin(head), place, head.package, archiveRecipe(head, dependsBuild), head.hash, load);
   }
+  let src: DebianPortSource | undefined;
   const r = overlay.recipe;
   const recipe = {
     ...r,
@@ -131,5 +167,5 @@ export function debianPortLazy(
   } as Recipe;
   const contentHash = crypto.createHash('sha256').update(`${overlay.contentHash}\0${head.hash}`).digest('hex');
   const { debian: _ignored, ...rest } = overlay;
-  return lazy({ ...rest, pkgname: head.package, recipe, contentHash });
+  return { ...rest, pkgname: head.package, recipe, contentHash, get debian() { return (src ??= load()); } };
 }
