@@ -2,7 +2,8 @@
  * One build: a port's recipe into `.deb`s inside a sandbox over a jail, as named phases with a cleanup stack:
  * fetch → sandbox → system-depends → kiln-depends → extract → patch → configure → build → install [→ test] →
  * package, then teardown. Every phase is logged to the port's log with timestamps; a failure records the phase it
- * died in and why (exit status, limit, checksum, ...).
+ * died in and why (exit status, limit, checksum, ...). A `build.system: debian` port (a Debian source package) runs
+ * the phases of `debian.ts` instead (fetch → sandbox → extract → patch → version → build-depends → build → package).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -37,7 +38,10 @@ export interface BuildPortInput {
   readonly identity: string;
   /** Effective option values. */
   readonly options: Readonly<Record<string, boolean>>;
-  /** kiln `.deb`s to install before the build: the build dependencies and everything they need at run time. */
+  /**
+   * kiln `.deb`s to install before the build: the build dependencies and everything they need at run time. For a
+   * Debian source package they are an apt source its Build-Depends are taken from (kiln's preferred), not installed all.
+   */
   readonly depDebs: readonly string[];
   /** kiln run dependencies: they become `Depends: NAME (>= VERSION)`. */
   readonly kilnRun: readonly KilnRunDep[];

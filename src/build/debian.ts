@@ -122,7 +122,9 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<string
     }
     const profiles = words.profiles.length > 0 ? `-o APT::Build-Profiles=${shq(words.profiles.join(','))}` : '';
     lines.push(`flock ${APT_LOCK} apt-get build-dep -y -q ${aptOpts} ${profiles} ${srcDir}`);
-    if (needRoot) lines.push(`flock ${APT_LOCK} apt-get install -y -q ${aptOpts} fakeroot`);
+    // fakeroot unless the rules need no root; and the overlay recipe's `depends.system`, if any.
+    const extra = [...(needRoot ? ['fakeroot'] : []), ...r.depends.system];
+    if (extra.length > 0) lines.push(`flock ${APT_LOCK} apt-get install -y -q ${aptOpts} ${extra.map(shq).join(' ')}`);
     let out = '';
     try {
       await ctx.run(sb, { argv: ['sh', '-c', lines.join('\n')], user: 'root', network: true, binds,

@@ -3,6 +3,7 @@
  * skipping their dependents, and at the end one atomic publish of the repository with every package that should be
  * in it (new ones, kept ones, and the previous package of a port that failed this time).
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +15,8 @@ import type { Port } from '../recipe/index.js';
 import type { TreeRef } from '../tree/index.js';
 import type { BulkRow, JailRecord, PackageRow, Store } from '../store/index.js';
 import { BwrapRunner, cleanupStaleSandboxes, settleRemovals, type Limits, type SandboxRunner } from '../sandbox/index.js';
-import { buildPort, kilnSonameMap, type BuildPortInput, type BuildResult, type BuiltPackage } from '../build/index.js';
+import { buildPort, kilnSonameMap, packageDebs, type BuildPortInput, type BuildResult, type BuiltPackage } from '../build/index.js';
+import { debianKilnVersion } from '../debian/index.js';
 import { currentGeneration, publish, repoDir, repoName } from '../repo/index.js';
 import { debAbiHash, debVersion } from '../package/index.js';
 import { effectiveOptions } from '../recipe/index.js';
@@ -133,12 +135,12 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
   if (lock.resumed) {
     for (const r of o.store.bulks.builds(bulk.id)) {
       const id = o.identities.get(r.origin);
-      const file = r.files?.[0];
-      if (r.result === 'built' && id && r.identity === id.hash && file && fs.existsSync(path.join(pkgDir, file))) {
+      const files = r.files ?? [];
+      if (r.result === 'built' && id && r.identity === id.hash && files.length > 0 && files.every((f) => fs.existsSync(path.join(pkgDir, f)))) {
         const row: PackageRow = { jail: o.jail.name, tree: o.tree.name, origin: r.origin, pkgname: r.pkgname!, version: r.version!,
-          arch: r.arch!, identity: r.identity, components: id.components, files: [file], built: r.finished ?? new Date().toISOString(),
+          arch: r.arch!, identity: r.identity, components: id.components, files: [...files], built: r.finished ?? new Date().toISOString(),
           ...(r.wallMs !== undefined ? { durationS: r.wallMs / 1000 } : {}) };
-        resumed.set(r.origin, { origin: r.origin, pkgname: r.pkgname!, version: r.version!, deb: path.join(pkgDir, file), row });
+        resumed.set(r.origin, { ...builtPackage(o.ports.get(r.origin), r.origin, r.pkgname!, r.version!, files.map((f) => path.join(pkgDir, f))), row });
       }
     }
   }
@@ -217,8 +219,8 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
   };
   const prevPackage = (origin: string): BuiltPackage | undefined => {
     const p = previous.get(origin);
-    const f = p?.files[0];
-    return p && f ? { origin, pkgname: p.pkgname, version: p.version, deb: path.join(pkgDir, f) } : undefined;
+    return p && p.files.length > 0
+      ? builtPackage(o.ports.get(origin), origin, p.pkgname, p.version, p.files.map((f) => path.join(pkgDir, f))) : undefined;
   };
 
   const free: number[] = Array.from({ length: o.builders }, (_, i) => o.builders - i);
@@ -249,7 +251,7 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
         fs.rmSync(log, { force: true });
         res = await (o.execute ?? buildPort)({
           home: o.home, jail: { name: o.jail.name, path: o.jail.path, arch: o.jail.arch, release: o.jail.release }, port,
-          identity: id.hash, options: effectiveOptions(port.recipe, o.choices.get(origin) ?? {}), depDebs: deps.map((d) => d.deb),
+          identity: id.hash, options: effectiveOptions(port.recipe, o.choices.get(origin) ?? {}), depDebs: deps.flatMap(packageDebs),
           kilnRun: runDeps.map((d) => ({ name: d.pkgname, version: d.version })), kilnSonames: await kilnSonameMap(deps), jobs,
           withTests: o.withTests, limits: limitsForArch(portLimits(o.limits, port), o.jail.arch, host), outDir: path.join(pkgDir, 'All'), logFile: log,
           sourceDateEpoch: o.sourceDateEpoch ?? 1, mirrors: o.mirrors, debianMirror: o.debianMirror, deadHosts,
@@ -271,16 +273,17 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
         pace.actualS += res.wallMs / 1000;
         pace.expectedS += expected[node] ?? 60;
         pace.n += 1;
-        const file = path.relative(pkgDir, res.debs[0]!);
-        const version = debVersion(port.recipe.version, port.recipe.revision);
-        const arch = port.recipe.arch === 'all' ? 'all' : o.jail.arch;
+        // A Debian source package makes several .debs: all of them are the port's files.
+        const files = res.debs.map((d) => path.relative(pkgDir, d));
+        const version = port.debian ? debianKilnVersion(port.debian.version, port.recipe.revision) : debVersion(port.recipe.version, port.recipe.revision);
+        const arch = port.recipe.arch === 'all' || (port.debian && res.debs.every((d) => d.endsWith('_all.deb'))) ? 'all' : o.jail.arch;
         // The exported ABI (shared-library symbols, headers), recorded for the opt-in ABI check of later plans.
-        const abi = await debAbiHash(res.debs[0]!).catch(() => undefined);
+        const abi = await debsAbiHash(res.debs);
         const row: PackageRow = { jail: o.jail.name, tree: o.tree.name, origin, pkgname: port.pkgname, version, arch, identity: id.hash,
-          components: id.components, files: [file], built: finishedAt, durationS: res.wallMs / 1000, ...(abi !== undefined ? { abi } : {}) };
-        built.set(origin, { origin, pkgname: port.pkgname, version, deb: res.debs[0]!, row });
+          components: id.components, files, built: finishedAt, durationS: res.wallMs / 1000, ...(abi !== undefined ? { abi } : {}) };
+        built.set(origin, { ...builtPackage(port, origin, port.pkgname, version, res.debs), row });
         o.store.bulks.setBuild(bulk.id, origin, { result: 'built', pkgname: port.pkgname, version, arch, identity: id.hash,
-          components: id.components, finished: finishedAt, wallMs: res.wallMs, cpuMs: res.cpuMs, phases, files: [file] });
+          components: id.components, finished: finishedAt, wallMs: res.wallMs, cpuMs: res.cpuMs, phases, files });
       } else {
         failed.push({ origin, phase: res.phase, reason: res.reason });
         o.store.bulks.setBuild(bulk.id, origin, { result: 'failed', phase: res.phase, failure: res.failure, reason: res.reason,
@@ -348,6 +351,29 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
   const wallS = (Date.now() - t0) / 1000;
   events.send({ type: 'bulk-done', bulk: bulk.id, t: Date.now(), status, counts: c, wallS, offenders, ...(generation !== undefined ? { generation } : {}) });
   return { bulk: o.store.bulks.getBulk(bulk.id)!, counts: c, failed, skipped, offenders, ...(generation !== undefined ? { generation } : {}), wallS };
+}
+
+/**
+ * A finished package as later builds see it. A Debian source package's `.deb`s are all its files (its dependents
+ * get every one, as an apt source); any other port has one `.deb`, its first file, as before.
+ */
+function builtPackage(port: Port | undefined, origin: string, pkgname: string, version: string, debs: readonly string[]): BuiltPackage {
+  return { origin, pkgname, version, deb: debs[0]!, ...(port?.debian ? { debs: [...debs] } : {}) };
+}
+
+/**
+ * The ABI hash of a port's packages: the one `.deb`'s own, or for several (a Debian source package) the sha256 over
+ * each binary's name and ABI hash, in name order (so a rebuild with a new version keeps it when nothing changed).
+ * Undefined when no `.deb` exports anything readable.
+ */
+async function debsAbiHash(debs: readonly string[]): Promise<string | undefined> {
+  if (debs.length === 1) return debAbiHash(debs[0]!).catch(() => undefined);
+  const parts: string[] = [];
+  for (const d of [...debs].sort()) {
+    const h = await debAbiHash(d).catch(() => undefined);
+    if (h !== undefined) parts.push(`${path.basename(d).split('_')[0]}\0${h}\n`);
+  }
+  return parts.length === 0 ? undefined : crypto.createHash('sha256').update(parts.join('')).digest('hex');
 }
 
 /** A port's limits: its recipe's `build.limits` over the global ones. */
