@@ -195,3 +195,22 @@ test('closureDag gives the same graph and missing dependencies as closure + buil
     assert.deepEqual(fast.missing, c.missing);
   }
 });
+
+test('topoOrder is Kahn FIFO over dependents() exactly, also leaving out nodes on or behind cycles', () => {
+  const rand = rng(11);
+  for (let round = 0; round < 20; round++) {
+    const n = 50 + Math.floor(rand() * 400);
+    const deps = Array.from({ length: n }, (_, i) => {
+      const s = new Set<number>();
+      for (let k = 0; k < 4; k++) if (rand() < 0.8) s.add(Math.floor(rand() * n)); // any direction: cycles, self-edges
+      return [...s].filter((d) => d !== i || round % 3 === 0);
+    });
+    const dag = { ids: deps.map((_, i) => `r/n${i}`), deps };
+    const rev = dependents(dag);
+    const pending = deps.map((d) => d.length);
+    const want: number[] = [];
+    for (let i = 0; i < n; i++) if (pending[i] === 0) want.push(i);
+    for (let h = 0; h < want.length; h++) for (const k of rev[want[h]!]!) if (--pending[k]! === 0) want.push(k);
+    assert.deepEqual(topoOrder(dag), want, `round ${round}`);
+  }
+});

@@ -144,3 +144,23 @@ test('a 100,000-deep chain simulates without overflow', () => {
   assert.equal(r.critical_path_s, n);
   assert.equal(oneBuilderOrder(dag, new Float64Array(n).fill(1)).length, n);
 });
+
+test('oneBuilderOrder is the order a one-builder scheduler hands out, on random graphs with shuffled ids', () => {
+  const rnd = prng(77);
+  for (let seed = 1; seed <= 12; seed++) {
+    const { dag, durations } = randomDag({ nodes: 300 + seed * 40, seed });
+    // Unsorted origins make the tie-break by origin differ from the one by id.
+    const ids = dag.ids.map((o) => (rnd() < 0.5 ? `z/${o}` : o));
+    const shuffled: Dag = { ids, deps: dag.deps };
+    const dur = Array.from(durations, (d, i) => (i % 7 === 0 ? 60 : d)); // ties in the critical path
+    const s = createScheduler({ dag: shuffled, durations: dur, builders: 1 });
+    const want: number[] = [];
+    for (let v = s.next(); v !== null; v = s.next()) {
+      s.started(v, 0);
+      s.finished(v, 'ok');
+      want.push(v);
+    }
+    assert.equal(want.length, ids.length);
+    assert.deepEqual(oneBuilderOrder(shuffled, dur), want, `seed ${seed}`);
+  }
+});
