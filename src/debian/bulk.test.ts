@@ -36,10 +36,14 @@ test('the index keeps every source sorted by origin, Build-Depends split by rest
   const ix: DebianTreeIndexData = made.plan;
   assert.deepEqual(ix.pkg, ['debhelper', 'hello', 'valgrind', 'hurdonly', 'gawk', 'libonig', 'po4a', 'jq']);
   const jq = ix.pkg.indexOf('jq');
-  assert.equal(ix.need[jq], 'debhelper-compat libonig-dev bison flex chrpath awk-provider');
+  // Resolved at index time: libonig-dev is libonig's second binary; the rest are virtual or not in the archive.
+  const rows = ix.needRow.slice(ix.needOff[jq], ix.needOff[jq + 1]);
+  assert.deepEqual(rows.map((r) => ix.pkg[r]), ['libonig']);
+  assert.deepEqual(ix.needBin.slice(ix.needOff[jq], ix.needOff[jq + 1]), [1]);
+  assert.equal(ix.needVirt[jq], 'debhelper-compat bison flex chrpath awk-provider');
   assert.equal(ix.restricted[jq], 'valgrind [amd64] <!nocheck>');
   assert.equal(ix.alts[jq], 'hello');
-  assert.deepEqual(ix.provides.amd64!['debhelper-compat'], ['debhelper']);
+  assert.deepEqual(ix.providesRow.amd64!['debhelper-compat'], [ix.pkg.indexOf('debhelper')]);
   const b: DebianTreeBuildData = made.build;
   const st = rowStanza(ix, jq, b.jq!);
   assert.equal(st.directory, 'pool/main/j/jq');

@@ -6,8 +6,8 @@
  */
 import type { Problem } from '../util/errors.js';
 import type { Port } from '../recipe/index.js';
-import { breakCycles, mentionedBinaries, neededBinaries, nodeResolver, providersOf, archAdmits, type BrokenEdge, type BinaryResolver, type EdgeGraph } from './edges.js';
-import { debianOrigin, debianPortLazy, type DebianPortPlace } from './port.js';
+import { breakCycles, mentionedBinaries, neededBinaries, archAdmits, type BrokenEdge, type EdgeGraph } from './edges.js';
+import { debianCategory, debianPortLazy, type DebianPortPlace } from './port.js';
 import { rowStanza, type DebianTreeBuildData, type DebianTreeIndexData } from './tree-index.js';
 
 /** What {@link debianBulk} works from. */
@@ -61,6 +61,11 @@ const NO_TESTS: ReadonlySet<string> = new Set(['nocheck']);
 const WITH_TESTS: ReadonlySet<string> = new Set();
 
 /** The build profiles a port's Build-Depends are read with: `nocheck` unless tests run, and the recipe's. */
+/** The names a restricted-groups text yields for `arch` and `profiles`. */
+function restrictedNeeds(text: string, arch: string, profiles: ReadonlySet<string>): string[] {
+  return neededBinaries('', text, arch, profiles);
+}
+
 function profilesFor(port: Port | undefined, tests: boolean): ReadonlySet<string> {
   const extra0 = (port?.recipe.build as { deb_build_profiles?: readonly string[] } | undefined)?.deb_build_profiles ?? [];
   if (extra0.length === 0) return tests ? WITH_TESTS : NO_TESTS;
@@ -78,54 +83,68 @@ export function debianBulk(inp: DebianBulkInput): DebianBulk {
   const tests = inp.tests ?? false;
   const originOf: string[] = new Array<string>(count);
   const rowOfOrigin = new Map<string, number>();
-  const rowOfName = new Map<string, number>();
   for (let i = 0; i < count; i++) {
-    const o = debianOrigin({ section: ix.section[i]!, package: ix.pkg[i]! });
+    const o = `${debianCategory(ix.section[i]!)}/${ix.pkg[i]!}`;
     originOf[i] = o;
     rowOfOrigin.set(o, i);
-    rowOfName.set(ix.pkg[i]!, i);
   }
 
   // The user's ports: build.system debian ones take over their source package (whatever their category).
   const problems: Problem[] = [];
   const errors: string[] = [];
   const overlayRow = new Map<string, number>();
+  /** Archive origin → the user's port that took its source package over under another origin. */
   const alias = new Map<string, string>();
   const folder = new Map<string, Port>();
+  let rowOfName: Map<string, number> | undefined;
   for (const [origin, port] of inp.folderPorts) {
     if (port.recipe.build.system !== 'debian') { folder.set(origin, port); continue; }
+    rowOfName ??= new Map(ix.pkg.map((p, i) => [p, i]));
     const i = rowOfName.get(port.pkgname);
     if (i === undefined) {
       problems.push({ path: port.path, line: 1, column: 1, field: 'build.system',
-        message: `${origin}: the archive (${inp.index.release}, ${inp.index.component}) has no source package "${port.pkgname}"; a build.system: debian port's NAME (or its name:) must be one of its source packages` });
+        message: `${origin}: the archive (${ix.release}, ${ix.component}) has no source package "${port.pkgname}"; a build.system: debian port's NAME (or its name:) must be one of its source packages` });
       continue;
     }
     overlayRow.set(origin, i);
     folder.set(origin, port);
     if (originOf[i] !== origin) alias.set(originOf[i]!, origin);
   }
+  /** Archive origins whose place a user's port takes (same origin, or a debian port of the same source elsewhere). */
   const shadowed = new Set(alias.keys());
   for (const o of folder.keys()) if (rowOfOrigin.has(o)) shadowed.add(o);
-
-  // Binary -> origin, for what the index did not resolve (restricted groups, reverse dependencies): made on first use.
-  let ownerMap: Map<string, string> | undefined;
-  const owner = (): Map<string, string> => {
-    if (ownerMap) return ownerMap;
-    ownerMap = new Map();
-    for (let i = 0; i < count; i++) {
-      if (shadowed.has(originOf[i]!) && !alias.has(originOf[i]!)) continue;
-      const o = alias.get(originOf[i]!) ?? originOf[i]!;
-      const bins = ix.binaries[i]!;
-      if (bins === '') continue;
-      for (const b of bins.split(',')) if (!ownerMap.has(b)) ownerMap.set(b, o);
-    }
-    for (const [b, o] of userBinary) ownerMap.set(b, o);
-    return ownerMap;
+  /** The port that builds row `i`'s source, if any (its own origin, or the user's port that took it over). */
+  const portOfRow = (i: number): string | undefined => {
+    const o = originOf[i]!;
+    return alias.get(o) ?? (shadowed.has(o) ? (overlayRow.get(o) === i ? o : undefined) : o);
   };
+  const rowFor = (origin: string): number | undefined => overlayRow.get(origin) ?? (folder.has(origin) ? undefined : rowOfOrigin.get(origin));
+  /** Binary packages of the user's own (non-debian) ports. */
   const userBinary = new Map<string, string>();
   for (const [origin, port] of folder) if (!overlayRow.has(origin)) userBinary.set(port.pkgname, origin);
-  const resolver: BinaryResolver = { get owner() { return owner(); }, provides: ix.provides[arch] ?? {} };
-  const rowFor = (origin: string): number | undefined => overlayRow.get(origin) ?? (folder.has(origin) ? undefined : rowOfOrigin.get(origin));
+  // Binary -> row, for names the index did not resolve (restricted groups, reverse dependencies): made on first use.
+  let binaryRow: Map<string, number> | undefined;
+  const rowOfBinary = (b: string): number | undefined => {
+    if (!binaryRow) {
+      binaryRow = new Map();
+      for (let i = 0; i < count; i++) {
+        const bins = ix.binaries[i]!;
+        if (bins !== '') for (const x of bins.split(',')) if (!binaryRow.has(x)) binaryRow.set(x, i);
+      }
+    }
+    return binaryRow.get(b);
+  };
+  const provRows = ix.providesRow[arch] ?? {};
+  /** The ports that can provide package `name` (a real binary's builder, else the builders of its providers). */
+  const portsProviding = (name: string): string[] => {
+    const user = userBinary.get(name);
+    if (user !== undefined) return [user];
+    const r = rowOfBinary(name);
+    const rows = r !== undefined ? [r] : provRows[name] ?? [];
+    const out: string[] = [];
+    for (const x of rows) { const o = portOfRow(x); if (o !== undefined && !out.includes(o)) out.push(o); }
+    return out;
+  };
 
   // Members: the roots, the user's ports, their explicit depends, reverse dependencies.
   const notForArch: string[] = [];
@@ -152,12 +171,18 @@ export function debianBulk(inp: DebianBulkInput): DebianBulk {
   for (const o of folder.keys()) members.add(o);
   const rdepsAdded: string[] = [];
   if (inp.rdeps && inp.rdeps.length > 0) {
-    const portOf = (i: number): string | undefined => {
-      const o = originOf[i]!;
-      return alias.get(o) ?? (shadowed.has(o) ? undefined : o);
-    };
-    for (const o of reverseDeps(inp.rdeps.map((x) => alias.get(x) ?? x), inp.rdepsDepth ?? 1, ix, portOf, resolver, arch)) {
-      if (!members.has(o)) { members.add(o); rdepsAdded.push(o); }
+    const found = new Set<string>(inp.rdeps.map((x) => alias.get(x) ?? x));
+    let frontier = new Set(found);
+    for (let level = 0; level < (inp.rdepsDepth ?? 1) && frontier.size > 0; level++) {
+      const next: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const o = portOfRow(i);
+        if (o === undefined || found.has(o)) continue;
+        if (mentionedNames(ix, i, arch).some((b) => portsProviding(b).some((p) => frontier.has(p)))) next.push(o);
+      }
+      next.sort();
+      for (const o of next) { found.add(o); rdepsAdded.push(o); if (!members.has(o)) members.add(o); }
+      frontier = new Set(next);
     }
     if (roots !== 'all') roots = [...roots, ...rdepsAdded];
   }
@@ -174,43 +199,51 @@ export function debianBulk(inp: DebianBulkInput): DebianBulk {
     }
   }
 
+  // The graph on node numbers (members in origin order).
   const memberList = [...members].sort();
   const nodeIndex = new Map(memberList.map((o, i) => [o, i]));
-  // Row of the archive -> node of the port that builds it (-1: not in the bulk); node -> its row (-1: a user's own port).
   const rowNode = new Int32Array(count).fill(-1);
   const nodeRow = new Int32Array(memberList.length).fill(-1);
   memberList.forEach((o, n) => { const i = rowFor(o); if (i !== undefined) { nodeRow[n] = i; rowNode[i] = n; } });
-  const nodeOf = nodeResolver(resolver, nodeIndex);
-  const virtMemo = new Map<string, number>();
-  const provRows = ix.providesRow[arch] ?? {};
-  const virtNode = (name: string): number => {
-    let v = virtMemo.get(name);
-    if (v !== undefined) return v;
-    const user = userBinary.get(name);
-    v = user !== undefined ? (nodeIndex.get(user) ?? -1) : -1;
-    if (v < 0) for (const r of provRows[name] ?? []) { const x = rowNode[r]!; if (x >= 0 && (v < 0 || x < v)) v = x; }
-    virtMemo.set(name, v);
+  const nameMemo = new Map<string, number>();
+  /** Node of the member that provides package `name` (the first by origin), or -1. */
+  const nameNode = (name: string): number => {
+    let v = nameMemo.get(name);
+    if (v === undefined) {
+      v = -1;
+      for (const o of portsProviding(name)) { const x = nodeIndex.get(o); if (x !== undefined && (v < 0 || x < v)) v = x; }
+      nameMemo.set(name, v);
+    }
     return v;
   };
-  const needNodes = (n: number): number[] => {
-    const out: number[] = [];
-    const add = (t: number): void => { if (t >= 0 && t !== n && !out.includes(t)) out.push(t); };
+  /** What node `n` needs, as `[node, binary name]` pairs in Build-Depends order (first per node). */
+  const needs = (n: number, names: boolean): { nodes: number[]; via: string[] } => {
+    const nodes: number[] = [];
+    const via: string[] = [];
     const i = nodeRow[n]!;
-    if (i < 0) return out;
-    for (let k = ix.needOff[i]!; k < ix.needOff[i + 1]!; k++) add(rowNode[ix.needRow[k]!]!);
+    if (i < 0) return { nodes, via };
+    const add = (t: number, name: () => string): void => {
+      if (t < 0 || t === n || nodes.includes(t)) return;
+      nodes.push(t);
+      if (names) via.push(name());
+    };
+    for (let k = ix.needOff[i]!; k < ix.needOff[i + 1]!; k++) {
+      const r = ix.needRow[k]!;
+      add(rowNode[r]!, () => ix.binaries[r]!.split(',')[ix.needBin[k]!]!);
+    }
     const virt = ix.needVirt[i]!;
-    if (virt !== '') for (const name of virt.split(' ')) add(virtNode(name));
+    if (virt !== '') for (const name of virt.split(' ')) add(nameNode(name), () => name);
     const restricted = ix.restricted[i]!;
-    if (restricted !== '') for (const name of neededBinaries('', restricted, arch, profilesFor(folder.get(memberList[n]!), tests))) add(nodeOf(name));
-    return out;
+    if (restricted !== '') {
+      for (const name of restrictedNeeds(restricted, arch, profilesFor(folder.get(memberList[n]!), tests))) add(nameNode(name), () => name);
+    }
+    return { nodes, via };
   };
-  const graph: EdgeGraph = { ids: memberList, deps: memberList.map((_, n) => needNodes(n)) };
+  const graph: EdgeGraph = { ids: memberList, deps: memberList.map((_, n) => needs(n, false).nodes) };
   const pairs = breakCycles(graph);
-  // What each broken edge needed: the first binary of `from`'s needs that leads to `to`.
   const viaOf = (from: number, to: number): string => {
-    const i = nodeRow[from]!;
-    const names = neededBinaries(ix.need[i]!, ix.restricted[i]!, arch, profilesFor(folder.get(memberList[from]!), tests));
-    return names.find((b) => nodeOf(b) === to || virtNode(b) === to) ?? '?';
+    const x = needs(from, true);
+    return x.via[x.nodes.indexOf(to)] ?? '?';
   };
   const broken: BrokenEdge[] = pairs.map((p) => ({
     from: memberList[p.from]!, to: memberList[p.to]!, via: viaOf(p.from, p.to), cycle: p.cycle.map((x) => memberList[x]!),
@@ -235,23 +268,10 @@ export function debianBulk(inp: DebianBulkInput): DebianBulk {
   return { ports, roots, broken, problems, errors, notForArch, rdepsAdded };
 }
 
-/** Sources whose Build-Depends (any alternative) name a binary of `start`'s ports, `depth` levels out. */
-function reverseDeps(
-  start: readonly string[], depth: number, ix: DebianTreeIndexData, portOf: (row: number) => string | undefined,
-  resolver: BinaryResolver, arch: string,
-): string[] {
-  const found = new Set<string>(start);
-  let frontier = new Set(start);
+/** Every package name row `i`'s Build-Depends mention for `arch`, alternatives included (reverse dependencies). */
+function mentionedNames(ix: DebianTreeIndexData, i: number, arch: string): string[] {
   const out: string[] = [];
-  for (let level = 0; level < depth && frontier.size > 0; level++) {
-    const next = new Set<string>();
-    for (let i = 0; i < ix.pkg.length; i++) {
-      const o = portOf(i);
-      if (o === undefined || found.has(o)) continue;
-      if (mentionedBinaries(ix.need[i]!, ix.restricted[i]!, ix.alts[i]!, arch).some((b) => providersOf(resolver, b).some((p) => frontier.has(p)))) next.add(o);
-    }
-    for (const o of [...next].sort()) { found.add(o); out.push(o); }
-    frontier = next;
-  }
-  return out;
+  for (let k = ix.needOff[i]!; k < ix.needOff[i + 1]!; k++) out.push(ix.binaries[ix.needRow[k]!]!.split(',')[ix.needBin[k]!]!);
+  if (ix.needVirt[i] !== '') out.push(...ix.needVirt[i]!.split(' '));
+  return out.concat(mentionedBinaries('', ix.restricted[i]!, ix.alts[i]!, arch));
 }

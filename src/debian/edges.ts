@@ -74,26 +74,6 @@ function readAlt(alt: string): { name: string; arches?: string[]; profiles?: str
   return { name, ...(arches ? { arches } : {}), ...(profiles.length > 0 ? { profiles } : {}) };
 }
 
-/** How binary package names lead to the bulk's ports. */
-export interface BinaryResolver {
-  /** Binary package → origin of the port that builds it (archive sources and the user's own ports). */
-  readonly owner: ReadonlyMap<string, string>;
-  /** Virtual package → binary packages providing it (for the jail's architecture). */
-  readonly provides: Readonly<Record<string, readonly string[]>>;
-}
-
-/** The origins that can provide `name`: its owner when it is a real binary, else the owners of its providers. */
-export function providersOf(r: BinaryResolver, name: string): string[] {
-  const o = r.owner.get(name);
-  if (o !== undefined) return [o];
-  const out: string[] = [];
-  for (const b of r.provides[name] ?? []) {
-    const p = r.owner.get(b);
-    if (p !== undefined && !out.includes(p)) out.push(p);
-  }
-  return out;
-}
-
 /** One Build-Depends edge: `from` waits for `to`, because it needs binary `via`. */
 export interface DepEdge {
   readonly from: string;
@@ -105,44 +85,6 @@ export interface DepEdge {
 export interface EdgeGraph {
   readonly ids: readonly string[];
   readonly deps: number[][];
-}
-
-/**
- * The Build-Depends edges among `ids` (the bulk's ports, sorted): node `i` waits for the nodes that build what
- * `needsOf(i)` names. `nodeOf` maps a binary package to its port's node, or -1 when none of the bulk builds it;
- * a virtual package provided by several of the bulk's ports leads to the first of them by origin (see
- * {@link nodeResolver}). Self edges (a source that build-depends on its own binaries, as compilers do) are dropped:
- * the archive's binary serves.
- */
-export function bulkEdges(ids: readonly string[], needsOf: (i: number) => readonly string[], nodeOf: (binary: string) => number): EdgeGraph {
-  const deps: number[][] = new Array<number[]>(ids.length);
-  for (let i = 0; i < ids.length; i++) {
-    const d: number[] = [];
-    for (const via of needsOf(i)) {
-      const to = nodeOf(via);
-      if (to < 0 || to === i || d.includes(to)) continue;
-      d.push(to);
-    }
-    deps[i] = d;
-  }
-  return { ids, deps };
-}
-
-/** Binary → node of the bulk's port that provides it (-1: none), memoised; `nodeIndex` maps origins to nodes. */
-export function nodeResolver(r: BinaryResolver, nodeIndex: ReadonlyMap<string, number>): (binary: string) => number {
-  const memo = new Map<string, number>();
-  return (b) => {
-    let v = memo.get(b);
-    if (v !== undefined) return v;
-    const own = r.owner.get(b);
-    if (own !== undefined) v = nodeIndex.get(own) ?? -1;
-    else {
-      v = -1;
-      for (const p of providersOf(r, b)) { const n = nodeIndex.get(p); if (n !== undefined && (v < 0 || n < v)) v = n; }
-    }
-    memo.set(b, v);
-    return v;
-  };
 }
 
 /** An edge given up to break a cycle: `from` builds with the archive's `via` instead of waiting for `to`. */

@@ -14,8 +14,8 @@ export {
   type DebianTreeIndexData, type DebianTreeBuildData, type SourceBuildRow, type TreeIndexInput,
 } from './tree-index.js';
 export {
-  archAdmits, profilesAdmit, neededBinaries, mentionedBinaries, providersOf, bulkEdges, breakCycles, describeBroken, nodeResolver,
-  type BinaryResolver, type DepEdge, type BrokenEdge, type BrokenPair, type EdgeGraph,
+  archAdmits, profilesAdmit, neededBinaries, mentionedBinaries, breakCycles, describeBroken,
+  type DepEdge, type BrokenEdge, type BrokenPair, type EdgeGraph,
 } from './edges.js';
 export { debianBulk, type DebianBulk, type DebianBulkInput } from './bulk.js';
 export { stanzaHash, debianPortLazy, type DebianHead } from './port.js';

@@ -13,7 +13,7 @@ import { parseRelations, parseSources, type RelationAlternative, type SourcePack
 import { debianOrigin, stanzaHash, type DebianStanza } from './port.js';
 
 /** Format number of the index files; a different one is rebuilt by `kiln tree update`. */
-export const TREE_INDEX_FORMAT = 3;
+export const TREE_INDEX_FORMAT = 4;
 
 /**
  * What planning reads of a Debian tree (`index.json`), column by column (one array per field, a row per source
@@ -38,24 +38,20 @@ export interface DebianTreeIndexData {
   /** {@link stanzaHash} of each. */
   readonly hash: readonly string[];
   /**
-   * Build-Depends (with -Arch and -Indep) groups without restrictions: the first alternative's name of each,
-   * space-separated (what sbuild installs).
-   */
-  readonly need: readonly string[];
-  /**
-   * The same, resolved: rows of the sources that build those binaries, all sources' lists end to end
-   * (row `i`'s are `needRow[needOff[i]] .. needRow[needOff[i+1] - 1]`, without duplicates or `i` itself).
+   * Build-Depends (with -Arch and -Indep) groups without restrictions, resolved: the first alternative of each
+   * (what sbuild installs) as the row of the source that builds it, all sources' lists end to end (row `i`'s are
+   * `needRow[needOff[i]] .. needRow[needOff[i+1] - 1]`, without duplicates or `i` itself); `needBin[k]` is the
+   * binary's place in that source's `binaries` (to name it).
    */
   readonly needRow: readonly number[];
+  readonly needBin: readonly number[];
   readonly needOff: readonly number[];
-  /** The names of `need` no source's `Binary:` lists (virtual packages, or not in the archive), space-separated. */
+  /** The first alternatives no source's `Binary:` lists (virtual packages, or not in the archive), space-separated. */
   readonly needVirt: readonly string[];
   /** Groups with `[arch]` or `<profile>` restrictions, as relation text without versions (`a [amd64] | b, c <!nocheck>`). */
   readonly restricted: readonly string[];
   /** Names of the other alternatives of unrestricted groups, space-separated (reverse dependencies count them). */
   readonly alts: readonly string[];
-  /** Architecture → virtual package → the binary packages providing it. */
-  readonly provides: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
   /** Architecture → virtual package → the rows of the sources building its providers (ascending). */
   readonly providesRow: Readonly<Record<string, Readonly<Record<string, readonly number[]>>>>;
 }
@@ -139,18 +135,19 @@ export function makeTreeIndex(inp: TreeIndexInput): { plan: DebianTreeIndexData;
   const deps = list.map((x) => depColumns(x.s));
   const provides: Record<string, Record<string, string[]>> = {};
   for (const [arch, text] of Object.entries(inp.packages)) provides[arch] = parseProvides(text);
-  const ownerRow = new Map<string, number>();
-  list.forEach((x, i) => { for (const b of x.s.binary) if (!ownerRow.has(b)) ownerRow.set(b, i); });
+  const ownerRow = new Map<string, { row: number; at: number }>();
+  list.forEach((x, i) => x.s.binary.forEach((b, at) => { if (!ownerRow.has(b)) ownerRow.set(b, { row: i, at }); }));
   const needRow: number[] = [];
+  const needBin: number[] = [];
   const needOff: number[] = [0];
   const needVirt: string[] = [];
   deps.forEach((d, i) => {
     const virt: string[] = [];
     const start = needRow.length;
     for (const name of d.need === '' ? [] : d.need.split(' ')) {
-      const r = ownerRow.get(name);
-      if (r === undefined) { if (!virt.includes(name)) virt.push(name); continue; }
-      if (r !== i && needRow.indexOf(r, start) === -1) needRow.push(r);
+      const o = ownerRow.get(name);
+      if (o === undefined) { if (!virt.includes(name)) virt.push(name); continue; }
+      if (o.row !== i && needRow.indexOf(o.row, start) === -1) { needRow.push(o.row); needBin.push(o.at); }
     }
     needOff.push(needRow.length);
     needVirt.push(virt.join(' '));
@@ -159,7 +156,7 @@ export function makeTreeIndex(inp: TreeIndexInput): { plan: DebianTreeIndexData;
   for (const [arch, map] of Object.entries(provides)) {
     const m: Record<string, number[]> = {};
     for (const [virt, bins] of Object.entries(map)) {
-      const rows = [...new Set(bins.map((b) => ownerRow.get(b)).filter((r): r is number => r !== undefined))].sort((a, b) => a - b);
+      const rows = [...new Set(bins.map((b) => ownerRow.get(b)?.row).filter((r): r is number => r !== undefined))].sort((a, b) => a - b);
       if (rows.length > 0) m[virt] = rows;
     }
     providesRow[arch] = m;
@@ -168,8 +165,8 @@ export function makeTreeIndex(inp: TreeIndexInput): { plan: DebianTreeIndexData;
     format: TREE_INDEX_FORMAT, release: inp.release, component: inp.component, mirror: inp.mirror, made: inp.made ?? new Date().toISOString(),
     pkg: col((s) => s.package), version: col((s) => s.version), section: col((s) => s.section), binaries: col((s) => s.binary.join(',')),
     arch: col((s) => s.architecture.join(' ')), hash: col((s) => stanzaHash(s)),
-    need: deps.map((d) => d.need), needRow, needOff, needVirt,
-    restricted: deps.map((d) => d.restricted), alts: deps.map((d) => d.alts), provides, providesRow,
+    needRow, needBin, needOff, needVirt,
+    restricted: deps.map((d) => d.restricted), alts: deps.map((d) => d.alts), providesRow,
   };
   const build: Record<string, SourceBuildRow> = {};
   for (const { s } of list) {
