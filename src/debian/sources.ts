@@ -24,7 +24,7 @@ export interface SourcePackage {
   readonly version: string;
   /** Pool directory relative to the mirror root, e.g. `pool/main/h/hello`. */
   readonly directory: string;
-  /** Section (`utils`, `libs`, …); `misc` when the stanza has none. */
+  /** Section (`utils`, `libs`, …): `Section:`, or when that is `misc` or missing, from `Package-List:` (see `sectionOf`). */
   readonly section: string;
   /** Binary packages it builds (`Binary:`, comma-separated in the index). */
   readonly binary: readonly string[];
@@ -46,7 +46,24 @@ export interface SourcePackage {
 
 /** Field names (lower case) that {@link parseSources} keeps. */
 const WANTED = new Set(['package', 'version', 'directory', 'section', 'binary', 'architecture', 'build-depends',
-  'build-depends-arch', 'build-depends-indep', 'format', 'homepage', 'checksums-sha256', 'files']);
+  'build-depends-arch', 'build-depends-indep', 'format', 'homepage', 'checksums-sha256', 'files', 'package-list']);
+
+/**
+ * The section a source package is filed under: its `Section:` unless that is missing or the catch-all `misc`
+ * (most stanzas of a release say `misc`), else the section of its binary of the same name in `Package-List:`,
+ * else of its first binary there, else `misc`.
+ */
+function sectionOf(pkg: string, section: string | undefined, packageList: string | undefined): string {
+  if (section && section !== 'misc') return section;
+  let first: string | undefined;
+  for (const line of (packageList ?? '').split('\n')) {
+    const w = line.trim().split(/\s+/);
+    if (w.length < 3 || w[2] === '' || w[2] === '-') continue;
+    if (w[0] === pkg) return w[2]!;
+    first ??= w[2];
+  }
+  return first ?? section ?? 'misc';
+}
 
 type Fields = Map<string, string>;
 
@@ -70,7 +87,7 @@ function toPackage(f: Fields): SourcePackage | undefined {
     package: pkg,
     version: f.get('version') ?? '',
     directory: f.get('directory') ?? '',
-    section: f.get('section') || 'misc',
+    section: sectionOf(pkg, f.get('section') || undefined, f.get('package-list')),
     binary: flat('binary').split(',').map((s) => s.trim()).filter(Boolean),
     architecture: flat('architecture').split(/\s+/).filter(Boolean),
     buildDepends: flat('build-depends'),
