@@ -6,7 +6,7 @@
  */
 import type { Problem } from '../util/errors.js';
 import type { Port } from '../recipe/index.js';
-import { breakCycles, mentionedBinaries, neededBinaries, archAdmits, type BrokenEdge, type EdgeGraph } from './edges.js';
+import { breakCycles, mentionedBinaries, neededBinaries, archAdmits, type BrokenEdge, type DepEdge, type EdgeGraph } from './edges.js';
 import { debianCategory, debianPortLazy, type DebianPortPlace } from './port.js';
 import { rowStanza, type DebianTreeBuildData, type DebianTreeIndexData } from './tree-index.js';
 
@@ -48,6 +48,8 @@ export interface DebianBulk {
   readonly notForArch: readonly string[];
   /** Origins `--rdeps` added. */
   readonly rdepsAdded: readonly string[];
+  /** The edges kept, with the binary that makes each (for a list; empty for `-a`, where they are many). */
+  readonly waits: readonly DepEdge[];
 }
 
 /** Does a source build for `arch` (its `Architecture:` has `all` or admits `arch`)? */
@@ -264,8 +266,15 @@ export function debianBulk(inp: DebianBulkInput): DebianBulk {
     ports.set(o, debianPortLazy({ package: ix.pkg[i]!, version: ix.version[i]!, section: ix.section[i]!, origin: originOf[i]!,
       archAll: ix.arch[i] === 'all', hash: ix.hash[i]! }, load, inp.place, depsOf(n), user));
   });
-  if (roots !== 'all') roots = [...new Set([...roots, ...folder.keys()])];
-  return { ports, roots, broken, problems, errors, notForArch, rdepsAdded };
+  const waits: DepEdge[] = [];
+  if (roots !== 'all') {
+    memberList.forEach((from, n) => {
+      const x = needs(n, true);
+      x.nodes.forEach((t, k) => { if (graph.deps[n]!.includes(t)) waits.push({ from, to: memberList[t]!, via: x.via[k]! }); });
+    });
+    roots = [...new Set([...roots, ...folder.keys()])];
+  }
+  return { ports, roots, broken, problems, errors, notForArch, rdepsAdded, waits };
 }
 
 /** Every package name row `i`'s Build-Depends mention for `arch`, alternatives included (reverse dependencies). */

@@ -6,7 +6,7 @@
 import type { Problem } from '../../util/errors.js';
 import type { Port } from '../../recipe/index.js';
 import type { TreeLayer } from '../../tree/index.js';
-import { debianBulk, describeBroken, readTreeBuildIndex, readTreeIndex, treeIndexFiles, type BrokenEdge } from '../../debian/index.js';
+import { debianBulk, describeBroken, readTreeBuildIndex, readTreeIndex, treeIndexFiles, type BrokenEdge, type DepEdge } from '../../debian/index.js';
 import type { Plan } from '../../plan/index.js';
 
 /** What a Debian bulk adds to a plan's output. */
@@ -19,6 +19,8 @@ export interface DebianPlanNotes {
   readonly notForArch: readonly string[];
   /** Ports added by `--rdeps`. */
   readonly rdepsAdded: readonly string[];
+  /** Build-Depends edges kept (for a list; none listed for `-a`). */
+  readonly waits: readonly DepEdge[];
 }
 
 /** The bulk's ports and roots over a Debian tree (see `debianBulk`). */
@@ -33,7 +35,7 @@ export function debianPlan(
     tests: opts.tests ?? false, ...(opts.rdeps ? { rdeps: opts.rdeps } : {}), ...(opts.rdepsDepth ? { rdepsDepth: opts.rdepsDepth } : {}),
   });
   return { ports: db.ports, roots: db.roots, problems: db.problems, errors: db.errors,
-    notes: { release: index.release, broken: db.broken, notForArch: db.notForArch, rdepsAdded: db.rdepsAdded } };
+    notes: { release: index.release, broken: db.broken, notForArch: db.notForArch, rdepsAdded: db.rdepsAdded, waits: db.waits } };
 }
 
 /** The plan with each broken edge's explanation added to its port's reasons. */
@@ -54,6 +56,7 @@ export function debianPlanJson(notes: DebianPlanNotes): Record<string, unknown> 
     cycles_broken: notes.broken.map((b) => ({ from: b.from, to: b.to, via: b.via, cycle: b.cycle })),
     not_for_arch: notes.notForArch,
     rdeps_added: notes.rdepsAdded,
+    build_depends: notes.waits.map((w) => ({ from: w.from, to: w.to, via: w.via })),
   };
 }
 
@@ -63,6 +66,7 @@ export function formatDebianNotes(notes: DebianPlanNotes, explain: boolean): str
     + `${notes.notForArch.length} source(s) not for this architecture, ${notes.rdepsAdded.length} added by --rdeps`];
   if (explain) {
     for (const b of notes.broken) lines.push(`  cycle broken: ${b.from} ${describeBroken(b)}`);
+    for (const w of notes.waits) lines.push(`  ${w.from} waits for ${w.to} (build-depends on ${w.via})`);
     for (const o of notes.rdepsAdded) lines.push(`  --rdeps added ${o}`);
   }
   return lines.join('\n');
