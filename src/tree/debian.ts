@@ -42,7 +42,8 @@ export async function addDebianTree(store: Store, home: string, o: {
   if (!RELEASE_RE.test(o.release)) {
     throw new KilnError('KILN_E_TREE_INVALID', `"${o.release}" is not a Debian release name`, { hint: 'give a suite or codename such as bookworm' });
   }
-  const arches = o.arches && o.arches.length > 0 ? [...new Set(o.arches)] : [hostDebianArch()];
+  // The host's architecture, and arm64 (boards built under qemu-user) unless told otherwise.
+  const arches = o.arches && o.arches.length > 0 ? [...new Set(o.arches)] : [...new Set([hostDebianArch(), 'arm64'])];
   const bad = arches.filter((a) => !ARCH_RE.test(a));
   if (bad.length > 0) throw new KilnError('KILN_E_TREE_INVALID', `not an architecture name: ${bad.join(', ')}`, { hint: 'e.g. --arch amd64,arm64' });
   const dir = path.join(home, 'trees', o.name);

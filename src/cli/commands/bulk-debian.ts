@@ -3,7 +3,9 @@
  * tree's index, let the debian module decide the bulk's ports and their Build-Depends edges, and carry the broken
  * cycles into the plan's reasons and output.
  */
+import fs from 'node:fs';
 import type { Problem } from '../../util/errors.js';
+import { locateField } from '../../recipe/index.js';
 import type { Port } from '../../recipe/index.js';
 import type { TreeLayer } from '../../tree/index.js';
 import { debianBulk, describeBroken, readTreeBuildIndex, readTreeIndex, treeIndexFiles, type BrokenEdge, type DepEdge } from '../../debian/index.js';
@@ -34,7 +36,18 @@ export function debianPlan(
     index, buildIndex: () => readTreeBuildIndex(treeIndexFiles(layer.dir).build, layer.name), place: { layer: layer.name, dir: layer.dir, path: layer.debian!.index }, folderPorts, roots, arch,
     tests: opts.tests ?? false, ...(opts.rdeps ? { rdeps: opts.rdeps } : {}), ...(opts.rdepsDepth ? { rdepsDepth: opts.rdepsDepth } : {}),
   });
-  return { ports: db.ports, roots: db.roots, problems: db.problems, errors: db.errors,
+  const errors = [...db.errors];
+  if (index.providesRow[arch] === undefined) {
+    errors.push(`kiln: tree ${layer.name} has no Provides: index for ${arch}, so Build-Depends on virtual packages lead nowhere; `
+      + `add it with \`kiln tree delete ${layer.name}\` and \`kiln tree add ${layer.name} --debian ${index.release} --arch ${Object.keys(index.providesRow).concat(arch).join(',')}\``);
+  }
+  // Point each problem at its recipe's `build.system` line.
+  const problems = db.problems.map((p) => {
+    try {
+      return { ...p, ...locateField(p.path, fs.readFileSync(p.path, 'utf8'), p.field.split('.')) };
+    } catch { return p; }
+  });
+  return { ports: db.ports, roots: db.roots, problems, errors,
     notes: { release: index.release, broken: db.broken, notForArch: db.notForArch, rdepsAdded: db.rdepsAdded, waits: db.waits } };
 }
 
