@@ -2,9 +2,14 @@
  * bench/dist: a bulk of DIST_PORTS (200) generated small script ports (chains of 10, so dependency `.deb`s travel
  * too) through `kiln bulk --redis` with 1 and then 2 `kiln worker` processes (1 slot each, own homes, a private
  * redis-server on 127.0.0.1), on the shared test jail. Prints the wall time of each bulk and the per-job overhead of
- * going through the queue: for each port, the master's time from handing the job out to getting the checked result
- * (events.jsonl port-start → port-done) minus the worker's own build time (its wallMs). The first bulk of each run
- * also pays the jail transfer (pack once on the master, unpack once per worker), reported apart.
+ * going through the queue, two ways:
+ * - the master's account (a `dist:` line in each port's log): from `execute` being called to the checked result,
+ *   minus the worker's `buildPort` call, split into prepare (distfiles, blobs, queue add), queue (until a worker takes
+ *   it), inputs (jail, port folder, dependency `.deb`s on the worker), upload, post (result to the master) and check;
+ * - the bulk's view (events.jsonl port-start → port-done minus the build's wallMs), which adds what the runner does
+ *   around every build, local or remote (dependency soname map, ABI hash of the new `.deb`, SQLite rows) and the
+ *   sandbox teardown.
+ * Each worker's first job also pays the jail transfer (pack once on the master, unpack once per worker), left out.
  * Environment: DIST_PORTS (200), DIST_WORKERS ("1 2"), DIST_LOCAL=1 also runs the same bulk locally (-J N).
  */
 import fs from 'node:fs';
@@ -69,13 +74,28 @@ try {
         }
       }
       // The jail transfer happens inside the first jobs' overhead; leave out each worker's first job.
+      // The master's own account, per job (a line in each port's log): prepare, queue, inputs, upload, post, check.
+      const parts = new Map<string, number[]>();
+      for (const f of fs.readdirSync(path.join(home, 'logs', String(bulkId))).filter((x) => x.endsWith('.log'))) {
+        const m = /dist: (\d+) ms outside the build \(([^;)]*)/.exec(fs.readFileSync(path.join(home, 'logs', String(bulkId), f), 'utf8'));
+        if (!m) continue;
+        for (const kv of [`overhead ${m[1]}`, ...m[2]!.replace(/ ms$/, '').split(', ')]) {
+          const [k, v] = kv.split(' ');
+          if (!parts.has(k!)) parts.set(k!, []);
+          parts.get(k!)!.push(Number(v));
+        }
+      }
       const jailMs = workers.map((w) => /jail bookworm ready in ([\d.]+) s/.exec(w.output())?.[1]).filter(Boolean).map(Number);
       const steady = overhead.slice(nw);
       const mean = steady.reduce((a, b) => a + b, 0) / Math.max(1, steady.length);
       console.log(`  ${nw} worker(s): ${wall.toFixed(1)} s wall for ${N} ports (${(wall * 1000 / N).toFixed(0)} ms per port); ` +
-        `build on the worker median ${pct(build, 0.5).toFixed(0)} ms; per-job queue overhead (excluding each worker's first job, which ` +
+        `build on the worker median ${pct(build, 0.5).toFixed(0)} ms; bulk's view of the per-job overhead (excluding each worker's first job, which ` +
         `waits for the jail: unpack ${jailMs.map((x) => `${x} s`).join(', ')}) mean ${mean.toFixed(0)} ms, median ${pct(steady, 0.5).toFixed(0)} ms, ` +
         `p95 ${pct(steady, 0.95).toFixed(0)} ms, max ${Math.max(...steady).toFixed(0)} ms; load now ${load()}`);
+      console.log(`    master's account (${parts.get('prepare')?.length ?? 0} jobs, all included), median per part: ` +
+        `${[...parts.entries()].map(([k, v]) => `${k} ${pct(v, 0.5)}`).join(', ')} ms; p95: ${[...parts.entries()].map(([k, v]) => `${k} ${pct(v, 0.95)}`).join(', ')} ms`);
+      const summary = /dist: \d+ job\(s\), overhead per job outside the build: .*/.exec(res.stderr)?.[0];
+      if (summary) console.log(`    ${summary}`);
     } finally {
       for (const w of workers) w.kill('SIGTERM');
       for (const w of workers) { let t: NodeJS.Timeout | undefined; await Promise.race([w.done, new Promise((r) => { t = setTimeout(r, 20_000); })]); clearTimeout(t); w.kill('SIGKILL'); }

@@ -15,12 +15,12 @@ import { KilnError } from '../util/errors.js';
 import type { JailRecord } from '../store/index.js';
 import type { BuildPortInput, BuildResult } from '../build/index.js';
 import { fetchDistfiles } from '../fetch/index.js';
-import { BlobIndex, inlinePortFiles, jailTarball, portTarball, sha256File } from './blobs.js';
+import { BlobIndex, inlinePortFiles, jailTarball, portTarball } from './blobs.js';
 import { controlFromBytes, controlWithDpkg } from '../repo/index.js';
 import { distPlugin, type MasterEndpoints } from './plugin.js';
 import { aptProxyRewrite, aptUpstreams } from './apt-proxy.js';
 import { connectRedis, redisOptions, WorkerRegistry } from './registry.js';
-import { PROTOCOL_VERSION, isDebName, jobKey, jobPort, queueName, type DistJob, type DistResult, type ResultAnswer, type WorkerView } from './protocol.js';
+import { PROTOCOL_VERSION, isDebName, isSha256, jobKey, jobPort, queueName, type DistJob, type DistResult, type ResultAnswer, type WorkerView } from './protocol.js';
 
 /** Options of {@link startDistMaster}. */
 export interface DistMasterOptions {
@@ -55,6 +55,8 @@ interface Pending {
   readonly priority: number;
   readonly t0: number;
   enqueued: boolean;
+  /** When the job first went onto the queue. */
+  tQueued?: number;
   taken: boolean;
   resolve: (r: BuildResult) => void;
   readonly promise: Promise<BuildResult>;
@@ -81,6 +83,8 @@ export class DistMaster implements MasterEndpoints {
   readonly blobs = new BlobIndex();
   /** Per finished job: ms spent outside the worker's build (queue, transfers, checks). */
   readonly overheadMs: number[] = [];
+  /** Per finished job: the parts of that overhead, ms (prepare, queue, inputs, upload, post, check). */
+  readonly timings: Record<string, number>[] = [];
   /** Which worker's result was taken, per origin (latest bulk). */
   readonly builtBy = new Map<string, string>();
   private readonly pending = new Map<string, Pending>();
@@ -198,6 +202,7 @@ export class DistMaster implements MasterEndpoints {
       jobId: e.key, priority: e.priority, attempts: this.o.attempts ?? 3, backoff: { type: 'fixed', delay: 1000 },
       removeOnComplete: true, removeOnFail: { age: 86_400 },
     });
+    e.tQueued ??= Date.now();
     e.enqueued = true;
   }
 
@@ -248,26 +253,24 @@ export class DistMaster implements MasterEndpoints {
     const e = this.pending.get(body.key);
     if (!e || e.taken) return { accepted: false, reason: e ? 'a result for this job was taken already' : 'no build waits for this job' };
     e.taken = true;
+    const tResult = Date.now();
     const inp = e.input;
     let r: BuildResult;
     try {
       const logRef = body.log;
-      if (logRef) {
-        const up = path.join(this.uploadsDir, logRef.sha256);
-        if (fs.existsSync(up) && await sha256File(up) === logRef.sha256) {
-          fs.appendFileSync(inp.logFile, `[${new Date().toISOString()}] built on worker ${body.worker}; its log follows\n`);
-          fs.appendFileSync(inp.logFile, fs.readFileSync(up));
-        }
+      const logUp = logRef ? path.join(this.uploadsDir, logRef.sha256) : undefined;
+      if (body.logText !== undefined || (logUp && fs.existsSync(logUp))) {
+        fs.appendFileSync(inp.logFile, `[${new Date().toISOString()}] built on worker ${body.worker}; its log follows\n`);
+        fs.appendFileSync(inp.logFile, body.logText ?? fs.readFileSync(logUp!));
       }
       const debs: string[] = [];
       if (body.ok) {
         if (body.debs.length === 0) throw new Error('a successful result carries no .deb');
         for (const d of body.debs) {
+          // Files in the inbox were hashed as they arrived (the upload route keeps only bytes that hash to their name).
           const up = path.join(this.uploadsDir, d.sha256);
           if (!isDebName(d.name)) throw new Error(`unsafe .deb name ${JSON.stringify(d.name)}`);
-          if (!fs.existsSync(up)) throw new Error(`${d.name} was not uploaded`);
-          const got = await sha256File(up);
-          if (got !== d.sha256) throw new Error(`${d.name} hashes to ${got}, not ${d.sha256}`);
+          if (!isSha256(d.sha256) || !fs.existsSync(up)) throw new Error(`${d.name} was not uploaded`);
           const id = await debIdentity(up);
           if (id !== inp.identity) throw new Error(`${d.name} carries identity ${id || '(none)'}, not ${inp.identity}`);
           const dest = path.join(inp.outDir, d.name);
@@ -281,7 +284,7 @@ export class DistMaster implements MasterEndpoints {
         ...(body.phase !== undefined ? { phase: body.phase } : {}), ...(body.failure !== undefined ? { failure: body.failure } : {}),
         ...(body.limit !== undefined ? { limit: body.limit } : {}), ...(body.reason !== undefined ? { reason: body.reason } : {}) };
       this.builtBy.set(e.data.port.origin, body.worker);
-      this.overheadMs.push(Math.max(0, Date.now() - e.t0 - body.wallMs));
+      this.timing(e, body, tResult);
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
       fs.appendFileSync(inp.logFile, `[${new Date().toISOString()}] the result of worker ${body.worker} was rejected: ${why}\n`);
@@ -294,8 +297,40 @@ export class DistMaster implements MasterEndpoints {
     return { accepted: true };
   }
 
+  /** Where a job's time went outside the worker's build: one line in the port's log, and the figures kept. */
+  private timing(e: Pending, body: DistResult, tResult: number): void {
+    const st = body.steps;
+    // The whole buildPort call on the worker (its wallMs plus the sandbox teardown, which a local build pays too).
+    const buildMs = st?.buildMs ?? body.wallMs;
+    const overhead = Math.max(0, Date.now() - e.t0 - buildMs);
+    this.overheadMs.push(overhead);
+    const parts: Record<string, number> = { prepare: (e.tQueued ?? tResult) - e.t0 };
+    if (st) {
+      // takenAt is the worker's clock: queue and post are approximate across hosts.
+      parts.queue = Math.max(0, st.takenAt - (e.tQueued ?? e.t0));
+      parts.inputs = st.inputsMs;
+      parts.upload = st.uploadMs;
+      parts.post = Math.max(0, tResult - (st.takenAt + st.inputsMs + buildMs + st.uploadMs));
+    }
+    parts.check = Date.now() - tResult;
+    this.timings.push(parts);
+    fs.appendFileSync(e.input.logFile, `[${new Date().toISOString()}] dist: ${overhead} ms outside the build (${Object.entries(parts).map(([k, v]) => `${k} ${v}`).join(', ')} ms; `
+      + `build ${body.wallMs} ms + teardown ${Math.max(0, buildMs - body.wallMs)} ms on worker ${body.worker})\n`);
+  }
+
+  /** Medians of the per-job overhead and its parts so far (none before the first result). */
+  overheadSummary(): string | undefined {
+    if (this.overheadMs.length === 0) return undefined;
+    const med = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? 0; };
+    const keys = [...new Set(this.timings.flatMap((t) => Object.keys(t)))];
+    return `dist: ${this.overheadMs.length} job(s), overhead per job outside the build: median ${med(this.overheadMs)} ms `
+      + `(${keys.map((k) => `${k} ${med(this.timings.map((t) => t[k] ?? 0))}`).join(', ')} ms)`;
+  }
+
   /** Stops the watchdog, the HTTP endpoint and the Redis connections. Pending builds end as cancelled. */
   async close(): Promise<void> {
+    const summary = this.overheadSummary();
+    if (summary) this.log(summary);
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     for (const e of [...this.pending.values()]) this.settle(e, failure('aborted', 'queued', 'the master stopped', e.t0));

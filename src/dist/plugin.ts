@@ -65,6 +65,10 @@ export const DistResultSchema = z.object({
   debs: z.array(BlobRefSchema).max(64).describe('uploaded .debs'),
   /** Uploaded log. */
   log: BlobRefSchema.optional().describe('uploaded build log'),
+  /** Inline log. */
+  logText: z.string().max(4 * 512 * 1024).optional().describe('the build log inline (small logs)'),
+  /** Worker-side timing. */
+  steps: z.object({ takenAt: z.number(), inputsMs: z.number().min(0), buildMs: z.number().min(0).optional(), uploadMs: z.number().min(0) }).optional().describe('where the worker spent the job\'s time outside the build'),
   /** Failed phase. */
   phase: z.string().max(100).optional().describe('phase a failure died in'),
   /** Failure kind. */

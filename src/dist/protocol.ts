@@ -88,8 +88,12 @@ export interface DistResult {
   readonly ok: boolean;
   /** Uploaded `.deb`s (empty on failure). */
   readonly debs: readonly BlobRef[];
-  /** The uploaded build log. */
+  /** The uploaded build log (big logs; small ones travel inline in `logText`). */
   readonly log?: BlobRef;
+  /** The build log inline, when it is at most {@link INLINE_LOG_BYTES}. */
+  readonly logText?: string;
+  /** The worker's side of the job's overhead, for the master's timing line. */
+  readonly steps?: WorkerSteps;
   readonly phase?: string;
   readonly failure?: FailureKind;
   readonly limit?: LimitName;
@@ -97,6 +101,21 @@ export interface DistResult {
   readonly timings: readonly PhaseTiming[];
   readonly wallMs: number;
   readonly cpuMs: number;
+}
+
+/** Logs up to this many bytes travel inline in the result (saves an upload, a hash and a round trip per job). */
+export const INLINE_LOG_BYTES = 512 * 1024;
+
+/** Where a worker spent a job's time outside the build itself. */
+export interface WorkerSteps {
+  /** When the worker took the job (epoch ms, the worker's clock). */
+  readonly takenAt: number;
+  /** Getting the inputs ready (jail, distfiles, port folder, dependency `.deb`s). */
+  readonly inputsMs: number;
+  /** The whole `buildPort` call: the build's own `wallMs` plus the sandbox teardown after it. */
+  readonly buildMs?: number;
+  /** Uploading the `.deb`s (and a big log). */
+  readonly uploadMs: number;
 }
 
 /** The master's answer to a result. */

@@ -16,7 +16,7 @@ import { authHeader, downloadBlob, extractTarball, TransferError, uploadBlob, wr
 import crypto from 'node:crypto';
 import { connectRedis, redisOptions, WorkerRegistry } from './registry.js';
 import { applyAptProxy, aptProxyConf } from './apt-proxy.js';
-import { HEARTBEAT_MS, PROTOCOL_VERSION, portFromJob, queueName, type BlobRef, type DistJob, type DistResult, type ResultAnswer, type WorkerRecord } from './protocol.js';
+import { HEARTBEAT_MS, INLINE_LOG_BYTES, PROTOCOL_VERSION, portFromJob, queueName, type WorkerSteps, type BlobRef, type DistJob, type DistResult, type ResultAnswer, type WorkerRecord } from './protocol.js';
 
 /** Options of {@link startWorker}. */
 export interface DistWorkerOptions {
@@ -114,6 +114,7 @@ export class DistWorker {
 
   /** One job: fetch, build, hand back. Throws for failures outside the build (BullMQ then retries elsewhere). */
   private async process(job: Job): Promise<{ accepted: boolean }> {
+    const takenAt = Date.now();
     const d = job.data as DistJob;
     if (d.v !== PROTOCOL_VERSION) throw new KilnError('KILN_E_DIST', `job format ${d.v}, this worker speaks ${PROTOCOL_VERSION}`, { hint: 'run the same kiln version on the master and the workers' });
     const base = this.o.master ?? d.master;
@@ -138,6 +139,7 @@ export class DistWorker {
       for (const dep of d.deps) deps.push(await this.ensureFile(base, dep, 'debs'));
       const port = portFromJob(d.port, portDir);
       const logFile = path.join(out, 'build.log');
+      const inputsMs = Date.now() - takenAt;
       const res = await buildPort({
         home: this.o.home, jail: { name: d.jail.name, path: jailRoot, arch: d.jail.arch, release: d.jail.release }, port,
         identity: d.identity, options: d.options, depDebs: deps, kilnRun: d.kilnRun, kilnSonames: new Map(d.kilnSonames),
@@ -147,7 +149,7 @@ export class DistWorker {
       });
       if (!res.ok && res.failure === 'sandbox') throw new KilnError('KILN_E_SANDBOX', `the sandbox failed on ${this.id}: ${res.reason ?? ''}`);
       if (!res.ok && res.failure === 'aborted') throw new KilnError('KILN_E_DIST', `worker ${this.id} is stopping`);
-      const answer = await this.handBack(base, d, res, logFile);
+      const answer = await this.handBack(base, d, res, logFile, { takenAt, inputsMs, buildMs: Date.now() - takenAt - inputsMs });
       if (res.ok) this.built++; else this.failed++;
       this.log(`done ${origin} ${res.ok ? 'ok' : `failed in ${res.phase ?? '?'}`} in ${(res.wallMs / 1000).toFixed(1)} s${answer.accepted ? '' : ` (not taken: ${answer.reason ?? ''})`}`);
       return { accepted: answer.accepted };
@@ -170,14 +172,19 @@ export class DistWorker {
     }
   }
 
-  /** Uploads the `.deb`s and the log, then posts the result; transient failures are retried for about two minutes. */
-  private async handBack(base: string, d: DistJob, res: BuildResult, logFile: string): Promise<ResultAnswer> {
+  /** Uploads the `.deb`s (and a big log), then posts the result; transient failures are retried for about two minutes. */
+  private async handBack(base: string, d: DistJob, res: BuildResult, logFile: string, steps: Omit<WorkerSteps, 'uploadMs'>): Promise<ResultAnswer> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const debs: BlobRef[] = [];
-        for (const f of res.debs) debs.push(await uploadBlob(base, this.o.token, f));
-        const log = fs.existsSync(logFile) ? await uploadBlob(base, this.o.token, logFile, 'build.log') : undefined;
+        const t0 = Date.now();
+        const logSize = fs.existsSync(logFile) ? fs.statSync(logFile).size : -1;
+        const inline = logSize >= 0 && logSize <= INLINE_LOG_BYTES;
+        const [debs, log] = await Promise.all([
+          Promise.all(res.debs.map((f) => uploadBlob(base, this.o.token, f))),
+          logSize >= 0 && !inline ? uploadBlob(base, this.o.token, logFile, 'build.log') : Promise.resolve(undefined),
+        ]);
         const body: DistResult = { v: PROTOCOL_VERSION, worker: this.id, key: d.key, ok: res.ok, debs, ...(log ? { log } : {}),
+          ...(inline ? { logText: fs.readFileSync(logFile, 'utf8') } : {}), steps: { ...steps, uploadMs: Date.now() - t0 },
           ...(res.phase !== undefined ? { phase: res.phase } : {}), ...(res.failure !== undefined ? { failure: res.failure } : {}),
           ...(res.limit !== undefined ? { limit: res.limit } : {}), ...(res.reason !== undefined ? { reason: res.reason } : {}),
           timings: res.timings, wallMs: res.wallMs, cpuMs: res.cpuMs };
