@@ -196,14 +196,119 @@ function compileNode(s: Schema): Fn {
   }
 }
 
+/** A check-mode result: rejected, accepted, or an optional value that is absent (as {@link ABSENT}). */
+const NO = 0, YES = 1, GONE = 2;
+type Check3 = (v: unknown) => number;
+
+/** Check mode through the output mode (for nodes whose checks need the output value). */
+function viaOutput(s: Schema): Check3 {
+  const f = compileNode(s);
+  return (v) => { const r = f(v); return r === FAIL ? NO : r === ABSENT ? GONE : YES; };
+}
+
+/**
+ * Compiles one schema node in check mode: the same verdict as {@link compileNode} (FAIL ↔ NO, ABSENT ↔
+ * GONE) without building the output (no objects, no copies of defaults).
+ */
+function compileCheck(s: Schema): Check3 {
+  const d = s._zod.def;
+  switch (d.type) {
+    case 'string': case 'number': case 'boolean': case 'enum': case 'literal':
+      return viaOutput(s); // scalars: the output is the input, nothing is allocated
+    case 'optional': {
+      const inner = compileCheck(d.innerType!);
+      return (v) => (v === undefined ? GONE : inner(v));
+    }
+    case 'default': {
+      const inner = compileCheck(d.innerType!);
+      return (v) => (v === undefined ? YES : inner(v));
+    }
+    case 'array': {
+      if (d.checks && d.checks.length > 0) return viaOutput(s);
+      const el = compileCheck(d.element!);
+      return (v) => {
+        if (!Array.isArray(v)) return NO;
+        for (let i = 0; i < v.length; i++) if (el(v[i]) !== YES) return NO;
+        return YES;
+      };
+    }
+    case 'record': {
+      if (d.checks && d.checks.length > 0) return viaOutput(s);
+      const key = compileNode(d.keyType!);
+      const val = compileCheck(d.valueType!);
+      return (v) => {
+        if (!isPlainObject(v)) return NO;
+        for (const k of Object.keys(v)) if (key(k) !== k || val(v[k]) !== YES) return NO;
+        return YES;
+      };
+    }
+    case 'union': {
+      const opts = (d.options ?? []).map(compileCheck);
+      return (v) => {
+        for (const o of opts) { const r = o(v); if (r !== NO) return r; }
+        return NO;
+      };
+    }
+    case 'object': {
+      if (d.checks && d.checks.length > 0) return viaOutput(s);
+      const strict = d.catchall !== undefined && d.catchall._zod.def.type === 'never';
+      if (d.catchall !== undefined && !strict) throw new Unsupported('catchall');
+      const shape = d.shape ?? {};
+      const keys = Object.keys(shape);
+      const known = new Set(keys);
+      const fns = keys.map((k) => compileCheck(shape[k]!));
+      return (v) => {
+        if (!isPlainObject(v)) return NO;
+        if (strict) for (const k in v) if (!known.has(k)) return NO;
+        for (let i = 0; i < keys.length; i++) if (fns[i]!((v as Record<string, unknown>)[keys[i]!]) === NO) return NO;
+        return YES;
+      };
+    }
+    default:
+      throw new Unsupported(d.type);
+  }
+}
+
+/** Options of {@link compileSchema}. */
+export interface CompileOptions {
+  /**
+   * Top-level keys (of an object schema) to validate without output: they are checked exactly as zod
+   * would, but left out of the result (a caller that parses them again later, on demand, skips building them).
+   */
+  readonly checkOnly?: readonly string[];
+}
+
 /**
  * Compiles `schema` into a function returning zod's output for a value zod accepts, or {@link FAIL}.
  * The output may share arrays with the input (an array whose elements all pass unchanged is not copied):
- * give it a value nobody else holds, such as a fresh parse. Returns undefined when the schema uses a construct the compiler does not know (then use zod only).
+ * give it a value nobody else holds, such as a fresh parse. With `checkOnly`, those top-level keys are
+ * validated but absent from the output. Returns undefined when the schema uses a construct the compiler
+ * does not know (then use zod only).
  */
-export function compileSchema(schema: unknown): ((v: unknown) => unknown) | undefined {
+export function compileSchema(schema: unknown, opts: CompileOptions = {}): ((v: unknown) => unknown) | undefined {
   try {
-    const fn = compileNode(schema as Schema);
+    const checkOnly = opts.checkOnly ?? [];
+    let fn: Fn;
+    if (checkOnly.length === 0) fn = compileNode(schema as Schema);
+    else {
+      const d = (schema as Schema)._zod.def;
+      if (d.type !== 'object' || (d.checks && d.checks.length > 0)) throw new Unsupported('checkOnly needs a plain object schema');
+      const shape = d.shape ?? {};
+      const outShape: Record<string, Schema> = {};
+      for (const k of Object.keys(shape)) if (!checkOnly.includes(k)) outShape[k] = shape[k]!;
+      // The other keys through the output compiler (a strict object of them), the checked ones beside it.
+      const rest = compileNode({ _zod: { def: { ...d, shape: outShape, catchall: undefined } } });
+      const strict = d.catchall !== undefined && d.catchall._zod.def.type === 'never';
+      if (d.catchall !== undefined && !strict) throw new Unsupported('catchall');
+      const known = new Set(Object.keys(shape));
+      const checked = checkOnly.filter((k) => k in shape).map((k) => [k, compileCheck(shape[k]!)] as const);
+      fn = (v) => {
+        if (!isPlainObject(v)) return FAIL;
+        if (strict) for (const k in v) if (!known.has(k)) return FAIL;
+        for (const [k, c] of checked) if (c(v[k]) === NO) return FAIL;
+        return rest(v);
+      };
+    }
     return (v) => {
       const r = fn(v);
       return r === ABSENT ? FAIL : r;

@@ -13,6 +13,8 @@ import { FAIL, compileSchema } from './compile.js';
 import { fastYaml } from './fastyaml.js';
 import { RecipeSchema } from './schema.js';
 import { parseRecipe, parseSlow } from './parse.js';
+import { parseRecipeLazy } from './lazy.js';
+import { LAZY_KEYS } from './shape.js';
 import { prng } from '../util/prng.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -105,6 +107,10 @@ test('2,000 random mutations of valid recipes: accepted, or well-formed located 
     // ...and so must the whole fast path with the positioned path.
     const slow = parseSlow(text, file, origin);
     assert.deepEqual(slow.recipe, res.recipe, `${ctx}\nfast and slow paths disagree`);
+    // The lazy parse (eager keys built, the others only validated) gives the same verdict, problems and recipe.
+    const lazy = parseRecipeLazy(text, file, origin);
+    assert.deepEqual(lazy.problems, res.problems, `${ctx}\nlazy parse: other problems`);
+    assert.deepEqual(lazy.recipe, res.recipe, `${ctx}\nlazy parse: other recipe`);
   }
   t.diagnostic(`accepted ${accepted}, rejected ${rejected}, fast-path parses ${fast}`);
   assert.ok(accepted > 50 && rejected > 700 && fast > 300, `accepted ${accepted}, rejected ${rejected}, fast ${fast}`);
@@ -131,6 +137,8 @@ test('the fast YAML subset parser agrees with the full parser on 4,000 more muta
 test('the compiled validator agrees with zod: same verdict, same output, same key order', () => {
   const validate = compileSchema(RecipeSchema);
   assert.ok(validate, 'the recipe schema compiles');
+  const eagerOnly = compileSchema(RecipeSchema, { checkOnly: LAZY_KEYS })!;
+  assert.deepEqual(LAZY_KEYS, ['sources', 'build', 'install']);
   const rnd = prng(99);
   let agreed = 0;
   for (let n = 0; n < 4000; n++) {
@@ -145,10 +153,17 @@ test('the compiled validator agrees with zod: same verdict, same output, same ke
     if (c === FAIL) {
       // Stricter is allowed only where zod also rejects or the value is unusual (falls back to zod anyway).
       if (z.success) assert.fail(`${ctx}\ncompiled validator rejected what zod accepts`);
+      assert.equal(eagerOnly(data), FAIL, `${ctx}\ncheck-only validator accepted what the full one rejects`);
       continue;
     }
     assert.ok(z.success, `${ctx}\ncompiled validator accepted what zod rejects`);
     assert.deepStrictEqual(c, z.data, ctx);
+    // Checking some keys without building them: the same verdict, and the other keys as built in full.
+    const e = eagerOnly(data);
+    assert.notEqual(e, FAIL, `${ctx}\ncheck-only validator rejected what zod accepts`);
+    const want = Object.fromEntries(Object.entries(z.data).filter(([k]) => !LAZY_KEYS.includes(k)));
+    assert.deepStrictEqual(e, want, ctx);
+    assert.deepEqual(Object.keys(e as object), Object.keys(want), ctx);
     assert.equal(JSON.stringify(c), JSON.stringify(z.data), ctx);
     agreed++;
   }

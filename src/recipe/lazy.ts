@@ -12,29 +12,9 @@
  * `JSON.stringify`, spread, `structuredClone` and `assert.deepStrictEqual` see data (the getters run).
  * Assigning a key turns it into a plain data property, as on any object.
  */
-import { parseRecipe } from './parse.js';
-import { RecipeSchema, type Recipe } from './schema.js';
-
-type SchemaNode = { _zod: { def: { type: string; innerType?: SchemaNode; element?: SchemaNode } } };
-const SHAPE = RecipeSchema.shape as unknown as Record<string, SchemaNode>;
-/** The recipe's top-level keys in output order. */
-const KEYS: readonly string[] = Object.keys(SHAPE);
-/** The node under optional / default wrappers. */
-function unwrap(n: SchemaNode): SchemaNode {
-  let x = n;
-  for (let guard = 0; guard < 8 && (x._zod.def.type === 'optional' || x._zod.def.type === 'default'); guard++) x = x._zod.def.innerType!;
-  return x;
-}
-/** Does a key hold objects (an object, a record, a list of objects)? Those are worth parsing only when read. */
-function holdsObjects(n: SchemaNode): boolean {
-  const t = unwrap(n)._zod.def;
-  if (t.type === 'object' || t.type === 'record') return true;
-  return t.type === 'array' && holdsObjects(t.element!);
-}
-/** Keys held as data from the start: every key but those holding objects; `depends` and `options` too (planning reads them). */
-const EAGER = new Set(KEYS.filter((k) => k === 'depends' || k === 'options' || !holdsObjects(SHAPE[k]!)));
-/** The optional keys, in order; bit i of a key mask says whether OPTIONAL_KEYS[i] is present. */
-const OPTIONAL_KEYS: readonly string[] = KEYS.filter((k) => SHAPE[k]!._zod.def.type === 'optional');
+import { parseEager, parseRecipe, type RecipeParse } from './parse.js';
+import type { Recipe } from './schema.js';
+import { EAGER, KEYS, OPTIONAL_KEYS } from './shape.js';
 
 /** Where a lazy recipe keeps its text until it is parsed (a non-enumerable own property). */
 const STATE = Symbol('kiln.lazyRecipe');
@@ -122,6 +102,28 @@ export function lazyRecipe(text: string, path: string, origin: string, mask: num
     else Object.defineProperty(o, keys[i]!, g);
   }
   return o as unknown as Recipe;
+}
+
+/**
+ * {@link parseRecipe} returning a lazy recipe: the keys it holds as data are validated and built, the
+ * others (`sources`, `build`, `install`) only validated, and built from `text` when first read. Same
+ * verdict and problems as {@link parseRecipe}, and the recipe equals its recipe (the tree scanner uses it).
+ */
+export function parseRecipeLazy(text: string, path: string, origin: string): RecipeParse {
+  const res = parseEager(text, path, origin);
+  if (res.recipe !== undefined) {
+    // The full parser answered (YAML outside the fast subset): keep its values.
+    const { mask, values } = lazyParts(res.recipe);
+    return { recipe: lazyRecipe(text, path, origin, mask, values), problems: res.problems };
+  }
+  const eager = res.eager;
+  if (eager === undefined) return { problems: res.problems };
+  let mask = 0;
+  for (let i = 0; i < OPTIONAL_KEYS.length; i++) if (eager[OPTIONAL_KEYS[i]!] !== undefined) mask |= 1 << i;
+  const keys = shape(mask).eager;
+  const values = new Array<unknown>(keys.length);
+  for (let i = 0; i < keys.length; i++) values[i] = eager[keys[i]!];
+  return { recipe: lazyRecipe(text, path, origin, mask, values), problems: res.problems };
 }
 
 /** True when `recipe` is a lazy recipe whose text has not been parsed yet (for tests). */

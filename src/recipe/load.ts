@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import nodePath from 'node:path';
 import type { Problem } from '../util/errors.js';
 import { decodeUtf8 } from '../util/yamlpos.js';
-import { locateField, parseRecipe } from './parse.js';
+import { locateField, parseRecipe, type RecipeParse } from './parse.js';
+import { parseRecipeLazy } from './lazy.js';
 import type { Port } from './types.js';
 
 /** What {@link loadPort} returns: the port (when valid) and every problem found. */
@@ -73,6 +74,18 @@ export function loadPort(dir: string, origin: string, layer: string): PortLoad {
 
 /** {@link loadPort}, also returning the recipe's text (for a {@link lazyRecipe} elsewhere). */
 export function loadPortText(dir: string, origin: string, layer: string): PortLoadText {
+  return loadWith(dir, origin, layer, parseRecipe);
+}
+
+/**
+ * {@link loadPortText} whose port holds a lazy recipe (`parseRecipeLazy`): validated whole, but `sources`,
+ * `build` and `install` are built from the text only when first read. What a tree scan keeps per port.
+ */
+export function loadPortLazy(dir: string, origin: string, layer: string): PortLoadText {
+  return loadWith(dir, origin, layer, parseRecipeLazy);
+}
+
+function loadWith(dir: string, origin: string, layer: string, parse: (text: string, path: string, origin: string) => RecipeParse): PortLoadText {
   const absDir = nodePath.isAbsolute(dir) ? dir : nodePath.resolve(dir);
   const file = `${absDir}${nodePath.sep}port.yaml`;
   let bytes: Buffer;
@@ -84,7 +97,7 @@ export function loadPortText(dir: string, origin: string, layer: string): PortLo
   const dec = decodeUtf8(bytes, file);
   if (dec.text === undefined) return { problems: [dec.problem!] };
   const text = dec.text;
-  const { recipe, problems } = parseRecipe(text, file, origin);
+  const { recipe, problems } = parse(text, file, origin);
   if (!recipe) return { problems };
   if (recipe.patches.length === 0) {
     const pkgname = recipe.name ?? origin.slice(origin.indexOf('/') + 1);

@@ -12,9 +12,12 @@ import { checkRecipe, type Finding } from './checks.js';
 import { FAIL, compileSchema } from './compile.js';
 import { fastYaml } from './fastyaml.js';
 import { RecipeSchema, type Recipe } from './schema.js';
+import { LAZY_KEYS } from './shape.js';
 
 /** zod's recipe validation compiled for the fast path (undefined if the schema outgrew the compiler). */
 const fastValidate = compileSchema(RecipeSchema);
+/** The same, building only the keys a lazy recipe holds as data (the others are validated, not built). */
+const eagerValidate = compileSchema(RecipeSchema, { checkOnly: LAZY_KEYS });
 
 /** What {@link parseRecipe} returns: the recipe (when valid) and every problem found. */
 export interface RecipeParse {
@@ -69,6 +72,29 @@ export function parseRecipe(text: string | Buffer, path: string, origin: string)
     return parseSlow(source, path, origin);
   } catch (e) {
     // A bug in kiln, not in the recipe; still a located problem rather than a crash of the whole scan.
+    return { problems: [{ path, line: 1, column: 1, field: '-', message: `internal error while reading this recipe: ${e instanceof Error ? e.message : String(e)}` }] };
+  }
+}
+
+/** What {@link parseEager} returns: the eager keys' values (fast path), or a whole recipe, or problems. */
+export interface EagerParse extends RecipeParse {
+  /** The validated values of the keys a lazy recipe holds as data (`shape.ts`), in schema order. */
+  readonly eager?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * {@link parseRecipe} for a lazy recipe (`lazy.ts`): on the fast path, every key is validated but only the
+ * eager ones are built (`eager`); otherwise the positioned path's answer (`recipe` or `problems`).
+ */
+export function parseEager(text: string, path: string, origin: string): EagerParse {
+  try {
+    const data = eagerValidate ? fastYaml(text) : undefined;
+    if (data !== undefined) {
+      const out = eagerValidate!(data);
+      if (out !== FAIL && checkRecipe(data, origin).length === 0) return { eager: out as Record<string, unknown>, problems: [] };
+    }
+    return parseRecipe(text, path, origin);
+  } catch (e) {
     return { problems: [{ path, line: 1, column: 1, field: '-', message: `internal error while reading this recipe: ${e instanceof Error ? e.message : String(e)}` }] };
   }
 }

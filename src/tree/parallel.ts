@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { lazyParts, lazyRecipe, loadPortText, type Port, type PortLoad } from '../recipe/index.js';
+import { loadPortLazy, type PortLoad } from '../recipe/index.js';
 import {
   JOBS_NONE, JOBS_POSTED, WORKER_BUSY, WORKER_CANCELLED, WORKER_IDLE, packJobs, type LoadJob, type WorkerInit,
 } from './parallel-state.js';
@@ -50,17 +50,11 @@ function workerSpec(): { entry: URL | string; eval: boolean } | undefined {
 
 /**
  * Loads one job and keeps only what a large scan must keep: the port around a lazy recipe (its text,
- * scalars, `depends`, `options`), so the rest of the parsed recipe dies young instead of being copied by every
- * scavenge of a 35,000-port scan.
+ * scalars, `depends`, `options`; `sources`, `build` and `install` validated but built only when read).
  */
 function loadLean(j: LoadJob): PortLoad {
-  const l = loadPortText(j.dir, j.origin, j.layer);
-  if (!l.port || l.text === undefined) return { problems: l.problems };
-  const p = l.port;
-  const { mask, values } = lazyParts(p.recipe);
-  const port: Port = { origin: p.origin, dir: p.dir, path: p.path, layer: p.layer, pkgname: p.pkgname,
-    recipe: lazyRecipe(l.text, p.path, p.origin, mask, values), contentHash: p.contentHash };
-  return { port, problems: l.problems };
+  const l = loadPortLazy(j.dir, j.origin, j.layer);
+  return l.port ? { port: l.port, problems: l.problems } : { problems: l.problems };
 }
 
 /**
