@@ -219,33 +219,37 @@ export function debianBulk(inp: DebianBulkInput): DebianBulk {
     return v;
   };
   /** What node `n` needs, as `[node, binary name]` pairs in Build-Depends order (first per node). */
-  const needs = (n: number, names: boolean): { nodes: number[]; via: string[] } => {
+  /**
+   * What node `n` waits for: the nodes providing its Build-Depends, in order, first per node; with `via`, the
+   * binary names that lead to them are pushed there in step.
+   */
+  const needs = (n: number, via?: string[]): number[] => {
     const nodes: number[] = [];
-    const via: string[] = [];
     const i = nodeRow[n]!;
-    if (i < 0) return { nodes, via };
-    const add = (t: number, name: () => string): void => {
-      if (t < 0 || t === n || nodes.includes(t)) return;
+    if (i < 0) return nodes;
+    for (let k = ix.needOff[i]!, end = ix.needOff[i + 1]!; k < end; k++) {
+      const t = rowNode[ix.needRow[k]!]!;
+      if (t < 0 || t === n || nodes.includes(t)) continue;
       nodes.push(t);
-      if (names) via.push(name());
-    };
-    for (let k = ix.needOff[i]!; k < ix.needOff[i + 1]!; k++) {
-      const r = ix.needRow[k]!;
-      add(rowNode[r]!, () => ix.binaries[r]!.split(',')[ix.needBin[k]!]!);
+      if (via) via.push(ix.binaries[ix.needRow[k]!]!.split(',')[ix.needBin[k]!]!);
     }
     const virt = ix.needVirt[i]!;
-    if (virt !== '') for (const name of virt.split(' ')) add(nameNode(name), () => name);
     const restricted = ix.restricted[i]!;
-    if (restricted !== '') {
-      for (const name of restrictedNeeds(restricted, arch, profilesFor(folder.get(memberList[n]!), tests))) add(nameNode(name), () => name);
+    const names = virt === '' ? [] : virt.split(' ');
+    if (restricted !== '') names.push(...restrictedNeeds(restricted, arch, profilesFor(folder.get(memberList[n]!), tests)));
+    for (const name of names) {
+      const t = nameNode(name);
+      if (t < 0 || t === n || nodes.includes(t)) continue;
+      nodes.push(t);
+      if (via) via.push(name);
     }
-    return { nodes, via };
+    return nodes;
   };
-  const graph: EdgeGraph = { ids: memberList, deps: memberList.map((_, n) => needs(n, false).nodes) };
+  const graph: EdgeGraph = { ids: memberList, deps: memberList.map((_, n) => needs(n)) };
   const pairs = breakCycles(graph);
   const viaOf = (from: number, to: number): string => {
-    const x = needs(from, true);
-    return x.via[x.nodes.indexOf(to)] ?? '?';
+    const via: string[] = [];
+    return via[needs(from, via).indexOf(to)] ?? '?';
   };
   const broken: BrokenEdge[] = pairs.map((p) => ({
     from: memberList[p.from]!, to: memberList[p.to]!, via: viaOf(p.from, p.to), cycle: p.cycle.map((x) => memberList[x]!),
@@ -269,8 +273,8 @@ export function debianBulk(inp: DebianBulkInput): DebianBulk {
   const waits: DepEdge[] = [];
   if (roots !== 'all') {
     memberList.forEach((from, n) => {
-      const x = needs(n, true);
-      x.nodes.forEach((t, k) => { if (graph.deps[n]!.includes(t)) waits.push({ from, to: memberList[t]!, via: x.via[k]! }); });
+      const via: string[] = [];
+      needs(n, via).forEach((t, k) => { if (graph.deps[n]!.includes(t)) waits.push({ from, to: memberList[t]!, via: via[k]! }); });
     });
     roots = [...new Set([...roots, ...folder.keys()])];
   }

@@ -116,7 +116,10 @@ export function breakCycles(g: EdgeGraph): BrokenPair[] {
   for (let v = 0; v < n; v++) users.push([]);
   for (let v = 0; v < n; v++) if (comp[v] !== -1) for (const w of deps[v]!) if (comp[v] === comp[w]) users[w]!.push(v);
   const pos = new Int32Array(n).fill(-1);
-  comps.forEach((c, k) => order(c, k, comp, deps, users, pos));
+  const outd = new Int32Array(n);
+  const ind = new Int32Array(n);
+  const alive = new Uint8Array(n);
+  comps.forEach((c, k) => order(c, k, comp, deps, users, pos, outd, ind, alive));
   const pairs: [number, number][] = [];
   for (let f = 0; f < n; f++) {
     if (comp[f] === -1) continue;
@@ -124,48 +127,46 @@ export function breakCycles(g: EdgeGraph): BrokenPair[] {
   }
   // Cycles are found on the whole component, before any edge is removed.
   const prev = new Int32Array(n);
-  const out = pairs.map(([f, t]): BrokenPair => ({ from: f, to: t, cycle: [f, ...shortestPath(t, f, deps, comp, prev)] }));
+  const seen = new Int32Array(n);
+  const out = pairs.map(([f, t], i): BrokenPair => ({ from: f, to: t, cycle: [f, ...shortestPath(t, f, deps, comp, prev, seen, i + 1)] }));
   for (const [f, t] of pairs) deps[f] = deps[f]!.filter((x) => x !== t);
   return out;
 }
 
-/** Eades-Lin-Smyth order of one component (`pos` gets 0.. for its nodes, dependencies first). */
-function order(members: readonly number[], k: number, comp: Int32Array, deps: readonly number[][], users: readonly number[][], pos: Int32Array): void {
+/**
+ * Eades-Lin-Smyth order of one component (`pos` gets 0.. for its nodes, dependencies first). `outd`/`ind` are
+ * scratch arrays over all nodes (remaining dependencies / dependents within the component).
+ */
+function order(members: readonly number[], k: number, comp: Int32Array, deps: readonly number[][], users: readonly number[][],
+  pos: Int32Array, outd: Int32Array, ind: Int32Array, alive: Uint8Array): void {
   const sorted = [...members].sort((a, b) => a - b);
-  const outd = new Map<number, number>(); // remaining dependencies within the component
-  const ind = new Map<number, number>();  // remaining dependents within the component
   for (const m of sorted) {
     let c = 0;
     for (const w of deps[m]!) if (comp[w] === k) c++;
-    outd.set(m, c);
-    ind.set(m, users[m]!.length);
+    outd[m] = c;
+    ind[m] = users[m]!.length;
+    alive[m] = 1;
   }
-  const alive = new Set(sorted);
+  let left = sorted.length;
   const first: number[] = []; // built first: no remaining dependencies
   const last: number[] = [];  // built last: no remaining dependents
   const sources: number[] = []; // candidates with no remaining dependencies
   const sinks: number[] = [];   // candidates with no remaining dependents
+  let si = 0; let ki = 0;
   const take = (v: number): void => {
-    alive.delete(v);
-    for (const w of deps[v]!) {
-      if (!alive.has(w)) continue;
-      const x = ind.get(w)! - 1; ind.set(w, x);
-      if (x === 0) sinks.push(w);
-    }
-    for (const u of users[v]!) {
-      if (!alive.has(u)) continue;
-      const x = outd.get(u)! - 1; outd.set(u, x);
-      if (x === 0) sources.push(u);
-    }
+    alive[v] = 0;
+    left--;
+    for (const w of deps[v]!) if (alive[w] === 1 && --ind[w]! === 0) sinks.push(w);
+    for (const u of users[v]!) if (alive[u] === 1 && --outd[u]! === 0) sources.push(u);
   };
-  for (const m of sorted) { if (outd.get(m) === 0) sources.push(m); else if (ind.get(m) === 0) sinks.push(m); }
-  for (let guard = 0; alive.size > 0 && guard < 4 * members.length + 4; guard++) {
-    if (sources.length > 0) { const v = sources.shift()!; if (alive.has(v)) { first.push(v); take(v); } continue; }
-    if (sinks.length > 0) { const v = sinks.shift()!; if (alive.has(v)) { last.push(v); take(v); } continue; }
+  for (const m of sorted) { if (outd[m] === 0) sources.push(m); else if (ind[m] === 0) sinks.push(m); }
+  for (let guard = 0; left > 0 && guard < 4 * members.length + 4; guard++) {
+    if (si < sources.length) { const v = sources[si++]!; if (alive[v] === 1) { first.push(v); take(v); } continue; }
+    if (ki < sinks.length) { const v = sinks[ki++]!; if (alive[v] === 1) { last.push(v); take(v); } continue; }
     // Most dependents over dependencies (lowest number on ties): it goes early, and the edges to its remaining
     // dependencies are given up.
     let best = -1; let score = -Infinity;
-    for (const v of alive) { const sc = ind.get(v)! - outd.get(v)!; if (sc > score) { score = sc; best = v; } }
+    for (const v of sorted) { if (alive[v] !== 1) continue; const sc = ind[v]! - outd[v]!; if (sc > score) { score = sc; best = v; } }
     first.push(best); take(best);
   }
   const seq = [...first, ...last.reverse()];
@@ -173,20 +174,23 @@ function order(members: readonly number[], k: number, comp: Int32Array, deps: re
 }
 
 /** A shortest path from `a` to `b` inside their component (breadth first), `a` first, `b` excluded. */
-function shortestPath(a: number, b: number, deps: readonly number[][], comp: Int32Array, prev: Int32Array): number[] {
-  prev.fill(-2);
+function shortestPath(a: number, b: number, deps: readonly number[][], comp: Int32Array, prev: Int32Array, seen: Int32Array, stamp: number): number[] {
+  seen[a] = stamp;
   prev[a] = -1;
   const queue: number[] = [a];
-  for (let h = 0; h < queue.length && prev[b] === -2; h++) {
+  let found = false;
+  for (let h = 0; h < queue.length && !found; h++) {
     const v = queue[h]!;
     for (const w of deps[v]!) {
-      if (prev[w] !== -2 || comp[w] !== comp[a]) continue;
+      if (seen[w] === stamp || comp[w] !== comp[a]) continue;
+      seen[w] = stamp;
       prev[w] = v;
-      if (w === b) break;
+      if (w === b) { found = true; break; }
       queue.push(w);
     }
   }
   const path: number[] = [];
+  if (!found) return path;
   for (let v = prev[b]!, guard = 0; v >= 0 && guard < deps.length + 1; v = prev[v]!, guard++) path.push(v);
   return path.reverse();
 }
