@@ -42,7 +42,7 @@ function optionRefs(text: unknown, path: (string | number)[], declared: Readonly
 function duplicates(list: unknown, path: (string | number)[], key: (v: unknown) => string | undefined, what: string, out: Finding[]): void {
   if (!Array.isArray(list) || list.length < 2) return;
   // Short lists (almost all): compare pairwise, no Map. Any repeat: the general path below reports it.
-  if (list.length <= 8) {
+  if (list.length <= 32) {
     let repeat = false;
     for (let i = 1; i < list.length && !repeat; i++) {
       const k = key(list[i]);
@@ -161,7 +161,7 @@ export function checkRecipe(data: unknown, origin: string): Finding[] {
   if (build) {
     optionRefs(build.script, ['build', 'script'], declared, out);
     optionRefs(build.test, ['build', 'test'], declared, out);
-    if (isObj(build.env)) for (const [k, v] of Object.entries(build.env)) optionRefs(v, ['build', 'env', k], declared, out);
+    if (isObj(build.env)) for (const k in build.env) optionRefs(build.env[k], ['build', 'env', k], declared, out);
     if (build.system === 'script' && build.script === undefined) {
       out.push({ path: ['build', 'system'], mode: 'value', message: 'system "script" needs build.script: the shell commands to run in the unpacked source' });
     }
@@ -185,9 +185,23 @@ export function checkRecipe(data: unknown, origin: string): Finding[] {
   if (isObj(data.install)) duplicates(data.install.conffiles, ['install', 'conffiles'], str, 'conffile', out);
 
   // Sources: each needs a file name, and two must not share one.
-  if (Array.isArray(data.sources) && data.sources.length > 0) {
+  if (Array.isArray(data.sources) && data.sources.length > 0) sourceNames(data.sources, out);
+  return out;
+}
+
+/** Each source needs a file name, and two must not share one. */
+function sourceNames(sources: unknown[], out: Finding[]): void {
+  if (sources.length === 1) {
+    // The common case: one distfile, no Map.
+    const src = sources[0];
+    if (!isObj(src)) return;
+    const file = sourceFileName(src);
+    if (file === '' || file === '.' || file === '..') out.push({ path: ['sources', 0, 'url'], mode: 'value', message: 'the URL ends without a file name; add filename:' });
+    return;
+  }
+  {
     const seen = new Map<string, number>();
-    data.sources.forEach((src, i) => {
+    sources.forEach((src, i) => {
       if (!isObj(src)) return;
       const file = sourceFileName(src);
       const field = typeof src.filename === 'string' ? 'filename' : 'url';
@@ -201,5 +215,4 @@ export function checkRecipe(data: unknown, origin: string): Finding[] {
       else seen.set(file, i);
     });
   }
-  return out;
 }

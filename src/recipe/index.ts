@@ -9,6 +9,6 @@ export {
 } from './schema.js';
 export type { Port, DebianPortSource, DebianPortFile } from './types.js';
 export { parseRecipe, locateField, effectiveOptions, type RecipeParse } from './parse.js';
-export { loadPort, loadPortText, loadPortLazy, type PortLoad, type PortLoadText } from './load.js';
+export { loadPort, loadPortText, loadPortLazy, loadPortParts, type PortLoad, type PortLoadText, type PortParts } from './load.js';
 export { lazyRecipe, lazyParts, lazyEagerKeys, recipeKeyMask, isUnparsedLazyRecipe, parseRecipeLazy } from './lazy.js';
 export { parseList, type ListParse } from './list.js';

@@ -110,20 +110,42 @@ export function lazyRecipe(text: string, path: string, origin: string, mask: num
  * verdict and problems as {@link parseRecipe}, and the recipe equals its recipe (the tree scanner uses it).
  */
 export function parseRecipeLazy(text: string, path: string, origin: string): RecipeParse {
+  const res = parseEagerParts(text, path, origin);
+  if (!res.recipe) return { problems: res.problems };
+  return { recipe: lazyRecipe(text, path, origin, res.recipe.mask, res.recipe.values), problems: res.problems };
+}
+
+/** What {@link parseEagerParts} gives for a valid recipe: a lazy recipe's parts, and what loading reads. */
+export interface EagerParts {
+  readonly mask: number;
+  readonly values: readonly unknown[];
+  readonly patches: readonly string[];
+  readonly name?: string;
+  readonly depends: Recipe['depends'];
+}
+
+/** {@link parseRecipeLazy} returning the parts of the lazy recipe instead of making it. */
+export function parseEagerParts(text: string, path: string, origin: string): { recipe?: EagerParts; problems: RecipeParse['problems'] } {
   const res = parseEager(text, path, origin);
+  let mask: number;
+  let values: unknown[];
+  let get: (k: string) => unknown;
   if (res.recipe !== undefined) {
-    // The full parser answered (YAML outside the fast subset): keep its values.
-    const { mask, values } = lazyParts(res.recipe);
-    return { recipe: lazyRecipe(text, path, origin, mask, values), problems: res.problems };
-  }
-  const eager = res.eager;
-  if (eager === undefined) return { problems: res.problems };
-  let mask = 0;
-  for (let i = 0; i < OPTIONAL_KEYS.length; i++) if (eager[OPTIONAL_KEYS[i]!] !== undefined) mask |= 1 << i;
-  const keys = shape(mask).eager;
-  const values = new Array<unknown>(keys.length);
-  for (let i = 0; i < keys.length; i++) values[i] = eager[keys[i]!];
-  return { recipe: lazyRecipe(text, path, origin, mask, values), problems: res.problems };
+    ({ mask, values } = lazyParts(res.recipe));
+    const r = res.recipe as unknown as Record<string, unknown>;
+    get = (k) => r[k];
+  } else if (res.eager !== undefined) {
+    const eager = res.eager;
+    mask = 0;
+    for (let i = 0; i < OPTIONAL_KEYS.length; i++) if (eager[OPTIONAL_KEYS[i]!] !== undefined) mask |= 1 << i;
+    const keys = shape(mask).eager;
+    values = new Array<unknown>(keys.length);
+    for (let i = 0; i < keys.length; i++) values[i] = eager[keys[i]!];
+    get = (k) => eager[k];
+  } else return { problems: res.problems };
+  const name = get('name') as string | undefined;
+  return { recipe: { mask, values, patches: get('patches') as string[], depends: get('depends') as Recipe['depends'],
+    ...(name !== undefined ? { name } : {}) }, problems: res.problems };
 }
 
 /** True when `recipe` is a lazy recipe whose text has not been parsed yet (for tests). */

@@ -9,7 +9,8 @@ import nodePath from 'node:path';
 import type { Problem } from '../util/errors.js';
 import { decodeUtf8 } from '../util/yamlpos.js';
 import { locateField, parseRecipe, type RecipeParse } from './parse.js';
-import { parseRecipeLazy } from './lazy.js';
+import { parseEagerParts, parseRecipeLazy } from './lazy.js';
+import type { Recipe } from './schema.js';
 import type { Port } from './types.js';
 
 /** What {@link loadPort} returns: the port (when valid) and every problem found. */
@@ -74,7 +75,7 @@ export function loadPort(dir: string, origin: string, layer: string): PortLoad {
 
 /** {@link loadPort}, also returning the recipe's text (for a {@link lazyRecipe} elsewhere). */
 export function loadPortText(dir: string, origin: string, layer: string): PortLoadText {
-  return loadWith(dir, origin, layer, parseRecipe);
+  return asPort(loadWith(dir, origin, layer, parseRecipe), origin, layer);
 }
 
 /**
@@ -82,26 +83,75 @@ export function loadPortText(dir: string, origin: string, layer: string): PortLo
  * `build` and `install` are built from the text only when first read. What a tree scan keeps per port.
  */
 export function loadPortLazy(dir: string, origin: string, layer: string): PortLoadText {
-  return loadWith(dir, origin, layer, parseRecipeLazy);
+  return asPort(loadWith(dir, origin, layer, parseRecipeLazy), origin, layer);
 }
 
-function loadWith(dir: string, origin: string, layer: string, parse: (text: string, path: string, origin: string) => RecipeParse): PortLoadText {
+/** What {@link loadPortParts} returns for a valid port: what a lazy recipe of it is made of, and the port's fields. */
+export interface PortParts {
+  readonly origin: string;
+  readonly dir: string;
+  readonly path: string;
+  readonly pkgname: string;
+  readonly contentHash: string;
+  /** The recipe file decoded. */
+  readonly text: string;
+  /** The recipe's key mask and its eager values, as {@link lazyParts} gives them (`lazyRecipe` takes both). */
+  readonly mask: number;
+  readonly values: readonly unknown[];
+  /** The recipe's `depends` and `name` (also among `values`). */
+  readonly depends: Recipe['depends'];
+  readonly name?: string;
+}
+
+/**
+ * {@link loadPortLazy} without making the lazy recipe: its parts, for a loader thread that sends them on
+ * (a lazy recipe is made where the port is kept). Same verdict and problems.
+ */
+export function loadPortParts(dir: string, origin: string, layer: string): { parts?: PortParts; problems: Problem[] } {
+  const l = loadWith(dir, origin, layer, parseEagerParts);
+  if (!l.recipe) return { problems: l.problems };
+  const r = l.recipe;
+  return { parts: { origin, dir: l.dir, path: l.path, pkgname: l.pkgname, contentHash: l.contentHash, text: l.text,
+    mask: r.mask, values: r.values, depends: r.depends, ...(r.name !== undefined ? { name: r.name } : {}) }, problems: l.problems };
+}
+
+/** A loaded recipe file: the parse's result plus what a port needs (valid only with `recipe`). */
+interface Loaded<R> {
+  readonly recipe?: R;
+  readonly problems: Problem[];
+  readonly dir: string;
+  readonly path: string;
+  readonly text: string;
+  readonly pkgname: string;
+  readonly contentHash: string;
+}
+
+function asPort(l: Loaded<Recipe>, origin: string, layer: string): PortLoadText {
+  if (!l.recipe) return { problems: l.problems };
+  const port: Port = { origin, dir: l.dir, path: l.path, layer, pkgname: l.pkgname, recipe: l.recipe, contentHash: l.contentHash };
+  return { port, problems: l.problems, text: l.text };
+}
+
+/** Reads, decodes, parses (with `parse`) and hashes one recipe with its patches. */
+function loadWith<R extends { readonly patches: readonly string[]; readonly name?: string }>(dir: string, origin: string, layer: string,
+  parse: (text: string, path: string, origin: string) => { recipe?: R; problems: Problem[] }): Loaded<R> {
   const absDir = nodePath.isAbsolute(dir) ? dir : nodePath.resolve(dir);
   const file = `${absDir}${nodePath.sep}port.yaml`;
+  const fail = (problems: Problem[]): Loaded<R> => ({ problems, dir: absDir, path: file, text: '', pkgname: '', contentHash: '' });
   let bytes: Buffer;
   try {
     bytes = readShared(file);
   } catch (e) {
-    return { problems: [{ path: file, line: 1, column: 1, field: '-', message: `port.yaml ${readFailure(e)}` }] };
+    return fail([{ path: file, line: 1, column: 1, field: '-', message: `port.yaml ${readFailure(e)}` }]);
   }
   const dec = decodeUtf8(bytes, file);
-  if (dec.text === undefined) return { problems: [dec.problem!] };
+  if (dec.text === undefined) return fail([dec.problem!]);
   const text = dec.text;
   const { recipe, problems } = parse(text, file, origin);
-  if (!recipe) return { problems };
+  if (!recipe) return fail(problems);
+  const pkgname = recipe.name ?? origin.slice(origin.indexOf('/') + 1);
   if (recipe.patches.length === 0) {
-    const pkgname = recipe.name ?? origin.slice(origin.indexOf('/') + 1);
-    return { port: { origin, dir: absDir, path: file, layer, pkgname, recipe, contentHash: oneShotHash('sha256', bytes) }, problems, text };
+    return { recipe, problems, dir: absDir, path: file, text, pkgname, contentHash: oneShotHash('sha256', bytes) };
   }
   const hash = createHash('sha256').update(bytes);
   recipe.patches.forEach((name, i) => {
@@ -113,8 +163,6 @@ function loadWith(dir: string, origin: string, layer: string, parse: (text: stri
       problems.push({ path: file, ...at, field: `patches[${i}]`, message: `patch file ${JSON.stringify(name)} ${readFailure(e)} in ${absDir}` });
     }
   });
-  if (problems.length > 0) return { problems };
-  const pkgname = recipe.name ?? origin.slice(origin.indexOf('/') + 1);
-  const port: Port = { origin, dir: absDir, path: file, layer, pkgname, recipe, contentHash: hash.digest('hex') };
-  return { port, problems, text };
+  if (problems.length > 0) return fail(problems);
+  return { recipe, problems, dir: absDir, path: file, text, pkgname, contentHash: hash.digest('hex') };
 }

@@ -8,7 +8,7 @@
  */
 import nodePath from 'node:path';
 import type { Problem } from '../util/errors.js';
-import { lazyEagerKeys, lazyParts, lazyRecipe, type Port, type PortLoad, type PortLoadText } from '../recipe/index.js';
+import { lazyEagerKeys, lazyRecipe, type Port, type PortLoad, type PortParts } from '../recipe/index.js';
 import type { LoadJob } from './parallel-state.js';
 
 /** One chunk of loaded jobs, `jobs[start .. start + count)`, in compact form. */
@@ -38,7 +38,7 @@ export interface PackedChunk {
 }
 
 /** Packs the loads of `jobs[start ..]` (worker side). `jobIndex` maps an origin to its job index. */
-export function packChunk(start: number, loads: readonly PortLoadText[], jobIndex: ReadonlyMap<string, number>): PackedChunk {
+export function packChunk(start: number, loads: readonly { parts?: PortParts; problems: Problem[] }[], jobIndex: ReadonlyMap<string, number>): PackedChunk {
   const flags = new Uint8Array(loads.length);
   const texts: string[] = [];
   let hashes = '';
@@ -55,22 +55,21 @@ export function packChunk(start: number, loads: readonly PortLoadText[], jobInde
   const problems: [number, Problem[]][] = [];
   loads.forEach((l, k) => {
     if (l.problems.length > 0) problems.push([k, l.problems]);
-    if (!l.port || l.text === undefined) return;
-    const r = l.port.recipe;
-    const parts = lazyParts(r);
+    const parts = l.parts;
+    if (!parts) return;
     flags[k] = 1 + 2 * parts.mask;
     const di = lazyEagerKeys(parts.mask).indexOf('depends');
     parts.values.forEach((x, i) => values.push(i === di ? null : x));
     const v = texts.length;
-    texts.push(l.text);
-    hashes += l.port.contentHash;
-    const d = r.depends;
+    texts.push(parts.text);
+    hashes += parts.contentHash;
+    const d = parts.depends;
     ints.push(d.build.length, d.run.length, d.system.length, d.system_run.length);
     for (const o of d.build) ints.push(jobIndex.get(o) ?? -(1 + intern(o)));
     for (const o of d.run) ints.push(jobIndex.get(o) ?? -(1 + intern(o)));
     for (const s of d.system) ints.push(intern(s));
     for (const s of d.system_run) ints.push(intern(s));
-    if (r.name !== undefined) names.push([v, r.name]);
+    if (parts.name !== undefined) names.push([v, parts.name]);
   });
   return { start, count: loads.length, flags, texts, hashes, ints: Int32Array.from(ints), strs, values, names, problems };
 }

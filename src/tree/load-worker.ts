@@ -1,10 +1,10 @@
 /**
  * Worker thread of `loadAll` (see `parallel.ts`): claims chunks of recipe-loading jobs from a shared
- * counter, loads them with `loadPortLazy`, and posts each chunk back in compact form (`compact.ts`) before
+ * counter, loads them with `loadPortParts`, and posts each chunk back in compact form (`compact.ts`) before
  * claiming the next.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { loadPortLazy } from '../recipe/index.js';
+import { loadPortParts } from '../recipe/index.js';
 import { packChunk } from './compact.js';
 import {
   JOBS_POSTED, JOBS_WAITING, WORKER_BUSY, WORKER_DONE, WORKER_IDLE, unpackJobs, type JobsMessage, type WorkerInit,
@@ -35,7 +35,7 @@ function work(init: WorkerInit): void {
       const loads = [];
       for (let i = start; i < end; i++) {
         const j = jobs[i]!;
-        loads.push(loadPortLazy(j.dir, j.origin, j.layer));
+        loads.push(loadPortParts(j.dir, j.origin, j.layer));
       }
       jobIndex ??= new Map(jobs.map((j, i) => [j.origin, i]));
       const packed = packChunk(start, loads, jobIndex);
