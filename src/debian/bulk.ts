@@ -62,19 +62,21 @@ function buildsFor(archField: string, arch: string): boolean {
 const NO_TESTS: ReadonlySet<string> = new Set(['nocheck']);
 const WITH_TESTS: ReadonlySet<string> = new Set();
 
-/** The build profiles a port's Build-Depends are read with: `nocheck` unless tests run, and the recipe's. */
 /** The names a restricted-groups text yields for `arch` and `profiles`. */
 function restrictedNeeds(text: string, arch: string, profiles: ReadonlySet<string>): string[] {
   return neededBinaries('', text, arch, profiles);
 }
 
+/**
+ * The build profiles a port's Build-Depends are read with: `nocheck` unless tests run, the recipe's
+ * `build.deb_build_profiles`, and its options' `deb_build_profiles` words at their default values.
+ */
 function profilesFor(port: Port | undefined, tests: boolean): ReadonlySet<string> {
-  const extra0 = (port?.recipe.build as { deb_build_profiles?: readonly string[] } | undefined)?.deb_build_profiles ?? [];
-  if (extra0.length === 0) return tests ? WITH_TESTS : NO_TESTS;
-  const s = new Set<string>(tests ? [] : ['nocheck']);
-  const extra = (port?.recipe.build as { deb_build_profiles?: readonly string[] } | undefined)?.deb_build_profiles ?? [];
-  for (const p of extra) s.add(p);
-  return s;
+  const r = port?.recipe;
+  const extra = [...(r?.build.deb_build_profiles ?? [])];
+  for (const o of Object.values(r?.options ?? {})) extra.push(...((o.default ? o.deb_build_profiles?.on : o.deb_build_profiles?.off) ?? []));
+  if (extra.length === 0) return tests ? WITH_TESTS : NO_TESTS;
+  return new Set([...(tests ? [] : ['nocheck']), ...extra]);
 }
 
 /** Decides a bulk over a Debian tree (see the module comment). */
