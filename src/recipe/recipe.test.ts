@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as yamlParse } from 'yaml';
 import { formatProblem } from '../util/errors.js';
 import { assertGolden } from '../util/golden.js';
-import { RecipeSchema, effectiveOptions, loadPort, locateField, parseList, parseRecipe } from './index.js';
+import { RecipeSchema, effectiveOptions, loadPort, loadPortLazy, locateField, parseList, parseRecipe } from './index.js';
 import { fastYaml } from './fastyaml.js';
 import { parseSlow } from './parse.js';
 
@@ -195,4 +195,25 @@ test('parseList reads origins, comments and blank lines; bad origins and repeats
     'pkglist.txt:7:1: origin: one origin per line; found "x/y z/w"',
   ]);
   assert.deepEqual(parseList('', 'empty'), { origins: [], problems: [] });
+});
+
+test('loadPort reads a recipe larger than its read buffer whole (hash and text), and loadPortLazy agrees', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-recipe-big-'));
+  try {
+    const dir = path.join(root, 'misc', 'big');
+    fs.mkdirSync(dir, { recursive: true });
+    const long = Array.from({ length: 4000 }, (_, i) => `  line ${i} of a long description, ${'x'.repeat(40)}`).join('\n');
+    const text = `version: "1.0"\nsummary: big\ndescription: |\n${long}\nbuild:\n  system: make\n`;
+    assert.ok(Buffer.byteLength(text) > 3 * 64 * 1024);
+    fs.writeFileSync(path.join(dir, 'port.yaml'), text);
+    const { port, problems } = loadPort(dir, 'misc/big', 'main');
+    assert.deepEqual(problems, []);
+    assert.equal(port!.contentHash, createHash('sha256').update(text).digest('hex'));
+    assert.equal(port!.recipe.description, `${long.replace(/^ {2}/gm, '')}\n`);
+    const lazy = loadPortLazy(dir, 'misc/big', 'main');
+    assert.equal(lazy.text, text);
+    assert.deepEqual(lazy.port, port);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });
