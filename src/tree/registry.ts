@@ -11,6 +11,7 @@ import type { OverlayLayerSpec, Store, TreeRecord, TreeSpec } from '../store/ind
 import { gitClone, gitUpdate } from './git.js';
 import { firstPort, hasPort, isDir } from './layout.js';
 import { checkTreeName, layersOf, notATree, type TreeLayer, type TreeRef } from './ref.js';
+import { debianOrigin, readTreeIndex } from '../debian/index.js';
 
 /** Arguments of {@link addTree}: a name and exactly one of `path`, `git`, `overlay`. */
 export interface AddTreeOptions {
@@ -236,6 +237,8 @@ export interface PortSource {
   readonly layer: TreeLayer;
   /** Lower layers that also have the origin, highest first: their folders are replaced. */
   readonly shadows: readonly TreeLayer[];
+  /** When the origin is a source package of a `--debian` layer: what the archive says of it. */
+  readonly debian?: { readonly package: string; readonly version: string; readonly binaries: readonly string[] };
 }
 
 /** Which layer of `tree` provides `origin`, and which lower layers it shadows. KILN_E_PORT_NOT_FOUND when none. */
@@ -247,10 +250,23 @@ export function showPort(store: Store, tree: string | TreeRef, origin: string): 
 export function locatePort(ref: TreeRef, origin: string): PortSource {
   const clean = origin.replace(/\/+$/, '');
   const having = ORIGIN_RE.test(clean) ? ref.layers.filter((l) => hasPort(l.dir, clean)) : [];
+  const deb = ref.layers.find((l) => l.debian !== undefined);
+  const archive = deb && ORIGIN_RE.test(clean) ? archiveSource(deb, clean) : undefined;
+  if (deb && archive) having.unshift(deb);
   const top = having.pop();
   if (!top) {
     throw new KilnError('KILN_E_PORT_NOT_FOUND', `${origin} is not in tree ${ref.name}`, {
-      hint: `an origin is CATEGORY/NAME with a port.yaml in one of the layers: ${ref.layers.map((l) => l.dir).join(', ')}` });
+      hint: deb ? `an origin is CATEGORY/NAME: a source package of Debian ${deb.debian!.release} (SECTION/SOURCE, e.g. utils/jq) or a port.yaml in one of the layers`
+        : `an origin is CATEGORY/NAME with a port.yaml in one of the layers: ${ref.layers.map((l) => l.dir).join(', ')}` });
   }
-  return { origin: clean, layer: top, shadows: having.reverse() };
+  return { origin: clean, layer: top, shadows: having.reverse(), ...(archive ? { debian: archive } : {}) };
+}
+
+/** The archive's source package at `origin` in a `--debian` layer's index, if any. */
+function archiveSource(layer: TreeLayer, origin: string): PortSource['debian'] {
+  const ix = readTreeIndex(layer.debian!.index, layer.name);
+  const name = origin.slice(origin.indexOf('/') + 1);
+  const i = ix.pkg.indexOf(name);
+  if (i < 0 || debianOrigin({ section: ix.section[i]!, package: name }) !== origin) return undefined;
+  return { package: name, version: ix.version[i]!, binaries: ix.binaries[i] === '' ? [] : ix.binaries[i]!.split(',') };
 }

@@ -40,6 +40,8 @@ test('Debian\'s archive as a tree: plan, bad input, then hello (patched), liboni
   try {
     assert.match(await ok(['tree', 'add', 'deb', '--debian', 'bookworm']), /Debian bookworm main/);
     await ok(['tree', 'add', 'mine', '--overlay', `deb,${path.join(REPO_ROOT, 'examples/debian-overlay')}`]);
+    assert.match(await ok(['tree', 'show', 'deb', 'utils/jq']), /^utils\/jq: Debian bookworm source package jq \S+ \(binaries: jq, libjq1, libjq-dev\)/);
+    assert.match(await ok(['tree', 'show', 'mine', 'devel/hello']), /shadows layer deb \(Debian bookworm source package hello/);
 
     // The whole archive: every source listed, cycles broken, each with a cycle through its edge.
     const all = JSON.parse(await ok(['bulk', '-n', '-a', '--json', '-j', 'bookworm', '-p', 'deb'])) as {

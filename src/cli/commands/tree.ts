@@ -123,11 +123,17 @@ async function treeShow(argv: string[], ctx: CliContext): Promise<number> {
     const src = showPort(store, name!, origin!);
     const dir = path.join(src.layer.dir, src.origin);
     if (values.json) {
-      ctx.out(JSON.stringify({ tree: name, origin: src.origin, layer: src.layer.name, dir, shadows: src.shadows.map((l) => ({ layer: l.name, dir: path.join(l.dir, src.origin) })) }, null, 2));
+      ctx.out(JSON.stringify({ tree: name, origin: src.origin, layer: src.layer.name, dir, ...(src.debian ? { debian: src.debian } : {}), shadows: src.shadows.map((l) => ({ layer: l.name, dir: path.join(l.dir, src.origin) })) }, null, 2));
       return 0;
     }
-    ctx.out(`${src.origin}: from layer ${src.layer.name} (${dir})`);
-    for (const l of src.shadows) ctx.out(`  shadows layer ${l.name} (${path.join(l.dir, src.origin)})`);
+    if (src.debian && src.layer.debian) {
+      const d = src.debian;
+      ctx.out(`${src.origin}: Debian ${src.layer.debian.release} source package ${d.package} ${d.version} (binaries: ${d.binaries.join(', ')}), from layer ${src.layer.name}`);
+    } else ctx.out(`${src.origin}: from layer ${src.layer.name} (${dir})`);
+    for (const l of src.shadows) {
+      ctx.out(l.debian && src.debian ? `  shadows layer ${l.name} (Debian ${l.debian.release} source package ${src.debian.package} ${src.debian.version})`
+        : `  shadows layer ${l.name} (${path.join(l.dir, src.origin)})`);
+    }
     return 0;
   } finally {
     store.close();
