@@ -34,7 +34,8 @@ async function helloPort(patches: Record<string, string>, revision = 1): Promise
   fs.chmodSync(dir, 0o755);
   for (const [name, text] of Object.entries(patches)) fs.writeFileSync(path.join(dir, name), text);
   const base = debianPort(s, { layer: 'debian', dir, path: path.join(dir, 'port.yaml') });
-  return { ...base, recipe: { ...base.recipe, revision, patches: Object.keys(patches) } };
+  // `debian` is a getter of archive ports: a copy must carry it by name.
+  return { ...base, debian: base.debian, recipe: { ...base.recipe, revision, patches: Object.keys(patches) } };
 }
 
 async function build(p: Port, out: string): Promise<BuildResult> {
