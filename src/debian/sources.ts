@@ -3,39 +3,23 @@
  * rest without splitting the whole text into lines first, so the 34,000 stanzas of a release parse in well under a
  * second. Pure: text in, records out.
  */
+import type { DebianPortFile, DebianPortSource } from '../recipe/index.js';
 
 /** One file of a source package, from `Checksums-Sha256` (and its md5 from `Files` when present). */
-export interface SourcePackageFile {
-  /** File name in the package's pool directory, e.g. `hello_2.10.orig.tar.gz`. */
-  readonly name: string;
-  /** sha256, 64 lower-case hex digits. */
-  readonly sha256: string;
-  /** Size in bytes. */
-  readonly size: number;
+export interface SourcePackageFile extends DebianPortFile {
   /** md5 from the `Files` field, when present. */
   readonly md5?: string;
 }
 
-/** One stanza of a `Sources` index: a source package. */
-export interface SourcePackage {
-  /** Source package name (`Package:`). */
-  readonly package: string;
-  /** Debian version, epoch and revision included. */
-  readonly version: string;
-  /** Pool directory relative to the mirror root, e.g. `pool/main/h/hello`. */
-  readonly directory: string;
+/**
+ * One stanza of a `Sources` index: a source package (what a port builds, `DebianPortSource`: name, version with
+ * epoch and revision, pool directory, binaries, raw Build-Depends fields, files; and what else kiln reads).
+ */
+export interface SourcePackage extends DebianPortSource {
   /** Section (`utils`, `libs`, …): `Section:`, or when that is `misc` or missing, from `Package-List:` (see `sectionOf`). */
   readonly section: string;
-  /** Binary packages it builds (`Binary:`, comma-separated in the index). */
-  readonly binary: readonly string[];
   /** Architectures it builds for (`Architecture:`, space-separated). */
   readonly architecture: readonly string[];
-  /** Raw `Build-Depends:` text (parse it with `parseRelations`); empty when absent. */
-  readonly buildDepends: string;
-  /** Raw `Build-Depends-Arch:` text; empty when absent. */
-  readonly buildDependsArch: string;
-  /** Raw `Build-Depends-Indep:` text; empty when absent. */
-  readonly buildDependsIndep: string;
   /** Source format (`3.0 (quilt)`, …); empty when absent. */
   readonly format: string;
   /** Upstream homepage; empty when absent. */
