@@ -16,13 +16,19 @@ export function hostDebianArch(): string {
   return process.arch === 'x64' ? 'amd64' : process.arch === 'arm64' ? 'arm64' : process.arch;
 }
 
+/** Debian's archive keys, as the debian-archive-keyring package installs them. */
+const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
+
 const RELEASE_RE = /^[a-z][a-z0-9.-]*$/;
 const ARCH_RE = /^[a-z0-9]+$/;
 
 /** Downloads (or refreshes) the archive's indexes and writes the tree's index file; returns the source count. */
 export async function updateDebianTree(spec: DebianSpec, home: string, log?: (l: string) => void): Promise<{ sources: number }> {
   const mirror = spec.mirror ?? hostMirror();
-  const base = { home, mirror, release: spec.release, component: spec.component, refresh: 'always' as const, ...(log ? { log } : {}) };
+  // The release file is checked against Debian's archive keys when the host has them (package debian-archive-keyring).
+  const keyring = fs.existsSync(DEBIAN_KEYRING) ? DEBIAN_KEYRING : undefined;
+  const base = { home, mirror, release: spec.release, component: spec.component, refresh: 'always' as const,
+    ...(keyring ? { keyring } : {}), ...(log ? { log } : {}) };
   const src = await updateSourcesIndex(base);
   const packages: Record<string, string> = {};
   for (const arch of spec.arches) packages[arch] = fs.readFileSync((await updatePackagesIndex({ ...base, arch })).path, 'utf8');
