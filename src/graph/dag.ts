@@ -117,12 +117,14 @@ export function closureDag(ports: ReadonlyMap<string, Port>, roots: readonly str
   const n = origins.length;
   const index = new Map<string, number>();
   for (let i = 0; i < n; i++) index.set(origins[i]!, i);
+  // In the map's own order (a scanned tree's is sorted) its values are node 0, 1, ...: no lookup per port.
+  const byNode: Port[] = sorted ? [...ports.values()] : origins.map((o) => ports.get(o)!);
   const stamp = new Int32Array(n).fill(-1);
   const deps: number[][] = new Array(n);
   const missing: MissingDep[] = [];
   for (let i = 0; i < n; i++) {
     const origin = origins[i]!;
-    const { build, run } = ports.get(origin)!.recipe.depends;
+    const { build, run } = byNode[i]!.recipe.depends;
     const out: number[] = [];
     for (let k = 0; k < build.length + run.length; k++) {
       const isBuild = k < build.length;

@@ -128,9 +128,18 @@ export function makePlan(input: PlanInput): Plan {
   const { dag, identities, built } = input;
   const force = input.force ?? new Set<string>();
   const invalid = input.invalid ?? new Set<string>();
-  const index = new Map<string, number>();
-  for (let i = 0; i < dag.ids.length; i++) index.set(dag.ids[i]!, i);
-  const blocked = blockedNodes(input, index);
+  // Origin → node, made on first use (a first plan of a tree with no problems needs none).
+  let indexMap: Map<string, number> | undefined;
+  const index = (): Map<string, number> => {
+    if (indexMap === undefined) {
+      indexMap = new Map();
+      for (let i = 0; i < dag.ids.length; i++) indexMap.set(dag.ids[i]!, i);
+    }
+    return indexMap;
+  };
+  const cycles = input.cycles ?? cycleGroups(dag);
+  const blocked = (input.missing?.length ?? 0) > 0 || cycles.length > 0
+    ? blockedNodes({ ...input, cycles }, index()) : new Map<number, string>();
 
   const reasons = new Map<string, readonly string[]>();
   const skip: SkipEntry[] = [];
@@ -163,7 +172,7 @@ export function makePlan(input: PlanInput): Plan {
   // The ABI check: ports kept only by the recorded ABI of a dependency being rebuilt are built conditionally.
   let conditional: Map<string, readonly string[]> | undefined;
   if (input.abi && toBuild.length > 0 && keep.length > 0) {
-    const cond = conditionalKeeps(dag, identities, new Set(keep.map((o) => index.get(o)!)), new Set(toBuild));
+    const cond = conditionalKeeps(dag, identities, new Set(keep.map((o) => index().get(o)!)), new Set(toBuild));
     if (cond.size > 0) {
       conditional = new Map();
       for (const [v, why] of cond) { conditional.set(dag.ids[v]!, why); reasons.set(dag.ids[v]!, why); toBuild.push(v); }
@@ -191,7 +200,7 @@ export function makePlan(input: PlanInput): Plan {
 
   const del: string[] = [];
   for (const origin of built.keys()) {
-    if (index.has(origin) || invalid.has(origin)) continue;
+    if (index().has(origin) || invalid.has(origin)) continue;
     const gone = input.ports.has(origin) ? REASONS.leftList : REASONS.leftTree;
     if (input.keepStale) {
       keep.push(origin);
