@@ -9,7 +9,7 @@ import path from 'node:path';
 import { have } from '../util/exec.js';
 import { KilnError } from '../util/errors.js';
 import { PhaseFailure, Procedure, type PhaseLogger, type PhaseTiming } from '../util/phases.js';
-import { BOOT_PACKAGES, ensureBase } from './base.js';
+import { BOOTABLE_ARCHES, bootPackages, ensureBase } from './base.js';
 import { copyOverlay, installPackages, removeVolatile, repoGeneration, repoPackages, setHostname, unpackBase } from './root.js';
 import { packSquashfs, packTar } from './pack.js';
 import { makeRaw } from './raw.js';
@@ -44,7 +44,7 @@ export interface ImageOptions {
   readonly sizeBytes?: number;
   /** /etc/hostname (default `kiln`). */
   readonly hostname?: string;
-  /** raw only (amd64): a kernel, an initrd, an init and SYSLINUX, so that the disk boots. */
+  /** raw only: a kernel, an initrd, an init and a bootloader (amd64: SYSLINUX for BIOS; arm64: GRUB for UEFI), so that the disk boots. */
   readonly bootable?: boolean;
   /** Extra Debian packages in the base layer. */
   readonly debianPackages?: readonly string[];
@@ -69,7 +69,8 @@ const TOOLS: Readonly<Record<string, readonly (readonly [string, string])[]>> = 
   tar: [['tar', 'tar']],
   squashfs: [['mksquashfs', 'squashfs-tools']],
   raw: [['sfdisk', 'fdisk'], ['mkfs.ext4', 'e2fsprogs']],
-  bootable: [['mkfs.fat', 'dosfstools'], ['mcopy', 'mtools'], ['syslinux', 'syslinux syslinux-common']],
+  'bootable-amd64': [['mkfs.fat', 'dosfstools'], ['mcopy', 'mtools'], ['syslinux', 'syslinux syslinux-common']],
+  'bootable-arm64': [['mkfs.fat', 'dosfstools'], ['mcopy', 'mtools'], ['mmd', 'mtools']],
 };
 
 /** `SOURCE_DATE_EPOCH` from the environment as a number, or undefined. */
@@ -83,15 +84,15 @@ export function envSourceDateEpoch(env: NodeJS.ProcessEnv = process.env): number
 async function check(o: ImageOptions): Promise<string> {
   if (!IMAGE_TYPES.includes(o.type)) throw new KilnError('KILN_E_USAGE', `unknown image type "${o.type}"`, { hint: `use ${IMAGE_TYPES.join(', ')}`, exitCode: 2 });
   if (o.bootable && o.type !== 'raw') throw new KilnError('KILN_E_USAGE', '--bootable needs -t raw', { exitCode: 2 });
-  if (o.bootable && o.jail.arch !== 'amd64') {
-    throw new KilnError('KILN_E_USAGE', `--bootable images are made for amd64 only (jail ${o.jail.name} is ${o.jail.arch})`, {
-      hint: 'make a tar or squashfs root for other architectures', exitCode: 2 });
+  if (o.bootable && !BOOTABLE_ARCHES.includes(o.jail.arch)) {
+    throw new KilnError('KILN_E_USAGE', `--bootable images are made for ${BOOTABLE_ARCHES.join(' and ')} only (jail ${o.jail.name} is ${o.jail.arch})`, {
+      hint: `make a tar or squashfs root for ${o.jail.arch}, or a raw image without --bootable${o.jail.arch === 'arm64' ? ' (arm64 UEFI boot with GRUB is not done yet)' : ''}`, exitCode: 2 });
   }
   if (!fs.existsSync(path.dirname(path.resolve(o.output)))) {
     throw new KilnError('KILN_E_USAGE', `the folder of -o ${o.output} does not exist`, { exitCode: 2 });
   }
   const missing: string[] = [];
-  for (const [cmd, pkg] of [...TOOLS[o.type]!, ...(o.bootable ? TOOLS.bootable! : [])]) if (!(await have(cmd))) missing.push(pkg);
+  for (const [cmd, pkg] of [...TOOLS[o.type]!, ...(o.bootable ? TOOLS[`bootable-${o.jail.arch}`] ?? [] : [])]) if (!(await have(cmd))) missing.push(pkg);
   if (missing.length > 0) {
     throw new KilnError('KILN_E_IMAGE', `-t ${o.type}${o.bootable ? ' --bootable' : ''} needs programs that are not installed`, {
       hint: `apt-get install --no-install-recommends ${missing.join(' ')} (see \`kiln doctor\`)`, exitCode: 1 });
@@ -119,7 +120,7 @@ export async function buildImage(o: ImageOptions, log: PhaseLogger): Promise<Ima
     proc.defer('remove partial output', () => fs.rmSync(tmpOut, { force: true }));
     const base = await proc.phase('base', () => ensureBase({
       release: o.jail.release, arch: o.jail.arch, mirror: o.jail.mirror, sourceDateEpoch: sde,
-      include: [...(o.debianPackages ?? []), ...(o.bootable ? BOOT_PACKAGES : [])],
+      include: [...(o.debianPackages ?? []), ...(o.bootable ? bootPackages(o.jail.arch) : [])],
     }, o.baseCache ?? path.join(o.home, 'cache', 'image-bases'), log, o.signal));
     await proc.phase('unpack', () => unpackBase(base.tarball, root));
     await proc.phase('packages', () => installPackages({ root, generation: gen, suite: o.jail.name, packages: o.packages, log, signal: o.signal }));

@@ -3,7 +3,8 @@
  * the ext4 root is made from the root folder with `mkfs.ext4 -d` in a file of its own and copied in with
  * `dd conv=notrunc`. `--bootable` adds a FAT boot partition made with mkfs.fat and filled with mtools (kernel,
  * initrd, syslinux.cfg), SYSLINUX installed into it with `syslinux --install` on the file (mtools again, no mount),
- * and SYSLINUX's GPT MBR code in the first 440 bytes: SeaBIOS (qemu's BIOS) boots it.
+ * and SYSLINUX's GPT MBR code in the first 440 bytes: SeaBIOS (qemu's BIOS) boots it. On arm64 the FAT partition
+ * is an EFI system partition holding GRUB's EFI loader (made by the image's own grub-mkimage): UEFI boots it.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -78,7 +79,8 @@ export function rawIds(seed: string): RawIds {
 /** sfdisk's input for a layout (pure). */
 export function sfdiskScript(l: RawLayout, ids: RawIds, arch: string): string {
   const lines = ['label: gpt', `label-id: ${ids.disk}`, 'unit: sectors', 'sector-size: 512', ''];
-  if (l.boot) lines.push(`start=${l.boot.start}, size=${l.boot.sectors}, type=${ESP}, uuid=${ids.boot}, name="kiln-boot", attrs="LegacyBIOSBootable"`);
+  // amd64 boots by BIOS (SYSLINUX's gptmbr.bin looks for the LegacyBIOSBootable partition), arm64 by UEFI (the ESP type).
+  if (l.boot) lines.push(`start=${l.boot.start}, size=${l.boot.sectors}, type=${ESP}, uuid=${ids.boot}, name="kiln-boot"${arch === 'amd64' ? ', attrs="LegacyBIOSBootable"' : ''}`);
   lines.push(`start=${l.root.start}, size=${l.root.sectors}, type=${ROOT_TYPE[arch] ?? LINUX_FS}, uuid=${ids.root}, name="kiln-root"`);
   return `${lines.join('\n')}\n`;
 }
@@ -89,6 +91,21 @@ export function syslinuxConfig(rootPartUuid: string): string {
     `  APPEND root=PARTUUID=${rootPartUuid} rw console=tty0 console=ttyS0,115200`, ''].join('\n');
 }
 
+/** The FAT label of the boot partition (GRUB finds it by this). */
+export const BOOT_LABEL = 'KILNBOOT';
+
+/**
+ * GRUB's configuration embedded in the arm64 EFI loader (pure): the boot partition found by its label, the kernel
+ * and initrd from it, the root by PARTUUID, the console on the PL011 serial port (qemu virt's) and the screen.
+ */
+export function grubConfig(rootPartUuid: string): string {
+  return ['set timeout=0', `search --no-floppy --set=root --label ${BOOT_LABEL}`, "echo 'kiln: GRUB loads the kernel'",
+    `linux /vmlinuz root=PARTUUID=${rootPartUuid} rw console=tty0 console=ttyAMA0,115200`, 'initrd /initrd.img', 'boot', ''].join('\n');
+}
+
+/** GRUB modules built into the arm64 EFI loader. */
+const GRUB_MODULES = ['part_gpt', 'fat', 'ext2', 'linux', 'normal', 'search', 'search_label', 'echo', 'configfile', 'gzio', 'all_video'];
+
 /** The newest kernel and its initrd in the root's /boot. */
 export function findKernel(root: string): { kernel: string; initrd: string } {
   const boot = path.join(root, 'boot');
@@ -96,7 +113,7 @@ export function findKernel(root: string): { kernel: string; initrd: string } {
   const k = kernels[kernels.length - 1];
   const initrd = k ? path.join(boot, `initrd.img-${k.slice('vmlinuz-'.length)}`) : '';
   if (!k || !fs.existsSync(initrd)) {
-    throw new KilnError('KILN_E_IMAGE', `no kernel with an initrd in ${boot}`, { hint: 'a --bootable image installs linux-image-amd64 and initramfs-tools in its base; remove the cached base if it was made without them', exitCode: 1 });
+    throw new KilnError('KILN_E_IMAGE', `no kernel with an initrd in ${boot}`, { hint: 'a --bootable image installs linux-image-ARCH and initramfs-tools in its base; remove the cached base if it was made without them', exitCode: 1 });
   }
   return { kernel: path.join(boot, k), initrd };
 }
@@ -209,17 +226,48 @@ async function bootPartition(o: RawOptions, span: PartitionSpan, ids: RawIds, en
   const fat = path.join(o.work, 'boot.fat');
   fs.rmSync(fat, { force: true });
   // --invariant: a fixed time on the volume label's entry (-i still sets the volume id); mtools takes SOURCE_DATE_EPOCH.
-  await run('mkfs.fat', [...(o.sourceDateEpoch !== undefined ? ['--invariant'] : []), '-F', '32', '-n', 'KILNBOOT', '-i', ids.bootVolume, '-h', String(span.start), '-C', fat, String(span.sectors / 2)], { env });
-  const cfg = path.join(o.work, 'syslinux.cfg');
-  fs.writeFileSync(cfg, syslinuxConfig(ids.root));
+  await run('mkfs.fat', [...(o.sourceDateEpoch !== undefined ? ['--invariant'] : []), '-F', '32', '-n', BOOT_LABEL, '-i', ids.bootVolume, '-h', String(span.start), '-C', fat, String(span.sectors / 2)], { env });
   const mtoolsEnv = { ...env, MTOOLS_SKIP_CHECK: '1' };
-  for (const [src, dst] of [[kernel, 'vmlinuz'], [initrd, 'initrd.img'], [cfg, 'syslinux.cfg']] as const) {
+  for (const [src, dst] of [[kernel, 'vmlinuz'], [initrd, 'initrd.img']] as const) {
     await run('mcopy', ['-i', fat, '-o', src, `::/${dst}`], { env: mtoolsEnv });
   }
-  await run('syslinux', ['--install', fat], { env: mtoolsEnv });
+  if (o.arch === 'arm64') {
+    await grubEfi(o, fat, ids, mtoolsEnv);
+  } else {
+    const cfg = path.join(o.work, 'syslinux.cfg');
+    fs.writeFileSync(cfg, syslinuxConfig(ids.root));
+    await run('mcopy', ['-i', fat, '-o', cfg, '::/syslinux.cfg'], { env: mtoolsEnv });
+    await run('syslinux', ['--install', fat], { env: mtoolsEnv });
+  }
   await ddInto(fat, o.out, span.start, o.signal);
   fs.rmSync(fat, { force: true });
+  if (o.arch === 'arm64') return;
   const mbr = ['/usr/lib/syslinux/mbr/gptmbr.bin', '/usr/share/syslinux/gptmbr.bin'].find((f) => fs.existsSync(f));
   if (!mbr) throw new KilnError('KILN_E_IMAGE', 'SYSLINUX\'s gptmbr.bin is not installed', { hint: 'apt-get install syslinux-common', exitCode: 1 });
   await run('dd', [`if=${mbr}`, `of=${o.out}`, 'bs=440', 'count=1', 'conv=notrunc', 'status=none']);
+}
+
+/**
+ * arm64 (UEFI): GRUB's EFI loader made by the image's own `grub-mkimage` (grub-efi-arm64-bin, run in the root
+ * through chroot, so under qemu-user on an amd64 host) with {@link grubConfig} built in, copied to the removable
+ * media path `/EFI/BOOT/BOOTAA64.EFI` that UEFI firmware boots without any NVRAM entry.
+ */
+async function grubEfi(o: RawOptions, fat: string, ids: RawIds, mtoolsEnv: NodeJS.ProcessEnv): Promise<void> {
+  if (!fs.existsSync(path.join(o.root, 'usr/lib/grub/arm64-efi'))) {
+    throw new KilnError('KILN_E_IMAGE', 'GRUB\'s arm64 EFI modules are not in the image root', {
+      hint: 'a --bootable arm64 image installs grub-efi-arm64-bin in its base; remove the cached base if it was made without it', exitCode: 1 });
+  }
+  const tag = `kiln-grub-${process.pid}`;
+  const cfgIn = path.join(o.root, 'tmp', `${tag}.cfg`);
+  const efiIn = path.join(o.root, 'tmp', `${tag}.efi`);
+  fs.writeFileSync(cfgIn, grubConfig(ids.root));
+  try {
+    await run('chroot', [o.root, 'grub-mkimage', '-O', 'arm64-efi', '-o', `/tmp/${tag}.efi`, '-c', `/tmp/${tag}.cfg`, '-p', '/EFI/BOOT', ...GRUB_MODULES],
+      { env: mtoolsEnv, signal: o.signal, timeoutMs: 10 * 60_000 });
+    await run('mmd', ['-i', fat, '::/EFI', '::/EFI/BOOT'], { env: mtoolsEnv });
+    await run('mcopy', ['-i', fat, '-o', efiIn, '::/EFI/BOOT/BOOTAA64.EFI'], { env: mtoolsEnv });
+  } finally {
+    fs.rmSync(cfgIn, { force: true });
+    fs.rmSync(efiIn, { force: true });
+  }
 }
