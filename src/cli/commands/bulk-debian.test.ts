@@ -79,6 +79,8 @@ test('Debian\'s archive as a tree: plan, bad input, then hello (patched), liboni
     // The real bulk.
     const bulk = await kiln(home, ['bulk', '-j', 'bookworm', '-p', 'mine', '-J', '2', 'libs/libonig', 'utils/jq']);
     assert.equal(bulk.status, 0, `${bulk.stdout}\n${bulk.stderr}`);
+    // jq's build installed kiln's libonig-dev (from this bulk's .debs), not the archive's.
+    assert.match(fs.readFileSync(path.join(home, 'logs', '1', 'utils_jq.log'), 'utf8'), /Unpacking libonig-dev(:amd64)? \(6\.9\.8-1\+kiln1\)/);
 
     // apt in a fresh root, with the archive and kiln's signed repository.
     await app.listen({ host: '127.0.0.1', port: 0 });
