@@ -28,10 +28,12 @@ export interface Expected {
 }
 
 /**
- * Total bytes of a port's distfiles in the cache `HOME/distfiles/sha256/ab/HASH`, or undefined when the port has
- * no distfiles or one of them is not cached (the size is then unknown).
+ * Total bytes of a port's distfiles in the cache `HOME/distfiles/sha256/ab/HASH` (for a Debian source package, of
+ * its files as the archive lists them), or undefined when the port has no distfiles or one of them is not cached.
  */
 export function cachedDistfileBytes(distfilesDir: string, port: Port): number | undefined {
+  // A Debian source package: the archive's index gives the sizes of the .dsc and its files.
+  if (port.debian) return port.debian.files.reduce((a, f) => a + f.size, 0) || undefined;
   const sources = port.recipe.sources;
   if (sources.length === 0) return undefined;
   let total = 0;
