@@ -14,7 +14,8 @@ import type { Redis } from 'ioredis';
 import { KilnError } from '../util/errors.js';
 import type { JailRecord } from '../store/index.js';
 import type { BuildPortInput, BuildResult } from '../build/index.js';
-import { fetchDistfiles } from '../fetch/index.js';
+import { fetchDistfiles, type DistfileSpec } from '../fetch/index.js';
+import type { Port } from '../recipe/index.js';
 import { BlobIndex, inlinePortFiles, jailTarball, portTarball } from './blobs.js';
 import { controlFromBytes, controlWithDpkg } from '../repo/index.js';
 import { distPlugin, type MasterEndpoints } from './plugin.js';
@@ -60,6 +61,19 @@ interface Pending {
   taken: boolean;
   resolve: (r: BuildResult) => void;
   readonly promise: Promise<BuildResult>;
+}
+
+/**
+ * What the master fetches and ships with a job: the recipe's distfiles and, for a port built from a Debian source
+ * package, the `.dsc` and the files it names (from `debianMirror`'s pool), so a worker finds them in its distfile
+ * cache by sha256 and needs no route to the archive for them.
+ */
+export function jobSources(port: Port, debianMirror: string | undefined): DistfileSpec[] {
+  const d = port.debian;
+  if (!d || !debianMirror) return [...port.recipe.sources];
+  const have = new Set(port.recipe.sources.map((x) => x.sha256));
+  return [...port.recipe.sources, ...d.files.filter((f) => !have.has(f.sha256))
+    .map((f) => ({ url: `${debianMirror.replace(/\/+$/, '')}/${d.directory}/${f.name}`, sha256: f.sha256, filename: f.name }))];
 }
 
 /** The shared token: `KILN_DIST_TOKEN`, else `HOME/dist/token` (made, mode 0600, on first use). */
@@ -138,7 +152,7 @@ export class DistMaster implements MasterEndpoints {
     // The master fetches distfiles into its own cache, so workers never need upstream sites.
     let fetched;
     try {
-      fetched = await fetchDistfiles({ origin, sources: input.port.recipe.sources },
+      fetched = await fetchDistfiles({ origin, sources: jobSources(input.port, this.o.debianMirror) },
         { home: input.home, mirrors: this.o.mirrors, debianMirror: this.o.debianMirror, release: this.o.jail.release, log: note,
           ...(input.deadHosts ? { deadHosts: input.deadHosts } : {}) });
     } catch (e) {

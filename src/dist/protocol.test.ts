@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DebianPortSource, Port, Recipe } from '../recipe/index.js';
 import { jobKey, jobPort, portFromJob, type DistJob } from './protocol.js';
+import { jobSources } from './master.js';
 
 const debian: DebianPortSource = {
   package: 'hello', version: '2.10-3', directory: 'pool/main/h/hello',
@@ -27,4 +28,16 @@ test('a port without a Debian source package has no debian field on either side'
   assert.equal('debian' in jp, false);
   assert.equal('debian' in portFromJob(JSON.parse(JSON.stringify(jp)) as DistJob['port'], '/w'), false);
   assert.match(jobKey('j', 'misc/hello', 'i'), /^k[0-9a-f]{40}$/);
+});
+
+test('the master ships a Debian port\'s source package files with the job (from the mirror\'s pool, by sha256)', () => {
+  const recipe = { name: 'hello', version: '2.10', sources: [{ url: 'https://example.invalid/extra.tar.gz', sha256: 'e'.repeat(64) }] } as unknown as Recipe;
+  const specs = jobSources({ ...base, recipe, debian }, 'http://mirror.invalid/debian/');
+  assert.deepEqual(specs.map((x) => [x.url, x.sha256, x.filename]), [
+    ['https://example.invalid/extra.tar.gz', 'e'.repeat(64), undefined],
+    ['http://mirror.invalid/debian/pool/main/h/hello/hello_2.10-3.dsc', 'a'.repeat(64), 'hello_2.10-3.dsc'],
+    ['http://mirror.invalid/debian/pool/main/h/hello/hello_2.10.orig.tar.gz', 'b'.repeat(64), 'hello_2.10.orig.tar.gz'],
+  ]);
+  assert.deepEqual(jobSources({ ...base, recipe }, 'http://mirror.invalid/debian'), recipe.sources, 'other ports: the recipe\'s distfiles only');
+  assert.deepEqual(jobSources({ ...base, recipe, debian }, undefined), recipe.sources, 'no mirror known: the worker fetches them itself');
 });
