@@ -93,3 +93,13 @@ E: Unable to correct problems, you have held broken packages.
   assert.equal(aptComplaint('E: Unable to locate package foo\n'), 'E: Unable to locate package foo');
   assert.equal(aptComplaint('all fine\n'), '');
 });
+
+test('a run dependency on a Debian source package means its run-time binaries', async () => {
+  const { kilnRunDeps } = await import('./deps.js');
+  const deps = kilnRunDeps([
+    { origin: 'libs/libonig', pkgname: 'libonig', version: '6.9.8-1+kiln1', deb: '/p/libonig5_6.9.8-1+kiln1_amd64.deb',
+      debs: ['/p/libonig5_6.9.8-1+kiln1_amd64.deb', '/p/libonig-dev_6.9.8-1+kiln1_amd64.deb', '/p/libonig5-dbgsym_6.9.8-1+kiln1_amd64.deb'] },
+    { origin: 'misc/hello', pkgname: 'hello', version: '1.0-k1', deb: '/p/hello_1.0-k1_amd64.deb' },
+  ]);
+  assert.deepEqual(deps, [{ name: 'libonig5', version: '6.9.8-1+kiln1' }, { name: 'hello', version: '1.0-k1' }]);
+});

@@ -39,7 +39,17 @@ export async function kilnSonameMap(pkgs: readonly BuiltPackage[]): Promise<Map<
   return out;
 }
 
-/** The `Depends:` entries for a port's kiln run dependencies. */
+/** Binary packages a run dependency on a Debian source package does not mean: headers, docs, debug symbols. */
+const NOT_AT_RUN_TIME = /-(dev|doc|dbg|dbgsym)$/;
+
+/**
+ * The `Depends:` entries for a port's kiln run dependencies: the package of an ordinary port; for a Debian source
+ * package (several binaries), each of its binaries but `-dev`, `-doc`, `-dbg` and `-dbgsym` ones and `.udeb`s.
+ */
 export function kilnRunDeps(pkgs: readonly BuiltPackage[]): KilnRunDep[] {
-  return pkgs.map((p) => ({ name: p.pkgname, version: p.version }));
+  return pkgs.flatMap((p) => {
+    if (!p.debs) return [{ name: p.pkgname, version: p.version }];
+    const names = p.debs.filter((d) => d.endsWith('.deb')).map((d) => path.basename(d).split('_')[0]!).filter((n) => !NOT_AT_RUN_TIME.test(n));
+    return [...new Set(names)].map((name) => ({ name, version: p.version }));
+  });
 }

@@ -15,7 +15,7 @@ import type { Port } from '../recipe/index.js';
 import type { TreeRef } from '../tree/index.js';
 import type { BulkRow, JailRecord, PackageRow, Store } from '../store/index.js';
 import { BwrapRunner, cleanupStaleSandboxes, settleRemovals, type Limits, type SandboxRunner } from '../sandbox/index.js';
-import { buildPort, kilnSonameMap, packageDebs, type BuildPortInput, type BuildResult, type BuiltPackage } from '../build/index.js';
+import { buildPort, kilnRunDeps, kilnSonameMap, packageDebs, type BuildPortInput, type BuildResult, type BuiltPackage } from '../build/index.js';
 import { debianKilnVersion } from '../debian/index.js';
 import { currentGeneration, publish, repoDir, repoName } from '../repo/index.js';
 import { debAbiHash, debVersion } from '../package/index.js';
@@ -252,7 +252,7 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
         res = await (o.execute ?? buildPort)({
           home: o.home, jail: { name: o.jail.name, path: o.jail.path, arch: o.jail.arch, release: o.jail.release }, port,
           identity: id.hash, options: effectiveOptions(port.recipe, o.choices.get(origin) ?? {}), depDebs: deps.flatMap(packageDebs),
-          kilnRun: runDeps.map((d) => ({ name: d.pkgname, version: d.version })), kilnSonames: await kilnSonameMap(deps), jobs,
+          kilnRun: kilnRunDeps(runDeps), kilnSonames: await kilnSonameMap(deps), jobs,
           withTests: o.withTests, limits: limitsForArch(portLimits(o.limits, port), o.jail.arch, host), outDir: path.join(pkgDir, 'All'), logFile: log,
           sourceDateEpoch: o.sourceDateEpoch ?? 1, mirrors: o.mirrors, debianMirror: o.debianMirror, deadHosts,
           runner: meter.wrap(o.runner ?? new BwrapRunner(o.home)), signal: o.signal, onPhase: (phase) => {
