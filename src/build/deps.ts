@@ -1,6 +1,21 @@
 /** What a build needs from the ports built before it: their `.deb`s, versions and the sonames they ship. */
+import fs from 'node:fs';
 import path from 'node:path';
 import { debSonames, type KilnRunDep } from '../package/index.js';
+
+/** Sonames per `.deb`, keyed by path, size and mtime: a bulk reads each dependency's `.deb` once, not per dependent. */
+const sonameMemo = new Map<string, { key: string; sonames: Promise<string[]> }>();
+
+function cachedSonames(deb: string): Promise<string[]> {
+  let key: string;
+  try { const st = fs.statSync(deb); key = `${st.size}:${st.mtimeMs}`; } catch { return debSonames(deb); }
+  const hit = sonameMemo.get(deb);
+  if (hit && hit.key === key) return hit.sonames;
+  const sonames = debSonames(deb);
+  sonameMemo.set(deb, { key, sonames });
+  sonames.catch(() => sonameMemo.delete(deb));
+  return sonames;
+}
 
 /** A finished kiln package, as later builds need it. */
 export interface BuiltPackage {
@@ -33,7 +48,7 @@ export async function kilnSonameMap(pkgs: readonly BuiltPackage[]): Promise<Map<
     for (const deb of packageDebs(p)) {
       // A Debian source package's binaries each have their own name (its file name's first part).
       const name = p.debs ? path.basename(deb).split('_')[0]! : p.pkgname;
-      for (const s of await debSonames(deb)) if (!out.has(s)) out.set(s, `${name} (>= ${p.version})`);
+      for (const s of await cachedSonames(deb)) if (!out.has(s)) out.set(s, `${name} (>= ${p.version})`);
     }
   }
   return out;
