@@ -27,12 +27,8 @@ const BASE_FORMAT = 1;
 /** The Debian packages a `--bootable` amd64 image needs in its base: a kernel, its initramfs tool and an init. */
 export const BOOT_PACKAGES: readonly string[] = ['initramfs-tools', 'linux-image-amd64', 'systemd-sysv'];
 
-/**
- * Architectures `--bootable` can make a disk for: amd64 (BIOS, SYSLINUX). The arm64 path (UEFI, GRUB: `raw.ts`
- * `grubEfi`, {@link bootPackages}) is written but not yet seen booting (its base took over an hour under qemu-user
- * on a loaded host); add 'arm64' here once `boot.test.ts`'s arm64 test passes.
- */
-export const BOOTABLE_ARCHES: readonly string[] = ['amd64'];
+/** Architectures `--bootable` can make a disk for: amd64 (BIOS, SYSLINUX) and arm64 (UEFI, GRUB). */
+export const BOOTABLE_ARCHES: readonly string[] = ['amd64', 'arm64'];
 
 /**
  * The Debian packages a `--bootable` image of `arch` needs in its base (pure): amd64 {@link BOOT_PACKAGES};
