@@ -44,6 +44,11 @@ export async function main(argv: string[], ctx?: Partial<CliContext>): Promise<n
     full.err(`kiln: unknown command "${name}"; see \`kiln --help\``);
     return 2;
   }
+  // A whole-tree bulk or simulation scans every recipe: start the scan's loader workers first thing, so that their
+  // start-up overlaps this thread's imports of the command (tree/pool.ts imports nothing heavy, by design).
+  if ((name === 'bulk' || name === 'simulate') && rest.some((a) => a === '--all' || /^-[nCt]*a[nCt]*$/.test(a))) {
+    (await import('../tree/pool.js')).prestartLoaders();
+  }
   try {
     const handler: CommandHandler = await commandHandler(entry);
     return await handler(rest, full);

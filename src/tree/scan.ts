@@ -8,6 +8,7 @@ import { ORIGIN_RE, type Port, type PortLoad } from '../recipe/index.js';
 import { indexTree, type TreeIndex } from './merge.js';
 import { hasPort, subdirs } from './layout.js';
 import { PARALLEL_MIN_JOBS, loadAll, startLoaders, stopLoaders, type LoadJob } from './parallel.js';
+import { dropPrestarted } from './pool.js';
 import type { TreeLayer, TreeRef } from './ref.js';
 import { KilnError } from '../util/errors.js';
 
@@ -63,6 +64,7 @@ export function scanTree(ref: TreeRef, opts: ScanOptions = {}): TreeScan {
   const minJobs = opts.minParallel ?? PARALLEL_MIN_JOBS;
   // A large tree: start the helper workers now, so their start-up overlaps the walk below.
   let pool = opts.workers !== 0 && estimatePorts(ref) >= minJobs ? startLoaders(opts.workers) : undefined;
+  if (!pool) dropPrestarted();
   let loads: PortLoad[];
   let index: TreeIndex;
   try {

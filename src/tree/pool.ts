@@ -1,0 +1,107 @@
+/**
+ * Starting the loader workers of a large scan (see `parallel.ts`). This module imports nothing but Node and the
+ * shared-state constants, so the CLI can start the workers first thing (`prestartLoaders`), before it imports
+ * the rest of kiln: their start-up (a fresh isolate importing the recipe module, ~0.15 s of CPU) then overlaps
+ * the main thread's own imports, and the scan adopts them (`startLoaders` takes a prestarted pool).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { JOBS_NONE, WORKER_CANCELLED, type WorkerInit } from './parallel-state.js';
+
+/** Jobs a thread claims at a time. */
+export const CHUNK = 256;
+/** Young generation of a loader thread, MiB (see {@link startLoaders}). */
+const WORKER_YOUNG_MB = 48;
+
+/**
+ * How many helper workers to use by default: one fewer than the cores (the caller works too), at most 7;
+ * `KILN_SCAN_WORKERS=N` overrides it (0: load on the calling thread only; benches compare the two).
+ */
+export function defaultWorkers(): number {
+  const env = process.env.KILN_SCAN_WORKERS;
+  if (env !== undefined && /^[0-9]$/.test(env)) return Number(env);
+  return Math.max(0, Math.min(7, os.availableParallelism() - 1));
+}
+
+/**
+ * How to start a worker: the compiled `load-worker.js` beside this file; when running from TypeScript
+ * sources (tsx, in tests and benches) a worker does not inherit tsx's loader in Node 20, so a two-line
+ * bootstrap registers it first.
+ */
+function workerSpec(): { entry: URL | string; eval: boolean } | undefined {
+  const ts = import.meta.url.endsWith('.ts');
+  const url = new URL(`./load-worker.${ts ? 'ts' : 'js'}`, import.meta.url);
+  if (!fs.existsSync(fileURLToPath(url))) return undefined;
+  if (!ts) return { entry: url, eval: false };
+  const code = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url.href)}); })`
+    + '.catch((e) => { console.error(e); process.exit(1); });';
+  return { entry: code, eval: true };
+}
+
+/**
+ * Helper workers started before their jobs are known, so that their start-up (a fresh isolate importing
+ * the recipe module: ~0.15 s of CPU) overlaps the tree walk. Hand it to {@link loadAll}, which posts the
+ * jobs or, for a small job list, sends the workers away; either way it ends them.
+ */
+export interface LoaderPool {
+  readonly workers: readonly { readonly worker: Worker; readonly port: MessagePort; readonly index: number }[];
+  readonly next: SharedArrayBuffer;
+  readonly state: SharedArrayBuffer;
+  readonly go: SharedArrayBuffer;
+}
+
+let prestarted: LoaderPool | undefined;
+
+/**
+ * Starts the default number of loader workers now, for the next {@link startLoaders} to adopt (the CLI calls it
+ * before importing a command that will scan a large tree). A pool nobody adopts is harmless: its workers are
+ * unref'd and end with the process; {@link dropPrestarted} ends them sooner.
+ */
+export function prestartLoaders(): void {
+  if (!prestarted) prestarted = startLoaders();
+}
+
+/** Ends a prestarted pool nobody adopted (a small tree). */
+export function dropPrestarted(): void {
+  if (prestarted) { stopLoaders(prestarted); prestarted = undefined; }
+}
+
+/** Starts `n` helper workers waiting for jobs (none when they cannot start here); adopts a prestarted pool of that size. */
+export function startLoaders(n: number = defaultWorkers()): LoaderPool {
+  if (prestarted && prestarted.workers.length === n) { const p = prestarted; prestarted = undefined; return p; }
+  const spec = n > 0 ? workerSpec() : undefined;
+  const next = new SharedArrayBuffer(4);
+  const state = new SharedArrayBuffer(4 * Math.max(1, n));
+  const go = new SharedArrayBuffer(4);
+  const stateView = new Int32Array(state);
+  const workers: { worker: Worker; port: MessagePort; index: number }[] = [];
+  for (let index = 0; spec !== undefined && index < n; index++) {
+    const { port1, port2 } = new MessageChannel();
+    try {
+      const init: WorkerInit = { next, state, go, index, chunk: CHUNK, port: port2 };
+      // A larger young generation than V8's default: a loader allocates fast and keeps almost nothing (each
+      // chunk is posted and dropped), so fewer scavenges are pure gain (-3 % CPU on a 35,000-port scan).
+      const worker = new Worker(spec.entry, { eval: spec.eval, workerData: init, transferList: [port2],
+        resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } });
+      worker.unref();
+      worker.on('error', () => { /* its jobs are redone by loadAll */ });
+      workers.push({ worker, port: port1, index });
+    } catch {
+      // Workers that never got created stay IDLE and are cancelled like late ones.
+      port1.close();
+      Atomics.store(stateView, index, WORKER_CANCELLED);
+    }
+  }
+  return { workers, next, state, go };
+}
+
+/** Sends a pool's workers away unused and ends them. */
+export function stopLoaders(pool: LoaderPool): void {
+  const go = new Int32Array(pool.go);
+  Atomics.store(go, 0, JOBS_NONE);
+  Atomics.notify(go, 0);
+  for (const s of pool.workers) { s.port.close(); void s.worker.terminate(); }
+}
+
