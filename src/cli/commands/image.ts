@@ -19,7 +19,8 @@ const HELP = `usage: kiln image -j JAIL -p TREE -f LIST -t tar|squashfs|raw -o F
   from Debian, copies --overlay on top, sets the hostname, and packs it.
   -t tar        a tar archive of the root      -t squashfs   a squashfs filesystem
   -t raw        a GPT disk image with an ext4 root (made without loop devices); --size sets its size
-  --bootable    (raw, amd64) a kernel, an initrd, systemd and SYSLINUX: the disk boots (console on ttyS0 too)
+  --bootable    (raw) a kernel, an initrd and systemd, and a bootloader: SYSLINUX on amd64 (console on ttyS0 too),
+                GRUB for UEFI on arm64 (console on ttyAMA0): the disk boots
   With SOURCE_DATE_EPOCH set, tar and squashfs images are byte-identical from run to run.`;
 
 /** Parses `2G`, `512M`, `100K` or a number of bytes. */
