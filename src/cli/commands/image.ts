@@ -21,7 +21,7 @@ const HELP = `usage: kiln image -j JAIL -p TREE -f LIST -t tar|squashfs|raw -o F
   -t raw        a GPT disk image with an ext4 root (made without loop devices); --size sets its size
   --bootable    (raw) a kernel, an initrd and systemd, and a bootloader: SYSLINUX on amd64 (console on ttyS0 too),
                 GRUB for UEFI on arm64 (console on ttyAMA0): the disk boots
-  With SOURCE_DATE_EPOCH set, tar and squashfs images are byte-identical from run to run.`;
+  With SOURCE_DATE_EPOCH set, tar, squashfs and raw images are byte-identical from run to run (on one machine).`;
 
 /** Parses `2G`, `512M`, `100K` or a number of bytes. */
 export function parseSize(text: string): number {
