@@ -32,3 +32,8 @@ test('no-output limit fires when a child is silent, not while it talks', async (
   const r = await run('sh', ['-c', 'for i in 1 2 3 4 5; do echo $i; sleep 0.1; done'], { noOutputMs: 400 });
   assert.equal(r.stdout.split('\n').length, 6);
 });
+
+test('a limit longer than a Node timer can hold (an emulated day) is capped, not fired at once', async () => {
+  const r = await run('sh', ['-c', 'sleep 0.2; echo done'], { timeoutMs: 25 * 24 * 3600_000, noOutputMs: 25 * 2 * 3600_000 });
+  assert.equal(r.stdout, 'done\n');
+});

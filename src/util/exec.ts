@@ -71,6 +71,14 @@ export interface RunResult {
   readonly stdoutBytes: Buffer;
 }
 
+/** The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days); a longer one would fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** A limit in ms as a timer delay: longer limits (e.g. a day's wall time scaled for emulation) are capped, not wrapped. */
+function timerMs(ms: number): number {
+  return Math.min(Math.max(0, ms), MAX_TIMER_MS);
+}
+
 /** Runs `cmd args...` to completion. Throws {@link ExecError} unless `allowFailure` and it merely exited non-zero. */
 export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const command = [cmd, ...args].join(' ');
@@ -92,9 +100,9 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     const armQuiet = (): void => {
       if (opts.noOutputMs === undefined) return;
       if (quiet) clearTimeout(quiet);
-      quiet = setTimeout(() => killGroup('no-output'), opts.noOutputMs);
+      quiet = setTimeout(() => killGroup('no-output'), timerMs(opts.noOutputMs));
     };
-    if (opts.timeoutMs !== undefined) timer = setTimeout(() => killGroup('timeout'), opts.timeoutMs);
+    if (opts.timeoutMs !== undefined) timer = setTimeout(() => killGroup('timeout'), timerMs(opts.timeoutMs));
     armQuiet();
     const onAbort = (): void => killGroup('aborted');
     opts.signal?.addEventListener('abort', onAbort, { once: true });
