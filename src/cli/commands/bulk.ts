@@ -10,9 +10,10 @@ import type { CliContext } from '../context.js';
 import { parseCommand } from '../context.js';
 import { KilnError, UsageError, formatProblem, type Problem } from '../../util/errors.js';
 import { openStore, type JailRecord, type Store } from '../../store/index.js';
-import { effectiveOptions, locateField, parseList, type Port } from '../../recipe/index.js';
+import { effectiveOptions, parseList, type Port } from '../../recipe/index.js';
+import { graphProblems } from './graph-problems.js';
 import { getOptionChoices, resolveTree, scanTree, type TreeRef } from '../../tree/index.js';
-import { closureDag, cycleGroups, formatCycle, type CycleGroup, type Dag, type MissingDep } from '../../graph/index.js';
+import { closureDag, cycleGroups, type Dag } from '../../graph/index.js';
 import { debianPlan, withBrokenEdges, debianPlanJson, formatDebianNotes, type DebianPlanNotes } from './bulk-debian.js';
 import {
   computeIdentities, formatPlanText, makePlan, placeholderJailIdentity, planToJson, toBuiltRecords,
@@ -123,58 +124,6 @@ function readRoots(ctx: CliContext, opts: BulkOptions, problems: Problem[]): { r
   return { roots: parsed.origins, listPath: file, listText: text };
 }
 
-/** Line and column of `origin` in a list file's text (1-based), or 1:1. */
-function listPosition(text: string, origin: string): { line: number; column: number } {
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const body = lines[i]!.split('#')[0]!;
-    if (body.trim() === origin) return { line: i + 1, column: body.indexOf(origin) + 1 };
-  }
-  return { line: 1, column: 1 };
-}
-
-/** Located problems for missing dependencies and cycles (reading only the recipes at fault). */
-function graphProblems(
-  ports: ReadonlyMap<string, Port>, missing: readonly MissingDep[], dag: Dag, cycles: readonly CycleGroup[],
-  invalid: ReadonlySet<string>,
-  tree: TreeRef, list: { listPath?: string; listText?: string }, errors: string[],
-): Problem[] {
-  const texts = new Map<string, string>();
-  const at = (port: Port, kind: 'build' | 'run', index: number, message: string): Problem => {
-    let text = texts.get(port.path);
-    if (text === undefined) {
-      try { text = fs.readFileSync(port.path, 'utf8'); } catch { text = ''; }
-      texts.set(port.path, text);
-    }
-    const pos = text === '' ? { line: 1, column: 1 } : locateField(port.path, text, ['depends', kind, index]);
-    return { path: port.path, line: pos.line, column: pos.column, field: `depends.${kind}[${index}]`, message };
-  };
-  const out: Problem[] = [];
-  for (const m of missing) {
-    const why = invalid.has(m.dependsOn) ? `${m.dependsOn}'s recipe is invalid` : `${m.dependsOn} is not in tree ${tree.name}`;
-    if (m.kind === 'root') {
-      if (list.listPath !== undefined) {
-        out.push({ path: list.listPath, ...listPosition(list.listText ?? '', m.origin), field: 'origin', message: why });
-      } else {
-        errors.push(`kiln: ${why}`);
-      }
-      continue;
-    }
-    const port = ports.get(m.origin);
-    if (port) out.push(at(port, m.kind, m.index, why));
-  }
-  for (const g of cycles) {
-    const names = g.cycle.map((i) => dag.ids[i]!);
-    const from = ports.get(names[0]!);
-    if (!from) continue;
-    const to = names[1 % names.length]!;
-    const b = from.recipe.depends.build.indexOf(to);
-    const kind = b >= 0 ? 'build' : 'run';
-    out.push(at(from, kind, b >= 0 ? b : from.recipe.depends.run.indexOf(to), `dependency cycle: ${formatCycle(names)}`));
-  }
-  return out;
-}
-
 /**
  * The planning half of `kiln bulk`: resolves the tree and the jail, scans the tree, takes the closure of
  * the request, builds the graph, computes identities against what is built, and plans. Input problems are
@@ -237,7 +186,8 @@ export function planBulk(ctx: CliContext, opts: BulkOptions): BulkPlan {
       dag, ports, identities, built, force, keepStale: opts.keepStale, missing, invalid, all: roots === 'all', cycles,
     }));
     const plan = debian ? withBrokenEdges(made, debian) : made;
-    problems.push(...step('locate problems', () => graphProblems(ports, missing, dag, cycles, invalid, tree, list, errors)));
+    const listFile = list.listPath !== undefined ? { path: list.listPath, text: list.listText ?? '' } : undefined;
+    problems.push(...step('locate problems', () => graphProblems(ports, missing, dag, cycles, invalid, tree.name, listFile, errors)));
     return { plan, tree, jail, ports, dag, identities, problems, errors, notes, timings, ...(debian ? { debian } : {}) };
   } finally {
     if (!opts.store) store.close();

@@ -10,9 +10,10 @@ import type { CliContext } from '../context.js';
 import { parseCommand } from '../context.js';
 import { KilnError, UsageError, formatProblem, type Problem } from '../../util/errors.js';
 import { openStore } from '../../store/index.js';
-import { locateField, parseList, type Port } from '../../recipe/index.js';
+import { parseList } from '../../recipe/index.js';
 import { resolveTree, scanTree, type TreeRef } from '../../tree/index.js';
-import { buildDag, closure, cycleGroups, formatCycle, type Dag, type MissingDep } from '../../graph/index.js';
+import { buildDag, closure, cycleGroups, type Dag } from '../../graph/index.js';
+import { graphProblems } from './graph-problems.js';
 import {
   DEFAULT_DURATION_S, POLICIES, durationsFor, parseDurations, simulate, type Policy, type SimulationResult,
 } from '../../scheduler/index.js';
@@ -67,52 +68,6 @@ function readText(file: string, what: string, code: 'KILN_E_LIST' | 'KILN_E_DURA
   }
 }
 
-/** Line and column of `origin` in a list file's text (1-based), or 1:1. */
-function listPosition(text: string, origin: string): { line: number; column: number } {
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const body = lines[i]!.split('#')[0]!;
-    const col = body.indexOf(origin);
-    if (col >= 0 && body.trim() === origin) return { line: i + 1, column: col + 1 };
-  }
-  return { line: 1, column: 1 };
-}
-
-/** Located problems for missing dependencies and cycles. */
-function graphProblems(
-  ports: ReadonlyMap<string, Port>, missing: readonly MissingDep[], dag: Dag, tree: TreeRef,
-  list: { path: string; text: string } | undefined, errors: string[],
-): { problems: Problem[]; cyclic: boolean } {
-  const at = (port: Port, kind: 'build' | 'run', index: number, message: string): Problem => {
-    let pos = { line: 1, column: 1 };
-    try { pos = locateField(port.path, fs.readFileSync(port.path, 'utf8'), ['depends', kind, index]); } catch { /* keep 1:1 */ }
-    return { path: port.path, ...pos, field: `depends.${kind}[${index}]`, message };
-  };
-  const problems: Problem[] = [];
-  for (const m of missing) {
-    const why = `${m.dependsOn} is not in tree ${tree.name}`;
-    if (m.kind !== 'root') {
-      const port = ports.get(m.origin);
-      if (port) problems.push(at(port, m.kind, m.index, why));
-    } else if (list) {
-      problems.push({ path: list.path, ...listPosition(list.text, m.origin), field: 'origin', message: why });
-    } else {
-      errors.push(`kiln: ${why}`);
-    }
-  }
-  const groups = cycleGroups(dag);
-  for (const g of groups) {
-    const names = g.cycle.map((i) => dag.ids[i]!);
-    const from = ports.get(names[0]!);
-    if (!from) continue;
-    const to = names[1 % names.length]!;
-    const b = from.recipe.depends.build.indexOf(to);
-    const kind = b >= 0 ? 'build' : 'run';
-    problems.push(at(from, kind, b >= 0 ? b : from.recipe.depends.run.indexOf(to), `dependency cycle: ${formatCycle(names)}`));
-  }
-  return { problems, cyclic: groups.length > 0 };
-}
-
 /**
  * Resolves the tree (a registered name needs the store under `ctx.home`; a folder path does not), scans
  * it, takes the closure of the request, builds the graph and reads the durations. Input problems are
@@ -150,7 +105,8 @@ export function loadSimulationInput(ctx: CliContext, req: SimulationRequest): Si
   const { origins, missing } = closure(scan.ports, roots);
   const dag = buildDag(scan.ports, origins);
   const errors: string[] = [];
-  const graph = graphProblems(scan.ports, missing, dag, tree, list, errors);
+  const cycles = cycleGroups(dag);
+  const graph = { problems: graphProblems(scan.ports, missing, dag, cycles, new Set(), tree.name, list, errors), cyclic: cycles.length > 0 };
   problems.push(...graph.problems);
   const { durations, defaulted } = durationsFor(dag, known);
   return { tree, dag, durations, defaulted, problems, errors, cyclic: graph.cyclic };
