@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { testJail, testCacheDir, checkArch } from '../../src/jail/index.js';
+import { checkArch } from '../../src/jail/index.js';
 import { openStore } from '../../src/store/index.js';
-import { REPO_ROOT, kiln } from '../../src/bulk/testing.js';
+import { REPO_ROOT, kiln, testHome } from '../../src/bulk/testing.js';
 
 const { values } = parseArgs({ options: { jobs: { type: 'string', default: '2' }, list: { type: 'string' } } });
 const list = path.resolve(values.list ?? path.join(REPO_ROOT, 'examples/pkglist.txt'));
@@ -42,15 +42,8 @@ function phaseSeconds(eventsFile: string): Map<string, number> {
 }
 
 async function bulk(arch: string): Promise<Run> {
-  const j = await testJail({ arch });
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), `kiln-bench-${arch}-`));
+  const home = await testHome(`kiln-bench-${arch}-`, { jail: { arch }, name: arch });
   try {
-    const s = openStore(home);
-    s.putJail({ name: arch, release: j.release, arch: j.arch, mirror: j.mirror, path: j.path, identity: j.identity, manifestHash: j.manifestHash });
-    s.close();
-    const cache = path.join(testCacheDir(), 'distfiles');
-    fs.mkdirSync(cache, { recursive: true });
-    fs.symlinkSync(cache, path.join(home, 'distfiles'));
     const samples: number[] = [os.loadavg()[0]!];
     const sampler = setInterval(() => samples.push(os.loadavg()[0]!), 15_000);
     const t0 = Date.now();

@@ -7,20 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { testJail, testCacheDir } from '../../src/jail/index.js';
-import { openStore } from '../../src/store/index.js';
-import { kiln } from '../../src/bulk/testing.js';
+import { kiln, testHome } from '../../src/bulk/testing.js';
 import { writeHelloTree } from '../../src/image/testing.js';
 
 const { values } = parseArgs({ options: { type: { type: 'string', default: 'tar' } } });
-const j = await testJail();
-const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-image-'));
+const home = await testHome('kiln-bench-image-');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-image-tree-'));
 try {
-  const s = openStore(home);
-  s.putJail({ name: 'bookworm', release: j.release, arch: j.arch, mirror: j.mirror, path: j.path, identity: j.identity, manifestHash: j.manifestHash });
-  s.close();
-  fs.symlinkSync(path.join(testCacheDir(), 'distfiles'), path.join(home, 'distfiles'));
   const { tree, list } = writeHelloTree(dir);
   // A second port, for the "one more package" run.
   const extra = path.join(tree, 'misc/kiln-extra');

@@ -7,19 +7,30 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, type RunOptions, type RunResult } from '../util/exec.js';
-import { testJail, testCacheDir } from '../jail/index.js';
+import { testJail, testCacheDir, type TestJailSpec } from '../jail/index.js';
 import { openStore } from '../store/index.js';
 
 /** The repository's root folder. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** A fresh home whose store knows the test jail as `bookworm`. Remove it with `fs.rmSync(home, {recursive: true})`. */
-export async function testHome(prefix = 'kiln-bulk-test-'): Promise<string> {
-  const j = await testJail();
+/** Which test jail {@link testHome} registers, and under what name. */
+export interface TestHomeOptions {
+  /** The jail (default: the amd64 bookworm test jail). */
+  readonly jail?: TestJailSpec;
+  /** Its name in the home's store (default `bookworm`). */
+  readonly name?: string;
+}
+
+/**
+ * A fresh home whose store knows a test jail (by default the amd64 one, as `bookworm`), with the shared distfile
+ * cache linked in. Remove it with `fs.rmSync(home, {recursive: true})`.
+ */
+export async function testHome(prefix = 'kiln-bulk-test-', o: TestHomeOptions = {}): Promise<string> {
+  const j = await testJail(o.jail);
   const home = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const s = openStore(home);
   try {
-    s.putJail({ name: 'bookworm', release: j.release, arch: j.arch, mirror: j.mirror, path: j.path, identity: j.identity, manifestHash: j.manifestHash });
+    s.putJail({ name: o.name ?? 'bookworm', release: j.release, arch: j.arch, mirror: j.mirror, path: j.path, identity: j.identity, manifestHash: j.manifestHash });
   } finally { s.close(); }
   const cache = path.join(testCacheDir(), 'distfiles');
   fs.mkdirSync(cache, { recursive: true });

@@ -15,8 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { have, run } from '../util/exec.js';
 import { kiln, testHome } from '../bulk/testing.js';
-import { openStore } from '../store/index.js';
-import { checkArch, testJail } from '../jail/index.js';
+import { checkArch } from '../jail/index.js';
 import { AARCH64_FIRMWARE } from '../doctor/index.js';
 import { KilnError } from '../util/errors.js';
 import { BOOTABLE_ARCHES, buildImage } from './index.js';
@@ -105,13 +104,9 @@ const arm64Skip = await arm64BootMissing();
 
 test('an arm64 --bootable raw image boots in qemu-system-aarch64 (UEFI, GRUB) and prints a line on the serial console',
   { timeout: 90 * 60_000, skip: arm64Skip ?? false }, async () => {
-    const j = await testJail({ arch: 'arm64' });
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-boot-arm64-'));
+    const home = await testHome('kiln-boot-arm64-', { jail: { arch: 'arm64' }, name: 'arm64' });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-boot-arm64-tree-'));
     try {
-      const s = openStore(home);
-      s.putJail({ name: 'arm64', release: j.release, arch: j.arch, mirror: j.mirror, path: j.path, identity: j.identity, manifestHash: j.manifestHash });
-      s.close();
       const { tree, list } = writeHelloTree(dir);
       const b = await kiln(home, ['bulk', '-j', 'arm64', '-p', tree, '-f', list]);
       assert.equal(b.status, 0, b.stdout + b.stderr);

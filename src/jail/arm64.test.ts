@@ -9,9 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { run } from '../util/exec.js';
-import { openStore } from '../store/index.js';
 import { freshRoot } from '../repo/testing.js';
-import { kiln } from '../bulk/testing.js';
+import { kiln, testHome } from '../bulk/testing.js';
 import { HELLO_SAYS, writeHelloTree } from '../image/testing.js';
 import { checkArch, emulationFactor, limitsForArch, testJail } from './index.js';
 
@@ -31,13 +30,10 @@ test('an arm64 jail builds a C program that apt installs into an arm64 root and 
   assert.equal(await checkArch('arm64'), 'emulated', 'qemu-user-static is registered in binfmt_misc (scripts/setup-image-deps.sh)');
   const j = await testJail({ arch: 'arm64' });
   assert.equal(j.arch, 'arm64');
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-arm64-'));
+  const home = await testHome('kiln-arm64-', { jail: { arch: 'arm64' }, name: 'arm64' });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-arm64-tree-'));
   const root = await freshRoot('bookworm', 'arm64');
   try {
-    const s = openStore(home);
-    s.putJail({ name: 'arm64', release: j.release, arch: j.arch, mirror: j.mirror, path: j.path, identity: j.identity, manifestHash: j.manifestHash });
-    s.close();
     const { tree, list } = writeHelloTree(dir);
     const b = await kiln(home, ['bulk', '-j', 'arm64', '-p', tree, '-f', list]);
     assert.equal(b.status, 0, b.stdout + b.stderr);
