@@ -19,3 +19,4 @@ export {
 } from './edges.js';
 export { debianBulk, type DebianBulk, type DebianBulkInput } from './bulk.js';
 export { stanzaHash, debianPortLazy, type DebianHead } from './port.js';
+export { debianArch } from './arch.js';

@@ -1,6 +1,6 @@
 /** Distributed builds: remote workers over Redis and BullMQ, with the master as the only authority. See README.md. */
 export { startDistMaster, distToken, parseListen, jobSources, DistMaster, type DistMasterOptions } from './master.js';
-export { startWorker, debianArch, DistWorker, type DistWorkerOptions } from './worker.js';
+export { startWorker, DistWorker, type DistWorkerOptions } from './worker.js';
 export { aptUpstreams, aptProxyConf, applyAptProxy, APT_PROXY_CONF } from './apt-proxy.js';
 export { distPlugin, DistResultSchema, type DistPluginOptions, type MasterEndpoints } from './plugin.js';
 export { WorkerRegistry, connectRedis, redisOptions } from './registry.js';

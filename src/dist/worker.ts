@@ -11,6 +11,7 @@ import { Worker, type Job } from 'bullmq';
 import { KilnError } from '../util/errors.js';
 import { buildPort, type BuildResult } from '../build/index.js';
 import { DistfileCache } from '../fetch/index.js';
+import { debianArch } from '../debian/index.js';
 import { cleanupStaleSandboxes } from '../sandbox/index.js';
 import { authHeader, downloadBlob, extractTarball, TransferError, uploadBlob, writePortFiles } from './blobs.js';
 import crypto from 'node:crypto';
@@ -43,11 +44,6 @@ export interface DistWorkerOptions {
    */
   readonly apt?: 'master' | 'direct';
   readonly log?: (line: string) => void;
-}
-
-/** The host's architecture as Debian names it. */
-export function debianArch(nodeArch: string = process.arch): string {
-  return ({ x64: 'amd64', arm64: 'arm64', arm: 'armhf', ia32: 'i386', ppc64: 'ppc64el', s390x: 's390x', riscv64: 'riscv64' } as Record<string, string>)[nodeArch] ?? nodeArch;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

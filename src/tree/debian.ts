@@ -6,15 +6,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../util/errors.js';
-import { hostMirror, makeTreeIndex, updatePackagesIndex, updateSourcesIndex, writeTreeIndex } from '../debian/index.js';
+import { debianArch, hostMirror, makeTreeIndex, updatePackagesIndex, updateSourcesIndex, writeTreeIndex } from '../debian/index.js';
 import type { Store, TreeRecord, TreeSpec } from '../store/index.js';
 
 type DebianSpec = Extract<TreeSpec, { kind: 'debian' }>;
 
-/** The host's Debian architecture name. */
-export function hostDebianArch(): string {
-  return process.arch === 'x64' ? 'amd64' : process.arch === 'arm64' ? 'arm64' : process.arch;
-}
 
 /** Debian's archive keys, as the debian-archive-keyring package installs them. */
 const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
@@ -49,7 +45,7 @@ export async function addDebianTree(store: Store, home: string, o: {
     throw new KilnError('KILN_E_TREE_INVALID', `"${o.release}" is not a Debian release name`, { hint: 'give a suite or codename such as bookworm' });
   }
   // The host's architecture, and arm64 (boards built under qemu-user) unless told otherwise.
-  const arches = o.arches && o.arches.length > 0 ? [...new Set(o.arches)] : [...new Set([hostDebianArch(), 'arm64'])];
+  const arches = o.arches && o.arches.length > 0 ? [...new Set(o.arches)] : [...new Set([debianArch(), 'arm64'])];
   const bad = arches.filter((a) => !ARCH_RE.test(a));
   if (bad.length > 0) throw new KilnError('KILN_E_TREE_INVALID', `not an architecture name: ${bad.join(', ')}`, { hint: 'e.g. --arch amd64,arm64' });
   const dir = path.join(home, 'trees', o.name);

@@ -8,7 +8,7 @@ import type { Problem } from '../../util/errors.js';
 import { locateField } from '../../recipe/index.js';
 import type { Port } from '../../recipe/index.js';
 import type { TreeLayer } from '../../tree/index.js';
-import { debianBulk, describeBroken, readTreeBuildIndex, readTreeIndex, treeIndexFiles, type BrokenEdge, type DepEdge } from '../../debian/index.js';
+import { debianArch, debianBulk, describeBroken, readTreeBuildIndex, readTreeIndex, treeIndexFiles, type BrokenEdge, type DepEdge } from '../../debian/index.js';
 import type { Plan } from '../../plan/index.js';
 
 /** What a Debian bulk adds to a plan's output. */
@@ -31,7 +31,7 @@ export function debianPlan(
   opts: { readonly tests?: boolean; readonly rdeps?: readonly string[]; readonly rdepsDepth?: number },
 ): { ports: Map<string, Port>; roots: readonly string[] | 'all'; problems: Problem[]; errors: string[]; notes: DebianPlanNotes } {
   const index = readTreeIndex(layer.debian!.index, layer.name);
-  const arch = jailArch ?? (process.arch === 'arm64' ? 'arm64' : 'amd64');
+  const arch = jailArch ?? debianArch();
   const db = debianBulk({
     index, buildIndex: () => readTreeBuildIndex(treeIndexFiles(layer.dir).build, layer.name), place: { layer: layer.name, dir: layer.dir, path: layer.debian!.index }, folderPorts, roots, arch,
     tests: opts.tests ?? false, ...(opts.rdeps ? { rdeps: opts.rdeps } : {}), ...(opts.rdepsDepth ? { rdepsDepth: opts.rdepsDepth } : {}),
