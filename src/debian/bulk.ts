@@ -7,7 +7,7 @@
 import type { Problem } from '../util/errors.js';
 import type { Port } from '../recipe/index.js';
 import { breakCycles, mentionedBinaries, neededBinaries, archAdmits, type BrokenEdge, type DepEdge, type EdgeGraph } from './edges.js';
-import { debianCategory, debianPortLazy, type DebianPortPlace } from './port.js';
+import { debianOrigin, debianPortLazy, type DebianPortPlace } from './port.js';
 import { rowStanza, type DebianTreeBuildData, type DebianTreeIndexData } from './tree-index.js';
 
 /** What {@link debianBulk} works from. */
@@ -62,11 +62,6 @@ function buildsFor(archField: string, arch: string): boolean {
 const NO_TESTS: ReadonlySet<string> = new Set(['nocheck']);
 const WITH_TESTS: ReadonlySet<string> = new Set();
 
-/** The names a restricted-groups text yields for `arch` and `profiles`. */
-function restrictedNeeds(text: string, arch: string, profiles: ReadonlySet<string>): string[] {
-  return neededBinaries('', text, arch, profiles);
-}
-
 /**
  * The build profiles a port's Build-Depends are read with: `nocheck` unless tests run, the recipe's
  * `build.deb_build_profiles`, and its options' `deb_build_profiles` words at their default values.
@@ -88,7 +83,7 @@ export function debianBulk(inp: DebianBulkInput): DebianBulk {
   const originOf: string[] = new Array<string>(count);
   const rowOfOrigin = new Map<string, number>();
   for (let i = 0; i < count; i++) {
-    const o = `${debianCategory(ix.section[i]!)}/${ix.pkg[i]!}`;
+    const o = debianOrigin({ section: ix.section[i]!, package: ix.pkg[i]! });
     originOf[i] = o;
     rowOfOrigin.set(o, i);
   }
@@ -185,7 +180,7 @@ export function debianBulk(inp: DebianBulkInput): DebianBulk {
         if (mentionedNames(ix, i, arch).some((b) => portsProviding(b).some((p) => frontier.has(p)))) next.push(o);
       }
       next.sort();
-      for (const o of next) { found.add(o); rdepsAdded.push(o); if (!members.has(o)) members.add(o); }
+      for (const o of next) { found.add(o); rdepsAdded.push(o); members.add(o); }
       frontier = new Set(next);
     }
     if (roots !== 'all') roots = [...roots, ...rdepsAdded];
@@ -233,12 +228,12 @@ export function debianBulk(inp: DebianBulkInput): DebianBulk {
       const t = rowNode[ix.needRow[k]!]!;
       if (t < 0 || t === n || nodes.includes(t)) continue;
       nodes.push(t);
-      if (via) via.push(ix.binaries[ix.needRow[k]!]!.split(',')[ix.needBin[k]!]!);
+      if (via) via.push(neededName(ix, k));
     }
     const virt = ix.needVirt[i]!;
     const restricted = ix.restricted[i]!;
     const names = virt === '' ? [] : virt.split(' ');
-    if (restricted !== '') names.push(...restrictedNeeds(restricted, arch, profilesFor(folder.get(memberList[n]!), tests)));
+    if (restricted !== '') names.push(...neededBinaries(restricted, arch, profilesFor(folder.get(memberList[n]!), tests)));
     for (const name of names) {
       const t = nameNode(name);
       if (t < 0 || t === n || nodes.includes(t)) continue;
@@ -283,10 +278,15 @@ export function debianBulk(inp: DebianBulkInput): DebianBulk {
   return { ports, roots, broken, problems, errors, notForArch, rdepsAdded, waits };
 }
 
+/** The name of the binary the index's `k`th resolved need stands for. */
+function neededName(ix: DebianTreeIndexData, k: number): string {
+  return ix.binaries[ix.needRow[k]!]!.split(',')[ix.needBin[k]!]!;
+}
+
 /** Every package name row `i`'s Build-Depends mention for `arch`, alternatives included (reverse dependencies). */
 function mentionedNames(ix: DebianTreeIndexData, i: number, arch: string): string[] {
   const out: string[] = [];
-  for (let k = ix.needOff[i]!; k < ix.needOff[i + 1]!; k++) out.push(ix.binaries[ix.needRow[k]!]!.split(',')[ix.needBin[k]!]!);
+  for (let k = ix.needOff[i]!; k < ix.needOff[i + 1]!; k++) out.push(neededName(ix, k));
   if (ix.needVirt[i] !== '') out.push(...ix.needVirt[i]!.split(' '));
-  return out.concat(mentionedBinaries('', ix.restricted[i]!, ix.alts[i]!, arch));
+  return out.concat(mentionedBinaries(ix.restricted[i]!, ix.alts[i]!, arch));
 }

@@ -22,13 +22,13 @@ export function profilesAdmit(formulas: readonly (readonly string[])[], active: 
 }
 
 /**
- * The binary package names a source's build needs, one per relation group: the first alternative its restrictions
- * admit (sbuild's rule; later alternatives are for other resolvers). `need` holds the unrestricted groups' first
- * names (space-separated), `restricted` the groups with `[arch]`/`<profile>` restrictions as relation text; groups
- * whose every alternative is restricted away are dropped.
+ * The binary package names the restricted groups of a source's Build-Depends need (the unrestricted ones are
+ * resolved when the index is made), one per group: the first alternative its `[arch]`/`<profile>` restrictions
+ * admit (sbuild's rule; later alternatives are for other resolvers). `restricted` is the index's relation text;
+ * groups whose every alternative is restricted away are dropped.
  */
-export function neededBinaries(need: string, restricted: string, arch: string, profiles: ReadonlySet<string>): string[] {
-  const out = need === '' ? [] : need.split(' ');
+export function neededBinaries(restricted: string, arch: string, profiles: ReadonlySet<string>): string[] {
+  const out: string[] = [];
   if (restricted === '') return out;
   for (const g of restricted.split(', ')) {
     for (const alt of g.split(' | ')) {
@@ -42,10 +42,13 @@ export function neededBinaries(need: string, restricted: string, arch: string, p
   return out;
 }
 
-/** Every package name a source's Build-Depends mention for `arch`, alternatives included (reverse dependencies). */
-export function mentionedBinaries(need: string, restricted: string, alts: string, arch: string): string[] {
-  const out = need === '' ? [] : need.split(' ');
-  if (alts !== '') out.push(...alts.split(' '));
+/**
+ * The package names the index keeps as text that a source's Build-Depends mention for `arch`, alternatives included
+ * (reverse dependencies): the unrestricted groups' other alternatives (`alts`) and every admitted name of the
+ * restricted groups.
+ */
+export function mentionedBinaries(restricted: string, alts: string, arch: string): string[] {
+  const out = alts === '' ? [] : alts.split(' ');
   if (restricted !== '') {
     for (const g of restricted.split(', ')) {
       for (const alt of g.split(' | ')) { const a = readAlt(alt); if (!a.arches || archAdmits(a.arches, arch)) out.push(a.name); }
