@@ -71,7 +71,7 @@ function relText(a: RelationAlternative): string {
   return t;
 }
 
-function depColumns(s: SourcePackage): { need: string; restricted: string; alts: string } {
+function depColumns(s: SourcePackage): { need: string[]; restricted: string; alts: string } {
   const need: string[] = [];
   const restricted: string[] = [];
   const alts: string[] = [];
@@ -82,7 +82,7 @@ function depColumns(s: SourcePackage): { need: string; restricted: string; alts:
       else { need.push(g[0]!.name); for (const a of g.slice(1)) alts.push(a.name); }
     }
   }
-  return { need: need.join(' '), restricted: restricted.join(', '), alts: alts.join(' ') };
+  return { need, restricted: restricted.join(', '), alts: alts.join(' ') };
 }
 
 /**
@@ -144,7 +144,7 @@ export function makeTreeIndex(inp: TreeIndexInput): { plan: DebianTreeIndexData;
   deps.forEach((d, i) => {
     const virt: string[] = [];
     const start = needRow.length;
-    for (const name of d.need === '' ? [] : d.need.split(' ')) {
+    for (const name of d.need) {
       const o = ownerRow.get(name);
       if (o === undefined) { if (!virt.includes(name)) virt.push(name); continue; }
       if (o.row !== i && needRow.indexOf(o.row, start) === -1) { needRow.push(o.row); needBin.push(o.at); }
