@@ -3,10 +3,19 @@
  * validation, defaults, `kiln config` output and the docs: every setting has a default and a description.
  */
 import os from 'node:os';
+import net from 'node:net';
 import { z } from 'zod';
 
 /** `host:port` for a listening socket. */
 const LISTEN_RE = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/;
+/** A host name, an IP address or a CIDR network (`fetch.allow_hosts`). */
+function isAllowEntry(s: string): boolean {
+  const [addr = '', len, extra] = s.replace(/^\[(.*)\]$/, '$1').split('/');
+  const fam = net.isIP(addr);
+  if (extra !== undefined) return false;
+  if (fam !== 0) return len === undefined || (/^\d{1,3}$/.test(len) && Number(len) <= (fam === 6 ? 128 : 32));
+  return len === undefined && /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?$/.test(addr);
+}
 const httpUrl = z.string().url('must be a URL').regex(/^(https?|file):\/\//, 'must be an http://, https:// or file:// URL');
 
 /** Resource limits of one build (a recipe's `build.limits` overrides them per port). */
@@ -41,6 +50,12 @@ export const ConfigSchema = z.object({
   limits: LimitsSchema.default({ wall_s: 86400, cpu_s: 172800, no_output_s: 7200, memory_mb: 8192 }).describe('Resource limits of each build'),
   /** Distfile mirrors (pbulk's MASTER_SITE_OVERRIDE), as base URLs: tried after the cache and the recipe's own URL, before Debian's archive. */
   mirrors: z.array(httpUrl).default([]).describe("Distfile mirror base URLs, tried in order after the recipe's own URL and before Debian's archive"),
+  /** Where distfile downloads may go: recipes are untrusted, so loopback, private and link-local addresses are refused unless listed. */
+  fetch: z.object({
+    /** Host names, addresses or networks (CIDR) a download may reach although they are loopback, private or link-local. */
+    allow_hosts: z.array(z.string().refine(isAllowEntry, 'must be a host name, an IP address or a network such as 10.1.0.0/16')).default([])
+      .describe('Host names, addresses or CIDR networks that distfile downloads may reach although loopback, private or link-local'),
+  }).strict().default({ allow_hosts: [] }).describe('Where distfile downloads may go'),
   /** Debian archive for jails; unset means the one in the host's apt sources. */
   debian_mirror: httpUrl.optional().describe("Debian archive URL for jails; unset: the host's apt sources"),
   /** Package generations kept per repository (older ones are deleted). */

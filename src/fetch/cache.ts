@@ -2,8 +2,9 @@
  * The content-addressed distfile cache under `HOME/distfiles/`:
  * - `sha256/ab/abcdef…` holds each file, named by its sha256 (only files whose hash was checked get here);
  * - `by-name/FILENAME` is a readable symbolic link to it (the last file fetched under that name);
- * - `.tmp/` holds downloads in progress; `.bad/` holds files whose hash did not match, kept apart for inspection.
+ * - `.tmp/` holds downloads in progress; `.bad/` (0700) holds files whose hash did not match, mode 0600, root only.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -53,11 +54,16 @@ export class DistfileCache {
     fs.renameSync(tmp, link);
   }
 
-  /** Moves a file whose hash did not match into `.bad/` (named by its actual hash) and returns its new path. */
-  quarantine(tmp: string, filename: string, actualSha256: string): string {
+  /**
+   * Moves a file whose hash did not match into `.bad/` (folder 0700, file 0600: root only, never a build) and
+   * returns its new path. The name is random, not the file's hash.
+   */
+  quarantine(tmp: string, filename: string): string {
     const dir = path.join(this.root, '.bad');
-    fs.mkdirSync(dir, { recursive: true });
-    const dest = path.join(dir, `${actualSha256.slice(0, 16)}.${filename}`);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(dir, 0o700);
+    const dest = path.join(dir, `${crypto.randomBytes(8).toString('hex')}.${filename}`);
+    fs.chmodSync(tmp, 0o600);
     fs.renameSync(tmp, dest);
     return dest;
   }

@@ -6,9 +6,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../util/errors.js';
+import { loadConfig } from '../config/index.js';
 import { loadSourcesIndex, type DebianSourceFile } from '../debian/index.js';
 import { DistfileCache } from './cache.js';
-import { downloadToFile, type DownloadLimits } from './download.js';
+import { downloadToFile, type DownloadLimits, type DownloadPolicy } from './download.js';
+import { AllowList } from './address.js';
 
 /** One distfile to fetch (a recipe's `sources` entry, or any file known by URL and sha256). */
 export interface DistfileSpec {
@@ -70,14 +72,25 @@ export interface FetchOptions extends DownloadLimits {
   readonly deadHosts?: Set<string>;
   /** Progress lines (for the port's log). */
   readonly log?: (line: string) => void;
+  /**
+   * Hosts, addresses and networks a download may reach although they are loopback, private or link-local;
+   * default: `kiln.yaml`'s `fetch.allow_hosts` under `home`. Mirrors are always allowed.
+   */
+  readonly allowHosts?: readonly string[];
 }
 
 /** The file name a spec is cached under. */
 export function distfileName(spec: DistfileSpec): string {
-  if (spec.filename) return spec.filename;
+  if (spec.filename) return safeName(spec.filename) ? spec.filename : `${spec.sha256}.distfile`;
   let last = '';
   try { last = decodeURIComponent(new URL(spec.url).pathname.split('/').pop() ?? ''); } catch { /* bad URL */ }
-  return last === '' || last === '.' || last === '..' ? `${spec.sha256}.distfile` : last;
+  return safeName(last) ? last : `${spec.sha256}.distfile`;
+}
+
+/** A file name that stays in its folder: no slash, no NUL or control character, not `.`/`..`, not hidden. */
+function safeName(n: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return n !== '' && n.length <= 255 && !n.startsWith('.') && !/[\/\x00-\x1f\x7f]/.test(n);
 }
 
 function hostOf(url: string): string {
@@ -88,11 +101,11 @@ function joinUrl(base: string, filename: string): string {
   return `${base.replace(/\/+$/, '')}/${encodeURIComponent(filename)}`;
 }
 
-/** A checksum mismatch seen on the way (the file itself went to `.bad/`). */
-interface Mismatch { url: string; actual: string; keptAt: string }
+/** A checksum mismatch seen on the way (the file itself went to the 0600 quarantine). */
+interface Mismatch { url: string; size: number }
 
 async function fetchOne(req: FetchRequest, spec: DistfileSpec, cache: DistfileCache, opts: FetchOptions,
-  debianLookup: ((sha: string) => Promise<DebianSourceFile | undefined>) | undefined): Promise<FetchedDistfile> {
+  debianLookup: ((sha: string) => Promise<DebianSourceFile | undefined>) | undefined, policy: DownloadPolicy): Promise<FetchedDistfile> {
   const filename = distfileName(spec);
   const sha = spec.sha256.toLowerCase();
   const log = opts.log ?? ((): void => undefined);
@@ -113,7 +126,7 @@ async function fetchOne(req: FetchRequest, spec: DistfileSpec, cache: DistfileCa
     const tmp = cache.tempPath(filename);
     try {
       log(`fetch: ${filename}: trying ${url}`);
-      const r = await downloadToFile(url, tmp, opts);
+      const r = await downloadToFile(url, tmp, { ...opts, ...policy });
       if (!r.ok) {
         if (r.kind === 'aborted') opts.signal?.throwIfAborted();
         if (r.kind === 'unreachable' && host !== '') dead.add(host);
@@ -122,10 +135,12 @@ async function fetchOne(req: FetchRequest, spec: DistfileSpec, cache: DistfileCa
         return undefined;
       }
       if (r.sha256 !== sha) {
-        const keptAt = cache.quarantine(tmp, filename, r.sha256);
-        mismatches.push({ url, actual: r.sha256, keptAt });
-        tried.push({ where, url, outcome: `sha256 mismatch: got ${r.sha256} (kept at ${keptAt})` });
-        log(`fetch: ${filename}: ${url}: CHECKSUM MISMATCH expected ${sha} got ${r.sha256}; moved to ${keptAt}`);
+        // The bytes are untrusted and may be anything (a secret, if a route to one was missed): their hash is
+        // never printed, and the file is kept only where no build and no other user can read it.
+        cache.quarantine(tmp, filename);
+        mismatches.push({ url, size: r.size });
+        tried.push({ where, url, outcome: `sha256 mismatch (${r.size} bytes, not ${sha})` });
+        log(`fetch: ${filename}: ${url}: CHECKSUM MISMATCH: ${r.size} bytes that do not have sha256 ${sha}; quarantined`);
         return undefined;
       }
       const p = cache.adopt(tmp, sha, filename);
@@ -159,7 +174,7 @@ async function fetchOne(req: FetchRequest, spec: DistfileSpec, cache: DistfileCa
   if (mismatches.length > 0) {
     const m = mismatches[0]!;
     throw new KilnError('KILN_E_CHECKSUM',
-      `${req.origin}: ${filename} from ${m.url} has sha256 ${m.actual}, expected ${sha} (bad file kept at ${m.keptAt}); tried:\n${places}`,
+      `${req.origin}: ${filename} from ${m.url} does not have the expected sha256 ${sha} (${m.size} bytes; quarantined, readable by root only); tried:\n${places}`,
       { hint: 'if upstream re-rolled the file on purpose, check it and update the recipe\'s sha256; otherwise the download was corrupted or tampered with', exitCode: 1 });
   }
   throw new KilnError('KILN_E_FETCH', `${req.origin}: ${filename} (sha256 ${sha}) was found nowhere; tried:\n${places || '  nothing (no URL, mirror or Debian archive configured)'}`,
@@ -185,7 +200,9 @@ export async function fetchDistfiles(req: FetchRequest, opts: FetchOptions): Pro
       ...(opts.log ? { log: opts.log } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
     return index.bySha256(sha);
   });
+  const trusted = [...(opts.mirrors ?? []), ...(debianMirror === undefined ? [] : [debianMirror])];
+  const policy: DownloadPolicy = { allow: new AllowList(opts.allowHosts ?? loadConfig(opts.home).fetch.allow_hosts), trusted };
   const out: FetchedDistfile[] = [];
-  for (const spec of req.sources) out.push(await fetchOne(req, spec, cache, opts, lookup));
+  for (const spec of req.sources) out.push(await fetchOne(req, spec, cache, opts, lookup, policy));
   return out;
 }

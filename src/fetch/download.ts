@@ -1,15 +1,26 @@
 /**
- * One download into a file, hashed while it streams, with a connect (time-to-headers) limit, a stall limit, an
- * overall limit and a bounded number of attempts. Failures come back as values, classified so that the caller can
- * tell an unreachable host (skip it from now on) from a missing file or a transient fault.
+ * One download into a file, hashed while it streams, with a connect limit, a stall limit, an overall limit and a
+ * bounded number of attempts. Failures come back as values, classified so that the caller can tell an unreachable
+ * host (skip it from now on) from a missing file, a transient fault or a URL refused by policy.
+ *
+ * Distfile URLs come from recipes, which are untrusted. So: only `http`, `https` and `ftp` (plus a configured
+ * mirror's own scheme, for URLs under that mirror); every host name is resolved here and each of its addresses
+ * checked (`address.ts`) before any connection, and the connection is pinned to the checked addresses; redirects
+ * are followed here, one hop at a time, each hop checked again. The transfer itself is `curl` run as `nobody` (when
+ * kiln runs as root) with no new privileges and no capabilities, writing only to a pipe: it cannot read kiln's
+ * home, its keys or any file the host can, and it writes nothing but the bytes it is handed.
  */
 import crypto from 'node:crypto';
+import dns from 'node:dns';
 import fs from 'node:fs';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { ExecError, run } from '../util/exec.js';
+import { AllowList, blockedReason } from './address.js';
 
 /** Limits of one download. */
 export interface DownloadLimits {
-  /** Time allowed until the response headers arrive (DNS, connect, TLS, server think time). Default 15 s. */
+  /** Time allowed to connect (DNS, TCP, TLS). Default 15 s. */
   readonly connectTimeoutMs?: number;
   /** Time allowed without receiving a byte once the body flows. Default 30 s. */
   readonly stallTimeoutMs?: number;
@@ -21,84 +32,126 @@ export interface DownloadLimits {
   readonly signal?: AbortSignal;
 }
 
-/** Why a download failed. */
-export type DownloadFailureKind = 'unreachable' | 'not-found' | 'http' | 'transient' | 'unsupported' | 'aborted';
+/** Where a download may go (see the module comment). */
+export interface DownloadPolicy {
+  /** The operator's exceptions to the address rules (`kiln.yaml` `fetch.allow_hosts`). */
+  readonly allow?: AllowList;
+  /** Base URLs of trusted mirrors: a URL under one may use its scheme (even `file:`) and any address. */
+  readonly trusted?: readonly string[];
+}
+
+/** Why a download failed; `refused` is a URL the policy does not allow (nothing was connected to). */
+export type DownloadFailureKind = 'unreachable' | 'not-found' | 'http' | 'transient' | 'unsupported' | 'aborted' | 'refused';
 
 /** The outcome of {@link downloadToFile}. */
 export type DownloadResult =
   | { readonly ok: true; readonly sha256: string; readonly size: number }
   | { readonly ok: false; readonly kind: DownloadFailureKind; readonly reason: string };
 
-const UNREACHABLE = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN',
-  'UND_ERR_CONNECT_TIMEOUT', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID']);
+type Failure = Extract<DownloadResult, { ok: false }>;
+type Lim = Required<Omit<DownloadLimits, 'signal'>> & { signal?: AbortSignal };
 
-class Timeout extends Error { constructor(readonly what: 'connect' | 'stall' | 'overall') { super(`${what} timeout`); } }
+const SCHEMES = new Set(['http:', 'https:', 'ftp:']);
+const DEFAULT_PORT: Record<string, string> = { 'http:': '80', 'https:': '443', 'ftp:': '21' };
+const MAX_HOPS = 10;
+const NOBODY = 65534;
 
-function errCode(e: unknown): string | undefined {
-  const c = (e as { cause?: { code?: string } }).cause;
-  return c?.code ?? (e as { code?: string }).code;
+/** True when `href` lies under one of the trusted base URLs (both normalized by the URL parser). */
+function underTrusted(u: URL, trusted: readonly string[]): boolean {
+  return trusted.some((b) => {
+    let base: URL;
+    try { base = new URL(b.endsWith('/') ? b : `${b}/`); } catch { return false; }
+    return u.href.startsWith(base.href);
+  });
 }
 
-async function attemptHttp(url: string, dest: string, lim: Required<Omit<DownloadLimits, 'signal'>> & { signal?: AbortSignal }): Promise<DownloadResult> {
-  const ctl = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const arm = (ms: number, what: Timeout['what']): void => {
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => ctl.abort(new Timeout(what)), ms);
-  };
-  const overall = setTimeout(() => ctl.abort(new Timeout('overall')), lim.timeoutMs);
-  const onAbort = (): void => ctl.abort(lim.signal?.reason);
-  lim.signal?.addEventListener('abort', onAbort, { once: true });
-  const out = fs.createWriteStream(dest);
-  let closing: Promise<void> | undefined;
-  out.on('error', () => undefined);
-  const closeOut = (): Promise<void> => (closing ??= new Promise((r) => { out.once('error', () => r()); out.end(() => r()); }));
+/** Checks one URL against the policy; on success, the `--resolve` pin for curl (absent: no pin needed). */
+export async function checkUrl(u: URL, policy: DownloadPolicy): Promise<Failure | { ok: true; pin?: string }> {
+  if (underTrusted(u, policy.trusted ?? [])) return { ok: true };
+  if (!SCHEMES.has(u.protocol)) {
+    return { ok: false, kind: 'refused', reason: `${u.protocol.replace(/:$/, '')} URLs are not allowed (only http, https and ftp; files that belong to a port ship in its folder)` };
+  }
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  const allow = policy.allow ?? new AllowList();
+  if (allow.allowsName(host)) return { ok: true };
+  let addrs: string[];
+  if (net.isIP(host) !== 0) addrs = [host];
+  else {
+    try {
+      addrs = (await dns.promises.lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+    } catch (e) {
+      return { ok: false, kind: 'unreachable', reason: (e as NodeJS.ErrnoException).code ?? 'name lookup failed' };
+    }
+    if (addrs.length === 0) return { ok: false, kind: 'unreachable', reason: 'ENOTFOUND' };
+  }
+  for (const a of addrs) {
+    const why = blockedReason(a);
+    if (why !== undefined && !allow.allowsAddress(a)) {
+      return { ok: false, kind: 'refused', reason: `${host === a ? a : `${host} resolves to ${a}`}, a ${why} address: refused (kiln.yaml fetch.allow_hosts can allow it)` };
+    }
+  }
+  if (net.isIP(host) !== 0) return { ok: true };
+  const port = u.port || DEFAULT_PORT[u.protocol]!;
+  return { ok: true, pin: `${host}:${port}:${addrs.map((a) => (net.isIPv6(a) ? `[${a}]` : a)).join(',')}` };
+}
+
+/** curl exit statuses meaning the host could not be reached (DNS, connect, TLS trust). */
+const CURL_UNREACHABLE = new Set([5, 6, 7, 35, 51, 53, 54, 58, 59, 60, 66, 77, 80, 83, 90, 91]);
+
+function curlArgv(url: string, pin: string | undefined, lim: Lim): [string, string[]] {
+  const secs = (ms: number): string => String(Math.max(1, Math.ceil(ms / 1000)));
+  const args = ['-q', '-sS', '--proto', '=http,https,ftp', '--proto-redir', '=http,https,ftp', '--max-redirs', '0',
+    '--globoff', '--noproxy', '*', '--ftp-skip-pasv-ip', '-A', 'kiln',
+    '--connect-timeout', secs(lim.connectTimeoutMs), '--max-time', secs(lim.timeoutMs),
+    '--speed-limit', '1', '--speed-time', secs(lim.stallTimeoutMs),
+    '-o', '-', '-w', '%{stderr}\nKILN-RESULT %{response_code} %{redirect_url}\n',
+    ...(pin ? ['--resolve', pin] : []), url];
+  if (process.getuid?.() !== 0) return ['curl', args];
+  return ['setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--no-new-privs', '--inh-caps=-all', 'curl', ...args]];
+}
+
+type Hop = DownloadResult | { readonly ok: 'redirect'; readonly to: string };
+
+/** One request (no redirect followed), its body streamed into `dest` by an unprivileged curl. */
+async function curlOnce(url: string, pin: string | undefined, dest: string, lim: Lim): Promise<Hop> {
+  const fd = fs.openSync(dest, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW, 0o600);
+  const hash = crypto.createHash('sha256');
+  let size = 0;
+  let err = '';
+  const [cmd, argv] = curlArgv(url, pin, lim);
+  let status: number | null;
   try {
-    arm(lim.connectTimeoutMs, 'connect');
-    let res: Response;
-    try {
-      res = await fetch(url, { signal: ctl.signal, redirect: 'follow', headers: { 'user-agent': 'kiln' } });
-    } catch (e) {
-      return classify(e, ctl.signal, lim.signal, 'connect');
-    }
-    if (res.status === 404 || res.status === 410) { await res.body?.cancel().catch(() => undefined); return { ok: false, kind: 'not-found', reason: `HTTP ${res.status}` }; }
-    if (!res.ok || !res.body) {
-      await res.body?.cancel().catch(() => undefined);
-      return { ok: false, kind: res.status >= 500 || res.status === 429 ? 'transient' : 'http', reason: `HTTP ${res.status}` };
-    }
-    const hash = crypto.createHash('sha256');
-    let size = 0;
-    try {
-      arm(lim.stallTimeoutMs, 'stall');
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        arm(lim.stallTimeoutMs, 'stall');
-        hash.update(chunk); size += chunk.length;
-        if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-      }
-    } catch (e) {
-      const c = classify(e, ctl.signal, lim.signal, 'body');
-      return c.ok ? c : { ...c, reason: `${c.reason} after ${size} bytes` };
-    }
-    await closeOut();
-    return { ok: true, sha256: hash.digest('hex'), size };
+    const r = await run(cmd, argv, {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', LANG: 'C' },
+      allowFailure: true, maxBuffer: 0, timeoutMs: lim.timeoutMs + 5_000, ...(lim.signal ? { signal: lim.signal } : {}),
+      onOutput: (b, s) => {
+        if (s === 'stdout') { fs.writeSync(fd, b); hash.update(b); size += b.length; } else if (err.length < 65536) err += b.toString('utf8');
+      },
+    });
+    status = r.status;
+  } catch (e) {
+    if (e instanceof ExecError && e.reason === 'aborted') return { ok: false, kind: 'aborted', reason: 'aborted' };
+    if (e instanceof ExecError && e.reason === 'not-found') return { ok: false, kind: 'unsupported', reason: 'curl is not installed' };
+    return { ok: false, kind: 'transient', reason: `overall timeout after ${size} bytes` };
   } finally {
-    if (timer) clearTimeout(timer);
-    clearTimeout(overall);
-    lim.signal?.removeEventListener('abort', onAbort);
-    await closeOut();
+    fs.closeSync(fd);
   }
-}
-
-function classify(e: unknown, own: AbortSignal, user: AbortSignal | undefined, stage: 'connect' | 'body'): DownloadResult {
-  if (user?.aborted) return { ok: false, kind: 'aborted', reason: 'aborted' };
-  if (own.aborted && own.reason instanceof Timeout) {
-    const t = own.reason.what;
-    return { ok: false, kind: t === 'connect' ? 'unreachable' : 'transient', reason: `${t} timeout` };
+  const m = /KILN-RESULT (\d+) ?(.*)$/m.exec(err);
+  const code = Number(m?.[1] ?? 0);
+  const location = (m?.[2] ?? '').trim();
+  const curlMsg = err.replace(/\n?KILN-RESULT.*$/m, '').trim().split('\n')[0] ?? '';
+  if (status !== 0) {
+    if (status === 28) return code === 0 ? { ok: false, kind: 'unreachable', reason: 'connect timeout' } : { ok: false, kind: 'transient', reason: `stall or overall timeout after ${size} bytes` };
+    if (CURL_UNREACHABLE.has(status ?? -1)) return { ok: false, kind: 'unreachable', reason: curlMsg || `curl exit ${status}` };
+    if (status === 78 || status === 9) return { ok: false, kind: 'not-found', reason: curlMsg || 'no such file' };
+    if (status === 1) return { ok: false, kind: 'unsupported', reason: curlMsg };
+    return { ok: false, kind: 'transient', reason: `${curlMsg || `curl exit ${status}`}${size > 0 ? ` after ${size} bytes` : ''}` };
   }
-  const code = errCode(e);
-  if (code && UNREACHABLE.has(code)) return { ok: false, kind: 'unreachable', reason: code };
-  const msg = e instanceof Error ? e.message : String(e);
-  return { ok: false, kind: 'transient', reason: `${code ?? msg}${stage === 'connect' ? '' : ' (while reading)'}` };
+  if (!url.startsWith('http')) return { ok: true, sha256: hash.digest('hex'), size };
+  if (code >= 200 && code < 300) return { ok: true, sha256: hash.digest('hex'), size };
+  if (code >= 300 && code < 400 && location !== '') return { ok: 'redirect', to: location };
+  if (code === 404 || code === 410) return { ok: false, kind: 'not-found', reason: `HTTP ${code}` };
+  return { ok: false, kind: code >= 500 || code === 429 ? 'transient' : 'http', reason: `HTTP ${code}` };
 }
 
 async function copyFile(url: string, dest: string): Promise<DownloadResult> {
@@ -106,7 +159,7 @@ async function copyFile(url: string, dest: string): Promise<DownloadResult> {
   if (!fs.existsSync(src)) return { ok: false, kind: 'not-found', reason: 'no such file' };
   const hash = crypto.createHash('sha256');
   let size = 0;
-  const out = fs.createWriteStream(dest);
+  const out = fs.createWriteStream(dest, { mode: 0o600 });
   for await (const chunk of fs.createReadStream(src) as AsyncIterable<Buffer>) {
     hash.update(chunk); size += chunk.length;
     if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
@@ -115,26 +168,42 @@ async function copyFile(url: string, dest: string): Promise<DownloadResult> {
   return { ok: true, sha256: hash.digest('hex'), size };
 }
 
+/** One attempt: the URL and each redirect hop checked against the policy, then fetched. */
+async function attempt(url: string, dest: string, lim: Lim, policy: DownloadPolicy): Promise<DownloadResult> {
+  let current = url;
+  for (let hop = 0; hop <= MAX_HOPS; hop++) {
+    let u: URL;
+    try { u = new URL(current); } catch { return { ok: false, kind: 'unsupported', reason: `not a URL: ${current}` }; }
+    const checked = await checkUrl(u, policy);
+    const via = hop === 0 ? '' : ` (redirected to ${u.href})`;
+    if (!checked.ok) return { ...checked, reason: `${checked.reason}${via}` };
+    if (u.protocol === 'file:') return copyFile(u.href, dest);
+    if (!SCHEMES.has(u.protocol)) return { ok: false, kind: 'unsupported', reason: `${u.protocol.replace(/:$/, '')} URLs are not supported${via}` };
+    const r = await curlOnce(u.href, checked.pin, dest, lim);
+    if (r.ok !== 'redirect') return r;
+    current = new URL(r.to, u).href;
+  }
+  return { ok: false, kind: 'http', reason: `more than ${MAX_HOPS} redirects` };
+}
+
 /**
- * Downloads `url` (http, https or file) into `dest`, overwriting it, and returns its sha256 and size, or a
- * classified failure. Never throws for network trouble. Transient failures are retried up to `attempts` times
- * with a short pause; an unreachable host, a 404 and other 4xx answers are not.
+ * Downloads `url` into `dest` (mode 0600, overwritten) and returns its sha256 and size, or a classified failure.
+ * Never throws for network trouble. Transient failures are retried up to `attempts` times with a short pause; an
+ * unreachable host, a refused URL, a 404 and other 4xx answers are not.
  */
-export async function downloadToFile(url: string, dest: string, limits: DownloadLimits = {}): Promise<DownloadResult> {
-  const lim = {
+export async function downloadToFile(url: string, dest: string, limits: DownloadLimits & DownloadPolicy = {}): Promise<DownloadResult> {
+  const lim: Lim = {
     connectTimeoutMs: limits.connectTimeoutMs ?? 15_000,
     stallTimeoutMs: limits.stallTimeoutMs ?? 30_000,
     timeoutMs: limits.timeoutMs ?? 600_000,
     attempts: Math.max(1, Math.min(limits.attempts ?? 2, 10)),
     ...(limits.signal ? { signal: limits.signal } : {}),
   };
-  let scheme: string;
-  try { scheme = new URL(url).protocol; } catch { return { ok: false, kind: 'unsupported', reason: 'not a URL' }; }
-  if (scheme === 'file:') return copyFile(url, dest);
-  if (scheme !== 'http:' && scheme !== 'https:') return { ok: false, kind: 'unsupported', reason: `${scheme.replace(/:$/, '')} URLs are not supported` };
+  const policy: DownloadPolicy = { ...(limits.allow ? { allow: limits.allow } : {}), ...(limits.trusted ? { trusted: limits.trusted } : {}) };
   let last: DownloadResult = { ok: false, kind: 'transient', reason: 'no attempt made' };
   for (let i = 1; i <= lim.attempts; i++) {
-    last = await attemptHttp(url, dest, lim);
+    if (lim.signal?.aborted) return { ok: false, kind: 'aborted', reason: 'aborted' };
+    last = await attempt(url, dest, lim, policy);
     if (last.ok || last.kind !== 'transient') return last;
     if (i < lim.attempts) await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** i, 2_000)));
   }

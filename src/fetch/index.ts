@@ -4,4 +4,5 @@ export {
   type DistfileSpec, type FetchRequest, type FetchOptions, type FetchedDistfile, type FetchedFrom, type FetchAttempt,
 } from './distfiles.js';
 export { DistfileCache } from './cache.js';
-export { downloadToFile, type DownloadLimits, type DownloadResult, type DownloadFailureKind } from './download.js';
+export { downloadToFile, checkUrl, type DownloadLimits, type DownloadPolicy, type DownloadResult, type DownloadFailureKind } from './download.js';
+export { AllowList, blockedReason } from './address.js';
