@@ -3,7 +3,7 @@
  * one line per problem on stderr and the exit code of the CLI spec.
  */
 import path from 'node:path';
-import { KilnError, formatProblem, InputError } from '../util/errors.js';
+import { KilnError, formatProblems, InputError } from '../util/errors.js';
 import type { CliContext, CommandHandler } from './context.js';
 import { COMMANDS, USAGE, commandHandler } from './commands/index.js';
 
@@ -63,7 +63,7 @@ export const KILN_VERSION = '0.1.0';
 /** Prints an error as the CLI spec wants (one line per problem, then a hint) and returns its exit code. */
 export function reportError(e: unknown, ctx: Pick<CliContext, 'err'>): number {
   if (e instanceof InputError) {
-    for (const p of e.problems) ctx.err(formatProblem(p));
+    for (const l of formatProblems(e.problems)) ctx.err(l);
     if (e.hint) ctx.err(`hint: ${e.hint}`);
     return e.exitCode;
   }

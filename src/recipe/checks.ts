@@ -6,6 +6,7 @@
  */
 import { formatField } from '../util/yamlpos.js';
 import { PACKAGE_NAME_RE } from './schema.js';
+import { hostileFindings } from './hostile.js';
 
 /** One finding: the field it is about, how to point at it, and the message. */
 export interface Finding {
@@ -186,8 +187,11 @@ export function checkRecipe(data: unknown, origin: string): Finding[] {
 
   // Sources: each needs a file name, and two must not share one.
   if (Array.isArray(data.sources) && data.sources.length > 0) sourceNames(data.sources, out);
+  // Prototype keys, control characters, absurd sizes (hostile.ts).
+  for (const f of hostileFindings(data)) out.push(f);
   return out;
 }
+
 
 /** Each source needs a file name, and two must not share one. */
 function sourceNames(sources: unknown[], out: Finding[]): void {

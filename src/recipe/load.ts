@@ -33,7 +33,88 @@ function readFailure(e: unknown): string {
   if (code === 'ENOENT') return 'does not exist';
   if (code === 'EACCES') return 'is not readable (permission denied)';
   if (code === 'EISDIR') return 'is a folder, not a file';
+  if (e instanceof NotRegular) return e.message;
   return `cannot be read (${code ?? String(e)})`;
+}
+
+/** A recipe, patch or port file larger than this is refused (nothing honest comes close). */
+const MAX_FILE = 16 * 1024 * 1024;
+const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW;
+
+/** Refusal of a file that is not a plain file inside the tree (never read: a FIFO would hang, a device never end). */
+class NotRegular extends Error {
+  readonly code = 'NOTREG';
+  constructor(why: string) { super(why); }
+}
+
+/** True when `p` is `root` or below it. */
+function inside(p: string, root: string): boolean {
+  return p === root || p.startsWith(root.endsWith(nodePath.sep) ? root : `${root}${nodePath.sep}`);
+}
+
+/**
+ * Opens `file` for reading only if it is a regular file inside `root`: never follows a symlink out of the tree,
+ * never blocks on a FIFO (O_NONBLOCK), never reads a device or socket (fstat before any read). A symlink that stays
+ * in the tree is followed. Throws {@link NotRegular} (or the open's own error: ENOENT, EACCES).
+ */
+function openRegular(file: string, root: string): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, OPEN_FLAGS);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ELOOP') throw e;
+    // A symlink: follow it only when its target stays in the tree.
+    let real: string;
+    try { real = fs.realpathSync(file); } catch { throw new NotRegular('not a regular file (a dangling or looping symlink)'); }
+    let realRoot = root;
+    try { realRoot = fs.realpathSync(root); } catch { /* keep as given */ }
+    if (!inside(real, realRoot)) throw new NotRegular(`not a regular file (a symlink to ${real}, outside the tree)`);
+    fd = fs.openSync(real, OPEN_FLAGS);
+  }
+  const st = fs.fstatSync(fd);
+  if (!st.isFile()) {
+    fs.closeSync(fd);
+    throw new NotRegular(`not a regular file (${st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isDirectory() ? 'a folder' : 'a device'})`);
+  }
+  if (st.size > MAX_FILE) { fs.closeSync(fd); throw new NotRegular(`is larger than ${MAX_FILE / 1024 / 1024} MiB`); }
+  return fd;
+}
+
+/** The tree root of a port folder: `dir` minus its `CATEGORY/NAME` origin (else the folder itself). */
+function treeRootOf(absDir: string, origin: string): string {
+  const tail = `${nodePath.sep}${origin.split('/').join(nodePath.sep)}`;
+  return absDir.endsWith(tail) ? absDir.slice(0, -tail.length) || nodePath.sep : absDir;
+}
+
+/**
+ * Port files that are not regular files or folders (FIFOs, devices, sockets) or symlinks leaving the tree:
+ * refused, since the whole port folder reaches the build. Bounded walk.
+ */
+function portFileProblems(absDir: string, root: string): Problem[] {
+  const out: Problem[] = [];
+  let realRoot = root;
+  try { realRoot = fs.realpathSync(root); } catch { /* keep */ }
+  let seen = 0;
+  const walk = (dir: string, depth: number): void => {
+    let entries: fs.Dirent[];
+    try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { return; }
+    for (const e of entries) {
+      if (++seen > 10_000 || depth > 16) return;
+      const full = nodePath.join(dir, e.name);
+      if (e.isDirectory()) { walk(full, depth + 1); continue; }
+      if (e.isFile()) continue;
+      let why = 'not a regular file';
+      if (e.isSymbolicLink()) {
+        let real: string | undefined;
+        try { real = fs.realpathSync(full); } catch { /* dangling: harmless */ }
+        if (real === undefined || inside(real, realRoot)) continue;
+        why = `not a regular file (a symlink to ${real}, outside the tree)`;
+      }
+      out.push({ path: full, line: 1, column: 1, field: '-', message: why });
+    }
+  };
+  walk(absDir, 0);
+  return out;
 }
 
 /** Reused read buffer (grown on demand): a scan reads ~35,000 small files, one at a time per thread. */
@@ -43,8 +124,8 @@ let readBuf = Buffer.allocUnsafe(64 * 1024);
  * Reads a whole file with open + read + close into the shared buffer, skipping the `fstat` (and the fresh
  * buffer) of `readFileSync`, and the final read that returns 0. The bytes returned are valid until the next call.
  */
-function readShared(file: string): Buffer {
-  const fd = fs.openSync(file, 'r');
+function readShared(file: string, root: string): Buffer {
+  const fd = openRegular(file, root);
   try {
     let n = 0;
     for (let guard = 0; guard < 1 << 20; guard++) {
@@ -141,10 +222,12 @@ function loadWith<R extends { readonly patches: readonly string[]; readonly name
   const absDir = nodePath.isAbsolute(dir) ? dir : nodePath.resolve(dir);
   const file = `${absDir}${nodePath.sep}port.yaml`;
   const fail = (problems: Problem[]): Loaded<R> => ({ problems, dir: absDir, path: file, text: '', pkgname: '', contentHash: '' });
+  const root = treeRootOf(absDir, origin);
   let bytes: Buffer;
   try {
-    bytes = readShared(file);
+    bytes = readShared(file, root);
   } catch (e) {
+    if (e instanceof NotRegular) return fail([{ path: file, line: 1, column: 1, field: '-', message: e.message }]);
     return fail([{ path: file, line: 1, column: 1, field: '-', message: `port.yaml ${readFailure(e)}` }]);
   }
   const dec = decodeUtf8(bytes, file);
@@ -153,17 +236,23 @@ function loadWith<R extends { readonly patches: readonly string[]; readonly name
   const { recipe, problems } = parse(text, file, origin);
   if (!recipe) return fail(problems);
   const pkgname = recipe.name ?? origin.slice(origin.indexOf('/') + 1);
+  const strange = portFileProblems(absDir, root);
+  if (strange.length > 0) return fail(strange);
   if (recipe.patches.length === 0) {
     return { recipe, problems, dir: absDir, path: file, text, pkgname, contentHash: oneShotHash('sha256', bytes) };
   }
   const hash = createHash('sha256').update(bytes);
   recipe.patches.forEach((name, i) => {
+    const patchPath = nodePath.join(absDir, name);
     try {
-      const patch = fs.readFileSync(nodePath.join(absDir, name));
+      const fd = openRegular(patchPath, root);
+      let patch: Buffer;
+      try { patch = fs.readFileSync(fd); } finally { fs.closeSync(fd); }
       hash.update(name).update('\0').update(patch);
     } catch (e) {
       const at = locateField(file, text, ['patches', i]);
-      problems.push({ path: file, ...at, field: `patches[${i}]`, message: `patch file ${JSON.stringify(name)} ${readFailure(e)} in ${absDir}` });
+      const message = e instanceof NotRegular ? `${patchPath}: ${e.message}` : `patch file ${JSON.stringify(name)} ${readFailure(e)} in ${absDir}`;
+      problems.push({ path: file, ...at, field: `patches[${i}]`, message });
     }
   });
   if (problems.length > 0) return fail(problems);

@@ -6,11 +6,12 @@
  * subset) is parsed again with positions by the full parser, which is authoritative: it accepts the
  * recipe or locates every problem, `PATH:LINE:COLUMN: FIELD: message`.
  */
-import type { Problem } from '../util/errors.js';
+import { MAX_PRINTED_PROBLEMS, type Problem } from '../util/errors.js';
 import { decodeUtf8, dedupe, formatField, locate, parseYamlPositioned, sortProblems, zodProblems, type FieldPath, type Position, type PositionedYaml } from '../util/yamlpos.js';
 import { checkRecipe, type Finding } from './checks.js';
 import { FAIL, compileSchema } from './compile.js';
 import { fastYaml } from './fastyaml.js';
+import { hostileKeyProblems } from './hostile.js';
 import { RecipeSchema, type Recipe } from './schema.js';
 import { LAZY_KEYS } from './shape.js';
 
@@ -38,12 +39,29 @@ function findingProblems(yaml: PositionedYaml, findings: readonly Finding[]): Pr
  */
 export function parseSlow(text: string, path: string, origin: string): RecipeParse {
   const parsed = parseYamlPositioned(text, path);
-  if (parsed.problems.length > 0) return { problems: parsed.problems };
+  if (parsed.problems.length > 0) return { problems: capped(parsed.problems, 0) };
   const res = RecipeSchema.safeParse(parsed.value);
-  const problems = res.success ? [] : zodProblems(parsed.yaml, res.error.issues, parsed.value, RecipeSchema);
-  problems.push(...findingProblems(parsed.yaml, checkRecipe(parsed.value, origin)));
+  // A hostile file can hold 100,000 faults: locate a bounded number, count the rest.
+  const issues = res.success ? [] : res.error.issues;
+  const findings = checkRecipe(parsed.value, origin);
+  const problems = zodProblems(parsed.yaml, issues.slice(0, LOCATED), parsed.value, RecipeSchema);
+  problems.push(...findingProblems(parsed.yaml, findings.slice(0, LOCATED)), ...hostileKeyProblems(parsed.yaml));
   if (problems.length === 0 && res.success) return { recipe: res.data, problems };
-  return { problems: sortProblems(dedupe(problems)) };
+  const unlocated = Math.max(0, issues.length - LOCATED) + Math.max(0, findings.length - LOCATED);
+  return { problems: capped(sortProblems(dedupe(problems)), unlocated) };
+}
+
+/** Problems located per kind before the rest are only counted. */
+const LOCATED = 200;
+
+/** The first {@link MAX_PRINTED_PROBLEMS} problems, then one `and N more problems` (N counts `extra` unlocated ones too). */
+function capped(problems: Problem[], extra: number): Problem[] {
+  if (problems.length <= MAX_PRINTED_PROBLEMS && extra === 0) return problems;
+  const kept = problems.slice(0, MAX_PRINTED_PROBLEMS);
+  const next = problems[MAX_PRINTED_PROBLEMS] ?? kept[kept.length - 1]!;
+  const more = problems.length - kept.length + extra;
+  kept.push({ path: next.path, line: next.line, column: next.column, field: '-', message: `and ${more} more problems` });
+  return kept;
 }
 
 /**

@@ -202,8 +202,10 @@ test('loadPort reads a recipe larger than its read buffer whole (hash and text),
   try {
     const dir = path.join(root, 'misc', 'big');
     fs.mkdirSync(dir, { recursive: true });
-    const long = Array.from({ length: 4000 }, (_, i) => `  line ${i} of a long description, ${'x'.repeat(40)}`).join('\n');
-    const text = `version: "1.0"\nsummary: big\ndescription: |\n${long}\nbuild:\n  system: make\n`;
+    // Strings stay under the 64 KiB a string may hold; comments make the file three read buffers long.
+    const long = Array.from({ length: 800 }, (_, i) => `  line ${i} of a long description, ${'x'.repeat(40)}`).join('\n');
+    const comments = Array.from({ length: 3000 }, (_, i) => `# comment ${i} ${'y'.repeat(60)}`).join('\n');
+    const text = `version: "1.0"\nsummary: big\n${comments}\ndescription: |\n${long}\nbuild:\n  system: make\n`;
     assert.ok(Buffer.byteLength(text) > 3 * 64 * 1024);
     fs.writeFileSync(path.join(dir, 'port.yaml'), text);
     const { port, problems } = loadPort(dir, 'misc/big', 'main');

@@ -90,11 +90,22 @@ export function formatProblem(p: Problem): string {
   return `${p.path}:${p.line}:${p.column}: ${p.field}: ${p.message}`;
 }
 
+/** Problems printed before the rest are only counted (a hostile file can hold 100,000 of them). */
+export const MAX_PRINTED_PROBLEMS = 50;
+
+/** Formatted problems, at most `max`, then `and N more problems` for the rest (so at most `max + 1` lines). */
+export function formatProblems(problems: readonly Problem[], max = MAX_PRINTED_PROBLEMS): string[] {
+  if (problems.length <= max + 1) return problems.map(formatProblem);
+  const lines = problems.slice(0, max).map(formatProblem);
+  if (problems.length > max) lines.push(`and ${problems.length - max} more problems`);
+  return lines;
+}
+
 /** Invalid input files: carries every problem found, not just the first (exit 2). */
 export class InputError extends KilnError {
   readonly problems: readonly Problem[];
   constructor(code: ErrorCode, problems: readonly Problem[], hint?: string) {
-    super(code, problems.map(formatProblem).join('\n'), { hint, exitCode: 2 });
+    super(code, formatProblems(problems).join('\n'), { hint, exitCode: 2 });
     this.problems = problems;
   }
 }

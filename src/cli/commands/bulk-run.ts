@@ -4,7 +4,7 @@
  * 2 input problems.
  */
 import os from 'node:os';
-import { formatProblem } from '../../util/errors.js';
+import { formatProblems } from '../../util/errors.js';
 import { openStore } from '../../store/index.js';
 import { loadConfig } from '../../config/index.js';
 import { hostMirror } from '../../debian/index.js';
@@ -38,7 +38,7 @@ export async function runBulkCommand(ctx: CliContext, f: BulkRunFlags): Promise<
   try {
     const res = planBulk(ctx, { ...f, dryRun: false, store });
     for (const n of res.notes) ctx.err(n);
-    for (const p of res.problems) ctx.err(formatProblem(p));
+    for (const l of formatProblems(res.problems)) ctx.err(l);
     for (const e of res.errors) ctx.err(e);
     const events = new BulkEvents();
     if (f.json) {

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import type { CliContext } from '../context.js';
 import { parseCommand } from '../context.js';
-import { KilnError, UsageError, formatProblem, type Problem } from '../../util/errors.js';
+import { KilnError, UsageError, formatProblems, type Problem } from '../../util/errors.js';
 import { openStore, type JailRecord, type Store } from '../../store/index.js';
 import { effectiveOptions, parseList, type Port } from '../../recipe/index.js';
 import { graphProblems } from './graph-problems.js';
@@ -235,7 +235,7 @@ export async function bulkCommand(argv: string[], ctx: CliContext): Promise<numb
     dryRun: true, clean: values.clean, keepStale: values['keep-stale'], tests: values.test, rdeps, rdepsDepth,
   });
   for (const n of res.notes) ctx.err(n);
-  for (const p of res.problems) ctx.err(formatProblem(p));
+  for (const l of formatProblems(res.problems)) ctx.err(l);
   for (const e of res.errors) ctx.err(e);
   const t0 = performance.now();
   if (values.json) {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { CliContext } from '../context.js';
 import { parseCommand } from '../context.js';
-import { KilnError, UsageError, formatProblem, type Problem } from '../../util/errors.js';
+import { KilnError, UsageError, formatProblems, type Problem } from '../../util/errors.js';
 import { openStore } from '../../store/index.js';
 import { parseList } from '../../recipe/index.js';
 import { resolveTree, scanTree, type TreeRef } from '../../tree/index.js';
@@ -159,7 +159,7 @@ export async function simulateCommand(argv: string[], ctx: CliContext): Promise<
   const input = loadSimulationInput(ctx, {
     tree: values.tree, file: values.file, origins: positionals, all: values.all, durations: values.durations,
   });
-  for (const p of input.problems) ctx.err(formatProblem(p));
+  for (const l of formatProblems(input.problems)) ctx.err(l);
   for (const e of input.errors) ctx.err(e);
   if (input.cyclic) {
     ctx.err('hint: the graph has a dependency cycle, so no schedule exists; break the cycle in the recipes');
