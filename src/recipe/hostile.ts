@@ -5,7 +5,7 @@
  * these values end up in logs, terminals, control files and shell environments.
  */
 import type { Problem } from '../util/errors.js';
-import { fieldAt, formatField, posAt, type PositionedYaml } from '../util/yamlpos.js';
+import { formatField, posAt, type PositionedYaml } from '../util/yamlpos.js';
 import type { Finding } from './checks.js';
 
 /** Keys refused anywhere in a recipe. */
@@ -68,22 +68,21 @@ interface AstPair { key?: { value?: unknown; range?: [number, number, number] } 
  */
 export function hostileKeyProblems(yaml: PositionedYaml): Problem[] {
   const out: Problem[] = [];
-  const visit = (node: unknown, depth: number): void => {
+  const visit = (node: unknown, path: (string | number)[]): void => {
     const items = (node as AstNode | null)?.items;
-    if (!Array.isArray(items) || depth > MAX_DEPTH) return;
-    for (const it of items) {
+    if (!Array.isArray(items) || path.length > MAX_DEPTH) return;
+    items.forEach((it, i) => {
       const pair = it as AstPair | null;
-      if (pair && typeof pair === 'object' && 'key' in pair) {
-        const k = pair.key?.value;
-        const at = pair.key?.range?.[0];
-        if (typeof k === 'string' && FORBIDDEN_KEYS.has(k) && at !== undefined) {
-          out.push({ path: yaml.path, ...posAt(yaml, at), field: formatField(fieldAt(yaml, at)),
-            message: `the key ${k} is not allowed (it names an object's prototype)` });
-        }
-        visit(pair.value, depth + 1);
-      } else visit(it, depth + 1);
-    }
+      if (!pair || typeof pair !== 'object' || !('key' in pair)) { visit(it, [...path, i]); return; }
+      const k = pair.key?.value;
+      const at = pair.key?.range?.[0];
+      if (typeof k === 'string' && FORBIDDEN_KEYS.has(k) && at !== undefined) {
+        out.push({ path: yaml.path, ...posAt(yaml, at), field: formatField([...path, k]),
+          message: `the key ${k} is not allowed (it names an object's prototype)` });
+      }
+      visit(pair.value, [...path, String(k)]);
+    });
   };
-  visit(yaml.doc.contents, 0);
+  visit(yaml.doc.contents, []);
   return out;
 }

@@ -62,6 +62,7 @@ function openRegular(file: string, root: string): number {
   try {
     fd = fs.openSync(file, OPEN_FLAGS);
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENXIO') throw new NotRegular('not a regular file (a socket)');
     if ((e as NodeJS.ErrnoException).code !== 'ELOOP') throw e;
     // A symlink: follow it only when its target stays in the tree.
     let real: string;
@@ -90,7 +91,7 @@ function treeRootOf(absDir: string, origin: string): string {
  * Port files that are not regular files or folders (FIFOs, devices, sockets) or symlinks leaving the tree:
  * refused, since the whole port folder reaches the build. Bounded walk.
  */
-function portFileProblems(absDir: string, root: string): Problem[] {
+function portFileProblems(absDir: string, root: string, patches: ReadonlySet<string>): Problem[] {
   const out: Problem[] = [];
   let realRoot = root;
   try { realRoot = fs.realpathSync(root); } catch { /* keep */ }
@@ -102,7 +103,7 @@ function portFileProblems(absDir: string, root: string): Problem[] {
       if (++seen > 10_000 || depth > 16) return;
       const full = nodePath.join(dir, e.name);
       if (e.isDirectory()) { walk(full, depth + 1); continue; }
-      if (e.isFile()) continue;
+      if (e.isFile() || patches.has(full)) continue;
       let why = 'not a regular file';
       if (e.isSymbolicLink()) {
         let real: string | undefined;
@@ -236,8 +237,8 @@ function loadWith<R extends { readonly patches: readonly string[]; readonly name
   const { recipe, problems } = parse(text, file, origin);
   if (!recipe) return fail(problems);
   const pkgname = recipe.name ?? origin.slice(origin.indexOf('/') + 1);
-  const strange = portFileProblems(absDir, root);
-  if (strange.length > 0) return fail(strange);
+  const strange = portFileProblems(absDir, root, new Set(recipe.patches.map((p) => nodePath.join(absDir, p))));
+  if (strange.length > 0 && recipe.patches.length === 0) return fail(strange);
   if (recipe.patches.length === 0) {
     return { recipe, problems, dir: absDir, path: file, text, pkgname, contentHash: oneShotHash('sha256', bytes) };
   }
@@ -255,6 +256,6 @@ function loadWith<R extends { readonly patches: readonly string[]; readonly name
       problems.push({ path: file, ...at, field: `patches[${i}]`, message });
     }
   });
-  if (problems.length > 0) return fail(problems);
+  if (problems.length > 0 || strange.length > 0) return fail([...problems, ...strange]);
   return { recipe, problems, dir: absDir, path: file, text, pkgname, contentHash: hash.digest('hex') };
 }
