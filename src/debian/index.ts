@@ -26,3 +26,4 @@ export {
   archiveSuites, getText, type ReleaseSuite, type ReleaseHead,
 } from './suites.js';
 export { findArchiveFile, findInSources, lookupSuites, type ArchiveLookupOptions } from './archive-lookup.js';
+export { servedRelease, type ServedRelease } from './testing.js';
