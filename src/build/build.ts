@@ -34,7 +34,7 @@ export interface BuildPortInput {
   readonly home: string;
   readonly jail: BuildJail;
   readonly port: Port;
-  /** The build identity (recorded in the `.deb` as `X-Kiln-Identity`). */
+  /** The build identity (recipe builds record it in the `.deb` as `X-Kiln-Identity`; Debian rebuilds in the store only). */
   readonly identity: string;
   /** Effective option values. */
   readonly options: Readonly<Record<string, boolean>>;
@@ -78,6 +78,11 @@ export interface BuildResult {
   readonly ok: boolean;
   /** The `.deb`s made (empty on failure). */
   readonly debs: readonly string[];
+  /**
+   * `-dbgsym` packages of a Debian rebuild (kiln.yaml `debug_symbols: true`), in `outDir/dbgsym/` as
+   * `NAME-dbgsym_VERSION_ARCH.deb`: for the repository's separate debug suite, never in the main one.
+   */
+  readonly dbgsym?: readonly string[];
   /** The phase a failure died in. */
   readonly phase?: string;
   readonly failure?: FailureKind;
@@ -141,13 +146,13 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
   try {
     if (r.build.system === 'debian') {
       // A Debian source package: its own phases (debian.ts), sharing this log, phase runner and cleanup stack.
-      const debs = await buildDebianSource({ inp, proc, phase, log: log.line, run: async (sb, cmd) => {
+      const { debs, dbgsym } = await buildDebianSource({ inp, proc, phase, log: log.line, run: async (sb, cmd) => {
         const res = await sb.run({ ...cmd, limits: stepLimits(inp.limits, deadline), signal: inp.signal,
           onLine: (l, s) => { log.line(s === 'stderr' ? `! ${l}` : l); cmd.onLine?.(l, s); } });
         cpuMs += res.cpuMs;
         return res;
       } });
-      return { ok: true, debs, timings: proc.timings, wallMs: Date.now() - started, cpuMs };
+      return { ok: true, debs, ...(dbgsym.length > 0 ? { dbgsym } : {}), timings: proc.timings, wallMs: Date.now() - started, cpuMs };
     }
     const distfiles = await phase('fetch', () => fetchDistfiles(
       { origin: inp.port.origin, sources: r.sources },

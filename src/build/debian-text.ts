@@ -1,12 +1,10 @@
 /**
- * Pure text work of a Debian source build: kiln's `debian/changelog` entry, the identity stamp in `debian/control`,
- * `DEB_BUILD_OPTIONS` / `DEB_BUILD_PROFILES`, the `.deb`s a `.changes` file names, and apt's complaint in a few
- * words. No disk, no process.
+ * Pure text work of a Debian source build: kiln's `debian/changelog` entry, `DEB_BUILD_OPTIONS` /
+ * `DEB_BUILD_PROFILES`, the `.deb`s (and `-dbgsym` `.ddeb`s) a `.changes` file names, and apt's complaint in a few
+ * words. No disk, no process. Nothing kiln-specific goes into `debian/control` (lintian's `unknown-field`): the
+ * build identity lives in the store (the bulk's records and the repository's package rows).
  */
 import type { Recipe } from '../recipe/index.js';
-
-/** The `.deb` field that carries the build identity (what dist's master checks). */
-export const IDENTITY_FIELD = 'X-Kiln-Identity';
 
 /** An RFC 2822 date as `debian/changelog` wants it (`Tue, 14 Nov 2023 22:13:20 +0000`), in UTC. */
 export function changelogDate(epochSeconds: number): string {
@@ -47,35 +45,39 @@ export function changelogTop(text: string): ChangelogTop | undefined {
 export interface ChangelogStamp {
   /** The version of the new entry (`debianKilnVersion(...)`). */
   readonly version: string;
-  /** The build identity (its first 16 digits are named in the entry). */
+  /** The build identity (its first 16 digits are named in the entry; it also places the entry's date). */
   readonly identity: string;
-  /** SOURCE_DATE_EPOCH of the build; the entry is dated no earlier than the archive's top entry. */
+  /** SOURCE_DATE_EPOCH of the build. */
   readonly sourceDateEpoch: number;
+  /** `Name <email>` of the entry (`maintainerOf(config)`). */
+  readonly maintainer: string;
 }
 
 /**
- * `debian/changelog` with kiln's entry on top: same source name, distribution and urgency as the archive's top entry,
- * the new version, "Rebuilt by kiln (identity …)", maintainer `kiln <kiln@localhost>`. Its date (which dpkg turns
- * into SOURCE_DATE_EPOCH) is the later of `sourceDateEpoch` and the archive entry's date, so file times never go
- * back before the upstream release. Throws when the changelog's first line cannot be read.
+ * The date of kiln's entry (epoch seconds): SOURCE_DATE_EPOCH when that is later than the archive's top entry,
+ * else a moment after that entry, 1 s to 1 day later as the identity's first digits say. So it is always newer than
+ * the entry before it (lintian's `latest-changelog-entry-without-new-date`) and the same for the same build.
+ */
+export function kilnChangelogEpoch(previous: number | undefined, sourceDateEpoch: number, identity: string): number {
+  const after = (previous ?? 0) + 1 + (Number.parseInt(identity.slice(0, 8), 16) || 0) % 86_400;
+  return sourceDateEpoch > (previous ?? 0) ? sourceDateEpoch : after;
+}
+
+/**
+ * `debian/changelog` with kiln's entry on top of the archive's, which is kept whole: same source name, distribution
+ * and urgency as the archive's top entry, the new version, "Rebuilt by kiln (identity …)", signed by `maintainer`,
+ * dated by {@link kilnChangelogEpoch} (dpkg turns that date into the build's SOURCE_DATE_EPOCH). Throws when the
+ * changelog's first line cannot be read.
  */
 export function kilnChangelog(text: string, s: ChangelogStamp): string {
   const top = changelogTop(text);
   if (!top) throw new Error('debian/changelog does not start with "SOURCE (VERSION) DISTRIBUTION; urgency=U"');
-  const epoch = Math.max(s.sourceDateEpoch, top.epoch ?? 0);
+  const epoch = kilnChangelogEpoch(top.epoch, s.sourceDateEpoch, s.identity);
   return [
     `${top.source} (${s.version}) ${top.distribution}; urgency=${top.urgency}`, '',
     `  * Rebuilt by kiln (identity ${s.identity.slice(0, 16)}).`, '',
-    ` -- kiln <kiln@localhost>  ${changelogDate(epoch)}`, '', text,
+    ` -- ${s.maintainer}  ${changelogDate(epoch)}`, '', text,
   ].join('\n');
-}
-
-/**
- * `debian/control` with `XB-X-Kiln-Identity: ID` after the `Package:` line of every binary paragraph: dpkg-gencontrol
- * drops the `XB-` and writes `X-Kiln-Identity: ID` into each `.deb`'s control.
- */
-export function stampControl(text: string, identity: string): string {
-  return text.split('\n').flatMap((l) => (/^Package:\s*\S/i.test(l) ? [l, `XB-${IDENTITY_FIELD}: ${identity}`] : [l])).join('\n');
 }
 
 /** True when the source paragraph of `debian/control` says `Rules-Requires-Root: no` (no fakeroot needed). */
@@ -91,17 +93,21 @@ export interface DebBuildWordsInput {
   readonly options: Readonly<Record<string, boolean>>;
   readonly jobs: number;
   readonly withTests: boolean;
+  /** Keep the `-dbgsym` packages (kiln.yaml `debug_symbols`); otherwise `noddebs`. */
+  readonly debugSymbols?: boolean;
 }
 
 /**
  * `DEB_BUILD_OPTIONS` and `DEB_BUILD_PROFILES` words, in order, without duplicates: `parallel=JOBS`, `nocheck`
- * (both, unless tests are asked for), `noddebs` (no debug-symbol packages), then `build.deb_build_options` /
+ * (both, unless tests are asked for), `notrimdch` (the installed changelog is the whole of Debian's, with kiln's
+ * entry on top), `noddebs` (no debug-symbol packages) unless `debugSymbols`, then `build.deb_build_options` /
  * `build.deb_build_profiles`, then each option's on/off words (options in name order).
  */
 export function debBuildWords(inp: DebBuildWordsInput): { options: string[]; profiles: string[] } {
   const b = inp.recipe.build as typeof inp.recipe.build & { deb_build_options?: readonly string[]; deb_build_profiles?: readonly string[] };
   const jobs = b.parallel ? Math.max(1, inp.jobs) : 1;
-  const options = [`parallel=${jobs}`, ...(inp.withTests ? [] : ['nocheck']), 'noddebs', ...(b.deb_build_options ?? [])];
+  const options = [`parallel=${jobs}`, ...(inp.withTests ? [] : ['nocheck']), 'notrimdch', ...(inp.debugSymbols ? [] : ['noddebs']),
+    ...(b.deb_build_options ?? [])];
   const profiles = [...(inp.withTests ? [] : ['nocheck']), ...(b.deb_build_profiles ?? [])];
   for (const name of Object.keys(inp.recipe.options).sort()) {
     const o = inp.recipe.options[name] as { deb_build_options?: { on: string[]; off: string[] }; deb_build_profiles?: { on: string[]; off: string[] } };
@@ -117,6 +123,16 @@ export function debBuildWords(inp: DebBuildWordsInput): { options: string[]; pro
 
 /** The binary packages a `.changes` file names in its `Files:` field (`.deb` and `.udeb`; no `.ddeb`, `.buildinfo`). */
 export function changesDebs(changes: string): string[] {
+  return changesFiles(changes).filter((n) => /\.u?deb$/.test(n));
+}
+
+/** The debug-symbol packages (`-dbgsym` `.ddeb`s) a `.changes` file names. */
+export function changesDdebs(changes: string): string[] {
+  return changesFiles(changes).filter((n) => n.endsWith('.ddeb'));
+}
+
+/** The file names of a `.changes` file's `Files:` field (no paths). */
+function changesFiles(changes: string): string[] {
   const out: string[] = [];
   let inFiles = false;
   for (const l of changes.split('\n')) {
@@ -124,7 +140,7 @@ export function changesDebs(changes: string): string[] {
     if (!/^\s/.test(l)) { inFiles = false; continue; }
     if (!inFiles) continue;
     const name = l.trim().split(/\s+/).pop() ?? '';
-    if (/\.u?deb$/.test(name) && !name.includes('/')) out.push(name);
+    if (name !== '' && !name.includes('/')) out.push(name);
   }
   return out;
 }

@@ -1,14 +1,16 @@
 /**
  * The build of a Debian source package (`build.system: debian`): fetch the `.dsc` and its files from the archive's
  * pool (sha256-checked, cached with the distfiles) → sandbox → `extract` (`dpkg-source -x`) → `patch` (the overlay's
- * patches) → `version` (kiln's changelog entry, `+kilnN`, and the identity stamp) → `build-depends` (apt, from the
- * jail's archive and kiln's own `.deb`s, kiln's preferred) → `build` (`dpkg-buildpackage -b -uc -us`, no network)
- * → `package` (every `.deb` the `.changes` names, into the output folder).
+ * patches) → `version` (kiln's changelog entry: `+kilnN`, signed by kiln.yaml's `maintainer`) → `build-depends`
+ * (apt, from the jail's archive and kiln's own `.deb`s, kiln's preferred) → `build` (`dpkg-buildpackage -b -uc -us`,
+ * no network) → `package` (every `.deb` the `.changes` names, into the output folder; with `debug_symbols`, the
+ * `-dbgsym` packages into its `dbgsym/` folder).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../util/errors.js';
-import { ExecError, run } from '../util/exec.js';
+import { ExecError } from '../util/exec.js';
+import { loadConfig, maintainerOf } from '../config/index.js';
 import type { Procedure } from '../util/phases.js';
 import type { DebianPortSource } from '../recipe/index.js';
 import { fetchDistfiles } from '../fetch/index.js';
@@ -17,9 +19,7 @@ import {
   BwrapRunner, BUILD_USER, aptCacheBind, type BindMount, type SandboxCommand, type SandboxResult, type SandboxSession,
 } from '../sandbox/index.js';
 import { shq } from './script.js';
-import {
-  IDENTITY_FIELD, aptComplaint, changesDebs, debBuildWords, kilnChangelog, rulesNeedNoRoot, stampControl,
-} from './debian-text.js';
+import { aptComplaint, changesDdebs, changesDebs, debBuildWords, kilnChangelog, rulesNeedNoRoot } from './debian-text.js';
 import type { BuildPortInput } from './build.js';
 
 /** What `buildPort` lends the debian procedure: its phase runner, log and sandbox command runner. */
@@ -44,9 +44,26 @@ export function debianPortVersion(debian: Pick<DebianPortSource, 'version'>, rev
   return debianKilnVersion(debian.version, revision);
 }
 
-/** Runs the debian phases of one build; returns the `.deb`s written to `outDir`. Throws on failure (as PhaseFailure). */
-export async function buildDebianSource(ctx: DebianBuildContext): Promise<string[]> {
+/** The folder of `outDir` that holds a Debian rebuild's `-dbgsym` packages (for the repository's debug suite). */
+export const DBGSYM_DIR = 'dbgsym';
+
+/** The URL of a pool file: `directory` is relative to the mirror, or absolute (a suite of another archive: security). */
+export function poolFileUrl(mirror: string, directory: string, name: string): string {
+  return /^https?:\/\//.test(directory) ? `${directory}/${name}` : `${mirror.replace(/\/+$/, '')}/${directory}/${name}`;
+}
+
+/** What a Debian rebuild made: its `.deb`s, and its `-dbgsym` packages (only with kiln.yaml `debug_symbols: true`). */
+export interface DebianBuildOutput {
+  /** `.deb`s (and `.udeb`s) in `outDir`. */
+  readonly debs: string[];
+  /** `-dbgsym` packages in `outDir/dbgsym/`, each named `NAME_VERSION_ARCH.deb` (Debian ships them as `.ddeb`). */
+  readonly dbgsym: string[];
+}
+
+/** Runs the debian phases of one build; returns what it wrote to `outDir`. Throws on failure (as PhaseFailure). */
+export async function buildDebianSource(ctx: DebianBuildContext): Promise<DebianBuildOutput> {
   const { inp, phase, log } = ctx;
+  const cfg = loadConfig(inp.home);
   const r = inp.port.recipe;
   const origin = inp.port.origin;
   const deb = inp.port.debian;
@@ -58,7 +75,7 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<string
     }
     const mirror = (inp.debianMirror ?? hostMirror()).replace(/\/+$/, '');
     return fetchDistfiles(
-      { origin, sources: deb.files.map((f) => ({ url: `${mirror}/${deb.directory}/${f.name}`, sha256: f.sha256, filename: f.name })) },
+      { origin, sources: deb.files.map((f) => ({ url: poolFileUrl(mirror, deb.directory, f.name), sha256: f.sha256, filename: f.name })) },
       { home: inp.home, debianMirror: mirror, release: inp.jail.release, log, ...(inp.deadHosts ? { deadHosts: inp.deadHosts } : {}) });
   });
   const src = deb!;
@@ -101,13 +118,12 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<string
 
   await phase('version', () => {
     const changelog = sb.hostPath(`${srcDir}/debian/changelog`);
-    fs.writeFileSync(changelog, kilnChangelog(fs.readFileSync(changelog, 'utf8'), { version, identity: inp.identity, sourceDateEpoch: inp.sourceDateEpoch }));
-    const control = sb.hostPath(`${srcDir}/debian/control`);
-    fs.writeFileSync(control, stampControl(fs.readFileSync(control, 'utf8'), inp.identity));
-    log(`version ${version}`);
+    const maintainer = maintainerOf(cfg);
+    fs.writeFileSync(changelog, kilnChangelog(fs.readFileSync(changelog, 'utf8'), { version, identity: inp.identity, sourceDateEpoch: inp.sourceDateEpoch, maintainer }));
+    log(`version ${version}, changelog entry by ${maintainer}`);
   });
 
-  const words = debBuildWords({ recipe: r, options: inp.options, jobs: inp.jobs, withTests: inp.withTests ?? false });
+  const words = debBuildWords({ recipe: r, options: inp.options, jobs: inp.jobs, withTests: inp.withTests ?? false, debugSymbols: cfg.debug_symbols });
   await phase('build-depends', async () => {
     const needRoot = !rulesNeedNoRoot(fs.readFileSync(sb.hostPath(`${srcDir}/debian/control`), 'utf8'));
     const binds: BindMount[] = [...inp.depDebs.map((d) => ({ source: d, dest: `${DEBS_DIR}/${path.basename(d)}`, readonly: true })), aptCacheBind(inp.home)];
@@ -146,41 +162,27 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<string
   return phase('package', async () => {
     const dir = sb.hostPath(BUILD_DIR);
     const changes = fs.readdirSync(dir).filter((f) => f.endsWith('.changes'));
-    const names = [...new Set(changes.flatMap((c) => changesDebs(fs.readFileSync(path.join(dir, c), 'utf8'))))];
+    const texts = changes.map((c) => fs.readFileSync(path.join(dir, c), 'utf8'));
+    const names = [...new Set(texts.flatMap(changesDebs))];
     if (names.length === 0) {
       throw new KilnError('KILN_E_PACKAGE', `dpkg-buildpackage made no .deb for ${origin}`, {
         hint: 'read the build log: the .changes file names no binary package', exitCode: 1 });
     }
     fs.mkdirSync(inp.outDir, { recursive: true });
-    const out: string[] = [];
+    const debs: string[] = [];
     for (const n of names) {
       const dest = path.join(inp.outDir, n);
       fs.copyFileSync(path.join(dir, n), dest);
-      await ensureIdentity(dest, inp.identity, log);
-      out.push(dest);
+      debs.push(dest);
     }
-    log(`built ${names.join(', ')}`);
-    return out;
+    const dbgsym: string[] = [];
+    for (const n of cfg.debug_symbols ? [...new Set(texts.flatMap(changesDdebs))] : []) {
+      const dest = path.join(inp.outDir, DBGSYM_DIR, n.replace(/\.ddeb$/, '.deb'));
+      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      fs.copyFileSync(path.join(dir, n), dest);
+      dbgsym.push(dest);
+    }
+    log(`built ${names.join(', ')}${dbgsym.length > 0 ? `; debug symbols ${dbgsym.map((d) => path.basename(d)).join(', ')}` : ''}`);
+    return { debs, dbgsym };
   });
-}
-
-/**
- * Makes sure a `.deb` carries `X-Kiln-Identity: ID`. The stamp in `debian/control` puts it there for nearly every
- * package; one whose control is regenerated by its rules is unpacked and packed again with the field added.
- */
-async function ensureIdentity(deb: string, identity: string, log: (l: string) => void): Promise<void> {
-  const have = (await run('dpkg-deb', ['-f', deb, IDENTITY_FIELD], { allowFailure: true })).stdout.trim();
-  if (have === identity) return;
-  log(`${path.basename(deb)} lacks ${IDENTITY_FIELD}: repacking it`);
-  const tmp = fs.mkdtempSync(path.join(path.dirname(deb), '.repack-'));
-  try {
-    await run('dpkg-deb', ['-R', deb, tmp]);
-    const control = path.join(tmp, 'DEBIAN/control');
-    const text = fs.readFileSync(control, 'utf8').replace(new RegExp(`^${IDENTITY_FIELD}:.*\\n`, 'm'), '').replace(/\n*$/, '\n');
-    fs.writeFileSync(control, `${text}${IDENTITY_FIELD}: ${identity}\n`);
-    await run('dpkg-deb', ['-b', tmp, `${deb}.new`]);
-    fs.renameSync(`${deb}.new`, deb);
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
 }

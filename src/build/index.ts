@@ -2,5 +2,5 @@
 export { buildPort, type BuildPortInput, type BuildResult, type BuildJail, type FailureKind } from './build.js';
 export { buildEnv, buildSteps, extractStep, patchStep, shq, SANDBOX_PATHS, type BuildScriptInput, type BuildStep } from './script.js';
 export { kilnSonameMap, kilnRunDeps, packageDebs, type BuiltPackage } from './deps.js';
-export { debianPortVersion } from './debian.js';
+export { debianPortVersion, poolFileUrl, DBGSYM_DIR, type DebianBuildOutput } from './debian.js';
 export { debBuildWords, type DebBuildWordsInput } from './debian-text.js';

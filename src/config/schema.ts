@@ -58,6 +58,14 @@ export const ConfigSchema = z.object({
   }).strict().default({ allow_hosts: [] }).describe('Where distfile downloads may go'),
   /** Debian archive for jails; unset means the one in the host's apt sources. */
   debian_mirror: httpUrl.optional().describe("Debian archive URL for jails; unset: the host's apt sources"),
+  /**
+   * Who signs kiln's `debian/changelog` entries (`Name <email>`); unset: see `maintainerOf` (the host's mail name or
+   * fully qualified host name, else `kiln <kiln@kiln.invalid>`).
+   */
+  maintainer: z.string().regex(/^[^<>\n]+ <[^<>@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+>$/, 'must be "Name <user@host.domain>"').optional()
+    .describe('Name <email> of the changelog entries kiln writes; unset: kiln <kiln@HOST> (the host\'s mail name or FQDN, else kiln.invalid)'),
+  /** Keep Debian's `-dbgsym` packages of Debian rebuilds (published in a separate debug suite); default off (`noddebs`). */
+  debug_symbols: z.boolean().default(false).describe('Debian rebuilds keep their -dbgsym packages (a separate debug suite); false: noddebs'),
   /** Package generations kept per repository (older ones are deleted). */
   keep_generations: z.number().int().min(1).max(1000).default(5).describe('Repository generations kept; older ones are deleted'),
   /** Redis URL for distributed builds (unset: builds are local only). */

@@ -20,3 +20,10 @@ export {
 export { debianBulk, type DebianBulk, type DebianBulkInput } from './bulk.js';
 export { stanzaHash, debianPortLazy, type DebianHead } from './port.js';
 export { debianArch } from './arch.js';
+export { hostSecurityMirror } from './mirror.js';
+export {
+  DEBIAN_KEYRING, ARCHIVE_ALIASES, parseReleaseHead, releaseHead, resolveRelease, isUnstable, releaseSuites, suiteMirror, availableSuites,
+  archiveSuites, getText, type ReleaseSuite, type ReleaseHead,
+} from './suites.js';
+export { findArchiveFile, findInSources, lookupSuites, type ArchiveLookupOptions } from './archive-lookup.js';
+export { servedRelease, type ServedRelease } from './testing.js';

@@ -85,3 +85,14 @@ export function hostMirror(override?: string, root = '/'): string {
   }
   return pick.uri;
 }
+
+/**
+ * Debian's security archive URL (no trailing slash) from the host's apt sources: the first `deb` source for `main`
+ * whose URI names `security` or whose suites are all `-security` ones. `override` wins when given; undefined when the
+ * host has none (jails then go without `REL-security`, and say so).
+ */
+export function hostSecurityMirror(override?: string, root = '/'): string | undefined {
+  if (override) return override.replace(/\/+$/, '');
+  const sources = hostAptSources(root).filter((s) => s.types.includes('deb') && s.components.includes('main'));
+  return sources.find((s) => /security/.test(s.uri) || (s.suites.length > 0 && s.suites.every((x) => /-security$/.test(x))))?.uri;
+}

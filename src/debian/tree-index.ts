@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../util/errors.js';
+import { compareVersions } from '../repo/index.js';
 import { parseRelations, parseSources, type RelationAlternative, type SourcePackage } from './sources.js';
 import { debianOrigin, stanzaHash, type DebianStanza } from './port.js';
 
@@ -117,8 +118,14 @@ export interface TreeIndexInput {
   readonly release: string;
   readonly component: string;
   readonly mirror: string;
-  /** The decompressed `Sources` text. */
-  readonly sources: string;
+  /** The decompressed `Sources` text (of the release alone; or see `suites`). */
+  readonly sources?: string;
+  /**
+   * The `Sources` of several suites (`REL`, `REL-updates`, `REL-security`): a source package listed by more than one
+   * is taken at its highest version (dpkg's order; the first suite on a tie). A suite with `url` (one from another
+   * archive than `mirror`, e.g. the security archive) gives its rows an absolute pool directory (`URL/pool/...`).
+   */
+  readonly suites?: readonly { readonly text: string; readonly url?: string }[];
   /** Architecture → the decompressed `Packages` text of that architecture. */
   readonly packages: Readonly<Record<string, string>>;
   /** When (default: now). */
@@ -128,7 +135,15 @@ export interface TreeIndexInput {
 /** Builds both halves of the index from the archive's texts. Pure. */
 export function makeTreeIndex(inp: TreeIndexInput): { plan: DebianTreeIndexData; build: DebianTreeBuildData } {
   const byName = new Map<string, SourcePackage>();
-  for (const s of parseSources(inp.sources)) byName.set(s.package, s);
+  if (inp.sources !== undefined) for (const s of parseSources(inp.sources)) byName.set(s.package, s);
+  for (const suite of inp.suites ?? []) {
+    const own = new Map<string, SourcePackage>();
+    for (const s of parseSources(suite.text)) own.set(s.package, suite.url ? { ...s, directory: `${suite.url}/${s.directory}` } : s);
+    for (const [name, s] of own) {
+      const have = byName.get(name);
+      if (!have || compareVersions(s.version, have.version) > 0) byName.set(name, s);
+    }
+  }
   const list = [...byName.values()].map((s) => ({ s, origin: debianOrigin(s) }));
   list.sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0));
   const col = <T>(f: (s: SourcePackage) => T): T[] => list.map((x) => f(x.s));

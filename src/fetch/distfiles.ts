@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../util/errors.js';
 import { loadConfig } from '../config/index.js';
-import { loadSourcesIndex, type DebianSourceFile } from '../debian/index.js';
+import { findArchiveFile, hostMirror, hostSecurityMirror, type DebianSourceFile } from '../debian/index.js';
 import { DistfileCache } from './cache.js';
 import { downloadToFile, type DownloadLimits, type DownloadPolicy } from './download.js';
 import { AllowList } from './address.js';
@@ -64,9 +64,9 @@ export interface FetchOptions extends DownloadLimits {
   readonly mirrors?: readonly string[];
   /** Debian archive root (from `hostMirror()`); without it Debian's archive is not tried. */
   readonly debianMirror?: string;
-  /** Release whose `Sources` index is searched (default `bookworm`). */
+  /** Release whose suites' `Sources` are searched first (the jail's); then every suite of the archive. */
   readonly release?: string;
-  /** Finds a file in Debian's archive by sha256; defaults to the cached `Sources` index of `release`. */
+  /** Finds a file in Debian's archive by sha256; defaults to the cached `Sources` indexes of every suite (`findArchiveFile`). */
   readonly debianLookup?: (sha256: string) => Promise<DebianSourceFile | undefined>;
   /** Hosts found unreachable; they are skipped. Share one set across calls to skip them for a whole bulk. */
   readonly deadHosts?: Set<string>;
@@ -164,7 +164,7 @@ async function fetchOne(req: FetchRequest, spec: DistfileSpec, cache: DistfileCa
       return undefined;
     }
     if (!found) {
-      tried.push({ where: 'debian', url: `${opts.debianMirror ?? ''} ${opts.release ?? 'bookworm'} Sources`, outcome: 'no file with that sha256' });
+      tried.push({ where: 'debian', url: `${opts.debianMirror ?? ''} (every suite's Sources)`, outcome: 'no file with that sha256' });
       return undefined;
     }
     return attempt('debian', found.url);
@@ -195,12 +195,13 @@ async function firstOf<T>(fns: readonly (() => Promise<T | undefined>)[]): Promi
 export async function fetchDistfiles(req: FetchRequest, opts: FetchOptions): Promise<FetchedDistfile[]> {
   const cache = new DistfileCache(path.join(opts.home, 'distfiles'));
   const debianMirror = opts.debianMirror;
-  const lookup = opts.debianLookup ?? (debianMirror === undefined ? undefined : async (sha: string) => {
-    const index = await loadSourcesIndex({ home: opts.home, mirror: debianMirror, release: opts.release ?? 'bookworm',
-      ...(opts.log ? { log: opts.log } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
-    return index.bySha256(sha);
-  });
-  const trusted = [...(opts.mirrors ?? []), ...(debianMirror === undefined ? [] : [debianMirror])];
+  // Every suite of the archive, the jail's release first; the security archive only with the host's own mirror.
+  const security = debianMirror !== undefined && debianMirror === hostMirror() ? hostSecurityMirror() : undefined;
+  const lookup = opts.debianLookup ?? (debianMirror === undefined ? undefined : (sha: string) => findArchiveFile({
+    home: opts.home, mirror: debianMirror, ...(opts.release ? { prefer: opts.release } : {}),
+    ...(security ? { security } : {}),
+    ...(opts.log ? { log: opts.log } : {}), ...(opts.signal ? { signal: opts.signal } : {}) }, sha));
+  const trusted = [...(opts.mirrors ?? []), ...(debianMirror === undefined ? [] : [debianMirror]), ...(security ? [security] : [])];
   const policy: DownloadPolicy = { allow: new AllowList(opts.allowHosts ?? loadConfig(opts.home).fetch.allow_hosts), trusted };
   const out: FetchedDistfile[] = [];
   for (const spec of req.sources) out.push(await fetchOne(req, spec, cache, opts, lookup, policy));

@@ -6,3 +6,4 @@ export {
 export { parseDpkgQuery, jailIdentity, diffManifests, DPKG_QUERY_FORMAT } from './manifest.js';
 export { checkArch, hostArch, emulationFactor, limitsForArch, EMULATION_SLOWDOWN } from './arch.js';
 export { testJail, testJailHome, testCacheDir, type TestJailSpec } from './testing.js';
+export { jailSuites, JAIL_SOURCES } from './sources.js';

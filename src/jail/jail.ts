@@ -7,7 +7,8 @@ import path from 'node:path';
 import { run } from '../util/exec.js';
 import { KilnError } from '../util/errors.js';
 import { PhaseFailure, Procedure, type PhaseLogger } from '../util/phases.js';
-import { hostMirror } from '../debian/index.js';
+import { availableSuites, hostMirror, hostSecurityMirror, resolveRelease } from '../debian/index.js';
+import { jailSourcesText, writeJailSources } from './sources.js';
 import type { JailRecord, Store } from '../store/index.js';
 import { BUILD_USER, bwrapArgv, overlaysOver, removeTree } from '../sandbox/index.js';
 import { checkArch } from './arch.js';
@@ -34,12 +35,19 @@ export interface CreateJailOptions {
   readonly home: string;
   readonly store: Store;
   readonly name: string;
-  /** Debian release (default bookworm). */
+  /**
+   * Debian release: a codename (`trixie`, `forky`, `sid`) or a suite (`stable`, `testing`); default: the codename the
+   * mirror's `stable` names at creation. The jail records the codename.
+   */
   readonly release?: string;
   /** Debian architecture (default amd64). */
   readonly arch?: string;
   /** Archive URL; default: the host's apt sources ({@link hostMirror}). */
   readonly mirror?: string;
+  /** Security archive URL; default: the host's apt sources ({@link hostSecurityMirror}). */
+  readonly securityMirror?: string;
+  /** `REL-updates` and `REL-security` besides `REL` (default true); false makes a frozen jail of the release alone. */
+  readonly updates?: boolean;
   /** Extra Debian packages to install. */
   readonly include?: readonly string[];
 }
@@ -130,14 +138,13 @@ function createError(what: string, e: unknown): KilnError {
  * failed create leaves nothing half-made; adds the build user; writes the manifest; records it in the store.
  */
 export async function createJail(opts: CreateJailOptions, log: PhaseLogger): Promise<JailRecord> {
-  const release = opts.release ?? 'bookworm';
   const arch = opts.arch ?? 'amd64';
   const include = [...(opts.include ?? [])].sort();
   const proc = new Procedure(log);
   const paths = jailPaths(opts.home, opts.name);
   const tmp = path.join(opts.home, 'jails', `.${opts.name}.tmp-${process.pid}`);
   try {
-    const mirror = await proc.phase('check', async () => {
+    const { mirror, release, suites } = await proc.phase('check', async () => {
       checkName(opts.name);
       if (opts.store.getJail(opts.name) || fs.existsSync(paths.dir)) {
         throw new KilnError('KILN_E_JAIL_EXISTS', `jail ${opts.name} exists already`, {
@@ -148,14 +155,18 @@ export async function createJail(opts: CreateJailOptions, log: PhaseLogger): Pro
       }
       await checkArch(arch);
       await removeStaleTemps(opts.home, opts.name);
-      return hostMirror(opts.mirror);
+      const m = hostMirror(opts.mirror);
+      const codename = await resolveRelease(m, opts.release);
+      const ss = await availableSuites({ mirror: m, security: hostSecurityMirror(opts.securityMirror), codename, updates: opts.updates ?? true, log });
+      log(`release ${codename}${opts.release === undefined ? ' (the mirror\'s stable)' : ''}; suites ${ss.map((x) => x.suite).join(', ')}`);
+      return { mirror: m, release: codename, suites: ss };
     });
     proc.defer('remove temporary jail folder', () => removeTree(tmp));
     await proc.phase('mmdebstrap', async () => {
       fs.mkdirSync(tmp, { recursive: true });
       const args = ['--variant=buildd', `--architectures=${arch}`, '--skip=cleanup/apt/lists', '--format=directory',
         ...(include.length ? [`--include=${include.join(',')}`] : []),
-        release, path.join(tmp, 'root'), `deb ${mirror} ${release} main`];
+        release, path.join(tmp, 'root'), ...suites.map((x) => `deb ${x.url} ${x.suite} main`)];
       log(`mmdebstrap ${args.join(' ')}`);
       let rest = '';
       try {
@@ -165,6 +176,7 @@ export async function createJail(opts: CreateJailOptions, log: PhaseLogger): Pro
         });
       } catch (e) { throw createError('mmdebstrap failed', e); }
     });
+    await proc.phase('sources', () => { writeJailSources(path.join(tmp, 'root'), suites); log(jailSourcesText(path.join(tmp, 'root'), suites)); });
     await proc.phase('build-user', () => addBuildUser(path.join(tmp, 'root')));
     const manifest = await proc.phase('manifest', async () => {
       const m = await readManifest(path.join(tmp, 'root'));

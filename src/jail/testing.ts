@@ -15,6 +15,7 @@ import { sha256 } from './manifest.js';
 
 /** The jail a test wants. */
 export interface TestJailSpec {
+  /** A codename or suite; default: the mirror's `stable` (the jail records its codename). */
   readonly release?: string;
   readonly arch?: string;
   readonly include?: readonly string[];
@@ -30,7 +31,7 @@ export function testCacheDir(): string {
 
 /** The kiln home that holds the test jail of `spec` (one home per spec). */
 export function testJailHome(spec: TestJailSpec = {}): string {
-  const full = { release: spec.release ?? 'bookworm', arch: spec.arch ?? 'amd64', include: [...(spec.include ?? [])].sort(), mirror: hostMirror() };
+  const full = { release: spec.release ?? 'stable', arch: spec.arch ?? 'amd64', include: [...(spec.include ?? [])].sort(), mirror: hostMirror() };
   return path.join(testCacheDir(), `jail-${sha256(JSON.stringify(full)).slice(0, 16)}`);
 }
 

@@ -6,35 +6,43 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../util/errors.js';
-import { debianArch, hostMirror, makeTreeIndex, updatePackagesIndex, updateSourcesIndex, writeTreeIndex } from '../debian/index.js';
+import {
+  DEBIAN_KEYRING, availableSuites, debianArch, hostMirror, hostSecurityMirror, makeTreeIndex, resolveRelease, updatePackagesIndex,
+  updateSourcesIndex, writeTreeIndex,
+} from '../debian/index.js';
 import type { Store, TreeRecord, TreeSpec } from '../store/index.js';
 
 type DebianSpec = Extract<TreeSpec, { kind: 'debian' }>;
 
-
-/** Debian's archive keys, as the debian-archive-keyring package installs them. */
-const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
-
 const RELEASE_RE = /^[a-z][a-z0-9.-]*$/;
 const ARCH_RE = /^[a-z0-9]+$/;
 
-/** Downloads (or refreshes) the archive's indexes and writes the tree's index file; returns the source count. */
-export async function updateDebianTree(spec: DebianSpec, home: string, log?: (l: string) => void): Promise<{ sources: number }> {
+/**
+ * Downloads (or refreshes: the release files with If-Modified-Since, each `Sources` only when its hash changed) the
+ * indexes of the release's suites (`REL`, `REL-updates`, `REL-security`; sid alone) and writes the tree's index,
+ * where a source package stands at its highest version across them; returns the source count and the suites.
+ */
+export async function updateDebianTree(spec: DebianSpec, home: string, log?: (l: string) => void): Promise<{ sources: number; suites: string[] }> {
   const mirror = spec.mirror ?? hostMirror();
   // The release file is checked against Debian's archive keys when the host has them (package debian-archive-keyring).
   const keyring = fs.existsSync(DEBIAN_KEYRING) ? DEBIAN_KEYRING : undefined;
   const base = { home, mirror, release: spec.release, component: spec.component, refresh: 'always' as const,
     ...(keyring ? { keyring } : {}), ...(log ? { log } : {}) };
-  const src = await updateSourcesIndex(base);
+  const suites = await availableSuites({ mirror, security: hostSecurityMirror(), codename: spec.release, ...(log ? { log } : {}) });
+  const texts: { text: string; url?: string }[] = [];
+  for (const s of suites) {
+    const got = await updateSourcesIndex({ ...base, mirror: s.url, release: s.suite });
+    texts.push({ text: fs.readFileSync(got.path, 'utf8'), ...(s.url !== mirror ? { url: s.url } : {}) });
+  }
   const packages: Record<string, string> = {};
   for (const arch of spec.arches) packages[arch] = fs.readFileSync((await updatePackagesIndex({ ...base, arch })).path, 'utf8');
-  const data = makeTreeIndex({ release: spec.release, component: spec.component, mirror, sources: fs.readFileSync(src.path, 'utf8'), packages });
+  const data = makeTreeIndex({ release: spec.release, component: spec.component, mirror, suites: texts, packages });
   if (data.plan.pkg.length === 0) {
     throw new KilnError('KILN_E_TREE_INVALID', `Debian ${spec.release} ${spec.component} lists no source packages`, {
       hint: 'check the release and component names' });
   }
   writeTreeIndex(spec.dir, data);
-  return { sources: data.plan.pkg.length };
+  return { sources: data.plan.pkg.length, suites: suites.map((x) => x.suite) };
 }
 
 /** Registers a `--debian` tree after making its index. */
@@ -53,7 +61,9 @@ export async function addDebianTree(store: Store, home: string, o: {
     throw new KilnError('KILN_E_TREE_EXISTS', `${dir} exists already but no tree "${o.name}" is registered`, {
       hint: `remove ${dir} (a leftover) or pick another name` });
   }
-  const spec: DebianSpec = { kind: 'debian', release: o.release, component: o.component ?? 'main', dir, arches,
+  // A suite name (stable, testing) is recorded as the codename it names today, as jails do.
+  const release = await resolveRelease(o.mirror ?? hostMirror(), o.release);
+  const spec: DebianSpec = { kind: 'debian', release, component: o.component ?? 'main', dir, arches,
     ...(o.mirror ? { mirror: o.mirror } : {}) };
   try {
     await updateDebianTree(spec, home);

@@ -5,15 +5,18 @@ import { UsageError } from '../../util/errors.js';
 import { openStore } from '../../store/index.js';
 import { createJail, deleteJail, listJails, updateJail } from '../../jail/index.js';
 
-const HELP = `usage: kiln jail create NAME [--release bookworm] [--arch amd64|arm64] [--mirror URL] [--include PKG,...]
+const HELP = `usage: kiln jail create NAME [--release CODENAME|SUITE] [--arch amd64|arm64] [--mirror URL] [--include PKG,...] [--no-updates]
        kiln jail update NAME
        kiln jail list [--json]
        kiln jail delete NAME
 
   create   make a Debian root with mmdebstrap (variant buildd) under HOME/jails/NAME, with the build user
-           "kiln" (uid 2000) and a manifest of its packages; the mirror defaults to the host's apt sources
-  update   apt-get update and upgrade inside the jail; a changed package set changes the jail's identity,
-           so every port built in it is rebuilt
+           "kiln" (uid 2000) and a manifest of its packages; the mirror (and the security archive) default
+           to the host's apt sources; the release defaults to the codename the mirror's "stable" names today
+           (trixie, forky, sid, or a suite such as testing, all work); the jail has REL, REL-updates and
+           REL-security (sid: REL alone), or REL alone with --no-updates (a frozen jail)
+  update   apt-get update and upgrade inside the jail (from its suites); a changed package set changes the
+           jail's identity, so every port built in it is rebuilt (bulk -n --explain: "jail changed")
   list     the jails, with release, arch and identity
   delete   remove a jail (refused while a build's sandbox is mounted over it)`;
 
@@ -41,12 +44,14 @@ function one(verb: string, pos: string[]): string {
 async function jailCreate(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseCommand('jail create', argv, {
     release: { type: 'string' }, arch: { type: 'string' }, mirror: { type: 'string' }, include: { type: 'string', multiple: true },
+    'no-updates': { type: 'boolean' },
   });
   const name = one('create', positionals);
   const include = (values.include ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
   const store = openStore(ctx.home);
   try {
-    const j = await createJail({ home: ctx.home, store, name, release: values.release, arch: values.arch, mirror: values.mirror, include },
+    const j = await createJail({ home: ctx.home, store, name, release: values.release, arch: values.arch, mirror: values.mirror, include,
+      updates: values['no-updates'] !== true },
       (line) => ctx.err(line));
     if (values.json) ctx.out(JSON.stringify(j));
     else ctx.out(`jail ${j.name} created: ${j.release} ${j.arch} at ${j.path}, identity ${j.identity.slice(0, 12)}`);
