@@ -27,7 +27,8 @@ const DATA_DIRS = ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/incl
  *    information to `DBG/usr/lib/debug/.build-id/NN/REST.debug` (compressed) when it has a build ID and debug
  *    sections, adding a `.gnu_debuglink` and a line `PATH BUILDID` to `DBG/list`; static archives get
  *    `--strip-debug` with deterministic headers;
- * 3. compresses man and info pages with `gzip -9n` and points links at the compressed names;
+ * 3. compresses man and info pages with `gzip -9n` (recompressing upstream's `.gz` pages without name and time)
+ *    and points links at the compressed names;
  * 4. fixes permissions: folders 0755, files without group/other write or set-id bits, data folders and
  *    libraries 0644, programs in bin folders 0755;
  * 5. sets every mtime to SOURCE_DATE_EPOCH (from the environment; dpkg-deb clamps what is added later).
@@ -75,6 +76,11 @@ echo ">>> finish: compress man and info pages"
 for d in usr/share/man usr/share/info; do
   [ -d "$d" ] || continue
   find "$d" -type f ! -name '*.gz' -exec gzip -9nf {} +
+  # Pages upstream gzipped itself may carry a name and a time in the header: recompressed as gzip -9n.
+  find "$d" -type f -name '*.gz' | LC_ALL=C sort | while IFS= read -r g; do
+    if gzip -dc "$g" > "$g.kiln-tmp" 2>/dev/null; then gzip -9nc "$g.kiln-tmp" > "$g"; fi
+    rm -f "$g.kiln-tmp"
+  done
   find "$d" -type l ! -name '*.gz' | LC_ALL=C sort | while IFS= read -r l; do
     t=$(readlink "$l")
     case "$t" in /*) r=".$t" ;; *) r="$(dirname "$l")/$t" ;; esac

@@ -39,6 +39,11 @@ echo ">>> finish: compress man and info pages"
 for d in usr/share/man usr/share/info; do
   [ -d "$d" ] || continue
   find "$d" -type f ! -name '*.gz' -exec gzip -9nf {} +
+  # Pages upstream gzipped itself may carry a name and a time in the header: recompressed as gzip -9n.
+  find "$d" -type f -name '*.gz' | LC_ALL=C sort | while IFS= read -r g; do
+    if gzip -dc "$g" > "$g.kiln-tmp" 2>/dev/null; then gzip -9nc "$g.kiln-tmp" > "$g"; fi
+    rm -f "$g.kiln-tmp"
+  done
   find "$d" -type l ! -name '*.gz' | LC_ALL=C sort | while IFS= read -r l; do
     t=$(readlink "$l")
     case "$t" in /*) r=".$t" ;; *) r="$(dirname "$l")/$t" ;; esac
