@@ -54,7 +54,7 @@ export interface PackagePortInput {
   readonly resolver: SonameResolver;
   readonly conffiles: readonly string[];
   readonly scripts: Readonly<Partial<Record<MaintainerScript, string>>>;
-  /** Fields added to every package's control file (the identity the dist master checks). */
+  /** Fields added to the control file of every package but the `-dbgsym` ones (the identity the dist master checks). */
   readonly extra?: Readonly<Record<string, string>>;
   readonly log: (line: string) => void;
   readonly signal?: AbortSignal;
@@ -157,6 +157,6 @@ async function debugPackage(i: PackagePortInput, name: string, ids: readonly str
     destdir: root, outDir: i.outDir, sourceDateEpoch: epoch, ...(i.signal ? { signal: i.signal } : {}),
     control: { package: dname, version: i.version, architecture: i.arch, maintainer: i.maintainer, depends: [`${name} (= ${i.version})`],
       section: 'debug', summary: `debug symbols for ${name}`,
-      extra: { 'Auto-Built-Package': 'debug-symbols', 'Build-Ids': uniq.join(' '), ...(i.extra ?? {}) } },
+      extra: { 'Auto-Built-Package': 'debug-symbols', 'Build-Ids': uniq.join(' ') } },
   });
 }

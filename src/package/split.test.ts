@@ -13,7 +13,7 @@ import { assertGolden } from '../util/golden.js';
 import { KilnError } from '../util/errors.js';
 import {
   globRegExp, planSplit, sonamePackage, devPackage, portSection, dep5License, copyrightText, changelogText, gzipN,
-  readLicenseFiles, writeOwnFile, listStaged, finishScript, type StagedEntry,
+  readLicenseFiles, writeOwnFile, listStaged, finishScript, parseLintian, lintianViolations, lintianCounts, type StagedEntry,
 } from './index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -131,4 +131,17 @@ test('host-side staging: license files and kiln\'s own files never follow the bu
 
 test('the finishing script (golden) strips, compresses, fixes permissions and clamps times', () => {
   assertGolden(golden('finish.sh'), finishScript({ destdir: '/kiln/destdir', dbgdir: '/kiln/dbgsym' }));
+});
+
+test('lintian output parsed; the rule: every E:, and W: outside the allow-list (unknown-field only for X-Kiln-Identity)', () => {
+  const tags = parseLintian([
+    'E: hello: no-copyright-file', 'W: hello: unknown-field X-Kiln-Identity', 'W: hello: unknown-field X-Other',
+    'W: libmd-dev: pkg-config-unavailable-for-cross-compilation [usr/lib/pkgconfig/libmd.pc]', 'W: tree: groff-message 19: x [usr/share/man/man1/tree.1:1]',
+    'I: libmd0: no-symbols-control-file usr/lib/libmd.so.0.0.5', 'N: a note', 'garbage',
+  ].join('\n'));
+  assert.equal(tags.length, 6);
+  assert.deepEqual(tags[3], { severity: 'W', package: 'libmd-dev', tag: 'pkg-config-unavailable-for-cross-compilation', detail: '[usr/lib/pkgconfig/libmd.pc]',
+    line: 'W: libmd-dev: pkg-config-unavailable-for-cross-compilation [usr/lib/pkgconfig/libmd.pc]' });
+  assert.deepEqual(lintianViolations(tags).map((t) => `${t.severity} ${t.tag} ${t.detail}`), ['E no-copyright-file ', 'W unknown-field X-Other', 'W groff-message 19: x [usr/share/man/man1/tree.1:1]']);
+  assert.deepEqual(lintianCounts(tags)[0], ['W: unknown-field', 2]);
 });
