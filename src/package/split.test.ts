@@ -59,9 +59,9 @@ test('default split: runtime package per soname, -dev with headers, .so link, pk
 
 test('default split: a pure library has no package of the port\'s own name; a program alone is one package', () => {
   const s = planSplit({ entries: [lib('usr/lib/libmd.so.0.1.0', 'libmd.so.0'), link('usr/lib/libmd.so.0', 'libmd.so.0.1.0'),
-    link('usr/lib/libmd.so', 'libmd.so.0.1.0'), file('usr/include/md5.h'), file('usr/share/doc/libmd/README')], main: 'libmd' });
+    link('usr/lib/libmd.so', 'libmd.so.0.1.0'), file('usr/include/md5.h'), file('usr/share/doc/libmd/README'), file('usr/share/man/man7/libmd.7.gz')], main: 'libmd' });
   assert.deepEqual(s.map((p) => p.name), ['libmd0', 'libmd-dev']);
-  assert.ok(s[1]!.paths.includes('usr/share/doc/libmd/README'), 'leftover documents go with -dev');
+  assert.ok(s[1]!.paths.includes('usr/share/doc/libmd/README') && s[1]!.paths.includes('usr/share/man/man7/libmd.7.gz'), 'leftover documents go with -dev');
   const one = planSplit({ entries: [file('usr/bin/tree'), file('usr/share/man/man1/tree.1.gz')], main: 'tree' });
   assert.deepEqual(one.map((p) => [p.name, p.role, p.paths.length]), [['tree', 'main', 2]]);
   // A plugin with a SONAME outside the public library folders is not a library package.

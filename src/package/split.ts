@@ -151,9 +151,9 @@ export function planSplit(o: { entries: readonly StagedEntry[]; main: string; ex
       const links = new Set(sonames.map((s) => `${splitSoname(s)![0]}.so`));
       const isLink = (e: StagedEntry): boolean => e.kind !== 'dir' && isPublicLibPath(e.path) && links.has(e.path.slice(e.path.lastIndexOf('/') + 1));
       push(dev, 'dev', claim(entries, taken, DEV_GLOBS, isLink));
-      // A library port whose leftovers are only documents: they go with the -dev package.
+      // A library port whose leftovers are only documents and manual pages (libbsd.7): they go with the -dev package.
       const rest = entries.filter((e) => !taken.has(e.path));
-      if (rest.length > 0 && rest.every((e) => /^usr\/share\/(doc|info)\//.test(e.path))) push(dev, 'dev', claim(entries, taken, [/.*/]));
+      if (rest.length > 0 && rest.every((e) => /^usr\/share\/(doc|info|man)\//.test(e.path))) push(dev, 'dev', claim(entries, taken, [/.*/]));
     }
   }
   const restPaths = entries.filter((e) => !taken.has(e.path)).map((e) => e.path);
