@@ -1,6 +1,8 @@
 /**
  * Real builds in the shared test jail: a library (libmd), a library linking it (libbsd) and a program linking that
- * (signify), from the example tree, checked with dpkg-deb; then failures that must name their phase and leave no mount.
+ * (signify), and GNU hello (man and info pages), from the example tree, checked with dpkg-deb and lintian (no `E:`,
+ * `W:` only from kiln's allow-list), installed with apt into a fresh root where the programs run; then failures
+ * that must name their phase and leave no mount.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +16,8 @@ import { hostMirror } from '../debian/index.js';
 import { mountsUnder } from '../sandbox/index.js';
 import { run } from '../util/exec.js';
 import crypto from 'node:crypto';
-import { debVersion } from '../package/index.js';
+import { debVersion, runLintian, lintianViolations, lintianCounts } from '../package/index.js';
+import { BwrapRunner } from '../sandbox/index.js';
 import { buildPort, type BuildPortInput, type BuildResult } from './build.js';
 import { kilnRunDeps, kilnSonameMap, type BuiltPackage } from './deps.js';
 
@@ -22,6 +25,8 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-build-test-'));
 // Distfiles are cached across runs so repeated test runs don't download again.
 const distCache = '/var/cache/kiln-test/distfiles';
+/** A Maintainer lintian accepts (kiln.yaml `maintainer` in a bulk). */
+const MAINTAINER = 'Kiln Test <kiln-test@example.org>';
 
 function port(tree: string, origin: string): Port {
   const r = loadPort(path.join(repo, tree, origin), origin, tree);
@@ -38,7 +43,7 @@ async function build(p: Port, deps: BuiltPackage[], extra: Partial<BuildPortInpu
     options: effectiveOptions(p.recipe, {}), depDebs: deps.map((d) => d.deb), kilnRun: kilnRunDeps(deps.filter((d) => p.recipe.depends.run.includes(d.origin))),
     kilnSonames: await kilnSonameMap(deps), jobs: 2, limits: { wallMs: 15 * 60_000, noOutputMs: 5 * 60_000, nproc: 4096 },
     outDir: path.join(home, 'out'), logFile: path.join(home, 'logs', `${p.origin.replace('/', '_')}.log`),
-    sourceDateEpoch: 1700000000, debianMirror: hostMirror(), ...extra,
+    sourceDateEpoch: 1700000000, debianMirror: hostMirror(), maintainer: MAINTAINER, ...extra,
   });
   assert.deepEqual(mountsUnder(home), [], 'no mount may be left under the home after a build');
   return res;
@@ -49,36 +54,85 @@ async function field(deb: string, name: string): Promise<string> {
 }
 
 const built: BuiltPackage[] = [];
-async function buildOk(origin: string): Promise<BuiltPackage> {
+const debugDebs: string[] = [];
+async function buildOk(origin: string): Promise<BuiltPackage & { debs: readonly string[] }> {
   const p = port('examples/ports', origin);
   const res = await build(p, [...built]);
   assert.ok(res.ok, `${origin} failed in ${res.phase}: ${res.reason}\n${fs.readFileSync(path.join(home, 'logs', `${origin.replace('/', '_')}.log`), 'utf8').slice(-3000)}`);
-  const b = { origin, pkgname: p.pkgname, version: debVersion(p.recipe.version, p.recipe.revision), deb: res.debs[0]! };
+  const b = { origin, pkgname: p.pkgname, version: debVersion(p.recipe.version, p.recipe.revision), deb: res.debs[0]!, debs: res.debs };
   built.push(b);
+  debugDebs.push(...(res.debugDebs ?? []));
   return b;
 }
 
-test('a library, a library linking it, and a program linking that, as real .debs', { timeout: 30 * 60_000 }, async () => {
-  const libmd = await buildOk('devel/libmd');
-  assert.equal(await field(libmd.deb, 'Package'), 'libmd');
-  assert.equal(await field(libmd.deb, 'Version'), '1.0.4-k1');
-  assert.equal(await field(libmd.deb, 'Architecture'), 'amd64');
-  const files = (await run('dpkg-deb', ['-c', libmd.deb])).stdout;
-  assert.match(files, /\.\/usr\/lib\/libmd\.so\.0/);
-  assert.match(files, /\.\/usr\/include\/md5\.h/);
+const names = (debs: readonly string[]): string[] => debs.map((d) => path.basename(d).split('_')[0]!);
+const contents = async (deb: string): Promise<string> => (await run('dpkg-deb', ['-c', deb], { env: { ...process.env, TZ: 'UTC' } })).stdout;
 
-  const libbsd = await buildOk('devel/libbsd');
-  const bsdDepends = await field(libbsd.deb, 'Depends');
-  assert.match(bsdDepends, /libmd \(>= 1\.0\.4-k1\)/, 'the run dependency on kiln\'s libmd');
-  assert.doesNotMatch(bsdDepends, /libmd0/, 'linked libmd maps to kiln\'s package, not Debian\'s libmd0');
+test('a library split Debian\'s way, a library built against its -dev, a program linking that; lintian-clean; apt installs them and they run', { timeout: 30 * 60_000 }, async () => {
+  const libmd = await buildOk('devel/libmd');
+  assert.deepEqual(names(libmd.debs), ['libmd0', 'libmd-dev'], 'runtime package named after the SONAME, and -dev');
+  const [md0, mdDev] = libmd.debs as [string, string];
+  assert.equal(await field(md0, 'Version'), '1.0.4-k1');
+  assert.equal(await field(md0, 'Architecture'), 'amd64');
+  assert.equal(await field(md0, 'Section'), 'libs');
+  assert.equal(await field(md0, 'Maintainer'), MAINTAINER);
+  assert.equal(await field(md0, 'X-Kiln-Origin'), '', 'kiln\'s origin is not a control field any more');
+  assert.match(await contents(md0), /\.\/usr\/lib\/libmd\.so\.0 -> /);
+  assert.doesNotMatch(await contents(md0), /md5\.h|libmd\.so -> /);
+  assert.match(await contents(mdDev), /\.\/usr\/include\/md5\.h/);
+  assert.match(await contents(mdDev), /\.\/usr\/lib\/libmd\.so -> /);
+  assert.match(await field(mdDev, 'Depends'), /^libmd0 \(= 1\.0\.4-k1\)/, '-dev depends on its runtime package, exact version');
+  assert.match((await run('dpkg-deb', ['-I', md0, 'shlibs'])).stdout, /^libmd 0 libmd0 \(>= 1\.0\.4-k1\)$/m);
+  assert.match((await run('dpkg-deb', ['-I', md0, 'triggers'])).stdout, /^activate-noawait ldconfig$/m);
+  assert.deepEqual(names(debugDebs), ['libmd0-dbgsym'], 'debug symbols apart from the published packages');
+
+  const libbsd = await buildOk('devel/libbsd'); // configure finds libmd's headers and .so link: libmd-dev was installed
+  assert.deepEqual(names(libbsd.debs), ['libbsd0', 'libbsd-dev']);
+  const bsdDepends = await field(libbsd.debs[0]!, 'Depends');
+  assert.match(bsdDepends, /libmd0 \(>= 1\.0\.4-k1\)/, 'the run dependency and the linked library map to kiln\'s runtime package');
+  assert.doesNotMatch(bsdDepends, /libmd(-dev)? \(/);
 
   const signify = await buildOk('security/signify-openbsd');
+  assert.deepEqual(names(signify.debs), ['signify-openbsd']);
   const sDepends = await field(signify.deb, 'Depends');
-  assert.match(sDepends, /libbsd \(>= 0\.11\.7-k1\)/);
+  assert.match(sDepends, /libbsd0 \(>= 0\.11\.7-k1\)/);
   assert.match(sDepends, /libc6/);
-  assert.doesNotMatch(sDepends, /libbsd0/);
-  assert.match((await run('dpkg-deb', ['-c', signify.deb])).stdout, /\.\/usr\/bin\/signify/);
-  assert.equal(await field(signify.deb, 'X-Kiln-Origin'), 'security/signify-openbsd');
+  assert.doesNotMatch(sDepends, /-dev/);
+  assert.equal(await field(signify.deb, 'Section'), 'utils');
+  assert.match(await contents(signify.deb), /\.\/usr\/bin\/signify/);
+
+  const hello = await buildOk('misc/hello');
+  const hFiles = await contents(hello.deb);
+  assert.match(hFiles, /\.\/usr\/share\/man\/man1\/hello\.1\.gz/);
+  assert.match(hFiles, /\.\/usr\/share\/info\/hello\.info\.gz/);
+  assert.doesNotMatch(hFiles, /\.\/usr\/share\/info\/dir\b/);
+  assert.match(hFiles, /\.\/usr\/share\/doc\/hello\/copyright/);
+  assert.match(hFiles, /^-rwxr-xr-x root\/root .* 2023-11-14 22:13 \.\/usr\/bin\/hello$/m, 'mode 0755, time SOURCE_DATE_EPOCH');
+  assert.ok(debugDebs.some((d) => path.basename(d).startsWith('hello-dbgsym_')));
+
+  const all = [...built.flatMap((b) => b.debs ?? [b.deb]), ...debugDebs];
+  const tags = await runLintian(all);
+  assert.ok(tags.length > 0 || all.length > 0);
+  const bad = lintianViolations(tags);
+  assert.deepEqual(bad.map((t) => t.line), [], `lintian: ${lintianCounts(tags).map(([k, n]) => `${n} ${k}`).join(', ')}`);
+
+  // A fresh root (an overlay of the jail): apt installs the packages from their files, and the programs run.
+  const jail = await testJail();
+  const sb = await new BwrapRunner(home).open({ jail: { name: jail.name, path: jail.path }, label: 'apt-install' });
+  try {
+    const want = [...libmd.debs, ...libbsd.debs, signify.deb, hello.deb];
+    const binds = want.map((d) => ({ source: d, dest: `/kiln/debs/${path.basename(d)}`, readonly: true }));
+    fs.mkdirSync(sb.hostPath('/kiln/debs'), { recursive: true });
+    await sb.run({ argv: ['apt-get', 'install', '-y', '-q', '--no-install-recommends', '-o', 'Dpkg::Use-Pty=0', ...want.map((d) => `/kiln/debs/${path.basename(d)}`)],
+      user: 'root', network: false, binds, env: { DEBIAN_FRONTEND: 'noninteractive', PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    const r = await sb.run({ argv: ['sh', '-ec', 'cd /tmp; signify -G -n -p k.pub -s k.sec; echo data > m; signify -S -s k.sec -m m; signify -V -p k.pub -m m; hello; ldconfig -p | grep libmd.so.0'],
+      user: 'root', network: false, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' } });
+    assert.match(r.stdout + r.stderr, /Signature Verified/);
+    assert.match(r.stdout, /libmd\.so\.0/);
+    const q = await sb.run({ argv: ['dpkg-query', '-W', '-f', '${Package} ${Version}\n', 'libmd0', 'libbsd0', 'signify-openbsd'], user: 'root', network: false });
+    assert.match(q.stdout, /^libmd0 1\.0\.4-k1$/m);
+    assert.match(q.stdout, /^libbsd0 0\.11\.7-k1$/m);
+  } finally { await sb.teardown(); }
 });
 
 test('failures name their phase and reason and leave no mount', { timeout: 10 * 60_000 }, async () => {

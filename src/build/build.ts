@@ -16,9 +16,10 @@ import {
   BwrapRunner, BUILD_USER, LimitError, aptCacheBind, type BindMount, type LimitName, type Limits,
   type SandboxCommand, type SandboxRunner, type SandboxSession,
 } from '../sandbox/index.js';
-import { buildDeb, composeDepends, debVersion, dpkgSonameResolver, shlibDepends, type KilnRunDep } from '../package/index.js';
+import type { KilnRunDep } from '../package/index.js';
 import { SANDBOX_PATHS, buildEnv, buildSteps, extractStep, patchStep, type BuildStep } from './script.js';
 import { buildDebianSource, debianPortVersion } from './debian.js';
+import { packagePhase } from './package-phase.js';
 
 /** The jail a build runs over. */
 export interface BuildJail {
@@ -58,6 +59,8 @@ export interface BuildPortInput {
   /** The port's log file (appended). */
   readonly logFile: string;
   readonly sourceDateEpoch: number;
+  /** The packages' Maintainer, `Name <email>` (kiln.yaml `maintainer`; default `kiln <kiln@localhost>`). */
+  readonly maintainer?: string;
   /** Distfile mirrors (kiln.yaml `mirrors`) and Debian's archive for the fetch phase. */
   readonly mirrors?: readonly string[];
   readonly debianMirror?: string;
@@ -76,13 +79,13 @@ export type FailureKind = 'fetch' | 'checksum' | 'depends' | 'patch' | 'build' |
 /** What one build left. */
 export interface BuildResult {
   readonly ok: boolean;
-  /** The `.deb`s made (empty on failure). */
+  /** The `.deb`s made (empty on failure), the port's own package first. */
   readonly debs: readonly string[];
   /**
-   * `-dbgsym` packages of a Debian rebuild (kiln.yaml `debug_symbols: true`), in `outDir/dbgsym/` as
-   * `NAME-dbgsym_VERSION_ARCH.deb`: for the repository's separate debug suite, never in the main one.
+   * The `-dbgsym` packages (stripped debug information of a recipe build, or a Debian rebuild's with kiln.yaml
+   * `debug_symbols: true`), not among `debs`: published only to the repository's separate debug suite.
    */
-  readonly dbgsym?: readonly string[];
+  readonly debugDebs?: readonly string[];
   /** The phase a failure died in. */
   readonly phase?: string;
   readonly failure?: FailureKind;
@@ -152,7 +155,7 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
         cpuMs += res.cpuMs;
         return res;
       } });
-      return { ok: true, debs, ...(dbgsym.length > 0 ? { dbgsym } : {}), timings: proc.timings, wallMs: Date.now() - started, cpuMs };
+      return { ok: true, debs, ...(dbgsym.length > 0 ? { debugDebs: dbgsym } : {}), timings: proc.timings, wallMs: Date.now() - started, cpuMs };
     }
     const distfiles = await phase('fetch', () => fetchDistfiles(
       { origin: inp.port.origin, sources: r.sources },
@@ -195,30 +198,9 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
     await step(extractStep(scriptInput));
     await step(patchStep(scriptInput));
     for (const s of buildSteps(scriptInput, inp.withTests ?? false)) await step(s);
-    const deb = await phase('package', async () => {
-      const destdir = sb.hostPath(SANDBOX_PATHS.destdir);
-      if (fs.readdirSync(destdir).length === 0) {
-        throw new KilnError('KILN_E_PACKAGE', `the install step put nothing in DESTDIR for ${inp.port.origin}`, {
-          hint: 'the build must install into "$DESTDIR" (see build.system in the port spec)', exitCode: 1 });
-      }
-      const shl = await shlibDepends({ destdir, resolver: dpkgSonameResolver(sb.hostPath('/')), kiln: inp.kilnSonames });
-      if (shl.unresolved.length > 0) log.line(`shared libraries with no package found: ${shl.unresolved.join(', ')}`);
-      const depends = composeDepends({ kilnRun: inp.kilnRun, systemRun: r.depends.system_run, shlibs: shl.depends });
-      log.line(`Depends: ${depends.join(', ') || '(none)'}`);
-      const scripts = Object.fromEntries((['preinst', 'postinst', 'prerm', 'postrm'] as const)
-        .filter((k) => r.install[k] !== undefined).map((k) => [k, r.install[k]!]));
-      return buildDeb({
-        destdir, outDir: inp.outDir, sourceDateEpoch: inp.sourceDateEpoch, conffiles: r.install.conffiles, scripts,
-        control: {
-          package: inp.port.pkgname, version: debVersion(r.version, r.revision),
-          architecture: r.arch === 'all' ? 'all' : inp.jail.arch, maintainer: 'kiln <kiln@localhost>',
-          depends, summary: r.summary, description: r.description, homepage: r.homepage,
-          section: inp.port.origin.split('/')[0], extra: { 'X-Kiln-Origin': inp.port.origin, 'X-Kiln-Identity': inp.identity },
-        },
-      });
-    });
-    log.line(`built ${path.basename(deb)}`);
-    return { ok: true, debs: [deb], timings: proc.timings, wallMs: Date.now() - started, cpuMs };
+    const made = await phase('package', () => packagePhase({ inp, sb, sbRun, env, binds, log: log.line }));
+    log.line(`built ${made.debs.map((d) => path.basename(d)).join(' ')}${made.debugDebs.length ? `; debug symbols: ${made.debugDebs.map((d) => path.basename(d)).join(' ')}` : ''}`);
+    return { ok: true, debs: made.debs, debugDebs: made.debugDebs, timings: proc.timings, wallMs: Date.now() - started, cpuMs };
   } catch (e) {
     const failedPhase = e instanceof PhaseFailure ? e.phase : current;
     const cause = e instanceof PhaseFailure ? e.cause : e;

@@ -77,10 +77,10 @@ test('the example tree: -J 2 respects dependencies, serves a repository apt inst
     assert.deepEqual(b2.filter((r) => r.result === 'deleted').map((r) => r.origin), ['textproc/serd']);
     const packages = fs.readFileSync(path.join(home, 'repos/bookworm-examples/current/dists/bookworm/main/binary-amd64/Packages'), 'utf8');
     assert.doesNotMatch(packages, /^Package: serd$/m, 'the removed port\'s package is gone');
-    assert.match(packages, /^Package: libbsd\nVersion: 0\.11\.7-k2$/m);
+    assert.match(packages, /^Package: libbsd0\nVersion: 0\.11\.7-k2$/m);
     await root.exec(['apt-get', 'update']);
     await root.exec(['apt-get', 'upgrade', '-y']);
-    assert.match((await root.exec(['dpkg-query', '-W', 'libbsd'])).stdout, /0\.11\.7-k2/, 'apt upgraded to the rebuilt library');
+    assert.match((await root.exec(['dpkg-query', '-W', 'libbsd0'])).stdout, /0\.11\.7-k2/, 'apt upgraded to the rebuilt library');
 
     // Nothing changed: nothing is built and no new generation is published.
     const gens = fs.readdirSync(path.join(home, 'repos/bookworm-examples')).filter((n) => n.startsWith('gen-')).length;

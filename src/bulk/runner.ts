@@ -18,7 +18,7 @@ import { BwrapRunner, cleanupStaleSandboxes, settleRemovals, type Limits, type S
 import { buildPort, kilnRunDeps, kilnSonameMap, packageDebs, type BuildPortInput, type BuildResult, type BuiltPackage } from '../build/index.js';
 import { debianKilnVersion } from '../debian/index.js';
 import { currentGeneration, publish, repoDir, repoName } from '../repo/index.js';
-import { debAbiHash, debVersion } from '../package/index.js';
+import { debAbiHash, debVersion, portSourceDateEpoch } from '../package/index.js';
 import { effectiveOptions } from '../recipe/index.js';
 import { hostArch, limitsForArch } from '../jail/index.js';
 import { BulkEvents, type BulkCounts } from './events.js';
@@ -64,7 +64,10 @@ export interface RunBulkOptions {
    */
   readonly execute?: (input: BuildPortInput) => Promise<BuildResult>;
   readonly signal?: AbortSignal;
+  /** SOURCE_DATE_EPOCH of every build; unset: each port's own (`portSourceDateEpoch`: its folder's last commit). */
   readonly sourceDateEpoch?: number;
+  /** The packages' Maintainer (kiln.yaml `maintainer`). */
+  readonly maintainer?: string;
   /** Publish the repository at the end (default true). */
   readonly publish?: boolean;
   /** A `progress` event (counts, ETA) at least this often while builds run, ms (default 5000). */
@@ -254,7 +257,7 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
           identity: id.hash, options: effectiveOptions(port.recipe, o.choices.get(origin) ?? {}), depDebs: deps.flatMap(packageDebs),
           kilnRun: kilnRunDeps(runDeps), kilnSonames: await kilnSonameMap(deps), jobs,
           withTests: o.withTests, limits: limitsForArch(portLimits(o.limits, port), o.jail.arch, host), outDir: path.join(pkgDir, 'All'), logFile: log,
-          sourceDateEpoch: o.sourceDateEpoch ?? 1, mirrors: o.mirrors, debianMirror: o.debianMirror, deadHosts,
+          sourceDateEpoch: o.sourceDateEpoch ?? await portSourceDateEpoch(port.dir), ...(o.maintainer ? { maintainer: o.maintainer } : {}), mirrors: o.mirrors, debianMirror: o.debianMirror, deadHosts,
           runner: meter.wrap(o.runner ?? new BwrapRunner(o.home)), signal: o.signal, onPhase: (phase) => {
             meter.phase(phase);
             o.store.bulks.setBuild(bulk.id, origin, { phase });
@@ -358,7 +361,7 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
  * get every one, as an apt source); any other port has one `.deb`, its first file, as before.
  */
 function builtPackage(port: Port | undefined, origin: string, pkgname: string, version: string, debs: readonly string[]): BuiltPackage {
-  return { origin, pkgname, version, deb: debs[0]!, ...(port?.debian ? { debs: [...debs] } : {}) };
+  return { origin, pkgname, version, deb: debs[0]!, ...(port?.debian || debs.length > 1 ? { debs: [...debs] } : {}) };
 }
 
 /**

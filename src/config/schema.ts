@@ -68,6 +68,9 @@ export const ConfigSchema = z.object({
   debug_symbols: z.boolean().default(false).describe('Debian rebuilds keep their -dbgsym packages (a separate debug suite); false: noddebs'),
   /** Package generations kept per repository (older ones are deleted). */
   keep_generations: z.number().int().min(1).max(1000).default(5).describe('Repository generations kept; older ones are deleted'),
+  /** `Name <email>`: the Maintainer of the packages kiln makes (unset: `kiln <kiln@localhost>`, which lintian rejects). */
+  maintainer: z.string().regex(/^[^<>,\n]*[^<>,\s][^<>,\n]* <[^<>@\s]+@[^<>@\s]+>$/, 'must be "Name <email>"').optional()
+    .describe('Maintainer of the packages kiln makes, "Name <email>"'),
   /** Redis URL for distributed builds (unset: builds are local only). */
   redis: z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL').optional()
     .describe('Redis URL that remote workers share (unset: local builds only)'),

@@ -15,6 +15,10 @@ import { walkFiles } from './shlibs.js';
 export const MAINTAINER_SCRIPTS = ['preinst', 'postinst', 'prerm', 'postrm'] as const;
 /** One of {@link MAINTAINER_SCRIPTS}. */
 export type MaintainerScript = typeof MAINTAINER_SCRIPTS[number];
+/** Control files besides `control`, `md5sums`, `conffiles` and the scripts that a package may carry. */
+export const CONTROL_FILES = ['shlibs', 'symbols', 'triggers'] as const;
+/** One of {@link CONTROL_FILES}. */
+export type ControlFileName = typeof CONTROL_FILES[number];
 
 /** What {@link buildDeb} needs. */
 export interface BuildDebOptions {
@@ -28,6 +32,8 @@ export interface BuildDebOptions {
   readonly conffiles?: readonly string[];
   /** Maintainer scripts; a script without `#!` gets `#!/bin/sh` and `set -e` put in front. */
   readonly scripts?: Readonly<Partial<Record<MaintainerScript, string>>>;
+  /** Further control files written as given (0644): `shlibs`, `symbols`, `triggers`. */
+  readonly controlFiles?: Readonly<Partial<Record<ControlFileName, string>>>;
   /** Seconds since the epoch for timestamps (SOURCE_DATE_EPOCH); default: the environment's, else 0. */
   readonly sourceDateEpoch?: number;
   /** Compression of the data member (default xz). */
@@ -92,6 +98,10 @@ export async function buildDeb(o: BuildDebOptions): Promise<string> {
     write('control', control, 0o644);
     if (sums !== '') write('md5sums', sums, 0o644);
     if ((o.conffiles ?? []).length > 0) write('conffiles', `${[...new Set(o.conffiles)].join('\n')}\n`, 0o644);
+    for (const name of CONTROL_FILES) {
+      const text = o.controlFiles?.[name];
+      if (text !== undefined && text.trim() !== '') write(name, text.endsWith('\n') ? text : `${text}\n`, 0o644);
+    }
     for (const name of MAINTAINER_SCRIPTS) {
       const body = o.scripts?.[name];
       if (typeof body !== 'string' || body.trim() === '') continue;

@@ -4,7 +4,7 @@
  */
 export {
   RecipeSchema, SourceSchema, OptionSchema, DependsSchema, BuildSchema, InstallSchema,
-  PACKAGE_NAME_RE, VERSION_RE, ORIGIN_RE, OPTION_NAME_RE, DEB_WORD_RE, ARCHES, BUILD_SYSTEMS, MAINTAINER_SCRIPTS, versionProblem,
+  PACKAGE_NAME_RE, VERSION_RE, ORIGIN_RE, OPTION_NAME_RE, DEB_WORD_RE, ARCHES, BUILD_SYSTEMS, MAINTAINER_SCRIPTS, DEBIAN_SECTIONS, versionProblem,
   type Recipe, type Source, type RecipeOption,
 } from './schema.js';
 export type { Port, DebianPortSource, DebianPortFile } from './types.js';

@@ -18,6 +18,14 @@ export const ARCHES = ['amd64', 'arm64', 'armhf', 'i386', 'ppc64el', 's390x', 'r
 export const BUILD_SYSTEMS = ['autotools', 'cmake', 'meson', 'make', 'script', 'debian'] as const;
 /** A word of `DEB_BUILD_OPTIONS` / `DEB_BUILD_PROFILES` (`nocheck`, `nodoc`, `parallel=4`, `pkg.foo.bar`). */
 export const DEB_WORD_RE = /^[a-z0-9][a-z0-9=+._-]*$/;
+/** Debian's archive sections (lintian's list), the values of `section:`. */
+export const DEBIAN_SECTIONS = [
+  'admin', 'cli-mono', 'comm', 'database', 'debian-installer', 'debug', 'devel', 'doc', 'editors', 'education', 'electronics',
+  'embedded', 'fonts', 'games', 'gnome', 'gnu-r', 'gnustep', 'golang', 'graphics', 'hamradio', 'haskell', 'httpd', 'interpreters',
+  'introspection', 'java', 'javascript', 'kde', 'kernel', 'libdevel', 'libs', 'lisp', 'localization', 'mail', 'math',
+  'metapackages', 'misc', 'net', 'news', 'ocaml', 'oldlibs', 'otherosfs', 'perl', 'php', 'python', 'raku', 'ruby', 'rust',
+  'science', 'shells', 'sound', 'tasks', 'tex', 'text', 'utils', 'vcs', 'video', 'web', 'x11', 'xfce', 'zope',
+] as const;
 /** Maintainer scripts allowed under `install`. */
 export const MAINTAINER_SCRIPTS = ['preinst', 'postinst', 'prerm', 'postrm'] as const;
 
@@ -187,6 +195,17 @@ export const RecipeSchema = z.object({
   build: BuildSchema.describe('How to build'),
   /** Packaging details. */
   install: InstallSchema.default({ conffiles: [] }).describe('Conffiles and maintainer scripts'),
+  /** Debian archive section of the port's package; default: mapped from the category (`textproc` → `text`). */
+  section: z.enum(DEBIAN_SECTIONS).optional().describe("Debian section of the package; default: mapped from the origin's category"),
+  /**
+   * Binary packages made from the one staged tree: package name → file globs (`*`, `?`, `**`, `{a,b}`, relative to
+   * the root). Each file goes to the first package whose globs match, the rest to the port's own package. Absent: a
+   * library is split Debian's way (runtime package named after the SONAME, `-dev`).
+   */
+  packages: z.record(z.string().regex(PACKAGE_NAME_RE, 'must be a Debian package name: lower case [a-z0-9][a-z0-9+.-]+'),
+    z.array(z.string().min(1).regex(/^[^\0\n]*$/, 'must be a file glob').refine((s) => !s.split('/').includes('..'), 'must stay inside the package'))
+      .min(1, 'must list at least one file glob')).optional()
+    .describe('Binary packages from this port: name → file globs (default: the library split)'),
 }).strict();
 
 /** A validated recipe, defaults filled in. */

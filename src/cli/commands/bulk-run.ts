@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { formatProblems } from '../../util/errors.js';
 import { openStore } from '../../store/index.js';
-import { loadConfig } from '../../config/index.js';
+import { loadConfig, maintainerOf } from '../../config/index.js';
 import { hostMirror } from '../../debian/index.js';
 import { getOptionChoices } from '../../tree/index.js';
 import { runBulk, BulkEvents, LiveView, formatDuration, plainLine, type BulkSummary } from '../../bulk/index.js';
@@ -75,7 +75,7 @@ export async function runBulkCommand(ctx: CliContext, f: BulkRunFlags): Promise<
       withTests: f.tests, keepStale: f.keepStale, keepGenerations: cfg.keep_generations, mirrors: cfg.mirrors,
       debianMirror: hostMirror(cfg.debian_mirror), resume: f.resume, events, signal: ac.signal,
       request: { file: f.file, origins: f.origins, all: f.all, clean: f.clean, tests: f.tests, builders },
-      sourceDateEpoch: Number(ctx.env.SOURCE_DATE_EPOCH ?? 1), execute: dist?.execute,
+      sourceDateEpoch: ctx.env.SOURCE_DATE_EPOCH ? Number(ctx.env.SOURCE_DATE_EPOCH) : undefined, maintainer: maintainerOf(cfg), execute: dist?.execute,
     });
     if (ticker) clearInterval(ticker);
     if (!f.json) printSummary(ctx, summary);

@@ -1,0 +1,61 @@
+/**
+ * The `package` phase of a recipe build: the finishing script (strip into debug files, compress manuals, fix
+ * permissions, clamp times) run by the build user inside the sandbox, then the binary packages made on the host
+ * from the finished tree (src/package: split, metadata, shlibs, `-dbgsym`).
+ */
+import fs from 'node:fs';
+import { KilnError } from '../util/errors.js';
+import { BUILD_USER, type BindMount, type SandboxCommand, type SandboxSession } from '../sandbox/index.js';
+import { dpkgSonameResolver, finishScript, packagePort, type PortPackages } from '../package/index.js';
+import type { BuildPortInput } from './build.js';
+import { SANDBOX_PATHS } from './script.js';
+
+/** Where the finishing script keeps the detached debug files, and where the per-package roots are made. */
+const DBG_DIR = '/kiln/dbgsym';
+const PKG_DIR = '/kiln/pkg';
+
+/** The Maintainer when the bulk passes none. */
+const FALLBACK_MAINTAINER = 'kiln <kiln@localhost>';
+
+/** What the package phase needs from the build. */
+export interface PackagePhaseInput {
+  readonly inp: BuildPortInput;
+  readonly sb: SandboxSession;
+  readonly sbRun: (cmd: SandboxCommand) => Promise<void>;
+  /** The build's environment (SOURCE_DATE_EPOCH among it). */
+  readonly env: Readonly<Record<string, string>>;
+  readonly binds: readonly BindMount[];
+  readonly log: (line: string) => void;
+}
+
+/** Runs the package phase; returns the `.deb`s to publish and the `-dbgsym` ones. */
+export async function packagePhase(o: PackagePhaseInput): Promise<PortPackages> {
+  const { inp, sb } = o;
+  const r = inp.port.recipe;
+  const destdir = sb.hostPath(SANDBOX_PATHS.destdir);
+  if (fs.readdirSync(destdir).length === 0) {
+    throw new KilnError('KILN_E_PACKAGE', `the install step put nothing in DESTDIR for ${inp.port.origin}`, {
+      hint: 'the build must install into "$DESTDIR" (see build.system in the port spec)', exitCode: 1 });
+  }
+  // Made by root before the script runs: the build user cannot write /kiln itself, so neither can exist yet.
+  const dbg = sb.hostPath(DBG_DIR);
+  fs.mkdirSync(dbg, { mode: 0o755 });
+  fs.chownSync(dbg, BUILD_USER.uid, BUILD_USER.gid);
+  await o.sbRun({ argv: ['sh', '-ec', finishScript({ destdir: SANDBOX_PATHS.destdir, dbgdir: DBG_DIR })], user: 'build', network: false,
+    env: { ...o.env, SOURCE_DATE_EPOCH: String(inp.sourceDateEpoch) }, cwd: SANDBOX_PATHS.src, binds: [...o.binds] });
+  const work = sb.hostPath(PKG_DIR);
+  fs.mkdirSync(work, { mode: 0o755 });
+  const scripts = Object.fromEntries((['preinst', 'postinst', 'prerm', 'postrm'] as const)
+    .filter((k) => r.install[k] !== undefined).map((k) => [k, r.install[k]!]));
+  return packagePort({
+    origin: inp.port.origin, name: inp.port.pkgname, version: `${r.version}-k${r.revision}`, arch: r.arch === 'all' ? 'all' : inp.jail.arch,
+    summary: r.summary, ...(r.description ? { description: r.description } : {}), ...(r.homepage ? { homepage: r.homepage } : {}),
+    ...(r.license ? { license: r.license } : {}), ...(r.section ? { section: r.section } : {}), ...(r.packages ? { packages: r.packages } : {}),
+    maintainer: inp.maintainer ?? FALLBACK_MAINTAINER, identity: inp.identity, epoch: inp.sourceDateEpoch,
+    destdir, srcDir: sb.hostPath(SANDBOX_PATHS.src), dbgDir: dbg, workDir: work, outDir: inp.outDir,
+    kilnRun: inp.kilnRun, systemRun: r.depends.system_run, ...(inp.kilnSonames ? { kilnSonames: inp.kilnSonames } : {}),
+    resolver: dpkgSonameResolver(sb.hostPath('/')), conffiles: r.install.conffiles, scripts,
+    // The dist master checks a worker's .debs by this field (src/dist); it is the one field of kiln's own left.
+    extra: { 'X-Kiln-Identity': inp.identity }, log: o.log, ...(inp.signal ? { signal: inp.signal } : {}),
+  });
+}

@@ -1,0 +1,62 @@
+set -eu
+umask 022
+D='/kiln/destdir'
+DBG='/kiln/dbgsym'
+: "${SOURCE_DATE_EPOCH:?}"
+cd "$D"
+mkdir -p "$DBG"
+: > "$DBG/list"
+echo ">>> finish: remove the info dir index and libtool archives"
+rm -f usr/share/info/dir usr/share/info/dir.old
+find . -type f -name '*.la' -path './*lib*' -exec rm -f {} +
+echo ">>> finish: strip ELF files (debug information to $DBG)"
+find . -type f ! -path './usr/lib/debug/*' | LC_ALL=C sort | while IFS= read -r f; do
+  magic=$(head -c 8 "$f" | od -An -tx1 | tr -d ' \n')
+  case "$magic" in
+    7f454c46*)
+      type=$(readelf -h "$f" 2>/dev/null | sed -n 's/^ *Type: *\([A-Z]*\).*/\1/p')
+      case "$type" in EXEC|DYN) ;; *) continue ;; esac
+      chmod u+w "$f"
+      id=$(readelf -n "$f" 2>/dev/null | sed -n 's/^ *Build ID: *\([0-9a-f][0-9a-f]*\)$/\1/p' | head -n 1)
+      dbg=
+      if [ -n "$id" ] && readelf -S "$f" 2>/dev/null | grep -q ' \.debug_\(info\|line\)'; then
+        dir="$DBG/usr/lib/debug/.build-id/$(printf %s "$id" | cut -c1-2)"
+        dbg="$dir/$(printf %s "$id" | cut -c3-).debug"
+        mkdir -p "$dir"
+        objcopy --only-keep-debug --compress-debug-sections "$f" "$dbg"
+        printf '%s %s\n' "${f#./}" "$id" >> "$DBG/list"
+      fi
+      case "${f##*/}" in
+        *.so|*.so.*) strip --remove-section=.comment --remove-section=.note --strip-unneeded "$f" ;;
+        *) strip --remove-section=.comment --remove-section=.note "$f" ;;
+      esac
+      if [ -n "$dbg" ]; then objcopy --add-gnu-debuglink="$dbg" "$f"; fi
+      ;;
+    213c617263683e0a) case "$f" in *.a) chmod u+w "$f"; strip --strip-debug --remove-section=.comment --remove-section=.note --enable-deterministic-archives "$f" ;; esac ;;
+  esac
+done
+echo ">>> finish: compress man and info pages"
+for d in usr/share/man usr/share/info; do
+  [ -d "$d" ] || continue
+  find "$d" -type f ! -name '*.gz' -exec gzip -9nf {} +
+  # Pages upstream gzipped itself may carry a name and a time in the header: recompressed as gzip -9n.
+  find "$d" -type f -name '*.gz' | LC_ALL=C sort | while IFS= read -r g; do
+    if gzip -dc "$g" > "$g.kiln-tmp" 2>/dev/null; then gzip -9nc "$g.kiln-tmp" > "$g"; fi
+    rm -f "$g.kiln-tmp"
+  done
+  find "$d" -type l ! -name '*.gz' | LC_ALL=C sort | while IFS= read -r l; do
+    t=$(readlink "$l")
+    case "$t" in /*) r=".$t" ;; *) r="$(dirname "$l")/$t" ;; esac
+    if [ -f "$r.gz" ] && [ ! -L "$r.gz" ]; then rm -f "$l"; ln -s "$t.gz" "$l.gz"; fi
+  done
+done
+echo ">>> finish: fix permissions"
+find . "$DBG" -type d -exec chmod 0755 {} +
+find . "$DBG" -type f -exec chmod u+rw,go=rX,a-s {} +
+for d in usr/share/doc usr/share/man usr/share/info usr/include usr/share/locale usr/share/applications usr/share/pkgconfig usr/lib/debug; do [ -d "$d" ] && find "$d" -type f -exec chmod 0644 {} +; done
+find "$DBG" -type f -exec chmod 0644 {} +
+find . -type f \( -name '*.so' -o -name '*.so.*' -o -name '*.a' -o -name '*.pc' \) -path './*lib*' -exec chmod 0644 {} +
+for d in bin sbin usr/bin usr/sbin usr/games; do [ -d "$d" ] && find "$d" -type f -exec chmod 0755 {} +; done
+echo ">>> finish: set mtimes to SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH"
+find . "$DBG" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+exit 0
