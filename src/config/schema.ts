@@ -45,6 +45,12 @@ export const ConfigSchema = z.object({
   debian_mirror: httpUrl.optional().describe("Debian archive URL for jails; unset: the host's apt sources"),
   /** Package generations kept per repository (older ones are deleted). */
   keep_generations: z.number().int().min(1).max(1000).default(5).describe('Repository generations kept; older ones are deleted'),
+  /** The published repositories. */
+  repo: z.object({
+    /** Days a repository's Release stays valid (its Valid-Until); 0 leaves Valid-Until out. */
+    valid_days: z.number().int().min(0).max(3650).default(0)
+      .describe("Days a published Release stays valid (apt's Valid-Until, counted from the publish); 0: no Valid-Until, the Release never expires"),
+  }).strict().default({ valid_days: 0 }).describe('The published repositories'),
   /** Redis URL for distributed builds (unset: builds are local only). */
   redis: z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL').optional()
     .describe('Redis URL that remote workers share (unset: local builds only)'),
