@@ -1,83 +1,124 @@
 /**
- * bench/repo: index generation over N generated `.deb`s (default 10,000), kiln beside `apt-ftparchive packages`
- * on the same files in the same run; then a whole publish (pool store, links, Packages{,.gz,.xz}, signing,
- * switch), cold and re-published with nothing changed. Usage: repo-bench.ts [N]
+ * bench/repo: kiln's publish beside the classic pipeline on the same `.deb`s, in alternating rounds:
+ *   reference: `apt-ftparchive packages` + `gzip -9` + `xz -6` + `apt-ftparchive release` + `gpg --clearsign` and
+ *              `gpg --detach-sign` (with kiln's own key), one after the other, as a shell script does it;
+ *   kiln:      a first publish into an empty repository, a republish with one package changed (one .deb replaced by
+ *              another), and a republish with nothing changed.
+ * The .debs are real ones: N (default 1461) from REPO_DEBS_DIR (default /var/cache/apt/archives), hard-linked into a
+ * work folder; when fewer are there, generated ones (bench/lib/repo-debgen.ts). Prints each time, the ratios
+ * kiln / reference (median of the rounds) and the load (uptime) before and after.
+ * Usage: repo-bench.ts [N] [ROUNDS]
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { run } from '../../src/util/exec.js';
-import { DebCache, parseControl, publish, renderPackages, scanDebs, poolPath, entryIdentity, type PackageEntry } from '../../src/repo/index.js';
+import { parseControl, publish } from '../../src/repo/index.js';
 import { generateDebs } from './repo-debgen.js';
 
-const n = Number(process.argv[2] ?? 10_000);
-const debDir = path.join(os.tmpdir(), `kiln-bench-repo-debs-v1-n${n}`);
+const n = Number(process.argv[2] ?? 1461);
+const rounds = Number(process.argv[3] ?? 3);
+const source = process.env.REPO_DEBS_DIR ?? '/var/cache/apt/archives';
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-repo-'));
 
-async function timed<T>(fn: () => Promise<T> | T): Promise<{ ms: number; value: T }> {
+async function timed<T>(fn: () => Promise<T> | T): Promise<{ s: number; value: T }> {
   const t = process.hrtime.bigint();
   const value = await fn();
-  return { ms: Number(process.hrtime.bigint() - t) / 1e6, value };
+  return { s: Number(process.hrtime.bigint() - t) / 1e9, value };
 }
 
-function fields(text: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const para of text.split(/\n\n+/).filter((p) => p.trim())) {
-    const f = parseControl(para).filter((x) => !['SHA1', 'SHA512', 'Filename'].includes(x.name))
-      .sort((a, b) => (a.name < b.name ? -1 : 1));
-    m.set(f.find((x) => x.name === 'Package')!.value, JSON.stringify(f));
+const load = (): string => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** N real .debs (hard links, so the bench changes nothing in the source) plus one spare to swap in; else generated. */
+async function inputs(): Promise<{ dir: string; debs: string[]; spare: string; real: boolean }> {
+  const names = fs.existsSync(source) ? fs.readdirSync(source).filter((f) => f.endsWith('.deb')).sort() : [];
+  if (names.length > n) {
+    const dir = path.join(work, 'debs');
+    fs.mkdirSync(dir);
+    for (const f of names.slice(0, n + 1)) {
+      try { fs.linkSync(path.join(source, f), path.join(dir, f)); } catch { fs.copyFileSync(path.join(source, f), path.join(dir, f)); }
+    }
+    const all = names.slice(0, n + 1).map((f) => path.join(dir, f));
+    return { dir, debs: all.slice(0, n), spare: all[n]!, real: true };
   }
-  return m;
+  const dir = path.join(os.tmpdir(), `kiln-bench-repo-debs-v1-n${n + 1}`);
+  await generateDebs(dir, n + 1);
+  const all = fs.readdirSync(dir).filter((f) => f.endsWith('.deb')).sort().map((f) => path.join(dir, f));
+  return { dir, debs: all.slice(0, n), spare: all[n]!, real: false };
 }
 
-async function kilnIndex(paths: string[], cache: DebCache): Promise<string> {
-  const scanned = await scanDebs(paths, { cache });
-  const entries: PackageEntry[] = scanned.map((s) => {
-    const id = entryIdentity(s.record.control);
-    return { control: s.record.control, filename: poolPath(id.name, id.version, id.arch), size: s.record.size, md5: s.record.md5, sha256: s.record.sha256 };
-  });
-  return renderPackages(entries);
+/** The reference pipeline over `pool` (a folder holding the .debs), signing with the key in `gnupgHome`. */
+async function reference(pool: string, out: string, gnupgHome: string): Promise<number> {
+  fs.rmSync(out, { recursive: true, force: true });
+  fs.mkdirSync(out, { recursive: true });
+  const script = [
+    'set -e', 'cd "$2"',
+    'apt-ftparchive packages "$1" > Packages',
+    'gzip -9 -c Packages > Packages.gz', 'xz -6 -c Packages > Packages.xz',
+    'apt-ftparchive release . > Release',
+    'gpg --batch --yes -q --clearsign -o InRelease Release',
+    'gpg --batch --yes -q --armor --detach-sign -o Release.gpg Release',
+  ].join('\n');
+  const t = await timed(() => run('sh', ['-c', script, 'sh', pool, out], { env: { ...process.env, GNUPGHOME: gnupgHome }, timeoutMs: 30 * 60_000 }));
+  return t.s;
+}
+
+function packagesCount(file: string): number {
+  return fs.readFileSync(file, 'utf8').split(/\n\n+/).filter((p) => parseControl(p).length > 0).length;
 }
 
 try {
-  const gen = await timed(() => generateDebs(debDir, n));
-  const paths = fs.readdirSync(debDir).filter((f) => f.endsWith('.deb')).map((f) => path.join(debDir, f));
-  console.log(`bench/repo: ${paths.length} generated .debs (control.tar.xz, ~6 KiB each) in ${debDir}`
-    + ` (made in ${(gen.ms / 1000).toFixed(1)} s, or reused)`);
-  console.log(`host: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, node ${process.version}`);
-  // Warm the page cache once so neither side pays for the first disk read.
-  await run('sh', ['-c', `cat "$1"/*.deb > /dev/null`, 'sh', debDir]);
-
-  const ftp = await timed(() => run('apt-ftparchive', ['packages', debDir], { maxBuffer: 1 << 30 }));
-  const cold = await timed(() => kilnIndex(paths, new DebCache(path.join(work, 'cache.json'))));
-  const coldCache = new DebCache(path.join(work, 'cache.json'));
-  await kilnIndex(paths, coldCache); coldCache.save();
-  const warm = await timed(() => kilnIndex(paths, new DebCache(path.join(work, 'cache.json'))));
-
-  const a = fields(ftp.value.stdout); const b = fields(cold.value);
-  const agree = a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
-  const row = (what: string, ms: number): string => `  ${what.padEnd(58)} ${(ms / 1000).toFixed(2).padStart(7)} s  ${(ms * 1000 / n).toFixed(0).padStart(5)} µs/deb`;
-  console.log(`\nindex generation (Packages text) over ${n} .debs:`);
-  console.log(row('apt-ftparchive packages (MD5, SHA1, SHA256, SHA512)', ftp.ms));
-  console.log(row('kiln, cold (read, MD5 + SHA256, control in-process)', cold.ms));
-  console.log(row('kiln, warm (per-deb cache by path, size, mtime, inode)', warm.ms));
-  console.log(`  fields agree with apt-ftparchive (SHA1/SHA512/Filename aside): ${agree ? 'yes' : 'NO'} (${b.size} vs ${a.size} stanzas)`);
-
+  const loadBefore = load();
+  const { dir, debs, spare, real } = await inputs();
+  const bytes = debs.reduce((a, f) => a + fs.statSync(f).size, 0);
+  console.log(`bench/repo: ${debs.length} ${real ? `real .debs from ${source}` : 'generated .debs'} (${(bytes / 2 ** 30).toFixed(2)} GiB),`
+    + ` ${rounds} alternating rounds; host ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, node ${process.version}`);
+  console.log(`load before: ${loadBefore}`);
+  // The reference indexes a folder: the N .debs alone (the spare aside).
+  const pool = path.join(work, 'ref-pool');
+  fs.mkdirSync(pool);
+  for (const f of debs) fs.linkSync(f, path.join(pool, path.basename(f)));
+  await run('sh', ['-c', 'cat "$1"/*.deb > /dev/null', 'sh', pool]);
   const home = path.join(work, 'home');
-  const debs = paths.map((p) => ({ path: p }));
-  const phases: string[][] = [[], []];
-  const logTo = (i: number) => (line: string): void => {
-    const m = /^=== phase (\S+) done in (\S+) s/.exec(line);
-    if (m) phases[i]!.push(`${m[1]} ${m[2]}`);
-  };
-  const pub1 = await timed(() => publish({ home, jail: 'bookworm', tree: 'bench', arch: 'amd64', debs, log: logTo(0) }));
-  const pub2 = await timed(() => publish({ home, jail: 'bookworm', tree: 'bench', arch: 'amd64', debs, log: logTo(1) }));
-  console.log(`\nwhole publish (pool store copy + hard links, Packages/.gz/.xz, by-hash, gpg sign, atomic switch):`);
-  console.log(row(`first publish (generation ${pub1.value.generation}, cache misses ${pub1.value.cache.misses})`, pub1.ms));
-  console.log(row(`re-publish, nothing changed (generation ${pub2.value.generation}, cache hits ${pub2.value.cache.hits})`, pub2.ms));
-  console.log(`  phases (s), first:      ${phases[0]!.join(', ')}`);
-  console.log(`  phases (s), re-publish: ${phases[1]!.join(', ')}`);
-  if (!agree) process.exitCode = 1;
+  // Make kiln's key once (not timed): both sides sign with it.
+  await publish({ home, jail: 'bench', tree: 'probe', arch: 'amd64', debs: [], validDays: 0, debugSymbols: false });
+  const gnupgHome = path.join(home, 'keys', 'gnupg');
+  const changed = [...debs.slice(1), spare];
+  const rows: Record<string, number[]> = { reference: [], first: [], oneChanged: [], nothingChanged: [] };
+  const phases: string[] = [];
+  for (let r = 0; r < rounds; r++) {
+    rows.reference!.push(await reference(pool, path.join(work, 'ref-out'), gnupgHome));
+    fs.rmSync(path.join(home, 'repos'), { recursive: true, force: true });
+    const base = { home, jail: 'bench', tree: 'b', arch: 'amd64', validDays: 0, debugSymbols: false } as const;
+    const log = (tag: string) => (line: string): void => {
+      const m = /^=== phase (\S+) done in (\S+) s/.exec(line);
+      if (m && r === 0) phases.push(`${tag}:${m[1]}=${m[2]}`);
+    };
+    const first = await timed(() => publish({ ...base, debs: debs.map((p) => ({ path: p })), log: log('first') }));
+    rows.first!.push(first.s);
+    const one = await timed(() => publish({ ...base, debs: changed.map((p) => ({ path: p })), log: log('one') }));
+    rows.oneChanged!.push(one.s);
+    const none = await timed(() => publish({ ...base, debs: changed.map((p) => ({ path: p })) }));
+    rows.nothingChanged!.push(none.s);
+    console.log(`round ${r + 1}: reference ${rows.reference!.at(-1)!.toFixed(2)} s; kiln first ${first.s.toFixed(2)} s`
+      + ` (misses ${first.value.cache.misses}), one changed ${one.s.toFixed(2)} s (misses ${one.value.cache.misses}),`
+      + ` nothing changed ${none.s.toFixed(2)} s; load ${load()}`);
+  }
+  const ref = median(rows.reference!);
+  const bin = path.join(home, 'repos', 'bench-b', 'current', 'dists', 'bench', 'main', 'binary-amd64');
+  const size = (f: string): number => fs.statSync(path.join(bin, f)).size;
+  console.log(`\nmedians over ${rounds} rounds (s), ratio kiln / reference:`);
+  console.log(`  reference (apt-ftparchive packages + gzip + xz + release + gpg x2)  ${ref.toFixed(2)}`);
+  for (const [k, what] of [['first', 'kiln first publish'], ['oneChanged', 'kiln republish, one package changed'], ['nothingChanged', 'kiln republish, nothing changed']] as const) {
+    const m = median(rows[k]!);
+    console.log(`  ${what.padEnd(66)} ${m.toFixed(2)}  ratio ${(m / ref).toFixed(3)}`);
+  }
+  console.log(`  Packages ${size('Packages')} bytes (${packagesCount(path.join(bin, 'Packages'))} stanzas), Packages.gz ${size('Packages.gz')}, Packages.xz ${size('Packages.xz')};`
+    + ` the reference's Packages.xz ${fs.statSync(path.join(work, 'ref-out', 'Packages.xz')).size}`);
+  console.log(`  kiln phases, round 1: ${phases.join(' ')}`);
+  console.log(`load after: ${load()}`);
+  void dir;
 } finally {
   await run('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: path.join(work, 'home', 'keys', 'gnupg') }, allowFailure: true }).catch(() => undefined);
   fs.rmSync(work, { recursive: true, force: true });

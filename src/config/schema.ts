@@ -68,9 +68,12 @@ export const ConfigSchema = z.object({
   debug_symbols: z.boolean().default(false).describe('Debian rebuilds keep their -dbgsym packages (a separate debug suite); false: noddebs'),
   /** Package generations kept per repository (older ones are deleted). */
   keep_generations: z.number().int().min(1).max(1000).default(5).describe('Repository generations kept; older ones are deleted'),
-  /** `Name <email>`: the Maintainer of the packages kiln makes (unset: `kiln <kiln@localhost>`, which lintian rejects). */
-  maintainer: z.string().regex(/^[^<>,\n]*[^<>,\s][^<>,\n]* <[^<>@\s]+@[^<>@\s]+>$/, 'must be "Name <email>"').optional()
-    .describe('Maintainer of the packages kiln makes, "Name <email>"'),
+  /** The published repositories. */
+  repo: z.object({
+    /** Days a repository's Release stays valid (its Valid-Until); 0 leaves Valid-Until out. */
+    valid_days: z.number().int().min(0).max(3650).default(0)
+      .describe("Days a published Release stays valid (apt's Valid-Until, counted from the publish); 0: no Valid-Until, the Release never expires"),
+  }).strict().default({ valid_days: 0 }).describe('The published repositories'),
   /** Redis URL for distributed builds (unset: builds are local only). */
   redis: z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL').optional()
     .describe('Redis URL that remote workers share (unset: local builds only)'),

@@ -71,7 +71,8 @@ test('a --bootable raw image boots in qemu and prints a line on the serial conso
     linkBaseCache(home);
     const img = path.join(dir, 'disk.img');
     const r = await kiln(home, ['image', '-j', 'bookworm', '-p', tree, '-f', list, '-t', 'raw', '--bootable', '--size', '1500M',
-      '-o', img, '--overlay', overlay, '--hostname', 'kilnboot']);
+      '-o', img, '--overlay', overlay, '--hostname', 'kilnboot'], { env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' } });
+    // (SOURCE_DATE_EPOCH as image.test.ts gives it: the reproducible disk boots, and both share one cached base.)
     assert.equal(r.status, 0, r.stdout + r.stderr);
     const table = (await run('sfdisk', ['-d', img])).stdout;
     assert.match(table, /^label: gpt$/m);

@@ -4,5 +4,5 @@ export {
 } from './image.js';
 export { ensureBase, baseIdentity, baseSpec, BOOT_PACKAGES, BOOTABLE_ARCHES, bootPackages, type BaseSpec, type BaseRoot } from './base.js';
 export { listPackages, type ListPackages } from './packages.js';
-export { tarArgs, squashfsArgs } from './pack.js';
-export { rawLayout, rawIds, sfdiskScript, syslinuxConfig, grubConfig, BOOT_LABEL, seededUuid, inodeTimeScript, rootEntries, type RootEntry, BOOT_PARTITION_MIB, type RawLayout, type RawIds, type PartitionSpan } from './raw.js';
+export { tarArgs, squashfsArgs, squashfsEnv } from './pack.js';
+export { rawLayout, rawIds, sfdiskScript, syslinuxConfig, grubConfig, BOOT_LABEL, seededUuid, inodeTimeScript, debugfsQuote, rootEntries, type RootEntry, BOOT_PARTITION_MIB, type RawLayout, type RawIds, type PartitionSpan } from './raw.js';

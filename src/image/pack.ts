@@ -26,7 +26,16 @@ export async function packTar(root: string, out: string, sourceDateEpoch?: numbe
   await run('tar', tarArgs(root, out, sourceDateEpoch), { signal });
 }
 
+/**
+ * The environment of mksquashfs (pure): without `SOURCE_DATE_EPOCH`, which mksquashfs 4.5 refuses beside
+ * `-mkfs-time`/`-all-time` ("can't be used at the same time"); the times are given by {@link squashfsArgs} instead.
+ */
+export function squashfsEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const { SOURCE_DATE_EPOCH: _unused, ...rest } = env;
+  return rest;
+}
+
 /** Packs `root` into the squashfs filesystem `out`. */
 export async function packSquashfs(root: string, out: string, sourceDateEpoch?: number, signal?: AbortSignal): Promise<void> {
-  await run('mksquashfs', squashfsArgs(root, out, sourceDateEpoch), { signal });
+  await run('mksquashfs', squashfsArgs(root, out, sourceDateEpoch), { signal, env: squashfsEnv() });
 }

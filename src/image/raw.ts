@@ -171,18 +171,28 @@ export interface RootEntry {
 }
 
 /**
+ * A path as one debugfs argument (pure): in double quotes, a quote doubled (debugfs's parser reads `""` inside
+ * quotes as one `"`; a backslash is an ordinary character, as in systemd's `system-systemd\x2dcryptsetup.slice`).
+ * A newline cannot be said in debugfs's line-based script: such a name is refused.
+ */
+export function debugfsQuote(p: string): string {
+  if (p.includes('\n')) {
+    throw new KilnError('KILN_E_IMAGE', `cannot pin the times of ${JSON.stringify(p)} in a reproducible raw image (a newline in its name)`, {
+      hint: 'rename it, or unset SOURCE_DATE_EPOCH', exitCode: 1 });
+  }
+  return `"${p.replace(/"/g, '""')}"`;
+}
+
+/**
  * debugfs commands (pure) that give every entry atime = ctime = `sde` and clamp its mtime to `sde`: `mkfs.ext4 -d`
  * (e2fsprogs 1.47.0) copies atime and ctime from the source folder, and ctime cannot be set there.
  */
 export function inodeTimeScript(entries: readonly RootEntry[], sde: number): string {
   const lines: string[] = [];
   for (const e of entries) {
-    if (/["\n\\]/.test(e.path)) {
-      throw new KilnError('KILN_E_IMAGE', `cannot pin the times of ${JSON.stringify(e.path)} in a reproducible raw image (a quote, backslash or newline in its name)`, {
-        hint: 'rename it, or unset SOURCE_DATE_EPOCH', exitCode: 1 });
-    }
-    lines.push(`sif "${e.path}" atime @${sde}`, `sif "${e.path}" ctime @${sde}`);
-    if (e.mtime > sde) lines.push(`sif "${e.path}" mtime @${sde}`);
+    const q = debugfsQuote(e.path);
+    lines.push(`sif ${q} atime @${sde}`, `sif ${q} ctime @${sde}`);
+    if (e.mtime > sde) lines.push(`sif ${q} mtime @${sde}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -130,12 +130,15 @@ export function setHostname(root: string, hostname: string): void {
   if (!/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(hostname)) {
     throw new KilnError('KILN_E_USAGE', `invalid --hostname "${hostname}"`, { hint: 'letters, digits and inner "-", at most 63', exitCode: 2 });
   }
+  // Written, then chmod'ed: writeFileSync's mode applies only to a new file, and the base's may be 0755.
   fs.writeFileSync(path.join(root, 'etc/hostname'), `${hostname}\n`);
+  fs.chmodSync(path.join(root, 'etc/hostname'), 0o644);
   const hostsFile = path.join(root, 'etc/hosts');
   const old = fs.existsSync(hostsFile) ? fs.readFileSync(hostsFile, 'utf8') : '127.0.0.1\tlocalhost\n';
   const lines = old.split('\n').filter((l) => l !== '' && !/^127\.0\.1\.1\s/.test(l));
   lines.splice(1, 0, `127.0.1.1\t${hostname}`);
   fs.writeFileSync(hostsFile, `${lines.join('\n')}\n`);
+  fs.chmodSync(hostsFile, 0o644);
 }
 
 /** Removes run-to-run noise (logs, caches, apt lists, /tmp) so that the same inputs give the same bytes. */

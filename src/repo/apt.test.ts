@@ -61,16 +61,28 @@ function replaceFile(file: string, data: Buffer): void {
 
 test('apt installs from the served repository, upgrades to a new generation, and refuses tampering', async () => {
   const v1 = await makeDeb(dir, { name: 'kiln-hello', version: '1.0-k1', says: 'hello from 1.0' });
-  await publish({ home, jail: JAIL, tree: TREE, arch: 'amd64', debs: [{ path: v1 }] });
+  const v1dbg = await makeDeb(dir, { name: 'kiln-hello-dbgsym', version: '1.0-k1', fields: { 'Auto-Built-Package': 'debug-symbols' } });
+  // With a Valid-Until (apt checks it) and debug symbols, which go to the JAIL-debug suite.
+  await publish({ home, jail: JAIL, tree: TREE, arch: 'amd64', debs: [{ path: v1 }, { path: v1dbg }], validDays: 7, debugSymbols: true });
   const info = repoInfo(home, JAIL, TREE, baseUrl);
   // The client fetches the key over HTTP, as the printed instructions say, and adds the printed line.
   const key = await fetch(info.keyUrl);
   assert.equal(key.status, 200);
   fs.writeFileSync(path.join(root.dir, info.keyringPath), Buffer.from(await key.arrayBuffer()));
-  fs.writeFileSync(path.join(root.dir, 'etc/apt/sources.list.d/kiln.list'), `${info.sourcesLine}\n`);
-  await apt(['update']);
+  fs.writeFileSync(path.join(root.dir, 'etc/apt/sources.list.d/kiln.list'), `${info.sourcesLine}\n${info.debugSourcesLine}\n`);
+  // Each compressed index, asked for first in turn, is fetched (by hash), decompressed and accepted by apt.
+  for (const type of ['xz', 'gz']) {
+    forgetLists();
+    const upd = await apt(['update', '-o', `Acquire::CompressionTypes::Order::=${type}`]);
+    assert.doesNotMatch(upd.stderr, /^(W|E):/m, `${type}: ${upd.stderr}`);
+    assert.match((await root.exec(['apt-cache', 'policy', 'kiln-hello'])).stdout, /Candidate: 1\.0-k1/, type);
+  }
+  const dbg = (await root.exec(['apt-cache', 'policy', 'kiln-hello-dbgsym'])).stdout;
+  assert.match(dbg, /Candidate: 1\.0-k1/);
+  assert.match(dbg, new RegExp(`${JAIL}-debug/main amd64 Packages`), 'the debug package comes from the debug suite');
   await apt(['install', 'kiln-hello']);
   assert.equal((await root.exec(['kiln-hello'])).stdout, 'hello from 1.0\n');
+  fs.writeFileSync(path.join(root.dir, 'etc/apt/sources.list.d/kiln.list'), `${info.sourcesLine}\n`);
 
   const v2 = await makeDeb(dir, { name: 'kiln-hello', version: '1.1-k1', says: 'hello from 1.1' });
   await publish({ home, jail: JAIL, tree: TREE, arch: 'amd64', debs: [{ path: v2 }] });
@@ -116,7 +128,7 @@ test('publishes killed with SIGKILL at any instant leave apt a whole generation 
   }
   const child = path.join(here, '__fixtures__', 'publish-child.ts');
   // Kill points: on seeing each phase start (cycled), plus a random delay of 0–40 ms.
-  const phases = ['lock', 'clear-leftovers', 'scan', 'entries', 'pool', 'indexes', 'sync', 'switch', 'prune', 'save-cache'];
+  const phases = ['lock', 'clear-leftovers', 'scan', 'entries', 'pool', 'open-key', 'indexes', 'sync', 'switch', 'prune'];
   let interrupted = 0;
   const kills = 24;
   for (let i = 0; i < kills; i++) {

@@ -28,6 +28,13 @@ export interface GenerationMeta {
   readonly generation: number;
   readonly createdAt: string;
   readonly packages: number;
+  /** Packages of the debug suite, when the generation has one. */
+  readonly debugPackages?: number;
+}
+
+/** The suite debug symbol packages are published in (`JAIL-debug`, as Debian's `bookworm-debug`). */
+export function debugSuite(jail: string): string {
+  return `${jail}-debug`;
 }
 
 /** One generation as listed. */
@@ -189,6 +196,8 @@ export interface RepoClientInfo {
   readonly url: string;
   /** `deb [signed-by=KEYRING] URL JAIL main`. */
   readonly sourcesLine: string;
+  /** The same for the debug symbols suite (`JAIL-debug`; served when the repository publishes debug symbols). */
+  readonly debugSourcesLine: string;
   /** Where the client should keep the key (the path in `signed-by`). */
   readonly keyringPath: string;
   /** URL of the binary keyring. */
@@ -212,6 +221,7 @@ export function clientInfo(name: string, jail: string, baseUrl: string): RepoCli
   return {
     name, url, keyringPath, keyUrl,
     sourcesLine: `deb [signed-by=${keyringPath}] ${url} ${jail} main`,
+    debugSourcesLine: `deb [signed-by=${keyringPath}] ${url} ${debugSuite(jail)} main`,
     fetchKey: `mkdir -p /etc/apt/keyrings && curl -fsSL ${keyUrl} -o ${keyringPath}`,
   };
 }
@@ -227,21 +237,23 @@ export interface PublishedDeb {
 }
 
 /**
- * The packages of the served generation, read from its `Packages`: what a bulk passes again to `publish` for ports
- * that failed this time (they keep their previous package). Empty when nothing is published.
+ * The packages of the served generation, read from its `Packages` (the debug suite's too): what a bulk passes again
+ * to `publish` for ports that failed this time (they keep their previous package). Empty when nothing is published.
  */
 export function currentDebs(home: string, jail: string, tree: string, arch: string): PublishedDeb[] {
   const dir = repoDir(home, repoName(jail, tree));
-  let text: string;
-  try { text = fs.readFileSync(path.join(dir, 'current', 'dists', jail, 'main', `binary-${arch}`, 'Packages'), 'utf8'); } catch { return []; }
   const out: PublishedDeb[] = [];
-  for (const para of text.split(/\n\n+/)) {
-    const f = new Map(parseControl(para).map((x) => [x.name, x.value]));
-    const sha256 = f.get('SHA256'); const filename = f.get('Filename');
-    if (!sha256 || !filename) continue;
-    const stored = path.join(dir, '.kiln', 'pool', `${sha256}.deb`);
-    out.push({ name: f.get('Package') ?? '', version: f.get('Version') ?? '', arch: f.get('Architecture') ?? '', sha256,
-      path: fs.existsSync(stored) ? stored : path.join(dir, 'current', filename) });
+  for (const suite of [jail, debugSuite(jail)]) {
+    let text: string;
+    try { text = fs.readFileSync(path.join(dir, 'current', 'dists', suite, 'main', `binary-${arch}`, 'Packages'), 'utf8'); } catch { continue; }
+    for (const para of text.split(/\n\n+/)) {
+      const f = new Map(parseControl(para).map((x) => [x.name, x.value]));
+      const sha256 = f.get('SHA256'); const filename = f.get('Filename');
+      if (!sha256 || !filename) continue;
+      const stored = path.join(dir, '.kiln', 'pool', `${sha256}.deb`);
+      out.push({ name: f.get('Package') ?? '', version: f.get('Version') ?? '', arch: f.get('Architecture') ?? '', sha256,
+        path: fs.existsSync(stored) ? stored : path.join(dir, 'current', filename) });
+    }
   }
   return out;
 }

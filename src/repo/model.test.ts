@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { assertGolden } from '../util/golden.js';
 import { run } from '../util/exec.js';
 import {
-  compareVersions, controlFromBytes, parseControl, parseReleaseSha256, poolPath, releaseDate, renderPackages, renderRelease,
+  compareVersions, controlFromBytes, parseControl, parseReleaseSha256, poolPath, releaseDate, releaseValidUntil, renderPackages, renderRelease,
   type PackageEntry,
 } from './index.js';
 import { makeDeb } from './testing.js';
@@ -43,18 +43,23 @@ test('Packages: stable order (name, then dpkg version) and field order, golden',
   assert.match(text, /Filename: pool\/main\/z\/zlib-tool\/zlib-tool_1.3-k1_amd64.deb/, 'epoch left out of the file name');
 });
 
-test('Release: fields, Date from SOURCE_DATE_EPOCH, MD5Sum and SHA256 of every index, golden', () => {
+test('Release: fields, Date from SOURCE_DATE_EPOCH, Valid-Until, MD5Sum, SHA256 and SHA512 of every index, golden', () => {
   const date = releaseDate('1700000000', new Date(0));
   assert.equal(date.toISOString(), '2023-11-14T22:13:20.000Z');
   assert.equal(releaseDate(undefined, new Date(5)).getTime(), 5);
   const files = [
-    { path: 'main/binary-amd64/Packages.xz', size: 120, md5: '1'.repeat(32), sha256: '1'.repeat(64) },
-    { path: 'main/binary-amd64/Packages', size: 4096, md5: '2'.repeat(32), sha256: '2'.repeat(64) },
-    { path: 'main/binary-amd64/Packages.gz', size: 800, md5: '3'.repeat(32), sha256: '3'.repeat(64) },
+    { path: 'main/binary-amd64/Packages.xz', size: 120, md5: '1'.repeat(32), sha256: '1'.repeat(64), sha512: '1'.repeat(128) },
+    { path: 'main/binary-amd64/Packages', size: 4096, md5: '2'.repeat(32), sha256: '2'.repeat(64), sha512: '2'.repeat(128) },
+    { path: 'main/binary-amd64/Packages.gz', size: 800, md5: '3'.repeat(32), sha256: '3'.repeat(64), sha512: '3'.repeat(128) },
   ];
   const text = renderRelease({ origin: 'kiln', label: 'bookworm-main', suite: 'bookworm', architectures: ['amd64'],
-    components: ['main'], description: 'kiln packages', date, files });
+    components: ['main'], description: 'kiln packages', date, files, validUntil: releaseValidUntil(date, new Date(0), 7) });
   assertGolden(golden('Release'), text);
+  assert.match(text, /^Valid-Until: Tue, 21 Nov 2023 22:13:20 UTC$/m, 'seven days after Date');
+  assert.match(text, /^SHA512:\n 2{128} 4096 main\/binary-amd64\/Packages\n 3{128}  800 main\/binary-amd64\/Packages.gz$/m);
+  // Counted from the publish's clock when Date (SOURCE_DATE_EPOCH) is older, so the Release is not born expired.
+  assert.equal(releaseValidUntil(date, new Date('2030-01-01T00:00:00Z'), 1)?.toISOString(), '2030-01-02T00:00:00.000Z');
+  assert.equal(releaseValidUntil(date, date, 0), undefined, 'valid_days 0: no Valid-Until');
   assert.match(text, /^Acquire-By-Hash: yes$/m);
   assert.match(text, /^Date: Tue, 14 Nov 2023 22:13:20 UTC$/m);
   const back = parseReleaseSha256(text);

@@ -21,6 +21,7 @@ export interface IndexFile {
   readonly size: number;
   readonly md5: string;
   readonly sha256: string;
+  readonly sha512: string;
 }
 
 /** The fields of a `Release` file. */
@@ -34,6 +35,8 @@ export interface ReleaseInfo {
   readonly description?: string;
   /** The Date field; callers take it from SOURCE_DATE_EPOCH when set (see {@link releaseDate}). */
   readonly date: Date;
+  /** The Valid-Until field (absent: the Release never expires, as Debian's stable suites). */
+  readonly validUntil?: Date;
   readonly files: readonly IndexFile[];
 }
 
@@ -103,7 +106,16 @@ export function formatReleaseDate(d: Date): string {
   return d.toUTCString().replace(/GMT$/, 'UTC');
 }
 
-/** Renders the `Release` file: header fields, `Acquire-By-Hash: yes`, then MD5Sum and SHA256 sections. */
+/**
+ * The Valid-Until of a Release (pure): `validDays` after the later of `date` and `now` (so a Date taken from an old
+ * SOURCE_DATE_EPOCH does not make a Release that is born expired); undefined when `validDays` is 0.
+ */
+export function releaseValidUntil(date: Date, now: Date, validDays: number): Date | undefined {
+  if (!(validDays > 0)) return undefined;
+  return new Date(Math.max(date.getTime(), now.getTime()) + validDays * 86_400_000);
+}
+
+/** Renders the `Release` file: header fields, `Acquire-By-Hash: yes`, then MD5Sum, SHA256 and SHA512 sections. */
 export function renderRelease(r: ReleaseInfo): string {
   const files = [...r.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const width = Math.max(0, ...files.map((f) => String(f.size).length));
@@ -115,12 +127,14 @@ export function renderRelease(r: ReleaseInfo): string {
     { name: 'Suite', value: r.suite },
     { name: 'Codename', value: r.suite },
     { name: 'Date', value: formatReleaseDate(r.date) },
+    ...(r.validUntil ? [{ name: 'Valid-Until', value: formatReleaseDate(r.validUntil) }] : []),
     { name: 'Architectures', value: r.architectures.join(' ') },
     { name: 'Components', value: r.components.join(' ') },
     ...(r.description ? [{ name: 'Description', value: r.description }] : []),
     { name: 'Acquire-By-Hash', value: 'yes' },
     { name: 'MD5Sum', value: section((f) => f.md5) },
     { name: 'SHA256', value: section((f) => f.sha256) },
+    { name: 'SHA512', value: section((f) => f.sha512) },
   ];
   return renderControl(fields);
 }

@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { run } from '../util/exec.js';
 import { KilnError } from '../util/errors.js';
 import { currentDebs, listGenerations, parseControl, publish, repoInfo, rollback, verifyGeneration } from './index.js';
@@ -15,25 +16,35 @@ function tmp(): string {
 
 const sha256 = (f: string): string => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
 
-/** Packages text → map of `name version` → fields without the digests apt-ftparchive adds and kiln does not. */
+/** Packages text → map of `name version` → every field, by name. */
 function stanzas(text: string): Map<string, Record<string, string>> {
   const out = new Map<string, Record<string, string>>();
   for (const para of text.split(/\n\n+/).filter((p) => p.trim())) {
-    const f = Object.fromEntries(parseControl(para).filter((x) => x.name !== 'SHA1' && x.name !== 'SHA512').map((x) => [x.name, x.value]));
+    const f = Object.fromEntries(parseControl(para).map((x) => [x.name, x.value]));
     out.set(`${f.Package} ${f.Version}`, f);
   }
   return out;
 }
 
-test('publish writes a whole signed generation that gpgv and apt-ftparchive agree with', async () => {
+test('publish writes a whole signed generation: compressed indexes, SHA512, Valid-Until, fields as apt-ftparchive\'s', async () => {
   const dir = tmp();
   try {
     const home = path.join(dir, 'home');
-    const debs = [await makeDeb(dir, { name: 'hello', version: '1.0-k1' }), await makeDeb(dir, { name: 'libzz', version: '2:0.9-k1', compress: 'gzip' }),
+    // One .deb with the fields Debian's packages carry (Source with a version, Multi-Arch, Pre-Depends, Built-Using,
+    // Homepage, a long description with a paragraph break), so that every one is compared with apt-ftparchive's.
+    const rich = await makeDeb(dir, { name: 'hello', version: '1.0-k1', depends: 'libc6 (>= 2.34), zz | yy', fields: {
+      Source: 'hello-src (1.0-1)', 'Multi-Arch': 'foreign', 'Pre-Depends': 'dpkg (>= 1.19)', Recommends: 'docs', Suggests: 'aa',
+      Conflicts: 'hello-old', Breaks: 'hello-old2 (<< 1)', Replaces: 'hello-old', Provides: 'hi (= 1.0)', 'Built-Using': 'gcc-12 (= 12.2.0-14)',
+      Homepage: 'https://example.org/hello', 'X-Custom': 'kept as is' }, longDescription: [' .', ' A second paragraph.'] });
+    const debs = [rich, await makeDeb(dir, { name: 'libzz', version: '2:0.9-k1', compress: 'gzip' }),
       await makeDeb(dir, { name: 'docs', version: '3-k1', arch: 'all' })];
-    const r = await publish({ home, jail: 'bookworm', tree: 'main', arch: 'amd64', debs: debs.map((p) => ({ path: p })) });
+    // Many stanzas, so that compression has something to do.
+    for (let i = 0; i < 40; i++) debs.push(await makeDeb(dir, { name: `filler${i}`, version: '1-k1', depends: 'libc6 (>= 2.34)' }));
+    const now = new Date('2030-05-01T12:00:00Z');
+    const r = await publish({ home, jail: 'bookworm', tree: 'main', arch: 'amd64', debs: debs.map((p) => ({ path: p })), validDays: 7,
+      now: () => now, sourceDateEpoch: '' });
     assert.equal(r.generation, 1);
-    assert.equal(r.packages, 3);
+    assert.equal(r.packages, 43);
     const repo = path.join(home, 'repos', 'bookworm-main');
     assert.equal(fs.readlinkSync(path.join(repo, 'current')), 'gen-1');
     const cur = path.join(repo, 'current');
@@ -46,20 +57,78 @@ test('publish writes a whole signed generation that gpgv and apt-ftparchive agre
     assert.match(fs.readFileSync(path.join(repo, 'kiln-archive-keyring.asc'), 'utf8'), /BEGIN PGP PUBLIC KEY BLOCK/);
     assert.equal(fs.statSync(path.join(home, 'keys')).mode & 0o777, 0o700);
     assert.deepEqual(verifyGeneration(cur, 'bookworm'), []);
-    // by-hash holds every index under its digest.
     const bin = path.join(dists, 'main', 'binary-amd64');
+    // The compressed indexes are real: xz and gzip check them, they decompress to Packages, and they are smaller.
+    const plain = fs.readFileSync(path.join(bin, 'Packages'));
+    await run('xz', ['-t', path.join(bin, 'Packages.xz')]);
+    await run('gzip', ['-t', path.join(bin, 'Packages.gz')]);
+    assert.deepEqual((await run('xz', ['-dc', path.join(bin, 'Packages.xz')])).stdoutBytes, plain);
+    assert.deepEqual(zlib.gunzipSync(fs.readFileSync(path.join(bin, 'Packages.gz'))), plain);
+    const size = (f: string): number => fs.statSync(path.join(bin, f)).size;
+    assert.ok(size('Packages.xz') * 4 < size('Packages'), `Packages.xz ${size('Packages.xz')} bytes for ${size('Packages')} plain`);
+    assert.ok(size('Packages.gz') * 3 < size('Packages'), `Packages.gz ${size('Packages.gz')} bytes for ${size('Packages')} plain`);
+    // Release: Date, Valid-Until 7 days later, and MD5Sum, SHA256 and SHA512 lines for each index, right.
+    const release = fs.readFileSync(path.join(dists, 'Release'), 'utf8');
+    assert.match(release, /^Date: Wed, 01 May 2030 12:00:00 UTC$/m);
+    assert.match(release, /^Valid-Until: Wed, 08 May 2030 12:00:00 UTC$/m);
+    assert.match(release, /^Acquire-By-Hash: yes$/m);
     for (const f of ['Packages', 'Packages.gz', 'Packages.xz']) {
+      const data = fs.readFileSync(path.join(bin, f));
+      for (const algo of ['md5', 'sha256', 'sha512']) {
+        const h = crypto.createHash(algo).update(data).digest('hex');
+        assert.match(release, new RegExp(`^ ${h} +${data.length} main/binary-amd64/${f.replace('.', '\\.')}$`, 'm'), `${algo} of ${f}`);
+      }
+      // by-hash holds every index under its digest.
       assert.ok(fs.existsSync(path.join(bin, 'by-hash', 'SHA256', sha256(path.join(bin, f)))), `by-hash of ${f}`);
     }
+    assert.deepEqual([...release.matchAll(/^(\S+):$/gm)].map((m) => m[1]), ['MD5Sum', 'SHA256', 'SHA512']);
     // The pool file is the input's content, hard-linked from the pool store (no copy per generation).
     const pooled = path.join(cur, 'pool/main/libz/libzz/libzz_0.9-k1_amd64.deb');
     assert.equal(sha256(pooled), sha256(debs[1]!));
     assert.ok(fs.statSync(pooled).nlink >= 2);
-    // Same fields as apt-ftparchive on the same pool (it adds SHA1/SHA512 and orders fields its own way).
-    const ftp = (await run('apt-ftparchive', ['packages', 'pool'], { cwd: cur })).stdout;
-    assert.deepEqual(stanzas(fs.readFileSync(path.join(bin, 'Packages'), 'utf8')), stanzas(ftp));
+    // Every field of every stanza equals apt-ftparchive's on the same pool, configured as Debian's archive is (MD5sum
+    // and SHA256, no SHA1 or SHA512 per package); only the order of fields differs (kiln's is dak's).
+    const ftp = (await run('apt-ftparchive', ['-o', 'APT::FTPArchive::SHA1=false', '-o', 'APT::FTPArchive::SHA512=false', 'packages', 'pool'], { cwd: cur })).stdout;
+    const ours = stanzas(plain.toString('utf8'));
+    const theirs = stanzas(ftp);
+    assert.deepEqual(ours.get('hello 1.0-k1'), theirs.get('hello 1.0-k1'), 'the rich stanza, field by field');
+    assert.equal(Object.keys(ours.get('hello 1.0-k1')!).length, 25);
+    assert.deepEqual(ours, theirs);
     const info = repoInfo(home, 'bookworm', 'main', 'http://127.0.0.1:8080/');
     assert.equal(info.sourcesLine, 'deb [signed-by=/etc/apt/keyrings/kiln-bookworm-main.gpg] http://127.0.0.1:8080/repo/bookworm-main bookworm main');
+    assert.equal(info.debugSourcesLine, 'deb [signed-by=/etc/apt/keyrings/kiln-bookworm-main.gpg] http://127.0.0.1:8080/repo/bookworm-main bookworm-debug main');
+    // The deb index (SQLite, beside the pool) knows each input and each pool file.
+    assert.ok(fs.existsSync(path.join(repo, '.kiln', 'debs.db')));
+  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('debug symbol packages go to the JAIL-debug suite, only with debug symbols on', async () => {
+  const dir = tmp();
+  try {
+    const home = path.join(dir, 'home');
+    const base = { home, jail: 'bookworm', tree: 'd', arch: 'amd64', validDays: 0 } as const;
+    const hello = await makeDeb(dir, { name: 'hello', version: '1-k1' });
+    const dbg = await makeDeb(dir, { name: 'hello-dbgsym', version: '1-k1', fields: { 'Auto-Built-Package': 'debug-symbols' } });
+    const listed = await makeDeb(dir, { name: 'hello-dbg', version: '1-k1' });
+    const off = await publish({ ...base, debs: [{ path: hello }, { path: dbg }], debugSymbols: false });
+    assert.deepEqual([off.packages, off.debugPackages, off.debugSkipped], [1, 0, 1]);
+    const repo = path.join(home, 'repos', 'bookworm-d');
+    assert.ok(!fs.existsSync(path.join(repo, 'current/dists/bookworm-debug')), 'no debug suite without debug symbols');
+    assert.doesNotMatch(fs.readFileSync(path.join(repo, 'current/dists/bookworm/main/binary-amd64/Packages'), 'utf8'), /dbgsym/);
+    const on = await publish({ ...base, debs: [{ path: hello }, { path: dbg }], debugDebs: [{ path: listed }], debugSymbols: true });
+    assert.deepEqual([on.packages, on.debugPackages, on.debugSkipped], [1, 2, 0]);
+    const main = fs.readFileSync(path.join(repo, 'current/dists/bookworm/main/binary-amd64/Packages'), 'utf8');
+    const debug = fs.readFileSync(path.join(repo, 'current/dists/bookworm-debug/main/binary-amd64/Packages'), 'utf8');
+    assert.deepEqual([...main.matchAll(/^Package: (.*)$/gm)].map((m) => m[1]), ['hello']);
+    assert.deepEqual([...debug.matchAll(/^Package: (.*)$/gm)].map((m) => m[1]), ['hello-dbg', 'hello-dbgsym']);
+    const rel = fs.readFileSync(path.join(repo, 'current/dists/bookworm-debug/Release'), 'utf8');
+    assert.match(rel, /^Suite: bookworm-debug$/m);
+    assert.match(rel, /^Codename: bookworm-debug$/m);
+    await run('gpgv', ['--keyring', path.join(repo, 'kiln-archive-keyring.gpg'), path.join(repo, 'current/dists/bookworm-debug/InRelease')]);
+    assert.deepEqual(verifyGeneration(path.join(repo, 'current'), 'bookworm-debug'), []);
+    assert.ok(fs.existsSync(path.join(repo, 'current/pool/main/h/hello-dbgsym/hello-dbgsym_1-k1_amd64.deb')));
+    // The served debug packages are listed for a bulk to carry over.
+    assert.deepEqual(currentDebs(home, 'bookworm', 'd', 'amd64').map((d) => d.name).sort(), ['hello', 'hello-dbg', 'hello-dbgsym']);
   } finally { fs.rmSync(dir, { recursive: true, force: true }); }
 });
 

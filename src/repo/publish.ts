@@ -3,20 +3,21 @@
  * folder, write and sign the indexes, then switch `current` by `rename()`. A kill at any instant leaves the
  * previous generation served whole; the next publish clears what a killed one left.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
-import { createRequire } from 'node:module';
-import { run } from '../util/exec.js';
 import { KilnError } from '../util/errors.js';
 import { Procedure, PhaseFailure, type PhaseLogger } from '../util/phases.js';
-import { entryIdentity, parseReleaseSha256, poolPath, releaseDate, renderPackages, renderRelease, type IndexFile, type PackageEntry } from './model.js';
-import { DebCache, PoolStore, scanDebs } from './pool.js';
+import { loadConfig } from '../config/index.js';
+import { DebIndex } from '../store/index.js';
+import { controlValue } from './control.js';
+import { entryIdentity, parseReleaseSha256, poolPath, releaseDate, releaseValidUntil, type PackageEntry } from './model.js';
+import { PoolStore, type ScannedDeb } from './pool.js';
+import { scanDebs } from './scan.js';
+import { digests, writeSuite } from './indexes.js';
 import { GpgSigner, type Signer } from './signer.js';
 import { FsPublishedStorage, type PublishedStorage } from './storage.js';
 import {
-  GENERATION_META_FILE, KEYRING_ASC_FILE, KEYRING_FILE, REPO_META_FILE, acquireLock, currentGeneration, genDirName,
+  GENERATION_META_FILE, KEYRING_ASC_FILE, KEYRING_FILE, REPO_META_FILE, acquireLock, currentGeneration, debugSuite, genDirName,
   generationNumbers, repoDir, repoName, switchCurrent, type GenerationMeta, type RepoMeta,
 } from './generations.js';
 
@@ -34,8 +35,20 @@ export interface PublishOptions {
   readonly arch: string;
   /** The complete package set of the new generation (what is not listed is not published). */
   readonly debs: readonly PublishDeb[];
+  /**
+   * Debug symbol packages for the `JAIL-debug` suite, besides those of `debs` whose name ends in `-dbgsym` (or that
+   * say `Auto-Built-Package: debug-symbols`). Published only with {@link debugSymbols}.
+   */
+  readonly debugDebs?: readonly PublishDeb[];
+  /**
+   * Publish debug symbol packages in the `JAIL-debug` suite, as Debian's debug archive does (default: kiln.yaml's
+   * `debug_symbols`, else false). When false they are left out of the repository.
+   */
+  readonly debugSymbols?: boolean;
   /** Generations to keep, the new one included (kiln.yaml's keep_generations; default 5). */
   readonly keep?: number;
+  /** Days a Release stays valid (`Valid-Until`); 0 leaves the field out. Default: kiln.yaml's `repo.valid_days`. */
+  readonly validDays?: number;
   /** Default: {@link GpgSigner} on `HOME/keys` (made on first use), closed at the end. */
   readonly signer?: Signer;
   /** Default `process.env.SOURCE_DATE_EPOCH`; when set it is the Release Date. */
@@ -44,6 +57,8 @@ export interface PublishOptions {
   readonly log?: PhaseLogger;
   /** Release Origin (default `kiln`). */
   readonly origin?: string;
+  /** Threads that read new `.deb`s (default: the number of cores). */
+  readonly threads?: number;
 }
 
 /** What {@link publish} made. */
@@ -52,26 +67,23 @@ export interface PublishResult {
   readonly generation: number;
   /** The generation's folder. */
   readonly dir: string;
+  /** Packages in the main suite. */
   readonly packages: number;
-  /** Deb cache hits and misses (misses were read from disk). */
+  /** Packages in the debug suite (0 when it is not published). */
+  readonly debugPackages: number;
+  /** Debug symbol packages left out (debug symbols are not enabled). */
+  readonly debugSkipped: number;
+  /** Deb index hits and misses (misses were read from disk). */
   readonly cache: { readonly hits: number; readonly misses: number };
   /** Generations removed by keep-N. */
   readonly pruned: readonly number[];
 }
 
-type XzModule = { xz: { compressSync(input: Uint8Array): Buffer } };
-let xzMod: XzModule | null | undefined;
-
-async function xzCompress(data: Buffer): Promise<Buffer> {
-  if (xzMod === undefined) {
-    try { xzMod = createRequire(import.meta.url)('@napi-rs/lzma') as XzModule; } catch { xzMod = null; }
-  }
-  if (xzMod) return xzMod.xz.compressSync(data);
-  return (await run('xz', ['-c', '-6'], { input: data })).stdoutBytes;
-}
-
-function digests(data: Buffer): { md5: string; sha256: string } {
-  return { md5: crypto.createHash('md5').update(data).digest('hex'), sha256: crypto.createHash('sha256').update(data).digest('hex') };
+/** Settings kiln.yaml gives a publish when the caller does not. */
+function settings(opts: PublishOptions): { validDays: number; debugSymbols: boolean } {
+  if (opts.validDays !== undefined && opts.debugSymbols !== undefined) return { validDays: opts.validDays, debugSymbols: opts.debugSymbols };
+  const cfg = loadConfig(opts.home) as Readonly<Record<string, unknown>> & ReturnType<typeof loadConfig>;
+  return { validDays: opts.validDays ?? cfg.repo.valid_days, debugSymbols: opts.debugSymbols ?? cfg.debug_symbols === true };
 }
 
 /** Publishes a new generation of the (jail, tree) repository and serves it. See the module comment. */
@@ -81,37 +93,50 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   const dir = repoDir(opts.home, name);
   const proc = new Procedure(opts.log ?? (() => undefined));
   fs.mkdirSync(dir, { recursive: true });
-  const storage: PublishedStorage = new FsPublishedStorage(dir);
+  const storage = new FsPublishedStorage(dir);
   try {
+    const conf = settings(opts);
     const release = await proc.phase('lock', () => acquireLock(dir));
     proc.defer('unlock', release);
     await proc.phase('clear-leftovers', () => clearLeftovers(storage));
-    const cache = new DebCache(path.join(dir, '.kiln', 'debcache.json'));
+    // The key opens (gpg starts) while the .debs are read.
+    const signerP = opts.signer ? Promise.resolve(opts.signer) : GpgSigner.open(opts.home);
+    signerP.catch(() => undefined);
+    if (!opts.signer) proc.defer('close-key', async () => { await (await signerP.catch(() => undefined))?.close(); });
+    fs.rmSync(path.join(dir, '.kiln', 'debcache.json'), { force: true });
+    const index = DebIndex.open(path.join(dir, '.kiln', 'debs.db'));
+    proc.defer('close-index', () => index.close());
     const store = new PoolStore(path.join(dir, '.kiln', 'pool'));
-    const scanned = await proc.phase('scan', () => scanDebs(opts.debs.map((d) => d.path), { cache, store }));
-    const entries = await proc.phase('entries', () => toEntries(scanned, opts.arch));
+    const extra = new Set((opts.debugDebs ?? []).map((d) => path.resolve(d.path)));
+    const inputs = [...opts.debs.map((d) => d.path), ...extra];
+    const scan = await proc.phase('scan', () => scanDebs(inputs, { index, store, threads: opts.threads }));
+    const split = await proc.phase('entries', () => splitSuites(toEntries(scan.scanned, opts.arch), extra));
+    const debug = conf.debugSymbols ? split.debug : [];
+    const all = [...split.main, ...debug];
     const generation = Math.max(0, ...generationNumbers(dir), currentGeneration(dir) ?? 0) + 1;
     const staging = `${genDirName(generation)}.tmp-${process.pid}`;
     proc.defer('remove-staging', () => storage.remove(staging));
     await proc.phase('pool', async () => {
-      for (const e of entries) await storage.linkFile(store.path(e.entry.sha256), `${staging}/${e.entry.filename}`);
+      for (const e of all) await storage.linkFile(store.path(e.entry.sha256), `${staging}/${e.entry.filename}`);
     });
-    const signer = opts.signer ?? await proc.phase('open-key', () => GpgSigner.open(opts.home));
-    if (!opts.signer) proc.defer('close-key', () => signer.close());
+    const signer = await proc.phase('open-key', () => signerP);
     await proc.phase('indexes', () => writeIndexes(storage, staging, {
-      ...opts, keep, name, entries: entries.map((e) => e.entry), signer, generation, dir,
+      ...opts, keep, name, main: split.main.map((e) => e.entry), debug: debug.map((e) => e.entry), signer, generation, dir, validDays: conf.validDays,
     }));
-    // Flush the new generation (and the pool store) to disk before it can become `current`, so a power cut
-    // after the switch cannot leave `current` naming half-written files. One syncfs for the whole filesystem.
-    await proc.phase('sync', () => run('sync', ['-f', dir]).then(() => undefined));
+    // Flush what this publish wrote (indexes, links, folders) before it can become `current`, so a power cut after the
+    // switch cannot leave `current` naming half-written files; new pool files were flushed as they were copied.
+    await proc.phase('sync', () => storage.flush());
     await proc.phase('switch', async () => {
       await storage.rename(staging, genDirName(generation));
       switchCurrent(dir, generation);
     });
-    const pruned = await proc.phase('prune', () => prune(dir, keep, store));
-    await proc.phase('save-cache', () => cache.save());
-    return { name, generation, dir: path.join(dir, genDirName(generation)), packages: entries.length,
-      cache: { hits: cache.hits, misses: cache.misses }, pruned };
+    const pruned = await proc.phase('prune', () => {
+      const gone = prune(dir, keep, store);
+      index.prune(new Set([...all.map((e) => e.path), ...all.map((e) => store.path(e.entry.sha256))]));
+      return gone;
+    });
+    return { name, generation, dir: path.join(dir, genDirName(generation)), packages: split.main.length, debugPackages: debug.length,
+      debugSkipped: split.debug.length - debug.length, cache: { hits: scan.hits, misses: scan.misses }, pruned };
   } catch (e) {
     throw e instanceof PhaseFailure && e.cause instanceof KilnError ? e.cause : e;
   } finally {
@@ -125,9 +150,25 @@ async function clearLeftovers(storage: PublishedStorage): Promise<void> {
   }
 }
 
-function toEntries(scanned: Awaited<ReturnType<typeof scanDebs>>, arch: string): { path: string; entry: PackageEntry }[] {
+/** An entry and the input it came from. */
+interface Placed { readonly path: string; readonly entry: PackageEntry }
+
+/** Is this a debug symbol package (`-dbgsym`, as debhelper names them, or marked so by dh_strip)? */
+export function isDebugPackage(control: PackageEntry['control']): boolean {
+  return (controlValue(control, 'Package') ?? '').endsWith('-dbgsym') || controlValue(control, 'Auto-Built-Package') === 'debug-symbols';
+}
+
+/** Main-suite and debug-suite entries: debug symbol packages, and every package of the explicit debug list, go apart. */
+function splitSuites(entries: readonly Placed[], debugInputs: ReadonlySet<string>): { main: Placed[]; debug: Placed[] } {
+  const main: Placed[] = [];
+  const debug: Placed[] = [];
+  for (const e of entries) (debugInputs.has(e.path) || isDebugPackage(e.entry.control) ? debug : main).push(e);
+  return { main, debug };
+}
+
+function toEntries(scanned: readonly ScannedDeb[], arch: string): Placed[] {
   const seen = new Map<string, { path: string; sha256: string }>();
-  const out: { path: string; entry: PackageEntry }[] = [];
+  const out: Placed[] = [];
   for (const s of scanned) {
     let id: ReturnType<typeof entryIdentity>;
     try { id = entryIdentity(s.record.control); } catch (e) {
@@ -157,54 +198,32 @@ function toEntries(scanned: Awaited<ReturnType<typeof scanDebs>>, arch: string):
 interface IndexJob extends PublishOptions {
   readonly keep: number;
   readonly name: string;
-  readonly entries: readonly PackageEntry[];
+  readonly main: readonly PackageEntry[];
+  /** Empty: no debug suite in this generation. */
+  readonly debug: readonly PackageEntry[];
   readonly signer: Signer;
   readonly generation: number;
   readonly dir: string;
+  readonly validDays: number;
 }
 
 async function writeIndexes(storage: PublishedStorage, staging: string, job: IndexJob): Promise<void> {
-  const dists = `${staging}/dists/${job.jail}`;
-  const binDir = `main/binary-${job.arch}`;
-  const packages = Buffer.from(renderPackages(job.entries));
-  const variants: [string, Buffer][] = [
-    ['Packages', packages],
-    ['Packages.gz', zlib.gzipSync(packages, { level: 9 })],
-    ['Packages.xz', await xzCompress(packages)],
-  ];
-  const files: IndexFile[] = [];
-  for (const [file, data] of variants) {
-    const d = digests(data);
-    await storage.writeFile(`${dists}/${binDir}/${file}`, data);
-    await storage.linkWithin(`${dists}/${binDir}/${file}`, `${dists}/${binDir}/by-hash/SHA256/${d.sha256}`);
-    await storage.linkWithin(`${dists}/${binDir}/${file}`, `${dists}/${binDir}/by-hash/MD5Sum/${d.md5}`);
-    files.push({ path: `${binDir}/${file}`, size: data.length, ...d });
-  }
-  // by-hash keeps the indexes of the generations still kept, so a client that read an older InRelease
-  // just before the switch still finds the index it was promised.
+  const now = (job.now ?? (() => new Date()))();
+  const date = releaseDate(job.sourceDateEpoch ?? process.env.SOURCE_DATE_EPOCH, now);
+  const validUntil = releaseValidUntil(date, now, job.validDays);
   const olders = job.keep > 1 ? generationNumbers(job.dir).slice(-(job.keep - 1)) : [];
-  for (const older of olders) {
-    const rel = `${genDirName(older)}/dists/${job.jail}/${binDir}/by-hash`;
-    for (const algo of ['SHA256', 'MD5Sum']) {
-      for (const h of await storage.list(`${rel}/${algo}`)) {
-        if (!(await storage.exists(`${dists}/${binDir}/by-hash/${algo}/${h}`))) {
-          await storage.linkWithin(`${rel}/${algo}/${h}`, `${dists}/${binDir}/by-hash/${algo}/${h}`);
-        }
-      }
-    }
-  }
-  const date = releaseDate(job.sourceDateEpoch ?? process.env.SOURCE_DATE_EPOCH, (job.now ?? (() => new Date()))());
-  const releaseText = Buffer.from(renderRelease({
-    origin: job.origin ?? 'kiln', label: job.name, suite: job.jail, architectures: [job.arch], components: ['main'],
-    description: `kiln packages of tree ${job.tree} built in jail ${job.jail}`, date, files,
-  }));
-  await storage.writeFile(`${dists}/Release`, releaseText);
-  await storage.writeFile(`${dists}/InRelease`, await job.signer.clearsign(releaseText));
-  await storage.writeFile(`${dists}/Release.gpg`, await job.signer.detachSign(releaseText));
-  const key = await job.signer.publicKey();
+  const base = { staging, arch: job.arch, olders, origin: job.origin ?? 'kiln', date, signer: job.signer, ...(validUntil ? { validUntil } : {}) };
+  const [key] = await Promise.all([
+    job.signer.publicKey(),
+    writeSuite(storage, { ...base, suite: job.jail, entries: job.main, label: job.name,
+      description: `kiln packages of tree ${job.tree} built in jail ${job.jail}` }),
+    ...(job.debug.length > 0 ? [writeSuite(storage, { ...base, suite: debugSuite(job.jail), entries: job.debug, label: `${job.name}-debug`,
+      description: `debug symbols of the kiln packages of tree ${job.tree} built in jail ${job.jail}` })] : []),
+  ]);
   await storage.writeFile(`${staging}/${KEYRING_FILE}`, key.binary);
   await storage.writeFile(`${staging}/${KEYRING_ASC_FILE}`, key.armored);
-  const meta: GenerationMeta = { generation: job.generation, createdAt: (job.now ?? (() => new Date()))().toISOString(), packages: job.entries.length };
+  const meta: GenerationMeta = { generation: job.generation, createdAt: now.toISOString(), packages: job.main.length,
+    ...(job.debug.length > 0 ? { debugPackages: job.debug.length } : {}) };
   await storage.writeFile(`${staging}/${GENERATION_META_FILE}`, `${JSON.stringify(meta, null, 2)}\n`);
   // Beside the repository: the key and repo.json, each replaced atomically.
   for (const [file, data] of [[KEYRING_FILE, key.binary], [KEYRING_ASC_FILE, key.armored],

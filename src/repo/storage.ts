@@ -26,6 +26,8 @@ export interface PublishedStorage {
   readlink(rel: string): Promise<string | null>;
   /** Removes a file or folder tree; absent is fine. */
   remove(rel: string): Promise<void>;
+  /** Makes everything written or linked since the last flush durable (file data, then the folders' entries). */
+  flush(): Promise<void>;
 }
 
 /** {@link PublishedStorage} on a local folder. */
@@ -47,15 +49,43 @@ export class FsPublishedStorage implements PublishedStorage {
 
   private parent(p: string): void {
     const d = path.dirname(p);
+    this.dirtyDirs.add(d);
     if (this.made.has(d)) return;
-    fs.mkdirSync(d, { recursive: true });
+    const first = fs.mkdirSync(d, { recursive: true });
+    // The folders just made, and the one that now names the first of them.
+    if (first) {
+      let x = d;
+      for (let guard = 0; guard < 256 && x.length >= first.length; guard++) { this.dirtyDirs.add(x); x = path.dirname(x); }
+      this.dirtyDirs.add(path.dirname(first));
+    }
     this.made.add(d);
   }
+
+  /** Files written and folders changed since the last {@link flush}. */
+  private readonly dirtyFiles = new Set<string>();
+  private readonly dirtyDirs = new Set<string>();
 
   async writeFile(rel: string, data: Buffer | string): Promise<void> {
     const p = this.abs(rel);
     this.parent(p);
     fs.writeFileSync(p, data, { mode: 0o644 });
+    this.dirtyFiles.add(p);
+    this.dirtyDirs.add(path.dirname(p));
+  }
+
+  async flush(): Promise<void> {
+    const fsyncPath = async (p: string): Promise<void> => {
+      let h: fs.promises.FileHandle | undefined;
+      try { h = await fs.promises.open(p, 'r'); await h.sync(); } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      } finally { await h?.close(); }
+    };
+    // Files first, then the folders that name them (and the folders made for them, up to the root).
+    for (const set of [this.dirtyFiles, this.dirtyDirs]) {
+      const items = [...set];
+      set.clear();
+      for (let i = 0; i < items.length; i += 64) await Promise.all(items.slice(i, i + 64).map(fsyncPath));
+    }
   }
 
   async linkFile(source: string, rel: string): Promise<void> {
@@ -93,6 +123,7 @@ export class FsPublishedStorage implements PublishedStorage {
     const f = this.abs(from);
     for (const d of this.made) if (d === f || d.startsWith(`${f}${path.sep}`)) this.made.delete(d);
     fs.renameSync(f, t);
+    this.dirtyDirs.add(path.dirname(t));
   }
 
   async symlink(target: string, rel: string): Promise<void> {

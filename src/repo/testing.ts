@@ -21,6 +21,10 @@ export interface TestDebSpec {
   /** dpkg-deb -Z compression (default xz, dpkg's own default). */
   readonly compress?: 'xz' | 'gzip' | 'none';
   readonly description?: string;
+  /** More control fields, in this order after Depends (`Multi-Arch`, `Source`, `Homepage`...). */
+  readonly fields?: Readonly<Record<string, string>>;
+  /** Extra description lines (each written with its leading space). */
+  readonly longDescription?: readonly string[];
 }
 
 /** Builds `DIR/NAME_VERSION_ARCH.deb` with a shell script `/usr/bin/NAME` that prints `says`. Returns its path. */
@@ -32,8 +36,9 @@ export async function makeDeb(dir: string, spec: TestDebSpec): Promise<string> {
     fs.mkdirSync(path.join(root, 'usr/bin'), { recursive: true });
     const control = [
       `Package: ${spec.name}`, `Version: ${spec.version}`, `Architecture: ${arch}`, 'Maintainer: kiln tests <kiln@localhost>',
-      'Installed-Size: 1', ...(spec.depends ? [`Depends: ${spec.depends}`] : []), 'Section: misc', 'Priority: optional',
-      `Description: ${spec.description ?? `test program ${spec.name}`}`, ' Prints a line and exits.', '',
+      'Installed-Size: 1', ...(spec.depends ? [`Depends: ${spec.depends}`] : []),
+      ...Object.entries(spec.fields ?? {}).map(([k, v]) => `${k}: ${v}`), 'Section: misc', 'Priority: optional',
+      `Description: ${spec.description ?? `test program ${spec.name}`}`, ' Prints a line and exits.', ...(spec.longDescription ?? []), '',
     ].join('\n');
     fs.writeFileSync(path.join(root, 'DEBIAN/control'), control);
     fs.writeFileSync(path.join(root, 'usr/bin', spec.name), `#!/bin/sh\necho '${spec.says ?? `${spec.name} ${spec.version}`}'\n`, { mode: 0o755 });

@@ -6,3 +6,5 @@ export type { Migration } from './migrations.js';
 export type { TreeSpec, OverlayLayerSpec, TreeRecord, OptionRow, JailRecord, JailInput } from './types.js';
 export { BulkRecords } from './bulks.js';
 export type { BulkRow, BulkStatus, BuildRow, BuildResultKind, BuildUpdate, PackageRow } from './bulks.js';
+export { DebIndex } from './debindex.js';
+export type { DebStanza, DebFileKey } from './debindex.js';

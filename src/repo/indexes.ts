@@ -1,0 +1,90 @@
+/**
+ * Writing one suite of a generation: `Packages` and its `.gz` and `.xz` (compressed at the same time: gzip on
+ * libuv's thread pool, xz in its own process), by-hash copies (with the kept generations' indexes), and a `Release`
+ * with MD5Sum, SHA256 and SHA512, signed as `InRelease` and `Release.gpg` (both signatures made at once).
+ */
+import crypto from 'node:crypto';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { run } from '../util/exec.js';
+import { KilnError } from '../util/errors.js';
+import { renderPackages, renderRelease, type IndexFile, type PackageEntry } from './model.js';
+import type { Signer } from './signer.js';
+import type { PublishedStorage } from './storage.js';
+import { genDirName } from './generations.js';
+
+const gzip = promisify(zlib.gzip);
+
+/** The digests a Release lists. */
+export function digests(data: Buffer): { md5: string; sha256: string; sha512: string } {
+  const h = (a: string): string => crypto.createHash(a).update(data).digest('hex');
+  return { md5: h('md5'), sha256: h('sha256'), sha512: h('sha512') };
+}
+
+/** xz -6 of `data` by the `xz` program (xz-utils), a process of its own so it runs beside gzip. */
+export async function xzCompress(data: Buffer): Promise<Buffer> {
+  try {
+    return (await run('xz', ['-6', '-c', '-q', '-T1'], { input: data, maxBuffer: 1 << 30 })).stdoutBytes;
+  } catch (e) {
+    throw new KilnError('KILN_E_REPO', `xz could not compress Packages: ${e instanceof Error ? e.message : String(e)}`, {
+      hint: 'install xz-utils (scripts/setup-repo-deps.sh)', exitCode: 1, cause: e });
+  }
+}
+
+/** `Packages` in its three forms, the compressed ones made at the same time. */
+export async function packagesVariants(packages: Buffer): Promise<[string, Buffer][]> {
+  const [gz, xz] = await Promise.all([gzip(packages, { level: 9 }), xzCompress(packages)]);
+  return [['Packages', packages], ['Packages.gz', gz], ['Packages.xz', xz]];
+}
+
+/** One suite to write. */
+export interface SuiteJob {
+  /** The generation folder being built, relative to the repository (`gen-N.tmp-PID`). */
+  readonly staging: string;
+  /** Suite = Codename (`JAIL`, or `JAIL-debug`). */
+  readonly suite: string;
+  readonly arch: string;
+  readonly entries: readonly PackageEntry[];
+  /** Generations whose by-hash indexes stay reachable (the kept ones). */
+  readonly olders: readonly number[];
+  readonly origin: string;
+  readonly label: string;
+  readonly description: string;
+  readonly date: Date;
+  readonly validUntil?: Date;
+  readonly signer: Signer;
+}
+
+/** Writes the suite's indexes, by-hash copies, Release, InRelease and Release.gpg into the staging generation. */
+export async function writeSuite(storage: PublishedStorage, job: SuiteJob): Promise<void> {
+  const dists = `${job.staging}/dists/${job.suite}`;
+  const binDir = `main/binary-${job.arch}`;
+  const files: IndexFile[] = [];
+  for (const [file, data] of await packagesVariants(Buffer.from(renderPackages(job.entries)))) {
+    const d = digests(data);
+    await storage.writeFile(`${dists}/${binDir}/${file}`, data);
+    await storage.linkWithin(`${dists}/${binDir}/${file}`, `${dists}/${binDir}/by-hash/SHA256/${d.sha256}`);
+    await storage.linkWithin(`${dists}/${binDir}/${file}`, `${dists}/${binDir}/by-hash/MD5Sum/${d.md5}`);
+    files.push({ path: `${binDir}/${file}`, size: data.length, ...d });
+  }
+  // by-hash keeps the indexes of the generations still kept, so a client that read an older InRelease
+  // just before the switch still finds the index it was promised.
+  for (const older of job.olders) {
+    const rel = `${genDirName(older)}/dists/${job.suite}/${binDir}/by-hash`;
+    for (const algo of ['SHA256', 'MD5Sum']) {
+      for (const h of await storage.list(`${rel}/${algo}`)) {
+        if (!(await storage.exists(`${dists}/${binDir}/by-hash/${algo}/${h}`))) {
+          await storage.linkWithin(`${rel}/${algo}/${h}`, `${dists}/${binDir}/by-hash/${algo}/${h}`);
+        }
+      }
+    }
+  }
+  const releaseText = Buffer.from(renderRelease({
+    origin: job.origin, label: job.label, suite: job.suite, architectures: [job.arch], components: ['main'],
+    description: job.description, date: job.date, ...(job.validUntil ? { validUntil: job.validUntil } : {}), files,
+  }));
+  const [inRelease, detached] = await Promise.all([job.signer.clearsign(releaseText), job.signer.detachSign(releaseText)]);
+  await storage.writeFile(`${dists}/Release`, releaseText);
+  await storage.writeFile(`${dists}/InRelease`, inRelease);
+  await storage.writeFile(`${dists}/Release.gpg`, detached);
+}
