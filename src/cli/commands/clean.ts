@@ -1,4 +1,4 @@
-/** `kiln clean packages|distfiles|logs [--dry-run] [--json]`: remove what no registered tree and jail needs any more. */
+/** `kiln clean packages|distfiles|logs|sandboxes [--dry-run] [--json]`: remove what no registered tree and jail needs any more. */
 import type { CliContext } from '../context.js';
 import { parseCommand } from '../context.js';
 import { UsageError } from '../../util/errors.js';
