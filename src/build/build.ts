@@ -17,7 +17,7 @@ import {
   type SandboxCommand, type SandboxRunner, type SandboxSession,
 } from '../sandbox/index.js';
 import type { KilnRunDep } from '../package/index.js';
-import { SANDBOX_PATHS, buildEnv, buildSteps, extractStep, patchStep, type BuildStep } from './script.js';
+import { SANDBOX_PATHS, StepTrace, buildEnv, buildSteps, extractStep, patchStep, stepArgv, type BuildStep } from './script.js';
 import { buildDebianSource, debianPortVersion } from './debian.js';
 import { packagePhase } from './package-phase.js';
 
@@ -168,7 +168,8 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
       return s;
     });
     const sbRun = async (cmd: SandboxCommand): Promise<void> => {
-      const res = await sb.run({ ...cmd, limits: stepLimits(inp.limits, deadline), signal: inp.signal, onLine: (l, s) => log.line(s === 'stderr' ? `! ${l}` : l) });
+      const res = await sb.run({ ...cmd, limits: stepLimits(inp.limits, deadline), signal: inp.signal,
+        onLine: (l, s) => { log.line(s === 'stderr' ? `! ${l}` : l); cmd.onLine?.(l, s); } });
       cpuMs += res.cpuMs;
     };
     const aptEnv = { DEBIAN_FRONTEND: 'noninteractive', PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
@@ -193,8 +194,9 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
       ...distfiles.map((d) => ({ source: d.path, dest: `${SANDBOX_PATHS.distfiles}/${d.filename}`, readonly: true })),
       { source: inp.port.dir, dest: SANDBOX_PATHS.port, readonly: true },
     ];
-    const step = (s: BuildStep): Promise<void> => phase(s.name, () => sbRun({
-      argv: ['sh', '-ec', s.script], user: 'build', network: false, env, cwd: SANDBOX_PATHS.src, binds }));
+    // Traced (`set -x`): a failure names the command that failed (StepTrace), not the script's first line.
+    const step = (s: BuildStep, t = new StepTrace()): Promise<void> => phase(s.name, () => sbRun({
+      argv: stepArgv(s), user: 'build', network: false, env, cwd: SANDBOX_PATHS.src, binds, onLine: t.onLine }).catch(t.explain));
     await step(extractStep(scriptInput));
     await step(patchStep(scriptInput));
     for (const s of buildSteps(scriptInput, inp.withTests ?? false)) await step(s);

@@ -50,3 +50,16 @@ test('shell quoting keeps arguments whole', () => {
   assert.equal(shq('--prefix=/usr'), '--prefix=/usr');
   assert.equal(shq("it's a b"), `'it'\\''s a b'`);
 });
+
+test('a traced step names the command that failed, not the first line of its script', async () => {
+  const { StepTrace, stepArgv } = await import('./script.js');
+  const { run, ExecError } = await import('../util/exec.js');
+  const argv = stepArgv({ name: 'build', script: 'echo "about to fail"\nif true; then\n  ls /no/such/kiln/file\nfi\necho never' });
+  const t = new StepTrace();
+  const err = await run(argv[0]!, argv.slice(1), { onOutput: (b, s) => { for (const l of b.toString().split('\n')) t.onLine(l, s); } })
+    .then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof ExecError);
+  assert.match(err.message.split('\n')[0]!, /^sh -ec set -x/, 'untraced, the summary is the first line');
+  assert.throws(() => t.explain(err), (e: unknown) => e instanceof ExecError && e.message === 'ls /no/such/kiln/file exited with status 2' && e.exitStatus === 2);
+  assert.throws(() => t.explain(new Error('other')), /other/);
+});

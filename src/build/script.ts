@@ -3,6 +3,7 @@
  * environment and the shell steps (extract, patch, configure/build/install, test) for one port.
  */
 import type { Recipe } from '../recipe/index.js';
+import { ExecError } from '../util/exec.js';
 
 /** Where things live inside the sandbox. */
 export const SANDBOX_PATHS = {
@@ -133,4 +134,36 @@ export function buildSteps(inp: BuildScriptInput, withTests = false): BuildStep[
   }
   if (withTests && b.test !== undefined) steps.push({ name: 'test', script: b.test });
   return steps;
+}
+
+/**
+ * The command line of one step: `sh -ec` with tracing on (`set -x`, PS4 `+ `), so the log shows every command the
+ * step runs (as make echoes its recipes) and a failure can name the command that failed, not the script's first line.
+ */
+export function stepArgv(s: BuildStep): string[] {
+  return ['sh', '-ec', `set -x\n${s.script}`];
+}
+
+/**
+ * Follows a traced step's stderr ({@link stepArgv}) and names the command that failed: the last traced command
+ * before the shell exited. Pass {@link StepTrace.onLine} as the command's line callback and {@link StepTrace.explain}
+ * to `catch`.
+ */
+export class StepTrace {
+  /** The last command the shell traced (without `+ `), if any. */
+  last: string | undefined;
+  readonly onLine = (line: string, stream: 'stdout' | 'stderr'): void => {
+    if (stream === 'stderr' && line.startsWith('+ ')) this.last = line.slice(2);
+  };
+  /** Rethrows `e`; a non-zero exit of the step becomes an ExecError whose command is the traced one that failed. */
+  readonly explain = (e: unknown): never => {
+    if (e instanceof ExecError && e.reason === 'exit' && this.last !== undefined) {
+      const cmd = this.last.length > 200 ? `${this.last.slice(0, 197)}...` : this.last;
+      const err = new ExecError({ command: cmd, reason: 'exit', exitStatus: e.exitStatus, signal: e.signal, stdout: e.stdout, stderr: e.stderr });
+      // One line (the summary is the message's first line): the stderr's tail is in the log, beside the trace.
+      err.message = `${cmd} exited with status ${e.exitStatus ?? '?'}`;
+      throw err;
+    }
+    throw e;
+  };
 }

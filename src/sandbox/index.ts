@@ -10,3 +10,5 @@ export {
 export { FakeRunner, type FakeOutcome, type FakeScript, type FakeCall } from './fake.js';
 export { cleanupStaleSandboxes, listSandboxes, type SandboxInfo } from './stale.js';
 export { parseMounts, readMounts, mountsUnder, overlaysOver, unmountUnder, removeTree, discardTree, settleRemovals, type MountEntry } from './mounts.js';
+export { openShell, shellArgv, type ShellOptions } from './shell.js';
+export { keepSandbox, listKept, findKept, removeKept, removeAllKept, keptDir, type KeptSandbox } from './keep.js';

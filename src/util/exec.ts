@@ -60,6 +60,11 @@ export interface RunOptions {
   allowFailure?: boolean;
   /** Called with the child's pid once spawned. */
   onSpawn?: (pid: number) => void;
+  /**
+   * `inherit`: the child gets kiln's own stdin, stdout and stderr (an interactive shell on the terminal); nothing is
+   * captured, `input` and `onOutput` are ignored, and the child stays in kiln's process group (not detached).
+   */
+  stdio?: 'pipe' | 'inherit';
 }
 
 /** What a finished child left. */
@@ -84,8 +89,9 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
   const command = [cmd, ...args].join(' ');
   const max = opts.maxBuffer ?? 4 * 1024 * 1024;
   return new Promise((resolve, reject) => {
+    const inherit = opts.stdio === 'inherit';
     const child = spawn(cmd, args, {
-      cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'],
+      cwd: opts.cwd, env: opts.env ?? process.env, detached: !inherit, stdio: inherit ? 'inherit' : ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = []; const err: Buffer[] = [];
     let outLen = 0; let errLen = 0;
@@ -95,7 +101,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     const killGroup = (why: ExecFailure): void => {
       if (killedFor !== null) return;
       killedFor = why;
-      try { if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+      try { if (child.pid !== undefined) process.kill(inherit ? child.pid : -child.pid, 'SIGKILL'); } catch { /* already gone */ }
     };
     const armQuiet = (): void => {
       if (opts.noOutputMs === undefined) return;
@@ -108,16 +114,16 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     if (opts.signal?.aborted) onAbort();
     child.on('spawn', () => { if (child.pid !== undefined) opts.onSpawn?.(child.pid); });
-    child.stdout.on('data', (b: Buffer) => {
+    child.stdout?.on('data', (b: Buffer) => {
       armQuiet(); opts.onOutput?.(b, 'stdout');
       if (outLen < max) { out.push(b); outLen += b.length; }
     });
-    child.stderr.on('data', (b: Buffer) => {
+    child.stderr?.on('data', (b: Buffer) => {
       armQuiet(); opts.onOutput?.(b, 'stderr');
       if (errLen < max) { err.push(b); errLen += b.length; }
     });
-    child.stdin.on('error', () => { /* child closed stdin early */ });
-    if (opts.input !== undefined) child.stdin.end(opts.input); else child.stdin.end();
+    child.stdin?.on('error', () => { /* child closed stdin early */ });
+    if (opts.input !== undefined) child.stdin?.end(opts.input); else child.stdin?.end();
     const cleanup = (): void => {
       if (timer) clearTimeout(timer);
       if (quiet) clearTimeout(quiet);

@@ -37,6 +37,8 @@ export const COMMANDS: Record<string, CommandHandler | LazyCommand> = {
   clean: lazy(async () => (await import('./clean.js')).cleanCommand),
   doctor: lazy(async () => (await import('./doctor.js')).doctorCommand),
   image: lazy(async () => (await import('./image.js')).imageCommand),
+  testport: lazy(async () => (await import('./testport.js')).testportCommand),
+  sandbox: lazy(async () => (await import('./sandbox.js')).sandboxCommand),
 };
 
 /** `kiln --help`. */
@@ -48,6 +50,8 @@ export const USAGE = `usage: kiln COMMAND [options]   (every command takes --hom
   kiln tree update NAME | list | show NAME ORIGIN | delete NAME
   kiln options -p TREE (-f LIST | ORIGIN...) [--set ORIGIN:OPT=on|off ...] [--show]
   kiln bulk -j JAIL -p TREE (-f LIST | ORIGIN... | -a) [-J BUILDERS] [-n] [--explain] [-t] [-C] [--resume] [--keep-stale]
+  kiln testport -j JAIL -p TREE ORIGIN [-i | -I | --keep] [-t]
+  kiln sandbox list | shell ID | rm ID
   kiln simulate -p TREE (-f LIST | ORIGIN... | -a) -J BUILDERS [--durations FILE] [--policy kiln|fifo|poudriere|pbulk] [--json]
   kiln status [BULK] [--json]
   kiln logs BULK ORIGIN
@@ -57,5 +61,5 @@ export const USAGE = `usage: kiln COMMAND [options]   (every command takes --hom
   kiln config [--json]
   kiln doctor [--json]
   kiln image -j JAIL -p TREE -f LIST -t tar|squashfs|raw -o FILE [--overlay DIR] [--size 2G] [--hostname H] [--bootable]
-  kiln clean (packages|distfiles|logs) [--dry-run] [--json]
+  kiln clean (packages|distfiles|logs|sandboxes) [--dry-run] [--json]
 `;
