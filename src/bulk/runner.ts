@@ -82,9 +82,9 @@ export interface BulkSummary {
   readonly wallS: number;
 }
 
-/** The folder of built packages of (jail, tree). */
+/** The folder of built packages of (jail, tree), named like its repository (`repoName`: no two pairs share one). */
 export function packagesDir(home: string, jail: string, tree: string): string {
-  return path.join(home, 'packages', `${jail}-${tree}`);
+  return path.join(home, 'packages', repoName(jail, tree));
 }
 
 /** The log file of one port in one bulk. */

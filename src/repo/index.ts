@@ -6,10 +6,10 @@ export {
 } from './model.js';
 export { controlFromBytes, controlWithDpkg } from './deb.js';
 export { DebCache, PoolStore, scanDebs, type DebRecord, type ScannedDeb } from './pool.js';
-export { GpgSigner, keysDir, type Signer, type PublicKey, type KeyAlgorithm } from './signer.js';
+export { GpgSigner, keysDir, prepareKeyDir, rotateKey, type Rotation, type Signer, type PublicKey, type KeyAlgorithm } from './signer.js';
 export { FsPublishedStorage, type PublishedStorage } from './storage.js';
 export {
-  KEYRING_FILE, KEYRING_ASC_FILE, repoName, isRepoName, reposDir, repoDir, currentGeneration, describeRepo, listRepos,
+  KEYRING_FILE, KEYRING_ASC_FILE, repoName, parseRepoName, migrateRepoNames, isRepoName, reposDir, repoDir, currentGeneration, describeRepo, listRepos,
   listGenerations, rollback, repoInfo, clientInfo, acquireLock, currentDebs, type PublishedDeb,
   type RepoMeta, type GenerationMeta, type GenerationInfo, type RepoSummary, type RepoClientInfo,
 } from './generations.js';

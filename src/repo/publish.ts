@@ -16,8 +16,8 @@ import { DebCache, PoolStore, scanDebs } from './pool.js';
 import { GpgSigner, type Signer } from './signer.js';
 import { FsPublishedStorage, type PublishedStorage } from './storage.js';
 import {
-  GENERATION_META_FILE, KEYRING_ASC_FILE, KEYRING_FILE, REPO_META_FILE, acquireLock, currentGeneration, genDirName,
-  generationNumbers, repoDir, repoName, switchCurrent, type GenerationMeta, type RepoMeta,
+  GENERATION_META_FILE, KEYRING_ASC_FILE, KEYRING_FILE, REPO_META_FILE, acquireLock, checkRepoOwner, currentGeneration, genDirName,
+  generationNumbers, isRepoName, migrateRepoNames, repoDir, repoName, reposDir, switchCurrent, type GenerationMeta, type RepoMeta,
 } from './generations.js';
 
 /** One `.deb` to publish. */
@@ -78,9 +78,11 @@ function digests(data: Buffer): { md5: string; sha256: string } {
 export async function publish(opts: PublishOptions): Promise<PublishResult> {
   const name = repoName(opts.jail, opts.tree);
   const keep = Math.max(1, opts.keep ?? 5);
+  migrateRepoNames(opts.home);
   const dir = repoDir(opts.home, name);
   const proc = new Procedure(opts.log ?? (() => undefined));
   fs.mkdirSync(dir, { recursive: true });
+  checkRepoOwner(dir, opts.jail, opts.tree);
   const storage: PublishedStorage = new FsPublishedStorage(dir);
   try {
     const release = await proc.phase('lock', () => acquireLock(dir));
@@ -108,6 +110,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
       await storage.rename(staging, genDirName(generation));
       switchCurrent(dir, generation);
     });
+    await proc.phase('key-rotation', () => signer.published?.(name, publishedRepos(opts.home, name)));
     const pruned = await proc.phase('prune', () => prune(dir, keep, store));
     await proc.phase('save-cache', () => cache.save());
     return { name, generation, dir: path.join(dir, genDirName(generation)), packages: entries.length,
@@ -117,6 +120,13 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   } finally {
     await proc.close();
   }
+}
+
+/** Names of the repositories that serve a generation (plus `name`): who must publish once during a key rotation. */
+function publishedRepos(home: string, name: string): string[] {
+  let names: string[] = [];
+  try { names = fs.readdirSync(reposDir(home)).filter((n) => isRepoName(n) && currentGeneration(repoDir(home, n)) !== null); } catch { /* none */ }
+  return [...new Set([...names, name])];
 }
 
 async function clearLeftovers(storage: PublishedStorage): Promise<void> {
