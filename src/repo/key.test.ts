@@ -13,6 +13,7 @@ import { KilnError } from '../util/errors.js';
 import { resolveUnder } from '../server/index.js';
 import { GpgSigner, keysDir, listRepos, parseRepoName, publish, repoDir, repoName, rotateKey } from './index.js';
 import { makeDeb } from './testing.js';
+import { main } from '../cli/main.js';
 
 let tmp = '';
 let deb = '';
@@ -121,4 +122,23 @@ test('an existing home migrates: a JAIL-TREE folder of a dashed jail is renamed;
   fs.cpSync(repoDir(home, 'bookworm--q-t'), repoDir(home, 'bookworm-q-t'), { recursive: true, verbatimSymlinks: true });
   await assert.rejects(publish({ home, jail: 'bookworm', tree: 'q-t', arch: 'amd64', debs: [{ path: deb }] }),
     (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_REPO' && /belongs to jail bookworm-q and tree t/.test(e.message));
+});
+
+test('kiln repo key show and rotate [NAME] on the command line', async () => {
+  const home = path.join(tmp, 'home-cli');
+  await publish({ home, jail: 'sid', tree: 'x', arch: 'amd64', debs: [{ path: deb }] });
+  const out: string[] = []; const err: string[] = [];
+  const ctx = { home, out: (t: string) => { out.push(t); }, err: (t: string) => { err.push(t); }, isTTY: false, env: {}, cwd: home };
+  assert.equal(await main(['repo', 'key', 'show', '--json'], ctx), 0);
+  const before = JSON.parse(out.pop()!) as { fingerprint: string; previous: string | null; keyDir: string };
+  assert.equal(before.previous, null);
+  assert.equal(before.keyDir, path.join(home, 'keys'));
+  assert.equal(await main(['repo', 'key', 'rotate', 'no-such-repo'], ctx), 2);
+  assert.match(err.join('\n'), /KILN_E_REPO_NOT_FOUND/);
+  assert.equal(await main(['repo', 'key', 'rotate', 'sid-x'], ctx), 0);
+  assert.match(out.join('\n'), new RegExp(`old key ${before.fingerprint} keeps signing`));
+  assert.equal(await main(['repo', 'key', 'show', '--json'], ctx), 0);
+  const after = JSON.parse(out.pop()!) as { fingerprint: string; previous: string | null };
+  assert.equal(after.previous, before.fingerprint);
+  assert.notEqual(after.fingerprint, before.fingerprint);
 });

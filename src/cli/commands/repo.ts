@@ -7,7 +7,7 @@ import { GpgSigner, clientInfo, describeRepo, keysDir, listRepos, repoName, roll
 const HELP = `usage: kiln repo list [--json]
        kiln repo show (NAME | -j JAIL -p TREE) [--url BASE] [--json]
        kiln repo rollback (NAME | -j JAIL -p TREE) [--to N]
-       kiln repo key (show | rotate)
+       kiln repo key (show | rotate [NAME])
 
   list      every repository under HOME/repos (NAME is JAIL-TREE) with its served generation
   show      a repository's generations, its sources line and how to fetch its key
@@ -15,7 +15,8 @@ const HELP = `usage: kiln repo list [--json]
   rollback  serve the previous kept generation again (or generation N); atomic, like a publish
   key show    the signing key's folder and fingerprint (and the old key while a rotation overlaps)
   key rotate  make a new signing key; both keys sign and are in every published keyring until each
-              repository has published once, then the old key is deleted (docs/security.md)`;
+              repository has published once, then the old key is deleted (docs/security.md). One key
+              signs every repository: NAME, when given, must be one of them`;
 
 /** Handler of `kiln repo VERB ...`. */
 export async function repoCommand(argv: string[], ctx: CliContext): Promise<number> {
@@ -84,8 +85,11 @@ async function repoRollback(argv: string[], ctx: CliContext): Promise<number> {
 
 async function repoKey(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseCommand('repo key', argv, {});
-  const [what, ...more] = positionals;
-  if (more.length > 0 || (what !== 'show' && what !== 'rotate')) throw new UsageError('usage: kiln repo key (show | rotate)');
+  const [what, name, ...more] = positionals;
+  if (more.length > 0 || (what !== 'show' && what !== 'rotate') || (what === 'show' && name !== undefined)) {
+    throw new UsageError('usage: kiln repo key (show | rotate [NAME])', 'see `kiln repo --help`');
+  }
+  if (name !== undefined) describeRepo(ctx.home, name); // KILN_E_REPO_NOT_FOUND for a name that is no repository
   if (what === 'rotate') {
     const r = await rotateKey(ctx.home);
     if (values.json) ctx.out(JSON.stringify(r));
