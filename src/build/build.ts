@@ -117,7 +117,8 @@ function stepLimits(l: Limits, deadline: number | undefined): Limits {
 
 function classify(phase: string, e: unknown): { failure: FailureKind; limit?: LimitName; reason: string } {
   const msg = (x: unknown): string => (x instanceof Error ? x.message.split('\n')[0]! : String(x));
-  if (e instanceof LimitError) return { failure: 'limit', limit: e.limit, reason: msg(e) };
+  // The limit first: the command (a multi-line script) would otherwise push it out of a one-line reason.
+  if (e instanceof LimitError) return { failure: 'limit', limit: e.limit, reason: `${e.message.slice(e.message.lastIndexOf(' hit its ') + 1)}: ${e.command.split('\n')[0]!.slice(0, 120)}` };
   if (e instanceof KilnError && e.code === 'KILN_E_CHECKSUM') return { failure: 'checksum', reason: msg(e) };
   if (e instanceof KilnError && e.code === 'KILN_E_FETCH') return { failure: 'fetch', reason: msg(e) };
   if (e instanceof ExecError && e.reason === 'aborted') return { failure: 'aborted', reason: 'the build was cancelled' };

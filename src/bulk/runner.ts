@@ -85,9 +85,9 @@ export interface BulkSummary {
   readonly wallS: number;
 }
 
-/** The folder of built packages of (jail, tree). */
+/** The folder of built packages of (jail, tree), named like its repository (`repoName`: no two pairs share one). */
 export function packagesDir(home: string, jail: string, tree: string): string {
-  return path.join(home, 'packages', `${jail}-${tree}`);
+  return path.join(home, 'packages', repoName(jail, tree));
 }
 
 /** The log file of one port in one bulk. */
@@ -252,6 +252,7 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
         const deps = depsOf(origin);
         const runDeps = port.recipe.depends.run.map((d) => built.get(d) ?? prevPackage(d)).filter((x): x is BuiltPackage => x !== undefined);
         fs.rmSync(log, { force: true });
+        for (const n of limitNotes(o.limits, port)) { fs.mkdirSync(path.dirname(log), { recursive: true }); fs.appendFileSync(log, `[${new Date().toISOString()}] ${n}\n`); }
         res = await (o.execute ?? buildPort)({
           home: o.home, jail: { name: o.jail.name, path: o.jail.path, arch: o.jail.arch, release: o.jail.release }, port,
           identity: id.hash, options: effectiveOptions(port.recipe, o.choices.get(origin) ?? {}), depDebs: deps.flatMap(packageDebs),
@@ -379,16 +380,31 @@ async function debsAbiHash(debs: readonly string[]): Promise<string | undefined>
   return parts.length === 0 ? undefined : crypto.createHash('sha256').update(parts.join('')).digest('hex');
 }
 
-/** A port's limits: its recipe's `build.limits` over the global ones. */
+/** A port's limits: its recipe's `build.limits` may only lower the operator's (kiln.yaml's are ceilings). */
 export function portLimits(global: Limits, port: Port): Limits {
   const l = port.recipe.build.limits;
+  const min = (g: number | undefined, r: number | undefined): number | undefined => (r === undefined ? g : g === undefined ? r : Math.min(g, r));
+  const at = (k: keyof Limits, v: number | undefined): Partial<Limits> => (v === undefined ? {} : { [k]: v });
   return {
     ...global,
-    ...(l.wall_s !== undefined ? { wallMs: l.wall_s * 1000 } : {}),
-    ...(l.cpu_s !== undefined ? { cpuSeconds: l.cpu_s } : {}),
-    ...(l.no_output_s !== undefined ? { noOutputMs: l.no_output_s * 1000 } : {}),
-    ...(l.memory_mb !== undefined ? { memoryBytes: l.memory_mb * 1024 * 1024 } : {}),
+    ...at('wallMs', min(global.wallMs, l.wall_s === undefined ? undefined : l.wall_s * 1000)),
+    ...at('cpuSeconds', min(global.cpuSeconds, l.cpu_s)),
+    ...at('noOutputMs', min(global.noOutputMs, l.no_output_s === undefined ? undefined : l.no_output_s * 1000)),
+    ...at('memoryBytes', min(global.memoryBytes, l.memory_mb === undefined ? undefined : l.memory_mb * 1024 * 1024)),
   };
+}
+
+/** Log lines for each recipe limit above kiln.yaml's, which {@link portLimits} clamped. */
+export function limitNotes(global: Limits, port: Port): string[] {
+  const l = port.recipe.build.limits;
+  const rows: [string, number | undefined, number | undefined, string][] = [
+    ['wall_s', l.wall_s, global.wallMs === undefined ? undefined : global.wallMs / 1000, 's'],
+    ['cpu_s', l.cpu_s, global.cpuSeconds, 'CPU s'],
+    ['no_output_s', l.no_output_s, global.noOutputMs === undefined ? undefined : global.noOutputMs / 1000, 's'],
+    ['memory_mb', l.memory_mb, global.memoryBytes === undefined ? undefined : global.memoryBytes / 1048576, 'MiB'],
+  ];
+  return rows.filter(([, r, g]) => r !== undefined && g !== undefined && r > g)
+    .map(([k, r, g, unit]) => `limits: the recipe asks ${k} ${r}, above kiln.yaml's ${g} ${unit}; using ${g} (kiln.yaml's limits are ceilings)`);
 }
 
 /** Throws unless every port to build is in the graph (a plan from another graph would be a bug). */

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Store } from '../store/index.js';
 import { ownerAlive } from '../bulk/index.js';
-import { listGenerations } from '../repo/index.js';
+import { listGenerations, repoName } from '../repo/index.js';
 import { Cleaner, type CleanReport } from './report.js';
 
 /** Options of the cleans. */
@@ -22,7 +22,7 @@ export interface CleanOptions {
 /** Every (jail, tree) pair the store knows of from its bulks, by folder name `JAIL-TREE`. */
 function knownPairs(store: Store): Map<string, { jail: string; tree: string }> {
   const out = new Map<string, { jail: string; tree: string }>();
-  for (const b of store.bulks.listBulks({ limit: 1_000_000 })) out.set(`${b.jail}-${b.tree}`, { jail: b.jail, tree: b.tree });
+  for (const b of store.bulks.listBulks({ limit: 1_000_000 })) out.set(repoName(b.jail, b.tree), { jail: b.jail, tree: b.tree });
   return out;
 }
 
@@ -60,7 +60,7 @@ export function cleanPackages(o: CleanOptions): CleanReport {
   const jails = o.store.listJails().map((j) => j.name);
   const trees = o.store.listTrees().map((t) => t.name);
   const live = new Map<string, { jail: string; tree: string }>();
-  for (const jail of jails) for (const tree of trees) live.set(`${jail}-${tree}`, { jail, tree });
+  for (const jail of jails) for (const tree of trees) live.set(repoName(jail, tree), { jail, tree });
   const known = knownPairs(o.store);
 
   for (const name of names) {

@@ -56,6 +56,12 @@ export const ConfigSchema = z.object({
     allow_hosts: z.array(z.string().refine(isAllowEntry, 'must be a host name, an IP address or a network such as 10.1.0.0/16')).default([])
       .describe('Host names, addresses or CIDR networks that distfile downloads may reach although loopback, private or link-local'),
   }).strict().default({ allow_hosts: [] }).describe('Where distfile downloads may go'),
+  /** The repository signing key. */
+  signing: z.object({
+    /** Folder of the archive signing key (made 0700); unset: HOME/keys. Outside the home keeps it off any backup or share of the home. */
+    key_dir: z.string().regex(/^\/[^\0]*$/, 'must be an absolute path').optional()
+      .describe('Folder of the repository signing key (made 0700); unset: HOME/keys'),
+  }).strict().default({}).describe('The repository signing key'),
   /** Debian archive for jails; unset means the one in the host's apt sources. */
   debian_mirror: httpUrl.optional().describe("Debian archive URL for jails; unset: the host's apt sources"),
   /**

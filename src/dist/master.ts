@@ -19,6 +19,7 @@ import type { Port } from '../recipe/index.js';
 import { BlobIndex, inlinePortFiles, jailTarball, portTarball } from './blobs.js';
 import { controlFromBytes, controlWithDpkg } from '../repo/index.js';
 import { distPlugin, type MasterEndpoints } from './plugin.js';
+import { debMismatch } from './verify.js';
 import { aptProxyRewrite, aptUpstreams } from './apt-proxy.js';
 import { connectRedis, redisOptions, WorkerRegistry } from './registry.js';
 import { PROTOCOL_VERSION, isDebName, isSha256, jobKey, jobPort, queueName, type DistJob, type DistResult, type ResultAnswer, type WorkerView } from './protocol.js';
@@ -285,8 +286,11 @@ export class DistMaster implements MasterEndpoints {
           const up = path.join(this.uploadsDir, d.sha256);
           if (!isDebName(d.name)) throw new Error(`unsafe .deb name ${JSON.stringify(d.name)}`);
           if (!isSha256(d.sha256) || !fs.existsSync(up)) throw new Error(`${d.name} was not uploaded`);
-          const id = await debIdentity(up);
+          const control = await debControl(up);
+          const id = /^X-Kiln-Identity:[ \t]*(\S*)/m.exec(control)?.[1] ?? '';
           if (id !== inp.identity) throw new Error(`${d.name} carries identity ${id || '(none)'}, not ${inp.identity}`);
+          const lie = debMismatch(control, d.name, inp.port, this.o.jail.arch);
+          if (lie !== undefined) throw new Error(`${d.name} is refused: ${lie}`);
           const dest = path.join(inp.outDir, d.name);
           fs.mkdirSync(inp.outDir, { recursive: true });
           fs.copyFileSync(up, `${dest}.tmp`);
@@ -355,8 +359,8 @@ export class DistMaster implements MasterEndpoints {
   }
 }
 
-/** The `X-Kiln-Identity` field of a `.deb` (read in-process from its head; `dpkg-deb` for what that cannot decode). */
-async function debIdentity(file: string): Promise<string> {
+/** The control file of a `.deb` (read in-process from its head; `dpkg-deb` for what that cannot decode). */
+async function debControl(file: string): Promise<string> {
   const fd = fs.openSync(file, 'r');
   let head: Buffer;
   try {
@@ -366,7 +370,7 @@ async function debIdentity(file: string): Promise<string> {
   let control: string | null = null;
   try { control = controlFromBytes(head); } catch { control = null; }
   control ??= await controlWithDpkg(file);
-  return /^X-Kiln-Identity:[ \t]*(\S*)/m.exec(control)?.[1] ?? '';
+  return control;
 }
 
 /** `HOST:PORT` → parts (`[v6]:port` too). */

@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { fetchDistfiles, downloadToFile, distfileName, AllowList, blockedReason } from './index.js';
 import { KilnError } from '../util/errors.js';
 import { run } from '../util/exec.js';
+import { parseConfig } from '../config/index.js';
 
 const SECRET = Buffer.from('-----BEGIN PGP PRIVATE KEY BLOCK-----\nnot really, but treat it so\n');
 const sha = (b: Buffer): string => crypto.createHash('sha256').update(b).digest('hex');
@@ -168,4 +169,12 @@ test('the download runs as nobody: it cannot read a root-only file even through 
   const ok = await downloadToFile(`${openBase}/plain`, path.join(tmp, 'plain.out'), { allow: new AllowList(['127.0.0.1']) });
   assert.ok(ok.ok, 'an allowed host is fetched');
   assert.ok(openConnections > before);
+});
+
+test('kiln.yaml fetch.allow_hosts takes host names, addresses and networks, and nothing else', () => {
+  const ok = parseConfig('fetch:\n  allow_hosts: [mirror.lan, 10.1.0.0/16, "fd00::/8", 127.0.0.1]\n', 'kiln.yaml');
+  assert.deepEqual(ok.fetch.allow_hosts, ['mirror.lan', '10.1.0.0/16', 'fd00::/8', '127.0.0.1']);
+  for (const bad of ['"http://x/"', '"10.0.0.0/33"', '"a b"', '"x/8"']) {
+    assert.throws(() => parseConfig(`fetch:\n  allow_hosts: [${bad}]\n`, 'kiln.yaml'), (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_CONFIG', bad);
+  }
 });

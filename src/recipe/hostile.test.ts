@@ -90,6 +90,17 @@ test('key theft by a symlinked port.yaml, patch or port file leaving the tree is
   assert.match(problemsOf(d)[0]!, /files\/zero:1:1: -: not a regular file/);
 });
 
+test('a port folder that is a symlink out of the tree is refused', () => {
+  const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-hostile-outside-'));
+  try {
+    fs.writeFileSync(path.join(outside, 'port.yaml'), BASE);
+    fs.symlinkSync(outside, path.join(tree, 'misc', 'evil-dir'));
+    assert.match(problemsOf(path.join(tree, 'misc', 'evil-dir')).join('\n'), /evil-dir:1:1: -: not a regular folder \(a symlink to .*outside the tree\)/);
+  } finally {
+    fs.rmSync(outside, { recursive: true, force: true });
+  }
+});
+
 test('key theft by a patch path with .. is refused', () => {
   const dir = port('dotdot', `${BASE}patches:\n  - ../../../${path.relative('/', secret)}\n`);
   assert.match(problemsOf(dir).join('\n'), /patches\[0\]: must stay inside the port folder/);

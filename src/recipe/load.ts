@@ -95,6 +95,10 @@ function portFileProblems(absDir: string, root: string, patches: ReadonlySet<str
   const out: Problem[] = [];
   let realRoot = root;
   try { realRoot = fs.realpathSync(root); } catch { /* keep */ }
+  // The port folder itself (or a folder above it in the tree) may be a symlink out of the tree.
+  let realDir = absDir;
+  try { realDir = fs.realpathSync(absDir); } catch { /* read errors are reported elsewhere */ }
+  if (!inside(realDir, realRoot)) return [{ path: absDir, line: 1, column: 1, field: '-', message: `not a regular folder (a symlink to ${realDir}, outside the tree)` }];
   let seen = 0;
   const walk = (dir: string, depth: number): void => {
     let entries: fs.Dirent[];

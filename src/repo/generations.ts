@@ -54,13 +54,55 @@ export interface RepoSummary extends RepoMeta {
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 
-/** The repository name of a (jail, tree) pair: `JAIL-TREE`. */
+/**
+ * The repository (and packages folder) name of a (jail, tree) pair: `JAIL-TREE` with each `-` of JAIL doubled, so
+ * no two pairs share a name (jail `bookworm` + tree `q-t` is `bookworm-q-t`, jail `bookworm-q` + tree `t` is
+ * `bookworm--q-t`): the jail ends at the first run of dashes of odd length. A jail without `-` keeps `JAIL-TREE`.
+ */
 export function repoName(jail: string, tree: string): string {
   if (!NAME_RE.test(jail) || !NAME_RE.test(tree)) {
     throw new KilnError('KILN_E_REPO', `bad jail or tree name for a repository: ${JSON.stringify(jail)}, ${JSON.stringify(tree)}`,
-      { hint: 'jail and tree names use letters, digits, and . _ + -', exitCode: 2 });
+      { hint: 'jail and tree names use letters, digits, and . _ + - (starting with a letter or digit)', exitCode: 2 });
   }
-  return `${jail}-${tree}`;
+  return `${jail.replace(/-/g, '--')}-${tree}`;
+}
+
+/** The (jail, tree) pair a {@link repoName} stands for, or undefined for a name no pair has. */
+export function parseRepoName(name: string): { jail: string; tree: string } | undefined {
+  const m = /^((?:[^-]|--)*?)-(?!-)(.*)$/.exec(name);
+  if (!m) return undefined;
+  const jail = m[1]!.replace(/--/g, '-');
+  const tree = m[2]!;
+  if (!NAME_RE.test(jail) || !NAME_RE.test(tree)) return undefined;
+  return repoName(jail, tree) === name ? { jail, tree } : undefined;
+}
+
+/**
+ * Renames repository folders made before names were keyed (`JAIL-TREE` for a jail with `-`) to their
+ * {@link repoName}, going by each folder's `repo.json`. A folder whose new name is taken is left alone (and a
+ * publish to it is refused, see {@link checkRepoOwner}). Returns the renames done.
+ */
+export function migrateRepoNames(home: string): { from: string; to: string }[] {
+  const done: { from: string; to: string }[] = [];
+  let names: string[] = [];
+  try { names = fs.readdirSync(reposDir(home)); } catch { return done; }
+  for (const n of names) {
+    const meta = readJson<RepoMeta>(path.join(repoDir(home, n), REPO_META_FILE));
+    if (!meta || !NAME_RE.test(meta.jail) || !NAME_RE.test(meta.tree)) continue;
+    const want = repoName(meta.jail, meta.tree);
+    if (want === n || fs.existsSync(repoDir(home, want))) continue;
+    try { fs.renameSync(repoDir(home, n), repoDir(home, want)); done.push({ from: n, to: want }); } catch { /* raced */ }
+  }
+  return done;
+}
+
+/** Refuses to publish (jail, tree) into a folder whose `repo.json` names another pair. */
+export function checkRepoOwner(dir: string, jail: string, tree: string): void {
+  const meta = readJson<RepoMeta>(path.join(dir, REPO_META_FILE));
+  if (meta && (meta.jail !== jail || meta.tree !== tree)) {
+    throw new KilnError('KILN_E_REPO', `repository folder ${dir} belongs to jail ${meta.jail} and tree ${meta.tree}, not jail ${jail} and tree ${tree}`,
+      { hint: 'the two pairs would share one repository; rename one jail or tree (kiln keeps names apart by doubling the dashes of jail names)', exitCode: 2 });
+  }
 }
 
 /** Is `name` a well-formed repository name (no path separators, no leading dot)? */
@@ -122,6 +164,7 @@ export function describeRepo(home: string, name: string): RepoSummary {
 
 /** Every repository under `HOME/repos`, by name. */
 export function listRepos(home: string): RepoSummary[] {
+  migrateRepoNames(home);
   let names: string[] = [];
   try { names = fs.readdirSync(reposDir(home)).sort(); } catch { return []; }
   return names.filter((n) => isRepoName(n) && fs.existsSync(path.join(repoDir(home, n), REPO_META_FILE))).map((n) => describeRepo(home, n));

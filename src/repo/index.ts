@@ -9,10 +9,10 @@ export { PoolStore, type DebRecord, type ScannedDeb } from './pool.js';
 export { scanDebs, ingestAll, type ScanResult } from './scan.js';
 export { ingestDeb, type Ingested } from './ingest.js';
 export { packagesVariants, xzCompress } from './indexes.js';
-export { GpgSigner, keysDir, type Signer, type PublicKey, type KeyAlgorithm } from './signer.js';
+export { GpgSigner, keysDir, prepareKeyDir, rotateKey, type Rotation, type Signer, type PublicKey, type KeyAlgorithm } from './signer.js';
 export { FsPublishedStorage, type PublishedStorage } from './storage.js';
 export {
-  KEYRING_FILE, KEYRING_ASC_FILE, debugSuite, repoName, isRepoName, reposDir, repoDir, currentGeneration, describeRepo, listRepos,
+  KEYRING_FILE, KEYRING_ASC_FILE, debugSuite, repoName, parseRepoName, migrateRepoNames, isRepoName, reposDir, repoDir, currentGeneration, describeRepo, listRepos,
   listGenerations, rollback, repoInfo, clientInfo, acquireLock, currentDebs, type PublishedDeb,
   type RepoMeta, type GenerationMeta, type GenerationInfo, type RepoSummary, type RepoClientInfo,
 } from './generations.js';

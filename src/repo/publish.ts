@@ -17,8 +17,8 @@ import { digests, writeSuite } from './indexes.js';
 import { GpgSigner, type Signer } from './signer.js';
 import { FsPublishedStorage, type PublishedStorage } from './storage.js';
 import {
-  GENERATION_META_FILE, KEYRING_ASC_FILE, KEYRING_FILE, REPO_META_FILE, acquireLock, currentGeneration, debugSuite, genDirName,
-  generationNumbers, repoDir, repoName, switchCurrent, type GenerationMeta, type RepoMeta,
+  GENERATION_META_FILE, KEYRING_ASC_FILE, KEYRING_FILE, REPO_META_FILE, acquireLock, checkRepoOwner, currentGeneration, debugSuite, genDirName,
+  generationNumbers, isRepoName, migrateRepoNames, repoDir, repoName, reposDir, switchCurrent, type GenerationMeta, type RepoMeta,
 } from './generations.js';
 
 /** One `.deb` to publish. */
@@ -90,9 +90,11 @@ function settings(opts: PublishOptions): { validDays: number; debugSymbols: bool
 export async function publish(opts: PublishOptions): Promise<PublishResult> {
   const name = repoName(opts.jail, opts.tree);
   const keep = Math.max(1, opts.keep ?? 5);
+  migrateRepoNames(opts.home);
   const dir = repoDir(opts.home, name);
   const proc = new Procedure(opts.log ?? (() => undefined));
   fs.mkdirSync(dir, { recursive: true });
+  checkRepoOwner(dir, opts.jail, opts.tree);
   const storage = new FsPublishedStorage(dir);
   try {
     const conf = settings(opts);
@@ -130,6 +132,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
       await storage.rename(staging, genDirName(generation));
       switchCurrent(dir, generation);
     });
+    await proc.phase('key-rotation', () => signer.published?.(name, publishedRepos(opts.home, name)));
     const pruned = await proc.phase('prune', () => {
       const gone = prune(dir, keep, store);
       index.prune(new Set([...all.map((e) => e.path), ...all.map((e) => store.path(e.entry.sha256))]));
@@ -142,6 +145,13 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   } finally {
     await proc.close();
   }
+}
+
+/** Names of the repositories that serve a generation (plus `name`): who must publish once during a key rotation. */
+function publishedRepos(home: string, name: string): string[] {
+  let names: string[] = [];
+  try { names = fs.readdirSync(reposDir(home)).filter((n) => isRepoName(n) && currentGeneration(repoDir(home, n)) !== null); } catch { /* none */ }
+  return [...new Set([...names, name])];
 }
 
 async function clearLeftovers(storage: PublishedStorage): Promise<void> {

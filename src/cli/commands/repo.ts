@@ -2,16 +2,21 @@
 import type { CliContext } from '../context.js';
 import { parseCommand } from '../context.js';
 import { UsageError } from '../../util/errors.js';
-import { clientInfo, describeRepo, listRepos, repoName, rollback, type RepoSummary } from '../../repo/index.js';
+import { GpgSigner, clientInfo, describeRepo, keysDir, listRepos, repoName, rollback, rotateKey, type RepoSummary } from '../../repo/index.js';
 
 const HELP = `usage: kiln repo list [--json]
        kiln repo show (NAME | -j JAIL -p TREE) [--url BASE] [--json]
        kiln repo rollback (NAME | -j JAIL -p TREE) [--to N]
+       kiln repo key (show | rotate [NAME])
 
   list      every repository under HOME/repos (NAME is JAIL-TREE) with its served generation
   show      a repository's generations, its sources line and how to fetch its key
             (--url: the base URL clients use, default http://127.0.0.1:8080)
-  rollback  serve the previous kept generation again (or generation N); atomic, like a publish`;
+  rollback  serve the previous kept generation again (or generation N); atomic, like a publish
+  key show    the signing key's folder and fingerprint (and the old key while a rotation overlaps)
+  key rotate  make a new signing key; both keys sign and are in every published keyring until each
+              repository has published once, then the old key is deleted (docs/security.md). One key
+              signs every repository: NAME, when given, must be one of them`;
 
 /** Handler of `kiln repo VERB ...`. */
 export async function repoCommand(argv: string[], ctx: CliContext): Promise<number> {
@@ -24,7 +29,8 @@ export async function repoCommand(argv: string[], ctx: CliContext): Promise<numb
   if (verb === 'list') return repoList(rest, ctx);
   if (verb === 'show') return repoShow(rest, ctx);
   if (verb === 'rollback') return repoRollback(rest, ctx);
-  throw new UsageError(`kiln repo: unknown verb "${verb}"`, 'use one of list, show, rollback (`kiln repo --help`)');
+  if (verb === 'key') return repoKey(rest, ctx);
+  throw new UsageError(`kiln repo: unknown verb "${verb}"`, 'use one of list, show, rollback, key (`kiln repo --help`)');
 }
 
 const PICK = { jail: { type: 'string', short: 'j' }, tree: { type: 'string', short: 'p' } } as const;
@@ -74,5 +80,32 @@ async function repoRollback(argv: string[], ctx: CliContext): Promise<number> {
   const r = describeRepo(ctx.home, name);
   const now = rollback(ctx.home, r.jail, r.tree, to);
   ctx.out(`${name}: now serving generation ${now} (was ${r.current ?? 'none'})`);
+  return 0;
+}
+
+async function repoKey(argv: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parseCommand('repo key', argv, {});
+  const [what, name, ...more] = positionals;
+  if (more.length > 0 || (what !== 'show' && what !== 'rotate') || (what === 'show' && name !== undefined)) {
+    throw new UsageError('usage: kiln repo key (show | rotate [NAME])', 'see `kiln repo --help`');
+  }
+  if (name !== undefined) describeRepo(ctx.home, name); // KILN_E_REPO_NOT_FOUND for a name that is no repository
+  if (what === 'rotate') {
+    const r = await rotateKey(ctx.home);
+    if (values.json) ctx.out(JSON.stringify(r));
+    else {
+      ctx.out(`new signing key ${r.current} in ${r.keyDir}`);
+      ctx.out(`old key ${r.previous} keeps signing, and both are in the published keyring, until every repository has published once`);
+    }
+    return 0;
+  }
+  const signer = await GpgSigner.open(ctx.home);
+  try {
+    const info = { keyDir: keysDir(ctx.home), fingerprint: signer.fingerprint, previous: signer.previous ?? null };
+    if (values.json) ctx.out(JSON.stringify(info));
+    else ctx.out(`key folder ${info.keyDir}\nsigning key ${info.fingerprint}${info.previous ? `\nold key    ${info.previous} (rotation in progress)` : ''}`);
+  } finally {
+    await signer.close();
+  }
   return 0;
 }
