@@ -84,11 +84,12 @@ Files:
  0f 43 utils optional jq_1.6-2.1+deb12u2+kiln1_amd64.deb
  1f 43 libs optional libjq1_1.6-2.1+deb12u2+kiln1_amd64.deb
  2f 43 debug optional libjq1-dbgsym_1.6_amd64.ddeb
+ 5f 43 debug optional jq-dbgsym_1.6_amd64.deb
  3f 43 debian-installer optional jq-udeb_1.6_amd64.udeb
  4f 43 misc optional jq_1.6_amd64.buildinfo
 `;
   assert.deepEqual(changesDebs(changes), ['jq_1.6-2.1+deb12u2+kiln1_amd64.deb', 'libjq1_1.6-2.1+deb12u2+kiln1_amd64.deb', 'jq-udeb_1.6_amd64.udeb']);
-  assert.deepEqual(changesDdebs(changes), ['libjq1-dbgsym_1.6_amd64.ddeb']);
+  assert.deepEqual(changesDdebs(changes), ['libjq1-dbgsym_1.6_amd64.ddeb', 'jq-dbgsym_1.6_amd64.deb']);
 });
 
 test('apt\'s complaint: the unmet dependency and the E: lines', () => {

@@ -121,26 +121,32 @@ export function debBuildWords(inp: DebBuildWordsInput): { options: string[]; pro
   return { options: dedup(options.filter((w) => !w.startsWith('parallel=') || w === lastParallel)), profiles: dedup(profiles) };
 }
 
-/** The binary packages a `.changes` file names in its `Files:` field (`.deb` and `.udeb`; no `.ddeb`, `.buildinfo`). */
+/** True for a debug-symbol package of a `.changes` file (Debian: `NAME-dbgsym_…deb` in section `debug`; Ubuntu: `.ddeb`). */
+function isDbgsym(f: { name: string; section: string }): boolean {
+  return f.name.endsWith('.ddeb') || /-dbgsym_[^/]*\.deb$/.test(f.name) || (f.section === 'debug' && f.name.endsWith('.deb'));
+}
+
+/** The binary packages a `.changes` file names in its `Files:` field (`.deb` and `.udeb`; no `-dbgsym`, `.buildinfo`). */
 export function changesDebs(changes: string): string[] {
-  return changesFiles(changes).filter((n) => /\.u?deb$/.test(n));
+  return changesFiles(changes).filter((f) => /\.u?deb$/.test(f.name) && !isDbgsym(f)).map((f) => f.name);
 }
 
-/** The debug-symbol packages (`-dbgsym` `.ddeb`s) a `.changes` file names. */
+/** The debug-symbol packages (`-dbgsym`) a `.changes` file names. */
 export function changesDdebs(changes: string): string[] {
-  return changesFiles(changes).filter((n) => n.endsWith('.ddeb'));
+  return changesFiles(changes).filter(isDbgsym).map((f) => f.name);
 }
 
-/** The file names of a `.changes` file's `Files:` field (no paths). */
-function changesFiles(changes: string): string[] {
-  const out: string[] = [];
+/** The files of a `.changes` file's `Files:` field (` MD5 SIZE SECTION PRIORITY NAME`), names without paths. */
+function changesFiles(changes: string): { name: string; section: string }[] {
+  const out: { name: string; section: string }[] = [];
   let inFiles = false;
   for (const l of changes.split('\n')) {
     if (/^Files:/i.test(l)) { inFiles = true; continue; }
     if (!/^\s/.test(l)) { inFiles = false; continue; }
     if (!inFiles) continue;
-    const name = l.trim().split(/\s+/).pop() ?? '';
-    if (name !== '' && !name.includes('/')) out.push(name);
+    const w = l.trim().split(/\s+/);
+    const name = w[w.length - 1] ?? '';
+    if (name !== '' && !name.includes('/')) out.push({ name, section: w.length >= 5 ? w[2]! : '' });
   }
   return out;
 }

@@ -56,7 +56,7 @@ export function poolFileUrl(mirror: string, directory: string, name: string): st
 export interface DebianBuildOutput {
   /** `.deb`s (and `.udeb`s) in `outDir`. */
   readonly debs: string[];
-  /** `-dbgsym` packages in `outDir/dbgsym/`, each named `NAME_VERSION_ARCH.deb` (Debian ships them as `.ddeb`). */
+  /** `-dbgsym` packages in `outDir/dbgsym/`, each `NAME-dbgsym_VERSION_ARCH.deb` (an Ubuntu-style `.ddeb` renamed). */
   readonly dbgsym: string[];
 }
 
@@ -178,6 +178,7 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
     const dbgsym: string[] = [];
     for (const n of cfg.debug_symbols ? [...new Set(texts.flatMap(changesDdebs))] : []) {
       const dest = path.join(inp.outDir, DBGSYM_DIR, n.replace(/\.ddeb$/, '.deb'));
+      fs.rmSync(path.join(inp.outDir, n), { force: true }); // never beside the .debs the repository publishes
       fs.mkdirSync(path.dirname(dest), { recursive: true });
       fs.copyFileSync(path.join(dir, n), dest);
       dbgsym.push(dest);

@@ -121,8 +121,8 @@ export interface TreeIndexInput {
   /** The decompressed `Sources` text (of the release alone; or see `suites`). */
   readonly sources?: string;
   /**
-   * The `Sources` of several suites (`REL`, `REL-updates`, `REL-security`): a source package listed by more than one
-   * is taken at its highest version (dpkg's order; the first suite on a tie). A suite with `url` (one from another
+   * The `Sources` of several suites (`REL`, `REL-updates`, `REL-security`): a source package listed more than once
+   * (a suite may list several versions) is taken at its highest version (dpkg's order; the first suite on a tie). A suite with `url` (one from another
    * archive than `mirror`, e.g. the security archive) gives its rows an absolute pool directory (`URL/pool/...`).
    */
   readonly suites?: readonly { readonly text: string; readonly url?: string }[];
@@ -138,7 +138,10 @@ export function makeTreeIndex(inp: TreeIndexInput): { plan: DebianTreeIndexData;
   if (inp.sources !== undefined) for (const s of parseSources(inp.sources)) byName.set(s.package, s);
   for (const suite of inp.suites ?? []) {
     const own = new Map<string, SourcePackage>();
-    for (const s of parseSources(suite.text)) own.set(s.package, suite.url ? { ...s, directory: `${suite.url}/${s.directory}` } : s);
+    for (const s of parseSources(suite.text)) {
+      const was = own.get(s.package);
+      if (!was || compareVersions(s.version, was.version) > 0) own.set(s.package, suite.url ? { ...s, directory: `${suite.url}/${s.directory}` } : s);
+    }
     for (const [name, s] of own) {
       const have = byName.get(name);
       if (!have || compareVersions(s.version, have.version) > 0) byName.set(name, s);

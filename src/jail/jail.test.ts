@@ -2,6 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,8 @@ import { KilnError } from '../util/errors.js';
 import { openStore, type Store } from '../store/index.js';
 import { main } from '../cli/main.js';
 import { bwrapArgv, createSandbox, readMounts } from '../sandbox/index.js';
-import { createJail, deleteJail, jailPaths, testJail, updateJail } from './index.js';
+import { releaseHead, hostMirror, releaseSuites, DEBIAN_KEYRING } from '../debian/index.js';
+import { createJail, deleteJail, jailPaths, jailSuites, testJail, updateJail, JAIL_SOURCES } from './index.js';
 
 let home: string;
 let store: Store;
@@ -33,13 +35,36 @@ after(() => {
 
 const code = (c: string) => (e: unknown): boolean => e instanceof KilnError && e.code === c;
 
+test('the default jail is of the mirror\'s stable, with REL, REL-updates and REL-security signed by Debian\'s keyring', async () => {
+  const j = store.getJail('copy')!;
+  const stable = (await releaseHead(hostMirror(), 'stable'))!.codename;
+  assert.equal(j.release, stable, 'recorded as the codename, not "stable"');
+  assert.deepEqual(jailSuites(j.path), [stable, `${stable}-updates`, `${stable}-security`]);
+  const text = fs.readFileSync(path.join(j.path, JAIL_SOURCES), 'utf8');
+  const keyrings = [...text.matchAll(/^Signed-By: (\S+)$/gm)].map((m) => m[1]!);
+  assert.equal(keyrings.length, 2, text);
+  for (const k of keyrings) {
+    assert.ok(k.startsWith(DEBIAN_KEYRING.replace(/\.gpg$/, '')), k);
+    assert.ok(fs.existsSync(path.join(j.path, k)), `${k} is in the jail`);
+  }
+  assert.ok(!fs.existsSync(path.join(j.path, 'etc/apt/sources.list')), 'no second list of suites');
+  // sid never has -updates or -security; a frozen jail (--no-updates) has its release alone.
+  assert.deepEqual(releaseSuites('sid').map((s) => s.suite), ['sid']);
+  assert.deepEqual(releaseSuites(stable, false).map((s) => s.suite), [stable]);
+});
+
 test('create refuses an existing name and an invalid one before doing any work', async () => {
   await assert.rejects(createJail({ home, store, name: 'copy' }, () => undefined), code('KILN_E_JAIL_EXISTS'));
   await assert.rejects(createJail({ home, store, name: '../evil' }, () => undefined), code('KILN_E_USAGE'));
 });
 
 test('a failed create leaves nothing behind', async () => {
-  const server = net.createServer((s) => s.destroy());
+  // A mirror whose Release files name a release (so the check passes) but that serves nothing else.
+  const server = http.createServer((req, res) => {
+    const m = /^\/debian\/dists\/([a-z-]+)\/Release$/.exec(req.url ?? '');
+    if (m) { res.end(`Suite: ${m[1]}\nCodename: ${m[1]}\n`); return; }
+    req.socket.destroy();
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
   const log: string[] = [];
@@ -59,7 +84,11 @@ test('update recomputes the manifest: a changed package set changes the identity
   // Change the package set the way a newer archive would: one more package in the root.
   await run('bwrap', bwrapArgv({ root: before.path, user: { kind: 'root' }, network: true,
     argv: ['sh', '-c', 'apt-get install -y --no-install-recommends hello >/dev/null'], env: { DEBIAN_FRONTEND: 'noninteractive' } }));
-  const r = await updateJail({ home, store, name: 'copy' }, () => undefined);
+  const lines: string[] = [];
+  const r = await updateJail({ home, store, name: 'copy' }, (l) => lines.push(l));
+  // apt read the three suites, each checked against Debian's keyring.
+  for (const s of jailSuites(before.path)) assert.ok(lines.some((l) => new RegExp(`^(Hit|Get|Ign):\\d+ \\S+ ${s} InRelease`).test(l)), `${s}:\n${lines.join('\n')}`);
+  assert.ok(!lines.some((l) => /NO_PUBKEY|not signed|^W: |^E: /.test(l)), lines.join('\n'));
   assert.equal(r.changed, true);
   assert.ok(r.changes.some((c) => /^\+hello=/.test(c)), r.changes.join(', '));
   assert.notEqual(r.record.identity, before.identity);

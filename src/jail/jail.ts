@@ -8,7 +8,7 @@ import { run } from '../util/exec.js';
 import { KilnError } from '../util/errors.js';
 import { PhaseFailure, Procedure, type PhaseLogger } from '../util/phases.js';
 import { availableSuites, hostMirror, hostSecurityMirror, resolveRelease } from '../debian/index.js';
-import { jailSourcesText, writeJailSources } from './sources.js';
+import { JAIL_SOURCES, jailSourcesText, jailSuites, writeJailSources } from './sources.js';
 import type { JailRecord, Store } from '../store/index.js';
 import { BUILD_USER, bwrapArgv, overlaysOver, removeTree } from '../sandbox/index.js';
 import { checkArch } from './arch.js';
@@ -225,14 +225,22 @@ export interface UpdateJailResult {
 }
 
 /**
- * `apt-get update` and `upgrade` inside the jail root (bubblewrap, root, network), then recomputes manifest and
- * identity. Refuses while a sandbox is mounted over the jail.
+ * `apt-get update` and `upgrade` inside the jail root (bubblewrap, root, network) from its suites (a jail made
+ * before kiln wrote them gets `REL-updates` and `REL-security` first), then recomputes manifest and identity.
+ * Refuses while a sandbox is mounted over the jail.
  */
 export async function updateJail(opts: { home: string; store: Store; name: string }, log: PhaseLogger): Promise<UpdateJailResult> {
   const proc = new Procedure(log);
   try {
     const j = await proc.phase('check', () => { const j = getJail(opts.store, opts.name); refuseIfBusy(j, 'update'); return j; });
     const before = fs.existsSync(jailPaths(opts.home, j.name).manifest) ? fs.readFileSync(jailPaths(opts.home, j.name).manifest, 'utf8') : await readManifest(j.path);
+    await proc.phase('sources', async () => {
+      // A jail made before kiln wrote suites (one `REL main` line) gets REL, REL-updates and REL-security now.
+      if (fs.existsSync(path.join(j.path, JAIL_SOURCES))) { log(`suites: ${jailSuites(j.path).join(', ')}`); return; }
+      const suites = await availableSuites({ mirror: j.mirror, security: hostSecurityMirror(), codename: j.release, log });
+      writeJailSources(j.path, suites);
+      log(`suites added: ${suites.map((x) => x.suite).join(', ')}`);
+    });
     await proc.phase('upgrade', async () => {
       const script = 'apt-get update && apt-get -y -o Dpkg::Options::=--force-confold upgrade && apt-get clean';
       const argv = bwrapArgv({ root: j.path, user: { kind: 'root' }, network: true, argv: ['sh', '-ec', script],

@@ -13,7 +13,9 @@ export type TreeSpec =
    * (`HOME/trees/NAME`) holds the tree's index, made from the archive's `Sources` and `Packages`.
    */
   | { readonly kind: 'debian'; readonly release: string; readonly component: string; readonly dir: string;
-      readonly arches: readonly string[]; readonly mirror?: string };
+      readonly arches: readonly string[]; readonly mirror?: string;
+      /** false: the release's suite alone (no -updates, -security); default: all three. */
+      readonly updates?: boolean };
 
 /** One layer of an overlay as registered: a tree name or a folder path (absolute). */
 export type OverlayLayerSpec = { readonly tree: string } | { readonly path: string };

@@ -28,7 +28,7 @@ export async function updateDebianTree(spec: DebianSpec, home: string, log?: (l:
   const keyring = fs.existsSync(DEBIAN_KEYRING) ? DEBIAN_KEYRING : undefined;
   const base = { home, mirror, release: spec.release, component: spec.component, refresh: 'always' as const,
     ...(keyring ? { keyring } : {}), ...(log ? { log } : {}) };
-  const suites = await availableSuites({ mirror, security: hostSecurityMirror(), codename: spec.release, ...(log ? { log } : {}) });
+  const suites = await availableSuites({ mirror, security: hostSecurityMirror(), codename: spec.release, updates: spec.updates !== false, ...(log ? { log } : {}) });
   const texts: { text: string; url?: string }[] = [];
   for (const s of suites) {
     const got = await updateSourcesIndex({ ...base, mirror: s.url, release: s.suite });
@@ -47,7 +47,7 @@ export async function updateDebianTree(spec: DebianSpec, home: string, log?: (l:
 
 /** Registers a `--debian` tree after making its index. */
 export async function addDebianTree(store: Store, home: string, o: {
-  name: string; release: string; component?: string; arches?: readonly string[]; mirror?: string;
+  name: string; release: string; component?: string; arches?: readonly string[]; mirror?: string; updates?: boolean;
 }): Promise<TreeRecord> {
   if (!RELEASE_RE.test(o.release)) {
     throw new KilnError('KILN_E_TREE_INVALID', `"${o.release}" is not a Debian release name`, { hint: 'give a suite or codename such as bookworm' });
@@ -64,7 +64,7 @@ export async function addDebianTree(store: Store, home: string, o: {
   // A suite name (stable, testing) is recorded as the codename it names today, as jails do.
   const release = await resolveRelease(o.mirror ?? hostMirror(), o.release);
   const spec: DebianSpec = { kind: 'debian', release, component: o.component ?? 'main', dir, arches,
-    ...(o.mirror ? { mirror: o.mirror } : {}) };
+    ...(o.mirror ? { mirror: o.mirror } : {}), ...(o.updates === false ? { updates: false } : {}) };
   try {
     await updateDebianTree(spec, home);
     return store.insertTree(o.name, spec);

@@ -34,6 +34,8 @@ export interface AddTreeOptions {
   readonly arches?: readonly string[];
   /** With `debian`: the archive root URL (default: the host's apt sources). */
   readonly mirror?: string;
+  /** With `debian`: false indexes the release alone, without its -updates and -security suites. */
+  readonly updates?: boolean;
 }
 
 /** Folder that holds kiln's git clones. */
@@ -84,7 +86,8 @@ export async function addTree(store: Store, home: string, opts: AddTreeOptions):
   if (opts.overlay !== undefined) return store.insertTree(opts.name, overlaySpec(store, opts.overlay, cwd));
   if (opts.debian !== undefined) {
     const { addDebianTree } = await import('./debian.js');
-    return addDebianTree(store, home, { name: opts.name, release: opts.debian, component: opts.component, arches: opts.arches, mirror: opts.mirror });
+    return addDebianTree(store, home, { name: opts.name, release: opts.debian, component: opts.component, arches: opts.arches, mirror: opts.mirror,
+      ...(opts.updates === false ? { updates: false } : {}) });
   }
   return addGitTree(store, home, opts.name, opts.git!, opts.branch);
 }

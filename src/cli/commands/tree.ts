@@ -7,7 +7,7 @@ import { openStore } from '../../store/index.js';
 import { addTree, deleteTree, getTree, listTrees, showPort, treesDir, updateTree } from '../../tree/index.js';
 
 const HELP = `usage: kiln tree add NAME (--path DIR | --git URL [--branch B] | --overlay LOWER,...,UPPER
-                           | --debian RELEASE [--component C] [--arch A,...] [--mirror URL])
+                           | --debian RELEASE [--component C] [--arch A,...] [--mirror URL] [--no-updates])
        kiln tree update NAME
        kiln tree list [--json]
        kiln tree show NAME ORIGIN [--json]
@@ -16,7 +16,9 @@ const HELP = `usage: kiln tree add NAME (--path DIR | --git URL [--branch B] | -
   add      register a tree: a folder you own (--path), a git clone kept under HOME/trees/NAME (--git),
            or a stack of registered trees and folders, lowest first (--overlay); a port in a higher
            layer replaces the same origin below, whole; or Debian's source archive (--debian): every source
-           package of RELEASE is a port SECTION/SOURCE (e.g. utils/jq), built with dpkg-buildpackage; lay your
+           package of RELEASE is a port SECTION/SOURCE (e.g. utils/jq), at its highest version in RELEASE,
+           RELEASE-updates and RELEASE-security (--no-updates: RELEASE alone; a suite such as stable is
+           recorded as the codename it names today), built with dpkg-buildpackage; lay your
            own tree over it (--overlay DEBIANTREE,DIR) to add patches and options (build.system: debian)
   update   fetch and reset a git tree to its branch, re-check a folder, refresh a Debian tree's index,
            or each of these for every overlay layer
@@ -52,22 +54,23 @@ async function treeAdd(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals: pos } = parseCommand('tree add', argv, {
     path: { type: 'string' }, git: { type: 'string' }, branch: { type: 'string' }, overlay: { type: 'string' },
     debian: { type: 'string' }, component: { type: 'string' }, arch: { type: 'string' }, mirror: { type: 'string' },
+    'no-updates': { type: 'boolean' },
   });
-  if ((values.component ?? values.arch ?? values.mirror) !== undefined && values.debian === undefined) {
-    throw new UsageError('kiln tree add: --component, --arch and --mirror go with --debian RELEASE');
+  if (((values.component ?? values.arch ?? values.mirror) !== undefined || values['no-updates']) && values.debian === undefined) {
+    throw new UsageError('kiln tree add: --component, --arch, --mirror and --no-updates go with --debian RELEASE');
   }
   const [name] = positionals('add', pos, ['NAME']);
   const store = openStore(ctx.home);
   try {
     const rec = await addTree(store, ctx.home, {
       name: name!, path: values.path, git: values.git, branch: values.branch, overlay: values.overlay, cwd: ctx.cwd,
-      debian: values.debian, component: values.component, mirror: values.mirror,
+      debian: values.debian, component: values.component, mirror: values.mirror, ...(values['no-updates'] ? { updates: false } : {}),
       ...(values.arch !== undefined ? { arches: values.arch.split(',').map((a) => a.trim()).filter(Boolean) } : {}),
     });
     const s = rec.spec;
     if (s.kind === 'path') ctx.out(`tree ${rec.name} added: folder ${s.path}`);
     else if (s.kind === 'git') ctx.out(`tree ${rec.name} added: ${s.url} branch ${s.branch} at ${s.commit?.slice(0, 12) ?? '?'}, cloned in ${s.dir}`);
-    else if (s.kind === 'debian') ctx.out(`tree ${rec.name} added: Debian ${s.release} ${s.component}, indexed in ${s.dir} (Provides for ${s.arches.join(', ')})`);
+    else if (s.kind === 'debian') ctx.out(`tree ${rec.name} added: Debian ${s.release} ${s.component}${s.updates === false || s.release === 'sid' ? ' (release alone)' : ` with ${s.release}-updates and -security`}, indexed in ${s.dir} (Provides for ${s.arches.join(', ')})`);
     else {
       const info = listTrees(store).find((t) => t.name === rec.name)!;
       ctx.out(`tree ${rec.name} added: overlay of ${info.source}; layers, lowest first: ${info.layers.map((l) => l.name).join(', ')}`);
