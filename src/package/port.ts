@@ -1,8 +1,8 @@
 /**
  * A port's finished staged tree into its binary packages, as debhelper would make them: the split (recipe's
  * `packages:` or the default library split), `-dbgsym` packages from the detached debug files, `copyright` and
- * `changelog.Debian.gz` in every package, Depends between the split packages with exact versions, `shlibs` and the
- * ldconfig trigger for shared libraries, sections, and one `.deb` each. Runs on the host after the finishing script
+ * `changelog.Debian.gz` in every package, Depends between the split packages with exact versions, `shlibs`,
+ * `symbols` and the ldconfig trigger for shared libraries, sections, and one `.deb` each. Runs on the host after the finishing script
  * (finish.ts) ran in the sandbox; touches the untrusted tree only through stage.ts.
  */
 import fs from 'node:fs';
@@ -54,6 +54,11 @@ export interface PackagePortInput {
   readonly resolver: SonameResolver;
   readonly conffiles: readonly string[];
   readonly scripts: Readonly<Partial<Record<MaintainerScript, string>>>;
+  /**
+   * The `symbols` file of a library package (dpkg-gensymbols run in the sandbox on the package's root), or
+   * undefined for none; absent: no symbols files.
+   */
+  readonly symbols?: (pkg: string) => Promise<string | undefined>;
   /** Fields added to the control file of every package but the `-dbgsym` ones (the identity the dist master checks). */
   readonly extra?: Readonly<Record<string, string>>;
   readonly log: (line: string) => void;
@@ -125,10 +130,14 @@ export async function packagePort(i: PackagePortInput): Promise<PortPackages> {
     const d = describe(i, p);
     i.log(`${p.name}: Depends: ${depends.join(', ') || '(none)'}`);
     const conffiles = i.conffiles.filter((c) => p.paths.includes(c.replace(/^\/+/, '')));
+    const dev = split.find((x) => x.role === 'dev')?.name;
+    const gen = shlibs.length > 0 ? await i.symbols?.(p.name) : undefined;
+    // Each library's header line is followed by the -dev package that builds against it (deb-symbols(5)).
+    const symbols = gen && dev ? gen.replace(/^(\S[^\n]*\n)/gm, `$1* Build-Depends-Package: ${dev}\n`) : gen;
     clampTimes(root, epoch);
     debs.push(await buildDeb({
       destdir: root, outDir: i.outDir, sourceDateEpoch: epoch, conffiles, scripts: p.name === scriptsTo ? i.scripts : {},
-      ...(shlibs.length > 0 ? { controlFiles: { shlibs: `${shlibs.join('\n')}\n`, triggers: 'activate-noawait ldconfig\n' } } : {}),
+      ...(shlibs.length > 0 ? { controlFiles: { shlibs: `${shlibs.join('\n')}\n`, triggers: 'activate-noawait ldconfig\n', ...(symbols ? { symbols } : {}) } } : {}),
       ...(i.signal ? { signal: i.signal } : {}),
       control: { package: p.name, version: i.version, architecture: i.arch, maintainer: i.maintainer, depends, summary: d.summary,
         ...(d.description ? { description: d.description } : {}), ...(i.homepage ? { homepage: i.homepage } : {}), section: d.section,
