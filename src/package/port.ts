@@ -73,20 +73,21 @@ export interface PortPackages {
   readonly debugDebs: readonly string[];
 }
 
-function synopsis(summary: string, what: string, name: string): string {
+/** `SUMMARY - WHAT`, or `WHAT of PORT` when that passes 80 columns (never starting with the package's own name: lintian). */
+function synopsis(summary: string, what: string, port: string): string {
   const s = `${summary} - ${what}`;
-  return s.length <= 80 ? s : `${name} ${what}`;
+  return s.length <= 80 ? s : `${what} of ${port}`;
 }
 
 /** Section, summary and long text of one split package. */
 function describe(i: PackagePortInput, p: PackageSplit): { section: string; summary: string; description?: string } {
   const main = portSection(i.origin, i.section);
   const long = (tail: string): string => `${i.description ? `${i.description.trimEnd()}\n\n` : ''}${tail}`;
-  if (p.role === 'runtime') return { section: 'libs', summary: synopsis(i.summary, 'shared library', p.name), description: long(`This package holds the shared library (${p.sonames.join(', ')}).`) };
+  if (p.role === 'runtime') return { section: 'libs', summary: synopsis(i.summary, 'shared library', i.name), description: long(`This package holds the shared library (${p.sonames.join(', ')}).`) };
   if (p.role === 'dev' || (p.role === 'other' && p.name.endsWith('-dev'))) {
-    return { section: 'libdevel', summary: synopsis(i.summary, 'development files', p.name), description: long('This package holds the headers and the files to link with the library.') };
+    return { section: 'libdevel', summary: synopsis(i.summary, 'development files', i.name), description: long('This package holds the headers and the files to link with the library.') };
   }
-  if (p.role === 'other') return { section: main, summary: synopsis(i.summary, p.name, i.name), ...(i.description ? { description: i.description } : {}) };
+  if (p.role === 'other') return { section: main, summary: synopsis(i.summary, `package ${p.name}`, i.name), ...(i.description ? { description: i.description } : {}) };
   return { section: main, summary: i.summary, ...(i.description ? { description: i.description } : {}) };
 }
 
