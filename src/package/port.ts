@@ -130,7 +130,8 @@ export async function packagePort(i: PackagePortInput): Promise<PortPackages> {
     const shlibs = p.sonames.flatMap((s) => { const x = splitSoname(s); return x ? [`${x[0]} ${x[1]} ${p.name} (>= ${i.version})`] : []; });
     const d = describe(i, p);
     i.log(`${p.name}: Depends: ${depends.join(', ') || '(none)'}`);
-    const conffiles = i.conffiles.filter((c) => p.paths.includes(c.replace(/^\/+/, '')));
+    const paths = new Set(p.paths);
+    const conffiles = i.conffiles.filter((c) => paths.has(c.replace(/^\/+/, '')));
     const dev = split.find((x) => x.role === 'dev')?.name;
     const gen = shlibs.length > 0 ? await i.symbols?.(p.name) : undefined;
     // Each library's header line is followed by the -dev package that builds against it (deb-symbols(5)).
@@ -144,7 +145,7 @@ export async function packagePort(i: PackagePortInput): Promise<PortPackages> {
         ...(d.description ? { description: d.description } : {}), ...(i.homepage ? { homepage: i.homepage } : {}), section: d.section,
         ...(i.extra ? { extra: i.extra } : {}) },
     }));
-    const mine = debug.filter((e) => p.paths.includes(e.path));
+    const mine = debug.filter((e) => paths.has(e.path));
     if (mine.length > 0) debugDebs.push(await debugPackage(i, p.name, mine.map((e) => e.buildId), epoch));
   }
   return { debs, debugDebs };
