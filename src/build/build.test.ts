@@ -19,7 +19,7 @@ import crypto from 'node:crypto';
 import { debVersion, runLintian, lintianViolations, lintianCounts } from '../package/index.js';
 import { BwrapRunner } from '../sandbox/index.js';
 import { buildPort, type BuildPortInput, type BuildResult } from './build.js';
-import { kilnRunDeps, kilnSonameMap, type BuiltPackage } from './deps.js';
+import { kilnRunDeps, kilnSonameMap, packageDebs, type BuiltPackage } from './deps.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-build-test-'));
@@ -40,7 +40,7 @@ async function build(p: Port, deps: BuiltPackage[], extra: Partial<BuildPortInpu
   if (!fs.existsSync(path.join(home, 'distfiles'))) fs.symlinkSync(distCache, path.join(home, 'distfiles'));
   const res = await buildPort({
     home, jail: { name: jail.name, path: jail.path, arch: jail.arch, release: jail.release }, port: p, identity: 'f'.repeat(64),
-    options: effectiveOptions(p.recipe, {}), depDebs: deps.map((d) => d.deb), kilnRun: kilnRunDeps(deps.filter((d) => p.recipe.depends.run.includes(d.origin))),
+    options: effectiveOptions(p.recipe, {}), depDebs: deps.flatMap(packageDebs), kilnRun: kilnRunDeps(deps.filter((d) => p.recipe.depends.run.includes(d.origin))),
     kilnSonames: await kilnSonameMap(deps), jobs: 2, limits: { wallMs: 15 * 60_000, noOutputMs: 5 * 60_000, nproc: 4096 },
     outDir: path.join(home, 'out'), logFile: path.join(home, 'logs', `${p.origin.replace('/', '_')}.log`),
     sourceDateEpoch: 1700000000, debianMirror: hostMirror(), maintainer: MAINTAINER, ...extra,
