@@ -86,7 +86,7 @@ test('a library split Debian\'s way, a library built against its -dev, a program
   assert.match((await run('dpkg-deb', ['-I', md0, 'triggers'])).stdout, /^activate-noawait ldconfig$/m);
   const symbols = (await run('dpkg-deb', ['-I', md0, 'symbols'])).stdout;
   assert.match(symbols, /^libmd\.so\.0 libmd0 #MINVER#\n\* Build-Depends-Package: libmd-dev\n/, 'symbols file from dpkg-gensymbols');
-  assert.match(symbols, /^ MD5Init@LIBMD_0\.0 1\.0\.4-k1$/m);
+  assert.match(symbols, /^ MD5Init@LIBMD_0\.0 1\.0\.4$/m, 'symbol versions are upstream versions');
   assert.deepEqual(names(debugDebs), ['libmd0-dbgsym'], 'debug symbols apart from the published packages');
 
   const libbsd = await buildOk('devel/libbsd'); // configure finds libmd's headers and .so link: libmd-dev was installed

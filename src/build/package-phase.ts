@@ -58,7 +58,8 @@ export async function packagePhase(o: PackagePhaseInput): Promise<PortPackages> 
     resolver: dpkgSonameResolver(sb.hostPath('/')), conffiles: r.install.conffiles, scripts,
     // The dist master checks a worker's .debs by this field (src/dist); it is the one field of kiln's own left.
     extra: { 'X-Kiln-Identity': inp.identity }, log: o.log, ...(inp.signal ? { signal: inp.signal } : {}),
-    symbols: (pkg) => gensymbols(o, pkg, version),
+    // Symbol versions are upstream versions, as Debian's are (lintian: no Debian revision in a symbols file).
+    symbols: (pkg) => gensymbols(o, pkg, r.version),
   });
 }
 
@@ -70,8 +71,8 @@ const MAX_SYMBOLS_BYTES = 8 * 1024 * 1024;
  * the ELF files it reads are the build's. Its output (stdout) becomes the package's `symbols` file; a failure or an
  * oversized output only means no symbols file (the `shlibs` file still serves dpkg-shlibdeps).
  */
-async function gensymbols(o: PackagePhaseInput, pkg: string, version: string): Promise<string | undefined> {
-  const res = await o.sb.run({ argv: ['dpkg-gensymbols', `-p${pkg}`, `-P${PKG_DIR}/${pkg}`, `-v${version}`, '-O', '-q'], user: 'build', network: false,
+async function gensymbols(o: PackagePhaseInput, pkg: string, upstream: string): Promise<string | undefined> {
+  const res = await o.sb.run({ argv: ['dpkg-gensymbols', `-p${pkg}`, `-P${PKG_DIR}/${pkg}`, `-v${upstream}`, '-O', '-q'], user: 'build', network: false,
     env: { PATH: '/usr/bin:/bin', LC_ALL: 'C.UTF-8' }, cwd: '/kiln/home', allowFailure: true, limits: o.inp.limits,
     ...(o.inp.signal ? { signal: o.inp.signal } : {}) });
   if (res.status !== 0 || res.stdout.length > MAX_SYMBOLS_BYTES || !/^\S+ \S/.test(res.stdout)) {
