@@ -19,7 +19,7 @@ import crypto from 'node:crypto';
 import { debVersion, runLintian, lintianViolations, lintianCounts } from '../package/index.js';
 import { BwrapRunner } from '../sandbox/index.js';
 import { buildPort, type BuildPortInput, type BuildResult } from './build.js';
-import { kilnRunDeps, kilnSonameMap, type BuiltPackage } from './deps.js';
+import { kilnRunDeps, kilnSonameMap, packageDebs, type BuiltPackage } from './deps.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-build-test-'));
@@ -40,7 +40,7 @@ async function build(p: Port, deps: BuiltPackage[], extra: Partial<BuildPortInpu
   if (!fs.existsSync(path.join(home, 'distfiles'))) fs.symlinkSync(distCache, path.join(home, 'distfiles'));
   const res = await buildPort({
     home, jail: { name: jail.name, path: jail.path, arch: jail.arch, release: jail.release }, port: p, identity: 'f'.repeat(64),
-    options: effectiveOptions(p.recipe, {}), depDebs: deps.map((d) => d.deb), kilnRun: kilnRunDeps(deps.filter((d) => p.recipe.depends.run.includes(d.origin))),
+    options: effectiveOptions(p.recipe, {}), depDebs: deps.flatMap(packageDebs), kilnRun: kilnRunDeps(deps.filter((d) => p.recipe.depends.run.includes(d.origin))),
     kilnSonames: await kilnSonameMap(deps), jobs: 2, limits: { wallMs: 15 * 60_000, noOutputMs: 5 * 60_000, nproc: 4096 },
     outDir: path.join(home, 'out'), logFile: path.join(home, 'logs', `${p.origin.replace('/', '_')}.log`),
     sourceDateEpoch: 1700000000, debianMirror: hostMirror(), maintainer: MAINTAINER, ...extra,
@@ -84,6 +84,9 @@ test('a library split Debian\'s way, a library built against its -dev, a program
   assert.match(await field(mdDev, 'Depends'), /^libmd0 \(= 1\.0\.4-k1\)/, '-dev depends on its runtime package, exact version');
   assert.match((await run('dpkg-deb', ['-I', md0, 'shlibs'])).stdout, /^libmd 0 libmd0 \(>= 1\.0\.4-k1\)$/m);
   assert.match((await run('dpkg-deb', ['-I', md0, 'triggers'])).stdout, /^activate-noawait ldconfig$/m);
+  const symbols = (await run('dpkg-deb', ['-I', md0, 'symbols'])).stdout;
+  assert.match(symbols, /^libmd\.so\.0 libmd0 #MINVER#\n\* Build-Depends-Package: libmd-dev\n/, 'symbols file from dpkg-gensymbols');
+  assert.match(symbols, /^ MD5Init@LIBMD_0\.0 1\.0\.4$/m, 'symbol versions are upstream versions');
   assert.deepEqual(names(debugDebs), ['libmd0-dbgsym'], 'debug symbols apart from the published packages');
 
   const libbsd = await buildOk('devel/libbsd'); // configure finds libmd's headers and .so link: libmd-dev was installed
@@ -128,7 +131,7 @@ test('a library split Debian\'s way, a library built against its -dev, a program
     const r = await sb.run({ argv: ['sh', '-ec', 'cd /tmp; signify -G -n -p k.pub -s k.sec; echo data > m; signify -S -s k.sec -m m; signify -V -p k.pub -m m; hello; ldconfig -p | grep libmd.so.0'],
       user: 'root', network: false, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' } });
     assert.match(r.stdout + r.stderr, /Signature Verified/);
-    assert.match(r.stdout, /libmd\.so\.0/);
+    assert.match(r.stdout, /=> \/usr\/lib\/libmd\.so\.0$/m, 'the ldconfig trigger ran: the loader\'s cache has kiln\'s libmd');
     const q = await sb.run({ argv: ['dpkg-query', '-W', '-f', '${Package} ${Version}\n', 'libmd0', 'libbsd0', 'signify-openbsd'], user: 'root', network: false });
     assert.match(q.stdout, /^libmd0 1\.0\.4-k1$/m);
     assert.match(q.stdout, /^libbsd0 0\.11\.7-k1$/m);

@@ -45,10 +45,11 @@ export async function packagePhase(o: PackagePhaseInput): Promise<PortPackages> 
     env: { ...o.env, SOURCE_DATE_EPOCH: String(inp.sourceDateEpoch) }, cwd: SANDBOX_PATHS.src, binds: [...o.binds] });
   const work = sb.hostPath(PKG_DIR);
   fs.mkdirSync(work, { mode: 0o755 });
+  const version = `${r.version}-k${r.revision}`;
   const scripts = Object.fromEntries((['preinst', 'postinst', 'prerm', 'postrm'] as const)
     .filter((k) => r.install[k] !== undefined).map((k) => [k, r.install[k]!]));
   return packagePort({
-    origin: inp.port.origin, name: inp.port.pkgname, version: `${r.version}-k${r.revision}`, arch: r.arch === 'all' ? 'all' : inp.jail.arch,
+    origin: inp.port.origin, name: inp.port.pkgname, version, arch: r.arch === 'all' ? 'all' : inp.jail.arch,
     summary: r.summary, ...(r.description ? { description: r.description } : {}), ...(r.homepage ? { homepage: r.homepage } : {}),
     ...(r.license ? { license: r.license } : {}), ...(r.section ? { section: r.section } : {}), ...(r.packages ? { packages: r.packages } : {}),
     maintainer: inp.maintainer ?? FALLBACK_MAINTAINER, identity: inp.identity, epoch: inp.sourceDateEpoch,
@@ -57,5 +58,26 @@ export async function packagePhase(o: PackagePhaseInput): Promise<PortPackages> 
     resolver: dpkgSonameResolver(sb.hostPath('/')), conffiles: r.install.conffiles, scripts,
     // The dist master checks a worker's .debs by this field (src/dist); it is the one field of kiln's own left.
     extra: { 'X-Kiln-Identity': inp.identity }, log: o.log, ...(inp.signal ? { signal: inp.signal } : {}),
+    // Symbol versions are upstream versions, as Debian's are (lintian: no Debian revision in a symbols file).
+    symbols: (pkg) => gensymbols(o, pkg, r.version),
   });
+}
+
+/** Largest `symbols` file kept (a library exporting tens of thousands of symbols stays under it). */
+const MAX_SYMBOLS_BYTES = 8 * 1024 * 1024;
+
+/**
+ * `dpkg-gensymbols` (dpkg-dev, in every build jail) on a split package's root, as the build user in the sandbox:
+ * the ELF files it reads are the build's. Its output (stdout) becomes the package's `symbols` file; a failure or an
+ * oversized output only means no symbols file (the `shlibs` file still serves dpkg-shlibdeps).
+ */
+async function gensymbols(o: PackagePhaseInput, pkg: string, upstream: string): Promise<string | undefined> {
+  const res = await o.sb.run({ argv: ['dpkg-gensymbols', `-p${pkg}`, `-P${PKG_DIR}/${pkg}`, `-v${upstream}`, '-O', '-q'], user: 'build', network: false,
+    env: { PATH: '/usr/bin:/bin', LC_ALL: 'C.UTF-8' }, cwd: '/kiln/home', allowFailure: true, limits: o.inp.limits,
+    ...(o.inp.signal ? { signal: o.inp.signal } : {}) });
+  if (res.status !== 0 || res.stdout.length > MAX_SYMBOLS_BYTES || !/^\S+ \S/.test(res.stdout)) {
+    o.log(`${pkg}: no symbols file (dpkg-gensymbols exit status ${res.status}${res.stderr ? `: ${res.stderr.split('\n')[0]}` : ''})`);
+    return undefined;
+  }
+  return res.stdout;
 }

@@ -64,7 +64,10 @@ export interface RunBulkOptions {
    */
   readonly execute?: (input: BuildPortInput) => Promise<BuildResult>;
   readonly signal?: AbortSignal;
-  /** SOURCE_DATE_EPOCH of every build; unset: each port's own (`portSourceDateEpoch`: its folder's last commit). */
+  /**
+   * SOURCE_DATE_EPOCH of every build; unset: each recipe port's own (`portSourceDateEpoch`: its folder's last commit),
+   * and 1 for Debian source packages (their changelog entry's date is taken, the later of the two).
+   */
   readonly sourceDateEpoch?: number;
   /** The packages' Maintainer (kiln.yaml `maintainer`). */
   readonly maintainer?: string;
@@ -258,7 +261,7 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
           identity: id.hash, options: effectiveOptions(port.recipe, o.choices.get(origin) ?? {}), depDebs: deps.flatMap(packageDebs),
           kilnRun: kilnRunDeps(runDeps), kilnSonames: await kilnSonameMap(deps), jobs,
           withTests: o.withTests, limits: limitsForArch(portLimits(o.limits, port), o.jail.arch, host), outDir: path.join(pkgDir, 'All'), logFile: log,
-          sourceDateEpoch: o.sourceDateEpoch ?? await portSourceDateEpoch(port.dir), ...(o.maintainer ? { maintainer: o.maintainer } : {}), mirrors: o.mirrors, debianMirror: o.debianMirror, deadHosts,
+          sourceDateEpoch: o.sourceDateEpoch ?? (port.debian ? 1 : await portSourceDateEpoch(port.dir)), ...(o.maintainer ? { maintainer: o.maintainer } : {}), mirrors: o.mirrors, debianMirror: o.debianMirror, deadHosts,
           runner: meter.wrap(o.runner ?? new BwrapRunner(o.home)), signal: o.signal, onPhase: (phase) => {
             meter.phase(phase);
             o.store.bulks.setBuild(bulk.id, origin, { phase });

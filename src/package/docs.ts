@@ -170,7 +170,7 @@ export interface ChangelogInput {
 /** `changelog.Debian`: kiln's entry for this build (what kiln knows of the port's history). */
 export function changelogText(c: ChangelogInput): string {
   return `${c.source} (${c.version}) kiln; urgency=medium\n\n`
-    + `  * Built by kiln from the port ${c.origin} (build identity ${c.identity.slice(0, 16)}).\n\n`
+    + `  * Built by kiln from the port ${c.origin}\n    (build identity ${c.identity.slice(0, 16)}).\n\n`
     + ` -- ${c.maintainer}  ${changelogDate(c.epoch)}\n`;
 }
 

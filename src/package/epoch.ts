@@ -1,7 +1,7 @@
 /**
  * SOURCE_DATE_EPOCH of a port: the time of the last commit that touched its folder when the tree is a git
  * checkout, else the newest modification time of its files (recipe, patches, files/). Never before
- * {@link MIN_SOURCE_DATE_EPOCH} (1980) and never after now.
+ * {@link MIN_SOURCE_DATE_EPOCH} (1980, also what a folder with neither gives) and never after now.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -38,5 +38,5 @@ export async function portSourceDateEpoch(portDir: string, now = Math.floor(Date
     if (r.status === 0 && Number.isInteger(n) && n > 0) t = n;
   } catch { /* no git: file times */ }
   t ??= newestMtime(portDir);
-  return Math.min(Math.max(t ?? now, MIN_SOURCE_DATE_EPOCH), Math.max(now, MIN_SOURCE_DATE_EPOCH));
+  return Math.min(Math.max(t ?? MIN_SOURCE_DATE_EPOCH, MIN_SOURCE_DATE_EPOCH), Math.max(now, MIN_SOURCE_DATE_EPOCH));
 }

@@ -55,6 +55,8 @@ test('packagePort: a library port split Debian\'s way, with metadata, shlibs, tr
     identity: '0123456789abcdef'.repeat(4), epoch: 1700000000, destdir: dest, srcDir: src, dbgDir: dbg, workDir: work, outDir: path.join(tmp, 'out'),
     kilnRun: [], systemRun: [], resolver: async (s) => new Map(s.filter((x) => x === 'libc.so.6').map((x) => [x, 'libc6 (>= 2.34)'])),
     conffiles: [], scripts: {}, extra: { 'X-Kiln-Identity': 'id' }, log: (l) => lines.push(l),
+    // What dpkg-gensymbols prints (run in the sandbox by the build's package phase).
+    symbols: async (pkg) => (pkg === 'libfoo1' ? 'libfoo.so.1 libfoo1 #MINVER#\n foo@Base 1.2.3\n' : undefined),
   };
   const made = await packagePort(inp);
   assert.deepEqual(made.debs.map((d) => path.basename(d)), ['foo_1.2.3-k1_amd64.deb', 'libfoo1_1.2.3-k1_amd64.deb', 'libfoo-dev_1.2.3-k1_amd64.deb']);
@@ -66,6 +68,7 @@ test('packagePort: a library port split Debian\'s way, with metadata, shlibs, tr
   assertGolden(path.join(here, '__golden__', 'split-foo-dbgsym.control'), await control(made.debugDebs[0]!));
   assert.equal(await control(runtime, 'shlibs'), 'libfoo 1 libfoo1 (>= 1.2.3-k1)\n');
   assert.equal(await control(runtime, 'triggers'), 'activate-noawait ldconfig\n');
+  assert.equal(await control(runtime, 'symbols'), 'libfoo.so.1 libfoo1 #MINVER#\n* Build-Depends-Package: libfoo-dev\n foo@Base 1.2.3\n');
   assert.equal(await control(main, 'triggers'), '', 'no trigger without a library');
   const list = async (deb: string): Promise<string[]> => (await run('dpkg-deb', ['-c', deb])).stdout.trim().split('\n').map((l) => l.split(/\s+/).slice(5).join(' '));
   const rt = await list(runtime);

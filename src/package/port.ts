@@ -1,8 +1,8 @@
 /**
  * A port's finished staged tree into its binary packages, as debhelper would make them: the split (recipe's
  * `packages:` or the default library split), `-dbgsym` packages from the detached debug files, `copyright` and
- * `changelog.Debian.gz` in every package, Depends between the split packages with exact versions, `shlibs` and the
- * ldconfig trigger for shared libraries, sections, and one `.deb` each. Runs on the host after the finishing script
+ * `changelog.Debian.gz` in every package, Depends between the split packages with exact versions, `shlibs`,
+ * `symbols` and the ldconfig trigger for shared libraries, sections, and one `.deb` each. Runs on the host after the finishing script
  * (finish.ts) ran in the sandbox; touches the untrusted tree only through stage.ts.
  */
 import fs from 'node:fs';
@@ -54,6 +54,11 @@ export interface PackagePortInput {
   readonly resolver: SonameResolver;
   readonly conffiles: readonly string[];
   readonly scripts: Readonly<Partial<Record<MaintainerScript, string>>>;
+  /**
+   * The `symbols` file of a library package (dpkg-gensymbols run in the sandbox on the package's root), or
+   * undefined for none; absent: no symbols files.
+   */
+  readonly symbols?: (pkg: string) => Promise<string | undefined>;
   /** Fields added to the control file of every package but the `-dbgsym` ones (the identity the dist master checks). */
   readonly extra?: Readonly<Record<string, string>>;
   readonly log: (line: string) => void;
@@ -68,20 +73,21 @@ export interface PortPackages {
   readonly debugDebs: readonly string[];
 }
 
-function synopsis(summary: string, what: string, name: string): string {
+/** `SUMMARY - WHAT`, or `WHAT of PORT` when that passes 80 columns (never starting with the package's own name: lintian). */
+function synopsis(summary: string, what: string, port: string): string {
   const s = `${summary} - ${what}`;
-  return s.length <= 80 ? s : `${name} ${what}`;
+  return s.length <= 80 ? s : `${what} of ${port}`;
 }
 
 /** Section, summary and long text of one split package. */
 function describe(i: PackagePortInput, p: PackageSplit): { section: string; summary: string; description?: string } {
   const main = portSection(i.origin, i.section);
   const long = (tail: string): string => `${i.description ? `${i.description.trimEnd()}\n\n` : ''}${tail}`;
-  if (p.role === 'runtime') return { section: 'libs', summary: synopsis(i.summary, 'shared library', p.name), description: long(`This package holds the shared library (${p.sonames.join(', ')}).`) };
+  if (p.role === 'runtime') return { section: 'libs', summary: synopsis(i.summary, 'shared library', i.name), description: long(`This package holds the shared library (${p.sonames.join(', ')}).`) };
   if (p.role === 'dev' || (p.role === 'other' && p.name.endsWith('-dev'))) {
-    return { section: 'libdevel', summary: synopsis(i.summary, 'development files', p.name), description: long('This package holds the headers and the files to link with the library.') };
+    return { section: 'libdevel', summary: synopsis(i.summary, 'development files', i.name), description: long('This package holds the headers and the files to link with the library.') };
   }
-  if (p.role === 'other') return { section: main, summary: synopsis(i.summary, p.name, i.name), ...(i.description ? { description: i.description } : {}) };
+  if (p.role === 'other') return { section: main, summary: synopsis(i.summary, `package ${p.name}`, i.name), ...(i.description ? { description: i.description } : {}) };
   return { section: main, summary: i.summary, ...(i.description ? { description: i.description } : {}) };
 }
 
@@ -124,17 +130,22 @@ export async function packagePort(i: PackagePortInput): Promise<PortPackages> {
     const shlibs = p.sonames.flatMap((s) => { const x = splitSoname(s); return x ? [`${x[0]} ${x[1]} ${p.name} (>= ${i.version})`] : []; });
     const d = describe(i, p);
     i.log(`${p.name}: Depends: ${depends.join(', ') || '(none)'}`);
-    const conffiles = i.conffiles.filter((c) => p.paths.includes(c.replace(/^\/+/, '')));
+    const paths = new Set(p.paths);
+    const conffiles = i.conffiles.filter((c) => paths.has(c.replace(/^\/+/, '')));
+    const dev = split.find((x) => x.role === 'dev')?.name;
+    const gen = shlibs.length > 0 ? await i.symbols?.(p.name) : undefined;
+    // Each library's header line is followed by the -dev package that builds against it (deb-symbols(5)).
+    const symbols = gen && dev ? gen.replace(/^(\S[^\n]*\n)/gm, `$1* Build-Depends-Package: ${dev}\n`) : gen;
     clampTimes(root, epoch);
     debs.push(await buildDeb({
       destdir: root, outDir: i.outDir, sourceDateEpoch: epoch, conffiles, scripts: p.name === scriptsTo ? i.scripts : {},
-      ...(shlibs.length > 0 ? { controlFiles: { shlibs: `${shlibs.join('\n')}\n`, triggers: 'activate-noawait ldconfig\n' } } : {}),
+      ...(shlibs.length > 0 ? { controlFiles: { shlibs: `${shlibs.join('\n')}\n`, triggers: 'activate-noawait ldconfig\n', ...(symbols ? { symbols } : {}) } } : {}),
       ...(i.signal ? { signal: i.signal } : {}),
       control: { package: p.name, version: i.version, architecture: i.arch, maintainer: i.maintainer, depends, summary: d.summary,
         ...(d.description ? { description: d.description } : {}), ...(i.homepage ? { homepage: i.homepage } : {}), section: d.section,
         ...(i.extra ? { extra: i.extra } : {}) },
     }));
-    const mine = debug.filter((e) => p.paths.includes(e.path));
+    const mine = debug.filter((e) => paths.has(e.path));
     if (mine.length > 0) debugDebs.push(await debugPackage(i, p.name, mine.map((e) => e.buildId), epoch));
   }
   return { debs, debugDebs };

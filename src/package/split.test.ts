@@ -10,10 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertGolden } from '../util/golden.js';
+import { run } from '../util/exec.js';
 import { KilnError } from '../util/errors.js';
 import {
   globRegExp, planSplit, sonamePackage, devPackage, portSection, dep5License, copyrightText, changelogText, gzipN,
-  readLicenseFiles, writeOwnFile, listStaged, finishScript, parseLintian, lintianViolations, lintianCounts, type StagedEntry,
+  readLicenseFiles, writeOwnFile, listStaged, finishScript, parseLintian, lintianViolations, lintianCounts, portSourceDateEpoch, type StagedEntry,
 } from './index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -144,4 +145,26 @@ test('lintian output parsed; the rule: every E:, and W: outside the allow-list (
     line: 'W: libmd-dev: pkg-config-unavailable-for-cross-compilation [usr/lib/pkgconfig/libmd.pc]' });
   assert.deepEqual(lintianViolations(tags).map((t) => `${t.severity} ${t.tag} ${t.detail}`), ['E no-copyright-file ', 'W unknown-field X-Other', 'W groff-message 19: x [usr/share/man/man1/tree.1:1]']);
   assert.deepEqual(lintianCounts(tags)[0], ['W: unknown-field', 2]);
+});
+
+test('portSourceDateEpoch: the port folder\'s last commit in a git tree, else its newest file, never before 1980', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-epoch-'));
+  try {
+    const port = path.join(tmp, 'misc/x');
+    fs.mkdirSync(port, { recursive: true });
+    fs.writeFileSync(path.join(port, 'port.yaml'), 'version: "1"\n');
+    const t = new Date(1600000000 * 1000);
+    fs.utimesSync(path.join(port, 'port.yaml'), t, t);
+    assert.equal(await portSourceDateEpoch(port), 1600000000, 'no git: the newest file');
+    const old = new Date(1000 * 1000);
+    fs.utimesSync(path.join(port, 'port.yaml'), old, old);
+    assert.equal(await portSourceDateEpoch(port), 315532800, 'never the 1970s');
+    const env = { ...process.env, GIT_AUTHOR_DATE: '@1650000000 +0000', GIT_COMMITTER_DATE: '@1650000000 +0000', GIT_AUTHOR_NAME: 'k', GIT_AUTHOR_EMAIL: 'k@example.org',
+      GIT_COMMITTER_NAME: 'k', GIT_COMMITTER_EMAIL: 'k@example.org' };
+    await run('git', ['init', '-q', tmp], { env });
+    await run('git', ['-C', tmp, 'add', '.'], { env });
+    await run('git', ['-C', tmp, 'commit', '-q', '-m', 'x'], { env });
+    fs.writeFileSync(path.join(port, 'port.yaml'), 'version: "2"\n'); // checked out later: the commit counts, not the file time
+    assert.equal(await portSourceDateEpoch(port), 1650000000);
+  } finally { fs.rmSync(tmp, { recursive: true, force: true }); }
 });

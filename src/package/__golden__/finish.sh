@@ -23,16 +23,20 @@ find . -type f ! -path './usr/lib/debug/*' | LC_ALL=C sort | while IFS= read -r 
         dir="$DBG/usr/lib/debug/.build-id/$(printf %s "$id" | cut -c1-2)"
         dbg="$dir/$(printf %s "$id" | cut -c3-).debug"
         mkdir -p "$dir"
-        objcopy --only-keep-debug --compress-debug-sections "$f" "$dbg"
-        printf '%s %s\n' "${f#./}" "$id" >> "$DBG/list"
+        if objcopy --only-keep-debug --compress-debug-sections "$f" "$dbg"; then
+          printf '%s %s\n' "${f#./}" "$id" >> "$DBG/list"
+        else
+          echo "finish: no debug file for $f (objcopy failed)"; rm -f "$dbg"; dbg=
+        fi
       fi
+      # An ELF file binutils cannot handle (another architecture's firmware, say) is shipped as it is.
       case "${f##*/}" in
-        *.so|*.so.*) strip --remove-section=.comment --remove-section=.note --strip-unneeded "$f" ;;
-        *) strip --remove-section=.comment --remove-section=.note "$f" ;;
+        *.so|*.so.*) strip --remove-section=.comment --remove-section=.note --strip-unneeded "$f" || echo "finish: $f not stripped" ;;
+        *) strip --remove-section=.comment --remove-section=.note "$f" || echo "finish: $f not stripped" ;;
       esac
-      if [ -n "$dbg" ]; then objcopy --add-gnu-debuglink="$dbg" "$f"; fi
+      if [ -n "$dbg" ]; then objcopy --add-gnu-debuglink="$dbg" "$f" || echo "finish: no debug link in $f"; fi
       ;;
-    213c617263683e0a) case "$f" in *.a) chmod u+w "$f"; strip --strip-debug --remove-section=.comment --remove-section=.note --enable-deterministic-archives "$f" ;; esac ;;
+    213c617263683e0a) case "$f" in *.a) chmod u+w "$f"; strip --strip-debug --remove-section=.comment --remove-section=.note --enable-deterministic-archives "$f" || echo "finish: $f not stripped" ;; esac ;;
   esac
 done
 echo ">>> finish: compress man and info pages"
