@@ -239,8 +239,31 @@ function prune(dir: string, keep: number, store: PoolStore): number[] {
   const nums = generationNumbers(dir);
   const doomed = nums.slice(0, Math.max(0, nums.length - keep)).filter((n) => n !== current);
   for (const n of doomed) fs.rmSync(path.join(dir, genDirName(n)), { recursive: true, force: true });
-  store.gc();
+  store.gc(usedDigests(dir));
   return doomed;
+}
+
+/**
+ * The SHA256 of every package the repository's generations list (each suite's `Packages`). A generation whose
+ * indexes cannot be read (damaged by hand) makes nothing collectable: gc then waits for a later publish.
+ */
+function usedDigests(dir: string): Set<string> | null {
+  const used = new Set<string>();
+  for (const n of generationNumbers(dir)) {
+    const dists = path.join(dir, genDirName(n), 'dists');
+    let found = 0;
+    for (const suite of fs.existsSync(dists) ? fs.readdirSync(dists) : []) {
+      const main = path.join(dists, suite, 'main');
+      for (const bin of fs.existsSync(main) ? fs.readdirSync(main).filter((b) => b.startsWith('binary-')) : []) {
+        let text: string;
+        try { text = fs.readFileSync(path.join(main, bin, 'Packages'), 'utf8'); } catch { return null; }
+        for (const m of text.matchAll(/^SHA256: ([0-9a-f]{64})$/gm)) used.add(m[1]!);
+        found++;
+      }
+    }
+    if (found === 0) return null;
+  }
+  return used;
 }
 
 /** Checks a served generation: every index the Release lists is present with its size and SHA256. */
