@@ -50,6 +50,7 @@ export function ingestDeb(file: string, copyTo: string | null): Ingested {
     fd = fs.openSync(file, 'r');
     let linked = false;
     if (copyTo) {
+      fs.rmSync(copyTo, { force: true });
       try { fs.linkSync(file, copyTo); linked = true; } catch (e) {
         if (!['EXDEV', 'EPERM', 'EMLINK', 'EACCES'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
       }
