@@ -12,9 +12,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { run } from '../../src/util/exec.js';
-import { parseControl, publish } from '../../src/repo/index.js';
+import type * as Repo from '../../src/repo/index.js';
 import { generateDebs } from './repo-debgen.js';
+
+// kiln as users run it: the compiled modules (bench/repo builds them), so its reader threads start as plain JS
+// rather than compiling TypeScript through tsx each (which costs a second of CPU per thread).
+const dist = new URL('../../dist/repo/index.js', import.meta.url);
+const repo = (await import(fs.existsSync(fileURLToPath(dist)) && !process.env.KILN_BENCH_SRC ? dist.href : '../../src/repo/index.js')) as typeof Repo;
+const { parseControl, publish } = repo;
 
 const n = Number(process.argv[2] ?? 1461);
 const rounds = Number(process.argv[3] ?? 3);
@@ -74,7 +81,7 @@ try {
   const bytes = debs.reduce((a, f) => a + fs.statSync(f).size, 0);
   console.log(`bench/repo: ${debs.length} ${real ? `real .debs from ${source}` : 'generated .debs'} (${(bytes / 2 ** 30).toFixed(2)} GiB),`
     + ` ${rounds} alternating rounds; host ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, node ${process.version}`);
-  console.log(`load before: ${loadBefore}`);
+  console.log(`load before: ${loadBefore}; kiln from ${process.env.KILN_BENCH_SRC || !fs.existsSync(fileURLToPath(dist)) ? 'src (tsx)' : 'dist (compiled)'}`);
   // The reference indexes a folder: the N .debs alone (the spare aside).
   const pool = path.join(work, 'ref-pool');
   fs.mkdirSync(pool);

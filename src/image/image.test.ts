@@ -52,7 +52,7 @@ test('raw layout, ids and sfdisk input are pure and aligned', () => {
   assert.notEqual(baseIdentity(b), baseIdentity({ ...b, arch: 'arm64' }));
 });
 
-test('tar, squashfs and bootable raw images made through the CLI with SOURCE_DATE_EPOCH in its environment are byte-identical twice', { timeout: 40 * 60_000 }, async () => {
+test('tar, squashfs and bootable raw images made through the CLI with SOURCE_DATE_EPOCH in its environment are byte-identical twice', { timeout: 60 * 60_000 }, async () => {
   const home = await testHome('kiln-image-test-');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-image-'));
   try {

@@ -31,10 +31,35 @@ export async function xzCompress(data: Buffer): Promise<Buffer> {
   }
 }
 
-/** `Packages` in its three forms, the compressed ones made at the same time. */
-export async function packagesVariants(packages: Buffer): Promise<[string, Buffer][]> {
+/**
+ * `Packages` in its three forms, the compressed ones made at the same time, or taken from `previous` (the served
+ * generation's folder of this index, relative to the storage) when its `Packages` is the same and its `.gz` and
+ * `.xz` decompress to it.
+ */
+export async function packagesVariants(packages: Buffer, storage?: PublishedStorage, previous?: string): Promise<[string, Buffer][]> {
+  const reused = storage && previous !== undefined ? await reusable(packages, storage, previous) : null;
+  if (reused) return [['Packages', packages], ['Packages.gz', reused.gz], ['Packages.xz', reused.xz]];
   const [gz, xz] = await Promise.all([gzip(packages, { level: 9 }), xzCompress(packages)]);
   return [['Packages', packages], ['Packages.gz', gz], ['Packages.xz', xz]];
+}
+
+/**
+ * Starts rendering and compressing the `Packages` of `entries` (suite `suite`), to be awaited by {@link writeSuite}:
+ * it runs while the pool links are made. A failure is kept for the awaiter (never unhandled).
+ */
+export function startVariants(entries: readonly PackageEntry[], storage: PublishedStorage, suite: string, arch: string): Promise<[string, Buffer][]> {
+  const p = packagesVariants(Buffer.from(renderPackages(entries)), storage, `current/dists/${suite}/main/binary-${arch}`);
+  p.catch(() => undefined);
+  return p;
+}
+
+async function reusable(packages: Buffer, storage: PublishedStorage, dir: string): Promise<{ gz: Buffer; xz: Buffer } | null> {
+  try {
+    const [plain, gz, xz] = await Promise.all(['Packages', 'Packages.gz', 'Packages.xz'].map((f) => storage.readFile(`${dir}/${f}`)));
+    if (!plain || !gz || !xz || !plain.equals(packages) || !zlib.gunzipSync(gz).equals(packages)) return null;
+    const back = await run('xz', ['-dc'], { input: xz, maxBuffer: 1 << 30 });
+    return back.stdoutBytes.equals(packages) ? { gz, xz } : null;
+  } catch { return null; }
 }
 
 /** One suite to write. */
@@ -44,7 +69,8 @@ export interface SuiteJob {
   /** Suite = Codename (`JAIL`, or `JAIL-debug`). */
   readonly suite: string;
   readonly arch: string;
-  readonly entries: readonly PackageEntry[];
+  /** `Packages` and its compressed forms ({@link packagesVariants}, started before the pool links are made). */
+  readonly variants: Promise<[string, Buffer][]>;
   /** Generations whose by-hash indexes stay reachable (the kept ones). */
   readonly olders: readonly number[];
   readonly origin: string;
@@ -60,7 +86,7 @@ export async function writeSuite(storage: PublishedStorage, job: SuiteJob): Prom
   const dists = `${job.staging}/dists/${job.suite}`;
   const binDir = `main/binary-${job.arch}`;
   const files: IndexFile[] = [];
-  for (const [file, data] of await packagesVariants(Buffer.from(renderPackages(job.entries)))) {
+  for (const [file, data] of await job.variants) {
     const d = digests(data);
     await storage.writeFile(`${dists}/${binDir}/${file}`, data);
     await storage.linkWithin(`${dists}/${binDir}/${file}`, `${dists}/${binDir}/by-hash/SHA256/${d.sha256}`);

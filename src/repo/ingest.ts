@@ -1,8 +1,9 @@
 /**
- * Reading one `.deb` once: its bytes are hashed (MD5 and SHA256) and copied into a temp file of the pool store in
- * the same pass, in chunks (never whole in memory), the copy flushed with `fdatasync`, and its control file taken
- * from the head of the file. Runs on a worker thread (`ingest-worker.ts`) or inline for a few files. Touches no
- * state but the temp file it is given.
+ * Reading one `.deb` once: its bytes are hashed (MD5 and SHA256) in chunks (never whole in memory) and its control
+ * file taken from the head. The pool store's temp file is a hard link to the input when both are on one filesystem
+ * (no copy: kiln's writers replace a package file by rename, never rewrite it in place), else a copy written in the
+ * same pass; either way flushed with `fdatasync`. Runs on a worker thread (`ingest-worker.ts`) or inline for a few
+ * files. Touches no state but the temp file it is given.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -47,7 +48,14 @@ export function ingestDeb(file: string, copyTo: string | null): Ingested {
   let want: number | null | undefined;
   try {
     fd = fs.openSync(file, 'r');
-    if (copyTo) out = fs.openSync(copyTo, 'w', 0o644);
+    let linked = false;
+    if (copyTo) {
+      fs.rmSync(copyTo, { force: true });
+      try { fs.linkSync(file, copyTo); linked = true; } catch (e) {
+        if (!['EXDEV', 'EPERM', 'EMLINK', 'EACCES'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+      }
+      if (!linked) out = fs.openSync(copyTo, 'w', 0o644);
+    }
     const buf = Buffer.allocUnsafe(CHUNK);
     for (let guard = 0; guard < 1 << 24; guard++) {
       const n = fs.readSync(fd, buf, 0, CHUNK, null);
@@ -63,7 +71,9 @@ export function ingestDeb(file: string, copyTo: string | null): Ingested {
       }
       size += n;
     }
+    // The stored bytes on disk: the copy, or the input itself (hard-linked: flushing it is cheap when it is clean).
     if (out >= 0) fs.fdatasyncSync(out);
+    else if (linked) fs.fdatasyncSync(fd);
     const all = Buffer.concat(head);
     let control: string | null = null;
     const end = controlEnd(all);

@@ -42,8 +42,12 @@ export class PoolStore {
     fs.renameSync(tmp, this.path(sha256));
   }
 
-  /** Removes stored files no generation links to any more (link count 1) and stale temp files. Returns bytes freed. */
-  gc(): number {
+  /**
+   * Removes stored files whose digest is not in `used` (what the kept generations list: a stored file may also be
+   * linked from its input, so link counts do not tell) and stale temp files; with `used` null, temp files only.
+   * Returns bytes freed.
+   */
+  gc(used: ReadonlySet<string> | null): number {
     let freed = 0;
     let names: string[] = [];
     try { names = fs.readdirSync(this.dir); } catch { return 0; }
@@ -51,7 +55,7 @@ export class PoolStore {
       const f = path.join(this.dir, n);
       const st = fs.lstatSync(f);
       const staleTmp = n.startsWith('.tmp-') && !pidAlive(Number(n.split('-')[1]));
-      if (staleTmp || (n.endsWith('.deb') && st.nlink <= 1)) { fs.rmSync(f, { force: true }); freed += st.size; }
+      if (staleTmp || (used !== null && n.endsWith('.deb') && !used.has(n.slice(0, -'.deb'.length)))) { fs.rmSync(f, { force: true }); freed += st.size; }
     }
     return freed;
   }

@@ -13,7 +13,7 @@ import { controlValue } from './control.js';
 import { entryIdentity, parseReleaseSha256, poolPath, releaseDate, releaseValidUntil, type PackageEntry } from './model.js';
 import { PoolStore, type ScannedDeb } from './pool.js';
 import { scanDebs } from './scan.js';
-import { digests, writeSuite } from './indexes.js';
+import { digests, startVariants, writeSuite } from './indexes.js';
 import { GpgSigner, type Signer } from './signer.js';
 import { FsPublishedStorage, type PublishedStorage } from './storage.js';
 import {
@@ -118,12 +118,15 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     const generation = Math.max(0, ...generationNumbers(dir), currentGeneration(dir) ?? 0) + 1;
     const staging = `${genDirName(generation)}.tmp-${process.pid}`;
     proc.defer('remove-staging', () => storage.remove(staging));
+    // Packages is rendered and compressed while the pool links are made.
+    const variants = { main: startVariants(split.main.map((e) => e.entry), storage, opts.jail, opts.arch),
+      debug: debug.length > 0 ? startVariants(debug.map((e) => e.entry), storage, debugSuite(opts.jail), opts.arch) : null };
     await proc.phase('pool', async () => {
       for (const e of all) await storage.linkFile(store.path(e.entry.sha256), `${staging}/${e.entry.filename}`);
     });
     const signer = await proc.phase('open-key', () => signerP);
     await proc.phase('indexes', () => writeIndexes(storage, staging, {
-      ...opts, keep, name, main: split.main.map((e) => e.entry), debug: debug.map((e) => e.entry), signer, generation, dir, validDays: conf.validDays,
+      ...opts, keep, name, main: split.main.length, debug: debug.length, variants, signer, generation, dir, validDays: conf.validDays,
     }));
     // Flush what this publish wrote (indexes, links, folders) before it can become `current`, so a power cut after the
     // switch cannot leave `current` naming half-written files; new pool files were flushed as they were copied.
@@ -208,9 +211,10 @@ function toEntries(scanned: readonly ScannedDeb[], arch: string): Placed[] {
 interface IndexJob extends PublishOptions {
   readonly keep: number;
   readonly name: string;
-  readonly main: readonly PackageEntry[];
-  /** Empty: no debug suite in this generation. */
-  readonly debug: readonly PackageEntry[];
+  /** Packages in the main and the debug suite (0: no debug suite in this generation). */
+  readonly main: number;
+  readonly debug: number;
+  readonly variants: { readonly main: Promise<[string, Buffer][]>; readonly debug: Promise<[string, Buffer][]> | null };
   readonly signer: Signer;
   readonly generation: number;
   readonly dir: string;
@@ -225,15 +229,15 @@ async function writeIndexes(storage: PublishedStorage, staging: string, job: Ind
   const base = { staging, arch: job.arch, olders, origin: job.origin ?? 'kiln', date, signer: job.signer, ...(validUntil ? { validUntil } : {}) };
   const [key] = await Promise.all([
     job.signer.publicKey(),
-    writeSuite(storage, { ...base, suite: job.jail, entries: job.main, label: job.name,
+    writeSuite(storage, { ...base, suite: job.jail, variants: job.variants.main, label: job.name,
       description: `kiln packages of tree ${job.tree} built in jail ${job.jail}` }),
-    ...(job.debug.length > 0 ? [writeSuite(storage, { ...base, suite: debugSuite(job.jail), entries: job.debug, label: `${job.name}-debug`,
+    ...(job.variants.debug ? [writeSuite(storage, { ...base, suite: debugSuite(job.jail), variants: job.variants.debug, label: `${job.name}-debug`,
       description: `debug symbols of the kiln packages of tree ${job.tree} built in jail ${job.jail}` })] : []),
   ]);
   await storage.writeFile(`${staging}/${KEYRING_FILE}`, key.binary);
   await storage.writeFile(`${staging}/${KEYRING_ASC_FILE}`, key.armored);
-  const meta: GenerationMeta = { generation: job.generation, createdAt: now.toISOString(), packages: job.main.length,
-    ...(job.debug.length > 0 ? { debugPackages: job.debug.length } : {}) };
+  const meta: GenerationMeta = { generation: job.generation, createdAt: now.toISOString(), packages: job.main,
+    ...(job.debug > 0 ? { debugPackages: job.debug } : {}) };
   await storage.writeFile(`${staging}/${GENERATION_META_FILE}`, `${JSON.stringify(meta, null, 2)}\n`);
   // Beside the repository: the key and repo.json, each replaced atomically.
   for (const [file, data] of [[KEYRING_FILE, key.binary], [KEYRING_ASC_FILE, key.armored],
@@ -249,8 +253,31 @@ function prune(dir: string, keep: number, store: PoolStore): number[] {
   const nums = generationNumbers(dir);
   const doomed = nums.slice(0, Math.max(0, nums.length - keep)).filter((n) => n !== current);
   for (const n of doomed) fs.rmSync(path.join(dir, genDirName(n)), { recursive: true, force: true });
-  store.gc();
+  store.gc(usedDigests(dir));
   return doomed;
+}
+
+/**
+ * The SHA256 of every package the repository's generations list (each suite's `Packages`). A generation whose
+ * indexes cannot be read (damaged by hand) makes nothing collectable: gc then waits for a later publish.
+ */
+function usedDigests(dir: string): Set<string> | null {
+  const used = new Set<string>();
+  for (const n of generationNumbers(dir)) {
+    const dists = path.join(dir, genDirName(n), 'dists');
+    let found = 0;
+    for (const suite of fs.existsSync(dists) ? fs.readdirSync(dists) : []) {
+      const main = path.join(dists, suite, 'main');
+      for (const bin of fs.existsSync(main) ? fs.readdirSync(main).filter((b) => b.startsWith('binary-')) : []) {
+        let text: string;
+        try { text = fs.readFileSync(path.join(main, bin, 'Packages'), 'utf8'); } catch { return null; }
+        for (const m of text.matchAll(/^SHA256: ([0-9a-f]{64})$/gm)) used.add(m[1]!);
+        found++;
+      }
+    }
+    if (found === 0) return null;
+  }
+  return used;
 }
 
 /** Checks a served generation: every index the Release lists is present with its size and SHA256. */
