@@ -18,7 +18,8 @@ import { effectiveOptions, type Port } from '../../recipe/index.js';
 import { getOptionChoices } from '../../tree/index.js';
 import { hostArch, limitsForArch } from '../../jail/index.js';
 import { runBulk, packagesDir, portLimits, BulkEvents, plainLine } from '../../bulk/index.js';
-import { kilnRunDeps, kilnSonameMap, type BuiltPackage } from '../../build/index.js';
+import { buildPort, kilnRunDeps, kilnSonameMap, type BuiltPackage } from '../../build/index.js';
+import { readQaReport, withQa } from '../../qa/index.js';
 import { testBuild, type AfterBuild } from '../../build/testport.js';
 import type { Limits } from '../../sandbox/index.js';
 import { planBulk } from './bulk.js';
@@ -113,6 +114,8 @@ export async function testportCommand(argv: string[], ctx: CliContext): Promise<
     ctx.out(`kiln testport: building ${origin} (not published); log: ${logFile}`);
     const out = await testBuild({
       after, print: (t) => ctx.out(t), hostEnv: ctx.env,
+      // QA always runs in testport; -t makes new lintian errors fail the port.
+      execute: withQa(buildPort, { strict: values.test, repoDebs: () => listDebs(path.join(packagesDir(ctx.home, jail.name, res.tree.name), 'All')) }),
       input: {
         home: ctx.home, jail: { name: jail.name, path: jail.path, arch: jail.arch, release: jail.release }, port,
         identity: res.identities.get(origin)?.hash ?? 'testport', options: effectiveOptions(port.recipe, getOptionChoices(store, res.tree).get(origin) ?? {}),
@@ -131,6 +134,11 @@ export async function testportCommand(argv: string[], ctx: CliContext): Promise<
       ctx.out(`kiln testport: ${origin} failed in phase ${r.phase ?? '?'}: ${r.reason ?? ''}`);
     }
     ctx.out(`  log: ${logFile}`);
+    const qa = readQaReport(logFile);
+    if (qa) {
+      const c = Object.entries(qa.lintian.counts).map(([k, v]) => `${v} ${k}`).join(', ') || 'no tags';
+      ctx.out(`  qa: lintian ${c}${qa.lintian.newErrors.length ? ` (new errors: ${qa.lintian.newErrors.join(', ')})` : ''}; install test ${qa.install.ok ? 'passed' : `failed: ${qa.install.reason ?? ''}`}${qa.install.leftovers.length ? `, ${qa.install.leftovers.length} file(s) left after purge` : ''}`);
+    }
     if (out.kept) ctx.out(`  sandbox kept: ${out.kept.id} (kiln sandbox shell ${out.kept.id}; kiln sandbox rm ${out.kept.id})`);
     return r.ok ? 0 : 1;
   } finally {
@@ -165,4 +173,9 @@ function closureDebs(port: Port, ports: ReadonlyMap<string, Port>, have: Readonl
     stack.push(...(ports.get(d)?.recipe.depends.run ?? []));
   }
   return [...out.values()];
+}
+
+/** The `.deb`s in a folder (none if it does not exist). */
+function listDebs(dir: string): string[] {
+  try { return fs.readdirSync(dir).filter((f) => f.endsWith('.deb')).map((f) => path.join(dir, f)); } catch { return []; }
 }
