@@ -2,4 +2,4 @@
 export { parseLintian, countBySeverity, runLintian, hostSandboxArgv, type LintianTag, type LintianResult, type Severity } from './lintian.js';
 export { installTest, allowedLeftover, type InstallResult, type InstallTestOptions } from './install.js';
 export { runQa, qaReportPath, readQaReport, KILN_PACKAGING_TAGS, type QaReport, type QaOptions } from './run.js';
-export { withQa, type WithQaOptions } from './phase.js';
+export { withQa, bulkQa, debsIn, type WithQaOptions } from './phase.js';

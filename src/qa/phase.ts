@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { BuildPortInput, BuildResult } from '../build/index.js';
+import { buildPort, type BuildPortInput, type BuildResult } from '../build/index.js';
 import { runQa, qaReportPath } from './run.js';
 
 /** Options of {@link withQa}. */
@@ -42,4 +42,17 @@ export function withQa(execute: (i: BuildPortInput) => Promise<BuildResult>, o: 
     log(`FAILED in phase qa: ${qa.reason ?? ''}`);
     return { ...res, ok: false, debs: [], phase: 'qa', failure: 'test', reason: `qa failed: ${qa.reason ?? ''}`, timings, wallMs: res.wallMs + wallMs };
   };
+}
+
+/** The `.deb`s in a folder (none if it does not exist). */
+export function debsIn(dir: string): string[] {
+  try { return fs.readdirSync(dir).filter((f) => f.endsWith('.deb')).map((f) => path.join(dir, f)); } catch { return []; }
+}
+
+/**
+ * The executor of `kiln bulk -t`: `execute` (default {@link buildPort}) then the strict QA phase, with kiln's packages
+ * of the pair (`HOME/packages/JAIL-TREE/All`) for the install test's dependencies.
+ */
+export function bulkQa(home: string, jail: string, tree: string, execute?: (i: BuildPortInput) => Promise<BuildResult>): (i: BuildPortInput) => Promise<BuildResult> {
+  return withQa(execute ?? buildPort, { strict: true, repoDebs: () => debsIn(path.join(home, 'packages', `${jail}-${tree}`, 'All')) });
 }

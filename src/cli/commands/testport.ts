@@ -19,7 +19,7 @@ import { getOptionChoices } from '../../tree/index.js';
 import { hostArch, limitsForArch } from '../../jail/index.js';
 import { runBulk, packagesDir, portLimits, BulkEvents, plainLine } from '../../bulk/index.js';
 import { buildPort, kilnRunDeps, kilnSonameMap, type BuiltPackage } from '../../build/index.js';
-import { readQaReport, withQa } from '../../qa/index.js';
+import { debsIn, readQaReport, withQa } from '../../qa/index.js';
 import { testBuild, type AfterBuild } from '../../build/testport.js';
 import type { Limits } from '../../sandbox/index.js';
 import { planBulk } from './bulk.js';
@@ -115,7 +115,7 @@ export async function testportCommand(argv: string[], ctx: CliContext): Promise<
     const out = await testBuild({
       after, print: (t) => ctx.out(t), hostEnv: ctx.env,
       // QA always runs in testport; -t makes new lintian errors fail the port.
-      execute: withQa(buildPort, { strict: values.test, repoDebs: () => listDebs(path.join(packagesDir(ctx.home, jail.name, res.tree.name), 'All')) }),
+      execute: withQa(buildPort, { strict: values.test, repoDebs: () => debsIn(path.join(packagesDir(ctx.home, jail.name, res.tree.name), 'All')) }),
       input: {
         home: ctx.home, jail: { name: jail.name, path: jail.path, arch: jail.arch, release: jail.release }, port,
         identity: res.identities.get(origin)?.hash ?? 'testport', options: effectiveOptions(port.recipe, getOptionChoices(store, res.tree).get(origin) ?? {}),
@@ -175,7 +175,3 @@ function closureDebs(port: Port, ports: ReadonlyMap<string, Port>, have: Readonl
   return [...out.values()];
 }
 
-/** The `.deb`s in a folder (none if it does not exist). */
-function listDebs(dir: string): string[] {
-  try { return fs.readdirSync(dir).filter((f) => f.endsWith('.deb')).map((f) => path.join(dir, f)); } catch { return []; }
-}

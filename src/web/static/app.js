@@ -143,6 +143,16 @@ function portList(id, bulk, rows, cols) {
 async function bulkPage(id) {
   document.title = `kiln: bulk ${id}`;
   const api = await getJson('/api').catch(() => ({ actions: false }));
+  // QA per port (kiln bulk -t): lintian counts by severity and the install test, fetched again when a port ends.
+  const qa = new Map();
+  const loadQa = async () => { for (const q of await getJson(`/api/bulks/${id}/qa`).catch(() => [])) qa.set(q.origin, q); };
+  await loadQa();
+  const qaCell = (p) => {
+    const q = qa.get(p.origin);
+    if (!q) return '';
+    const counts = Object.entries(q.lintian).map(([k, v]) => `${k} ${v}`).join(' · ') || 'clean';
+    return h(q.ok ? 'span.qa' : 'span.qa.error', { title: q.reason || '' }, `${counts}; install ${q.install.ok ? 'ok' : 'failed'}`);
+  };
   let s = null;
   let offset = 0; // server clock minus ours
   let dirty = false;
@@ -202,7 +212,7 @@ async function bulkPage(id) {
           queue.length > 200 ? h('div.more', {}, `and ${queue.length - 200} more`) : null)),
       h('h2', {}, 'Failed ', h('span.n', {}, `(${failed.length})`)),
       portList('failed-list', id, failed, [{ t: 'port', v: logCell }, { t: 'phase', v: (p) => p.phase || '' }, { t: 'kind', v: (p) => p.failure || '' },
-        { t: 'reason', v: (p) => h('span.reason', {}, p.reason || '') }, { t: 'time', num: true, v: (p) => dur(p.wallS) },
+        { t: 'reason', v: (p) => h('span.reason', {}, p.reason || '') }, { t: 'qa', v: qaCell }, { t: 'time', num: true, v: (p) => dur(p.wallS) },
         ...(api.actions ? [{ t: '', v: (p) => h('button', { onclick: () => act(`/api/bulks/${id}/ports/${p.origin}/retry`) }, 'retry') }] : [])]),
       s.offenders && s.offenders.length ? [h('h2', {}, 'Most offending failures'), portList('offenders', id, s.offenders,
         [{ t: 'port', v: (p) => link(portHref(p.origin), p.origin) }, { t: 'ports blocked', num: true, v: (p) => p.blocked }])] : null,
@@ -210,7 +220,7 @@ async function bulkPage(id) {
       portList('skipped-list', id, by('skipped'), [{ t: 'port', v: (p) => link(portHref(p.origin), p.origin) }, { t: 'why', v: (p) => h('span.reason', {}, p.reason || '') }]),
       h('h2', {}, 'Built ', h('span.n', {}, `(${by('built').length})`)),
       portList('built-list', id, by('built'), [{ t: 'port', v: logCell }, { t: 'version', v: (p) => p.version || '' },
-        { t: 'why', v: (p) => h('span.reason', {}, (p.reasons || []).join('; ')) }, { t: 'time', num: true, v: (p) => dur(p.wallS) }]),
+        { t: 'why', v: (p) => h('span.reason', {}, (p.reasons || []).join('; ')) }, { t: 'qa', v: qaCell }, { t: 'time', num: true, v: (p) => dur(p.wallS) }]),
       h('h2', {}, 'Kept ', h('span.n', {}, `(${by('kept').length})`)),
       portList('kept-list', id, by('kept'), [{ t: 'port', v: (p) => link(portHref(p.origin), p.origin) }]),
       by('deleted').length ? [h('h2', {}, 'Deleted'), portList('deleted-list', id, by('deleted'),
@@ -229,7 +239,12 @@ async function bulkPage(id) {
     setLive(true);
     draw();
   });
-  es.addEventListener('bulk', (m) => { if (s) { applyEvent(s, JSON.parse(m.data)); schedule(); } });
+  es.addEventListener('bulk', (m) => {
+    if (!s) return;
+    const ev = JSON.parse(m.data);
+    applyEvent(s, ev);
+    if (ev.type === 'port-done' || ev.type === 'bulk-done') void loadQa().then(schedule); else schedule();
+  });
   es.addEventListener('status', (m) => { if (s) { Object.assign(s, JSON.parse(m.data)); schedule(); } });
   es.onerror = () => setLive(false);
   const tick = setInterval(() => {
@@ -267,6 +282,22 @@ function logLines(box, text, startN) {
   return n;
 }
 
+/** A port's QA: lintian's tags (by severity), the new errors, the install test. */
+function qaSection(q) {
+  const l = q.lintian;
+  const counts = Object.entries(l.counts).map(([k, v]) => `${k} ${v}`).join(' · ') || 'no tags';
+  const i = q.install;
+  return h('section', { id: 'qa' },
+    h('h2', {}, 'QA ', h(`span.badge.${q.ok ? 'built' : 'failed'}`, {}, q.ok ? 'ok' : 'failed')),
+    q.reason ? h('p', {}, h('span.error', {}, q.reason)) : null,
+    h('p', {}, 'lintian: ', h('b', { id: 'qa-counts' }, counts), l.newErrors.length ? ` · new errors: ${l.newErrors.join(', ')}` : '',
+      ` · baseline: ${l.baseline}`, l.error ? ` · ${l.error}` : ''),
+    l.tags.length ? h('table', { id: 'qa-tags' }, h('thead', {}, h('tr', {}, ['', 'package', 'tag', 'info'].map((t) => h('th', {}, t)))),
+      h('tbody', {}, l.tags.map((t) => h('tr', {}, h('td', {}, t.severity), h('td.mono', {}, t.package), h('td.mono', {}, t.tag), h('td.mono', {}, t.info))))) : null,
+    h('p', { id: 'qa-install' }, 'install test: ', h('b', {}, i.ok ? 'passed' : `failed: ${i.reason || ''}`),
+      i.missing.length ? ` · missing: ${i.missing.join(', ')}` : '', i.leftovers.length ? ` · left after purge: ${i.leftovers.join(', ')}` : ''));
+}
+
 async function bulkPortPage(id, origin) {
   document.title = `kiln: ${origin} in bulk ${id}`;
   const info = await getJson(`/api/bulks/${id}/ports/${origin}`);
@@ -278,6 +309,7 @@ async function bulkPortPage(id, origin) {
       p.failure ? h('span', {}, 'kind ', h('b', {}, p.failure)) : null, p.wallS !== undefined ? h('span', {}, 'took ', h('b', {}, dur(p.wallS))) : null,
       info.log ? h('a', { href: info.log.url }, 'raw log') : null, link(portHref(origin), 'history')),
     p.reason ? h('p', { id: 'reason' }, h('span.error', {}, p.reason)) : null,
+    info.qa ? qaSection(info.qa) : null,
     info.log ? box : h('p.mute', {}, 'no log (the port was not built in this bulk)'));
   if (!info.log) return;
   const text = await (await fetch(info.log.url)).text();
