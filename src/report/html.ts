@@ -85,7 +85,7 @@ export function renderReportHtml(r: BulkReport): string {
 <style>${CSS}</style></head>
 <body>
 <h1>kiln bulk ${b.id} <span class="status ${e(b.status)}">${e(b.status)}</span></h1>
-<div class="meta">jail <b>${e(b.jail)}</b> · tree <b>${e(b.tree)}</b> · ${b.builders} builders · started ${e(b.started)}${b.finished ? ` · finished ${e(b.finished)}` : ''} · ${formatSeconds(b.wallS)}${b.generation !== undefined ? ` · repository generation ${b.generation}` : ''} · ${r.throughputPerHour} ports/hour</div>
+<div class="meta">jail <b>${e(b.jail)}</b> · tree <b>${e(b.tree)}</b> · ${b.builders} builder${b.builders === 1 ? '' : 's'} · started ${e(b.started)}${b.finished ? ` · finished ${e(b.finished)}` : ''} · ${formatSeconds(b.wallS)}${b.generation !== undefined ? ` · repository generation ${b.generation}` : ''} · ${r.counts.built > 0 ? `${r.throughputPerHour} ports/hour` : 'no port built'}</div>
 <div class="counts">${counts}</div>
 ${sections.join('\n')}
 </body></html>

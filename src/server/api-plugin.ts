@@ -81,6 +81,14 @@ export async function apiPlugin(app: FastifyInstance, o: ApiPluginOptions): Prom
       .send(renderReportHtml(readReport(home, id) ?? reportOf(s, home)));
   });
 
+  // report.html's log links are relative (`misc_a.log`, `../3/misc_b.log`), so that a copied logs folder works: from
+  // /bulks/ID/report.html they land here and go on to the log under /logs.
+  app.get('/bulks/:id/:file', async (req: FastifyRequest<{ Params: { id: string; file: string } }>, reply) => {
+    const id = parseBulkId(req.params.id);
+    if (id === null || !/^[A-Za-z0-9][A-Za-z0-9._+-]*\.log$/.test(req.params.file)) return fail(reply, 404, 'not found');
+    return reply.redirect(`/logs/${id}/${encodeURIComponent(req.params.file)}`);
+  });
+
   app.get('/api/bulks/:id/ports/:cat/:name', async (req: PortReq, reply) => {
     const id = parseBulkId(req.params.id);
     const origin = parseOrigin(req.params.cat, req.params.name);

@@ -33,7 +33,31 @@ function dur(s) {
   if (m < 60) return `${m}m ${String(Math.floor(s % 60)).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
 }
-const when = (iso) => (iso ? new Date(iso).toLocaleString() : '');
+// Times with their time zone (the viewer's; the title has the UTC time).
+const when = (iso) => (iso ? h('time', { datetime: iso, title: iso }, new Date(iso).toLocaleString(undefined, { timeZoneName: 'short' })) : '');
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+/** Ports per hour for people: nothing built yet says so, not `0.0 ports/hour`. */
+const throughput = (built, elapsedS) => {
+  if (!built || !(elapsedS > 0)) return 'no port built yet';
+  const perHour = (built / elapsedS) * 3600;
+  return `${perHour.toFixed(perHour < 10 ? 1 : 0)} ports/hour`;
+};
+/**
+ * The ETA now: the runner's last estimate counted down since it came, plus what running builds have overrun their
+ * expected time since then (a build past its expectation pushes the end back; the next estimate takes it in).
+ */
+function etaNow(s, now) {
+  if (s.etaS === null || s.etaS === undefined) return null;
+  const at = s.etaAt || now;
+  let over = 0;
+  for (const p of s.ports) {
+    if (p.result !== 'running' || !p.startedT || !p.expectedS) continue;
+    const overNow = Math.max(0, (now - p.startedT) / 1000 - p.expectedS);
+    const overThen = Math.max(0, (at - p.startedT) / 1000 - p.expectedS);
+    over += overNow - overThen;
+  }
+  return Math.max(0, s.etaS - (now - at) / 1000) + over;
+}
 
 async function getJson(url) {
   const r = await fetch(url, { headers: { accept: 'application/json' } });
@@ -121,7 +145,7 @@ function applyEvent(s, ev) {
     case 'port-done': { const e = port(ev.origin); e.result = ev.ok ? 'built' : 'failed'; e.wallS = ev.wallS;
       if (ev.ok) { delete e.phase; } else { e.phase = ev.phase; e.failure = ev.failure; e.reason = ev.reason; } s.queue.delete(ev.origin); break; }
     case 'port-skipped': { const e = port(ev.origin); e.result = 'skipped'; if (!(e.reason || '').includes(ev.because)) e.reason = `depends on ${ev.because}, which failed`; s.queue.delete(ev.origin); break; }
-    case 'progress': s.counts = ev.counts; s.etaS = ev.etaS; s.elapsedS = ev.elapsedS; s.elapsedAt = Date.now(); break;
+    case 'progress': s.counts = ev.counts; s.etaS = ev.etaS; s.etaAt = ev.t; s.elapsedS = ev.elapsedS; s.elapsedAt = Date.now(); break;
     case 'publish': s.generation = ev.generation; break;
     case 'bulk-done': Object.assign(s, { status: ev.status, counts: ev.counts, elapsedS: ev.wallS, etaS: 0, offenders: ev.offenders,
       finished: new Date(ev.t).toISOString() }); if (ev.generation !== undefined) s.generation = ev.generation; break;
@@ -182,7 +206,6 @@ async function bulkPage(id) {
     const c = s.counts;
     const total = c.built + c.failed + c.skipped + c.remaining;
     const elapsed = liveElapsed();
-    const perHour = elapsed > 0 ? (c.built / elapsed) * 3600 : 0;
     const by = (r) => s.ports.filter((p) => p.result === r);
     const failed = by('failed');
     const logCell = (p) => link(logHref(id, p.origin), p.origin);
@@ -195,10 +218,10 @@ async function bulkPage(id) {
     page(
       h('h1', {}, `Bulk ${id}`, h(`span.badge.${s.status}`, { id: 'status' }, s.status), ...actions),
       h('div.meta', {}, h('span', {}, 'jail ', h('b', {}, s.jail)), h('span', {}, 'tree ', h('b', {}, s.tree)),
-        h('span', {}, h('b', {}, s.builders), ' builders'), h('span', {}, 'started ', when(s.started)),
+        h('span', { id: 'builders-n' }, plural(s.builders, 'builder', 'builders')), h('span', {}, 'started ', when(s.started)),
         h('span', { id: 'elapsed' }, 'elapsed ', h('b', {}, dur(elapsed))),
-        s.status === 'running' ? h('span', { id: 'eta' }, 'ETA ', h('b', {}, s.etaS === null || s.etaS === undefined ? '…' : dur(s.etaS))) : null,
-        h('span', { id: 'throughput' }, h('b', {}, perHour.toFixed(perHour < 10 ? 1 : 0)), ' ports/hour'),
+        s.status === 'running' ? h('span', { id: 'eta' }, 'ETA ', h('b', {}, etaNow(s, now()) === null ? '…' : dur(etaNow(s, now())))) : null,
+        h('span', { id: 'throughput' }, throughput(c.built, elapsed)),
         s.generation !== undefined ? h('span', {}, 'repository generation ', h('b', {}, s.generation)) : null,
         h('a', { href: `/bulks/${id}/report.html` }, 'report')),
       h('div.cards', {}, ['built', 'failed', 'skipped', 'kept', 'deleted', 'remaining'].map((k) =>
@@ -234,7 +257,7 @@ async function bulkPage(id) {
   es.addEventListener('snapshot', (m) => {
     const snap = JSON.parse(m.data);
     offset = snap.now - Date.now();
-    s = { ...snap, index: new Map(), queue: new Set(snap.queue), elapsedAt: snap.status === 'running' ? Date.now() : 0 };
+    s = { ...snap, etaAt: snap.lastT, index: new Map(), queue: new Set(snap.queue), elapsedAt: snap.status === 'running' ? Date.now() : 0 };
     for (const p of s.ports) s.index.set(p.origin, p);
     setLive(true);
     draw();
@@ -253,6 +276,9 @@ async function bulkPage(id) {
     if (box) drawBuilders(box);
     const el = document.querySelector('#elapsed b');
     if (el) el.textContent = dur(liveElapsed());
+    const eta = document.querySelector('#eta b');
+    const e = etaNow(s, now());
+    if (eta && e !== null) eta.textContent = dur(e);
   }, 1000);
   cleanup.push(() => clearInterval(tick));
 }
