@@ -55,6 +55,19 @@ test('the command line: unknown words, poudriere words, help CMD, read commands 
       assert.deepEqual(c.err, [`kiln: no kiln home at ${home} (kiln jail create makes one)`], argv.join(' '));
     }
     assert.equal(fs.existsSync(home), false, 'nothing was created');
+    // Did you mean, for jails and origins (kiln testport).
+    const real = path.join(dir, 'home');
+    const st = openStore(real);
+    try { st.putJail({ name: 'bookworm', release: 'bookworm', arch: 'amd64', mirror: 'http://mirror.invalid/debian', path: '/nonexistent', identity: 'i', manifestHash: 'm' }); } finally { st.close(); }
+    const tree = path.join(dir, 'tree');
+    fs.mkdirSync(path.join(tree, 'misc/hello'), { recursive: true });
+    fs.writeFileSync(path.join(tree, 'misc/hello/port.yaml'), 'version: "1.0"\nsummary: hello\nbuild:\n  system: make\n');
+    c = capture(real);
+    assert.equal(await main(['testport', '-j', 'bookwrom', '-p', tree, 'misc/hello'], c.ctx), 2);
+    assert.match(c.err.join('\n'), /no jail named bookwrom \(did you mean bookworm\?\)/);
+    c = capture(real);
+    assert.equal(await main(['testport', '-j', 'bookworm', '-p', tree, 'misc/helo'], c.ctx), 2);
+    assert.match(c.err.join('\n'), /no port misc\/helo in tree \S+ \(did you mean misc\/hello\?\)/);
     const r = await run(bin[0]!, [...bin.slice(1), '--home', home, 'status'], { cwd: REPO_ROOT, allowFailure: true });
     assert.equal(r.status, 2);
     assert.equal(r.stderr, `kiln: no kiln home at ${home} (kiln jail create makes one)\n`);

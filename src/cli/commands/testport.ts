@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CliContext } from '../context.js';
 import { parseCommand } from '../context.js';
-import { UsageError, formatProblem } from '../../util/errors.js';
+import { KilnError, UsageError, formatProblem } from '../../util/errors.js';
+import { suggestion } from '../suggest.js';
 import { openStore, type PackageRow, type Store } from '../../store/index.js';
 import { loadConfig } from '../../config/index.js';
 import { hostMirror } from '../../debian/index.js';
@@ -71,11 +72,19 @@ export async function testportCommand(argv: string[], ctx: CliContext): Promise<
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
+    if (!store.getJail(values.jail)) {
+      throw new KilnError('KILN_E_JAIL_NOT_FOUND', `no jail named ${values.jail}${suggestion(values.jail, store.listJails().map((j) => j.name))}`,
+        { hint: `make it with \`kiln jail create ${values.jail}\`, or see \`kiln jail list\``, exitCode: 2 });
+    }
     const res = planBulk(ctx, { jail: values.jail, tree: values.tree, origins: [origin], dryRun: false, keepStale: true, tests: values.test, store });
     for (const n of res.notes) ctx.err(n);
     const port = res.ports.get(origin);
     const skip = res.plan.skip.find((s) => s.origin === origin);
-    if (!port || skip || res.errors.length > 0) {
+    if (!port) {
+      ctx.err(`kiln testport: no port ${origin} in tree ${res.tree.name}${suggestion(origin, res.ports.keys())}`);
+      return 2;
+    }
+    if (skip || res.errors.length > 0) {
       for (const p of res.problems) ctx.err(formatProblem(p));
       for (const e of res.errors) ctx.err(e);
       if (skip) ctx.err(`kiln testport: ${origin} cannot be built: ${skip.reason}`);
