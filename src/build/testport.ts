@@ -20,6 +20,8 @@ export interface TestBuildOptions {
   /** The build (its `runner` is replaced by one that keeps the sandbox open). */
   readonly input: Omit<BuildPortInput, 'runner'>;
   readonly after: AfterBuild;
+  /** Runs the build (default {@link buildPort}; `kiln testport` adds the QA phase with `withQa`). */
+  readonly execute?: (input: BuildPortInput) => Promise<BuildResult>;
   /** Prints a line to the user (the banner above the shell). */
   readonly print: (text: string) => void;
   /** kiln's environment (TERM for the shell). */
@@ -85,12 +87,12 @@ export async function testBuild(o: TestBuildOptions): Promise<TestBuildOutcome> 
   let kept: KeptSandbox | undefined;
   let shellStatus: number | undefined;
   try {
-    const result = await buildPort({ ...o.input, runner: holder });
+    const result = await (o.execute ?? buildPort)({ ...o.input, runner: holder });
     const s = holder.session;
     if (!s) return { result };
     const use = s.lastBuild ?? s.last;
     const where = { cwd: use?.cwd ?? SANDBOX_PATHS.src, env: { ...(use?.env ?? {}) }, binds: [...(use?.binds ?? [])] };
-    const command = result.ok ? undefined : failedCommand(o.input.logFile, s.last);
+    const command = result.ok || !/ exited with status /.test(result.reason ?? '') ? undefined : failedCommand(o.input.logFile, s.last);
     if (o.after === 'keep') {
       kept = keepSandbox(o.input.home, s.sb, {
         origin: o.input.port.origin, jail: o.input.jail.name, ok: result.ok, ...where, log: o.input.logFile,

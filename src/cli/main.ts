@@ -6,6 +6,7 @@ import path from 'node:path';
 import { KilnError, formatProblems, InputError } from '../util/errors.js';
 import type { CliContext, CommandHandler } from './context.js';
 import { COMMANDS, USAGE, commandHandler } from './commands/index.js';
+import { POUDRIERE_WORDS, hoistGlobals, homeExists, isReadOnly, suggestion } from './suggest.js';
 
 /** Finds `--home DIR` / `--home=DIR` anywhere in argv; else `$KILN_HOME`, else `/var/lib/kiln`. */
 export function resolveHome(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): string {
@@ -30,7 +31,8 @@ export async function main(argv: string[], ctx?: Partial<CliContext>): Promise<n
     isTTY: ctx?.isTTY ?? Boolean(process.stdout.isTTY),
     env, cwd,
   };
-  const [name, ...rest] = argv;
+  const [name, ...rest] = hoistGlobals(argv);
+  if (name === 'help' && rest[0] !== undefined && !rest[0].startsWith('-')) return main([rest[0], '--help', ...rest.slice(1)], full);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     full.out(USAGE);
     return name === undefined ? 2 : 0;
@@ -41,7 +43,19 @@ export async function main(argv: string[], ctx?: Partial<CliContext>): Promise<n
   }
   const entry = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!entry) {
-    full.err(`kiln: unknown command "${name}"; see \`kiln --help\``);
+    const pointer = POUDRIERE_WORDS[name];
+    full.err(pointer !== undefined && !Object.prototype.hasOwnProperty.call(COMMANDS, name)
+      ? `kiln: unknown command "${name}": poudriere's ${name} is \`${pointer}\` in kiln`
+      : `kiln: unknown command "${name}"${suggestion(name, Object.keys(COMMANDS))}; see \`kiln --help\``);
+    return 2;
+  }
+  if (name === 'bulk' && rest.includes('-c')) {
+    full.err('kiln: bulk -c is poudriere\'s "clean all"; kiln\'s is -C (rebuild the requested ports even if unchanged)');
+    return 2;
+  }
+  // Read commands never create a home or its database.
+  if (isReadOnly(name, rest) && !rest.includes('--help') && !rest.includes('-h') && !homeExists(full.home)) {
+    full.err(`kiln: no kiln home at ${full.home} (kiln jail create makes one)`);
     return 2;
   }
   // A whole-tree bulk or simulation scans every recipe: start the scan's loader workers first thing, so that their

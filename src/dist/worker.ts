@@ -16,12 +16,15 @@ import { cleanupStaleSandboxes } from '../sandbox/index.js';
 import { authHeader, downloadBlob, extractTarball, TransferError, uploadBlob, writePortFiles } from './blobs.js';
 import crypto from 'node:crypto';
 import { connectRedis, redisOptions, WorkerRegistry } from './registry.js';
+import { waitForRedis } from './worker-redis.js';
 import { applyAptProxy, aptProxyConf } from './apt-proxy.js';
 import { HEARTBEAT_MS, INLINE_LOG_BYTES, PROTOCOL_VERSION, portFromJob, queueName, type WorkerSteps, type BlobRef, type DistJob, type DistResult, type ResultAnswer, type WorkerRecord } from './protocol.js';
 
 /** Options of {@link startWorker}. */
 export interface DistWorkerOptions {
   readonly redisUrl: string;
+  /** Stops the wait for an unreachable Redis (SIGINT). */
+  readonly signal?: AbortSignal;
   /** The worker's own kiln home (caches, jails, sandboxes). */
   readonly home: string;
   readonly token: string;
@@ -271,6 +274,9 @@ export class DistWorker {
 
 /** Starts a worker; call `close()` to stop it. */
 export async function startWorker(o: DistWorkerOptions): Promise<DistWorker> {
+  // Say at once when Redis cannot be reached, and keep trying with a visible backoff (not a silent hang).
+  await waitForRedis(o.redisUrl, { log: (l) => o.log?.(l), ...(o.signal ? { signal: o.signal } : {}) });
+  if (o.signal?.aborted) throw new KilnError('KILN_E_USAGE', 'the worker was stopped before Redis could be reached', { exitCode: 1 });
   const w = new DistWorker(o);
   await w.start();
   return w;

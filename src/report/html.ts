@@ -69,6 +69,11 @@ export function renderReportHtml(r: BulkReport): string {
     `<h2>Built (${r.built.length})</h2>`,
     table(['port', 'version', 'time', 'why', ''], r.built.map((p) =>
       [`<code>${e(p.origin)}</code>`, e(p.version ?? ''), formatSeconds(p.wallS), e((p.reasons ?? []).join('; ')), logLink(p.log, b.id)]), new Set([2])),
+    ...(r.qa && r.qa.length > 0 ? [`<h2>QA (${r.qa.length})</h2>`,
+      table(['port', 'lintian', 'new errors', 'install test', 'QA'], r.qa.map((q) => [`<code>${e(q.origin)}</code>`,
+        e(Object.entries(q.lintian).map(([k, v]) => `${k} ${v}`).join(' · ') || 'clean'), e(q.newErrors.join(', ')),
+        e(q.install.ok ? `passed${q.install.leftovers ? `, ${q.install.leftovers} left after purge` : ''}` : `failed: ${q.install.reason ?? ''}`),
+        q.ok ? 'ok' : `<b>failed</b>: ${e(q.reason ?? '')}`]))] : []),
     `<h2>Kept (${r.kept.length})</h2>`,
     table(['port'], r.kept.map((p) => [`<code>${e(p.origin)}</code>`])),
     `<h2>Deleted (${r.deleted.length})</h2>`,
@@ -80,7 +85,7 @@ export function renderReportHtml(r: BulkReport): string {
 <style>${CSS}</style></head>
 <body>
 <h1>kiln bulk ${b.id} <span class="status ${e(b.status)}">${e(b.status)}</span></h1>
-<div class="meta">jail <b>${e(b.jail)}</b> · tree <b>${e(b.tree)}</b> · ${b.builders} builders · started ${e(b.started)}${b.finished ? ` · finished ${e(b.finished)}` : ''} · ${formatSeconds(b.wallS)}${b.generation !== undefined ? ` · repository generation ${b.generation}` : ''} · ${r.throughputPerHour} ports/hour</div>
+<div class="meta">jail <b>${e(b.jail)}</b> · tree <b>${e(b.tree)}</b> · ${b.builders} builder${b.builders === 1 ? '' : 's'} · started ${e(b.started)}${b.finished ? ` · finished ${e(b.finished)}` : ''} · ${formatSeconds(b.wallS)}${b.generation !== undefined ? ` · repository generation ${b.generation}` : ''} · ${r.counts.built > 0 ? `${r.throughputPerHour} ports/hour` : 'no port built'}</div>
 <div class="counts">${counts}</div>
 ${sections.join('\n')}
 </body></html>

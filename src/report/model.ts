@@ -9,6 +9,7 @@ import { ownerAlive } from '../bulk/index.js';
 import type { BulkRow, Store } from '../store/index.js';
 import { applyEvent, initialState, type BulkState } from './state.js';
 import { readJournal } from './journal.js';
+import { readQaReport } from '../qa/index.js';
 
 /** A bulk's status as shown: a running bulk whose process is gone is `crashed`. */
 export function shownStatus(b: Pick<BulkRow, 'status' | 'pid' | 'pidStart'>): string {
@@ -45,6 +46,33 @@ export interface BulkReport {
   readonly deleted: readonly { origin: string; reasons?: string[] }[];
   /** Failures that blocked the most other ports. */
   readonly offenders: readonly { origin: string; blocked: number }[];
+  /** The QA phase's results per port (`kiln bulk -t`), when any port ran it. */
+  readonly qa?: readonly PortQa[];
+}
+
+/** One port's QA in the report: lintian tags by severity, new errors, the install test. */
+export interface PortQa {
+  readonly origin: string;
+  readonly ok: boolean;
+  readonly reason?: string;
+  /** lintian tags per severity (`{E: 2, W: 1}`). */
+  readonly lintian: Record<string, number>;
+  /** E: tags the baseline does not have. */
+  readonly newErrors: readonly string[];
+  readonly install: { readonly ok: boolean; readonly leftovers: number; readonly missing: number; readonly reason?: string };
+}
+
+/** The QA of each port of `s` that has a QA report beside its log (`HOME/logs/BULK/ORIGIN.qa.json`). */
+export function qaOf(home: string, s: BulkState): PortQa[] {
+  const out: PortQa[] = [];
+  for (const p of [...s.ports.values()].sort((a, b) => a.origin.localeCompare(b.origin))) {
+    if (!p.log || (p.result !== 'built' && p.result !== 'failed')) continue;
+    const q = readQaReport(path.join(home, 'logs', p.log));
+    if (!q) continue;
+    out.push(clean({ origin: p.origin, ok: q.ok, reason: q.reason, lintian: q.lintian.counts, newErrors: q.lintian.newErrors,
+      install: clean({ ok: q.install.ok, leftovers: q.install.leftovers.length, missing: q.install.missing.length, reason: q.install.reason }) }));
+  }
+  return out;
 }
 
 /** A copy of `o` without its undefined fields (so JSON and goldens stay stable). */
@@ -52,8 +80,9 @@ function clean<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
-/** The report of a bulk's state. */
-export function reportOf(s: BulkState): BulkReport {
+/** The report of a bulk's state (with `home`, each port's QA results too). */
+export function reportOf(s: BulkState, home?: string): BulkReport {
+  const qa = home !== undefined ? qaOf(home, s) : [];
   const ports = [...s.ports.values()];
   const of = (r: string) => ports.filter((p) => p.result === r).sort((a, b) => a.origin.localeCompare(b.origin));
   const wallS = s.elapsedS;
@@ -69,6 +98,7 @@ export function reportOf(s: BulkState): BulkReport {
     kept: of('kept').map((p) => clean({ origin: p.origin, reasons: p.reasons })),
     deleted: of('deleted').map((p) => clean({ origin: p.origin, reasons: p.reasons })),
     offenders: s.offenders,
+    ...(qa.length > 0 ? { qa } : {}),
   };
 }
 

@@ -33,7 +33,7 @@ export function writeReports(home: string, bulkId: number): WrittenReports {
   try {
     const s = loadBulkState(store, home, bulkId);
     if (!s) throw new KilnError('KILN_E_USAGE', `no bulk ${bulkId}`, { hint: 'see `kiln status` for the list', exitCode: 2 });
-    report = reportOf(s);
+    report = reportOf(s, home);
   } finally { store.close(); }
   const dir = bulkLogDir(home, bulkId);
   fs.mkdirSync(dir, { recursive: true });

@@ -5,8 +5,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { BulkRow, Store } from '../store/index.js';
 import {
-  loadBulkState, readReport, renderReportHtml, reportOf, shownStatus, snapshot, type BulkState,
+  loadBulkState, qaOf, readReport, renderReportHtml, reportOf, shownStatus, snapshot, type BulkState,
 } from '../report/index.js';
+import { readQaReport } from '../qa/index.js';
+import path from 'node:path';
 import type { LiveHub } from './live.js';
 import { fail, parseBulkId, parseOrigin } from './params.js';
 import { portLogInfo } from './logs-plugin.js';
@@ -66,7 +68,7 @@ export async function apiPlugin(app: FastifyInstance, o: ApiPluginOptions): Prom
     const written = readReport(home, id);
     if (written) return written;
     const s = loadBulkState(store, home, id);
-    return s ? reportOf(s) : fail(reply, 404, `no bulk ${id}`);
+    return s ? reportOf(s, home) : fail(reply, 404, `no bulk ${id}`);
   });
 
   // The HTML report is kiln's own rendering (every value escaped), the only HTML served from a bulk.
@@ -76,7 +78,15 @@ export async function apiPlugin(app: FastifyInstance, o: ApiPluginOptions): Prom
     const s = loadBulkState(store, home, id);
     if (!s) return fail(reply, 404, `no bulk ${id}`);
     return reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
-      .send(renderReportHtml(readReport(home, id) ?? reportOf(s)));
+      .send(renderReportHtml(readReport(home, id) ?? reportOf(s, home)));
+  });
+
+  // report.html's log links are relative (`misc_a.log`, `../3/misc_b.log`), so that a copied logs folder works: from
+  // /bulks/ID/report.html they land here and go on to the log under /logs.
+  app.get('/bulks/:id/:file', async (req: FastifyRequest<{ Params: { id: string; file: string } }>, reply) => {
+    const id = parseBulkId(req.params.id);
+    if (id === null || !/^[A-Za-z0-9][A-Za-z0-9._+-]*\.log$/.test(req.params.file)) return fail(reply, 404, 'not found');
+    return reply.redirect(`/logs/${id}/${encodeURIComponent(req.params.file)}`);
   });
 
   app.get('/api/bulks/:id/ports/:cat/:name', async (req: PortReq, reply) => {
@@ -88,7 +98,16 @@ export async function apiPlugin(app: FastifyInstance, o: ApiPluginOptions): Prom
     const port = s.ports.get(origin);
     if (!port) return fail(reply, 404, `bulk ${id} has no port ${origin}`);
     const row = store.bulks.builds(id).find((r) => r.origin === origin);
-    return { bulk: { id: s.id, jail: s.jail, tree: s.tree, status: s.status }, port, row: row ?? null, log: portLogInfo(home, id, row) };
+    const qa = row?.log ? readQaReport(path.join(home, 'logs', row.log)) ?? null : null;
+    return { bulk: { id: s.id, jail: s.jail, tree: s.tree, status: s.status }, port, row: row ?? null, log: portLogInfo(home, id, row), qa };
+  });
+
+  // QA per port of a bulk (lintian counts, new errors, install test), for the page's lists.
+  app.get('/api/bulks/:id/qa', async (req: IdReq, reply) => {
+    const id = parseBulkId(req.params.id);
+    if (id === null) return fail(reply, 400, 'bad bulk id');
+    const s = loadBulkState(store, home, id);
+    return s ? qaOf(home, s) : fail(reply, 404, `no bulk ${id}`);
   });
 
   app.get('/api/ports/:cat/:name', async (req: FastifyRequest<{ Params: { cat: string; name: string } }>, reply) => {

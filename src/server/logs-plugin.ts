@@ -1,5 +1,5 @@
 /**
- * Logs over HTTP, always as `text/plain` (never HTML, `nosniff`): `/logs/PATH` for anything under HOME/logs,
+ * Logs over HTTP, always as `text/plain` (never HTML, `nosniff`; the one exception is a bulk's own `report.html`): `/logs/PATH` for anything under HOME/logs,
  * `/api/bulks/ID/ports/CAT/NAME/log` for one port's log, and `.../log/stream?from=BYTES` to tail a running port's
  * log by Server-Sent Events. Every path is resolved under HOME/logs and refused if it leaves it.
  */
@@ -54,8 +54,15 @@ export async function logsPlugin(app: FastifyInstance, o: LogsPluginOptions): Pr
   const root = path.join(o.home, 'logs');
 
   app.get('/logs/*', async (req: FastifyRequest<{ Params: { '*': string } }>, reply) => {
-    const r = resolveUnder(root, req.params['*'] ?? '');
+    const rel = req.params['*'] ?? '';
+    const r = resolveUnder(root, rel);
     if (!r.ok) return fail(reply, r.status, r.status === 400 ? 'bad path' : 'not found');
+    // A bulk's report.html is kiln's own rendering (every value escaped, no script): the one HTML file served here,
+    // under the same policy as /bulks/ID/report.html. Everything else stays text.
+    if (/^[1-9][0-9]*\/report\.html$/.test(rel)) {
+      return reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+        .header('x-content-type-options', 'nosniff').header('cache-control', 'no-cache').send(fs.createReadStream(r.file));
+    }
     return sendText(reply, r.file, r.size);
   });
 

@@ -75,7 +75,9 @@ export async function runBulkCommand(ctx: CliContext, f: BulkRunFlags): Promise<
       withTests: f.tests, keepStale: f.keepStale, keepGenerations: cfg.keep_generations, mirrors: cfg.mirrors,
       debianMirror: hostMirror(cfg.debian_mirror), resume: f.resume, events, signal: ac.signal,
       request: { file: f.file, origins: f.origins, all: f.all, clean: f.clean, tests: f.tests, builders },
-      sourceDateEpoch: ctx.env.SOURCE_DATE_EPOCH ? Number(ctx.env.SOURCE_DATE_EPOCH) : undefined, maintainer: maintainerOf(cfg), execute: dist?.execute,
+      sourceDateEpoch: ctx.env.SOURCE_DATE_EPOCH ? Number(ctx.env.SOURCE_DATE_EPOCH) : undefined, maintainer: maintainerOf(cfg),
+      // -t: the qa phase (lintian, install test) after each good build (src/qa).
+      execute: f.tests && res.jail ? (await import('../../qa/index.js')).bulkQa(ctx.home, res.jail.name, res.tree.name, dist?.execute) : dist?.execute,
     });
     if (ticker) clearInterval(ticker);
     if (!f.json) printSummary(ctx, summary);

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { CliContext } from '../context.js';
 import { parseCommand } from '../context.js';
-import { KilnError, UsageError, formatProblems, type Problem } from '../../util/errors.js';
+import { InputError, KilnError, UsageError, formatProblem, formatProblems, type Problem } from '../../util/errors.js';
 import { openStore } from '../../store/index.js';
 import { parseList } from '../../recipe/index.js';
 import { resolveTree, scanTree, type TreeRef } from '../../tree/index.js';
@@ -25,7 +25,8 @@ const HELP = `usage: kiln simulate -p TREE (-f LIST | ORIGIN... | -a) -J BUILDER
   -p TREE           a registered tree name or a path to a tree folder
   -f LIST           a list file;  ORIGIN...  origins;  -a  every port of the tree
   -J BUILDERS       number of builders (1 to 9999)
-  --durations FILE  JSON object {"CATEGORY/NAME": seconds}; other ports take ${DEFAULT_DURATION_S} s
+  --durations FILE  JSON object {"CATEGORY/NAME": seconds} (default: the durations learned from earlier builds);
+                    other ports take ${DEFAULT_DURATION_S} s
   --policy P        kiln (default), or a baseline for comparison: fifo, poudriere, pbulk
   --json            print one JSON object`;
 
@@ -48,6 +49,8 @@ export interface SimulationInput {
   readonly tree: TreeRef;
   readonly dag: Dag;
   readonly durations: Float64Array;
+  /** Where the known durations came from: `--durations`, learned from earlier builds, or nowhere. */
+  readonly source: 'file' | 'learned' | 'none';
   /** How many ports took the default duration. */
   readonly defaulted: number;
   /** Located problems: recipes, list, durations file, missing dependencies, cycles. */
@@ -94,11 +97,19 @@ export function loadSimulationInput(ctx: CliContext, req: SimulationRequest): Si
     list = { path: file, text };
   }
   let known = new Map<string, number>();
+  let source: SimulationInput['source'] = 'none';
   if (req.durations !== undefined) {
     const file = path.resolve(ctx.cwd, req.durations);
     const parsed = parseDurations(readText(file, 'durations file', 'KILN_E_DURATIONS', '--durations'), file);
-    problems.push(...parsed.problems);
+    // A bad durations file stops here, before anything is printed: a simulation with half its durations is misleading.
+    if (parsed.problems.length > 0) throw new InputError('KILN_E_DURATIONS', parsed.problems, 'durations are a JSON object {"CATEGORY/NAME": seconds ≥ 0}');
     known = parsed.durations;
+    source = 'file';
+  } else if (fs.existsSync(path.join(ctx.home, 'kiln.db'))) {
+    // No file: the wall times learned from earlier builds (the latest good build of each port), as bulks use them.
+    const st = openStore(ctx.home);
+    try { known = st.bulks.learnedDurations(); } finally { st.close(); }
+    source = 'learned';
   }
   const scan = scanTree(tree);
   problems.push(...scan.problems);
@@ -109,7 +120,7 @@ export function loadSimulationInput(ctx: CliContext, req: SimulationRequest): Si
   const graph = { problems: graphProblems(scan.ports, missing, dag, cycles, new Set(), tree.name, list, errors), cyclic: cycles.length > 0 };
   problems.push(...graph.problems);
   const { durations, defaulted } = durationsFor(dag, known);
-  return { tree, dag, durations, defaulted, problems, errors, cyclic: graph.cyclic };
+  return { tree, dag, durations, defaulted, problems, errors, cyclic: graph.cyclic, source };
 }
 
 /** `3h 05m 07s` (hours uncapped), `4m 02s`, `12s`; fractions of a second are rounded. */
@@ -123,7 +134,7 @@ export function formatSeconds(s: number): string {
 }
 
 /** The readable summary of a simulation. */
-export function formatSimulation(r: SimulationResult, tree: string, defaulted: number): string {
+export function formatSimulation(r: SimulationResult, tree: string, defaulted: number, source: SimulationInput['source'] = 'file'): string {
   const row = (label: string, s: number, note = ''): string =>
     `  ${label.padEnd(14)}${formatSeconds(s).padStart(14)}  (${Math.round(s)} s)${note ? `  ${note}` : ''}`;
   const who = r.policy === 'kiln' ? `kiln's scheduler, order ${r.chosen}` : `${r.policy} ordering`;
@@ -133,7 +144,7 @@ export function formatSimulation(r: SimulationResult, tree: string, defaulted: n
     row('critical path', r.critical_path_s),
     row('work', r.work_s, `sum of all durations`),
     row('lower bound', r.lower_bound_s, `max(critical path, work / ${r.builders})`),
-    `  durations     ${r.ports - defaulted} known, ${defaulted} at the default ${DEFAULT_DURATION_S} s`,
+    `  durations     ${r.ports - defaulted} ${source === 'learned' ? 'learned from earlier builds' : 'known'}, ${defaulted} at the default ${DEFAULT_DURATION_S} s`,
   ].join('\n');
 }
 
@@ -167,9 +178,9 @@ export async function simulateCommand(argv: string[], ctx: CliContext): Promise<
   }
   const { trace: _trace, candidates, ...result } = simulate(input.dag, input.durations, Number(values.builders), policy);
   if (values.json) {
-    ctx.out(JSON.stringify({ ...result, default_durations: input.defaulted, ...(candidates ? { candidates } : {}) }));
+    ctx.out(JSON.stringify({ ...result, default_durations: input.defaulted, durations_source: input.source, ...(candidates ? { candidates } : {}) }));
   } else {
-    ctx.out(formatSimulation(result, input.tree.name, input.defaulted));
+    ctx.out(formatSimulation(result, input.tree.name, input.defaulted, input.source));
   }
   return input.problems.length > 0 || input.errors.length > 0 ? 2 : 0;
 }

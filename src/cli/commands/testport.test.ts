@@ -1,7 +1,7 @@
 /**
  * `kiln testport` for real: the dependency is built and published as a bulk would, the port is built and not
  * published, `-i` opens a shell in the failed build's sandbox through a real pseudo-terminal (`script(1)`), `-I`
- * after a good build, `--keep` leaves the sandbox for `kiln sandbox shell` and `rm`; nothing stays mounted.
+ * after a good build (with QA: lintian and the install test), `--keep` leaves the sandbox for `kiln sandbox shell` and `rm`; nothing stays mounted.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -64,6 +64,12 @@ test('kiln testport: dependencies published, the port not; -i shell on failure, 
     const deb = /deb: (\S+\.deb)/.exec(g.screen)?.[1];
     assert.ok(deb && fs.existsSync(deb), g.screen);
     assert.ok(deb.startsWith(path.join(home, 'testport')), 'not in the repository');
+    // QA always runs in testport: lintian's tags by severity and the install test, in the log and the summary.
+    assert.match(g.screen, /phase qa/);
+    assert.match(g.screen, /qa: lintian \d+ E, .*; install test passed/);
+    const glog = fs.readFileSync(path.join(path.dirname(deb), 'build.log'), 'utf8');
+    assert.match(glog, /E: good: bogus-mail-host/);
+    assert.match(glog, /install test: passed/);
 
     // --keep: no shell, the sandbox stays; kiln sandbox list | shell ID | rm ID reach it.
     const k = await kiln(home, ['testport', '-j', 'bookworm', '-p', 't', 'misc/broken', '--keep']);
@@ -81,9 +87,9 @@ test('kiln testport: dependencies published, the port not; -i shell on failure, 
     assert.equal(rm.status, 0, rm.stderr);
     assert.deepEqual(mountsUnder(home), []);
     // kiln clean sandboxes removes every kept one.
-    assert.equal((await kiln(home, ['testport', '-j', 'bookworm', '-p', 't', 'misc/good', '--keep'])).status, 0);
+    assert.equal((await kiln(home, ['testport', '-j', 'bookworm', '-p', 't', 'misc/broken', '--keep'])).status, 1);
     const clean = await kiln(home, ['clean', 'sandboxes']);
-    assert.match(clean.stdout, /removed sandbox \S+ \(misc\/good\)/);
+    assert.match(clean.stdout, /removed sandbox \S+ \(misc\/broken\)/);
     assert.deepEqual(mountsUnder(home), []);
     assert.match((await kiln(home, ['sandbox', 'list'])).stdout, /no kept sandboxes/);
   } finally {

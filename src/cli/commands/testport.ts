@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CliContext } from '../context.js';
 import { parseCommand } from '../context.js';
-import { UsageError, formatProblem } from '../../util/errors.js';
+import { KilnError, UsageError, formatProblem } from '../../util/errors.js';
+import { suggestion } from '../suggest.js';
 import { openStore, type PackageRow, type Store } from '../../store/index.js';
 import { loadConfig } from '../../config/index.js';
 import { hostMirror } from '../../debian/index.js';
@@ -18,7 +19,8 @@ import { effectiveOptions, type Port } from '../../recipe/index.js';
 import { getOptionChoices } from '../../tree/index.js';
 import { hostArch, limitsForArch } from '../../jail/index.js';
 import { runBulk, packagesDir, portLimits, BulkEvents, plainLine } from '../../bulk/index.js';
-import { kilnRunDeps, kilnSonameMap, type BuiltPackage } from '../../build/index.js';
+import { buildPort, kilnRunDeps, kilnSonameMap, type BuiltPackage } from '../../build/index.js';
+import { debsIn, readQaReport, withQa } from '../../qa/index.js';
 import { testBuild, type AfterBuild } from '../../build/testport.js';
 import type { Limits } from '../../sandbox/index.js';
 import { planBulk } from './bulk.js';
@@ -70,11 +72,19 @@ export async function testportCommand(argv: string[], ctx: CliContext): Promise<
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
+    if (!store.getJail(values.jail)) {
+      throw new KilnError('KILN_E_JAIL_NOT_FOUND', `no jail named ${values.jail}${suggestion(values.jail, store.listJails().map((j) => j.name))}`,
+        { hint: `make it with \`kiln jail create ${values.jail}\`, or see \`kiln jail list\``, exitCode: 2 });
+    }
     const res = planBulk(ctx, { jail: values.jail, tree: values.tree, origins: [origin], dryRun: false, keepStale: true, tests: values.test, store });
     for (const n of res.notes) ctx.err(n);
     const port = res.ports.get(origin);
     const skip = res.plan.skip.find((s) => s.origin === origin);
-    if (!port || skip || res.errors.length > 0) {
+    if (!port) {
+      ctx.err(`kiln testport: no port ${origin} in tree ${res.tree.name}${suggestion(origin, res.ports.keys())}`);
+      return 2;
+    }
+    if (skip || res.errors.length > 0) {
       for (const p of res.problems) ctx.err(formatProblem(p));
       for (const e of res.errors) ctx.err(e);
       if (skip) ctx.err(`kiln testport: ${origin} cannot be built: ${skip.reason}`);
@@ -113,6 +123,8 @@ export async function testportCommand(argv: string[], ctx: CliContext): Promise<
     ctx.out(`kiln testport: building ${origin} (not published); log: ${logFile}`);
     const out = await testBuild({
       after, print: (t) => ctx.out(t), hostEnv: ctx.env,
+      // QA always runs in testport; -t makes new lintian errors fail the port.
+      execute: withQa(buildPort, { strict: values.test, repoDebs: () => debsIn(path.join(packagesDir(ctx.home, jail.name, res.tree.name), 'All')) }),
       input: {
         home: ctx.home, jail: { name: jail.name, path: jail.path, arch: jail.arch, release: jail.release }, port,
         identity: res.identities.get(origin)?.hash ?? 'testport', options: effectiveOptions(port.recipe, getOptionChoices(store, res.tree).get(origin) ?? {}),
@@ -131,6 +143,11 @@ export async function testportCommand(argv: string[], ctx: CliContext): Promise<
       ctx.out(`kiln testport: ${origin} failed in phase ${r.phase ?? '?'}: ${r.reason ?? ''}`);
     }
     ctx.out(`  log: ${logFile}`);
+    const qa = readQaReport(logFile);
+    if (qa) {
+      const c = Object.entries(qa.lintian.counts).map(([k, v]) => `${v} ${k}`).join(', ') || 'no tags';
+      ctx.out(`  qa: lintian ${c}${qa.lintian.newErrors.length ? ` (new errors: ${qa.lintian.newErrors.join(', ')})` : ''}; install test ${qa.install.ok ? 'passed' : `failed: ${qa.install.reason ?? ''}`}${qa.install.leftovers.length ? `, ${qa.install.leftovers.length} file(s) left after purge` : ''}`);
+    }
     if (out.kept) ctx.out(`  sandbox kept: ${out.kept.id} (kiln sandbox shell ${out.kept.id}; kiln sandbox rm ${out.kept.id})`);
     return r.ok ? 0 : 1;
   } finally {
@@ -166,3 +183,4 @@ function closureDebs(port: Port, ports: ReadonlyMap<string, Port>, have: Readonl
   }
   return [...out.values()];
 }
+

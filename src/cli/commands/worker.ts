@@ -42,7 +42,14 @@ export async function workerCommand(argv: string[], ctx: CliContext): Promise<nu
   if (values.slots !== undefined && !/^[1-9][0-9]{0,2}$/.test(values.slots)) throw new UsageError(`kiln worker: --slots must be 1 to 999, not "${values.slots}"`);
   if (values.master !== undefined && !/^https?:\/\/\S+$/.test(values.master)) throw new UsageError(`kiln worker: --master must be an http(s) URL, not "${values.master}"`);
   const lockMs = ctx.env.KILN_DIST_LOCK_MS ? Number(ctx.env.KILN_DIST_LOCK_MS) : undefined;
-  const w = await startWorker({
+  // SIGINT while Redis is still unreachable stops the wait (the retry loop says what it is doing meanwhile).
+  const early = new AbortController();
+  const stopEarly = (): void => early.abort();
+  process.once('SIGINT', stopEarly);
+  process.once('SIGTERM', stopEarly);
+  let w: Awaited<ReturnType<typeof startWorker>>;
+  try {
+    w = await startWorker({ signal: early.signal,
     redisUrl, home: ctx.home, token, version: KILN_VERSION,
     slots: values.slots ? Number(values.slots) : Math.max(1, Math.floor(os.availableParallelism() / 2)),
     ...(values.master ? { master: values.master.replace(/\/+$/, '') } : {}),
@@ -50,7 +57,14 @@ export async function workerCommand(argv: string[], ctx: CliContext): Promise<nu
     ...(values.arch ? { arch: values.arch } : {}), ...(values.name ? { id: values.name } : {}),
     ...(lockMs !== undefined && Number.isFinite(lockMs) && lockMs >= 1000 ? { lockMs } : {}),
     log: (l) => ctx.out(`[${new Date().toISOString()}] ${l}`),
-  });
+    });
+  } catch (e) {
+    if (early.signal.aborted) { ctx.out(`[${new Date().toISOString()}] worker: stopped while waiting for Redis`); return 1; }
+    throw e;
+  } finally {
+    process.off('SIGINT', stopEarly);
+    process.off('SIGTERM', stopEarly);
+  }
   await new Promise<void>((resolve) => {
     const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(); };
     process.on('SIGINT', stop);

@@ -33,7 +33,31 @@ function dur(s) {
   if (m < 60) return `${m}m ${String(Math.floor(s % 60)).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
 }
-const when = (iso) => (iso ? new Date(iso).toLocaleString() : '');
+// Times with their time zone (the viewer's; the title has the UTC time).
+const when = (iso) => (iso ? h('time', { datetime: iso, title: iso }, new Date(iso).toLocaleString(undefined, { timeZoneName: 'short' })) : '');
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+/** Ports per hour for people: nothing built yet says so, not `0.0 ports/hour`. */
+const throughput = (built, elapsedS) => {
+  if (!built || !(elapsedS > 0)) return 'no port built yet';
+  const perHour = (built / elapsedS) * 3600;
+  return `${perHour.toFixed(perHour < 10 ? 1 : 0)} ports/hour`;
+};
+/**
+ * The ETA now: the runner's last estimate counted down since it came, plus what running builds have overrun their
+ * expected time since then (a build past its expectation pushes the end back; the next estimate takes it in).
+ */
+function etaNow(s, now) {
+  if (s.etaS === null || s.etaS === undefined) return null;
+  const at = s.etaAt || now;
+  let over = 0;
+  for (const p of s.ports) {
+    if (p.result !== 'running' || !p.startedT || !p.expectedS) continue;
+    const overNow = Math.max(0, (now - p.startedT) / 1000 - p.expectedS);
+    const overThen = Math.max(0, (at - p.startedT) / 1000 - p.expectedS);
+    over += overNow - overThen;
+  }
+  return Math.max(0, s.etaS - (now - at) / 1000) + over;
+}
 
 async function getJson(url) {
   const r = await fetch(url, { headers: { accept: 'application/json' } });
@@ -121,7 +145,7 @@ function applyEvent(s, ev) {
     case 'port-done': { const e = port(ev.origin); e.result = ev.ok ? 'built' : 'failed'; e.wallS = ev.wallS;
       if (ev.ok) { delete e.phase; } else { e.phase = ev.phase; e.failure = ev.failure; e.reason = ev.reason; } s.queue.delete(ev.origin); break; }
     case 'port-skipped': { const e = port(ev.origin); e.result = 'skipped'; if (!(e.reason || '').includes(ev.because)) e.reason = `depends on ${ev.because}, which failed`; s.queue.delete(ev.origin); break; }
-    case 'progress': s.counts = ev.counts; s.etaS = ev.etaS; s.elapsedS = ev.elapsedS; s.elapsedAt = Date.now(); break;
+    case 'progress': s.counts = ev.counts; s.etaS = ev.etaS; s.etaAt = ev.t; s.elapsedS = ev.elapsedS; s.elapsedAt = Date.now(); break;
     case 'publish': s.generation = ev.generation; break;
     case 'bulk-done': Object.assign(s, { status: ev.status, counts: ev.counts, elapsedS: ev.wallS, etaS: 0, offenders: ev.offenders,
       finished: new Date(ev.t).toISOString() }); if (ev.generation !== undefined) s.generation = ev.generation; break;
@@ -143,6 +167,16 @@ function portList(id, bulk, rows, cols) {
 async function bulkPage(id) {
   document.title = `kiln: bulk ${id}`;
   const api = await getJson('/api').catch(() => ({ actions: false }));
+  // QA per port (kiln bulk -t): lintian counts by severity and the install test, fetched again when a port ends.
+  const qa = new Map();
+  const loadQa = async () => { for (const q of await getJson(`/api/bulks/${id}/qa`).catch(() => [])) qa.set(q.origin, q); };
+  await loadQa();
+  const qaCell = (p) => {
+    const q = qa.get(p.origin);
+    if (!q) return '';
+    const counts = Object.entries(q.lintian).map(([k, v]) => `${k} ${v}`).join(' · ') || 'clean';
+    return h(q.ok ? 'span.qa' : 'span.qa.error', { title: q.reason || '' }, `${counts}; install ${q.install.ok ? 'ok' : 'failed'}`);
+  };
   let s = null;
   let offset = 0; // server clock minus ours
   let dirty = false;
@@ -172,7 +206,6 @@ async function bulkPage(id) {
     const c = s.counts;
     const total = c.built + c.failed + c.skipped + c.remaining;
     const elapsed = liveElapsed();
-    const perHour = elapsed > 0 ? (c.built / elapsed) * 3600 : 0;
     const by = (r) => s.ports.filter((p) => p.result === r);
     const failed = by('failed');
     const logCell = (p) => link(logHref(id, p.origin), p.origin);
@@ -185,10 +218,10 @@ async function bulkPage(id) {
     page(
       h('h1', {}, `Bulk ${id}`, h(`span.badge.${s.status}`, { id: 'status' }, s.status), ...actions),
       h('div.meta', {}, h('span', {}, 'jail ', h('b', {}, s.jail)), h('span', {}, 'tree ', h('b', {}, s.tree)),
-        h('span', {}, h('b', {}, s.builders), ' builders'), h('span', {}, 'started ', when(s.started)),
+        h('span', { id: 'builders-n' }, plural(s.builders, 'builder', 'builders')), h('span', {}, 'started ', when(s.started)),
         h('span', { id: 'elapsed' }, 'elapsed ', h('b', {}, dur(elapsed))),
-        s.status === 'running' ? h('span', { id: 'eta' }, 'ETA ', h('b', {}, s.etaS === null || s.etaS === undefined ? '…' : dur(s.etaS))) : null,
-        h('span', { id: 'throughput' }, h('b', {}, perHour.toFixed(perHour < 10 ? 1 : 0)), ' ports/hour'),
+        s.status === 'running' ? h('span', { id: 'eta' }, 'ETA ', h('b', {}, etaNow(s, now()) === null ? '…' : dur(etaNow(s, now())))) : null,
+        h('span', { id: 'throughput' }, throughput(c.built, elapsed)),
         s.generation !== undefined ? h('span', {}, 'repository generation ', h('b', {}, s.generation)) : null,
         h('a', { href: `/bulks/${id}/report.html` }, 'report')),
       h('div.cards', {}, ['built', 'failed', 'skipped', 'kept', 'deleted', 'remaining'].map((k) =>
@@ -202,7 +235,7 @@ async function bulkPage(id) {
           queue.length > 200 ? h('div.more', {}, `and ${queue.length - 200} more`) : null)),
       h('h2', {}, 'Failed ', h('span.n', {}, `(${failed.length})`)),
       portList('failed-list', id, failed, [{ t: 'port', v: logCell }, { t: 'phase', v: (p) => p.phase || '' }, { t: 'kind', v: (p) => p.failure || '' },
-        { t: 'reason', v: (p) => h('span.reason', {}, p.reason || '') }, { t: 'time', num: true, v: (p) => dur(p.wallS) },
+        { t: 'reason', v: (p) => h('span.reason', {}, p.reason || '') }, { t: 'qa', v: qaCell }, { t: 'time', num: true, v: (p) => dur(p.wallS) },
         ...(api.actions ? [{ t: '', v: (p) => h('button', { onclick: () => act(`/api/bulks/${id}/ports/${p.origin}/retry`) }, 'retry') }] : [])]),
       s.offenders && s.offenders.length ? [h('h2', {}, 'Most offending failures'), portList('offenders', id, s.offenders,
         [{ t: 'port', v: (p) => link(portHref(p.origin), p.origin) }, { t: 'ports blocked', num: true, v: (p) => p.blocked }])] : null,
@@ -210,7 +243,7 @@ async function bulkPage(id) {
       portList('skipped-list', id, by('skipped'), [{ t: 'port', v: (p) => link(portHref(p.origin), p.origin) }, { t: 'why', v: (p) => h('span.reason', {}, p.reason || '') }]),
       h('h2', {}, 'Built ', h('span.n', {}, `(${by('built').length})`)),
       portList('built-list', id, by('built'), [{ t: 'port', v: logCell }, { t: 'version', v: (p) => p.version || '' },
-        { t: 'why', v: (p) => h('span.reason', {}, (p.reasons || []).join('; ')) }, { t: 'time', num: true, v: (p) => dur(p.wallS) }]),
+        { t: 'why', v: (p) => h('span.reason', {}, (p.reasons || []).join('; ')) }, { t: 'qa', v: qaCell }, { t: 'time', num: true, v: (p) => dur(p.wallS) }]),
       h('h2', {}, 'Kept ', h('span.n', {}, `(${by('kept').length})`)),
       portList('kept-list', id, by('kept'), [{ t: 'port', v: (p) => link(portHref(p.origin), p.origin) }]),
       by('deleted').length ? [h('h2', {}, 'Deleted'), portList('deleted-list', id, by('deleted'),
@@ -224,12 +257,17 @@ async function bulkPage(id) {
   es.addEventListener('snapshot', (m) => {
     const snap = JSON.parse(m.data);
     offset = snap.now - Date.now();
-    s = { ...snap, index: new Map(), queue: new Set(snap.queue), elapsedAt: snap.status === 'running' ? Date.now() : 0 };
+    s = { ...snap, etaAt: snap.lastT, index: new Map(), queue: new Set(snap.queue), elapsedAt: snap.status === 'running' ? Date.now() : 0 };
     for (const p of s.ports) s.index.set(p.origin, p);
     setLive(true);
     draw();
   });
-  es.addEventListener('bulk', (m) => { if (s) { applyEvent(s, JSON.parse(m.data)); schedule(); } });
+  es.addEventListener('bulk', (m) => {
+    if (!s) return;
+    const ev = JSON.parse(m.data);
+    applyEvent(s, ev);
+    if (ev.type === 'port-done' || ev.type === 'bulk-done') void loadQa().then(schedule); else schedule();
+  });
   es.addEventListener('status', (m) => { if (s) { Object.assign(s, JSON.parse(m.data)); schedule(); } });
   es.onerror = () => setLive(false);
   const tick = setInterval(() => {
@@ -238,6 +276,9 @@ async function bulkPage(id) {
     if (box) drawBuilders(box);
     const el = document.querySelector('#elapsed b');
     if (el) el.textContent = dur(liveElapsed());
+    const eta = document.querySelector('#eta b');
+    const e = etaNow(s, now());
+    if (eta && e !== null) eta.textContent = dur(e);
   }, 1000);
   cleanup.push(() => clearInterval(tick));
 }
@@ -267,6 +308,22 @@ function logLines(box, text, startN) {
   return n;
 }
 
+/** A port's QA: lintian's tags (by severity), the new errors, the install test. */
+function qaSection(q) {
+  const l = q.lintian;
+  const counts = Object.entries(l.counts).map(([k, v]) => `${k} ${v}`).join(' · ') || 'no tags';
+  const i = q.install;
+  return h('section', { id: 'qa' },
+    h('h2', {}, 'QA ', h(`span.badge.${q.ok ? 'built' : 'failed'}`, {}, q.ok ? 'ok' : 'failed')),
+    q.reason ? h('p', {}, h('span.error', {}, q.reason)) : null,
+    h('p', {}, 'lintian: ', h('b', { id: 'qa-counts' }, counts), l.newErrors.length ? ` · new errors: ${l.newErrors.join(', ')}` : '',
+      ` · baseline: ${l.baseline}`, l.error ? ` · ${l.error}` : ''),
+    l.tags.length ? h('table', { id: 'qa-tags' }, h('thead', {}, h('tr', {}, ['', 'package', 'tag', 'info'].map((t) => h('th', {}, t)))),
+      h('tbody', {}, l.tags.map((t) => h('tr', {}, h('td', {}, t.severity), h('td.mono', {}, t.package), h('td.mono', {}, t.tag), h('td.mono', {}, t.info))))) : null,
+    h('p', { id: 'qa-install' }, 'install test: ', h('b', {}, i.ok ? 'passed' : `failed: ${i.reason || ''}`),
+      i.missing.length ? ` · missing: ${i.missing.join(', ')}` : '', i.leftovers.length ? ` · left after purge: ${i.leftovers.join(', ')}` : ''));
+}
+
 async function bulkPortPage(id, origin) {
   document.title = `kiln: ${origin} in bulk ${id}`;
   const info = await getJson(`/api/bulks/${id}/ports/${origin}`);
@@ -278,6 +335,7 @@ async function bulkPortPage(id, origin) {
       p.failure ? h('span', {}, 'kind ', h('b', {}, p.failure)) : null, p.wallS !== undefined ? h('span', {}, 'took ', h('b', {}, dur(p.wallS))) : null,
       info.log ? h('a', { href: info.log.url }, 'raw log') : null, link(portHref(origin), 'history')),
     p.reason ? h('p', { id: 'reason' }, h('span.error', {}, p.reason)) : null,
+    info.qa ? qaSection(info.qa) : null,
     info.log ? box : h('p.mute', {}, 'no log (the port was not built in this bulk)'));
   if (!info.log) return;
   const text = await (await fetch(info.log.url)).text();
