@@ -47,6 +47,12 @@ function winnersOf(ref: TreeRef, cacheFileExists: boolean, pool: LoaderPool | un
   return { origins: [...index.winners.keys()], layer: [...index.winners.values()].map((l) => at.get(l)!), shadowed: index.shadowed };
 }
 
+/** `KILN_SCAN_RACY_MS=N`: the racy margin of the scan cache (tests shorten it; the default is {@link RACY_MS}). */
+function racyFromEnv(): number | undefined {
+  const v = process.env.KILN_SCAN_RACY_MS;
+  return v !== undefined && /^[0-9]{1,6}$/.test(v) ? Number(v) : undefined;
+}
+
 /** The scan of `ref` through the cache file `file` (see the module's note). */
 export function scanCached(ref: TreeRef, opts: ScanOptions, cacheOpts: ScanCacheOptions, file: string): TreeScan {
   const started = Date.now();
@@ -119,7 +125,7 @@ export function scanCached(ref: TreeRef, opts: ScanOptions, cacheOpts: ScanCache
     if (res.problems.length > 0) problems.push(...res.problems);
     if (res.port) { ports.set(origin, res.port); kept.push({ origin, layer: win.layer[i]!, entry: -1, job: j }); }
   }
-  const since = started - (cacheOpts.racyMs ?? RACY_MS);
+  const since = started - (cacheOpts.racyMs ?? racyFromEnv() ?? RACY_MS);
   const written = updateCache(file, ref.layers, cache, kept, loaded, since, reused);
   return { ports, problems, shadowed: win.shadowed, cache: { reused, loaded: jobs.length, written } };
 }
