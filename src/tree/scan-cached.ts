@@ -140,7 +140,7 @@ function updateCache(file: string, layers: readonly TreeLayer[], cache: ScanCach
   const cacheable = (k: Kept): boolean => k.job >= 0 && results[k.job]!.problems.length === 0 && extras!.texts[k.job] !== undefined
     && !isRacy(extras!.stamps!, STAMP * k.job, since);
   if (cache && reused === cache.size && !kept.some(cacheable)) return false;
-  const w = new ScanCacheWriter();
+  const w = new ScanCacheWriter(kept.length);
   const pst = new Float64Array(STAMP);
   for (const k of kept) {
     if (k.entry >= 0) { cache!.copyTo(k.entry, w); continue; }
@@ -158,7 +158,7 @@ function updateCache(file: string, layers: readonly TreeLayer[], cache: ScanCach
     if (!ok) continue;
     const { mask, values } = lazyParts(port.recipe);
     w.add(k.origin, k.layer, extras!.stamps!.subarray(STAMP * k.job, STAMP * k.job + STAMP), pstat, port.contentHash, mask, values,
-      Buffer.from(extras!.texts[k.job]!, 'utf8'));
+      extras!.texts[k.job]!);
   }
   w.write(file, layers);
   return true;
