@@ -20,7 +20,8 @@ import { EAGER, KEYS, OPTIONAL_KEYS } from './shape.js';
 const STATE = Symbol('kiln.lazyRecipe');
 
 interface State {
-  readonly text: string;
+  /** The text, or a function that reads it (a scan cache keeps texts on disk until one is needed). */
+  readonly text: string | (() => string);
   readonly path: string;
   readonly origin: string;
   full?: Recipe;
@@ -30,7 +31,7 @@ interface State {
 function full(obj: object): Recipe {
   const st = (obj as { [STATE]: State })[STATE];
   if (st.full === undefined) {
-    const res = parseRecipe(st.text, st.path, st.origin);
+    const res = parseRecipe(typeof st.text === 'string' ? st.text : st.text(), st.path, st.origin);
     if (!res.recipe) {
       // The text was validated before the lazy recipe was made: a bug in kiln, reported as one.
       throw new Error(`lazy recipe ${st.path} does not parse: ${res.problems.map((p) => p.message).join('; ')}`);
@@ -90,8 +91,9 @@ export function lazyParts(recipe: Recipe): { mask: number; values: unknown[] } {
  * A recipe parsed from `text` on first use. The caller vouches that `text` is a valid recipe for
  * `origin` (it was loaded and checked elsewhere, e.g. on a worker thread) and gives what that load found
  * ({@link lazyParts}: the key mask and the eager keys' values, in order). `path` names the file in messages.
+ * `text` may be a function returning the text, called once, on first read of a parsed key.
  */
-export function lazyRecipe(text: string, path: string, origin: string, mask: number, values: readonly unknown[]): Recipe {
+export function lazyRecipe(text: string | (() => string), path: string, origin: string, mask: number, values: readonly unknown[]): Recipe {
   const o: Record<string, unknown> = {};
   Object.defineProperty(o, STATE, { value: { text, path, origin } satisfies State });
   const { keys, getters } = shape(mask);

@@ -10,6 +10,7 @@ import nodePath from 'node:path';
 import type { Problem } from '../util/errors.js';
 import { lazyEagerKeys, lazyRecipe, type Port, type PortLoad, type PortParts } from '../recipe/index.js';
 import type { LoadJob } from './parallel-state.js';
+import { STAMP } from './walk.js';
 
 /** One chunk of loaded jobs, `jobs[start .. start + count)`, in compact form. */
 export interface PackedChunk {
@@ -35,10 +36,20 @@ export interface PackedChunk {
   readonly names: [number, string][];
   /** [job index within the chunk, problems] for the jobs that gave problems. */
   readonly problems: [number, Problem[]][];
+  /** When asked for: each job's port.yaml stamp (`walk.ts`), STAMP numbers per job. */
+  readonly stamps?: Float64Array;
+}
+
+/** What {@link unpackChunk} also fills in, in job order, for the scan cache: recipe texts and stamps. */
+export interface LoadExtras {
+  readonly texts: (string | undefined)[];
+  /** STAMP numbers per job. */
+  readonly stamps?: Float64Array;
 }
 
 /** Packs the loads of `jobs[start ..]` (worker side). `jobIndex` maps an origin to its job index. */
-export function packChunk(start: number, loads: readonly { parts?: PortParts; problems: Problem[] }[], jobIndex: ReadonlyMap<string, number>): PackedChunk {
+export function packChunk(start: number, loads: readonly { parts?: PortParts; problems: Problem[] }[], jobIndex: ReadonlyMap<string, number>,
+  stamps?: Float64Array): PackedChunk {
   const flags = new Uint8Array(loads.length);
   const texts: string[] = [];
   let hashes = '';
@@ -71,11 +82,12 @@ export function packChunk(start: number, loads: readonly { parts?: PortParts; pr
     for (const s of d.system_run) ints.push(intern(s));
     if (parts.name !== undefined) names.push([v, parts.name]);
   });
-  return { start, count: loads.length, flags, texts, hashes, ints: Int32Array.from(ints), strs, values, names, problems };
+  return { start, count: loads.length, flags, texts, hashes, ints: Int32Array.from(ints), strs, values, names, problems, ...(stamps ? { stamps } : {}) };
 }
 
 /** Unpacks a chunk into `results` (main side): lazy-recipe ports for the valid jobs, problems for the others. */
-export function unpackChunk(c: PackedChunk, jobs: readonly LoadJob[], results: (PortLoad | undefined)[]): void {
+export function unpackChunk(c: PackedChunk, jobs: readonly LoadJob[], results: (PortLoad | undefined)[], extras?: LoadExtras): void {
+  if (extras?.stamps && c.stamps) extras.stamps.set(c.stamps, STAMP * c.start);
   const names = new Map(c.names);
   const problems = new Map(c.problems);
   const origin = (x: number): string => (x >= 0 ? jobs[x]!.origin : c.strs[-1 - x]!);
@@ -112,6 +124,7 @@ export function unpackChunk(c: PackedChunk, jobs: readonly LoadJob[], results: (
       recipe, contentHash: c.hashes.slice(64 * v, 64 * v + 64),
     };
     results[c.start + k] = { port, problems: problems.get(k) ?? [] };
+    if (extras) extras.texts[c.start + k] = c.texts[v];
     v++;
   }
 }

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { TreeRef } from './ref.js';
 
 /** File name of a recipe inside its port folder. */
 export const RECIPE_FILE = 'port.yaml';
@@ -46,4 +47,20 @@ export function firstPort(dir: string): string | undefined {
 export function hasPort(layerDir: string, origin: string): boolean {
   // Plain concatenation: this runs once per port of a scan, and path.join costs a third of the stat.
   return fs.existsSync(`${layerDir}/${origin}/${RECIPE_FILE}`);
+}
+
+/**
+ * A cheap guess of a tree's size before walking it: per layer, its categories times the ports of the
+ * first and last of them (two more folder listings, which the walk then finds in the page cache).
+ */
+export function estimatePorts(ref: TreeRef): number {
+  let n = 0;
+  for (const layer of ref.layers) {
+    const cats = subdirs(layer.dir);
+    if (cats.length === 0) continue;
+    const sample = [cats[0]!, cats[cats.length - 1]!];
+    const per = sample.reduce((a, c) => a + subdirs(`${layer.dir}/${c}`).length, 0) / sample.length;
+    n += per * cats.length;
+  }
+  return n;
 }

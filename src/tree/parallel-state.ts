@@ -19,6 +19,8 @@ export interface WorkerInit {
   readonly index: number;
   readonly chunk: number;
   readonly port: MessagePort;
+  /** Int32[2]: the state of the walk a cached scan asks of one worker (WALK_*), and that worker's index. */
+  readonly walk: SharedArrayBuffer;
 }
 
 /** The jobs, as one string (`ORIGIN NUL DIR NUL ...`: NUL is in no path) plus each job's layer as an index into `layers`. */
@@ -26,6 +28,13 @@ export interface JobsMessage {
   readonly jobs: string;
   readonly layerOf: Int32Array;
   readonly layers: string[];
+  /** Also stamp each job's port.yaml (for the scan cache). */
+  readonly stamps?: boolean;
+}
+
+/** The walk request of a cached scan: the layers to walk (`walk.ts`). Worker 0 answers with a `TreeWalk`. */
+export interface WalkMessage {
+  readonly layers: { readonly name: string; readonly dir: string }[];
 }
 
 /** `go`: the jobs are not known yet. */
@@ -34,9 +43,20 @@ export const JOBS_WAITING = 0;
 export const JOBS_POSTED = 1;
 /** `go`: nothing to do (a small tree after all); the worker exits. */
 export const JOBS_NONE = 2;
+/** `go`: worker 0 walks the tree (a {@link WalkMessage} is on its port); the others wait for the next state. */
+export const JOBS_WALK = 3;
+
+/** `walk`: nobody has taken the walk yet. */
+export const WALK_WAITING = 0;
+/** `walk`: worker 0 is walking. */
+export const WALK_BUSY = 1;
+/** `walk`: worker 0 has posted the walk. */
+export const WALK_DONE = 2;
+/** `walk`: the caller walks itself (worker 0 must not start). */
+export const WALK_CANCELLED = 3;
 
 /** Packs jobs for {@link JobsMessage} (one string and one typed array copy far faster than 3 strings a job). */
-export function packJobs(jobs: readonly LoadJob[]): JobsMessage {
+export function packJobs(jobs: readonly LoadJob[], stamps = false): JobsMessage {
   const layers: string[] = [];
   const layerIndex = new Map<string, number>();
   const layerOf = new Int32Array(jobs.length);
@@ -49,7 +69,7 @@ export function packJobs(jobs: readonly LoadJob[]): JobsMessage {
     parts[2 * i] = j.origin;
     parts[2 * i + 1] = j.dir;
   }
-  return { jobs: parts.join('\0'), layerOf, layers };
+  return { jobs: parts.join('\0'), layerOf, layers, ...(stamps ? { stamps } : {}) };
 }
 
 /** The jobs of a {@link JobsMessage}. */

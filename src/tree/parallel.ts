@@ -7,9 +7,14 @@
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { loadPortLazy, type PortLoad } from '../recipe/index.js';
-import { JOBS_POSTED, WORKER_BUSY, WORKER_CANCELLED, WORKER_IDLE, packJobs, type LoadJob } from './parallel-state.js';
+import {
+  JOBS_POSTED, JOBS_WALK, WALK_BUSY, WALK_CANCELLED, WALK_WAITING, WORKER_BUSY, WORKER_CANCELLED, WORKER_IDLE, packJobs, type LoadJob,
+  type WalkMessage,
+} from './parallel-state.js';
 import { CHUNK, defaultWorkers, startLoaders, stopLoaders, type LoaderPool } from './pool.js';
-import { unpackChunk, type PackedChunk } from './compact.js';
+import { unpackChunk, type LoadExtras, type PackedChunk } from './compact.js';
+import { STAMP, stampFile, walkTree, type TreeWalk } from './walk.js';
+import type { TreeLayer } from './ref.js';
 
 export type { LoadJob } from './parallel-state.js';
 export { defaultWorkers, startLoaders, stopLoaders, type LoaderPool } from './pool.js';
@@ -23,8 +28,10 @@ const WORKER_WAIT_MS = 60_000;
  * Loads one job and keeps only what a large scan must keep: the port around a lazy recipe (its text,
  * scalars, `depends`, `options`; `sources`, `build` and `install` validated but built only when read).
  */
-function loadLean(j: LoadJob): PortLoad {
+function loadLean(j: LoadJob, i: number, extras?: LoadExtras): PortLoad {
+  if (extras?.stamps) stampFile(`${j.dir}/port.yaml`, extras.stamps, STAMP * i);
   const l = loadPortLazy(j.dir, j.origin, j.layer);
+  if (extras) extras.texts[i] = l.text;
   return l.port ? { port: l.port, problems: l.problems } : { problems: l.problems };
 }
 
@@ -38,11 +45,18 @@ export interface LoadAllOptions {
   readonly callerLoads?: boolean;
   /** Workers started earlier with {@link startLoaders}; `loadAll` uses (or dismisses) and ends them. */
   readonly pool?: LoaderPool;
+  /** Also give each valid port's recipe text and each job's port.yaml stamp (for the scan cache). */
+  readonly extras?: boolean;
 }
 
-/** Loads every job, in parallel when there are many. `results` are in job order; `byWorkers` counts what workers loaded. */
-export function loadAll(jobs: readonly LoadJob[], opts: LoadAllOptions = {}): { results: PortLoad[]; byWorkers: number } {
+/**
+ * Loads every job, in parallel when there are many. `results` are in job order; `byWorkers` counts what workers
+ * loaded; `extras` (when asked for) holds the texts and stamps.
+ */
+export function loadAll(jobs: readonly LoadJob[], opts: LoadAllOptions = {}): { results: PortLoad[]; byWorkers: number; extras?: LoadExtras } {
   const results: (PortLoad | undefined)[] = new Array(jobs.length);
+  const extras: LoadExtras | undefined = opts.extras
+    ? { texts: new Array<string | undefined>(jobs.length), stamps: new Float64Array(STAMP * jobs.length) } : undefined;
   const parallel = jobs.length >= (opts.minJobs ?? PARALLEL_MIN_JOBS);
   let pool = opts.pool;
   if (pool && !parallel) { stopLoaders(pool); pool = undefined; }
@@ -52,7 +66,7 @@ export function loadAll(jobs: readonly LoadJob[], opts: LoadAllOptions = {}): { 
   const nextView = new Int32Array(pool?.next ?? new SharedArrayBuffer(4));
   const stateView = new Int32Array(pool?.state ?? new SharedArrayBuffer(4));
   if (pool && started.length > 0) {
-    const msg = packJobs(jobs);
+    const msg = packJobs(jobs, opts.extras === true);
     for (const s of started) s.port.postMessage(msg);
     const go = new Int32Array(pool.go);
     Atomics.store(go, 0, JOBS_POSTED);
@@ -66,7 +80,7 @@ export function loadAll(jobs: readonly LoadJob[], opts: LoadAllOptions = {}): { 
       if (!msg) return;
       const m = msg.message as { packed?: PackedChunk };
       if (m.packed) {
-        unpackChunk(m.packed, jobs, results);
+        unpackChunk(m.packed, jobs, results, extras);
         byWorkers += m.packed.count;
       }
     }
@@ -76,7 +90,7 @@ export function loadAll(jobs: readonly LoadJob[], opts: LoadAllOptions = {}): { 
       const start = Atomics.add(nextView, 0, CHUNK);
       if (start >= jobs.length) break;
       const end = Math.min(start + CHUNK, jobs.length);
-      for (let i = start; i < end; i++) { const j = jobs[i]!; results[i] = loadLean(j); }
+      for (let i = start; i < end; i++) results[i] = loadLean(jobs[i]!, i, extras);
       for (const s of started) drain(s.port);
     }
     for (const s of started) {
@@ -91,7 +105,40 @@ export function loadAll(jobs: readonly LoadJob[], opts: LoadAllOptions = {}): { 
   }
   // Whatever a failed worker claimed but never delivered is loaded here.
   for (let i = 0; i < jobs.length; i++) {
-    if (results[i] === undefined) { const j = jobs[i]!; results[i] = loadLean(j); }
+    if (results[i] === undefined) results[i] = loadLean(jobs[i]!, i, extras);
   }
-  return { results: results as PortLoad[], byWorkers };
+  return { results: results as PortLoad[], byWorkers, ...(extras ? { extras } : {}) };
+}
+
+/** Asks the pool's first worker to walk `layers` (`walk.ts`) while this thread does other work; false when it has none. */
+export function askWalk(pool: LoaderPool, layers: readonly TreeLayer[]): boolean {
+  const first = pool.workers[0];
+  if (!first) return false;
+  const walk = new Int32Array(pool.walk);
+  Atomics.store(walk, 1, first.index);
+  const msg: WalkMessage = { layers: layers.map((l) => ({ name: l.name, dir: l.dir })) };
+  first.port.postMessage(msg);
+  const go = new Int32Array(pool.go);
+  Atomics.store(go, 0, JOBS_WALK);
+  Atomics.notify(go, 0);
+  return true;
+}
+
+/**
+ * The walk asked with {@link askWalk}: the worker's, or this thread's own when the worker has not taken it yet (it
+ * is then cancelled), failed, or takes longer than a busy worker may.
+ */
+export function takeWalk(pool: LoaderPool, layers: readonly TreeLayer[]): TreeWalk {
+  const walk = new Int32Array(pool.walk);
+  const first = pool.workers[0];
+  if (first && Atomics.compareExchange(walk, 0, WALK_WAITING, WALK_CANCELLED) !== WALK_WAITING) {
+    Atomics.wait(walk, 0, WALK_BUSY, WORKER_WAIT_MS);
+    for (let guard = 0; guard < 4; guard++) {
+      const msg = receiveMessageOnPort(first.port);
+      if (!msg) break;
+      const w = (msg.message as { walk?: TreeWalk }).walk;
+      if (w && w.ok && w.layer.length * STAMP === w.stamps.length) return w;
+    }
+  }
+  return walkTree(layers);
 }

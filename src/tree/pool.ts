@@ -50,6 +50,8 @@ export interface LoaderPool {
   readonly next: SharedArrayBuffer;
   readonly state: SharedArrayBuffer;
   readonly go: SharedArrayBuffer;
+  /** Int32[2]: the state of a cached scan's walk (WALK_* in `parallel-state.ts`) and the index of the worker asked. */
+  readonly walk: SharedArrayBuffer;
 }
 
 let prestarted: LoaderPool | undefined;
@@ -61,6 +63,13 @@ let prestarted: LoaderPool | undefined;
  */
 export function prestartLoaders(): void {
   if (!prestarted) prestarted = startLoaders();
+}
+
+/** The prestarted pool, if any, now owned by the caller (a cached scan asks its worker 0 to walk the tree). */
+export function takePrestarted(): LoaderPool | undefined {
+  const p = prestarted;
+  prestarted = undefined;
+  return p;
 }
 
 /** Ends a prestarted pool nobody adopted (a small tree). */
@@ -75,12 +84,13 @@ export function startLoaders(n: number = defaultWorkers()): LoaderPool {
   const next = new SharedArrayBuffer(4);
   const state = new SharedArrayBuffer(4 * Math.max(1, n));
   const go = new SharedArrayBuffer(4);
+  const walk = new SharedArrayBuffer(8);
   const stateView = new Int32Array(state);
   const workers: { worker: Worker; port: MessagePort; index: number }[] = [];
   for (let index = 0; spec !== undefined && index < n; index++) {
     const { port1, port2 } = new MessageChannel();
     try {
-      const init: WorkerInit = { next, state, go, index, chunk: CHUNK, port: port2 };
+      const init: WorkerInit = { next, state, go, index, chunk: CHUNK, port: port2, walk };
       // A larger young generation than V8's default: a loader allocates fast and keeps almost nothing (each
       // chunk is posted and dropped), so fewer scavenges are pure gain (-3 % CPU on a 35,000-port scan).
       const worker = new Worker(spec.entry, { eval: spec.eval, workerData: init, transferList: [port2],
@@ -94,7 +104,7 @@ export function startLoaders(n: number = defaultWorkers()): LoaderPool {
       Atomics.store(stateView, index, WORKER_CANCELLED);
     }
   }
-  return { workers, next, state, go };
+  return { workers, next, state, go, walk };
 }
 
 /** Sends a pool's workers away unused and ends them. */

@@ -6,11 +6,13 @@
 import type { Problem } from '../util/errors.js';
 import { ORIGIN_RE, type Port, type PortLoad } from '../recipe/index.js';
 import { indexTree, type TreeIndex } from './merge.js';
-import { hasPort, subdirs } from './layout.js';
+import { estimatePorts, hasPort } from './layout.js';
 import { PARALLEL_MIN_JOBS, loadAll, startLoaders, stopLoaders, type LoadJob } from './parallel.js';
 import { dropPrestarted } from './pool.js';
 import type { TreeLayer, TreeRef } from './ref.js';
 import { KilnError } from '../util/errors.js';
+import { scanCacheFile, type ScanCacheOptions } from './scan-cache.js';
+import { scanCached } from './scan-cached.js';
 
 /** The result of {@link scanTree}. */
 export interface TreeScan {
@@ -25,6 +27,8 @@ export interface TreeScan {
    * which a bulk adds from the layer's index (`debianBulk` in the debian module); `ports` holds the folder layers'.
    */
   readonly debian?: TreeLayer;
+  /** With a scan cache: how many ports it gave, how many recipes were loaded, and whether it was written again. */
+  readonly cache?: { readonly reused: number; readonly loaded: number; readonly written: boolean };
 }
 
 /** Options of {@link scanTree}. */
@@ -33,22 +37,11 @@ export interface ScanOptions {
   readonly workers?: number;
   /** Use workers only for trees of at least this many ports (default 3000: below, starting one costs more). */
   readonly minParallel?: number;
-}
-
-/**
- * A cheap guess of a tree's size before walking it: per layer, its categories times the ports of the
- * first and last of them (two more folder listings, which the walk then finds in the page cache).
- */
-function estimatePorts(ref: TreeRef): number {
-  let n = 0;
-  for (const layer of ref.layers) {
-    const cats = subdirs(layer.dir);
-    if (cats.length === 0) continue;
-    const sample = [cats[0]!, cats[cats.length - 1]!];
-    const per = sample.reduce((a, c) => a + subdirs(`${layer.dir}/${c}`).length, 0) / sample.length;
-    n += per * cats.length;
-  }
-  return n;
+  /**
+   * Reuse what an earlier scan found for the recipes that have not changed since, and keep what this one finds,
+   * in this scan cache (`scan-cache.ts`). The result is the same as without it.
+   */
+  readonly cache?: ScanCacheOptions;
 }
 
 /**
@@ -60,6 +53,11 @@ export function scanTree(ref: TreeRef, opts: ScanOptions = {}): TreeScan {
   if (debianAt > 0 || ref.layers.filter((l) => l.debian).length > 1) {
     throw new KilnError('KILN_E_TREE_INVALID', `tree ${ref.name}: a Debian archive tree can only be the lowest layer of an overlay, and only one`, {
       hint: 'register the overlay again with the --debian tree first: --overlay DEBIANTREE,YOURLAYER' });
+  }
+  const cacheFile = opts.cache ? scanCacheFile(opts.cache, ref.layers) : undefined;
+  if (cacheFile !== undefined) {
+    const scan = scanCached(ref, opts, opts.cache!, cacheFile);
+    return debianAt === 0 ? { ...scan, debian: ref.layers[0]! } : scan;
   }
   const minJobs = opts.minParallel ?? PARALLEL_MIN_JOBS;
   // A large tree: start the helper workers now, so their start-up overlaps the walk below.

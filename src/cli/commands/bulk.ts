@@ -12,7 +12,7 @@ import { KilnError, UsageError, formatProblems, type Problem } from '../../util/
 import { openStore, type JailRecord, type Store } from '../../store/index.js';
 import { effectiveOptions, parseList, type Port } from '../../recipe/index.js';
 import { graphProblems } from './graph-problems.js';
-import { getOptionChoices, resolveTree, scanTree, type TreeRef } from '../../tree/index.js';
+import { getOptionChoices, resolveTree, scanCacheDir, scanTree, type TreeRef } from '../../tree/index.js';
 import { closureDag, cycleGroups, type Dag } from '../../graph/index.js';
 import { debianPlan, withBrokenEdges, debianPlanJson, formatDebianNotes, type DebianPlanNotes } from './bulk-debian.js';
 import {
@@ -153,7 +153,7 @@ export function planBulk(ctx: CliContext, opts: BulkOptions): BulkPlan {
     }
     const problems: Problem[] = [];
     const list = readRoots(ctx, opts, problems);
-    const scan = step('scan tree (tree + recipe)', () => scanTree(tree));
+    const scan = step('scan tree (tree + recipe)', () => scanTree(tree, { cache: { dir: scanCacheDir(ctx.home) } }));
     problems.push(...scan.problems);
     let ports = scan.ports;
     const invalid = invalidOrigins(scan.problems, ports);

@@ -1,0 +1,142 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { scanTree, type ScanOptions, type TreeScan } from './scan.js';
+import type { TreeRef } from './ref.js';
+import { scanCacheFile } from './scan-cache.js';
+import { recipe, tmpDir, writePort } from './testkit.js';
+
+const RACY_MS = 40;
+
+/** Waits until every file written so far is older than the racy margin (so a scan may cache it). */
+function settle(): void {
+  const until = Date.now() + RACY_MS + 15;
+  const sab = new Int32Array(new SharedArrayBuffer(4));
+  for (let guard = 0; guard < 100 && Date.now() < until; guard++) Atomics.wait(sab, 0, 0, 10);
+}
+
+/** Plain data of a scan: every port (its recipe read whole, so a cached text is read and parsed), problems, shadows. */
+function data(s: TreeScan): unknown {
+  return { ports: [...s.ports.entries()].map(([o, p]) => [o, JSON.parse(JSON.stringify(p)) as unknown]), problems: s.problems, shadowed: [...s.shadowed] };
+}
+
+/** Scans with the cache and without it; asserts they agree and returns the cache's figures. */
+function same(ref: TreeRef, cache: ScanOptions['cache'], what: string): NonNullable<TreeScan['cache']> {
+  const cached = scanTree(ref, { cache, workers: 0 });
+  const cold = scanTree(ref, { workers: 0 });
+  assert.deepEqual(data(cached), data(cold), what);
+  // Also through a lazy recipe's own getters and keys (not only JSON).
+  for (const [o, p] of cold.ports) assert.deepEqual({ ...cached.ports.get(o)!.recipe }, { ...p.recipe }, `${what}: ${o}`);
+  return cached.cache!;
+}
+
+const PATCH = '--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n';
+
+test('a cached scan equals a cold one through edits, additions, removals, renames, patches, options and overlays', (t) => {
+  const root = tmpDir(t);
+  const lower = path.join(root, 'lower');
+  const upper = path.join(root, 'upper');
+  const cache = { dir: path.join(root, 'home', 'cache', 'scan'), racyMs: RACY_MS };
+  for (let i = 0; i < 12; i++) {
+    const deps = i > 0 ? `depends:\n  build: [devel/p${i - 1}]\n  run: [outside/x]\n  system: [pkg-config]\n` : '';
+    writePort(lower, `devel/p${i}`, recipe(`1.${i}`, deps));
+  }
+  writePort(lower, 'net/patched', recipe('1.0', 'patches: [fix.patch, files/two.patch]\n'), { 'fix.patch': PATCH, 'files/two.patch': PATCH });
+  writePort(lower, 'net/opts', recipe('1.0', 'options:\n  NLS:\n    default: true\n    description: native language support\n'));
+  writePort(lower, 'net/named', recipe('2.0', 'name: libnamed\ndescription: |\n  Two\n  lines. ünïcødé\nhomepage: https://example.org/\nlicense: MIT\narch: [amd64]\nrevision: 3\n'));
+  writePort(lower, 'net/broken', 'version: [oops]\n');
+  fs.mkdirSync(path.join(upper, 'devel'), { recursive: true });
+  const ref: TreeRef = { name: 'ov', layers: [{ name: 'low', dir: lower }, { name: 'up', dir: upper }] };
+  const valid = 15;
+
+  settle();
+  let c = same(ref, cache, 'first scan');
+  assert.deepEqual(c, { reused: 0, loaded: valid + 1, written: true });
+  assert.ok(fs.existsSync(scanCacheFile(cache, ref.layers)!));
+  c = same(ref, cache, 'nothing changed');
+  assert.deepEqual(c, { reused: valid, loaded: 1, written: false }, 'only the invalid recipe is loaded again');
+
+  // Edits in place of the same size: only the stamp tells.
+  const p3 = path.join(lower, 'devel/p3/port.yaml');
+  fs.writeFileSync(p3, fs.readFileSync(p3, 'utf8').replace('1.3', '9.3'));
+  fs.writeFileSync(path.join(lower, 'net/patched/files/two.patch'), PATCH.replace('+b', '+c'));
+  settle();
+  c = same(ref, cache, 'a recipe and a patch edited');
+  assert.equal(c.loaded, 3);
+  assert.equal(same(ref, cache, 'again').loaded, 1);
+
+  // Options: one added to a recipe, one changed.
+  fs.writeFileSync(path.join(lower, 'devel/p5/port.yaml'), recipe('1.5', 'options:\n  DOCS:\n    default: false\n    description: docs\n'));
+  const o = path.join(lower, 'net/opts/port.yaml');
+  fs.writeFileSync(o, fs.readFileSync(o, 'utf8').replace('default: true', 'default: false'));
+  settle();
+  assert.equal(same(ref, cache, 'options').loaded, 3);
+
+  // Added, removed, renamed (port and category), a patch removed, an invalid recipe fixed and a valid one broken.
+  writePort(lower, 'devel/new', recipe('0.1', 'depends:\n  build: [devel/p1]\n'));
+  fs.rmSync(path.join(lower, 'devel/p11'), { recursive: true });
+  fs.renameSync(path.join(lower, 'devel/p10'), path.join(lower, 'devel/p10-renamed'));
+  fs.renameSync(path.join(lower, 'net'), path.join(lower, 'www'));
+  fs.rmSync(path.join(lower, 'www/patched/fix.patch'));
+  fs.writeFileSync(path.join(lower, 'www/broken/port.yaml'), recipe('1.0'));
+  fs.writeFileSync(path.join(lower, 'devel/p2/port.yaml'), 'summary: [no\n');
+  settle();
+  c = same(ref, cache, 'added, removed, renamed');
+  assert.equal(c.written, true);
+  c = same(ref, cache, 'settled');
+  assert.equal(c.loaded, 2, 'the broken recipe and the port whose patch is missing');
+
+  // A recipe replaced by a rename with the same bytes (an editor's save): another inode, loaded again.
+  const p4 = path.join(lower, 'devel/p4/port.yaml');
+  fs.writeFileSync(`${p4}.new`, fs.readFileSync(p4));
+  fs.renameSync(`${p4}.new`, p4);
+  // An upper layer starts shadowing a lower port; a folder without port.yaml shadows nothing.
+  writePort(upper, 'devel/p6', recipe('6.0'));
+  fs.mkdirSync(path.join(upper, 'devel/p7/files'), { recursive: true });
+  settle();
+  c = same(ref, cache, 'overlay');
+  assert.equal(c.loaded, 4);
+
+  // The same layers in another order are another cache.
+  const swapped: TreeRef = { name: 'ov', layers: [ref.layers[1]!, ref.layers[0]!] };
+  assert.notEqual(scanCacheFile(cache, swapped.layers), scanCacheFile(cache, ref.layers));
+  assert.equal(same(swapped, cache, 'swapped layers').reused, 0);
+});
+
+test('a change within the racy margin is never cached; a damaged cache is ignored and written again', (t) => {
+  const root = tmpDir(t);
+  const dir = path.join(root, 'tree');
+  for (let i = 0; i < 5; i++) writePort(dir, `devel/p${i}`, recipe(`1.${i}`, 'patches: [a.patch]\n'), { 'a.patch': PATCH });
+  const ref: TreeRef = { name: 't', layers: [{ name: 't', dir }] };
+  const cache = { dir: path.join(root, 'cache'), racyMs: 60_000 };
+  // Everything was written within the last minute: nothing may be cached.
+  assert.deepEqual(same(ref, cache, 'racy'), { reused: 0, loaded: 5, written: true });
+  assert.deepEqual(same(ref, cache, 'racy again'), { reused: 0, loaded: 5, written: false });
+
+  const settled = { dir: cache.dir, racyMs: RACY_MS };
+  settle();
+  assert.equal(same(ref, settled, 'settled').written, true);
+  assert.equal(same(ref, settled, 'cached').reused, 5);
+  const file = scanCacheFile(settled, ref.layers)!;
+  const good = fs.readFileSync(file);
+  const damages: [string, Buffer][] = [
+    ['truncated', good.subarray(0, good.length - 7)],
+    ['empty', Buffer.alloc(0)],
+    ['a byte of the index flipped', Buffer.from(good.map((b, i) => (i === 200 ? b ^ 0x20 : b)))],
+    ['garbage', Buffer.from('KILNSCAN\x08\x00\x00\x00\x00\x00\x00\x00not v8 data')],
+  ];
+  for (const [what, bytes] of damages) {
+    fs.writeFileSync(file, bytes);
+    const r = same(ref, settled, what);
+    assert.deepEqual(r, { reused: 0, loaded: 5, written: true }, what);
+    assert.equal(same(ref, settled, `${what}, rewritten`).reused, 5, what);
+  }
+  // A text damaged after the index was checked: reading that recipe says so (nothing else would show it).
+  const texts = fs.readFileSync(file);
+  const at = texts.lastIndexOf('summary: a test port');
+  fs.writeFileSync(file, Buffer.from(texts.map((b, i) => (i === at ? 0x53 : b))));
+  const scan = scanTree(ref, { cache: settled, workers: 0 });
+  assert.equal(scan.cache!.reused, 5);
+  assert.throws(() => scan.ports.get('devel/p4')!.recipe.build, (e: Error & { code?: string }) => e.code === 'KILN_E_TREE_INVALID' && /damaged/.test(e.message));
+});

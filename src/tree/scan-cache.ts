@@ -1,0 +1,549 @@
+/**
+ * The scan cache: what a tree scan found for each valid port, kept in `HOME/cache/scan/KEY.bin` so that a scan of
+ * an unchanged tree reads no recipe. An entry is reused only when its `port.yaml` and every patch it names have
+ * the same (size, mtime, ctime, inode, device, mode) as when it was loaded, the port comes from the same layer of
+ * the same overlay, and the cache was written by the same kiln code (`codeStamp`) in the same cache format.
+ * Everything else is loaded again, and every problem comes from a real load (ports with problems are never cached).
+ *
+ * Racy files: a file whose mtime or ctime is less than `racyMs` before the scan started may still change without
+ * its stamp changing (file times tick coarsely), so its port is not cached (git's "racily clean" rule).
+ *
+ * File: `KILNSCAN`, the index's length (uint32 LE), its checksum (uint32 LE), the index (`v8.serialize` of
+ * {@link CacheIndex}: typed arrays and a few long strings, no object per port), then the recipe texts (UTF-8, back
+ * to back). A reused port's recipe text is read from the file only if something reads a parsed key of its recipe
+ * (`sources`, `build`, `install`), through a descriptor kept open while any of those ports lives (a replaced cache
+ * file does not change under it), and checked against its sha256. Written to a temporary file and renamed, so
+ * readers see a whole file or none; anything unexpected in a file (truncated, another format, a bad checksum, values
+ * of the wrong type) makes it ignored, and the scan writes a new one. Recipe content only ever lands in length-
+ * delimited strings and JSON made by `JSON.stringify`, so no recipe can change how the file reads.
+ */
+import fs from 'node:fs';
+import nodePath from 'node:path';
+import v8 from 'node:v8';
+import zlib from 'node:zlib';
+import { createHash, hash as oneShotHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { ORIGIN_RE, lazyEagerKeys, lazyRecipe, type Port } from '../recipe/index.js';
+import { KilnError } from '../util/errors.js';
+import type { TreeLayer } from './ref.js';
+import { STAMP, stampFile } from './walk.js';
+
+/** Version of the cache file's layout: bump it when the layout or what an entry means changes. */
+export const SCAN_CACHE_FORMAT = 2;
+/** Files changed less than this long before a scan are not cached (see the module's note on racy files). */
+export const RACY_MS = 2000;
+const MAGIC = 'KILNSCAN';
+const HEADER = 16;
+const TAG_STRING = 0;
+const TAG_JSON = 1;
+const TAG_EMPTY_LIST = 2;
+const TAG_EMPTY_MAP = 3;
+const TAG_NUMBER = 4;
+/** Indexes larger than this are not read (a 35,000-port tree's is ~6 MB). */
+const MAX_INDEX = 1 << 30;
+
+/** Where the scan cache goes, and the racy margin (tests shorten it). */
+export interface ScanCacheOptions {
+  /** Folder of the cache files (`scanCacheDir(home)`). */
+  readonly dir: string;
+  /** See {@link RACY_MS}. */
+  readonly racyMs?: number;
+}
+
+/** The scan cache folder of a kiln home. */
+export function scanCacheDir(home: string): string {
+  return nodePath.join(home, 'cache', 'scan');
+}
+
+type Depends = Port['recipe']['depends'];
+
+/** The index of a cache file: one entry per cached port, in origin order, as columns. */
+interface CacheIndex {
+  readonly magic: string;
+  readonly format: number;
+  readonly code: string;
+  /** The layers as {@link layersKey} gives them. */
+  readonly layers: string;
+  /** Origins, `\n`-separated. */
+  readonly origins: string;
+  /** Per entry: its layer's index. */
+  readonly layer: Uint16Array;
+  /** Per entry: the port.yaml's stamp (STAMP numbers). */
+  readonly stat: Float64Array;
+  /** Per entry: its number of patches (their names are the recipe's `patches`). */
+  readonly npatch: Uint16Array;
+  /** The patches' stamps, entry after entry. */
+  readonly pstat: Float64Array;
+  /** Content hashes, 64 hex digits each, back to back. */
+  readonly hashes: string;
+  /** Per entry: its recipe's key mask. */
+  readonly masks: Int32Array;
+  /**
+   * Per eager value but `depends` (entry after entry, `lazyEagerKeys` order): {@link TAG_STRING} the next string of
+   * `strs`, {@link TAG_JSON} the next value of `json`, {@link TAG_EMPTY_LIST} `[]`, {@link TAG_EMPTY_MAP} `{}` (each a
+   * new one), {@link TAG_NUMBER} the next of `nums`.
+   */
+  readonly tags: Uint8Array;
+  readonly nums: Float64Array;
+  /** The string values, back to back; `strEnd[i]` is where the i-th ends. */
+  readonly strs: string;
+  readonly strEnd: Uint32Array;
+  /** JSON array of the other values. */
+  readonly json: string;
+  /** Per entry: depends.build, .run, .system, .system_run lengths, then the entries: ≥ 0 an entry's origin, < 0 `names[-1 - x]`. */
+  readonly ints: Int32Array;
+  /** Interned dependency names (system packages, origins not in the cache). */
+  readonly names: string[];
+  /** Per entry: start of its text in the texts part (bytes); one more at the end (the part's length). */
+  readonly text: Float64Array;
+  /** Entries with patches (their content hash is not their text's) and their texts' sha256, 64 hex digits each. */
+  readonly thashAt: Int32Array;
+  readonly thashes: string;
+}
+
+/** A cache read from disk and checked, ready to give ports. */
+export interface ScanCache {
+  /** Origin → entry. */
+  readonly byOrigin: Map<string, number>;
+  readonly size: number;
+  /** True when entry `e` can stand for its origin in layer `layer`, whose port.yaml has the stamp at `stamps[at ..]`. */
+  fresh(e: number, layer: number, stamps: Float64Array, at: number): boolean;
+  /** The port of entry `e` (its recipe reads its text from the cache file when needed). Ask at most once per entry: its values are not copied. */
+  port(e: number): Port;
+  /** Copies entry `e` into a writer. */
+  copyTo(e: number, w: ScanCacheWriter): void;
+}
+
+let codeStampMemo: string | undefined;
+
+/**
+ * A stamp of the code a scan result depends on: the files of the recipe, tree and util modules and kiln's
+ * package.json (size and mtime), and Node's version (the serializer). A rebuilt or upgraded kiln has another.
+ */
+export function codeStamp(): string {
+  if (codeStampMemo !== undefined) return codeStampMemo;
+  const h = createHash('sha256').update(`${process.version}\0${SCAN_CACHE_FORMAT}\0`);
+  const here = nodePath.dirname(fileURLToPath(import.meta.url));
+  const files = [nodePath.join(here, '..', '..', 'package.json')];
+  for (const d of ['recipe', 'tree', 'util']) {
+    const dir = nodePath.join(here, '..', d);
+    let names: string[] = [];
+    try { names = fs.readdirSync(dir).sort(); } catch { /* absent: stamped as such */ }
+    for (const n of names) if (/\.(js|ts|mjs)$/.test(n) && !n.endsWith('.test.ts')) files.push(nodePath.join(dir, n));
+  }
+  for (const f of files) {
+    const st = fs.statSync(f, { throwIfNoEntry: false });
+    h.update(`${f}\0${st ? `${st.size}:${st.mtimeMs}` : '-'}\0`);
+  }
+  codeStampMemo = h.digest('hex');
+  return codeStampMemo;
+}
+
+/** The layers as the cache keys them (their order, names, folders and Debian indexes). */
+function layersKey(layers: readonly TreeLayer[]): string {
+  return JSON.stringify(layers.map((l) => [l.name, l.dir, l.debian?.index ?? null]));
+}
+
+/** The cache file of a tree's layers (undefined when a layer's folder is relative: the key must not depend on the cwd). */
+export function scanCacheFile(opts: ScanCacheOptions, layers: readonly TreeLayer[]): string | undefined {
+  if (layers.some((l) => !nodePath.isAbsolute(l.dir))) return undefined;
+  const key = createHash('sha256').update(layersKey(layers)).digest('hex').slice(0, 32);
+  return nodePath.join(opts.dir, `${key}.bin`);
+}
+
+function sameStamp(a: Float64Array, at: number, b: Float64Array, bt: number): boolean {
+  return a[at] === b[bt] && a[at + 1] === b[bt + 1] && a[at + 2] === b[bt + 2] && a[at + 3] === b[bt + 3]
+    && a[at + 4] === b[bt + 4] && a[at + 5] === b[bt + 5];
+}
+
+/**
+ * True when a file with the stamp at `s[at ..]` may change without its stamp changing (changed at or after
+ * `since`), or is no regular file (see {@link RACY_MS}).
+ */
+export function isRacy(s: Float64Array, at: number, since: number): boolean {
+  return (s[at + 5]! & 0o170000) !== 0o100000 || !(s[at + 1]! < since) || !(s[at + 2]! < since);
+}
+
+/** A checksum of the index bytes: crc32 where Node has it (20.15 on), else the first 32 bits of sha1. */
+function checksum(b: Buffer): number {
+  const crc32 = (zlib as { crc32?: (data: Buffer) => number }).crc32;
+  return typeof crc32 === 'function' ? crc32(b) : parseInt(oneShotHash('sha1', b, 'hex').slice(0, 8), 16);
+}
+
+/** Closes a cache file's descriptor once no port reading from it is left. */
+const closer = new FinalizationRegistry<number>((fd) => { try { fs.closeSync(fd); } catch { /* already closed */ } });
+
+/** Thrown (and caught in {@link readScanCache}) for a cache file that is not what kiln writes. */
+class BadCache extends Error {}
+
+function check(ok: boolean, what: string): asserts ok {
+  if (!ok) throw new BadCache(what);
+}
+
+const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
+
+/** Where each entry's values start in the index's columns (made while checking it). */
+interface Offsets {
+  readonly origins: string[];
+  /** Per entry: its first tag. */
+  readonly tagAt: Int32Array;
+  /** Per entry: its first string and first JSON value. */
+  readonly strAt: Int32Array;
+  readonly jsonAt: Int32Array;
+  readonly numAt: Int32Array;
+  readonly intAt: Int32Array;
+  readonly patchAt: Int32Array;
+  /** Per entry: index into `thashes`, or -1. */
+  readonly thash: Int32Array;
+  readonly json: unknown[];
+}
+
+/** Checks the index's shape and every entry (a failed check throws {@link BadCache}). */
+function checkIndex(x: CacheIndex, layers: number): Offsets {
+  const origins = x.origins === '' ? [] : x.origins.split('\n');
+  const n = origins.length;
+  check(x.layer instanceof Uint16Array && x.layer.length === n && x.npatch instanceof Uint16Array && x.npatch.length === n, 'layer');
+  check(x.stat instanceof Float64Array && x.stat.length === STAMP * n && x.pstat instanceof Float64Array, 'stat');
+  check(x.masks instanceof Int32Array && x.masks.length === n && x.tags instanceof Uint8Array, 'masks');
+  // (Their digits, like every other byte of the index, are covered by the checksum.)
+  check(typeof x.hashes === 'string' && x.hashes.length === 64 * n, 'hashes');
+  check(typeof x.strs === 'string' && x.strEnd instanceof Uint32Array && typeof x.json === 'string', 'strs');
+  check(x.ints instanceof Int32Array && isStrings(x.names), 'ints');
+  check(x.text instanceof Float64Array && x.text.length === n + 1 && x.text[0] === 0, 'text');
+  check(x.thashAt instanceof Int32Array && typeof x.thashes === 'string' && x.thashes.length === 64 * x.thashAt.length, 'thashes');
+  check(x.nums instanceof Float64Array, 'nums');
+  const json = JSON.parse(x.json) as unknown;
+  check(Array.isArray(json), 'json');
+  const o: Offsets = { origins, tagAt: new Int32Array(n), strAt: new Int32Array(n), jsonAt: new Int32Array(n), numAt: new Int32Array(n), intAt: new Int32Array(n),
+    patchAt: new Int32Array(n), thash: new Int32Array(n).fill(-1), json };
+  for (let i = 0; i < x.thashAt.length; i++) {
+    const e = x.thashAt[i]!;
+    check(e >= 0 && e < n && o.thash[e] === -1, 'thashAt');
+    o.thash[e] = i;
+  }
+  let prev = '';
+  let t = 0, s = 0, j = 0, p = 0, q = 0, u = 0;
+  for (let e = 0; e < n; e++) {
+    const origin = origins[e]!;
+    check(origin > prev && ORIGIN_RE.test(origin), 'origin');
+    prev = origin;
+    check(x.layer[e]! < layers && Number.isInteger(x.text[e + 1]) && x.text[e + 1]! >= x.text[e]!, 'layer, text');
+    const mask = x.masks[e]!;
+    check(mask >= 0 && mask < 1 << 16, 'mask');
+    o.tagAt[e] = t; o.strAt[e] = s; o.jsonAt[e] = j; o.numAt[e] = u; o.intAt[e] = p; o.patchAt[e] = q;
+    const keys = lazyEagerKeys(mask);
+    for (const key of keys) {
+      if (key === 'depends') continue;
+      const tag = x.tags[t++];
+      if (tag === TAG_STRING) { s++; continue; }
+      if (tag === TAG_NUMBER) { u++; continue; }
+      if (tag === TAG_EMPTY_LIST) { check(key !== 'options' && x.npatch[e] === 0, 'empty list'); continue; }
+      if (tag === TAG_EMPTY_MAP) { check(key !== 'patches', 'empty map'); continue; }
+      check(tag === TAG_JSON && j < json.length, 'tag');
+      const v = json[j++];
+      if (key === 'patches') check(isStrings(v) && v.length === x.npatch[e], 'patches');
+      if (key === 'options') {
+        check(typeof v === 'object' && v !== null && !Array.isArray(v), 'options');
+        for (const opt of Object.values(v)) check(typeof opt === 'object' && opt !== null && typeof (opt as { default?: unknown }).default === 'boolean', 'option');
+      }
+    }
+    q += x.npatch[e]!;
+    check(p + 4 <= x.ints.length, 'ints');
+    const nb = x.ints[p]!, nr = x.ints[p + 1]!, ns = x.ints[p + 2]!, nsr = x.ints[p + 3]!;
+    check(nb >= 0 && nr >= 0 && ns >= 0 && nsr >= 0, 'depends lengths');
+    p += 4;
+    check(p + nb + nr + ns + nsr <= x.ints.length, 'depends');
+    for (let i = 0; i < nb + nr; i++, p++) check(x.ints[p]! < n && -1 - x.ints[p]! < x.names.length, 'depends entry');
+    for (let i = 0; i < ns + nsr; i++, p++) check(x.ints[p]! >= 0 && x.ints[p]! < x.names.length, 'system entry');
+  }
+  check(t === x.tags.length && s === x.strEnd.length && j === json.length && u === x.nums.length && p === x.ints.length && STAMP * q === x.pstat.length, 'lengths');
+  for (let i = 0; i < s; i++) check(x.strEnd[i]! >= (i > 0 ? x.strEnd[i - 1]! : 0), 'strEnd');
+  check(s === 0 || x.strEnd[s - 1] === x.strs.length, 'strs length');
+  return o;
+}
+
+/**
+ * Reads and checks the cache file of `layers`; undefined when there is none, or it was written by other code,
+ * for other layers, or is not what kiln writes (it is then simply replaced by the next write).
+ */
+export function readScanCache(file: string, layers: readonly TreeLayer[]): ScanCache | undefined {
+  let fd: number;
+  try { fd = fs.openSync(file, 'r'); } catch { return undefined; }
+  let keep = false;
+  try {
+    const head = Buffer.alloc(HEADER);
+    if (fs.readSync(fd, head, 0, HEADER, 0) !== HEADER || head.toString('latin1', 0, 8) !== MAGIC) return undefined;
+    const len = head.readUInt32LE(8);
+    const size = fs.fstatSync(fd).size;
+    if (len > MAX_INDEX || HEADER + len > size) return undefined;
+    const buf = Buffer.allocUnsafe(len);
+    if (fs.readSync(fd, buf, 0, len, HEADER) !== len || checksum(buf) !== head.readUInt32LE(12)) return undefined;
+    const x = v8.deserialize(buf) as CacheIndex;
+    if (typeof x !== 'object' || x === null || x.magic !== MAGIC || x.format !== SCAN_CACHE_FORMAT) return undefined;
+    if (x.code !== codeStamp() || x.layers !== layersKey(layers) || typeof x.origins !== 'string') return undefined;
+    const o = checkIndex(x, layers.length);
+    if (HEADER + len + x.text[o.origins.length]! !== size) return undefined;
+    keep = true;
+    return makeCache(x, o, layers, fd, HEADER + len);
+  } catch (e) {
+    if (e instanceof Error) return undefined; // BadCache, or what deserializing a damaged file throws
+    throw e;
+  } finally {
+    if (!keep) fs.closeSync(fd);
+  }
+}
+
+function makeCache(x: CacheIndex, o: Offsets, layers: readonly TreeLayer[], fd: number, base: number): ScanCache {
+  const source = { fd };
+  closer.register(source, fd);
+  const { origins, json } = o;
+  const byOrigin = new Map<string, number>();
+  for (let e = 0; e < origins.length; e++) byOrigin.set(origins[e]!, e);
+  let all: Buffer | undefined; // every text at once, read when a writer copies entries
+  const readAll = (): Buffer => {
+    if (!all) {
+      const len = x.text[origins.length]!;
+      all = Buffer.allocUnsafe(len);
+      if (fs.readSync(source.fd, all, 0, len, base) !== len) throw new Error('scan cache: short read of the recipe texts');
+    }
+    return all;
+  };
+  const textOf = (e: number, path: string): string => {
+    const start = x.text[e]!, len = x.text[e + 1]! - start;
+    const b = all ? all.subarray(start, start + len) : Buffer.allocUnsafe(len);
+    if (!all && fs.readSync(source.fd, b, 0, len, base + start) !== len) throw damaged(path);
+    const want = o.thash[e]! >= 0 ? x.thashes.slice(64 * o.thash[e]!, 64 * o.thash[e]! + 64) : x.hashes.slice(64 * e, 64 * e + 64);
+    if (oneShotHash('sha256', b, 'hex') !== want) throw damaged(path);
+    return b.toString('utf8');
+  };
+  const dirOf = (e: number): string => `${layers[x.layer[e]!]!.dir}/${origins[e]!}`;
+  /** The eager values of entry `e` (`lazyEagerKeys` order), `depends` made from the ints. */
+  const valuesOf = (e: number): unknown[] => {
+    const keys = lazyEagerKeys(x.masks[e]!);
+    const vals = new Array<unknown>(keys.length);
+    let t = o.tagAt[e]!, s = o.strAt[e]!, j = o.jsonAt[e]!, u = o.numAt[e]!;
+    for (let k = 0; k < keys.length; k++) {
+      if (keys[k] === 'depends') { vals[k] = dependsOf(e); continue; }
+      const tag = x.tags[t++];
+      if (tag === TAG_STRING) { vals[k] = x.strs.slice(s > 0 ? x.strEnd[s - 1]! : 0, x.strEnd[s]!); s++; }
+      else if (tag === TAG_NUMBER) vals[k] = x.nums[u++];
+      else if (tag === TAG_EMPTY_LIST) vals[k] = [];
+      else if (tag === TAG_EMPTY_MAP) vals[k] = {};
+      else vals[k] = json[j++]; // handed out once: `port` is asked at most once per entry, the others only read
+    }
+    return vals;
+  };
+  const dependsOf = (e: number): Depends => {
+    let p = o.intAt[e]!;
+    const lists: string[][] = [];
+    for (let k = 0; k < 4; k++) lists.push(new Array<string>(x.ints[p + k]!));
+    p += 4;
+    for (let k = 0; k < 4; k++) {
+      const out = lists[k]!;
+      for (let i = 0; i < out.length; i++) {
+        const d = x.ints[p++]!;
+        out[i] = k >= 2 ? x.names[d]! : d >= 0 ? origins[d]! : x.names[-1 - d]!;
+      }
+    }
+    return { build: lists[0]!, run: lists[1]!, system: lists[2]!, system_run: lists[3]! };
+  };
+  const patchesOf = (e: number): readonly string[] => {
+    if (x.npatch[e] === 0) return [];
+    const keys = lazyEagerKeys(x.masks[e]!);
+    return valuesOf(e)[keys.indexOf('patches')] as string[];
+  };
+  return {
+    byOrigin,
+    size: origins.length,
+    fresh(e, layer, stamps, at) {
+      if (x.layer[e] !== layer || !sameStamp(stamps, at, x.stat, STAMP * e)) return false;
+      const patches = patchesOf(e);
+      if (patches.length === 0) return true;
+      const dir = dirOf(e);
+      const pst = new Float64Array(STAMP);
+      for (let i = 0; i < patches.length; i++) {
+        pst.fill(0);
+        stampFile(nodePath.join(dir, patches[i]!), pst, 0);
+        if (!sameStamp(pst, 0, x.pstat, STAMP * (o.patchAt[e]! + i))) return false;
+      }
+      return true;
+    },
+    port(e) {
+      const origin = origins[e]!;
+      const dir = dirOf(e);
+      const path = `${dir}${nodePath.sep}port.yaml`;
+      const mask = x.masks[e]!;
+      const vals = valuesOf(e);
+      const ni = lazyEagerKeys(mask).indexOf('name');
+      const name = ni >= 0 ? vals[ni] as string : undefined;
+      const recipe = lazyRecipe(() => textOf(e, path), path, origin, mask, vals);
+      return { origin, dir, path, layer: layers[x.layer[e]!]!.name, pkgname: name ?? origin.slice(origin.indexOf('/') + 1),
+        recipe, contentHash: x.hashes.slice(64 * e, 64 * e + 64) };
+    },
+    copyTo(e, w) {
+      const n = x.npatch[e]!;
+      const vals = valuesOf(e);
+      const text = readAll().subarray(x.text[e]!, x.text[e + 1]!);
+      w.add(origins[e]!, x.layer[e]!, x.stat.subarray(STAMP * e, STAMP * e + STAMP),
+        x.pstat.subarray(STAMP * o.patchAt[e]!, STAMP * (o.patchAt[e]! + n)), x.hashes.slice(64 * e, 64 * e + 64), x.masks[e]!,
+        vals, text);
+    },
+  };
+}
+
+function damaged(path: string): KilnError {
+  return new KilnError('KILN_E_TREE_INVALID', `the scan cache's copy of ${path} is damaged`, {
+    hint: 'remove the folder cache/scan of the kiln home and run again' });
+}
+
+/** True for a value JSON gives back exactly. */
+function jsonSafe(x: unknown, depth = 0): boolean {
+  if (x === null || typeof x === 'string' || typeof x === 'boolean') return true;
+  if (typeof x === 'number') return Number.isFinite(x) && !Object.is(x, -0);
+  if (depth > 16 || typeof x !== 'object') return false;
+  if (Array.isArray(x)) return x.every((y) => jsonSafe(y, depth + 1));
+  const proto = Object.getPrototypeOf(x) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const k of Object.keys(x)) if (k === '__proto__' || !jsonSafe((x as Record<string, unknown>)[k], depth + 1)) return false;
+  return true;
+}
+
+/** Collects entries (in origin order) and writes a cache file. */
+export class ScanCacheWriter {
+  private n = 0;
+  private readonly origins: string[] = [];
+  private readonly layer: Uint16Array;
+  private readonly stat: Float64Array;
+  private readonly npatch: Uint16Array;
+  private readonly pstat: number[] = [];
+  private readonly hashes: string[] = [];
+  private readonly masks: Int32Array;
+  private readonly tags: number[] = [];
+  private readonly strs: string[] = [];
+  private readonly json: unknown[] = [];
+  private readonly nums: number[] = [];
+  private readonly deps: Depends[] = [];
+  /** Texts as bytes (copied from a cache) or as strings (loaded), and their byte lengths. */
+  private readonly texts: (Buffer | string)[] = [];
+  private readonly textBytes: Float64Array;
+  private readonly thashAt: number[] = [];
+  private readonly thashes: string[] = [];
+
+  /** A writer for at most `capacity` entries. */
+  constructor(private readonly capacity: number) {
+    this.layer = new Uint16Array(capacity);
+    this.stat = new Float64Array(STAMP * capacity);
+    this.npatch = new Uint16Array(capacity);
+    this.masks = new Int32Array(capacity);
+    this.textBytes = new Float64Array(capacity);
+  }
+
+  /**
+   * Adds one port: its layer index, stamps, content hash, key mask, eager values (`lazyEagerKeys` order, `depends`
+   * among them) and text (bytes, or the decoded string). Returns false (and adds nothing) for values JSON would not
+   * give back exactly, or a full writer.
+   */
+  add(origin: string, layer: number, stat: Float64Array, pstat: ArrayLike<number>, hash: string, mask: number,
+    values: readonly unknown[], text: Buffer | string): boolean {
+    const keys = lazyEagerKeys(mask);
+    if (this.n >= this.capacity) return false;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (typeof v !== 'string' && keys[i] !== 'depends' && !jsonSafe(v)) return false;
+    }
+    const e = this.n++;
+    this.origins.push(origin);
+    this.layer[e] = layer;
+    this.stat.set(stat.subarray(0, STAMP), STAMP * e);
+    this.npatch[e] = pstat.length / STAMP;
+    for (let i = 0; i < pstat.length; i++) this.pstat.push(pstat[i]!);
+    this.hashes.push(hash);
+    this.masks[e] = mask;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (keys[i] === 'depends') this.deps.push(v as Depends);
+      else if (typeof v === 'string') { this.tags.push(TAG_STRING); this.strs.push(v); }
+      else if (typeof v === 'number') { this.tags.push(TAG_NUMBER); this.nums.push(v); }
+      else if (Array.isArray(v) && v.length === 0) this.tags.push(TAG_EMPTY_LIST);
+      else if (typeof v === 'object' && v !== null && !Array.isArray(v) && isEmpty(v)) this.tags.push(TAG_EMPTY_MAP);
+      else { this.tags.push(TAG_JSON); this.json.push(v); }
+    }
+    this.textBytes[e] = typeof text === 'string' ? Buffer.byteLength(text, 'utf8') : text.length;
+    if (pstat.length > 0) {
+      this.thashAt.push(e);
+      this.thashes.push(oneShotHash('sha256', typeof text === 'string' ? Buffer.from(text, 'utf8') : text, 'hex'));
+    }
+    this.texts.push(text);
+    return true;
+  }
+
+  /** The index of what was added. */
+  private index(layers: readonly TreeLayer[]): CacheIndex {
+    const n = this.n;
+    const entry = new Map<string, number>();
+    for (let e = 0; e < n; e++) entry.set(this.origins[e]!, e);
+    const names: string[] = [];
+    const nameIndex = new Map<string, number>();
+    const intern = (s: string): number => {
+      let i = nameIndex.get(s);
+      if (i === undefined) { i = names.length; names.push(s); nameIndex.set(s, i); }
+      return i;
+    };
+    let size = 0;
+    for (const d of this.deps) size += 4 + d.build.length + d.run.length + d.system.length + d.system_run.length;
+    const ints = new Int32Array(size);
+    let p = 0;
+    for (const d of this.deps) {
+      ints[p++] = d.build.length; ints[p++] = d.run.length; ints[p++] = d.system.length; ints[p++] = d.system_run.length;
+      for (const o of d.build) ints[p++] = entry.get(o) ?? -1 - intern(o);
+      for (const o of d.run) ints[p++] = entry.get(o) ?? -1 - intern(o);
+      for (const s of d.system) ints[p++] = intern(s);
+      for (const s of d.system_run) ints[p++] = intern(s);
+    }
+    const strEnd = new Uint32Array(this.strs.length);
+    let end = 0;
+    for (let i = 0; i < this.strs.length; i++) { end += this.strs[i]!.length; strEnd[i] = end; }
+    const text = new Float64Array(n + 1);
+    for (let e = 0; e < n; e++) text[e + 1] = text[e]! + this.textBytes[e]!;
+    return {
+      magic: MAGIC, format: SCAN_CACHE_FORMAT, code: codeStamp(), layers: layersKey(layers), origins: this.origins.join('\n'),
+      layer: this.layer.subarray(0, n), stat: this.stat.subarray(0, STAMP * n), npatch: this.npatch.subarray(0, n),
+      pstat: new Float64Array(this.pstat), hashes: this.hashes.join(''), masks: this.masks.subarray(0, n),
+      tags: new Uint8Array(this.tags), nums: new Float64Array(this.nums), strs: this.strs.join(''), strEnd, json: JSON.stringify(this.json),
+      ints, names, text, thashAt: new Int32Array(this.thashAt), thashes: this.thashes.join(''),
+    };
+  }
+
+  /** Writes the file (temporary name, then rename); a failure to write is ignored (the cache is an optimisation). */
+  write(file: string, layers: readonly TreeLayer[]): void {
+    const x = this.index(layers);
+    const body = v8.serialize(x);
+    const all = Buffer.allocUnsafe(HEADER + body.length + x.text[this.n]!);
+    all.write(MAGIC, 0, 'latin1');
+    all.writeUInt32LE(body.length, 8);
+    all.writeUInt32LE(checksum(body), 12);
+    body.copy(all, HEADER);
+    let off = HEADER + body.length;
+    for (let e = 0; e < this.n; e++) {
+      const t = this.texts[e]!;
+      if (typeof t === 'string') all.write(t, off, 'utf8'); else t.copy(all, off);
+      off += this.textBytes[e]!;
+    }
+    const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    try {
+      fs.mkdirSync(nodePath.dirname(file), { recursive: true });
+      const fd = fs.openSync(tmp, 'wx', 0o644);
+      try {
+        for (let at = 0, guard = 0; at < all.length && guard < 1 << 20; guard++) at += fs.writeSync(fd, all, at, all.length - at);
+      } finally { fs.closeSync(fd); }
+      fs.renameSync(tmp, file);
+    } catch {
+      try { fs.rmSync(tmp, { force: true }); } catch { /* nothing to remove */ }
+    }
+  }
+}
+
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return Object.keys(o).length === 0;
+}
