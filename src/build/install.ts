@@ -4,7 +4,7 @@
  * 1. **download**: apt resolves and fetches the `.deb`s (`--download-only`) with no network but the archive proxy
  *    (`network: 'archive'`: only the jail's Debian archives), into the sandbox's own layer over the shared cache;
  *    the host then promotes new files into the shared cache when their sha256 matches the jail's index;
- * 2. **install**: apt and dpkg unpack and configure (`--no-download`) with **no network at all**, so no maintainer
+ * 2. **install**: apt and dpkg unpack and configure with **no network at all**, so no maintainer
  *    script (a Debian package's, or a kiln-built dependency's `postinst`) ever has a network.
  * No apt step runs any code of the port (apt reads a kiln `.deb`'s control, nothing more, before step 2).
  */
@@ -24,11 +24,13 @@ const PROXY_OPTS = ['-o', `Acquire::http::Proxy=${ARCHIVE_PROXY}`, '-o', `Acquir
 export type AptStep = 'download' | 'install';
 
 /**
- * One shell-quoted apt-get line for `step`: `apt-get VERB -y -q OPTIONS (--download-only | --no-download) ARGS`.
+ * One shell-quoted apt-get line for `step`: `apt-get VERB -y -q OPTIONS [--download-only + the proxy] ARGS`.
  * `verb` is `install` or `build-dep`; `extra` are more options (e.g. build profiles).
  */
 export function aptLine(step: AptStep, verb: 'install' | 'build-dep', args: readonly string[], extra: readonly string[] = []): string {
-  const mode = step === 'download' ? ['--download-only', ...PROXY_OPTS] : ['--no-download'];
+  // The install step has no network at all, so whatever is not downloaded yet fails; (apt's `--no-download` would
+  // also refuse a local `.deb` given by path.)
+  const mode = step === 'download' ? ['--download-only', ...PROXY_OPTS] : [];
   return ['apt-get', verb, '-y', '-q', ...APT_OPTS, ...mode, ...extra, ...args].map(shq).join(' ');
 }
 
