@@ -297,7 +297,7 @@ export class Sandbox implements SandboxSession {
     const binds = await this.gateBinds([...(cmd.binds ?? []), ...extra]);
     const inner = bwrapArgv({
       root: this.userns ? path.join(this.userns.gate, 'root') : this.merged, argv, network: cmd.network === true,
-      env: cmd.env ?? {}, cwd: cmd.cwd ?? '/', binds, user: user === 'root' ? { kind: 'root' } : { kind: 'build', ...BUILD_USER },
+      env: cmd.env ?? {}, cwd: cmd.cwd ?? '/', binds, tmpInRoot: this.disk !== null, user: user === 'root' ? { kind: 'root' } : { kind: 'build', ...BUILD_USER },
     });
     // With a cgroup, prlimit would only set the core size: skip that exec (it is most of a build's sandbox overhead).
     const rl = this.cgroup === null ? ['prlimit', ...prlimitArgs(limits, false), '--'] : [];
