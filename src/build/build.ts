@@ -13,13 +13,14 @@ import { PhaseFailure, Procedure, type PhaseTiming } from '../util/phases.js';
 import type { Port } from '../recipe/index.js';
 import { fetchDistfiles, type FetchedDistfile } from '../fetch/index.js';
 import {
-  BwrapRunner, BUILD_USER, LimitError, aptCacheBind, type BindMount, type LimitName, type Limits,
+  BwrapRunner, LimitError, sandboxIds, type BindMount, type LimitName, type Limits,
   type SandboxCommand, type SandboxRunner, type SandboxSession,
 } from '../sandbox/index.js';
 import type { KilnRunDep } from '../package/index.js';
 import { SANDBOX_PATHS, StepTrace, buildEnv, buildSteps, extractStep, patchStep, stepArgv, type BuildStep } from './script.js';
 import { buildDebianSource, debianPortVersion } from './debian.js';
 import { packagePhase } from './package-phase.js';
+import { installDepends, installPackages } from './install.js';
 
 /** The jail a build runs over. */
 export interface BuildJail {
@@ -164,8 +165,8 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
         ...(inp.deadHosts ? { deadHosts: inp.deadHosts } : {}) }));
     const sb = await phase('sandbox', async () => {
       const runner = inp.runner ?? new BwrapRunner(inp.home);
-      const s = await runner.open({ jail: { name: inp.jail.name, path: inp.jail.path }, label: inp.port.origin, proc });
-      prepareDirs(s, distfiles);
+      const s = await runner.open({ jail: { name: inp.jail.name, path: inp.jail.path }, label: inp.port.origin, proc, limits: inp.limits });
+      prepareDirs(s, distfiles, inp.depDebs);
       return s;
     });
     const sbRun = async (cmd: SandboxCommand): Promise<void> => {
@@ -173,20 +174,15 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
         onLine: (l, s) => { log.line(s === 'stderr' ? `! ${l}` : l); cmd.onLine?.(l, s); } });
       cpuMs += res.cpuMs;
     };
-    const aptEnv = { DEBIAN_FRONTEND: 'noninteractive', PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
-    // The package cache is shared by every sandbox (and every bulk): flock on a file in it serializes apt runs.
-    const aptArgs = ['flock', '/var/cache/apt/archives/.kiln-lock', 'apt-get', 'install', '-y', '-q', '--no-install-recommends',
-      '-o', 'Dpkg::Use-Pty=0', '-o', 'APT::Sandbox::User=root'];
+    // Download (archive proxy only), then install with no network at all (install.ts).
     await phase('system-depends', async () => {
       if (r.depends.system.length === 0) { log.line('no system dependencies'); return; }
-      await sbRun({ argv: [...aptArgs, ...r.depends.system], user: 'root', network: true, env: aptEnv, binds: [aptCacheBind(inp.home)] });
+      await installDepends({ home: inp.home, run: sbRun, ...installPackages(r.depends.system) });
     });
     await phase('kiln-depends', async () => {
       if (inp.depDebs.length === 0) { log.line('no kiln dependencies'); return; }
       const binds: BindMount[] = inp.depDebs.map((d) => ({ source: d, dest: `/kiln/debs/${path.basename(d)}`, readonly: true }));
-      fs.mkdirSync(sb.hostPath('/kiln/debs'), { recursive: true });
-      await sbRun({ argv: [...aptArgs, ...inp.depDebs.map((d) => `/kiln/debs/${path.basename(d)}`)], user: 'root', network: true,
-        env: aptEnv, binds: [...binds, aptCacheBind(inp.home)] });
+      await installDepends({ home: inp.home, run: sbRun, binds, ...installPackages(inp.depDebs.map((d) => `/kiln/debs/${path.basename(d)}`)) });
     });
     const scriptInput = { origin: inp.port.origin, recipe: r, options: inp.options, jobs: inp.jobs,
       sourceDateEpoch: inp.sourceDateEpoch, distfiles: distfiles.map((d) => d.filename) };
@@ -218,14 +214,33 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
   }
 }
 
-/** Makes the build's folders in the sandbox, owned by the build user. */
-function prepareDirs(sb: SandboxSession, distfiles: readonly FetchedDistfile[]): void {
-  for (const d of [SANDBOX_PATHS.src, SANDBOX_PATHS.destdir, '/kiln/home']) {
-    const h = sb.hostPath(d);
-    fs.mkdirSync(h, { recursive: true });
-    fs.chownSync(h, BUILD_USER.uid, BUILD_USER.gid);
-  }
-  fs.mkdirSync(sb.hostPath(SANDBOX_PATHS.distfiles), { recursive: true });
-  fs.mkdirSync(sb.hostPath(SANDBOX_PATHS.port), { recursive: true });
-  for (const d of distfiles) fs.writeFileSync(sb.hostPath(`${SANDBOX_PATHS.distfiles}/${d.filename}`), '');
+/**
+ * Makes the build's folders in the sandbox (the build user's own, owned by its host id), and the mount points of the
+ * distfiles and kiln `.deb`s, before anything ran inside. Nothing is followed: each folder is made fresh
+ * (`mkdir` fails on an existing entry, symlink included) and each mount point created with `O_EXCL`.
+ */
+function prepareDirs(sb: SandboxSession, distfiles: readonly FetchedDistfile[], debs: readonly string[]): void {
+  const ids = sandboxIds(sb);
+  const made = new Set<string>();
+  const mkdir = (inside: string, owner: number): void => {
+    let cur = '';
+    for (const part of inside.split('/').filter(Boolean)) {
+      cur += `/${part}`;
+      if (made.has(cur)) continue;
+      const h = sb.hostPath(cur);
+      const st = fs.lstatSync(h, { throwIfNoEntry: false });
+      if (st === undefined) fs.mkdirSync(h, { mode: 0o755 });
+      else if (!st.isDirectory()) throw new KilnError('KILN_E_SANDBOX', `${cur} in the sandbox is not a folder`, { exitCode: 1 });
+      made.add(cur);
+    }
+    fs.chownSync(sb.hostPath(inside), owner, owner);
+  };
+  for (const d of [SANDBOX_PATHS.src, SANDBOX_PATHS.destdir, '/kiln/home']) mkdir(d, ids.build);
+  mkdir(SANDBOX_PATHS.distfiles, 0);
+  mkdir(SANDBOX_PATHS.port, 0);
+  mkdir('/kiln/debs', 0);
+  const touch = (inside: string): void => fs.closeSync(fs.openSync(sb.hostPath(inside),
+    fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644));
+  for (const d of distfiles) touch(`${SANDBOX_PATHS.distfiles}/${d.filename}`);
+  for (const d of new Set(debs.map((x) => path.basename(x)))) touch(`/kiln/debs/${d}`);
 }

@@ -16,8 +16,9 @@ import type { DebianPortSource } from '../recipe/index.js';
 import { fetchDistfiles } from '../fetch/index.js';
 import { debianKilnVersion, hostMirror, upstreamVersion } from '../debian/index.js';
 import {
-  BwrapRunner, BUILD_USER, aptCacheBind, type BindMount, type SandboxCommand, type SandboxResult, type SandboxSession,
+  BwrapRunner, sandboxIds, type BindMount, type SandboxCommand, type SandboxResult, type SandboxSession,
 } from '../sandbox/index.js';
+import { aptLine, aptOptions, installDepends, type AptStep } from './install.js';
 import { shq } from './script.js';
 import { aptComplaint, changesDdebs, changesDebs, debBuildWords, kilnChangelog, rulesNeedNoRoot } from './debian-text.js';
 import type { BuildPortInput } from './build.js';
@@ -37,7 +38,6 @@ export interface DebianBuildContext {
 const DSC_DIR = '/kiln/distfiles';
 const BUILD_DIR = '/kiln/src';
 const DEBS_DIR = '/kiln/debs';
-const APT_LOCK = '/var/cache/apt/archives/.kiln-lock';
 
 /** The `.deb` version of a debian port: the archive's version, then `+kilnREVISION`. */
 export function debianPortVersion(debian: Pick<DebianPortSource, 'version'>, revision: number): string {
@@ -84,15 +84,19 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
 
   const sb = await phase('sandbox', async () => {
     const runner = inp.runner ?? new BwrapRunner(inp.home);
-    const s = await runner.open({ jail: { name: inp.jail.name, path: inp.jail.path }, label: origin, proc: ctx.proc });
+    const s = await runner.open({ jail: { name: inp.jail.name, path: inp.jail.path }, label: origin, proc: ctx.proc, limits: inp.limits });
+    const ids = sandboxIds(s);
     for (const d of [BUILD_DIR, '/kiln/home']) {
       fs.mkdirSync(s.hostPath(d), { recursive: true });
-      fs.chownSync(s.hostPath(d), BUILD_USER.uid, BUILD_USER.gid);
+      fs.chownSync(s.hostPath(d), ids.build, ids.build);
     }
     fs.mkdirSync(s.hostPath(DSC_DIR), { recursive: true });
     fs.mkdirSync(s.hostPath('/kiln/port'), { recursive: true });
+    // root's inside: the build-depends step writes its Packages index there.
     fs.mkdirSync(s.hostPath(DEBS_DIR), { recursive: true });
+    fs.chownSync(s.hostPath(DEBS_DIR), ids.root, ids.root);
     for (const f of files) fs.writeFileSync(s.hostPath(`${DSC_DIR}/${f.filename}`), '');
+    for (const d of new Set(inp.depDebs.map((x) => path.basename(x)))) fs.writeFileSync(s.hostPath(`${DEBS_DIR}/${d}`), '');
     return s;
   });
   const srcBinds: BindMount[] = files.map((f) => ({ source: f.path, dest: `${DSC_DIR}/${f.filename}`, readonly: true }));
@@ -126,8 +130,8 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
   const words = debBuildWords({ recipe: r, options: inp.options, jobs: inp.jobs, withTests: inp.withTests ?? false, debugSymbols: cfg.debug_symbols });
   await phase('build-depends', async () => {
     const needRoot = !rulesNeedNoRoot(fs.readFileSync(sb.hostPath(`${srcDir}/debian/control`), 'utf8'));
-    const binds: BindMount[] = [...inp.depDebs.map((d) => ({ source: d, dest: `${DEBS_DIR}/${path.basename(d)}`, readonly: true })), aptCacheBind(inp.home)];
-    const aptOpts = '-o Dpkg::Use-Pty=0 -o APT::Sandbox::User=root -o APT::Install-Recommends=false';
+    const binds: BindMount[] = inp.depDebs.map((d) => ({ source: d, dest: `${DEBS_DIR}/${path.basename(d)}`, readonly: true }));
+    const aptOpts = aptOptions();
     const lines = ['set -e'];
     if (inp.depDebs.length > 0) {
       // kiln's .debs as a local apt source, pinned above the archive (and +kilnN sorts above the archive's version).
@@ -136,16 +140,15 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
       lines.push(`cd ${DEBS_DIR} && dpkg-scanpackages --multiversion . > Packages 2>/dev/null && cd /`,
         `apt-get update -q ${aptOpts} -o Dir::Etc::sourcelist=sources.list.d/kiln-local.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`);
     }
-    const profiles = words.profiles.length > 0 ? `-o APT::Build-Profiles=${shq(words.profiles.join(','))}` : '';
-    lines.push(`flock ${APT_LOCK} apt-get build-dep -y -q ${aptOpts} ${profiles} ${srcDir}`);
+    const profiles = words.profiles.length > 0 ? ['-o', `APT::Build-Profiles=${words.profiles.join(',')}`] : [];
     // fakeroot unless the rules need no root; and the overlay recipe's `depends.system`, if any.
     const extra = [...(needRoot ? ['fakeroot'] : []), ...r.depends.system];
-    if (extra.length > 0) lines.push(`flock ${APT_LOCK} apt-get install -y -q ${aptOpts} ${extra.map(shq).join(' ')}`);
+    // Download (archive proxy only; the local source's index is made then), then install with no network (install.ts).
+    const step = (s: AptStep): string => [aptLine(s, 'build-dep', [srcDir], profiles), ...(extra.length > 0 ? [aptLine(s, 'install', extra)] : [])].join('\n');
     let out = '';
     try {
-      await ctx.run(sb, { argv: ['sh', '-c', lines.join('\n')], user: 'root', network: true, binds,
-        env: { DEBIAN_FRONTEND: 'noninteractive', PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
-        onLine: (l) => { if (out.length < 200_000) out += `${l}\n`; } });
+      await installDepends({ home: inp.home, binds, download: `${lines.join('\n')}\n${step('download')}`, install: step('install'),
+        run: (cmd) => ctx.run(sb, cmd), onLine: (l) => { if (out.length < 200_000) out += `${l}\n`; } });
     } catch (e) {
       if (!(e instanceof ExecError)) throw e;
       const why = aptComplaint(out) || `apt-get exited with status ${e.exitStatus}`;

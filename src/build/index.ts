@@ -4,3 +4,4 @@ export { buildEnv, buildSteps, extractStep, patchStep, shq, stepArgv, StepTrace,
 export { kilnSonameMap, kilnRunDeps, packageDebs, type BuiltPackage } from './deps.js';
 export { debianPortVersion, poolFileUrl, DBGSYM_DIR, type DebianBuildOutput } from './debian.js';
 export { debBuildWords, type DebBuildWordsInput } from './debian-text.js';
+export { installDepends, installPackages, aptLine, APT_ENV, type InstallDependsInput, type AptStep } from './install.js';

@@ -28,6 +28,10 @@ export const LimitsSchema = z.object({
   no_output_s: z.number().int().positive().default(7200).describe('Seconds without output before a build is killed as hung'),
   /** Memory a build may use, MiB. */
   memory_mb: z.number().int().positive().default(8192).describe('Memory one build may use, in MiB'),
+  /** Disk one build may write, MiB: its sandbox's writable layer is a file system of this size (unset: no limit). */
+  disk_mb: z.number().int().min(16).max(16 * 1024 * 1024).optional().describe('Disk one build may write, in MiB (its own file system; unset: no limit)'),
+  /** Files (inodes) one build may make, with `disk_mb` (poudriere's MAX_FILES). */
+  files: z.number().int().min(1024).max(2 ** 31).optional().describe('Files one build may make (with disk_mb; poudriere MAX_FILES)'),
 }).strict();
 
 /** Commands and URLs told about each finished bulk. */

@@ -44,6 +44,8 @@ export interface BwrapSpec {
   readonly binds?: readonly BindMount[];
   /** Host name inside (default `kiln`). */
   readonly hostname?: string;
+  /** Keep the root's own `/tmp` (on a disk-limited sandbox, so `/tmp` counts too) instead of a fresh tmpfs. */
+  readonly tmpInRoot?: boolean;
 }
 
 /** Capabilities kept by the root phase (Docker's default set). */
@@ -67,7 +69,7 @@ export function bwrapArgv(spec: BwrapSpec): string[] {
     '--bind', spec.root, '/',
     '--proc', '/proc',
     '--dev', '/dev',
-    '--perms', '1777', '--tmpfs', '/tmp',
+    ...(spec.tmpInRoot ? [] : ['--perms', '1777', '--tmpfs', '/tmp']),
     '--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup-try',
   ];
   if (!spec.network) a.push('--unshare-net');

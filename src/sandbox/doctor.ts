@@ -4,6 +4,7 @@ import os from 'node:os';
 import { have, run } from '../util/exec.js';
 import { openCgroup } from './cgroup.js';
 import { readMounts } from './mounts.js';
+import { idmapHelper } from './userns.js';
 
 /** One check's outcome. */
 export interface HostCheck {
@@ -40,6 +41,11 @@ export async function checkSandboxHost(): Promise<HostCheck[]> {
     detail: probe ? 'per-sandbox cgroups work (process, memory and CPU limits of the whole tree)'
       : 'no writable cgroup: rlimits stand in (per-process CPU, address space, per-user process count)',
     fix: 'give kiln a writable cgroup (cgroup v1 pids/memory/cpuacct, or a delegated cgroup v2 subtree)' });
+  const idmap = isRoot ? await idmapHelper() : null;
+  out.push({ name: 'user namespace (root phases)', ok: idmap !== null,
+    detail: idmap ? `root in a sandbox is an unprivileged host id (idmapped jail via ${idmap})`
+      : 'no idmap helper: root in a sandbox is host root (no user namespace)',
+    fix: 'apt-get install gcc libc6-dev (kiln compiles a small helper on first use); Linux >= 5.19 for idmapped overlay layers' });
   const binfmt = readMounts().some((m) => m.fstype === 'binfmt_misc');
   const qemu = fs.existsSync('/usr/bin/qemu-aarch64-static');
   out.push({ name: 'binfmt (arm64 jails)', ok: binfmt && qemu,

@@ -27,7 +27,7 @@ export interface FakeCall {
   readonly label: string;
   readonly argv: readonly string[];
   readonly user: 'root' | 'build';
-  readonly network: boolean;
+  readonly network: boolean | 'archive';
 }
 
 /** The fake runner. Not for real builds: it builds nothing. */

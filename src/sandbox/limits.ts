@@ -2,7 +2,7 @@
 import { KilnError } from '../util/errors.js';
 
 /** Which limit a command hit. */
-export type LimitName = 'wall' | 'cpu' | 'no-output' | 'memory' | 'nproc';
+export type LimitName = 'wall' | 'cpu' | 'no-output' | 'memory' | 'nproc' | 'disk';
 
 /** Limits of one command; an absent field means no limit of that kind. */
 export interface Limits {
@@ -16,11 +16,15 @@ export interface Limits {
   readonly memoryBytes?: number;
   /** Number of processes (and threads) at once: stops fork bombs. */
   readonly nproc?: number;
+  /** Bytes the sandbox may write (its upper layer, `/tmp` included); set when the sandbox is made. */
+  readonly diskBytes?: number;
+  /** Files (inodes) the sandbox may make (poudriere's MAX_FILES); set when the sandbox is made. */
+  readonly files?: number;
 }
 
 /** What each limit means, for messages. */
 const WHAT: Record<LimitName, string> = {
-  wall: 'wall-time', cpu: 'CPU-time', 'no-output': 'no-output', memory: 'memory', nproc: 'process-count',
+  wall: 'wall-time', cpu: 'CPU-time', 'no-output': 'no-output', memory: 'memory', nproc: 'process-count', disk: 'disk',
 };
 
 /** A sandboxed command hit a limit; its process tree was killed. Code `KILN_E_LIMIT`, `limit` says which. */
@@ -48,6 +52,7 @@ export function describeLimit(limit: LimitName, l: Limits): string {
     case 'cpu': return `${l.cpuSeconds ?? 0} CPU s`;
     case 'memory': return `${Math.round((l.memoryBytes ?? 0) / 1048576)} MiB`;
     case 'nproc': return `${l.nproc ?? 0} processes`;
+    case 'disk': return l.diskBytes !== undefined ? `${Math.round(l.diskBytes / 1048576)} MiB` : `${l.files ?? 0} files`;
   }
 }
 

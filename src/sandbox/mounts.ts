@@ -42,16 +42,32 @@ function isUnder(p: string, dir: string): boolean {
   return p === d || p.startsWith(d.endsWith('/') ? d : `${d}/`);
 }
 
-/** Every mount point at or under `dir`, deepest first (the order to unmount them in). */
+/**
+ * Every mount point at or under `dir`, in the order to unmount them in: the reverse of the order they were mounted
+ * (`/proc/mounts` lists them in mount order), so an overlay goes before the idmapped layer under it and a nested
+ * mount before its parent.
+ */
 export function mountsUnder(dir: string, mounts: readonly MountEntry[] = readMounts()): MountEntry[] {
-  return mounts.filter((m) => isUnder(m.target, dir)).sort((a, b) => b.target.length - a.target.length);
+  return mounts.filter((m) => isUnder(m.target, dir)).reverse();
 }
 
 /** Overlay mounts whose lower layer is `lowerdir` (sandboxes over a jail root). */
 export function overlaysOver(lowerdir: string, mounts: readonly MountEntry[] = readMounts()): MountEntry[] {
   const want = path.resolve(lowerdir);
   return mounts.filter((m) => m.fstype === 'overlay' && m.options.some((o) => o.startsWith('lowerdir=')
-    && o.slice('lowerdir='.length).split(':').some((l) => path.resolve(l) === want)));
+    && o.slice('lowerdir='.length).split(':').some((l) => path.resolve(l) === want || idmappedFrom(l) === want)));
+}
+
+/**
+ * The folder a sandbox's idmapped lower layer (`HOME/sandboxes/ID/lower`) shows, from the sandbox's `owner.json`
+ * (an idmapped bind's source is not in `/proc/mounts`); undefined for any other folder.
+ */
+function idmappedFrom(lower: string): string | undefined {
+  if (path.basename(lower) !== 'lower') return undefined;
+  try {
+    const o = JSON.parse(fs.readFileSync(path.join(path.dirname(lower), 'owner.json'), 'utf8')) as { lower?: unknown };
+    return typeof o.lower === 'string' ? path.resolve(o.lower) : undefined;
+  } catch { return undefined; }
 }
 
 /**
@@ -92,12 +108,37 @@ export async function unmountUnder(dir: string): Promise<void> {
   }
 }
 
-/** Mounts a tmpfs of at most `bytes` at `dir` (mode 0755), for a sandbox's upper layer in memory. */
-export async function mountTmpfs(dir: string, bytes: number): Promise<void> {
+/**
+ * Mounts a tmpfs of at most `bytes` (and `files` inodes, when given) at `dir` (mode 0755), for a sandbox's upper
+ * layer in memory.
+ */
+export async function mountTmpfs(dir: string, bytes: number, files?: number): Promise<void> {
   try {
-    await run('mount', ['-t', 'tmpfs', '-o', `size=${bytes},mode=0755`, 'kiln-sandbox', dir]);
+    const inodes = files !== undefined ? `,nr_inodes=${files}` : '';
+    await run('mount', ['-t', 'tmpfs', '-o', `size=${bytes}${inodes},mode=0755,nosuid,nodev`, 'kiln-sandbox', dir]);
   } catch (e) {
     throw new KilnError('KILN_E_SANDBOX', `mounting a tmpfs at ${dir} failed`, { hint: 'kiln must run as root', exitCode: 1, cause: e });
+  }
+}
+
+/**
+ * Mounts a fresh ext4 file system of `bytes` (at most `files` inodes) at `dir`, kept in the sparse image `img`
+ * (it takes only what is written): a sandbox's disk limit that, unlike a tmpfs, costs no memory. The loop device
+ * goes with the unmount (`autoclear`); the caller deletes `img`.
+ */
+export async function mountDisk(dir: string, img: string, bytes: number, files?: number): Promise<void> {
+  fs.mkdirSync(path.dirname(img), { recursive: true, mode: 0o700 });
+  const fd = fs.openSync(img, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+  try { fs.ftruncateSync(fd, bytes); } finally { fs.closeSync(fd); }
+  try {
+    await run('mkfs.ext4', ['-q', '-F', '-O', '^has_journal', '-E', 'lazy_itable_init=1,nodiscard', '-m', '0',
+      ...(files !== undefined ? ['-N', String(files)] : []), img]);
+    // noinit_itable: no background zeroing of inode tables (it would write them all into the sparse image).
+    await run('mount', ['-t', 'ext4', '-o', 'loop,nosuid,nodev,noinit_itable', img, dir]);
+  } catch (e) {
+    fs.rmSync(img, { force: true });
+    throw new KilnError('KILN_E_SANDBOX', `making a ${Math.round(bytes / 1048576)} MiB disk for ${dir} failed`, {
+      hint: 'the disk limit needs mkfs.ext4 and loop devices (`modprobe loop`); see `kiln doctor`', exitCode: 1, cause: e });
   }
 }
 

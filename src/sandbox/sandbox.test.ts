@@ -13,7 +13,7 @@ import { run } from '../util/exec.js';
 import { Procedure } from '../util/phases.js';
 import { testJail } from '../jail/index.js';
 import type { JailRecord } from '../store/index.js';
-import { aptCacheBind, settleRemovals, createSandbox, cleanupStaleSandboxes, listSandboxes, readMounts, LimitError, type Sandbox } from './index.js';
+import { ARCHIVE_PROXY, sharedAptCache, settleRemovals, createSandbox, cleanupStaleSandboxes, listSandboxes, readMounts, LimitError, type Sandbox } from './index.js';
 
 let jail: JailRecord;
 let home: string;
@@ -137,10 +137,13 @@ test('CPU-time and memory limits of the whole tree (cgroup)', async (t) => {
 
 test('output lines reach the log callback; env, cwd and binds are as given', async () => {
   const src = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-src-'));
-  fs.chownSync(src, 2000, 2000);
+  let buildId = 2000;
   try {
     const lines: string[] = [];
     await withSandbox(async (sb) => {
+      // A writable bind must belong to the build user's host id (2000 inside, another id on the host).
+      buildId = sb.hostId(2000);
+      fs.chownSync(src, buildId, buildId);
       await sb.run({
         argv: ['sh', '-c', 'echo "$FOO"; pwd; echo err >&2; echo made > out.txt; printf tail'], env: { FOO: 'bar' }, cwd: '/build/src',
         binds: [{ source: src, dest: '/build/src' }], onLine: (l, s) => lines.push(`${s}:${l}`),
@@ -149,7 +152,7 @@ test('output lines reach the log callback; env, cwd and binds are as given', asy
     assert.deepEqual(lines.filter((l) => l.startsWith('stdout:')), ['stdout:bar', 'stdout:/build/src', 'stdout:tail']);
     assert.deepEqual(lines.filter((l) => l.startsWith('stderr:')), ['stderr:err']);
     assert.equal(fs.readFileSync(path.join(src, 'out.txt'), 'utf8'), 'made\n');
-    assert.equal(fs.statSync(path.join(src, 'out.txt')).uid, 2000);
+    assert.equal(fs.statSync(path.join(src, 'out.txt')).uid, buildId);
   } finally {
     fs.rmSync(src, { recursive: true, force: true });
   }
@@ -199,19 +202,21 @@ test('an upper layer in a tmpfs: writes land in memory, and teardown unmounts bo
   assert.ok(!fs.existsSync(sb.dir));
 });
 
-test('the build flow: system deps as root with network through the host-side apt cache, then the build offline', async () => {
-  const cache = aptCacheBind(home);
-  const apt = ['apt-get', '-y', '--no-install-recommends', '-o', 'APT::Sandbox::User=root', 'install', 'hello'];
+test('the build flow: deps downloaded through the archive proxy, verified into the shared cache, installed offline', async () => {
+  const cache = sharedAptCache(home);
+  const apt = (...a: string[]): string[] => ['apt-get', '-y', '-q', '--no-install-recommends', '-o', 'APT::Sandbox::User=root',
+    '-o', `Acquire::http::Proxy=${ARCHIVE_PROXY}`, ...a, 'install', 'hello'];
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
   await withSandbox(async (sb) => {
-    await sb.run({ argv: apt, user: 'root', network: true, binds: [cache], env, limits: { wallMs: 300_000, noOutputMs: 120_000 } });
+    await sb.run({ argv: apt('--download-only'), user: 'root', network: 'archive', aptCache: cache, env, limits: { wallMs: 300_000, noOutputMs: 120_000 } });
+    await sb.run({ argv: apt('--no-download'), user: 'root', aptCache: cache, env, limits: { wallMs: 300_000 } });
     const r = await sb.run({ argv: ['hello'], limits: { wallMs: 30_000 } });
     assert.equal(r.stdout, 'Hello, world!\n');
   });
-  assert.ok(fs.readdirSync(cache.source).some((f) => /^hello_.*\.deb$/.test(f)), 'the .deb stayed in the host cache');
-  // A second sandbox installs from the cache alone: no network this time.
+  assert.ok(fs.readdirSync(cache).some((f) => /^hello_.*\.deb$/.test(f)), 'the verified .deb was promoted to the host cache');
+  // A second sandbox installs from the cache alone: no network at all this time.
   await withSandbox(async (sb) => {
-    await sb.run({ argv: apt, user: 'root', network: false, binds: [cache], env, limits: { wallMs: 300_000 } });
+    await sb.run({ argv: apt('--no-download'), user: 'root', aptCache: cache, env, limits: { wallMs: 300_000 } });
     assert.equal((await sb.run({ argv: ['hello'] })).stdout, 'Hello, world!\n');
   });
   assert.ok(!fs.existsSync(path.join(jail.path, 'usr/bin/hello')), 'the jail itself is untouched');

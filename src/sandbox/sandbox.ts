@@ -11,7 +11,10 @@ import type { Procedure } from '../util/phases.js';
 import { bwrapArgv, type BindMount } from './argv.js';
 import { openCgroup, type Cgroup } from './cgroup.js';
 import { LimitError, describeLimit, prlimitArgs, type LimitName, type Limits } from './limits.js';
-import { discardTree, mountOverlay, mountTmpfs, removeTree, unmountUnder } from './mounts.js';
+import { discardTree, mountDisk, mountOverlay, mountTmpfs, mountsUnder, removeTree, unmountUnder } from './mounts.js';
+import { ARCHIVE_SOCKET_DIR, archiveRules, startArchiveProxy, withForwarder, type ArchiveProxy } from './archive.js';
+import { promoteDownloads } from './apt-cache.js';
+import { bindAll, gateDir, idmapHelper, makeUserns, pickIdBase, usernsPrefix } from './userns.js';
 
 /** The unprivileged user builds run as; every jail has it (made by the jail module). */
 export const BUILD_USER = { name: 'kiln', uid: 2000, gid: 2000, home: '/home/kiln' } as const;
@@ -29,8 +32,17 @@ export interface SandboxCommand {
   readonly argv: readonly string[];
   /** `build` (default): the unprivileged build user; `root`: root with Docker's default capabilities. */
   readonly user?: 'root' | 'build';
-  /** Allow network (default false; only for phases that need Debian's archive). */
-  readonly network?: boolean;
+  /**
+   * Network: false (default) none at all; `'archive'` none either, but an HTTP proxy at {@link ARCHIVE_PROXY} that
+   * reaches only the jail's Debian archives (the download step); true the host's network (legacy, avoid).
+   */
+  readonly network?: boolean | 'archive';
+  /**
+   * The host's shared apt cache folder: seen read-only at `/var/cache/apt/archives` as the lower layer of the
+   * sandbox's own cache layer; after a command with `network: 'archive'` that succeeds, its new `.deb`s are
+   * promoted into the shared folder when the jail's Packages index vouches for their sha256.
+   */
+  readonly aptCache?: string;
   /** The whole environment; PATH defaults to the usual one. */
   readonly env?: Readonly<Record<string, string>>;
   /** Working folder inside the sandbox (default `/`). */
@@ -76,6 +88,11 @@ export interface OpenSandboxOptions {
   readonly label?: string;
   /** When given, the teardown is pushed on its cleanup stack. */
   readonly proc?: Procedure;
+  /**
+   * The build's limits: `diskBytes` (and `files`) put the sandbox's writable layer on a file system of that size
+   * (a sparse ext4 image on a loop device), so a build fills its own disk, never the host's.
+   */
+  readonly limits?: Limits;
 }
 
 /** Makes sandboxes; the real one is {@link BwrapRunner}, the fake one `FakeRunner` (scheduler tests only). */
@@ -92,6 +109,10 @@ export interface CreateSandboxOptions extends OpenSandboxOptions {
    * throw away, at the price of memory. Default: on disk under `HOME/sandboxes`.
    */
   readonly tmpfsBytes?: number;
+  /** With `tmpfsBytes`: the most files (inodes) the sandbox may make (poudriere's MAX_FILES). */
+  readonly files?: number;
+  /** false: no user namespace (root inside is host root; for tests comparing both). Default: one when possible. */
+  readonly userns?: boolean;
 }
 
 /** Content of `HOME/sandboxes/ID/owner.json`, which lets a later kiln find leaked sandboxes. */
@@ -102,6 +123,8 @@ export interface SandboxOwner {
   readonly jail: string;
   readonly lower: string;
   readonly created: string;
+  /** Host uid/gid of root inside (0: no user namespace). */
+  readonly idBase?: number;
 }
 
 /** The sandboxes folder of a kiln home. */
@@ -112,6 +135,22 @@ export function sandboxesDir(home: string): string {
 /** Where torn-down sandboxes wait for their background deletion (`HOME/sandboxes/.trash`). */
 export function trashDir(sandboxes: string): string {
   return path.join(sandboxes, '.trash');
+}
+
+/** A sandbox's user namespace: its host id range, its nsfs file, the helper, and its gate folder. */
+export interface SandboxUserns {
+  /** Host uid/gid of root inside. */
+  readonly base: number;
+  readonly nsFile: string;
+  /** The idmap helper binary. */
+  readonly bin: string;
+  /** `/run/kiln/ID`: the sandbox's root (`root`) and bind sources, reachable by root inside. */
+  readonly gate: string;
+}
+
+/** The sparse image of a disk-limited sandbox's file system (`HOME/sandboxes/.disks/ID.img`). */
+export function diskImage(dir: string): string {
+  return path.join(path.dirname(dir), '.disks', `${path.basename(dir)}.img`);
 }
 
 /** Start time of a process (field 22 of /proc/PID/stat), or null if it is gone. */
@@ -131,28 +170,52 @@ export async function createSandbox(opts: CreateSandboxOptions): Promise<Sandbox
   const label = (opts.label ?? opts.jail.name).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'sb';
   const id = `${label}-${crypto.randomBytes(4).toString('hex')}`;
   const dir = path.join(sandboxesDir(opts.home), id);
+  const bin = opts.userns === false ? null : await idmapHelper();
+  const disk = opts.limits?.diskBytes;
+  const files = opts.files ?? opts.limits?.files;
   const owner: SandboxOwner = { pid: process.pid, pidStart: processStart(process.pid) ?? '', jail: opts.jail.name,
-    lower: path.resolve(opts.jail.path), created: new Date().toISOString() };
+    lower: path.resolve(opts.jail.path), created: new Date().toISOString(), idBase: bin ? pickIdBase() : 0 };
+  const ns = path.join(dir, 'ns');
   try {
-    fs.mkdirSync(dir, { recursive: true });
-    if (opts.tmpfsBytes !== undefined) await mountTmpfs(dir, opts.tmpfsBytes);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (opts.tmpfsBytes !== undefined) await mountTmpfs(dir, opts.tmpfsBytes, files);
+    else if (disk !== undefined) await mountDisk(dir, diskImage(dir), disk, files);
+    fs.chmodSync(dir, 0o700);
     fs.writeFileSync(path.join(dir, 'owner.json'), `${JSON.stringify(owner)}\n`);
     for (const d of ['upper', 'work', 'merged']) fs.mkdirSync(path.join(dir, d));
-    await mountOverlay(owner.lower, path.join(dir, 'upper'), path.join(dir, 'work'), path.join(dir, 'merged'));
+    let lower = owner.lower;
+    if (bin) {
+      // The jail, idmapped: its root-owned files are root's inside the sandbox's user namespace.
+      lower = path.join(dir, 'lower');
+      fs.mkdirSync(lower);
+      await makeUserns(bin, owner.idBase!, ns, [[owner.lower, lower]]);
+      const st = fs.statSync(owner.lower);
+      fs.chownSync(path.join(dir, 'upper'), owner.idBase!, owner.idBase!);
+      fs.chmodSync(path.join(dir, 'upper'), st.mode & 0o7777);
+    }
+    await mountOverlay(lower, path.join(dir, 'upper'), path.join(dir, 'work'), path.join(dir, 'merged'));
+    if (bin) {
+      fs.mkdirSync(gateDir(), { recursive: true, mode: 0o711 });
+      fs.chmodSync(gateDir(), 0o711);
+      fs.mkdirSync(path.join(gateDir(), id, 'root'), { recursive: true, mode: 0o711 });
+      fs.chmodSync(path.join(gateDir(), id), 0o711);
+      await bindAll(bin, [[path.join(dir, 'merged'), path.join(gateDir(), id, 'root')]]);
+    }
   } catch (e) {
+    await removeTree(path.join(gateDir(), id)).catch(() => undefined);
     await removeTree(dir).catch(() => undefined);
     throw e;
   }
-  const sb = new Sandbox(id, dir, opts.jail, openCgroup(`kiln-${id}`));
+  const sb = new Sandbox(id, dir, opts.jail, openCgroup(`kiln-${id}`), bin ? { base: owner.idBase!, nsFile: ns, bin, gate: path.join(gateDir(), id) } : null,
+    opts.tmpfsBytes !== undefined || disk !== undefined ? { diskBytes: opts.tmpfsBytes ?? disk, files } : null);
   opts.proc?.defer(`teardown sandbox ${id}`, () => sb.teardown());
   return sb;
 }
 
-/** Wraps a command so that it enters `dirs` (cgroup folders) before exec'ing. */
-function cgroupPrefix(dirs: readonly string[]): string[] {
-  if (dirs.length === 0) return [];
-  return ['sh', '-c', 'while [ "$1" != -- ]; do echo $$ > "$1/cgroup.procs" || exit 125; shift; done; shift; exec "$@"',
-    'kiln-cgroup', ...dirs, '--'];
+/** Wraps a command so that it enters `dirs` (cgroup folders) and gets `argsFile` on fd 3 before exec'ing. */
+function launcher(argsFile: string, dirs: readonly string[]): string[] {
+  return ['sh', '-c', 'a=$1; shift; while [ "$1" != -- ]; do echo $$ > "$1/cgroup.procs" || exit 125; shift; done; shift; exec "$@" 3<"$a"',
+    'kiln-sandbox', argsFile, ...dirs, '--'];
 }
 
 /** Splits chunks into lines for a line callback; {@link flush} emits a last unterminated line. */
@@ -180,10 +243,21 @@ export class Sandbox implements SandboxSession {
   /** The overlay's upper folder (everything the sandbox wrote). */
   readonly upper: string;
 
-  constructor(readonly id: string, readonly dir: string, readonly jail: JailRef, private readonly cgroup: Cgroup | null) {
+  private runs = 0;
+  private bindSeq = 0;
+  private aptCacheMounted = false;
+
+  constructor(readonly id: string, readonly dir: string, readonly jail: JailRef, private readonly cgroup: Cgroup | null,
+    /** The user namespace (null: none, root inside is host root). */
+    readonly userns: SandboxUserns | null = null,
+    /** The size of the file system the writable layer is on (null: the host's). */
+    private readonly disk: Pick<Limits, 'diskBytes' | 'files'> | null = null) {
     this.merged = path.join(dir, 'merged');
     this.upper = path.join(dir, 'upper');
   }
+
+  /** Host uid (= gid) of uid `inside` in the sandbox. */
+  hostId(inside: number): number { return (this.userns?.base ?? 0) + inside; }
 
   /** True when a cgroup measures and caps this sandbox (else rlimits stand in). */
   get hasCgroup(): boolean { return this.cgroup !== null; }
@@ -200,7 +274,8 @@ export class Sandbox implements SandboxSession {
   mkdir(inside: string, owner: 'build' | 'root' = 'build'): string {
     const host = this.hostPath(inside);
     fs.mkdirSync(host, { recursive: true, mode: 0o755 });
-    if (owner === 'build') fs.chownSync(host, BUILD_USER.uid, BUILD_USER.gid);
+    const id = this.hostId(owner === 'build' ? BUILD_USER.uid : 0);
+    fs.chownSync(host, id, id);
     return host;
   }
 
@@ -208,13 +283,31 @@ export class Sandbox implements SandboxSession {
     if (this.closed || this.closing) throw new KilnError('KILN_E_SANDBOX', `sandbox ${this.id} is torn down`, { exitCode: 1 });
     const limits = cmd.limits ?? {};
     const user = cmd.user ?? 'build';
+    const extra: BindMount[] = [];
+    let argv = cmd.argv;
+    let proxy: ArchiveProxy | undefined;
+    if (cmd.aptCache !== undefined) extra.push({ source: await this.aptCacheLayer(cmd.aptCache), dest: '/var/cache/apt/archives' });
+    if (cmd.network === 'archive') {
+      const sockDir = path.join(this.dir, 'archive');
+      fs.mkdirSync(sockDir, { recursive: true, mode: 0o755 });
+      proxy = await startArchiveProxy(path.join(sockDir, 'proxy.sock'), archiveRules(this.jail.path));
+      extra.push({ source: sockDir, dest: ARCHIVE_SOCKET_DIR });
+      argv = withForwarder(argv);
+    }
+    const binds = await this.gateBinds([...(cmd.binds ?? []), ...extra]);
     const inner = bwrapArgv({
-      root: this.merged, argv: cmd.argv, network: cmd.network ?? false, env: cmd.env ?? {}, cwd: cmd.cwd ?? '/',
-      binds: cmd.binds ?? [], user: user === 'root' ? { kind: 'root' } : { kind: 'build', ...BUILD_USER },
+      root: this.userns ? path.join(this.userns.gate, 'root') : this.merged, argv, network: cmd.network === true,
+      env: cmd.env ?? {}, cwd: cmd.cwd ?? '/', binds, tmpInRoot: this.disk !== null, user: user === 'root' ? { kind: 'root' } : { kind: 'build', ...BUILD_USER },
     });
     // With a cgroup, prlimit would only set the core size: skip that exec (it is most of a build's sandbox overhead).
     const rl = this.cgroup === null ? ['prlimit', ...prlimitArgs(limits, false), '--'] : [];
-    const full = [...cgroupPrefix(this.cgroup?.procsDirs ?? []), ...rl, 'bwrap', ...inner];
+    // bwrap reads its arguments from fd 3 (a file only the host sees), so /proc/1/cmdline inside names no host path.
+    const argsFile = path.join(this.dir, `args-${++this.runs}`);
+    // (Only its options: bwrap takes the command from its own argv.)
+    const dash = inner.indexOf('--');
+    fs.writeFileSync(argsFile, inner.slice(0, dash).map((x) => `${x}\0`).join(''), { mode: 0o600 });
+    const full = [...launcher(argsFile, this.cgroup?.procsDirs ?? []), ...rl,
+      ...(this.userns ? usernsPrefix(this.userns.nsFile) : []), 'bwrap', '--args', '3', ...inner.slice(dash)];
     const shown = cmd.argv.join(' ').slice(0, 200);
     const ac = new AbortController();
     const onAbort = (): void => ac.abort();
@@ -236,20 +329,32 @@ export class Sandbox implements SandboxSession {
       });
       hit ??= cg?.hit(limits) ?? null;
       if (hit === null && cg === null && limits.cpuSeconds !== undefined && r.status === 128 + 24) hit = 'cpu'; // SIGXCPU
-      if (hit !== null) throw new LimitError(hit, shown, describeLimit(hit, limits));
+      hit ??= this.diskHit();
+      if (hit !== null) throw new LimitError(hit, shown, describeLimit(hit, { ...limits, ...this.diskDetail() }));
       const status = r.status ?? 1;
       if (status !== 0 && !cmd.allowFailure) {
         throw new ExecError({ command: shown, reason: 'exit', exitStatus: status, signal: null, stdout: r.stdout, stderr: r.stderr });
+      }
+      if (status === 0 && cmd.aptCache !== undefined && cmd.network === 'archive') {
+        const p = promoteDownloads(path.join(this.dir, 'apt-upper'), cmd.aptCache, this.jail.path);
+        for (const x of p.refused) cmd.onLine?.(`kiln: ${x.name} not kept in the shared apt cache: ${x.why}`, 'stderr');
       }
       return { status, stdout: r.stdout, stderr: r.stderr, wallMs: Date.now() - started, cpuMs: cg?.cpuMs() ?? 0 };
     } catch (e) {
       if (e instanceof LimitError) throw e;
       hit ??= cg?.hit(limits) ?? null;
-      if (hit !== null) throw new LimitError(hit, shown, describeLimit(hit, limits));
+      hit ??= this.diskHit();
+      if (hit !== null) throw new LimitError(hit, shown, describeLimit(hit, { ...limits, ...this.diskDetail() }));
       if (e instanceof ExecError && e.reason === 'timeout') throw new LimitError('wall', shown, describeLimit('wall', limits));
       if (e instanceof ExecError && e.reason === 'no-output') throw new LimitError('no-output', shown, describeLimit('no-output', limits));
       throw e;
     } finally {
+      if (proxy) {
+        await proxy.close();
+        for (const x of proxy.refused.slice(0, 20)) cmd.onLine?.(`kiln: the archive proxy refused ${x}`, 'stderr');
+      }
+      fs.rmSync(argsFile, { force: true });
+      await this.ungateBinds(binds);
       if (watch) clearInterval(watch);
       lines?.flush();
       cmd.signal?.removeEventListener('abort', onAbort);
@@ -258,14 +363,82 @@ export class Sandbox implements SandboxSession {
     }
   }
 
+  /** The sandbox's own layer over the shared apt cache `shared`, mounted on first use; returns its merged folder. */
+  private async aptCacheLayer(shared: string): Promise<string> {
+    const merged = path.join(this.dir, 'apt-cache');
+    if (this.aptCacheMounted) return merged;
+    const upper = path.join(this.dir, 'apt-upper');
+    const root = this.hostId(0);
+    for (const d of [upper, path.join(upper, 'partial'), path.join(this.dir, 'apt-work')]) fs.mkdirSync(d, { mode: 0o755 });
+    fs.chownSync(upper, root, root);
+    fs.chownSync(path.join(upper, 'partial'), root, root);
+    fs.chmodSync(path.join(upper, 'partial'), 0o700);
+    fs.mkdirSync(merged);
+    await mountOverlay(shared, upper, path.join(this.dir, 'apt-work'), merged);
+    this.aptCacheMounted = true;
+    return merged;
+  }
+
+  /**
+   * In a user namespace, root inside cannot walk the host paths of `binds` (a private kiln home): they are
+   * bind-mounted at `GATE/bN` first (one process for all) and bubblewrap takes them from there.
+   */
+  private async gateBinds(binds: readonly BindMount[]): Promise<BindMount[]> {
+    if (this.userns === null || binds.length === 0) return [...binds];
+    const u = this.userns;
+    const pairs: [string, string][] = [];
+    const n = ++this.bindSeq;
+    const out = binds.map((b, i) => {
+      const at = path.join(u.gate, `b${n}-${i}`);
+      if (fs.statSync(b.source).isDirectory()) fs.mkdirSync(at); else fs.writeFileSync(at, '', { flag: 'wx', mode: 0o600 });
+      pairs.push([b.source, at]);
+      return { ...b, source: at };
+    });
+    await bindAll(u.bin, pairs);
+    return out;
+  }
+
+  /** Undoes {@link gateBinds}. */
+  private async ungateBinds(binds: readonly BindMount[]): Promise<void> {
+    if (this.userns === null) return;
+    const gated = binds.filter((b) => b.source.startsWith(`${this.userns!.gate}/b`));
+    if (gated.length === 0) return;
+    await run('umount', gated.map((b) => b.source), { allowFailure: true });
+    for (const b of gated) {
+      if (mountsUnder(b.source).length === 0) { try { fs.rmdirSync(b.source); } catch { fs.rmSync(b.source, { force: true }); } }
+    }
+  }
+
+  /** 'disk' when the writable layer's file system is full (of bytes or of inodes), else null. */
+  private diskHit(): LimitName | null {
+    if (this.disk === null) return null;
+    try {
+      const st = fs.statfsSync(this.dir);
+      const full = st.bavail * st.bsize < 1 << 20 || st.ffree < 64;
+      return full ? 'disk' : null;
+    } catch { return null; }
+  }
+
+  /** Which of the disk's limits is reached, for the message (`N MiB` or `N files`). */
+  private diskDetail(): Pick<Limits, 'diskBytes' | 'files'> {
+    if (this.disk === null) return {};
+    try {
+      const st = fs.statfsSync(this.dir);
+      if (st.ffree < 64 && st.bavail * st.bsize >= 1 << 20) return { diskBytes: undefined, files: this.disk.files };
+    } catch { /* gone */ }
+    return { diskBytes: this.disk.diskBytes };
+  }
+
   /** Kills what still runs, unmounts, removes the sandbox folder. Idempotent; safe to call concurrently. */
   teardown(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closing ??= (async () => {
       for (const ac of this.running) ac.abort();
       await this.cgroup?.remove();
+      if (this.userns) await removeTree(this.userns.gate);
       await unmountUnder(this.dir);
       await discardTree(this.dir, trashDir(path.dirname(this.dir)));
+      fs.rmSync(diskImage(this.dir), { force: true });
       this.closed = true;
     })().finally(() => { this.closing = undefined; });
     return this.closing;
@@ -278,6 +451,17 @@ export class BwrapRunner implements SandboxRunner {
   open(opts: OpenSandboxOptions): Promise<SandboxSession> {
     return createSandbox({ ...opts, home: this.home });
   }
+}
+
+/**
+ * Host uid/gid of root and of the build user in a sandbox (they differ from 0 and 2000 when it has a user
+ * namespace), read from the owner of its `/` (so it works through any {@link SandboxSession} wrapper). Call it
+ * before anything ran inside, when preparing folders.
+ */
+export function sandboxIds(sb: SandboxSession): { readonly root: number; readonly build: number } {
+  let root = 0;
+  try { root = fs.lstatSync(sb.hostPath('/')).uid; } catch { root = 0; }
+  return { root, build: root + BUILD_USER.uid };
 }
 
 /**

@@ -2,8 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { removeStaleCgroups } from './cgroup.js';
+import { gateDir } from './userns.js';
 import { mountsUnder, removeTree } from './mounts.js';
-import { processStart, sandboxesDir, trashDir, type SandboxOwner } from './sandbox.js';
+import { diskImage, processStart, sandboxesDir, trashDir, type SandboxOwner } from './sandbox.js';
 
 /** One sandbox folder found under `HOME/sandboxes`. */
 export interface SandboxInfo {
@@ -44,7 +45,9 @@ export async function cleanupStaleSandboxes(home: string, opts: { all?: boolean 
   for (const s of listSandboxes(home)) {
     if (s.live && !opts.all) { live.add(`kiln-${s.id}`); continue; }
     removeStaleCgroups((name) => name !== `kiln-${s.id}`);
+    await removeTree(path.join(gateDir(), s.id));
     await removeTree(s.dir);
+    fs.rmSync(diskImage(s.dir), { force: true });
     removed.push(s.id);
   }
   // Torn-down sandboxes whose background deletion did not finish (kiln died meanwhile).

@@ -71,6 +71,8 @@ export async function runBulkCommand(ctx: CliContext, f: BulkRunFlags): Promise<
       limits: {
         wallMs: cfg.limits.wall_s * 1000, noOutputMs: cfg.limits.no_output_s * 1000, cpuSeconds: cfg.limits.cpu_s,
         memoryBytes: cfg.limits.memory_mb * 1024 * 1024, nproc: 4096,
+        ...(cfg.limits.disk_mb !== undefined ? { diskBytes: cfg.limits.disk_mb * 1024 * 1024 } : {}),
+        ...(cfg.limits.files !== undefined ? { files: cfg.limits.files } : {}),
       },
       withTests: f.tests, keepStale: f.keepStale, keepGenerations: cfg.keep_generations, mirrors: cfg.mirrors,
       debianMirror: hostMirror(cfg.debian_mirror), resume: f.resume, events, signal: ac.signal,
