@@ -14,7 +14,7 @@ import type { DebianPortSource } from '../recipe/index.js';
 import { fetchDistfiles } from '../fetch/index.js';
 import { debianKilnVersion, hostMirror, upstreamVersion } from '../debian/index.js';
 import {
-  BwrapRunner, sandboxIds, type BindMount, type SandboxCommand, type SandboxResult, type SandboxSession,
+  BwrapRunner, resolveInside, sandboxIds, type BindMount, type SandboxCommand, type SandboxResult, type SandboxSession,
 } from '../sandbox/index.js';
 import { aptLine, aptOptions, installDepends, type AptStep } from './install.js';
 import { shq } from './script.js';
@@ -104,16 +104,17 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<string
   });
 
   await phase('version', () => {
-    const changelog = sb.hostPath(`${srcDir}/debian/changelog`);
+    // Resolved inside the sandbox: the build user could have made these symlinks to host files.
+    const changelog = resolveInside(sb, `${srcDir}/debian/changelog`);
     fs.writeFileSync(changelog, kilnChangelog(fs.readFileSync(changelog, 'utf8'), { version, identity: inp.identity, sourceDateEpoch: inp.sourceDateEpoch }));
-    const control = sb.hostPath(`${srcDir}/debian/control`);
+    const control = resolveInside(sb, `${srcDir}/debian/control`);
     fs.writeFileSync(control, stampControl(fs.readFileSync(control, 'utf8'), inp.identity));
     log(`version ${version}`);
   });
 
   const words = debBuildWords({ recipe: r, options: inp.options, jobs: inp.jobs, withTests: inp.withTests ?? false });
   await phase('build-depends', async () => {
-    const needRoot = !rulesNeedNoRoot(fs.readFileSync(sb.hostPath(`${srcDir}/debian/control`), 'utf8'));
+    const needRoot = !rulesNeedNoRoot(fs.readFileSync(resolveInside(sb, `${srcDir}/debian/control`), 'utf8'));
     const binds: BindMount[] = inp.depDebs.map((d) => ({ source: d, dest: `${DEBS_DIR}/${path.basename(d)}`, readonly: true }));
     const aptOpts = aptOptions();
     const lines = ['set -e'];
@@ -149,7 +150,7 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<string
   return phase('package', async () => {
     const dir = sb.hostPath(BUILD_DIR);
     const changes = fs.readdirSync(dir).filter((f) => f.endsWith('.changes'));
-    const names = [...new Set(changes.flatMap((c) => changesDebs(fs.readFileSync(path.join(dir, c), 'utf8'))))];
+    const names = [...new Set(changes.flatMap((c) => changesDebs(fs.readFileSync(resolveInside(sb, `${BUILD_DIR}/${c}`), 'utf8'))))];
     if (names.length === 0) {
       throw new KilnError('KILN_E_PACKAGE', `dpkg-buildpackage made no .deb for ${origin}`, {
         hint: 'read the build log: the .changes file names no binary package', exitCode: 1 });
@@ -158,7 +159,9 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<string
     const out: string[] = [];
     for (const n of names) {
       const dest = path.join(inp.outDir, n);
-      fs.copyFileSync(path.join(dir, n), dest);
+      const from = resolveInside(sb, `${BUILD_DIR}/${n}`);
+      if (!fs.statSync(from).isFile()) throw new KilnError('KILN_E_PACKAGE', `${n} made by ${origin} is not a regular file`, { exitCode: 1 });
+      fs.copyFileSync(from, dest);
       await ensureIdentity(dest, inp.identity, log);
       out.push(dest);
     }

@@ -465,6 +465,21 @@ export function sandboxIds(sb: SandboxSession): { readonly root: number; readonl
 }
 
 /**
+ * The host path of `inside` for host-side reads and writes after the sandbox ran code: symlinks resolved, and
+ * refused (`KILN_E_SANDBOX`) when they lead out of the sandbox's root (an absolute symlink planted by a build
+ * resolves against the host's `/` on the host side). Nothing runs in the sandbox meanwhile, so the check holds.
+ */
+export function resolveInside(sb: SandboxSession, inside: string): string {
+  const root = fs.realpathSync(sb.hostPath('/'));
+  const real = fs.realpathSync(sb.hostPath(inside));
+  if (real !== root && !real.startsWith(`${root}/`)) {
+    throw new KilnError('KILN_E_SANDBOX', `${inside} in the sandbox leads outside it (a symlink to ${real})`, {
+      hint: 'the build planted a symlink where kiln reads or writes; the port is hostile or broken', exitCode: 1 });
+  }
+  return real;
+}
+
+/**
  * The host-side apt package cache for the system-dependency phase: bind it at `/var/cache/apt/archives` so every
  * sandbox downloads a Debian package at most once. Creates `HOME/cache/apt/archives/partial`.
  */
