@@ -16,7 +16,7 @@ import type { DebianPortSource } from '../recipe/index.js';
 import { fetchDistfiles } from '../fetch/index.js';
 import { debianKilnVersion, hostMirror, upstreamVersion } from '../debian/index.js';
 import {
-  BwrapRunner, sandboxIds, type BindMount, type SandboxCommand, type SandboxResult, type SandboxSession,
+  BwrapRunner, resolveInside, sandboxIds, type BindMount, type SandboxCommand, type SandboxResult, type SandboxSession,
 } from '../sandbox/index.js';
 import { aptLine, aptOptions, installDepends, type AptStep } from './install.js';
 import { shq } from './script.js';
@@ -121,7 +121,8 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
   });
 
   await phase('version', () => {
-    const changelog = sb.hostPath(`${srcDir}/debian/changelog`);
+    // Resolved inside the sandbox: the build user could have made these symlinks to host files.
+    const changelog = resolveInside(sb, `${srcDir}/debian/changelog`);
     const maintainer = maintainerOf(cfg);
     fs.writeFileSync(changelog, kilnChangelog(fs.readFileSync(changelog, 'utf8'), { version, identity: inp.identity, sourceDateEpoch: inp.sourceDateEpoch, maintainer }));
     log(`version ${version}, changelog entry by ${maintainer}`);
@@ -129,7 +130,7 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
 
   const words = debBuildWords({ recipe: r, options: inp.options, jobs: inp.jobs, withTests: inp.withTests ?? false, debugSymbols: cfg.debug_symbols });
   await phase('build-depends', async () => {
-    const needRoot = !rulesNeedNoRoot(fs.readFileSync(sb.hostPath(`${srcDir}/debian/control`), 'utf8'));
+    const needRoot = !rulesNeedNoRoot(fs.readFileSync(resolveInside(sb, `${srcDir}/debian/control`), 'utf8'));
     const binds: BindMount[] = inp.depDebs.map((d) => ({ source: d, dest: `${DEBS_DIR}/${path.basename(d)}`, readonly: true }));
     const aptOpts = aptOptions();
     const lines = ['set -e'];
@@ -165,7 +166,7 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
   return phase('package', async () => {
     const dir = sb.hostPath(BUILD_DIR);
     const changes = fs.readdirSync(dir).filter((f) => f.endsWith('.changes'));
-    const texts = changes.map((c) => fs.readFileSync(path.join(dir, c), 'utf8'));
+    const texts = changes.map((c) => fs.readFileSync(resolveInside(sb, `${BUILD_DIR}/${c}`), 'utf8'));
     const names = [...new Set(texts.flatMap(changesDebs))];
     if (names.length === 0) {
       throw new KilnError('KILN_E_PACKAGE', `dpkg-buildpackage made no .deb for ${origin}`, {
@@ -175,7 +176,9 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
     const debs: string[] = [];
     for (const n of names) {
       const dest = path.join(inp.outDir, n);
-      fs.copyFileSync(path.join(dir, n), dest);
+      const from = resolveInside(sb, `${BUILD_DIR}/${n}`);
+      if (!fs.statSync(from).isFile()) throw new KilnError('KILN_E_PACKAGE', `${n} made by ${origin} is not a regular file`, { exitCode: 1 });
+      fs.copyFileSync(from, dest);
       debs.push(dest);
     }
     const dbgsym: string[] = [];
@@ -183,7 +186,9 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
       const dest = path.join(inp.outDir, DBGSYM_DIR, n.replace(/\.ddeb$/, '.deb'));
       fs.rmSync(path.join(inp.outDir, n), { force: true }); // never beside the .debs the repository publishes
       fs.mkdirSync(path.dirname(dest), { recursive: true });
-      fs.copyFileSync(path.join(dir, n), dest);
+      const from = resolveInside(sb, `${BUILD_DIR}/${n}`);
+      if (!fs.statSync(from).isFile()) throw new KilnError('KILN_E_PACKAGE', `${n} made by ${origin} is not a regular file`, { exitCode: 1 });
+      fs.copyFileSync(from, dest);
       dbgsym.push(dest);
     }
     log(`built ${names.join(', ')}${dbgsym.length > 0 ? `; debug symbols ${dbgsym.map((d) => path.basename(d)).join(', ')}` : ''}`);

@@ -17,7 +17,7 @@ import { hostMirror } from '../debian/index.js';
 import { installDepends, installPackages } from '../build/index.js';
 import type { JailRecord } from '../store/index.js';
 import {
-  ARCHIVE_PROXY, LimitError, cleanupStaleSandboxes, createSandbox, diskImage, gateDir, jailPackageIndex, readMounts,
+  ARCHIVE_PROXY, LimitError, resolveInside, cleanupStaleSandboxes, createSandbox, diskImage, gateDir, jailPackageIndex, readMounts,
   settleRemovals, sharedAptCache, type Sandbox, type SandboxCommand,
 } from './index.js';
 
@@ -234,4 +234,11 @@ test('controls: the same probes do work where the sandbox allows them (so the fa
   assert.match(r.stdout, /connect=ok/);
   for (let i = 0; i < 50 && connections === 0; i++) await new Promise((res) => setTimeout(res, 20));
   assert.equal(connections, 1);
+});
+
+test('a symlink a build plants where the host reads or writes (debian/changelog, a .deb) is not followed out', async () => {
+  await sb.run({ argv: ['sh', '-c', 'mkdir -p /root/d && ln -sf /etc/hostname /root/d/changelog && ln -sf ../../etc/os-release /root/d/rel && echo x > /root/d/ok'], user: 'root', limits });
+  assert.throws(() => resolveInside(sb, '/root/d/changelog'), (e: unknown) => (e as { code?: string }).code === 'KILN_E_SANDBOX');
+  assert.equal(resolveInside(sb, '/root/d/rel'), fs.realpathSync(sb.hostPath('/usr/lib/os-release')), 'a relative link inside stays inside');
+  assert.equal(fs.readFileSync(resolveInside(sb, '/root/d/ok'), 'utf8'), 'x\n');
 });

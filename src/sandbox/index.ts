@@ -3,7 +3,7 @@ export { bwrapArgv, ROOT_CAPS, DEFAULT_PATH, type BwrapSpec, type BindMount, typ
 export { LimitError, prlimitArgs, describeLimit, scaleLimits, type Limits, type LimitName } from './limits.js';
 export { checkSandboxHost, type HostCheck } from './doctor.js';
 export {
-  createSandbox, Sandbox, BwrapRunner, BUILD_USER, aptCacheBind, sandboxesDir, sandboxIds, diskImage,
+  createSandbox, Sandbox, BwrapRunner, BUILD_USER, aptCacheBind, sandboxesDir, sandboxIds, resolveInside, diskImage,
   type JailRef, type SandboxCommand, type SandboxResult, type SandboxSession, type SandboxRunner,
   type OpenSandboxOptions, type CreateSandboxOptions, type SandboxOwner, type SandboxUserns,
 } from './sandbox.js';

@@ -13,6 +13,8 @@ export interface MountEntry {
   readonly target: string;
   readonly fstype: string;
   readonly options: readonly string[];
+  /** Position in `/proc/mounts` (mount order). */
+  readonly seq: number;
 }
 
 /** Undoes `/proc/mounts` octal escapes (`\040` for a space, ...). */
@@ -26,7 +28,7 @@ export function parseMounts(text: string): MountEntry[] {
   for (const line of text.split('\n')) {
     const f = line.split(' ');
     if (f.length < 4) continue;
-    out.push({ source: unescapeMount(f[0]!), target: unescapeMount(f[1]!), fstype: f[2]!, options: f[3]!.split(',').map(unescapeMount) });
+    out.push({ source: unescapeMount(f[0]!), target: unescapeMount(f[1]!), fstype: f[2]!, options: f[3]!.split(',').map(unescapeMount), seq: out.length });
   }
   return out;
 }
@@ -75,17 +77,22 @@ function idmappedFrom(lower: string): string | undefined {
  * layer is thrown away after the build, so it is never synced to disk (no sync on unmount either).
  */
 export async function mountOverlay(lower: string, upper: string, work: string, merged: string): Promise<void> {
-  for (const p of [lower, upper, work, merged]) {
-    if (/[,:]/.test(p)) {
-      throw new KilnError('KILN_E_SANDBOX', `overlay path ${p} contains "," or ":", which overlayfs options cannot carry`, {
-        hint: 'use a --home path without commas or colons', exitCode: 1 });
-    }
-  }
+  checkOverlayPaths([lower, upper, work, merged]);
   try {
     await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work},volatile`, merged]);
   } catch (e) {
     throw new KilnError('KILN_E_SANDBOX', `mounting an overlay over ${lower} at ${merged} failed`, {
       hint: 'kiln must run as root on a kernel with overlayfs (`modprobe overlay`); see `kiln doctor`', exitCode: 1, cause: e });
+  }
+}
+
+/** Throws unless every path can be carried in overlayfs options (no `,` or `:`). */
+export function checkOverlayPaths(paths: readonly string[]): void {
+  for (const p of paths) {
+    if (/[,:]/.test(p)) {
+      throw new KilnError('KILN_E_SANDBOX', `overlay path ${p} contains "," or ":", which overlayfs options cannot carry`, {
+        hint: 'use a --home path without commas or colons', exitCode: 1 });
+    }
   }
 }
 

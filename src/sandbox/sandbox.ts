@@ -11,10 +11,10 @@ import type { Procedure } from '../util/phases.js';
 import { bwrapArgv, type BindMount } from './argv.js';
 import { openCgroup, type Cgroup } from './cgroup.js';
 import { LimitError, describeLimit, prlimitArgs, type LimitName, type Limits } from './limits.js';
-import { discardTree, mountDisk, mountOverlay, mountTmpfs, mountsUnder, removeTree, unmountUnder } from './mounts.js';
+import { checkOverlayPaths, discardTree, mountDisk, mountOverlay, mountTmpfs, mountsUnder, removeTree, unmountUnder } from './mounts.js';
 import { ARCHIVE_SOCKET_DIR, archiveRules, startArchiveProxy, withForwarder, type ArchiveProxy } from './archive.js';
 import { promoteDownloads } from './apt-cache.js';
-import { bindAll, gateDir, idmapHelper, makeUserns, pickIdBase, usernsPrefix } from './userns.js';
+import { gateDir, idmapHelper, pickIdBase, runHelper, usernsPrefix } from './userns.js';
 
 /** The unprivileged user builds run as; every jail has it (made by the jail module). */
 export const BUILD_USER = { name: 'kiln', uid: 2000, gid: 2000, home: '/home/kiln' } as const;
@@ -185,21 +185,23 @@ export async function createSandbox(opts: CreateSandboxOptions): Promise<Sandbox
     for (const d of ['upper', 'work', 'merged']) fs.mkdirSync(path.join(dir, d));
     let lower = owner.lower;
     if (bin) {
-      // The jail, idmapped: its root-owned files are root's inside the sandbox's user namespace.
+      // In one helper process: the user namespace, the jail idmapped through it (its root-owned files are root's
+      // inside), the overlay over that, and the overlay bound at the gate for bubblewrap.
       lower = path.join(dir, 'lower');
       fs.mkdirSync(lower);
-      await makeUserns(bin, owner.idBase!, ns, [[owner.lower, lower]]);
       const st = fs.statSync(owner.lower);
       fs.chownSync(path.join(dir, 'upper'), owner.idBase!, owner.idBase!);
       fs.chmodSync(path.join(dir, 'upper'), st.mode & 0o7777);
-    }
-    await mountOverlay(lower, path.join(dir, 'upper'), path.join(dir, 'work'), path.join(dir, 'merged'));
-    if (bin) {
       fs.mkdirSync(gateDir(), { recursive: true, mode: 0o711 });
       fs.chmodSync(gateDir(), 0o711);
       fs.mkdirSync(path.join(gateDir(), id, 'root'), { recursive: true, mode: 0o711 });
       fs.chmodSync(path.join(gateDir(), id), 0o711);
-      await bindAll(bin, [[path.join(dir, 'merged'), path.join(gateDir(), id, 'root')]]);
+      const [upper, work, merged] = ['upper', 'work', 'merged'].map((d) => path.join(dir, d)) as [string, string, string];
+      checkOverlayPaths([owner.lower, lower, upper, work, merged]);
+      await runHelper(bin, [['userns', owner.idBase!, ns], ['idmap', owner.lower, lower], ['overlay', lower, upper, work, merged],
+        ['bind', merged, path.join(gateDir(), id, 'root')]]);
+    } else {
+      await mountOverlay(lower, path.join(dir, 'upper'), path.join(dir, 'work'), path.join(dir, 'merged'));
     }
   } catch (e) {
     await removeTree(path.join(gateDir(), id)).catch(() => undefined);
@@ -245,6 +247,8 @@ export class Sandbox implements SandboxSession {
 
   private runs = 0;
   private bindSeq = 0;
+  /** Bind sources already mounted at the gate → their gate path. */
+  private readonly gated = new Map<string, string>();
   private aptCacheMounted = false;
 
   constructor(readonly id: string, readonly dir: string, readonly jail: JailRef, private readonly cgroup: Cgroup | null,
@@ -354,7 +358,6 @@ export class Sandbox implements SandboxSession {
         for (const x of proxy.refused.slice(0, 20)) cmd.onLine?.(`kiln: the archive proxy refused ${x}`, 'stderr');
       }
       fs.rmSync(argsFile, { force: true });
-      await this.ungateBinds(binds);
       if (watch) clearInterval(watch);
       lines?.flush();
       cmd.signal?.removeEventListener('abort', onAbort);
@@ -380,33 +383,26 @@ export class Sandbox implements SandboxSession {
   }
 
   /**
-   * In a user namespace, root inside cannot walk the host paths of `binds` (a private kiln home): they are
-   * bind-mounted at `GATE/bN` first (one process for all) and bubblewrap takes them from there.
+   * In a user namespace, root inside cannot walk the host paths of `binds` (a private kiln home): each source is
+   * bind-mounted once at `GATE/bN` (one helper process for all new ones; kept until teardown, as a build's steps
+   * bind the same sources) and bubblewrap takes it from there.
    */
   private async gateBinds(binds: readonly BindMount[]): Promise<BindMount[]> {
     if (this.userns === null || binds.length === 0) return [...binds];
     const u = this.userns;
-    const pairs: [string, string][] = [];
-    const n = ++this.bindSeq;
-    const out = binds.map((b, i) => {
-      const at = path.join(u.gate, `b${n}-${i}`);
-      if (fs.statSync(b.source).isDirectory()) fs.mkdirSync(at); else fs.writeFileSync(at, '', { flag: 'wx', mode: 0o600 });
-      pairs.push([b.source, at]);
+    const ops: ['bind', string, string][] = [];
+    const out = binds.map((b) => {
+      let at = this.gated.get(b.source);
+      if (at === undefined) {
+        at = path.join(u.gate, `b${++this.bindSeq}`);
+        if (fs.statSync(b.source).isDirectory()) fs.mkdirSync(at); else fs.writeFileSync(at, '', { flag: 'wx', mode: 0o600 });
+        ops.push(['bind', b.source, at]);
+      }
       return { ...b, source: at };
     });
-    await bindAll(u.bin, pairs);
+    await runHelper(u.bin, ops);
+    for (const [, src, at] of ops) this.gated.set(src, at);
     return out;
-  }
-
-  /** Undoes {@link gateBinds}. */
-  private async ungateBinds(binds: readonly BindMount[]): Promise<void> {
-    if (this.userns === null) return;
-    const gated = binds.filter((b) => b.source.startsWith(`${this.userns!.gate}/b`));
-    if (gated.length === 0) return;
-    await run('umount', gated.map((b) => b.source), { allowFailure: true });
-    for (const b of gated) {
-      if (mountsUnder(b.source).length === 0) { try { fs.rmdirSync(b.source); } catch { fs.rmSync(b.source, { force: true }); } }
-    }
   }
 
   /** 'disk' when the writable layer's file system is full (of bytes or of inodes), else null. */
@@ -435,6 +431,10 @@ export class Sandbox implements SandboxSession {
     this.closing ??= (async () => {
       for (const ac of this.running) ac.abort();
       await this.cgroup?.remove();
+      // One umount for the gate's and the sandbox's mounts, newest first (each is one process under load).
+      const all = [...(this.userns ? mountsUnder(this.userns.gate) : []), ...mountsUnder(this.dir)];
+      all.sort((a, b) => b.seq - a.seq);
+      if (all.length > 0) await run('umount', all.map((m) => m.target), { allowFailure: true });
       if (this.userns) await removeTree(this.userns.gate);
       await unmountUnder(this.dir);
       await discardTree(this.dir, trashDir(path.dirname(this.dir)));
@@ -462,6 +462,21 @@ export function sandboxIds(sb: SandboxSession): { readonly root: number; readonl
   let root = 0;
   try { root = fs.lstatSync(sb.hostPath('/')).uid; } catch { root = 0; }
   return { root, build: root + BUILD_USER.uid };
+}
+
+/**
+ * The host path of `inside` for host-side reads and writes after the sandbox ran code: symlinks resolved, and
+ * refused (`KILN_E_SANDBOX`) when they lead out of the sandbox's root (an absolute symlink planted by a build
+ * resolves against the host's `/` on the host side). Nothing runs in the sandbox meanwhile, so the check holds.
+ */
+export function resolveInside(sb: SandboxSession, inside: string): string {
+  const root = fs.realpathSync(sb.hostPath('/'));
+  const real = fs.realpathSync(sb.hostPath(inside));
+  if (real !== root && !real.startsWith(`${root}/`)) {
+    throw new KilnError('KILN_E_SANDBOX', `${inside} in the sandbox leads outside it (a symlink to ${real})`, {
+      hint: 'the build planted a symlink where kiln reads or writes; the port is hostile or broken', exitCode: 1 });
+  }
+  return real;
 }
 
 /**

@@ -29,7 +29,11 @@ export function pickIdBase(): number {
   return BASE0 + crypto.randomInt(SLOTS) * USERNS_SIZE;
 }
 
-/** The helper's source: `kiln-idmap BASE COUNT NSFILE [SRC DST]...`. */
+/**
+ * The helper's source: `kiln-idmap OP...` with ops `userns BASE COUNT NSFILE` (make the namespace, keep it at
+ * NSFILE), `idmap SRC DST` (an idmapped bind through it), `overlay LOWER UPPER WORK DST` and `bind SRC DST`, done in
+ * order in one process (one exec per sandbox instead of four).
+ */
 const HELPER_C = String.raw`
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -51,34 +55,45 @@ static int same_ns(pid_t c) {
 static void writef(const char *f, const char *s) {
   int fd = open(f, O_WRONLY | O_CLOEXEC); if (fd < 0 || write(fd, s, strlen(s)) < 0) die(f); close(fd);
 }
-static int binds(int argc, char **argv) {
-  for (int i = 2; i + 1 < argc; i += 2) if (mount(argv[i], argv[i + 1], NULL, MS_BIND, NULL)) die(argv[i]);
-  return 0;
-}
-int main(int argc, char **argv) {
-  if (argc >= 2 && strcmp(argv[1], "bind") == 0 && argc % 2 == 0) return binds(argc, argv);
-  if (argc < 4 || argc % 2) { fprintf(stderr, "usage: kiln-idmap BASE COUNT NSFILE [SRC DST]... | bind [SRC DST]...\n"); return 2; }
+static int userns(const char *base, const char *count, const char *nsfile, int *gate, pid_t *child) {
   int p[2]; if (pipe(p)) die("pipe");
   pid_t c = fork(); if (c < 0) die("fork");
   if (c == 0) { char b; close(p[1]); if (unshare(CLONE_NEWUSER)) _exit(1); if (read(p[0], &b, 1) < 0) _exit(1); _exit(0); }
   close(p[0]);
-  for (int i = 0; i < 20000 && same_ns(c); i++) usleep(50);
-  if (same_ns(c)) { fprintf(stderr, "kiln-idmap: no user namespace was made\n"); return 1; }
+  for (int i = 0; i < 200000 && same_ns(c); i++) usleep(20);
+  if (same_ns(c)) { fprintf(stderr, "kiln-idmap: no user namespace was made\n"); exit(1); }
   char f[64], m[96];
-  snprintf(m, sizeof m, "0 %s %s\n", argv[1], argv[2]);
+  snprintf(m, sizeof m, "0 %s %s\n", base, count);
   snprintf(f, sizeof f, "/proc/%d/uid_map", c); writef(f, m);
   snprintf(f, sizeof f, "/proc/%d/gid_map", c); writef(f, m);
   snprintf(f, sizeof f, "/proc/%d/ns/user", c);
   int ns = open(f, O_RDONLY | O_CLOEXEC); if (ns < 0) die("open user ns");
-  if (mount(f, argv[3], NULL, MS_BIND, NULL)) die("bind the user ns");
-  for (int i = 4; i + 1 < argc; i += 2) {
-    int t = syscall(SYS_open_tree, AT_FDCWD, argv[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC); if (t < 0) die("open_tree");
-    struct mount_attr a; memset(&a, 0, sizeof a); a.attr_set = MOUNT_ATTR_IDMAP; a.userns_fd = ns;
-    if (syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH, &a, sizeof a)) die("mount_setattr idmap");
-    if (syscall(SYS_move_mount, t, "", AT_FDCWD, argv[i + 1], MOVE_MOUNT_F_EMPTY_PATH)) die("move_mount");
-    close(t);
+  if (mount(f, nsfile, NULL, MS_BIND, NULL)) die("bind the user ns");
+  *gate = p[1]; *child = c;
+  return ns;
+}
+int main(int argc, char **argv) {
+  int ns = -1, gate = -1; pid_t child = -1;
+  for (int i = 1; i < argc;) {
+    const char *op = argv[i];
+    if (!strcmp(op, "userns") && i + 3 < argc) { ns = userns(argv[i + 1], argv[i + 2], argv[i + 3], &gate, &child); i += 4; }
+    else if (!strcmp(op, "idmap") && i + 2 < argc && ns >= 0) {
+      int t = syscall(SYS_open_tree, AT_FDCWD, argv[i + 1], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC); if (t < 0) die("open_tree");
+      struct mount_attr a; memset(&a, 0, sizeof a); a.attr_set = MOUNT_ATTR_IDMAP; a.userns_fd = ns;
+      if (syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH, &a, sizeof a)) die("mount_setattr idmap");
+      if (syscall(SYS_move_mount, t, "", AT_FDCWD, argv[i + 2], MOVE_MOUNT_F_EMPTY_PATH)) die("move_mount");
+      close(t); i += 3;
+    } else if (!strcmp(op, "overlay") && i + 4 < argc) {
+      char o[8192];
+      if (snprintf(o, sizeof o, "lowerdir=%s,upperdir=%s,workdir=%s,volatile", argv[i + 1], argv[i + 2], argv[i + 3]) >= (int)sizeof o) die("overlay options");
+      if (mount("overlay", argv[i + 4], "overlay", 0, o)) die("mount overlay");
+      i += 5;
+    } else if (!strcmp(op, "bind") && i + 2 < argc) {
+      if (mount(argv[i + 1], argv[i + 2], NULL, MS_BIND, NULL)) die(argv[i + 1]);
+      i += 3;
+    } else { fprintf(stderr, "kiln-idmap: bad operation %s\n", op); return 2; }
   }
-  close(p[1]); waitpid(c, 0, 0);
+  if (gate >= 0) { close(gate); waitpid(child, 0, 0); }
   return 0;
 }
 `;
@@ -112,18 +127,24 @@ export function idmapHelper(): Promise<string | null> {
   return helper;
 }
 
-/**
- * Makes a user namespace mapping 0..65535 to `base`.., keeps it at `nsFile` (a bind mount, undone with the
- * sandbox's other mounts), and mounts each `[src, dst]` pair as an idmapped bind. Throws when it fails.
- */
-export async function makeUserns(bin: string, base: number, nsFile: string, pairs: readonly (readonly [string, string])[]): Promise<void> {
-  fs.writeFileSync(nsFile, '', { mode: 0o600 });
-  await run(bin, [String(base), String(USERNS_SIZE), nsFile, ...pairs.flat()]);
-}
+/** One operation of the helper (done in order, in one process). */
+export type HelperOp = readonly ['userns', number, string] | readonly ['idmap', string, string]
+  | readonly ['overlay', string, string, string, string] | readonly ['bind', string, string];
 
-/** Bind-mounts each `[src, dst]` pair (dst exists, of the same kind) with one process. */
-export async function bindAll(bin: string, pairs: readonly (readonly [string, string])[]): Promise<void> {
-  if (pairs.length > 0) await run(bin, ['bind', ...pairs.flat()]);
+/**
+ * Runs helper operations: `userns` makes a user namespace mapping 0..65535 to BASE.. and keeps it at NSFILE (a
+ * bind mount, undone with the sandbox's other mounts); `idmap` bind-mounts SRC at DST through it; `overlay` mounts
+ * an overlayfs (volatile); `bind` bind-mounts SRC at DST (which exists, of the same kind). Throws when one fails.
+ */
+export async function runHelper(bin: string, ops: readonly HelperOp[]): Promise<void> {
+  const args: string[] = [];
+  for (const op of ops) {
+    if (op[0] === 'userns') {
+      fs.writeFileSync(op[2], '', { mode: 0o600 });
+      args.push('userns', String(op[1]), String(USERNS_SIZE), op[2]);
+    } else args.push(...op);
+  }
+  if (args.length > 0) await run(bin, args);
 }
 
 /**
