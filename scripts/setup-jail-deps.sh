@@ -5,10 +5,11 @@
 #   util-linux          mount/umount, prlimit, setpriv, flock (Essential; listed for clarity)
 #   dpkg                dpkg-query reads a jail's manifest
 #   ca-certificates     https mirrors
+#   curl                distfile downloads, run as nobody (src/fetch/download.ts)
 # With KILN_ARM64=1 (or --arm64) also what arm64 jails on an amd64 host need (issue 9):
 #   qemu-user-static, binfmt-support   then binfmt_misc must be mounted: see `kiln doctor`
 set -euo pipefail
 . "$(dirname "$0")/lib/apt.sh"
-pkgs=(mmdebstrap bubblewrap util-linux dpkg ca-certificates)
+pkgs=(mmdebstrap bubblewrap util-linux dpkg ca-certificates curl)
 if [ "${KILN_ARM64:-0}" = 1 ] || [ "${1:-}" = --arm64 ]; then pkgs+=(qemu-user-static binfmt-support); fi
 apt_install "${pkgs[@]}"
