@@ -101,8 +101,9 @@ test('update recomputes the manifest: a changed package set changes the identity
 test('jail list through the CLI', async () => {
   const out: string[] = [];
   assert.equal(await main(['jail', 'list', '--json', '--home', home], { out: (t) => out.push(t), err: () => undefined }), 0);
-  const list = JSON.parse(out.join('')) as { name: string; arch: string }[];
+  const list = JSON.parse(out.join('')) as { name: string; arch: string; release: string; suites: string[] }[];
   assert.deepEqual(list.map((j) => [j.name, j.arch]), [['copy', 'amd64']]);
+  assert.deepEqual(list[0]!.suites, [list[0]!.release, `${list[0]!.release}-updates`, `${list[0]!.release}-security`]);
   assert.equal(await main(['jail', 'frob', '--home', home], { out: () => undefined, err: () => undefined }), 2);
 });
 

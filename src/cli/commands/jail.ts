@@ -3,7 +3,7 @@ import type { CliContext } from '../context.js';
 import { parseCommand } from '../context.js';
 import { UsageError } from '../../util/errors.js';
 import { openStore } from '../../store/index.js';
-import { createJail, deleteJail, listJails, updateJail } from '../../jail/index.js';
+import { createJail, deleteJail, jailSuites, listJails, updateJail } from '../../jail/index.js';
 
 const HELP = `usage: kiln jail create NAME [--release CODENAME|SUITE] [--arch amd64|arm64] [--mirror URL] [--include PKG,...] [--no-updates]
        kiln jail update NAME
@@ -17,7 +17,7 @@ const HELP = `usage: kiln jail create NAME [--release CODENAME|SUITE] [--arch am
            REL-security (sid: REL alone), or REL alone with --no-updates (a frozen jail)
   update   apt-get update and upgrade inside the jail (from its suites); a changed package set changes the
            jail's identity, so every port built in it is rebuilt (bulk -n --explain: "jail changed")
-  list     the jails, with release, arch and identity
+  list     the jails, with release, arch, identity and suites
   delete   remove a jail (refused while a build's sandbox is mounted over it)`;
 
 /** Handler of `kiln jail VERB ...`. */
@@ -82,9 +82,10 @@ async function jailList(argv: string[], ctx: CliContext): Promise<number> {
   const store = openStore(ctx.home);
   try {
     const jails = listJails(store);
-    if (values.json) { ctx.out(JSON.stringify(jails)); return 0; }
+    if (values.json) { ctx.out(JSON.stringify(jails.map((j) => ({ ...j, suites: jailSuites(j.path) })))); return 0; }
     if (jails.length === 0) { ctx.out('no jails; make one with `kiln jail create NAME`'); return 0; }
-    const rows = [['NAME', 'RELEASE', 'ARCH', 'IDENTITY', 'UPDATED'], ...jails.map((j) => [j.name, j.release, j.arch, j.identity.slice(0, 12), j.updated])];
+    const rows = [['NAME', 'RELEASE', 'ARCH', 'IDENTITY', 'UPDATED', 'SUITES'],
+      ...jails.map((j) => [j.name, j.release, j.arch, j.identity.slice(0, 12), j.updated, jailSuites(j.path).join(' ') || '-'])];
     const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) ctx.out(r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd());
     return 0;
