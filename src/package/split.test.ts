@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertGolden } from '../util/golden.js';
 import { run } from '../util/exec.js';
+import { parseRecipe } from '../recipe/index.js';
 import { KilnError } from '../util/errors.js';
 import {
   globRegExp, planSplit, sonamePackage, devPackage, portSection, dep5License, copyrightText, changelogText, gzipN,
@@ -167,4 +168,14 @@ test('portSourceDateEpoch: the port folder\'s last commit in a git tree, else it
     fs.writeFileSync(path.join(port, 'port.yaml'), 'version: "2"\n'); // checked out later: the commit counts, not the file time
     assert.equal(await portSourceDateEpoch(port), 1650000000);
   } finally { fs.rmSync(tmp, { recursive: true, force: true }); }
+});
+
+test('recipes: section: and packages: are parsed, and a bad section, name or glob is a located problem', () => {
+  const head = 'version: "1.0.4"\nsummary: x\nbuild: {system: autotools}\n';
+  const ok = parseRecipe(`${head}section: libs\npackages:\n  libmd0: [usr/lib/*/libmd.so.*]\n  libmd-dev: [usr/include/**, usr/lib/*/libmd.so]\n`, 'p.yaml', 'devel/libmd');
+  assert.deepEqual(ok.problems, []);
+  assert.equal(ok.recipe!.section, 'libs');
+  assert.deepEqual(ok.recipe!.packages, { libmd0: ['usr/lib/*/libmd.so.*'], 'libmd-dev': ['usr/include/**', 'usr/lib/*/libmd.so'] });
+  const bad = parseRecipe(`${head}section: nosuch\npackages:\n  Bad_Name: [a]\n  libx: [../etc/*]\n  liby: []\n`, 'p.yaml', 'devel/libmd');
+  assert.deepEqual(bad.problems.map((p) => `${p.line} ${p.field}`).sort(), ['4 section', '6 packages.Bad_Name', '7 packages.libx[0]', '8 packages.liby'].sort());
 });
