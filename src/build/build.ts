@@ -19,6 +19,7 @@ import {
 import { buildDeb, composeDepends, debVersion, dpkgSonameResolver, shlibDepends, type KilnRunDep } from '../package/index.js';
 import { SANDBOX_PATHS, buildEnv, buildSteps, extractStep, patchStep, type BuildStep } from './script.js';
 import { buildDebianSource, debianPortVersion } from './debian.js';
+import { CCACHE_MOUNT, type CcacheSpec } from './ccache.js';
 
 /** The jail a build runs over. */
 export interface BuildJail {
@@ -68,6 +69,8 @@ export interface BuildPortInput {
   readonly signal?: AbortSignal;
   /** Told when each phase starts (for progress displays). */
   readonly onPhase?: (phase: string) => void;
+  /** This port's own compiler cache (kiln.yaml `ccache: true`; see `ccache.ts`). */
+  readonly ccache?: CcacheSpec;
 }
 
 /** Why a build failed. */
@@ -168,8 +171,9 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
     const aptArgs = ['flock', '/var/cache/apt/archives/.kiln-lock', 'apt-get', 'install', '-y', '-q', '--no-install-recommends',
       '-o', 'Dpkg::Use-Pty=0', '-o', 'APT::Sandbox::User=root'];
     await phase('system-depends', async () => {
-      if (r.depends.system.length === 0) { log.line('no system dependencies'); return; }
-      await sbRun({ argv: [...aptArgs, ...r.depends.system], user: 'root', network: true, env: aptEnv, binds: [aptCacheBind(inp.home)] });
+      const system = inp.ccache && !r.depends.system.includes('ccache') ? [...r.depends.system, 'ccache'] : r.depends.system;
+      if (system.length === 0) { log.line('no system dependencies'); return; }
+      await sbRun({ argv: [...aptArgs, ...system], user: 'root', network: true, env: aptEnv, binds: [aptCacheBind(inp.home)] });
     });
     await phase('kiln-depends', async () => {
       if (inp.depDebs.length === 0) { log.line('no kiln dependencies'); return; }
@@ -179,17 +183,24 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
         env: aptEnv, binds: [...binds, aptCacheBind(inp.home)] });
     });
     const scriptInput = { origin: inp.port.origin, recipe: r, options: inp.options, jobs: inp.jobs,
-      sourceDateEpoch: inp.sourceDateEpoch, distfiles: distfiles.map((d) => d.filename) };
+      sourceDateEpoch: inp.sourceDateEpoch, distfiles: distfiles.map((d) => d.filename),
+      ...(inp.ccache ? { ccache: { maxSize: inp.ccache.maxSize } } : {}) };
     const env = buildEnv(scriptInput);
     const binds: BindMount[] = [
       ...distfiles.map((d) => ({ source: d.path, dest: `${SANDBOX_PATHS.distfiles}/${d.filename}`, readonly: true })),
       { source: inp.port.dir, dest: SANDBOX_PATHS.port, readonly: true },
+      ...(inp.ccache ? [ccacheBind(sb, inp.ccache)] : []),
     ];
+    const ccacheStats = async (args: string[]): Promise<void> => {
+      if (inp.ccache) await sbRun({ argv: ['ccache', ...args], user: 'build', network: false, env, cwd: SANDBOX_PATHS.src, binds });
+    };
     const step = (s: BuildStep): Promise<void> => phase(s.name, () => sbRun({
       argv: ['sh', '-ec', s.script], user: 'build', network: false, env, cwd: SANDBOX_PATHS.src, binds }));
     await step(extractStep(scriptInput));
     await step(patchStep(scriptInput));
+    await ccacheStats(['-z']);
     for (const s of buildSteps(scriptInput, inp.withTests ?? false)) await step(s);
+    await ccacheStats(['-s']); // this build's hits and misses, in the log
     const deb = await phase('package', async () => {
       const destdir = sb.hostPath(SANDBOX_PATHS.destdir);
       if (fs.readdirSync(destdir).length === 0) {
@@ -226,6 +237,14 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
     for (const e of errs) log.line(`teardown problem: ${e.message}`);
     log.close();
   }
+}
+
+/** The bind of a port's own ccache folder (made on the host, owned by the build user), read-write for its build steps. */
+function ccacheBind(sb: SandboxSession, c: CcacheSpec): BindMount {
+  fs.mkdirSync(c.dir, { recursive: true, mode: 0o700 });
+  fs.chownSync(c.dir, BUILD_USER.uid, BUILD_USER.gid);
+  fs.mkdirSync(sb.hostPath(CCACHE_MOUNT), { recursive: true });
+  return { source: c.dir, dest: CCACHE_MOUNT, readonly: false };
 }
 
 /** Makes the build's folders in the sandbox, owned by the build user. */

@@ -3,4 +3,5 @@ export { buildPort, type BuildPortInput, type BuildResult, type BuildJail, type 
 export { buildEnv, buildSteps, extractStep, patchStep, shq, SANDBOX_PATHS, type BuildScriptInput, type BuildStep } from './script.js';
 export { kilnSonameMap, kilnRunDeps, packageDebs, type BuiltPackage } from './deps.js';
 export { debianPortVersion } from './debian.js';
+export { ccacheDir, ccacheRoot, CCACHE_MOUNT, type CcacheSpec } from './ccache.js';
 export { debBuildWords, type DebBuildWordsInput } from './debian-text.js';
