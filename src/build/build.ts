@@ -21,6 +21,7 @@ import { SANDBOX_PATHS, StepTrace, buildEnv, buildSteps, extractStep, patchStep,
 import { buildDebianSource, debianPortVersion } from './debian.js';
 import { packagePhase } from './package-phase.js';
 import { installDepends, installPackages } from './install.js';
+import { CCACHE_MOUNT, type CcacheSpec } from './ccache.js';
 
 /** The jail a build runs over. */
 export interface BuildJail {
@@ -72,6 +73,8 @@ export interface BuildPortInput {
   readonly signal?: AbortSignal;
   /** Told when each phase starts (for progress displays). */
   readonly onPhase?: (phase: string) => void;
+  /** This port's own compiler cache (kiln.yaml `ccache: true`; see `ccache.ts`). */
+  readonly ccache?: CcacheSpec;
 }
 
 /** Why a build failed. */
@@ -176,8 +179,9 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
     };
     // Download (archive proxy only), then install with no network at all (install.ts).
     await phase('system-depends', async () => {
-      if (r.depends.system.length === 0) { log.line('no system dependencies'); return; }
-      await installDepends({ home: inp.home, run: sbRun, ...installPackages(r.depends.system) });
+      const system = inp.ccache && !r.depends.system.includes('ccache') ? [...r.depends.system, 'ccache'] : r.depends.system;
+      if (system.length === 0) { log.line('no system dependencies'); return; }
+      await installDepends({ home: inp.home, run: sbRun, ...installPackages(system) });
     });
     await phase('kiln-depends', async () => {
       if (inp.depDebs.length === 0) { log.line('no kiln dependencies'); return; }
@@ -185,18 +189,25 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
       await installDepends({ home: inp.home, run: sbRun, binds, ...installPackages(inp.depDebs.map((d) => `/kiln/debs/${path.basename(d)}`)) });
     });
     const scriptInput = { origin: inp.port.origin, recipe: r, options: inp.options, jobs: inp.jobs,
-      sourceDateEpoch: inp.sourceDateEpoch, distfiles: distfiles.map((d) => d.filename) };
+      sourceDateEpoch: inp.sourceDateEpoch, distfiles: distfiles.map((d) => d.filename),
+      ...(inp.ccache ? { ccache: { maxSize: inp.ccache.maxSize } } : {}) };
     const env = buildEnv(scriptInput);
     const binds: BindMount[] = [
       ...distfiles.map((d) => ({ source: d.path, dest: `${SANDBOX_PATHS.distfiles}/${d.filename}`, readonly: true })),
       { source: inp.port.dir, dest: SANDBOX_PATHS.port, readonly: true },
+      ...(inp.ccache ? [ccacheBind(sb, inp.ccache)] : []),
     ];
+    const ccacheStats = async (args: string[]): Promise<void> => {
+      if (inp.ccache) await sbRun({ argv: ['ccache', ...args], user: 'build', network: false, env, cwd: SANDBOX_PATHS.src, binds });
+    };
     // Traced (`set -x`): a failure names the command that failed (StepTrace), not the script's first line.
     const step = (s: BuildStep, t = new StepTrace()): Promise<void> => phase(s.name, () => sbRun({
       argv: stepArgv(s), user: 'build', network: false, env, cwd: SANDBOX_PATHS.src, binds, onLine: t.onLine }).catch(t.explain));
     await step(extractStep(scriptInput));
     await step(patchStep(scriptInput));
+    await ccacheStats(['-z']);
     for (const s of buildSteps(scriptInput, inp.withTests ?? false)) await step(s);
+    await ccacheStats(['-s']); // this build's hits and misses, in the log
     const made = await phase('package', () => packagePhase({ inp, sb, sbRun, env, binds, log: log.line }));
     log.line(`built ${made.debs.map((d) => path.basename(d)).join(' ')}${made.debugDebs.length ? `; debug symbols: ${made.debugDebs.map((d) => path.basename(d)).join(' ')}` : ''}`);
     return { ok: true, debs: made.debs, debugDebs: made.debugDebs, timings: proc.timings, wallMs: Date.now() - started, cpuMs };
@@ -212,6 +223,15 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
     for (const e of errs) log.line(`teardown problem: ${e.message}`);
     log.close();
   }
+}
+
+/** The bind of a port's own ccache folder (made on the host, owned by the build user), read-write for its build steps. */
+function ccacheBind(sb: SandboxSession, c: CcacheSpec): BindMount {
+  const ids = sandboxIds(sb);
+  fs.mkdirSync(c.dir, { recursive: true, mode: 0o700 });
+  fs.chownSync(c.dir, ids.build, ids.build);
+  fs.mkdirSync(sb.hostPath(CCACHE_MOUNT), { recursive: true });
+  return { source: c.dir, dest: CCACHE_MOUNT, readonly: false };
 }
 
 /**

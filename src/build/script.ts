@@ -29,6 +29,8 @@ export interface BuildScriptInput {
   readonly sourceDateEpoch: number;
   /** The distfiles' file names, in recipe order, as found under {@link SANDBOX_PATHS.distfiles}. */
   readonly distfiles: readonly string[];
+  /** The port's own compiler cache, mounted at `/kiln/ccache` (kiln.yaml `ccache: true`): compilers go through ccache. */
+  readonly ccache?: { readonly maxSize: string };
 }
 
 /** The build's environment, as the spec lists it (the recipe's `build.env` last, so it can override). */
@@ -49,6 +51,10 @@ export function buildEnv(inp: BuildScriptInput): Record<string, string> {
     SOURCE_DATE_EPOCH: String(inp.sourceDateEpoch),
   };
   for (const name of Object.keys(inp.recipe.options).sort()) env[`KILN_OPT_${name}`] = inp.options[name] ? 'on' : 'off';
+  if (inp.ccache) {
+    env.PATH = `/usr/lib/ccache:${env.PATH!}`;
+    Object.assign(env, { CCACHE_DIR: '/kiln/ccache', CCACHE_MAXSIZE: inp.ccache.maxSize, CCACHE_BASEDIR: SANDBOX_PATHS.src });
+  }
   for (const [k, v] of Object.entries(inp.recipe.build.env)) env[k] = v;
   return env;
 }

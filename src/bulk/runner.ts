@@ -15,7 +15,7 @@ import type { Port } from '../recipe/index.js';
 import type { TreeRef } from '../tree/index.js';
 import type { BulkRow, JailRecord, PackageRow, Store } from '../store/index.js';
 import { BwrapRunner, cleanupStaleSandboxes, settleRemovals, type Limits, type SandboxRunner } from '../sandbox/index.js';
-import { buildPort, kilnRunDeps, kilnSonameMap, packageDebs, type BuildPortInput, type BuildResult, type BuiltPackage } from '../build/index.js';
+import { buildPort, ccacheDir, kilnRunDeps, kilnSonameMap, packageDebs, type BuildPortInput, type BuildResult, type BuiltPackage } from '../build/index.js';
 import { debianKilnVersion } from '../debian/index.js';
 import { currentGeneration, publish, repoDir, repoName } from '../repo/index.js';
 import { debAbiHash, debVersion, portSourceDateEpoch } from '../package/index.js';
@@ -45,6 +45,8 @@ export interface RunBulkOptions {
   /** Host cores for the job budget (default: os.availableParallelism()). */
   readonly cores?: number;
   readonly jobBudget?: 'adaptive' | 'fixed';
+  /** kiln.yaml `ccache: true`: each port builds with its own compiler cache, capped at `maxSize`. */
+  readonly ccache?: { readonly maxSize: string };
   /** Limits of every build (a port's own limits override them). */
   readonly limits: Limits;
   readonly withTests?: boolean;
@@ -262,6 +264,7 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
           kilnRun: kilnRunDeps(runDeps), kilnSonames: await kilnSonameMap(deps), jobs,
           withTests: o.withTests, limits: limitsForArch(portLimits(o.limits, port), o.jail.arch, host), outDir: path.join(pkgDir, 'All'), logFile: log,
           sourceDateEpoch: o.sourceDateEpoch ?? (port.debian ? 1 : await portSourceDateEpoch(port.dir)), ...(o.maintainer ? { maintainer: o.maintainer } : {}), mirrors: o.mirrors, debianMirror: o.debianMirror, deadHosts,
+          ...(o.ccache ? { ccache: { dir: ccacheDir(o.home, o.jail.name, o.tree.name, origin), maxSize: o.ccache.maxSize } } : {}),
           runner: meter.wrap(o.runner ?? new BwrapRunner(o.home)), signal: o.signal, onPhase: (phase) => {
             meter.phase(phase);
             o.store.bulks.setBuild(bulk.id, origin, { phase });

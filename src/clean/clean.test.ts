@@ -14,7 +14,8 @@ import { openStore, type Store } from '../store/index.js';
 import { addTree } from '../tree/index.js';
 import { processStart } from '../bulk/index.js';
 import { main } from '../cli/main.js';
-import { cleanDistfiles, cleanLogs, cleanPackages } from './index.js';
+import { cleanCcache, cleanDistfiles, cleanLogs, cleanPackages } from './index.js';
+import { ccacheDir } from '../build/index.js';
 
 let home = '';
 let trees = '';
@@ -171,6 +172,22 @@ test('clean logs: all but the newest N bulks per pair, never a running bulk, and
   assert.deepEqual(fs.readdirSync(path.join(home, 'logs')).map(Number).sort((x, y) => x - y), [running, a[1], a[2], b]);
 });
 
+test('clean ccache: every per-port compiler cache goes, but those of a running bulk', () => {
+  runningBulk('bookworm', 'busy');
+  const idle = ccacheDir(home, 'bookworm', 'idle', 'devel/x');
+  const busy = ccacheDir(home, 'bookworm', 'busy', 'devel/x');
+  write(path.join(idle, 'a', 'obj.o'), 'object');
+  write(path.join(idle, 'ccache.conf'), 'max_size = 2G\n');
+  write(path.join(busy, 'b', 'obj.o'), 'object');
+  const dry = cleanCcache({ home, store, dryRun: true });
+  assert.deepEqual(dry.removed.map((r) => [r.path, r.files]), [['cache/ccache/bookworm/idle', 2]]);
+  assert.deepEqual(dry.spared.map((s) => s.path), ['cache/ccache/bookworm/busy']);
+  assert.ok(fs.existsSync(idle));
+  cleanCcache({ home, store });
+  assert.ok(!fs.existsSync(idle));
+  assert.ok(fs.existsSync(path.join(busy, 'b', 'obj.o')));
+});
+
 test('kiln clean: the CLI reports in text and JSON, reads keep_generations, and refuses a wrong target', async () => {
   const ids = [finishedBulk('bookworm', 'a'), finishedBulk('bookworm', 'a'), finishedBulk('bookworm', 'a')];
   for (const id of ids) write(path.join(home, 'logs', String(id), 'x.log'), 'abc');
@@ -186,5 +203,5 @@ test('kiln clean: the CLI reports in text and JSON, reads keep_generations, and 
   assert.match(out.pop()!, /^kiln clean logs: removed 2 files, 6 B \(2 entries\)\n {2}removed logs\/\d+ \(1 file, 3 B\): bulk \d+ \(jail bookworm, tree a, done\) is older than the newest 1 of its pair/);
   assert.deepEqual(fs.readdirSync(path.join(home, 'logs')), [String(ids[2])]);
   assert.equal(await main(['clean', 'everything'], ctx), 2);
-  assert.match(err.join('\n'), /packages, distfiles or logs/);
+  assert.match(err.join('\n'), /packages, distfiles, logs or ccache/);
 });

@@ -84,6 +84,11 @@ export const ConfigSchema = z.object({
     valid_days: z.number().int().min(0).max(3650).default(0)
       .describe("Days a published Release stays valid (apt's Valid-Until, counted from the publish); 0: no Valid-Until, the Release never expires"),
   }).strict().default({ valid_days: 0 }).describe('The published repositories'),
+  /** Per-port compiler caches: each port's C/C++ builds go through ccache with a cache of its own (jail, tree, origin). */
+  ccache: z.boolean().default(false).describe("Compile through ccache, with a cache per port (jail, tree, origin); kiln clean ccache removes them"),
+  /** Size cap of each port's ccache (ccache's syntax: a number with K, M, G or T). */
+  ccache_size: z.string().regex(/^[0-9]{1,6}(\.[0-9]{1,3})?[KMGT]i?$/, 'must be a size such as 500M or 2G').default('2G')
+    .describe("Size cap of each port's ccache, such as 500M or 2G"),
   /** Redis URL for distributed builds (unset: builds are local only). */
   redis: z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL').optional()
     .describe('Redis URL that remote workers share (unset: local builds only)'),

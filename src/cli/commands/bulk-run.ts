@@ -68,6 +68,7 @@ export async function runBulkCommand(ctx: CliContext, f: BulkRunFlags): Promise<
     const summary = await runBulk({
       home: ctx.home, store, jail: res.jail!, tree: res.tree, plan: res.plan, dag: res.dag, ports: res.ports,
       identities: res.identities, choices: getOptionChoices(store, res.tree), builders, jobBudget: cfg.job_budget,
+      ...(cfg.ccache ? { ccache: { maxSize: cfg.ccache_size } } : {}),
       limits: {
         wallMs: cfg.limits.wall_s * 1000, noOutputMs: cfg.limits.no_output_s * 1000, cpuSeconds: cfg.limits.cpu_s,
         memoryBytes: cfg.limits.memory_mb * 1024 * 1024, nproc: 4096,

@@ -1,19 +1,20 @@
-/** `kiln clean packages|distfiles|logs|sandboxes [--dry-run] [--json]`: remove what no registered tree and jail needs any more. */
+/** `kiln clean packages|distfiles|logs|sandboxes|ccache [--dry-run] [--json]`: remove what no registered tree and jail needs any more. */
 import type { CliContext } from '../context.js';
 import { parseCommand } from '../context.js';
 import { UsageError } from '../../util/errors.js';
 import { openStore } from '../../store/index.js';
 import { loadConfig } from '../../config/index.js';
 import { removeAllKept } from '../../sandbox/index.js';
-import { cleanDistfiles, cleanLogs, cleanPackages, formatCleanReport, type CleanReport } from '../../clean/index.js';
+import { cleanCcache, cleanDistfiles, cleanLogs, cleanPackages, formatCleanReport, type CleanReport } from '../../clean/index.js';
 
-const HELP = `usage: kiln clean (packages | distfiles | logs | sandboxes) [--dry-run] [--json]
+const HELP = `usage: kiln clean (packages | distfiles | logs | sandboxes | ccache) [--dry-run] [--json]
 
   packages   package files under HOME/packages/JAIL-TREE/All that neither the current package set nor a kept
              repository generation refers to, and the packages of pairs whose jail or tree is gone (pkgclean)
   distfiles  cached distfiles whose sha256 no recipe of a registered tree names (distclean)
   sandboxes  sandboxes kept by \`kiln testport --keep\` (unmounted and deleted)
   logs       logs of bulks older than the newest keep_generations (kiln.yaml) of their jail and tree (logclean)
+  ccache     the per-port compiler caches (kiln.yaml ccache: true), but those of a running bulk
   -n, --dry-run   say what would be removed and how much, remove nothing
   --json          print the report as one JSON object`;
 
@@ -22,8 +23,8 @@ export async function cleanCommand(argv: string[], ctx: CliContext): Promise<num
   const { values, positionals } = parseCommand('clean', argv, { 'dry-run': { type: 'boolean', short: 'n', default: false } });
   if (values.help) { ctx.out(HELP); return 0; }
   const [what, ...extra] = positionals;
-  if (what === undefined || extra.length > 0 || !['packages', 'distfiles', 'logs', 'sandboxes'].includes(what)) {
-    throw new UsageError(`kiln clean: say what to clean: packages, distfiles, logs or sandboxes${what === undefined ? '' : ` (not "${positionals.join(' ')}")`}`,
+  if (what === undefined || extra.length > 0 || !['packages', 'distfiles', 'logs', 'sandboxes', 'ccache'].includes(what)) {
+    throw new UsageError(`kiln clean: say what to clean: packages, distfiles, logs, sandboxes or ccache${what === undefined ? '' : ` (not "${positionals.join(' ')}")`}`,
       'see `kiln clean --help`');
   }
   const dryRun = values['dry-run'];
@@ -39,6 +40,7 @@ export async function cleanCommand(argv: string[], ctx: CliContext): Promise<num
   try {
     report = what === 'packages' ? cleanPackages({ home: ctx.home, store, dryRun })
       : what === 'distfiles' ? cleanDistfiles({ home: ctx.home, store, dryRun, cwd: ctx.cwd })
+      : what === 'ccache' ? cleanCcache({ home: ctx.home, store, dryRun })
       : cleanLogs({ home: ctx.home, store, dryRun, keep: cfg!.keep_generations });
   } finally { store.close(); }
   ctx.out(values.json ? JSON.stringify(report) : formatCleanReport(report));
