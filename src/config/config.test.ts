@@ -101,7 +101,7 @@ test('describeConfig lists every leaf setting once, with value, default and a do
   const cfg = parseConfig('keep_generations: 9\nlimits: {memory_mb: 100}\n', 'k.yaml');
   const rows = describeConfig(cfg);
   assert.deepEqual(rows.map((r) => r.key), [
-    'builders', 'limits.wall_s', 'limits.cpu_s', 'limits.no_output_s', 'limits.memory_mb', 'mirrors', 'fetch.allow_hosts', 'signing.key_dir', 'debian_mirror', 'maintainer', 'debug_symbols',
+    'builders', 'limits.wall_s', 'limits.cpu_s', 'limits.no_output_s', 'limits.memory_mb', 'limits.disk_mb', 'limits.files', 'mirrors', 'fetch.allow_hosts', 'signing.key_dir', 'debian_mirror', 'maintainer', 'debug_symbols',
     'keep_generations', 'repo.valid_days', 'ccache', 'ccache_size', 'redis', 'serve.listen', 'hooks.post_bulk.commands', 'hooks.post_bulk.urls', 'job_budget',
   ]);
   for (const r of rows) assert.ok(r.doc.length > 10, `${r.key} has no doc`);
