@@ -76,7 +76,7 @@ test('Debian\'s hello rebuilt with an overlay patch: +kiln1 .deb, identity stamp
   assert.ok(res.ok, `hello failed in ${res.phase}: ${res.reason}\n${logOf('ok').slice(-4000)}`);
   t.diagnostic(`phases: ${res.timings.map((x) => `${x.name} ${(x.wallMs / 1000).toFixed(1)} s`).join(', ')}`);
   assert.deepEqual(res.debs.map((d) => path.basename(d)), ['hello_2.10-3+kiln1_amd64.deb']);
-  assert.deepEqual(res.timings.map((t) => t.name), ['fetch', 'sandbox', 'extract', 'patch', 'version', 'build-depends', 'build', 'package']);
+  assert.deepEqual(res.timings.map((x) => x.name), ['fetch', 'sandbox', 'extract', 'patch', 'version', 'build-depends', 'build', 'package']);
   const deb = res.debs[0]!;
   const f = async (name: string): Promise<string> => (await run('dpkg-deb', ['-f', deb, name])).stdout.trim();
   assert.equal(await f('Version'), '2.10-3+kiln1');

@@ -47,10 +47,10 @@ test('fetches from the recipe URL into the content-addressed cache, then hits th
   assert.equal(first!.path, new DistfileCache(path.join(h, 'distfiles')).pathOf(GOOD));
   assert.deepEqual(fs.readFileSync(first!.path), good);
   assert.equal(fs.realpathSync(path.join(h, 'distfiles/by-name/foo-1.0.tar.gz')), first!.path);
-  const before = hits.length;
+  const hitsBefore = hits.length;
   const [second] = await fetchDistfiles(req, { home: h });
   assert.equal(second!.from, 'cache');
-  assert.equal(hits.length, before, 'the second fetch must not touch the network');
+  assert.equal(hits.length, hitsBefore, 'the second fetch must not touch the network');
 });
 
 test('a checksum mismatch is KILN_E_CHECKSUM naming origin, URL, both hashes; the bad file is kept apart', async () => {
@@ -100,10 +100,10 @@ test('nothing anywhere is KILN_E_FETCH listing every place tried; unreachable ho
 });
 
 test('transient server errors are retried a bounded number of times', async () => {
-  const before = hits.filter((u) => u.startsWith('/flaky/')).length;
+  const flakyBefore = hits.filter((u) => u.startsWith('/flaky/')).length;
   const r = await downloadToFile(`${base}/flaky/foo-1.0.tar.gz`, path.join(tmp, 'flaky.out'), { attempts: 3 });
   assert.equal(r.ok, false);
-  assert.equal(hits.filter((u) => u.startsWith('/flaky/')).length - before, 3);
+  assert.equal(hits.filter((u) => u.startsWith('/flaky/')).length - flakyBefore, 3);
   const once = await downloadToFile(`ftp://example.invalid/x`, path.join(tmp, 'ftp.out'));
   assert.deepEqual(once.ok ? 'ok' : once.kind, 'unsupported');
 });

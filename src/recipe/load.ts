@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import nodePath from 'node:path';
 import type { Problem } from '../util/errors.js';
 import { decodeUtf8 } from '../util/yamlpos.js';
-import { locateField, parseRecipe, type RecipeParse } from './parse.js';
+import { locateField, parseRecipe } from './parse.js';
 import { parseEagerParts, parseRecipeLazy } from './lazy.js';
 import type { Recipe } from './schema.js';
 import type { Port } from './types.js';
@@ -140,7 +140,7 @@ function loadWith<R extends { readonly patches: readonly string[]; readonly name
   parse: (text: string, path: string, origin: string) => { recipe?: R; problems: Problem[] }): Loaded<R> {
   const absDir = nodePath.isAbsolute(dir) ? dir : nodePath.resolve(dir);
   const file = `${absDir}${nodePath.sep}port.yaml`;
-  const fail = (problems: Problem[]): Loaded<R> => ({ problems, dir: absDir, path: file, text: '', pkgname: '', contentHash: '' });
+  const fail = (found: Problem[]): Loaded<R> => ({ problems: found, dir: absDir, path: file, text: '', pkgname: '', contentHash: '' });
   let bytes: Buffer;
   try {
     bytes = readShared(file);
