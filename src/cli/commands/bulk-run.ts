@@ -12,7 +12,7 @@ import { getOptionChoices } from '../../tree/index.js';
 import { runBulk, BulkEvents, LiveView, formatDuration, plainLine, type BulkSummary } from '../../bulk/index.js';
 import type { CliContext } from '../context.js';
 import { runHooks, writeReports, type PostBulkHooks } from '../../report/index.js';
-import { planBulk, type BulkOptions } from './bulk.js';
+import { planBulk, type BulkOptions } from './bulk-plan.js';
 
 /** The parsed flags `kiln bulk` passes on. */
 export interface BulkRunFlags extends BulkOptions {
