@@ -55,6 +55,11 @@ export interface RunBulkOptions {
   readonly debianMirror?: string;
   /** Continue the last unfinished bulk of this (jail, tree). */
   readonly resume?: boolean;
+  /**
+   * Builds of interrupted bulks the plan keeps (`planBulk`'s `carried`): published with the rest, and installed
+   * for their dependents' builds, as current packages are.
+   */
+  readonly carried?: readonly PackageRow[];
   /** What was asked, recorded with the bulk. */
   readonly request: Record<string, unknown>;
   readonly events?: BulkEvents;
@@ -135,11 +140,12 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
   const logFile = path.join(o.home, 'logs', String(lock.bulk.id), 'bulk.log');
   const proc = new Procedure((line) => fs.appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`));
   const pkgDir = packagesDir(o.home, o.jail.name, o.tree.name);
-  const previous = new Map(o.store.bulks.packages(o.jail.name, o.tree.name).map((p) => [p.origin, p]));
+  const published = new Map(o.store.bulks.packages(o.jail.name, o.tree.name).map((p) => [p.origin, p]));
+  const previous = new Map([...published, ...(o.carried ?? []).map((p): [string, PackageRow] => [p.origin, p])]);
   const resumed = await proc.phase('resume', () => resumePhase(o, lock, pkgDir));
   await proc.phase('record plan', () => recordPlan(o, lock.bulk.id, resumed));
   const run = await proc.phase('schedule and build', () => scheduleAndBuild({ o, bulk: lock.bulk, events, t0, pkgDir, previous, resumed, resumedBulk: lock.resumed }));
-  const generation = await proc.phase('publish', () => publishPhase(o, lock.bulk.id, events, pkgDir, previous, run.built));
+  const generation = await proc.phase('publish', () => publishPhase(o, lock.bulk.id, events, pkgDir, published, previous, run.built));
   return proc.phase('summarise', () => summarise(o, lock, events, t0, run, generation));
 }
 
@@ -173,7 +179,9 @@ function recordPlan(o: RunBulkOptions, bulkId: number, resumed: ReadonlyMap<stri
       if (resumed.has(origin)) continue;
       o.store.bulks.setBuild(bulkId, origin, { result: 'queued', identity: o.identities.get(origin)?.hash, reasons: plan.reasons.get(origin) ?? [] });
     }
-    for (const origin of plan.keep) o.store.bulks.setBuild(bulkId, origin, { result: 'kept', reasons: plan.reasons.get(origin) ?? [] });
+    for (const origin of plan.keep) {
+      if (!resumed.has(origin)) o.store.bulks.setBuild(bulkId, origin, { result: 'kept', reasons: plan.reasons.get(origin) ?? [] });
+    }
     for (const s of plan.skip) o.store.bulks.setBuild(bulkId, s.origin, { result: 'skipped', reason: s.reason });
     if (!o.keepStale) for (const origin of plan.delete) o.store.bulks.setBuild(bulkId, origin, { result: 'deleted', reasons: plan.reasons.get(origin) ?? [] });
   });
@@ -239,9 +247,11 @@ async function buildState(inp: BuildPhaseInput): Promise<BuildState> {
   const failed: { origin: string; phase?: string; reason?: string }[] = [];
   const skipped: { origin: string; reason: string }[] = o.plan.skip.map((s) => ({ origin: s.origin, reason: s.reason }));
   const now = (): number => (Date.now() - inp.t0) / 1000;
+  // A port this bulk built before it was interrupted is kept by the plan but counted as built (`--resume`).
+  const resumedKept = o.plan.keep.filter((origin) => resumed.has(origin)).length;
   const counts = (): BulkCounts => {
     const c = sched.counts();
-    return { built: built.size, failed: failed.length, skipped: skipped.length, kept: o.plan.keep.length,
+    return { built: built.size, failed: failed.length, skipped: skipped.length, kept: o.plan.keep.length - resumedKept,
       deleted: o.keepStale ? 0 : o.plan.delete.length, remaining: c.waiting + c.ready + c.running };
   };
   return { ...inp, dag, sched, estimates, expected, built, failed, skipped, cores: o.cores ?? os.availableParallelism(),
@@ -276,7 +286,7 @@ async function scheduleAndBuild(inp: BuildPhaseInput): Promise<BuildPhaseResult>
   const { o, bulk, events, sched } = st;
   st.progress = progressReporter(st);
   events.send({ type: 'bulk-start', bulk: bulk.id, t: Date.now(), jail: o.jail.name, tree: o.tree.name, builders: o.builders,
-    toBuild: o.plan.build.length - inp.resumed.size, counts: st.counts(), resumed: inp.resumedBulk });
+    toBuild: o.plan.build.filter((origin) => !inp.resumed.has(origin)).length, counts: st.counts(), resumed: inp.resumedBulk });
   st.progress(true);
   const free: number[] = Array.from({ length: o.builders }, (_, i) => o.builders - i);
   const active = new Set<Promise<void>>();
@@ -419,7 +429,7 @@ function prevPackage(st: BuildState, origin: string): BuiltPackage | undefined {
  * Publish: every port that should have a package gets its newest good one. Nothing built and nothing removed: the
  * current generation already is this set, and nothing new is published. Returns the generation, if any.
  */
-async function publishPhase(o: RunBulkOptions, bulkId: number, events: BulkEvents, pkgDir: string,
+async function publishPhase(o: RunBulkOptions, bulkId: number, events: BulkEvents, pkgDir: string, published: ReadonlyMap<string, PackageRow>,
   previous: ReadonlyMap<string, PackageRow>, built: ReadonlyMap<string, Made>): Promise<number | undefined> {
   let generation: number | undefined;
   const final = new Map<string, PackageRow>();
@@ -427,7 +437,7 @@ async function publishPhase(o: RunBulkOptions, bulkId: number, events: BulkEvent
   if (!o.keepStale) for (const origin of o.plan.delete) final.delete(origin);
   for (const [origin, b] of built) final.set(origin, b.row);
   const current = currentGeneration(repoDir(o.home, repoName(o.jail.name, o.tree.name)));
-  const unchanged = built.size === 0 && final.size === previous.size && [...previous.keys()].every((k) => final.has(k)) && current !== null;
+  const unchanged = built.size === 0 && final.size === published.size && [...final].every(([k, p]) => published.get(k) === p) && current !== null;
   if (unchanged) generation = current;
   if (o.publish !== false && !o.signal?.aborted && !unchanged) {
     const res = await publish({ home: o.home, jail: o.jail.name, tree: o.tree.name, arch: o.jail.arch,

@@ -155,9 +155,9 @@ export function makePlan(input: PlanInput): Plan {
   for (const origin of built.keys()) {
     if (index().has(origin) || invalid.has(origin)) continue;
     const gone = input.ports.has(origin) ? REASONS.leftList : REASONS.leftTree;
-    if (input.keepStale) {
+    if (input.keepStale || input.additive) {
       keep.push(origin);
-      reasons.set(origin, [gone, REASONS.stale]);
+      reasons.set(origin, input.additive ? [...(gone === REASONS.leftTree ? [gone] : []), REASONS.notRequested] : [gone, REASONS.stale]);
     } else {
       del.push(origin);
       reasons.set(origin, [gone]);

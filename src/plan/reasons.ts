@@ -18,6 +18,7 @@ export const REASONS = {
   leftTree: 'port left the tree',
   leftList: 'not in the list',
   stale: 'stale, kept (--keep-stale)',
+  notRequested: 'not requested, kept (origins on the command line add, never remove)',
 } as const;
 
 /** `dependency X rebuilt`. */

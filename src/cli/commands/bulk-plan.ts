@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import type { CliContext } from '../context.js';
 import { KilnError, type Problem } from '../../util/errors.js';
-import { openStore, type JailRecord, type Store } from '../../store/index.js';
+import { openStore, type JailRecord, type PackageRow, type Store } from '../../store/index.js';
 import { effectiveOptions, parseList, type Port } from '../../recipe/index.js';
 import { graphProblems } from './graph-problems.js';
 import { getOptionChoices, resolveTree, scanTree, type TreeRef } from '../../tree/index.js';
@@ -69,6 +69,50 @@ export interface BulkPlan {
   readonly debian?: DebianPlanNotes;
   /** Wall milliseconds of each planning step, in order (printed with `KILN_TIMINGS=1`). */
   readonly timings: { readonly step: string; readonly ms: number }[];
+  /**
+   * Builds an interrupted bulk finished (Ctrl-C, a kill) that are not published yet but whose identity and files
+   * are intact: the plan keeps them, and the bulk publishes them with the rest (see {@link unpublishedBuilds}).
+   */
+  readonly carried: readonly PackageRow[];
+  /** How many packages (jail, tree) has now (the base of the removal guard, {@link removalGuard}). */
+  readonly current: number;
+}
+
+/** A bulk that would remove more than this share of the repository needs `--yes` (or `--delete-stale`). */
+export const REMOVAL_GUARD_SHARE = 0.25;
+
+/**
+ * The removal guard: a message when the plan removes more than a quarter of the packages (jail, tree) has,
+ * else undefined. A real bulk stops on it unless `--yes`; `-n` prints it as a note.
+ */
+export function removalGuard(plan: Plan, current: number): string | undefined {
+  const n = plan.delete.length;
+  if (n === 0 || n <= current * REMOVAL_GUARD_SHARE) return undefined;
+  const shown = plan.delete.slice(0, 5).join(', ') + (n > 5 ? `, and ${n - 5} more` : '');
+  return `this bulk would remove ${n} of the ${current} packages of the repository (${shown}), more than a quarter`;
+}
+
+/**
+ * Builds that bulks of (jail, tree) finished after the last one that published (a Ctrl-C, a kill, a crash) and
+ * whose `.deb`s are all still in the packages folder, newest first, those whose identity is the one the port has
+ * now. A plain rerun keeps them as it keeps published packages, so finished work is never built again.
+ */
+export function unpublishedBuilds(store: Store, home: string, jail: string, tree: string,
+  identities: ReadonlyMap<string, Identity>): PackageRow[] {
+  const pkgDir = path.join(home, 'packages', `${jail}-${tree}`);
+  const out = new Map<string, PackageRow>();
+  for (const b of store.bulks.listBulks({ jail, tree, limit: 1000 })) {
+    if (b.generation !== undefined) break;
+    for (const r of store.bulks.builds(b.id)) {
+      const files = r.files ?? [];
+      const id = identities.get(r.origin);
+      if (r.result !== 'built' || out.has(r.origin) || !id || r.identity !== id.hash || r.components === undefined) continue;
+      if (files.length === 0 || !files.every((f) => fs.existsSync(path.join(pkgDir, f)))) continue;
+      out.set(r.origin, { jail, tree, origin: r.origin, pkgname: r.pkgname!, version: r.version!, arch: r.arch!, identity: id.hash,
+        components: r.components, files: [...files], built: r.finished ?? b.started, ...(r.wallMs !== undefined ? { durationS: r.wallMs / 1000 } : {}) });
+    }
+  }
+  return [...out.values()];
 }
 
 /** Packages already built for (jail, tree), by origin: what the last publish made current. */
@@ -159,15 +203,20 @@ export function planBulk(ctx: CliContext, opts: BulkOptions): BulkPlan {
       return m;
     });
     const identities = step('identities', () => computeIdentities({ dag, ports, options, jail: jail?.identity ?? placeholderJailIdentity(opts.jail) }));
-    const built = loadBuiltRecords(store, opts.jail, tree);
+    const published = store.bulks.packages(opts.jail, tree.name);
+    const carried = unpublishedBuilds(store, ctx.home, opts.jail, tree.name, identities);
+    const built = toBuiltRecords([...published, ...carried]);
     const force = opts.clean ? new Set(roots === 'all' ? origins : roots) : undefined;
+    // Origins on the command line add to the repository; only a list file and -a say what it should hold.
+    const additive = !opts.all && opts.file === undefined;
     const made = step('plan (with scheduler order)', () => makePlan({
-      dag, ports, identities, built, force, keepStale: opts.keepStale, missing, invalid, all: roots === 'all', cycles,
+      dag, ports, identities, built, force, keepStale: opts.keepStale, additive, missing, invalid, all: roots === 'all', cycles,
     }));
     const plan = debian ? withBrokenEdges(made, debian) : made;
     const listFile = list.listPath !== undefined ? { path: list.listPath, text: list.listText ?? '' } : undefined;
     problems.push(...step('locate problems', () => graphProblems(ports, missing, dag, cycles, invalid, tree.name, listFile, errors)));
-    return { plan, tree, jail, ports, dag, identities, problems, errors, notes, timings, ...(debian ? { debian } : {}) };
+    return { plan, tree, jail, ports, dag, identities, problems, errors, notes, timings, carried, current: published.length,
+      ...(debian ? { debian } : {}) };
   } finally {
     if (!opts.store) store.close();
   }

@@ -8,12 +8,12 @@ import { parseCommand } from '../context.js';
 import { UsageError, formatProblem } from '../../util/errors.js';
 import { debianPlanJson, formatDebianNotes } from './bulk-debian.js';
 import { formatPlanText, planToJson } from '../../plan/index.js';
-import { planBulk } from './bulk-plan.js';
+import { planBulk, removalGuard } from './bulk-plan.js';
 
 export { loadBuiltRecords, planBulk, type BulkOptions, type BulkPlan } from './bulk-plan.js';
 
 const HELP = `usage: kiln bulk -j JAIL -p TREE (-f LIST | ORIGIN... | -a) [-J N] [-n] [--explain] [--json]
-                 [-t] [-C] [--resume] [--keep-stale] [--rdeps ORIGIN [--rdeps-depth N]]
+                 [-t] [-C] [--resume] [--keep-stale | --yes] [--rdeps ORIGIN [--rdeps-depth N]]
 
   Builds the ports of a list (and everything they depend on) in a jail into its repository.
   -j JAIL        the jail to build in (with -n it may not exist yet)
@@ -25,7 +25,8 @@ const HELP = `usage: kiln bulk -j JAIL -p TREE (-f LIST | ORIGIN... | -a) [-J N]
   -t             run each port's tests
   -C             rebuild the requested ports even if unchanged
   --resume       continue an interrupted bulk
-  --keep-stale   keep packages whose port left the tree or the list
+  --keep-stale   keep packages whose port left the tree or the list (ORIGIN... always keeps the others)
+  -y, --yes      carry out a removal of more than a quarter of the repository (also --delete-stale)
   --redis URL    build on remote workers (\`kiln worker\`) through this Redis (default: kiln.yaml's redis:)
   --dist-listen HOST:PORT  where workers reach this master (default 127.0.0.1:8081; see docs/distributed.md)
   --rdeps ORIGIN also build the ports that build-depend on ORIGIN's packages (trees over Debian's archive;
@@ -39,6 +40,7 @@ export async function bulkCommand(argv: string[], ctx: CliContext): Promise<numb
     'dry-run': { type: 'boolean', short: 'n', default: false }, explain: { type: 'boolean', default: false },
     test: { type: 'boolean', short: 't', default: false }, clean: { type: 'boolean', short: 'C', default: false },
     resume: { type: 'boolean', default: false }, 'keep-stale': { type: 'boolean', default: false },
+    yes: { type: 'boolean', short: 'y', default: false }, 'delete-stale': { type: 'boolean', default: false },
     redis: { type: 'string' }, 'dist-listen': { type: 'string' },
     rdeps: { type: 'string', multiple: true }, 'rdeps-depth': { type: 'string' },
   });
@@ -62,7 +64,7 @@ export async function bulkCommand(argv: string[], ctx: CliContext): Promise<numb
     const { runBulkCommand } = await import('./bulk-run.js');
     return runBulkCommand(ctx, {
       jail: values.jail, tree: values.tree, file: values.file, origins: positionals, all: values.all, clean: values.clean,
-      keepStale: values['keep-stale'], json: values.json, tests: values.test, resume: values.resume,
+      keepStale: values['keep-stale'], json: values.json, tests: values.test, resume: values.resume, yes: values.yes || values['delete-stale'],
       ...(values.builders !== undefined ? { builders: Number(values.builders) } : {}),
       redis: values.redis, distListen: values['dist-listen'], rdeps, rdepsDepth,
     });
@@ -74,6 +76,10 @@ export async function bulkCommand(argv: string[], ctx: CliContext): Promise<numb
   for (const n of res.notes) ctx.err(n);
   for (const p of res.problems) ctx.err(formatProblem(p));
   for (const e of res.errors) ctx.err(e);
+  const removal = removalGuard(res.plan, res.current);
+  if (removal !== undefined) {
+    ctx.err(`kiln: note: ${removal}; without -n this needs --yes (or --delete-stale)${values.yes || values['delete-stale'] ? ', which is given' : ''}`);
+  }
   const t0 = performance.now();
   if (values.json) {
     const j = planToJson(res.plan, values.explain);
