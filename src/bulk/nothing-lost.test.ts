@@ -58,6 +58,10 @@ test('a list typo, origins on the command line, a large removal and Ctrl-C lose 
     const full = repository(home);
     assert.deepEqual(full.origins, ['misc/extra', 'misc/hello', 'misc/tools', 'misc/world']);
     const bulksBefore = latest(home)!.id;
+    // The bulk's phases, each logged with its time, in order.
+    const phaseLog = fs.readFileSync(path.join(home, 'logs', String(bulksBefore), 'bulk.log'), 'utf8');
+    assert.deepEqual([...phaseLog.matchAll(/=== phase (.+) done in \d/g)].map((m) => m[1]),
+      ['resume', 'record plan', 'schedule and build', 'publish', 'summarise']);
 
     // A typo on line 2 of a list: exit 2 before anything is built or published, the line located, a suggestion.
     const typo = path.join(lists, 'typo.list');
