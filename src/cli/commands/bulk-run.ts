@@ -4,7 +4,7 @@
  * 2 input problems.
  */
 import os from 'node:os';
-import { formatProblem } from '../../util/errors.js';
+import { UsageError, formatProblem } from '../../util/errors.js';
 import { openStore } from '../../store/index.js';
 import { loadConfig } from '../../config/index.js';
 import { hostMirror } from '../../debian/index.js';
@@ -49,9 +49,8 @@ export async function runBulkCommand(ctx: CliContext, f: BulkRunFlags): Promise<
     }
     const removal = removalGuard(res.plan, res.current);
     if (removal !== undefined && !f.yes) {
-      ctx.err(`kiln: ${removal}; nothing was built or published`);
-      ctx.err('hint: run again with --yes (or --delete-stale) to remove them, or --keep-stale to keep them; -n shows the plan');
-      return 2;
+      throw new UsageError(`kiln bulk: ${removal}; nothing was built or published`,
+        'run again with --yes (or --delete-stale) to remove them, or --keep-stale to keep them; -n shows the plan');
     }
     const events = new BulkEvents();
     if (f.json) {
