@@ -124,7 +124,7 @@ test('bulks of different (jail, tree) pairs run at the same time', { timeout: 10
     assert.equal((await kiln(home, ['tree', 'add', 'pb', '--path', tb])).status, 0);
     first = kiln(home, ['bulk', '-j', 'bookworm', '-p', 'pa', 'p/waits'], { onSpawn: (p) => { pid = p; } })
       .catch((e: unknown) => e as Error).finally(() => { alive = false; });
-    await until(home, 'pair A is building', (b) => b.get('p/waits')?.phase === 'build');
+    await until(home, 'pair A is building', (builds) => builds.get('p/waits')?.phase === 'build');
     const b = await kiln(home, ['bulk', '-j', 'bookworm', '-p', 'pb', 'p/quick']);
     assert.equal(b.status, 0, b.stdout + b.stderr);
     assert.equal(rows(home)?.builds.get('p/quick')?.result, 'built');

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { KilnError } from '../util/errors.js';
+import { PhaseFailure, Procedure } from '../util/phases.js';
 import { subDag, type Dag } from '../graph/index.js';
 import { createScheduler, type Scheduler } from '../scheduler/index.js';
 import { toBuiltRecords, type BuiltRecord, type IdentityComponents, type Plan } from '../plan/index.js';
@@ -56,6 +57,11 @@ export interface RunBulkOptions {
   readonly debianMirror?: string;
   /** Continue the last unfinished bulk of this (jail, tree). */
   readonly resume?: boolean;
+  /**
+   * Builds of interrupted bulks the plan keeps (`planBulk`'s `carried`): published with the rest, and installed
+   * for their dependents' builds, as current packages are.
+   */
+  readonly carried?: readonly PackageRow[];
   /** What was asked, recorded with the bulk. */
   readonly request: Record<string, unknown>;
   readonly events?: BulkEvents;
@@ -117,7 +123,9 @@ export async function runBulk(o: RunBulkOptions): Promise<BulkSummary> {
   const stopJournal = events.subscribe((e) => { fs.writeSync(eventsFd, `${JSON.stringify(e)}\n`); });
   try {
     return await runLocked(o, lock, events, t0);
-  } catch (e) {
+  } catch (err) {
+    // A phase's failure carries the error that stopped it (the CLI reports KilnErrors by their code).
+    const e = err instanceof PhaseFailure ? err.cause : err;
     // An unexpected error (disk full, publish failed): the bulk ends as failed, so it holds no lock.
     const row = o.store.bulks.getBulk(lock.bulk.id);
     if (row?.status === 'running') o.store.bulks.finishBulk(lock.bulk.id, 'failed', row.counts);
@@ -129,44 +137,113 @@ export async function runBulk(o: RunBulkOptions): Promise<BulkSummary> {
   }
 }
 
-async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, t0: number): Promise<BulkSummary> {
-  const bulk = lock.bulk;
-  // Sandboxes whose owner died (a killed bulk) are unmounted and removed before anything else.
-  await cleanupStaleSandboxes(o.home);
-  const pkgDir = packagesDir(o.home, o.jail.name, o.tree.name);
-  fs.mkdirSync(path.join(pkgDir, 'All'), { recursive: true });
-  const previous = new Map(o.store.bulks.packages(o.jail.name, o.tree.name).map((p) => [p.origin, p]));
-  const plan = o.plan;
+/** A package this bulk built (or an interrupted run of it finished), with the row the publish records. */
+type Made = BuiltPackage & { row: PackageRow };
 
-  // What an earlier, interrupted run of this bulk finished already (resume).
-  const resumed = new Map<string, BuiltPackage & { row: PackageRow }>();
-  if (lock.resumed) {
-    for (const r of o.store.bulks.builds(bulk.id)) {
-      const id = o.identities.get(r.origin);
-      const files = r.files ?? [];
-      if (r.result === 'built' && id && r.identity === id.hash && files.length > 0 && files.every((f) => fs.existsSync(path.join(pkgDir, f)))) {
-        const row: PackageRow = { jail: o.jail.name, tree: o.tree.name, origin: r.origin, pkgname: r.pkgname!, version: r.version!,
-          arch: r.arch!, identity: r.identity, components: id.components, files: [...files], built: r.finished ?? new Date().toISOString(),
-          ...(r.wallMs !== undefined ? { durationS: r.wallMs / 1000 } : {}) };
-        resumed.set(r.origin, { ...builtPackage(o.ports.get(r.origin), r.origin, r.pkgname!, r.version!, files.map((f) => path.join(pkgDir, f))), row });
-      }
+/**
+ * The bulk as named phases (each logged and timed in `HOME/logs/BULK/bulk.log`, as a build's phases are in its
+ * log): resume, record the plan, schedule and build, publish, summarise.
+ */
+async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, t0: number): Promise<BulkSummary> {
+  const logFile = path.join(o.home, 'logs', String(lock.bulk.id), 'bulk.log');
+  const proc = new Procedure((line) => fs.appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`));
+  const pkgDir = packagesDir(o.home, o.jail.name, o.tree.name);
+  const published = new Map(o.store.bulks.packages(o.jail.name, o.tree.name).map((p) => [p.origin, p]));
+  const previous = new Map([...published, ...(o.carried ?? []).map((p): [string, PackageRow] => [p.origin, p])]);
+  const resumed = await proc.phase('resume', () => resumePhase(o, lock, pkgDir));
+  await proc.phase('record plan', () => recordPlan(o, lock.bulk.id, resumed));
+  const run = await proc.phase('schedule and build', () => scheduleAndBuild({ o, bulk: lock.bulk, events, t0, pkgDir, previous, resumed, resumedBulk: lock.resumed }));
+  const generation = await proc.phase('publish', () => publishPhase(o, lock.bulk.id, events, pkgDir, published, previous, run.built));
+  return proc.phase('summarise', () => summarise(o, lock, events, t0, run, generation));
+}
+
+/**
+ * Sandboxes whose owner died (a killed bulk) are unmounted and removed before anything else; then what an earlier,
+ * interrupted run of this bulk finished already (`--resume`): built rows whose identity and files are intact.
+ */
+async function resumePhase(o: RunBulkOptions, lock: BulkLock, pkgDir: string): Promise<Map<string, Made>> {
+  await cleanupStaleSandboxes(o.home);
+  fs.mkdirSync(path.join(pkgDir, 'All'), { recursive: true });
+  const resumed = new Map<string, Made>();
+  if (!lock.resumed) return resumed;
+  for (const r of o.store.bulks.builds(lock.bulk.id)) {
+    const id = o.identities.get(r.origin);
+    const files = r.files ?? [];
+    if (r.result === 'built' && id && r.identity === id.hash && files.length > 0 && files.every((f) => fs.existsSync(path.join(pkgDir, f)))) {
+      const row: PackageRow = { jail: o.jail.name, tree: o.tree.name, origin: r.origin, pkgname: r.pkgname!, version: r.version!,
+        arch: r.arch!, identity: r.identity, components: id.components, files: [...files], built: r.finished ?? new Date().toISOString(),
+        ...(r.wallMs !== undefined ? { durationS: r.wallMs / 1000 } : {}) };
+      resumed.set(r.origin, { ...builtPackage(o.ports.get(r.origin), r.origin, r.pkgname!, r.version!, files.map((f) => path.join(pkgDir, f))), row });
     }
   }
+  return resumed;
+}
 
-  // Record the plan: queued, kept, skipped, deleted.
+/** Records the plan: queued, kept, skipped, deleted (a resumed port's row stays as it was). */
+function recordPlan(o: RunBulkOptions, bulkId: number, resumed: ReadonlyMap<string, Made>): void {
+  const plan = o.plan;
   o.store.transaction(() => {
     for (const origin of plan.build) {
       if (resumed.has(origin)) continue;
-      o.store.bulks.setBuild(bulk.id, origin, { result: 'queued', identity: o.identities.get(origin)?.hash, reasons: plan.reasons.get(origin) ?? [] });
+      o.store.bulks.setBuild(bulkId, origin, { result: 'queued', identity: o.identities.get(origin)?.hash, reasons: plan.reasons.get(origin) ?? [] });
     }
-    for (const origin of plan.keep) o.store.bulks.setBuild(bulk.id, origin, { result: 'kept', reasons: plan.reasons.get(origin) ?? [] });
-    for (const s of plan.skip) o.store.bulks.setBuild(bulk.id, s.origin, { result: 'skipped', reason: s.reason });
-    if (!o.keepStale) for (const origin of plan.delete) o.store.bulks.setBuild(bulk.id, origin, { result: 'deleted', reasons: plan.reasons.get(origin) ?? [] });
+    for (const origin of plan.keep) {
+      if (!resumed.has(origin)) o.store.bulks.setBuild(bulkId, origin, { result: 'kept', reasons: plan.reasons.get(origin) ?? [] });
+    }
+    for (const s of plan.skip) o.store.bulks.setBuild(bulkId, s.origin, { result: 'skipped', reason: s.reason });
+    if (!o.keepStale) for (const origin of plan.delete) o.store.bulks.setBuild(bulkId, origin, { result: 'deleted', reasons: plan.reasons.get(origin) ?? [] });
   });
+}
 
-  // The graph of what to build; resumed ports count as done.
+/** What the build phase starts from. */
+interface BuildPhaseInput {
+  readonly o: RunBulkOptions;
+  readonly bulk: BulkRow;
+  readonly events: BulkEvents;
+  readonly t0: number;
+  readonly pkgDir: string;
+  /** The current packages of (jail, tree), by origin. */
+  readonly previous: ReadonlyMap<string, PackageRow>;
+  readonly resumed: ReadonlyMap<string, Made>;
+  /** True when this run adopted an interrupted bulk (`--resume`). */
+  readonly resumedBulk: boolean;
+}
+
+/** What the build phase leaves: every package made, the failures and skips, and how the bulk ended. */
+interface BuildPhaseResult {
+  readonly built: ReadonlyMap<string, Made>;
+  readonly failed: readonly { origin: string; phase?: string; reason?: string }[];
+  readonly skipped: readonly { origin: string; reason: string }[];
+  readonly sched: Scheduler;
+  readonly counts: () => BulkCounts;
+  readonly status: 'cancelled' | 'failed' | 'done';
+}
+
+/** The build phase's shared state: the scheduler over the ports to build, the results so far, the pace. */
+interface BuildState extends BuildPhaseInput {
+  readonly dag: Dag;
+  readonly sched: Scheduler;
+  readonly estimates: readonly Expected[];
+  readonly expected: readonly number[];
+  readonly built: Map<string, Made>;
+  readonly failed: { origin: string; phase?: string; reason?: string }[];
+  readonly skipped: { origin: string; reason: string }[];
+  readonly cores: number;
+  /** The host's architecture: emulated builds (an arm64 jail on an amd64 host) get their limits scaled up. */
+  readonly host: string;
+  readonly deadHosts: Set<string>;
+  /** This bulk's pace against the expectations (finished builds), which corrects the ETA. */
+  readonly pace: { actualS: number; expectedS: number; n: number };
+  readonly now: () => number;
+  readonly counts: () => BulkCounts;
+  progress: (force?: boolean) => void;
+}
+
+/** The graph of what to build (resumed ports count as done), expected durations, and the scheduler over them. */
+async function buildState(inp: BuildPhaseInput): Promise<BuildState> {
+  const { o, previous, resumed } = inp;
   const index = new Map(o.dag.ids.map((id, i) => [id, i]));
-  const dag = subDag(o.dag, plan.build.map((origin) => index.get(origin)!));
+  const dag = subDag(o.dag, o.plan.build.map((origin) => index.get(origin)!));
   // Expected durations: learned wall times, else the current package's, else from distfile size, else a default.
   const durIn = { learned: o.store.bulks.learnedDurations(), previousS: new Map([...previous].map(([k, p]) => [k, p.durationS])),
     distfilesDir: path.join(o.home, 'distfiles') };
@@ -174,30 +251,32 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
   const expected = estimates.map((e) => e.seconds);
   const done = dag.ids.flatMap((origin, i) => (resumed.has(origin) ? [i] : []));
   const sched = createScheduler({ dag, durations: expected, builders: o.builders, done });
-
-  const built = new Map<string, BuiltPackage & { row: PackageRow }>(resumed);
+  const built = new Map<string, Made>(resumed);
   const failed: { origin: string; phase?: string; reason?: string }[] = [];
-  const skipped: { origin: string; reason: string }[] = plan.skip.map((s) => ({ origin: s.origin, reason: s.reason }));
-  const cores = o.cores ?? os.availableParallelism();
-  // Emulated builds (an arm64 jail on an amd64 host) get their wall and no-output limits scaled up.
-  const host = await hostArch();
-  const deadHosts = new Set<string>();
-  const now = (): number => (Date.now() - t0) / 1000;
+  const skipped: { origin: string; reason: string }[] = o.plan.skip.map((s) => ({ origin: s.origin, reason: s.reason }));
+  const now = (): number => (Date.now() - inp.t0) / 1000;
+  // A port this bulk built before it was interrupted is kept by the plan but counted as built (`--resume`).
+  const resumedKept = o.plan.keep.filter((origin) => resumed.has(origin)).length;
   const counts = (): BulkCounts => {
     const c = sched.counts();
-    return { built: built.size, failed: failed.length, skipped: skipped.length, kept: plan.keep.length,
-      deleted: o.keepStale ? 0 : plan.delete.length, remaining: c.waiting + c.ready + c.running };
+    return { built: built.size, failed: failed.length, skipped: skipped.length, kept: o.plan.keep.length - resumedKept,
+      deleted: o.keepStale ? 0 : o.plan.delete.length, remaining: c.waiting + c.ready + c.running };
   };
-  // This bulk's pace against the expectations (finished builds), which corrects the ETA; and the final publish.
-  const pace = { actualS: 0, expectedS: 0, n: 0 };
+  return { ...inp, dag, sched, estimates, expected, built, failed, skipped, cores: o.cores ?? os.availableParallelism(),
+    host: await hostArch(), deadHosts: new Set<string>(), pace: { actualS: 0, expectedS: 0, n: 0 }, now, counts, progress: () => undefined };
+}
+
+/** A `progress` event (counts, ETA) at most once a second unless forced; the ETA includes the final publish. */
+function progressReporter(st: BuildState): (force?: boolean) => void {
+  const { o, bulk, sched, dag, expected, now } = st;
   const earlier = o.store.bulks.listBulks({ jail: o.jail.name, tree: o.tree.name, limit: 10 }).filter((b) => b.id !== bulk.id);
   const publishS = o.publish === false ? 0 : lastPublishSeconds(o.home, earlier.map((b) => b.id));
   let lastEta = -Infinity;
-  const progress = (force = false): void => {
+  return (force = false): void => {
     if (!force && Date.now() - lastEta < 1000) return;
     lastEta = Date.now();
     // Running builds already past their expectation say the bulk is slow before any build finishes.
-    const p = { ...pace };
+    const p = { ...st.pace };
     for (const r of sched.running()) {
       const ran = now() - r.since;
       const e = expected[r.node] ?? 60;
@@ -205,162 +284,196 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
     }
     const left = estimateRemaining(sched, dag, expected, o.builders, now(), etaScale(p.actualS, p.expectedS, p.n));
     const etaS = left === null ? null : left + publishS;
-    events.send({ type: 'progress', bulk: bulk.id, t: Date.now(), counts: counts(), etaS, elapsedS: now() });
+    st.events.send({ type: 'progress', bulk: bulk.id, t: Date.now(), counts: st.counts(), etaS, elapsedS: now() });
   };
+}
+
+/** Builds the plan's ports with N builders fed by the scheduler, recording each build as it ends. */
+async function scheduleAndBuild(inp: BuildPhaseInput): Promise<BuildPhaseResult> {
+  const st = await buildState(inp);
+  const { o, bulk, events, sched } = st;
+  st.progress = progressReporter(st);
   events.send({ type: 'bulk-start', bulk: bulk.id, t: Date.now(), jail: o.jail.name, tree: o.tree.name, builders: o.builders,
-    toBuild: plan.build.length - resumed.size, counts: counts(), resumed: lock.resumed });
-  progress(true);
-
-  /** The kiln packages a port's build needs installed: its build deps and, recursively, their run deps. */
-  const depsOf = (origin: string): (BuiltPackage & { row?: PackageRow })[] => {
-    const out = new Map<string, BuiltPackage>();
-    const stack = [...(o.ports.get(origin)?.recipe.depends.build ?? [])];
-    for (let guard = 0; stack.length > 0 && guard < 1_000_000; guard++) {
-      const d = stack.pop()!;
-      if (out.has(d)) continue;
-      const b = built.get(d) ?? prevPackage(d);
-      if (!b) continue;
-      out.set(d, b);
-      stack.push(...(o.ports.get(d)?.recipe.depends.run ?? []));
-    }
-    return [...out.values()];
-  };
-  const prevPackage = (origin: string): BuiltPackage | undefined => {
-    const p = previous.get(origin);
-    return p && p.files.length > 0
-      ? builtPackage(o.ports.get(origin), origin, p.pkgname, p.version, p.files.map((f) => path.join(pkgDir, f))) : undefined;
-  };
-
+    toBuild: o.plan.build.filter((origin) => !inp.resumed.has(origin)).length, counts: st.counts(), resumed: inp.resumedBulk });
+  st.progress(true);
   const free: number[] = Array.from({ length: o.builders }, (_, i) => o.builders - i);
   const active = new Set<Promise<void>>();
   let settle: (() => void) | undefined;
   const finishedAll = new Promise<void>((r) => { settle = r; });
-
-  const launch = (node: number, builder: number): void => {
-    const origin = dag.ids[node]!;
-    const port = o.ports.get(origin)!;
-    const id = o.identities.get(origin)!;
-    const others = sched.running().filter((r) => r.node !== node);
-    const jobs = jobsFor({ cores, builders: o.builders, running: others.length, ready: sched.readyQueue().length,
-      mode: o.jobBudget ?? 'adaptive', parallelSafe: port.recipe.build.parallel, expectedS: expected[node],
-      runningLeftS: others.map((r) => Math.max(0, (expected[r.node] ?? 60) - (now() - (Number.isFinite(r.since) ? r.since : now())))) });
-    const log = logPath(o.home, bulk.id, origin);
-    const startedAt = new Date().toISOString();
-    o.store.bulks.setBuild(bulk.id, origin, { result: 'running', builder: String(builder), started: startedAt, log: path.relative(path.join(o.home, 'logs'), log) });
-    events.send({ type: 'port-start', bulk: bulk.id, t: Date.now(), origin, builder, jobs, expectedS: expected[node] ?? 60,
-      estimate: estimates[node]?.source ?? 'default' });
-    // CPU time per phase, summed from the sandbox's cgroup by a wrapper around the sandbox maker.
-    const meter = new PhaseMeter();
-    const p = (async () => {
-      let res: BuildResult;
-      try {
-        const deps = depsOf(origin);
-        const runDeps = port.recipe.depends.run.map((d) => built.get(d) ?? prevPackage(d)).filter((x): x is BuiltPackage => x !== undefined);
-        fs.rmSync(log, { force: true });
-        for (const n of limitNotes(o.limits, port)) { fs.mkdirSync(path.dirname(log), { recursive: true }); fs.appendFileSync(log, `[${new Date().toISOString()}] ${n}\n`); }
-        res = await (o.execute ?? buildPort)({
-          home: o.home, jail: { name: o.jail.name, path: o.jail.path, arch: o.jail.arch, release: o.jail.release }, port,
-          identity: id.hash, options: effectiveOptions(port.recipe, o.choices.get(origin) ?? {}), depDebs: deps.flatMap(packageDebs),
-          kilnRun: kilnRunDeps(runDeps), kilnSonames: await kilnSonameMap(deps), jobs,
-          withTests: o.withTests, limits: limitsForArch(portLimits(o.limits, port), o.jail.arch, host), outDir: path.join(pkgDir, 'All'), logFile: log,
-          sourceDateEpoch: o.sourceDateEpoch ?? (port.debian ? 1 : await portSourceDateEpoch(port.dir)), ...(o.maintainer ? { maintainer: o.maintainer } : {}), mirrors: o.mirrors, debianMirror: o.debianMirror, deadHosts,
-          ...(o.ccache ? { ccache: { dir: ccacheDir(o.home, o.jail.name, o.tree.name, origin), maxSize: o.ccache.maxSize } } : {}),
-          runner: meter.wrap(o.runner ?? new BwrapRunner(o.home)), signal: o.signal, onPhase: (phase) => {
-            meter.phase(phase);
-            o.store.bulks.setBuild(bulk.id, origin, { phase });
-            events.send({ type: 'port-phase', bulk: bulk.id, t: Date.now(), origin, builder, phase });
-          },
-        });
-      } catch (e) {
-        res = { ok: false, debs: [], phase: 'start', failure: 'build', reason: e instanceof Error ? e.message : String(e), timings: [], wallMs: 0, cpuMs: 0 };
-      }
-      const finishedAt = new Date().toISOString();
-      const phases = res.timings.map((t) => {
-        const cpuMs = meter.cpuMs(t.name);
-        return { name: t.name, wallMs: t.wallMs, ok: t.ok, ...(cpuMs !== undefined ? { cpuMs } : {}) };
-      });
-      if (res.ok) {
-        pace.actualS += res.wallMs / 1000;
-        pace.expectedS += expected[node] ?? 60;
-        pace.n += 1;
-        // A Debian source package makes several .debs: all of them are the port's files.
-        const files = res.debs.map((d) => path.relative(pkgDir, d));
-        const version = port.debian ? debianKilnVersion(port.debian.version, port.recipe.revision) : debVersion(port.recipe.version, port.recipe.revision);
-        const arch = port.recipe.arch === 'all' || (port.debian && res.debs.every((d) => d.endsWith('_all.deb'))) ? 'all' : o.jail.arch;
-        // The exported ABI (shared-library symbols, headers), recorded for the opt-in ABI check of later plans.
-        const abi = await debsAbiHash(res.debs);
-        const row: PackageRow = { jail: o.jail.name, tree: o.tree.name, origin, pkgname: port.pkgname, version, arch, identity: id.hash,
-          components: id.components, files, built: finishedAt, durationS: res.wallMs / 1000, ...(abi !== undefined ? { abi } : {}) };
-        built.set(origin, { ...builtPackage(port, origin, port.pkgname, version, res.debs), row });
-        o.store.bulks.setBuild(bulk.id, origin, { result: 'built', pkgname: port.pkgname, version, arch, identity: id.hash,
-          components: id.components, finished: finishedAt, wallMs: res.wallMs, cpuMs: res.cpuMs, phases, files });
-      } else {
-        failed.push({ origin, phase: res.phase, reason: res.reason });
-        o.store.bulks.setBuild(bulk.id, origin, { result: 'failed', phase: res.phase, failure: res.failure, reason: res.reason,
-          finished: finishedAt, wallMs: res.wallMs, cpuMs: res.cpuMs, phases });
-      }
-      events.send({ type: 'port-done', bulk: bulk.id, t: Date.now(), origin, builder, ok: res.ok, wallS: res.wallMs / 1000,
-        ...(res.cpuMs > 0 ? { cpuS: res.cpuMs / 1000 } : {}),
-        ...(res.ok ? {} : { phase: res.phase, failure: res.failure, reason: res.reason }) });
-      const out = sched.finished(node, res.ok ? 'ok' : 'failed', now());
-      for (const s of out.skipped) {
-        const reason = `depends on ${origin}, which failed${res.phase ? ` in phase ${res.phase}` : ''}`;
-        skipped.push({ origin: dag.ids[s]!, reason });
-        o.store.bulks.setBuild(bulk.id, dag.ids[s]!, { result: 'skipped', reason });
-        events.send({ type: 'port-skipped', bulk: bulk.id, t: Date.now(), origin: dag.ids[s]!, because: origin });
-      }
-      free.push(builder);
-      progress(true);
-    })();
-    active.add(p);
-    void p.finally(() => { active.delete(p); pump(); });
-  };
-
   const pump = (): void => {
     if (o.signal?.aborted) { if (active.size === 0) settle?.(); return; }
     for (let guard = 0; free.length > 0 && guard < o.builders; guard++) {
-      const n = sched.next(now());
+      const n = sched.next(st.now());
       if (n === null) break;
       const b = free.pop()!;
-      sched.started(n, b, now());
-      launch(n, b);
+      sched.started(n, b, st.now());
+      const p = buildNode(st, n, b).then(() => { free.push(b); st.progress(true); });
+      active.add(p);
+      void p.finally(() => { active.delete(p); pump(); });
     }
     if (active.size === 0) settle?.();
   };
   // The ETA moves while builds run, not only when one ends.
-  const ticker = setInterval(() => progress(true), o.progressEveryMs ?? 5000);
+  const ticker = setInterval(() => st.progress(true), o.progressEveryMs ?? 5000);
   ticker.unref();
   pump();
   await finishedAll;
   clearInterval(ticker);
+  const status = o.signal?.aborted ? 'cancelled' : st.failed.length > 0 ? 'failed' : 'done';
+  return { built: st.built, failed: st.failed, skipped: st.skipped, sched, counts: st.counts, status };
+}
+/** One port on one builder: marks it running, builds it, records the result, skips its dependents if it failed. */
+async function buildNode(st: BuildState, node: number, builder: number): Promise<void> {
+  const { o, bulk, sched, expected, now } = st;
+  const origin = st.dag.ids[node]!;
+  const port = o.ports.get(origin)!;
+  const others = sched.running().filter((r) => r.node !== node);
+  const jobs = jobsFor({ cores: st.cores, builders: o.builders, running: others.length, ready: sched.readyQueue().length,
+    mode: o.jobBudget ?? 'adaptive', parallelSafe: port.recipe.build.parallel, expectedS: expected[node],
+    runningLeftS: others.map((r) => Math.max(0, (expected[r.node] ?? 60) - (now() - (Number.isFinite(r.since) ? r.since : now())))) });
+  const log = logPath(o.home, bulk.id, origin);
+  const startedAt = new Date().toISOString();
+  o.store.bulks.setBuild(bulk.id, origin, { result: 'running', builder: String(builder), started: startedAt, log: path.relative(path.join(o.home, 'logs'), log) });
+  st.events.send({ type: 'port-start', bulk: bulk.id, t: Date.now(), origin, builder, jobs, expectedS: expected[node] ?? 60,
+    estimate: st.estimates[node]?.source ?? 'default' });
+  // CPU time per phase, summed from the sandbox's cgroup by a wrapper around the sandbox maker.
+  const meter = new PhaseMeter();
+  const res = await runBuild(st, origin, builder, jobs, log, meter);
+  await recordResult(st, node, builder, res, meter);
+}
 
-  // Publish: every port that should have a package gets its newest good one.
+/** Builds one port (`o.execute`, default {@link buildPort}); a throw becomes a failure of phase `start`. */
+async function runBuild(st: BuildState, origin: string, builder: number, jobs: number, log: string, meter: PhaseMeter): Promise<BuildResult> {
+  const { o, bulk } = st;
+  const port = o.ports.get(origin)!;
+  const id = o.identities.get(origin)!;
+  try {
+    const deps = depsOf(st, origin);
+    const runDeps = port.recipe.depends.run.map((d) => st.built.get(d) ?? prevPackage(st, d)).filter((x): x is BuiltPackage => x !== undefined);
+    fs.rmSync(log, { force: true });
+    for (const n of limitNotes(o.limits, port)) { fs.mkdirSync(path.dirname(log), { recursive: true }); fs.appendFileSync(log, `[${new Date().toISOString()}] ${n}\n`); }
+    return await (o.execute ?? buildPort)({
+      home: o.home, jail: { name: o.jail.name, path: o.jail.path, arch: o.jail.arch, release: o.jail.release }, port,
+      identity: id.hash, options: effectiveOptions(port.recipe, o.choices.get(origin) ?? {}), depDebs: deps.flatMap(packageDebs),
+      kilnRun: kilnRunDeps(runDeps), kilnSonames: await kilnSonameMap(deps), jobs,
+      withTests: o.withTests, limits: limitsForArch(portLimits(o.limits, port), o.jail.arch, st.host), outDir: path.join(st.pkgDir, 'All'), logFile: log,
+      sourceDateEpoch: o.sourceDateEpoch ?? (port.debian ? 1 : await portSourceDateEpoch(port.dir)), ...(o.maintainer ? { maintainer: o.maintainer } : {}),
+      mirrors: o.mirrors, debianMirror: o.debianMirror, deadHosts: st.deadHosts,
+      ...(o.ccache ? { ccache: { dir: ccacheDir(o.home, o.jail.name, o.tree.name, origin), maxSize: o.ccache.maxSize } } : {}),
+      runner: meter.wrap(o.runner ?? new BwrapRunner(o.home)), signal: o.signal, onPhase: (phase) => {
+        meter.phase(phase);
+        o.store.bulks.setBuild(bulk.id, origin, { phase });
+        st.events.send({ type: 'port-phase', bulk: bulk.id, t: Date.now(), origin, builder, phase });
+      },
+    });
+  } catch (e) {
+    return { ok: false, debs: [], phase: 'start', failure: 'build', reason: e instanceof Error ? e.message : String(e), timings: [], wallMs: 0, cpuMs: 0 };
+  }
+}
+
+/** Records a finished build (built with its package row, or failed), tells the scheduler, and skips what needs a failure. */
+async function recordResult(st: BuildState, node: number, builder: number, res: BuildResult, meter: PhaseMeter): Promise<void> {
+  const { o, bulk, pkgDir } = st;
+  const origin = st.dag.ids[node]!;
+  const port = o.ports.get(origin)!;
+  const id = o.identities.get(origin)!;
+  const finishedAt = new Date().toISOString();
+  const phases = res.timings.map((t) => {
+    const cpuMs = meter.cpuMs(t.name);
+    return { name: t.name, wallMs: t.wallMs, ok: t.ok, ...(cpuMs !== undefined ? { cpuMs } : {}) };
+  });
+  if (res.ok) {
+    st.pace.actualS += res.wallMs / 1000;
+    st.pace.expectedS += st.expected[node] ?? 60;
+    st.pace.n += 1;
+    // A Debian source package makes several .debs: all of them are the port's files.
+    const files = res.debs.map((d) => path.relative(pkgDir, d));
+    const version = port.debian ? debianKilnVersion(port.debian.version, port.recipe.revision) : debVersion(port.recipe.version, port.recipe.revision);
+    const arch = port.recipe.arch === 'all' || (port.debian && res.debs.every((d) => d.endsWith('_all.deb'))) ? 'all' : o.jail.arch;
+    // The exported ABI (shared-library symbols, headers), recorded for the opt-in ABI check of later plans.
+    const abi = await debsAbiHash(res.debs);
+    const row: PackageRow = { jail: o.jail.name, tree: o.tree.name, origin, pkgname: port.pkgname, version, arch, identity: id.hash,
+      components: id.components, files, built: finishedAt, durationS: res.wallMs / 1000, ...(abi !== undefined ? { abi } : {}) };
+    st.built.set(origin, { ...builtPackage(port, origin, port.pkgname, version, res.debs), row });
+    o.store.bulks.setBuild(bulk.id, origin, { result: 'built', pkgname: port.pkgname, version, arch, identity: id.hash,
+      components: id.components, finished: finishedAt, wallMs: res.wallMs, cpuMs: res.cpuMs, phases, files });
+  } else {
+    st.failed.push({ origin, phase: res.phase, reason: res.reason });
+    o.store.bulks.setBuild(bulk.id, origin, { result: 'failed', phase: res.phase, failure: res.failure, reason: res.reason,
+      finished: finishedAt, wallMs: res.wallMs, cpuMs: res.cpuMs, phases });
+  }
+  st.events.send({ type: 'port-done', bulk: bulk.id, t: Date.now(), origin, builder, ok: res.ok, wallS: res.wallMs / 1000,
+    ...(res.cpuMs > 0 ? { cpuS: res.cpuMs / 1000 } : {}),
+    ...(res.ok ? {} : { phase: res.phase, failure: res.failure, reason: res.reason }) });
+  const out = st.sched.finished(node, res.ok ? 'ok' : 'failed', st.now());
+  for (const s of out.skipped) {
+    const reason = `depends on ${origin}, which failed${res.phase ? ` in phase ${res.phase}` : ''}`;
+    st.skipped.push({ origin: st.dag.ids[s]!, reason });
+    o.store.bulks.setBuild(bulk.id, st.dag.ids[s]!, { result: 'skipped', reason });
+    st.events.send({ type: 'port-skipped', bulk: bulk.id, t: Date.now(), origin: st.dag.ids[s]!, because: origin });
+  }
+}
+
+/** The kiln packages a port's build needs installed: its build deps and, recursively, their run deps. */
+function depsOf(st: BuildState, origin: string): (BuiltPackage & { row?: PackageRow })[] {
+  const out = new Map<string, BuiltPackage>();
+  const stack = [...(st.o.ports.get(origin)?.recipe.depends.build ?? [])];
+  for (let guard = 0; stack.length > 0 && guard < 1_000_000; guard++) {
+    const d = stack.pop()!;
+    if (out.has(d)) continue;
+    const b = st.built.get(d) ?? prevPackage(st, d);
+    if (!b) continue;
+    out.set(d, b);
+    stack.push(...(st.o.ports.get(d)?.recipe.depends.run ?? []));
+  }
+  return [...out.values()];
+}
+
+/** The current package of a port (before this bulk), as a dependency's build sees it. */
+function prevPackage(st: BuildState, origin: string): BuiltPackage | undefined {
+  const p = st.previous.get(origin);
+  return p && p.files.length > 0
+    ? builtPackage(st.o.ports.get(origin), origin, p.pkgname, p.version, p.files.map((f) => path.join(st.pkgDir, f))) : undefined;
+}
+
+/**
+ * Publish: every port that should have a package gets its newest good one. Nothing built and nothing removed: the
+ * current generation already is this set, and nothing new is published. Returns the generation, if any.
+ */
+async function publishPhase(o: RunBulkOptions, bulkId: number, events: BulkEvents, pkgDir: string, published: ReadonlyMap<string, PackageRow>,
+  previous: ReadonlyMap<string, PackageRow>, built: ReadonlyMap<string, Made>): Promise<number | undefined> {
   let generation: number | undefined;
   const final = new Map<string, PackageRow>();
   for (const [origin, p] of previous) final.set(origin, p);
-  if (!o.keepStale) for (const origin of plan.delete) final.delete(origin);
+  if (!o.keepStale) for (const origin of o.plan.delete) final.delete(origin);
   for (const [origin, b] of built) final.set(origin, b.row);
-  const status = o.signal?.aborted ? 'cancelled' : failed.length > 0 ? 'failed' : 'done';
-  // Nothing built and nothing removed: the current generation already is this set; publish nothing new.
   const current = currentGeneration(repoDir(o.home, repoName(o.jail.name, o.tree.name)));
-  const unchanged = built.size === 0 && final.size === previous.size && [...previous.keys()].every((k) => final.has(k)) && current !== null;
+  const unchanged = built.size === 0 && final.size === published.size && [...final].every(([k, p]) => published.get(k) === p) && current !== null;
   if (unchanged) generation = current;
   if (o.publish !== false && !o.signal?.aborted && !unchanged) {
     const res = await publish({ home: o.home, jail: o.jail.name, tree: o.tree.name, arch: o.jail.arch,
       debs: [...final.values()].flatMap((p) => p.files.map((f) => ({ path: path.join(pkgDir, f) }))), keep: o.keepGenerations ?? 5 });
     generation = res.generation;
     o.store.bulks.replacePackages(o.jail.name, o.tree.name, [...final.values()]);
-    events.send({ type: 'publish', bulk: bulk.id, t: Date.now(), generation, packages: res.packages });
+    events.send({ type: 'publish', bulk: bulkId, t: Date.now(), generation, packages: res.packages });
   }
-  const offenders = sched.mostOffending(10).map((x) => ({ origin: x.origin, blocked: x.blocked }));
-  const c = counts();
-  o.store.bulks.finishBulk(bulk.id, status, { ...c }, generation);
+  return generation;
+}
+
+/** Ends the bulk: its row finished (which releases the lock), background deletions awaited, the summary. */
+async function summarise(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, t0: number, run: BuildPhaseResult,
+  generation: number | undefined): Promise<BulkSummary> {
+  const bulk = lock.bulk;
+  const offenders = run.sched.mostOffending(10).map((x) => ({ origin: x.origin, blocked: x.blocked }));
+  const c = run.counts();
+  o.store.bulks.finishBulk(bulk.id, run.status, { ...c }, generation);
   lock.release();
   // Torn-down sandboxes are deleted in the background: wait, so the bulk leaves nothing behind.
   await settleRemovals();
   const wallS = (Date.now() - t0) / 1000;
-  events.send({ type: 'bulk-done', bulk: bulk.id, t: Date.now(), status, counts: c, wallS, offenders, ...(generation !== undefined ? { generation } : {}) });
-  return { bulk: o.store.bulks.getBulk(bulk.id)!, counts: c, failed, skipped, offenders, ...(generation !== undefined ? { generation } : {}), wallS };
+  events.send({ type: 'bulk-done', bulk: bulk.id, t: Date.now(), status: run.status, counts: c, wallS, offenders, ...(generation !== undefined ? { generation } : {}) });
+  return { bulk: o.store.bulks.getBulk(bulk.id)!, counts: c, failed: run.failed, skipped: run.skipped, offenders,
+    ...(generation !== undefined ? { generation } : {}), wallS };
 }
 
 /**

@@ -7,6 +7,7 @@ import { KilnError, formatProblems, InputError } from '../util/errors.js';
 import type { CliContext, CommandHandler } from './context.js';
 import { COMMANDS, USAGE, commandHandler } from './commands/index.js';
 import { POUDRIERE_WORDS, hoistGlobals, homeExists, isReadOnly, suggestion } from './suggest.js';
+import { KILN_VERSION } from './version.js';
 
 /** Finds `--home DIR` / `--home=DIR` anywhere in argv; else `$KILN_HOME`, else `/var/lib/kiln`. */
 export function resolveHome(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): string {
@@ -71,8 +72,7 @@ export async function main(argv: string[], ctx?: Partial<CliContext>): Promise<n
   }
 }
 
-/** kiln's version, from package.json at build time. */
-export const KILN_VERSION = '0.1.0';
+export { KILN_VERSION } from './version.js';
 
 /** Prints an error as the CLI spec wants (one line per problem, then a hint) and returns its exit code. */
 export function reportError(e: unknown, ctx: Pick<CliContext, 'err'>): number {

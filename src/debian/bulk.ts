@@ -98,7 +98,7 @@ export function debianBulk(inp: DebianBulkInput): DebianBulk {
   let rowOfName: Map<string, number> | undefined;
   for (const [origin, port] of inp.folderPorts) {
     if (port.recipe.build.system !== 'debian') { folder.set(origin, port); continue; }
-    rowOfName ??= new Map(ix.pkg.map((p, i) => [p, i]));
+    rowOfName ??= new Map(ix.pkg.map((p, row) => [p, row]));
     const i = rowOfName.get(port.pkgname);
     if (i === undefined) {
       problems.push({ path: port.path, line: 1, column: 1, field: 'build.system',

@@ -80,9 +80,9 @@ test('a failed create leaves nothing behind', async () => {
 });
 
 test('update recomputes the manifest: a changed package set changes the identity', async () => {
-  const before = store.getJail('copy')!;
+  const old = store.getJail('copy')!;
   // Change the package set the way a newer archive would: one more package in the root.
-  await run('bwrap', bwrapArgv({ root: before.path, user: { kind: 'root' }, network: true,
+  await run('bwrap', bwrapArgv({ root: old.path, user: { kind: 'root' }, network: true,
     argv: ['sh', '-c', 'apt-get install -y --no-install-recommends hello >/dev/null'], env: { DEBIAN_FRONTEND: 'noninteractive' } }));
   const lines: string[] = [];
   const r = await updateJail({ home, store, name: 'copy' }, (l) => lines.push(l));
@@ -91,7 +91,7 @@ test('update recomputes the manifest: a changed package set changes the identity
   assert.ok(!lines.some((l) => /NO_PUBKEY|not signed|^W: |^E: /.test(l)), lines.join('\n'));
   assert.equal(r.changed, true);
   assert.ok(r.changes.some((c) => /^\+hello=/.test(c)), r.changes.join(', '));
-  assert.notEqual(r.record.identity, before.identity);
+  assert.notEqual(r.record.identity, old.identity);
   assert.match(fs.readFileSync(jailPaths(home, 'copy').manifest, 'utf8'), /^hello=/m);
   const again = await updateJail({ home, store, name: 'copy' }, () => undefined);
   assert.equal(again.changed, false);

@@ -232,7 +232,7 @@ export interface UpdateJailResult {
 export async function updateJail(opts: { home: string; store: Store; name: string }, log: PhaseLogger): Promise<UpdateJailResult> {
   const proc = new Procedure(log);
   try {
-    const j = await proc.phase('check', () => { const j = getJail(opts.store, opts.name); refuseIfBusy(j, 'update'); return j; });
+    const j = await proc.phase('check', () => { const found = getJail(opts.store, opts.name); refuseIfBusy(found, 'update'); return found; });
     const before = fs.existsSync(jailPaths(opts.home, j.name).manifest) ? fs.readFileSync(jailPaths(opts.home, j.name).manifest, 'utf8') : await readManifest(j.path);
     await proc.phase('sources', async () => {
       // A jail made before kiln wrote suites (one `REL main` line) gets REL, REL-updates and REL-security now.

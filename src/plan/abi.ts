@@ -15,7 +15,7 @@
 import type { Dag } from '../graph/index.js';
 import { topoOrder } from '../graph/index.js';
 import { abiContribution, identityHash, type Identity, type IdentityComponents } from './identity.js';
-import { changeReasons, dependencyRebuilt } from './plan.js';
+import { changeReasons, dependencyRebuilt } from './reasons.js';
 import type { BuiltRecord, Plan } from './types.js';
 
 /** Origin → ABI hash, for the built records that have one (the `abi` input of `computeIdentities`). */

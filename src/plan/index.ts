@@ -6,7 +6,8 @@ export {
   AbiResolver, abiMapOf, abiUnchanged, conditionalKeeps, settlePlan, type AbiDecision, type AbiResolverInput, type SettledPlan,
 } from './abi.js';
 export type { Identity, IdentityComponents, IdentityInput } from './identity.js';
-export { makePlan, changeReasons, dependencyRebuilt, REASONS } from './plan.js';
+export { makePlan } from './plan.js';
+export { changeReasons, dependencyRebuilt, REASONS } from './reasons.js';
 export { DEFAULT_DURATION_S } from './types.js';
 export type { BuiltRecord, Plan, PlanInput, SkipEntry, OrderFn, PublishedPackage } from './types.js';
 export { toBuiltRecords } from './types.js';

@@ -3,61 +3,14 @@
  * build / keep / delete / skip, with reasons. Pure.
  */
 import { cycleGroups, dependents, formatCycle, subDag } from '../graph/index.js';
-import type { IdentityComponents } from './identity.js';
 import { defaultOrder } from './order.js';
 import { conditionalKeeps } from './abi.js';
+import { changeReasons, REASONS } from './reasons.js';
 import { DEFAULT_DURATION_S } from './types.js';
-import type { BuiltRecord, Plan, PlanInput, SkipEntry } from './types.js';
-
-/** The reasons a planned port is built, as printed by `--explain`. */
-export const REASONS = {
-  new: 'new',
-  recipe: 'recipe changed',
-  options: 'option changed',
-  jail: 'jail changed',
-  format: 'format changed',
-  forced: 'forced (-C)',
-  identity: 'identity changed',
-  unchanged: 'unchanged',
-  leftTree: 'port left the tree',
-  leftList: 'not in the list',
-  stale: 'stale, kept (--keep-stale)',
-} as const;
+import type { Plan, PlanInput, SkipEntry } from './types.js';
 
 const NEW: readonly string[] = Object.freeze([REASONS.new]);
 const UNCHANGED: readonly string[] = Object.freeze([REASONS.unchanged]);
-
-/** `dependency X rebuilt`. */
-export function dependencyRebuilt(origin: string): string {
-  return `dependency ${origin} rebuilt`;
-}
-
-function sameOptions(a: Readonly<Record<string, boolean>>, b: Readonly<Record<string, boolean>>): boolean {
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  return ka.every((k) => k in b && a[k] === b[k]);
-}
-
-/** Why a port whose identity differs from its built record's must be rebuilt (empty if it need not). */
-export function changeReasons(old: BuiltRecord, now: IdentityComponents, nowHash: string): string[] {
-  if (old.identity === nowHash) return [];
-  const was = old.components;
-  const reasons: string[] = [];
-  if (was.format !== now.format) reasons.push(REASONS.format);
-  if (was.jail !== now.jail) reasons.push(REASONS.jail);
-  if (was.recipe !== now.recipe) reasons.push(REASONS.recipe);
-  if (!sameOptions(was.options, now.options)) reasons.push(REASONS.options);
-  const rebuilt = new Set<string>();
-  for (const kind of ['build', 'run'] as const) {
-    for (const [dep, hash] of Object.entries(now[kind])) {
-      const before = was.build[dep] ?? was.run[dep];
-      if (before !== undefined && before !== hash) rebuilt.add(dep);
-    }
-  }
-  for (const dep of [...rebuilt].sort()) reasons.push(dependencyRebuilt(dep));
-  if (reasons.length === 0) reasons.push(REASONS.identity);
-  return reasons;
-}
 
 const byOrigin = (a: SkipEntry, b: SkipEntry): number => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0);
 
@@ -202,9 +155,9 @@ export function makePlan(input: PlanInput): Plan {
   for (const origin of built.keys()) {
     if (index().has(origin) || invalid.has(origin)) continue;
     const gone = input.ports.has(origin) ? REASONS.leftList : REASONS.leftTree;
-    if (input.keepStale) {
+    if (input.keepStale || input.additive) {
       keep.push(origin);
-      reasons.set(origin, [gone, REASONS.stale]);
+      reasons.set(origin, input.additive ? [...(gone === REASONS.leftTree ? [gone] : []), REASONS.notRequested] : [gone, REASONS.stale]);
     } else {
       del.push(origin);
       reasons.set(origin, [gone]);

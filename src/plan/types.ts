@@ -50,6 +50,11 @@ export interface PlanInput {
   readonly force?: ReadonlySet<string>;
   /** Keep packages whose port left the tree or the list (`--keep-stale`) instead of deleting them. */
   readonly keepStale?: boolean;
+  /**
+   * Origins named on the command line: they add to the repository and never remove from it, so every other
+   * package is kept (reason `not requested, kept`), as with `keepStale`. Stale removal is for `-f LIST` and `-a`.
+   */
+  readonly additive?: boolean;
   /** Missing dependencies and requested roots not in the tree (from `closure`). */
   readonly missing?: readonly MissingDep[];
   /** The cyclic components of `dag` if the caller has them already (from `cycleGroups`); else computed. */

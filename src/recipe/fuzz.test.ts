@@ -148,7 +148,7 @@ test('the compiled validator agrees with zod: same verdict, same output, same ke
     let data: unknown;
     try { data = doc.toJS(); } catch { continue; } // an unresolved alias
     const z = RecipeSchema.safeParse(data);
-    const c = validate(data);
+    const c: unknown = validate(data);
     const ctx = `mutant ${n}:\n${text}`;
     if (c === FAIL) {
       // Stricter is allowed only where zod also rejects or the value is unusual (falls back to zod anyway).

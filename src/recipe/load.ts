@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import nodePath from 'node:path';
 import type { Problem } from '../util/errors.js';
 import { decodeUtf8 } from '../util/yamlpos.js';
-import { locateField, parseRecipe, type RecipeParse } from './parse.js';
+import { locateField, parseRecipe } from './parse.js';
 import { parseEagerParts, parseRecipeLazy } from './lazy.js';
 import type { Recipe } from './schema.js';
 import type { Port } from './types.js';

@@ -53,7 +53,7 @@ async function assertLimit(p: Promise<unknown>, limit: LimitError['limit']): Pro
 
 test('the build user cannot write /usr; root inside writes only to the overlay, never the jail', async () => {
   const envBin = path.join(jail.path, 'usr/bin/env');
-  const before = sha(envBin);
+  const envSha = sha(envBin);
   const usrBefore = fs.readdirSync(path.join(jail.path, 'usr/bin')).sort();
   await withSandbox(async (sb) => {
     const r = await sb.run({ argv: ['sh', '-c', 'id -u; touch /usr/kiln-was-here'], allowFailure: true });
@@ -67,7 +67,7 @@ test('the build user cannot write /usr; root inside writes only to the overlay, 
     assert.equal(root.stdout.trim(), '0');
     assert.equal(fs.readFileSync(path.join(sb.upper, 'usr/bin/env'), 'utf8'), 'evil\n', 'the write went to the upper layer');
   });
-  assert.equal(sha(envBin), before, 'the jail\'s /usr/bin/env is unchanged');
+  assert.equal(sha(envBin), envSha, 'the jail\'s /usr/bin/env is unchanged');
   assert.ok(!fs.existsSync(path.join(jail.path, 'usr/kiln-was-here')));
   assert.deepEqual(fs.readdirSync(path.join(jail.path, 'usr/bin')).sort(), usrBefore);
 });

@@ -9,7 +9,7 @@ import { RankHeap } from './heap.js';
 import { criticalPath } from './priorities.js';
 import { kilnRank } from './policies.js';
 import type {
-  BuilderId, BuildResult, Counts, FinishOutcome, NodeState, Offender, RunningBuild, Scheduler, SchedulerOptions,
+  BuilderId, BuildResult, Counts, FinishOutcome, NodeState, Offender, Scheduler, SchedulerOptions,
 } from './types.js';
 
 const WAITING = 0, READY = 1, RUNNING = 2, DONE = 3, FAILED = 4, SKIPPED = 5;

@@ -13,7 +13,7 @@ import { LiveHub, type LiveOptions } from './live.js';
 
 /** An extra plugin and its options (e.g. the remote workers' routes). */
 export interface ServerPlugin {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: each plugin has its own options type; the server passes `options` as given
   readonly plugin: FastifyPluginAsync<any>;
   readonly options?: Record<string, unknown>;
 }

@@ -66,7 +66,7 @@ export async function repoPlugin(app: FastifyInstance, opts: RepoPluginOptions):
     if (!isRepoName(name)) return reply.code(400).type('text/plain').send('bad path\n');
     const root = path.join(repoDir(opts.home, name), 'current');
     if (rel === '') {
-      const repo = listRepos(opts.home).find((r) => r.name === name && r.current !== null);
+      const repo = listRepos(opts.home).find((x) => x.name === name && x.current !== null);
       if (!repo) return reply.code(404).type('text/plain').send('no such repository\n');
       return reply.type('text/plain; charset=utf-8').send(`${repoLines(repo, baseOf(req, opts)).join('\n')}\n`);
     }

@@ -38,7 +38,7 @@ test('API: the bulks list, a bulk\'s full state, a port of a bulk with its log i
   assert.deepEqual((one.json() as { id: number }[]).map((b) => b.id), [fx.done]);
 
   const s = (await app.inject({ url: `/api/bulks/${fx.done}` })).json() as { ports: { origin: string; result: string; phase?: string }[]; generation: number };
-  assert.deepEqual(s.ports.map((p) => [p.origin, p.result]), [['misc/a', 'built'], ['misc/fail', 'failed'], ['misc/after', 'skipped'], ['misc/old', 'kept']]);
+  assert.deepEqual(s.ports.map((x) => [x.origin, x.result]), [['misc/a', 'built'], ['misc/fail', 'failed'], ['misc/after', 'skipped'], ['misc/old', 'kept']]);
   assert.equal(s.ports[1]!.phase, 'build');
   assert.equal(s.generation, 3);
 

@@ -90,7 +90,7 @@ export function unpackChunk(c: PackedChunk, jobs: readonly LoadJob[], results: (
   if (extras?.stamps && c.stamps) extras.stamps.set(c.stamps, STAMP * c.start);
   const names = new Map(c.names);
   const problems = new Map(c.problems);
-  const origin = (x: number): string => (x >= 0 ? jobs[x]!.origin : c.strs[-1 - x]!);
+  const origin = (ref: number): string => (ref >= 0 ? jobs[ref]!.origin : c.strs[-1 - ref]!);
   let v = 0;
   let p = 0;
   let x = 0;

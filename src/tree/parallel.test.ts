@@ -51,7 +51,7 @@ test('ports loaded by workers carry lazy recipes: same keys, order and values; p
   const { results, byWorkers } = loadAll(jobs, { workers: 2, minJobs: 0, callerLoads: false });
   assert.equal(byWorkers, 40);
   const direct = jobs.map((j) => loadPort(j.dir, j.origin, j.layer));
-  const lazyPorts = results.map((r) => r.port).filter((p) => p !== undefined);
+  const lazyPorts = results.map((x) => x.port).filter((p) => p !== undefined);
   assert.equal(lazyPorts.length, 32);
   // Planning reads depends and options (and plans print versions): nothing is parsed.
   for (const p of lazyPorts) {

@@ -4,7 +4,7 @@
  * 2 input problems.
  */
 import os from 'node:os';
-import { formatProblems } from '../../util/errors.js';
+import { UsageError, formatProblems } from '../../util/errors.js';
 import { openStore } from '../../store/index.js';
 import { loadConfig, maintainerOf } from '../../config/index.js';
 import { hostMirror } from '../../debian/index.js';
@@ -12,7 +12,7 @@ import { getOptionChoices } from '../../tree/index.js';
 import { runBulk, BulkEvents, LiveView, formatDuration, plainLine, type BulkSummary } from '../../bulk/index.js';
 import type { CliContext } from '../context.js';
 import { runHooks, writeReports, type PostBulkHooks } from '../../report/index.js';
-import { planBulk, type BulkOptions } from './bulk.js';
+import { planBulk, removalGuard, type BulkOptions } from './bulk-plan.js';
 
 /** The parsed flags `kiln bulk` passes on. */
 export interface BulkRunFlags extends BulkOptions {
@@ -20,6 +20,8 @@ export interface BulkRunFlags extends BulkOptions {
   readonly json: boolean;
   readonly tests: boolean;
   readonly resume: boolean;
+  /** `--yes` / `--delete-stale`: carry out a removal of more than a quarter of the repository. */
+  readonly yes?: boolean;
   /** `--redis URL`: build on remote workers (else kiln.yaml's `redis:`); `--dist-listen HOST:PORT` for them. */
   readonly redis?: string;
   readonly distListen?: string;
@@ -40,6 +42,16 @@ export async function runBulkCommand(ctx: CliContext, f: BulkRunFlags): Promise<
     for (const n of res.notes) ctx.err(n);
     for (const l of formatProblems(res.problems)) ctx.err(l);
     for (const e of res.errors) ctx.err(e);
+    // Bad input stops the bulk before anything is built or published: the repository stays as it is.
+    if (res.problems.length > 0 || res.errors.length > 0) {
+      ctx.err('kiln: nothing was built or published: fix the problems above and run again (-n shows the plan)');
+      return 2;
+    }
+    const removal = removalGuard(res.plan, res.current);
+    if (removal !== undefined && !f.yes) {
+      throw new UsageError(`kiln bulk: ${removal}; nothing was built or published`,
+        'run again with --yes (or --delete-stale) to remove them, or --keep-stale to keep them; -n shows the plan');
+    }
     const events = new BulkEvents();
     if (f.json) {
       events.subscribe((e) => ctx.out(JSON.stringify(e)));
@@ -76,7 +88,7 @@ export async function runBulkCommand(ctx: CliContext, f: BulkRunFlags): Promise<
         ...(cfg.limits.files !== undefined ? { files: cfg.limits.files } : {}),
       },
       withTests: f.tests, keepStale: f.keepStale, keepGenerations: cfg.keep_generations, mirrors: cfg.mirrors,
-      debianMirror: hostMirror(cfg.debian_mirror), resume: f.resume, events, signal: ac.signal,
+      debianMirror: hostMirror(cfg.debian_mirror), resume: f.resume, carried: res.carried, events, signal: ac.signal,
       request: { file: f.file, origins: f.origins, all: f.all, clean: f.clean, tests: f.tests, builders },
       sourceDateEpoch: ctx.env.SOURCE_DATE_EPOCH ? Number(ctx.env.SOURCE_DATE_EPOCH) : undefined, maintainer: maintainerOf(cfg),
       // -t: the qa phase (lintian, install test) after each good build (src/qa).

@@ -1,27 +1,19 @@
 /**
  * `kiln bulk -j JAIL -p TREE (-f LIST | ORIGIN... | -a) [-J N] [-n] [--explain] [--json] [-t] [-C]
- * [--resume] [--keep-stale]`: scan, plan, and (later) build. {@link planBulk} is the reusable planning half:
- * tree → closure → graph → identities → plan, with every input problem located.
+ * [--resume] [--keep-stale]`: the command. Planning is bulk-plan.ts ({@link planBulk}); a real bulk is bulk-run.ts.
  */
-import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import path from 'node:path';
 import type { CliContext } from '../context.js';
 import { parseCommand } from '../context.js';
-import { KilnError, UsageError, formatProblems, type Problem } from '../../util/errors.js';
-import { openStore, type JailRecord, type Store } from '../../store/index.js';
-import { effectiveOptions, parseList, type Port } from '../../recipe/index.js';
-import { graphProblems } from './graph-problems.js';
-import { getOptionChoices, resolveTree, scanCacheDir, scanTree, type TreeRef } from '../../tree/index.js';
-import { closureDag, cycleGroups, type Dag } from '../../graph/index.js';
-import { debianPlan, withBrokenEdges, debianPlanJson, formatDebianNotes, type DebianPlanNotes } from './bulk-debian.js';
-import {
-  computeIdentities, formatPlanText, makePlan, placeholderJailIdentity, planToJson, toBuiltRecords,
-  type BuiltRecord, type Identity, type Plan,
-} from '../../plan/index.js';
+import { UsageError, formatProblems } from '../../util/errors.js';
+import { debianPlanJson, formatDebianNotes } from './bulk-debian.js';
+import { formatPlanText, planToJson } from '../../plan/index.js';
+import { planBulk, removalGuard } from './bulk-plan.js';
+
+export { loadBuiltRecords, planBulk, type BulkOptions, type BulkPlan } from './bulk-plan.js';
 
 const HELP = `usage: kiln bulk -j JAIL -p TREE (-f LIST | ORIGIN... | -a) [-J N] [-n] [--explain] [--json]
-                 [-t] [-C] [--resume] [--keep-stale] [--rdeps ORIGIN [--rdeps-depth N]]
+                 [-t] [-C] [--resume] [--keep-stale | --yes] [--rdeps ORIGIN [--rdeps-depth N]]
 
   Builds the ports of a list (and everything they depend on) in a jail into its repository.
   -j JAIL        the jail to build in (with -n it may not exist yet)
@@ -33,166 +25,12 @@ const HELP = `usage: kiln bulk -j JAIL -p TREE (-f LIST | ORIGIN... | -a) [-J N]
   -t             run each port's tests
   -C             rebuild the requested ports even if unchanged
   --resume       continue an interrupted bulk
-  --keep-stale   keep packages whose port left the tree or the list
+  --keep-stale   keep packages whose port left the tree or the list (ORIGIN... always keeps the others)
+  -y, --yes      carry out a removal of more than a quarter of the repository (also --delete-stale)
   --redis URL    build on remote workers (\`kiln worker\`) through this Redis (default: kiln.yaml's redis:)
   --dist-listen HOST:PORT  where workers reach this master (default 127.0.0.1:8081; see docs/distributed.md)
   --rdeps ORIGIN also build the ports that build-depend on ORIGIN's packages (trees over Debian's archive;
                  repeatable); --rdeps-depth N follows them N levels (default 1)`;
-
-/** What {@link planBulk} needs (the parsed command line). */
-export interface BulkOptions {
-  /** `-j`: jail name. */
-  readonly jail: string;
-  /** `-p`: tree name or path. */
-  readonly tree: string;
-  /** `-f`: list file (relative to `ctx.cwd`). */
-  readonly file?: string;
-  /** Origins from the command line. */
-  readonly origins?: readonly string[];
-  /** `-a`: every port of the tree. */
-  readonly all?: boolean;
-  /** `-n`: only planning (a missing jail is then allowed, with a placeholder identity). */
-  readonly dryRun?: boolean;
-  /** `-C`: rebuild the requested ports even if unchanged. */
-  readonly clean?: boolean;
-  /** `--keep-stale`. */
-  readonly keepStale?: boolean;
-  /** `-t`: tests run (Debian trees: the `nocheck` profile is off, so test-only Build-Depends count). */
-  readonly tests?: boolean;
-  /** `--rdeps`: add the ports that build-depend on these origins' packages (Debian trees). */
-  readonly rdeps?: readonly string[];
-  /** `--rdeps-depth` (default 1). */
-  readonly rdepsDepth?: number;
-  /** An open store to use (else one is opened on `ctx.home` and closed before returning). */
-  readonly store?: Store;
-}
-
-/** What {@link planBulk} found and decided. */
-export interface BulkPlan {
-  readonly plan: Plan;
-  /** The tree as resolved. */
-  readonly tree: TreeRef;
-  /** The jail's record, or undefined for a dry run against a jail that does not exist yet. */
-  readonly jail: JailRecord | undefined;
-  /** Every loadable port of the tree. */
-  readonly ports: Map<string, Port>;
-  /** The graph of the selected ports (node = origin). */
-  readonly dag: Dag;
-  /** Build identities of the selected ports (none for ports on a cycle). */
-  readonly identities: Map<string, Identity>;
-  /** Located input problems: recipes, list file, missing dependencies, cycles. */
-  readonly problems: Problem[];
-  /** Input errors with no file position (a requested origin not in the tree). */
-  readonly errors: string[];
-  /** Notes for stderr that are not errors (the placeholder jail). */
-  readonly notes: string[];
-  /** For a tree over Debian's archive: cycles broken, sources left out, reverse dependencies added. */
-  readonly debian?: DebianPlanNotes;
-  /** Wall milliseconds of each planning step, in order (printed with `KILN_TIMINGS=1`). */
-  readonly timings: { readonly step: string; readonly ms: number }[];
-}
-
-/** Packages already built for (jail, tree), by origin: what the last publish made current. */
-export function loadBuiltRecords(store: Store, jail: string, tree: TreeRef): Map<string, BuiltRecord> {
-  return toBuiltRecords(store.bulks.packages(jail, tree.name));
-}
-
-/** Origins whose recipe failed to load, from the problems' paths (`LAYER/CAT/NAME/port.yaml`). */
-function invalidOrigins(problems: readonly Problem[], ports: ReadonlyMap<string, Port>): Set<string> {
-  const out = new Set<string>();
-  for (const p of problems) {
-    const dir = path.dirname(p.path);
-    const origin = `${path.basename(path.dirname(dir))}/${path.basename(dir)}`;
-    if (!ports.has(origin)) out.add(origin);
-  }
-  return out;
-}
-
-/** The requested roots: `'all'`, the list file's origins, or the command line's. */
-function readRoots(ctx: CliContext, opts: BulkOptions, problems: Problem[]): { roots: readonly string[] | 'all'; listPath?: string; listText?: string } {
-  if (opts.all) return { roots: 'all' };
-  if (opts.file === undefined) return { roots: opts.origins ?? [] };
-  const file = path.resolve(ctx.cwd, opts.file);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new KilnError('KILN_E_LIST', `cannot read list file ${opts.file}: ${(e as Error).message}`, { hint: 'give -f the path of a list file' });
-  }
-  const parsed = parseList(text, file);
-  problems.push(...parsed.problems);
-  return { roots: parsed.origins, listPath: file, listText: text };
-}
-
-/**
- * The planning half of `kiln bulk`: resolves the tree and the jail, scans the tree, takes the closure of
- * the request, builds the graph, computes identities against what is built, and plans. Input problems are
- * collected (not thrown) so every one is reported and the plan still shows what can be built.
- * Throws KilnError for what stops planning altogether (no such tree; no such jail unless `dryRun`).
- */
-export function planBulk(ctx: CliContext, opts: BulkOptions): BulkPlan {
-  const store = opts.store ?? openStore(ctx.home);
-  try {
-    const timings: { step: string; ms: number }[] = [];
-    let last = performance.now();
-    const step = <T>(name: string, fn: () => T): T => {
-      const v = fn();
-      const now = performance.now();
-      timings.push({ step: name, ms: now - last });
-      last = now;
-      return v;
-    };
-    const tree = step('resolve tree', () => resolveTree(store, opts.tree, ctx.cwd));
-    const jail = store.getJail(opts.jail);
-    const notes: string[] = [];
-    if (!jail) {
-      if (!opts.dryRun) {
-        throw new KilnError('KILN_E_JAIL_NOT_FOUND', `no jail named ${opts.jail}`, { hint: `make it with \`kiln jail create ${opts.jail}\`` });
-      }
-      notes.push(`kiln: note: jail ${opts.jail} does not exist yet; planning against a placeholder identity derived from its name`);
-    }
-    const problems: Problem[] = [];
-    const list = readRoots(ctx, opts, problems);
-    const scan = step('scan tree (tree + recipe)', () => scanTree(tree, { cache: { dir: scanCacheDir(ctx.home) } }));
-    problems.push(...scan.problems);
-    let ports = scan.ports;
-    const invalid = invalidOrigins(scan.problems, ports);
-    let roots = list.roots;
-    let debian: DebianPlanNotes | undefined;
-    const errors: string[] = [];
-    if (scan.debian) {
-      const db = step('debian archive ports and Build-Depends', () => debianPlan(scan.debian!, scan.ports, list.roots, jail?.arch, opts));
-      ports = db.ports;
-      roots = db.roots;
-      problems.push(...db.problems);
-      errors.push(...db.errors);
-      debian = db.notes;
-    }
-    const { dag, missing } = step('closure and graph', () => closureDag(ports, roots));
-    const origins = dag.ids;
-    const cycles = step('cycles', () => cycleGroups(dag));
-    const options = step('option choices', () => {
-      const m = new Map<string, Record<string, boolean>>();
-      for (const [origin, chosen] of getOptionChoices(store, tree)) {
-        const port = ports.get(origin);
-        if (port) m.set(origin, effectiveOptions(port.recipe, chosen));
-      }
-      return m;
-    });
-    const identities = step('identities', () => computeIdentities({ dag, ports, options, jail: jail?.identity ?? placeholderJailIdentity(opts.jail) }));
-    const built = loadBuiltRecords(store, opts.jail, tree);
-    const force = opts.clean ? new Set(roots === 'all' ? origins : roots) : undefined;
-    const made = step('plan (with scheduler order)', () => makePlan({
-      dag, ports, identities, built, force, keepStale: opts.keepStale, missing, invalid, all: roots === 'all', cycles,
-    }));
-    const plan = debian ? withBrokenEdges(made, debian) : made;
-    const listFile = list.listPath !== undefined ? { path: list.listPath, text: list.listText ?? '' } : undefined;
-    problems.push(...step('locate problems', () => graphProblems(ports, missing, dag, cycles, invalid, tree.name, listFile, errors)));
-    return { plan, tree, jail, ports, dag, identities, problems, errors, notes, timings, ...(debian ? { debian } : {}) };
-  } finally {
-    if (!opts.store) store.close();
-  }
-}
 
 /** Handler of `kiln bulk`. */
 export async function bulkCommand(argv: string[], ctx: CliContext): Promise<number> {
@@ -202,6 +40,7 @@ export async function bulkCommand(argv: string[], ctx: CliContext): Promise<numb
     'dry-run': { type: 'boolean', short: 'n', default: false }, explain: { type: 'boolean', default: false },
     test: { type: 'boolean', short: 't', default: false }, clean: { type: 'boolean', short: 'C', default: false },
     resume: { type: 'boolean', default: false }, 'keep-stale': { type: 'boolean', default: false },
+    yes: { type: 'boolean', short: 'y', default: false }, 'delete-stale': { type: 'boolean', default: false },
     redis: { type: 'string' }, 'dist-listen': { type: 'string' },
     rdeps: { type: 'string', multiple: true }, 'rdeps-depth': { type: 'string' },
   });
@@ -225,7 +64,7 @@ export async function bulkCommand(argv: string[], ctx: CliContext): Promise<numb
     const { runBulkCommand } = await import('./bulk-run.js');
     return runBulkCommand(ctx, {
       jail: values.jail, tree: values.tree, file: values.file, origins: positionals, all: values.all, clean: values.clean,
-      keepStale: values['keep-stale'], json: values.json, tests: values.test, resume: values.resume,
+      keepStale: values['keep-stale'], json: values.json, tests: values.test, resume: values.resume, yes: values.yes || values['delete-stale'],
       ...(values.builders !== undefined ? { builders: Number(values.builders) } : {}),
       redis: values.redis, distListen: values['dist-listen'], rdeps, rdepsDepth,
     });
@@ -237,6 +76,10 @@ export async function bulkCommand(argv: string[], ctx: CliContext): Promise<numb
   for (const n of res.notes) ctx.err(n);
   for (const l of formatProblems(res.problems)) ctx.err(l);
   for (const e of res.errors) ctx.err(e);
+  const removal = removalGuard(res.plan, res.current);
+  if (removal !== undefined) {
+    ctx.err(`kiln: note: ${removal}; without -n this needs --yes (or --delete-stale)${values.yes || values['delete-stale'] ? ', which is given' : ''}`);
+  }
   const t0 = performance.now();
   if (values.json) {
     const j = planToJson(res.plan, values.explain);

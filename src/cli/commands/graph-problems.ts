@@ -24,6 +24,35 @@ export function listPosition(text: string, origin: string): { line: number; colu
   return { line: 1, column: 1 };
 }
 
+/** Edit distance (insertions, deletions, substitutions) between two short strings. */
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+/**
+ * The origin of `origins` nearest to `origin` (a typo such as `misc/helo`), or undefined if none is near: within a
+ * third of its length in edit distance, or the same name in another category.
+ */
+export function nearestOrigin(origin: string, origins: Iterable<string>): string | undefined {
+  const name = origin.slice(origin.indexOf('/') + 1);
+  let best: { o: string; d: number } | undefined;
+  for (const o of origins) {
+    const d = o.slice(o.indexOf('/') + 1) === name ? 0.5 : editDistance(origin, o);
+    if (!best || d < best.d || (d === best.d && o < best.o)) best = { o, d };
+  }
+  return best && best.d <= Math.max(1, Math.floor(origin.length / 3)) ? best.o : undefined;
+}
+
 /**
  * Located problems for missing dependencies and cycles. `invalid` names origins whose recipe failed to load (the
  * message then says so rather than "not in tree"); roots missing with no list file go to `errors`.
@@ -45,7 +74,9 @@ export function graphProblems(
   };
   const out: Problem[] = [];
   for (const m of missing) {
-    const why = invalid.has(m.dependsOn) ? `${m.dependsOn}'s recipe is invalid` : `${m.dependsOn} is not in tree ${treeName}`;
+    const near = m.kind === 'root' && !invalid.has(m.dependsOn) ? nearestOrigin(m.dependsOn, ports.keys()) : undefined;
+    const why = invalid.has(m.dependsOn) ? `${m.dependsOn}'s recipe is invalid`
+      : `${m.dependsOn} is not in tree ${treeName}${near !== undefined ? ` (did you mean ${near}?)` : ''}`;
     if (m.kind !== 'root') {
       const port = ports.get(m.origin);
       if (port) out.push(at(port, m.kind, m.index, why));

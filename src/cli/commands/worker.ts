@@ -10,7 +10,7 @@ import { parseCommand } from '../context.js';
 import { UsageError } from '../../util/errors.js';
 import { loadConfig } from '../../config/index.js';
 import { startWorker } from '../../dist/index.js';
-import { KILN_VERSION } from '../main.js';
+import { KILN_VERSION } from '../version.js';
 
 const HELP = `usage: kiln worker --redis URL [--master URL] [--token T | --token-file FILE] [--slots N] [--arch ARCH] [--name ID] [--apt-direct]
 

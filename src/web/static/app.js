@@ -119,7 +119,7 @@ async function bulksPage() {
       h('div.filters', {}, sel('jail', jails), sel('tree', trees)),
       shown.length === 0 ? h('p.mute', {}, 'no bulks yet: run kiln bulk') : h('table', { id: 'bulks' },
         h('thead', {}, h('tr', {}, ['#', 'status', 'jail', 'tree', 'started', 'duration', 'built', 'failed', 'skipped', 'kept', 'left']
-          .map((t, i) => h(i >= 5 ? 'th.num' : 'th', {}, t)))),
+          .map((title, i) => h(i >= 5 ? 'th.num' : 'th', {}, title)))),
         h('tbody', {}, shown.map((b) => h('tr', { dataset: { bulk: b.id } },
           h('td', {}, link(`/bulks/${b.id}`, `${b.id}`)), h('td', {}, h(`span.badge.${b.status}`, {}, b.status)),
           h('td', {}, b.jail), h('td', {}, b.tree), h('td', {}, when(b.started)), h('td.num', {}, dur(b.durationS)),
