@@ -51,7 +51,7 @@ test('fetches from the recipe URL into the content-addressed cache, then hits th
   const before = hits.length;
   const [second] = await fetchDistfiles(req, { home: h, allowHosts: LOCAL });
   assert.equal(second!.from, 'cache');
-  assert.equal(hits.length, hitsBefore, 'the second fetch must not touch the network');
+  assert.equal(hits.length, before, 'the second fetch must not touch the network');
 });
 
 test('a checksum mismatch is KILN_E_CHECKSUM naming origin, URL and the expected hash; the bad file is kept apart', async () => {

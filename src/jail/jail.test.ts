@@ -87,7 +87,7 @@ test('update recomputes the manifest: a changed package set changes the identity
   const lines: string[] = [];
   const r = await updateJail({ home, store, name: 'copy' }, (l) => lines.push(l));
   // apt read the three suites, each checked against Debian's keyring.
-  for (const s of jailSuites(before.path)) assert.ok(lines.some((l) => new RegExp(`^(Hit|Get|Ign):\\d+ \\S+ ${s} InRelease`).test(l)), `${s}:\n${lines.join('\n')}`);
+  for (const s of jailSuites(old.path)) assert.ok(lines.some((l) => new RegExp(`^(Hit|Get|Ign):\\d+ \\S+ ${s} InRelease`).test(l)), `${s}:\n${lines.join('\n')}`);
   assert.ok(!lines.some((l) => /NO_PUBKEY|not signed|^W: |^E: /.test(l)), lines.join('\n'));
   assert.equal(r.changed, true);
   assert.ok(r.changes.some((c) => /^\+hello=/.test(c)), r.changes.join(', '));
