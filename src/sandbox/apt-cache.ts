@@ -11,10 +11,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 
-/** The shared cache folder of a kiln home (made, with no `partial/`: sandboxes never write it). */
+/**
+ * The shared cache folder of a kiln home. Only `.deb`s belong there: apt's `lock` and `partial/` that builds of
+ * older kiln versions left (sandboxes wrote it then) are removed, as root-owned leftovers would lock a sandbox's
+ * apt out (never followed: `rm` takes a symlink itself).
+ */
 export function sharedAptCache(home: string): string {
   const dir = path.join(home, 'cache', 'apt', 'archives');
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  for (const n of ['lock', 'partial']) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
   return dir;
 }
 

@@ -376,6 +376,8 @@ export class Sandbox implements SandboxSession {
     fs.chownSync(upper, root, root);
     fs.chownSync(path.join(upper, 'partial'), root, root);
     fs.chmodSync(path.join(upper, 'partial'), 0o700);
+    fs.writeFileSync(path.join(upper, 'lock'), '', { mode: 0o640 });
+    fs.chownSync(path.join(upper, 'lock'), root, root);
     fs.mkdirSync(merged);
     await mountOverlay(shared, upper, path.join(this.dir, 'apt-work'), merged);
     this.aptCacheMounted = true;
