@@ -45,7 +45,11 @@ async function timed<T>(fn: () => Promise<T> | T): Promise<{ s: number; cpu: num
 }
 
 const load = (): string => os.loadavg().map((x) => x.toFixed(2)).join(' ');
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
 /** N real .debs (hard links, so the bench changes nothing in the source) plus one spare to swap in; else generated. */
 async function inputs(): Promise<{ dir: string; debs: string[]; spare: string; real: boolean }> {
