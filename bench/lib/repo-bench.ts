@@ -28,14 +28,28 @@ const rounds = Number(process.argv[3] ?? 3);
 const source = process.env.REPO_DEBS_DIR ?? '/var/cache/apt/archives';
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-repo-'));
 
-async function timed<T>(fn: () => Promise<T> | T): Promise<{ s: number; value: T }> {
+/** CPU seconds of this process (all its threads) and of its waited-for children, from /proc/self/stat. */
+function cpuSeconds(): number {
+  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After the command: state(0) ... utime(11) stime(12) cutime(13) cstime(14), in clock ticks (100 per second).
+  return [11, 12, 13, 14].reduce((a, i) => a + Number(f[i]), 0) / 100;
+}
+
+/** Wall and CPU seconds (the process's threads and children) of `fn`. */
+async function timed<T>(fn: () => Promise<T> | T): Promise<{ s: number; cpu: number; value: T }> {
   const t = process.hrtime.bigint();
+  const c = cpuSeconds();
   const value = await fn();
-  return { s: Number(process.hrtime.bigint() - t) / 1e9, value };
+  return { s: Number(process.hrtime.bigint() - t) / 1e9, cpu: cpuSeconds() - c, value };
 }
 
 const load = (): string => os.loadavg().map((x) => x.toFixed(2)).join(' ');
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
 /** N real .debs (hard links, so the bench changes nothing in the source) plus one spare to swap in; else generated. */
 async function inputs(): Promise<{ dir: string; debs: string[]; spare: string; real: boolean }> {
@@ -56,7 +70,7 @@ async function inputs(): Promise<{ dir: string; debs: string[]; spare: string; r
 }
 
 /** The reference pipeline over `pool` (a folder holding the .debs), signing with the key in `gnupgHome`. */
-async function reference(pool: string, out: string, gnupgHome: string): Promise<number> {
+async function reference(pool: string, out: string, gnupgHome: string): Promise<{ s: number; cpu: number }> {
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
   const script = [
@@ -68,7 +82,7 @@ async function reference(pool: string, out: string, gnupgHome: string): Promise<
     'gpg --batch --yes -q --armor --detach-sign -o Release.gpg Release',
   ].join('\n');
   const t = await timed(() => run('sh', ['-c', script, 'sh', pool, out], { env: { ...process.env, GNUPGHOME: gnupgHome }, timeoutMs: 30 * 60_000 }));
-  return t.s;
+  return { s: t.s, cpu: t.cpu };
 }
 
 function packagesCount(file: string): number {
@@ -93,9 +107,12 @@ try {
   const gnupgHome = path.join(home, 'keys', 'gnupg');
   const changed = [...debs.slice(1), spare];
   const rows: Record<string, number[]> = { reference: [], first: [], oneChanged: [], nothingChanged: [] };
+  const cpu: Record<string, number[]> = { reference: [], first: [], oneChanged: [], nothingChanged: [] };
   const phases: string[] = [];
   for (let r = 0; r < rounds; r++) {
-    rows.reference!.push(await reference(pool, path.join(work, 'ref-out'), gnupgHome));
+    const refRun = await reference(pool, path.join(work, 'ref-out'), gnupgHome);
+    rows.reference!.push(refRun.s);
+    cpu.reference!.push(refRun.cpu);
     fs.rmSync(path.join(home, 'repos'), { recursive: true, force: true });
     const base = { home, jail: 'bench', tree: 'b', arch: 'amd64', validDays: 0, debugSymbols: false } as const;
     const log = (tag: string) => (line: string): void => {
@@ -104,22 +121,27 @@ try {
     };
     const first = await timed(() => publish({ ...base, debs: debs.map((p) => ({ path: p })), log: log('first') }));
     rows.first!.push(first.s);
+    cpu.first!.push(first.cpu);
     const one = await timed(() => publish({ ...base, debs: changed.map((p) => ({ path: p })), log: log('one') }));
     rows.oneChanged!.push(one.s);
+    cpu.oneChanged!.push(one.cpu);
     const none = await timed(() => publish({ ...base, debs: changed.map((p) => ({ path: p })) }));
     rows.nothingChanged!.push(none.s);
-    console.log(`round ${r + 1}: reference ${rows.reference!.at(-1)!.toFixed(2)} s; kiln first ${first.s.toFixed(2)} s`
-      + ` (misses ${first.value.cache.misses}), one changed ${one.s.toFixed(2)} s (misses ${one.value.cache.misses}),`
+    cpu.nothingChanged!.push(none.cpu);
+    console.log(`round ${r + 1}: reference ${refRun.s.toFixed(2)} s (cpu ${refRun.cpu.toFixed(2)}); kiln first ${first.s.toFixed(2)} s (cpu ${first.cpu.toFixed(2)})`
+      + ` (misses ${first.value.cache.misses}), one changed ${one.s.toFixed(2)} s (cpu ${one.cpu.toFixed(2)}, misses ${one.value.cache.misses}),`
       + ` nothing changed ${none.s.toFixed(2)} s; load ${load()}`);
   }
   const ref = median(rows.reference!);
   const bin = path.join(home, 'repos', 'bench-b', 'current', 'dists', 'bench', 'main', 'binary-amd64');
   const size = (f: string): number => fs.statSync(path.join(bin, f)).size;
-  console.log(`\nmedians over ${rounds} rounds (s), ratio kiln / reference:`);
-  console.log(`  reference (apt-ftparchive packages + gzip + xz + release + gpg x2)  ${ref.toFixed(2)}`);
+  const refCpu = median(cpu.reference!);
+  console.log(`\nmedians over ${rounds} rounds: wall s (ratio kiln / reference), CPU s of all threads and children (ratio):`);
+  console.log(`  ${'reference (apt-ftparchive packages + gzip + xz + release + gpg x2)'.padEnd(68)} ${ref.toFixed(2).padStart(7)}          cpu ${refCpu.toFixed(2).padStart(6)}`);
   for (const [k, what] of [['first', 'kiln first publish'], ['oneChanged', 'kiln republish, one package changed'], ['nothingChanged', 'kiln republish, nothing changed']] as const) {
     const m = median(rows[k]!);
-    console.log(`  ${what.padEnd(66)} ${m.toFixed(2)}  ratio ${(m / ref).toFixed(3)}`);
+    const c = median(cpu[k]!);
+    console.log(`  ${what.padEnd(68)} ${m.toFixed(2).padStart(7)} (${(m / ref).toFixed(3)})  cpu ${c.toFixed(2).padStart(6)} (${(c / refCpu).toFixed(3)})`);
   }
   console.log(`  Packages ${size('Packages')} bytes (${packagesCount(path.join(bin, 'Packages'))} stanzas), Packages.gz ${size('Packages.gz')}, Packages.xz ${size('Packages.xz')};`
     + ` the reference's Packages.xz ${fs.statSync(path.join(work, 'ref-out', 'Packages.xz')).size}`);

@@ -8,7 +8,7 @@ export { controlFromBytes, controlWithDpkg } from './deb.js';
 export { PoolStore, type DebRecord, type ScannedDeb } from './pool.js';
 export { scanDebs, ingestAll, type ScanResult } from './scan.js';
 export { ingestDeb, type Ingested } from './ingest.js';
-export { packagesVariants, xzCompress } from './indexes.js';
+export { packagesVariants, xzCompress, xzArgs, XZ_BLOCK } from './indexes.js';
 export { GpgSigner, keysDir, prepareKeyDir, rotateKey, type Rotation, type Signer, type PublicKey, type KeyAlgorithm } from './signer.js';
 export { FsPublishedStorage, type PublishedStorage } from './storage.js';
 export {

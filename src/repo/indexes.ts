@@ -4,6 +4,7 @@
  * with MD5Sum, SHA256 and SHA512, signed as `InRelease` and `Release.gpg` (both signatures made at once).
  */
 import crypto from 'node:crypto';
+import os from 'node:os';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { run } from '../util/exec.js';
@@ -21,10 +22,24 @@ export function digests(data: Buffer): { md5: string; sha256: string; sha512: st
   return { md5: h('md5'), sha256: h('sha256'), sha512: h('sha512') };
 }
 
+/** Size of the xz blocks of a large `Packages` (each block is compressed on a thread of its own). */
+export const XZ_BLOCK = 1 << 20;
+
+/**
+ * `xz` arguments for `bytes` of input (pure): `-6`; above {@link XZ_BLOCK}, blocks of that size compressed by two or
+ * more threads (about 4 % larger than one stream, half the wall time on two cores). Always xz's threaded mode then,
+ * so the bytes do not depend on how many cores the host has.
+ */
+export function xzArgs(bytes: number, cores: number): string[] {
+  if (bytes <= XZ_BLOCK) return ['-6', '-c', '-q', '-T1'];
+  const threads = Math.max(2, Math.min(cores, Math.ceil(bytes / XZ_BLOCK)));
+  return ['-6', '-c', '-q', `-T${threads}`, `--block-size=${XZ_BLOCK}`];
+}
+
 /** xz -6 of `data` by the `xz` program (xz-utils), a process of its own so it runs beside gzip. */
 export async function xzCompress(data: Buffer): Promise<Buffer> {
   try {
-    return (await run('xz', ['-6', '-c', '-q', '-T1'], { input: data, maxBuffer: 1 << 30 })).stdoutBytes;
+    return (await run('xz', xzArgs(data.length, os.availableParallelism()), { input: data, maxBuffer: 1 << 30 })).stdoutBytes;
   } catch (e) {
     throw new KilnError('KILN_E_REPO', `xz could not compress Packages: ${e instanceof Error ? e.message : String(e)}`, {
       hint: 'install xz-utils (scripts/setup-repo-deps.sh)', exitCode: 1, cause: e });

@@ -43,9 +43,9 @@ export function ingestDeb(file: string, copyTo: string | null): Ingested {
   let fd = -1;
   let out = -1;
   let size = 0;
-  const head: Buffer[] = [];
-  let headLen = 0;
-  let want: number | null | undefined;
+  let head: Buffer | null = null;
+  let headDone = false;
+  let bad = false;
   try {
     fd = fs.openSync(file, 'r');
     let linked = false;
@@ -64,21 +64,21 @@ export function ingestDeb(file: string, copyTo: string | null): Ingested {
       md5.update(chunk);
       sha.update(chunk);
       if (out >= 0) for (let w = 0; w < n;) w += fs.writeSync(out, chunk, w, n - w);
-      if (want === undefined || (want !== null && headLen < want)) {
-        head.push(Buffer.from(chunk));
-        headLen += n;
-        want = controlEnd(Buffer.concat(head));
+      if (!headDone) {
+        // The head up to the control member's end (usually a few KiB of the first chunk); the chunk buffer is reused.
+        const whole: Buffer = head ? Buffer.concat([head, chunk]) : chunk;
+        const end = controlEnd(whole);
+        headDone = end === null || end <= whole.length;
+        head = end === null ? null : Buffer.from(whole.subarray(0, Math.min(end, whole.length)));
+        if (end === null) bad = true;
       }
       size += n;
     }
     // The stored bytes on disk: the copy, or the input itself (hard-linked: flushing it is cheap when it is clean).
     if (out >= 0) fs.fdatasyncSync(out);
     else if (linked) fs.fdatasyncSync(fd);
-    const all = Buffer.concat(head);
-    let control: string | null = null;
-    const end = controlEnd(all);
-    if (end === null || end > all.length) throw new Error('not a Debian binary package (bad ar header)');
-    control = controlFromBytes(all.subarray(0, end));
+    if (bad || !head || !headDone) throw new Error('not a Debian binary package (bad ar header)');
+    const control = controlFromBytes(head);
     return { size, md5: md5.digest('hex'), sha256: sha.digest('hex'), control };
   } catch (e) {
     return { size, md5: '', sha256: '', control: null, error: e instanceof Error ? e.message : String(e) };

@@ -7,7 +7,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { run } from '../util/exec.js';
 import { KilnError } from '../util/errors.js';
-import { currentDebs, listGenerations, parseControl, publish, repoInfo, rollback, verifyGeneration } from './index.js';
+import { currentDebs, listGenerations, parseControl, publish, repoInfo, rollback, verifyGeneration, xzArgs, xzCompress, XZ_BLOCK } from './index.js';
 import { makeDeb } from './testing.js';
 
 function tmp(): string {
@@ -198,4 +198,18 @@ test('bad input fails the publish and leaves the served generation as it was', a
     assert.equal(r.generation, 2);
     assert.ok(!fs.existsSync(path.join(repo, 'gen-7.tmp-999999999')), 'a killed publish\'s staging folder is cleared');
   } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('a large Packages is compressed by xz in 1 MiB blocks on threads, with the same bytes whatever the core count', async () => {
+  assert.deepEqual(xzArgs(1000, 8), ['-6', '-c', '-q', '-T1']);
+  assert.deepEqual(xzArgs(3 * XZ_BLOCK, 1), ['-6', '-c', '-q', '-T2', `--block-size=${XZ_BLOCK}`]);
+  // 2.5 MiB of Packages-like text.
+  const text = Buffer.from(Array.from({ length: 9000 }, (_, i) => `Package: p${i}\nVersion: ${i % 97}.${i % 13}-k1\nArchitecture: amd64\n`
+    + `Depends: libc6 (>= 2.34), libp${(i * 7) % 500} (>= ${i % 5})\nDescription: package number ${i}\n long text ${'x'.repeat(i % 200)}\n`).join('\n'));
+  assert.ok(text.length > 2 * XZ_BLOCK);
+  const [two, eight] = await Promise.all([2, 8].map(async (cores) => (await run('xz', xzArgs(text.length, cores), { input: text, maxBuffer: 1 << 30 })).stdoutBytes));
+  assert.deepEqual(two, eight, 'the threaded encoder gives the same bytes with 2 or 8 threads');
+  assert.deepEqual((await run('xz', ['-dc'], { input: two, maxBuffer: 1 << 30 })).stdoutBytes, text);
+  assert.deepEqual(await xzCompress(text), two);
+  assert.ok(two.length * 4 < text.length);
 });
