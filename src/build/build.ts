@@ -171,7 +171,9 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
     const aptArgs = ['flock', '/var/cache/apt/archives/.kiln-lock', 'apt-get', 'install', '-y', '-q', '--no-install-recommends',
       '-o', 'Dpkg::Use-Pty=0', '-o', 'APT::Sandbox::User=root'];
     await phase('system-depends', async () => {
-      const system = inp.ccache && !r.depends.system.includes('ccache') ? [...r.depends.system, 'ccache'] : r.depends.system;
+      // ccache comes with the system dependencies unless the jail has it (`kiln jail create --include ccache`: faster).
+      const needCcache = inp.ccache && !r.depends.system.includes('ccache') && !fs.existsSync(path.join(inp.jail.path, 'usr/bin/ccache'));
+      const system = needCcache ? [...r.depends.system, 'ccache'] : r.depends.system;
       if (system.length === 0) { log.line('no system dependencies'); return; }
       await sbRun({ argv: [...aptArgs, ...system], user: 'root', network: true, env: aptEnv, binds: [aptCacheBind(inp.home)] });
     });
