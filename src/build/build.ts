@@ -179,7 +179,9 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
     };
     // Download (archive proxy only), then install with no network at all (install.ts).
     await phase('system-depends', async () => {
-      const system = inp.ccache && !r.depends.system.includes('ccache') ? [...r.depends.system, 'ccache'] : r.depends.system;
+      // ccache comes with the system dependencies unless the jail has it (`kiln jail create --include ccache`: faster).
+      const needCcache = inp.ccache && !r.depends.system.includes('ccache') && !fs.existsSync(path.join(inp.jail.path, 'usr/bin/ccache'));
+      const system = needCcache ? [...r.depends.system, 'ccache'] : r.depends.system;
       if (system.length === 0) { log.line('no system dependencies'); return; }
       await installDepends({ home: inp.home, run: sbRun, ...installPackages(system) });
     });

@@ -32,13 +32,13 @@ import { STAMP, stampFile } from './walk.js';
 export const SCAN_CACHE_FORMAT = 2;
 /** Files changed less than this long before a scan are not cached (see the module's note on racy files). */
 export const RACY_MS = 2000;
-const MAGIC = 'KILNSCAN';
-const HEADER = 16;
-const TAG_STRING = 0;
-const TAG_JSON = 1;
-const TAG_EMPTY_LIST = 2;
-const TAG_EMPTY_MAP = 3;
-const TAG_NUMBER = 4;
+export const MAGIC = 'KILNSCAN';
+export const HEADER = 16;
+export const TAG_STRING = 0;
+export const TAG_JSON = 1;
+export const TAG_EMPTY_LIST = 2;
+export const TAG_EMPTY_MAP = 3;
+export const TAG_NUMBER = 4;
 /** Indexes larger than this are not read (a 35,000-port tree's is ~6 MB). */
 const MAX_INDEX = 1 << 30;
 
@@ -55,10 +55,10 @@ export function scanCacheDir(home: string): string {
   return nodePath.join(home, 'cache', 'scan');
 }
 
-type Depends = Port['recipe']['depends'];
+export type Depends = Port['recipe']['depends'];
 
 /** The index of a cache file: one entry per cached port, in origin order, as columns. */
-interface CacheIndex {
+export interface CacheIndex {
   readonly magic: string;
   readonly format: number;
   readonly code: string;
@@ -101,6 +101,12 @@ interface CacheIndex {
   readonly thashes: string;
 }
 
+/** What takes cache entries (the writer of `scan-cache-write.ts`): see its `add`. */
+export interface EntrySink {
+  add(origin: string, layer: number, stat: Float64Array, pstat: ArrayLike<number>, hash: string, mask: number,
+    values: readonly unknown[], text: Buffer | string): boolean;
+}
+
 /** A cache read from disk and checked, ready to give ports. */
 export interface ScanCache {
   /** Origin → entry. */
@@ -111,7 +117,7 @@ export interface ScanCache {
   /** The port of entry `e` (its recipe reads its text from the cache file when needed). Ask at most once per entry: its values are not copied. */
   port(e: number): Port;
   /** Copies entry `e` into a writer. */
-  copyTo(e: number, w: ScanCacheWriter): void;
+  copyTo(e: number, w: EntrySink): void;
 }
 
 let codeStampMemo: string | undefined;
@@ -140,7 +146,7 @@ export function codeStamp(): string {
 }
 
 /** The layers as the cache keys them (their order, names, folders and Debian indexes). */
-function layersKey(layers: readonly TreeLayer[]): string {
+export function layersKey(layers: readonly TreeLayer[]): string {
   return JSON.stringify(layers.map((l) => [l.name, l.dir, l.debian?.index ?? null]));
 }
 
@@ -165,7 +171,7 @@ export function isRacy(s: Float64Array, at: number, since: number): boolean {
 }
 
 /** A checksum of the index bytes: crc32 where Node has it (20.15 on), else the first 32 bits of sha1. */
-function checksum(b: Buffer): number {
+export function checksum(b: Buffer): number {
   const crc32 = (zlib as { crc32?: (data: Buffer) => number }).crc32;
   return typeof crc32 === 'function' ? crc32(b) : parseInt(oneShotHash('sha1', b, 'hex').slice(0, 8), 16);
 }
@@ -394,156 +400,4 @@ function makeCache(x: CacheIndex, o: Offsets, layers: readonly TreeLayer[], fd: 
 function damaged(path: string): KilnError {
   return new KilnError('KILN_E_TREE_INVALID', `the scan cache's copy of ${path} is damaged`, {
     hint: 'remove the folder cache/scan of the kiln home and run again' });
-}
-
-/** True for a value JSON gives back exactly. */
-function jsonSafe(x: unknown, depth = 0): boolean {
-  if (x === null || typeof x === 'string' || typeof x === 'boolean') return true;
-  if (typeof x === 'number') return Number.isFinite(x) && !Object.is(x, -0);
-  if (depth > 16 || typeof x !== 'object') return false;
-  if (Array.isArray(x)) return x.every((y) => jsonSafe(y, depth + 1));
-  const proto = Object.getPrototypeOf(x) as unknown;
-  if (proto !== Object.prototype && proto !== null) return false;
-  for (const k of Object.keys(x)) if (k === '__proto__' || !jsonSafe((x as Record<string, unknown>)[k], depth + 1)) return false;
-  return true;
-}
-
-/** Collects entries (in origin order) and writes a cache file. */
-export class ScanCacheWriter {
-  private n = 0;
-  private readonly origins: string[] = [];
-  private readonly layer: Uint16Array;
-  private readonly stat: Float64Array;
-  private readonly npatch: Uint16Array;
-  private readonly pstat: number[] = [];
-  private readonly hashes: string[] = [];
-  private readonly masks: Int32Array;
-  private readonly tags: number[] = [];
-  private readonly strs: string[] = [];
-  private readonly json: unknown[] = [];
-  private readonly nums: number[] = [];
-  private readonly deps: Depends[] = [];
-  /** Texts as bytes (copied from a cache) or as strings (loaded), and their byte lengths. */
-  private readonly texts: (Buffer | string)[] = [];
-  private readonly textBytes: Float64Array;
-  private readonly thashAt: number[] = [];
-  private readonly thashes: string[] = [];
-
-  /** A writer for at most `capacity` entries. */
-  constructor(private readonly capacity: number) {
-    this.layer = new Uint16Array(capacity);
-    this.stat = new Float64Array(STAMP * capacity);
-    this.npatch = new Uint16Array(capacity);
-    this.masks = new Int32Array(capacity);
-    this.textBytes = new Float64Array(capacity);
-  }
-
-  /**
-   * Adds one port: its layer index, stamps, content hash, key mask, eager values (`lazyEagerKeys` order, `depends`
-   * among them) and text (bytes, or the decoded string). Returns false (and adds nothing) for values JSON would not
-   * give back exactly, or a full writer.
-   */
-  add(origin: string, layer: number, stat: Float64Array, pstat: ArrayLike<number>, hash: string, mask: number,
-    values: readonly unknown[], text: Buffer | string): boolean {
-    const keys = lazyEagerKeys(mask);
-    if (this.n >= this.capacity) return false;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      if (typeof v !== 'string' && keys[i] !== 'depends' && !jsonSafe(v)) return false;
-    }
-    const e = this.n++;
-    this.origins.push(origin);
-    this.layer[e] = layer;
-    this.stat.set(stat.subarray(0, STAMP), STAMP * e);
-    this.npatch[e] = pstat.length / STAMP;
-    for (let i = 0; i < pstat.length; i++) this.pstat.push(pstat[i]!);
-    this.hashes.push(hash);
-    this.masks[e] = mask;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      if (keys[i] === 'depends') this.deps.push(v as Depends);
-      else if (typeof v === 'string') { this.tags.push(TAG_STRING); this.strs.push(v); }
-      else if (typeof v === 'number') { this.tags.push(TAG_NUMBER); this.nums.push(v); }
-      else if (Array.isArray(v) && v.length === 0) this.tags.push(TAG_EMPTY_LIST);
-      else if (typeof v === 'object' && v !== null && !Array.isArray(v) && isEmpty(v)) this.tags.push(TAG_EMPTY_MAP);
-      else { this.tags.push(TAG_JSON); this.json.push(v); }
-    }
-    this.textBytes[e] = typeof text === 'string' ? Buffer.byteLength(text, 'utf8') : text.length;
-    if (pstat.length > 0) {
-      this.thashAt.push(e);
-      this.thashes.push(oneShotHash('sha256', typeof text === 'string' ? Buffer.from(text, 'utf8') : text, 'hex'));
-    }
-    this.texts.push(text);
-    return true;
-  }
-
-  /** The index of what was added. */
-  private index(layers: readonly TreeLayer[]): CacheIndex {
-    const n = this.n;
-    const entry = new Map<string, number>();
-    for (let e = 0; e < n; e++) entry.set(this.origins[e]!, e);
-    const names: string[] = [];
-    const nameIndex = new Map<string, number>();
-    const intern = (s: string): number => {
-      let i = nameIndex.get(s);
-      if (i === undefined) { i = names.length; names.push(s); nameIndex.set(s, i); }
-      return i;
-    };
-    let size = 0;
-    for (const d of this.deps) size += 4 + d.build.length + d.run.length + d.system.length + d.system_run.length;
-    const ints = new Int32Array(size);
-    let p = 0;
-    for (const d of this.deps) {
-      ints[p++] = d.build.length; ints[p++] = d.run.length; ints[p++] = d.system.length; ints[p++] = d.system_run.length;
-      for (const o of d.build) ints[p++] = entry.get(o) ?? -1 - intern(o);
-      for (const o of d.run) ints[p++] = entry.get(o) ?? -1 - intern(o);
-      for (const s of d.system) ints[p++] = intern(s);
-      for (const s of d.system_run) ints[p++] = intern(s);
-    }
-    const strEnd = new Uint32Array(this.strs.length);
-    let end = 0;
-    for (let i = 0; i < this.strs.length; i++) { end += this.strs[i]!.length; strEnd[i] = end; }
-    const text = new Float64Array(n + 1);
-    for (let e = 0; e < n; e++) text[e + 1] = text[e]! + this.textBytes[e]!;
-    return {
-      magic: MAGIC, format: SCAN_CACHE_FORMAT, code: codeStamp(), layers: layersKey(layers), origins: this.origins.join('\n'),
-      layer: this.layer.subarray(0, n), stat: this.stat.subarray(0, STAMP * n), npatch: this.npatch.subarray(0, n),
-      pstat: new Float64Array(this.pstat), hashes: this.hashes.join(''), masks: this.masks.subarray(0, n),
-      tags: new Uint8Array(this.tags), nums: new Float64Array(this.nums), strs: this.strs.join(''), strEnd, json: JSON.stringify(this.json),
-      ints, names, text, thashAt: new Int32Array(this.thashAt), thashes: this.thashes.join(''),
-    };
-  }
-
-  /** Writes the file (temporary name, then rename); a failure to write is ignored (the cache is an optimisation). */
-  write(file: string, layers: readonly TreeLayer[]): void {
-    const x = this.index(layers);
-    const body = v8.serialize(x);
-    const all = Buffer.allocUnsafe(HEADER + body.length + x.text[this.n]!);
-    all.write(MAGIC, 0, 'latin1');
-    all.writeUInt32LE(body.length, 8);
-    all.writeUInt32LE(checksum(body), 12);
-    body.copy(all, HEADER);
-    let off = HEADER + body.length;
-    for (let e = 0; e < this.n; e++) {
-      const t = this.texts[e]!;
-      if (typeof t === 'string') all.write(t, off, 'utf8'); else t.copy(all, off);
-      off += this.textBytes[e]!;
-    }
-    const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    try {
-      fs.mkdirSync(nodePath.dirname(file), { recursive: true });
-      const fd = fs.openSync(tmp, 'wx', 0o644);
-      try {
-        for (let at = 0, guard = 0; at < all.length && guard < 1 << 20; guard++) at += fs.writeSync(fd, all, at, all.length - at);
-      } finally { fs.closeSync(fd); }
-      fs.renameSync(tmp, file);
-    } catch {
-      try { fs.rmSync(tmp, { force: true }); } catch { /* nothing to remove */ }
-    }
-  }
-}
-
-function isEmpty(o: object): boolean {
-  for (const _ in o) return false;
-  return Object.keys(o).length === 0;
 }

@@ -1,0 +1,104 @@
+/**
+ * bench/debian-bulk, the measuring part (see bench/debian-bulk for what it does and its environment).
+ * Prints, per bulk: packages built, wall time, packages/hour, and the time outside `dpkg-buildpackage` per package
+ * (each build's wall time minus its `build` phase); then the sbuild comparison.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openStore } from '../../src/store/index.js';
+import { REPO_ROOT } from '../../src/bulk/testing.js';
+import { run } from '../../src/util/exec.js';
+
+const env = process.env;
+const home = env.DEBBULK_HOME ?? '/tmp/kiln-bench-debian-bulk';
+const release = env.DEBBULK_RELEASE ?? '';
+const root = env.DEBBULK_ROOT ?? 'libs/libyaml';
+const depth = env.DEBBULK_DEPTH ?? '1';
+const limit = Number(env.DEBBULK_LIMIT ?? '0');
+const sbuildN = Number(env.DEBBULK_SBUILD ?? '5');
+const load = (): string => os.loadavg().map((x) => x.toFixed(2)).join(', ');
+const kiln = async (args: string[], allowFailure = false): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+  run(process.execPath, [path.join(REPO_ROOT, 'bin/kiln.js'), ...args, '--home', home], { cwd: REPO_ROOT, timeoutMs: 48 * 3600_000, allowFailure });
+
+fs.mkdirSync(home, { recursive: true });
+const jailName = 'deb-bench';
+const store0 = openStore(home);
+const haveJail = store0.getJail(jailName);
+const haveTree = store0.getTree('deb');
+store0.close();
+console.log(`== bench/debian-bulk in ${home}; ${os.availableParallelism()} cores, load ${load()}`);
+if (!haveJail) {
+  const t0 = Date.now();
+  await kiln(['jail', 'create', jailName, ...(release ? ['--release', release] : [])]);
+  console.log(`   jail ${jailName} made in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
+const store1 = openStore(home);
+const jail = store1.getJail(jailName)!;
+store1.close();
+if (!haveTree) {
+  const t0 = Date.now();
+  await kiln(['tree', 'add', 'deb', '--debian', jail.release]);
+  console.log(`   tree deb (Debian ${jail.release}) indexed in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+// The set: ROOT and what build-depends on it (--rdeps, DEPTH levels), or the first LIMIT of them for a short run.
+const plan = JSON.parse((await kiln(['bulk', '-n', '--json', '-j', jailName, '-p', 'deb', '--rdeps', root, '--rdeps-depth', depth, root], true)).stdout) as
+  { build: string[] };
+let origins = [...plan.build];
+if (limit > 0) origins = origins.slice(0, limit);
+console.log(`   the set: ${origins.length} source packages (${root} and its reverse build dependencies, depth ${depth}${limit > 0 ? `, the first ${limit}: a SHORT run` : ''})`);
+if (origins.length === 0) { console.error('nothing to build'); process.exit(1); }
+
+/** One bulk of the set; prints its figures; returns per-origin wall seconds. */
+async function bulk(what: string, extra: string[]): Promise<Map<string, number>> {
+  const t0 = Date.now();
+  const r = await kiln(['bulk', '-j', jailName, '-p', 'deb', '-J', '2', ...extra, ...origins], true);
+  const wall = (Date.now() - t0) / 1000;
+  const s = openStore(home);
+  const out = new Map<string, number>();
+  try {
+    const b = s.bulks.listBulks({ limit: 1 })[0]!;
+    const rows = s.bulks.builds(b.id).filter((x) => x.result === 'built');
+    let outside = 0;
+    for (const x of rows) {
+      const build = (x.phases as { name: string; wallMs: number }[]).find((p) => p.name === 'build')?.wallMs ?? 0;
+      outside += ((x.wallMs ?? 0) - build) / 1000;
+      out.set(x.origin, (x.wallMs ?? 0) / 1000);
+    }
+    const failed = s.bulks.builds(b.id).filter((x) => x.result === 'failed').length;
+    console.log(`   ${what}: ${rows.length} built, ${failed} failed in ${wall.toFixed(0)} s wall (exit ${r.status}): `
+      + `${(rows.length / (wall / 3600)).toFixed(1)} packages/hour, ${(outside / Math.max(1, rows.length)).toFixed(1)} s outside dpkg-buildpackage per package; load ${load()}`);
+  } finally { s.close(); }
+  return out;
+}
+
+fs.writeFileSync(path.join(home, 'kiln.yaml'), 'ccache: true\n');
+const cold = await bulk('cold (-J 2, empty caches)', ['-C']);
+await bulk('warm (-J 2, everything rebuilt with -C; ccache and any dependency layers warm)', ['-C']);
+
+// sbuild, unshare mode, one package at a time, for the first N of the set that kiln built.
+if (sbuildN > 0) {
+  const which = (await run('sh', ['-c', 'command -v sbuild || true'])).stdout.trim();
+  if (which === '') await run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'sbuild', 'mmdebstrap', 'uidmap'], { timeoutMs: 3600_000 });
+  const tarball = path.join(os.homedir(), '.cache', 'sbuild', `${jail.release}-${jail.arch}.tar.zst`);
+  if (!fs.existsSync(tarball)) {
+    fs.mkdirSync(path.dirname(tarball), { recursive: true });
+    await run('mmdebstrap', ['--variant=buildd', '--include=ca-certificates', jail.release, tarball], { timeoutMs: 3600_000 });
+  }
+  const picked = [...cold.keys()].slice(0, sbuildN);
+  let kilnS = 0;
+  let sbuildS = 0;
+  for (const origin of picked) {
+    const src = origin.split('/')[1]!;
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-sbuild-'));
+    const t0 = Date.now();
+    const r = await run('sbuild', ['--chroot-mode=unshare', '-d', jail.release, '--no-run-lintian', '--no-run-autopkgtest', '-A', src],
+      { cwd: work, timeoutMs: 12 * 3600_000, allowFailure: true });
+    const s = (Date.now() - t0) / 1000;
+    fs.rmSync(work, { recursive: true, force: true });
+    console.log(`   sbuild ${src}: ${s.toFixed(0)} s (exit ${r.status}); kiln's cold build of it: ${cold.get(origin)!.toFixed(0)} s`);
+    if (r.status === 0) { sbuildS += s; kilnS += cold.get(origin)!; }
+  }
+  if (sbuildS > 0) console.log(`   kiln / sbuild over the packages both built: ${(kilnS / sbuildS).toFixed(2)}; load ${load()}`);
+}
