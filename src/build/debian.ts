@@ -178,7 +178,8 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
       const dest = path.join(inp.outDir, n);
       const from = resolveInside(sb, `${BUILD_DIR}/${n}`);
       if (!fs.statSync(from).isFile()) throw new KilnError('KILN_E_PACKAGE', `${n} made by ${origin} is not a regular file`, { exitCode: 1 });
-      fs.copyFileSync(from, dest);
+      fs.copyFileSync(from, `${dest}.tmp`);
+      fs.renameSync(`${dest}.tmp`, dest); // never rewrite in place: the repository pool may hard-link a published file
       debs.push(dest);
     }
     const dbgsym: string[] = [];
@@ -188,7 +189,8 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
       fs.mkdirSync(path.dirname(dest), { recursive: true });
       const from = resolveInside(sb, `${BUILD_DIR}/${n}`);
       if (!fs.statSync(from).isFile()) throw new KilnError('KILN_E_PACKAGE', `${n} made by ${origin} is not a regular file`, { exitCode: 1 });
-      fs.copyFileSync(from, dest);
+      fs.copyFileSync(from, `${dest}.tmp`);
+      fs.renameSync(`${dest}.tmp`, dest);
       dbgsym.push(dest);
     }
     log(`built ${names.join(', ')}${dbgsym.length > 0 ? `; debug symbols ${dbgsym.map((d) => path.basename(d)).join(', ')}` : ''}`);

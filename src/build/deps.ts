@@ -33,9 +33,10 @@ export interface BuiltPackage {
   readonly debs?: readonly string[];
 }
 
-/** All `.deb`s of a built package ({@link BuiltPackage.debs}, else its one `deb`). */
+/** The `.deb`s of a built package ({@link BuiltPackage.debs}, else its one `deb`) but its `-dbgsym` packages. */
 export function packageDebs(p: BuiltPackage): readonly string[] {
-  return p.debs ?? [p.deb];
+  // Debug symbols are published (debug suite), never installed for a dependent's build.
+  return (p.debs ?? [p.deb]).filter((d) => !/-dbgsym_[^/]*\.deb$/.test(d));
 }
 
 /**

@@ -387,7 +387,8 @@ async function recordResult(st: BuildState, node: number, builder: number, res: 
     st.pace.expectedS += st.expected[node] ?? 60;
     st.pace.n += 1;
     // A Debian source package makes several .debs: all of them are the port's files.
-    const files = res.debs.map((d) => path.relative(pkgDir, d));
+    // The -dbgsym packages are the port's files too: publish puts them in the debug suite (kiln.yaml debug_symbols).
+    const files = [...res.debs, ...(res.debugDebs ?? [])].map((d) => path.relative(pkgDir, d));
     const version = port.debian ? debianKilnVersion(port.debian.version, port.recipe.revision) : debVersion(port.recipe.version, port.recipe.revision);
     const arch = port.recipe.arch === 'all' || (port.debian && res.debs.every((d) => d.endsWith('_all.deb'))) ? 'all' : o.jail.arch;
     // The exported ABI (shared-library symbols, headers), recorded for the opt-in ABI check of later plans.
