@@ -61,7 +61,7 @@ export interface BuildPortInput {
   /** The port's log file (appended). */
   readonly logFile: string;
   readonly sourceDateEpoch: number;
-  /** The packages' Maintainer, `Name <email>` (kiln.yaml `maintainer`; default `kiln <kiln@localhost>`). */
+  /** The packages' Maintainer, `Name <email>` (kiln.yaml `maintainer`; default `maintainerOf()`). */
   readonly maintainer?: string;
   /** Distfile mirrors (kiln.yaml `mirrors`) and Debian's archive for the fetch phase. */
   readonly mirrors?: readonly string[];

@@ -5,7 +5,8 @@
  */
 import fs from 'node:fs';
 import { KilnError } from '../util/errors.js';
-import { BUILD_USER, type BindMount, type SandboxCommand, type SandboxSession } from '../sandbox/index.js';
+import { maintainerOf } from '../config/index.js';
+import { sandboxIds, type BindMount, type SandboxCommand, type SandboxSession } from '../sandbox/index.js';
 import { dpkgSonameResolver, finishScript, packagePort, type PortPackages } from '../package/index.js';
 import type { BuildPortInput } from './build.js';
 import { SANDBOX_PATHS } from './script.js';
@@ -15,7 +16,7 @@ const DBG_DIR = '/kiln/dbgsym';
 const PKG_DIR = '/kiln/pkg';
 
 /** The Maintainer when the bulk passes none. */
-const FALLBACK_MAINTAINER = 'kiln <kiln@localhost>';
+
 
 /** What the package phase needs from the build. */
 export interface PackagePhaseInput {
@@ -40,7 +41,8 @@ export async function packagePhase(o: PackagePhaseInput): Promise<PortPackages> 
   // Made by root before the script runs: the build user cannot write /kiln itself, so neither can exist yet.
   const dbg = sb.hostPath(DBG_DIR);
   fs.mkdirSync(dbg, { mode: 0o755 });
-  fs.chownSync(dbg, BUILD_USER.uid, BUILD_USER.gid);
+  const ids = sandboxIds(sb); // the build user's host id (a user namespace maps it)
+  fs.chownSync(dbg, ids.build, ids.build);
   await o.sbRun({ argv: ['sh', '-ec', finishScript({ destdir: SANDBOX_PATHS.destdir, dbgdir: DBG_DIR })], user: 'build', network: false,
     env: { ...o.env, SOURCE_DATE_EPOCH: String(inp.sourceDateEpoch) }, cwd: SANDBOX_PATHS.src, binds: [...o.binds] });
   const work = sb.hostPath(PKG_DIR);
@@ -52,7 +54,7 @@ export async function packagePhase(o: PackagePhaseInput): Promise<PortPackages> 
     origin: inp.port.origin, name: inp.port.pkgname, version, arch: r.arch === 'all' ? 'all' : inp.jail.arch,
     summary: r.summary, ...(r.description ? { description: r.description } : {}), ...(r.homepage ? { homepage: r.homepage } : {}),
     ...(r.license ? { license: r.license } : {}), ...(r.section ? { section: r.section } : {}), ...(r.packages ? { packages: r.packages } : {}),
-    maintainer: inp.maintainer ?? FALLBACK_MAINTAINER, identity: inp.identity, epoch: inp.sourceDateEpoch,
+    maintainer: inp.maintainer ?? maintainerOf(undefined), identity: inp.identity, epoch: inp.sourceDateEpoch,
     destdir, srcDir: sb.hostPath(SANDBOX_PATHS.src), dbgDir: dbg, workDir: work, outDir: inp.outDir,
     kilnRun: inp.kilnRun, systemRun: r.depends.system_run, ...(inp.kilnSonames ? { kilnSonames: inp.kilnSonames } : {}),
     resolver: dpkgSonameResolver(sb.hostPath('/')), conffiles: r.install.conffiles, scripts,
