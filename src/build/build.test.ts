@@ -72,7 +72,7 @@ test('a library split Debian\'s way, a library built against its -dev, a program
   const libmd = await buildOk('devel/libmd');
   assert.deepEqual(names(libmd.debs), ['libmd0', 'libmd-dev'], 'runtime package named after the SONAME, and -dev');
   const [md0, mdDev] = libmd.debs as [string, string];
-  assert.equal(await field(md0, 'Version'), '1.0.4-k1');
+  assert.equal(await field(md0, 'Version'), '1.1.0-k1');
   assert.equal(await field(md0, 'Architecture'), 'amd64');
   assert.equal(await field(md0, 'Section'), 'libs');
   assert.equal(await field(md0, 'Maintainer'), MAINTAINER);
@@ -81,24 +81,24 @@ test('a library split Debian\'s way, a library built against its -dev, a program
   assert.doesNotMatch(await contents(md0), /md5\.h|libmd\.so -> /);
   assert.match(await contents(mdDev), /\.\/usr\/include\/md5\.h/);
   assert.match(await contents(mdDev), /\.\/usr\/lib\/libmd\.so -> /);
-  assert.match(await field(mdDev, 'Depends'), /^libmd0 \(= 1\.0\.4-k1\)/, '-dev depends on its runtime package, exact version');
-  assert.match((await run('dpkg-deb', ['-I', md0, 'shlibs'])).stdout, /^libmd 0 libmd0 \(>= 1\.0\.4-k1\)$/m);
+  assert.match(await field(mdDev, 'Depends'), /^libmd0 \(= 1\.1\.0-k1\)/, '-dev depends on its runtime package, exact version');
+  assert.match((await run('dpkg-deb', ['-I', md0, 'shlibs'])).stdout, /^libmd 0 libmd0 \(>= 1\.1\.0-k1\)$/m);
   assert.match((await run('dpkg-deb', ['-I', md0, 'triggers'])).stdout, /^activate-noawait ldconfig$/m);
   const symbols = (await run('dpkg-deb', ['-I', md0, 'symbols'])).stdout;
   assert.match(symbols, /^libmd\.so\.0 libmd0 #MINVER#\n\* Build-Depends-Package: libmd-dev\n/, 'symbols file from dpkg-gensymbols');
-  assert.match(symbols, /^ MD5Init@LIBMD_0\.0 1\.0\.4$/m, 'symbol versions are upstream versions');
+  assert.match(symbols, /^ MD5Init@LIBMD_0\.0 1\.1\.0$/m, 'symbol versions are upstream versions');
   assert.deepEqual(names(debugDebs), ['libmd0-dbgsym'], 'debug symbols apart from the published packages');
 
   const libbsd = await buildOk('devel/libbsd'); // configure finds libmd's headers and .so link: libmd-dev was installed
   assert.deepEqual(names(libbsd.debs), ['libbsd0', 'libbsd-dev']);
   const bsdDepends = await field(libbsd.debs[0]!, 'Depends');
-  assert.match(bsdDepends, /libmd0 \(>= 1\.0\.4-k1\)/, 'the run dependency and the linked library map to kiln\'s runtime package');
+  assert.match(bsdDepends, /libmd0 \(>= 1\.1\.0-k1\)/, 'the run dependency and the linked library map to kiln\'s runtime package');
   assert.doesNotMatch(bsdDepends, /libmd(-dev)? \(/);
 
   const signify = await buildOk('security/signify-openbsd');
   assert.deepEqual(names(signify.debs), ['signify-openbsd']);
   const sDepends = await field(signify.deb, 'Depends');
-  assert.match(sDepends, /libbsd0 \(>= 0\.11\.7-k1\)/);
+  assert.match(sDepends, /libbsd0 \(>= 0\.12\.2-k1\)/);
   assert.match(sDepends, /libc6/);
   assert.doesNotMatch(sDepends, /-dev/);
   assert.equal(await field(signify.deb, 'Section'), 'utils');
@@ -125,7 +125,9 @@ test('a library split Debian\'s way, a library built against its -dev, a program
   try {
     const want = [...libmd.debs, ...libbsd.debs, signify.deb, hello.deb];
     const binds = want.map((d) => ({ source: d, dest: `/kiln/debs/${path.basename(d)}`, readonly: true }));
+    // Mount points made on the host (the sandbox's root is not the host's: bwrap cannot create them in /kiln).
     fs.mkdirSync(sb.hostPath('/kiln/debs'), { recursive: true });
+    for (const d of want) fs.writeFileSync(sb.hostPath(`/kiln/debs/${path.basename(d)}`), '');
     await sb.run({ argv: ['apt-get', 'install', '-y', '-q', '--no-install-recommends', '-o', 'Dpkg::Use-Pty=0', ...want.map((d) => `/kiln/debs/${path.basename(d)}`)],
       user: 'root', network: false, binds, env: { DEBIAN_FRONTEND: 'noninteractive', PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
     const r = await sb.run({ argv: ['sh', '-ec', 'cd /tmp; signify -G -n -p k.pub -s k.sec; echo data > m; signify -S -s k.sec -m m; signify -V -p k.pub -m m; hello; ldconfig -p | grep libmd.so.0'],
@@ -134,8 +136,8 @@ test('a library split Debian\'s way, a library built against its -dev, a program
     // Debian's libmd0 had it in /lib/x86_64-linux-gnu; kiln's is in /usr/lib (/lib with merged /usr).
     assert.match(r.stdout, /=> (\/usr)?\/lib\/libmd\.so\.0$/m, 'the ldconfig trigger ran: the loader\'s cache has kiln\'s libmd');
     const q = await sb.run({ argv: ['dpkg-query', '-W', '-f', '${Package} ${Version}\n', 'libmd0', 'libbsd0', 'signify-openbsd'], user: 'root', network: false });
-    assert.match(q.stdout, /^libmd0 1\.0\.4-k1$/m);
-    assert.match(q.stdout, /^libbsd0 0\.11\.7-k1$/m);
+    assert.match(q.stdout, /^libmd0 1\.1\.0-k1$/m);
+    assert.match(q.stdout, /^libbsd0 0\.12\.2-k1$/m);
   } finally { await sb.teardown(); }
 });
 

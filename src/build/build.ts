@@ -188,7 +188,7 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
     await phase('kiln-depends', async () => {
       if (inp.depDebs.length === 0) { log.line('no kiln dependencies'); return; }
       const binds: BindMount[] = inp.depDebs.map((d) => ({ source: d, dest: `/kiln/debs/${path.basename(d)}`, readonly: true }));
-      await installDepends({ home: inp.home, run: sbRun, binds, ...installPackages(inp.depDebs.map((d) => `/kiln/debs/${path.basename(d)}`)) });
+      await installDepends({ home: inp.home, run: sbRun, binds, ...installPackages(inp.depDebs.map((d) => `/kiln/debs/${path.basename(d)}`), ['--allow-downgrades']) });
     });
     const scriptInput = { origin: inp.port.origin, recipe: r, options: inp.options, jobs: inp.jobs,
       sourceDateEpoch: inp.sourceDateEpoch, distfiles: distfiles.map((d) => d.filename),

@@ -150,7 +150,7 @@ test('Debian\'s hello rebuilt with an overlay patch: +kiln1 .deb, dbgsym apart, 
   } else t.diagnostic('lintian is not installed (scripts/setup-debian-deps.sh): not compared');
 
   // apt in a fresh Debian root, from a local repository of the built .deb, prefers kiln's version and runs it.
-  const root = await freshRoot();
+  const root = await freshRoot((await pick()).release);
   try {
     const repo = path.join(root.dir, 'srv/kiln');
     fs.mkdirSync(repo, { recursive: true });

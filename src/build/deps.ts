@@ -40,7 +40,7 @@ export function packageDebs(p: BuiltPackage): readonly string[] {
 }
 
 /**
- * Maps each soname shipped by `pkgs` to the relation a dependent should carry (`libbsd (>= 0.11.7-k1)`), so that a
+ * Maps each soname shipped by `pkgs` to the relation a dependent should carry (`libbsd0 (>= 0.12.2-k1)`), so that a
  * program linking a kiln-built library depends on kiln's package, not on Debian's namesake.
  */
 export async function kilnSonameMap(pkgs: readonly BuiltPackage[]): Promise<Map<string, string>> {

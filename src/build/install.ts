@@ -61,7 +61,11 @@ export async function installDepends(i: InstallDependsInput): Promise<void> {
   await i.run({ ...base, argv: ['sh', '-ec', i.install], network: false });
 }
 
-/** The two steps for `apt-get install NAMES` (Debian package names or `.deb` paths inside the sandbox). */
-export function installPackages(names: readonly string[]): { download: string; install: string } {
-  return { download: aptLine('download', 'install', names), install: aptLine('install', 'install', names) };
+/**
+ * The two steps for `apt-get install NAMES` (Debian package names or `.deb` paths inside the sandbox). `extra` are
+ * more apt options: kiln's own dependency `.deb`s go in with `--allow-downgrades`, since a port's dependency on
+ * another port means that port's package even when the jail holds a newer namesake (a split `libfoo1`).
+ */
+export function installPackages(names: readonly string[], extra: readonly string[] = []): { download: string; install: string } {
+  return { download: aptLine('download', 'install', names, extra), install: aptLine('install', 'install', names, extra) };
 }

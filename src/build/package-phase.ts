@@ -74,8 +74,11 @@ const MAX_SYMBOLS_BYTES = 8 * 1024 * 1024;
  * oversized output only means no symbols file (the `shlibs` file still serves dpkg-shlibdeps).
  */
 async function gensymbols(o: PackagePhaseInput, pkg: string, upstream: string): Promise<string | undefined> {
-  const res = await o.sb.run({ argv: ['dpkg-gensymbols', `-p${pkg}`, `-P${PKG_DIR}/${pkg}`, `-v${upstream}`, '-O', '-q'], user: 'build', network: false,
-    env: { PATH: '/usr/bin:/bin', LC_ALL: 'C.UTF-8' }, cwd: '/kiln/home', allowFailure: true, limits: o.inp.limits,
+  // dpkg ≥ 1.22 (trixie) reads debian/control: a minimal one in a fresh folder of the sandbox (never host-written).
+  const script = 'd=$(mktemp -d) && mkdir "$d/debian" && printf "Source: %s\\n\\nPackage: %s\\nArchitecture: any\\n" "$1" "$1" >"$d/debian/control"'
+    + ' && cd "$d" && exec dpkg-gensymbols "-p$1" "-P$2" "-v$3" -O -q';
+  const res = await o.sb.run({ argv: ['sh', '-c', script, 'gensymbols', pkg, `${PKG_DIR}/${pkg}`, upstream], user: 'build', network: false,
+    env: { PATH: '/usr/bin:/bin', LC_ALL: 'C.UTF-8', TMPDIR: '/tmp' }, cwd: '/kiln/home', allowFailure: true, limits: o.inp.limits,
     ...(o.inp.signal ? { signal: o.inp.signal } : {}) });
   if (res.status !== 0 || res.stdout.length > MAX_SYMBOLS_BYTES || !/^\S+ \S/.test(res.stdout)) {
     o.log(`${pkg}: no symbols file (dpkg-gensymbols exit status ${res.status}${res.stderr ? `: ${res.stderr.split('\n')[0]}` : ''})`);

@@ -64,7 +64,7 @@ test('the example tree: -J 2 respects dependencies, serves a repository apt inst
 
     // Change libbsd's recipe and drop serd from the list: only libbsd and its dependent rebuild; serd goes.
     const libbsd = path.join(tree, 'devel/libbsd/port.yaml');
-    fs.writeFileSync(libbsd, fs.readFileSync(libbsd, 'utf8').replace('version: "0.11.7"', 'version: "0.11.7"\nrevision: 2'));
+    fs.writeFileSync(libbsd, fs.readFileSync(libbsd, 'utf8').replace('version: "0.12.2"', 'version: "0.12.2"\nrevision: 2'));
     fs.writeFileSync(list, fs.readFileSync(list, 'utf8').replace('textproc/serd\n', ''));
     const plan = await kiln(home, ['bulk', '-j', 'bookworm', '-p', 'examples', '-f', list, '-n', '--json', '--explain']);
     const p = JSON.parse(plan.stdout) as { build: string[]; delete: string[] };
@@ -77,10 +77,10 @@ test('the example tree: -J 2 respects dependencies, serves a repository apt inst
     assert.deepEqual(b2.filter((r) => r.result === 'deleted').map((r) => r.origin), ['textproc/serd']);
     const packages = fs.readFileSync(path.join(home, 'repos/bookworm-examples/current/dists/bookworm/main/binary-amd64/Packages'), 'utf8');
     assert.doesNotMatch(packages, /^Package: serd$/m, 'the removed port\'s package is gone');
-    assert.match(packages, /^Package: libbsd0\nVersion: 0\.11\.7-k2$/m);
+    assert.match(packages, /^Package: libbsd0\nVersion: 0\.12\.2-k2$/m);
     await root.exec(['apt-get', 'update']);
     await root.exec(['apt-get', 'upgrade', '-y']);
-    assert.match((await root.exec(['dpkg-query', '-W', 'libbsd0'])).stdout, /0\.11\.7-k2/, 'apt upgraded to the rebuilt library');
+    assert.match((await root.exec(['dpkg-query', '-W', 'libbsd0'])).stdout, /0\.12\.2-k2/, 'apt upgraded to the rebuilt library');
 
     // Nothing changed: nothing is built and no new generation is published.
     const gens = fs.readdirSync(path.join(home, 'repos/bookworm-examples')).filter((n) => n.startsWith('gen-')).length;

@@ -203,5 +203,5 @@ test('kiln clean: the CLI reports in text and JSON, reads keep_generations, and 
   assert.match(out.pop()!, /^kiln clean logs: removed 2 files, 6 B \(2 entries\)\n {2}removed logs\/\d+ \(1 file, 3 B\): bulk \d+ \(jail bookworm, tree a, done\) is older than the newest 1 of its pair/);
   assert.deepEqual(fs.readdirSync(path.join(home, 'logs')), [String(ids[2])]);
   assert.equal(await main(['clean', 'everything'], ctx), 2);
-  assert.match(err.join('\n'), /packages, distfiles, logs or ccache/);
+  assert.match(err.join('\n'), /packages, distfiles, logs, sandboxes or ccache/);
 });

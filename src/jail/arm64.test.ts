@@ -32,7 +32,7 @@ test('an arm64 jail builds a C program that apt installs into an arm64 root and 
   assert.equal(j.arch, 'arm64');
   const home = await testHome('kiln-arm64-', { jail: { arch: 'arm64' }, name: 'arm64' });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-arm64-tree-'));
-  const root = await freshRoot('bookworm', 'arm64');
+  const root = await freshRoot('stable', 'arm64');
   try {
     const { tree, list } = writeHelloTree(dir);
     const b = await kiln(home, ['bulk', '-j', 'arm64', '-p', tree, '-f', list]);

@@ -53,8 +53,8 @@ export async function makeDeb(dir: string, spec: TestDebSpec): Promise<string> {
 /** Where cached Debian roots live. */
 export const TEST_CACHE = '/var/cache/kiln-test';
 
-/** A minbase Debian root tarball for `suite`/`arch` from the host's mirror, made once and cached. */
-export async function cachedRootTarball(suite = 'bookworm', arch = 'amd64'): Promise<string> {
+/** A minbase Debian root tarball for `suite`/`arch` (default: the mirror's stable, as the test jail) from the host's mirror, made once and cached. */
+export async function cachedRootTarball(suite = 'stable', arch = 'amd64'): Promise<string> {
   const mirror = hostMirror();
   const key = `debroot-${suite}-${arch}-minbase-${crypto.createHash('sha256').update(mirror).digest('hex').slice(0, 12)}`;
   fs.mkdirSync(TEST_CACHE, { recursive: true });
@@ -75,7 +75,7 @@ export interface TestRoot {
 }
 
 /** Unpacks the cached root into a temp folder, with no apt sources (tests add theirs). */
-export async function freshRoot(suite = 'bookworm', arch = 'amd64'): Promise<TestRoot> {
+export async function freshRoot(suite = 'stable', arch = 'amd64'): Promise<TestRoot> {
   const tarball = await cachedRootTarball(suite, arch);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-aptroot-'));
   try { await run('tar', ['-xf', tarball, '-C', dir]); } catch (e) { fs.rmSync(dir, { recursive: true, force: true }); throw e; }

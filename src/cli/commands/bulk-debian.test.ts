@@ -38,7 +38,7 @@ test('Debian\'s archive as a tree: plan, bad input, then hello (patched), liboni
   const home = await debianHome(pick);
   const bad = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-debian-bad-'));
   const app = await buildServer({ home });
-  const root = await freshRoot();
+  const root = await freshRoot(rel);
   const ok = async (args: string[]): Promise<string> => {
     const r = await kiln(home, args);
     assert.equal(r.status, 0, `kiln ${args.join(' ')}: ${r.stderr}`);
