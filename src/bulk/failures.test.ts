@@ -119,7 +119,7 @@ test('--json events, -t runs the test step, and the job budget reaches the build
     const id2 = latestBulk(home);
     const b2 = rows(home, id2);
     assert.equal(flags(id2, 't/pp'), '-j1');
-    assert.equal(b2.get('t/pp')?.result, 'built');
+    assert.equal(b2.get('t/pp')?.result, 'built', r2.stdout);
     assert.equal(b2.get('t/xx')?.result, 'failed');
     assert.equal(b2.get('t/xx')?.phase, 'test');
     assert.equal(b2.get('t/xx')?.failure, 'test');
