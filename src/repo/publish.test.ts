@@ -208,6 +208,7 @@ test('a large Packages is compressed by xz in 1 MiB blocks on threads, with the 
     + `Depends: libc6 (>= 2.34), libp${(i * 7) % 500} (>= ${i % 5})\nDescription: package number ${i}\n long text ${'x'.repeat(i % 200)}\n`).join('\n'));
   assert.ok(text.length > 2 * XZ_BLOCK);
   const [two, eight] = await Promise.all([2, 8].map(async (cores) => (await run('xz', xzArgs(text.length, cores), { input: text, maxBuffer: 1 << 30 })).stdoutBytes));
+  assert.ok(two && eight);
   assert.deepEqual(two, eight, 'the threaded encoder gives the same bytes with 2 or 8 threads');
   assert.deepEqual((await run('xz', ['-dc'], { input: two, maxBuffer: 1 << 30 })).stdoutBytes, text);
   assert.deepEqual(await xzCompress(text), two);
