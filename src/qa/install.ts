@@ -107,7 +107,7 @@ export async function installTest(o: InstallTestOptions): Promise<InstallResult>
       return r.status;
     };
     const snap = `find / -xdev -path /kiln -prune -o -print 2>/dev/null | LC_ALL=C sort`;
-    const listUpdate = `apt-get update -q -o APT::Sandbox::User=root -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/kiln-qa.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`;
+    const listUpdate = `apt-get update -q -o APT::Sandbox::User=root -o Acquire::Languages=none -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/kiln-qa.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`;
     o.log(`install test of ${pkgs.join(' ')}`);
     // Downloading reaches only the jail's archives (the proxy); installing and the maintainer scripts have no network.
     if (await sh(`${listUpdate}\n${aptLine('download', 'install', pkgs)}`, 'archive') !== 0) {
