@@ -89,9 +89,11 @@ export async function testBuild(o: TestBuildOptions): Promise<TestBuildOutcome> 
   try {
     const result = await (o.execute ?? buildPort)({ ...o.input, runner: holder });
     const s = holder.session;
-    if (!s) return { result };
+    if (!s || o.after === 'teardown') return { result };
     const use = s.lastBuild ?? s.last;
-    const where = { cwd: use?.cwd ?? SANDBOX_PATHS.src, env: { ...(use?.env ?? {}) }, binds: [...(use?.binds ?? [])] };
+    // The shell enters the sandbox as its build steps did (its user namespace, the gate's root and binds).
+    const { binds, ...target } = await s.sb.shellTarget((use?.binds ?? []).filter((b) => fs.existsSync(b.source)));
+    const where = { cwd: use?.cwd ?? SANDBOX_PATHS.src, env: { ...(use?.env ?? {}) }, binds };
     const command = result.ok || !/ exited with status /.test(result.reason ?? '') ? undefined : failedCommand(o.input.logFile, s.last);
     if (o.after === 'keep') {
       kept = keepSandbox(o.input.home, s.sb, {
@@ -101,7 +103,7 @@ export async function testBuild(o: TestBuildOptions): Promise<TestBuildOutcome> 
       });
     } else if (o.after === 'shell' || (o.after === 'shell-on-failure' && !result.ok)) {
       o.print(banner(result, command, o.input.logFile, where.cwd));
-      shellStatus = await openShell({ root: s.sb.merged, ...where, label: o.input.port.origin, hostEnv: o.hostEnv }, o.stdinIsTTY);
+      shellStatus = await openShell({ ...target, ...where, label: o.input.port.origin, hostEnv: o.hostEnv }, o.stdinIsTTY);
       o.print('kiln: left the shell; tearing the sandbox down');
     }
     return { result, ...(kept ? { kept } : {}), ...(shellStatus !== undefined ? { shellStatus } : {}) };

@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ExecError } from '../util/exec.js';
 import { controlFromBytes, controlWithDpkg, controlValue, parseControl, renderPackages, type PackageEntry } from '../repo/index.js';
-import { aptCacheBind, createSandbox, type BindMount, type JailRef, type Limits, type Sandbox } from '../sandbox/index.js';
+import { createSandbox, sharedAptCache, type BindMount, type JailRef, type Limits, type Sandbox } from '../sandbox/index.js';
+import { APT_ENV, aptLine } from '../build/index.js';
 
 /** What the install test found. */
 export interface InstallResult {
@@ -50,7 +51,17 @@ async function packagesIndex(root: string, debs: readonly string[]): Promise<{ t
   return { text: `${renderPackages(entries)}\n`, names };
 }
 
-const APT = 'flock /var/cache/apt/archives/.kiln-lock apt-get -y -q --no-install-recommends -o Dpkg::Use-Pty=0 -o APT::Sandbox::User=root';
+/**
+ * Read-only binds of `debs` at `dest/NAME`: their folder when anyone may read it, else each file on its own (in the
+ * sandbox's user namespace, root inside is nobody to the host, so a private folder such as a 0700 temporary one
+ * would be closed to apt).
+ */
+function debBinds(debs: readonly string[], dest: string): BindMount[] {
+  const dirs = [...new Set(debs.map((d) => path.dirname(d)))];
+  const open = (d: string): boolean => { try { return (fs.statSync(d).mode & 0o005) === 0o005; } catch { return false; } };
+  if (dirs.length === 1 && open(dirs[0]!)) return [{ source: dirs[0]!, dest, readonly: true }];
+  return debs.map((d) => ({ source: d, dest: `${dest}/${path.basename(d)}`, readonly: true }));
+}
 
 /** Options of {@link installTest}. */
 export interface InstallTestOptions {
@@ -72,11 +83,11 @@ export async function installTest(o: InstallTestOptions): Promise<InstallResult>
   try {
     const own = o.debs.map((d) => path.resolve(d));
     const others = o.repoDebs.map((d) => path.resolve(d)).filter((d) => !own.includes(d) && d.endsWith('.deb'));
-    // The index names files under /kiln/qa/new and /kiln/qa/repo, bound read-only from the host.
-    const fsDir = sb.hostPath('/kiln/qa');
-    fs.mkdirSync(fsDir, { recursive: true });
-    const newDir = path.dirname(own[0] ?? fsDir);
-    const repoDir = path.dirname(others[0] ?? newDir);
+    // The index names files under /kiln/qa/new and /kiln/qa/repo, bound read-only from the host. /kiln and
+    // /kiln/qa belong to the sandbox's root (its host id in the user namespace), so that bwrap, as that root, can
+    // make the mount points, and the script can write its snapshots in /kiln.
+    sb.mkdir('/kiln', 'root');
+    const fsDir = sb.mkdir('/kiln/qa', 'root');
     const rel = (d: string): string => (own.includes(d) ? `new/${path.basename(d)}` : `repo/${path.basename(d)}`);
     const idx = await packagesIndex('/', [...own, ...others]);
     const text = idx.text.replace(/^Filename: (.*)$/gm, (_m, f: string) => `Filename: ${rel(`/${f}`)}`);
@@ -85,25 +96,27 @@ export async function installTest(o: InstallTestOptions): Promise<InstallResult>
     const names = pkgs.map((p) => p.split('=')[0]!);
     fs.writeFileSync(sb.hostPath('/etc/apt/sources.list.d/kiln-qa.list'), 'deb [trusted=yes] file:/kiln/qa ./\n');
     fs.writeFileSync(sb.hostPath('/etc/apt/preferences.d/kiln-qa.pref'), 'Package: *\nPin: origin ""\nPin-Priority: 990\n');
-    const binds: BindMount[] = [{ source: newDir, dest: '/kiln/qa/new', readonly: true }, { source: repoDir, dest: '/kiln/qa/repo', readonly: true },
-      aptCacheBind(o.home)];
-    const env = { DEBIAN_FRONTEND: 'noninteractive', PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
+    const binds = [...debBinds(own, '/kiln/qa/new'), ...debBinds(others, '/kiln/qa/repo')];
+    // As a build's dependency phases: apt's cache is the sandbox's own layer over the shared one (new downloads are
+    // promoted when the jail's index vouches for them).
+    const aptCache = sharedAptCache(o.home);
     const lines: string[] = [];
-    const sh = async (script: string, network: boolean): Promise<number> => {
-      const r = await sb.run({ argv: ['sh', '-ec', script], user: 'root', network, env, binds, allowFailure: true, signal: o.signal,
+    const sh = async (script: string, network: 'archive' | false): Promise<number> => {
+      const r = await sb.run({ argv: ['sh', '-ec', script], user: 'root', network, env: APT_ENV, binds, aptCache, allowFailure: true, signal: o.signal,
         ...(o.limits ? { limits: o.limits } : {}), onLine: (l, s) => { lines.push(l); o.log(`${s === 'stderr' ? '! ' : ''}${l}`); } });
       return r.status;
     };
     const snap = `find / -xdev -path /kiln -prune -o -print 2>/dev/null | LC_ALL=C sort`;
-    const listUpdate = `apt-get update -q -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/kiln-qa.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`;
+    const listUpdate = `apt-get update -q -o APT::Sandbox::User=root -o Acquire::Languages=none -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/kiln-qa.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`;
     o.log(`install test of ${pkgs.join(' ')}`);
-    if (await sh(`${listUpdate}\n${APT} install --download-only ${pkgs.join(' ')}`, true) !== 0) {
+    // Downloading reaches only the jail's archives (the proxy); installing and the maintainer scripts have no network.
+    if (await sh(`${listUpdate}\n${aptLine('download', 'install', pkgs)}`, 'archive') !== 0) {
       return { ok: false, packages: pkgs, missing: [], leftovers: [], reason: `apt cannot install ${pkgs.join(' ')}: ${aptError(lines)}` };
     }
     lines.length = 0;
     const status = await sh([
       `${snap} > /kiln/qa-before`,
-      `echo '>>> install'`, `${APT} install ${pkgs.join(' ')}`,
+      `echo '>>> install'`, aptLine('install', 'install', pkgs),
       `echo '>>> files'`,
       `for p in ${names.join(' ')}; do dpkg -L "$p" | while IFS= read -r f; do [ -e "$f" ] || [ -L "$f" ] || echo "kiln-qa: missing: $f"; done; done`,
       `echo '>>> remove'`, `dpkg --remove ${names.join(' ')}`,

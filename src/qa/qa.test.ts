@@ -41,7 +41,8 @@ test('QA: sandboxed lintian and the install test (clean, failing postinst, lefto
   const log: string[] = [];
   const opts = { home, jail: { name: 'test', path: jail.path }, repoDebs: [], log: (l: string) => { log.push(l); } };
   try {
-    const good = await deb(dir, 'qagood');
+    // Its postinst tells who root is on the host (the user namespace's map) and which network interfaces it sees.
+    const good = await deb(dir, 'qagood', { postinst: 'echo "qa-probe: uid_map $(head -n1 /proc/self/uid_map | tr -s \' \' | sed \'s/^ //\') net $(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d \' \' | tr \'\\n\' \' \')"' });
     const lint = await runLintian([good]);
     assert.equal(lint.error, undefined, lint.output);
     assert.ok(lint.tags.some((t) => t.severity === 'E' && t.package === 'qagood' && t.tag === 'bogus-mail-host'), lint.output);
@@ -51,6 +52,10 @@ test('QA: sandboxed lintian and the install test (clean, failing postinst, lefto
     assert.ok(ok.ok, `${ok.reason}\n${log.join('\n')}`);
     assert.deepEqual(ok.packages, ['qagood=1.0-k1']);
     assert.deepEqual([ok.missing, ok.leftovers], [[], []]);
+    const probe = log.find((x) => x.startsWith('qa-probe: '));
+    const m = /^qa-probe: uid_map 0 (\d+) 65536 net (.*)$/.exec(probe ?? '');
+    assert.ok(m && Number(m[1]) > 0, `the maintainer scripts run in a user namespace (root is not host root): ${probe}`);
+    assert.equal(m[2]!.trim(), 'lo', 'the maintainer scripts have no network');
 
     const badDir = fs.mkdtempSync(path.join(dir, 'bad-'));
     const bad = await deb(badDir, 'qabad', { postinst: 'echo "postinst of qabad fails" >&2\nexit 3' });

@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createSandbox, aptCacheBind, type JailRef, type Limits } from '../sandbox/index.js';
+import { ARCHIVE_PROXY, createSandbox, sharedAptCache, type JailRef, type Limits } from '../sandbox/index.js';
 import { countBySeverity, runLintian, type LintianTag } from './lintian.js';
 import { installTest, type InstallResult } from './install.js';
 
@@ -100,9 +100,12 @@ export async function runQa(o: QaOptions): Promise<QaReport> {
 async function debianBaseline(o: QaOptions, packages: readonly string[]): Promise<LintianTag[] | undefined> {
   const sb = await createSandbox({ home: o.home, jail: o.jail, label: `qa-base-${o.origin}` });
   try {
+    sb.mkdir('/kiln', 'root');
     sb.mkdir('/kiln/base', 'root');
-    const r = await sb.run({ argv: ['sh', '-c', 'cd /kiln/base && for p in "$@"; do apt-get download -q -o APT::Sandbox::User=root "$p" || true; done', 'sh', ...packages],
-      user: 'root', network: true, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' }, binds: [aptCacheBind(o.home)],
+    // As a build's download step: root of the sandbox's user namespace, no network but the proxy to the jail's archives.
+    const proxy = `-o Acquire::http::Proxy=${ARCHIVE_PROXY} -o Acquire::https::Proxy=${ARCHIVE_PROXY}`;
+    const r = await sb.run({ argv: ['sh', '-c', `cd /kiln/base && for p in "$@"; do apt-get download -q -o APT::Sandbox::User=root ${proxy} "$p" || true; done`, 'sh', ...packages],
+      user: 'root', network: 'archive', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' }, aptCache: sharedAptCache(o.home),
       allowFailure: true, signal: o.signal });
     const dir = sb.hostPath('/kiln/base');
     const debs = fs.readdirSync(dir).filter((f) => f.endsWith('.deb')).map((f) => path.join(dir, f));

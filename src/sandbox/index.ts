@@ -10,8 +10,8 @@ export {
 export { FakeRunner, type FakeOutcome, type FakeScript, type FakeCall } from './fake.js';
 export { cleanupStaleSandboxes, listSandboxes, type SandboxInfo } from './stale.js';
 export { parseMounts, readMounts, mountsUnder, overlaysOver, unmountUnder, removeTree, discardTree, settleRemovals, type MountEntry } from './mounts.js';
-export { openShell, shellArgv, type ShellOptions } from './shell.js';
-export { keepSandbox, listKept, findKept, removeKept, removeAllKept, keptDir, type KeptSandbox } from './keep.js';
+export { openShell, shellArgv, shellCommand, type ShellOptions } from './shell.js';
+export { keepSandbox, listKept, findKept, removeKept, removeAllKept, keptDir, keptShellRoot, type KeptSandbox } from './keep.js';
 export { ARCHIVE_PROXY, archiveRules, archiveAllows, startArchiveProxy, type ArchiveRules, type ArchiveProxy } from './archive.js';
 export { sharedAptCache, promoteDownloads, jailPackageIndex, type PromoteResult } from './apt-cache.js';
 export { idmapHelper, gateDir, USERNS_SIZE } from './userns.js';

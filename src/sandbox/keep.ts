@@ -27,10 +27,12 @@ export interface KeptSandbox {
   readonly reason?: string;
   /** The command that failed (or the last one run). */
   readonly command?: string;
-  /** How to enter it: the build's folder, environment and bind mounts. */
+  /** How to enter it: the build's folder, environment and bind mounts (as bubblewrap takes them: gate paths in a user namespace). */
   readonly cwd: string;
   readonly env: Readonly<Record<string, string>>;
   readonly binds: readonly BindMount[];
+  /** Its user namespace: the nsfs file (moved with the folder) and the gate (`/run/kiln/ID`, its root at `root`). */
+  readonly userns?: { readonly nsFile: string; readonly gate: string };
   /** The build's log on the host. */
   readonly log?: string;
   /** Whether it is still mounted (filled in by {@link listKept}). */
@@ -46,12 +48,13 @@ export function keptDir(home: string): string {
  * Keeps `sb` (an open sandbox with nothing running in it): moves it to `HOME/kept-sandboxes/ID` (the overlay stays
  * mounted), removes its cgroup and writes `kept.json`. The `Sandbox` object must not be used afterwards.
  */
-export function keepSandbox(home: string, sb: Sandbox, info: Omit<KeptSandbox, 'id' | 'dir' | 'created' | 'mounted'>): KeptSandbox {
+export function keepSandbox(home: string, sb: Sandbox, info: Omit<KeptSandbox, 'id' | 'dir' | 'created' | 'mounted' | 'userns'>): KeptSandbox {
   const dir = path.join(keptDir(home), sb.id);
   fs.mkdirSync(keptDir(home), { recursive: true });
   fs.renameSync(sb.dir, dir);
   removeStaleCgroups((name) => name !== `kiln-${sb.id}`);
-  const k: KeptSandbox = { id: sb.id, dir, created: new Date().toISOString(), ...info };
+  const userns = sb.userns ? { nsFile: path.join(dir, path.basename(sb.userns.nsFile)), gate: sb.userns.gate } : undefined;
+  const k: KeptSandbox = { id: sb.id, dir, created: new Date().toISOString(), ...info, ...(userns ? { userns } : {}) };
   fs.writeFileSync(path.join(dir, 'kept.json'), `${JSON.stringify(k, null, 2)}\n`);
   return k;
 }
@@ -83,16 +86,27 @@ export function findKept(home: string, id: string): KeptSandbox {
     { hint: 'see `kiln sandbox list`', exitCode: 2 });
 }
 
+/** Where a shell enters a kept sandbox: its root folder for bubblewrap and its user namespace's nsfs file, if any. */
+export function keptShellRoot(k: KeptSandbox): { root: string; nsFile?: string } {
+  return k.userns ? { root: path.join(k.userns.gate, 'root'), nsFile: k.userns.nsFile } : { root: path.join(k.dir, 'merged') };
+}
+
+/** Unmounts and deletes one kept sandbox (its gate first: it binds the sandbox's root). */
+async function removeOne(k: KeptSandbox): Promise<void> {
+  if (k.userns) await removeTree(k.userns.gate);
+  await removeTree(k.dir);
+}
+
 /** Unmounts and deletes one kept sandbox. */
 export async function removeKept(home: string, id: string): Promise<KeptSandbox> {
   const k = findKept(home, id);
-  await removeTree(k.dir);
+  await removeOne(k);
   return k;
 }
 
 /** Unmounts and deletes every kept sandbox (`kiln clean sandboxes`); with `dryRun`, only lists them. */
 export async function removeAllKept(home: string, dryRun = false): Promise<KeptSandbox[]> {
   const all = listKept(home);
-  if (!dryRun) for (const k of all) await removeTree(k.dir);
+  if (!dryRun) for (const k of all) await removeOne(k);
   return all;
 }

@@ -385,6 +385,15 @@ export class Sandbox implements SandboxSession {
   }
 
   /**
+   * Where an interactive shell enters this sandbox as its build steps do (`openShell`): the root folder and `binds`
+   * as bubblewrap takes them (the gate's paths in a user namespace), and the namespace's nsfs file (none without).
+   */
+  async shellTarget(binds: readonly BindMount[]): Promise<{ root: string; binds: BindMount[]; nsFile?: string }> {
+    if (this.userns === null) return { root: this.merged, binds: [...binds] };
+    return { root: path.join(this.userns.gate, 'root'), binds: await this.gateBinds(binds), nsFile: this.userns.nsFile };
+  }
+
+  /**
    * In a user namespace, root inside cannot walk the host paths of `binds` (a private kiln home): each source is
    * bind-mounted once at `GATE/bN` (one helper process for all new ones; kept until teardown, as a build's steps
    * bind the same sources) and bubblewrap takes it from there.

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bwrapArgv } from './argv.js';
-import { shellArgv } from './shell.js';
+import { shellArgv, shellCommand } from './shell.js';
 import { BUILD_USER } from './sandbox.js';
 
 test('the shell runs as the build user, in the build folder, with the build environment, without --new-session', () => {
@@ -15,4 +15,12 @@ test('the shell runs as the build user, in the build folder, with the build envi
   assert.ok(a.includes('--unshare-net'), 'no network, as a build');
   assert.deepEqual(a.slice(-2), ['bash', '-i']);
   assert.deepEqual(shellArgv(o, false).slice(-2), ['sh', '-i']);
+});
+
+test('in a sandbox with a user namespace, the shell enters it as a build step does (nsenter before bwrap)', () => {
+  const o = { root: '/run/kiln/x/root', env: {}, cwd: '/kiln/src', hostEnv: {} };
+  assert.deepEqual(shellCommand(o, true), ['bwrap', ...shellArgv(o, true)]);
+  const inNs = shellCommand({ ...o, nsFile: '/h/sandboxes/x/ns' }, true);
+  assert.deepEqual(inNs.slice(0, 6), ['nsenter', '--user=/h/sandboxes/x/ns', '--setuid=0', '--setgid=0', '--', 'bwrap']);
+  assert.deepEqual(inNs.slice(6), shellArgv(o, true));
 });
