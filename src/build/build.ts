@@ -21,7 +21,7 @@ import { SANDBOX_PATHS, StepTrace, buildEnv, buildSteps, extractStep, patchStep,
 import { buildDebianSource, debianPortVersion } from './debian.js';
 import { packagePhase } from './package-phase.js';
 import { installDepends, installPackages } from './install.js';
-import { CCACHE_MOUNT, type CcacheSpec } from './ccache.js';
+import { CCACHE_MOUNT, claimCcacheDir, type CcacheSpec } from './ccache.js';
 
 /** The jail a build runs over. */
 export interface BuildJail {
@@ -229,9 +229,7 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
 
 /** The bind of a port's own ccache folder (made on the host, owned by the build user), read-write for its build steps. */
 function ccacheBind(sb: SandboxSession, c: CcacheSpec): BindMount {
-  const ids = sandboxIds(sb);
-  fs.mkdirSync(c.dir, { recursive: true, mode: 0o700 });
-  fs.chownSync(c.dir, ids.build, ids.build);
+  claimCcacheDir(c.dir, sandboxIds(sb).build); // the whole folder: the last build's files are another sandbox's id
   fs.mkdirSync(sb.hostPath(CCACHE_MOUNT), { recursive: true });
   return { source: c.dir, dest: CCACHE_MOUNT, readonly: false };
 }

@@ -1,6 +1,7 @@
 /**
  * ccache per port, for real: a C port built twice in the shared test jail through its own cache gives the same
- * `.deb` bytes, and the second build's log shows the hit; another origin gets another cache folder.
+ * `.deb` bytes, and the second build's log shows the hit (each sandbox has its own host id range, so the second
+ * must own what the first wrote); another origin gets another cache folder.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +13,7 @@ import { testJail } from '../jail/index.js';
 import { hostMirror } from '../debian/index.js';
 import { mountsUnder } from '../sandbox/index.js';
 import { buildPort } from './build.js';
-import { ccacheDir } from './ccache.js';
+import { ccacheDir, claimCcacheDir } from './ccache.js';
 
 const C = 'int twice(int x) { return 2 * x; }\nint main(void) { return twice(0); }\n';
 
@@ -53,4 +54,28 @@ test('a C port built twice through its own ccache: the same .deb bytes, and hits
   assert.ok(first.deb.equals(second.deb), 'a cache hit gives the same package bytes');
   assert.notEqual(ccacheDir(home, 'test', 'tree', 'devel/other'), cache.dir);
   assert.notEqual(ccacheDir(home, 'test', 'other-tree', port.origin), cache.dir);
+});
+
+test('a build claims its whole cache folder under its own host id, following no symlink a build planted', (t) => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-ccache-claim-'));
+  t.after(() => fs.rmSync(home, { recursive: true, force: true }));
+  const dir = ccacheDir(home, 'test', 'tree', 'devel/twice');
+  const outside = path.join(home, 'outside');
+  fs.mkdirSync(outside);
+  fs.writeFileSync(path.join(outside, 'secret'), 'x');
+  const [old, next] = [0x10000000 + 2000, 0x10010000 + 2000]; // two sandboxes' build users
+  claimCcacheDir(dir, old);
+  fs.mkdirSync(path.join(dir, 'a', 'b'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'a', 'b', 'obj'), 'o');
+  fs.symlinkSync(outside, path.join(dir, 'a', 'link'));
+  for (const p of ['a', 'a/b', 'a/b/obj']) fs.chownSync(path.join(dir, p), old, old);
+  fs.lchownSync(path.join(dir, 'a', 'link'), old, old);
+  fs.chmodSync(dir, 0o777);
+  claimCcacheDir(dir, next);
+  for (const p of ['', 'a', 'a/b', 'a/b/obj', 'a/link']) {
+    const st = fs.lstatSync(path.join(dir, p));
+    assert.deepEqual([st.uid, st.gid], [next, next], `${p || '.'} is the new build user's`);
+  }
+  assert.equal(fs.statSync(dir).mode & 0o777, 0o700, 'only its owner reaches the cache');
+  for (const p of [outside, path.join(outside, 'secret')]) assert.equal(fs.statSync(p).uid, process.getuid!(), `${p} is untouched`);
 });

@@ -1,11 +1,15 @@
 /**
  * Per-port compiler caches (`ccache: true` in kiln.yaml): each (jail, tree, origin) has its own ccache folder,
  * `HOME/cache/ccache/JAIL/TREE/ORIGINHASH`, bound read-write into that port's build steps only, so one port's
- * objects can never reach another's build. Size-capped by ccache itself (`CCACHE_MAXSIZE`); `kiln clean ccache`
+ * objects can never reach another's build. Each build owns the whole folder under its own host id ({@link claimCcacheDir}):
+ * a sandbox in a user namespace gets a random id range, so the files the last build wrote belong to an id this one
+ * does not have. Size-capped by ccache itself (`CCACHE_MAXSIZE`); `kiln clean ccache`
  * removes them.
  */
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
+import { KilnError } from '../util/errors.js';
 
 /** Where a build's ccache lives, and its size cap (ccache's syntax, e.g. `2G`). */
 export interface CcacheSpec {
@@ -27,3 +31,28 @@ export function ccacheDir(home: string, jail: string, tree: string, origin: stri
 
 /** Where a build sees its cache. */
 export const CCACHE_MOUNT = '/kiln/ccache';
+
+/**
+ * Makes the cache folder `dir` (mode 0700) and gives everything in it to host id `owner` (the build user of the
+ * sandbox about to use it), before the sandbox runs anything. Each sandbox has its own random host id range, so the
+ * objects, manifests and stats of the previous build are another id's: without this, ccache can read but not write
+ * them (no hit is recorded, `-z` zeroes nothing). The folder was written by this port's earlier builds (untrusted):
+ * nothing is followed (`lchown`; only real folders are entered, walked with a bounded-memory explicit stack, not
+ * recursion), and no build is running over it meanwhile. Other ids lose it, so no other sandbox can write it.
+ */
+export function claimCcacheDir(dir: string, owner: number): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const top = fs.lstatSync(dir);
+  if (!top.isDirectory()) {
+    throw new KilnError('KILN_E_SANDBOX', `the ccache folder ${dir} is not a folder`, { hint: 'remove it: kiln clean ccache', exitCode: 1 });
+  }
+  fs.chmodSync(dir, 0o700);
+  const todo = [dir];
+  for (let d = todo.pop(); d !== undefined; d = todo.pop()) {
+    const st = fs.lstatSync(d, { throwIfNoEntry: false });
+    if (st === undefined) continue;
+    if (st.uid !== owner || st.gid !== owner) fs.lchownSync(d, owner, owner);
+    if (!st.isDirectory()) continue;
+    for (const name of fs.readdirSync(d)) todo.push(path.join(d, name));
+  }
+}
