@@ -154,8 +154,8 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
   try {
     if (r.build.system === 'debian') {
       // A Debian source package: its own phases (debian.ts), sharing this log, phase runner and cleanup stack.
-      const { debs, dbgsym } = await buildDebianSource({ inp, proc, phase, log: log.line, run: async (sb, cmd) => {
-        const res = await sb.run({ ...cmd, limits: stepLimits(inp.limits, deadline), signal: inp.signal,
+      const { debs, dbgsym } = await buildDebianSource({ inp, proc, phase, log: log.line, run: async (box, cmd) => {
+        const res = await box.run({ ...cmd, limits: stepLimits(inp.limits, deadline), signal: inp.signal,
           onLine: (l, s) => { log.line(s === 'stderr' ? `! ${l}` : l); cmd.onLine?.(l, s); } });
         cpuMs += res.cpuMs;
         return res;

@@ -125,7 +125,7 @@ test('Debian\'s hello rebuilt with an overlay patch: +kiln1 .deb, dbgsym apart, 
   assert.deepEqual(res.debs.map((d) => path.basename(d)), [`hello_${version}_amd64.deb`]);
   // debug_symbols: true: the -dbgsym package is kept, apart from the .debs (for a debug suite).
   assert.deepEqual((res.debugDebs ?? []).map((d) => path.relative(path.join(home, 'ok'), d)), [`dbgsym/hello-dbgsym_${version}_amd64.deb`]);
-  assert.deepEqual(res.timings.map((t) => t.name), ['fetch', 'sandbox', 'extract', 'patch', 'version', 'build-depends', 'build', 'package']);
+  assert.deepEqual(res.timings.map((x) => x.name), ['fetch', 'sandbox', 'extract', 'patch', 'version', 'build-depends', 'build', 'package']);
   const deb = res.debs[0]!;
   const f = async (name: string): Promise<string> => (await run('dpkg-deb', ['-f', deb, name])).stdout.trim();
   assert.equal(await f('Version'), version);

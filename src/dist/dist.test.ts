@@ -3,7 +3,7 @@
  * (token, hash checks, identity check, a result taken once); then a real bulk of script ports through
  * `kiln bulk --redis` and two `kiln worker` processes with their own homes.
  */
-import { after, before, test } from 'node:test';
+import { after as afterAll, before as beforeAll, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -25,8 +25,8 @@ let redis: TestRedis;
 const tmp: string[] = [];
 const mkdtemp = (p: string): string => { const d = fs.mkdtempSync(path.join(os.tmpdir(), p)); tmp.push(d); return d; };
 
-before(async () => { redis = await startRedis(); });
-after(async () => {
+beforeAll(async () => { redis = await startRedis(); });
+afterAll(async () => {
   await redis.stop();
   for (const d of tmp) fs.rmSync(d, { recursive: true, force: true });
 });
@@ -98,8 +98,8 @@ test('master endpoint: token required, hashes checked, identity checked, a resul
       return buildDeb({ destdir: dest, outDir: mkdtemp('kiln-dist-deb-'), control: { package: 'one', version: '1.0-k1', architecture: 'all',
         maintainer: 'kiln <kiln@localhost>', summary: 'one', extra: { 'X-Kiln-Identity': identity } } });
     };
-    const result = async (key: string, deb: string): Promise<DistResult> => ({
-      v: PROTOCOL_VERSION, worker: 'test-worker', key, ok: true, debs: [await uploadBlob(m.url, 'tok-123456789', deb)],
+    const result = async (key: string, file: string): Promise<DistResult> => ({
+      v: PROTOCOL_VERSION, worker: 'test-worker', key, ok: true, debs: [await uploadBlob(m.url, 'tok-123456789', file)],
       timings: [], wallMs: 5, cpuMs: 1,
     });
     const post = async (body: DistResult) => (await fetch(`${m.url}/dist/results/${body.key}`, {

@@ -1,4 +1,4 @@
-import { test, before, after } from 'node:test';
+import { after as afterAll, before as beforeAll, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -21,7 +21,7 @@ let base = '';
 const hits: string[] = [];
 let tmp = '';
 
-before(async () => {
+beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-fetch-'));
   server = http.createServer((req, res) => {
     hits.push(req.url ?? '');
@@ -33,7 +33,7 @@ before(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-after(async () => {
+afterAll(async () => {
   await new Promise<void>((r) => server.close(() => r()));
   fs.rmSync(tmp, { recursive: true, force: true });
 });

@@ -3,7 +3,7 @@
  * the host's own services. Each case asserts the attack is refused, and how; servers on 127.0.0.x count every
  * connection so "refused before any connection" is checked, not assumed.
  */
-import { test, before, after } from 'node:test';
+import { after as afterAll, before as beforeAll, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -31,7 +31,7 @@ function listen(s: http.Server, host: string): Promise<string> {
   return new Promise((r) => s.listen(0, host, () => r(`http://${host}:${(s.address() as AddressInfo).port}`)));
 }
 
-before(async () => {
+beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-hostile-fetch-'));
   fs.mkdirSync(path.join(tmp, 'keys'), { mode: 0o700 });
   keyFile = path.join(tmp, 'keys', 'secret.asc');
@@ -53,7 +53,7 @@ before(async () => {
   open.on('connection', () => { openConnections++; });
   openBase = await listen(open, '127.0.0.1');
 });
-after(async () => {
+afterAll(async () => {
   await new Promise<void>((r) => inner.close(() => r()));
   await new Promise<void>((r) => open.close(() => r()));
   fs.rmSync(tmp, { recursive: true, force: true });

@@ -53,7 +53,7 @@ test('packagePort: a library port split Debian\'s way, with metadata, shlibs, tr
     origin: 'devel/foo', name: 'foo', version: '1.2.3-k1', arch: 'amd64', summary: 'Answers every question',
     description: 'The foo library returns 42.', homepage: 'https://example.org/foo', license: 'ISC', maintainer: 'Jane Builder <jane@example.org>',
     identity: '0123456789abcdef'.repeat(4), epoch: 1700000000, destdir: dest, srcDir: src, dbgDir: dbg, workDir: work, outDir: path.join(tmp, 'out'),
-    kilnRun: [], systemRun: [], resolver: async (s) => new Map(s.filter((x) => x === 'libc.so.6').map((x) => [x, 'libc6 (>= 2.34)'])),
+    kilnRun: [], systemRun: [], resolver: async (sonames) => new Map(sonames.filter((n) => n === 'libc.so.6').map((n) => [n, 'libc6 (>= 2.34)'])),
     conffiles: [], scripts: {}, extra: { 'X-Kiln-Identity': 'id' }, log: (l) => lines.push(l),
     // What dpkg-gensymbols prints (run in the sandbox by the build's package phase).
     symbols: async (pkg) => (pkg === 'libfoo1' ? 'libfoo.so.1 libfoo1 #MINVER#\n foo@Base 1.2.3\n' : undefined),

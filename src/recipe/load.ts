@@ -226,23 +226,23 @@ function loadWith<R extends { readonly patches: readonly string[]; readonly name
   parse: (text: string, path: string, origin: string) => { recipe?: R; problems: Problem[] }): Loaded<R> {
   const absDir = nodePath.isAbsolute(dir) ? dir : nodePath.resolve(dir);
   const file = `${absDir}${nodePath.sep}port.yaml`;
-  const fail = (problems: Problem[]): Loaded<R> => ({ problems, dir: absDir, path: file, text: '', pkgname: '', contentHash: '' });
+  const failed = (found: Problem[]): Loaded<R> => ({ problems: found, dir: absDir, path: file, text: '', pkgname: '', contentHash: '' });
   const root = treeRootOf(absDir, origin);
   let bytes: Buffer;
   try {
     bytes = readShared(file, root);
   } catch (e) {
-    if (e instanceof NotRegular) return fail([{ path: file, line: 1, column: 1, field: '-', message: e.message }]);
-    return fail([{ path: file, line: 1, column: 1, field: '-', message: `port.yaml ${readFailure(e)}` }]);
+    if (e instanceof NotRegular) return failed([{ path: file, line: 1, column: 1, field: '-', message: e.message }]);
+    return failed([{ path: file, line: 1, column: 1, field: '-', message: `port.yaml ${readFailure(e)}` }]);
   }
   const dec = decodeUtf8(bytes, file);
-  if (dec.text === undefined) return fail([dec.problem!]);
+  if (dec.text === undefined) return failed([dec.problem!]);
   const text = dec.text;
   const { recipe, problems } = parse(text, file, origin);
-  if (!recipe) return fail(problems);
+  if (!recipe) return failed(problems);
   const pkgname = recipe.name ?? origin.slice(origin.indexOf('/') + 1);
   const strange = portFileProblems(absDir, root, new Set(recipe.patches.map((p) => nodePath.join(absDir, p))));
-  if (strange.length > 0 && recipe.patches.length === 0) return fail(strange);
+  if (strange.length > 0 && recipe.patches.length === 0) return failed(strange);
   if (recipe.patches.length === 0) {
     return { recipe, problems, dir: absDir, path: file, text, pkgname, contentHash: oneShotHash('sha256', bytes) };
   }
@@ -260,6 +260,6 @@ function loadWith<R extends { readonly patches: readonly string[]; readonly name
       problems.push({ path: file, ...at, field: `patches[${i}]`, message });
     }
   });
-  if (problems.length > 0 || strange.length > 0) return fail([...problems, ...strange]);
+  if (problems.length > 0 || strange.length > 0) return failed([...problems, ...strange]);
   return { recipe, problems, dir: absDir, path: file, text, pkgname, contentHash: hash.digest('hex') };
 }

@@ -3,7 +3,7 @@
  * reaches it, rotation (both keys sign and are published for one generation of every repository, then the old one
  * is gone), and repository names that no two (jail, tree) pairs share.
  */
-import { test, before, after } from 'node:test';
+import { after as afterAll, before as beforeAll, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,11 +17,11 @@ import { main } from '../cli/main.js';
 
 let tmp = '';
 let deb = '';
-before(async () => {
+beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-key-'));
   deb = await makeDeb(tmp, { name: 'hello', version: '1.0-k1' });
 });
-after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const mode = (p: string): number => fs.statSync(p).mode & 0o777;
 

@@ -4,7 +4,7 @@
  * (build/install.ts: download step, then install step with no network); other attacks run as root or as the build
  * user. Each test asserts that the attack fails and how. Three sandboxes in all, one apt download (`hello`).
  */
-import { test, before, after } from 'node:test';
+import { after as afterAll, before as beforeAll, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -61,7 +61,7 @@ exit 0
   return deb;
 }
 
-before(async () => {
+beforeAll(async () => {
   jail = await testJail();
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-hostile-test-'));
   cache = sharedAptCache(home);
@@ -80,7 +80,7 @@ before(async () => {
   attack = fs.readFileSync(sb.hostPath('/root/attack.log'), 'utf8');
 });
 
-after(async () => {
+afterAll(async () => {
   await sb?.teardown();
   await new Promise<void>((r) => server.close(() => r()));
   await settleRemovals();
@@ -187,7 +187,7 @@ test('a build cannot signal or trace another build\'s process', async () => {
   try {
     let pid = '';
     for (let i = 0; i < 100 && pid === ''; i++) {
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((res) => setTimeout(res, 50));
       pid = fs.readdirSync('/proc').find((p) => {
         try { return /^\d+$/.test(p) && fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'sleep\u00008765432\u0000'; } catch { return false; }
       }) ?? '';

@@ -46,7 +46,7 @@ export function stampFile(file: string, out: Float64Array, at: number): void {
 export function walkTree(layers: readonly TreeLayer[]): TreeWalk {
   const ref: TreeRef = { name: 'walk', layers };
   const index = indexTree(ref, { checkSingles: false });
-  const at = new Map(layers.map((l, i) => [l, i]));
+  const layerAt = new Map(layers.map((l, k) => [l, k]));
   const n = index.winners.size;
   const layer = new Uint16Array(n);
   const stamps = new Float64Array(STAMP * n);
@@ -56,7 +56,7 @@ export function walkTree(layers: readonly TreeLayer[]): TreeWalk {
   for (const [origin, l] of index.winners) {
     if (origin.includes('\n')) ok = false;
     origins.push(origin);
-    layer[i] = at.get(l)!;
+    layer[i] = layerAt.get(l)!;
     stampFile(`${l.dir}/${origin}/port.yaml`, stamps, STAMP * i);
     i++;
   }

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { CliContext } from '../context.js';
 import { parseCommand } from '../context.js';
-import { InputError, KilnError, UsageError, formatProblem, formatProblems, type Problem } from '../../util/errors.js';
+import { InputError, KilnError, UsageError, formatProblems, type Problem } from '../../util/errors.js';
 import { openStore } from '../../store/index.js';
 import { parseList } from '../../recipe/index.js';
 import { resolveTree, scanTree, type TreeRef } from '../../tree/index.js';
