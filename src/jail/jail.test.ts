@@ -93,6 +93,10 @@ test('update recomputes the manifest: a changed package set changes the identity
   assert.ok(r.changes.some((c) => /^\+hello=/.test(c)), r.changes.join(', '));
   assert.notEqual(r.record.identity, old.identity);
   assert.match(fs.readFileSync(jailPaths(home, 'copy').manifest, 'utf8'), /^hello=/m);
+  // apt's binary caches are rewritten for the new lists and status (each sandbox's apt maps them).
+  for (const f of ['pkgcache.bin', 'srcpkgcache.bin']) {
+    assert.ok(fs.statSync(path.join(old.path, 'var/cache/apt', f)).mtimeMs >= fs.statSync(path.join(old.path, 'var/lib/dpkg/status')).mtimeMs, f);
+  }
   const again = await updateJail({ home, store, name: 'copy' }, () => undefined);
   assert.equal(again.changed, false);
   assert.equal(again.record.identity, r.record.identity);
