@@ -48,14 +48,79 @@ export interface GenSummary {
 export { prng };
 
 const CATEGORIES = [
-  'devel', 'lib', 'net', 'www', 'x11', 'graphics', 'audio', 'multimedia', 'databases', 'security', 'sysutils',
-  'textproc', 'editors', 'shells', 'lang', 'math', 'science', 'games', 'mail', 'print', 'archivers', 'converters',
-  'dns', 'ftp', 'irc', 'japanese', 'misc', 'net-mgmt', 'news', 'ports-mgmt', 'benchmarks', 'cad', 'comms',
-  'deskutils', 'emulators', 'finance', 'ham', 'java', 'x11-fonts', 'x11-toolkits',
+  'devel',
+  'lib',
+  'net',
+  'www',
+  'x11',
+  'graphics',
+  'audio',
+  'multimedia',
+  'databases',
+  'security',
+  'sysutils',
+  'textproc',
+  'editors',
+  'shells',
+  'lang',
+  'math',
+  'science',
+  'games',
+  'mail',
+  'print',
+  'archivers',
+  'converters',
+  'dns',
+  'ftp',
+  'irc',
+  'japanese',
+  'misc',
+  'net-mgmt',
+  'news',
+  'ports-mgmt',
+  'benchmarks',
+  'cad',
+  'comms',
+  'deskutils',
+  'emulators',
+  'finance',
+  'ham',
+  'java',
+  'x11-fonts',
+  'x11-toolkits',
 ];
-const SYLLABLES = ['ka', 'lo', 'mi', 'nu', 're', 'si', 'to', 'va', 'ze', 'bri', 'cor', 'dex', 'fen', 'gal', 'hox', 'jin', 'pax', 'qui', 'rho', 'tyl'];
+const SYLLABLES = [
+  'ka',
+  'lo',
+  'mi',
+  'nu',
+  're',
+  'si',
+  'to',
+  'va',
+  'ze',
+  'bri',
+  'cor',
+  'dex',
+  'fen',
+  'gal',
+  'hox',
+  'jin',
+  'pax',
+  'qui',
+  'rho',
+  'tyl',
+];
 const SYSTEMS = ['autotools', 'autotools', 'autotools', 'cmake', 'cmake', 'meson', 'make', 'script'] as const;
-const LICENSES = ['MIT', 'BSD-2-Clause', 'GPL-2.0-or-later', 'GPL-3.0-or-later', 'Apache-2.0', 'LGPL-2.1-or-later', 'ISC'];
+const LICENSES = [
+  'MIT',
+  'BSD-2-Clause',
+  'GPL-2.0-or-later',
+  'GPL-3.0-or-later',
+  'Apache-2.0',
+  'LGPL-2.1-or-later',
+  'ISC',
+];
 const SYSTEM_PKGS = ['pkg-config', 'libc6-dev', 'zlib1g-dev', 'libssl-dev', 'gettext', 'bison', 'flex', 'python3'];
 const OPTIONS = ['NLS', 'DOCS', 'EXAMPLES', 'IPV6', 'THREADS', 'SSL', 'X11', 'DEBUG'];
 
@@ -78,12 +143,19 @@ function makeGraph(n: number, rand: () => number): { hubs: number; deps: number[
   const hubs = Math.max(4, Math.min(n, Math.round(n / 500)));
   const zipf: number[] = [];
   let total = 0;
-  for (let h = 0; h < hubs; h++) { total += 1 / (h + 1); zipf.push(total); }
+  for (let h = 0; h < hubs; h++) {
+    total += 1 / (h + 1);
+    zipf.push(total);
+  }
   const pickHub = (limit: number): number => {
     const x = rand() * zipf[Math.min(limit, hubs) - 1]!;
     let lo = 0;
     let hi = Math.min(limit, hubs) - 1;
-    while (lo < hi) { const mid = (lo + hi) >> 1; if (zipf[mid]! < x) lo = mid + 1; else hi = mid; }
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (zipf[mid]! < x) lo = mid + 1;
+      else hi = mid;
+    }
     return lo;
   };
   const libs: number[] = [];
@@ -91,7 +163,8 @@ function makeGraph(n: number, rand: () => number): { hubs: number; deps: number[
   for (let i = 0; i < n; i++) {
     const set = new Set<number>();
     if (i < hubs) {
-      for (let k = 0; k < Math.min(i, 1 + Math.floor(rand() * 3)); k++) set.add(i - 1 - Math.floor(rand() * Math.min(i, 4)));
+      for (let k = 0; k < Math.min(i, 1 + Math.floor(rand() * 3)); k++)
+        set.add(i - 1 - Math.floor(rand() * Math.min(i, 4)));
     } else if (rand() >= 0.05) {
       const want = Math.min(libs.length, 1 + Math.floor(-Math.log(1 - rand()) * RAND_MEAN_DEPS));
       for (let tries = 0; set.size < want && tries < want * 4; tries++) {
@@ -137,8 +210,13 @@ function recipe(i: number, name: string, build: string[], run: string[], rand: (
   ];
   if (rand() < 0.2) {
     const opt = OPTIONS[Math.floor(rand() * OPTIONS.length)]!;
-    lines.push('options:', `  ${opt}:`, `    default: ${rand() < 0.5}`, `    description: ${opt} support`,
-      `    configure_args: {on: [--enable-${opt.toLowerCase()}], off: [--disable-${opt.toLowerCase()}]}`);
+    lines.push(
+      'options:',
+      `  ${opt}:`,
+      `    default: ${rand() < 0.5}`,
+      `    description: ${opt} support`,
+      `    configure_args: {on: [--enable-${opt.toLowerCase()}], off: [--disable-${opt.toLowerCase()}]}`,
+    );
   }
   lines.push('build:', `  system: ${system}`);
   if (system === 'script') lines.push('  script: ./build.sh --prefix=/usr && make install DESTDIR="$DESTDIR"');
@@ -154,7 +232,10 @@ export function generateTree(opts: GenOptions): GenSummary {
   const { hubs, deps } = makeGraph(n, rand);
   // Names: shuffled so that the graph order does not follow origin order.
   const perm = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [perm[i], perm[j]] = [perm[j]!, perm[i]!]; }
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+  }
   const origins = perm.map((p, i) => {
     const cat = i < hubs ? (i % 2 === 0 ? 'lib' : 'devel') : CATEGORIES[p % CATEGORIES.length]!;
     const word = SYLLABLES[p % SYLLABLES.length]! + SYLLABLES[Math.floor(p / SYLLABLES.length) % SYLLABLES.length]!;
@@ -171,7 +252,10 @@ export function generateTree(opts: GenOptions): GenSummary {
       const r = rand();
       if (r < 0.6) build.push(origins[d]!);
       else if (r < 0.85) run.push(origins[d]!);
-      else { build.push(origins[d]!); run.push(origins[d]!); }
+      else {
+        build.push(origins[d]!);
+        run.push(origins[d]!);
+      }
     }
     edges += deps[i]!.length;
     const origin = origins[i]!;
@@ -190,7 +274,11 @@ export function generateTree(opts: GenOptions): GenSummary {
   for (let i = 0; i < n; i++) {
     let d = 0;
     let c = 0;
-    for (const j of deps[i]!) { hasDependents[j] = 1; if (depth[j]! > d) d = depth[j]!; if (cp[j]! > c) c = cp[j]!; }
+    for (const j of deps[i]!) {
+      hasDependents[j] = 1;
+      if (depth[j]! > d) d = depth[j]!;
+      if (cp[j]! > c) c = cp[j]!;
+    }
     depth[i] = d + 1;
     cp[i] = c + dur[i]!;
     if (depth[i]! > maxDepth) maxDepth = depth[i]!;
@@ -202,7 +290,14 @@ export function generateTree(opts: GenOptions): GenSummary {
   const sorted = Object.fromEntries(Object.entries(durations).sort((a, b) => (a[0] < b[0] ? -1 : 1)));
   fs.writeFileSync(path.join(opts.out, 'durations.json'), `${JSON.stringify(sorted)}\n`);
   const summary: GenSummary = {
-    ports: n, seed: opts.seed, edges, depth: maxDepth, leaves, workS: work, criticalPathS: maxCp, genVersion: GEN_VERSION,
+    ports: n,
+    seed: opts.seed,
+    edges,
+    depth: maxDepth,
+    leaves,
+    workS: work,
+    criticalPathS: maxCp,
+    genVersion: GEN_VERSION,
   };
   fs.writeFileSync(path.join(opts.out, '.kiln-gen.json'), `${JSON.stringify(summary, null, 2)}\n`);
   return summary;
@@ -224,15 +319,21 @@ export function cachedTree(ports: number, seed: number, cacheRoot = '/tmp'): { d
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  const { values } = parseArgs({ options: {
-    ports: { type: 'string' }, seed: { type: 'string', default: '1' }, out: { type: 'string' },
-    cache: { type: 'string' },
-  } });
+  const { values } = parseArgs({
+    options: {
+      ports: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      out: { type: 'string' },
+      cache: { type: 'string' },
+    },
+  });
   const ports = Number(values.ports);
   if (!Number.isInteger(ports) || ports < 1 || (values.out === undefined) === (values.cache === undefined)) {
-    process.stderr.write('usage: npx tsx bench/gen-tree.ts --ports N [--seed S] (--out DIR | --cache ROOT)\n'
-      + '  --out DIR     write the tree into DIR\n'
-      + '  --cache ROOT  reuse ROOT/kiln-bench-tree-…-nN-sS, generating it once; prints its folder\n');
+    process.stderr.write(
+      'usage: npx tsx bench/gen-tree.ts --ports N [--seed S] (--out DIR | --cache ROOT)\n' +
+        '  --out DIR     write the tree into DIR\n' +
+        '  --cache ROOT  reuse ROOT/kiln-bench-tree-…-nN-sS, generating it once; prints its folder\n',
+    );
     process.exit(2);
   }
   if (values.cache !== undefined) {

@@ -10,10 +10,15 @@ const bad = [];
 for (const [where, p] of Object.entries(lock.packages ?? {})) {
   const range = p.engines?.node;
   if (range === undefined || p.optional) continue;
-  if (!semver.satisfies(process.versions.node, range)) bad.push(`${where || 'kiln'}@${p.version}: engines.node ${range}`);
+  if (!semver.satisfies(process.versions.node, range))
+    bad.push(`${where || 'kiln'}@${p.version}: engines.node ${range}`);
 }
 if (bad.length > 0) {
-  console.error(`check: Node ${process.versions.node} is outside the range these packages declare:\n  ${bad.join('\n  ')}`);
-  console.error('hint: pin or override them in package.json (see docs/CONVENTIONS.md), or change engines and CI together');
+  console.error(
+    `check: Node ${process.versions.node} is outside the range these packages declare:\n  ${bad.join('\n  ')}`,
+  );
+  console.error(
+    'hint: pin or override them in package.json (see docs/CONVENTIONS.md), or change engines and CI together',
+  );
   process.exit(1);
 }

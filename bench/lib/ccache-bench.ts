@@ -13,40 +13,62 @@ import { run } from '../../src/util/exec.js';
 
 const origin = process.env.CCACHE_PORT ?? 'devel/libmd';
 const home = await testHome('kiln-bench-ccache-');
-const load = (): string => os.loadavg().map((x) => x.toFixed(2)).join(', ');
+const load = (): string =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(', ');
 try {
   const tree = path.join(home, 'tree');
   fs.mkdirSync(path.dirname(path.join(tree, origin)), { recursive: true });
   fs.cpSync(path.join(REPO_ROOT, 'examples/ports', origin), path.join(tree, origin), { recursive: true });
   const bulk = async (what: string): Promise<number> => {
     const r = await kiln(home, ['bulk', '-j', 'bookworm', '-p', tree, origin, '-J', '1']);
-    if (r.status !== 0) { console.error(r.stdout, r.stderr); process.exit(1); }
+    if (r.status !== 0) {
+      console.error(r.stdout, r.stderr);
+      process.exit(1);
+    }
     const s = openStore(home);
     try {
       const b = s.bulks.builds(s.bulks.listBulks({ limit: 1 })[0]!.id).find((x) => x.origin === origin)!;
-      const phases = (b.phases as { name: string; wallMs: number }[]).map((p) => `${p.name} ${(p.wallMs / 1000).toFixed(1)}`).join(', ');
-      console.log(`  ${what.padEnd(34)} ${((b.wallMs ?? 0) / 1000).toFixed(1).padStart(6)} s  (${phases}); load ${load()}`);
+      const phases = (b.phases as { name: string; wallMs: number }[])
+        .map((p) => `${p.name} ${(p.wallMs / 1000).toFixed(1)}`)
+        .join(', ');
+      console.log(
+        `  ${what.padEnd(34)} ${((b.wallMs ?? 0) / 1000).toFixed(1).padStart(6)} s  (${phases}); load ${load()}`,
+      );
       return b.wallMs ?? 0;
-    } finally { s.close(); }
+    } finally {
+      s.close();
+    }
   };
   /** Adds a one-line patch to the port: a comment line appended to the first .c file of its distfile. */
   const patch = async (n: number): Promise<void> => {
-    const dist = fs.readdirSync(path.join(home, 'distfiles', 'by-name')).find((f) => f.startsWith(path.basename(origin)));
+    const dist = fs
+      .readdirSync(path.join(home, 'distfiles', 'by-name'))
+      .find((f) => f.startsWith(path.basename(origin)));
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-ccache-src-'));
     try {
       await run('tar', ['-xf', path.join(home, 'distfiles', 'by-name', dist!), '-C', work]);
       const top = fs.readdirSync(work)[0]!;
-      const c = (await run('sh', ['-c', `cd ${work}/${top} && find . -name '*.c' | sort | head -1`])).stdout.trim().slice(2);
+      const c = (await run('sh', ['-c', `cd ${work}/${top} && find . -name '*.c' | sort | head -1`])).stdout
+        .trim()
+        .slice(2);
       const a = fs.readFileSync(path.join(work, top, c), 'utf8');
       fs.mkdirSync(path.join(work, 'bb', path.dirname(c)), { recursive: true });
       fs.writeFileSync(path.join(work, 'bb', c), `${a}/* kiln bench ${n} */\n`);
       fs.symlinkSync(path.join(work, top), path.join(work, 'a'));
-      const diff = (await run('diff', ['-u', `a/${c}`, `bb/${c}`], { cwd: work, allowFailure: true })).stdout.replace(/^\+\+\+ bb\//m, '+++ b/');
+      const diff = (await run('diff', ['-u', `a/${c}`, `bb/${c}`], { cwd: work, allowFailure: true })).stdout.replace(
+        /^\+\+\+ bb\//m,
+        '+++ b/',
+      );
       fs.writeFileSync(path.join(tree, origin, 'oneline.patch'), diff);
       const recipe = path.join(tree, origin, 'port.yaml');
       const text = fs.readFileSync(recipe, 'utf8');
       if (!/^patches:/m.test(text)) fs.writeFileSync(recipe, `${text}patches: [oneline.patch]\n`);
-    } finally { fs.rmSync(work, { recursive: true, force: true }); }
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
   };
   console.log(`== bench/ccache: ${origin}, -J 1, ${os.availableParallelism()} cores; distfiles cached`);
   fs.writeFileSync(path.join(home, 'kiln.yaml'), 'ccache: true\nccache_size: 1G\n');
@@ -56,7 +78,9 @@ try {
   fs.writeFileSync(path.join(home, 'kiln.yaml'), 'ccache: false\n');
   await patch(2);
   const plain = await bulk('one-line patch, no ccache');
-  console.log(`  rebuild with ccache / cold build: ${(100 * warm / cold).toFixed(0)} % (goal <= 40 %); without ccache: ${(100 * plain / cold).toFixed(0)} %`);
+  console.log(
+    `  rebuild with ccache / cold build: ${((100 * warm) / cold).toFixed(0)} % (goal <= 40 %); without ccache: ${((100 * plain) / cold).toFixed(0)} %`,
+  );
 } finally {
   fs.rmSync(home, { recursive: true, force: true });
 }

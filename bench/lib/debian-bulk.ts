@@ -17,9 +17,20 @@ const root = env.DEBBULK_ROOT ?? 'libs/libyaml';
 const depth = env.DEBBULK_DEPTH ?? '1';
 const limit = Number(env.DEBBULK_LIMIT ?? '0');
 const sbuildN = Number(env.DEBBULK_SBUILD ?? '5');
-const load = (): string => os.loadavg().map((x) => x.toFixed(2)).join(', ');
-const kiln = async (args: string[], allowFailure = false): Promise<{ status: number | null; stdout: string; stderr: string }> =>
-  run(process.execPath, [path.join(REPO_ROOT, 'bin/kiln.js'), ...args, '--home', home], { cwd: REPO_ROOT, timeoutMs: 48 * 3600_000, allowFailure });
+const load = (): string =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(', ');
+const kiln = async (
+  args: string[],
+  allowFailure = false,
+): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+  run(process.execPath, [path.join(REPO_ROOT, 'bin/kiln.js'), ...args, '--home', home], {
+    cwd: REPO_ROOT,
+    timeoutMs: 48 * 3600_000,
+    allowFailure,
+  });
 
 fs.mkdirSync(home, { recursive: true });
 const jailName = 'deb-bench';
@@ -43,12 +54,23 @@ if (!haveTree) {
 }
 
 // The set: ROOT and what build-depends on it (--rdeps, DEPTH levels), or the first LIMIT of them for a short run.
-const plan = JSON.parse((await kiln(['bulk', '-n', '--json', '-j', jailName, '-p', 'deb', '--rdeps', root, '--rdeps-depth', depth, root], true)).stdout) as
-  { build: string[] };
+const plan = JSON.parse(
+  (
+    await kiln(
+      ['bulk', '-n', '--json', '-j', jailName, '-p', 'deb', '--rdeps', root, '--rdeps-depth', depth, root],
+      true,
+    )
+  ).stdout,
+) as { build: string[] };
 let origins = [...plan.build];
 if (limit > 0) origins = origins.slice(0, limit);
-console.log(`   the set: ${origins.length} source packages (${root} and its reverse build dependencies, depth ${depth}${limit > 0 ? `, the first ${limit}: a SHORT run` : ''})`);
-if (origins.length === 0) { console.error('nothing to build'); process.exit(1); }
+console.log(
+  `   the set: ${origins.length} source packages (${root} and its reverse build dependencies, depth ${depth}${limit > 0 ? `, the first ${limit}: a SHORT run` : ''})`,
+);
+if (origins.length === 0) {
+  console.error('nothing to build');
+  process.exit(1);
+}
 
 /** One bulk of the set; prints its figures; returns per-origin wall seconds. */
 async function bulk(what: string, extra: string[]): Promise<Map<string, number>> {
@@ -67,9 +89,13 @@ async function bulk(what: string, extra: string[]): Promise<Map<string, number>>
       out.set(x.origin, (x.wallMs ?? 0) / 1000);
     }
     const failed = s.bulks.builds(b.id).filter((x) => x.result === 'failed').length;
-    console.log(`   ${what}: ${rows.length} built, ${failed} failed in ${wall.toFixed(0)} s wall (exit ${r.status}): `
-      + `${(rows.length / (wall / 3600)).toFixed(1)} packages/hour, ${(outside / Math.max(1, rows.length)).toFixed(1)} s outside dpkg-buildpackage per package; load ${load()}`);
-  } finally { s.close(); }
+    console.log(
+      `   ${what}: ${rows.length} built, ${failed} failed in ${wall.toFixed(0)} s wall (exit ${r.status}): ` +
+        `${(rows.length / (wall / 3600)).toFixed(1)} packages/hour, ${(outside / Math.max(1, rows.length)).toFixed(1)} s outside dpkg-buildpackage per package; load ${load()}`,
+    );
+  } finally {
+    s.close();
+  }
   return out;
 }
 
@@ -80,11 +106,16 @@ await bulk('warm (-J 2, everything rebuilt with -C; ccache and any dependency la
 // sbuild, unshare mode, one package at a time, for the first N of the set that kiln built.
 if (sbuildN > 0) {
   const which = (await run('sh', ['-c', 'command -v sbuild || true'])).stdout.trim();
-  if (which === '') await run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'sbuild', 'mmdebstrap', 'uidmap'], { timeoutMs: 3600_000 });
+  if (which === '')
+    await run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'sbuild', 'mmdebstrap', 'uidmap'], {
+      timeoutMs: 3600_000,
+    });
   const tarball = path.join(os.homedir(), '.cache', 'sbuild', `${jail.release}-${jail.arch}.tar.zst`);
   if (!fs.existsSync(tarball)) {
     fs.mkdirSync(path.dirname(tarball), { recursive: true });
-    await run('mmdebstrap', ['--variant=buildd', '--include=ca-certificates', jail.release, tarball], { timeoutMs: 3600_000 });
+    await run('mmdebstrap', ['--variant=buildd', '--include=ca-certificates', jail.release, tarball], {
+      timeoutMs: 3600_000,
+    });
   }
   const picked = [...cold.keys()].slice(0, sbuildN);
   let kilnS = 0;
@@ -93,12 +124,21 @@ if (sbuildN > 0) {
     const src = origin.split('/')[1]!;
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-sbuild-'));
     const t0 = Date.now();
-    const r = await run('sbuild', ['--chroot-mode=unshare', '-d', jail.release, '--no-run-lintian', '--no-run-autopkgtest', '-A', src],
-      { cwd: work, timeoutMs: 12 * 3600_000, allowFailure: true });
+    const r = await run(
+      'sbuild',
+      ['--chroot-mode=unshare', '-d', jail.release, '--no-run-lintian', '--no-run-autopkgtest', '-A', src],
+      { cwd: work, timeoutMs: 12 * 3600_000, allowFailure: true },
+    );
     const s = (Date.now() - t0) / 1000;
     fs.rmSync(work, { recursive: true, force: true });
-    console.log(`   sbuild ${src}: ${s.toFixed(0)} s (exit ${r.status}); kiln's cold build of it: ${cold.get(origin)!.toFixed(0)} s`);
-    if (r.status === 0) { sbuildS += s; kilnS += cold.get(origin)!; }
+    console.log(
+      `   sbuild ${src}: ${s.toFixed(0)} s (exit ${r.status}); kiln's cold build of it: ${cold.get(origin)!.toFixed(0)} s`,
+    );
+    if (r.status === 0) {
+      sbuildS += s;
+      kilnS += cold.get(origin)!;
+    }
   }
-  if (sbuildS > 0) console.log(`   kiln / sbuild over the packages both built: ${(kilnS / sbuildS).toFixed(2)}; load ${load()}`);
+  if (sbuildS > 0)
+    console.log(`   kiln / sbuild over the packages both built: ${(kilnS / sbuildS).toFixed(2)}; load ${load()}`);
 }

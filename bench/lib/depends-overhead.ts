@@ -21,29 +21,53 @@ const old = async (): Promise<void> => {
   fs.mkdirSync(path.join(cache, 'partial'), { recursive: true }); // the old scheme wrote the shared cache
   const sb = await createSandbox({ home, jail, label: 'old', userns: false });
   try {
-    await sb.run({ argv: ['apt-get', 'install', '-y', '-q', '-o', 'APT::Sandbox::User=root', 'hello'], user: 'root', network: true,
-      env, binds: [{ source: cache, dest: '/var/cache/apt/archives' }], limits });
-  } finally { await sb.teardown(); }
+    await sb.run({
+      argv: ['apt-get', 'install', '-y', '-q', '-o', 'APT::Sandbox::User=root', 'hello'],
+      user: 'root',
+      network: true,
+      env,
+      binds: [{ source: cache, dest: '/var/cache/apt/archives' }],
+      limits,
+    });
+  } finally {
+    await sb.teardown();
+  }
 };
 const split = async (): Promise<void> => {
   const sb = await createSandbox({ home, jail, label: 'new' });
   try {
-    await installDepends({ home, run: (cmd: SandboxCommand) => sb.run({ ...cmd, limits }), ...installPackages(['hello']) });
-  } finally { await sb.teardown(); }
+    await installDepends({
+      home,
+      run: (cmd: SandboxCommand) => sb.run({ ...cmd, limits }),
+      ...installPackages(['hello']),
+    });
+  } finally {
+    await sb.teardown();
+  }
 };
 const t = { old: [] as number[], split: [] as number[] };
 try {
   await split(); // warm: hello into the shared cache, verified
   for (let i = 0; i < runs; i++) {
-    let a = performance.now(); await old(); t.old.push(performance.now() - a);
-    a = performance.now(); await split(); t.split.push(performance.now() - a);
+    let a = performance.now();
+    await old();
+    t.old.push(performance.now() - a);
+    a = performance.now();
+    await split();
+    t.split.push(performance.now() - a);
   }
 } finally {
   await settleRemovals();
   fs.rmSync(home, { recursive: true, force: true });
 }
 const avg = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
-console.log(`dependency install of hello (cached), ${runs} runs each on jail ${jail.release}/${jail.arch} (${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)})`);
-console.log(`one step, host network, shared cache read-write, host root: ${avg(t.old).toFixed(0)} ms (${t.old.map((x) => x.toFixed(0)).join(', ')})`);
-console.log(`download (proxy) + install (no network), user namespace:    ${avg(t.split).toFixed(0)} ms (${t.split.map((x) => x.toFixed(0)).join(', ')})`);
+console.log(
+  `dependency install of hello (cached), ${runs} runs each on jail ${jail.release}/${jail.arch} (${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)})`,
+);
+console.log(
+  `one step, host network, shared cache read-write, host root: ${avg(t.old).toFixed(0)} ms (${t.old.map((x) => x.toFixed(0)).join(', ')})`,
+);
+console.log(
+  `download (proxy) + install (no network), user namespace:    ${avg(t.split).toFixed(0)} ms (${t.split.map((x) => x.toFixed(0)).join(', ')})`,
+);
 console.log(`added per build with dependencies: ${(avg(t.split) - avg(t.old)).toFixed(0)} ms (goal: under 1000 ms)`);

@@ -22,8 +22,15 @@ import { spawnChild, startRedis, type Child } from '../../src/dist/testing.js';
 const N = Number(process.env.DIST_PORTS ?? 200);
 const WORKERS = (process.env.DIST_WORKERS ?? '1 2').split(/\s+/).filter(Boolean).map(Number);
 const TOKEN = 'bench-dist-token-0123456789';
-const load = (): string => os.loadavg().map((x) => x.toFixed(2)).join(' ');
-const pct = (xs: number[], p: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN; };
+const load = (): string =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN;
+};
 
 const tree = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-dist-tree-'));
 for (let i = 0; i < N; i++) {
@@ -31,7 +38,9 @@ for (let i = 0; i < N; i++) {
   const dep = i % 10 === 0 ? [] : [`gen/p${String(i - 1).padStart(4, '0')}`];
   scriptPort(tree, `gen/${name}`, { build: dep, run: dep });
 }
-console.log(`bench/dist: ${N} generated script ports (chains of 10), ${os.availableParallelism()} cores, load at start ${load()}`);
+console.log(
+  `bench/dist: ${N} generated script ports (chains of 10), ${os.availableParallelism()} cores, load at start ${load()}`,
+);
 const redis = await startRedis();
 const cleanup: string[] = [tree];
 try {
@@ -43,30 +52,67 @@ try {
       const t0 = Date.now();
       const loc = await kiln(home, ['bulk', '-j', 'bookworm', '-p', 'gen', '-a', '-C', '-J', String(nw)]);
       if (loc.status !== 0) throw new Error(loc.stdout + loc.stderr);
-      console.log(`  local -J ${nw}: ${((Date.now() - t0) / 1000).toFixed(1)} s wall (${(((Date.now() - t0) / N)).toFixed(0)} ms per port)`);
+      console.log(
+        `  local -J ${nw}: ${((Date.now() - t0) / 1000).toFixed(1)} s wall (${((Date.now() - t0) / N).toFixed(0)} ms per port)`,
+      );
     }
     const workers: Child[] = [];
     try {
       for (let i = 0; i < nw; i++) {
         const wh = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-dist-w-'));
         cleanup.push(wh);
-        workers.push(await spawnChild(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/bin.ts'), 'worker', '--redis', redis.url,
-          '--token', TOKEN, '--slots', '1', '--name', `bench-w${i + 1}`, '--home', wh], { cwd: REPO_ROOT }));
+        workers.push(
+          await spawnChild(
+            process.execPath,
+            [
+              '--import',
+              'tsx',
+              path.join(REPO_ROOT, 'src/cli/bin.ts'),
+              'worker',
+              '--redis',
+              redis.url,
+              '--token',
+              TOKEN,
+              '--slots',
+              '1',
+              '--name',
+              `bench-w${i + 1}`,
+              '--home',
+              wh,
+            ],
+            { cwd: REPO_ROOT },
+          ),
+        );
       }
       for (const w of workers) await w.waitFor(/serving kiln-build-amd64/, 120_000);
       const t0 = Date.now();
-      const res = await kiln(home, ['bulk', '-j', 'bookworm', '-p', 'gen', '-a', '-C', '--redis', redis.url, '--dist-listen', '127.0.0.1:0'],
-        { env: { ...process.env, KILN_DIST_TOKEN: TOKEN } });
+      const res = await kiln(
+        home,
+        ['bulk', '-j', 'bookworm', '-p', 'gen', '-a', '-C', '--redis', redis.url, '--dist-listen', '127.0.0.1:0'],
+        { env: { ...process.env, KILN_DIST_TOKEN: TOKEN } },
+      );
       const wall = (Date.now() - t0) / 1000;
       if (res.status !== 0) throw new Error(res.stdout + res.stderr);
-      const bulkId = Math.max(...fs.readdirSync(path.join(home, 'logs')).filter((d) => /^\d+$/.test(d)).map(Number));
-      const events = fs.readFileSync(path.join(home, 'logs', String(bulkId), 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as BulkEvent);
+      const bulkId = Math.max(
+        ...fs
+          .readdirSync(path.join(home, 'logs'))
+          .filter((d) => /^\d+$/.test(d))
+          .map(Number),
+      );
+      const events = fs
+        .readFileSync(path.join(home, 'logs', String(bulkId), 'events.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as BulkEvent);
       const starts = new Map<string, number>();
       const overhead: number[] = [];
       const build: number[] = [];
       let first = Infinity;
       for (const e of events) {
-        if (e.type === 'port-start') { starts.set(e.origin, e.t); first = Math.min(first, e.t); }
+        if (e.type === 'port-start') {
+          starts.set(e.origin, e.t);
+          first = Math.min(first, e.t);
+        }
         if (e.type === 'port-done' && e.ok) {
           const total = e.t - starts.get(e.origin)!;
           overhead.push(total - e.wallS * 1000);
@@ -77,7 +123,9 @@ try {
       // The master's own account, per job (a line in each port's log): prepare, queue, inputs, upload, post, check.
       const parts = new Map<string, number[]>();
       for (const f of fs.readdirSync(path.join(home, 'logs', String(bulkId))).filter((x) => x.endsWith('.log'))) {
-        const m = /dist: (\d+) ms outside the build \(([^;)]*)/.exec(fs.readFileSync(path.join(home, 'logs', String(bulkId), f), 'utf8'));
+        const m = /dist: (\d+) ms outside the build \(([^;)]*)/.exec(
+          fs.readFileSync(path.join(home, 'logs', String(bulkId), f), 'utf8'),
+        );
         if (!m) continue;
         for (const kv of [`overhead ${m[1]}`, ...m[2]!.replace(/ ms$/, '').split(', ')]) {
           const [k, v] = kv.split(' ');
@@ -85,20 +133,37 @@ try {
           parts.get(k!)!.push(Number(v));
         }
       }
-      const jailMs = workers.map((w) => /jail bookworm ready in ([\d.]+) s/.exec(w.output())?.[1]).filter(Boolean).map(Number);
+      const jailMs = workers
+        .map((w) => /jail bookworm ready in ([\d.]+) s/.exec(w.output())?.[1])
+        .filter(Boolean)
+        .map(Number);
       const steady = overhead.slice(nw);
       const mean = steady.reduce((a, b) => a + b, 0) / Math.max(1, steady.length);
-      console.log(`  ${nw} worker(s): ${wall.toFixed(1)} s wall for ${N} ports (${(wall * 1000 / N).toFixed(0)} ms per port); ` +
-        `build on the worker median ${pct(build, 0.5).toFixed(0)} ms; bulk's view of the per-job overhead (excluding each worker's first job, which ` +
-        `waits for the jail: unpack ${jailMs.map((x) => `${x} s`).join(', ')}) mean ${mean.toFixed(0)} ms, median ${pct(steady, 0.5).toFixed(0)} ms, ` +
-        `p95 ${pct(steady, 0.95).toFixed(0)} ms, max ${Math.max(...steady).toFixed(0)} ms; load now ${load()}`);
-      console.log(`    master's account (${parts.get('prepare')?.length ?? 0} jobs, all included), median per part: ` +
-        `${[...parts.entries()].map(([k, v]) => `${k} ${pct(v, 0.5)}`).join(', ')} ms; p95: ${[...parts.entries()].map(([k, v]) => `${k} ${pct(v, 0.95)}`).join(', ')} ms`);
+      console.log(
+        `  ${nw} worker(s): ${wall.toFixed(1)} s wall for ${N} ports (${((wall * 1000) / N).toFixed(0)} ms per port); ` +
+          `build on the worker median ${pct(build, 0.5).toFixed(0)} ms; bulk's view of the per-job overhead (excluding each worker's first job, which ` +
+          `waits for the jail: unpack ${jailMs.map((x) => `${x} s`).join(', ')}) mean ${mean.toFixed(0)} ms, median ${pct(steady, 0.5).toFixed(0)} ms, ` +
+          `p95 ${pct(steady, 0.95).toFixed(0)} ms, max ${Math.max(...steady).toFixed(0)} ms; load now ${load()}`,
+      );
+      console.log(
+        `    master's account (${parts.get('prepare')?.length ?? 0} jobs, all included), median per part: ` +
+          `${[...parts.entries()].map(([k, v]) => `${k} ${pct(v, 0.5)}`).join(', ')} ms; p95: ${[...parts.entries()].map(([k, v]) => `${k} ${pct(v, 0.95)}`).join(', ')} ms`,
+      );
       const summary = /dist: \d+ job\(s\), overhead per job outside the build: .*/.exec(res.stderr)?.[0];
       if (summary) console.log(`    ${summary}`);
     } finally {
       for (const w of workers) w.kill('SIGTERM');
-      for (const w of workers) { let t: NodeJS.Timeout | undefined; await Promise.race([w.done, new Promise((r) => { t = setTimeout(r, 20_000); })]); clearTimeout(t); w.kill('SIGKILL'); }
+      for (const w of workers) {
+        let t: NodeJS.Timeout | undefined;
+        await Promise.race([
+          w.done,
+          new Promise((r) => {
+            t = setTimeout(r, 20_000);
+          }),
+        ]);
+        clearTimeout(t);
+        w.kill('SIGKILL');
+      }
     }
   }
   console.log('  goal: per-job overhead under 100 ms');

@@ -8,7 +8,9 @@ import { parseArgs } from 'node:util';
 import { AllowList, downloadToFile } from '../../src/fetch/index.js';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { mib: { type: 'string', default: '1' }, n: { type: 'string', default: '20' } } });
+  const { values } = parseArgs({
+    options: { mib: { type: 'string', default: '1' }, n: { type: 'string', default: '20' } },
+  });
   const n = Math.max(1, Math.min(1000, Number(values.n)));
   const body = Buffer.alloc(Math.max(1, Number(values.mib)) * 1048576, 7);
   const server = http.createServer((_q, r) => r.end(body));
@@ -26,8 +28,15 @@ async function main(): Promise<void> {
     t = Date.now();
     for (let i = 0; i < n; i++) await (await fetch(url)).arrayBuffer();
     const plain = (Date.now() - t) / n;
-    console.log(`host: ${os.cpus().length} cores, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}; ${n} downloads of ${body.length / 1048576} MiB from 127.0.0.1`);
-    console.log(`guarded (address check + curl as ${process.getuid?.() === 0 ? 'nobody via setpriv' : 'this user'}): ${guarded.toFixed(1)} ms each`);
+    console.log(
+      `host: ${os.cpus().length} cores, load ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}; ${n} downloads of ${body.length / 1048576} MiB from 127.0.0.1`,
+    );
+    console.log(
+      `guarded (address check + curl as ${process.getuid?.() === 0 ? 'nobody via setpriv' : 'this user'}): ${guarded.toFixed(1)} ms each`,
+    );
     console.log(`in-process fetch():                  ${plain.toFixed(1)} ms each`);
     console.log(`added per download:                  ${(guarded - plain).toFixed(1)} ms`);
   } finally {

@@ -14,7 +14,15 @@ import { debVersion, runLintian, lintianCounts, portSourceDateEpoch } from '../.
 
 /** The Maintainer written into the packages (kiln.yaml `maintainer` in a real bulk). */
 const MAINTAINER = 'Kiln Example Builder <kiln-examples@example.org>';
-const ORDER = ['devel/libmd', 'devel/libbsd', 'security/signify-openbsd', 'misc/hello', 'textproc/cjson', 'textproc/serd', 'sysutils/tree'];
+const ORDER = [
+  'devel/libmd',
+  'devel/libbsd',
+  'security/signify-openbsd',
+  'misc/hello',
+  'textproc/cjson',
+  'textproc/serd',
+  'sysutils/tree',
+];
 const repo = path.resolve(import.meta.dirname, '../..');
 const home = process.argv[2] ?? fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-lintian-'));
 fs.mkdirSync(home, { recursive: true });
@@ -30,18 +38,38 @@ for (const origin of ORDER) {
   if (!r.port) throw new Error(JSON.stringify(r.problems));
   const p = r.port;
   const res = await buildPort({
-    home, jail: { name: jail.name, path: jail.path, arch: jail.arch, release: jail.release }, port: p, identity: 'f'.repeat(64),
-    options: effectiveOptions(p.recipe, {}), depDebs: built.flatMap((b) => b.debs ?? [b.deb]),
-    kilnRun: kilnRunDeps(built.filter((b) => p.recipe.depends.run.includes(b.origin))), kilnSonames: await kilnSonameMap(built),
-    jobs: 2, limits: { wallMs: 15 * 60_000, noOutputMs: 5 * 60_000, nproc: 4096 }, outDir: path.join(home, 'out'),
-    logFile: path.join(home, 'logs', `${origin.replace('/', '_')}.log`), sourceDateEpoch: await portSourceDateEpoch(p.dir), debianMirror: hostMirror(), maintainer: MAINTAINER,
+    home,
+    jail: { name: jail.name, path: jail.path, arch: jail.arch, release: jail.release },
+    port: p,
+    identity: 'f'.repeat(64),
+    options: effectiveOptions(p.recipe, {}),
+    depDebs: built.flatMap((b) => b.debs ?? [b.deb]),
+    kilnRun: kilnRunDeps(built.filter((b) => p.recipe.depends.run.includes(b.origin))),
+    kilnSonames: await kilnSonameMap(built),
+    jobs: 2,
+    limits: { wallMs: 15 * 60_000, noOutputMs: 5 * 60_000, nproc: 4096 },
+    outDir: path.join(home, 'out'),
+    logFile: path.join(home, 'logs', `${origin.replace('/', '_')}.log`),
+    sourceDateEpoch: await portSourceDateEpoch(p.dir),
+    debianMirror: hostMirror(),
+    maintainer: MAINTAINER,
   });
   if (!res.ok) throw new Error(`${origin} failed in ${res.phase}: ${res.reason}`);
-  built.push({ origin, pkgname: p.pkgname, version: debVersion(p.recipe.version, p.recipe.revision), deb: res.debs[0]!, debs: res.debs });
+  built.push({
+    origin,
+    pkgname: p.pkgname,
+    version: debVersion(p.recipe.version, p.recipe.revision),
+    deb: res.debs[0]!,
+    debs: res.debs,
+  });
   debs.push(...res.debs, ...(res.debugDebs ?? []));
-  process.stdout.write(`built ${origin}: ${[...res.debs, ...(res.debugDebs ?? [])].map((d) => path.basename(d)).join(' ')}\n`);
+  process.stdout.write(
+    `built ${origin}: ${[...res.debs, ...(res.debugDebs ?? [])].map((d) => path.basename(d)).join(' ')}\n`,
+  );
 }
-process.stdout.write(`built ${ORDER.length} ports in ${Math.round((Date.now() - t0) / 1000)} s; lintian on ${debs.length} .debs\n`);
+process.stdout.write(
+  `built ${ORDER.length} ports in ${Math.round((Date.now() - t0) / 1000)} s; lintian on ${debs.length} .debs\n`,
+);
 const tags = await runLintian(debs);
 const counts = lintianCounts(tags);
 for (const [k, n] of counts) process.stdout.write(`${String(n).padStart(5)} ${k}\n`);

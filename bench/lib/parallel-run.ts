@@ -23,14 +23,24 @@ function etaAt(progress: readonly Progress[], at: number): number | null {
   return Math.max(0, last.etaS - (at - last.elapsedS));
 }
 
-const load = (): string => os.loadavg().map((x) => x.toFixed(2)).join(' ');
-const runs = (process.argv.length > 2 ? process.argv.slice(2) : ['1:fixed', '1:adaptive', '2:fixed', '2:adaptive', '2:adaptive'])
-  .map((r) => { const [j, mode] = r.split(':'); return { builders: Number(j), mode: mode === 'fixed' ? 'fixed' : 'adaptive' }; });
+const load = (): string =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+const runs = (
+  process.argv.length > 2 ? process.argv.slice(2) : ['1:fixed', '1:adaptive', '2:fixed', '2:adaptive', '2:adaptive']
+).map((r) => {
+  const [j, mode] = r.split(':');
+  return { builders: Number(j), mode: mode === 'fixed' ? 'fixed' : 'adaptive' };
+});
 
 const home = await testHome('kiln-bench-parallel-');
 const tree = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-parallel-tree-'));
 fs.cpSync(path.join(REPO_ROOT, 'examples/ports'), tree, { recursive: true });
-console.log(`bench/parallel: the example tree (7 ports) rebuilt from scratch per run; ${os.availableParallelism()} cores; load at start ${load()}`);
+console.log(
+  `bench/parallel: the example tree (7 ports) rebuilt from scratch per run; ${os.availableParallelism()} cores; load at start ${load()}`,
+);
 const rowsOut: string[] = [];
 try {
   const add = await kiln(home, ['tree', 'add', 'examples', '--path', tree]);
@@ -38,10 +48,27 @@ try {
   for (const [i, r] of runs.entries()) {
     fs.writeFileSync(path.join(home, 'kiln.yaml'), `job_budget: ${r.mode}\n`);
     const loadBefore = os.loadavg()[0]!;
-    const res = await kiln(home, ['bulk', '-j', 'bookworm', '-p', 'examples', '-a', '-C', '-J', String(r.builders), '--json']);
-    const events = res.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as BulkEvent);
+    const res = await kiln(home, [
+      'bulk',
+      '-j',
+      'bookworm',
+      '-p',
+      'examples',
+      '-a',
+      '-C',
+      '-J',
+      String(r.builders),
+      '--json',
+    ]);
+    const events = res.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as BulkEvent);
     const done = events.find((e): e is Extract<BulkEvent, { type: 'bulk-done' }> => e.type === 'bulk-done');
-    if (res.status !== 0 || !done) throw new Error(`run ${i + 1} failed (exit ${res.status}):\n${res.stdout.slice(-2000)}\n${res.stderr.slice(-2000)}`);
+    if (res.status !== 0 || !done)
+      throw new Error(
+        `run ${i + 1} failed (exit ${res.status}):\n${res.stdout.slice(-2000)}\n${res.stderr.slice(-2000)}`,
+      );
     const progress = events.filter((e): e is Progress => e.type === 'progress');
     const starts = events.filter((e): e is Extract<BulkEvent, { type: 'port-start' }> => e.type === 'port-start');
     const sources = [...new Set(starts.map((s) => s.estimate ?? '?'))].join('+');
@@ -57,8 +84,12 @@ try {
     const line = `run ${i + 1}: -J ${r.builders} ${r.mode.padEnd(8)} wall ${wall.toFixed(1)} s (built ${done.counts.built}); jobs per build ${jobs}; estimates ${sources}; load ${loadBefore.toFixed(2)}→${os.loadavg()[0]!.toFixed(2)}`;
     console.log(line);
     console.log(`        ${etas.join('\n        ')}`);
-    const took = events.filter((e): e is Extract<BulkEvent, { type: 'port-done' }> => e.type === 'port-done')
-      .map((e) => { const s = starts.find((x) => x.origin === e.origin); return `${e.origin.split('/')[1]} ${e.wallS.toFixed(0)}s (expected ${s?.expectedS.toFixed(0) ?? '?'}s, -j${s?.jobs ?? '?'})`; });
+    const took = events
+      .filter((e): e is Extract<BulkEvent, { type: 'port-done' }> => e.type === 'port-done')
+      .map((e) => {
+        const s = starts.find((x) => x.origin === e.origin);
+        return `${e.origin.split('/')[1]} ${e.wallS.toFixed(0)}s (expected ${s?.expectedS.toFixed(0) ?? '?'}s, -j${s?.jobs ?? '?'})`;
+      });
     console.log(`        builds: ${took.join(', ')}`);
     rowsOut.push(line);
   }

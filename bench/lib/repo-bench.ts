@@ -20,7 +20,9 @@ import { generateDebs } from './repo-debgen.js';
 // kiln as users run it: the compiled modules (bench/repo builds them), so its reader threads start as plain JS
 // rather than compiling TypeScript through tsx each (which costs a second of CPU per thread).
 const dist = new URL('../../dist/repo/index.js', import.meta.url);
-const repo = (await import(fs.existsSync(fileURLToPath(dist)) && !process.env.KILN_BENCH_SRC ? dist.href : '../../src/repo/index.js')) as typeof Repo;
+const repo = (await import(
+  fs.existsSync(fileURLToPath(dist)) && !process.env.KILN_BENCH_SRC ? dist.href : '../../src/repo/index.js'
+)) as typeof Repo;
 const { parseControl, publish } = repo;
 
 const n = Number(process.argv[2] ?? 1461);
@@ -44,7 +46,11 @@ async function timed<T>(fn: () => Promise<T> | T): Promise<{ s: number; cpu: num
   return { s: Number(process.hrtime.bigint() - t) / 1e9, cpu: cpuSeconds() - c, value };
 }
 
-const load = (): string => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = (): string =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -53,19 +59,32 @@ const median = (xs: number[]): number => {
 
 /** N real .debs (hard links, so the bench changes nothing in the source) plus one spare to swap in; else generated. */
 async function inputs(): Promise<{ dir: string; debs: string[]; spare: string; real: boolean }> {
-  const names = fs.existsSync(source) ? fs.readdirSync(source).filter((f) => f.endsWith('.deb')).sort() : [];
+  const names = fs.existsSync(source)
+    ? fs
+        .readdirSync(source)
+        .filter((f) => f.endsWith('.deb'))
+        .sort()
+    : [];
   if (names.length > n) {
     const dir = path.join(work, 'debs');
     fs.mkdirSync(dir);
     for (const f of names.slice(0, n + 1)) {
-      try { fs.linkSync(path.join(source, f), path.join(dir, f)); } catch { fs.copyFileSync(path.join(source, f), path.join(dir, f)); }
+      try {
+        fs.linkSync(path.join(source, f), path.join(dir, f));
+      } catch {
+        fs.copyFileSync(path.join(source, f), path.join(dir, f));
+      }
     }
     const all = names.slice(0, n + 1).map((f) => path.join(dir, f));
     return { dir, debs: all.slice(0, n), spare: all[n]!, real: true };
   }
   const dir = path.join(os.tmpdir(), `kiln-bench-repo-debs-v1-n${n + 1}`);
   await generateDebs(dir, n + 1);
-  const all = fs.readdirSync(dir).filter((f) => f.endsWith('.deb')).sort().map((f) => path.join(dir, f));
+  const all = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.deb'))
+    .sort()
+    .map((f) => path.join(dir, f));
   return { dir, debs: all.slice(0, n), spare: all[n]!, real: false };
 }
 
@@ -74,28 +93,42 @@ async function reference(pool: string, out: string, gnupgHome: string): Promise<
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
   const script = [
-    'set -e', 'cd "$2"',
+    'set -e',
+    'cd "$2"',
     'apt-ftparchive packages "$1" > Packages',
-    'gzip -9 -c Packages > Packages.gz', 'xz -6 -c Packages > Packages.xz',
+    'gzip -9 -c Packages > Packages.gz',
+    'xz -6 -c Packages > Packages.xz',
     'apt-ftparchive release . > Release',
     'gpg --batch --yes -q --clearsign -o InRelease Release',
     'gpg --batch --yes -q --armor --detach-sign -o Release.gpg Release',
   ].join('\n');
-  const t = await timed(() => run('sh', ['-c', script, 'sh', pool, out], { env: { ...process.env, GNUPGHOME: gnupgHome }, timeoutMs: 30 * 60_000 }));
+  const t = await timed(() =>
+    run('sh', ['-c', script, 'sh', pool, out], {
+      env: { ...process.env, GNUPGHOME: gnupgHome },
+      timeoutMs: 30 * 60_000,
+    }),
+  );
   return { s: t.s, cpu: t.cpu };
 }
 
 function packagesCount(file: string): number {
-  return fs.readFileSync(file, 'utf8').split(/\n\n+/).filter((p) => parseControl(p).length > 0).length;
+  return fs
+    .readFileSync(file, 'utf8')
+    .split(/\n\n+/)
+    .filter((p) => parseControl(p).length > 0).length;
 }
 
 try {
   const loadBefore = load();
   const { dir, debs, spare, real } = await inputs();
   const bytes = debs.reduce((a, f) => a + fs.statSync(f).size, 0);
-  console.log(`bench/repo: ${debs.length} ${real ? `real .debs from ${source}` : 'generated .debs'} (${(bytes / 2 ** 30).toFixed(2)} GiB),`
-    + ` ${rounds} alternating rounds; host ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, node ${process.version}`);
-  console.log(`load before: ${loadBefore}; kiln from ${process.env.KILN_BENCH_SRC || !fs.existsSync(fileURLToPath(dist)) ? 'src (tsx)' : 'dist (compiled)'}`);
+  console.log(
+    `bench/repo: ${debs.length} ${real ? `real .debs from ${source}` : 'generated .debs'} (${(bytes / 2 ** 30).toFixed(2)} GiB),` +
+      ` ${rounds} alternating rounds; host ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, node ${process.version}`,
+  );
+  console.log(
+    `load before: ${loadBefore}; kiln from ${process.env.KILN_BENCH_SRC || !fs.existsSync(fileURLToPath(dist)) ? 'src (tsx)' : 'dist (compiled)'}`,
+  );
   // The reference indexes a folder: the N .debs alone (the spare aside).
   const pool = path.join(work, 'ref-pool');
   fs.mkdirSync(pool);
@@ -115,10 +148,12 @@ try {
     cpu.reference!.push(refRun.cpu);
     fs.rmSync(path.join(home, 'repos'), { recursive: true, force: true });
     const base = { home, jail: 'bench', tree: 'b', arch: 'amd64', validDays: 0, debugSymbols: false } as const;
-    const log = (tag: string) => (line: string): void => {
-      const m = /^=== phase (\S+) done in (\S+) s/.exec(line);
-      if (m && r === 0) phases.push(`${tag}:${m[1]}=${m[2]}`);
-    };
+    const log =
+      (tag: string) =>
+      (line: string): void => {
+        const m = /^=== phase (\S+) done in (\S+) s/.exec(line);
+        if (m && r === 0) phases.push(`${tag}:${m[1]}=${m[2]}`);
+      };
     const first = await timed(() => publish({ ...base, debs: debs.map((p) => ({ path: p })), log: log('first') }));
     rows.first!.push(first.s);
     cpu.first!.push(first.cpu);
@@ -128,27 +163,44 @@ try {
     const none = await timed(() => publish({ ...base, debs: changed.map((p) => ({ path: p })) }));
     rows.nothingChanged!.push(none.s);
     cpu.nothingChanged!.push(none.cpu);
-    console.log(`round ${r + 1}: reference ${refRun.s.toFixed(2)} s (cpu ${refRun.cpu.toFixed(2)}); kiln first ${first.s.toFixed(2)} s (cpu ${first.cpu.toFixed(2)})`
-      + ` (misses ${first.value.cache.misses}), one changed ${one.s.toFixed(2)} s (cpu ${one.cpu.toFixed(2)}, misses ${one.value.cache.misses}),`
-      + ` nothing changed ${none.s.toFixed(2)} s; load ${load()}`);
+    console.log(
+      `round ${r + 1}: reference ${refRun.s.toFixed(2)} s (cpu ${refRun.cpu.toFixed(2)}); kiln first ${first.s.toFixed(2)} s (cpu ${first.cpu.toFixed(2)})` +
+        ` (misses ${first.value.cache.misses}), one changed ${one.s.toFixed(2)} s (cpu ${one.cpu.toFixed(2)}, misses ${one.value.cache.misses}),` +
+        ` nothing changed ${none.s.toFixed(2)} s; load ${load()}`,
+    );
   }
   const ref = median(rows.reference!);
   const bin = path.join(home, 'repos', 'bench-b', 'current', 'dists', 'bench', 'main', 'binary-amd64');
   const size = (f: string): number => fs.statSync(path.join(bin, f)).size;
   const refCpu = median(cpu.reference!);
-  console.log(`\nmedians over ${rounds} rounds: wall s (ratio kiln / reference), CPU s of all threads and children (ratio):`);
-  console.log(`  ${'reference (apt-ftparchive packages + gzip + xz + release + gpg x2)'.padEnd(68)} ${ref.toFixed(2).padStart(7)}          cpu ${refCpu.toFixed(2).padStart(6)}`);
-  for (const [k, what] of [['first', 'kiln first publish'], ['oneChanged', 'kiln republish, one package changed'], ['nothingChanged', 'kiln republish, nothing changed']] as const) {
+  console.log(
+    `\nmedians over ${rounds} rounds: wall s (ratio kiln / reference), CPU s of all threads and children (ratio):`,
+  );
+  console.log(
+    `  ${'reference (apt-ftparchive packages + gzip + xz + release + gpg x2)'.padEnd(68)} ${ref.toFixed(2).padStart(7)}          cpu ${refCpu.toFixed(2).padStart(6)}`,
+  );
+  for (const [k, what] of [
+    ['first', 'kiln first publish'],
+    ['oneChanged', 'kiln republish, one package changed'],
+    ['nothingChanged', 'kiln republish, nothing changed'],
+  ] as const) {
     const m = median(rows[k]!);
     const c = median(cpu[k]!);
-    console.log(`  ${what.padEnd(68)} ${m.toFixed(2).padStart(7)} (${(m / ref).toFixed(3)})  cpu ${c.toFixed(2).padStart(6)} (${(c / refCpu).toFixed(3)})`);
+    console.log(
+      `  ${what.padEnd(68)} ${m.toFixed(2).padStart(7)} (${(m / ref).toFixed(3)})  cpu ${c.toFixed(2).padStart(6)} (${(c / refCpu).toFixed(3)})`,
+    );
   }
-  console.log(`  Packages ${size('Packages')} bytes (${packagesCount(path.join(bin, 'Packages'))} stanzas), Packages.gz ${size('Packages.gz')}, Packages.xz ${size('Packages.xz')};`
-    + ` the reference's Packages.xz ${fs.statSync(path.join(work, 'ref-out', 'Packages.xz')).size}`);
+  console.log(
+    `  Packages ${size('Packages')} bytes (${packagesCount(path.join(bin, 'Packages'))} stanzas), Packages.gz ${size('Packages.gz')}, Packages.xz ${size('Packages.xz')};` +
+      ` the reference's Packages.xz ${fs.statSync(path.join(work, 'ref-out', 'Packages.xz')).size}`,
+  );
   console.log(`  kiln phases, round 1: ${phases.join(' ')}`);
   console.log(`load after: ${load()}`);
   void dir;
 } finally {
-  await run('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: path.join(work, 'home', 'keys', 'gnupg') }, allowFailure: true }).catch(() => undefined);
+  await run('gpgconf', ['--kill', 'gpg-agent'], {
+    env: { ...process.env, GNUPGHOME: path.join(work, 'home', 'keys', 'gnupg') },
+    allowFailure: true,
+  }).catch(() => undefined);
   fs.rmSync(work, { recursive: true, force: true });
 }

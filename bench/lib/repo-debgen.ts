@@ -32,7 +32,10 @@ function tar(entries: { name: string; data?: Buffer; mode: number }[]): Buffer {
   const parts: Buffer[] = [];
   for (const e of entries) {
     parts.push(tarHeader(e.name, e.data?.length ?? 0, e.data ? '0' : '5', e.mode));
-    if (e.data) { parts.push(e.data); parts.push(Buffer.alloc((512 - (e.data.length % 512)) % 512)); }
+    if (e.data) {
+      parts.push(e.data);
+      parts.push(Buffer.alloc((512 - (e.data.length % 512)) % 512));
+    }
   }
   parts.push(Buffer.alloc(1024));
   return Buffer.concat(parts);
@@ -42,7 +45,8 @@ function arMember(name: string, data: Buffer): Buffer {
   const h = Buffer.alloc(60, ' ');
   h.write(name, 0, 'latin1');
   h.write('1700000000', 16, 'latin1');
-  h.write('0', 28, 'latin1'); h.write('0', 34, 'latin1');
+  h.write('0', 28, 'latin1');
+  h.write('0', 34, 'latin1');
   h.write('100644', 40, 'latin1');
   h.write(String(data.length), 48, 'latin1');
   h.write('`\n', 58, 'latin1');
@@ -51,15 +55,28 @@ function arMember(name: string, data: Buffer): Buffer {
 
 /** One `.deb`: package `name` version `version`, a shell script `/usr/bin/NAME`. */
 export function makeDebBytes(name: string, version: string, arch = 'amd64'): Buffer {
-  const control = Buffer.from(`Package: ${name}\nVersion: ${version}\nArchitecture: ${arch}\nMaintainer: kiln bench <kiln@localhost>\n`
-    + `Installed-Size: 1\nDepends: libc6 (>= 2.36)\nSection: misc\nPriority: optional\nHomepage: https://example.invalid/${name}\n`
-    + `Description: generated package ${name}\n A package made by bench/repo to measure index generation.\n`);
+  const control = Buffer.from(
+    `Package: ${name}\nVersion: ${version}\nArchitecture: ${arch}\nMaintainer: kiln bench <kiln@localhost>\n` +
+      `Installed-Size: 1\nDepends: libc6 (>= 2.36)\nSection: misc\nPriority: optional\nHomepage: https://example.invalid/${name}\n` +
+      `Description: generated package ${name}\n A package made by bench/repo to measure index generation.\n`,
+  );
   const script = Buffer.from(`#!/bin/sh\necho ${name} ${version}\n`);
-  const ctl = tar([{ name: './', mode: 0o755 }, { name: './control', data: control, mode: 0o644 }]);
-  const data = tar([{ name: './', mode: 0o755 }, { name: './usr/', mode: 0o755 }, { name: './usr/bin/', mode: 0o755 },
-    { name: `./usr/bin/${name}`, data: script, mode: 0o755 }]);
-  return Buffer.concat([Buffer.from('!<arch>\n'), arMember('debian-binary', Buffer.from('2.0\n')),
-    arMember('control.tar.xz', xz.compressSync(ctl)), arMember('data.tar.xz', xz.compressSync(data))]);
+  const ctl = tar([
+    { name: './', mode: 0o755 },
+    { name: './control', data: control, mode: 0o644 },
+  ]);
+  const data = tar([
+    { name: './', mode: 0o755 },
+    { name: './usr/', mode: 0o755 },
+    { name: './usr/bin/', mode: 0o755 },
+    { name: `./usr/bin/${name}`, data: script, mode: 0o755 },
+  ]);
+  return Buffer.concat([
+    Buffer.from('!<arch>\n'),
+    arMember('debian-binary', Buffer.from('2.0\n')),
+    arMember('control.tar.xz', xz.compressSync(ctl)),
+    arMember('data.tar.xz', xz.compressSync(data)),
+  ]);
 }
 
 /** Writes `n` generated `.deb`s under `dir` (kept between runs: made once per `dir`). Returns their paths. */

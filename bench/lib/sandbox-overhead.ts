@@ -22,8 +22,14 @@ let cgroup = false;
 try {
   for (let i = 0; i < runs + 3; i++) {
     const a = performance.now();
-    const sb = await createSandbox({ home, jail, label: 'bench', ...(tmpfsMiB > 0 ? { tmpfsBytes: tmpfsMiB << 20 } : {}),
-      ...(mode === 'nouserns' ? { userns: false } : {}), ...(mode === 'disk' ? { limits: { diskBytes: 4096 * 1048576, files: 1 << 20 } } : {}) });
+    const sb = await createSandbox({
+      home,
+      jail,
+      label: 'bench',
+      ...(tmpfsMiB > 0 ? { tmpfsBytes: tmpfsMiB << 20 } : {}),
+      ...(mode === 'nouserns' ? { userns: false } : {}),
+      ...(mode === 'disk' ? { limits: { diskBytes: 4096 * 1048576, files: 1 << 20 } } : {}),
+    });
     const b = performance.now();
     await sb.run({ argv: ['true'], limits });
     const c = performance.now();
@@ -31,7 +37,10 @@ try {
     const d = performance.now();
     cgroup = sb.hasCgroup;
     if (i < 3) continue; // warm-up
-    t.mount.push(b - a); t.run.push(c - b); t.teardown.push(d - c); t.total.push(d - a);
+    t.mount.push(b - a);
+    t.run.push(c - b);
+    t.teardown.push(d - c);
+    t.total.push(d - a);
   }
 } finally {
   await settleRemovals();
@@ -39,12 +48,19 @@ try {
 }
 const leaked = readMounts().filter((m) => m.target.startsWith(home)).length;
 const avg = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
-const pct = (xs: number[], p: number): number => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+const pct = (xs: number[], p: number): number =>
+  [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 const f = (x: number): string => x.toFixed(1).padStart(6);
-console.log(`sandbox overhead per build: ${runs} runs on jail ${jail.release}/${jail.arch} (${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}), cgroup limits ${cgroup ? 'on' : 'off (rlimits)'}, upper layer ${tmpfsMiB > 0 ? `in a ${tmpfsMiB} MiB tmpfs` : mode === 'disk' ? 'on a 4 GiB loop ext4 (disk limit)' : `on disk (${home})`}, user namespace ${mode === 'nouserns' ? 'off' : 'on'}`);
+console.log(
+  `sandbox overhead per build: ${runs} runs on jail ${jail.release}/${jail.arch} (${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}), cgroup limits ${cgroup ? 'on' : 'off (rlimits)'}, upper layer ${tmpfsMiB > 0 ? `in a ${tmpfsMiB} MiB tmpfs` : mode === 'disk' ? 'on a 4 GiB loop ext4 (disk limit)' : `on disk (${home})`}, user namespace ${mode === 'nouserns' ? 'off' : 'on'}`,
+);
 console.log('phase        avg ms   p50 ms   p95 ms');
 for (const k of ['mount', 'run', 'teardown', 'total'] as const) {
-  console.log(`${(k === 'run' ? 'bwrap true' : k).padEnd(10)} ${f(avg(t[k]))}   ${f(pct(t[k], 0.5))}   ${f(pct(t[k], 0.95))}`);
+  console.log(
+    `${(k === 'run' ? 'bwrap true' : k).padEnd(10)} ${f(avg(t[k]))}   ${f(pct(t[k], 0.5))}   ${f(pct(t[k], 0.95))}`,
+  );
 }
 const ok = avg(t.total) < GOAL_MS;
-console.log(`goal: under ${GOAL_MS} ms per build: ${ok ? 'met' : 'NOT met'} (avg ${avg(t.total).toFixed(1)} ms); leaked mounts: ${leaked}`);
+console.log(
+  `goal: under ${GOAL_MS} ms per build: ${ok ? 'met' : 'NOT met'} (avg ${avg(t.total).toFixed(1)} ms); leaked mounts: ${leaked}`,
+);

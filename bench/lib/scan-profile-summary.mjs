@@ -25,5 +25,7 @@ for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.cpuprofile'))) {
 const all = [...totals.values()].reduce((a, b) => a + b, 0);
 process.stdout.write(`cpu profile self time by module (all threads, ${all.toFixed(0)} ms sampled):\n`);
 for (const [k, ms] of [...totals].sort((a, b) => b[1] - a[1])) {
-  process.stdout.write(`  ${k.padEnd(40)} ${ms.toFixed(0).padStart(6)} ms  ${((100 * ms) / all).toFixed(0).padStart(3)}%\n`);
+  process.stdout.write(
+    `  ${k.padEnd(40)} ${ms.toFixed(0).padStart(6)} ms  ${((100 * ms) / all).toFixed(0).padStart(3)}%\n`,
+  );
 }

@@ -24,23 +24,35 @@ export interface BenchGraph {
 export async function mainGraph(ports: number, seed: number, cache: string): Promise<BenchGraph> {
   const t0 = performance.now();
   let gen: typeof import('../gen-tree.js') | undefined;
-  try { gen = await import('../gen-tree.js'); } catch { gen = undefined; }
+  try {
+    gen = await import('../gen-tree.js');
+  } catch {
+    gen = undefined;
+  }
   if (gen && typeof gen.cachedTree === 'function') {
     const { dir } = gen.cachedTree(ports, seed, cache);
     const durations = path.join(dir, 'durations.json');
     const ctx = {
-      home: path.join(cache, 'kiln-bench-sched-home-unused'), cwd: process.cwd(), env: {}, isTTY: false,
-      out: () => {}, err: () => {},
+      home: path.join(cache, 'kiln-bench-sched-home-unused'),
+      cwd: process.cwd(),
+      env: {},
+      isTTY: false,
+      out: () => {},
+      err: () => {},
     };
     const input = loadSimulationInput(ctx, {
-      tree: dir, all: true, durations: fs.existsSync(durations) ? durations : undefined,
+      tree: dir,
+      all: true,
+      durations: fs.existsSync(durations) ? durations : undefined,
     });
     if (input.problems.length > 0 || input.cyclic) {
       throw new Error(`generated tree ${dir} has ${input.problems.length} problems (cyclic: ${input.cyclic})`);
     }
     return {
       label: `bench/gen-tree.ts tree, ${ports} ports, seed ${seed} (${dir})`,
-      dag: input.dag, durations: input.durations, loadMs: performance.now() - t0,
+      dag: input.dag,
+      durations: input.durations,
+      loadMs: performance.now() - t0,
     };
   }
   const g = randomDag({ seed, nodes: ports });
@@ -48,14 +60,22 @@ export async function mainGraph(ports: number, seed: number, cache: string): Pro
 }
 
 /** `count` seeded random DAGs of 20–2,000 nodes with varied shapes; every fourth has uniform 60 s durations. */
-export function* randomSuite(count: number, seed: number): Generator<{ dag: Dag; durations: Float64Array; seed: number }> {
+export function* randomSuite(
+  count: number,
+  seed: number,
+): Generator<{ dag: Dag; durations: Float64Array; seed: number }> {
   for (let k = 0; k < count; k++) {
     const s = seed + k;
     const r = prng(s * 7919);
     const nodes = 20 + Math.floor(r() * r() * 2000);
     const g = randomDag({
-      seed: s, nodes, avgDeps: 1 + r() * 7, levels: 2 + Math.floor(r() * 30), chains: Math.floor(r() * 4),
-      chainLength: 3 + Math.floor(r() * 60), hubs: 1 + Math.floor(r() * 10),
+      seed: s,
+      nodes,
+      avgDeps: 1 + r() * 7,
+      levels: 2 + Math.floor(r() * 30),
+      chains: Math.floor(r() * 4),
+      chainLength: 3 + Math.floor(r() * 60),
+      hubs: 1 + Math.floor(r() * 10),
     });
     yield { dag: g.dag, durations: k % 4 === 3 ? new Float64Array(nodes).fill(60) : g.durations, seed: s };
   }

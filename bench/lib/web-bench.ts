@@ -38,23 +38,49 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-web-'));
   const home = path.join(dir, 'home');
   const store = openStore(home);
-  const bulk = store.bulks.startBulk({ jail: 'bookworm', tree: 'bench', pid: process.pid, pidStart: processStart(process.pid) ?? '', builders: BUILDERS, request: {} });
+  const bulk = store.bulks.startBulk({
+    jail: 'bookworm',
+    tree: 'bench',
+    pid: process.pid,
+    pidStart: processStart(process.pid) ?? '',
+    builders: BUILDERS,
+    request: {},
+  });
   const origins = Array.from({ length: PORTS }, (_, i) => `cat${Math.floor(i / 100)}/port${i}`);
-  store.transaction(() => { for (const o of origins) store.bulks.setBuild(bulk.id, o, { result: 'queued', reasons: ['new'] }); });
+  store.transaction(() => {
+    for (const o of origins) store.bulks.setBuild(bulk.id, o, { result: 'queued', reasons: ['new'] });
+  });
   store.close();
   const journal = path.join(home, 'logs', String(bulk.id), 'events.jsonl');
   fs.mkdirSync(path.dirname(journal), { recursive: true });
   const counts = { built: 0, failed: 0, skipped: 0, kept: 0, deleted: 0, remaining: PORTS };
-  fs.writeFileSync(journal, `${JSON.stringify({ type: 'bulk-start', bulk: bulk.id, t: Date.now(), jail: 'bookworm', tree: 'bench', builders: BUILDERS, toBuild: PORTS, counts, resumed: false })}\n`);
+  fs.writeFileSync(
+    journal,
+    `${JSON.stringify({ type: 'bulk-start', bulk: bulk.id, t: Date.now(), jail: 'bookworm', tree: 'bench', builders: BUILDERS, toBuild: PORTS, counts, resumed: false })}\n`,
+  );
 
   // The server, as its own process.
   let serverPid = 0;
   let base = '';
   const ready = new Promise<void>((resolve) => {
-    void run(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/bin.ts'), 'serve', '--listen', '127.0.0.1:0', '--home', home], {
-      cwd: REPO_ROOT, allowFailure: true, onSpawn: (pid) => { serverPid = pid; },
-      onOutput: (b) => { const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(b.toString()); if (m && !base) { base = m[1]!; resolve(); } },
-    }).catch(() => undefined);
+    void run(
+      process.execPath,
+      ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/bin.ts'), 'serve', '--listen', '127.0.0.1:0', '--home', home],
+      {
+        cwd: REPO_ROOT,
+        allowFailure: true,
+        onSpawn: (pid) => {
+          serverPid = pid;
+        },
+        onOutput: (b) => {
+          const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(b.toString());
+          if (m && !base) {
+            base = m[1]!;
+            resolve();
+          }
+        },
+      },
+    ).catch(() => undefined);
   });
   await ready;
   const port = Number(new URL(base).port);
@@ -74,16 +100,21 @@ async function main(): Promise<void> {
       res.on('data', (chunk: string) => {
         buf += chunk;
         for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
-          const block = buf.slice(0, i); buf = buf.slice(i + 2);
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
           if (block.startsWith('event: snapshot')) {
-            snapshots++; snapshotBytes = block.length;
+            snapshots++;
+            snapshotBytes = block.length;
             if (snapshots === CLIENTS) allSnapshotsAt = Date.now();
           } else if (block.startsWith('event: bulk')) {
             const now = Date.now();
             const m = /"n":(\d+)/.exec(block);
             if (!m) continue;
             const r = received.get(Number(m[1]));
-            if (r) { r.n++; r.last = Math.max(r.last, now); }
+            if (r) {
+              r.n++;
+              r.last = Math.max(r.last, now);
+            }
           }
         }
       });
@@ -95,8 +126,11 @@ async function main(): Promise<void> {
   const snapMs = (allSnapshotsAt || Date.now()) - t0;
 
   // Steady events: builders take ports in order; each port: start, 3 phases, done (+ progress every 10).
-  const cpu0 = cpuTicks(serverPid); const w0 = Date.now();
-  let n = 0; let next = 0; let done = 0;
+  const cpu0 = cpuTicks(serverPid);
+  const w0 = Date.now();
+  let n = 0;
+  let next = 0;
+  let done = 0;
   const running = new Map<number, { origin: string; step: number }>();
   const makeEvent = (): Record<string, unknown> => {
     const b = (n % BUILDERS) + 1;
@@ -107,9 +141,23 @@ async function main(): Promise<void> {
       return { type: 'port-start', origin, builder: b, jobs: 1, expectedS: 60 };
     }
     cur.step++;
-    if (cur.step <= 3) return { type: 'port-phase', origin: cur.origin, builder: b, phase: ['configure', 'build', 'package'][cur.step - 1] };
-    running.delete(b); done++;
-    return { type: 'port-done', origin: cur.origin, builder: b, ok: done % 50 !== 0, wallS: 60, ...(done % 50 === 0 ? { phase: 'build', failure: 'build', reason: 'exit 2' } : {}) };
+    if (cur.step <= 3)
+      return {
+        type: 'port-phase',
+        origin: cur.origin,
+        builder: b,
+        phase: ['configure', 'build', 'package'][cur.step - 1],
+      };
+    running.delete(b);
+    done++;
+    return {
+      type: 'port-done',
+      origin: cur.origin,
+      builder: b,
+      ok: done % 50 !== 0,
+      wallS: 60,
+      ...(done % 50 === 0 ? { phase: 'build', failure: 'build', reason: 'exit 2' } : {}),
+    };
   };
   const total = RATE * SECONDS;
   const fd = fs.openSync(journal, 'a');
@@ -126,7 +174,8 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
   fs.closeSync(fd);
-  for (let i = 0; i < 300 && [...received.values()].some((r) => r.n < CLIENTS); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 300 && [...received.values()].some((r) => r.n < CLIENTS); i++)
+    await new Promise((r) => setTimeout(r, 100));
   const wall = (Date.now() - w0) / 1000;
   const cpu = (cpuTicks(serverPid) - cpu0) / HZ;
   const rss = rssMiB(serverPid);
@@ -136,10 +185,21 @@ async function main(): Promise<void> {
   for (const r of reqs) r.destroy();
   agent.destroy();
   process.kill(serverPid, 'SIGTERM');
-  console.log(`bench/web: ${CLIENTS} SSE clients, one bulk of ${PORTS} ports, ${total} events at ${RATE}/s over ${SECONDS}s; kiln serve as its own process; ${os.availableParallelism()} cores, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-  console.log(`  snapshot: ${(snapshotBytes / 1024).toFixed(0)} KiB each, all ${snapshots}/${CLIENTS} clients had theirs after ${snapMs} ms`);
-  console.log(`  server CPU while streaming: ${cpu.toFixed(2)} s over ${wall.toFixed(1)} s wall = ${((cpu / wall) * 100).toFixed(1)}% of one core; RSS ${rss.toFixed(0)} MiB`);
-  console.log(`  event -> every client: p50 ${pct(lat, 50)} ms, p95 ${pct(lat, 95)} ms, p99 ${pct(lat, 99)} ms, max ${Math.max(...lat)} ms (goal < 1000 ms); events not seen by every client: ${missing}`);
+  console.log(
+    `bench/web: ${CLIENTS} SSE clients, one bulk of ${PORTS} ports, ${total} events at ${RATE}/s over ${SECONDS}s; kiln serve as its own process; ${os.availableParallelism()} cores, load ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
+  console.log(
+    `  snapshot: ${(snapshotBytes / 1024).toFixed(0)} KiB each, all ${snapshots}/${CLIENTS} clients had theirs after ${snapMs} ms`,
+  );
+  console.log(
+    `  server CPU while streaming: ${cpu.toFixed(2)} s over ${wall.toFixed(1)} s wall = ${((cpu / wall) * 100).toFixed(1)}% of one core; RSS ${rss.toFixed(0)} MiB`,
+  );
+  console.log(
+    `  event -> every client: p50 ${pct(lat, 50)} ms, p95 ${pct(lat, 95)} ms, p99 ${pct(lat, 99)} ms, max ${Math.max(...lat)} ms (goal < 1000 ms); events not seen by every client: ${missing}`,
+  );
   await new Promise((r) => setTimeout(r, 500));
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -13,11 +13,27 @@ import { PhaseFailure, Procedure, type PhaseTiming } from '../util/phases.js';
 import type { Port } from '../recipe/index.js';
 import { fetchDistfiles, type FetchedDistfile } from '../fetch/index.js';
 import {
-  BwrapRunner, LimitError, sandboxIds, type BindMount, type LimitName, type Limits,
-  type SandboxCommand, type SandboxRunner, type SandboxSession,
+  BwrapRunner,
+  LimitError,
+  sandboxIds,
+  type BindMount,
+  type LimitName,
+  type Limits,
+  type SandboxCommand,
+  type SandboxRunner,
+  type SandboxSession,
 } from '../sandbox/index.js';
 import type { KilnRunDep } from '../package/index.js';
-import { SANDBOX_PATHS, StepTrace, buildEnv, buildSteps, extractStep, patchStep, stepArgv, type BuildStep } from './script.js';
+import {
+  SANDBOX_PATHS,
+  StepTrace,
+  buildEnv,
+  buildSteps,
+  extractStep,
+  patchStep,
+  stepArgv,
+  type BuildStep,
+} from './script.js';
 import { buildDebianSource, debianPortVersion } from './debian.js';
 import { packagePhase } from './package-phase.js';
 import { installDepends, installPackages } from './install.js';
@@ -78,7 +94,17 @@ export interface BuildPortInput {
 }
 
 /** Why a build failed. */
-export type FailureKind = 'fetch' | 'checksum' | 'depends' | 'patch' | 'build' | 'test' | 'limit' | 'package' | 'sandbox' | 'aborted';
+export type FailureKind =
+  | 'fetch'
+  | 'checksum'
+  | 'depends'
+  | 'patch'
+  | 'build'
+  | 'test'
+  | 'limit'
+  | 'package'
+  | 'sandbox'
+  | 'aborted';
 
 /** What one build left. */
 export interface BuildResult {
@@ -108,7 +134,9 @@ function openLog(file: string): { line: (text: string) => void; close: () => voi
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const fd = fs.openSync(file, 'a');
   return {
-    line: (text) => { fs.writeSync(fd, `[${new Date().toISOString()}] ${text}\n`); },
+    line: (text) => {
+      fs.writeSync(fd, `[${new Date().toISOString()}] ${text}\n`);
+    },
     close: () => fs.closeSync(fd),
   };
 }
@@ -122,14 +150,30 @@ function stepLimits(l: Limits, deadline: number | undefined): Limits {
 function classify(phase: string, e: unknown): { failure: FailureKind; limit?: LimitName; reason: string } {
   const msg = (x: unknown): string => (x instanceof Error ? x.message.split('\n')[0]! : String(x));
   // The limit first: the command (a multi-line script) would otherwise push it out of a one-line reason.
-  if (e instanceof LimitError) return { failure: 'limit', limit: e.limit, reason: `${e.message.slice(e.message.lastIndexOf(' hit its ') + 1)}: ${e.command.split('\n')[0]!.slice(0, 120)}` };
+  if (e instanceof LimitError)
+    return {
+      failure: 'limit',
+      limit: e.limit,
+      reason: `${e.message.slice(e.message.lastIndexOf(' hit its ') + 1)}: ${e.command.split('\n')[0]!.slice(0, 120)}`,
+    };
   if (e instanceof KilnError && e.code === 'KILN_E_CHECKSUM') return { failure: 'checksum', reason: msg(e) };
   if (e instanceof KilnError && e.code === 'KILN_E_FETCH') return { failure: 'fetch', reason: msg(e) };
-  if (e instanceof ExecError && e.reason === 'aborted') return { failure: 'aborted', reason: 'the build was cancelled' };
-  const kind: FailureKind = phase === 'fetch' ? 'fetch'
-    : phase === 'system-depends' || phase === 'kiln-depends' || phase === 'build-depends' ? 'depends'
-    : phase === 'patch' ? 'patch' : phase === 'test' ? 'test' : phase === 'package' ? 'package'
-    : phase === 'sandbox' ? 'sandbox' : 'build';
+  if (e instanceof ExecError && e.reason === 'aborted')
+    return { failure: 'aborted', reason: 'the build was cancelled' };
+  const kind: FailureKind =
+    phase === 'fetch'
+      ? 'fetch'
+      : phase === 'system-depends' || phase === 'kiln-depends' || phase === 'build-depends'
+        ? 'depends'
+        : phase === 'patch'
+          ? 'patch'
+          : phase === 'test'
+            ? 'test'
+            : phase === 'package'
+              ? 'package'
+              : phase === 'sandbox'
+                ? 'sandbox'
+                : 'build';
   const status = e instanceof ExecError && e.exitStatus !== null ? ` (exit status ${e.exitStatus})` : '';
   return { failure: kind, reason: `${phase} failed${status}: ${msg(e)}` };
 }
@@ -149,50 +193,126 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
     return proc.phase(name, fn);
   };
   const shown = inp.port.debian ? debianPortVersion(inp.port.debian, r.revision) : `${r.version}-k${r.revision}`;
-  log.line(`kiln build of ${inp.port.origin} ${shown} (identity ${inp.identity.slice(0, 16)}) in jail ${inp.jail.name}`);
-  log.line(`options: ${Object.entries(inp.options).map(([k, v]) => `${k}=${v ? 'on' : 'off'}`).join(' ') || '(none)'}; jobs: ${inp.jobs}`);
+  log.line(
+    `kiln build of ${inp.port.origin} ${shown} (identity ${inp.identity.slice(0, 16)}) in jail ${inp.jail.name}`,
+  );
+  log.line(
+    `options: ${
+      Object.entries(inp.options)
+        .map(([k, v]) => `${k}=${v ? 'on' : 'off'}`)
+        .join(' ') || '(none)'
+    }; jobs: ${inp.jobs}`,
+  );
   try {
     if (r.build.system === 'debian') {
       // A Debian source package: its own phases (debian.ts), sharing this log, phase runner and cleanup stack.
-      const { debs, dbgsym } = await buildDebianSource({ inp, proc, phase, log: log.line, run: async (box, cmd) => {
-        const res = await box.run({ ...cmd, limits: stepLimits(inp.limits, deadline), signal: inp.signal,
-          onLine: (l, s) => { log.line(s === 'stderr' ? `! ${l}` : l); cmd.onLine?.(l, s); } });
-        cpuMs += res.cpuMs;
-        return res;
-      } });
-      return { ok: true, debs, ...(dbgsym.length > 0 ? { debugDebs: dbgsym } : {}), timings: proc.timings, wallMs: Date.now() - started, cpuMs };
+      const { debs, dbgsym } = await buildDebianSource({
+        inp,
+        proc,
+        phase,
+        log: log.line,
+        run: async (box, cmd) => {
+          const res = await box.run({
+            ...cmd,
+            limits: stepLimits(inp.limits, deadline),
+            signal: inp.signal,
+            onLine: (l, s) => {
+              log.line(s === 'stderr' ? `! ${l}` : l);
+              cmd.onLine?.(l, s);
+            },
+          });
+          cpuMs += res.cpuMs;
+          return res;
+        },
+      });
+      return {
+        ok: true,
+        debs,
+        ...(dbgsym.length > 0 ? { debugDebs: dbgsym } : {}),
+        timings: proc.timings,
+        wallMs: Date.now() - started,
+        cpuMs,
+      };
     }
-    const distfiles = await phase('fetch', () => fetchDistfiles(
-      { origin: inp.port.origin, sources: r.sources },
-      { home: inp.home, mirrors: inp.mirrors, debianMirror: inp.debianMirror, release: inp.jail.release, log: log.line,
-        ...(inp.deadHosts ? { deadHosts: inp.deadHosts } : {}) }));
+    const distfiles = await phase('fetch', () =>
+      fetchDistfiles(
+        { origin: inp.port.origin, sources: r.sources },
+        {
+          home: inp.home,
+          mirrors: inp.mirrors,
+          debianMirror: inp.debianMirror,
+          release: inp.jail.release,
+          log: log.line,
+          ...(inp.deadHosts ? { deadHosts: inp.deadHosts } : {}),
+        },
+      ),
+    );
     const sb = await phase('sandbox', async () => {
       const runner = inp.runner ?? new BwrapRunner(inp.home);
-      const s = await runner.open({ jail: { name: inp.jail.name, path: inp.jail.path }, label: inp.port.origin, proc, limits: inp.limits });
+      const s = await runner.open({
+        jail: { name: inp.jail.name, path: inp.jail.path },
+        label: inp.port.origin,
+        proc,
+        limits: inp.limits,
+      });
       prepareDirs(s, distfiles, inp.depDebs);
       return s;
     });
     const sbRun = async (cmd: SandboxCommand): Promise<void> => {
-      const res = await sb.run({ ...cmd, limits: stepLimits(inp.limits, deadline), signal: inp.signal,
-        onLine: (l, s) => { log.line(s === 'stderr' ? `! ${l}` : l); cmd.onLine?.(l, s); } });
+      const res = await sb.run({
+        ...cmd,
+        limits: stepLimits(inp.limits, deadline),
+        signal: inp.signal,
+        onLine: (l, s) => {
+          log.line(s === 'stderr' ? `! ${l}` : l);
+          cmd.onLine?.(l, s);
+        },
+      });
       cpuMs += res.cpuMs;
     };
     // Download (archive proxy only), then install with no network at all (install.ts).
     await phase('system-depends', async () => {
       // ccache comes with the system dependencies unless the jail has it (`kiln jail create --include ccache`: faster).
-      const needCcache = inp.ccache && !r.depends.system.includes('ccache') && !fs.existsSync(path.join(inp.jail.path, 'usr/bin/ccache'));
+      const needCcache =
+        inp.ccache &&
+        !r.depends.system.includes('ccache') &&
+        !fs.existsSync(path.join(inp.jail.path, 'usr/bin/ccache'));
       const system = needCcache ? [...r.depends.system, 'ccache'] : r.depends.system;
-      if (system.length === 0) { log.line('no system dependencies'); return; }
+      if (system.length === 0) {
+        log.line('no system dependencies');
+        return;
+      }
       await installDepends({ home: inp.home, run: sbRun, ...installPackages(system) });
     });
     await phase('kiln-depends', async () => {
-      if (inp.depDebs.length === 0) { log.line('no kiln dependencies'); return; }
-      const binds: BindMount[] = inp.depDebs.map((d) => ({ source: d, dest: `/kiln/debs/${path.basename(d)}`, readonly: true }));
-      await installDepends({ home: inp.home, run: sbRun, binds, ...installPackages(inp.depDebs.map((d) => `/kiln/debs/${path.basename(d)}`), ['--allow-downgrades']) });
+      if (inp.depDebs.length === 0) {
+        log.line('no kiln dependencies');
+        return;
+      }
+      const binds: BindMount[] = inp.depDebs.map((d) => ({
+        source: d,
+        dest: `/kiln/debs/${path.basename(d)}`,
+        readonly: true,
+      }));
+      await installDepends({
+        home: inp.home,
+        run: sbRun,
+        binds,
+        ...installPackages(
+          inp.depDebs.map((d) => `/kiln/debs/${path.basename(d)}`),
+          ['--allow-downgrades'],
+        ),
+      });
     });
-    const scriptInput = { origin: inp.port.origin, recipe: r, options: inp.options, jobs: inp.jobs,
-      sourceDateEpoch: inp.sourceDateEpoch, distfiles: distfiles.map((d) => d.filename),
-      ...(inp.ccache ? { ccache: { maxSize: inp.ccache.maxSize } } : {}) };
+    const scriptInput = {
+      origin: inp.port.origin,
+      recipe: r,
+      options: inp.options,
+      jobs: inp.jobs,
+      sourceDateEpoch: inp.sourceDateEpoch,
+      distfiles: distfiles.map((d) => d.filename),
+      ...(inp.ccache ? { ccache: { maxSize: inp.ccache.maxSize } } : {}),
+    };
     const env = buildEnv(scriptInput);
     const binds: BindMount[] = [
       ...distfiles.map((d) => ({ source: d.path, dest: `${SANDBOX_PATHS.distfiles}/${d.filename}`, readonly: true })),
@@ -200,25 +320,53 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
       ...(inp.ccache ? [ccacheBind(sb, inp.ccache)] : []),
     ];
     const ccacheStats = async (args: string[]): Promise<void> => {
-      if (inp.ccache) await sbRun({ argv: ['ccache', ...args], user: 'build', network: false, env, cwd: SANDBOX_PATHS.src, binds });
+      if (inp.ccache)
+        await sbRun({ argv: ['ccache', ...args], user: 'build', network: false, env, cwd: SANDBOX_PATHS.src, binds });
     };
     // Traced (`set -x`): a failure names the command that failed (StepTrace), not the script's first line.
-    const step = (s: BuildStep, t = new StepTrace()): Promise<void> => phase(s.name, () => sbRun({
-      argv: stepArgv(s), user: 'build', network: false, env, cwd: SANDBOX_PATHS.src, binds, onLine: t.onLine }).catch(t.explain));
+    const step = (s: BuildStep, t = new StepTrace()): Promise<void> =>
+      phase(s.name, () =>
+        sbRun({
+          argv: stepArgv(s),
+          user: 'build',
+          network: false,
+          env,
+          cwd: SANDBOX_PATHS.src,
+          binds,
+          onLine: t.onLine,
+        }).catch(t.explain),
+      );
     await step(extractStep(scriptInput));
     await step(patchStep(scriptInput));
     await ccacheStats(['-z']);
     for (const s of buildSteps(scriptInput, inp.withTests ?? false)) await step(s);
     await ccacheStats(['-s']); // this build's hits and misses, in the log
     const made = await phase('package', () => packagePhase({ inp, sb, sbRun, env, binds, log: log.line }));
-    log.line(`built ${made.debs.map((d) => path.basename(d)).join(' ')}${made.debugDebs.length ? `; debug symbols: ${made.debugDebs.map((d) => path.basename(d)).join(' ')}` : ''}`);
-    return { ok: true, debs: made.debs, debugDebs: made.debugDebs, timings: proc.timings, wallMs: Date.now() - started, cpuMs };
+    log.line(
+      `built ${made.debs.map((d) => path.basename(d)).join(' ')}${made.debugDebs.length ? `; debug symbols: ${made.debugDebs.map((d) => path.basename(d)).join(' ')}` : ''}`,
+    );
+    return {
+      ok: true,
+      debs: made.debs,
+      debugDebs: made.debugDebs,
+      timings: proc.timings,
+      wallMs: Date.now() - started,
+      cpuMs,
+    };
   } catch (e) {
     const failedPhase = e instanceof PhaseFailure ? e.phase : current;
     const cause = e instanceof PhaseFailure ? e.cause : e;
     const c = classify(failedPhase, cause);
     log.line(`FAILED in phase ${failedPhase}: ${c.reason}`);
-    return { ok: false, debs: [], phase: failedPhase, ...c, timings: proc.timings, wallMs: Date.now() - started, cpuMs };
+    return {
+      ok: false,
+      debs: [],
+      phase: failedPhase,
+      ...c,
+      timings: proc.timings,
+      wallMs: Date.now() - started,
+      cpuMs,
+    };
   } finally {
     inp.onPhase?.('teardown');
     const errs = await proc.close();
@@ -250,7 +398,8 @@ function prepareDirs(sb: SandboxSession, distfiles: readonly FetchedDistfile[], 
       const h = sb.hostPath(cur);
       const st = fs.lstatSync(h, { throwIfNoEntry: false });
       if (st === undefined) fs.mkdirSync(h, { mode: 0o755 });
-      else if (!st.isDirectory()) throw new KilnError('KILN_E_SANDBOX', `${cur} in the sandbox is not a folder`, { exitCode: 1 });
+      else if (!st.isDirectory())
+        throw new KilnError('KILN_E_SANDBOX', `${cur} in the sandbox is not a folder`, { exitCode: 1 });
       made.add(cur);
     }
     fs.chownSync(sb.hostPath(inside), owner, owner);
@@ -259,8 +408,14 @@ function prepareDirs(sb: SandboxSession, distfiles: readonly FetchedDistfile[], 
   mkdir(SANDBOX_PATHS.distfiles, 0);
   mkdir(SANDBOX_PATHS.port, 0);
   mkdir('/kiln/debs', 0);
-  const touch = (inside: string): void => fs.closeSync(fs.openSync(sb.hostPath(inside),
-    fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644));
+  const touch = (inside: string): void =>
+    fs.closeSync(
+      fs.openSync(
+        sb.hostPath(inside),
+        fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+        0o644,
+      ),
+    );
   for (const d of distfiles) touch(`${SANDBOX_PATHS.distfiles}/${d.filename}`);
   for (const d of new Set(debs.map((x) => path.basename(x)))) touch(`/kiln/debs/${d}`);
 }

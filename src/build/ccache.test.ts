@@ -17,17 +17,29 @@ import { ccacheDir, claimCcacheDir } from './ccache.js';
 
 const C = 'int twice(int x) { return 2 * x; }\nint main(void) { return twice(0); }\n';
 
-test('a C port built twice through its own ccache: the same .deb bytes, and hits the second time', { timeout: 30 * 60_000 }, async (t) => {
+test('a C port built twice through its own ccache: the same .deb bytes, and hits the second time', {
+  timeout: 30 * 60_000,
+}, async (t) => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-ccache-test-'));
   t.after(() => fs.rmSync(home, { recursive: true, force: true }));
   const tree = path.join(home, 'tree');
   const dir = path.join(tree, 'devel', 'twice');
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'port.yaml'), [
-    'version: "1.0"', 'summary: a C program', 'build:', '  system: script', '  script: |',
-    `    printf '${C.replace(/\n/g, '\\n')}' > twice.c`,
-    '    cc -O2 -c twice.c -o twice.o', '    cc twice.o -o twice', '    install -D -m 755 twice "$DESTDIR/usr/bin/twice"', '',
-  ].join('\n'));
+  fs.writeFileSync(
+    path.join(dir, 'port.yaml'),
+    [
+      'version: "1.0"',
+      'summary: a C program',
+      'build:',
+      '  system: script',
+      '  script: |',
+      `    printf '${C.replace(/\n/g, '\\n')}' > twice.c`,
+      '    cc -O2 -c twice.c -o twice.o',
+      '    cc twice.o -o twice',
+      '    install -D -m 755 twice "$DESTDIR/usr/bin/twice"',
+      '',
+    ].join('\n'),
+  );
   const loaded = loadPort(dir, 'devel/twice', 'tree');
   assert.ok(loaded.port, JSON.stringify(loaded.problems));
   const port = loaded.port;
@@ -36,10 +48,20 @@ test('a C port built twice through its own ccache: the same .deb bytes, and hits
   const build = async (n: number): Promise<{ deb: Buffer; log: string }> => {
     const logFile = path.join(home, 'logs', `${n}.log`);
     const res = await buildPort({
-      home, jail: { name: jail.name, path: jail.path, arch: jail.arch, release: jail.release }, port, identity: 'c'.repeat(64),
-      options: effectiveOptions(port.recipe, {}), depDebs: [], kilnRun: [], jobs: 1,
-      limits: { wallMs: 15 * 60_000, noOutputMs: 5 * 60_000, nproc: 4096 }, outDir: path.join(home, `out${n}`), logFile,
-      sourceDateEpoch: 1700000000, debianMirror: hostMirror(), ccache: cache,
+      home,
+      jail: { name: jail.name, path: jail.path, arch: jail.arch, release: jail.release },
+      port,
+      identity: 'c'.repeat(64),
+      options: effectiveOptions(port.recipe, {}),
+      depDebs: [],
+      kilnRun: [],
+      jobs: 1,
+      limits: { wallMs: 15 * 60_000, noOutputMs: 5 * 60_000, nproc: 4096 },
+      outDir: path.join(home, `out${n}`),
+      logFile,
+      sourceDateEpoch: 1700000000,
+      debianMirror: hostMirror(),
+      ccache: cache,
     });
     const log = fs.readFileSync(logFile, 'utf8');
     assert.ok(res.ok, `build ${n} failed in ${res.phase}: ${res.reason}\n${log.slice(-3000)}`);
@@ -48,7 +70,7 @@ test('a C port built twice through its own ccache: the same .deb bytes, and hits
   };
   const first = await build(1);
   assert.match(first.log, /Misses:\s+1 \/\s+1\b/, 'the first build compiles');
-  assert.ok(fs.readdirSync(cache.dir).length > 0, 'the objects are in the port\'s own cache folder');
+  assert.ok(fs.readdirSync(cache.dir).length > 0, "the objects are in the port's own cache folder");
   const second = await build(2);
   assert.match(second.log, /Hits:\s+1 \/\s+1\b/, 'the second build takes its object from the cache');
   assert.ok(first.deb.equals(second.deb), 'a cache hit gives the same package bytes');
@@ -77,5 +99,6 @@ test('a build claims its whole cache folder under its own host id, following no 
     assert.deepEqual([st.uid, st.gid], [next, next], `${p || '.'} is the new build user's`);
   }
   assert.equal(fs.statSync(dir).mode & 0o777, 0o700, 'only its owner reaches the cache');
-  for (const p of [outside, path.join(outside, 'secret')]) assert.equal(fs.statSync(p).uid, process.getuid!(), `${p} is untouched`);
+  for (const p of [outside, path.join(outside, 'secret')])
+    assert.equal(fs.statSync(p).uid, process.getuid!(), `${p} is untouched`);
 });

@@ -44,7 +44,10 @@ export function claimCcacheDir(dir: string, owner: number): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const top = fs.lstatSync(dir);
   if (!top.isDirectory()) {
-    throw new KilnError('KILN_E_SANDBOX', `the ccache folder ${dir} is not a folder`, { hint: 'remove it: kiln clean ccache', exitCode: 1 });
+    throw new KilnError('KILN_E_SANDBOX', `the ccache folder ${dir} is not a folder`, {
+      hint: 'remove it: kiln clean ccache',
+      exitCode: 1,
+    });
   }
   fs.chmodSync(dir, 0o700);
   const todo = [dir];

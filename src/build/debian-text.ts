@@ -12,8 +12,10 @@ export function changelogDate(epochSeconds: number): string {
   const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
   const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
   const p = (n: number): string => String(n).padStart(2, '0');
-  return `${days[d.getUTCDay()]}, ${p(d.getUTCDate())} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()} `
-    + `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+  return (
+    `${days[d.getUTCDay()]}, ${p(d.getUTCDate())} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()} ` +
+    `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`
+  );
 }
 
 /** The top entry of a `debian/changelog`: source name, version, distribution, urgency and date (epoch seconds). */
@@ -35,10 +37,20 @@ export function changelogTop(text: string): ChangelogTop | undefined {
   let epoch: number | undefined;
   for (let i = first + 1; i < lines.length; i++) {
     const t = /^ -- .*?>  (.+)$/.exec(lines[i]!);
-    if (t) { const ms = Date.parse(t[1]!); epoch = Number.isNaN(ms) ? undefined : Math.floor(ms / 1000); break; }
+    if (t) {
+      const ms = Date.parse(t[1]!);
+      epoch = Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
+      break;
+    }
     if (/^\S/.test(lines[i]!)) break;
   }
-  return { source: m[1]!, version: m[2]!, distribution: m[3]!.trim(), urgency: m[4] ?? 'medium', ...(epoch !== undefined ? { epoch } : {}) };
+  return {
+    source: m[1]!,
+    version: m[2]!,
+    distribution: m[3]!.trim(),
+    urgency: m[4] ?? 'medium',
+    ...(epoch !== undefined ? { epoch } : {}),
+  };
 }
 
 /** Inputs of {@link kilnChangelog}. */
@@ -59,7 +71,7 @@ export interface ChangelogStamp {
  * the entry before it (lintian's `latest-changelog-entry-without-new-date`) and the same for the same build.
  */
 export function kilnChangelogEpoch(previous: number | undefined, sourceDateEpoch: number, identity: string): number {
-  const after = (previous ?? 0) + 1 + (Number.parseInt(identity.slice(0, 8), 16) || 0) % 86_400;
+  const after = (previous ?? 0) + 1 + ((Number.parseInt(identity.slice(0, 8), 16) || 0) % 86_400);
   return sourceDateEpoch > (previous ?? 0) ? sourceDateEpoch : after;
 }
 
@@ -74,9 +86,13 @@ export function kilnChangelog(text: string, s: ChangelogStamp): string {
   if (!top) throw new Error('debian/changelog does not start with "SOURCE (VERSION) DISTRIBUTION; urgency=U"');
   const epoch = kilnChangelogEpoch(top.epoch, s.sourceDateEpoch, s.identity);
   return [
-    `${top.source} (${s.version}) ${top.distribution}; urgency=${top.urgency}`, '',
-    `  * Rebuilt by kiln (identity ${s.identity.slice(0, 16)}).`, '',
-    ` -- ${s.maintainer}  ${changelogDate(epoch)}`, '', text,
+    `${top.source} (${s.version}) ${top.distribution}; urgency=${top.urgency}`,
+    '',
+    `  * Rebuilt by kiln (identity ${s.identity.slice(0, 16)}).`,
+    '',
+    ` -- ${s.maintainer}  ${changelogDate(epoch)}`,
+    '',
+    text,
   ].join('\n');
 }
 
@@ -104,13 +120,24 @@ export interface DebBuildWordsInput {
  * `build.deb_build_profiles`, then each option's on/off words (options in name order).
  */
 export function debBuildWords(inp: DebBuildWordsInput): { options: string[]; profiles: string[] } {
-  const b = inp.recipe.build as typeof inp.recipe.build & { deb_build_options?: readonly string[]; deb_build_profiles?: readonly string[] };
+  const b = inp.recipe.build as typeof inp.recipe.build & {
+    deb_build_options?: readonly string[];
+    deb_build_profiles?: readonly string[];
+  };
   const jobs = b.parallel ? Math.max(1, inp.jobs) : 1;
-  const options = [`parallel=${jobs}`, ...(inp.withTests ? [] : ['nocheck']), 'notrimdch', ...(inp.debugSymbols ? [] : ['noddebs']),
-    ...(b.deb_build_options ?? [])];
+  const options = [
+    `parallel=${jobs}`,
+    ...(inp.withTests ? [] : ['nocheck']),
+    'notrimdch',
+    ...(inp.debugSymbols ? [] : ['noddebs']),
+    ...(b.deb_build_options ?? []),
+  ];
   const profiles = [...(inp.withTests ? [] : ['nocheck']), ...(b.deb_build_profiles ?? [])];
   for (const name of Object.keys(inp.recipe.options).sort()) {
-    const o = inp.recipe.options[name] as { deb_build_options?: { on: string[]; off: string[] }; deb_build_profiles?: { on: string[]; off: string[] } };
+    const o = inp.recipe.options[name] as {
+      deb_build_options?: { on: string[]; off: string[] };
+      deb_build_profiles?: { on: string[]; off: string[] };
+    };
     const on = inp.options[name] ?? false;
     if (o.deb_build_options) options.push(...(on ? o.deb_build_options.on : o.deb_build_options.off));
     if (o.deb_build_profiles) profiles.push(...(on ? o.deb_build_profiles.on : o.deb_build_profiles.off));
@@ -118,22 +145,31 @@ export function debBuildWords(inp: DebBuildWordsInput): { options: string[]; pro
   // A later parallel=N (from the recipe) replaces the job budget's.
   const lastParallel = options.filter((w) => w.startsWith('parallel=')).pop();
   const dedup = (ws: string[]): string[] => [...new Set(ws)];
-  return { options: dedup(options.filter((w) => !w.startsWith('parallel=') || w === lastParallel)), profiles: dedup(profiles) };
+  return {
+    options: dedup(options.filter((w) => !w.startsWith('parallel=') || w === lastParallel)),
+    profiles: dedup(profiles),
+  };
 }
 
 /** True for a debug-symbol package of a `.changes` file (Debian: `NAME-dbgsym_…deb` in section `debug`; Ubuntu: `.ddeb`). */
 function isDbgsym(f: { name: string; section: string }): boolean {
-  return f.name.endsWith('.ddeb') || /-dbgsym_[^/]*\.deb$/.test(f.name) || (f.section === 'debug' && f.name.endsWith('.deb'));
+  return (
+    f.name.endsWith('.ddeb') || /-dbgsym_[^/]*\.deb$/.test(f.name) || (f.section === 'debug' && f.name.endsWith('.deb'))
+  );
 }
 
 /** The binary packages a `.changes` file names in its `Files:` field (`.deb` and `.udeb`; no `-dbgsym`, `.buildinfo`). */
 export function changesDebs(changes: string): string[] {
-  return changesFiles(changes).filter((f) => /\.u?deb$/.test(f.name) && !isDbgsym(f)).map((f) => f.name);
+  return changesFiles(changes)
+    .filter((f) => /\.u?deb$/.test(f.name) && !isDbgsym(f))
+    .map((f) => f.name);
 }
 
 /** The debug-symbol packages (`-dbgsym`) a `.changes` file names. */
 export function changesDdebs(changes: string): string[] {
-  return changesFiles(changes).filter(isDbgsym).map((f) => f.name);
+  return changesFiles(changes)
+    .filter(isDbgsym)
+    .map((f) => f.name);
 }
 
 /** The files of a `.changes` file's `Files:` field (` MD5 SIZE SECTION PRIORITY NAME`), names without paths. */
@@ -141,8 +177,14 @@ function changesFiles(changes: string): { name: string; section: string }[] {
   const out: { name: string; section: string }[] = [];
   let inFiles = false;
   for (const l of changes.split('\n')) {
-    if (/^Files:/i.test(l)) { inFiles = true; continue; }
-    if (!/^\s/.test(l)) { inFiles = false; continue; }
+    if (/^Files:/i.test(l)) {
+      inFiles = true;
+      continue;
+    }
+    if (!/^\s/.test(l)) {
+      inFiles = false;
+      continue;
+    }
     if (!inFiles) continue;
     const w = l.trim().split(/\s+/);
     const name = w[w.length - 1] ?? '';
@@ -156,8 +198,15 @@ function changesFiles(changes: string): { name: string; section: string }[] {
  * and the `E:` lines, joined with `; ` (at most a few, each trimmed). Empty when apt said nothing of the kind.
  */
 export function aptComplaint(output: string): string {
-  const lines = output.split('\n').map((l) => l.trim()).filter((l) => l !== '');
-  const unmet = lines.filter((l) => /(Depends|Conflicts|Breaks):.*\b(but|is not)\b/.test(l) || /^Depends:|^\S+ : Depends:/.test(l));
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  const unmet = lines.filter(
+    (l) => /(Depends|Conflicts|Breaks):.*\b(but|is not)\b/.test(l) || /^Depends:|^\S+ : Depends:/.test(l),
+  );
   const errs = lines.filter((l) => l.startsWith('E:'));
-  return [...new Set([...unmet.slice(0, 3), ...errs.slice(0, 2)])].map((l) => (l.length > 300 ? `${l.slice(0, 297)}...` : l)).join('; ');
+  return [...new Set([...unmet.slice(0, 3), ...errs.slice(0, 2)])]
+    .map((l) => (l.length > 300 ? `${l.slice(0, 297)}...` : l))
+    .join('; ');
 }

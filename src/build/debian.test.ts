@@ -27,9 +27,11 @@ fs.writeFileSync(path.join(home, 'kiln.yaml'), `maintainer: "${MAINTAINER}"\ndeb
 let picked: Promise<ServedRelease | undefined> | undefined;
 /** The newest release whose archive serves hello's files (the mirror's stable unless its pool lacks them). */
 async function pick(): Promise<ServedRelease> {
-  picked ??= servedRelease(path.join(testCacheDir(), 'debian-home'), ['hello'], (l) => process.stdout.write(`# ${l}\n`));
+  picked ??= servedRelease(path.join(testCacheDir(), 'debian-home'), ['hello'], (l) =>
+    process.stdout.write(`# ${l}\n`),
+  );
   const p = await picked;
-  assert.ok(p, 'the mirror serves hello\'s source files in stable or oldstable');
+  assert.ok(p, "the mirror serves hello's source files in stable or oldstable");
   return p;
 }
 
@@ -63,9 +65,19 @@ async function build(p: Port, out: string): Promise<BuildResult> {
     fs.symlinkSync(cache, path.join(home, 'distfiles'));
   }
   const res = await buildPort({
-    home, jail: { name: jail.name, path: jail.path, arch: jail.arch, release: jail.release }, port: p, identity: IDENTITY,
-    options: {}, depDebs: [], kilnRun: [], jobs: 2, limits: { wallMs: 15 * 60_000, noOutputMs: 5 * 60_000, nproc: 4096 },
-    outDir: path.join(home, out), logFile: path.join(home, 'logs', `${out}.log`), sourceDateEpoch: 1700000000, debianMirror: hostMirror(),
+    home,
+    jail: { name: jail.name, path: jail.path, arch: jail.arch, release: jail.release },
+    port: p,
+    identity: IDENTITY,
+    options: {},
+    depDebs: [],
+    kilnRun: [],
+    jobs: 2,
+    limits: { wallMs: 15 * 60_000, noOutputMs: 5 * 60_000, nproc: 4096 },
+    outDir: path.join(home, out),
+    logFile: path.join(home, 'logs', `${out}.log`),
+    sourceDateEpoch: 1700000000,
+    debianMirror: hostMirror(),
   });
   assert.deepEqual(mountsUnder(home), [], 'no mount may be left under the home after a build');
   return res;
@@ -93,8 +105,13 @@ async function debianDeb(pkg: string, dir: string): Promise<string> {
   const jail = await jailOf();
   const lists = path.join(jail.path, 'var/lib/apt/lists');
   let best: { version: string; filename: string } | undefined;
-  for (const f of fs.readdirSync(lists).filter((n) => n.endsWith(`_dists_${jail.release}_main_binary-${jail.arch}_Packages`))) {
-    const stanza = fs.readFileSync(path.join(lists, f), 'utf8').split('\n\n').find((st) => new RegExp(`^Package: ${pkg}$`, 'm').test(st));
+  for (const f of fs
+    .readdirSync(lists)
+    .filter((n) => n.endsWith(`_dists_${jail.release}_main_binary-${jail.arch}_Packages`))) {
+    const stanza = fs
+      .readFileSync(path.join(lists, f), 'utf8')
+      .split('\n\n')
+      .find((st) => new RegExp(`^Package: ${pkg}$`, 'm').test(st));
     const v = stanza && /^Version: (\S+)/m.exec(stanza)?.[1];
     const fn = stanza && /^Filename: (\S+)/m.exec(stanza)?.[1];
     if (v && fn) best = { version: v, filename: fn };
@@ -109,23 +126,39 @@ async function debianDeb(pkg: string, dir: string): Promise<string> {
 
 /** lintian's tags on a .deb, one line each (`E: tag info`), the package's own version written as VERSION. */
 async function lintianTags(deb: string, version: string): Promise<string[]> {
-  const r = await run('lintian', ['--no-tag-display-limit', '--display-level', '>=pedantic', deb],
-    { allowFailure: true, timeoutMs: 10 * 60_000 });
-  return r.stdout.split('\n').filter((l) => /^[EWIPX]: /.test(l))
-    .map((l) => l.replace(/^(\w): [^:]+: /, '$1: ').replaceAll(version, 'VERSION')).sort();
+  const r = await run('lintian', ['--no-tag-display-limit', '--display-level', '>=pedantic', deb], {
+    allowFailure: true,
+    timeoutMs: 10 * 60_000,
+  });
+  return r.stdout
+    .split('\n')
+    .filter((l) => /^[EWIPX]: /.test(l))
+    .map((l) => l.replace(/^(\w): [^:]+: /, '$1: ').replaceAll(version, 'VERSION'))
+    .sort();
 }
 
-test('Debian\'s hello rebuilt with an overlay patch: +kiln1 .deb, dbgsym apart, installed by apt, lintian as on Debian\'s', { timeout: 25 * 60_000 }, async (t) => {
+test("Debian's hello rebuilt with an overlay patch: +kiln1 .deb, dbgsym apart, installed by apt, lintian as on Debian's", {
+  timeout: 25 * 60_000,
+}, async (t) => {
   const stanza = await helloStanza();
   t.diagnostic(`hello ${stanza.version} of ${(await pick()).release}`);
   const res = await build(await helloPort({ 'greeting.patch': GREETING_PATCH }), 'ok');
   assert.ok(res.ok, `hello failed in ${res.phase}: ${res.reason}\n${logOf('ok').slice(-4000)}`);
   t.diagnostic(`phases: ${res.timings.map((x) => `${x.name} ${(x.wallMs / 1000).toFixed(1)} s`).join(', ')}`);
   const version = `${stanza.version}+kiln1`;
-  assert.deepEqual(res.debs.map((d) => path.basename(d)), [`hello_${version}_amd64.deb`]);
+  assert.deepEqual(
+    res.debs.map((d) => path.basename(d)),
+    [`hello_${version}_amd64.deb`],
+  );
   // debug_symbols: true: the -dbgsym package is kept, apart from the .debs (for a debug suite).
-  assert.deepEqual((res.debugDebs ?? []).map((d) => path.relative(path.join(home, 'ok'), d)), [`dbgsym/hello-dbgsym_${version}_amd64.deb`]);
-  assert.deepEqual(res.timings.map((x) => x.name), ['fetch', 'sandbox', 'extract', 'patch', 'version', 'build-depends', 'build', 'package']);
+  assert.deepEqual(
+    (res.debugDebs ?? []).map((d) => path.relative(path.join(home, 'ok'), d)),
+    [`dbgsym/hello-dbgsym_${version}_amd64.deb`],
+  );
+  assert.deepEqual(
+    res.timings.map((x) => x.name),
+    ['fetch', 'sandbox', 'extract', 'patch', 'version', 'build-depends', 'build', 'package'],
+  );
   const deb = res.debs[0]!;
   const f = async (name: string): Promise<string> => (await run('dpkg-deb', ['-f', deb, name])).stdout.trim();
   assert.equal(await f('Version'), version);
@@ -134,11 +167,19 @@ test('Debian\'s hello rebuilt with an overlay patch: +kiln1 .deb, dbgsym apart, 
   assert.match(logOf('ok'), /DEB_BUILD_OPTIONS|dpkg-buildpackage/);
   // The changelog kiln wrote is the package's: its top entry is kiln's, by the maintainer of kiln.yaml, and the
   // archive's changelog follows whole (down to hello's first Debian upload; debhelper would trim it).
-  const changelog = (await run('sh', ['-c', `dpkg-deb --fsys-tarfile ${deb} | tar -xOf - ./usr/share/doc/hello/changelog.Debian.gz | gzip -dc`])).stdout;
+  const changelog = (
+    await run('sh', [
+      '-c',
+      `dpkg-deb --fsys-tarfile ${deb} | tar -xOf - ./usr/share/doc/hello/changelog.Debian.gz | gzip -dc`,
+    ])
+  ).stdout;
   assert.match(changelog, new RegExp(`^hello \\(${version.replaceAll('+', '\\+')}\\) \\S+; urgency=`));
   assert.match(changelog, /Rebuilt by kiln \(identity d{16}\)/);
   assert.ok(changelog.includes(` -- ${MAINTAINER}  `), changelog.slice(0, 400));
-  assert.ok(changelog.endsWith(`\n\n${await debianFile('debian/changelog')}`), 'the archive\'s changelog follows, whole');
+  assert.ok(
+    changelog.endsWith(`\n\n${await debianFile('debian/changelog')}`),
+    "the archive's changelog follows, whole",
+  );
   assert.doesNotMatch(changelog, /Older entries have been removed/);
 
   // lintian: the same tags as on Debian's own build of the same source.
@@ -155,19 +196,30 @@ test('Debian\'s hello rebuilt with an overlay patch: +kiln1 .deb, dbgsym apart, 
     const repo = path.join(root.dir, 'srv/kiln');
     fs.mkdirSync(repo, { recursive: true });
     fs.copyFileSync(deb, path.join(repo, path.basename(deb)));
-    fs.writeFileSync(path.join(repo, 'Packages'), (await run('dpkg-scanpackages', ['--multiversion', '.'], { cwd: repo })).stdout);
+    fs.writeFileSync(
+      path.join(repo, 'Packages'),
+      (await run('dpkg-scanpackages', ['--multiversion', '.'], { cwd: repo })).stdout,
+    );
     fs.writeFileSync(path.join(root.dir, 'etc/apt/sources.list'), 'deb [trusted=yes] file:/srv/kiln ./\n');
     await root.exec(['apt-get', 'update', '-q']);
     await root.exec(['apt-get', 'install', '-y', '-q', 'hello']);
-    assert.match((await root.exec(['apt-cache', 'policy', 'hello'])).stdout, new RegExp(`Installed: ${version.replaceAll('+', '\\+')}`));
+    assert.match(
+      (await root.exec(['apt-cache', 'policy', 'hello'])).stdout,
+      new RegExp(`Installed: ${version.replaceAll('+', '\\+')}`),
+    );
     assert.equal((await root.exec(['hello'])).stdout.trim(), 'Hello from a kiln patch!');
   } finally {
     root.dispose();
   }
 });
 
-test('a patch that does not apply fails in phase patch, naming the port and the patch', { timeout: 10 * 60_000 }, async () => {
-  const stale = GREETING_PATCH.replace('-  greeting_msg = _("Hello, world!");', '-  greeting_msg = _("Good morning!");');
+test('a patch that does not apply fails in phase patch, naming the port and the patch', {
+  timeout: 10 * 60_000,
+}, async () => {
+  const stale = GREETING_PATCH.replace(
+    '-  greeting_msg = _("Hello, world!");',
+    '-  greeting_msg = _("Good morning!");',
+  );
   const res = await build(await helloPort({ 'stale.patch': stale }), 'stale');
   assert.equal(res.ok, false);
   assert.equal(res.phase, 'patch');
@@ -180,8 +232,15 @@ test('a patch that does not apply fails in phase patch, naming the port and the 
 async function debianFile(name: string): Promise<string> {
   const s = await helloStanza();
   const tarball = s.files.find((f) => /\.debian\.tar\./.test(f.name))!;
-  const [got] = await fetchDistfiles({ origin: 'devel/hello', sources: [{ url: poolFileUrl(hostMirror(), s.directory, tarball.name), sha256: tarball.sha256, filename: tarball.name }] },
-    { home, debianMirror: hostMirror() });
+  const [got] = await fetchDistfiles(
+    {
+      origin: 'devel/hello',
+      sources: [
+        { url: poolFileUrl(hostMirror(), s.directory, tarball.name), sha256: tarball.sha256, filename: tarball.name },
+      ],
+    },
+    { home, debianMirror: hostMirror() },
+  );
   return (await run('tar', ['-xOf', got!.path, name])).stdout;
 }
 
@@ -192,12 +251,17 @@ async function unsatisfiablePatch(): Promise<string> {
   assert.match(control, /^Build-Depends: /m);
   fs.writeFileSync(path.join(dir, 'a'), control);
   fs.writeFileSync(path.join(dir, 'b'), control.replace(/^(Build-Depends: .*)$/m, '$1, kiln-no-such-package'));
-  const diff = await run('diff', ['-u', '--label', 'a/debian/control', '--label', 'b/debian/control', 'a', 'b'], { cwd: dir, allowFailure: true });
+  const diff = await run('diff', ['-u', '--label', 'a/debian/control', '--label', 'b/debian/control', 'a', 'b'], {
+    cwd: dir,
+    allowFailure: true,
+  });
   assert.equal(diff.status, 1);
   return diff.stdout;
 }
 
-test('a Build-Depends apt cannot satisfy fails in phase build-depends with apt\'s reason', { timeout: 10 * 60_000 }, async (t) => {
+test("a Build-Depends apt cannot satisfy fails in phase build-depends with apt's reason", {
+  timeout: 10 * 60_000,
+}, async (t) => {
   const res = await build(await helloPort({ 'bd.patch': await unsatisfiablePatch() }), 'bd');
   assert.equal(res.ok, false, 'the build must fail');
   assert.equal(res.phase, 'build-depends', `${res.phase}: ${res.reason}\n${logOf('bd').slice(-3000)}`);

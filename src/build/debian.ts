@@ -16,11 +16,24 @@ import type { DebianPortSource } from '../recipe/index.js';
 import { fetchDistfiles } from '../fetch/index.js';
 import { debianKilnVersion, hostMirror, upstreamVersion } from '../debian/index.js';
 import {
-  BwrapRunner, resolveInside, sandboxIds, type BindMount, type SandboxCommand, type SandboxResult, type SandboxSession,
+  BwrapRunner,
+  resolveInside,
+  sandboxIds,
+  type BindMount,
+  type SandboxCommand,
+  type SandboxResult,
+  type SandboxSession,
 } from '../sandbox/index.js';
 import { aptLine, aptOptions, installDepends, type AptStep } from './install.js';
 import { shq } from './script.js';
-import { aptComplaint, changesDdebs, changesDebs, debBuildWords, kilnChangelog, rulesNeedNoRoot } from './debian-text.js';
+import {
+  aptComplaint,
+  changesDdebs,
+  changesDebs,
+  debBuildWords,
+  kilnChangelog,
+  rulesNeedNoRoot,
+} from './debian-text.js';
 import type { BuildPortInput } from './build.js';
 
 /** What `buildPort` lends the debian procedure: its phase runner, log and sandbox command runner. */
@@ -71,20 +84,42 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
   const files = await phase('fetch', () => {
     if (!deb) {
       throw new KilnError('KILN_E_BUILD', `${origin} has build.system: debian but no Debian source package`, {
-        hint: 'a build.system: debian port must stand over a source package of the tree\'s archive (same SECTION/SOURCE origin)', exitCode: 1 });
+        hint: "a build.system: debian port must stand over a source package of the tree's archive (same SECTION/SOURCE origin)",
+        exitCode: 1,
+      });
     }
     const mirror = (inp.debianMirror ?? hostMirror()).replace(/\/+$/, '');
     return fetchDistfiles(
-      { origin, sources: deb.files.map((f) => ({ url: poolFileUrl(mirror, deb.directory, f.name), sha256: f.sha256, filename: f.name })) },
-      { home: inp.home, debianMirror: mirror, release: inp.jail.release, log, ...(inp.deadHosts ? { deadHosts: inp.deadHosts } : {}) });
+      {
+        origin,
+        sources: deb.files.map((f) => ({
+          url: poolFileUrl(mirror, deb.directory, f.name),
+          sha256: f.sha256,
+          filename: f.name,
+        })),
+      },
+      {
+        home: inp.home,
+        debianMirror: mirror,
+        release: inp.jail.release,
+        log,
+        ...(inp.deadHosts ? { deadHosts: inp.deadHosts } : {}),
+      },
+    );
   });
   const src = deb!;
-  const dsc = src.files.find((f) => f.name.endsWith('.dsc'))?.name ?? `${src.package}_${src.version.replace(/^\d+:/, '')}.dsc`;
+  const dsc =
+    src.files.find((f) => f.name.endsWith('.dsc'))?.name ?? `${src.package}_${src.version.replace(/^\d+:/, '')}.dsc`;
   const srcDir = `${BUILD_DIR}/${src.package}-${upstreamVersion(src.version)}`;
 
   const sb = await phase('sandbox', async () => {
     const runner = inp.runner ?? new BwrapRunner(inp.home);
-    const s = await runner.open({ jail: { name: inp.jail.name, path: inp.jail.path }, label: origin, proc: ctx.proc, limits: inp.limits });
+    const s = await runner.open({
+      jail: { name: inp.jail.name, path: inp.jail.path },
+      label: origin,
+      proc: ctx.proc,
+      limits: inp.limits,
+    });
     const ids = sandboxIds(s);
     for (const d of [BUILD_DIR, '/kiln/home']) {
       fs.mkdirSync(s.hostPath(d), { recursive: true });
@@ -96,26 +131,61 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
     fs.mkdirSync(s.hostPath(DEBS_DIR), { recursive: true });
     fs.chownSync(s.hostPath(DEBS_DIR), ids.root, ids.root);
     for (const f of files) fs.writeFileSync(s.hostPath(`${DSC_DIR}/${f.filename}`), '');
-    for (const d of new Set(inp.depDebs.map((x) => path.basename(x)))) fs.writeFileSync(s.hostPath(`${DEBS_DIR}/${d}`), '');
+    for (const d of new Set(inp.depDebs.map((x) => path.basename(x))))
+      fs.writeFileSync(s.hostPath(`${DEBS_DIR}/${d}`), '');
     return s;
   });
-  const srcBinds: BindMount[] = files.map((f) => ({ source: f.path, dest: `${DSC_DIR}/${f.filename}`, readonly: true }));
-  const buildEnvBase = { PATH: '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', HOME: '/kiln/home', LANG: 'C.UTF-8', TZ: 'UTC' };
+  const srcBinds: BindMount[] = files.map((f) => ({
+    source: f.path,
+    dest: `${DSC_DIR}/${f.filename}`,
+    readonly: true,
+  }));
+  const buildEnvBase = {
+    PATH: '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin',
+    HOME: '/kiln/home',
+    LANG: 'C.UTF-8',
+    TZ: 'UTC',
+  };
 
-  await phase('extract', () => ctx.run(sb, {
-    argv: ['dpkg-source', '--no-copy', '-x', `${DSC_DIR}/${dsc}`, srcDir], user: 'build', network: false,
-    env: buildEnvBase, cwd: BUILD_DIR, binds: srcBinds }));
+  await phase('extract', () =>
+    ctx.run(sb, {
+      argv: ['dpkg-source', '--no-copy', '-x', `${DSC_DIR}/${dsc}`, srcDir],
+      user: 'build',
+      network: false,
+      env: buildEnvBase,
+      cwd: BUILD_DIR,
+      binds: srcBinds,
+    }),
+  );
 
   await phase('patch', async () => {
-    if (r.patches.length === 0) { log('no patches'); return; }
+    if (r.patches.length === 0) {
+      log('no patches');
+      return;
+    }
     for (const p of r.patches) {
       const res = await ctx.run(sb, {
-        argv: ['sh', '-ec', `patch -p1 --forward --batch --no-backup-if-mismatch < /kiln/port/${shq(p)}`], user: 'build', network: false,
-        env: buildEnvBase, cwd: srcDir, binds: [{ source: inp.port.dir, dest: '/kiln/port', readonly: true }], allowFailure: true });
+        argv: ['sh', '-ec', `patch -p1 --forward --batch --no-backup-if-mismatch < /kiln/port/${shq(p)}`],
+        user: 'build',
+        network: false,
+        env: buildEnvBase,
+        cwd: srcDir,
+        binds: [{ source: inp.port.dir, dest: '/kiln/port', readonly: true }],
+        allowFailure: true,
+      });
       if (res.status !== 0) {
-        const why = `${res.stdout}\n${res.stderr}`.split('\n').map((l) => l.trim()).filter((l) => /FAILED|malformed|No such file|can't find|Reversed/i.test(l))[0];
-        throw new KilnError('KILN_E_BUILD', `patch ${p} of ${origin} does not apply to ${src.package} ${src.version}${why ? `: ${why}` : ` (exit status ${res.status})`}`, {
-          hint: `refresh ${path.join(inp.port.dir, p)} against the unpacked source (dpkg-source -x ${dsc})`, exitCode: 1 });
+        const why = `${res.stdout}\n${res.stderr}`
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => /FAILED|malformed|No such file|can't find|Reversed/i.test(l))[0];
+        throw new KilnError(
+          'KILN_E_BUILD',
+          `patch ${p} of ${origin} does not apply to ${src.package} ${src.version}${why ? `: ${why}` : ` (exit status ${res.status})`}`,
+          {
+            hint: `refresh ${path.join(inp.port.dir, p)} against the unpacked source (dpkg-source -x ${dsc})`,
+            exitCode: 1,
+          },
+        );
       }
     }
   });
@@ -124,44 +194,97 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
     // Resolved inside the sandbox: the build user could have made these symlinks to host files.
     const changelog = resolveInside(sb, `${srcDir}/debian/changelog`);
     const maintainer = maintainerOf(cfg);
-    fs.writeFileSync(changelog, kilnChangelog(fs.readFileSync(changelog, 'utf8'), { version, identity: inp.identity, sourceDateEpoch: inp.sourceDateEpoch, maintainer }));
+    fs.writeFileSync(
+      changelog,
+      kilnChangelog(fs.readFileSync(changelog, 'utf8'), {
+        version,
+        identity: inp.identity,
+        sourceDateEpoch: inp.sourceDateEpoch,
+        maintainer,
+      }),
+    );
     log(`version ${version}, changelog entry by ${maintainer}`);
   });
 
-  const words = debBuildWords({ recipe: r, options: inp.options, jobs: inp.jobs, withTests: inp.withTests ?? false, debugSymbols: cfg.debug_symbols });
+  const words = debBuildWords({
+    recipe: r,
+    options: inp.options,
+    jobs: inp.jobs,
+    withTests: inp.withTests ?? false,
+    debugSymbols: cfg.debug_symbols,
+  });
   await phase('build-depends', async () => {
     const needRoot = !rulesNeedNoRoot(fs.readFileSync(resolveInside(sb, `${srcDir}/debian/control`), 'utf8'));
-    const binds: BindMount[] = inp.depDebs.map((d) => ({ source: d, dest: `${DEBS_DIR}/${path.basename(d)}`, readonly: true }));
+    const binds: BindMount[] = inp.depDebs.map((d) => ({
+      source: d,
+      dest: `${DEBS_DIR}/${path.basename(d)}`,
+      readonly: true,
+    }));
     const aptOpts = aptOptions();
     const lines = ['set -e'];
     if (inp.depDebs.length > 0) {
       // kiln's .debs as a local apt source, pinned above the archive (and +kilnN sorts above the archive's version).
-      fs.writeFileSync(sb.hostPath('/etc/apt/sources.list.d/kiln-local.list'), `deb [trusted=yes] file:${DEBS_DIR} ./\n`);
-      fs.writeFileSync(sb.hostPath('/etc/apt/preferences.d/kiln-local.pref'), 'Package: *\nPin: origin ""\nPin-Priority: 990\n');
-      lines.push(`cd ${DEBS_DIR} && dpkg-scanpackages --multiversion . > Packages 2>/dev/null && cd /`,
-        `apt-get update -q ${aptOpts} -o Dir::Etc::sourcelist=sources.list.d/kiln-local.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`);
+      fs.writeFileSync(
+        sb.hostPath('/etc/apt/sources.list.d/kiln-local.list'),
+        `deb [trusted=yes] file:${DEBS_DIR} ./\n`,
+      );
+      fs.writeFileSync(
+        sb.hostPath('/etc/apt/preferences.d/kiln-local.pref'),
+        'Package: *\nPin: origin ""\nPin-Priority: 990\n',
+      );
+      lines.push(
+        `cd ${DEBS_DIR} && dpkg-scanpackages --multiversion . > Packages 2>/dev/null && cd /`,
+        `apt-get update -q ${aptOpts} -o Dir::Etc::sourcelist=sources.list.d/kiln-local.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`,
+      );
     }
     const profiles = words.profiles.length > 0 ? ['-o', `APT::Build-Profiles=${words.profiles.join(',')}`] : [];
     // fakeroot unless the rules need no root; and the overlay recipe's `depends.system`, if any.
     const extra = [...(needRoot ? ['fakeroot'] : []), ...r.depends.system];
     // Download (archive proxy only; the local source's index is made then), then install with no network (install.ts).
-    const step = (s: AptStep): string => [aptLine(s, 'build-dep', [srcDir], profiles), ...(extra.length > 0 ? [aptLine(s, 'install', extra)] : [])].join('\n');
+    const step = (s: AptStep): string =>
+      [aptLine(s, 'build-dep', [srcDir], profiles), ...(extra.length > 0 ? [aptLine(s, 'install', extra)] : [])].join(
+        '\n',
+      );
     let out = '';
     try {
-      await installDepends({ home: inp.home, binds, download: `${lines.join('\n')}\n${step('download')}`, install: step('install'),
-        run: (cmd) => ctx.run(sb, cmd), onLine: (l) => { if (out.length < 200_000) out += `${l}\n`; } });
+      await installDepends({
+        home: inp.home,
+        binds,
+        download: `${lines.join('\n')}\n${step('download')}`,
+        install: step('install'),
+        run: (cmd) => ctx.run(sb, cmd),
+        onLine: (l) => {
+          if (out.length < 200_000) out += `${l}\n`;
+        },
+      });
     } catch (e) {
       if (!(e instanceof ExecError)) throw e;
       const why = aptComplaint(out) || `apt-get exited with status ${e.exitStatus}`;
       throw new KilnError('KILN_E_BUILD', `the Build-Depends of ${origin} cannot be installed: ${why}`, {
-        hint: 'add the missing package to the bulk (its port builds it) or patch debian/control', exitCode: 1 });
+        hint: 'add the missing package to the bulk (its port builds it) or patch debian/control',
+        exitCode: 1,
+      });
     }
   });
 
-  await phase('build', () => ctx.run(sb, {
-    argv: ['dpkg-buildpackage', '-b', '-uc', '-us'], user: 'build', network: false, cwd: srcDir, binds: srcBinds,
-    env: { ...buildEnvBase, LC_ALL: 'C.UTF-8', DEB_BUILD_OPTIONS: words.options.join(' '), DEB_BUILD_PROFILES: words.profiles.join(' '),
-      KILN_ORIGIN: origin, KILN_VERSION: version, ...r.build.env } }));
+  await phase('build', () =>
+    ctx.run(sb, {
+      argv: ['dpkg-buildpackage', '-b', '-uc', '-us'],
+      user: 'build',
+      network: false,
+      cwd: srcDir,
+      binds: srcBinds,
+      env: {
+        ...buildEnvBase,
+        LC_ALL: 'C.UTF-8',
+        DEB_BUILD_OPTIONS: words.options.join(' '),
+        DEB_BUILD_PROFILES: words.profiles.join(' '),
+        KILN_ORIGIN: origin,
+        KILN_VERSION: version,
+        ...r.build.env,
+      },
+    }),
+  );
 
   return phase('package', async () => {
     const dir = sb.hostPath(BUILD_DIR);
@@ -170,14 +293,17 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
     const names = [...new Set(texts.flatMap(changesDebs))];
     if (names.length === 0) {
       throw new KilnError('KILN_E_PACKAGE', `dpkg-buildpackage made no .deb for ${origin}`, {
-        hint: 'read the build log: the .changes file names no binary package', exitCode: 1 });
+        hint: 'read the build log: the .changes file names no binary package',
+        exitCode: 1,
+      });
     }
     fs.mkdirSync(inp.outDir, { recursive: true });
     const debs: string[] = [];
     for (const n of names) {
       const dest = path.join(inp.outDir, n);
       const from = resolveInside(sb, `${BUILD_DIR}/${n}`);
-      if (!fs.statSync(from).isFile()) throw new KilnError('KILN_E_PACKAGE', `${n} made by ${origin} is not a regular file`, { exitCode: 1 });
+      if (!fs.statSync(from).isFile())
+        throw new KilnError('KILN_E_PACKAGE', `${n} made by ${origin} is not a regular file`, { exitCode: 1 });
       fs.copyFileSync(from, `${dest}.tmp`);
       fs.renameSync(`${dest}.tmp`, dest); // never rewrite in place: the repository pool may hard-link a published file
       debs.push(dest);
@@ -188,12 +314,15 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
       fs.rmSync(path.join(inp.outDir, n), { force: true }); // never beside the .debs the repository publishes
       fs.mkdirSync(path.dirname(dest), { recursive: true });
       const from = resolveInside(sb, `${BUILD_DIR}/${n}`);
-      if (!fs.statSync(from).isFile()) throw new KilnError('KILN_E_PACKAGE', `${n} made by ${origin} is not a regular file`, { exitCode: 1 });
+      if (!fs.statSync(from).isFile())
+        throw new KilnError('KILN_E_PACKAGE', `${n} made by ${origin} is not a regular file`, { exitCode: 1 });
       fs.copyFileSync(from, `${dest}.tmp`);
       fs.renameSync(`${dest}.tmp`, dest);
       dbgsym.push(dest);
     }
-    log(`built ${names.join(', ')}${dbgsym.length > 0 ? `; debug symbols ${dbgsym.map((d) => path.basename(d)).join(', ')}` : ''}`);
+    log(
+      `built ${names.join(', ')}${dbgsym.length > 0 ? `; debug symbols ${dbgsym.map((d) => path.basename(d)).join(', ')}` : ''}`,
+    );
     return { debs, dbgsym };
   });
 }

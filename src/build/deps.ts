@@ -8,7 +8,12 @@ const sonameMemo = new Map<string, { key: string; sonames: Promise<string[]> }>(
 
 function cachedSonames(deb: string): Promise<string[]> {
   let key: string;
-  try { const st = fs.statSync(deb); key = `${st.size}:${st.mtimeMs}`; } catch { return debSonames(deb); }
+  try {
+    const st = fs.statSync(deb);
+    key = `${st.size}:${st.mtimeMs}`;
+  } catch {
+    return debSonames(deb);
+  }
   const hit = sonameMemo.get(deb);
   if (hit && hit.key === key) return hit.sonames;
   const sonames = debSonames(deb);
@@ -65,7 +70,10 @@ const NOT_AT_RUN_TIME = /-(dev|doc|dbg|dbgsym)$/;
 export function kilnRunDeps(pkgs: readonly BuiltPackage[]): KilnRunDep[] {
   return pkgs.flatMap((p) => {
     if (!p.debs) return [{ name: p.pkgname, version: p.version }];
-    const names = p.debs.filter((d) => d.endsWith('.deb')).map((d) => path.basename(d).split('_')[0]!).filter((n) => !NOT_AT_RUN_TIME.test(n));
+    const names = p.debs
+      .filter((d) => d.endsWith('.deb'))
+      .map((d) => path.basename(d).split('_')[0]!)
+      .filter((n) => !NOT_AT_RUN_TIME.test(n));
     return [...new Set(names)].map((name) => ({ name, version: p.version }));
   });
 }

@@ -13,7 +13,11 @@ import { ARCHIVE_PROXY, sharedAptCache } from '../sandbox/index.js';
 import { shq } from './script.js';
 
 /** The environment of apt in the sandbox. */
-export const APT_ENV: Readonly<Record<string, string>> = { DEBIAN_FRONTEND: 'noninteractive', PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
+export const APT_ENV: Readonly<Record<string, string>> = {
+  DEBIAN_FRONTEND: 'noninteractive',
+  PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+  LANG: 'C.UTF-8',
+};
 
 /** Options of every apt-get run: no pty, no `_apt` sandbox user, no recommends. */
 const APT_OPTS = ['-o', 'Dpkg::Use-Pty=0', '-o', 'APT::Sandbox::User=root', '-o', 'APT::Install-Recommends=false'];
@@ -27,7 +31,12 @@ export type AptStep = 'download' | 'install';
  * One shell-quoted apt-get line for `step`: `apt-get VERB -y -q OPTIONS [--download-only + the proxy] ARGS`.
  * `verb` is `install` or `build-dep`; `extra` are more options (e.g. build profiles).
  */
-export function aptLine(step: AptStep, verb: 'install' | 'build-dep', args: readonly string[], extra: readonly string[] = []): string {
+export function aptLine(
+  step: AptStep,
+  verb: 'install' | 'build-dep',
+  args: readonly string[],
+  extra: readonly string[] = [],
+): string {
   // The install step has no network at all, so whatever is not downloaded yet fails; (apt's `--no-download` would
   // also refuse a local `.deb` given by path.)
   const mode = step === 'download' ? ['--download-only', ...PROXY_OPTS] : [];
@@ -56,7 +65,13 @@ export interface InstallDependsInput {
 /** Runs the download step, then the install step (see the module's comment). Throws as `run` does. */
 export async function installDepends(i: InstallDependsInput): Promise<void> {
   const aptCache = sharedAptCache(i.home);
-  const base = { user: 'root' as const, env: APT_ENV, binds: i.binds ?? [], aptCache, ...(i.onLine ? { onLine: i.onLine } : {}) };
+  const base = {
+    user: 'root' as const,
+    env: APT_ENV,
+    binds: i.binds ?? [],
+    aptCache,
+    ...(i.onLine ? { onLine: i.onLine } : {}),
+  };
   await i.run({ ...base, argv: ['sh', '-ec', i.download], network: 'archive' });
   await i.run({ ...base, argv: ['sh', '-ec', i.install], network: false });
 }
@@ -66,6 +81,12 @@ export async function installDepends(i: InstallDependsInput): Promise<void> {
  * more apt options: kiln's own dependency `.deb`s go in with `--allow-downgrades`, since a port's dependency on
  * another port means that port's package even when the jail holds a newer namesake (a split `libfoo1`).
  */
-export function installPackages(names: readonly string[], extra: readonly string[] = []): { download: string; install: string } {
-  return { download: aptLine('download', 'install', names, extra), install: aptLine('install', 'install', names, extra) };
+export function installPackages(
+  names: readonly string[],
+  extra: readonly string[] = [],
+): { download: string; install: string } {
+  return {
+    download: aptLine('download', 'install', names, extra),
+    install: aptLine('install', 'install', names, extra),
+  };
 }

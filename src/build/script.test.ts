@@ -8,20 +8,34 @@ import { buildEnv, buildSteps, extractStep, patchStep, shq, type BuildScriptInpu
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const recipe = (o: object): Recipe => RecipeSchema.parse({ version: '1.0', summary: 's', ...o });
-const input = (r: Recipe, options: Record<string, boolean> = {}, jobs = 4): BuildScriptInput =>
-  ({ origin: 'misc/x', recipe: r, options, jobs, sourceDateEpoch: 1700000000, distfiles: r.sources.map((_, i) => `f${i}.tar.gz`) });
+const input = (r: Recipe, options: Record<string, boolean> = {}, jobs = 4): BuildScriptInput => ({
+  origin: 'misc/x',
+  recipe: r,
+  options,
+  jobs,
+  sourceDateEpoch: 1700000000,
+  distfiles: r.sources.map((_, i) => `f${i}.tar.gz`),
+});
 
 function render(inp: BuildScriptInput, tests = true): string {
-  return [extractStep(inp), patchStep(inp), ...buildSteps(inp, tests)].map((s) => `## ${s.name}\n${s.script}\n`).join('');
+  return [extractStep(inp), patchStep(inp), ...buildSteps(inp, tests)]
+    .map((s) => `## ${s.name}\n${s.script}\n`)
+    .join('');
 }
 
 test('each build system runs the commands of the spec, with option arguments', () => {
-  const options = { NLS: { default: false, description: 'nls', configure_args: { on: ['--enable-nls'], off: ['--disable-nls'] } },
-    X: { default: true, description: 'x', make_args: { on: ['WITH_X=1'], off: [] } } };
+  const options = {
+    NLS: { default: false, description: 'nls', configure_args: { on: ['--enable-nls'], off: ['--disable-nls'] } },
+    X: { default: true, description: 'x', make_args: { on: ['WITH_X=1'], off: [] } },
+  };
   const out: string[] = [];
   for (const system of ['autotools', 'cmake', 'meson', 'make'] as const) {
-    const r = recipe({ build: { system, configure_args: ['--a b'], make_args: ['V=1'], test: 'make check' }, options,
-      sources: [{ url: 'https://e.invalid/x.tar.gz', sha256: 'a'.repeat(64) }], patches: ['fix.patch'] });
+    const r = recipe({
+      build: { system, configure_args: ['--a b'], make_args: ['V=1'], test: 'make check' },
+      options,
+      sources: [{ url: 'https://e.invalid/x.tar.gz', sha256: 'a'.repeat(64) }],
+      patches: ['fix.patch'],
+    });
     out.push(`# ${system}\n${render(input(r, { NLS: true, X: false }))}`);
   }
   out.push(`# script\n${render(input(recipe({ build: { system: 'script', script: './build.sh\nmake install' } })))}`);
@@ -29,8 +43,10 @@ test('each build system runs the commands of the spec, with option arguments', (
 });
 
 test('environment: spec variables, options on/off, job budget, recipe env last', () => {
-  const r = recipe({ build: { system: 'make', env: { CFLAGS: '-O2', PREFIX: '/opt' } },
-    options: { NLS: { default: false, description: 'n' }, DOCS: { default: true, description: 'd' } } });
+  const r = recipe({
+    build: { system: 'make', env: { CFLAGS: '-O2', PREFIX: '/opt' } },
+    options: { NLS: { default: false, description: 'n' }, DOCS: { default: true, description: 'd' } },
+  });
   const env = buildEnv(input(r, { NLS: true, DOCS: false }, 3));
   assert.equal(env.MAKEFLAGS, '-j3');
   assert.equal(env.KILN_OPT_NLS, 'on');
@@ -54,12 +70,25 @@ test('shell quoting keeps arguments whole', () => {
 test('a traced step names the command that failed, not the first line of its script', async () => {
   const { StepTrace, stepArgv } = await import('./script.js');
   const { run, ExecError } = await import('../util/exec.js');
-  const argv = stepArgv({ name: 'build', script: 'echo "about to fail"\nif true; then\n  ls /no/such/kiln/file\nfi\necho never' });
+  const argv = stepArgv({
+    name: 'build',
+    script: 'echo "about to fail"\nif true; then\n  ls /no/such/kiln/file\nfi\necho never',
+  });
   const t = new StepTrace();
-  const err = await run(argv[0]!, argv.slice(1), { onOutput: (b, s) => { for (const l of b.toString().split('\n')) t.onLine(l, s); } })
-    .then(() => undefined, (e: unknown) => e);
+  const err = await run(argv[0]!, argv.slice(1), {
+    onOutput: (b, s) => {
+      for (const l of b.toString().split('\n')) t.onLine(l, s);
+    },
+  }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof ExecError);
   assert.match(err.message.split('\n')[0]!, /^sh -ec set -x/, 'untraced, the summary is the first line');
-  assert.throws(() => t.explain(err), (e: unknown) => e instanceof ExecError && e.message === 'ls /no/such/kiln/file exited with status 2' && e.exitStatus === 2);
+  assert.throws(
+    () => t.explain(err),
+    (e: unknown) =>
+      e instanceof ExecError && e.message === 'ls /no/such/kiln/file exited with status 2' && e.exitStatus === 2,
+  );
   assert.throws(() => t.explain(new Error('other')), /other/);
 });

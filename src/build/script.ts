@@ -53,7 +53,11 @@ export function buildEnv(inp: BuildScriptInput): Record<string, string> {
   for (const name of Object.keys(inp.recipe.options).sort()) env[`KILN_OPT_${name}`] = inp.options[name] ? 'on' : 'off';
   if (inp.ccache) {
     env.PATH = `/usr/lib/ccache:${env.PATH!}`;
-    Object.assign(env, { CCACHE_DIR: '/kiln/ccache', CCACHE_MAXSIZE: inp.ccache.maxSize, CCACHE_BASEDIR: SANDBOX_PATHS.src });
+    Object.assign(env, {
+      CCACHE_DIR: '/kiln/ccache',
+      CCACHE_MAXSIZE: inp.ccache.maxSize,
+      CCACHE_BASEDIR: SANDBOX_PATHS.src,
+    });
   }
   for (const [k, v] of Object.entries(inp.recipe.build.env)) env[k] = v;
   return env;
@@ -85,19 +89,23 @@ export function extractStep(inp: BuildScriptInput): BuildStep {
   const lines: string[] = [];
   inp.recipe.sources.forEach((s, i) => {
     const file = `${SANDBOX_PATHS.distfiles}/${shq(inp.distfiles[i] ?? '')}`;
-    lines.push(`case ${file} in`,
+    lines.push(
+      `case ${file} in`,
       `  *.tar|*.tar.*|*.tgz|*.tbz2|*.txz) tar -xf ${file} --no-same-owner --strip-components=${s.strip} -C ${SANDBOX_PATHS.src} ;;`,
       `  *.zip) unzip -q ${file} -d ${SANDBOX_PATHS.src} ;;`,
       `  *) cp ${file} ${SANDBOX_PATHS.src}/ ;;`,
-      'esac');
+      'esac',
+    );
   });
   return { name: 'extract', script: lines.length ? lines.join('\n') : 'true' };
 }
 
 /** The patch step: `patch -p1` for each patch in order, failing on fuzz that rejects a hunk. */
 export function patchStep(inp: BuildScriptInput): BuildStep {
-  const lines = inp.recipe.patches.map((p) =>
-    `echo ">>> applying ${p.replace(/[`$"\\]/g, '')}"\npatch -p1 --forward --batch --no-backup-if-mismatch < ${SANDBOX_PATHS.port}/${shq(p)}`);
+  const lines = inp.recipe.patches.map(
+    (p) =>
+      `echo ">>> applying ${p.replace(/[`$"\\]/g, '')}"\npatch -p1 --forward --batch --no-backup-if-mismatch < ${SANDBOX_PATHS.port}/${shq(p)}`,
+  );
   return { name: 'patch', script: lines.length ? lines.join('\n') : 'true' };
 }
 
@@ -113,13 +121,22 @@ export function buildSteps(inp: BuildScriptInput, withTests = false): BuildStep[
   } else {
     switch (b.system) {
       case 'autotools':
-        steps.push({ name: 'configure', script: `if [ ! -x ./configure ]; then autoreconf -fi; fi\n${sp(`./configure --prefix=/usr --sysconfdir=/etc --localstatedir=/var ${cargs}`)}` });
+        steps.push({
+          name: 'configure',
+          script: `if [ ! -x ./configure ]; then autoreconf -fi; fi\n${sp(`./configure --prefix=/usr --sysconfdir=/etc --localstatedir=/var ${cargs}`)}`,
+        });
         steps.push({ name: 'build', script: sp(`make ${margs}`) });
         steps.push({ name: 'install', script: 'make install DESTDIR="$DESTDIR"' });
         break;
       case 'cmake':
-        steps.push({ name: 'configure', script: sp(`cmake -S . -B _build -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_BUILD_TYPE=Release ${cargs}`) });
-        steps.push({ name: 'build', script: `cmake --build _build --parallel "$KILN_JOBS"${margs ? ` -- ${margs}` : ''}` });
+        steps.push({
+          name: 'configure',
+          script: sp(`cmake -S . -B _build -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_BUILD_TYPE=Release ${cargs}`),
+        });
+        steps.push({
+          name: 'build',
+          script: `cmake --build _build --parallel "$KILN_JOBS"${margs ? ` -- ${margs}` : ''}`,
+        });
         steps.push({ name: 'install', script: 'DESTDIR="$DESTDIR" cmake --install _build' });
         break;
       case 'meson':
@@ -165,7 +182,14 @@ export class StepTrace {
   readonly explain = (e: unknown): never => {
     if (e instanceof ExecError && e.reason === 'exit' && this.last !== undefined) {
       const cmd = this.last.length > 200 ? `${this.last.slice(0, 197)}...` : this.last;
-      const err = new ExecError({ command: cmd, reason: 'exit', exitStatus: e.exitStatus, signal: e.signal, stdout: e.stdout, stderr: e.stderr });
+      const err = new ExecError({
+        command: cmd,
+        reason: 'exit',
+        exitStatus: e.exitStatus,
+        signal: e.signal,
+        stdout: e.stdout,
+        stderr: e.stderr,
+      });
       // One line (the summary is the message's first line): the stderr's tail is in the log, beside the trace.
       err.message = `${cmd} exited with status ${e.exitStatus ?? '?'}`;
       throw err;

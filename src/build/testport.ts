@@ -6,8 +6,17 @@
  */
 import fs from 'node:fs';
 import {
-  createSandbox, keepSandbox, openShell, settleRemovals, type KeptSandbox, type OpenSandboxOptions, type Sandbox,
-  type SandboxCommand, type SandboxResult, type SandboxRunner, type SandboxSession,
+  createSandbox,
+  keepSandbox,
+  openShell,
+  settleRemovals,
+  type KeptSandbox,
+  type OpenSandboxOptions,
+  type Sandbox,
+  type SandboxCommand,
+  type SandboxResult,
+  type SandboxRunner,
+  type SandboxSession,
 } from '../sandbox/index.js';
 import { buildPort, type BuildPortInput, type BuildResult } from './build.js';
 import { SANDBOX_PATHS } from './script.js';
@@ -44,14 +53,20 @@ class Remembering implements SandboxSession {
   last: SandboxCommand | undefined;
   lastBuild: SandboxCommand | undefined;
   constructor(readonly sb: Sandbox) {}
-  get id(): string { return this.sb.id; }
-  hostPath(inside: string): string { return this.sb.hostPath(inside); }
+  get id(): string {
+    return this.sb.id;
+  }
+  hostPath(inside: string): string {
+    return this.sb.hostPath(inside);
+  }
   run(cmd: SandboxCommand): Promise<SandboxResult> {
     this.last = cmd;
     if ((cmd.user ?? 'build') === 'build') this.lastBuild = cmd;
     return this.sb.run(cmd);
   }
-  teardown(): Promise<void> { return this.sb.teardown(); }
+  teardown(): Promise<void> {
+    return this.sb.teardown();
+  }
 }
 
 /** Opens real sandboxes whose teardown is left to {@link testBuild} (not to the build's cleanup stack). */
@@ -59,7 +74,11 @@ class HoldingRunner implements SandboxRunner {
   session: Remembering | undefined;
   constructor(private readonly home: string) {}
   async open(opts: OpenSandboxOptions): Promise<SandboxSession> {
-    const sb = await createSandbox({ home: this.home, jail: opts.jail, ...(opts.label !== undefined ? { label: opts.label } : {}) });
+    const sb = await createSandbox({
+      home: this.home,
+      jail: opts.jail,
+      ...(opts.label !== undefined ? { label: opts.label } : {}),
+    });
     this.session = new Remembering(sb);
     return this.session;
   }
@@ -68,8 +87,15 @@ class HoldingRunner implements SandboxRunner {
 /** The command that failed, as the log traced it (`! + CMD`), else the last command run. */
 export function failedCommand(logFile: string, last: SandboxCommand | undefined): string | undefined {
   let text = '';
-  try { text = fs.readFileSync(logFile, 'utf8'); } catch { /* no log */ }
-  const traced = text.split('\n').filter((l) => /^\[[^\]]*\] ! \+ /.test(l)).pop();
+  try {
+    text = fs.readFileSync(logFile, 'utf8');
+  } catch {
+    /* no log */
+  }
+  const traced = text
+    .split('\n')
+    .filter((l) => /^\[[^\]]*\] ! \+ /.test(l))
+    .pop();
   if (traced !== undefined) return traced.replace(/^\[[^\]]*\] ! \+ /, '');
   return last ? last.argv.join(' ') : undefined;
 }
@@ -77,8 +103,16 @@ export function failedCommand(logFile: string, last: SandboxCommand | undefined)
 /** The last `n` lines of the log, without their time stamps. */
 export function logTail(logFile: string, n = 20): string[] {
   let text = '';
-  try { text = fs.readFileSync(logFile, 'utf8'); } catch { return []; }
-  return text.replace(/\n$/, '').split('\n').slice(-n).map((l) => l.replace(/^\[[^\]]*\] /, ''));
+  try {
+    text = fs.readFileSync(logFile, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .replace(/\n$/, '')
+    .split('\n')
+    .slice(-n)
+    .map((l) => l.replace(/^\[[^\]]*\] /, ''));
 }
 
 /** Builds one port; then, as `after` says, opens a shell in its sandbox, keeps it, or tears it down. */
@@ -94,16 +128,27 @@ export async function testBuild(o: TestBuildOptions): Promise<TestBuildOutcome> 
     // The shell enters the sandbox as its build steps did (its user namespace, the gate's root and binds).
     const { binds, ...target } = await s.sb.shellTarget((use?.binds ?? []).filter((b) => fs.existsSync(b.source)));
     const where = { cwd: use?.cwd ?? SANDBOX_PATHS.src, env: { ...(use?.env ?? {}) }, binds };
-    const command = result.ok || !/ exited with status /.test(result.reason ?? '') ? undefined : failedCommand(o.input.logFile, s.last);
+    const command =
+      result.ok || !/ exited with status /.test(result.reason ?? '')
+        ? undefined
+        : failedCommand(o.input.logFile, s.last);
     if (o.after === 'keep') {
       kept = keepSandbox(o.input.home, s.sb, {
-        origin: o.input.port.origin, jail: o.input.jail.name, ok: result.ok, ...where, log: o.input.logFile,
-        ...(result.phase !== undefined ? { phase: result.phase } : {}), ...(result.reason !== undefined ? { reason: result.reason } : {}),
+        origin: o.input.port.origin,
+        jail: o.input.jail.name,
+        ok: result.ok,
+        ...where,
+        log: o.input.logFile,
+        ...(result.phase !== undefined ? { phase: result.phase } : {}),
+        ...(result.reason !== undefined ? { reason: result.reason } : {}),
         ...(command !== undefined ? { command } : {}),
       });
     } else if (o.after === 'shell' || (o.after === 'shell-on-failure' && !result.ok)) {
       o.print(banner(result, command, o.input.logFile, where.cwd));
-      shellStatus = await openShell({ ...target, ...where, label: o.input.port.origin, hostEnv: o.hostEnv }, o.stdinIsTTY);
+      shellStatus = await openShell(
+        { ...target, ...where, label: o.input.port.origin, hostEnv: o.hostEnv },
+        o.stdinIsTTY,
+      );
       o.print('kiln: left the shell; tearing the sandbox down');
     }
     return { result, ...(kept ? { kept } : {}), ...(shellStatus !== undefined ? { shellStatus } : {}) };
@@ -116,7 +161,8 @@ export async function testBuild(o: TestBuildOptions): Promise<TestBuildOutcome> 
 /** What is printed above the shell's prompt: what failed, the command, the log's last 20 lines. */
 function banner(r: BuildResult, command: string | undefined, logFile: string, cwd: string): string {
   const lines = [
-    r.ok ? `kiln: the build succeeded; a shell in its sandbox (after phase ${r.timings.at(-1)?.name ?? '?'})`
+    r.ok
+      ? `kiln: the build succeeded; a shell in its sandbox (after phase ${r.timings.at(-1)?.name ?? '?'})`
       : `kiln: phase ${r.phase ?? '?'} failed: ${r.reason ?? ''}`,
     ...(command !== undefined ? [`kiln: the command that failed: ${command}`] : []),
     `kiln: the last 20 lines of ${logFile}:`,

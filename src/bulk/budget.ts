@@ -31,9 +31,10 @@ export interface BudgetInput {
 /** Jobs for the build about to start. */
 export function jobsFor(b: BudgetInput): number {
   if (!b.parallelSafe || b.mode === 'fixed') return 1;
-  const running = b.expectedS !== undefined && b.runningLeftS !== undefined && b.runningLeftS.length === b.running
-    ? b.runningLeftS.filter((left) => left > b.expectedS! / 4).length
-    : b.running;
+  const running =
+    b.expectedS !== undefined && b.runningLeftS !== undefined && b.runningLeftS.length === b.running
+      ? b.runningLeftS.filter((left) => left > b.expectedS! / 4).length
+      : b.running;
   const competing = Math.max(1, Math.min(b.builders, running + 1 + b.ready));
   return Math.max(1, Math.floor(b.cores / competing));
 }

@@ -40,7 +40,9 @@ export function cachedDistfileBytes(distfilesDir: string, port: Port): number | 
   for (const s of sources) {
     try {
       total += fs.statSync(path.join(distfilesDir, 'sha256', s.sha256.slice(0, 2), s.sha256)).size;
-    } catch { return undefined; }
+    } catch {
+      return undefined;
+    }
   }
   return total;
 }
@@ -83,14 +85,22 @@ export const DEFAULT_PUBLISH_S = 3;
 export function lastPublishSeconds(home: string, bulkIds: readonly number[]): number {
   for (const id of bulkIds) {
     let text: string;
-    try { text = fs.readFileSync(path.join(home, 'logs', String(id), 'events.jsonl'), 'utf8'); } catch { continue; }
+    try {
+      text = fs.readFileSync(path.join(home, 'logs', String(id), 'events.jsonl'), 'utf8');
+    } catch {
+      continue;
+    }
     let from: number | undefined;
     let publishedAt: number | undefined;
     let endedAt: number | undefined;
     for (const line of text.split('\n')) {
       if (!line.startsWith('{')) continue;
       let e: { type?: string; t?: number };
-      try { e = JSON.parse(line) as { type?: string; t?: number }; } catch { continue; }
+      try {
+        e = JSON.parse(line) as { type?: string; t?: number };
+      } catch {
+        continue;
+      }
       if (typeof e.t !== 'number') continue;
       if (e.type === 'bulk-start' || e.type === 'port-done') from = e.t;
       if (e.type === 'publish') publishedAt = e.t;

@@ -9,7 +9,14 @@ import { simulate, type Scheduler } from '../scheduler/index.js';
  * Seconds until the bulk should end, from `now` (seconds on the scheduler's clock), or null when nothing is left.
  * `expected[i]` is node i's expected duration; `scale` multiplies every expectation (see {@link etaScale}).
  */
-export function estimateRemaining(sched: Scheduler, dag: Dag, expected: ArrayLike<number>, builders: number, now: number, scale = 1): number | null {
+export function estimateRemaining(
+  sched: Scheduler,
+  dag: Dag,
+  expected: ArrayLike<number>,
+  builders: number,
+  now: number,
+  scale = 1,
+): number | null {
   const left: number[] = [];
   for (let i = 0; i < dag.ids.length; i++) {
     const s = sched.state(i);

@@ -16,15 +16,23 @@ function portWith(limits: string, extra = ''): Port {
   const text = `version: "1.0"\nsummary: greedy\nbuild:\n  system: script\n  script: |\n    echo one\n    echo two\n  limits:\n${limits}${extra}`;
   const r = parseRecipe(text, 'port.yaml', 'misc/greedy');
   assert.ok(r.recipe, JSON.stringify(r.problems));
-  return { origin: 'misc/greedy', dir: '/nonexistent', path: '/nonexistent/port.yaml', layer: 'main', pkgname: 'greedy', recipe: r.recipe, contentHash: 'x' };
+  return {
+    origin: 'misc/greedy',
+    dir: '/nonexistent',
+    path: '/nonexistent/port.yaml',
+    layer: 'main',
+    pkgname: 'greedy',
+    recipe: r.recipe,
+    contentHash: 'x',
+  };
 }
 
 const GLOBAL = { wallMs: 3_600_000, cpuSeconds: 7200, noOutputMs: 600_000, memoryBytes: 256 * 1048576, nproc: 4096 };
 
-test('a recipe cannot raise kiln.yaml\'s limits; it may lower them; the log says what was clamped', () => {
+test("a recipe cannot raise kiln.yaml's limits; it may lower them; the log says what was clamped", () => {
   const greedy = portWith('    memory_mb: 1000000\n    wall_s: 999999\n    cpu_s: 10\n');
   const l = portLimits(GLOBAL, greedy);
-  assert.equal(l.memoryBytes, 256 * 1048576, 'memory_mb 1000000 is clamped to kiln.yaml\'s 256');
+  assert.equal(l.memoryBytes, 256 * 1048576, "memory_mb 1000000 is clamped to kiln.yaml's 256");
   assert.equal(l.wallMs, 3_600_000);
   assert.equal(l.cpuSeconds, 10, 'lowering is allowed');
   assert.equal(l.noOutputMs, 600_000);
@@ -42,9 +50,19 @@ test('the limit that stopped a build leads its reason (not the multi-line comman
     fs.mkdirSync(jailDir);
     const runner = new FakeRunner((_l, cmd) => (cmd.user === 'root' ? {} : { limit: 'memory' }));
     const res = await buildPort({
-      home, jail: { name: 'fake', path: jailDir, arch: 'amd64', release: 'trixie' }, port: portWith('    memory_mb: 64\n'), identity: 'f'.repeat(64),
-      options: {}, depDebs: [], kilnRun: [], jobs: 1, limits: GLOBAL, outDir: path.join(home, 'out'), logFile: path.join(home, 'greedy.log'),
-      sourceDateEpoch: 1, runner,
+      home,
+      jail: { name: 'fake', path: jailDir, arch: 'amd64', release: 'trixie' },
+      port: portWith('    memory_mb: 64\n'),
+      identity: 'f'.repeat(64),
+      options: {},
+      depDebs: [],
+      kilnRun: [],
+      jobs: 1,
+      limits: GLOBAL,
+      outDir: path.join(home, 'out'),
+      logFile: path.join(home, 'greedy.log'),
+      sourceDateEpoch: 1,
+      runner,
     });
     assert.equal(res.ok, false);
     assert.equal(res.failure, 'limit');

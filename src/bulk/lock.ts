@@ -12,7 +12,9 @@ export function processStart(pid: number): string | null {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
 
 /** True when the bulk's owner process still runs (a zombie, dead but not yet reaped by its parent, does not). */
@@ -21,7 +23,9 @@ export function ownerAlive(b: Pick<BulkRow, 'pid' | 'pidStart'>): boolean {
     const stat = fs.readFileSync(`/proc/${b.pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return fields[19] === b.pidStart && fields[0] !== 'Z' && fields[0] !== 'X';
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 
 /** A held bulk lock. */
@@ -37,7 +41,10 @@ export interface BulkLock {
  * Takes the (jail, tree) lock: refuses (KILN_E_LOCK) while another live process runs a bulk of the pair; marks
  * dead ones `crashed`; with `resume`, adopts the newest unfinished bulk of the pair.
  */
-export function acquireBulk(store: Store, a: { jail: string; tree: string; builders: number; request: Record<string, unknown>; resume: boolean }): BulkLock {
+export function acquireBulk(
+  store: Store,
+  a: { jail: string; tree: string; builders: number; request: Record<string, unknown>; resume: boolean },
+): BulkLock {
   const pid = process.pid;
   const pidStart = processStart(pid) ?? '';
   return store.transaction(() => {
@@ -45,8 +52,14 @@ export function acquireBulk(store: Store, a: { jail: string; tree: string; build
     for (const b of recent) {
       if (b.status !== 'running') continue;
       if (ownerAlive(b) && b.pid !== pid) {
-        throw new KilnError('KILN_E_LOCK', `bulk ${b.id} of jail ${a.jail} and tree ${a.tree} is running (pid ${b.pid}, since ${b.started})`, {
-          hint: `wait for it to finish, or stop it (kill ${b.pid}) and run again with --resume`, exitCode: 1 });
+        throw new KilnError(
+          'KILN_E_LOCK',
+          `bulk ${b.id} of jail ${a.jail} and tree ${a.tree} is running (pid ${b.pid}, since ${b.started})`,
+          {
+            hint: `wait for it to finish, or stop it (kill ${b.pid}) and run again with --resume`,
+            exitCode: 1,
+          },
+        );
       }
       store.bulks.finishBulk(b.id, 'crashed', b.counts);
     }
@@ -57,7 +70,14 @@ export function acquireBulk(store: Store, a: { jail: string; tree: string; build
         return { bulk: store.bulks.getBulk(last.id)!, resumed: true, release: () => undefined };
       }
     }
-    const bulk = store.bulks.startBulk({ jail: a.jail, tree: a.tree, pid, pidStart, builders: a.builders, request: a.request });
+    const bulk = store.bulks.startBulk({
+      jail: a.jail,
+      tree: a.tree,
+      pid,
+      pidStart,
+      builders: a.builders,
+      request: a.request,
+    });
     return { bulk, resumed: false, release: () => undefined };
   });
 }

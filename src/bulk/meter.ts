@@ -3,7 +3,13 @@
  * the sandbox's cgroup) to the phase that was current when the command started. The build tells the phase through
  * its `onPhase` callback; the bulk records the sums in the build's phases JSON.
  */
-import type { OpenSandboxOptions, SandboxCommand, SandboxResult, SandboxRunner, SandboxSession } from '../sandbox/index.js';
+import type {
+  OpenSandboxOptions,
+  SandboxCommand,
+  SandboxResult,
+  SandboxRunner,
+  SandboxSession,
+} from '../sandbox/index.js';
 
 /** Sums CPU milliseconds per phase of one build. */
 export class PhaseMeter {
@@ -12,13 +18,19 @@ export class PhaseMeter {
   private measured = false;
 
   /** Tells the meter which phase runs now. */
-  phase(name: string): void { this.current = name; }
+  phase(name: string): void {
+    this.current = name;
+  }
 
   /** CPU ms of a phase, or undefined when no command of it reported a measured CPU time. */
-  cpuMs(phase: string): number | undefined { return this.sums.get(phase); }
+  cpuMs(phase: string): number | undefined {
+    return this.sums.get(phase);
+  }
 
   /** True when at least one command reported a CPU time above zero (a cgroup measured it). */
-  get anyMeasured(): boolean { return this.measured; }
+  get anyMeasured(): boolean {
+    return this.measured;
+  }
 
   /** A runner whose sessions report every command's CPU time to this meter. */
   wrap(inner: SandboxRunner): SandboxRunner {

@@ -20,28 +20,45 @@ function latest(home: string): { id: number; status: string; builds: Map<string,
   try {
     const b = s.bulks.listBulks({ limit: 1 })[0];
     return b && { id: b.id, status: b.status, builds: new Map(s.bulks.builds(b.id).map((r) => [r.origin, r])) };
-  } finally { s.close(); }
+  } finally {
+    s.close();
+  }
 }
 
 /** The repository as published: origins of the current packages, and the generation folders. */
 function repository(home: string): { origins: string[]; generations: string[] } {
   const s = openStore(home);
   try {
-    const origins = s.bulks.packages('bookworm', 'nl').map((p) => p.origin).sort();
+    const origins = s.bulks
+      .packages('bookworm', 'nl')
+      .map((p) => p.origin)
+      .sort();
     const dir = path.join(home, 'repos/bookworm-nl');
-    const generations = fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.startsWith('gen-')).sort() : [];
+    const generations = fs.existsSync(dir)
+      ? fs
+          .readdirSync(dir)
+          .filter((n) => n.startsWith('gen-'))
+          .sort()
+      : [];
     return { origins, generations };
-  } finally { s.close(); }
+  } finally {
+    s.close();
+  }
 }
 
 /** The plan `bulk -n --json` prints for `args`. */
-async function dryRun(home: string, args: readonly string[]): Promise<{ build: string[]; keep: string[]; delete: string[]; stderr: string }> {
+async function dryRun(
+  home: string,
+  args: readonly string[],
+): Promise<{ build: string[]; keep: string[]; delete: string[]; stderr: string }> {
   const r = await kiln(home, ['bulk', '-j', 'bookworm', '-p', 'nl', ...args, '-n', '--json']);
   assert.equal(r.status, 0, r.stdout + r.stderr);
   return { ...(JSON.parse(r.stdout) as { build: string[]; keep: string[]; delete: string[] }), stderr: r.stderr };
 }
 
-test('a list typo, origins on the command line, a large removal and Ctrl-C lose nothing', { timeout: 15 * 60_000 }, async () => {
+test('a list typo, origins on the command line, a large removal and Ctrl-C lose nothing', {
+  timeout: 15 * 60_000,
+}, async () => {
   const home = await testHome('kiln-nothing-lost-');
   const tree = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-nl-tree-'));
   const lists = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-nl-lists-'));
@@ -60,15 +77,22 @@ test('a list typo, origins on the command line, a large removal and Ctrl-C lose 
     const bulksBefore = latest(home)!.id;
     // The bulk's phases, each logged with its time, in order.
     const phaseLog = fs.readFileSync(path.join(home, 'logs', String(bulksBefore), 'bulk.log'), 'utf8');
-    assert.deepEqual([...phaseLog.matchAll(/=== phase (.+) done in \d/g)].map((m) => m[1]),
-      ['resume', 'record plan', 'schedule and build', 'publish', 'summarise']);
+    assert.deepEqual(
+      [...phaseLog.matchAll(/=== phase (.+) done in \d/g)].map((m) => m[1]),
+      ['resume', 'record plan', 'schedule and build', 'publish', 'summarise'],
+    );
 
     // A typo on line 2 of a list: exit 2 before anything is built or published, the line located, a suggestion.
     const typo = path.join(lists, 'typo.list');
     fs.writeFileSync(typo, '# the greeting\nmisc/helo\nmisc/world\n');
     const bad = await kiln(home, ['bulk', '-j', 'bookworm', '-p', 'nl', '-f', typo]);
     assert.equal(bad.status, 2, bad.stdout + bad.stderr);
-    assert.match(bad.stderr, new RegExp(`${typo.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:2:1: origin: misc/helo is not in tree nl \\(did you mean misc/hello\\?\\)`));
+    assert.match(
+      bad.stderr,
+      new RegExp(
+        `${typo.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:2:1: origin: misc/helo is not in tree nl \\(did you mean misc/hello\\?\\)`,
+      ),
+    );
     assert.deepEqual(repository(home), full, 'the repository is unchanged');
     assert.equal(latest(home)!.id, bulksBefore, 'no bulk was started');
 
@@ -76,7 +100,10 @@ test('a list typo, origins on the command line, a large removal and Ctrl-C lose 
     const hello = path.join(tree, 'misc/hello/port.yaml');
     fs.writeFileSync(hello, fs.readFileSync(hello, 'utf8').replace('version: "1.0"', 'version: "1.0"\nrevision: 2'));
     const plan = await dryRun(home, ['misc/hello']);
-    assert.deepEqual([plan.build, plan.delete, plan.keep], [['misc/hello'], [], ['misc/extra', 'misc/tools', 'misc/world']]);
+    assert.deepEqual(
+      [plan.build, plan.delete, plan.keep],
+      [['misc/hello'], [], ['misc/extra', 'misc/tools', 'misc/world']],
+    );
     const one = await kiln(home, ['bulk', '-j', 'bookworm', '-p', 'nl', 'misc/hello']);
     assert.equal(one.status, 0, one.stdout + one.stderr);
     assert.match(one.stdout, /built 1, failed 0, skipped 0, kept 3, deleted 0/);
@@ -102,10 +129,22 @@ test('a list typo, origins on the command line, a large removal and Ctrl-C lose 
 
     // Ctrl-C while misc/slow builds, after misc/dep (its dependency) is built: a plain rerun keeps misc/dep.
     scriptPort(tree, 'misc/dep');
-    scriptPort(tree, 'misc/slow', { build: ['misc/dep'], script: 'for i in $(seq 900); do [ -e /kiln/port/go ] && break; sleep 0.2; done\n[ -e /kiln/port/go ]\nmkdir -p "$DESTDIR/usr/share/slow"\necho s > "$DESTDIR/usr/share/slow/s.txt"' });
+    scriptPort(tree, 'misc/slow', {
+      build: ['misc/dep'],
+      script:
+        'for i in $(seq 900); do [ -e /kiln/port/go ] && break; sleep 0.2; done\n[ -e /kiln/port/go ]\nmkdir -p "$DESTDIR/usr/share/slow"\necho s > "$DESTDIR/usr/share/slow/s.txt"',
+    });
     const args = ['bulk', '-j', 'bookworm', '-p', 'nl', 'misc/slow', '-J', '1'];
     alive = true;
-    interrupted = kiln(home, args, { onSpawn: (p) => { pid = p; } }).catch((e: unknown) => e as Error).finally(() => { alive = false; });
+    interrupted = kiln(home, args, {
+      onSpawn: (p) => {
+        pid = p;
+      },
+    })
+      .catch((e: unknown) => e as Error)
+      .finally(() => {
+        alive = false;
+      });
     let rows: Map<string, BuildRow> | undefined;
     for (let waited = 0; waited < 300_000; waited += 250) {
       rows = latest(home)?.builds;
@@ -115,7 +154,10 @@ test('a list typo, origins on the command line, a large removal and Ctrl-C lose 
     assert.equal(rows?.get('misc/slow')?.phase, 'build', 'misc/slow is building');
     process.kill(pid!, 'SIGINT');
     const stopped = await interrupted;
-    assert.ok(!(stopped instanceof Error) && stopped.status === 1, String(stopped instanceof Error ? stopped : stopped.stderr));
+    assert.ok(
+      !(stopped instanceof Error) && stopped.status === 1,
+      String(stopped instanceof Error ? stopped : stopped.stderr),
+    );
     assert.equal(latest(home)!.status, 'cancelled');
     assert.deepEqual(repository(home).origins, ['misc/hello'], 'a cancelled bulk publishes nothing');
     const depRow = latest(home)!.builds.get('misc/dep')!;
@@ -132,10 +174,22 @@ test('a list typo, origins on the command line, a large removal and Ctrl-C lose 
     const s = openStore(home);
     try {
       const dep = s.bulks.packages('bookworm', 'nl').find((p) => p.origin === 'misc/dep')!;
-      assert.deepEqual([dep.identity, dep.files], [depRow.identity, depRow.files], 'the interrupted run\'s package is published');
-    } finally { s.close(); }
+      assert.deepEqual(
+        [dep.identity, dep.files],
+        [depRow.identity, depRow.files],
+        "the interrupted run's package is published",
+      );
+    } finally {
+      s.close();
+    }
   } finally {
-    if (pid !== undefined && alive) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }
+    if (pid !== undefined && alive) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
     await interrupted;
     for (const d of [tree, lists, home]) fs.rmSync(d, { recursive: true, force: true });
   }

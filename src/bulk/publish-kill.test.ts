@@ -28,15 +28,25 @@ function checkCurrent(repo: string, jail: string): string[] {
     const field = (f: string): string | undefined => new RegExp(`^${f}: (.*)$`, 'm').exec(stanza)?.[1];
     const file = field('Filename')!;
     let data: Buffer;
-    try { data = fs.readFileSync(path.join(gen, file)); } catch { problems.push(`${file} is missing`); continue; }
-    if (data.length !== Number(field('Size')) || crypto.createHash('sha256').update(data).digest('hex') !== field('SHA256')) {
+    try {
+      data = fs.readFileSync(path.join(gen, file));
+    } catch {
+      problems.push(`${file} is missing`);
+      continue;
+    }
+    if (
+      data.length !== Number(field('Size')) ||
+      crypto.createHash('sha256').update(data).digest('hex') !== field('SHA256')
+    ) {
       problems.push(`${file} does not match Packages`);
     }
   }
   return problems;
 }
 
-test(`kiln bulk SIGKILLed ${KILLS} times during its publish: the current generation stays whole and apt updates cleanly`, { timeout: 30 * 60_000 }, async (t) => {
+test(`kiln bulk SIGKILLed ${KILLS} times during its publish: the current generation stays whole and apt updates cleanly`, {
+  timeout: 30 * 60_000,
+}, async (t) => {
   const home = await testHome('kiln-publish-kill-');
   const tree = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-kill-tree-'));
   const origins = ['misc/alpha', 'misc/beta', 'misc/gamma', 'misc/delta'];
@@ -56,14 +66,28 @@ test(`kiln bulk SIGKILLed ${KILLS} times during its publish: the current generat
     const first = await kiln(home, ['bulk', '-j', 'bookworm', '-p', 'kill', '-f', list, '-J', '1']);
     assert.equal(first.status, 0, first.stdout + first.stderr);
     await app.listen({ host: '127.0.0.1', port: 0 });
-    const info = repoInfo(home, 'bookworm', 'kill', `http://127.0.0.1:${(app.server.address() as { port: number }).port}`);
-    fs.writeFileSync(path.join(root.dir, info.keyringPath), Buffer.from(await (await fetch(info.keyUrl)).arrayBuffer()));
+    const info = repoInfo(
+      home,
+      'bookworm',
+      'kill',
+      `http://127.0.0.1:${(app.server.address() as { port: number }).port}`,
+    );
+    fs.writeFileSync(
+      path.join(root.dir, info.keyringPath),
+      Buffer.from(await (await fetch(info.keyUrl)).arrayBuffer()),
+    );
     fs.writeFileSync(path.join(root.dir, 'etc/apt/sources.list.d/kiln.list'), `${info.sourcesLine}\n`);
     const aptClean = async (round: number): Promise<void> => {
       const up = await root.exec(['apt-get', 'update'], { allowFailure: true });
       assert.equal(up.status, 0, `round ${round}: apt-get update failed:\n${up.stdout}${up.stderr}`);
-      assert.doesNotMatch(up.stdout + up.stderr, /^(W|E|Err):/m, `round ${round}: apt-get update was not clean:\n${up.stdout}${up.stderr}`);
-      const dl = await root.exec(['sh', '-c', 'cd /tmp && rm -f alpha_*.deb && apt-get download alpha'], { allowFailure: true });
+      assert.doesNotMatch(
+        up.stdout + up.stderr,
+        /^(W|E|Err):/m,
+        `round ${round}: apt-get update was not clean:\n${up.stdout}${up.stderr}`,
+      );
+      const dl = await root.exec(['sh', '-c', 'cd /tmp && rm -f alpha_*.deb && apt-get download alpha'], {
+        allowFailure: true,
+      });
       assert.equal(dl.status, 0, `round ${round}: apt-get download failed:\n${dl.stdout}${dl.stderr}`);
     };
     await aptClean(0);
@@ -85,7 +109,9 @@ test(`kiln bulk SIGKILLed ${KILLS} times during its publish: the current generat
       let buffered = '';
       const delay = Math.random() * publishMs;
       const res = await kiln(home, ['bulk', '-j', 'bookworm', '-p', 'kill', '-f', list, '-J', '1', '--json'], {
-        onSpawn: (p) => { pid = p; },
+        onSpawn: (p) => {
+          pid = p;
+        },
         onOutput: (chunk, stream) => {
           if (stream !== 'stdout') return;
           buffered += chunk.toString('utf8');
@@ -93,34 +119,56 @@ test(`kiln bulk SIGKILLed ${KILLS} times during its publish: the current generat
           buffered = lines.pop()!;
           for (const l of lines) {
             let e: { type?: string; counts?: { remaining?: number } };
-            try { e = JSON.parse(l) as typeof e; } catch { continue; }
+            try {
+              e = JSON.parse(l) as typeof e;
+            } catch {
+              continue;
+            }
             // The last build is done: the publish starts now. Kill at a random instant of it.
             if (e.type === 'progress' && e.counts?.remaining === 0 && lastDone === 0) {
               lastDone = Date.now();
-              timer = setTimeout(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }, delay);
+              timer = setTimeout(() => {
+                try {
+                  process.kill(pid, 'SIGKILL');
+                } catch {
+                  /* gone */
+                }
+              }, delay);
             }
           }
         },
       }).catch((e: unknown) => {
         // run() reports a child ended by a signal as an ExecError; here that is the kill we meant.
-        if (e instanceof ExecError && e.reason === 'signal') return { status: null, signal: e.signal, stdout: e.stdout, stderr: e.stderr };
+        if (e instanceof ExecError && e.reason === 'signal')
+          return { status: null, signal: e.signal, stdout: e.stdout, stderr: e.stderr };
         throw e;
       });
       if (timer) clearTimeout(timer);
       assert.ok(lastDone > 0, `round ${rounds}: the bulk built its port:\n${res.stdout.slice(-2000)}${res.stderr}`);
       if (res.signal === 'SIGKILL') {
         kills++;
-        if (fs.readlinkSync(path.join(repo, 'current')) === before) killedBefore++; else killedAfter++;
+        if (fs.readlinkSync(path.join(repo, 'current')) === before) killedBefore++;
+        else killedAfter++;
       } else {
         assert.equal(res.status, 0, `round ${rounds}: ${res.stderr}`);
         publishMs = Math.max(200, Date.now() - lastDone);
-        assert.notEqual(fs.readlinkSync(path.join(repo, 'current')), before, 'an unkilled bulk published a new generation');
+        assert.notEqual(
+          fs.readlinkSync(path.join(repo, 'current')),
+          before,
+          'an unkilled bulk published a new generation',
+        );
       }
-      assert.deepEqual(checkCurrent(repo, 'bookworm'), [], `round ${rounds} (${res.signal ?? 'exit'} after ${delay.toFixed(0)} ms): current is whole`);
+      assert.deepEqual(
+        checkCurrent(repo, 'bookworm'),
+        [],
+        `round ${rounds} (${res.signal ?? 'exit'} after ${delay.toFixed(0)} ms): current is whole`,
+      );
       await aptClean(rounds + 1);
     }
     assert.ok(kills >= KILLS, `${kills} kills landed in ${rounds} rounds`);
-    t.diagnostic(`${kills} kills in ${rounds} rounds: ${killedBefore} before the switch of current, ${killedAfter} after; publish ~${publishMs} ms`);
+    t.diagnostic(
+      `${kills} kills in ${rounds} rounds: ${killedBefore} before the switch of current, ${killedAfter} after; publish ~${publishMs} ms`,
+    );
     // After the kills, a bulk finishes the job and publishes the newest revision.
     const last = await kiln(home, ['bulk', '-j', 'bookworm', '-p', 'kill', '-f', list, '-J', '1']);
     assert.equal(last.status, 0, last.stdout + last.stderr);
@@ -131,7 +179,9 @@ test(`kiln bulk SIGKILLed ${KILLS} times during its publish: the current generat
   } finally {
     await app.close();
     root.dispose();
-    await run('gpgconf', ['--homedir', path.join(home, 'keys/gnupg'), '--kill', 'gpg-agent'], { allowFailure: true }).catch(() => undefined);
+    await run('gpgconf', ['--homedir', path.join(home, 'keys/gnupg'), '--kill', 'gpg-agent'], {
+      allowFailure: true,
+    }).catch(() => undefined);
     fs.rmSync(tree, { recursive: true, force: true });
     fs.rmSync(home, { recursive: true, force: true });
   }

@@ -19,11 +19,18 @@ function rows(home: string): { bulk: number; status: string; builds: Map<string,
   try {
     const b = s.bulks.listBulks({ limit: 1 })[0];
     return b && { bulk: b.id, status: b.status, builds: new Map(s.bulks.builds(b.id).map((r) => [r.origin, r])) };
-  } finally { s.close(); }
+  } finally {
+    s.close();
+  }
 }
 
 /** Polls the store (every 200 ms, at most `limitMs`) until `ok` holds; returns the rows it held for. */
-async function until(home: string, what: string, ok: (b: Map<string, BuildRow>) => boolean, limitMs = 180_000): Promise<Map<string, BuildRow>> {
+async function until(
+  home: string,
+  what: string,
+  ok: (b: Map<string, BuildRow>) => boolean,
+  limitMs = 180_000,
+): Promise<Map<string, BuildRow>> {
   for (let waited = 0; waited < limitMs; waited += 200) {
     const r = rows(home);
     if (r && ok(r.builds)) return r.builds;
@@ -34,7 +41,9 @@ async function until(home: string, what: string, ok: (b: Map<string, BuildRow>) 
 
 const CHAIN = ['r/one', 'r/two', 'r/three', 'r/four'];
 
-test('SIGKILL mid-build, then --resume: finished ports stay, nothing leaks; the lock refuses a live bulk only', { timeout: 10 * 60_000 }, async () => {
+test('SIGKILL mid-build, then --resume: finished ports stay, nothing leaks; the lock refuses a live bulk only', {
+  timeout: 10 * 60_000,
+}, async () => {
   const home = await testHome('kiln-resume-');
   const tree = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-resume-tree-'));
   let pid: number | undefined;
@@ -44,18 +53,32 @@ test('SIGKILL mid-build, then --resume: finished ports stay, nothing leaks; the 
     // A chain, each build sleeping a little, so the bulk is surely in the middle of one when killed.
     CHAIN.forEach((origin, i) => {
       const n = origin.split('/')[1]!;
-      scriptPort(tree, origin, { build: i > 0 ? [CHAIN[i - 1]!] : [], script: `sleep 4\nmkdir -p "$DESTDIR/usr/share/${n}"\necho ${n} > "$DESTDIR/usr/share/${n}/${n}.txt"` });
+      scriptPort(tree, origin, {
+        build: i > 0 ? [CHAIN[i - 1]!] : [],
+        script: `sleep 4\nmkdir -p "$DESTDIR/usr/share/${n}"\necho ${n} > "$DESTDIR/usr/share/${n}/${n}.txt"`,
+      });
     });
     assert.equal((await kiln(home, ['tree', 'add', 'rs', '--path', tree])).status, 0);
     const args = ['bulk', '-j', 'bookworm', '-p', 'rs', 'r/four', '-J', '2'];
     // `alive` turns false as soon as the child is gone, so the clean-up never signals a reused pid.
-    first = kiln(home, args, { onSpawn: (p) => { pid = p; } }).catch((e: unknown) => e as Error).finally(() => { alive = false; });
+    first = kiln(home, args, {
+      onSpawn: (p) => {
+        pid = p;
+      },
+    })
+      .catch((e: unknown) => e as Error)
+      .finally(() => {
+        alive = false;
+      });
 
     // While it builds, a second bulk of the same (jail, tree) is refused.
     await until(home, 'r/one is building', (b) => b.get('r/one')?.phase === 'build');
     const second = await kiln(home, args);
     assert.equal(second.status, 1, second.stdout + second.stderr);
-    assert.match(second.stderr, /bulk \d+ of jail bookworm and tree rs is running \(pid \d+, since .*\) \[KILN_E_LOCK\]/);
+    assert.match(
+      second.stderr,
+      /bulk \d+ of jail bookworm and tree rs is running \(pid \d+, since .*\) \[KILN_E_LOCK\]/,
+    );
     assert.match(second.stderr, /--resume/);
 
     // Kill it once one port is built and the next is in the middle of its build.
@@ -102,7 +125,13 @@ test('SIGKILL mid-build, then --resume: finished ports stay, nothing leaks; the 
     assert.equal(again.status, 0, again.stdout + again.stderr);
     assert.match(again.stdout, /built 0, failed 0, skipped 0, kept 4/);
   } finally {
-    if (pid !== undefined && alive) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }
+    if (pid !== undefined && alive) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
     await first;
     fs.rmSync(tree, { recursive: true, force: true });
     fs.rmSync(home, { recursive: true, force: true });
@@ -111,19 +140,32 @@ test('SIGKILL mid-build, then --resume: finished ports stay, nothing leaks; the 
 
 test('bulks of different (jail, tree) pairs run at the same time', { timeout: 10 * 60_000 }, async () => {
   const home = await testHome('kiln-pairs-');
-  const trees = [fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-pair-a-')), fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-pair-b-'))];
+  const trees = [
+    fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-pair-a-')),
+    fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-pair-b-')),
+  ];
   const [ta, tb] = trees as [string, string];
   let pid: number | undefined;
   let alive = true;
   let first: Promise<RunResult | Error> | undefined;
   try {
     // Pair A's port waits (bounded) for a file in its port folder, which the test makes once pair B is done.
-    scriptPort(ta, 'p/waits', { script: 'for i in $(seq 900); do [ -e /kiln/port/go ] && break; sleep 0.2; done\n[ -e /kiln/port/go ]\nmkdir -p "$DESTDIR/usr/share/waits"\necho w > "$DESTDIR/usr/share/waits/w.txt"' });
+    scriptPort(ta, 'p/waits', {
+      script:
+        'for i in $(seq 900); do [ -e /kiln/port/go ] && break; sleep 0.2; done\n[ -e /kiln/port/go ]\nmkdir -p "$DESTDIR/usr/share/waits"\necho w > "$DESTDIR/usr/share/waits/w.txt"',
+    });
     scriptPort(tb, 'p/quick');
     assert.equal((await kiln(home, ['tree', 'add', 'pa', '--path', ta])).status, 0);
     assert.equal((await kiln(home, ['tree', 'add', 'pb', '--path', tb])).status, 0);
-    first = kiln(home, ['bulk', '-j', 'bookworm', '-p', 'pa', 'p/waits'], { onSpawn: (p) => { pid = p; } })
-      .catch((e: unknown) => e as Error).finally(() => { alive = false; });
+    first = kiln(home, ['bulk', '-j', 'bookworm', '-p', 'pa', 'p/waits'], {
+      onSpawn: (p) => {
+        pid = p;
+      },
+    })
+      .catch((e: unknown) => e as Error)
+      .finally(() => {
+        alive = false;
+      });
     await until(home, 'pair A is building', (builds) => builds.get('p/waits')?.phase === 'build');
     const b = await kiln(home, ['bulk', '-j', 'bookworm', '-p', 'pb', 'p/quick']);
     assert.equal(b.status, 0, b.stdout + b.stderr);
@@ -134,13 +176,21 @@ test('bulks of different (jail, tree) pairs run at the same time', { timeout: 10
       const a = s.bulks.listBulks({ tree: 'pa', limit: 1 })[0]!;
       assert.equal(a.status, 'running');
       assert.equal(s.bulks.builds(a.id).find((r) => r.origin === 'p/waits')?.result, 'running');
-    } finally { s.close(); }
+    } finally {
+      s.close();
+    }
     fs.writeFileSync(path.join(ta, 'p/waits/go'), '');
     const a = await first;
     assert.ok(!(a instanceof Error) && a.status === 0, a instanceof Error ? a.message : a.stdout + a.stderr);
     assert.deepEqual(mountsUnder(home), []);
   } finally {
-    if (pid !== undefined && alive) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }
+    if (pid !== undefined && alive) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
     await first;
     for (const t of trees) fs.rmSync(t, { recursive: true, force: true });
     fs.rmSync(home, { recursive: true, force: true });

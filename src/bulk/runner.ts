@@ -15,8 +15,23 @@ import { toBuiltRecords, type BuiltRecord, type IdentityComponents, type Plan } 
 import type { Port } from '../recipe/index.js';
 import type { TreeRef } from '../tree/index.js';
 import type { BulkRow, JailRecord, PackageRow, Store } from '../store/index.js';
-import { BwrapRunner, cleanupStaleSandboxes, settleRemovals, type Limits, type SandboxRunner } from '../sandbox/index.js';
-import { buildPort, ccacheDir, kilnRunDeps, kilnSonameMap, packageDebs, type BuildPortInput, type BuildResult, type BuiltPackage } from '../build/index.js';
+import {
+  BwrapRunner,
+  cleanupStaleSandboxes,
+  settleRemovals,
+  type Limits,
+  type SandboxRunner,
+} from '../sandbox/index.js';
+import {
+  buildPort,
+  ccacheDir,
+  kilnRunDeps,
+  kilnSonameMap,
+  packageDebs,
+  type BuildPortInput,
+  type BuildResult,
+  type BuiltPackage,
+} from '../build/index.js';
 import { debianKilnVersion } from '../debian/index.js';
 import { currentGeneration, publish, repoDir, repoName } from '../repo/index.js';
 import { debAbiHash, debVersion, portSourceDateEpoch } from '../package/index.js';
@@ -115,12 +130,20 @@ export function builtRecords(store: Store, jail: string, tree: string): Map<stri
 export async function runBulk(o: RunBulkOptions): Promise<BulkSummary> {
   const t0 = Date.now();
   const events = o.events ?? new BulkEvents();
-  const lock = acquireBulk(o.store, { jail: o.jail.name, tree: o.tree.name, builders: o.builders, request: o.request, resume: o.resume ?? false });
+  const lock = acquireBulk(o.store, {
+    jail: o.jail.name,
+    tree: o.tree.name,
+    builders: o.builders,
+    request: o.request,
+    resume: o.resume ?? false,
+  });
   // Every event is also appended to HOME/logs/BULK/events.jsonl, so other processes (kiln serve) can follow.
   const eventsFile = path.join(o.home, 'logs', String(lock.bulk.id), 'events.jsonl');
   fs.mkdirSync(path.dirname(eventsFile), { recursive: true });
   const eventsFd = fs.openSync(eventsFile, 'a');
-  const stopJournal = events.subscribe((e) => { fs.writeSync(eventsFd, `${JSON.stringify(e)}\n`); });
+  const stopJournal = events.subscribe((e) => {
+    fs.writeSync(eventsFd, `${JSON.stringify(e)}\n`);
+  });
   try {
     return await runLocked(o, lock, events, t0);
   } catch (err) {
@@ -152,8 +175,12 @@ async function runLocked(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
   const previous = new Map([...published, ...(o.carried ?? []).map((p): [string, PackageRow] => [p.origin, p])]);
   const resumed = await proc.phase('resume', () => resumePhase(o, lock, pkgDir));
   await proc.phase('record plan', () => recordPlan(o, lock.bulk.id, resumed));
-  const run = await proc.phase('schedule and build', () => scheduleAndBuild({ o, bulk: lock.bulk, events, t0, pkgDir, previous, resumed, resumedBulk: lock.resumed }));
-  const generation = await proc.phase('publish', () => publishPhase(o, lock.bulk.id, events, pkgDir, published, previous, run.built));
+  const run = await proc.phase('schedule and build', () =>
+    scheduleAndBuild({ o, bulk: lock.bulk, events, t0, pkgDir, previous, resumed, resumedBulk: lock.resumed }),
+  );
+  const generation = await proc.phase('publish', () =>
+    publishPhase(o, lock.bulk.id, events, pkgDir, published, previous, run.built),
+  );
   return proc.phase('summarise', () => summarise(o, lock, events, t0, run, generation));
 }
 
@@ -169,11 +196,36 @@ async function resumePhase(o: RunBulkOptions, lock: BulkLock, pkgDir: string): P
   for (const r of o.store.bulks.builds(lock.bulk.id)) {
     const id = o.identities.get(r.origin);
     const files = r.files ?? [];
-    if (r.result === 'built' && id && r.identity === id.hash && files.length > 0 && files.every((f) => fs.existsSync(path.join(pkgDir, f)))) {
-      const row: PackageRow = { jail: o.jail.name, tree: o.tree.name, origin: r.origin, pkgname: r.pkgname!, version: r.version!,
-        arch: r.arch!, identity: r.identity, components: id.components, files: [...files], built: r.finished ?? new Date().toISOString(),
-        ...(r.wallMs !== undefined ? { durationS: r.wallMs / 1000 } : {}) };
-      resumed.set(r.origin, { ...builtPackage(o.ports.get(r.origin), r.origin, r.pkgname!, r.version!, files.map((f) => path.join(pkgDir, f))), row });
+    if (
+      r.result === 'built' &&
+      id &&
+      r.identity === id.hash &&
+      files.length > 0 &&
+      files.every((f) => fs.existsSync(path.join(pkgDir, f)))
+    ) {
+      const row: PackageRow = {
+        jail: o.jail.name,
+        tree: o.tree.name,
+        origin: r.origin,
+        pkgname: r.pkgname!,
+        version: r.version!,
+        arch: r.arch!,
+        identity: r.identity,
+        components: id.components,
+        files: [...files],
+        built: r.finished ?? new Date().toISOString(),
+        ...(r.wallMs !== undefined ? { durationS: r.wallMs / 1000 } : {}),
+      };
+      resumed.set(r.origin, {
+        ...builtPackage(
+          o.ports.get(r.origin),
+          r.origin,
+          r.pkgname!,
+          r.version!,
+          files.map((f) => path.join(pkgDir, f)),
+        ),
+        row,
+      });
     }
   }
   return resumed;
@@ -185,13 +237,20 @@ function recordPlan(o: RunBulkOptions, bulkId: number, resumed: ReadonlyMap<stri
   o.store.transaction(() => {
     for (const origin of plan.build) {
       if (resumed.has(origin)) continue;
-      o.store.bulks.setBuild(bulkId, origin, { result: 'queued', identity: o.identities.get(origin)?.hash, reasons: plan.reasons.get(origin) ?? [] });
+      o.store.bulks.setBuild(bulkId, origin, {
+        result: 'queued',
+        identity: o.identities.get(origin)?.hash,
+        reasons: plan.reasons.get(origin) ?? [],
+      });
     }
     for (const origin of plan.keep) {
-      if (!resumed.has(origin)) o.store.bulks.setBuild(bulkId, origin, { result: 'kept', reasons: plan.reasons.get(origin) ?? [] });
+      if (!resumed.has(origin))
+        o.store.bulks.setBuild(bulkId, origin, { result: 'kept', reasons: plan.reasons.get(origin) ?? [] });
     }
     for (const s of plan.skip) o.store.bulks.setBuild(bulkId, s.origin, { result: 'skipped', reason: s.reason });
-    if (!o.keepStale) for (const origin of plan.delete) o.store.bulks.setBuild(bulkId, origin, { result: 'deleted', reasons: plan.reasons.get(origin) ?? [] });
+    if (!o.keepStale)
+      for (const origin of plan.delete)
+        o.store.bulks.setBuild(bulkId, origin, { result: 'deleted', reasons: plan.reasons.get(origin) ?? [] });
   });
 }
 
@@ -243,34 +302,72 @@ interface BuildState extends BuildPhaseInput {
 async function buildState(inp: BuildPhaseInput): Promise<BuildState> {
   const { o, previous, resumed } = inp;
   const index = new Map(o.dag.ids.map((id, i) => [id, i]));
-  const dag = subDag(o.dag, o.plan.build.map((origin) => index.get(origin)!));
+  const dag = subDag(
+    o.dag,
+    o.plan.build.map((origin) => index.get(origin)!),
+  );
   // Expected durations: learned wall times, else the current package's, else from distfile size, else a default.
-  const durIn = { learned: o.store.bulks.learnedDurations(), previousS: new Map([...previous].map(([k, p]) => [k, p.durationS])),
-    distfilesDir: path.join(o.home, 'distfiles') };
+  const durIn = {
+    learned: o.store.bulks.learnedDurations(),
+    previousS: new Map([...previous].map(([k, p]) => [k, p.durationS])),
+    distfilesDir: path.join(o.home, 'distfiles'),
+  };
   const estimates: Expected[] = dag.ids.map((origin) => expectedDuration(o.ports.get(origin)!, durIn));
   const expected = estimates.map((e) => e.seconds);
   const done = dag.ids.flatMap((origin, i) => (resumed.has(origin) ? [i] : []));
   const sched = createScheduler({ dag, durations: expected, builders: o.builders, done });
   const built = new Map<string, Made>(resumed);
   const failed: { origin: string; phase?: string; reason?: string }[] = [];
-  const skipped: { origin: string; reason: string }[] = o.plan.skip.map((s) => ({ origin: s.origin, reason: s.reason }));
+  const skipped: { origin: string; reason: string }[] = o.plan.skip.map((s) => ({
+    origin: s.origin,
+    reason: s.reason,
+  }));
   const now = (): number => (Date.now() - inp.t0) / 1000;
   // A port this bulk built before it was interrupted is kept by the plan but counted as built (`--resume`).
   const resumedKept = o.plan.keep.filter((origin) => resumed.has(origin)).length;
   const counts = (): BulkCounts => {
     const c = sched.counts();
-    return { built: built.size, failed: failed.length, skipped: skipped.length, kept: o.plan.keep.length - resumedKept,
-      deleted: o.keepStale ? 0 : o.plan.delete.length, remaining: c.waiting + c.ready + c.running };
+    return {
+      built: built.size,
+      failed: failed.length,
+      skipped: skipped.length,
+      kept: o.plan.keep.length - resumedKept,
+      deleted: o.keepStale ? 0 : o.plan.delete.length,
+      remaining: c.waiting + c.ready + c.running,
+    };
   };
-  return { ...inp, dag, sched, estimates, expected, built, failed, skipped, cores: o.cores ?? os.availableParallelism(),
-    host: await hostArch(), deadHosts: new Set<string>(), pace: { actualS: 0, expectedS: 0, n: 0 }, now, counts, progress: () => undefined };
+  return {
+    ...inp,
+    dag,
+    sched,
+    estimates,
+    expected,
+    built,
+    failed,
+    skipped,
+    cores: o.cores ?? os.availableParallelism(),
+    host: await hostArch(),
+    deadHosts: new Set<string>(),
+    pace: { actualS: 0, expectedS: 0, n: 0 },
+    now,
+    counts,
+    progress: () => undefined,
+  };
 }
 
 /** A `progress` event (counts, ETA) at most once a second unless forced; the ETA includes the final publish. */
 function progressReporter(st: BuildState): (force?: boolean) => void {
   const { o, bulk, sched, dag, expected, now } = st;
-  const earlier = o.store.bulks.listBulks({ jail: o.jail.name, tree: o.tree.name, limit: 10 }).filter((b) => b.id !== bulk.id);
-  const publishS = o.publish === false ? 0 : lastPublishSeconds(o.home, earlier.map((b) => b.id));
+  const earlier = o.store.bulks
+    .listBulks({ jail: o.jail.name, tree: o.tree.name, limit: 10 })
+    .filter((b) => b.id !== bulk.id);
+  const publishS =
+    o.publish === false
+      ? 0
+      : lastPublishSeconds(
+          o.home,
+          earlier.map((b) => b.id),
+        );
   let lastEta = -Infinity;
   return (force = false): void => {
     if (!force && Date.now() - lastEta < 1000) return;
@@ -280,7 +377,11 @@ function progressReporter(st: BuildState): (force?: boolean) => void {
     for (const r of sched.running()) {
       const ran = now() - r.since;
       const e = expected[r.node] ?? 60;
-      if (Number.isFinite(ran) && ran > e) { p.actualS += ran; p.expectedS += e; p.n += 1; }
+      if (Number.isFinite(ran) && ran > e) {
+        p.actualS += ran;
+        p.expectedS += e;
+        p.n += 1;
+      }
     }
     const left = estimateRemaining(sched, dag, expected, o.builders, now(), etaScale(p.actualS, p.expectedS, p.n));
     const etaS = left === null ? null : left + publishS;
@@ -293,23 +394,43 @@ async function scheduleAndBuild(inp: BuildPhaseInput): Promise<BuildPhaseResult>
   const st = await buildState(inp);
   const { o, bulk, events, sched } = st;
   st.progress = progressReporter(st);
-  events.send({ type: 'bulk-start', bulk: bulk.id, t: Date.now(), jail: o.jail.name, tree: o.tree.name, builders: o.builders,
-    toBuild: o.plan.build.filter((origin) => !inp.resumed.has(origin)).length, counts: st.counts(), resumed: inp.resumedBulk });
+  events.send({
+    type: 'bulk-start',
+    bulk: bulk.id,
+    t: Date.now(),
+    jail: o.jail.name,
+    tree: o.tree.name,
+    builders: o.builders,
+    toBuild: o.plan.build.filter((origin) => !inp.resumed.has(origin)).length,
+    counts: st.counts(),
+    resumed: inp.resumedBulk,
+  });
   st.progress(true);
   const free: number[] = Array.from({ length: o.builders }, (_, i) => o.builders - i);
   const active = new Set<Promise<void>>();
   let settle: (() => void) | undefined;
-  const finishedAll = new Promise<void>((r) => { settle = r; });
+  const finishedAll = new Promise<void>((r) => {
+    settle = r;
+  });
   const pump = (): void => {
-    if (o.signal?.aborted) { if (active.size === 0) settle?.(); return; }
+    if (o.signal?.aborted) {
+      if (active.size === 0) settle?.();
+      return;
+    }
     for (let guard = 0; free.length > 0 && guard < o.builders; guard++) {
       const n = sched.next(st.now());
       if (n === null) break;
       const b = free.pop()!;
       sched.started(n, b, st.now());
-      const p = buildNode(st, n, b).then(() => { free.push(b); st.progress(true); });
+      const p = buildNode(st, n, b).then(() => {
+        free.push(b);
+        st.progress(true);
+      });
       active.add(p);
-      void p.finally(() => { active.delete(p); pump(); });
+      void p.finally(() => {
+        active.delete(p);
+        pump();
+      });
     }
     if (active.size === 0) settle?.();
   };
@@ -328,14 +449,36 @@ async function buildNode(st: BuildState, node: number, builder: number): Promise
   const origin = st.dag.ids[node]!;
   const port = o.ports.get(origin)!;
   const others = sched.running().filter((r) => r.node !== node);
-  const jobs = jobsFor({ cores: st.cores, builders: o.builders, running: others.length, ready: sched.readyQueue().length,
-    mode: o.jobBudget ?? 'adaptive', parallelSafe: port.recipe.build.parallel, expectedS: expected[node],
-    runningLeftS: others.map((r) => Math.max(0, (expected[r.node] ?? 60) - (now() - (Number.isFinite(r.since) ? r.since : now())))) });
+  const jobs = jobsFor({
+    cores: st.cores,
+    builders: o.builders,
+    running: others.length,
+    ready: sched.readyQueue().length,
+    mode: o.jobBudget ?? 'adaptive',
+    parallelSafe: port.recipe.build.parallel,
+    expectedS: expected[node],
+    runningLeftS: others.map((r) =>
+      Math.max(0, (expected[r.node] ?? 60) - (now() - (Number.isFinite(r.since) ? r.since : now()))),
+    ),
+  });
   const log = logPath(o.home, bulk.id, origin);
   const startedAt = new Date().toISOString();
-  o.store.bulks.setBuild(bulk.id, origin, { result: 'running', builder: String(builder), started: startedAt, log: path.relative(path.join(o.home, 'logs'), log) });
-  st.events.send({ type: 'port-start', bulk: bulk.id, t: Date.now(), origin, builder, jobs, expectedS: expected[node] ?? 60,
-    estimate: st.estimates[node]?.source ?? 'default' });
+  o.store.bulks.setBuild(bulk.id, origin, {
+    result: 'running',
+    builder: String(builder),
+    started: startedAt,
+    log: path.relative(path.join(o.home, 'logs'), log),
+  });
+  st.events.send({
+    type: 'port-start',
+    bulk: bulk.id,
+    t: Date.now(),
+    origin,
+    builder,
+    jobs,
+    expectedS: expected[node] ?? 60,
+    estimate: st.estimates[node]?.source ?? 'default',
+  });
   // CPU time per phase, summed from the sandbox's cgroup by a wrapper around the sandbox maker.
   const meter = new PhaseMeter();
   const res = await runBuild(st, origin, builder, jobs, log, meter);
@@ -343,36 +486,79 @@ async function buildNode(st: BuildState, node: number, builder: number): Promise
 }
 
 /** Builds one port (`o.execute`, default {@link buildPort}); a throw becomes a failure of phase `start`. */
-async function runBuild(st: BuildState, origin: string, builder: number, jobs: number, log: string, meter: PhaseMeter): Promise<BuildResult> {
+async function runBuild(
+  st: BuildState,
+  origin: string,
+  builder: number,
+  jobs: number,
+  log: string,
+  meter: PhaseMeter,
+): Promise<BuildResult> {
   const { o, bulk } = st;
   const port = o.ports.get(origin)!;
   const id = o.identities.get(origin)!;
   try {
     const deps = depsOf(st, origin);
-    const runDeps = port.recipe.depends.run.map((d) => st.built.get(d) ?? prevPackage(st, d)).filter((x): x is BuiltPackage => x !== undefined);
+    const runDeps = port.recipe.depends.run
+      .map((d) => st.built.get(d) ?? prevPackage(st, d))
+      .filter((x): x is BuiltPackage => x !== undefined);
     fs.rmSync(log, { force: true });
-    for (const n of limitNotes(o.limits, port)) { fs.mkdirSync(path.dirname(log), { recursive: true }); fs.appendFileSync(log, `[${new Date().toISOString()}] ${n}\n`); }
+    for (const n of limitNotes(o.limits, port)) {
+      fs.mkdirSync(path.dirname(log), { recursive: true });
+      fs.appendFileSync(log, `[${new Date().toISOString()}] ${n}\n`);
+    }
     return await (o.execute ?? buildPort)({
-      home: o.home, jail: { name: o.jail.name, path: o.jail.path, arch: o.jail.arch, release: o.jail.release }, port,
-      identity: id.hash, options: effectiveOptions(port.recipe, o.choices.get(origin) ?? {}), depDebs: deps.flatMap(packageDebs),
-      kilnRun: kilnRunDeps(runDeps), kilnSonames: await kilnSonameMap(deps), jobs,
-      withTests: o.withTests, limits: limitsForArch(portLimits(o.limits, port), o.jail.arch, st.host), outDir: path.join(st.pkgDir, 'All'), logFile: log,
-      sourceDateEpoch: o.sourceDateEpoch ?? (port.debian ? 1 : await portSourceDateEpoch(port.dir)), ...(o.maintainer ? { maintainer: o.maintainer } : {}),
-      mirrors: o.mirrors, debianMirror: o.debianMirror, deadHosts: st.deadHosts,
-      ...(o.ccache ? { ccache: { dir: ccacheDir(o.home, o.jail.name, o.tree.name, origin), maxSize: o.ccache.maxSize } } : {}),
-      runner: meter.wrap(o.runner ?? new BwrapRunner(o.home)), signal: o.signal, onPhase: (phase) => {
+      home: o.home,
+      jail: { name: o.jail.name, path: o.jail.path, arch: o.jail.arch, release: o.jail.release },
+      port,
+      identity: id.hash,
+      options: effectiveOptions(port.recipe, o.choices.get(origin) ?? {}),
+      depDebs: deps.flatMap(packageDebs),
+      kilnRun: kilnRunDeps(runDeps),
+      kilnSonames: await kilnSonameMap(deps),
+      jobs,
+      withTests: o.withTests,
+      limits: limitsForArch(portLimits(o.limits, port), o.jail.arch, st.host),
+      outDir: path.join(st.pkgDir, 'All'),
+      logFile: log,
+      sourceDateEpoch: o.sourceDateEpoch ?? (port.debian ? 1 : await portSourceDateEpoch(port.dir)),
+      ...(o.maintainer ? { maintainer: o.maintainer } : {}),
+      mirrors: o.mirrors,
+      debianMirror: o.debianMirror,
+      deadHosts: st.deadHosts,
+      ...(o.ccache
+        ? { ccache: { dir: ccacheDir(o.home, o.jail.name, o.tree.name, origin), maxSize: o.ccache.maxSize } }
+        : {}),
+      runner: meter.wrap(o.runner ?? new BwrapRunner(o.home)),
+      signal: o.signal,
+      onPhase: (phase) => {
         meter.phase(phase);
         o.store.bulks.setBuild(bulk.id, origin, { phase });
         st.events.send({ type: 'port-phase', bulk: bulk.id, t: Date.now(), origin, builder, phase });
       },
     });
   } catch (e) {
-    return { ok: false, debs: [], phase: 'start', failure: 'build', reason: e instanceof Error ? e.message : String(e), timings: [], wallMs: 0, cpuMs: 0 };
+    return {
+      ok: false,
+      debs: [],
+      phase: 'start',
+      failure: 'build',
+      reason: e instanceof Error ? e.message : String(e),
+      timings: [],
+      wallMs: 0,
+      cpuMs: 0,
+    };
   }
 }
 
 /** Records a finished build (built with its package row, or failed), tells the scheduler, and skips what needs a failure. */
-async function recordResult(st: BuildState, node: number, builder: number, res: BuildResult, meter: PhaseMeter): Promise<void> {
+async function recordResult(
+  st: BuildState,
+  node: number,
+  builder: number,
+  res: BuildResult,
+  meter: PhaseMeter,
+): Promise<void> {
   const { o, bulk, pkgDir } = st;
   const origin = st.dag.ids[node]!;
   const port = o.ports.get(origin)!;
@@ -389,23 +575,67 @@ async function recordResult(st: BuildState, node: number, builder: number, res: 
     // A Debian source package makes several .debs: all of them are the port's files.
     // The -dbgsym packages are the port's files too: publish puts them in the debug suite (kiln.yaml debug_symbols).
     const files = [...res.debs, ...(res.debugDebs ?? [])].map((d) => path.relative(pkgDir, d));
-    const version = port.debian ? debianKilnVersion(port.debian.version, port.recipe.revision) : debVersion(port.recipe.version, port.recipe.revision);
-    const arch = port.recipe.arch === 'all' || (port.debian && res.debs.every((d) => d.endsWith('_all.deb'))) ? 'all' : o.jail.arch;
+    const version = port.debian
+      ? debianKilnVersion(port.debian.version, port.recipe.revision)
+      : debVersion(port.recipe.version, port.recipe.revision);
+    const arch =
+      port.recipe.arch === 'all' || (port.debian && res.debs.every((d) => d.endsWith('_all.deb')))
+        ? 'all'
+        : o.jail.arch;
     // The exported ABI (shared-library symbols, headers), recorded for the opt-in ABI check of later plans.
     const abi = await debsAbiHash(res.debs);
-    const row: PackageRow = { jail: o.jail.name, tree: o.tree.name, origin, pkgname: port.pkgname, version, arch, identity: id.hash,
-      components: id.components, files, built: finishedAt, durationS: res.wallMs / 1000, ...(abi !== undefined ? { abi } : {}) };
+    const row: PackageRow = {
+      jail: o.jail.name,
+      tree: o.tree.name,
+      origin,
+      pkgname: port.pkgname,
+      version,
+      arch,
+      identity: id.hash,
+      components: id.components,
+      files,
+      built: finishedAt,
+      durationS: res.wallMs / 1000,
+      ...(abi !== undefined ? { abi } : {}),
+    };
     st.built.set(origin, { ...builtPackage(port, origin, port.pkgname, version, res.debs), row });
-    o.store.bulks.setBuild(bulk.id, origin, { result: 'built', pkgname: port.pkgname, version, arch, identity: id.hash,
-      components: id.components, finished: finishedAt, wallMs: res.wallMs, cpuMs: res.cpuMs, phases, files });
+    o.store.bulks.setBuild(bulk.id, origin, {
+      result: 'built',
+      pkgname: port.pkgname,
+      version,
+      arch,
+      identity: id.hash,
+      components: id.components,
+      finished: finishedAt,
+      wallMs: res.wallMs,
+      cpuMs: res.cpuMs,
+      phases,
+      files,
+    });
   } else {
     st.failed.push({ origin, phase: res.phase, reason: res.reason });
-    o.store.bulks.setBuild(bulk.id, origin, { result: 'failed', phase: res.phase, failure: res.failure, reason: res.reason,
-      finished: finishedAt, wallMs: res.wallMs, cpuMs: res.cpuMs, phases });
+    o.store.bulks.setBuild(bulk.id, origin, {
+      result: 'failed',
+      phase: res.phase,
+      failure: res.failure,
+      reason: res.reason,
+      finished: finishedAt,
+      wallMs: res.wallMs,
+      cpuMs: res.cpuMs,
+      phases,
+    });
   }
-  st.events.send({ type: 'port-done', bulk: bulk.id, t: Date.now(), origin, builder, ok: res.ok, wallS: res.wallMs / 1000,
+  st.events.send({
+    type: 'port-done',
+    bulk: bulk.id,
+    t: Date.now(),
+    origin,
+    builder,
+    ok: res.ok,
+    wallS: res.wallMs / 1000,
     ...(res.cpuMs > 0 ? { cpuS: res.cpuMs / 1000 } : {}),
-    ...(res.ok ? {} : { phase: res.phase, failure: res.failure, reason: res.reason }) });
+    ...(res.ok ? {} : { phase: res.phase, failure: res.failure, reason: res.reason }),
+  });
   const out = st.sched.finished(node, res.ok ? 'ok' : 'failed', st.now());
   for (const s of out.skipped) {
     const reason = `depends on ${origin}, which failed${res.phase ? ` in phase ${res.phase}` : ''}`;
@@ -434,26 +664,50 @@ function depsOf(st: BuildState, origin: string): (BuiltPackage & { row?: Package
 function prevPackage(st: BuildState, origin: string): BuiltPackage | undefined {
   const p = st.previous.get(origin);
   return p && p.files.length > 0
-    ? builtPackage(st.o.ports.get(origin), origin, p.pkgname, p.version, p.files.map((f) => path.join(st.pkgDir, f))) : undefined;
+    ? builtPackage(
+        st.o.ports.get(origin),
+        origin,
+        p.pkgname,
+        p.version,
+        p.files.map((f) => path.join(st.pkgDir, f)),
+      )
+    : undefined;
 }
 
 /**
  * Publish: every port that should have a package gets its newest good one. Nothing built and nothing removed: the
  * current generation already is this set, and nothing new is published. Returns the generation, if any.
  */
-async function publishPhase(o: RunBulkOptions, bulkId: number, events: BulkEvents, pkgDir: string, published: ReadonlyMap<string, PackageRow>,
-  previous: ReadonlyMap<string, PackageRow>, built: ReadonlyMap<string, Made>): Promise<number | undefined> {
+async function publishPhase(
+  o: RunBulkOptions,
+  bulkId: number,
+  events: BulkEvents,
+  pkgDir: string,
+  published: ReadonlyMap<string, PackageRow>,
+  previous: ReadonlyMap<string, PackageRow>,
+  built: ReadonlyMap<string, Made>,
+): Promise<number | undefined> {
   let generation: number | undefined;
   const final = new Map<string, PackageRow>();
   for (const [origin, p] of previous) final.set(origin, p);
   if (!o.keepStale) for (const origin of o.plan.delete) final.delete(origin);
   for (const [origin, b] of built) final.set(origin, b.row);
   const current = currentGeneration(repoDir(o.home, repoName(o.jail.name, o.tree.name)));
-  const unchanged = built.size === 0 && final.size === published.size && [...final].every(([k, p]) => published.get(k) === p) && current !== null;
+  const unchanged =
+    built.size === 0 &&
+    final.size === published.size &&
+    [...final].every(([k, p]) => published.get(k) === p) &&
+    current !== null;
   if (unchanged) generation = current;
   if (o.publish !== false && !o.signal?.aborted && !unchanged) {
-    const res = await publish({ home: o.home, jail: o.jail.name, tree: o.tree.name, arch: o.jail.arch,
-      debs: [...final.values()].flatMap((p) => p.files.map((f) => ({ path: path.join(pkgDir, f) }))), keep: o.keepGenerations ?? 5 });
+    const res = await publish({
+      home: o.home,
+      jail: o.jail.name,
+      tree: o.tree.name,
+      arch: o.jail.arch,
+      debs: [...final.values()].flatMap((p) => p.files.map((f) => ({ path: path.join(pkgDir, f) }))),
+      keep: o.keepGenerations ?? 5,
+    });
     generation = res.generation;
     o.store.bulks.replacePackages(o.jail.name, o.tree.name, [...final.values()]);
     events.send({ type: 'publish', bulk: bulkId, t: Date.now(), generation, packages: res.packages });
@@ -462,8 +716,14 @@ async function publishPhase(o: RunBulkOptions, bulkId: number, events: BulkEvent
 }
 
 /** Ends the bulk: its row finished (which releases the lock), background deletions awaited, the summary. */
-async function summarise(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, t0: number, run: BuildPhaseResult,
-  generation: number | undefined): Promise<BulkSummary> {
+async function summarise(
+  o: RunBulkOptions,
+  lock: BulkLock,
+  events: BulkEvents,
+  t0: number,
+  run: BuildPhaseResult,
+  generation: number | undefined,
+): Promise<BulkSummary> {
   const bulk = lock.bulk;
   const offenders = run.sched.mostOffending(10).map((x) => ({ origin: x.origin, blocked: x.blocked }));
   const c = run.counts();
@@ -472,16 +732,38 @@ async function summarise(o: RunBulkOptions, lock: BulkLock, events: BulkEvents, 
   // Torn-down sandboxes are deleted in the background: wait, so the bulk leaves nothing behind.
   await settleRemovals();
   const wallS = (Date.now() - t0) / 1000;
-  events.send({ type: 'bulk-done', bulk: bulk.id, t: Date.now(), status: run.status, counts: c, wallS, offenders, ...(generation !== undefined ? { generation } : {}) });
-  return { bulk: o.store.bulks.getBulk(bulk.id)!, counts: c, failed: run.failed, skipped: run.skipped, offenders,
-    ...(generation !== undefined ? { generation } : {}), wallS };
+  events.send({
+    type: 'bulk-done',
+    bulk: bulk.id,
+    t: Date.now(),
+    status: run.status,
+    counts: c,
+    wallS,
+    offenders,
+    ...(generation !== undefined ? { generation } : {}),
+  });
+  return {
+    bulk: o.store.bulks.getBulk(bulk.id)!,
+    counts: c,
+    failed: run.failed,
+    skipped: run.skipped,
+    offenders,
+    ...(generation !== undefined ? { generation } : {}),
+    wallS,
+  };
 }
 
 /**
  * A finished package as later builds see it. A Debian source package's `.deb`s are all its files (its dependents
  * get every one, as an apt source); any other port has one `.deb`, its first file, as before.
  */
-function builtPackage(port: Port | undefined, origin: string, pkgname: string, version: string, debs: readonly string[]): BuiltPackage {
+function builtPackage(
+  port: Port | undefined,
+  origin: string,
+  pkgname: string,
+  version: string,
+  debs: readonly string[],
+): BuiltPackage {
   return { origin, pkgname, version, deb: debs[0]!, ...(port?.debian || debs.length > 1 ? { debs: [...debs] } : {}) };
 }
 
@@ -503,7 +785,8 @@ async function debsAbiHash(debs: readonly string[]): Promise<string | undefined>
 /** A port's limits: its recipe's `build.limits` may only lower the operator's (kiln.yaml's are ceilings). */
 export function portLimits(global: Limits, port: Port): Limits {
   const l = port.recipe.build.limits;
-  const min = (g: number | undefined, r: number | undefined): number | undefined => (r === undefined ? g : g === undefined ? r : Math.min(g, r));
+  const min = (g: number | undefined, r: number | undefined): number | undefined =>
+    r === undefined ? g : g === undefined ? r : Math.min(g, r);
   const at = (k: keyof Limits, v: number | undefined): Partial<Limits> => (v === undefined ? {} : { [k]: v });
   return {
     ...global,
@@ -523,15 +806,22 @@ export function limitNotes(global: Limits, port: Port): string[] {
     ['no_output_s', l.no_output_s, global.noOutputMs === undefined ? undefined : global.noOutputMs / 1000, 's'],
     ['memory_mb', l.memory_mb, global.memoryBytes === undefined ? undefined : global.memoryBytes / 1048576, 'MiB'],
   ];
-  return rows.filter(([, r, g]) => r !== undefined && g !== undefined && r > g)
-    .map(([k, r, g, unit]) => `limits: the recipe asks ${k} ${r}, above kiln.yaml's ${g} ${unit}; using ${g} (kiln.yaml's limits are ceilings)`);
+  return rows
+    .filter(([, r, g]) => r !== undefined && g !== undefined && r > g)
+    .map(
+      ([k, r, g, unit]) =>
+        `limits: the recipe asks ${k} ${r}, above kiln.yaml's ${g} ${unit}; using ${g} (kiln.yaml's limits are ceilings)`,
+    );
 }
 
 /** Throws unless every port to build is in the graph (a plan from another graph would be a bug). */
 export function checkPlan(plan: Plan, dag: Dag): void {
   const ids = new Set(dag.ids);
   const stray = plan.build.filter((o) => !ids.has(o));
-  if (stray.length > 0) throw new KilnError('KILN_E_BUILD', `the plan names ports outside the graph: ${stray.slice(0, 5).join(', ')}`, { exitCode: 1 });
+  if (stray.length > 0)
+    throw new KilnError('KILN_E_BUILD', `the plan names ports outside the graph: ${stray.slice(0, 5).join(', ')}`, {
+      exitCode: 1,
+    });
 }
 
 export type { Scheduler };

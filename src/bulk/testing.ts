@@ -30,8 +30,18 @@ export async function testHome(prefix = 'kiln-bulk-test-', o: TestHomeOptions = 
   const home = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const s = openStore(home);
   try {
-    s.putJail({ name: o.name ?? 'bookworm', release: j.release, arch: j.arch, mirror: j.mirror, path: j.path, identity: j.identity, manifestHash: j.manifestHash });
-  } finally { s.close(); }
+    s.putJail({
+      name: o.name ?? 'bookworm',
+      release: j.release,
+      arch: j.arch,
+      mirror: j.mirror,
+      path: j.path,
+      identity: j.identity,
+      manifestHash: j.manifestHash,
+    });
+  } finally {
+    s.close();
+  }
   const cache = path.join(testCacheDir(), 'distfiles');
   fs.mkdirSync(cache, { recursive: true });
   fs.symlinkSync(cache, path.join(home, 'distfiles'));
@@ -40,8 +50,12 @@ export async function testHome(prefix = 'kiln-bulk-test-', o: TestHomeOptions = 
 
 /** Runs `kiln ARGS --home HOME` from source as a child process; never throws on a non-zero exit. */
 export function kiln(home: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  return run(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/bin.ts'), ...args, '--home', home],
-    { cwd: REPO_ROOT, timeoutMs: 30 * 60_000, allowFailure: true, ...opts });
+  return run(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/bin.ts'), ...args, '--home', home], {
+    cwd: REPO_ROOT,
+    timeoutMs: 30 * 60_000,
+    allowFailure: true,
+    ...opts,
+  });
 }
 
 /** What {@link scriptPort} writes. */
@@ -62,13 +76,24 @@ export function scriptPort(tree: string, origin: string, o: ScriptPortOptions = 
   const dir = path.join(tree, origin);
   fs.mkdirSync(dir, { recursive: true });
   const name = origin.split('/')[1]!;
-  const script = o.script ?? `mkdir -p "$DESTDIR/usr/share/${name}"\necho ${name} > "$DESTDIR/usr/share/${name}/${name}.txt"`;
-  fs.writeFileSync(path.join(dir, 'port.yaml'), [
-    `version: "${o.version ?? '1.0'}"`, `summary: test port ${name}`, 'arch: all',
-    'depends:', `  build: [${(o.build ?? []).join(', ')}]`, `  run: [${(o.run ?? []).join(', ')}]`,
-    'build:', '  system: script',
-    ...(o.parallel !== undefined ? [`  parallel: ${o.parallel}`] : []),
-    ...(o.test !== undefined ? ['  test: |', ...o.test.split('\n').map((l) => `    ${l}`)] : []),
-    '  script: |', ...script.split('\n').map((l) => `    ${l}`), '',
-  ].join('\n'));
+  const script =
+    o.script ?? `mkdir -p "$DESTDIR/usr/share/${name}"\necho ${name} > "$DESTDIR/usr/share/${name}/${name}.txt"`;
+  fs.writeFileSync(
+    path.join(dir, 'port.yaml'),
+    [
+      `version: "${o.version ?? '1.0'}"`,
+      `summary: test port ${name}`,
+      'arch: all',
+      'depends:',
+      `  build: [${(o.build ?? []).join(', ')}]`,
+      `  run: [${(o.run ?? []).join(', ')}]`,
+      'build:',
+      '  system: script',
+      ...(o.parallel !== undefined ? [`  parallel: ${o.parallel}`] : []),
+      ...(o.test !== undefined ? ['  test: |', ...o.test.split('\n').map((l) => `    ${l}`)] : []),
+      '  script: |',
+      ...script.split('\n').map((l) => `    ${l}`),
+      '',
+    ].join('\n'),
+  );
 }

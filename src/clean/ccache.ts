@@ -9,7 +9,15 @@ import { Cleaner, type CleanReport } from './report.js';
 import { bulkRunning, type CleanOptions } from './packages.js';
 
 function dirs(d: string): string[] {
-  try { return fs.readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort(); } catch { return []; }
+  try {
+    return fs
+      .readdirSync(d, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
+  } catch {
+    return [];
+  }
 }
 
 /** Removes every per-port compiler cache but those of running bulks. */
@@ -19,7 +27,10 @@ export function cleanCcache(o: CleanOptions): CleanReport {
   for (const jail of dirs(root)) {
     for (const tree of dirs(path.join(root, jail))) {
       const dir = path.join(root, jail, tree);
-      if (bulkRunning(o.store, jail, tree)) { c.spare(dir, `bulk of jail ${jail} and tree ${tree} is running`); continue; }
+      if (bulkRunning(o.store, jail, tree)) {
+        c.spare(dir, `bulk of jail ${jail} and tree ${tree} is running`);
+        continue;
+      }
       c.remove(dir, `compiler caches of jail ${jail} and tree ${tree}`);
     }
   }

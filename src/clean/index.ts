@@ -2,5 +2,13 @@
 export { cleanPackages, bulkRunning, type CleanOptions } from './packages.js';
 export { cleanDistfiles, neededDistfiles } from './distfiles.js';
 export { cleanLogs } from './logs.js';
-export { formatCleanReport, formatBytes, measure, type CleanKind, type CleanReport, type Removal, type Spared } from './report.js';
+export {
+  formatCleanReport,
+  formatBytes,
+  measure,
+  type CleanKind,
+  type CleanReport,
+  type Removal,
+  type Spared,
+} from './report.js';
 export { cleanCcache } from './ccache.js';

@@ -14,7 +14,11 @@ export function cleanLogs(o: CleanOptions & { readonly keep: number }): CleanRep
   const c = new Cleaner('logs', o.home, o.dryRun ?? false);
   const root = path.join(o.home, 'logs');
   let names: string[] = [];
-  try { names = fs.readdirSync(root); } catch { return c.report(); }
+  try {
+    names = fs.readdirSync(root);
+  } catch {
+    return c.report();
+  }
   const bulks = o.store.bulks.listBulks({ limit: 1_000_000 }); // newest first
   const rank = new Map<string, number>();
   const keepIds = new Set<number>();
@@ -25,14 +29,21 @@ export function cleanLogs(o: CleanOptions & { readonly keep: number }): CleanRep
     rank.set(pair, n + 1);
     if (n < o.keep || (b.status === 'running' && ownerAlive(b))) keepIds.add(b.id);
   }
-  const ids = names.filter((n) => /^[1-9][0-9]*$/.test(n)).map(Number).sort((a, b) => a - b);
+  const ids = names
+    .filter((n) => /^[1-9][0-9]*$/.test(n))
+    .map(Number)
+    .sort((a, b) => a - b);
   for (const id of ids) {
     if (keepIds.has(id)) continue;
     const b = byId.get(id);
     const dir = path.join(root, String(id));
     if (!fs.lstatSync(dir).isDirectory()) continue;
-    c.remove(dir, b ? `bulk ${id} (jail ${b.jail}, tree ${b.tree}, ${b.status}) is older than the newest ${o.keep} of its pair`
-      : `bulk ${id} is not in the state database`);
+    c.remove(
+      dir,
+      b
+        ? `bulk ${id} (jail ${b.jail}, tree ${b.tree}, ${b.status}) is older than the newest ${o.keep} of its pair`
+        : `bulk ${id} is not in the state database`,
+    );
   }
   return c.report();
 }

@@ -22,7 +22,8 @@ export interface CleanOptions {
 /** Every (jail, tree) pair the store knows of from its bulks, by folder name `JAIL-TREE`. */
 function knownPairs(store: Store): Map<string, { jail: string; tree: string }> {
   const out = new Map<string, { jail: string; tree: string }>();
-  for (const b of store.bulks.listBulks({ limit: 1_000_000 })) out.set(repoName(b.jail, b.tree), { jail: b.jail, tree: b.tree });
+  for (const b of store.bulks.listBulks({ limit: 1_000_000 }))
+    out.set(repoName(b.jail, b.tree), { jail: b.jail, tree: b.tree });
   return out;
 }
 
@@ -35,13 +36,21 @@ export function bulkRunning(store: Store, jail: string, tree: string): boolean {
 function generationDebs(home: string, jail: string, tree: string): Set<string> {
   const out = new Set<string>();
   let gens: { dir: string }[] = [];
-  try { gens = listGenerations(home, jail, tree); } catch { return out; }
+  try {
+    gens = listGenerations(home, jail, tree);
+  } catch {
+    return out;
+  }
   for (const g of gens) {
     const stack = [path.join(g.dir, 'pool')];
     for (let guard = 0; stack.length > 0 && guard < 1_000_000; guard++) {
       const dir = stack.pop()!;
       let entries: fs.Dirent[] = [];
-      try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { continue; }
+      try {
+        entries = fs.readdirSync(dir, { withFileTypes: true });
+      } catch {
+        continue;
+      }
       for (const e of entries) {
         if (e.isDirectory()) stack.push(path.join(dir, e.name));
         else if (e.name.endsWith('.deb')) out.add(e.name);
@@ -56,7 +65,11 @@ export function cleanPackages(o: CleanOptions): CleanReport {
   const c = new Cleaner('packages', o.home, o.dryRun ?? false);
   const root = path.join(o.home, 'packages');
   let names: string[] = [];
-  try { names = fs.readdirSync(root).sort(); } catch { return c.report(); }
+  try {
+    names = fs.readdirSync(root).sort();
+  } catch {
+    return c.report();
+  }
   const jails = o.store.listJails().map((j) => j.name);
   const trees = o.store.listTrees().map((t) => t.name);
   const live = new Map<string, { jail: string; tree: string }>();
@@ -69,18 +82,38 @@ export function cleanPackages(o: CleanOptions): CleanReport {
     const pair = live.get(name);
     if (!pair) {
       const was = known.get(name);
-      if (was && bulkRunning(o.store, was.jail, was.tree)) { c.spare(dir, `bulk of jail ${was.jail} and tree ${was.tree} is running`); continue; }
-      const gone = was ? [...(jails.includes(was.jail) ? [] : [`jail ${was.jail}`]), ...(trees.includes(was.tree) ? [] : [`tree ${was.tree}`])] : [];
-      c.remove(dir, gone.length > 0 ? `${gone.join(' and ')} no longer registered` : 'no registered jail and tree make this name');
+      if (was && bulkRunning(o.store, was.jail, was.tree)) {
+        c.spare(dir, `bulk of jail ${was.jail} and tree ${was.tree} is running`);
+        continue;
+      }
+      const gone = was
+        ? [
+            ...(jails.includes(was.jail) ? [] : [`jail ${was.jail}`]),
+            ...(trees.includes(was.tree) ? [] : [`tree ${was.tree}`]),
+          ]
+        : [];
+      c.remove(
+        dir,
+        gone.length > 0 ? `${gone.join(' and ')} no longer registered` : 'no registered jail and tree make this name',
+      );
       if (was && !c.dryRun) o.store.bulks.replacePackages(was.jail, was.tree, []);
       continue;
     }
-    if (bulkRunning(o.store, pair.jail, pair.tree)) { c.spare(dir, `bulk of jail ${pair.jail} and tree ${pair.tree} is running`); continue; }
-    const wanted = new Set(o.store.bulks.packages(pair.jail, pair.tree).flatMap((p) => p.files.map((f) => path.normalize(f))));
+    if (bulkRunning(o.store, pair.jail, pair.tree)) {
+      c.spare(dir, `bulk of jail ${pair.jail} and tree ${pair.tree} is running`);
+      continue;
+    }
+    const wanted = new Set(
+      o.store.bulks.packages(pair.jail, pair.tree).flatMap((p) => p.files.map((f) => path.normalize(f))),
+    );
     const published = generationDebs(o.home, pair.jail, pair.tree);
     const all = path.join(dir, 'All');
     let files: string[] = [];
-    try { files = fs.readdirSync(all).sort(); } catch { continue; }
+    try {
+      files = fs.readdirSync(all).sort();
+    } catch {
+      continue;
+    }
     for (const f of files) {
       if (wanted.has(path.join('All', f))) continue;
       if (published.has(f)) continue;

@@ -43,7 +43,11 @@ export interface CleanReport {
 /** Files and bytes under `p` (itself if a file; symbolic links count as files of their own size, not followed). */
 export function measure(p: string): { files: number; bytes: number } {
   let st: fs.Stats;
-  try { st = fs.lstatSync(p); } catch { return { files: 0, bytes: 0 }; }
+  try {
+    st = fs.lstatSync(p);
+  } catch {
+    return { files: 0, bytes: 0 };
+  }
   if (!st.isDirectory()) return { files: 1, bytes: st.size };
   let files = 0;
   let bytes = 0;
@@ -51,12 +55,23 @@ export function measure(p: string): { files: number; bytes: number } {
   for (let guard = 0; stack.length > 0 && guard < 10_000_000; guard++) {
     const dir = stack.pop()!;
     let entries: fs.Dirent[] = [];
-    try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { continue; }
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
     for (const e of entries) {
       const full = path.join(dir, e.name);
-      if (e.isDirectory()) { stack.push(full); continue; }
+      if (e.isDirectory()) {
+        stack.push(full);
+        continue;
+      }
       files++;
-      try { bytes += fs.lstatSync(full).size; } catch { /* raced away */ }
+      try {
+        bytes += fs.lstatSync(full).size;
+      } catch {
+        /* raced away */
+      }
     }
   }
   return { files, bytes };
@@ -66,7 +81,11 @@ export function measure(p: string): { files: number; bytes: number } {
 export class Cleaner {
   private readonly removed: Removal[] = [];
   private readonly spared: Spared[] = [];
-  constructor(readonly kind: CleanKind, readonly home: string, readonly dryRun: boolean) {}
+  constructor(
+    readonly kind: CleanKind,
+    readonly home: string,
+    readonly dryRun: boolean,
+  ) {}
 
   /** Measures and (unless a dry run) removes `abs`, a file or a whole folder. */
   remove(abs: string, why: string): void {
@@ -84,8 +103,12 @@ export class Cleaner {
   report(): CleanReport {
     const removed = [...this.removed].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     return {
-      kind: this.kind, dryRun: this.dryRun, removed,
-      files: removed.reduce((s, r) => s + r.files, 0), bytes: removed.reduce((s, r) => s + r.bytes, 0), spared: this.spared,
+      kind: this.kind,
+      dryRun: this.dryRun,
+      removed,
+      files: removed.reduce((s, r) => s + r.files, 0),
+      bytes: removed.reduce((s, r) => s + r.bytes, 0),
+      spared: this.spared,
     };
   }
 }
@@ -101,9 +124,14 @@ export function formatBytes(n: number): string {
 /** The report for a person: one summary line, then one line per removal and per spared path. */
 export function formatCleanReport(r: CleanReport): string {
   const verb = r.dryRun ? 'would remove' : 'removed';
-  const lines = [`kiln clean ${r.kind}: ${verb} ${r.files} file${r.files === 1 ? '' : 's'}, ${formatBytes(r.bytes)}`
-    + `${r.removed.length > 0 ? ` (${r.removed.length} entr${r.removed.length === 1 ? 'y' : 'ies'})` : ''}`];
-  for (const x of r.removed) lines.push(`  ${r.dryRun ? 'would remove' : 'removed'} ${x.path} (${x.files} file${x.files === 1 ? '' : 's'}, ${formatBytes(x.bytes)}): ${x.why}`);
+  const lines = [
+    `kiln clean ${r.kind}: ${verb} ${r.files} file${r.files === 1 ? '' : 's'}, ${formatBytes(r.bytes)}` +
+      `${r.removed.length > 0 ? ` (${r.removed.length} entr${r.removed.length === 1 ? 'y' : 'ies'})` : ''}`,
+  ];
+  for (const x of r.removed)
+    lines.push(
+      `  ${r.dryRun ? 'would remove' : 'removed'} ${x.path} (${x.files} file${x.files === 1 ? '' : 's'}, ${formatBytes(x.bytes)}): ${x.why}`,
+    );
   for (const s of r.spared) lines.push(`  kept ${s.path}: ${s.why}`);
   return lines.join('\n');
 }

@@ -36,11 +36,16 @@ export const COMMON_OPTIONS = {
  * {@link UsageError} naming the flag and the command.
  */
 export function parseCommand<O extends NonNullable<ParseArgsConfig['options']>>(
-  command: string, argv: string[], options: O,
+  command: string,
+  argv: string[],
+  options: O,
 ) {
   try {
     return parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError(`kiln ${command}: ${e instanceof Error ? e.message : String(e)}`, `see \`kiln ${command} --help\``);
+    throw new UsageError(
+      `kiln ${command}: ${e instanceof Error ? e.message : String(e)}`,
+      `see \`kiln ${command} --help\``,
+    );
   }
 }

@@ -30,10 +30,12 @@ export async function main(argv: string[], ctx?: Partial<CliContext>): Promise<n
     out: ctx?.out ?? ((t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`)),
     err: ctx?.err ?? ((t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`)),
     isTTY: ctx?.isTTY ?? Boolean(process.stdout.isTTY),
-    env, cwd,
+    env,
+    cwd,
   };
   const [name, ...rest] = hoistGlobals(argv);
-  if (name === 'help' && rest[0] !== undefined && !rest[0].startsWith('-')) return main([rest[0], '--help', ...rest.slice(1)], full);
+  if (name === 'help' && rest[0] !== undefined && !rest[0].startsWith('-'))
+    return main([rest[0], '--help', ...rest.slice(1)], full);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     full.out(USAGE);
     return name === undefined ? 2 : 0;
@@ -45,13 +47,17 @@ export async function main(argv: string[], ctx?: Partial<CliContext>): Promise<n
   const entry = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!entry) {
     const pointer = POUDRIERE_WORDS[name];
-    full.err(pointer !== undefined && !Object.prototype.hasOwnProperty.call(COMMANDS, name)
-      ? `kiln: unknown command "${name}": poudriere's ${name} is \`${pointer}\` in kiln`
-      : `kiln: unknown command "${name}"${suggestion(name, Object.keys(COMMANDS))}; see \`kiln --help\``);
+    full.err(
+      pointer !== undefined && !Object.prototype.hasOwnProperty.call(COMMANDS, name)
+        ? `kiln: unknown command "${name}": poudriere's ${name} is \`${pointer}\` in kiln`
+        : `kiln: unknown command "${name}"${suggestion(name, Object.keys(COMMANDS))}; see \`kiln --help\``,
+    );
     return 2;
   }
   if (name === 'bulk' && rest.includes('-c')) {
-    full.err('kiln: bulk -c is poudriere\'s "clean all"; kiln\'s is -C (rebuild the requested ports even if unchanged)');
+    full.err(
+      'kiln: bulk -c is poudriere\'s "clean all"; kiln\'s is -C (rebuild the requested ports even if unchanged)',
+    );
     return 2;
   }
   // Read commands never create a home or its database.

@@ -15,8 +15,24 @@ import { main } from './main.js';
 import { didYouMean, hoistGlobals } from './suggest.js';
 
 function capture(home: string) {
-  const out: string[] = []; const err: string[] = [];
-  return { out, err, ctx: { home, out: (t: string) => { out.push(t); }, err: (t: string) => { err.push(t); }, isTTY: false, env: {}, cwd: home } };
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out,
+    err,
+    ctx: {
+      home,
+      out: (t: string) => {
+        out.push(t);
+      },
+      err: (t: string) => {
+        err.push(t);
+      },
+      isTTY: false,
+      env: {},
+      cwd: home,
+    },
+  };
 }
 
 const bin = [process.execPath, '--import', 'tsx', path.join(REPO_ROOT, 'src/cli/bin.ts')];
@@ -49,7 +65,12 @@ test('the command line: unknown words, poudriere words, help CMD, read commands 
     assert.equal(await main(['help', 'clean'], c.ctx), 0);
     assert.match(c.out.join('\n'), /^usage: kiln clean/);
     // Global options before the command; read commands never create a home.
-    for (const argv of [['--home', home, 'status'], ['logs', '1', 'misc/a', '--home', home], ['tree', 'list'], ['repo', 'show', 'x-y']]) {
+    for (const argv of [
+      ['--home', home, 'status'],
+      ['logs', '1', 'misc/a', '--home', home],
+      ['tree', 'list'],
+      ['repo', 'show', 'x-y'],
+    ]) {
       c = capture(home);
       assert.equal(await main(argv, c.ctx), 2, argv.join(' '));
       assert.deepEqual(c.err, [`kiln: no kiln home at ${home} (kiln jail create makes one)`], argv.join(' '));
@@ -58,10 +79,25 @@ test('the command line: unknown words, poudriere words, help CMD, read commands 
     // Did you mean, for jails and origins (kiln testport).
     const real = path.join(dir, 'home');
     const st = openStore(real);
-    try { st.putJail({ name: 'bookworm', release: 'bookworm', arch: 'amd64', mirror: 'http://mirror.invalid/debian', path: '/nonexistent', identity: 'i', manifestHash: 'm' }); } finally { st.close(); }
+    try {
+      st.putJail({
+        name: 'bookworm',
+        release: 'bookworm',
+        arch: 'amd64',
+        mirror: 'http://mirror.invalid/debian',
+        path: '/nonexistent',
+        identity: 'i',
+        manifestHash: 'm',
+      });
+    } finally {
+      st.close();
+    }
     const tree = path.join(dir, 'tree');
     fs.mkdirSync(path.join(tree, 'misc/hello'), { recursive: true });
-    fs.writeFileSync(path.join(tree, 'misc/hello/port.yaml'), 'version: "1.0"\nsummary: hello\nbuild:\n  system: make\n');
+    fs.writeFileSync(
+      path.join(tree, 'misc/hello/port.yaml'),
+      'version: "1.0"\nsummary: hello\nbuild:\n  system: make\n',
+    );
     c = capture(real);
     assert.equal(await main(['testport', '-j', 'bookwrom', '-p', tree, 'misc/hello'], c.ctx), 2);
     assert.match(c.err.join('\n'), /no jail named bookwrom \(did you mean bookworm\?\)/);
@@ -71,7 +107,9 @@ test('the command line: unknown words, poudriere words, help CMD, read commands 
     const r = await run(bin[0]!, [...bin.slice(1), '--home', home, 'status'], { cwd: REPO_ROOT, allowFailure: true });
     assert.equal(r.status, 2);
     assert.equal(r.stderr, `kiln: no kiln home at ${home} (kiln jail create makes one)\n`);
-  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a closed pipe ends kiln quietly; status of a running bulk; logs -f follows a running build', async () => {
@@ -86,7 +124,15 @@ test('a closed pipe ends kiln quietly; status of a running bulk; logs -f follows
     assert.equal(p.stderr, 'status 0\n');
 
     // status of a running bulk: counts, elapsed time, ETA, what builds.
-    f.append(f.running, [{ type: 'progress', t: Date.now(), counts: { built: 0, failed: 0, skipped: 0, kept: 0, deleted: 0, remaining: 3 }, etaS: 600, elapsedS: 1 }]);
+    f.append(f.running, [
+      {
+        type: 'progress',
+        t: Date.now(),
+        counts: { built: 0, failed: 0, skipped: 0, kept: 0, deleted: 0, remaining: 3 },
+        etaS: 600,
+        elapsedS: 1,
+      },
+    ]);
     let c = capture(f.home);
     assert.equal(await main(['status', String(f.running)], c.ctx), 0);
     const text = c.out.join('\n');
@@ -96,17 +142,27 @@ test('a closed pipe ends kiln quietly; status of a running bulk; logs -f follows
 
     // logs -f: what is there, then what is appended, until the build ends.
     const logFile = path.join(f.home, 'logs', String(f.running), 'misc_slow.log');
-    const follow = run(bin[0]!, [...bin.slice(1), 'logs', '-f', String(f.running), 'misc/slow', '--home', f.home], { cwd: REPO_ROOT, allowFailure: true, timeoutMs: 60_000 });
+    const follow = run(bin[0]!, [...bin.slice(1), 'logs', '-f', String(f.running), 'misc/slow', '--home', f.home], {
+      cwd: REPO_ROOT,
+      allowFailure: true,
+      timeoutMs: 60_000,
+    });
     await new Promise((r) => setTimeout(r, 3000));
     fs.appendFileSync(logFile, '[t] compiling\n[t] linking\n');
     await new Promise((r) => setTimeout(r, 1000));
     const s = openStore(f.home);
-    try { s.bulks.setBuild(f.running, 'misc/slow', { result: 'built', finished: new Date().toISOString() }); } finally { s.close(); }
+    try {
+      s.bulks.setBuild(f.running, 'misc/slow', { result: 'built', finished: new Date().toISOString() });
+    } finally {
+      s.close();
+    }
     const fr = await follow;
     assert.equal(fr.status, 0, fr.stderr);
     assert.equal(fr.stdout, '[t] === phase build started\n[t] compiling\n[t] linking\n');
     c = capture(f.home);
     assert.equal(await main(['logs', String(f.done), 'misc/aa'], c.ctx), 2);
     assert.match(c.err.join('\n'), /has no port misc\/aa \(did you mean misc\/a\?\)/);
-  } finally { fs.rmSync(f.dir, { recursive: true, force: true }); }
+  } finally {
+    fs.rmSync(f.dir, { recursive: true, force: true });
+  }
 });

@@ -26,9 +26,13 @@ export function didYouMean(word: string, known: Iterable<string>): string[] {
   const scored: [string, number][] = [];
   for (const k of known) {
     const d = editDistance(word.toLowerCase(), k.toLowerCase());
-    if (d <= max || (k.includes('/') && word.includes('/') && k.endsWith(`/${word.split('/')[1]}`))) scored.push([k, d]);
+    if (d <= max || (k.includes('/') && word.includes('/') && k.endsWith(`/${word.split('/')[1]}`)))
+      scored.push([k, d]);
   }
-  return scored.sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0])).slice(0, 3).map(([k]) => k);
+  return scored
+    .sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))
+    .slice(0, 3)
+    .map(([k]) => k);
 }
 
 /** ` (did you mean a or b?)`, or '' when nothing is close. */
@@ -39,8 +43,13 @@ export function suggestion(word: string, known: Iterable<string>): string {
 
 /** poudriere's (and pkgsrc's) words for what kiln does under another name. */
 export const POUDRIERE_WORDS: Readonly<Record<string, string>> = {
-  pkgclean: 'kiln clean packages', distclean: 'kiln clean distfiles', logclean: 'kiln clean logs',
-  ports: 'kiln tree', jails: 'kiln jail', queue: 'kiln status', foreground: 'kiln bulk',
+  pkgclean: 'kiln clean packages',
+  distclean: 'kiln clean distfiles',
+  logclean: 'kiln clean logs',
+  ports: 'kiln tree',
+  jails: 'kiln jail',
+  queue: 'kiln status',
+  foreground: 'kiln bulk',
 };
 
 /** Options kiln takes before or after the command: they move behind the command name. */
@@ -49,8 +58,14 @@ export function hoistGlobals(argv: readonly string[]): string[] {
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--home' && i + 1 < argv.length) { lead.push(a, argv[++i]!); continue; }
-    if (a.startsWith('--home=') || a === '--json') { lead.push(a); continue; }
+    if (a === '--home' && i + 1 < argv.length) {
+      lead.push(a, argv[++i]!);
+      continue;
+    }
+    if (a.startsWith('--home=') || a === '--json') {
+      lead.push(a);
+      continue;
+    }
     break;
   }
   if (lead.length === 0 || i >= argv.length) return [...argv];
@@ -60,8 +75,13 @@ export function hoistGlobals(argv: readonly string[]): string[] {
 /** Commands (and verbs) that only read: they must not create a home or its database. */
 export function isReadOnly(name: string, rest: readonly string[]): boolean {
   const verb = rest.find((a) => !a.startsWith('-'));
-  return name === 'status' || name === 'logs' || (name === 'tree' && (verb === 'list' || verb === 'show'))
-    || (name === 'repo' && (verb === 'list' || verb === 'show')) || (name === 'sandbox' && verb === 'list');
+  return (
+    name === 'status' ||
+    name === 'logs' ||
+    (name === 'tree' && (verb === 'list' || verb === 'show')) ||
+    (name === 'repo' && (verb === 'list' || verb === 'show')) ||
+    (name === 'sandbox' && verb === 'list')
+  );
 }
 
 /** True when `home` holds kiln state (its database, or published repositories). */

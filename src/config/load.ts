@@ -38,7 +38,11 @@ export function parseConfig(text: string | Buffer, file: string): Readonly<Confi
   }
   const { value, problems } = validateYaml(ConfigSchema, source, file, { allowEmpty: true });
   if (problems.length > 0 || value === undefined) {
-    throw new InputError('KILN_E_CONFIG', problems, 'fix kiln.yaml; `kiln config` lists every setting, its default and its meaning');
+    throw new InputError(
+      'KILN_E_CONFIG',
+      problems,
+      'fix kiln.yaml; `kiln config` lists every setting, its default and its meaning',
+    );
   }
   return deepFreeze(value);
 }
@@ -51,7 +55,10 @@ export function loadConfig(home: string): Readonly<Config> {
     bytes = fs.readFileSync(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return defaultConfig();
-    throw new KilnError('KILN_E_CONFIG', `cannot read ${file}: ${(e as Error).message}`, { hint: 'check the file and its permissions', cause: e });
+    throw new KilnError('KILN_E_CONFIG', `cannot read ${file}: ${(e as Error).message}`, {
+      hint: 'check the file and its permissions',
+      cause: e,
+    });
   }
   return parseConfig(bytes, file);
 }
@@ -68,8 +75,15 @@ export interface ConfigRow {
   readonly doc: string;
 }
 
-interface Def { type: string; shape?: Record<string, Walkable>; innerType?: Walkable }
-interface Walkable { _zod: { def: Def }; description?: string }
+interface Def {
+  type: string;
+  shape?: Record<string, Walkable>;
+  innerType?: Walkable;
+}
+interface Walkable {
+  _zod: { def: Def };
+  description?: string;
+}
 
 /** The object schema inside optional/default wrappers, or undefined for a leaf. */
 function objectOf(s: Walkable): Walkable | undefined {

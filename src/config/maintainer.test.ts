@@ -10,7 +10,8 @@ test('maintainer: kiln.yaml wins; the default is never a host lintian calls bogu
   const cfg = parseConfig('maintainer: "Jane Builder <jane@builds.example.org>"\n', 'kiln.yaml');
   assert.equal(maintainerOf(cfg), 'Jane Builder <jane@builds.example.org>');
   assert.throws(() => parseConfig('maintainer: "kiln <kiln@localhost>"\n', 'kiln.yaml'), /maintainer/);
-  for (const bad of ['localhost', 'vm', 'box.localdomain', 'printer.local', '', 'a..b']) assert.equal(isMailDomain(bad), false, bad);
+  for (const bad of ['localhost', 'vm', 'box.localdomain', 'printer.local', '', 'a..b'])
+    assert.equal(isMailDomain(bad), false, bad);
   for (const good of ['example.org', 'build-1.example.org']) assert.equal(isMailDomain(good), true, good);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-maint-'));
   try {
@@ -19,8 +20,13 @@ test('maintainer: kiln.yaml wins; the default is never a host lintian calls bogu
     assert.equal(maintainerOf(undefined, root), 'kiln <kiln@mail.example.net>');
     fs.writeFileSync(path.join(root, 'etc/mailname'), 'localhost\n');
     const host = maintainerOf(undefined, root);
-    assert.equal(host, isMailDomain(os.hostname()) ? `kiln <kiln@${os.hostname().toLowerCase()}>` : 'kiln <kiln@kiln.invalid>');
+    assert.equal(
+      host,
+      isMailDomain(os.hostname()) ? `kiln <kiln@${os.hostname().toLowerCase()}>` : 'kiln <kiln@kiln.invalid>',
+    );
     assert.equal(parseConfig('debug_symbols: true\n', 'kiln.yaml').debug_symbols, true);
     assert.equal(parseConfig('', 'kiln.yaml').debug_symbols, false);
-  } finally { fs.rmSync(root, { recursive: true, force: true }); }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });

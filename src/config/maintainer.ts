@@ -18,7 +18,11 @@ export function isMailDomain(host: string): boolean {
 /** The host part of kiln's default address: the mail name, the host name, or `kiln.invalid`. */
 export function defaultMailHost(root = '/'): string {
   let mailname = '';
-  try { mailname = fs.readFileSync(`${root.replace(/\/$/, '')}/etc/mailname`, 'utf8').trim(); } catch { /* none */ }
+  try {
+    mailname = fs.readFileSync(`${root.replace(/\/$/, '')}/etc/mailname`, 'utf8').trim();
+  } catch {
+    /* none */
+  }
   for (const h of [mailname, os.hostname()]) if (isMailDomain(h)) return h.toLowerCase();
   return 'kiln.invalid';
 }

@@ -71,7 +71,10 @@ export function parseReleaseSha256(text: string): Map<string, { sha256: string; 
   const out = new Map<string, { sha256: string; size: number }>();
   let inSha = false;
   for (const line of text.split('\n')) {
-    if (/^\S/.test(line)) { inSha = /^SHA256:/.test(line); continue; }
+    if (/^\S/.test(line)) {
+      inSha = /^SHA256:/.test(line);
+      continue;
+    }
     if (!inSha) continue;
     const w = line.trim().split(/\s+/);
     if (w.length === 3) out.set(w[2]!, { sha256: w[0]!.toLowerCase(), size: Number(w[1]) });
@@ -87,29 +90,50 @@ function stripClearsign(text: string): string {
   return text.slice(start + 2, sig + 1).replace(/^- /gm, '');
 }
 
-async function readRelease(dir: string, base: string, opts: SourcesIndexOptions, state: CacheState | undefined): Promise<{ text: string; lastModified?: string } | 'unchanged'> {
+async function readRelease(
+  dir: string,
+  base: string,
+  opts: SourcesIndexOptions,
+  state: CacheState | undefined,
+): Promise<{ text: string; lastModified?: string } | 'unchanged'> {
   const tmp = path.join(dir, `.InRelease.${process.pid}.${crypto.randomBytes(4).toString('hex')}`);
   try {
     const ims = state?.mirror === opts.mirror ? state.releaseLastModified : undefined;
-    let got = await httpGetToFile(`${base}/InRelease`, tmp, { signal: opts.signal, ...(ims ? { ifModifiedSince: ims } : {}) });
+    let got = await httpGetToFile(`${base}/InRelease`, tmp, {
+      signal: opts.signal,
+      ...(ims ? { ifModifiedSince: ims } : {}),
+    });
     let signed = true;
-    if (got === undefined) { signed = false; got = await httpGetToFile(`${base}/Release`, tmp, { signal: opts.signal, ...(ims ? { ifModifiedSince: ims } : {}) }); }
+    if (got === undefined) {
+      signed = false;
+      got = await httpGetToFile(`${base}/Release`, tmp, {
+        signal: opts.signal,
+        ...(ims ? { ifModifiedSince: ims } : {}),
+      });
+    }
     if (got === undefined) {
       throw new KilnError('KILN_E_FETCH', `${base}/InRelease and ${base}/Release do not exist`, {
-        hint: `check the release name "${opts.release}" and the mirror`, exitCode: 1 });
+        hint: `check the release name "${opts.release}" and the mirror`,
+        exitCode: 1,
+      });
     }
     if (got.status === 304 && fs.existsSync(path.join(dir, 'Release'))) return 'unchanged';
     let text = fs.readFileSync(tmp, 'utf8');
-    if (signed && opts.keyring && await have('gpgv')) {
+    if (signed && opts.keyring && (await have('gpgv'))) {
       try {
         text = (await run('gpgv', ['--keyring', opts.keyring, '--output', '-', tmp], { timeoutMs: 60_000 })).stdout;
       } catch (e) {
         throw new KilnError('KILN_E_FETCH', `${base}/InRelease: signature check with ${opts.keyring} failed`, {
-          hint: 'the mirror served a release file not signed by Debian\'s archive key; check the mirror', exitCode: 1, cause: e });
+          hint: "the mirror served a release file not signed by Debian's archive key; check the mirror",
+          exitCode: 1,
+          cause: e,
+        });
       }
     } else if (signed) text = stripClearsign(text);
     return { text, ...(got.lastModified ? { lastModified: got.lastModified } : {}) };
-  } finally { fs.rmSync(tmp, { force: true }); }
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
 }
 
 /**
@@ -118,23 +142,39 @@ async function readRelease(dir: string, base: string, opts: SourcesIndexOptions,
  */
 export function updateSourcesIndex(opts: SourcesIndexOptions): Promise<{ path: string; changed: boolean }> {
   const component = opts.component ?? 'main';
-  return updateIndexFile(opts, { remote: `${component}/source/Sources`, local: `${component}.Sources`, state: `${component}.state.json` });
+  return updateIndexFile(opts, {
+    remote: `${component}/source/Sources`,
+    local: `${component}.Sources`,
+    state: `${component}.state.json`,
+  });
 }
 
 /**
  * Like {@link updateSourcesIndex} for the binary index of one architecture (`main/binary-ARCH/Packages`), cached as
  * `HOME/cache/debian/RELEASE/COMPONENT.Packages-ARCH`.
  */
-export function updatePackagesIndex(opts: SourcesIndexOptions & { readonly arch: string }): Promise<{ path: string; changed: boolean }> {
+export function updatePackagesIndex(
+  opts: SourcesIndexOptions & { readonly arch: string },
+): Promise<{ path: string; changed: boolean }> {
   const component = opts.component ?? 'main';
-  return updateIndexFile(opts, { remote: `${component}/binary-${opts.arch}/Packages`, local: `${component}.Packages-${opts.arch}`,
-    state: `${component}.Packages-${opts.arch}.state.json` });
+  return updateIndexFile(opts, {
+    remote: `${component}/binary-${opts.arch}/Packages`,
+    local: `${component}.Packages-${opts.arch}`,
+    state: `${component}.Packages-${opts.arch}.state.json`,
+  });
 }
 
 /** One index of a release: its path under `dists/RELEASE/` (without `.xz`), its cached file and state file names. */
-interface IndexFileSpec { readonly remote: string; readonly local: string; readonly state: string }
+interface IndexFileSpec {
+  readonly remote: string;
+  readonly local: string;
+  readonly state: string;
+}
 
-async function updateIndexFile(opts: SourcesIndexOptions, spec: IndexFileSpec): Promise<{ path: string; changed: boolean }> {
+async function updateIndexFile(
+  opts: SourcesIndexOptions,
+  spec: IndexFileSpec,
+): Promise<{ path: string; changed: boolean }> {
   const component = opts.component ?? 'main';
   const dir = sourcesCacheDir(opts.home, opts.release);
   const file = path.join(dir, spec.local);
@@ -144,26 +184,40 @@ async function updateIndexFile(opts: SourcesIndexOptions, spec: IndexFileSpec): 
   if (refresh === 'never' || (refresh === 'missing' && cached)) {
     if (!cached) {
       throw new KilnError('KILN_E_FETCH', `no cached index ${spec.local} for ${opts.release} in ${dir}`, {
-        hint: 'refresh it (kiln tree update, or any command allowed to reach the archive)', exitCode: 1 });
+        hint: 'refresh it (kiln tree update, or any command allowed to reach the archive)',
+        exitCode: 1,
+      });
     }
     return { path: file, changed: false };
   }
   fs.mkdirSync(dir, { recursive: true });
   let state: CacheState | undefined;
-  try { state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as CacheState; } catch { state = undefined; }
+  try {
+    state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as CacheState;
+  } catch {
+    state = undefined;
+  }
   const base = `${opts.mirror}/dists/${opts.release}`;
   const rel = await readRelease(dir, base, opts, cached ? state : undefined);
-  if (rel === 'unchanged') { opts.log?.(`debian: ${opts.release} release file not modified; ${spec.local} kept`); return { path: file, changed: false }; }
+  if (rel === 'unchanged') {
+    opts.log?.(`debian: ${opts.release} release file not modified; ${spec.local} kept`);
+    return { path: file, changed: false };
+  }
   const sums = parseReleaseSha256(rel.text);
   const pick = ['xz', 'gz'].map((ext) => ({ ext, rel: `${spec.remote}.${ext}` })).find((c) => sums.has(c.rel));
   if (!pick) {
     throw new KilnError('KILN_E_FETCH', `${base}: the release file lists no ${spec.remote}.xz or .gz`, {
-      hint: `this archive has no such index for component ${component}`, exitCode: 1 });
+      hint: `this archive has no such index for component ${component}`,
+      exitCode: 1,
+    });
   }
   const want = sums.get(pick.rel)!;
   if (cached && state?.compressedSha256 === want.sha256 && state.mirror === opts.mirror) {
     fs.writeFileSync(path.join(dir, 'Release'), rel.text);
-    fs.writeFileSync(stateFile, JSON.stringify({ ...state, ...(rel.lastModified ? { releaseLastModified: rel.lastModified } : {}) }, null, 2));
+    fs.writeFileSync(
+      stateFile,
+      JSON.stringify({ ...state, ...(rel.lastModified ? { releaseLastModified: rel.lastModified } : {}) }, null, 2),
+    );
     opts.log?.(`debian: ${opts.release} ${pick.rel} unchanged; index kept`);
     return { path: file, changed: false };
   }
@@ -174,20 +228,32 @@ async function updateIndexFile(opts: SourcesIndexOptions, spec: IndexFileSpec): 
   try {
     opts.log?.(`debian: downloading ${url} (${want.size} bytes)`);
     const got = await httpGetToFile(url, tmp, { signal: opts.signal, timeoutMs: 600_000 });
-    if (!got || got.status !== 200) throw new KilnError('KILN_E_FETCH', `${url} is missing`, { hint: 'the mirror is inconsistent; retry later', exitCode: 1 });
+    if (!got || got.status !== 200)
+      throw new KilnError('KILN_E_FETCH', `${url} is missing`, {
+        hint: 'the mirror is inconsistent; retry later',
+        exitCode: 1,
+      });
     if (got.sha256 !== want.sha256) {
       throw new KilnError('KILN_E_CHECKSUM', `${url}: sha256 ${got.sha256}, the release file says ${want.sha256}`, {
-        hint: 'the mirror is being updated or is broken; retry later', exitCode: 1 });
+        hint: 'the mirror is being updated or is broken; retry later',
+        exitCode: 1,
+      });
     }
     await decompress(tmp, pick.ext, tmpPlain);
     fs.renameSync(tmpPlain, file);
     fs.writeFileSync(path.join(dir, 'Release'), rel.text);
-    const next: CacheState = { mirror: opts.mirror, component, compressedSha256: want.sha256,
-      ...(rel.lastModified ? { releaseLastModified: rel.lastModified } : {}), fetchedAt: new Date().toISOString() };
+    const next: CacheState = {
+      mirror: opts.mirror,
+      component,
+      compressedSha256: want.sha256,
+      ...(rel.lastModified ? { releaseLastModified: rel.lastModified } : {}),
+      fetchedAt: new Date().toISOString(),
+    };
     fs.writeFileSync(stateFile, JSON.stringify(next, null, 2));
     return { path: file, changed: true };
   } finally {
-    fs.rmSync(tmp, { force: true }); fs.rmSync(tmpPlain, { force: true });
+    fs.rmSync(tmp, { force: true });
+    fs.rmSync(tmpPlain, { force: true });
   }
 }
 
@@ -210,7 +276,10 @@ export class SourcesIndex {
    * @param packages the parsed stanzas, in index order
    * @param mirror the archive root URL the pool URLs are made from
    */
-  constructor(readonly packages: readonly SourcePackage[], readonly mirror: string) {}
+  constructor(
+    readonly packages: readonly SourcePackage[],
+    readonly mirror: string,
+  ) {}
 
   /** The archive file with that sha256, with its pool URL, or undefined. */
   bySha256(sha256: string): DebianSourceFile | undefined {
@@ -220,13 +289,22 @@ export class SourcesIndex {
     }
     const hit = this.shaMap.get(sha256.toLowerCase());
     if (!hit) return undefined;
-    return { url: this.fileUrl(hit.pkg, hit.file.name), size: hit.file.size, filename: hit.file.name, sha256: hit.file.sha256,
-      package: hit.pkg.package, version: hit.pkg.version };
+    return {
+      url: this.fileUrl(hit.pkg, hit.file.name),
+      size: hit.file.size,
+      filename: hit.file.name,
+      sha256: hit.file.sha256,
+      package: hit.pkg.package,
+      version: hit.pkg.version,
+    };
   }
 
   /** The source package of that name (the last stanza wins when a release lists several versions). */
   byName(name: string): SourcePackage | undefined {
-    if (!this.nameMap) { this.nameMap = new Map(); for (const p of this.packages) this.nameMap.set(p.package, p); }
+    if (!this.nameMap) {
+      this.nameMap = new Map();
+      for (const p of this.packages) this.nameMap.set(p.package, p);
+    }
     return this.nameMap.get(name);
   }
 

@@ -18,15 +18,25 @@ const TREE_SHA = '0160c535bff2b0dc6a830b9944e981e3427380f63e748da96ced7071faebab
 test('findInSources parses only the stanza that lists the checksum', () => {
   const text = [
     'Package: a\nVersion: 1\nDirectory: pool/main/a/a\nChecksums-Sha256:\n ' + 'a'.repeat(64) + ' 10 a_1.tar.gz\n',
-    'Package: b\nVersion: 2\nDirectory: pool/updates/main/b/b\nChecksums-Sha256:\n ' + 'b'.repeat(64) + ' 20 b_2.tar.gz\n',
+    'Package: b\nVersion: 2\nDirectory: pool/updates/main/b/b\nChecksums-Sha256:\n ' +
+      'b'.repeat(64) +
+      ' 20 b_2.tar.gz\n',
   ].join('\n');
   assert.deepEqual(findInSources(text, 'B'.repeat(64), 'http://m.invalid/debian'), {
-    url: 'http://m.invalid/debian/pool/updates/main/b/b/b_2.tar.gz', size: 20, filename: 'b_2.tar.gz', sha256: 'b'.repeat(64), package: 'b', version: '2' });
+    url: 'http://m.invalid/debian/pool/updates/main/b/b/b_2.tar.gz',
+    size: 20,
+    filename: 'b_2.tar.gz',
+    sha256: 'b'.repeat(64),
+    package: 'b',
+    version: '2',
+  });
   assert.equal(findInSources(text, 'c'.repeat(64), 'http://m.invalid/debian'), undefined);
   assert.equal(findInSources(text, 'not a checksum', 'http://m.invalid/debian'), undefined);
 });
 
-test('a tarball only an older release holds is found from the stable release, through cached indexes', { timeout: 15 * 60_000 }, async (t) => {
+test('a tarball only an older release holds is found from the stable release, through cached indexes', {
+  timeout: 15 * 60_000,
+}, async (t) => {
   const mirror = hostMirror();
   const stable = (await releaseHead(mirror, 'stable'))!.codename;
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-lookup-'));
@@ -39,7 +49,7 @@ test('a tarball only an older release holds is found from the stable release, th
     const o = { home, mirror, security: hostSecurityMirror(), prefer: stable };
     const suites = (await lookupSuites(o)).map((s) => s.suite);
     t.diagnostic(`suites searched: ${suites.join(', ')}`);
-    assert.equal(suites[0], stable, 'the jail\'s release first');
+    assert.equal(suites[0], stable, "the jail's release first");
     for (const alias of ['oldstable', 'testing', 'unstable']) {
       const c = (await releaseHead(mirror, alias))?.codename;
       if (c) assert.ok(suites.includes(c), `${alias} (${c}) is searched`);
@@ -51,13 +61,22 @@ test('a tarball only an older release holds is found from the stable release, th
     assert.equal(hit.package, 'tree');
     assert.match(hit.url, /\/pool\/main\/t\/tree\/tree_2\.1\.0\.orig\.tar\.gz$/);
     const stableSources = fs.readFileSync(path.join(shared, stable, 'main.Sources'), 'utf8');
-    assert.equal(findInSources(stableSources, TREE_SHA, mirror), undefined, `${stable} does not hold it: the search went further`);
-    assert.ok(log.some((l) => /tree_2\.1\.0\.orig\.tar\.gz is tree .*, in /.test(l)), log.join('\n'));
+    assert.equal(
+      findInSources(stableSources, TREE_SHA, mirror),
+      undefined,
+      `${stable} does not hold it: the search went further`,
+    );
+    assert.ok(
+      log.some((l) => /tree_2\.1\.0\.orig\.tar\.gz is tree .*, in /.test(l)),
+      log.join('\n'),
+    );
     // Cached: a second search downloads nothing.
     const before = fs.statSync(path.join(shared, stable, 'main.Sources')).mtimeMs;
     const again: string[] = [];
     assert.deepEqual(await findArchiveFile({ ...o, log: (l) => again.push(l) }, TREE_SHA), hit);
     assert.ok(!again.some((l) => /downloading/.test(l)), again.join('\n'));
     assert.equal(fs.statSync(path.join(shared, stable, 'main.Sources')).mtimeMs, before);
-  } finally { fs.rmSync(home, { recursive: true, force: true }); }
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true });
+  }
 });

@@ -35,7 +35,14 @@ export function findInSources(text: string, sha256: string, mirror: string): Deb
     const file = pkg?.files.find((f) => f.sha256 === sha);
     if (pkg && file) {
       const dir = /^https?:\/\//.test(pkg.directory) ? pkg.directory : `${mirror}/${pkg.directory}`;
-      return { url: `${dir}/${file.name}`, size: file.size, filename: file.name, sha256: sha, package: pkg.package, version: pkg.version };
+      return {
+        url: `${dir}/${file.name}`,
+        size: file.size,
+        filename: file.name,
+        sha256: sha,
+        package: pkg.package,
+        version: pkg.version,
+      };
     }
   }
   return undefined;
@@ -60,14 +67,25 @@ export async function findArchiveFile(o: ArchiveLookupOptions, sha256: string): 
   for (const s of await lookupSuites(o)) {
     let file: string;
     try {
-      file = (await updateSourcesIndex({ home: o.home, mirror: s.url, release: s.suite, refresh: 'missing',
-        ...(o.log ? { log: o.log } : {}), ...(o.signal ? { signal: o.signal } : {}) })).path;
+      file = (
+        await updateSourcesIndex({
+          home: o.home,
+          mirror: s.url,
+          release: s.suite,
+          refresh: 'missing',
+          ...(o.log ? { log: o.log } : {}),
+          ...(o.signal ? { signal: o.signal } : {}),
+        })
+      ).path;
     } catch (e) {
       o.log?.(`debian: no source index of ${s.suite}: ${e instanceof Error ? e.message : String(e)}`);
       continue;
     }
     const hit = findInSources(fs.readFileSync(file, 'utf8'), sha256, s.url);
-    if (hit) { o.log?.(`debian: ${hit.filename} is ${hit.package} ${hit.version}'s, in ${s.suite}`); return hit; }
+    if (hit) {
+      o.log?.(`debian: ${hit.filename} is ${hit.package} ${hit.version}'s, in ${s.suite}`);
+      return hit;
+    }
   }
   return undefined;
 }

@@ -11,25 +11,50 @@ import { debianKilnVersion, upstreamVersion } from './port.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const made = makeTreeIndex({
-  release: 'testing', component: 'main', mirror: 'http://mirror.invalid/debian', made: '2026-01-01T00:00:00Z',
+  release: 'testing',
+  component: 'main',
+  mirror: 'http://mirror.invalid/debian',
+  made: '2026-01-01T00:00:00Z',
   sources: fs.readFileSync(path.join(here, '__fixtures__/tree.Sources'), 'utf8'),
   packages: { amd64: fs.readFileSync(path.join(here, '__fixtures__/tree.Packages'), 'utf8') },
 });
 const place = { layer: 'deb', dir: '/nonexistent/trees/deb', path: '/nonexistent/trees/deb/index.json' };
 
 function bulk(over: Partial<DebianBulkInput> = {}): ReturnType<typeof debianBulk> {
-  return debianBulk({ index: made.plan, buildIndex: () => made.build, place, folderPorts: new Map(), roots: 'all', arch: 'amd64', ...over });
+  return debianBulk({
+    index: made.plan,
+    buildIndex: () => made.build,
+    place,
+    folderPorts: new Map(),
+    roots: 'all',
+    arch: 'amd64',
+    ...over,
+  });
 }
 
 /** A user's port as the tree scan would give it (only the fields debianBulk reads). */
 function userPort(origin: string, system: string, extra: { name?: string; depends?: string[] } = {}): Port {
   const recipe = {
-    version: '', summary: '', revision: 2, patches: ['fix.patch'], sources: [], options: {}, arch: 'any',
+    version: '',
+    summary: '',
+    revision: 2,
+    patches: ['fix.patch'],
+    sources: [],
+    options: {},
+    arch: 'any',
     depends: { build: extra.depends ?? [], run: [], system: [], system_run: [] },
-    build: { system, configure_args: [], make_args: [], env: {}, parallel: true, limits: {} }, install: { conffiles: [] },
+    build: { system, configure_args: [], make_args: [], env: {}, parallel: true, limits: {} },
+    install: { conffiles: [] },
   } as unknown as Recipe;
-  return { origin, dir: `/overlay/${origin}`, path: `/overlay/${origin}/port.yaml`, layer: 'mine',
-    pkgname: extra.name ?? origin.split('/')[1]!, recipe, contentHash: 'c'.repeat(64) };
+  return {
+    origin,
+    dir: `/overlay/${origin}`,
+    path: `/overlay/${origin}/port.yaml`,
+    layer: 'mine',
+    pkgname: extra.name ?? origin.split('/')[1]!,
+    recipe,
+    contentHash: 'c'.repeat(64),
+  };
 }
 
 test('the index keeps every source sorted by origin, Build-Depends split by restriction, and Provides', () => {
@@ -38,7 +63,10 @@ test('the index keeps every source sorted by origin, Build-Depends split by rest
   const jq = ix.pkg.indexOf('jq');
   // Resolved at index time: libonig-dev is libonig's second binary; the rest are virtual or not in the archive.
   const rows = ix.needRow.slice(ix.needOff[jq], ix.needOff[jq + 1]);
-  assert.deepEqual(rows.map((r) => ix.pkg[r]), ['libonig']);
+  assert.deepEqual(
+    rows.map((r) => ix.pkg[r]),
+    ['libonig'],
+  );
   assert.deepEqual(ix.needBin.slice(ix.needOff[jq], ix.needOff[jq + 1]), [1]);
   assert.equal(ix.needVirt[jq], 'debhelper-compat bison flex chrpath awk-provider');
   assert.equal(ix.restricted[jq], 'valgrind [amd64] <!nocheck>');
@@ -64,8 +92,15 @@ test('restrictions: architecture lists and build profiles', () => {
 
 test('-a: every source that builds for the architecture; Provides lead to sources; the cycle is broken and explained', () => {
   const r = bulk();
-  assert.deepEqual([...r.ports.keys()].sort(),
-    ['devel/debhelper', 'devel/hello', 'devel/valgrind', 'interpreters/gawk', 'libs/libonig', 'text/po4a', 'utils/jq']);
+  assert.deepEqual([...r.ports.keys()].sort(), [
+    'devel/debhelper',
+    'devel/hello',
+    'devel/valgrind',
+    'interpreters/gawk',
+    'libs/libonig',
+    'text/po4a',
+    'utils/jq',
+  ]);
   assert.deepEqual(r.notForArch, ['hurd/hurdonly']);
   const jq = r.ports.get('utils/jq')!;
   // debhelper-compat (virtual) -> debhelper; libonig-dev -> libonig; awk-provider (Indep, virtual) -> gawk;
@@ -99,20 +134,35 @@ test('a list: edges only to ports of the bulk; the rest comes from the archive',
   assert.match(none.errors[0]!, /hurd\/hurdonly does not build for amd64/);
 });
 
-test('--rdeps adds the sources that build-depend on a port\'s binaries, N levels out', () => {
+test("--rdeps adds the sources that build-depend on a port's binaries, N levels out", () => {
   assert.deepEqual(bulk({ roots: ['libs/libonig'], rdeps: ['libs/libonig'] }).rdepsAdded, ['utils/jq']);
   // gawk's users: po4a, valgrind, and jq (through the virtual awk-provider); one level more: po4a's user debhelper,
   // valgrind's user... jq again (already in).
-  assert.deepEqual(bulk({ roots: ['interpreters/gawk'], rdeps: ['interpreters/gawk'] }).rdepsAdded, ['devel/valgrind', 'text/po4a', 'utils/jq']);
-  assert.deepEqual(bulk({ roots: ['interpreters/gawk'], rdeps: ['interpreters/gawk'], rdepsDepth: 2 }).rdepsAdded,
-    ['devel/valgrind', 'text/po4a', 'utils/jq', 'devel/debhelper']);
+  assert.deepEqual(bulk({ roots: ['interpreters/gawk'], rdeps: ['interpreters/gawk'] }).rdepsAdded, [
+    'devel/valgrind',
+    'text/po4a',
+    'utils/jq',
+  ]);
+  assert.deepEqual(bulk({ roots: ['interpreters/gawk'], rdeps: ['interpreters/gawk'], rdepsDepth: 2 }).rdepsAdded, [
+    'devel/valgrind',
+    'text/po4a',
+    'utils/jq',
+    'devel/debhelper',
+  ]);
 });
 
 test('an overlay recipe takes over its source package under its own origin; a missing source is a located problem', () => {
   const mine = userPort('mine/libonig', 'debian', { name: 'libonig' });
   const tool = userPort('mine/tool', 'autotools', { depends: ['utils/jq'] });
   const ghost = userPort('mine/nosuch', 'debian');
-  const r = bulk({ roots: ['libs/libonig'], folderPorts: new Map([['mine/libonig', mine], ['mine/tool', tool], ['mine/nosuch', ghost]]) });
+  const r = bulk({
+    roots: ['libs/libonig'],
+    folderPorts: new Map([
+      ['mine/libonig', mine],
+      ['mine/tool', tool],
+      ['mine/nosuch', ghost],
+    ]),
+  });
   // libs/libonig (the list) is the overlay's mine/libonig; the user's tool pulls in jq; jq now waits for mine/libonig.
   assert.deepEqual([...r.ports.keys()].sort(), ['mine/libonig', 'mine/tool', 'utils/jq']);
   assert.deepEqual(r.roots, ['mine/libonig', 'mine/tool']);
@@ -137,10 +187,17 @@ test('cycle breaking leaves an acyclic graph and gives up few edges', () => {
   assert.deepEqual(broken[0]!.cycle.length >= 2, true);
   // No cycle left: a topological order exists.
   const indeg = g.deps.map(() => 0);
-  g.deps.forEach((d) => d.forEach((w) => { indeg[w]! += 1; }));
+  g.deps.forEach((d) =>
+    d.forEach((w) => {
+      indeg[w]! += 1;
+    }),
+  );
   const q = indeg.flatMap((x, i) => (x === 0 ? [i] : []));
   let seen = 0;
-  for (let k = 0; k < q.length; k++) { seen++; for (const w of g.deps[q[k]!]!) if (--indeg[w]! === 0) q.push(w); }
+  for (let k = 0; k < q.length; k++) {
+    seen++;
+    for (const w of g.deps[q[k]!]!) if (--indeg[w]! === 0) q.push(w);
+  }
   assert.equal(seen, 4);
   assert.equal(upstreamVersion('1:5.2.1-2'), '5.2.1');
 });

@@ -6,7 +6,15 @@
  */
 import type { Problem } from '../util/errors.js';
 import type { Port } from '../recipe/index.js';
-import { breakCycles, mentionedBinaries, neededBinaries, archAdmits, type BrokenEdge, type DepEdge, type EdgeGraph } from './edges.js';
+import {
+  breakCycles,
+  mentionedBinaries,
+  neededBinaries,
+  archAdmits,
+  type BrokenEdge,
+  type DepEdge,
+  type EdgeGraph,
+} from './edges.js';
 import { debianOrigin, debianPortLazy, type DebianPortPlace } from './port.js';
 import { rowStanza, type DebianTreeBuildData, type DebianTreeIndexData } from './tree-index.js';
 
@@ -69,7 +77,8 @@ const WITH_TESTS: ReadonlySet<string> = new Set();
 function profilesFor(port: Port | undefined, tests: boolean): ReadonlySet<string> {
   const r = port?.recipe;
   const extra = [...(r?.build.deb_build_profiles ?? [])];
-  for (const o of Object.values(r?.options ?? {})) extra.push(...((o.default ? o.deb_build_profiles?.on : o.deb_build_profiles?.off) ?? []));
+  for (const o of Object.values(r?.options ?? {}))
+    extra.push(...((o.default ? o.deb_build_profiles?.on : o.deb_build_profiles?.off) ?? []));
   if (extra.length === 0) return tests ? WITH_TESTS : NO_TESTS;
   return new Set([...(tests ? [] : ['nocheck']), ...extra]);
 }
@@ -97,12 +106,20 @@ export function debianBulk(inp: DebianBulkInput): DebianBulk {
   const folder = new Map<string, Port>();
   let rowOfName: Map<string, number> | undefined;
   for (const [origin, port] of inp.folderPorts) {
-    if (port.recipe.build.system !== 'debian') { folder.set(origin, port); continue; }
+    if (port.recipe.build.system !== 'debian') {
+      folder.set(origin, port);
+      continue;
+    }
     rowOfName ??= new Map(ix.pkg.map((p, row) => [p, row]));
     const i = rowOfName.get(port.pkgname);
     if (i === undefined) {
-      problems.push({ path: port.path, line: 1, column: 1, field: 'build.system',
-        message: `${origin}: the archive (${ix.release}, ${ix.component}) has no source package "${port.pkgname}"; a build.system: debian port's NAME (or its name:) must be one of its source packages` });
+      problems.push({
+        path: port.path,
+        line: 1,
+        column: 1,
+        field: 'build.system',
+        message: `${origin}: the archive (${ix.release}, ${ix.component}) has no source package "${port.pkgname}"; a build.system: debian port's NAME (or its name:) must be one of its source packages`,
+      });
       continue;
     }
     overlayRow.set(origin, i);
@@ -117,7 +134,8 @@ export function debianBulk(inp: DebianBulkInput): DebianBulk {
     const o = originOf[i]!;
     return alias.get(o) ?? (shadowed.has(o) ? (overlayRow.get(o) === i ? o : undefined) : o);
   };
-  const rowFor = (origin: string): number | undefined => overlayRow.get(origin) ?? (folder.has(origin) ? undefined : rowOfOrigin.get(origin));
+  const rowFor = (origin: string): number | undefined =>
+    overlayRow.get(origin) ?? (folder.has(origin) ? undefined : rowOfOrigin.get(origin));
   /** Binary packages of the user's own (non-debian) ports. */
   const userBinary = new Map<string, string>();
   for (const [origin, port] of folder) if (!overlayRow.has(origin)) userBinary.set(port.pkgname, origin);
@@ -139,9 +157,12 @@ export function debianBulk(inp: DebianBulkInput): DebianBulk {
     const user = userBinary.get(name);
     if (user !== undefined) return [user];
     const r = rowOfBinary(name);
-    const rows = r !== undefined ? [r] : provRows[name] ?? [];
+    const rows = r !== undefined ? [r] : (provRows[name] ?? []);
     const out: string[] = [];
-    for (const x of rows) { const o = portOfRow(x); if (o !== undefined && !out.includes(o)) out.push(o); }
+    for (const x of rows) {
+      const o = portOfRow(x);
+      if (o !== undefined && !out.includes(o)) out.push(o);
+    }
     return out;
   };
 
@@ -153,7 +174,8 @@ export function debianBulk(inp: DebianBulkInput): DebianBulk {
     for (let i = 0; i < count; i++) {
       const o = originOf[i]!;
       if (shadowed.has(o)) continue;
-      if (buildsFor(ix.arch[i]!, arch)) members.add(o); else notForArch.push(o);
+      if (buildsFor(ix.arch[i]!, arch)) members.add(o);
+      else notForArch.push(o);
     }
     roots = 'all';
   } else {
@@ -180,7 +202,11 @@ export function debianBulk(inp: DebianBulkInput): DebianBulk {
         if (mentionedNames(ix, i, arch).some((b) => portsProviding(b).some((p) => frontier.has(p)))) next.push(o);
       }
       next.sort();
-      for (const o of next) { found.add(o); rdepsAdded.push(o); members.add(o); }
+      for (const o of next) {
+        found.add(o);
+        rdepsAdded.push(o);
+        members.add(o);
+      }
       frontier = new Set(next);
     }
     if (roots !== 'all') roots = [...roots, ...rdepsAdded];
@@ -203,14 +229,23 @@ export function debianBulk(inp: DebianBulkInput): DebianBulk {
   const nodeIndex = new Map(memberList.map((o, i) => [o, i]));
   const rowNode = new Int32Array(count).fill(-1);
   const nodeRow = new Int32Array(memberList.length).fill(-1);
-  memberList.forEach((o, n) => { const i = rowFor(o); if (i !== undefined) { nodeRow[n] = i; rowNode[i] = n; } });
+  memberList.forEach((o, n) => {
+    const i = rowFor(o);
+    if (i !== undefined) {
+      nodeRow[n] = i;
+      rowNode[i] = n;
+    }
+  });
   const nameMemo = new Map<string, number>();
   /** Node of the member that provides package `name` (the first by origin), or -1. */
   const nameNode = (name: string): number => {
     let v = nameMemo.get(name);
     if (v === undefined) {
       v = -1;
-      for (const o of portsProviding(name)) { const x = nodeIndex.get(o); if (x !== undefined && (v < 0 || x < v)) v = x; }
+      for (const o of portsProviding(name)) {
+        const x = nodeIndex.get(o);
+        if (x !== undefined && (v < 0 || x < v)) v = x;
+      }
       nameMemo.set(name, v);
     }
     return v;
@@ -233,7 +268,8 @@ export function debianBulk(inp: DebianBulkInput): DebianBulk {
     const virt = ix.needVirt[i]!;
     const restricted = ix.restricted[i]!;
     const names = virt === '' ? [] : virt.split(' ');
-    if (restricted !== '') names.push(...neededBinaries(restricted, arch, profilesFor(folder.get(memberList[n]!), tests)));
+    if (restricted !== '')
+      names.push(...neededBinaries(restricted, arch, profilesFor(folder.get(memberList[n]!), tests)));
     for (const name of names) {
       const t = nameNode(name);
       if (t < 0 || t === n || nodes.includes(t)) continue;
@@ -248,9 +284,14 @@ export function debianBulk(inp: DebianBulkInput): DebianBulk {
     const via: string[] = [];
     return via[needs(from, via).indexOf(to)] ?? '?';
   };
-  const broken: BrokenEdge[] = pairs.map((p) => ({
-    from: memberList[p.from]!, to: memberList[p.to]!, via: viaOf(p.from, p.to), cycle: p.cycle.map((x) => memberList[x]!),
-  })).sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : a.to < b.to ? -1 : 1));
+  const broken: BrokenEdge[] = pairs
+    .map((p) => ({
+      from: memberList[p.from]!,
+      to: memberList[p.to]!,
+      via: viaOf(p.from, p.to),
+      cycle: p.cycle.map((x) => memberList[x]!),
+    }))
+    .sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : a.to < b.to ? -1 : 1));
   // Node numbers follow origin order, so sorting the numbers sorts the origins.
   const depsOf = (n: number): string[] => graph.deps[n]!.sort((a, b) => a - b).map((x) => memberList[x]!);
 
@@ -258,20 +299,40 @@ export function debianBulk(inp: DebianBulkInput): DebianBulk {
   memberList.forEach((o, n) => {
     const user = folder.get(o);
     const i = nodeRow[n]!;
-    if (i < 0) { if (user) ports.set(o, user); return; }
+    if (i < 0) {
+      if (user) ports.set(o, user);
+      return;
+    }
     const load = (): ReturnType<typeof rowStanza> => {
       const b = inp.buildIndex()[ix.pkg[i]!];
       if (!b) throw new Error(`the build half of the ${ix.release} index lacks ${ix.pkg[i]!}; run kiln tree update`);
       return rowStanza(ix, i, b);
     };
-    ports.set(o, debianPortLazy({ package: ix.pkg[i]!, version: ix.version[i]!, section: ix.section[i]!, origin: originOf[i]!,
-      archAll: ix.arch[i] === 'all', hash: ix.hash[i]! }, load, inp.place, depsOf(n), user));
+    ports.set(
+      o,
+      debianPortLazy(
+        {
+          package: ix.pkg[i]!,
+          version: ix.version[i]!,
+          section: ix.section[i]!,
+          origin: originOf[i]!,
+          archAll: ix.arch[i] === 'all',
+          hash: ix.hash[i]!,
+        },
+        load,
+        inp.place,
+        depsOf(n),
+        user,
+      ),
+    );
   });
   const waits: DepEdge[] = [];
   if (roots !== 'all') {
     memberList.forEach((from, n) => {
       const via: string[] = [];
-      needs(n, via).forEach((t, k) => { if (graph.deps[n]!.includes(t)) waits.push({ from, to: memberList[t]!, via: via[k]! }); });
+      needs(n, via).forEach((t, k) => {
+        if (graph.deps[n]!.includes(t)) waits.push({ from, to: memberList[t]!, via: via[k]! });
+      });
     });
     roots = [...new Set([...roots, ...folder.keys()])];
   }

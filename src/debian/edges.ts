@@ -9,7 +9,8 @@ import { cyclicComponents } from '../graph/index.js';
 
 /** Does an architecture restriction list (`[amd64 !i386 linux-any]`) admit `arch`? (kiln's arches are all Linux.) */
 export function archAdmits(list: readonly string[], arch: string): boolean {
-  const hit = (t: string): boolean => t === arch || t === 'any' || t === 'linux-any' || t === `any-${arch}` || t === `linux-${arch}`;
+  const hit = (t: string): boolean =>
+    t === arch || t === 'any' || t === 'linux-any' || t === `any-${arch}` || t === `linux-${arch}`;
   const neg = list.filter((t) => t.startsWith('!')).map((t) => t.slice(1));
   const pos = list.filter((t) => !t.startsWith('!'));
   if (neg.some(hit)) return false;
@@ -51,7 +52,10 @@ export function mentionedBinaries(restricted: string, alts: string, arch: string
   const out = alts === '' ? [] : alts.split(' ');
   if (restricted !== '') {
     for (const g of restricted.split(', ')) {
-      for (const alt of g.split(' | ')) { const a = readAlt(alt); if (!a.arches || archAdmits(a.arches, arch)) out.push(a.name); }
+      for (const alt of g.split(' | ')) {
+        const a = readAlt(alt);
+        if (!a.arches || archAdmits(a.arches, arch)) out.push(a.name);
+      }
     }
   }
   return out;
@@ -70,9 +74,18 @@ function readAlt(alt: string): { name: string; arches?: string[]; profiles?: str
   let arches: string[] | undefined;
   const profiles: string[][] = [];
   const ob = alt.indexOf('[', sp);
-  if (ob >= 0) arches = alt.slice(ob + 1, alt.indexOf(']', ob)).split(' ').filter(Boolean);
+  if (ob >= 0)
+    arches = alt
+      .slice(ob + 1, alt.indexOf(']', ob))
+      .split(' ')
+      .filter(Boolean);
   for (let lt = alt.indexOf('<', sp), guard = 0; lt >= 0 && guard < 64; lt = alt.indexOf('<', lt + 1), guard++) {
-    profiles.push(alt.slice(lt + 1, alt.indexOf('>', lt)).split(' ').filter(Boolean));
+    profiles.push(
+      alt
+        .slice(lt + 1, alt.indexOf('>', lt))
+        .split(' ')
+        .filter(Boolean),
+    );
   }
   return { name, ...(arches ? { arches } : {}), ...(profiles.length > 0 ? { profiles } : {}) };
 }
@@ -114,7 +127,9 @@ export function breakCycles(g: EdgeGraph): BrokenPair[] {
   const deps = g.deps;
   const comps = cyclicComponents(g);
   const comp = new Int32Array(n).fill(-1);
-  comps.forEach((c, k) => { for (const m of c) comp[m] = k; });
+  comps.forEach((c, k) => {
+    for (const m of c) comp[m] = k;
+  });
   const users: number[][] = [];
   for (let v = 0; v < n; v++) users.push([]);
   for (let v = 0; v < n; v++) if (comp[v] !== -1) for (const w of deps[v]!) if (comp[v] === comp[w]) users[w]!.push(v);
@@ -131,7 +146,9 @@ export function breakCycles(g: EdgeGraph): BrokenPair[] {
   // Cycles are found on the whole component, before any edge is removed.
   const prev = new Int32Array(n);
   const seen = new Int32Array(n);
-  const out = pairs.map(([f, t], i): BrokenPair => ({ from: f, to: t, cycle: [f, ...shortestPath(t, f, deps, comp, prev, seen, i + 1)] }));
+  const out = pairs.map(
+    ([f, t], i): BrokenPair => ({ from: f, to: t, cycle: [f, ...shortestPath(t, f, deps, comp, prev, seen, i + 1)] }),
+  );
   for (const [f, t] of pairs) deps[f] = deps[f]!.filter((x) => x !== t);
   return out;
 }
@@ -140,8 +157,17 @@ export function breakCycles(g: EdgeGraph): BrokenPair[] {
  * Eades-Lin-Smyth order of one component (`pos` gets 0.. for its nodes, dependencies first). `outd`/`ind` are
  * scratch arrays over all nodes (remaining dependencies / dependents within the component).
  */
-function order(members: readonly number[], k: number, comp: Int32Array, deps: readonly number[][], users: readonly number[][],
-  pos: Int32Array, outd: Int32Array, ind: Int32Array, alive: Uint8Array): void {
+function order(
+  members: readonly number[],
+  k: number,
+  comp: Int32Array,
+  deps: readonly number[][],
+  users: readonly number[][],
+  pos: Int32Array,
+  outd: Int32Array,
+  ind: Int32Array,
+  alive: Uint8Array,
+): void {
   const sorted = [...members].sort((a, b) => a - b);
   for (const m of sorted) {
     let c = 0;
@@ -152,32 +178,69 @@ function order(members: readonly number[], k: number, comp: Int32Array, deps: re
   }
   let left = sorted.length;
   const first: number[] = []; // built first: no remaining dependencies
-  const last: number[] = [];  // built last: no remaining dependents
+  const last: number[] = []; // built last: no remaining dependents
   const sources: number[] = []; // candidates with no remaining dependencies
-  const sinks: number[] = [];   // candidates with no remaining dependents
-  let si = 0; let ki = 0;
+  const sinks: number[] = []; // candidates with no remaining dependents
+  let si = 0;
+  let ki = 0;
   const take = (v: number): void => {
     alive[v] = 0;
     left--;
     for (const w of deps[v]!) if (alive[w] === 1 && --ind[w]! === 0) sinks.push(w);
     for (const u of users[v]!) if (alive[u] === 1 && --outd[u]! === 0) sources.push(u);
   };
-  for (const m of sorted) { if (outd[m] === 0) sources.push(m); else if (ind[m] === 0) sinks.push(m); }
+  for (const m of sorted) {
+    if (outd[m] === 0) sources.push(m);
+    else if (ind[m] === 0) sinks.push(m);
+  }
   for (let guard = 0; left > 0 && guard < 4 * members.length + 4; guard++) {
-    if (si < sources.length) { const v = sources[si++]!; if (alive[v] === 1) { first.push(v); take(v); } continue; }
-    if (ki < sinks.length) { const v = sinks[ki++]!; if (alive[v] === 1) { last.push(v); take(v); } continue; }
+    if (si < sources.length) {
+      const v = sources[si++]!;
+      if (alive[v] === 1) {
+        first.push(v);
+        take(v);
+      }
+      continue;
+    }
+    if (ki < sinks.length) {
+      const v = sinks[ki++]!;
+      if (alive[v] === 1) {
+        last.push(v);
+        take(v);
+      }
+      continue;
+    }
     // Most dependents over dependencies (lowest number on ties): it goes early, and the edges to its remaining
     // dependencies are given up.
-    let best = -1; let score = -Infinity;
-    for (const v of sorted) { if (alive[v] !== 1) continue; const sc = ind[v]! - outd[v]!; if (sc > score) { score = sc; best = v; } }
-    first.push(best); take(best);
+    let best = -1;
+    let score = -Infinity;
+    for (const v of sorted) {
+      if (alive[v] !== 1) continue;
+      const sc = ind[v]! - outd[v]!;
+      if (sc > score) {
+        score = sc;
+        best = v;
+      }
+    }
+    first.push(best);
+    take(best);
   }
   const seq = [...first, ...last.reverse()];
-  seq.forEach((v, i) => { pos[v] = i; });
+  seq.forEach((v, i) => {
+    pos[v] = i;
+  });
 }
 
 /** A shortest path from `a` to `b` inside their component (breadth first), `a` first, `b` excluded. */
-function shortestPath(a: number, b: number, deps: readonly number[][], comp: Int32Array, prev: Int32Array, seen: Int32Array, stamp: number): number[] {
+function shortestPath(
+  a: number,
+  b: number,
+  deps: readonly number[][],
+  comp: Int32Array,
+  prev: Int32Array,
+  seen: Int32Array,
+  stamp: number,
+): number[] {
   seen[a] = stamp;
   prev[a] = -1;
   const queue: number[] = [a];
@@ -188,7 +251,10 @@ function shortestPath(a: number, b: number, deps: readonly number[][], comp: Int
       if (seen[w] === stamp || comp[w] !== comp[a]) continue;
       seen[w] = stamp;
       prev[w] = v;
-      if (w === b) { found = true; break; }
+      if (w === b) {
+        found = true;
+        break;
+      }
       queue.push(w);
     }
   }
@@ -200,6 +266,8 @@ function shortestPath(a: number, b: number, deps: readonly number[][], comp: Int
 
 /** One line for a broken edge: `jq waits not for libonig: takes libonig-dev from the archive (cycle jq -> libonig -> jq)`. */
 export function describeBroken(b: BrokenEdge): string {
-  return `build-depends on ${b.via}, built by ${b.to}, but ${b.to} is on a cycle with it (${[...b.cycle, b.cycle[0]].join(' -> ')}): `
-    + `this build takes ${b.via} from the archive instead of waiting for ${b.to}`;
+  return (
+    `build-depends on ${b.via}, built by ${b.to}, but ${b.to} is on a cycle with it (${[...b.cycle, b.cycle[0]].join(' -> ')}): ` +
+    `this build takes ${b.via} from the archive instead of waiting for ${b.to}`
+  );
 }

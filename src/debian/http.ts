@@ -22,35 +22,64 @@ export interface HttpGetResult {
  * GETs `url` into `dest` (overwritten), hashing as it goes. 404 → `undefined`. Other failures throw KILN_E_FETCH.
  * `ifModifiedSince` sends that header, and a 304 answer writes nothing.
  */
-export async function httpGetToFile(url: string, dest: string, opts: { timeoutMs?: number; ifModifiedSince?: string; signal?: AbortSignal } = {}): Promise<HttpGetResult | undefined> {
+export async function httpGetToFile(
+  url: string,
+  dest: string,
+  opts: { timeoutMs?: number; ifModifiedSince?: string; signal?: AbortSignal } = {},
+): Promise<HttpGetResult | undefined> {
   const signals = [AbortSignal.timeout(opts.timeoutMs ?? 120_000), ...(opts.signal ? [opts.signal] : [])];
   const signal = AbortSignal.any(signals);
   let res: Response;
   try {
-    res = await fetch(url, { signal, redirect: 'follow', headers: opts.ifModifiedSince ? { 'if-modified-since': opts.ifModifiedSince } : {} });
+    res = await fetch(url, {
+      signal,
+      redirect: 'follow',
+      headers: opts.ifModifiedSince ? { 'if-modified-since': opts.ifModifiedSince } : {},
+    });
   } catch (e) {
-    throw new KilnError('KILN_E_FETCH', `GET ${url} failed: ${describe(e)}`, { hint: 'check the Debian mirror in the host\'s apt sources and the network', exitCode: 1, cause: e });
+    throw new KilnError('KILN_E_FETCH', `GET ${url} failed: ${describe(e)}`, {
+      hint: "check the Debian mirror in the host's apt sources and the network",
+      exitCode: 1,
+      cause: e,
+    });
   }
-  if (res.status === 404) { await res.body?.cancel(); return undefined; }
+  if (res.status === 404) {
+    await res.body?.cancel();
+    return undefined;
+  }
   const lastModified = res.headers.get('last-modified') ?? undefined;
-  if (res.status === 304) { await res.body?.cancel(); return { status: 304, sha256: '', size: 0, ...(lastModified ? { lastModified } : {}) }; }
+  if (res.status === 304) {
+    await res.body?.cancel();
+    return { status: 304, sha256: '', size: 0, ...(lastModified ? { lastModified } : {}) };
+  }
   if (!res.ok || !res.body) {
     await res.body?.cancel();
-    throw new KilnError('KILN_E_FETCH', `GET ${url} answered HTTP ${res.status}`, { hint: 'check the Debian mirror in the host\'s apt sources', exitCode: 1 });
+    throw new KilnError('KILN_E_FETCH', `GET ${url} answered HTTP ${res.status}`, {
+      hint: "check the Debian mirror in the host's apt sources",
+      exitCode: 1,
+    });
   }
   const hash = crypto.createHash('sha256');
   const out = fs.createWriteStream(dest);
   let size = 0;
   try {
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      hash.update(chunk); size += chunk.length;
+      hash.update(chunk);
+      size += chunk.length;
       if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
     }
   } catch (e) {
     out.destroy();
-    throw new KilnError('KILN_E_FETCH', `GET ${url} broke off after ${size} bytes: ${describe(e)}`, { hint: 'retry; check the network', exitCode: 1, cause: e });
+    throw new KilnError('KILN_E_FETCH', `GET ${url} broke off after ${size} bytes: ${describe(e)}`, {
+      hint: 'retry; check the network',
+      exitCode: 1,
+      cause: e,
+    });
   }
-  await new Promise<void>((resolve, reject) => { out.on('error', reject); out.end(() => resolve()); });
+  await new Promise<void>((resolve, reject) => {
+    out.on('error', reject);
+    out.end(() => resolve());
+  });
   return { status: 200, sha256: hash.digest('hex'), size, ...(lastModified ? { lastModified } : {}) };
 }
 

@@ -10,19 +10,41 @@ test('deb822 stanzas: picks the main archive over security, skips disabled ones'
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-mirror-'));
   try {
     fs.mkdirSync(path.join(root, 'etc/apt/sources.list.d'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'etc/apt/sources.list.d/a.sources'), [
-      'Types: deb', 'URIs: http://disabled.invalid/debian', 'Suites: bookworm', 'Components: main', 'Enabled: no', '',
-      'Types: deb', 'URIs: http://security.invalid/debian-security', 'Suites: bookworm-security', 'Components: main', '',
-      'Types: deb', '# comment', 'URIs: http://archive.invalid/debian/', 'Suites: bookworm bookworm-updates', 'Components: main contrib',
-      'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg', '',
-    ].join('\n'));
+    fs.writeFileSync(
+      path.join(root, 'etc/apt/sources.list.d/a.sources'),
+      [
+        'Types: deb',
+        'URIs: http://disabled.invalid/debian',
+        'Suites: bookworm',
+        'Components: main',
+        'Enabled: no',
+        '',
+        'Types: deb',
+        'URIs: http://security.invalid/debian-security',
+        'Suites: bookworm-security',
+        'Components: main',
+        '',
+        'Types: deb',
+        '# comment',
+        'URIs: http://archive.invalid/debian/',
+        'Suites: bookworm bookworm-updates',
+        'Components: main contrib',
+        'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg',
+        '',
+      ].join('\n'),
+    );
     assert.equal(hostMirror(undefined, root), 'http://archive.invalid/debian');
     assert.equal(hostMirror('http://override.invalid/x/', root), 'http://override.invalid/x');
-  } finally { fs.rmSync(root, { recursive: true, force: true }); }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('one-line sources with options', () => {
-  const s = parseOneLineSources('deb [arch=amd64 signed-by=/k.gpg] http://a.invalid/debian bookworm main # x\n# deb http://no/ x main\n', 'f');
+  const s = parseOneLineSources(
+    'deb [arch=amd64 signed-by=/k.gpg] http://a.invalid/debian bookworm main # x\n# deb http://no/ x main\n',
+    'f',
+  );
   assert.equal(s.length, 1);
   assert.equal(s[0]!.uri, 'http://a.invalid/debian');
   assert.equal(s[0]!.signedBy, '/k.gpg');
@@ -33,8 +55,13 @@ test('one-line sources with options', () => {
 test('no source at all is a clear KILN_E_CONFIG error', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-mirror-'));
   try {
-    assert.throws(() => hostMirror(undefined, root), (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_CONFIG');
-  } finally { fs.rmSync(root, { recursive: true, force: true }); }
+    assert.throws(
+      () => hostMirror(undefined, root),
+      (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_CONFIG',
+    );
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('this host has a mirror in its apt sources', () => {

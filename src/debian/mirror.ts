@@ -25,15 +25,27 @@ export function parseDeb822Sources(text: string, file: string): AptSource[] {
     let last: string | undefined;
     for (const raw of stanza.split('\n')) {
       if (raw.startsWith('#') || raw.trim() === '') continue;
-      if (/^\s/.test(raw) && last !== undefined) { fields.set(last, `${fields.get(last) ?? ''}\n${raw.trim()}`); continue; }
+      if (/^\s/.test(raw) && last !== undefined) {
+        fields.set(last, `${fields.get(last) ?? ''}\n${raw.trim()}`);
+        continue;
+      }
       const m = /^([A-Za-z0-9-]+):\s*(.*)$/.exec(raw);
-      if (m) { last = m[1]!.toLowerCase(); fields.set(last, m[2]!.trim()); }
+      if (m) {
+        last = m[1]!.toLowerCase();
+        fields.set(last, m[2]!.trim());
+      }
     }
     if (!fields.has('uris') || (fields.get('enabled') ?? 'yes').toLowerCase() === 'no') continue;
     const words = (k: string): string[] => (fields.get(k) ?? '').split(/\s+/).filter(Boolean);
     for (const uri of words('uris')) {
-      out.push({ types: words('types'), uri: uri.replace(/\/+$/, ''), suites: words('suites'), components: words('components'),
-        ...(fields.has('signed-by') ? { signedBy: fields.get('signed-by')! } : {}), file });
+      out.push({
+        types: words('types'),
+        uri: uri.replace(/\/+$/, ''),
+        suites: words('suites'),
+        components: words('components'),
+        ...(fields.has('signed-by') ? { signedBy: fields.get('signed-by')! } : {}),
+        file,
+      });
     }
   }
   return out;
@@ -47,8 +59,14 @@ export function parseOneLineSources(text: string, file: string): AptSource[] {
     const m = /^(deb|deb-src)\s+(?:\[([^\]]*)\]\s+)?(\S+)\s+(\S+)\s*(.*)$/.exec(line);
     if (!m) continue;
     const signed = /signed-by=(\S+)/.exec(m[2] ?? '');
-    out.push({ types: [m[1]!], uri: m[3]!.replace(/\/+$/, ''), suites: [m[4]!], components: m[5]!.split(/\s+/).filter(Boolean),
-      ...(signed ? { signedBy: signed[1]! } : {}), file });
+    out.push({
+      types: [m[1]!],
+      uri: m[3]!.replace(/\/+$/, ''),
+      suites: [m[4]!],
+      components: m[5]!.split(/\s+/).filter(Boolean),
+      ...(signed ? { signedBy: signed[1]! } : {}),
+      file,
+    });
   }
   return out;
 }
@@ -60,7 +78,11 @@ export function hostAptSources(root = '/'): AptSource[] {
   const main = path.join(root, 'etc/apt/sources.list');
   if (fs.existsSync(main)) out.push(...parseOneLineSources(fs.readFileSync(main, 'utf8'), main));
   let names: string[] = [];
-  try { names = fs.readdirSync(dir).sort(); } catch { /* no folder */ }
+  try {
+    names = fs.readdirSync(dir).sort();
+  } catch {
+    /* no folder */
+  }
   for (const n of names) {
     const f = path.join(dir, n);
     if (n.endsWith('.sources')) out.push(...parseDeb822Sources(fs.readFileSync(f, 'utf8'), f));
@@ -77,11 +99,19 @@ export function hostAptSources(root = '/'): AptSource[] {
 export function hostMirror(override?: string, root = '/'): string {
   if (override) return override.replace(/\/+$/, '');
   const sources = hostAptSources(root).filter((s) => s.types.includes('deb') && s.components.includes('main'));
-  const plain = sources.find((s) => !/security/.test(s.uri) && !s.suites.every((x) => /-(security|updates|backports)$/.test(x)));
+  const plain = sources.find(
+    (s) => !/security/.test(s.uri) && !s.suites.every((x) => /-(security|updates|backports)$/.test(x)),
+  );
   const pick = plain ?? sources[0];
   if (!pick) {
-    throw new KilnError('KILN_E_CONFIG', `no Debian mirror found in ${path.join(root, 'etc/apt/sources.list.d')} or sources.list`, {
-      hint: 'add a deb source for Debian main to the host\'s apt sources, or set debian_mirror in kiln.yaml', exitCode: 2 });
+    throw new KilnError(
+      'KILN_E_CONFIG',
+      `no Debian mirror found in ${path.join(root, 'etc/apt/sources.list.d')} or sources.list`,
+      {
+        hint: "add a deb source for Debian main to the host's apt sources, or set debian_mirror in kiln.yaml",
+        exitCode: 2,
+      },
+    );
   }
   return pick.uri;
 }
@@ -94,5 +124,7 @@ export function hostMirror(override?: string, root = '/'): string {
 export function hostSecurityMirror(override?: string, root = '/'): string | undefined {
   if (override) return override.replace(/\/+$/, '');
   const sources = hostAptSources(root).filter((s) => s.types.includes('deb') && s.components.includes('main'));
-  return sources.find((s) => /security/.test(s.uri) || (s.suites.length > 0 && s.suites.every((x) => /-security$/.test(x))))?.uri;
+  return sources.find(
+    (s) => /security/.test(s.uri) || (s.suites.length > 0 && s.suites.every((x) => /-security$/.test(x))),
+  )?.uri;
 }

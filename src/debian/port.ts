@@ -59,8 +59,16 @@ export interface DebianPortPlace {
 }
 
 function portSource(s: DebianStanza): DebianPortSource {
-  return { package: s.package, version: s.version, directory: s.directory, files: s.files, binary: s.binary,
-    buildDepends: s.buildDepends, buildDependsArch: s.buildDependsArch, buildDependsIndep: s.buildDependsIndep };
+  return {
+    package: s.package,
+    version: s.version,
+    directory: s.directory,
+    files: s.files,
+    binary: s.binary,
+    buildDepends: s.buildDepends,
+    buildDependsArch: s.buildDependsArch,
+    buildDependsIndep: s.buildDependsIndep,
+  };
 }
 
 /** sha256 of what identifies a source package in the archive: name, version, and each file's name and sha256. */
@@ -72,8 +80,16 @@ export function stanzaHash(s: Pick<DebianPortSource, 'package' | 'version' | 'fi
 }
 
 const NONE: readonly never[] = Object.freeze([]);
-const ARCHIVE_BUILD = Object.freeze({ system: 'debian', configure_args: NONE, make_args: NONE, env: Object.freeze({}),
-  parallel: true, limits: Object.freeze({}), deb_build_options: NONE, deb_build_profiles: NONE });
+const ARCHIVE_BUILD = Object.freeze({
+  system: 'debian',
+  configure_args: NONE,
+  make_args: NONE,
+  env: Object.freeze({}),
+  parallel: true,
+  limits: Object.freeze({}),
+  deb_build_options: NONE,
+  deb_build_profiles: NONE,
+});
 const ARCHIVE_INSTALL = Object.freeze({ conffiles: NONE });
 
 /** The recipe of an archive port with no overlay recipe: `build.system: debian`, revision 1, nothing else. */
@@ -83,7 +99,7 @@ function archiveRecipe(h: DebianHead, dependsBuild: readonly string[]): Recipe {
     version: upstreamVersion(h.version),
     revision: 1,
     summary: `Debian source package ${h.package}`,
-    arch: h.archAll ?? (arch.length > 0 && arch.every((a) => a === 'all')) ? 'all' : 'any',
+    arch: (h.archAll ?? (arch.length > 0 && arch.every((a) => a === 'all'))) ? 'all' : 'any',
     sources: NONE,
     patches: NONE,
     depends: { build: dependsBuild, run: NONE, system: NONE, system_run: NONE },
@@ -104,8 +120,12 @@ class ArchivePort implements Port {
   readonly path: string;
   readonly layer: string;
   constructor(
-    readonly origin: string, place: DebianPortPlace, readonly pkgname: string, readonly recipe: Recipe,
-    readonly contentHash: string, private readonly load: () => DebianPortSource,
+    readonly origin: string,
+    place: DebianPortPlace,
+    readonly pkgname: string,
+    readonly recipe: Recipe,
+    readonly contentHash: string,
+    private readonly load: () => DebianPortSource,
   ) {
     this.dir = place.dir;
     this.path = place.path;
@@ -117,8 +137,16 @@ class ArchivePort implements Port {
   }
 
   toJSON(): Port {
-    return { origin: this.origin, dir: this.dir, path: this.path, layer: this.layer, pkgname: this.pkgname, recipe: this.recipe,
-      contentHash: this.contentHash, debian: this.debian };
+    return {
+      origin: this.origin,
+      dir: this.dir,
+      path: this.path,
+      layer: this.layer,
+      pkgname: this.pkgname,
+      recipe: this.recipe,
+      contentHash: this.contentHash,
+      debian: this.debian,
+    };
   }
 }
 
@@ -142,8 +170,19 @@ export interface DebianHead {
  * options, revision and limits, the archive's version and source files. `dependsBuild` are the origins the build
  * waits for (the bulk's Build-Depends edges, see `bulkEdges`); they are added to the recipe's `depends.build`.
  */
-export function debianPort(stanza: DebianStanza, place: DebianPortPlace, dependsBuild: readonly string[] = [], overlay?: Port): Port {
-  return debianPortLazy({ ...stanza, hash: stanza.hash ?? stanzaHash(stanza) }, () => portSource(stanza), place, dependsBuild, overlay);
+export function debianPort(
+  stanza: DebianStanza,
+  place: DebianPortPlace,
+  dependsBuild: readonly string[] = [],
+  overlay?: Port,
+): Port {
+  return debianPortLazy(
+    { ...stanza, hash: stanza.hash ?? stanzaHash(stanza) },
+    () => portSource(stanza),
+    place,
+    dependsBuild,
+    overlay,
+  );
 }
 
 /**
@@ -151,11 +190,21 @@ export function debianPort(stanza: DebianStanza, place: DebianPortPlace, depends
  * when first read, so that planning a whole archive reads none of it. `head.hash` must be given.
  */
 export function debianPortLazy(
-  head: DebianHead & { readonly hash: string }, load: () => DebianPortSource, place: DebianPortPlace,
-  dependsBuild: readonly string[] = [], overlay?: Port,
+  head: DebianHead & { readonly hash: string },
+  load: () => DebianPortSource,
+  place: DebianPortPlace,
+  dependsBuild: readonly string[] = [],
+  overlay?: Port,
 ): Port {
   if (!overlay) {
-    return new ArchivePort(head.origin ?? debianOrigin(head), place, head.package, archiveRecipe(head, dependsBuild), head.hash, load);
+    return new ArchivePort(
+      head.origin ?? debianOrigin(head),
+      place,
+      head.package,
+      archiveRecipe(head, dependsBuild),
+      head.hash,
+      load,
+    );
   }
   let src: DebianPortSource | undefined;
   const r = overlay.recipe;
@@ -167,5 +216,13 @@ export function debianPortLazy(
   } as Recipe;
   const contentHash = crypto.createHash('sha256').update(`${overlay.contentHash}\0${head.hash}`).digest('hex');
   const { debian: _ignored, ...rest } = overlay;
-  return { ...rest, pkgname: head.package, recipe, contentHash, get debian() { return (src ??= load()); } };
+  return {
+    ...rest,
+    pkgname: head.package,
+    recipe,
+    contentHash,
+    get debian() {
+      return (src ??= load());
+    },
+  };
 }

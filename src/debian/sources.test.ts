@@ -47,8 +47,12 @@ test('parseSources reads the fields kiln uses, joins continuation lines, keeps i
   assert.equal(hello!.directory, 'pool/main/h/hello');
   assert.equal(hello!.section, 'devel');
   assert.equal(hello!.buildDepends, 'debhelper-compat (= 13), help2man, texinfo');
-  assert.deepEqual(hello!.files[1], { name: 'hello_2.10.orig.tar.gz', sha256: '31e066137a962676e89f69d1b65382de95a7ef7d914b8cb956f41ea72e0f516b',
-    size: 725946, md5: '6cd0ffea3884a4e79330338dcc2987d6' });
+  assert.deepEqual(hello!.files[1], {
+    name: 'hello_2.10.orig.tar.gz',
+    sha256: '31e066137a962676e89f69d1b65382de95a7ef7d914b8cb956f41ea72e0f516b',
+    size: 725946,
+    md5: '6cd0ffea3884a4e79330338dcc2987d6',
+  });
   assert.deepEqual(jq!.binary, ['jq', 'libjq1', 'libjq-dev']);
   assert.deepEqual(jq!.architecture, ['any', 'all']);
   assert.equal(jq!.section, 'misc', 'a stanza without Section is misc');
@@ -59,7 +63,10 @@ test('parseRelations reads alternatives, versions, arch qualifiers, arch lists a
   const r = parseRelations(parseSources(SOURCES)[1]!.buildDepends);
   assert.equal(r.length, 4);
   assert.deepEqual(r[0], [{ name: 'bison' }]);
-  assert.deepEqual(r[1], [{ name: 'libonig-dev', version: { op: '>=', version: '6.9' } }, { name: 'libonig-dev', archQualifier: 'native' }]);
+  assert.deepEqual(r[1], [
+    { name: 'libonig-dev', version: { op: '>=', version: '6.9' } },
+    { name: 'libonig-dev', archQualifier: 'native' },
+  ]);
   assert.deepEqual(r[2], [{ name: 'valgrind', arches: ['amd64', 'i386'] }]);
   assert.deepEqual(r[3], [{ name: 'python3', archQualifier: 'any', profiles: [['!nocheck']] }]);
 });
@@ -67,13 +74,21 @@ test('parseRelations reads alternatives, versions, arch qualifiers, arch lists a
 test('a local archive: the index is downloaded (gz), verified against Release, cached, and refreshed only when it changed', async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-sources-'));
   let gz = zlib.gzipSync(Buffer.from(SOURCES));
-  const release = (): string => `Origin: Test\nSuite: testrel\nSHA256:\n ${crypto.createHash('sha256').update(gz).digest('hex')} ${gz.length} main/source/Sources.gz\n`;
+  const release = (): string =>
+    `Origin: Test\nSuite: testrel\nSHA256:\n ${crypto.createHash('sha256').update(gz).digest('hex')} ${gz.length} main/source/Sources.gz\n`;
   const hits: string[] = [];
   const server = http.createServer((req, res) => {
     hits.push(req.url ?? '');
-    if (req.url === '/dists/testrel/Release') { res.end(release()); return; }
-    if (req.url === '/dists/testrel/main/source/Sources.gz') { res.end(gz); return; }
-    res.statusCode = 404; res.end();
+    if (req.url === '/dists/testrel/Release') {
+      res.end(release());
+      return;
+    }
+    if (req.url === '/dists/testrel/main/source/Sources.gz') {
+      res.end(gz);
+      return;
+    }
+    res.statusCode = 404;
+    res.end();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   try {
@@ -84,14 +99,24 @@ test('a local archive: the index is downloaded (gz), verified against Release, c
     assert.equal(hits.filter((h) => h.endsWith('Sources.gz')).length, 1, 'one download for concurrent callers');
     const idx = all[3]!;
     const f = idx.bySha256('31E066137A962676E89F69D1B65382DE95A7EF7D914B8CB956F41EA72E0F516B');
-    assert.deepEqual(f, { url: `${mirror}/pool/main/h/hello/hello_2.10.orig.tar.gz`, size: 725946, filename: 'hello_2.10.orig.tar.gz',
-      sha256: '31e066137a962676e89f69d1b65382de95a7ef7d914b8cb956f41ea72e0f516b', package: 'hello', version: '2.10-3' });
+    assert.deepEqual(f, {
+      url: `${mirror}/pool/main/h/hello/hello_2.10.orig.tar.gz`,
+      size: 725946,
+      filename: 'hello_2.10.orig.tar.gz',
+      sha256: '31e066137a962676e89f69d1b65382de95a7ef7d914b8cb956f41ea72e0f516b',
+      package: 'hello',
+      version: '2.10-3',
+    });
     assert.equal(idx.bySha256('0'.repeat(64)), undefined);
     assert.equal(idx.byName('jq')!.version, '1.6-2.1');
     const n = hits.length;
     await loadSourcesIndex(opts);
     assert.equal(hits.length, n, 'a cached index is used without network by default');
-    assert.equal((await updateSourcesIndex({ ...opts, refresh: 'always' })).changed, false, 'same hash in Release: kept');
+    assert.equal(
+      (await updateSourcesIndex({ ...opts, refresh: 'always' })).changed,
+      false,
+      'same hash in Release: kept',
+    );
     gz = zlib.gzipSync(Buffer.from(SOURCES.replace('2.10-3', '2.10-4')));
     assert.equal((await updateSourcesIndex({ ...opts, refresh: 'always' })).changed, true);
     assert.equal((await loadSourcesIndex(opts)).byName('hello')!.version, '2.10-4');

@@ -29,8 +29,22 @@ export interface SourcePackage extends DebianPortSource {
 }
 
 /** Field names (lower case) that {@link parseSources} keeps. */
-const WANTED = new Set(['package', 'version', 'directory', 'section', 'binary', 'architecture', 'build-depends',
-  'build-depends-arch', 'build-depends-indep', 'format', 'homepage', 'checksums-sha256', 'files', 'package-list']);
+const WANTED = new Set([
+  'package',
+  'version',
+  'directory',
+  'section',
+  'binary',
+  'architecture',
+  'build-depends',
+  'build-depends-arch',
+  'build-depends-indep',
+  'format',
+  'homepage',
+  'checksums-sha256',
+  'files',
+  'package-list',
+]);
 
 /**
  * The section a source package is filed under: its `Section:` unless that is missing or the catch-all `misc`
@@ -64,7 +78,12 @@ function toPackage(f: Fields): SourcePackage | undefined {
     const w = line.trim().split(/\s+/);
     if (w.length !== 3) continue;
     const m = md5.get(w[2]!);
-    files.push({ name: w[2]!, sha256: w[0]!.toLowerCase(), size: Number(w[1]), ...(m === undefined ? {} : { md5: m }) });
+    files.push({
+      name: w[2]!,
+      sha256: w[0]!.toLowerCase(),
+      size: Number(w[1]),
+      ...(m === undefined ? {} : { md5: m }),
+    });
   }
   const flat = (k: string): string => (f.get(k) ?? '').replace(/\s*\n\s*/g, ' ').trim();
   return {
@@ -72,7 +91,10 @@ function toPackage(f: Fields): SourcePackage | undefined {
     version: f.get('version') ?? '',
     directory: f.get('directory') ?? '',
     section: sectionOf(pkg, f.get('section') || undefined, f.get('package-list')),
-    binary: flat('binary').split(',').map((s) => s.trim()).filter(Boolean),
+    binary: flat('binary')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     architecture: flat('architecture').split(/\s+/).filter(Boolean),
     buildDepends: flat('build-depends'),
     buildDependsArch: flat('build-depends-arch'),
@@ -108,21 +130,33 @@ export function parseSources(text: string): SourcePackage[] {
     if (first === -1 || (end - pos === 1 && first === 13)) {
       // blank line: end of stanza
       close();
-      if (fields.size > 0) { const p = toPackage(fields); if (p) out.push(p); fields = new Map(); }
+      if (fields.size > 0) {
+        const p = toPackage(fields);
+        if (p) out.push(p);
+        fields = new Map();
+      }
     } else if (first === 32 || first === 9) {
       if (current !== undefined) valEnd = end;
-    } else if (first !== 35) { // '#' comment lines are skipped
+    } else if (first !== 35) {
+      // '#' comment lines are skipped
       close();
       const colon = text.indexOf(':', pos);
       if (colon !== -1 && colon < end) {
         const name = text.slice(pos, colon).toLowerCase();
-        if (WANTED.has(name)) { current = name; valStart = colon + 1; valEnd = end; }
+        if (WANTED.has(name)) {
+          current = name;
+          valStart = colon + 1;
+          valEnd = end;
+        }
       }
     }
     pos = end + 1;
   }
   close();
-  if (fields.size > 0) { const p = toPackage(fields); if (p) out.push(p); }
+  if (fields.size > 0) {
+    const p = toPackage(fields);
+    if (p) out.push(p);
+  }
   return out;
 }
 
@@ -143,7 +177,8 @@ export interface RelationAlternative {
 /** A relation field parsed: a list of groups, each satisfied by any one of its alternatives. */
 export type Relations = readonly (readonly RelationAlternative[])[];
 
-const REL_RE = /^([a-z0-9][a-z0-9+.-]*)(?::([a-z0-9-]+))?\s*(?:\(\s*(<<|<=|>=|>>|=|<|>)\s*([^)\s]+)\s*\))?\s*(?:\[([^\]]*)\])?\s*((?:<[^>]*>\s*)*)$/;
+const REL_RE =
+  /^([a-z0-9][a-z0-9+.-]*)(?::([a-z0-9-]+))?\s*(?:\(\s*(<<|<=|>=|>>|=|<|>)\s*([^)\s]+)\s*\))?\s*(?:\[([^\]]*)\])?\s*((?:<[^>]*>\s*)*)$/;
 
 /**
  * Parses a Debian relation field (`Depends`, `Build-Depends`, …) into groups of alternatives. Entries that do not
@@ -158,7 +193,7 @@ export function parseRelations(text: string): Relations {
       if (s === '') continue;
       const m = REL_RE.exec(s);
       if (!m) continue;
-      const op = m[3] === '<' ? '<=' : m[3] === '>' ? '>=' : m[3] as '<<' | '<=' | '=' | '>=' | '>>' | undefined;
+      const op = m[3] === '<' ? '<=' : m[3] === '>' ? '>=' : (m[3] as '<<' | '<=' | '=' | '>=' | '>>' | undefined);
       const profiles = [...(m[6] ?? '').matchAll(/<([^>]*)>/g)].map((x) => x[1]!.trim().split(/\s+/).filter(Boolean));
       alts.push({
         name: m[1]!,

@@ -29,24 +29,62 @@ test('release names resolve to codenames; suites per release; what the archives 
   const mirror = `${base}/debian`;
   const security = `${base}/security`;
   try {
-    assert.deepEqual(parseReleaseHead(RELEASES['debian/dists/stable/Release']!), { codename: 'trixie', suite: 'stable', version: '13.8' });
-    assert.equal(await resolveRelease(mirror), 'trixie', 'no name: the mirror\'s stable');
+    assert.deepEqual(parseReleaseHead(RELEASES['debian/dists/stable/Release']!), {
+      codename: 'trixie',
+      suite: 'stable',
+      version: '13.8',
+    });
+    assert.equal(await resolveRelease(mirror), 'trixie', "no name: the mirror's stable");
     assert.equal(await resolveRelease(mirror, 'testing'), 'forky');
     assert.equal(await resolveRelease(mirror, 'sid'), 'sid');
-    await assert.rejects(resolveRelease(mirror, 'nosuch'), (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_USAGE' && /nosuch/.test(e.message));
-    assert.deepEqual(releaseSuites('trixie'), [{ suite: 'trixie', archive: 'main' }, { suite: 'trixie-updates', archive: 'main' }, { suite: 'trixie-security', archive: 'security' }]);
-    assert.deepEqual(releaseSuites('sid').map((s) => s.suite), ['sid']);
+    await assert.rejects(
+      resolveRelease(mirror, 'nosuch'),
+      (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_USAGE' && /nosuch/.test(e.message),
+    );
+    assert.deepEqual(releaseSuites('trixie'), [
+      { suite: 'trixie', archive: 'main' },
+      { suite: 'trixie-updates', archive: 'main' },
+      { suite: 'trixie-security', archive: 'security' },
+    ]);
+    assert.deepEqual(
+      releaseSuites('sid').map((s) => s.suite),
+      ['sid'],
+    );
     const log: string[] = [];
     const forky = await availableSuites({ mirror, security, codename: 'forky', log: (l) => log.push(l) });
-    assert.deepEqual(forky.map((s) => s.suite), ['forky'], 'suites the mirror lacks are left out');
+    assert.deepEqual(
+      forky.map((s) => s.suite),
+      ['forky'],
+      'suites the mirror lacks are left out',
+    );
     assert.equal(log.length, 2, log.join('\n'));
     const trixie = await availableSuites({ mirror, security, codename: 'trixie' });
-    assert.deepEqual(trixie.map((s) => [s.suite, s.url]), [['trixie', mirror], ['trixie-updates', mirror], ['trixie-security', security]]);
-    assert.deepEqual((await availableSuites({ mirror, codename: 'trixie' })).map((s) => s.suite), ['trixie', 'trixie-updates'], 'no security archive');
-    await assert.rejects(availableSuites({ mirror, security, codename: 'nosuch' }), (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_USAGE');
+    assert.deepEqual(
+      trixie.map((s) => [s.suite, s.url]),
+      [
+        ['trixie', mirror],
+        ['trixie-updates', mirror],
+        ['trixie-security', security],
+      ],
+    );
+    assert.deepEqual(
+      (await availableSuites({ mirror, codename: 'trixie' })).map((s) => s.suite),
+      ['trixie', 'trixie-updates'],
+      'no security archive',
+    );
+    await assert.rejects(
+      availableSuites({ mirror, security, codename: 'nosuch' }),
+      (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_USAGE',
+    );
     assert.deepEqual(await archiveSuites(mirror, security), [
-      { suite: 'trixie', url: mirror }, { suite: 'forky', url: mirror }, { suite: 'sid', url: mirror }, { suite: 'trixie-security', url: security }]);
-  } finally { server.close(); }
+      { suite: 'trixie', url: mirror },
+      { suite: 'forky', url: mirror },
+      { suite: 'sid', url: mirror },
+      { suite: 'trixie-security', url: security },
+    ]);
+  } finally {
+    server.close();
+  }
 });
 
 test('the real mirror names a codename for stable', async () => {

@@ -42,12 +42,28 @@ export function parseReleaseHead(text: string): ReleaseHead | undefined {
 export async function getText(url: string, signal?: AbortSignal): Promise<string | undefined> {
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.any([AbortSignal.timeout(60_000), ...(signal ? [signal] : [])]), redirect: 'follow' });
+    res = await fetch(url, {
+      signal: AbortSignal.any([AbortSignal.timeout(60_000), ...(signal ? [signal] : [])]),
+      redirect: 'follow',
+    });
   } catch (e) {
-    throw new KilnError('KILN_E_FETCH', `GET ${url} failed: ${describe(e)}`, { hint: 'check the Debian mirror in the host\'s apt sources and the network', exitCode: 1, cause: e });
+    throw new KilnError('KILN_E_FETCH', `GET ${url} failed: ${describe(e)}`, {
+      hint: "check the Debian mirror in the host's apt sources and the network",
+      exitCode: 1,
+      cause: e,
+    });
   }
-  if (res.status === 404) { await res.body?.cancel(); return undefined; }
-  if (!res.ok) { await res.body?.cancel(); throw new KilnError('KILN_E_FETCH', `GET ${url} answered HTTP ${res.status}`, { hint: 'check the Debian mirror', exitCode: 1 }); }
+  if (res.status === 404) {
+    await res.body?.cancel();
+    return undefined;
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new KilnError('KILN_E_FETCH', `GET ${url} answered HTTP ${res.status}`, {
+      hint: 'check the Debian mirror',
+      exitCode: 1,
+    });
+  }
   return res.text();
 }
 
@@ -58,7 +74,9 @@ export function releaseHead(mirror: string, suite: string, signal?: AbortSignal)
   const key = `${mirror}|${suite}`;
   let p = heads.get(key);
   if (!p) {
-    p = getText(`${mirror}/dists/${suite}/Release`, signal).then((t) => (t === undefined ? undefined : parseReleaseHead(t)));
+    p = getText(`${mirror}/dists/${suite}/Release`, signal).then((t) =>
+      t === undefined ? undefined : parseReleaseHead(t),
+    );
     p.catch(() => heads.delete(key));
     heads.set(key, p);
   }
@@ -72,8 +90,14 @@ export function releaseHead(mirror: string, suite: string, signal?: AbortSignal)
 export async function resolveRelease(mirror: string, name = 'stable', signal?: AbortSignal): Promise<string> {
   const head = await releaseHead(mirror, name, signal);
   if (!head) {
-    throw new KilnError('KILN_E_USAGE', `the Debian mirror ${mirror} has no release "${name}" (no dists/${name}/Release)`, {
-      hint: 'give a codename such as trixie, forky or sid, or a suite such as stable or testing', exitCode: 2 });
+    throw new KilnError(
+      'KILN_E_USAGE',
+      `the Debian mirror ${mirror} has no release "${name}" (no dists/${name}/Release)`,
+      {
+        hint: 'give a codename such as trixie, forky or sid, or a suite such as stable or testing',
+        exitCode: 2,
+      },
+    );
   }
   return head.codename;
 }
@@ -104,11 +128,21 @@ export function suiteMirror(s: ReleaseSuite, mirror: string, security: string | 
  * the mirror lacks (a new testing without `-updates`, a host without a security source) is left out and reported
  * through `log`. The release itself must exist (KILN_E_USAGE otherwise).
  */
-export async function availableSuites(o: { mirror: string; security?: string; codename: string; updates?: boolean; log?: (l: string) => void; signal?: AbortSignal }): Promise<(ReleaseSuite & { url: string })[]> {
+export async function availableSuites(o: {
+  mirror: string;
+  security?: string;
+  codename: string;
+  updates?: boolean;
+  log?: (l: string) => void;
+  signal?: AbortSignal;
+}): Promise<(ReleaseSuite & { url: string })[]> {
   const out: (ReleaseSuite & { url: string })[] = [];
   for (const s of releaseSuites(o.codename, o.updates ?? true)) {
     const url = suiteMirror(s, o.mirror, o.security);
-    if (url === undefined) { o.log?.(`debian: no security archive in the host's apt sources; ${s.suite} left out`); continue; }
+    if (url === undefined) {
+      o.log?.(`debian: no security archive in the host's apt sources; ${s.suite} left out`);
+      continue;
+    }
     const head = await releaseHead(url, s.suite, o.signal);
     if (!head) {
       if (s.archive === 'main' && s.suite === o.codename) await resolveRelease(o.mirror, o.codename, o.signal);
@@ -124,7 +158,11 @@ export async function availableSuites(o: { mirror: string; security?: string; co
  * Every suite the archive carries, for finding a file by checksum whichever release holds it: the codenames of
  * oldstable, stable, testing and unstable (each once), then the security suites of those that have one.
  */
-export async function archiveSuites(mirror: string, security: string | undefined, signal?: AbortSignal): Promise<{ suite: string; url: string }[]> {
+export async function archiveSuites(
+  mirror: string,
+  security: string | undefined,
+  signal?: AbortSignal,
+): Promise<{ suite: string; url: string }[]> {
   const codenames: string[] = [];
   for (const alias of ARCHIVE_ALIASES) {
     const head = await releaseHead(mirror, alias, signal).catch(() => undefined);

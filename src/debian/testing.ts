@@ -27,14 +27,20 @@ async function served(url: string): Promise<boolean> {
   try {
     const r = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(30_000) });
     return r.status === 200;
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 
 /**
  * The newest of stable and oldstable (each with its updates first, then without) whose suites list every package
  * of `packages` with all its files served. `home` holds the index cache (`HOME/cache/debian`). Undefined if none.
  */
-export async function servedRelease(home: string, packages: readonly string[], log: (l: string) => void = () => undefined): Promise<ServedRelease | undefined> {
+export async function servedRelease(
+  home: string,
+  packages: readonly string[],
+  log: (l: string) => void = () => undefined,
+): Promise<ServedRelease | undefined> {
   const mirror = hostMirror();
   const stable = (await releaseHead(mirror, 'stable'))?.codename;
   const old = (await releaseHead(mirror, 'oldstable'))?.codename;
@@ -56,11 +62,16 @@ export async function servedRelease(home: string, packages: readonly string[], l
       for (const p of ok ? best.values() : []) {
         for (const f of p.files) {
           const url = /^https?:/.test(p.directory) ? `${p.directory}/${f.name}` : `${mirror}/${p.directory}/${f.name}`;
-          if (!(await served(url))) { ok = false; log(`${codename}${updates ? '' : ' (release alone)'}: ${url} is not served`); break; }
+          if (!(await served(url))) {
+            ok = false;
+            log(`${codename}${updates ? '' : ' (release alone)'}: ${url} is not served`);
+            break;
+          }
         }
         if (!ok) break;
       }
-      if (ok) return { release: codename, ...(codename === stable ? {} : { jailRelease: codename }), updates, stanzas: best };
+      if (ok)
+        return { release: codename, ...(codename === stable ? {} : { jailRelease: codename }), updates, stanzas: best };
     }
   }
   return undefined;

@@ -59,7 +59,12 @@ export interface DebianTreeIndexData {
 
 /** What building reads of a source package (`sources.json`, read only when a port's `debian` is first used). */
 export type SourceBuildRow = readonly [
-  directory: string, files: string, buildDepends: string, buildDependsArch: string, buildDependsIndep: string, homepage: string,
+  directory: string,
+  files: string,
+  buildDepends: string,
+  buildDependsArch: string,
+  buildDependsIndep: string,
+  homepage: string,
 ];
 
 /** The build half of the index: source name → its row. */
@@ -79,8 +84,12 @@ function depColumns(s: SourcePackage): { need: string[]; restricted: string; alt
   for (const text of [s.buildDepends, s.buildDependsArch, s.buildDependsIndep]) {
     if (text === '') continue;
     for (const g of parseRelations(text)) {
-      if (g.some((a) => a.arches !== undefined || a.profiles !== undefined)) restricted.push(g.map(relText).join(' | '));
-      else { need.push(g[0]!.name); for (const a of g.slice(1)) alts.push(a.name); }
+      if (g.some((a) => a.arches !== undefined || a.profiles !== undefined))
+        restricted.push(g.map(relText).join(' | '));
+      else {
+        need.push(g[0]!.name);
+        for (const a of g.slice(1)) alts.push(a.name);
+      }
     }
   }
   return { need, restricted: restricted.join(', '), alts: alts.join(' ') };
@@ -105,7 +114,9 @@ export function parseProvides(text: string): Record<string, string[]> {
         const name = part.trim().split(/[\s(:]/)[0]!;
         if (name === '') continue;
         const l = out[name];
-        if (l) { if (!l.includes(pkg)) l.push(pkg); } else out[name] = [pkg];
+        if (l) {
+          if (!l.includes(pkg)) l.push(pkg);
+        } else out[name] = [pkg];
       }
     } else if (end === pos) pkg = '';
     pos = end + 1;
@@ -140,7 +151,8 @@ export function makeTreeIndex(inp: TreeIndexInput): { plan: DebianTreeIndexData;
     const own = new Map<string, SourcePackage>();
     for (const s of parseSources(suite.text)) {
       const was = own.get(s.package);
-      if (!was || compareVersions(s.version, was.version) > 0) own.set(s.package, suite.url ? { ...s, directory: `${suite.url}/${s.directory}` } : s);
+      if (!was || compareVersions(s.version, was.version) > 0)
+        own.set(s.package, suite.url ? { ...s, directory: `${suite.url}/${s.directory}` } : s);
     }
     for (const [name, s] of own) {
       const have = byName.get(name);
@@ -154,7 +166,11 @@ export function makeTreeIndex(inp: TreeIndexInput): { plan: DebianTreeIndexData;
   const provides: Record<string, Record<string, string[]>> = {};
   for (const [arch, text] of Object.entries(inp.packages)) provides[arch] = parseProvides(text);
   const ownerRow = new Map<string, { row: number; at: number }>();
-  list.forEach((x, i) => x.s.binary.forEach((b, at) => { if (!ownerRow.has(b)) ownerRow.set(b, { row: i, at }); }));
+  list.forEach((x, i) =>
+    x.s.binary.forEach((b, at) => {
+      if (!ownerRow.has(b)) ownerRow.set(b, { row: i, at });
+    }),
+  );
   const needRow: number[] = [];
   const needBin: number[] = [];
   const needOff: number[] = [0];
@@ -164,8 +180,14 @@ export function makeTreeIndex(inp: TreeIndexInput): { plan: DebianTreeIndexData;
     const start = needRow.length;
     for (const name of d.need) {
       const o = ownerRow.get(name);
-      if (o === undefined) { if (!virt.includes(name)) virt.push(name); continue; }
-      if (o.row !== i && needRow.indexOf(o.row, start) === -1) { needRow.push(o.row); needBin.push(o.at); }
+      if (o === undefined) {
+        if (!virt.includes(name)) virt.push(name);
+        continue;
+      }
+      if (o.row !== i && needRow.indexOf(o.row, start) === -1) {
+        needRow.push(o.row);
+        needBin.push(o.at);
+      }
     }
     needOff.push(needRow.length);
     needVirt.push(virt.join(' '));
@@ -174,22 +196,43 @@ export function makeTreeIndex(inp: TreeIndexInput): { plan: DebianTreeIndexData;
   for (const [arch, map] of Object.entries(provides)) {
     const m: Record<string, number[]> = {};
     for (const [virt, bins] of Object.entries(map)) {
-      const rows = [...new Set(bins.map((b) => ownerRow.get(b)?.row).filter((r): r is number => r !== undefined))].sort((a, b) => a - b);
+      const rows = [...new Set(bins.map((b) => ownerRow.get(b)?.row).filter((r): r is number => r !== undefined))].sort(
+        (a, b) => a - b,
+      );
       if (rows.length > 0) m[virt] = rows;
     }
     providesRow[arch] = m;
   }
   const plan: DebianTreeIndexData = {
-    format: TREE_INDEX_FORMAT, release: inp.release, component: inp.component, mirror: inp.mirror, made: inp.made ?? new Date().toISOString(),
-    pkg: col((s) => s.package), version: col((s) => s.version), section: col((s) => s.section), binaries: col((s) => s.binary.join(',')),
-    arch: col((s) => s.architecture.join(' ')), hash: col((s) => stanzaHash(s)),
-    needRow, needBin, needOff, needVirt,
-    restricted: deps.map((d) => d.restricted), alts: deps.map((d) => d.alts), providesRow,
+    format: TREE_INDEX_FORMAT,
+    release: inp.release,
+    component: inp.component,
+    mirror: inp.mirror,
+    made: inp.made ?? new Date().toISOString(),
+    pkg: col((s) => s.package),
+    version: col((s) => s.version),
+    section: col((s) => s.section),
+    binaries: col((s) => s.binary.join(',')),
+    arch: col((s) => s.architecture.join(' ')),
+    hash: col((s) => stanzaHash(s)),
+    needRow,
+    needBin,
+    needOff,
+    needVirt,
+    restricted: deps.map((d) => d.restricted),
+    alts: deps.map((d) => d.alts),
+    providesRow,
   };
   const build: Record<string, SourceBuildRow> = {};
   for (const { s } of list) {
-    build[s.package] = [s.directory, s.files.map((f) => `${f.name} ${f.sha256} ${f.size}`).join('\n'),
-      s.buildDepends, s.buildDependsArch, s.buildDependsIndep, s.homepage];
+    build[s.package] = [
+      s.directory,
+      s.files.map((f) => `${f.name} ${f.sha256} ${f.size}`).join('\n'),
+      s.buildDepends,
+      s.buildDependsArch,
+      s.buildDependsIndep,
+      s.homepage,
+    ];
   }
   return { plan, build };
 }
@@ -217,8 +260,14 @@ function readJson<T>(file: string, treeName: string): T {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
   } catch (e) {
-    throw new KilnError('KILN_E_TREE_INVALID', `the index of Debian tree ${treeName} (${file}) cannot be read: ${(e as Error).message}`, {
-      hint: `make it again with \`kiln tree update ${treeName}\``, cause: e });
+    throw new KilnError(
+      'KILN_E_TREE_INVALID',
+      `the index of Debian tree ${treeName} (${file}) cannot be read: ${(e as Error).message}`,
+      {
+        hint: `make it again with \`kiln tree update ${treeName}\``,
+        cause: e,
+      },
+    );
   }
 }
 
@@ -226,8 +275,13 @@ function readJson<T>(file: string, treeName: string): T {
 export function readTreeIndex(file: string, treeName: string): DebianTreeIndexData {
   const data = readJson<DebianTreeIndexData>(file, treeName);
   if (data.format !== TREE_INDEX_FORMAT) {
-    throw new KilnError('KILN_E_TREE_INVALID', `the index of Debian tree ${treeName} has format ${String(data.format)}, this kiln reads ${TREE_INDEX_FORMAT}`, {
-      hint: `make it again with \`kiln tree update ${treeName}\`` });
+    throw new KilnError(
+      'KILN_E_TREE_INVALID',
+      `the index of Debian tree ${treeName} has format ${String(data.format)}, this kiln reads ${TREE_INDEX_FORMAT}`,
+      {
+        hint: `make it again with \`kiln tree update ${treeName}\``,
+      },
+    );
   }
   return data;
 }
@@ -237,17 +291,33 @@ const buildMemo = new Map<string, DebianTreeBuildData>();
 /** Reads the build half (once per process per file). */
 export function readTreeBuildIndex(file: string, treeName: string): DebianTreeBuildData {
   let d = buildMemo.get(file);
-  if (!d) { d = readJson<DebianTreeBuildData>(file, treeName); buildMemo.set(file, d); }
+  if (!d) {
+    d = readJson<DebianTreeBuildData>(file, treeName);
+    buildMemo.set(file, d);
+  }
   return d;
 }
 
 /** Row `i` of the planning half with its build row, as the stanza `debianPort` takes. */
 export function rowStanza(ix: DebianTreeIndexData, i: number, b: SourceBuildRow): DebianStanza {
   return {
-    package: ix.pkg[i]!, version: ix.version[i]!, section: ix.section[i]!, directory: b[0],
-    binary: ix.binaries[i] === '' ? [] : ix.binaries[i]!.split(','), architecture: ix.arch[i] === '' ? [] : ix.arch[i]!.split(' '),
+    package: ix.pkg[i]!,
+    version: ix.version[i]!,
+    section: ix.section[i]!,
+    directory: b[0],
+    binary: ix.binaries[i] === '' ? [] : ix.binaries[i]!.split(','),
+    architecture: ix.arch[i] === '' ? [] : ix.arch[i]!.split(' '),
     homepage: b[5],
-    files: b[1] === '' ? [] : b[1].split('\n').map((l) => { const [name, sha256, size] = l.split(' '); return { name: name!, sha256: sha256!, size: Number(size) }; }),
-    buildDepends: b[2], buildDependsArch: b[3], buildDependsIndep: b[4], hash: ix.hash[i]!,
+    files:
+      b[1] === ''
+        ? []
+        : b[1].split('\n').map((l) => {
+            const [name, sha256, size] = l.split(' ');
+            return { name: name!, sha256: sha256!, size: Number(size) };
+          }),
+    buildDepends: b[2],
+    buildDependsArch: b[3],
+    buildDependsIndep: b[4],
+    hash: ix.hash[i]!,
   };
 }

@@ -21,12 +21,24 @@ export const APT_PROXY_CONF = 'etc/apt/apt.conf.d/99kiln-via-master';
 /** Request headers apt sends that the upstream must see. */
 const FORWARD_REQUEST = ['range', 'if-range', 'if-modified-since', 'if-none-match', 'cache-control', 'user-agent'];
 /** Response headers passed back to apt. */
-const FORWARD_RESPONSE = ['content-type', 'content-length', 'content-range', 'accept-ranges', 'last-modified', 'etag', 'date'];
+const FORWARD_RESPONSE = [
+  'content-type',
+  'content-length',
+  'content-range',
+  'accept-ranges',
+  'last-modified',
+  'etag',
+  'date',
+];
 
 /** The `http://` archive URIs (each ending in `/`) of a Debian root's apt sources; `https://` and others are left out. */
 export function aptUpstreams(root: string): string[] {
   let sources: AptSource[];
-  try { sources = hostAptSources(root); } catch { return []; }
+  try {
+    sources = hostAptSources(root);
+  } catch {
+    return [];
+  }
   return [...new Set(sources.map((x) => `${x.uri}/`).filter((u) => /^http:\/\/[^/\s]+/i.test(u)))];
 }
 
@@ -54,18 +66,30 @@ export function aptUpstreamUrl(routed: string, upstreams: readonly string[]): st
 export function registerAptProxy(scope: FastifyInstance, upstreams: readonly string[]): void {
   scope.get(`${APT_PROXY_PREFIX}*`, async (req, reply) => {
     const target = aptUpstreamUrl(req.url, upstreams);
-    if (!target) return reply.code(403).send({ error: 'this master proxies only the archives of its jail\'s apt sources' });
+    if (!target)
+      return reply.code(403).send({ error: "this master proxies only the archives of its jail's apt sources" });
     const headers: Record<string, string> = { 'accept-encoding': 'identity' };
-    for (const h of FORWARD_REQUEST) { const v = req.headers[h]; if (typeof v === 'string') headers[h] = v; }
+    for (const h of FORWARD_REQUEST) {
+      const v = req.headers[h];
+      if (typeof v === 'string') headers[h] = v;
+    }
     let res: Response;
     try {
       res = await fetch(target, { headers, redirect: 'follow', signal: AbortSignal.timeout(30 * 60_000) });
     } catch (e) {
-      return reply.code(502).send({ error: `the archive is unreachable from the master: ${e instanceof Error ? e.message : String(e)}` });
+      return reply
+        .code(502)
+        .send({ error: `the archive is unreachable from the master: ${e instanceof Error ? e.message : String(e)}` });
     }
     reply.code(res.status);
-    for (const h of FORWARD_RESPONSE) { const v = res.headers.get(h); if (v !== null) reply.header(h, v); }
-    if (!res.body || res.status === 304 || res.status === 204) { await res.body?.cancel(); return reply.send(); }
+    for (const h of FORWARD_RESPONSE) {
+      const v = res.headers.get(h);
+      if (v !== null) reply.header(h, v);
+    }
+    if (!res.body || res.status === 304 || res.status === 204) {
+      await res.body?.cancel();
+      return reply.send();
+    }
     return reply.send(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream));
   });
 }
@@ -74,8 +98,10 @@ export function registerAptProxy(scope: FastifyInstance, upstreams: readonly str
 export function aptProxyConf(master: string, token: string): string | undefined {
   const m = /^http:\/\/([^/]+)\/?$/i.exec(master.replace(/\/+$/, ''));
   if (!m) return undefined;
-  return `// written by kiln worker: Debian's archive through the master (see docs/distributed.md)\n`
-    + `Acquire::http::Proxy "http://kiln:${encodeURIComponent(token)}@${m[1]}/";\n`;
+  return (
+    `// written by kiln worker: Debian's archive through the master (see docs/distributed.md)\n` +
+    `Acquire::http::Proxy "http://kiln:${encodeURIComponent(token)}@${m[1]}/";\n`
+  );
 }
 
 /**
@@ -85,9 +111,16 @@ export function aptProxyConf(master: string, token: string): string | undefined 
 export function applyAptProxy(root: string, conf: string | undefined): void {
   const file = path.join(root, APT_PROXY_CONF);
   let now: string | undefined;
-  try { now = fs.readFileSync(file, 'utf8'); } catch { now = undefined; }
+  try {
+    now = fs.readFileSync(file, 'utf8');
+  } catch {
+    now = undefined;
+  }
   if (now === conf) return;
-  if (conf === undefined) { fs.rmSync(file, { force: true }); return; }
+  if (conf === undefined) {
+    fs.rmSync(file, { force: true });
+    return;
+  }
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, conf, { mode: 0o600 });
@@ -101,5 +134,9 @@ export function proxyPassword(header: string | undefined): string | undefined {
   const s = Buffer.from(m[1]!, 'base64').toString('utf8');
   const i = s.indexOf(':');
   if (i < 0) return undefined;
-  try { return decodeURIComponent(s.slice(i + 1)); } catch { return s.slice(i + 1); }
+  try {
+    return decodeURIComponent(s.slice(i + 1));
+  } catch {
+    return s.slice(i + 1);
+  }
 }

@@ -22,7 +22,18 @@ import { distPlugin, type MasterEndpoints } from './plugin.js';
 import { debMismatch } from './verify.js';
 import { aptProxyRewrite, aptUpstreams } from './apt-proxy.js';
 import { connectRedis, redisOptions, WorkerRegistry } from './registry.js';
-import { PROTOCOL_VERSION, isDebName, isSha256, jobKey, jobPort, queueName, type DistJob, type DistResult, type ResultAnswer, type WorkerView } from './protocol.js';
+import {
+  PROTOCOL_VERSION,
+  isDebName,
+  isSha256,
+  jobKey,
+  jobPort,
+  queueName,
+  type DistJob,
+  type DistResult,
+  type ResultAnswer,
+  type WorkerView,
+} from './protocol.js';
 
 /** Options of {@link startDistMaster}. */
 export interface DistMasterOptions {
@@ -73,18 +84,34 @@ export function jobSources(port: Port, debianMirror: string | undefined): Distfi
   const d = port.debian;
   if (!d || !debianMirror) return [...port.recipe.sources];
   const have = new Set(port.recipe.sources.map((x) => x.sha256));
-  return [...port.recipe.sources, ...d.files.filter((f) => !have.has(f.sha256))
-    .map((f) => ({ url: `${debianMirror.replace(/\/+$/, '')}/${d.directory}/${f.name}`, sha256: f.sha256, filename: f.name }))];
+  return [
+    ...port.recipe.sources,
+    ...d.files
+      .filter((f) => !have.has(f.sha256))
+      .map((f) => ({
+        url: `${debianMirror.replace(/\/+$/, '')}/${d.directory}/${f.name}`,
+        sha256: f.sha256,
+        filename: f.name,
+      })),
+  ];
 }
 
 /** The shared token: `KILN_DIST_TOKEN`, else `HOME/dist/token` (made, mode 0600, on first use). */
 export function distToken(home: string, env: NodeJS.ProcessEnv = process.env): string {
   if (env.KILN_DIST_TOKEN) return env.KILN_DIST_TOKEN;
   const file = path.join(home, 'dist', 'token');
-  try { return fs.readFileSync(file, 'utf8').trim(); } catch { /* make it */ }
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    /* make it */
+  }
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const t = crypto.randomBytes(32).toString('hex');
-  try { fs.writeFileSync(file, `${t}\n`, { mode: 0o600, flag: 'wx' }); } catch { return fs.readFileSync(file, 'utf8').trim(); }
+  try {
+    fs.writeFileSync(file, `${t}\n`, { mode: 0o600, flag: 'wx' });
+  } catch {
+    return fs.readFileSync(file, 'utf8').trim();
+  }
   return t;
 }
 
@@ -122,22 +149,34 @@ export class DistMaster implements MasterEndpoints {
     this.uploadsDir = path.join(o.home, 'dist', 'uploads');
     this.registry = new WorkerRegistry(redis);
     this.priorities = new Map((o.order ?? []).map((origin, i) => [origin, Math.min(1 + i, 2_097_151)]));
-    this.timer = setInterval(() => { void this.watch(); }, o.watchMs ?? 2000);
+    this.timer = setInterval(() => {
+      void this.watch();
+    }, o.watchMs ?? 2000);
   }
 
   /** The shared token. */
-  get token(): string { return this.o.token; }
+  get token(): string {
+    return this.o.token;
+  }
 
-  private log(line: string): void { this.o.log?.(line); }
+  private log(line: string): void {
+    this.o.log?.(line);
+  }
 
   /** The file served under `sha256`. */
-  blob(sha256: string): string | undefined { return this.blobs.path(sha256); }
+  blob(sha256: string): string | undefined {
+    return this.blobs.path(sha256);
+  }
 
   /** Build slots of the live workers of the jail's arch, in rotation. */
-  slots(): Promise<number> { return this.registry.slots(this.o.jail.arch); }
+  slots(): Promise<number> {
+    return this.registry.slots(this.o.jail.arch);
+  }
 
   /** The worker registry. */
-  workers(): Promise<WorkerView[]> { return this.registry.list(); }
+  workers(): Promise<WorkerView[]> {
+    return this.registry.list();
+  }
 
   /** Runs one build on a remote worker (same input and result as `buildPort`). */
   execute = async (input: BuildPortInput): Promise<BuildResult> => {
@@ -153,9 +192,17 @@ export class DistMaster implements MasterEndpoints {
     // The master fetches distfiles into its own cache, so workers never need upstream sites.
     let fetched;
     try {
-      fetched = await fetchDistfiles({ origin, sources: jobSources(input.port, this.o.debianMirror) },
-        { home: input.home, mirrors: this.o.mirrors, debianMirror: this.o.debianMirror, release: this.o.jail.release, log: note,
-          ...(input.deadHosts ? { deadHosts: input.deadHosts } : {}) });
+      fetched = await fetchDistfiles(
+        { origin, sources: jobSources(input.port, this.o.debianMirror) },
+        {
+          home: input.home,
+          mirrors: this.o.mirrors,
+          debianMirror: this.o.debianMirror,
+          release: this.o.jail.release,
+          log: note,
+          ...(input.deadHosts ? { deadHosts: input.deadHosts } : {}),
+        },
+      );
     } catch (e) {
       const kind = e instanceof KilnError && e.code === 'KILN_E_CHECKSUM' ? 'checksum' : 'fetch';
       const reason = e instanceof Error ? e.message.split('\n')[0]! : String(e);
@@ -167,18 +214,34 @@ export class DistMaster implements MasterEndpoints {
       const jailFile = await jailTarball(this.o.home, this.o.jail, (l) => this.log(l));
       const files = inlinePortFiles(input.port.dir);
       const [jailRef, portRef, deps, distfiles] = await Promise.all([
-        this.blobs.add(jailFile), files ? undefined : this.blobs.add(await portTarball(this.o.home, input.port.dir)),
+        this.blobs.add(jailFile),
+        files ? undefined : this.blobs.add(await portTarball(this.o.home, input.port.dir)),
         Promise.all(input.depDebs.map((d) => this.blobs.add(d))),
         Promise.all(fetched.map((d) => this.blobs.add(d.path, d.filename))),
       ]);
       const p = input.port;
       data = {
-        v: PROTOCOL_VERSION, key, master: this.url,
-        jail: { name: this.o.jail.name, release: this.o.jail.release, arch: this.o.jail.arch, identity: this.o.jail.identity, tarball: jailRef },
+        v: PROTOCOL_VERSION,
+        key,
+        master: this.url,
+        jail: {
+          name: this.o.jail.name,
+          release: this.o.jail.release,
+          arch: this.o.jail.arch,
+          identity: this.o.jail.identity,
+          tarball: jailRef,
+        },
         port: jobPort(p, files ? { files } : { tarball: portRef! }),
-        identity: input.identity, options: input.options, deps, distfiles, kilnRun: input.kilnRun,
-        kilnSonames: [...(input.kilnSonames ?? new Map()).entries()], jobs: input.jobs, withTests: input.withTests ?? false,
-        limits: input.limits, sourceDateEpoch: input.sourceDateEpoch,
+        identity: input.identity,
+        options: input.options,
+        deps,
+        distfiles,
+        kilnRun: input.kilnRun,
+        kilnSonames: [...(input.kilnSonames ?? new Map()).entries()],
+        jobs: input.jobs,
+        withTests: input.withTests ?? false,
+        limits: input.limits,
+        sourceDateEpoch: input.sourceDateEpoch,
       };
     } catch (e) {
       const reason = `preparing the job on the master failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
@@ -186,8 +249,20 @@ export class DistMaster implements MasterEndpoints {
       return failure('sandbox', 'sandbox', reason, t0);
     }
     let resolve!: (r: BuildResult) => void;
-    const promise = new Promise<BuildResult>((r) => { resolve = r; });
-    const entry: Pending = { key, input, data, priority: this.priorities.get(origin) ?? 2_097_151, t0, enqueued: false, taken: false, resolve, promise };
+    const promise = new Promise<BuildResult>((r) => {
+      resolve = r;
+    });
+    const entry: Pending = {
+      key,
+      input,
+      data,
+      priority: this.priorities.get(origin) ?? 2_097_151,
+      t0,
+      enqueued: false,
+      taken: false,
+      resolve,
+      promise,
+    };
     this.pending.set(key, entry);
     const onAbort = (): void => {
       if (entry.taken) return;
@@ -200,22 +275,35 @@ export class DistMaster implements MasterEndpoints {
     try {
       await this.enqueue(entry);
     } catch (e) {
-      this.log(`dist: could not queue ${origin} yet (${e instanceof Error ? e.message : String(e)}); the watchdog retries`);
+      this.log(
+        `dist: could not queue ${origin} yet (${e instanceof Error ? e.message : String(e)}); the watchdog retries`,
+      );
     }
-    try { return await promise; } finally { input.signal?.removeEventListener('abort', onAbort); }
+    try {
+      return await promise;
+    } finally {
+      input.signal?.removeEventListener('abort', onAbort);
+    }
   };
 
   private async enqueue(e: Pending): Promise<void> {
     const job = await this.queue.getJob(e.key);
     if (job) {
       const state = await job.getState();
-      if (state === 'active') { e.enqueued = true; return; } // a worker has it (an earlier master queued it)
+      if (state === 'active') {
+        e.enqueued = true;
+        return;
+      } // a worker has it (an earlier master queued it)
       await job.remove().catch(() => undefined);
     }
     if (e.taken) return;
     await this.queue.add(e.data.port.origin, e.data, {
-      jobId: e.key, priority: e.priority, attempts: this.o.attempts ?? 3, backoff: { type: 'fixed', delay: 1000 },
-      removeOnComplete: true, removeOnFail: { age: 86_400 },
+      jobId: e.key,
+      priority: e.priority,
+      attempts: this.o.attempts ?? 3,
+      backoff: { type: 'fixed', delay: 1000 },
+      removeOnComplete: true,
+      removeOnFail: { age: 86_400 },
     });
     e.tQueued ??= Date.now();
     e.enqueued = true;
@@ -237,12 +325,16 @@ export class DistMaster implements MasterEndpoints {
         const state = await this.queue.getJobState(e.key);
         if (e.taken) continue;
         if (state === 'unknown') {
-          if (e.enqueued) this.log(`dist: the job of ${e.data.port.origin} is gone from Redis (restarted?); queueing it again`);
+          if (e.enqueued)
+            this.log(`dist: the job of ${e.data.port.origin} is gone from Redis (restarted?); queueing it again`);
           await this.enqueue(e);
         } else if (state === 'failed') {
           const job = await this.queue.getJob(e.key);
           const why = job?.failedReason ?? 'unknown error';
-          this.settle(e, failure('sandbox', 'remote', `remote workers failed ${job?.attemptsMade ?? '?'} times: ${why}`, e.t0));
+          this.settle(
+            e,
+            failure('sandbox', 'remote', `remote workers failed ${job?.attemptsMade ?? '?'} times: ${why}`, e.t0),
+          );
         }
       }
       for (const w of await this.registry.list()) {
@@ -250,13 +342,15 @@ export class DistMaster implements MasterEndpoints {
         const now = w.disabled ? `out of rotation: ${w.disabled}` : w.alive ? 'alive' : 'gone';
         if (was !== now) {
           this.shown.set(w.id, now);
-          if (was !== undefined || now !== 'gone') this.log(`dist: worker ${w.id} (${w.host}, ${w.slots} slots) ${now}`);
+          if (was !== undefined || now !== 'gone')
+            this.log(`dist: worker ${w.id} (${w.host}, ${w.slots} slots) ${now}`);
         }
       }
       if (this.redisDown) this.log('dist: Redis is back');
       this.redisDown = false;
     } catch (err) {
-      if (!this.redisDown) this.log(`dist: Redis unreachable (${err instanceof Error ? err.message : String(err)}); waiting for it`);
+      if (!this.redisDown)
+        this.log(`dist: Redis unreachable (${err instanceof Error ? err.message : String(err)}); waiting for it`);
       this.redisDown = true;
     } finally {
       this.watching = false;
@@ -266,7 +360,8 @@ export class DistMaster implements MasterEndpoints {
   /** Takes a worker's result: the first copy only, and only when its `.deb`s hash right and carry the identity. */
   async result(body: DistResult): Promise<ResultAnswer> {
     const e = this.pending.get(body.key);
-    if (!e || e.taken) return { accepted: false, reason: e ? 'a result for this job was taken already' : 'no build waits for this job' };
+    if (!e || e.taken)
+      return { accepted: false, reason: e ? 'a result for this job was taken already' : 'no build waits for this job' };
     e.taken = true;
     const tResult = Date.now();
     const inp = e.input;
@@ -275,7 +370,10 @@ export class DistMaster implements MasterEndpoints {
       const logRef = body.log;
       const logUp = logRef ? path.join(this.uploadsDir, logRef.sha256) : undefined;
       if (body.logText !== undefined || (logUp && fs.existsSync(logUp))) {
-        fs.appendFileSync(inp.logFile, `[${new Date().toISOString()}] built on worker ${body.worker}; its log follows\n`);
+        fs.appendFileSync(
+          inp.logFile,
+          `[${new Date().toISOString()}] built on worker ${body.worker}; its log follows\n`,
+        );
         fs.appendFileSync(inp.logFile, body.logText ?? fs.readFileSync(logUp!));
       }
       const debs: string[] = [];
@@ -289,7 +387,8 @@ export class DistMaster implements MasterEndpoints {
           const control = await debControl(up);
           // Recipe builds carry their identity in the .deb; Debian rebuilds keep none (lintian), the name check below holds.
           const id = /^X-Kiln-Identity:[ \t]*(\S*)/m.exec(control)?.[1] ?? '';
-          if (!inp.port.debian && id !== inp.identity) throw new Error(`${d.name} carries identity ${id || '(none)'}, not ${inp.identity}`);
+          if (!inp.port.debian && id !== inp.identity)
+            throw new Error(`${d.name} carries identity ${id || '(none)'}, not ${inp.identity}`);
           const lie = debMismatch(control, d.name, inp.port, this.o.jail.arch);
           if (lie !== undefined) throw new Error(`${d.name} is refused: ${lie}`);
           const dest = path.join(inp.outDir, d.name);
@@ -299,17 +398,29 @@ export class DistMaster implements MasterEndpoints {
           debs.push(dest);
         }
       }
-      r = { ok: body.ok, debs, timings: body.timings, wallMs: body.wallMs, cpuMs: body.cpuMs,
-        ...(body.phase !== undefined ? { phase: body.phase } : {}), ...(body.failure !== undefined ? { failure: body.failure } : {}),
-        ...(body.limit !== undefined ? { limit: body.limit } : {}), ...(body.reason !== undefined ? { reason: body.reason } : {}) };
+      r = {
+        ok: body.ok,
+        debs,
+        timings: body.timings,
+        wallMs: body.wallMs,
+        cpuMs: body.cpuMs,
+        ...(body.phase !== undefined ? { phase: body.phase } : {}),
+        ...(body.failure !== undefined ? { failure: body.failure } : {}),
+        ...(body.limit !== undefined ? { limit: body.limit } : {}),
+        ...(body.reason !== undefined ? { reason: body.reason } : {}),
+      };
       this.builtBy.set(e.data.port.origin, body.worker);
       this.timing(e, body, tResult);
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
-      fs.appendFileSync(inp.logFile, `[${new Date().toISOString()}] the result of worker ${body.worker} was rejected: ${why}\n`);
+      fs.appendFileSync(
+        inp.logFile,
+        `[${new Date().toISOString()}] the result of worker ${body.worker} was rejected: ${why}\n`,
+      );
       r = failure('package', 'package', `the result of worker ${body.worker} was rejected: ${why}`, e.t0);
     } finally {
-      for (const d of [...body.debs, ...(body.log ? [body.log] : [])]) fs.rmSync(path.join(this.uploadsDir, d.sha256), { force: true });
+      for (const d of [...body.debs, ...(body.log ? [body.log] : [])])
+        fs.rmSync(path.join(this.uploadsDir, d.sha256), { force: true });
     }
     this.settle(e, r);
     void this.queue.remove(e.key).catch(() => undefined); // a second copy still waiting need not run
@@ -333,17 +444,27 @@ export class DistMaster implements MasterEndpoints {
     }
     parts.check = Date.now() - tResult;
     this.timings.push(parts);
-    fs.appendFileSync(e.input.logFile, `[${new Date().toISOString()}] dist: ${overhead} ms outside the build (${Object.entries(parts).map(([k, v]) => `${k} ${v}`).join(', ')} ms; `
-      + `build ${body.wallMs} ms + teardown ${Math.max(0, buildMs - body.wallMs)} ms on worker ${body.worker})\n`);
+    fs.appendFileSync(
+      e.input.logFile,
+      `[${new Date().toISOString()}] dist: ${overhead} ms outside the build (${Object.entries(parts)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')} ms; ` +
+        `build ${body.wallMs} ms + teardown ${Math.max(0, buildMs - body.wallMs)} ms on worker ${body.worker})\n`,
+    );
   }
 
   /** Medians of the per-job overhead and its parts so far (none before the first result). */
   overheadSummary(): string | undefined {
     if (this.overheadMs.length === 0) return undefined;
-    const med = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? 0; };
+    const med = (xs: number[]): number => {
+      const s = [...xs].sort((a, b) => a - b);
+      return s[Math.floor(s.length / 2)] ?? 0;
+    };
     const keys = [...new Set(this.timings.flatMap((t) => Object.keys(t)))];
-    return `dist: ${this.overheadMs.length} job(s), overhead per job outside the build: median ${med(this.overheadMs)} ms `
-      + `(${keys.map((k) => `${k} ${med(this.timings.map((t) => t[k] ?? 0))}`).join(', ')} ms)`;
+    return (
+      `dist: ${this.overheadMs.length} job(s), overhead per job outside the build: median ${med(this.overheadMs)} ms ` +
+      `(${keys.map((k) => `${k} ${med(this.timings.map((t) => t[k] ?? 0))}`).join(', ')} ms)`
+    );
   }
 
   /** Stops the watchdog, the HTTP endpoint and the Redis connections. Pending builds end as cancelled. */
@@ -352,7 +473,8 @@ export class DistMaster implements MasterEndpoints {
     if (summary) this.log(summary);
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    for (const e of [...this.pending.values()]) this.settle(e, failure('aborted', 'queued', 'the master stopped', e.t0));
+    for (const e of [...this.pending.values()])
+      this.settle(e, failure('aborted', 'queued', 'the master stopped', e.t0));
     await this.app.close();
     await this.queue.close().catch(() => undefined);
     this.redis.disconnect();
@@ -367,9 +489,15 @@ async function debControl(file: string): Promise<string> {
   try {
     const buf = Buffer.alloc(Math.min(fs.fstatSync(fd).size, 4 * 1024 * 1024));
     head = buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, 0));
-  } finally { fs.closeSync(fd); }
+  } finally {
+    fs.closeSync(fd);
+  }
   let control: string | null = null;
-  try { control = controlFromBytes(head); } catch { control = null; }
+  try {
+    control = controlFromBytes(head);
+  } catch {
+    control = null;
+  }
   control ??= await controlWithDpkg(file);
   return control;
 }
@@ -377,7 +505,10 @@ async function debControl(file: string): Promise<string> {
 /** `HOST:PORT` → parts (`[v6]:port` too). */
 export function parseListen(s: string): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(s);
-  if (!m || Number(m[2]) > 65535) throw new KilnError('KILN_E_USAGE', `not HOST:PORT: ${s}`, { hint: 'for example 10.0.0.1:8081 (port 0 picks a free one)' });
+  if (!m || Number(m[2]) > 65535)
+    throw new KilnError('KILN_E_USAGE', `not HOST:PORT: ${s}`, {
+      hint: 'for example 10.0.0.1:8081 (port 0 picks a free one)',
+    });
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
@@ -386,15 +517,21 @@ export async function startDistMaster(o: DistMasterOptions): Promise<DistMaster>
   const token = o.token ?? distToken(o.home);
   const { host, port } = parseListen(o.listen ?? '127.0.0.1:8081');
   const redis = connectRedis(o.redisUrl);
-  redis.on('error', () => { /* reconnects; the watchdog reports it */ });
+  redis.on('error', () => {
+    /* reconnects; the watchdog reports it */
+  });
   const queue = new Queue(queueName(o.jail.arch), { connection: redisOptions(o.redisUrl) });
-  queue.on('error', () => { /* reconnects */ });
+  queue.on('error', () => {
+    /* reconnects */
+  });
   const app = Fastify({ logger: false, rewriteUrl: (req) => aptProxyRewrite(req.url) });
   let master: DistMaster | undefined;
   const endpoints: MasterEndpoints = {
-    token, uploadsDir: path.join(o.home, 'dist', 'uploads'),
+    token,
+    uploadsDir: path.join(o.home, 'dist', 'uploads'),
     blob: (sha) => master?.blob(sha),
-    result: (body) => master ? master.result(body) : Promise.resolve({ accepted: false, reason: 'the master is starting' }),
+    result: (body) =>
+      master ? master.result(body) : Promise.resolve({ accepted: false, reason: 'the master is starting' }),
     aptUpstreams: o.aptProxy === false ? [] : aptUpstreams(o.jail.path),
   };
   await app.register(distPlugin, { home: o.home, redisUrl: o.redisUrl, master: endpoints });

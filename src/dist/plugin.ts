@@ -14,7 +14,14 @@ import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { loadConfig } from '../config/index.js';
-import { isJobKey, isSha256, PROTOCOL_VERSION, type DistResult, type ResultAnswer, type WorkerView } from './protocol.js';
+import {
+  isJobKey,
+  isSha256,
+  PROTOCOL_VERSION,
+  type DistResult,
+  type ResultAnswer,
+  type WorkerView,
+} from './protocol.js';
 import { connectRedis, WorkerRegistry } from './registry.js';
 import { APT_PROXY_PREFIX, proxyPassword, registerAptProxy } from './apt-proxy.js';
 
@@ -44,7 +51,10 @@ export interface DistPluginOptions {
 
 const BlobRefSchema = z.object({
   /** sha256 (hex). */
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).describe('sha256 of the bytes'),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .describe('sha256 of the bytes'),
   /** File name. */
   name: z.string().min(1).max(255).describe('file name'),
   /** Bytes. */
@@ -66,19 +76,37 @@ export const DistResultSchema = z.object({
   /** Uploaded log. */
   log: BlobRefSchema.optional().describe('uploaded build log'),
   /** Inline log. */
-  logText: z.string().max(4 * 512 * 1024).optional().describe('the build log inline (small logs)'),
+  logText: z
+    .string()
+    .max(4 * 512 * 1024)
+    .optional()
+    .describe('the build log inline (small logs)'),
   /** Worker-side timing. */
-  steps: z.object({ takenAt: z.number(), inputsMs: z.number().min(0), buildMs: z.number().min(0).optional(), uploadMs: z.number().min(0) }).optional().describe('where the worker spent the job\'s time outside the build'),
+  steps: z
+    .object({
+      takenAt: z.number(),
+      inputsMs: z.number().min(0),
+      buildMs: z.number().min(0).optional(),
+      uploadMs: z.number().min(0),
+    })
+    .optional()
+    .describe("where the worker spent the job's time outside the build"),
   /** Failed phase. */
   phase: z.string().max(100).optional().describe('phase a failure died in'),
   /** Failure kind. */
-  failure: z.enum(['fetch', 'checksum', 'depends', 'patch', 'build', 'test', 'limit', 'package', 'sandbox', 'aborted']).optional().describe('failure kind'),
+  failure: z
+    .enum(['fetch', 'checksum', 'depends', 'patch', 'build', 'test', 'limit', 'package', 'sandbox', 'aborted'])
+    .optional()
+    .describe('failure kind'),
   /** Limit hit. */
   limit: z.enum(['wall', 'cpu', 'no-output', 'memory', 'nproc']).optional().describe('limit hit'),
   /** Why it failed. */
   reason: z.string().max(10_000).optional().describe('one line: why it failed'),
   /** Phase timings. */
-  timings: z.array(z.object({ name: z.string(), startedAt: z.number(), wallMs: z.number(), ok: z.boolean() })).max(100).describe('phase timings'),
+  timings: z
+    .array(z.object({ name: z.string(), startedAt: z.number(), wallMs: z.number(), ok: z.boolean() }))
+    .max(100)
+    .describe('phase timings'),
   /** Wall ms. */
   wallMs: z.number().min(0).describe('wall time, ms'),
   /** CPU ms. */
@@ -97,24 +125,39 @@ export async function distPlugin(app: FastifyInstance, opts: DistPluginOptions):
   let registry: { redis: ReturnType<typeof connectRedis>; reg: WorkerRegistry } | undefined;
   const registryUrl = (): string | undefined => {
     if (opts.redisUrl) return opts.redisUrl;
-    try { return loadConfig(opts.home).redis; } catch { return undefined; }
+    try {
+      return loadConfig(opts.home).redis;
+    } catch {
+      return undefined;
+    }
   };
-  app.addHook('onClose', async () => { registry?.redis.disconnect(); });
+  app.addHook('onClose', async () => {
+    registry?.redis.disconnect();
+  });
 
   app.get('/api/workers', async (_req, reply) => {
     const url = registryUrl();
     if (!url) return { redis: null, workers: [] as WorkerView[] };
     if (!registry) {
       const redis = connectRedis(url);
-      redis.on('error', () => { /* shown as 503 below; ioredis reconnects */ });
+      redis.on('error', () => {
+        /* shown as 503 below; ioredis reconnects */
+      });
       registry = { redis, reg: new WorkerRegistry(redis) };
     }
     const reg = registry.reg;
     try {
-      const workers = await Promise.race([reg.list(), new Promise<never>((_r, rej) => setTimeout(() => rej(new Error('Redis did not answer within 3 s')), 3000).unref())]);
+      const workers = await Promise.race([
+        reg.list(),
+        new Promise<never>((_r, rej) =>
+          setTimeout(() => rej(new Error('Redis did not answer within 3 s')), 3000).unref(),
+        ),
+      ]);
       return { redis: url.replace(/\/\/[^@/]*@/, '//***@'), workers };
     } catch (e) {
-      return reply.code(503).send({ error: `the worker registry is unreachable: ${e instanceof Error ? e.message : String(e)}` });
+      return reply
+        .code(503)
+        .send({ error: `the worker registry is unreachable: ${e instanceof Error ? e.message : String(e)}` });
     }
   });
 
@@ -125,9 +168,17 @@ export async function distPlugin(app: FastifyInstance, opts: DistPluginOptions):
     scope.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
       const h = req.headers.authorization;
       const proxied = req.url.startsWith(APT_PROXY_PREFIX);
-      const given = proxied ? proxyPassword(req.headers['proxy-authorization']) : h?.startsWith('Bearer ') ? h.slice(7) : undefined;
+      const given = proxied
+        ? proxyPassword(req.headers['proxy-authorization'])
+        : h?.startsWith('Bearer ')
+          ? h.slice(7)
+          : undefined;
       if (!sameToken(given, m.token)) {
-        if (proxied) return reply.code(407).header('proxy-authenticate', 'Basic realm="kiln"').send({ error: 'the worker token is required as the proxy password' });
+        if (proxied)
+          return reply
+            .code(407)
+            .header('proxy-authenticate', 'Basic realm="kiln"')
+            .send({ error: 'the worker token is required as the proxy password' });
         return reply.code(401).send({ error: 'a valid worker token is required (Authorization: Bearer TOKEN)' });
       }
       return undefined;
@@ -146,13 +197,23 @@ export async function distPlugin(app: FastifyInstance, opts: DistPluginOptions):
       const sha = req.params.sha;
       if (!isSha256(sha)) return reply.code(400).send({ error: 'the upload path must be a sha256' });
       const body = req.body as Readable | undefined;
-      if (!body || typeof body.pipe !== 'function') return reply.code(415).send({ error: 'send the bytes as application/octet-stream' });
+      if (!body || typeof body.pipe !== 'function')
+        return reply.code(415).send({ error: 'send the bytes as application/octet-stream' });
       fs.mkdirSync(m.uploadsDir, { recursive: true });
       const dest = path.join(m.uploadsDir, sha);
       const tmp = path.join(m.uploadsDir, `.tmp-${crypto.randomBytes(8).toString('hex')}`);
       const h = crypto.createHash('sha256');
       try {
-        await pipeline(body, new Transform({ transform(c: Buffer, _e, cb) { h.update(c); cb(null, c); } }), fs.createWriteStream(tmp));
+        await pipeline(
+          body,
+          new Transform({
+            transform(c: Buffer, _e, cb) {
+              h.update(c);
+              cb(null, c);
+            },
+          }),
+          fs.createWriteStream(tmp),
+        );
       } catch (e) {
         fs.rmSync(tmp, { force: true });
         return reply.code(400).send({ error: `the upload broke off: ${e instanceof Error ? e.message : String(e)}` });
@@ -166,13 +227,21 @@ export async function distPlugin(app: FastifyInstance, opts: DistPluginOptions):
       return reply.code(204).send();
     });
 
-    scope.post<{ Params: { key: string } }>('/dist/results/:key', { bodyLimit: 4 * 1024 * 1024 }, async (req, reply) => {
-      const parsed = DistResultSchema.safeParse(req.body);
-      if (!parsed.success || !isJobKey(req.params.key) || parsed.data.key !== req.params.key) {
-        return reply.code(400).send({ error: `invalid result: ${parsed.success ? 'the key does not match the path' : parsed.error.issues[0]?.message}` });
-      }
-      const answer = await m.result(parsed.data as DistResult);
-      return reply.code(200).send(answer);
-    });
+    scope.post<{ Params: { key: string } }>(
+      '/dist/results/:key',
+      { bodyLimit: 4 * 1024 * 1024 },
+      async (req, reply) => {
+        const parsed = DistResultSchema.safeParse(req.body);
+        if (!parsed.success || !isJobKey(req.params.key) || parsed.data.key !== req.params.key) {
+          return reply
+            .code(400)
+            .send({
+              error: `invalid result: ${parsed.success ? 'the key does not match the path' : parsed.error.issues[0]?.message}`,
+            });
+        }
+        const answer = await m.result(parsed.data as DistResult);
+        return reply.code(200).send(answer);
+      },
+    );
   });
 }

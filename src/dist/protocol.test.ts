@@ -6,12 +6,27 @@ import { jobKey, jobPort, portFromJob, type DistJob } from './protocol.js';
 import { jobSources } from './master.js';
 
 const debian: DebianPortSource = {
-  package: 'hello', version: '2.10-3', directory: 'pool/main/h/hello',
-  files: [{ name: 'hello_2.10-3.dsc', sha256: 'a'.repeat(64), size: 1234 }, { name: 'hello_2.10.orig.tar.gz', sha256: 'b'.repeat(64), size: 725946 }],
-  binary: ['hello'], buildDepends: 'debhelper-compat (= 13)', buildDependsArch: '', buildDependsIndep: '',
+  package: 'hello',
+  version: '2.10-3',
+  directory: 'pool/main/h/hello',
+  files: [
+    { name: 'hello_2.10-3.dsc', sha256: 'a'.repeat(64), size: 1234 },
+    { name: 'hello_2.10.orig.tar.gz', sha256: 'b'.repeat(64), size: 725946 },
+  ],
+  binary: ['hello'],
+  buildDepends: 'debhelper-compat (= 13)',
+  buildDependsArch: '',
+  buildDependsIndep: '',
 };
-const base: Port = { origin: 'misc/hello', dir: '/master/tree/misc/hello', path: '/master/tree/misc/hello/port.yaml', layer: 'deb',
-  pkgname: 'hello', recipe: { name: 'hello', version: '2.10' } as unknown as Recipe, contentHash: 'c'.repeat(64) };
+const base: Port = {
+  origin: 'misc/hello',
+  dir: '/master/tree/misc/hello',
+  path: '/master/tree/misc/hello/port.yaml',
+  layer: 'deb',
+  pkgname: 'hello',
+  recipe: { name: 'hello', version: '2.10' } as unknown as Recipe,
+  contentHash: 'c'.repeat(64),
+};
 
 test('a port built from a Debian source package carries port.debian through the job to the worker', () => {
   const jp = jobPort({ ...base, debian }, { files: [{ path: 'port.yaml', mode: 0o644, data: '' }] });
@@ -30,14 +45,33 @@ test('a port without a Debian source package has no debian field on either side'
   assert.match(jobKey('j', 'misc/hello', 'i'), /^k[0-9a-f]{40}$/);
 });
 
-test('the master ships a Debian port\'s source package files with the job (from the mirror\'s pool, by sha256)', () => {
-  const recipe = { name: 'hello', version: '2.10', sources: [{ url: 'https://example.invalid/extra.tar.gz', sha256: 'e'.repeat(64) }] } as unknown as Recipe;
+test("the master ships a Debian port's source package files with the job (from the mirror's pool, by sha256)", () => {
+  const recipe = {
+    name: 'hello',
+    version: '2.10',
+    sources: [{ url: 'https://example.invalid/extra.tar.gz', sha256: 'e'.repeat(64) }],
+  } as unknown as Recipe;
   const specs = jobSources({ ...base, recipe, debian }, 'http://mirror.invalid/debian/');
-  assert.deepEqual(specs.map((x) => [x.url, x.sha256, x.filename]), [
-    ['https://example.invalid/extra.tar.gz', 'e'.repeat(64), undefined],
-    ['http://mirror.invalid/debian/pool/main/h/hello/hello_2.10-3.dsc', 'a'.repeat(64), 'hello_2.10-3.dsc'],
-    ['http://mirror.invalid/debian/pool/main/h/hello/hello_2.10.orig.tar.gz', 'b'.repeat(64), 'hello_2.10.orig.tar.gz'],
-  ]);
-  assert.deepEqual(jobSources({ ...base, recipe }, 'http://mirror.invalid/debian'), recipe.sources, 'other ports: the recipe\'s distfiles only');
-  assert.deepEqual(jobSources({ ...base, recipe, debian }, undefined), recipe.sources, 'no mirror known: the worker fetches them itself');
+  assert.deepEqual(
+    specs.map((x) => [x.url, x.sha256, x.filename]),
+    [
+      ['https://example.invalid/extra.tar.gz', 'e'.repeat(64), undefined],
+      ['http://mirror.invalid/debian/pool/main/h/hello/hello_2.10-3.dsc', 'a'.repeat(64), 'hello_2.10-3.dsc'],
+      [
+        'http://mirror.invalid/debian/pool/main/h/hello/hello_2.10.orig.tar.gz',
+        'b'.repeat(64),
+        'hello_2.10.orig.tar.gz',
+      ],
+    ],
+  );
+  assert.deepEqual(
+    jobSources({ ...base, recipe }, 'http://mirror.invalid/debian'),
+    recipe.sources,
+    "other ports: the recipe's distfiles only",
+  );
+  assert.deepEqual(
+    jobSources({ ...base, recipe, debian }, undefined),
+    recipe.sources,
+    'no mirror known: the worker fetches them itself',
+  );
 });

@@ -41,9 +41,18 @@ export interface DistJob {
   readonly key: string;
   /** Base URL of the master's HTTP endpoint (a worker's `--master` overrides it). */
   readonly master: string;
-  readonly jail: { readonly name: string; readonly release: string; readonly arch: string; readonly identity: string; readonly tarball: BlobRef };
+  readonly jail: {
+    readonly name: string;
+    readonly release: string;
+    readonly arch: string;
+    readonly identity: string;
+    readonly tarball: BlobRef;
+  };
   readonly port: {
-    readonly origin: string; readonly pkgname: string; readonly layer: string; readonly contentHash: string;
+    readonly origin: string;
+    readonly pkgname: string;
+    readonly layer: string;
+    readonly contentHash: string;
     readonly recipe: Recipe;
     /** The port folder (recipe, patches) as a tarball, when it is too big to travel inline. */
     readonly tarball?: BlobRef;
@@ -69,14 +78,29 @@ export interface DistJob {
 
 /** The port part of a job, from a loaded port and how its folder travels (inline files or a tarball). */
 export function jobPort(p: Port, folder: { files: readonly PortFile[] } | { tarball: BlobRef }): DistJob['port'] {
-  return { origin: p.origin, pkgname: p.pkgname, layer: p.layer, contentHash: p.contentHash, recipe: p.recipe, ...folder,
-    ...(p.debian ? { debian: p.debian } : {}) };
+  return {
+    origin: p.origin,
+    pkgname: p.pkgname,
+    layer: p.layer,
+    contentHash: p.contentHash,
+    recipe: p.recipe,
+    ...folder,
+    ...(p.debian ? { debian: p.debian } : {}),
+  };
 }
 
 /** The port a worker builds from a job's port part, its folder unpacked at `dir`. */
 export function portFromJob(jp: DistJob['port'], dir: string): Port {
-  return { origin: jp.origin, dir, path: `${dir}/port.yaml`, layer: jp.layer, pkgname: jp.pkgname, recipe: jp.recipe,
-    contentHash: jp.contentHash, ...(jp.debian ? { debian: jp.debian } : {}) };
+  return {
+    origin: jp.origin,
+    dir,
+    path: `${dir}/port.yaml`,
+    layer: jp.layer,
+    pkgname: jp.pkgname,
+    recipe: jp.recipe,
+    contentHash: jp.contentHash,
+    ...(jp.debian ? { debian: jp.debian } : {}),
+  };
 }
 
 /** What a worker posts to `/dist/results/KEY` once the `.deb`s and the log are uploaded. */

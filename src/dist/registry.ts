@@ -10,9 +10,15 @@ import { ALIVE_MS, type WorkerRecord, type WorkerView } from './protocol.js';
 /** ioredis options from a `redis://[user:password@]host[:port][/db]` or `rediss://` URL. */
 export function redisOptions(url: string): RedisOptions & { retryStrategy: (times: number) => number } {
   let u: URL;
-  try { u = new URL(url); } catch { u = new URL('invalid:'); }
+  try {
+    u = new URL(url);
+  } catch {
+    u = new URL('invalid:');
+  }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
-    throw new KilnError('KILN_E_USAGE', `not a Redis URL: ${url}`, { hint: 'give redis://HOST:PORT (or rediss:// for TLS)' });
+    throw new KilnError('KILN_E_USAGE', `not a Redis URL: ${url}`, {
+      hint: 'give redis://HOST:PORT (or rediss:// for TLS)',
+    });
   }
   const db = u.pathname.replace(/^\//, '');
   return {
@@ -43,7 +49,8 @@ export class WorkerRegistry {
 
   /** Writes a worker's record (its heartbeat); returns why it is out of rotation, if it is. */
   async beat(rec: WorkerRecord): Promise<string | undefined> {
-    const [, disabled] = await this.redis.multi().hset(WORKERS, rec.id, JSON.stringify(rec)).hget(DISABLED, rec.id).exec() ?? [];
+    const [, disabled] =
+      (await this.redis.multi().hset(WORKERS, rec.id, JSON.stringify(rec)).hget(DISABLED, rec.id).exec()) ?? [];
     const v = disabled?.[1];
     return typeof v === 'string' ? v : undefined;
   }
@@ -54,9 +61,16 @@ export class WorkerRegistry {
     const out: WorkerView[] = [];
     for (const [id, text] of Object.entries(all)) {
       let rec: WorkerRecord;
-      try { rec = JSON.parse(text) as WorkerRecord; } catch { continue; }
+      try {
+        rec = JSON.parse(text) as WorkerRecord;
+      } catch {
+        continue;
+      }
       const age = now - Date.parse(rec.lastSeen);
-      if (age > 86_400_000) { await this.redis.hdel(WORKERS, id); continue; }
+      if (age > 86_400_000) {
+        await this.redis.hdel(WORKERS, id);
+        continue;
+      }
       out.push({ ...rec, alive: age <= ALIVE_MS, ...(disabled[id] !== undefined ? { disabled: disabled[id] } : {}) });
     }
     return out.sort((a, b) => b.lastSeen.localeCompare(a.lastSeen) || a.id.localeCompare(b.id));
@@ -64,7 +78,9 @@ export class WorkerRegistry {
 
   /** Build slots of the live workers of `arch` that are in rotation. */
   async slots(arch: string): Promise<number> {
-    return (await this.list()).filter((w) => w.alive && !w.disabled && w.arch === arch).reduce((n, w) => n + w.slots, 0);
+    return (await this.list())
+      .filter((w) => w.alive && !w.disabled && w.arch === arch)
+      .reduce((n, w) => n + w.slots, 0);
   }
 
   /** Forgets a worker (it stopped cleanly). */

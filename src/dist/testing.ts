@@ -24,26 +24,60 @@ export interface Child {
 }
 
 /** Starts `cmd args` in the background; its output is collected. */
-export async function spawnChild(cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Child> {
+export async function spawnChild(
+  cmd: string,
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<Child> {
   let text = '';
   let exited = false;
   let pid = 0;
   let spawned: () => void = () => {};
-  const started = new Promise<void>((resolve) => { spawned = resolve; });
-  const done = run(cmd, args, { ...opts, allowFailure: true, maxBuffer: 1024, onSpawn: (p) => { pid = p; spawned(); },
-    onOutput: (b) => { text += b.toString('utf8'); if (text.length > 4_000_000) text = text.slice(-2_000_000); } })
-    .then((r): RunResult | Error => r, (e: Error) => e)
-    .finally(() => { exited = true; spawned(); });
+  const started = new Promise<void>((resolve) => {
+    spawned = resolve;
+  });
+  const done = run(cmd, args, {
+    ...opts,
+    allowFailure: true,
+    maxBuffer: 1024,
+    onSpawn: (p) => {
+      pid = p;
+      spawned();
+    },
+    onOutput: (b) => {
+      text += b.toString('utf8');
+      if (text.length > 4_000_000) text = text.slice(-2_000_000);
+    },
+  })
+    .then(
+      (r): RunResult | Error => r,
+      (e: Error) => e,
+    )
+    .finally(() => {
+      exited = true;
+      spawned();
+    });
   const child: Child = {
-    get pid() { return pid; },
+    get pid() {
+      return pid;
+    },
     output: () => text,
     done,
-    kill: (sig: NodeJS.Signals = 'SIGTERM') => { if (!exited && pid > 0) { try { process.kill(pid, sig); } catch { /* gone */ } } },
+    kill: (sig: NodeJS.Signals = 'SIGTERM') => {
+      if (!exited && pid > 0) {
+        try {
+          process.kill(pid, sig);
+        } catch {
+          /* gone */
+        }
+      }
+    },
     waitFor: async (re: RegExp, timeoutMs = 60_000) => {
       const until = Date.now() + timeoutMs;
       while (!re.test(text)) {
         if (exited) throw new Error(`${cmd} ended before printing ${re}:\n${text.slice(-3000)}`);
-        if (Date.now() > until) throw new Error(`${cmd} did not print ${re} within ${timeoutMs} ms:\n${text.slice(-3000)}`);
+        if (Date.now() > until)
+          throw new Error(`${cmd} did not print ${re} within ${timeoutMs} ms:\n${text.slice(-3000)}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     },
@@ -78,18 +112,43 @@ export interface TestRedis {
 /** Starts redis-server on `host:port` (default 127.0.0.1 and a free port), in `netns` when given. */
 export async function startRedis(o: { host?: string; port?: number; netns?: string } = {}): Promise<TestRedis> {
   const host = o.host ?? '127.0.0.1';
-  const port = o.port ?? await freePort();
+  const port = o.port ?? (await freePort());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-redis-'));
-  const argv = ['redis-server', '--bind', host, '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir,
-    '--protected-mode', 'no', '--daemonize', 'no', '--loglevel', 'warning'];
+  const argv = [
+    'redis-server',
+    '--bind',
+    host,
+    '--port',
+    String(port),
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--protected-mode',
+    'no',
+    '--daemonize',
+    'no',
+    '--loglevel',
+    'warning',
+  ];
   let child: Child | undefined;
   const start = async (): Promise<void> => {
-    child = o.netns ? await spawnChild('ip', ['netns', 'exec', o.netns, ...argv]) : await spawnChild(argv[0]!, argv.slice(1));
+    child = o.netns
+      ? await spawnChild('ip', ['netns', 'exec', o.netns, ...argv])
+      : await spawnChild(argv[0]!, argv.slice(1));
     // Ready when it accepts a connection (probed from inside the namespace when there is one).
     for (let i = 0; i < 100; i++) {
       const probe = o.netns
-        ? await run('ip', ['netns', 'exec', o.netns, 'redis-cli', '-h', host, '-p', String(port), 'ping'], { allowFailure: true, timeoutMs: 5000 }).catch(() => undefined)
-        : await run('redis-cli', ['-h', host, '-p', String(port), 'ping'], { allowFailure: true, timeoutMs: 5000 }).catch(() => undefined);
+        ? await run('ip', ['netns', 'exec', o.netns, 'redis-cli', '-h', host, '-p', String(port), 'ping'], {
+            allowFailure: true,
+            timeoutMs: 5000,
+          }).catch(() => undefined)
+        : await run('redis-cli', ['-h', host, '-p', String(port), 'ping'], {
+            allowFailure: true,
+            timeoutMs: 5000,
+          }).catch(() => undefined);
       if (probe?.stdout.trim() === 'PONG') return;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -104,9 +163,17 @@ export async function startRedis(o: { host?: string; port?: number; netns?: stri
   };
   await start();
   return {
-    url: `redis://${host}:${port}`, port, pid: () => child?.pid ?? 0,
-    restart: async () => { await stop(); await start(); },
-    stop: async () => { await stop(); fs.rmSync(dir, { recursive: true, force: true }); },
+    url: `redis://${host}:${port}`,
+    port,
+    pid: () => child?.pid ?? 0,
+    restart: async () => {
+      await stop();
+      await start();
+    },
+    stop: async () => {
+      await stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -150,21 +217,35 @@ export async function makeNetwork(count: number, o: { hubInHost?: boolean } = {}
   const dispose = async (): Promise<void> => {
     for (const ns of made) {
       const pids = await run('ip', ['netns', 'pids', ns], { allowFailure: true }).catch(() => undefined);
-      for (const p of (pids?.stdout ?? '').split(/\s+/).filter(Boolean)) { try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ } }
+      for (const p of (pids?.stdout ?? '').split(/\s+/).filter(Boolean)) {
+        try {
+          process.kill(Number(p), 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
     }
     for (let i = 0; i < 50; i++) {
       let left = 0;
-      for (const ns of made) left += ((await run('ip', ['netns', 'pids', ns], { allowFailure: true }).catch(() => undefined))?.stdout.trim() ?? '') ? 1 : 0;
+      for (const ns of made)
+        left +=
+          ((await run('ip', ['netns', 'pids', ns], { allowFailure: true }).catch(() => undefined))?.stdout.trim() ?? '')
+            ? 1
+            : 0;
       if (left === 0) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    for (const ns of made.splice(0)) await run('ip', ['netns', 'del', ns], { allowFailure: true }).catch(() => undefined);
+    for (const ns of made.splice(0))
+      await run('ip', ['netns', 'del', ns], { allowFailure: true }).catch(() => undefined);
     if (bridgeMade) await run('ip', ['link', 'del', bridge], { allowFailure: true }).catch(() => undefined);
     bridgeMade = false;
   };
   try {
     for (let i = 0; i < count; i++) {
-      if (i === 0 && o.hubInHost) { hosts.push({ ns: '', ip: `${subnet}.1` }); continue; }
+      if (i === 0 && o.hubInHost) {
+        hosts.push({ ns: '', ip: `${subnet}.1` });
+        continue;
+      }
       const ns = `${tag}-${i}`;
       await ip('netns', 'add', ns);
       made.push(ns);

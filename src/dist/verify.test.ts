@@ -14,11 +14,17 @@ import { makeDeb } from '../repo/testing.js';
 import { parseRecipe, type Port } from '../recipe/index.js';
 
 let tmp = '';
-before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-verify-')); });
+before(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-verify-'));
+});
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function port(origin: string, version: string, revision = 1): Port {
-  const r = parseRecipe(`version: "${version}"\nrevision: ${revision}\nsummary: s\nbuild:\n  system: make\n`, 'port.yaml', origin);
+  const r = parseRecipe(
+    `version: "${version}"\nrevision: ${revision}\nsummary: s\nbuild:\n  system: make\n`,
+    'port.yaml',
+    origin,
+  );
   assert.ok(r.recipe, JSON.stringify(r.problems));
   const name = origin.split('/')[1]!;
   return { origin, dir: '/x', path: '/x/port.yaml', layer: 'main', pkgname: name, recipe: r.recipe, contentHash: 'x' };
@@ -28,14 +34,17 @@ async function check(deb: string, p: Port, arch = 'amd64', name = path.basename(
   return debMismatch(await controlWithDpkg(deb), name, p, arch);
 }
 
-test('the port\'s own .deb passes', async () => {
+test("the port's own .deb passes", async () => {
   const deb = await makeDeb(tmp, { name: 'hello', version: '2.10-k1' });
   assert.equal(await check(deb, port('misc/hello', '2.10')), undefined);
 });
 
 test('a worker uploading a .deb for another port is refused', async () => {
   const other = await makeDeb(tmp, { name: 'bash', version: '2.10-k1' });
-  assert.match((await check(other, port('misc/hello', '2.10')))!, /names package "bash", which port misc\/hello does not make/);
+  assert.match(
+    (await check(other, port('misc/hello', '2.10')))!,
+    /names package "bash", which port misc\/hello does not make/,
+  );
 });
 
 test('a .deb whose control file lies about its version, or its file name, is refused', async () => {
@@ -45,9 +54,15 @@ test('a .deb whose control file lies about its version, or its file name, is ref
   assert.match((await check(epoch, port('misc/hello', '2.10')))!, /not 2\.10-k1/);
   // Named as the port's package, but its control file is another package's.
   const disguised = await makeDeb(tmp, { name: 'coreutils', version: '2.10-k1' });
-  assert.match((await check(disguised, port('misc/hello', '2.10'), 'amd64', 'hello_2.10-k1_amd64.deb'))!, /names package "coreutils"/);
+  assert.match(
+    (await check(disguised, port('misc/hello', '2.10'), 'amd64', 'hello_2.10-k1_amd64.deb'))!,
+    /names package "coreutils"/,
+  );
   const misnamed = await makeDeb(tmp, { name: 'hello', version: '2.10-k1', arch: 'all' });
-  assert.match((await check(misnamed, port('misc/hello', '2.10'), 'amd64', 'hello_2.10-k1_amd64.deb'))!, /control file makes it hello_2\.10-k1_all\.deb/);
+  assert.match(
+    (await check(misnamed, port('misc/hello', '2.10'), 'amd64', 'hello_2.10-k1_amd64.deb'))!,
+    /control file makes it hello_2\.10-k1_all\.deb/,
+  );
 });
 
 test('a .deb for another architecture is refused', async () => {
@@ -57,8 +72,19 @@ test('a .deb for another architecture is refused', async () => {
 
 test('a Debian source port may upload its binaries (and their -dbgsym), nothing else', async () => {
   const base = port('misc/hello', '1');
-  const p: Port = { ...base, debian: { package: 'hello', version: '2.10-3', directory: 'pool/main/h/hello', files: [], binary: ['hello', 'hello-doc'],
-    buildDepends: '', buildDependsArch: '', buildDependsIndep: '' } };
+  const p: Port = {
+    ...base,
+    debian: {
+      package: 'hello',
+      version: '2.10-3',
+      directory: 'pool/main/h/hello',
+      files: [],
+      binary: ['hello', 'hello-doc'],
+      buildDepends: '',
+      buildDependsArch: '',
+      buildDependsIndep: '',
+    },
+  };
   const ok = await makeDeb(tmp, { name: 'hello-doc', version: '2.10-3+kiln1', arch: 'all' });
   assert.equal(await check(ok, p), undefined);
   const dbg = await makeDeb(tmp, { name: 'hello-dbgsym', version: '2.10-3+kiln1' });

@@ -11,7 +11,9 @@ import { parseControl } from '../repo/index.js';
 
 /** The version the port's packages must carry. */
 function expectedVersion(port: Port): string {
-  return port.debian ? debianKilnVersion(port.debian.version, port.recipe.revision) : debVersion(port.recipe.version, port.recipe.revision);
+  return port.debian
+    ? debianKilnVersion(port.debian.version, port.recipe.revision)
+    : debVersion(port.recipe.version, port.recipe.revision);
 }
 
 /**
@@ -39,10 +41,13 @@ export function debMismatch(control: string, fileName: string, port: Port, arch:
   const name = f.get('package') ?? '';
   const version = f.get('version') ?? '';
   const debArch = f.get('architecture') ?? '';
-  if (!allowedNames(port).has(name) && (port.debian !== undefined || !LIB_SPLIT.test(name))) return `its control file names package ${JSON.stringify(name)}, which port ${port.origin} does not make`;
+  if (!allowedNames(port).has(name) && (port.debian !== undefined || !LIB_SPLIT.test(name)))
+    return `its control file names package ${JSON.stringify(name)}, which port ${port.origin} does not make`;
   const want = expectedVersion(port);
-  if (version !== want) return `its control file says version ${JSON.stringify(version)}, not ${want} (port ${port.origin})`;
-  if (debArch !== arch && debArch !== 'all') return `its control file says architecture ${JSON.stringify(debArch)}, not ${arch} or all`;
+  if (version !== want)
+    return `its control file says version ${JSON.stringify(version)}, not ${want} (port ${port.origin})`;
+  if (debArch !== arch && debArch !== 'all')
+    return `its control file says architecture ${JSON.stringify(debArch)}, not ${arch} or all`;
   const canonical = `${name}_${version.replace(/^\d+:/, '')}_${debArch}.deb`;
   if (fileName !== canonical) return `it is named ${fileName}, but its control file makes it ${canonical}`;
   return undefined;

@@ -12,14 +12,25 @@ export function redisBackoffS(n: number): number {
 }
 
 /** Waits until Redis at `url` answers PING; logs each failure and the wait before the next try. False if aborted. */
-export async function waitForRedis(url: string, o: { log: (line: string) => void; signal?: AbortSignal; connectTimeoutMs?: number }): Promise<boolean> {
+export async function waitForRedis(
+  url: string,
+  o: { log: (line: string) => void; signal?: AbortSignal; connectTimeoutMs?: number },
+): Promise<boolean> {
   const opts = redisOptions(url);
   const where = `${opts.host}:${opts.port}`;
   for (let n = 1; !o.signal?.aborted; n++) {
-    const r = new Redis({ ...opts, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: false,
-      connectTimeout: o.connectTimeoutMs ?? 1500 });
+    const r = new Redis({
+      ...opts,
+      lazyConnect: true,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      connectTimeout: o.connectTimeoutMs ?? 1500,
+    });
     let cause = '';
-    r.on('error', (e: Error) => { cause = e.message; });
+    r.on('error', (e: Error) => {
+      cause = e.message;
+    });
     try {
       await r.connect();
       await r.ping();
@@ -31,7 +42,14 @@ export async function waitForRedis(url: string, o: { log: (line: string) => void
       o.log(`redis at ${where} is unreachable (${why}); retry ${n} in ${wait} s`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, wait * 1000);
-        o.signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+        o.signal?.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(t);
+            resolve();
+          },
+          { once: true },
+        );
       });
     } finally {
       r.disconnect();

@@ -18,7 +18,19 @@ import crypto from 'node:crypto';
 import { connectRedis, redisOptions, WorkerRegistry } from './registry.js';
 import { waitForRedis } from './worker-redis.js';
 import { applyAptProxy, aptProxyConf } from './apt-proxy.js';
-import { HEARTBEAT_MS, INLINE_LOG_BYTES, PROTOCOL_VERSION, portFromJob, queueName, type WorkerSteps, type BlobRef, type DistJob, type DistResult, type ResultAnswer, type WorkerRecord } from './protocol.js';
+import {
+  HEARTBEAT_MS,
+  INLINE_LOG_BYTES,
+  PROTOCOL_VERSION,
+  portFromJob,
+  queueName,
+  type WorkerSteps,
+  type BlobRef,
+  type DistJob,
+  type DistResult,
+  type ResultAnswer,
+  type WorkerRecord,
+} from './protocol.js';
 
 /** Options of {@link startWorker}. */
 export interface DistWorkerOptions {
@@ -73,11 +85,15 @@ export class DistWorker {
     this.arch = o.arch ?? debianArch();
     this.slots = Math.max(1, o.slots ?? 1);
     this.redis = connectRedis(o.redisUrl);
-    this.redis.on('error', () => { /* reconnects */ });
+    this.redis.on('error', () => {
+      /* reconnects */
+    });
     this.registry = new WorkerRegistry(this.redis);
   }
 
-  private log(l: string): void { this.o.log?.(l); }
+  private log(l: string): void {
+    this.o.log?.(l);
+  }
 
   /** Registers, puts itself back in rotation and starts taking jobs. */
   async start(): Promise<void> {
@@ -85,11 +101,17 @@ export class DistWorker {
     await cleanupStaleSandboxes(this.o.home);
     await this.registry.enable(this.id);
     await this.beat();
-    this.beatTimer = setInterval(() => { void this.beat().catch(() => undefined); }, HEARTBEAT_MS);
+    this.beatTimer = setInterval(() => {
+      void this.beat().catch(() => undefined);
+    }, HEARTBEAT_MS);
     const lockMs = this.o.lockMs ?? 30_000;
     this.worker = new Worker(queueName(this.arch), (job: Job) => this.process(job), {
-      connection: redisOptions(this.o.redisUrl), concurrency: this.slots, lockDuration: lockMs, stalledInterval: lockMs,
-      maxStalledCount: 5, name: this.id,
+      connection: redisOptions(this.o.redisUrl),
+      concurrency: this.slots,
+      lockDuration: lockMs,
+      stalledInterval: lockMs,
+      maxStalledCount: 5,
+      name: this.id,
     });
     this.worker.on('error', (e) => this.log(`worker: queue error: ${e.message}`));
     this.worker.on('failed', (job, e) => this.log(`worker: job ${job?.name ?? '?'} failed here: ${e.message}`));
@@ -97,9 +119,18 @@ export class DistWorker {
   }
 
   private record(): WorkerRecord {
-    return { id: this.id, host: os.hostname(), arch: this.arch, slots: this.slots, version: this.o.version ?? '0',
-      current: [...this.current.values()], built: this.built, failed: this.failed, startedAt: this.startedAt,
-      lastSeen: new Date().toISOString() };
+    return {
+      id: this.id,
+      host: os.hostname(),
+      arch: this.arch,
+      slots: this.slots,
+      version: this.o.version ?? '0',
+      current: [...this.current.values()],
+      built: this.built,
+      failed: this.failed,
+      startedAt: this.startedAt,
+      lastSeen: new Date().toISOString(),
+    };
   }
 
   private async beat(): Promise<void> {
@@ -115,7 +146,10 @@ export class DistWorker {
   private async process(job: Job): Promise<{ accepted: boolean }> {
     const takenAt = Date.now();
     const d = job.data as DistJob;
-    if (d.v !== PROTOCOL_VERSION) throw new KilnError('KILN_E_DIST', `job format ${d.v}, this worker speaks ${PROTOCOL_VERSION}`, { hint: 'run the same kiln version on the master and the workers' });
+    if (d.v !== PROTOCOL_VERSION)
+      throw new KilnError('KILN_E_DIST', `job format ${d.v}, this worker speaks ${PROTOCOL_VERSION}`, {
+        hint: 'run the same kiln version on the master and the workers',
+      });
     const base = this.o.master ?? d.master;
     const origin = d.port.origin;
     const slot = `${job.id}`;
@@ -133,24 +167,48 @@ export class DistWorker {
         await downloadBlob(base, this.o.token, f, tmp);
         cache.adopt(tmp, f.sha256, f.name);
       }
-      const portDir = d.port.files ? this.ensureInline(d.port.files) : await this.ensureUnpacked(base, d.port.tarball!, 'ports');
+      const portDir = d.port.files
+        ? this.ensureInline(d.port.files)
+        : await this.ensureUnpacked(base, d.port.tarball!, 'ports');
       const deps: string[] = [];
       for (const dep of d.deps) deps.push(await this.ensureFile(base, dep, 'debs'));
       const port = portFromJob(d.port, portDir);
       const logFile = path.join(out, 'build.log');
       const inputsMs = Date.now() - takenAt;
       const res = await buildPort({
-        home: this.o.home, jail: { name: d.jail.name, path: jailRoot, arch: d.jail.arch, release: d.jail.release }, port,
-        identity: d.identity, options: d.options, depDebs: deps, kilnRun: d.kilnRun, kilnSonames: new Map(d.kilnSonames),
-        jobs: d.jobs, withTests: d.withTests, limits: d.limits, outDir: out, logFile, sourceDateEpoch: d.sourceDateEpoch,
+        home: this.o.home,
+        jail: { name: d.jail.name, path: jailRoot, arch: d.jail.arch, release: d.jail.release },
+        port,
+        identity: d.identity,
+        options: d.options,
+        depDebs: deps,
+        kilnRun: d.kilnRun,
+        kilnSonames: new Map(d.kilnSonames),
+        jobs: d.jobs,
+        withTests: d.withTests,
+        limits: d.limits,
+        outDir: out,
+        logFile,
+        sourceDateEpoch: d.sourceDateEpoch,
         signal: this.abort.signal,
-        onPhase: (phase) => { const c = this.current.get(slot); if (c) this.current.set(slot, { ...c, phase }); },
+        onPhase: (phase) => {
+          const c = this.current.get(slot);
+          if (c) this.current.set(slot, { ...c, phase });
+        },
       });
-      if (!res.ok && res.failure === 'sandbox') throw new KilnError('KILN_E_SANDBOX', `the sandbox failed on ${this.id}: ${res.reason ?? ''}`);
+      if (!res.ok && res.failure === 'sandbox')
+        throw new KilnError('KILN_E_SANDBOX', `the sandbox failed on ${this.id}: ${res.reason ?? ''}`);
       if (!res.ok && res.failure === 'aborted') throw new KilnError('KILN_E_DIST', `worker ${this.id} is stopping`);
-      const answer = await this.handBack(base, d, res, logFile, { takenAt, inputsMs, buildMs: Date.now() - takenAt - inputsMs });
-      if (res.ok) this.built++; else this.failed++;
-      this.log(`done ${origin} ${res.ok ? 'ok' : `failed in ${res.phase ?? '?'}`} in ${(res.wallMs / 1000).toFixed(1)} s${answer.accepted ? '' : ` (not taken: ${answer.reason ?? ''})`}`);
+      const answer = await this.handBack(base, d, res, logFile, {
+        takenAt,
+        inputsMs,
+        buildMs: Date.now() - takenAt - inputsMs,
+      });
+      if (res.ok) this.built++;
+      else this.failed++;
+      this.log(
+        `done ${origin} ${res.ok ? 'ok' : `failed in ${res.phase ?? '?'}`} in ${(res.wallMs / 1000).toFixed(1)} s${answer.accepted ? '' : ` (not taken: ${answer.reason ?? ''})`}`,
+      );
       return { accepted: answer.accepted };
     } catch (e) {
       if (this.abort.signal.aborted) throw e;
@@ -172,7 +230,13 @@ export class DistWorker {
   }
 
   /** Uploads the `.deb`s (and a big log), then posts the result; transient failures are retried for about two minutes. */
-  private async handBack(base: string, d: DistJob, res: BuildResult, logFile: string, steps: Omit<WorkerSteps, 'uploadMs'>): Promise<ResultAnswer> {
+  private async handBack(
+    base: string,
+    d: DistJob,
+    res: BuildResult,
+    logFile: string,
+    steps: Omit<WorkerSteps, 'uploadMs'>,
+  ): Promise<ResultAnswer> {
     for (let attempt = 1; ; attempt++) {
       try {
         const t0 = Date.now();
@@ -182,20 +246,40 @@ export class DistWorker {
           Promise.all(res.debs.map((f) => uploadBlob(base, this.o.token, f))),
           logSize >= 0 && !inline ? uploadBlob(base, this.o.token, logFile, 'build.log') : Promise.resolve(undefined),
         ]);
-        const body: DistResult = { v: PROTOCOL_VERSION, worker: this.id, key: d.key, ok: res.ok, debs, ...(log ? { log } : {}),
-          ...(inline ? { logText: fs.readFileSync(logFile, 'utf8') } : {}), steps: { ...steps, uploadMs: Date.now() - t0 },
-          ...(res.phase !== undefined ? { phase: res.phase } : {}), ...(res.failure !== undefined ? { failure: res.failure } : {}),
-          ...(res.limit !== undefined ? { limit: res.limit } : {}), ...(res.reason !== undefined ? { reason: res.reason } : {}),
-          timings: res.timings, wallMs: res.wallMs, cpuMs: res.cpuMs };
+        const body: DistResult = {
+          v: PROTOCOL_VERSION,
+          worker: this.id,
+          key: d.key,
+          ok: res.ok,
+          debs,
+          ...(log ? { log } : {}),
+          ...(inline ? { logText: fs.readFileSync(logFile, 'utf8') } : {}),
+          steps: { ...steps, uploadMs: Date.now() - t0 },
+          ...(res.phase !== undefined ? { phase: res.phase } : {}),
+          ...(res.failure !== undefined ? { failure: res.failure } : {}),
+          ...(res.limit !== undefined ? { limit: res.limit } : {}),
+          ...(res.reason !== undefined ? { reason: res.reason } : {}),
+          timings: res.timings,
+          wallMs: res.wallMs,
+          cpuMs: res.cpuMs,
+        };
         let r: Response;
         try {
-          r = await fetch(`${base}/dist/results/${d.key}`, { method: 'POST', headers: { ...authHeader(this.o.token), 'content-type': 'application/json' },
-            body: JSON.stringify(body), signal: AbortSignal.timeout(120_000) });
+          r = await fetch(`${base}/dist/results/${d.key}`, {
+            method: 'POST',
+            headers: { ...authHeader(this.o.token), 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+            signal: AbortSignal.timeout(120_000),
+          });
         } catch (e) {
-          throw new TransferError(`cannot reach the master at ${base}: ${e instanceof Error ? e.message : String(e)}`, true);
+          throw new TransferError(
+            `cannot reach the master at ${base}: ${e instanceof Error ? e.message : String(e)}`,
+            true,
+          );
         }
-        if (!r.ok) throw new TransferError(`the master refused the result: HTTP ${r.status} ${await r.text()}`, r.status >= 500);
-        return await r.json() as ResultAnswer;
+        if (!r.ok)
+          throw new TransferError(`the master refused the result: HTTP ${r.status} ${await r.text()}`, r.status >= 500);
+        return (await r.json()) as ResultAnswer;
       } catch (e) {
         if (!(e instanceof TransferError) || !e.transient || attempt >= 40) throw e;
         await sleep(3000);
@@ -211,7 +295,9 @@ export class DistWorker {
     if (!p) {
       p = (async () => {
         const t0 = Date.now();
-        this.log(`fetching jail ${j.name} (${j.identity.slice(0, 12)}, ${(j.tarball.size / 1e6).toFixed(0)} MB) from the master`);
+        this.log(
+          `fetching jail ${j.name} (${j.identity.slice(0, 12)}, ${(j.tarball.size / 1e6).toFixed(0)} MB) from the master`,
+        );
         const file = await this.ensureFile(base, j.tarball, 'blobs');
         const tmp = path.join(this.o.home, 'dist', 'jails', `.${j.identity}.tmp-${process.pid}`);
         fs.rmSync(tmp, { recursive: true, force: true });
@@ -241,7 +327,9 @@ export class DistWorker {
     if (fs.existsSync(dir)) return dir;
     const tmp = `${dir}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
     writePortFiles(files, tmp);
-    try { fs.renameSync(tmp, dir); } catch (e) {
+    try {
+      fs.renameSync(tmp, dir);
+    } catch (e) {
       fs.rmSync(tmp, { recursive: true, force: true });
       if (!fs.existsSync(dir)) throw e;
     }
@@ -255,7 +343,9 @@ export class DistWorker {
     const file = await this.ensureFile(base, ref, kind);
     const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
     await extractTarball(file, tmp);
-    try { fs.renameSync(tmp, dir); } catch (e) {
+    try {
+      fs.renameSync(tmp, dir);
+    } catch (e) {
       fs.rmSync(tmp, { recursive: true, force: true });
       if (!fs.existsSync(dir)) throw e; // another slot unpacked it first
     }
@@ -276,7 +366,8 @@ export class DistWorker {
 export async function startWorker(o: DistWorkerOptions): Promise<DistWorker> {
   // Say at once when Redis cannot be reached, and keep trying with a visible backoff (not a silent hang).
   await waitForRedis(o.redisUrl, { log: (l) => o.log?.(l), ...(o.signal ? { signal: o.signal } : {}) });
-  if (o.signal?.aborted) throw new KilnError('KILN_E_USAGE', 'the worker was stopped before Redis could be reached', { exitCode: 1 });
+  if (o.signal?.aborted)
+    throw new KilnError('KILN_E_USAGE', 'the worker was stopped before Redis could be reached', { exitCode: 1 });
   const w = new DistWorker(o);
   await w.start();
   return w;

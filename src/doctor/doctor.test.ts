@@ -12,16 +12,33 @@ test('a missing binfmt_misc is reported with the command that mounts it; require
   try {
     const r = await runDoctor({ binfmtDir: dir, hostArch: 'amd64' });
     const names = r.checks.map((c) => c.name);
-    for (const n of ['bwrap', 'overlayfs', 'user namespaces', 'mmdebstrap', 'cgroups', 'redis-server', 'chromium', 'gpg', 'debugfs',
-    'qemu-system-x86_64', 'qemu-system-aarch64 + UEFI']) {
+    for (const n of [
+      'bwrap',
+      'overlayfs',
+      'user namespaces',
+      'mmdebstrap',
+      'cgroups',
+      'redis-server',
+      'chromium',
+      'gpg',
+      'debugfs',
+      'qemu-system-x86_64',
+      'qemu-system-aarch64 + UEFI',
+    ]) {
       assert.ok(names.includes(n), `checks ${n}`);
     }
     const arm = r.checks.find((c) => c.name.startsWith('arm64'))!;
     assert.equal(arm.ok, false);
     assert.equal(arm.required, false);
     assert.match(arm.fix ?? '', /mount -t binfmt_misc binfmt_misc /);
-    assert.equal(r.ok, r.checks.every((c) => c.ok || !c.required));
-    const broken: DoctorReport = { checks: [...r.checks, { name: 'thing', required: true, ok: false, detail: 'gone', fix: 'apt-get install thing' }], ok: false };
+    assert.equal(
+      r.ok,
+      r.checks.every((c) => c.ok || !c.required),
+    );
+    const broken: DoctorReport = {
+      checks: [...r.checks, { name: 'thing', required: true, ok: false, detail: 'gone', fix: 'apt-get install thing' }],
+      ok: false,
+    };
     const text = formatDoctor(broken);
     assert.match(text, /^MISSING\s+thing\s+gone$/m);
     assert.match(text, /fix: apt-get install thing/);

@@ -21,14 +21,21 @@ export class DistfileCache {
   /** The cached file with that sha256, or undefined. */
   lookup(sha256: string): string | undefined {
     const p = this.pathOf(sha256);
-    try { return fs.statSync(p).isFile() ? p : undefined; } catch { return undefined; }
+    try {
+      return fs.statSync(p).isFile() ? p : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** A fresh temporary path for a download (same file system as the cache, so adopting is a rename). */
   tempPath(filename: string): string {
     const dir = path.join(this.root, '.tmp');
     fs.mkdirSync(dir, { recursive: true });
-    return path.join(dir, `${process.pid}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 8)}.${filename}`);
+    return path.join(
+      dir,
+      `${process.pid}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 8)}.${filename}`,
+    );
   }
 
   /** Moves a checked download into the cache under its sha256, links its readable name, and returns its path. */
@@ -47,7 +54,11 @@ export class DistfileCache {
     fs.mkdirSync(dir, { recursive: true });
     const link = path.join(dir, filename);
     const target = path.relative(dir, this.pathOf(sha256));
-    try { if (fs.readlinkSync(link) === target) return; } catch { /* absent or not a link */ }
+    try {
+      if (fs.readlinkSync(link) === target) return;
+    } catch {
+      /* absent or not a link */
+    }
     const tmp = `${link}.${process.pid}.tmp`;
     fs.rmSync(tmp, { force: true });
     fs.symlinkSync(target, tmp);

@@ -83,7 +83,11 @@ export interface FetchOptions extends DownloadLimits {
 export function distfileName(spec: DistfileSpec): string {
   if (spec.filename) return safeName(spec.filename) ? spec.filename : `${spec.sha256}.distfile`;
   let last = '';
-  try { last = decodeURIComponent(new URL(spec.url).pathname.split('/').pop() ?? ''); } catch { /* bad URL */ }
+  try {
+    last = decodeURIComponent(new URL(spec.url).pathname.split('/').pop() ?? '');
+  } catch {
+    /* bad URL */
+  }
   return safeName(last) ? last : `${spec.sha256}.distfile`;
 }
 
@@ -94,7 +98,11 @@ function safeName(n: string): boolean {
 }
 
 function hostOf(url: string): string {
-  try { return new URL(url).host; } catch { return ''; }
+  try {
+    return new URL(url).host;
+  } catch {
+    return '';
+  }
 }
 
 function joinUrl(base: string, filename: string): string {
@@ -102,10 +110,19 @@ function joinUrl(base: string, filename: string): string {
 }
 
 /** A checksum mismatch seen on the way (the file itself went to the 0600 quarantine). */
-interface Mismatch { url: string; size: number }
+interface Mismatch {
+  url: string;
+  size: number;
+}
 
-async function fetchOne(req: FetchRequest, spec: DistfileSpec, cache: DistfileCache, opts: FetchOptions,
-  debianLookup: ((sha: string) => Promise<DebianSourceFile | undefined>) | undefined, policy: DownloadPolicy): Promise<FetchedDistfile> {
+async function fetchOne(
+  req: FetchRequest,
+  spec: DistfileSpec,
+  cache: DistfileCache,
+  opts: FetchOptions,
+  debianLookup: ((sha: string) => Promise<DebianSourceFile | undefined>) | undefined,
+  policy: DownloadPolicy,
+): Promise<FetchedDistfile> {
   const filename = distfileName(spec);
   const sha = spec.sha256.toLowerCase();
   const log = opts.log ?? ((): void => undefined);
@@ -121,7 +138,10 @@ async function fetchOne(req: FetchRequest, spec: DistfileSpec, cache: DistfileCa
 
   const attempt = async (where: FetchedFrom, url: string): Promise<FetchedDistfile | undefined> => {
     const host = hostOf(url);
-    if (host !== '' && dead.has(host)) { tried.push({ where, url, outcome: 'skipped: host unreachable earlier' }); return undefined; }
+    if (host !== '' && dead.has(host)) {
+      tried.push({ where, url, outcome: 'skipped: host unreachable earlier' });
+      return undefined;
+    }
     opts.signal?.throwIfAborted();
     const tmp = cache.tempPath(filename);
     try {
@@ -140,7 +160,9 @@ async function fetchOne(req: FetchRequest, spec: DistfileSpec, cache: DistfileCa
         cache.quarantine(tmp, filename);
         mismatches.push({ url, size: r.size });
         tried.push({ where, url, outcome: `sha256 mismatch (${r.size} bytes, not ${sha})` });
-        log(`fetch: ${filename}: ${url}: CHECKSUM MISMATCH: ${r.size} bytes that do not have sha256 ${sha}; quarantined`);
+        log(
+          `fetch: ${filename}: ${url}: CHECKSUM MISMATCH: ${r.size} bytes that do not have sha256 ${sha}; quarantined`,
+        );
         return undefined;
       }
       const p = cache.adopt(tmp, sha, filename);
@@ -151,20 +173,31 @@ async function fetchOne(req: FetchRequest, spec: DistfileSpec, cache: DistfileCa
     }
   };
 
-  const got = await attempt('url', spec.url)
-    ?? await firstOf((opts.mirrors ?? []).map((m) => () => attempt('mirror', joinUrl(m, filename))))
-    ?? await fromDebian();
+  const got =
+    (await attempt('url', spec.url)) ??
+    (await firstOf((opts.mirrors ?? []).map((m) => () => attempt('mirror', joinUrl(m, filename))))) ??
+    (await fromDebian());
   if (got) return got;
 
   async function fromDebian(): Promise<FetchedDistfile | undefined> {
     if (!debianLookup) return undefined;
     let found: DebianSourceFile | undefined;
-    try { found = await debianLookup(sha); } catch (e) {
-      tried.push({ where: 'debian', url: opts.debianMirror ?? '', outcome: `source index unavailable: ${e instanceof Error ? e.message : String(e)}` });
+    try {
+      found = await debianLookup(sha);
+    } catch (e) {
+      tried.push({
+        where: 'debian',
+        url: opts.debianMirror ?? '',
+        outcome: `source index unavailable: ${e instanceof Error ? e.message : String(e)}`,
+      });
       return undefined;
     }
     if (!found) {
-      tried.push({ where: 'debian', url: `${opts.debianMirror ?? ''} (every suite's Sources)`, outcome: 'no file with that sha256' });
+      tried.push({
+        where: 'debian',
+        url: `${opts.debianMirror ?? ''} (every suite's Sources)`,
+        outcome: 'no file with that sha256',
+      });
       return undefined;
     }
     return attempt('debian', found.url);
@@ -173,16 +206,30 @@ async function fetchOne(req: FetchRequest, spec: DistfileSpec, cache: DistfileCa
   const places = tried.map((t) => `  ${t.where}: ${t.url}: ${t.outcome}`).join('\n');
   if (mismatches.length > 0) {
     const m = mismatches[0]!;
-    throw new KilnError('KILN_E_CHECKSUM',
+    throw new KilnError(
+      'KILN_E_CHECKSUM',
       `${req.origin}: ${filename} from ${m.url} does not have the expected sha256 ${sha} (${m.size} bytes; quarantined, readable by root only); tried:\n${places}`,
-      { hint: 'if upstream re-rolled the file on purpose, check it and update the recipe\'s sha256; otherwise the download was corrupted or tampered with', exitCode: 1 });
+      {
+        hint: "if upstream re-rolled the file on purpose, check it and update the recipe's sha256; otherwise the download was corrupted or tampered with",
+        exitCode: 1,
+      },
+    );
   }
-  throw new KilnError('KILN_E_FETCH', `${req.origin}: ${filename} (sha256 ${sha}) was found nowhere; tried:\n${places || '  nothing (no URL, mirror or Debian archive configured)'}`,
-    { hint: 'check the recipe\'s url, add a mirror (kiln.yaml mirrors), or place the file in the cache by hand', exitCode: 1 });
+  throw new KilnError(
+    'KILN_E_FETCH',
+    `${req.origin}: ${filename} (sha256 ${sha}) was found nowhere; tried:\n${places || '  nothing (no URL, mirror or Debian archive configured)'}`,
+    {
+      hint: "check the recipe's url, add a mirror (kiln.yaml mirrors), or place the file in the cache by hand",
+      exitCode: 1,
+    },
+  );
 }
 
 async function firstOf<T>(fns: readonly (() => Promise<T | undefined>)[]): Promise<T | undefined> {
-  for (const f of fns) { const v = await f(); if (v !== undefined) return v; }
+  for (const f of fns) {
+    const v = await f();
+    if (v !== undefined) return v;
+  }
   return undefined;
 }
 
@@ -197,12 +244,31 @@ export async function fetchDistfiles(req: FetchRequest, opts: FetchOptions): Pro
   const debianMirror = opts.debianMirror;
   // Every suite of the archive, the jail's release first; the security archive only with the host's own mirror.
   const security = debianMirror !== undefined && debianMirror === hostMirror() ? hostSecurityMirror() : undefined;
-  const lookup = opts.debianLookup ?? (debianMirror === undefined ? undefined : (sha: string) => findArchiveFile({
-    home: opts.home, mirror: debianMirror, ...(opts.release ? { prefer: opts.release } : {}),
-    ...(security ? { security } : {}),
-    ...(opts.log ? { log: opts.log } : {}), ...(opts.signal ? { signal: opts.signal } : {}) }, sha));
-  const trusted = [...(opts.mirrors ?? []), ...(debianMirror === undefined ? [] : [debianMirror]), ...(security ? [security] : [])];
-  const policy: DownloadPolicy = { allow: new AllowList(opts.allowHosts ?? loadConfig(opts.home).fetch.allow_hosts), trusted };
+  const lookup =
+    opts.debianLookup ??
+    (debianMirror === undefined
+      ? undefined
+      : (sha: string) =>
+          findArchiveFile(
+            {
+              home: opts.home,
+              mirror: debianMirror,
+              ...(opts.release ? { prefer: opts.release } : {}),
+              ...(security ? { security } : {}),
+              ...(opts.log ? { log: opts.log } : {}),
+              ...(opts.signal ? { signal: opts.signal } : {}),
+            },
+            sha,
+          ));
+  const trusted = [
+    ...(opts.mirrors ?? []),
+    ...(debianMirror === undefined ? [] : [debianMirror]),
+    ...(security ? [security] : []),
+  ];
+  const policy: DownloadPolicy = {
+    allow: new AllowList(opts.allowHosts ?? loadConfig(opts.home).fetch.allow_hosts),
+    trusted,
+  };
   const out: FetchedDistfile[] = [];
   for (const spec of req.sources) out.push(await fetchOne(req, spec, cache, opts, lookup, policy));
   return out;

@@ -41,7 +41,14 @@ export interface DownloadPolicy {
 }
 
 /** Why a download failed; `refused` is a URL the policy does not allow (nothing was connected to). */
-export type DownloadFailureKind = 'unreachable' | 'not-found' | 'http' | 'transient' | 'unsupported' | 'aborted' | 'refused';
+export type DownloadFailureKind =
+  | 'unreachable'
+  | 'not-found'
+  | 'http'
+  | 'transient'
+  | 'unsupported'
+  | 'aborted'
+  | 'refused';
 
 /** The outcome of {@link downloadToFile}. */
 export type DownloadResult =
@@ -60,7 +67,11 @@ const NOBODY = 65534;
 function underTrusted(u: URL, trusted: readonly string[]): boolean {
   return trusted.some((b) => {
     let base: URL;
-    try { base = new URL(b.endsWith('/') ? b : `${b}/`); } catch { return false; }
+    try {
+      base = new URL(b.endsWith('/') ? b : `${b}/`);
+    } catch {
+      return false;
+    }
     return u.href.startsWith(base.href);
   });
 }
@@ -69,7 +80,11 @@ function underTrusted(u: URL, trusted: readonly string[]): boolean {
 export async function checkUrl(u: URL, policy: DownloadPolicy): Promise<Failure | { ok: true; pin?: string }> {
   if (underTrusted(u, policy.trusted ?? [])) return { ok: true };
   if (!SCHEMES.has(u.protocol)) {
-    return { ok: false, kind: 'refused', reason: `${u.protocol.replace(/:$/, '')} URLs are not allowed (only http, https and ftp; files that belong to a port ship in its folder)` };
+    return {
+      ok: false,
+      kind: 'refused',
+      reason: `${u.protocol.replace(/:$/, '')} URLs are not allowed (only http, https and ftp; files that belong to a port ship in its folder)`,
+    };
   }
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
   const allow = policy.allow ?? new AllowList();
@@ -87,7 +102,11 @@ export async function checkUrl(u: URL, policy: DownloadPolicy): Promise<Failure 
   for (const a of addrs) {
     const why = blockedReason(a);
     if (why !== undefined && !allow.allowsAddress(a)) {
-      return { ok: false, kind: 'refused', reason: `${host === a ? a : `${host} resolves to ${a}`}, a ${why} address: refused (kiln.yaml fetch.allow_hosts can allow it)` };
+      return {
+        ok: false,
+        kind: 'refused',
+        reason: `${host === a ? a : `${host} resolves to ${a}`}, a ${why} address: refused (kiln.yaml fetch.allow_hosts can allow it)`,
+      };
     }
   }
   if (net.isIP(host) !== 0) return { ok: true };
@@ -100,21 +119,52 @@ const CURL_UNREACHABLE = new Set([5, 6, 7, 35, 51, 53, 54, 58, 59, 60, 66, 77, 8
 
 function curlArgv(url: string, pin: string | undefined, lim: Lim): [string, string[]] {
   const secs = (ms: number): string => String(Math.max(1, Math.ceil(ms / 1000)));
-  const args = ['-q', '-sS', '--proto', '=http,https,ftp', '--proto-redir', '=http,https,ftp', '--max-redirs', '0',
-    '--globoff', '--noproxy', '*', '--ftp-skip-pasv-ip', '-A', 'kiln',
-    '--connect-timeout', secs(lim.connectTimeoutMs), '--max-time', secs(lim.timeoutMs),
-    '--speed-limit', '1', '--speed-time', secs(lim.stallTimeoutMs),
-    '-o', '-', '-w', '%{stderr}\nKILN-RESULT %{response_code} %{redirect_url}\n',
-    ...(pin ? ['--resolve', pin] : []), url];
+  const args = [
+    '-q',
+    '-sS',
+    '--proto',
+    '=http,https,ftp',
+    '--proto-redir',
+    '=http,https,ftp',
+    '--max-redirs',
+    '0',
+    '--globoff',
+    '--noproxy',
+    '*',
+    '--ftp-skip-pasv-ip',
+    '-A',
+    'kiln',
+    '--connect-timeout',
+    secs(lim.connectTimeoutMs),
+    '--max-time',
+    secs(lim.timeoutMs),
+    '--speed-limit',
+    '1',
+    '--speed-time',
+    secs(lim.stallTimeoutMs),
+    '-o',
+    '-',
+    '-w',
+    '%{stderr}\nKILN-RESULT %{response_code} %{redirect_url}\n',
+    ...(pin ? ['--resolve', pin] : []),
+    url,
+  ];
   if (process.getuid?.() !== 0) return ['curl', args];
-  return ['setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--no-new-privs', '--inh-caps=-all', 'curl', ...args]];
+  return [
+    'setpriv',
+    [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--no-new-privs', '--inh-caps=-all', 'curl', ...args],
+  ];
 }
 
 type Hop = DownloadResult | { readonly ok: 'redirect'; readonly to: string };
 
 /** One request (no redirect followed), its body streamed into `dest` by an unprivileged curl. */
 async function curlOnce(url: string, pin: string | undefined, dest: string, lim: Lim): Promise<Hop> {
-  const fd = fs.openSync(dest, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW, 0o600);
+  const fd = fs.openSync(
+    dest,
+    fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW,
+    0o600,
+  );
   const hash = crypto.createHash('sha256');
   let size = 0;
   let err = '';
@@ -123,15 +173,23 @@ async function curlOnce(url: string, pin: string | undefined, dest: string, lim:
   try {
     const r = await run(cmd, argv, {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', LANG: 'C' },
-      allowFailure: true, maxBuffer: 0, timeoutMs: lim.timeoutMs + 5_000, ...(lim.signal ? { signal: lim.signal } : {}),
+      allowFailure: true,
+      maxBuffer: 0,
+      timeoutMs: lim.timeoutMs + 5_000,
+      ...(lim.signal ? { signal: lim.signal } : {}),
       onOutput: (b, s) => {
-        if (s === 'stdout') { fs.writeSync(fd, b); hash.update(b); size += b.length; } else if (err.length < 65536) err += b.toString('utf8');
+        if (s === 'stdout') {
+          fs.writeSync(fd, b);
+          hash.update(b);
+          size += b.length;
+        } else if (err.length < 65536) err += b.toString('utf8');
       },
     });
     status = r.status;
   } catch (e) {
     if (e instanceof ExecError && e.reason === 'aborted') return { ok: false, kind: 'aborted', reason: 'aborted' };
-    if (e instanceof ExecError && e.reason === 'not-found') return { ok: false, kind: 'unsupported', reason: 'curl is not installed' };
+    if (e instanceof ExecError && e.reason === 'not-found')
+      return { ok: false, kind: 'unsupported', reason: 'curl is not installed' };
     return { ok: false, kind: 'transient', reason: `overall timeout after ${size} bytes` };
   } finally {
     fs.closeSync(fd);
@@ -139,13 +197,25 @@ async function curlOnce(url: string, pin: string | undefined, dest: string, lim:
   const m = /KILN-RESULT (\d+) ?(.*)$/m.exec(err);
   const code = Number(m?.[1] ?? 0);
   const location = (m?.[2] ?? '').trim();
-  const curlMsg = err.replace(/\n?KILN-RESULT.*$/m, '').trim().split('\n')[0] ?? '';
+  const curlMsg =
+    err
+      .replace(/\n?KILN-RESULT.*$/m, '')
+      .trim()
+      .split('\n')[0] ?? '';
   if (status !== 0) {
-    if (status === 28) return code === 0 ? { ok: false, kind: 'unreachable', reason: 'connect timeout' } : { ok: false, kind: 'transient', reason: `stall or overall timeout after ${size} bytes` };
-    if (CURL_UNREACHABLE.has(status ?? -1)) return { ok: false, kind: 'unreachable', reason: curlMsg || `curl exit ${status}` };
+    if (status === 28)
+      return code === 0
+        ? { ok: false, kind: 'unreachable', reason: 'connect timeout' }
+        : { ok: false, kind: 'transient', reason: `stall or overall timeout after ${size} bytes` };
+    if (CURL_UNREACHABLE.has(status ?? -1))
+      return { ok: false, kind: 'unreachable', reason: curlMsg || `curl exit ${status}` };
     if (status === 78 || status === 9) return { ok: false, kind: 'not-found', reason: curlMsg || 'no such file' };
     if (status === 1) return { ok: false, kind: 'unsupported', reason: curlMsg };
-    return { ok: false, kind: 'transient', reason: `${curlMsg || `curl exit ${status}`}${size > 0 ? ` after ${size} bytes` : ''}` };
+    return {
+      ok: false,
+      kind: 'transient',
+      reason: `${curlMsg || `curl exit ${status}`}${size > 0 ? ` after ${size} bytes` : ''}`,
+    };
   }
   if (!url.startsWith('http')) return { ok: true, sha256: hash.digest('hex'), size };
   if (code >= 200 && code < 300) return { ok: true, sha256: hash.digest('hex'), size };
@@ -161,10 +231,14 @@ async function copyFile(url: string, dest: string): Promise<DownloadResult> {
   let size = 0;
   const out = fs.createWriteStream(dest, { mode: 0o600 });
   for await (const chunk of fs.createReadStream(src) as AsyncIterable<Buffer>) {
-    hash.update(chunk); size += chunk.length;
+    hash.update(chunk);
+    size += chunk.length;
     if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
-  await new Promise<void>((r, j) => { out.on('error', j); out.end(() => r()); });
+  await new Promise<void>((r, j) => {
+    out.on('error', j);
+    out.end(() => r());
+  });
   return { ok: true, sha256: hash.digest('hex'), size };
 }
 
@@ -173,12 +247,17 @@ async function attempt(url: string, dest: string, lim: Lim, policy: DownloadPoli
   let current = url;
   for (let hop = 0; hop <= MAX_HOPS; hop++) {
     let u: URL;
-    try { u = new URL(current); } catch { return { ok: false, kind: 'unsupported', reason: `not a URL: ${current}` }; }
+    try {
+      u = new URL(current);
+    } catch {
+      return { ok: false, kind: 'unsupported', reason: `not a URL: ${current}` };
+    }
     const checked = await checkUrl(u, policy);
     const via = hop === 0 ? '' : ` (redirected to ${u.href})`;
     if (!checked.ok) return { ...checked, reason: `${checked.reason}${via}` };
     if (u.protocol === 'file:') return copyFile(u.href, dest);
-    if (!SCHEMES.has(u.protocol)) return { ok: false, kind: 'unsupported', reason: `${u.protocol.replace(/:$/, '')} URLs are not supported${via}` };
+    if (!SCHEMES.has(u.protocol))
+      return { ok: false, kind: 'unsupported', reason: `${u.protocol.replace(/:$/, '')} URLs are not supported${via}` };
     const r = await curlOnce(u.href, checked.pin, dest, lim);
     if (r.ok !== 'redirect') return r;
     current = new URL(r.to, u).href;
@@ -191,7 +270,11 @@ async function attempt(url: string, dest: string, lim: Lim, policy: DownloadPoli
  * Never throws for network trouble. Transient failures are retried up to `attempts` times with a short pause; an
  * unreachable host, a refused URL, a 404 and other 4xx answers are not.
  */
-export async function downloadToFile(url: string, dest: string, limits: DownloadLimits & DownloadPolicy = {}): Promise<DownloadResult> {
+export async function downloadToFile(
+  url: string,
+  dest: string,
+  limits: DownloadLimits & DownloadPolicy = {},
+): Promise<DownloadResult> {
   const lim: Lim = {
     connectTimeoutMs: limits.connectTimeoutMs ?? 15_000,
     stallTimeoutMs: limits.stallTimeoutMs ?? 30_000,
@@ -199,7 +282,10 @@ export async function downloadToFile(url: string, dest: string, limits: Download
     attempts: Math.max(1, Math.min(limits.attempts ?? 2, 10)),
     ...(limits.signal ? { signal: limits.signal } : {}),
   };
-  const policy: DownloadPolicy = { ...(limits.allow ? { allow: limits.allow } : {}), ...(limits.trusted ? { trusted: limits.trusted } : {}) };
+  const policy: DownloadPolicy = {
+    ...(limits.allow ? { allow: limits.allow } : {}),
+    ...(limits.trusted ? { trusted: limits.trusted } : {}),
+  };
   let last: DownloadResult = { ok: false, kind: 'transient', reason: 'no attempt made' };
   for (let i = 1; i <= lim.attempts; i++) {
     if (lim.signal?.aborted) return { ok: false, kind: 'aborted', reason: 'aborted' };
@@ -207,5 +293,7 @@ export async function downloadToFile(url: string, dest: string, limits: Download
     if (last.ok || last.kind !== 'transient') return last;
     if (i < lim.attempts) await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** i, 2_000)));
   }
-  return last.ok ? last : { ...last, reason: lim.attempts > 1 ? `${last.reason} (${lim.attempts} attempts)` : last.reason };
+  return last.ok
+    ? last
+    : { ...last, reason: lim.attempts > 1 ? `${last.reason} (${lim.attempts} attempts)` : last.reason };
 }

@@ -105,7 +105,10 @@ export function subDag(dag: Dag, keep: readonly number[]): Dag {
  * dependency, resolving each dependency edge once (the fast path for `'all'` on a large tree). Same
  * results as `buildDag(ports, closure(ports, roots).origins)` and that closure's `missing`.
  */
-export function closureDag(ports: ReadonlyMap<string, Port>, roots: readonly string[] | 'all'): { dag: Dag; missing: MissingDep[] } {
+export function closureDag(
+  ports: ReadonlyMap<string, Port>,
+  roots: readonly string[] | 'all',
+): { dag: Dag; missing: MissingDep[] } {
   if (roots !== 'all') {
     const c = closure(ports, roots);
     return { dag: buildDag(ports, c.origins), missing: c.missing };

@@ -1,6 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closure, closureDag, buildDag, dependents, topoOrder, subDag, findCycles, cycleGroups, cyclicComponents, formatCycle } from './index.js';
+import {
+  closure,
+  closureDag,
+  buildDag,
+  dependents,
+  topoOrder,
+  subDag,
+  findCycles,
+  cycleGroups,
+  cyclicComponents,
+  formatCycle,
+} from './index.js';
 import type { Dag } from './index.js';
 import { mkports } from './__fixtures__/mkports.js';
 import { prng } from '../util/prng.js';
@@ -74,14 +85,24 @@ test('buildDag unions build and run dependencies inside the set, without duplica
 
 test('findCycles reports each cycle whole, in dependency order, starting at its first origin', () => {
   const dag = dagOf({
-    'x/c': ['x/a'], 'x/a': ['x/b'], 'x/b': ['x/c'], // x/a → x/b → x/c → x/a
+    'x/c': ['x/a'],
+    'x/a': ['x/b'],
+    'x/b': ['x/c'], // x/a → x/b → x/c → x/a
     'y/top': ['x/a', 'z/q'],
-    'z/q': ['z/r'], 'z/r': ['z/q', 'z/leaf'], 'z/leaf': [],
+    'z/q': ['z/r'],
+    'z/r': ['z/q', 'z/leaf'],
+    'z/leaf': [],
   });
-  assert.deepEqual(findCycles(dag), [['x/a', 'x/b', 'x/c'], ['z/q', 'z/r']]);
+  assert.deepEqual(findCycles(dag), [
+    ['x/a', 'x/b', 'x/c'],
+    ['z/q', 'z/r'],
+  ]);
   assert.equal(formatCycle(['x/a', 'x/b', 'x/c']), 'x/a → x/b → x/c → x/a');
   // Nodes on a cycle and those depending on one are left out of the topological order.
-  assert.deepEqual(topoOrder(dag).map((i) => dag.ids[i]), ['z/leaf']);
+  assert.deepEqual(
+    topoOrder(dag).map((i) => dag.ids[i]),
+    ['z/leaf'],
+  );
 });
 
 test('a component with many cycles is reported once, with all of its members', () => {
@@ -100,7 +121,7 @@ test('a 100,000-long cycle is found whole without overflowing the stack', () => 
   assert.equal(cycles.length, 1);
   assert.equal(cycles[0]!.length, N);
   assert.equal(cycles[0]![0], 'c/n000000');
-  assert.equal(cycles[0]![N - 1], `c/n${String(N - 1).padStart(6, "0")}`);
+  assert.equal(cycles[0]![N - 1], `c/n${String(N - 1).padStart(6, '0')}`);
 });
 
 /** Reference SCCs by brute-force reachability (small graphs only). */
@@ -110,7 +131,13 @@ function referenceCyclic(dag: Dag): Set<string> {
   for (let s = 0; s < n; s++) {
     const r = new Uint8Array(n);
     const st = [...dag.deps[s]!];
-    while (st.length) { const v = st.pop()!; if (!r[v]) { r[v] = 1; st.push(...dag.deps[v]!); } }
+    while (st.length) {
+      const v = st.pop()!;
+      if (!r[v]) {
+        r[v] = 1;
+        st.push(...dag.deps[v]!);
+      }
+    }
     reach.push(r);
   }
   const comps = new Set<string>();
@@ -148,7 +175,9 @@ test('on dense random graphs, components match brute force and every reported cy
     }
     const order = topoOrder(dag);
     const pos = new Int32Array(n).fill(-1);
-    order.forEach((v, k) => { pos[v] = k; });
+    order.forEach((v, k) => {
+      pos[v] = k;
+    });
     for (const v of order) for (const d of deps[v]!) assert.ok(pos[d]! >= 0 && pos[d]! < pos[v]!, 'deps come first');
   }
 });
@@ -167,7 +196,9 @@ test('a dense random acyclic graph of 20,000 nodes and 300,000 edges orders full
   const order = topoOrder(dag);
   assert.equal(order.length, n);
   const pos = new Int32Array(n);
-  order.forEach((v, k) => { pos[v] = k; });
+  order.forEach((v, k) => {
+    pos[v] = k;
+  });
   for (let v = 0; v < n; v++) for (const d of deps[v]!) assert.ok(pos[d]! < pos[v]!);
   // Closing one long back-edge makes a cycle through the whole chain it spans.
   deps[0]!.push(n - 1);
@@ -184,7 +215,10 @@ test('closureDag gives the same graph and missing dependencies as closure + buil
   const spec: Record<string, { build: string[]; run: string[] }> = {};
   const names = Array.from({ length: 300 }, (_, i) => `c${i % 7}/p${(i * 7919) % 1000}`);
   for (const o of names) {
-    const pick = (): string[] => Array.from({ length: Math.floor(rand() * 5) }, () => (rand() < 0.05 ? 'x/missing' : names[Math.floor(rand() * names.length)]!));
+    const pick = (): string[] =>
+      Array.from({ length: Math.floor(rand() * 5) }, () =>
+        rand() < 0.05 ? 'x/missing' : names[Math.floor(rand() * names.length)]!,
+      );
     spec[o] = { build: pick(), run: pick() };
   }
   const ports = mkports(spec);

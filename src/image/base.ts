@@ -35,7 +35,9 @@ export const BOOTABLE_ARCHES: readonly string[] = ['amd64', 'arm64'];
  * arm64 the arm64 kernel, initramfs-tools, systemd-sysv and GRUB's arm64 EFI modules (its EFI loader is made from them).
  */
 export function bootPackages(arch: string): readonly string[] {
-  return arch === 'arm64' ? ['grub-efi-arm64-bin', 'initramfs-tools', 'linux-image-arm64', 'systemd-sysv'] : BOOT_PACKAGES;
+  return arch === 'arm64'
+    ? ['grub-efi-arm64-bin', 'initramfs-tools', 'linux-image-arm64', 'systemd-sysv']
+    : BOOT_PACKAGES;
 }
 
 /** A base spec with `include` normalized (sorted, unique). */
@@ -46,8 +48,14 @@ export function baseSpec(s: BaseSpec): BaseSpec {
 /** The identity of a base root (pure): sha256 of its normalized spec. */
 export function baseIdentity(s: BaseSpec): string {
   const n = baseSpec(s);
-  const text = JSON.stringify({ format: BASE_FORMAT, release: n.release, arch: n.arch, mirror: n.mirror, include: n.include,
-    sourceDateEpoch: n.sourceDateEpoch ?? null });
+  const text = JSON.stringify({
+    format: BASE_FORMAT,
+    release: n.release,
+    arch: n.arch,
+    mirror: n.mirror,
+    include: n.include,
+    sourceDateEpoch: n.sourceDateEpoch ?? null,
+  });
   return crypto.createHash('sha256').update(text).digest('hex');
 }
 
@@ -64,26 +72,59 @@ export interface BaseRoot {
  * temporary file renamed when complete. The Debian package lists are kept in it, so the package layer resolves
  * system dependencies against the same snapshot of the archive (and needs no `apt-get update` of Debian).
  */
-export async function ensureBase(spec: BaseSpec, cacheDir: string, log: PhaseLogger, signal?: AbortSignal): Promise<BaseRoot> {
+export async function ensureBase(
+  spec: BaseSpec,
+  cacheDir: string,
+  log: PhaseLogger,
+  signal?: AbortSignal,
+): Promise<BaseRoot> {
   const s = baseSpec(spec);
   const identity = baseIdentity(s);
   const tarball = path.join(cacheDir, `base-${identity.slice(0, 32)}.tar`);
-  if (fs.existsSync(tarball)) { log(`base ${identity.slice(0, 12)} reused from ${tarball}`); return { identity, tarball, reused: true }; }
+  if (fs.existsSync(tarball)) {
+    log(`base ${identity.slice(0, 12)} reused from ${tarball}`);
+    return { identity, tarball, reused: true };
+  }
   fs.mkdirSync(cacheDir, { recursive: true });
   const tmp = `${tarball}.tmp-${process.pid}`;
-  const args = ['--variant=minbase', `--architectures=${s.arch}`, '--format=tar', '--skip=cleanup/apt/lists',
-    ...(s.include.length > 0 ? [`--include=${s.include.join(',')}`] : []), s.release, tmp, `deb ${s.mirror} ${s.release} main`];
+  const args = [
+    '--variant=minbase',
+    `--architectures=${s.arch}`,
+    '--format=tar',
+    '--skip=cleanup/apt/lists',
+    ...(s.include.length > 0 ? [`--include=${s.include.join(',')}`] : []),
+    s.release,
+    tmp,
+    `deb ${s.mirror} ${s.release} main`,
+  ];
   log(`mmdebstrap ${args.join(' ')}`);
-  const env = { ...process.env, ...(s.sourceDateEpoch !== undefined ? { SOURCE_DATE_EPOCH: String(s.sourceDateEpoch) } : {}) };
+  const env = {
+    ...process.env,
+    ...(s.sourceDateEpoch !== undefined ? { SOURCE_DATE_EPOCH: String(s.sourceDateEpoch) } : {}),
+  };
   let rest = '';
   try {
-    await run('setpriv', ['--pdeathsig', 'KILL', '--', 'mmdebstrap', ...args], { env, signal,
-      onOutput: (b) => { const p = (rest + b.toString()).split('\n'); rest = p.pop()!; for (const l of p) log(l); } });
+    await run('setpriv', ['--pdeathsig', 'KILL', '--', 'mmdebstrap', ...args], {
+      env,
+      signal,
+      onOutput: (b) => {
+        const p = (rest + b.toString()).split('\n');
+        rest = p.pop()!;
+        for (const l of p) log(l);
+      },
+    });
     fs.renameSync(tmp, tarball);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    throw new KilnError('KILN_E_IMAGE', `making the base root (${s.release}/${s.arch}${s.include.length ? ` + ${s.include.join(',')}` : ''}) failed: ${e instanceof Error ? e.message : String(e)}`, {
-      hint: 'check the Debian archive in the host\'s apt sources and free disk space; the log has mmdebstrap\'s output', exitCode: 1, cause: e });
+    throw new KilnError(
+      'KILN_E_IMAGE',
+      `making the base root (${s.release}/${s.arch}${s.include.length ? ` + ${s.include.join(',')}` : ''}) failed: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        hint: "check the Debian archive in the host's apt sources and free disk space; the log has mmdebstrap's output",
+        exitCode: 1,
+        cause: e,
+      },
+    );
   }
   return { identity, tarball, reused: false };
 }

@@ -12,7 +12,19 @@ import { run } from '../util/exec.js';
 import { KilnError } from '../util/errors.js';
 import { kiln, testHome } from '../bulk/testing.js';
 import { openStore } from '../store/index.js';
-import { buildImage, rawLayout, rawIds, sfdiskScript, seededUuid, tarArgs, squashfsArgs, squashfsEnv, baseIdentity, inodeTimeScript, debugfsQuote } from './index.js';
+import {
+  buildImage,
+  rawLayout,
+  rawIds,
+  sfdiskScript,
+  seededUuid,
+  tarArgs,
+  squashfsArgs,
+  squashfsEnv,
+  baseIdentity,
+  inodeTimeScript,
+  debugfsQuote,
+} from './index.js';
 import { HELLO_SAYS, testImageBaseCache, writeHelloTree } from './testing.js';
 import { parseSize } from '../cli/commands/image.js';
 
@@ -34,7 +46,10 @@ test('raw layout, ids and sfdisk input are pure and aligned', () => {
   assert.equal(l.root.start, 2048 + 256 * 2048);
   assert.equal(l.root.start + l.root.sectors + 2048, l.totalSectors, 'the last MiB is left for the backup GPT');
   assert.equal(rawLayout(1024 ** 3, false).root.start, 2048);
-  assert.throws(() => rawLayout(100 * 1024 ** 2, true), (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_IMAGE');
+  assert.throws(
+    () => rawLayout(100 * 1024 ** 2, true),
+    (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_IMAGE',
+  );
   assert.equal(seededUuid('a', 'disk'), seededUuid('a', 'disk'));
   assert.notEqual(seededUuid('a', 'disk'), seededUuid('b', 'disk'));
   assert.match(seededUuid('a', 'disk'), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
@@ -42,13 +57,32 @@ test('raw layout, ids and sfdisk input are pure and aligned', () => {
   assert.match(script, /^label: gpt$/m);
   assert.match(script, /attrs="LegacyBIOSBootable"/);
   assert.match(script, /type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709/);
-  assert.equal(inodeTimeScript([{ path: '/', mtime: 5 }, { path: '/a b', mtime: 20 }], 10),
-    'sif "/" atime @10\nsif "/" ctime @10\nsif "/a b" atime @10\nsif "/a b" ctime @10\nsif "/a b" mtime @10\n', 'mtimes after the epoch are clamped');
+  assert.equal(
+    inodeTimeScript(
+      [
+        { path: '/', mtime: 5 },
+        { path: '/a b', mtime: 20 },
+      ],
+      10,
+    ),
+    'sif "/" atime @10\nsif "/" ctime @10\nsif "/a b" atime @10\nsif "/a b" ctime @10\nsif "/a b" mtime @10\n',
+    'mtimes after the epoch are clamped',
+  );
   // systemd's unit names hold backslashes (`system-systemd\x2dcryptsetup.slice`): literal inside debugfs's quotes; a quote is doubled.
-  assert.equal(inodeTimeScript([{ path: '/a"b\\x2dc', mtime: 0 }], 1), 'sif "/a""b\\x2dc" atime @1\nsif "/a""b\\x2dc" ctime @1\n');
-  assert.throws(() => inodeTimeScript([{ path: '/a\nb', mtime: 0 }], 1), (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_IMAGE');
+  assert.equal(
+    inodeTimeScript([{ path: '/a"b\\x2dc', mtime: 0 }], 1),
+    'sif "/a""b\\x2dc" atime @1\nsif "/a""b\\x2dc" ctime @1\n',
+  );
+  assert.throws(
+    () => inodeTimeScript([{ path: '/a\nb', mtime: 0 }], 1),
+    (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_IMAGE',
+  );
   assert.ok(squashfsArgs('/r', '/o', 5).includes('-all-time'));
-  assert.equal(squashfsEnv({ SOURCE_DATE_EPOCH: '5', PATH: '/bin' }).SOURCE_DATE_EPOCH, undefined, 'mksquashfs 4.5 refuses it beside -all-time');
+  assert.equal(
+    squashfsEnv({ SOURCE_DATE_EPOCH: '5', PATH: '/bin' }).SOURCE_DATE_EPOCH,
+    undefined,
+    'mksquashfs 4.5 refuses it beside -all-time',
+  );
   assert.ok(tarArgs('/r', '/o', 5).includes('--clamp-mtime'));
   assert.ok(!tarArgs('/r', '/o').includes('--clamp-mtime'));
   assert.equal(parseSize('2G'), 2 * 1024 ** 3);
@@ -59,7 +93,9 @@ test('raw layout, ids and sfdisk input are pure and aligned', () => {
   assert.notEqual(baseIdentity(b), baseIdentity({ ...b, arch: 'arm64' }));
 });
 
-test('tar, squashfs and bootable raw images made through the CLI with SOURCE_DATE_EPOCH in its environment are byte-identical twice', { timeout: 60 * 60_000 }, async () => {
+test('tar, squashfs and bootable raw images made through the CLI with SOURCE_DATE_EPOCH in its environment are byte-identical twice', {
+  timeout: 60 * 60_000,
+}, async () => {
   const home = await testHome('kiln-image-test-');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-image-'));
   try {
@@ -77,8 +113,29 @@ test('tar, squashfs and bootable raw images made through the CLI with SOURCE_DAT
     fs.symlinkSync(testImageBaseCache(), path.join(home, 'cache', 'image-bases'));
     const env = { ...process.env, SOURCE_DATE_EPOCH: String(SDE) };
     const image = async (out: string, type: string, extra: string[] = []): Promise<{ base: { reused: boolean } }> => {
-      const r = await kiln(home, ['image', '-j', JAIL, '-p', tree, '-f', list, '-t', type, '-o', out, '--overlay', overlay,
-        '--hostname', 'kilnbox', '--json', ...extra], { env });
+      const r = await kiln(
+        home,
+        [
+          'image',
+          '-j',
+          JAIL,
+          '-p',
+          tree,
+          '-f',
+          list,
+          '-t',
+          type,
+          '-o',
+          out,
+          '--overlay',
+          overlay,
+          '--hostname',
+          'kilnbox',
+          '--json',
+          ...extra,
+        ],
+        { env },
+      );
       assert.equal(r.status, 0, r.stdout + r.stderr);
       const made = JSON.parse(r.stdout) as { base: { reused: boolean }; phases: { name: string; seconds: number }[] };
       console.log(`# ${type}: ${made.phases.map((p) => `${p.name} ${p.seconds.toFixed(1)}s`).join(', ')}`);
@@ -91,7 +148,11 @@ test('tar, squashfs and bootable raw images made through the CLI with SOURCE_DAT
       const again = await image(two, type, extra);
       assert.equal(again.base.reused, true, `the second ${type} image reuses the cached base`);
       const sum = await sha(one);
-      assert.equal(await sha(two), sum, `two ${type} ${extra.join(' ')} images made with SOURCE_DATE_EPOCH are byte-identical`);
+      assert.equal(
+        await sha(two),
+        sum,
+        `two ${type} ${extra.join(' ')} images made with SOURCE_DATE_EPOCH are byte-identical`,
+      );
       console.log(`# ${type}${extra.length ? ` ${extra.join(' ')}` : ''}: sha256 ${sum} twice`);
       fs.rmSync(two);
       return one;
@@ -106,9 +167,14 @@ test('tar, squashfs and bootable raw images made through the CLI with SOURCE_DAT
     assert.equal(fs.readFileSync(path.join(root, 'etc/hostname'), 'utf8'), 'kilnbox\n');
     assert.equal(fs.statSync(path.join(root, 'etc/hostname')).mode & 0o7777, 0o644, '/etc/hostname is 0644');
     assert.equal(fs.readFileSync(path.join(root, 'etc/motd'), 'utf8'), 'made by kiln image\n');
-    assert.ok(!fs.existsSync(path.join(root, 'etc/apt/sources.list.d/kiln-image.list')), 'the build-time source is gone');
+    assert.ok(
+      !fs.existsSync(path.join(root, 'etc/apt/sources.list.d/kiln-image.list')),
+      'the build-time source is gone',
+    );
     // The overlay's file was written just now: its mtime is clamped to SOURCE_DATE_EPOCH (2023-11-14).
-    const listed = (await run('tar', ['--utc', '-tvf', one])).stdout.split('\n').filter((l) => l.endsWith(' ./etc/motd'));
+    const listed = (await run('tar', ['--utc', '-tvf', one])).stdout
+      .split('\n')
+      .filter((l) => l.endsWith(' ./etc/motd'));
     assert.equal(listed.length, 1);
     assert.match(listed[0]!, / 2023-11-14 22:13 /, 'mtimes are clamped to SOURCE_DATE_EPOCH');
 
@@ -123,23 +189,50 @@ test('tar, squashfs and bootable raw images made through the CLI with SOURCE_DAT
     const img = await twice('raw', 'img', ['--bootable', '--size', '1500M']);
     const layout = rawLayout(1500 * 1024 ** 2, true);
     const part = path.join(dir, 'root.ext4');
-    await run('dd', [`if=${img}`, `of=${part}`, 'bs=1M', 'iflag=skip_bytes,count_bytes', 'conv=sparse', `skip=${layout.root.start * 512}`,
-      `count=${layout.root.sectors * 512}`, 'status=none']);
+    await run('dd', [
+      `if=${img}`,
+      `of=${part}`,
+      'bs=1M',
+      'iflag=skip_bytes,count_bytes',
+      'conv=sparse',
+      `skip=${layout.root.start * 512}`,
+      `count=${layout.root.sectors * 512}`,
+      'status=none',
+    ]);
     await run('e2fsck', ['-fn', part]);
     const motd = (await run('debugfs', ['-R', 'stat /etc/motd', part])).stdout;
-    for (const t of ['ctime', 'atime', 'mtime']) assert.match(motd, new RegExp(`\\b${t}: 0x6553f100:`), `${t} of /etc/motd is SOURCE_DATE_EPOCH`);
+    for (const t of ['ctime', 'atime', 'mtime'])
+      assert.match(motd, new RegExp(`\\b${t}: 0x6553f100:`), `${t} of /etc/motd is SOURCE_DATE_EPOCH`);
     assert.equal((await run('debugfs', ['-R', 'cat /etc/motd', part])).stdout, 'made by kiln image\n');
     const odd = `/etc/${ODD_NAME}`;
     const st = await run('debugfs', ['-R', `stat ${debugfsQuote(odd)}`, part]);
     assert.match(st.stdout, /\bType: regular\b/, `${odd} is in the root partition (debugfs said: ${st.stderr.trim()})`);
-    for (const t of ['ctime', 'atime', 'mtime']) assert.match(st.stdout, new RegExp(`\\b${t}: 0x6553f100:`), `${t} of ${odd} (a backslash and a quote in its name) is pinned`);
+    for (const t of ['ctime', 'atime', 'mtime'])
+      assert.match(
+        st.stdout,
+        new RegExp(`\\b${t}: 0x6553f100:`),
+        `${t} of ${odd} (a backslash and a quote in its name) is pinned`,
+      );
 
     // A package that is not in the repository is refused before anything is made.
     const s = openStore(home);
     const jail = s.getJail(JAIL)!;
     s.close();
-    await assert.rejects(buildImage({ home, jail, tree: path.basename(tree), packages: ['nope'], type: 'tar', output: path.join(dir, 'x.tar'),
-      baseCache: testImageBaseCache() }, () => undefined), (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_IMAGE' && /nope/.test(e.message));
+    await assert.rejects(
+      buildImage(
+        {
+          home,
+          jail,
+          tree: path.basename(tree),
+          packages: ['nope'],
+          type: 'tar',
+          output: path.join(dir, 'x.tar'),
+          baseCache: testImageBaseCache(),
+        },
+        () => undefined,
+      ),
+      (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_IMAGE' && /nope/.test(e.message),
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(home, { recursive: true, force: true });

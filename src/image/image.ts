@@ -10,7 +10,15 @@ import { have } from '../util/exec.js';
 import { KilnError } from '../util/errors.js';
 import { PhaseFailure, Procedure, type PhaseLogger, type PhaseTiming } from '../util/phases.js';
 import { BOOTABLE_ARCHES, bootPackages, ensureBase } from './base.js';
-import { copyOverlay, installPackages, removeVolatile, repoGeneration, repoPackages, setHostname, unpackBase } from './root.js';
+import {
+  copyOverlay,
+  installPackages,
+  removeVolatile,
+  repoGeneration,
+  repoPackages,
+  setHostname,
+  unpackBase,
+} from './root.js';
 import { packSquashfs, packTar } from './pack.js';
 import { makeRaw } from './raw.js';
 
@@ -68,41 +76,76 @@ export interface ImageResult {
 const TOOLS: Readonly<Record<string, readonly (readonly [string, string])[]>> = {
   tar: [['tar', 'tar']],
   squashfs: [['mksquashfs', 'squashfs-tools']],
-  raw: [['sfdisk', 'fdisk'], ['mkfs.ext4', 'e2fsprogs']],
-  'bootable-amd64': [['mkfs.fat', 'dosfstools'], ['mcopy', 'mtools'], ['syslinux', 'syslinux syslinux-common']],
-  'bootable-arm64': [['mkfs.fat', 'dosfstools'], ['mcopy', 'mtools'], ['mmd', 'mtools']],
+  raw: [
+    ['sfdisk', 'fdisk'],
+    ['mkfs.ext4', 'e2fsprogs'],
+  ],
+  'bootable-amd64': [
+    ['mkfs.fat', 'dosfstools'],
+    ['mcopy', 'mtools'],
+    ['syslinux', 'syslinux syslinux-common'],
+  ],
+  'bootable-arm64': [
+    ['mkfs.fat', 'dosfstools'],
+    ['mcopy', 'mtools'],
+    ['mmd', 'mtools'],
+  ],
 };
 
 /** `SOURCE_DATE_EPOCH` from the environment as a number, or undefined. */
 export function envSourceDateEpoch(env: NodeJS.ProcessEnv = process.env): number | undefined {
   const v = env.SOURCE_DATE_EPOCH;
   if (v === undefined || v === '') return undefined;
-  if (!/^\d+$/.test(v)) throw new KilnError('KILN_E_USAGE', `SOURCE_DATE_EPOCH=${v} is not a number of seconds`, { exitCode: 2 });
+  if (!/^\d+$/.test(v))
+    throw new KilnError('KILN_E_USAGE', `SOURCE_DATE_EPOCH=${v} is not a number of seconds`, { exitCode: 2 });
   return Number(v);
 }
 
 async function check(o: ImageOptions): Promise<string> {
-  if (!IMAGE_TYPES.includes(o.type)) throw new KilnError('KILN_E_USAGE', `unknown image type "${o.type}"`, { hint: `use ${IMAGE_TYPES.join(', ')}`, exitCode: 2 });
+  if (!IMAGE_TYPES.includes(o.type))
+    throw new KilnError('KILN_E_USAGE', `unknown image type "${o.type}"`, {
+      hint: `use ${IMAGE_TYPES.join(', ')}`,
+      exitCode: 2,
+    });
   if (o.bootable && o.type !== 'raw') throw new KilnError('KILN_E_USAGE', '--bootable needs -t raw', { exitCode: 2 });
   if (o.bootable && !BOOTABLE_ARCHES.includes(o.jail.arch)) {
-    throw new KilnError('KILN_E_USAGE', `--bootable images are made for ${BOOTABLE_ARCHES.join(' and ')} only (jail ${o.jail.name} is ${o.jail.arch})`, {
-      hint: `make a tar or squashfs root for ${o.jail.arch}, or a raw image without --bootable${o.jail.arch === 'arm64' ? ' (arm64 UEFI boot with GRUB is not done yet)' : ''}`, exitCode: 2 });
+    throw new KilnError(
+      'KILN_E_USAGE',
+      `--bootable images are made for ${BOOTABLE_ARCHES.join(' and ')} only (jail ${o.jail.name} is ${o.jail.arch})`,
+      {
+        hint: `make a tar or squashfs root for ${o.jail.arch}, or a raw image without --bootable${o.jail.arch === 'arm64' ? ' (arm64 UEFI boot with GRUB is not done yet)' : ''}`,
+        exitCode: 2,
+      },
+    );
   }
   if (!fs.existsSync(path.dirname(path.resolve(o.output)))) {
     throw new KilnError('KILN_E_USAGE', `the folder of -o ${o.output} does not exist`, { exitCode: 2 });
   }
   const missing: string[] = [];
-  for (const [cmd, pkg] of [...TOOLS[o.type]!, ...(o.bootable ? TOOLS[`bootable-${o.jail.arch}`] ?? [] : [])]) if (!(await have(cmd))) missing.push(pkg);
+  for (const [cmd, pkg] of [...TOOLS[o.type]!, ...(o.bootable ? (TOOLS[`bootable-${o.jail.arch}`] ?? []) : [])])
+    if (!(await have(cmd))) missing.push(pkg);
   if (missing.length > 0) {
-    throw new KilnError('KILN_E_IMAGE', `-t ${o.type}${o.bootable ? ' --bootable' : ''} needs programs that are not installed`, {
-      hint: `apt-get install --no-install-recommends ${missing.join(' ')} (see \`kiln doctor\`)`, exitCode: 1 });
+    throw new KilnError(
+      'KILN_E_IMAGE',
+      `-t ${o.type}${o.bootable ? ' --bootable' : ''} needs programs that are not installed`,
+      {
+        hint: `apt-get install --no-install-recommends ${missing.join(' ')} (see \`kiln doctor\`)`,
+        exitCode: 1,
+      },
+    );
   }
   const gen = repoGeneration(o.home, o.jail.name, o.tree);
   const have_ = repoPackages(gen, o.jail.name, o.jail.arch);
   const absent = o.packages.filter((p) => !have_.has(p));
   if (absent.length > 0) {
-    throw new KilnError('KILN_E_IMAGE', `not in the repository of jail ${o.jail.name} and tree ${o.tree}: ${absent.join(', ')}`, {
-      hint: `build them first: kiln bulk -j ${o.jail.name} -p ${o.tree} ${absent.length === 1 ? 'ORIGIN' : '-f LIST'}`, exitCode: 1 });
+    throw new KilnError(
+      'KILN_E_IMAGE',
+      `not in the repository of jail ${o.jail.name} and tree ${o.tree}: ${absent.join(', ')}`,
+      {
+        hint: `build them first: kiln bulk -j ${o.jail.name} -p ${o.tree} ${absent.length === 1 ? 'ORIGIN' : '-f LIST'}`,
+        exitCode: 1,
+      },
+    );
   }
   return gen;
 }
@@ -118,30 +161,66 @@ export async function buildImage(o: ImageOptions, log: PhaseLogger): Promise<Ima
     const gen = await proc.phase('check', () => check(o));
     proc.defer('remove work folder', () => fs.rmSync(work, { recursive: true, force: true }));
     proc.defer('remove partial output', () => fs.rmSync(tmpOut, { force: true }));
-    const base = await proc.phase('base', () => ensureBase({
-      release: o.jail.release, arch: o.jail.arch, mirror: o.jail.mirror, sourceDateEpoch: sde,
-      include: [...(o.debianPackages ?? []), ...(o.bootable ? bootPackages(o.jail.arch) : [])],
-    }, o.baseCache ?? path.join(o.home, 'cache', 'image-bases'), log, o.signal));
+    const base = await proc.phase('base', () =>
+      ensureBase(
+        {
+          release: o.jail.release,
+          arch: o.jail.arch,
+          mirror: o.jail.mirror,
+          sourceDateEpoch: sde,
+          include: [...(o.debianPackages ?? []), ...(o.bootable ? bootPackages(o.jail.arch) : [])],
+        },
+        o.baseCache ?? path.join(o.home, 'cache', 'image-bases'),
+        log,
+        o.signal,
+      ),
+    );
     await proc.phase('unpack', () => unpackBase(base.tarball, root));
-    await proc.phase('packages', () => installPackages({ root, generation: gen, suite: o.jail.name, packages: o.packages, log, signal: o.signal }));
+    await proc.phase('packages', () =>
+      installPackages({ root, generation: gen, suite: o.jail.name, packages: o.packages, log, signal: o.signal }),
+    );
     if (o.overlay !== undefined) await proc.phase('overlay', () => copyOverlay(o.overlay!, root));
-    await proc.phase('configure', () => { setHostname(root, o.hostname ?? 'kiln'); removeVolatile(root); });
+    await proc.phase('configure', () => {
+      setHostname(root, o.hostname ?? 'kiln');
+      removeVolatile(root);
+    });
     await proc.phase(`pack-${o.type}`, async () => {
       if (o.type === 'tar') await packTar(root, tmpOut, sde, o.signal);
       else if (o.type === 'squashfs') await packSquashfs(root, tmpOut, sde, o.signal);
       else {
-        const seed = JSON.stringify({ base: base.identity, packages: [...o.packages].sort(), hostname: o.hostname ?? 'kiln', size: o.sizeBytes, sde });
-        await makeRaw({ root, out: tmpOut, sizeBytes: o.sizeBytes ?? 2 * 1024 ** 3, bootable: o.bootable ?? false, arch: o.jail.arch,
-          seed, work, sourceDateEpoch: sde, signal: o.signal });
+        const seed = JSON.stringify({
+          base: base.identity,
+          packages: [...o.packages].sort(),
+          hostname: o.hostname ?? 'kiln',
+          size: o.sizeBytes,
+          sde,
+        });
+        await makeRaw({
+          root,
+          out: tmpOut,
+          sizeBytes: o.sizeBytes ?? 2 * 1024 ** 3,
+          bootable: o.bootable ?? false,
+          arch: o.jail.arch,
+          seed,
+          work,
+          sourceDateEpoch: sde,
+          signal: o.signal,
+        });
       }
       fs.renameSync(tmpOut, o.output);
     });
-    return { output: o.output, bytes: fs.statSync(o.output).size, base: { identity: base.identity, reused: base.reused }, timings: proc.timings };
+    return {
+      output: o.output,
+      bytes: fs.statSync(o.output).size,
+      base: { identity: base.identity, reused: base.reused },
+      timings: proc.timings,
+    };
   } catch (e) {
     if (e instanceof PhaseFailure) {
       const c = e.cause;
       const msg = `making the image failed in phase ${e.phase}: ${c instanceof Error ? c.message : String(c)}`;
-      throw c instanceof KilnError ? new KilnError(c.code, msg, { hint: c.hint, exitCode: c.exitCode, cause: c })
+      throw c instanceof KilnError
+        ? new KilnError(c.code, msg, { hint: c.hint, exitCode: c.exitCode, cause: c })
         : new KilnError('KILN_E_IMAGE', msg, { exitCode: 1, cause: c });
     }
     throw e;

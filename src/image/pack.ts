@@ -8,21 +8,44 @@ import { run } from '../util/exec.js';
 /** Arguments of GNU tar that make an archive of `root` into `out` (pure). */
 export function tarArgs(root: string, out: string, sourceDateEpoch?: number): string[] {
   return [
-    '--sort=name', '--format=posix', '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
-    '--numeric-owner', '--xattrs', '--xattrs-include=*', '--one-file-system',
+    '--sort=name',
+    '--format=posix',
+    '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
+    '--numeric-owner',
+    '--xattrs',
+    '--xattrs-include=*',
+    '--one-file-system',
     ...(sourceDateEpoch !== undefined ? [`--mtime=@${sourceDateEpoch}`, '--clamp-mtime'] : []),
-    '-C', root, '-cf', out, '.',
+    '-C',
+    root,
+    '-cf',
+    out,
+    '.',
   ];
 }
 
 /** Arguments of mksquashfs that make a filesystem of `root` into `out` (pure). */
 export function squashfsArgs(root: string, out: string, sourceDateEpoch?: number): string[] {
-  return [root, out, '-noappend', '-quiet', '-no-progress', '-xattrs',
-    ...(sourceDateEpoch !== undefined ? ['-mkfs-time', String(sourceDateEpoch), '-all-time', String(sourceDateEpoch)] : [])];
+  return [
+    root,
+    out,
+    '-noappend',
+    '-quiet',
+    '-no-progress',
+    '-xattrs',
+    ...(sourceDateEpoch !== undefined
+      ? ['-mkfs-time', String(sourceDateEpoch), '-all-time', String(sourceDateEpoch)]
+      : []),
+  ];
 }
 
 /** Packs `root` into the tar archive `out`. */
-export async function packTar(root: string, out: string, sourceDateEpoch?: number, signal?: AbortSignal): Promise<void> {
+export async function packTar(
+  root: string,
+  out: string,
+  sourceDateEpoch?: number,
+  signal?: AbortSignal,
+): Promise<void> {
   await run('tar', tarArgs(root, out, sourceDateEpoch), { signal });
 }
 
@@ -36,6 +59,11 @@ export function squashfsEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Proces
 }
 
 /** Packs `root` into the squashfs filesystem `out`. */
-export async function packSquashfs(root: string, out: string, sourceDateEpoch?: number, signal?: AbortSignal): Promise<void> {
+export async function packSquashfs(
+  root: string,
+  out: string,
+  sourceDateEpoch?: number,
+  signal?: AbortSignal,
+): Promise<void> {
   await run('mksquashfs', squashfsArgs(root, out, sourceDateEpoch), { signal, env: squashfsEnv() });
 }

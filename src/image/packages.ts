@@ -22,15 +22,23 @@ export function listPackages(store: Store, treeArg: string, listFile: string, cw
   const tree = resolveTree(store, treeArg, cwd);
   const file = path.resolve(cwd, listFile);
   let text: string;
-  try { text = fs.readFileSync(file, 'utf8'); } catch {
-    throw new KilnError('KILN_E_LIST', `cannot read the list file ${file}`, { hint: 'give a file with one origin per line', exitCode: 2 });
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new KilnError('KILN_E_LIST', `cannot read the list file ${file}`, {
+      hint: 'give a file with one origin per line',
+      exitCode: 2,
+    });
   }
   const list = parseList(text, file);
   if (list.problems.length > 0) throw new InputError('KILN_E_LIST', list.problems);
   const scan = scanTree(tree);
   const absent = list.origins.filter((o) => !scan.ports.has(o));
   if (absent.length > 0) {
-    throw new KilnError('KILN_E_PORT_NOT_FOUND', `not in tree ${tree.name}: ${absent.join(', ')}`, { hint: `see \`kiln tree list\`; fix ${file}`, exitCode: 2 });
+    throw new KilnError('KILN_E_PORT_NOT_FOUND', `not in tree ${tree.name}: ${absent.join(', ')}`, {
+      hint: `see \`kiln tree list\`; fix ${file}`,
+      exitCode: 2,
+    });
   }
   return { tree: tree.name, ports: list.origins.map((o) => ({ origin: o, pkgname: scan.ports.get(o)!.pkgname })) };
 }

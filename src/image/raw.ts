@@ -32,7 +32,8 @@ export const BOOT_PARTITION_MIB = 256;
 
 /** GPT type of the root partition per Debian architecture (Discoverable Partitions), else Linux filesystem. */
 const ROOT_TYPE: Readonly<Record<string, string>> = {
-  amd64: '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709', arm64: 'B921B045-1DF0-41C3-AF44-4C6F280D3FAE',
+  amd64: '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709',
+  arm64: 'B921B045-1DF0-41C3-AF44-4C6F280D3FAE',
 };
 const LINUX_FS = '0FC63DAF-8483-4772-8E79-3D69D8477DE4';
 const ESP = 'C12A7328-F81F-11D2-BA4B-00A0C91EC93B';
@@ -45,8 +46,14 @@ export function rawLayout(sizeBytes: number, bootable: boolean): RawLayout {
   if (boot) start += boot.sectors;
   const root = { start, sectors: totalSectors - MIB - start };
   if (root.sectors < 64 * MIB) {
-    throw new KilnError('KILN_E_IMAGE', `--size ${sizeBytes} bytes leaves ${Math.max(0, root.sectors / MIB)} MiB for the root partition`, {
-      hint: `give --size of at least ${(start + 65 * MIB) / MIB}M`, exitCode: 2 });
+    throw new KilnError(
+      'KILN_E_IMAGE',
+      `--size ${sizeBytes} bytes leaves ${Math.max(0, root.sectors / MIB)} MiB for the root partition`,
+      {
+        hint: `give --size of at least ${(start + 65 * MIB) / MIB}M`,
+        exitCode: 2,
+      },
+    );
   }
   return { totalSectors, ...(boot ? { boot } : {}), root };
 }
@@ -54,7 +61,8 @@ export function rawLayout(sizeBytes: number, bootable: boolean): RawLayout {
 /** A UUID derived from `seed` and `what` (pure): images made from the same inputs get the same ids. */
 export function seededUuid(seed: string, what: string): string {
   const h = crypto.createHash('sha256').update(`${seed}\0${what}`).digest();
-  h[6] = (h[6]! & 0x0f) | 0x40; h[8] = (h[8]! & 0x3f) | 0x80;
+  h[6] = (h[6]! & 0x0f) | 0x40;
+  h[8] = (h[8]! & 0x3f) | 0x80;
   const x = h.subarray(0, 16).toString('hex');
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
@@ -72,23 +80,43 @@ export interface RawIds {
 
 /** The ids for `seed` (pure). */
 export function rawIds(seed: string): RawIds {
-  return { disk: seededUuid(seed, 'disk'), boot: seededUuid(seed, 'boot'), root: seededUuid(seed, 'root'),
-    rootFs: seededUuid(seed, 'rootfs'), hashSeed: seededUuid(seed, 'hash'), bootVolume: seededUuid(seed, 'fat').slice(0, 8) };
+  return {
+    disk: seededUuid(seed, 'disk'),
+    boot: seededUuid(seed, 'boot'),
+    root: seededUuid(seed, 'root'),
+    rootFs: seededUuid(seed, 'rootfs'),
+    hashSeed: seededUuid(seed, 'hash'),
+    bootVolume: seededUuid(seed, 'fat').slice(0, 8),
+  };
 }
 
 /** sfdisk's input for a layout (pure). */
 export function sfdiskScript(l: RawLayout, ids: RawIds, arch: string): string {
   const lines = ['label: gpt', `label-id: ${ids.disk}`, 'unit: sectors', 'sector-size: 512', ''];
   // amd64 boots by BIOS (SYSLINUX's gptmbr.bin looks for the LegacyBIOSBootable partition), arm64 by UEFI (the ESP type).
-  if (l.boot) lines.push(`start=${l.boot.start}, size=${l.boot.sectors}, type=${ESP}, uuid=${ids.boot}, name="kiln-boot"${arch === 'amd64' ? ', attrs="LegacyBIOSBootable"' : ''}`);
-  lines.push(`start=${l.root.start}, size=${l.root.sectors}, type=${ROOT_TYPE[arch] ?? LINUX_FS}, uuid=${ids.root}, name="kiln-root"`);
+  if (l.boot)
+    lines.push(
+      `start=${l.boot.start}, size=${l.boot.sectors}, type=${ESP}, uuid=${ids.boot}, name="kiln-boot"${arch === 'amd64' ? ', attrs="LegacyBIOSBootable"' : ''}`,
+    );
+  lines.push(
+    `start=${l.root.start}, size=${l.root.sectors}, type=${ROOT_TYPE[arch] ?? LINUX_FS}, uuid=${ids.root}, name="kiln-root"`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
 /** SYSLINUX's configuration: the kernel on the serial console and the screen, the root by PARTUUID (pure). */
 export function syslinuxConfig(rootPartUuid: string): string {
-  return ['SERIAL 0 115200', 'DEFAULT kiln', 'PROMPT 0', 'TIMEOUT 10', 'LABEL kiln', '  LINUX /vmlinuz', '  INITRD /initrd.img',
-    `  APPEND root=PARTUUID=${rootPartUuid} rw console=tty0 console=ttyS0,115200`, ''].join('\n');
+  return [
+    'SERIAL 0 115200',
+    'DEFAULT kiln',
+    'PROMPT 0',
+    'TIMEOUT 10',
+    'LABEL kiln',
+    '  LINUX /vmlinuz',
+    '  INITRD /initrd.img',
+    `  APPEND root=PARTUUID=${rootPartUuid} rw console=tty0 console=ttyS0,115200`,
+    '',
+  ].join('\n');
 }
 
 /** The FAT label of the boot partition (GRUB finds it by this). */
@@ -99,12 +127,31 @@ export const BOOT_LABEL = 'KILNBOOT';
  * and initrd from it, the root by PARTUUID, the console on the PL011 serial port (qemu virt's) and the screen.
  */
 export function grubConfig(rootPartUuid: string): string {
-  return ['set timeout=0', `search --no-floppy --set=root --label ${BOOT_LABEL}`, "echo 'kiln: GRUB loads the kernel'",
-    `linux /vmlinuz root=PARTUUID=${rootPartUuid} rw console=tty0 console=ttyAMA0,115200`, 'initrd /initrd.img', 'boot', ''].join('\n');
+  return [
+    'set timeout=0',
+    `search --no-floppy --set=root --label ${BOOT_LABEL}`,
+    "echo 'kiln: GRUB loads the kernel'",
+    `linux /vmlinuz root=PARTUUID=${rootPartUuid} rw console=tty0 console=ttyAMA0,115200`,
+    'initrd /initrd.img',
+    'boot',
+    '',
+  ].join('\n');
 }
 
 /** GRUB modules built into the arm64 EFI loader. */
-const GRUB_MODULES = ['part_gpt', 'fat', 'ext2', 'linux', 'normal', 'search', 'search_label', 'echo', 'configfile', 'gzio', 'all_video'];
+const GRUB_MODULES = [
+  'part_gpt',
+  'fat',
+  'ext2',
+  'linux',
+  'normal',
+  'search',
+  'search_label',
+  'echo',
+  'configfile',
+  'gzio',
+  'all_video',
+];
 
 /** The newest kernel and its initrd in the root's /boot. */
 export function findKernel(root: string): { kernel: string; initrd: string } {
@@ -113,7 +160,10 @@ export function findKernel(root: string): { kernel: string; initrd: string } {
   const k = kernels[kernels.length - 1];
   const initrd = k ? path.join(boot, `initrd.img-${k.slice('vmlinuz-'.length)}`) : '';
   if (!k || !fs.existsSync(initrd)) {
-    throw new KilnError('KILN_E_IMAGE', `no kernel with an initrd in ${boot}`, { hint: 'a --bootable image installs linux-image-ARCH and initramfs-tools in its base; remove the cached base if it was made without them', exitCode: 1 });
+    throw new KilnError('KILN_E_IMAGE', `no kernel with an initrd in ${boot}`, {
+      hint: 'a --bootable image installs linux-image-ARCH and initramfs-tools in its base; remove the cached base if it was made without them',
+      exitCode: 1,
+    });
   }
   return { kernel: path.join(boot, k), initrd };
 }
@@ -137,24 +187,66 @@ export interface RawOptions {
 export async function makeRaw(o: RawOptions): Promise<RawLayout> {
   const layout = rawLayout(o.sizeBytes, o.bootable);
   const ids = rawIds(o.seed);
-  const env = { ...process.env, ...(o.sourceDateEpoch !== undefined ? { E2FSPROGS_FAKE_TIME: String(o.sourceDateEpoch), SOURCE_DATE_EPOCH: String(o.sourceDateEpoch) } : {}) };
+  const env = {
+    ...process.env,
+    ...(o.sourceDateEpoch !== undefined
+      ? { E2FSPROGS_FAKE_TIME: String(o.sourceDateEpoch), SOURCE_DATE_EPOCH: String(o.sourceDateEpoch) }
+      : {}),
+  };
   const used = Number((await run('du', ['-sxb', o.root])).stdout.split('\t')[0]);
   if (used > layout.root.sectors * 512 * 0.9) {
-    throw new KilnError('KILN_E_IMAGE', `the root (${Math.ceil(used / 1048576)} MiB) does not fit its ${layout.root.sectors / MIB} MiB partition`, {
-      hint: `give a larger --size (at least ${Math.ceil((used / 0.85 + (layout.root.start + MIB) * 512) / 1048576)}M)`, exitCode: 1 });
+    throw new KilnError(
+      'KILN_E_IMAGE',
+      `the root (${Math.ceil(used / 1048576)} MiB) does not fit its ${layout.root.sectors / MIB} MiB partition`,
+      {
+        hint: `give a larger --size (at least ${Math.ceil((used / 0.85 + (layout.root.start + MIB) * 512) / 1048576)}M)`,
+        exitCode: 1,
+      },
+    );
   }
-  fs.writeFileSync(path.join(o.root, 'etc/fstab'), `# made by kiln image\nPARTUUID=${ids.root} / ext4 rw,errors=remount-ro 0 1\n`);
+  fs.writeFileSync(
+    path.join(o.root, 'etc/fstab'),
+    `# made by kiln image\nPARTUUID=${ids.root} / ext4 rw,errors=remount-ro 0 1\n`,
+  );
   fs.rmSync(o.out, { force: true });
   fs.writeFileSync(o.out, '');
   fs.truncateSync(o.out, layout.totalSectors * 512);
-  await run('sfdisk', ['--no-reread', '--no-tell-kernel', '-q', o.out], { input: sfdiskScript(layout, ids, o.arch), signal: o.signal });
+  await run('sfdisk', ['--no-reread', '--no-tell-kernel', '-q', o.out], {
+    input: sfdiskScript(layout, ids, o.arch),
+    signal: o.signal,
+  });
   const rootFs = path.join(o.work, 'root.ext4');
   try {
-    await run('mkfs.ext4', ['-q', '-F', '-L', 'kiln-root', '-U', ids.rootFs, '-E', `hash_seed=${ids.hashSeed}`, '-b', '4096',
-      '-d', o.root, rootFs, `${layout.root.sectors / 2}k`], { env, signal: o.signal });
+    await run(
+      'mkfs.ext4',
+      [
+        '-q',
+        '-F',
+        '-L',
+        'kiln-root',
+        '-U',
+        ids.rootFs,
+        '-E',
+        `hash_seed=${ids.hashSeed}`,
+        '-b',
+        '4096',
+        '-d',
+        o.root,
+        rootFs,
+        `${layout.root.sectors / 2}k`,
+      ],
+      { env, signal: o.signal },
+    );
   } catch (e) {
-    throw new KilnError('KILN_E_IMAGE', `mkfs.ext4 -d could not make the root filesystem: ${e instanceof Error ? e.message : String(e)}`, {
-      hint: 'give a larger --size', exitCode: 1, cause: e });
+    throw new KilnError(
+      'KILN_E_IMAGE',
+      `mkfs.ext4 -d could not make the root filesystem: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        hint: 'give a larger --size',
+        exitCode: 1,
+        cause: e,
+      },
+    );
   }
   if (o.sourceDateEpoch !== undefined) await pinInodeTimes(rootFs, o.root, o.sourceDateEpoch, env, o.work, o.signal);
   await ddInto(rootFs, o.out, layout.root.start, o.signal);
@@ -177,8 +269,14 @@ export interface RootEntry {
  */
 export function debugfsQuote(p: string): string {
   if (p.includes('\n')) {
-    throw new KilnError('KILN_E_IMAGE', `cannot pin the times of ${JSON.stringify(p)} in a reproducible raw image (a newline in its name)`, {
-      hint: 'rename it, or unset SOURCE_DATE_EPOCH', exitCode: 1 });
+    throw new KilnError(
+      'KILN_E_IMAGE',
+      `cannot pin the times of ${JSON.stringify(p)} in a reproducible raw image (a newline in its name)`,
+      {
+        hint: 'rename it, or unset SOURCE_DATE_EPOCH',
+        exitCode: 1,
+      },
+    );
   }
   return `"${p.replace(/"/g, '""')}"`;
 }
@@ -202,7 +300,9 @@ export function rootEntries(root: string): RootEntry[] {
   const out: RootEntry[] = [];
   const walk = (dir: string, rel: string): void => {
     out.push({ path: rel === '' ? '/' : rel, mtime: Math.floor(fs.lstatSync(dir).mtimeMs / 1000) });
-    for (const d of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    for (const d of fs
+      .readdirSync(dir, { withFileTypes: true })
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const full = path.join(dir, d.name);
       if (d.isDirectory()) walk(full, `${rel}/${d.name}`);
       else out.push({ path: `${rel}/${d.name}`, mtime: Math.floor(fs.lstatSync(full).mtimeMs / 1000) });
@@ -213,21 +313,34 @@ export function rootEntries(root: string): RootEntry[] {
 }
 
 /** Pins the times of every inode `root` was copied into in the ext4 file `fsFile` (debugfs -w), for byte-identical images. */
-async function pinInodeTimes(fsFile: string, root: string, sde: number, env: NodeJS.ProcessEnv, work: string, signal?: AbortSignal): Promise<void> {
+async function pinInodeTimes(
+  fsFile: string,
+  root: string,
+  sde: number,
+  env: NodeJS.ProcessEnv,
+  work: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const script = path.join(work, 'times.debugfs');
   fs.writeFileSync(script, inodeTimeScript(rootEntries(root), sde));
   const r = await run('debugfs', ['-w', '-f', script, fsFile], { env, signal, timeoutMs: 30 * 60_000 });
   // debugfs exits 0 whatever its commands did: any line on stderr but its banner is a failed command.
   const errors = r.stderr.split('\n').filter((l) => l.trim() !== '' && !/^debugfs \d/.test(l));
   if (errors.length > 0) {
-    throw new KilnError('KILN_E_IMAGE', `debugfs could not pin the inode times of the root filesystem: ${errors.slice(0, 3).join('; ')}`, { exitCode: 1 });
+    throw new KilnError(
+      'KILN_E_IMAGE',
+      `debugfs could not pin the inode times of the root filesystem: ${errors.slice(0, 3).join('; ')}`,
+      { exitCode: 1 },
+    );
   }
   fs.rmSync(script, { force: true });
 }
 
 /** Copies `file` into `image` at sector `start`, keeping holes and the rest of the image. */
 async function ddInto(file: string, image: string, start: number, signal?: AbortSignal): Promise<void> {
-  await run('dd', [`if=${file}`, `of=${image}`, 'bs=1M', `seek=${start / MIB}`, 'conv=notrunc,sparse', 'status=none'], { signal });
+  await run('dd', [`if=${file}`, `of=${image}`, 'bs=1M', `seek=${start / MIB}`, 'conv=notrunc,sparse', 'status=none'], {
+    signal,
+  });
 }
 
 /** The FAT boot partition with kernel, initrd and SYSLINUX, and SYSLINUX's GPT MBR code. */
@@ -236,9 +349,29 @@ async function bootPartition(o: RawOptions, span: PartitionSpan, ids: RawIds, en
   const fat = path.join(o.work, 'boot.fat');
   fs.rmSync(fat, { force: true });
   // --invariant: a fixed time on the volume label's entry (-i still sets the volume id); mtools takes SOURCE_DATE_EPOCH.
-  await run('mkfs.fat', [...(o.sourceDateEpoch !== undefined ? ['--invariant'] : []), '-F', '32', '-n', BOOT_LABEL, '-i', ids.bootVolume, '-h', String(span.start), '-C', fat, String(span.sectors / 2)], { env });
+  await run(
+    'mkfs.fat',
+    [
+      ...(o.sourceDateEpoch !== undefined ? ['--invariant'] : []),
+      '-F',
+      '32',
+      '-n',
+      BOOT_LABEL,
+      '-i',
+      ids.bootVolume,
+      '-h',
+      String(span.start),
+      '-C',
+      fat,
+      String(span.sectors / 2),
+    ],
+    { env },
+  );
   const mtoolsEnv = { ...env, MTOOLS_SKIP_CHECK: '1' };
-  for (const [src, dst] of [[kernel, 'vmlinuz'], [initrd, 'initrd.img']] as const) {
+  for (const [src, dst] of [
+    [kernel, 'vmlinuz'],
+    [initrd, 'initrd.img'],
+  ] as const) {
     await run('mcopy', ['-i', fat, '-o', src, `::/${dst}`], { env: mtoolsEnv });
   }
   if (o.arch === 'arm64') {
@@ -253,7 +386,11 @@ async function bootPartition(o: RawOptions, span: PartitionSpan, ids: RawIds, en
   fs.rmSync(fat, { force: true });
   if (o.arch === 'arm64') return;
   const mbr = ['/usr/lib/syslinux/mbr/gptmbr.bin', '/usr/share/syslinux/gptmbr.bin'].find((f) => fs.existsSync(f));
-  if (!mbr) throw new KilnError('KILN_E_IMAGE', 'SYSLINUX\'s gptmbr.bin is not installed', { hint: 'apt-get install syslinux-common', exitCode: 1 });
+  if (!mbr)
+    throw new KilnError('KILN_E_IMAGE', "SYSLINUX's gptmbr.bin is not installed", {
+      hint: 'apt-get install syslinux-common',
+      exitCode: 1,
+    });
   await run('dd', [`if=${mbr}`, `of=${o.out}`, 'bs=440', 'count=1', 'conv=notrunc', 'status=none']);
 }
 
@@ -264,16 +401,33 @@ async function bootPartition(o: RawOptions, span: PartitionSpan, ids: RawIds, en
  */
 async function grubEfi(o: RawOptions, fat: string, ids: RawIds, mtoolsEnv: NodeJS.ProcessEnv): Promise<void> {
   if (!fs.existsSync(path.join(o.root, 'usr/lib/grub/arm64-efi'))) {
-    throw new KilnError('KILN_E_IMAGE', 'GRUB\'s arm64 EFI modules are not in the image root', {
-      hint: 'a --bootable arm64 image installs grub-efi-arm64-bin in its base; remove the cached base if it was made without it', exitCode: 1 });
+    throw new KilnError('KILN_E_IMAGE', "GRUB's arm64 EFI modules are not in the image root", {
+      hint: 'a --bootable arm64 image installs grub-efi-arm64-bin in its base; remove the cached base if it was made without it',
+      exitCode: 1,
+    });
   }
   const tag = `kiln-grub-${process.pid}`;
   const cfgIn = path.join(o.root, 'tmp', `${tag}.cfg`);
   const efiIn = path.join(o.root, 'tmp', `${tag}.efi`);
   fs.writeFileSync(cfgIn, grubConfig(ids.root));
   try {
-    await run('chroot', [o.root, 'grub-mkimage', '-O', 'arm64-efi', '-o', `/tmp/${tag}.efi`, '-c', `/tmp/${tag}.cfg`, '-p', '/EFI/BOOT', ...GRUB_MODULES],
-      { env: mtoolsEnv, signal: o.signal, timeoutMs: 10 * 60_000 });
+    await run(
+      'chroot',
+      [
+        o.root,
+        'grub-mkimage',
+        '-O',
+        'arm64-efi',
+        '-o',
+        `/tmp/${tag}.efi`,
+        '-c',
+        `/tmp/${tag}.cfg`,
+        '-p',
+        '/EFI/BOOT',
+        ...GRUB_MODULES,
+      ],
+      { env: mtoolsEnv, signal: o.signal, timeoutMs: 10 * 60_000 },
+    );
     await run('mmd', ['-i', fat, '::/EFI', '::/EFI/BOOT'], { env: mtoolsEnv });
     await run('mcopy', ['-i', fat, '-o', efiIn, '::/EFI/BOOT/BOOTAA64.EFI'], { env: mtoolsEnv });
   } finally {

@@ -20,10 +20,21 @@ const KEY_FILE = 'etc/apt/keyrings/kiln-archive-keyring.gpg';
 
 /** Files that change from run to run although nothing else does: removed before packing (as mmdebstrap does). */
 const VOLATILE = [
-  'var/log/dpkg.log', 'var/log/alternatives.log', 'var/log/apt/history.log', 'var/log/apt/term.log', 'var/log/apt/eipp.log.xz',
-  'var/cache/ldconfig/aux-cache', 'var/lib/dpkg/available', 'var/cache/apt/pkgcache.bin', 'var/cache/apt/srcpkgcache.bin',
-  'var/lib/dpkg/status-old', 'var/lib/dpkg/diversions-old', 'var/lib/dpkg/statoverride-old',
-  'var/cache/debconf/config.dat-old', 'var/cache/debconf/templates.dat-old', 'var/cache/debconf/passwords.dat-old',
+  'var/log/dpkg.log',
+  'var/log/alternatives.log',
+  'var/log/apt/history.log',
+  'var/log/apt/term.log',
+  'var/log/apt/eipp.log.xz',
+  'var/cache/ldconfig/aux-cache',
+  'var/lib/dpkg/available',
+  'var/cache/apt/pkgcache.bin',
+  'var/cache/apt/srcpkgcache.bin',
+  'var/lib/dpkg/status-old',
+  'var/lib/dpkg/diversions-old',
+  'var/lib/dpkg/statoverride-old',
+  'var/cache/debconf/config.dat-old',
+  'var/cache/debconf/templates.dat-old',
+  'var/cache/debconf/passwords.dat-old',
 ];
 
 /** The served generation folder of the repository of (jail, tree), or KILN_E_IMAGE saying how to make one. */
@@ -31,8 +42,14 @@ export function repoGeneration(home: string, jail: string, tree: string): string
   const dir = repoDir(home, repoName(jail, tree));
   const gen = currentGeneration(dir);
   if (gen === null) {
-    throw new KilnError('KILN_E_IMAGE', `there is no repository of jail ${jail} and tree ${tree} in ${path.join(home, 'repos')}`, {
-      hint: `build the packages first: kiln bulk -j ${jail} -p ${tree} -f LIST`, exitCode: 1 });
+    throw new KilnError(
+      'KILN_E_IMAGE',
+      `there is no repository of jail ${jail} and tree ${tree} in ${path.join(home, 'repos')}`,
+      {
+        hint: `build the packages first: kiln bulk -j ${jail} -p ${tree} -f LIST`,
+        exitCode: 1,
+      },
+    );
   }
   return fs.realpathSync(path.join(dir, 'current'));
 }
@@ -41,7 +58,11 @@ export function repoGeneration(home: string, jail: string, tree: string): string
 export function repoPackages(gen: string, jail: string, arch: string): Set<string> {
   const file = path.join(gen, 'dists', jail, 'main', `binary-${arch}`, 'Packages');
   let text = '';
-  try { text = fs.readFileSync(file, 'utf8'); } catch { /* no index for that arch: nothing is there */ }
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    /* no index for that arch: nothing is there */
+  }
   return new Set([...text.matchAll(/^Package: (\S+)$/gm)].map((m) => m[1]!));
 }
 
@@ -66,20 +87,61 @@ export interface PackageLayer {
 }
 
 /** Runs `argv` inside `root` as root through bubblewrap, with the repository bound at {@link REPO_MOUNT}. */
-async function inRoot(root: string, generation: string, argv: readonly string[], log: PhaseLogger, signal?: AbortSignal): Promise<void> {
+async function inRoot(
+  root: string,
+  generation: string,
+  argv: readonly string[],
+  log: PhaseLogger,
+  signal?: AbortSignal,
+): Promise<void> {
   const resolv = path.join(root, 'etc/resolv.conf');
   // The host's resolver for apt's downloads, bound over a regular (or briefly created) /etc/resolv.conf only.
   const st = fs.lstatSync(resolv, { throwIfNoEntry: false });
   const bindResolv = fs.existsSync('/etc/resolv.conf') && (st === undefined || st.isFile());
   const madeResolv = bindResolv && st === undefined;
   if (madeResolv) fs.writeFileSync(resolv, '');
-  const bwrap = ['--bind', root, '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/run', '--ro-bind', generation, REPO_MOUNT,
+  const bwrap = [
+    '--bind',
+    root,
+    '/',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--tmpfs',
+    '/run',
+    '--ro-bind',
+    generation,
+    REPO_MOUNT,
     ...(bindResolv ? ['--ro-bind', '/etc/resolv.conf', '/etc/resolv.conf'] : []),
-    '--cap-add', 'ALL', '--clearenv', '--setenv', 'PATH', '/usr/sbin:/usr/bin:/sbin:/bin', '--setenv', 'DEBIAN_FRONTEND', 'noninteractive',
-    '--setenv', 'LC_ALL', 'C.UTF-8', '--setenv', 'HOME', '/root', '--', ...argv];
+    '--cap-add',
+    'ALL',
+    '--clearenv',
+    '--setenv',
+    'PATH',
+    '/usr/sbin:/usr/bin:/sbin:/bin',
+    '--setenv',
+    'DEBIAN_FRONTEND',
+    'noninteractive',
+    '--setenv',
+    'LC_ALL',
+    'C.UTF-8',
+    '--setenv',
+    'HOME',
+    '/root',
+    '--',
+    ...argv,
+  ];
   let rest = '';
   try {
-    await run('bwrap', bwrap, { signal, onOutput: (b) => { const p = (rest + b.toString()).split('\n'); rest = p.pop()!; for (const l of p) log(l); } });
+    await run('bwrap', bwrap, {
+      signal,
+      onOutput: (b) => {
+        const p = (rest + b.toString()).split('\n');
+        rest = p.pop()!;
+        for (const l of p) log(l);
+      },
+    });
   } finally {
     if (madeResolv) fs.rmSync(resolv, { force: true });
   }
@@ -93,7 +155,10 @@ async function inRoot(root: string, generation: string, argv: readonly string[],
 export async function installPackages(l: PackageLayer): Promise<void> {
   if (l.packages.length === 0) return;
   const key = path.join(l.generation, KEYRING_FILE);
-  if (!fs.existsSync(key)) throw new KilnError('KILN_E_IMAGE', `the repository generation ${l.generation} has no ${KEYRING_FILE}`, { exitCode: 1 });
+  if (!fs.existsSync(key))
+    throw new KilnError('KILN_E_IMAGE', `the repository generation ${l.generation} has no ${KEYRING_FILE}`, {
+      exitCode: 1,
+    });
   fs.mkdirSync(path.join(l.root, 'etc/apt/keyrings'), { recursive: true });
   fs.mkdirSync(path.join(l.root, 'etc/apt/preferences.d'), { recursive: true });
   fs.copyFileSync(key, path.join(l.root, KEY_FILE));
@@ -109,8 +174,15 @@ export async function installPackages(l: PackageLayer): Promise<void> {
   try {
     await inRoot(l.root, l.generation, ['sh', '-c', script], l.log, l.signal);
   } catch (e) {
-    throw new KilnError('KILN_E_IMAGE', `installing ${l.packages.join(', ')} into the image failed: ${e instanceof Error ? e.message : String(e)}`, {
-      hint: 'the log has apt\'s output; a system dependency must exist in the Debian release of the jail', exitCode: 1, cause: e });
+    throw new KilnError(
+      'KILN_E_IMAGE',
+      `installing ${l.packages.join(', ')} into the image failed: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        hint: "the log has apt's output; a system dependency must exist in the Debian release of the jail",
+        exitCode: 1,
+        cause: e,
+      },
+    );
   } finally {
     fs.rmSync(path.join(l.root, SOURCE_FILE), { force: true });
     fs.rmSync(path.join(l.root, PIN_FILE), { force: true });
@@ -120,15 +192,28 @@ export async function installPackages(l: PackageLayer): Promise<void> {
 /** Copies the overlay folder on top of the root (files owned by root, modes and symlinks kept). */
 export async function copyOverlay(overlay: string, root: string): Promise<void> {
   if (!fs.statSync(overlay, { throwIfNoEntry: false })?.isDirectory()) {
-    throw new KilnError('KILN_E_IMAGE', `--overlay ${overlay} is not a folder`, { hint: 'give a folder whose tree is copied onto the image root', exitCode: 2 });
+    throw new KilnError('KILN_E_IMAGE', `--overlay ${overlay} is not a folder`, {
+      hint: 'give a folder whose tree is copied onto the image root',
+      exitCode: 2,
+    });
   }
-  await run('cp', ['-dR', '--preserve=mode,timestamps,links', '--no-preserve=ownership', '--', `${overlay}/.`, `${root}/`]);
+  await run('cp', [
+    '-dR',
+    '--preserve=mode,timestamps,links',
+    '--no-preserve=ownership',
+    '--',
+    `${overlay}/.`,
+    `${root}/`,
+  ]);
 }
 
 /** Writes /etc/hostname and the `127.0.1.1` line of /etc/hosts. */
 export function setHostname(root: string, hostname: string): void {
   if (!/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(hostname)) {
-    throw new KilnError('KILN_E_USAGE', `invalid --hostname "${hostname}"`, { hint: 'letters, digits and inner "-", at most 63', exitCode: 2 });
+    throw new KilnError('KILN_E_USAGE', `invalid --hostname "${hostname}"`, {
+      hint: 'letters, digits and inner "-", at most 63',
+      exitCode: 2,
+    });
   }
   // Written, then chmod'ed: writeFileSync's mode applies only to a new file, and the base's may be 0755.
   fs.writeFileSync(path.join(root, 'etc/hostname'), `${hostname}\n`);
@@ -147,7 +232,12 @@ export function removeVolatile(root: string): void {
   for (const d of ['var/lib/apt/lists', 'tmp', 'var/tmp', 'var/cache/apt/archives/partial']) {
     const dir = path.join(root, d);
     let names: string[] = [];
-    try { names = fs.readdirSync(dir); } catch { continue; }
-    for (const n of names) if (n !== 'lock' && n !== 'partial') fs.rmSync(path.join(dir, n), { recursive: true, force: true });
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const n of names)
+      if (n !== 'lock' && n !== 'partial') fs.rmSync(path.join(dir, n), { recursive: true, force: true });
   }
 }

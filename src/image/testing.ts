@@ -24,16 +24,25 @@ export function writeHelloTree(dir: string): { tree: string; list: string } {
   const tree = path.join(dir, 'tree');
   const port = path.join(tree, HELLO_ORIGIN);
   fs.mkdirSync(port, { recursive: true });
-  fs.writeFileSync(path.join(port, 'port.yaml'), [
-    'version: "1.0"', 'summary: a tiny C program that says where it runs', 'arch: any', 'build:', '  system: script', '  script: |',
-    "    cat > hi.c <<'C'",
-    '    #include <stdio.h>',
-    '    #include <sys/utsname.h>',
-    `    int main(void) { struct utsname u; uname(&u); printf("${HELLO_SAYS} %s\\n", u.machine); return 0; }`,
-    '    C',
-    '    gcc -O2 -o kiln-hi hi.c',
-    '    install -D -m 755 kiln-hi "$DESTDIR/usr/bin/kiln-hi"', '',
-  ].join('\n'));
+  fs.writeFileSync(
+    path.join(port, 'port.yaml'),
+    [
+      'version: "1.0"',
+      'summary: a tiny C program that says where it runs',
+      'arch: any',
+      'build:',
+      '  system: script',
+      '  script: |',
+      "    cat > hi.c <<'C'",
+      '    #include <stdio.h>',
+      '    #include <sys/utsname.h>',
+      `    int main(void) { struct utsname u; uname(&u); printf("${HELLO_SAYS} %s\\n", u.machine); return 0; }`,
+      '    C',
+      '    gcc -O2 -o kiln-hi hi.c',
+      '    install -D -m 755 kiln-hi "$DESTDIR/usr/bin/kiln-hi"',
+      '',
+    ].join('\n'),
+  );
   const list = path.join(dir, 'list.txt');
   fs.writeFileSync(list, `${HELLO_ORIGIN}\n`);
   return { tree, list };

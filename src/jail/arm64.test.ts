@@ -26,8 +26,14 @@ test('build limits scale for emulated architectures only', () => {
   assert.equal(s.memoryBytes, 7);
 });
 
-test('an arm64 jail builds a C program that apt installs into an arm64 root and qemu runs', { timeout: 40 * 60_000 }, async () => {
-  assert.equal(await checkArch('arm64'), 'emulated', 'qemu-user-static is registered in binfmt_misc (scripts/setup-image-deps.sh)');
+test('an arm64 jail builds a C program that apt installs into an arm64 root and qemu runs', {
+  timeout: 40 * 60_000,
+}, async () => {
+  assert.equal(
+    await checkArch('arm64'),
+    'emulated',
+    'qemu-user-static is registered in binfmt_misc (scripts/setup-image-deps.sh)',
+  );
   const j = await testJail({ arch: 'arm64' });
   assert.equal(j.arch, 'arm64');
   const home = await testHome('kiln-arm64-', { jail: { arch: 'arm64' }, name: 'arm64' });
@@ -44,7 +50,10 @@ test('an arm64 jail builds a C program that apt installs into an arm64 root and 
     // The generation copied into the arm64 root as a file: source, signed-by kiln's key; apt runs under qemu.
     fs.cpSync(gen, path.join(root.dir, 'srv/kiln'), { recursive: true });
     fs.copyFileSync(path.join(gen, 'kiln-archive-keyring.gpg'), path.join(root.dir, 'etc/apt/keyrings/kiln.gpg'));
-    fs.writeFileSync(path.join(root.dir, 'etc/apt/sources.list.d/kiln.list'), 'deb [signed-by=/etc/apt/keyrings/kiln.gpg] file:/srv/kiln arm64 main\n');
+    fs.writeFileSync(
+      path.join(root.dir, 'etc/apt/sources.list.d/kiln.list'),
+      'deb [signed-by=/etc/apt/keyrings/kiln.gpg] file:/srv/kiln arm64 main\n',
+    );
     await root.exec(['apt-get', 'update']);
     await root.exec(['apt-get', 'install', '-y', 'kiln-hi']);
     const said = await root.exec(['kiln-hi']);

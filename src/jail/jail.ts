@@ -57,7 +57,9 @@ const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 function checkName(name: string): void {
   if (!NAME_RE.test(name)) {
     throw new KilnError('KILN_E_USAGE', `invalid jail name "${name}"`, {
-      hint: 'use lower-case letters, digits, ".", "_" and "-", starting with a letter or digit (at most 63)', exitCode: 2 });
+      hint: 'use lower-case letters, digits, ".", "_" and "-", starting with a letter or digit (at most 63)',
+      exitCode: 2,
+    });
   }
 }
 
@@ -92,7 +94,9 @@ function running(pid: number): boolean {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -103,7 +107,11 @@ function running(pid: number): boolean {
 export async function removeStaleTemps(home: string, name: string, all = false): Promise<void> {
   const jails = path.join(home, 'jails');
   let names: string[] = [];
-  try { names = fs.readdirSync(jails); } catch { return; }
+  try {
+    names = fs.readdirSync(jails);
+  } catch {
+    return;
+  }
   for (const n of names) {
     const m = new RegExp(`^\\.${name.replace(/\./g, '\\.')}\\.tmp-(\\d+)$`).exec(n);
     if (!m) continue;
@@ -121,7 +129,11 @@ function phaseError(doing: string, e: unknown): unknown {
   const c = e.cause;
   const msg = c instanceof Error ? c.message : String(c);
   return c instanceof KilnError
-    ? new KilnError(c.code, `${doing} failed in phase ${e.phase}: ${msg}`, { hint: c.hint, exitCode: c.exitCode, cause: c })
+    ? new KilnError(c.code, `${doing} failed in phase ${e.phase}: ${msg}`, {
+        hint: c.hint,
+        exitCode: c.exitCode,
+        cause: c,
+      })
     : new KilnError('KILN_E_JAIL_CREATE', `${doing} failed in phase ${e.phase}: ${msg}`, { exitCode: 1, cause: c });
 }
 
@@ -129,8 +141,10 @@ function phaseError(doing: string, e: unknown): unknown {
 function createError(what: string, e: unknown): KilnError {
   if (e instanceof KilnError && e.code !== 'KILN_E_EXEC') return e;
   return new KilnError('KILN_E_JAIL_CREATE', `${what}: ${e instanceof Error ? e.message : String(e)}`, {
-    hint: 'check the mirror in the host\'s apt sources (or --mirror), the network and free disk space; the log above has mmdebstrap\'s output',
-    exitCode: 1, cause: e });
+    hint: "check the mirror in the host's apt sources (or --mirror), the network and free disk space; the log above has mmdebstrap's output",
+    exitCode: 1,
+    cause: e,
+  });
 }
 
 /**
@@ -148,35 +162,62 @@ export async function createJail(opts: CreateJailOptions, log: PhaseLogger): Pro
       checkName(opts.name);
       if (opts.store.getJail(opts.name) || fs.existsSync(paths.dir)) {
         throw new KilnError('KILN_E_JAIL_EXISTS', `jail ${opts.name} exists already`, {
-          hint: `use \`kiln jail update ${opts.name}\`, or \`kiln jail delete ${opts.name}\` first`, exitCode: 2 });
+          hint: `use \`kiln jail update ${opts.name}\`, or \`kiln jail delete ${opts.name}\` first`,
+          exitCode: 2,
+        });
       }
       for (const p of include) {
-        if (!/^[a-z0-9][a-z0-9+.-]+$/.test(p)) throw new KilnError('KILN_E_USAGE', `invalid package name "${p}" in --include`, { exitCode: 2 });
+        if (!/^[a-z0-9][a-z0-9+.-]+$/.test(p))
+          throw new KilnError('KILN_E_USAGE', `invalid package name "${p}" in --include`, { exitCode: 2 });
       }
       await checkArch(arch);
       await removeStaleTemps(opts.home, opts.name);
       const m = hostMirror(opts.mirror);
       const codename = await resolveRelease(m, opts.release);
-      const ss = await availableSuites({ mirror: m, security: hostSecurityMirror(opts.securityMirror), codename, updates: opts.updates ?? true, log });
-      log(`release ${codename}${opts.release === undefined ? ' (the mirror\'s stable)' : ''}; suites ${ss.map((x) => x.suite).join(', ')}`);
+      const ss = await availableSuites({
+        mirror: m,
+        security: hostSecurityMirror(opts.securityMirror),
+        codename,
+        updates: opts.updates ?? true,
+        log,
+      });
+      log(
+        `release ${codename}${opts.release === undefined ? " (the mirror's stable)" : ''}; suites ${ss.map((x) => x.suite).join(', ')}`,
+      );
       return { mirror: m, release: codename, suites: ss };
     });
     proc.defer('remove temporary jail folder', () => removeTree(tmp));
     await proc.phase('mmdebstrap', async () => {
       fs.mkdirSync(tmp, { recursive: true });
-      const args = ['--variant=buildd', `--architectures=${arch}`, '--skip=cleanup/apt/lists', '--format=directory',
+      const args = [
+        '--variant=buildd',
+        `--architectures=${arch}`,
+        '--skip=cleanup/apt/lists',
+        '--format=directory',
         ...(include.length ? [`--include=${include.join(',')}`] : []),
-        release, path.join(tmp, 'root'), ...suites.map((x) => `deb ${x.url} ${x.suite} main`)];
+        release,
+        path.join(tmp, 'root'),
+        ...suites.map((x) => `deb ${x.url} ${x.suite} main`),
+      ];
       log(`mmdebstrap ${args.join(' ')}`);
       let rest = '';
       try {
         // If kiln dies, mmdebstrap dies too (it runs in its own process group, so nothing else would stop it).
         await run('setpriv', ['--pdeathsig', 'KILL', '--', 'mmdebstrap', ...args], {
-          onOutput: (b) => { const parts = (rest + b.toString()).split('\n'); rest = parts.pop()!; for (const l of parts) log(l); },
+          onOutput: (b) => {
+            const parts = (rest + b.toString()).split('\n');
+            rest = parts.pop()!;
+            for (const l of parts) log(l);
+          },
         });
-      } catch (e) { throw createError('mmdebstrap failed', e); }
+      } catch (e) {
+        throw createError('mmdebstrap failed', e);
+      }
     });
-    await proc.phase('sources', () => { writeJailSources(path.join(tmp, 'root'), suites); log(jailSourcesText(path.join(tmp, 'root'), suites)); });
+    await proc.phase('sources', () => {
+      writeJailSources(path.join(tmp, 'root'), suites);
+      log(jailSourcesText(path.join(tmp, 'root'), suites));
+    });
     await proc.phase('build-user', () => addBuildUser(path.join(tmp, 'root')));
     await proc.phase('apt-cache', () => aptGencaches(path.join(tmp, 'root'), log));
     const manifest = await proc.phase('manifest', async () => {
@@ -186,13 +227,23 @@ export async function createJail(opts: CreateJailOptions, log: PhaseLogger): Pro
       return m;
     });
     await proc.phase('install', () => {
-      if (fs.existsSync(paths.dir)) throw new KilnError('KILN_E_JAIL_EXISTS', `jail ${opts.name} appeared while it was being made`, { exitCode: 1 });
+      if (fs.existsSync(paths.dir))
+        throw new KilnError('KILN_E_JAIL_EXISTS', `jail ${opts.name} appeared while it was being made`, {
+          exitCode: 1,
+        });
       fs.renameSync(tmp, paths.dir);
     });
-    return await proc.phase('record', () => opts.store.putJail({
-      name: opts.name, release, arch, mirror, path: paths.root,
-      identity: jailIdentity(release, arch, manifest), manifestHash: sha256(manifest),
-    }));
+    return await proc.phase('record', () =>
+      opts.store.putJail({
+        name: opts.name,
+        release,
+        arch,
+        mirror,
+        path: paths.root,
+        identity: jailIdentity(release, arch, manifest),
+        manifestHash: sha256(manifest),
+      }),
+    );
   } catch (e) {
     throw phaseError(`creating jail ${opts.name}`, e);
   } finally {
@@ -203,7 +254,11 @@ export async function createJail(opts: CreateJailOptions, log: PhaseLogger): Pro
 /** A registered jail, or KILN_E_JAIL_NOT_FOUND. */
 export function getJail(store: Store, name: string): JailRecord {
   const j = store.getJail(name);
-  if (!j) throw new KilnError('KILN_E_JAIL_NOT_FOUND', `no jail named ${name}`, { hint: 'see `kiln jail list`', exitCode: 2 });
+  if (!j)
+    throw new KilnError('KILN_E_JAIL_NOT_FOUND', `no jail named ${name}`, {
+      hint: 'see `kiln jail list`',
+      exitCode: 2,
+    });
   return j;
 }
 
@@ -211,8 +266,14 @@ export function getJail(store: Store, name: string): JailRecord {
 function refuseIfBusy(j: JailRecord, doing: string): void {
   const busy = overlaysOver(j.path);
   if (busy.length > 0) {
-    throw new KilnError('KILN_E_JAIL_BUSY', `cannot ${doing} jail ${j.name}: ${busy.length} sandbox(es) are mounted over it (${busy.map((m) => m.target).join(', ')})`, {
-      hint: 'wait for the running builds to end; if none runs, `kiln bulk --resume` removes leaked sandboxes', exitCode: 1 });
+    throw new KilnError(
+      'KILN_E_JAIL_BUSY',
+      `cannot ${doing} jail ${j.name}: ${busy.length} sandbox(es) are mounted over it (${busy.map((m) => m.target).join(', ')})`,
+      {
+        hint: 'wait for the running builds to end; if none runs, `kiln bulk --resume` removes leaked sandboxes',
+        exitCode: 1,
+      },
+    );
   }
 }
 
@@ -230,26 +291,56 @@ export interface UpdateJailResult {
  * before kiln wrote them gets `REL-updates` and `REL-security` first), then recomputes manifest and identity.
  * Refuses while a sandbox is mounted over the jail.
  */
-export async function updateJail(opts: { home: string; store: Store; name: string }, log: PhaseLogger): Promise<UpdateJailResult> {
+export async function updateJail(
+  opts: { home: string; store: Store; name: string },
+  log: PhaseLogger,
+): Promise<UpdateJailResult> {
   const proc = new Procedure(log);
   try {
-    const j = await proc.phase('check', () => { const found = getJail(opts.store, opts.name); refuseIfBusy(found, 'update'); return found; });
-    const before = fs.existsSync(jailPaths(opts.home, j.name).manifest) ? fs.readFileSync(jailPaths(opts.home, j.name).manifest, 'utf8') : await readManifest(j.path);
+    const j = await proc.phase('check', () => {
+      const found = getJail(opts.store, opts.name);
+      refuseIfBusy(found, 'update');
+      return found;
+    });
+    const before = fs.existsSync(jailPaths(opts.home, j.name).manifest)
+      ? fs.readFileSync(jailPaths(opts.home, j.name).manifest, 'utf8')
+      : await readManifest(j.path);
     await proc.phase('sources', async () => {
       // A jail made before kiln wrote suites (one `REL main` line) gets REL, REL-updates and REL-security now.
-      if (fs.existsSync(path.join(j.path, JAIL_SOURCES))) { log(`suites: ${jailSuites(j.path).join(', ')}`); return; }
-      const suites = await availableSuites({ mirror: j.mirror, security: hostSecurityMirror(), codename: j.release, log });
+      if (fs.existsSync(path.join(j.path, JAIL_SOURCES))) {
+        log(`suites: ${jailSuites(j.path).join(', ')}`);
+        return;
+      }
+      const suites = await availableSuites({
+        mirror: j.mirror,
+        security: hostSecurityMirror(),
+        codename: j.release,
+        log,
+      });
       writeJailSources(j.path, suites);
       log(`suites added: ${suites.map((x) => x.suite).join(', ')}`);
     });
     await proc.phase('upgrade', async () => {
       const script = `apt-get update && apt-get -y -o Dpkg::Options::=--force-confold upgrade && apt-get clean && ${GENCACHES}`;
-      const argv = bwrapArgv({ root: j.path, user: { kind: 'root' }, network: true, argv: ['sh', '-ec', script],
-        env: { DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C.UTF-8' } });
+      const argv = bwrapArgv({
+        root: j.path,
+        user: { kind: 'root' },
+        network: true,
+        argv: ['sh', '-ec', script],
+        env: { DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C.UTF-8' },
+      });
       let rest = '';
       try {
-        await run('bwrap', argv, { onOutput: (b) => { const p = (rest + b.toString()).split('\n'); rest = p.pop()!; for (const l of p) log(l); } });
-      } catch (e) { throw createError('upgrading the jail failed', e); }
+        await run('bwrap', argv, {
+          onOutput: (b) => {
+            const p = (rest + b.toString()).split('\n');
+            rest = p.pop()!;
+            for (const l of p) log(l);
+          },
+        });
+      } catch (e) {
+        throw createError('upgrading the jail failed', e);
+      }
     });
     const after = await proc.phase('manifest', async () => {
       const m = await readManifest(j.path);
@@ -258,10 +349,17 @@ export async function updateJail(opts: { home: string; store: Store; name: strin
     });
     const changes = diffManifests(before, after);
     for (const c of changes) log(c);
-    const record = await proc.phase('record', () => opts.store.putJail({
-      name: j.name, release: j.release, arch: j.arch, mirror: j.mirror, path: j.path,
-      identity: jailIdentity(j.release, j.arch, after), manifestHash: sha256(after),
-    }));
+    const record = await proc.phase('record', () =>
+      opts.store.putJail({
+        name: j.name,
+        release: j.release,
+        arch: j.arch,
+        mirror: j.mirror,
+        path: j.path,
+        identity: jailIdentity(j.release, j.arch, after),
+        manifestHash: sha256(after),
+      }),
+    );
     return { record, changed: record.identity !== j.identity, changes };
   } catch (e) {
     throw phaseError(`updating jail ${opts.name}`, e);
@@ -281,8 +379,14 @@ export async function deleteJail(opts: { home: string; store: Store; name: strin
   refuseIfBusy(j, 'delete');
   const paths = jailPaths(opts.home, j.name);
   if (path.resolve(j.path) !== paths.root) {
-    throw new KilnError('KILN_E_JAIL_CREATE', `jail ${j.name} is recorded at ${j.path}, not in this home (${paths.root}); not deleting it`, {
-      hint: 'use the --home the jail was created with', exitCode: 1 });
+    throw new KilnError(
+      'KILN_E_JAIL_CREATE',
+      `jail ${j.name} is recorded at ${j.path}, not in this home (${paths.root}); not deleting it`,
+      {
+        hint: 'use the --home the jail was created with',
+        exitCode: 1,
+      },
+    );
   }
   await removeTree(paths.dir);
   opts.store.deleteJail(j.name);
@@ -302,9 +406,17 @@ const GENCACHES = 'apt-cache gencaches';
  * per build. They sit in the read-only lower layer; a sandbox that installs packages rebuilds its own in its layer.
  */
 async function aptGencaches(root: string, log: (line: string) => void): Promise<void> {
-  const argv = bwrapArgv({ root, user: { kind: 'root' }, network: false, argv: ['sh', '-ec', GENCACHES], env: { LC_ALL: 'C.UTF-8' } });
+  const argv = bwrapArgv({
+    root,
+    user: { kind: 'root' },
+    network: false,
+    argv: ['sh', '-ec', GENCACHES],
+    env: { LC_ALL: 'C.UTF-8' },
+  });
   try {
     await run('bwrap', argv);
     log('apt caches written (pkgcache.bin, srcpkgcache.bin)');
-  } catch (e) { throw createError('apt-cache gencaches failed in the new jail', e); }
+  } catch (e) {
+    throw createError('apt-cache gencaches failed in the new jail', e);
+  }
 }

@@ -30,12 +30,20 @@ test('a foreign arch without binfmt_misc says what to mount', async () => {
   try {
     assert.equal(await checkArch('amd64', 'amd64', dir), 'native');
     assert.equal(await checkArch('i386', 'amd64', dir), 'native');
-    await assert.rejects(checkArch('arm64', 'amd64', dir), (e: unknown) =>
-      e instanceof KilnError && e.code === 'KILN_E_FOREIGN_ARCH' && /mount -t binfmt_misc/.test(e.hint ?? ''));
+    await assert.rejects(
+      checkArch('arm64', 'amd64', dir),
+      (e: unknown) =>
+        e instanceof KilnError && e.code === 'KILN_E_FOREIGN_ARCH' && /mount -t binfmt_misc/.test(e.hint ?? ''),
+    );
     fs.writeFileSync(path.join(dir, 'status'), 'enabled\n');
-    await assert.rejects(checkArch('arm64', 'amd64', dir), (e: unknown) =>
-      e instanceof KilnError && /update-binfmts --enable qemu-aarch64/.test(e.hint ?? ''));
-    await assert.rejects(checkArch('vax', 'amd64', dir), (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_FOREIGN_ARCH');
+    await assert.rejects(
+      checkArch('arm64', 'amd64', dir),
+      (e: unknown) => e instanceof KilnError && /update-binfmts --enable qemu-aarch64/.test(e.hint ?? ''),
+    );
+    await assert.rejects(
+      checkArch('vax', 'amd64', dir),
+      (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_FOREIGN_ARCH',
+    );
   } finally {
     fs.rmSync(dir, { recursive: true });
   }

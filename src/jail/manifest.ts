@@ -6,7 +6,8 @@ export const DPKG_QUERY_FORMAT = '${db:Status-Abbrev}\t${binary:Package}=${Versi
 
 /** Turns `dpkg-query -W -f DPKG_QUERY_FORMAT` output into the manifest: installed `package=version` lines, sorted. */
 export function parseDpkgQuery(text: string): string {
-  const lines = text.split('\n')
+  const lines = text
+    .split('\n')
     .map((l) => l.split('\t'))
     .filter((f) => f.length === 2 && f[0]!.startsWith('ii'))
     .map((f) => f[1]!.trim())
@@ -26,11 +27,18 @@ export function jailIdentity(release: string, arch: string, manifest: string): s
 
 /** Packages whose version differs between two manifests (`pkg: old -> new`, `+pkg=v`, `-pkg=v`), sorted. */
 export function diffManifests(before: string, after: string): string[] {
-  const parse = (t: string): Map<string, string> => new Map(t.split('\n').filter(Boolean).map((l) => {
-    const i = l.indexOf('=');
-    return [l.slice(0, i), l.slice(i + 1)] as [string, string];
-  }));
-  const a = parse(before); const b = parse(after);
+  const parse = (t: string): Map<string, string> =>
+    new Map(
+      t
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => {
+          const i = l.indexOf('=');
+          return [l.slice(0, i), l.slice(i + 1)] as [string, string];
+        }),
+    );
+  const a = parse(before);
+  const b = parse(after);
   const out: string[] = [];
   for (const [p, v] of a) {
     const w = b.get(p);

@@ -13,7 +13,8 @@ export const JAIL_SOURCES = 'etc/apt/sources.list.d/debian.sources';
 
 /** The keyring path Signed-By names: Debian's, as the root has it (`.gpg`, or the `.pgp` newer releases ship). */
 function keyringIn(root: string): string | undefined {
-  for (const k of [DEBIAN_KEYRING, DEBIAN_KEYRING.replace(/\.gpg$/, '.pgp')]) if (fs.existsSync(path.join(root, k))) return k;
+  for (const k of [DEBIAN_KEYRING, DEBIAN_KEYRING.replace(/\.gpg$/, '.pgp')])
+    if (fs.existsSync(path.join(root, k))) return k;
   return undefined;
 }
 
@@ -22,8 +23,18 @@ export function jailSourcesText(root: string, suites: readonly (ReleaseSuite & {
   const keyring = keyringIn(root);
   const byUrl = new Map<string, string[]>();
   for (const s of suites) byUrl.set(s.url, [...(byUrl.get(s.url) ?? []), s.suite]);
-  return [...byUrl].map(([url, ss]) => ['Types: deb', `URIs: ${url}`, `Suites: ${ss.join(' ')}`, 'Components: main',
-    ...(keyring ? [`Signed-By: ${keyring}`] : []), ''].join('\n')).join('\n');
+  return [...byUrl]
+    .map(([url, ss]) =>
+      [
+        'Types: deb',
+        `URIs: ${url}`,
+        `Suites: ${ss.join(' ')}`,
+        'Components: main',
+        ...(keyring ? [`Signed-By: ${keyring}`] : []),
+        '',
+      ].join('\n'),
+    )
+    .join('\n');
 }
 
 /** Writes the jail's sources file and removes the one-line `sources.list` mmdebstrap wrote. */
@@ -37,6 +48,10 @@ export function writeJailSources(root: string, suites: readonly (ReleaseSuite & 
 /** The suites a jail's sources file names (empty when it has none: a jail made before suites were written). */
 export function jailSuites(root: string): string[] {
   let text = '';
-  try { text = fs.readFileSync(path.join(root, JAIL_SOURCES), 'utf8'); } catch { return []; }
+  try {
+    text = fs.readFileSync(path.join(root, JAIL_SOURCES), 'utf8');
+  } catch {
+    return [];
+  }
   return [...text.matchAll(/^Suites:[ \t]*(.*)$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/)).filter(Boolean);
 }

@@ -31,7 +31,12 @@ export function testCacheDir(): string {
 
 /** The kiln home that holds the test jail of `spec` (one home per spec). */
 export function testJailHome(spec: TestJailSpec = {}): string {
-  const full = { release: spec.release ?? 'stable', arch: spec.arch ?? 'amd64', include: [...(spec.include ?? [])].sort(), mirror: hostMirror() };
+  const full = {
+    release: spec.release ?? 'stable',
+    arch: spec.arch ?? 'amd64',
+    include: [...(spec.include ?? [])].sort(),
+    mirror: hostMirror(),
+  };
   return path.join(testCacheDir(), `jail-${sha256(JSON.stringify(full)).slice(0, 16)}`);
 }
 
@@ -42,7 +47,9 @@ function ready(home: string): JailRecord | undefined {
   try {
     const j = store.getJail(NAME);
     return j && fs.existsSync(path.join(j.path, 'usr/bin')) ? j : undefined;
-  } finally { store.close(); }
+  } finally {
+    store.close();
+  }
 }
 
 /**
@@ -60,9 +67,23 @@ export async function testJail(spec: TestJailSpec = {}, timeoutMs = 20 * 60_000)
   let output = '';
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const r = await run('flock', ['-x', '-w', String(Math.ceil(timeoutMs / 1000)), path.join(home, 'create.lock'),
-        process.execPath, '--import', 'tsx', worker, home, NAME, JSON.stringify(spec)],
-      { cwd: repo, timeoutMs: timeoutMs + 60_000, allowFailure: true });
+      const r = await run(
+        'flock',
+        [
+          '-x',
+          '-w',
+          String(Math.ceil(timeoutMs / 1000)),
+          path.join(home, 'create.lock'),
+          process.execPath,
+          '--import',
+          'tsx',
+          worker,
+          home,
+          NAME,
+          JSON.stringify(spec),
+        ],
+        { cwd: repo, timeoutMs: timeoutMs + 60_000, allowFailure: true },
+      );
       output = `status ${r.status}\n${r.stdout.slice(-3000)}${r.stderr.slice(-3000)}`;
     } catch (e) {
       output = e instanceof Error ? e.message : String(e);
@@ -71,5 +92,7 @@ export async function testJail(spec: TestJailSpec = {}, timeoutMs = 20 * 60_000)
     if (made) return made;
   }
   throw new KilnError('KILN_E_JAIL_CREATE', `the test jail in ${home} could not be made`, {
-    hint: `the Debian archive must be reachable; the last attempt said:\n${output}`, exitCode: 1 });
+    hint: `the Debian archive must be reachable; the last attempt said:\n${output}`,
+    exitCode: 1,
+  });
 }

@@ -35,7 +35,11 @@ export interface AbiSummary {
   /** sha256 hex of {@link abiText}. */
   readonly hash: string;
   /** Shared libraries by path (relative to the root), with their exports. */
-  readonly libraries: readonly { readonly path: string; readonly soname: string; readonly symbols: readonly string[] }[];
+  readonly libraries: readonly {
+    readonly path: string;
+    readonly soname: string;
+    readonly symbols: readonly string[];
+  }[];
   /** Headers, static archives and pkg-config files that entered the hash (relative paths). */
   readonly files: readonly string[];
   /** The canonical text that was hashed. */
@@ -160,14 +164,25 @@ export function abiOfTree(root: string, skip: readonly string[] = ['DEBIAN']): A
     const kind = interfaceFile(rel);
     if (kind !== undefined) {
       let bytes = fs.readFileSync(abs);
-      if (kind === 'pc') bytes = Buffer.from(bytes.toString('utf8').split('\n').filter((l) => !/^Version:/.test(l)).join('\n'));
+      if (kind === 'pc')
+        bytes = Buffer.from(
+          bytes
+            .toString('utf8')
+            .split('\n')
+            .filter((l) => !/^Version:/.test(l))
+            .join('\n'),
+        );
       files.push(rel);
       parts.push(`file ${rel} ${sha256(bytes)}`);
       continue;
     }
     const fd = fs.openSync(abs, 'r');
     let n = 0;
-    try { n = fs.readSync(fd, head, 0, 4, 0); } finally { fs.closeSync(fd); }
+    try {
+      n = fs.readSync(fd, head, 0, 4, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
     if (n < 4 || !isElf(head)) continue;
     const ex = readElfExports(fs.readFileSync(abs));
     if (!ex || !ex.shared || ex.soname === undefined) continue;
@@ -175,8 +190,15 @@ export function abiOfTree(root: string, skip: readonly string[] = ['DEBIAN']): A
   }
   if (libraries.length === 0 && files.length === 0) return undefined;
   // Libraries by soname (then path), so moving a library between folders of the search path does not count.
-  libraries.sort((a, b) => (a.soname < b.soname ? -1 : a.soname > b.soname ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const text = ['kiln-abi 1', ...libraries.flatMap((l) => [`soname ${l.soname}`, ...l.symbols.map((s) => `  ${s}`)]), ...parts, ''].join('\n');
+  libraries.sort((a, b) =>
+    a.soname < b.soname ? -1 : a.soname > b.soname ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
+  );
+  const text = [
+    'kiln-abi 1',
+    ...libraries.flatMap((l) => [`soname ${l.soname}`, ...l.symbols.map((s) => `  ${s}`)]),
+    ...parts,
+    '',
+  ].join('\n');
   return { hash: sha256(text), libraries, files, text };
 }
 
@@ -186,7 +208,9 @@ export async function debAbi(deb: string): Promise<AbiSummary | undefined> {
   try {
     await run('dpkg-deb', ['-x', deb, tmp], { timeoutMs: 300_000 });
     return abiOfTree(tmp, []);
-  } finally { fs.rmSync(tmp, { recursive: true, force: true }); }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 /** The ABI hash of a built `.deb` (for `BuiltRecord.abi`), or undefined when it ships no library interface. */

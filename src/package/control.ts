@@ -64,7 +64,10 @@ function wrap(line: string, width: number): string[] {
   const out: string[] = [];
   let cur = '';
   for (const word of line.split(/ +/)) {
-    if (cur !== '' && cur.length + 1 + word.length > width) { out.push(cur); cur = word; } else cur = cur === '' ? word : `${cur} ${word}`;
+    if (cur !== '' && cur.length + 1 + word.length > width) {
+      out.push(cur);
+      cur = word;
+    } else cur = cur === '' ? word : `${cur} ${word}`;
   }
   if (cur !== '') out.push(cur);
   return out;
@@ -78,7 +81,11 @@ function wrap(line: string, width: number): string[] {
  */
 export function formatDescription(text: string | undefined): string {
   if (text === undefined) return '';
-  const lines = text.replace(/\r\n?/g, '\n').replace(/\t/g, '        ').split('\n').map((l) => l.replace(/\s+$/, ''));
+  const lines = text
+    .replace(/\r\n?/g, '\n')
+    .replace(/\t/g, '        ')
+    .split('\n')
+    .map((l) => l.replace(/\s+$/, ''));
   while (lines.length > 0 && lines[0] === '') lines.shift();
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   const out: string[] = [];
@@ -97,7 +104,10 @@ function relations(name: string, list: readonly string[] | undefined): [string, 
   for (const r of list) {
     const t = r.trim().replace(/\s+/g, ' ');
     if (t === '' || /[\n,]/.test(r)) throw bad(`${name}: bad relation ${JSON.stringify(r)}`);
-    if (!seen.has(t)) { seen.add(t); items.push(t); }
+    if (!seen.has(t)) {
+      seen.add(t);
+      items.push(t);
+    }
   }
   return [name, items.join(', ')];
 }
@@ -109,7 +119,8 @@ function relations(name: string, list: readonly string[] | undefined): [string, 
 export function renderControl(f: ControlFields): string {
   if (!PKG_RE.test(f.package)) throw bad(`Package: ${JSON.stringify(f.package)} is not a Debian package name`);
   if (!VERSION_RE.test(f.version)) throw bad(`Version: ${JSON.stringify(f.version)} is not a Debian version`);
-  if (!ARCH_RE.test(f.architecture)) throw bad(`Architecture: ${JSON.stringify(f.architecture)} is not an architecture`);
+  if (!ARCH_RE.test(f.architecture))
+    throw bad(`Architecture: ${JSON.stringify(f.architecture)} is not an architecture`);
   const summary = f.summary.trim();
   if (summary === '' || summary.includes('\n')) throw bad('Description: the summary must be one non-empty line');
   const single = (name: string, v: string | undefined): [string, string] | undefined => {
@@ -142,6 +153,9 @@ export function renderControl(f: ControlFields): string {
     rows.push(single(k, v));
   }
   const long = formatDescription(f.description);
-  const text = rows.filter((r): r is [string, string] => r !== undefined).map(([k, v]) => `${k}: ${v}`).join('\n');
+  const text = rows
+    .filter((r): r is [string, string] => r !== undefined)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\n');
   return `${text}\nDescription: ${summary}${long === '' ? '' : `\n${long}`}\n`;
 }

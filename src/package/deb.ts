@@ -14,11 +14,11 @@ import { walkFiles } from './shlibs.js';
 /** Maintainer scripts a package may carry, in the order they are written. */
 export const MAINTAINER_SCRIPTS = ['preinst', 'postinst', 'prerm', 'postrm'] as const;
 /** One of {@link MAINTAINER_SCRIPTS}. */
-export type MaintainerScript = typeof MAINTAINER_SCRIPTS[number];
+export type MaintainerScript = (typeof MAINTAINER_SCRIPTS)[number];
 /** Control files besides `control`, `md5sums`, `conffiles` and the scripts that a package may carry. */
 export const CONTROL_FILES = ['shlibs', 'symbols', 'triggers'] as const;
 /** One of {@link CONTROL_FILES}. */
-export type ControlFileName = typeof CONTROL_FILES[number];
+export type ControlFileName = (typeof CONTROL_FILES)[number];
 
 /** What {@link buildDeb} needs. */
 export interface BuildDebOptions {
@@ -57,8 +57,15 @@ export function installedSizeKiB(root: string, skip: readonly string[] = ['DEBIA
 
 /** `DEBIAN/md5sums` text for every regular file of the staged tree (sorted by path). */
 export function md5sums(root: string, skip: readonly string[] = ['DEBIAN']): string {
-  return walkFiles(root, skip).files
-    .map((f) => `${crypto.createHash('md5').update(fs.readFileSync(path.join(root, f))).digest('hex')}  ${f}\n`).join('');
+  return walkFiles(root, skip)
+    .files.map(
+      (f) =>
+        `${crypto
+          .createHash('md5')
+          .update(fs.readFileSync(path.join(root, f)))
+          .digest('hex')}  ${f}\n`,
+    )
+    .join('');
 }
 
 function fail(message: string, hint: string, cause?: unknown): KilnError {
@@ -72,13 +79,22 @@ function fail(message: string, hint: string, cause?: unknown): KilnError {
  */
 export async function buildDeb(o: BuildDebOptions): Promise<string> {
   const root = path.resolve(o.destdir);
-  if (!fs.statSync(root, { throwIfNoEntry: false })?.isDirectory()) throw fail(`${root} is not a folder`, 'the install step must fill DESTDIR');
+  if (!fs.statSync(root, { throwIfNoEntry: false })?.isDirectory())
+    throw fail(`${root} is not a folder`, 'the install step must fill DESTDIR');
   const debian = path.join(root, 'DEBIAN');
-  if (fs.existsSync(debian)) throw fail(`${debian} exists: the install step put a DEBIAN folder in DESTDIR`, 'remove it in the recipe\'s install step');
+  if (fs.existsSync(debian))
+    throw fail(
+      `${debian} exists: the install step put a DEBIAN folder in DESTDIR`,
+      "remove it in the recipe's install step",
+    );
   for (const c of o.conffiles ?? []) {
-    if (!c.startsWith('/') || c.split('/').includes('..')) throw fail(`conffile ${c} must be an absolute path`, 'fix install.conffiles');
+    if (!c.startsWith('/') || c.split('/').includes('..'))
+      throw fail(`conffile ${c} must be an absolute path`, 'fix install.conffiles');
     if (!fs.statSync(path.join(root, c), { throwIfNoEntry: false })?.isFile()) {
-      throw fail(`conffile ${c} is not a regular file in the package`, 'install it into DESTDIR or drop it from install.conffiles');
+      throw fail(
+        `conffile ${c} is not a regular file in the package`,
+        'install it into DESTDIR or drop it from install.conffiles',
+      );
     }
   }
   const control = renderControl({ ...o.control, installedSize: o.control.installedSize ?? installedSizeKiB(root) });
@@ -114,13 +130,18 @@ export async function buildDeb(o: BuildDebOptions): Promise<string> {
     const z = o.compression ?? 'xz';
     try {
       await run('dpkg-deb', ['--root-owner-group', `-Z${z}`, '--build', root, tmp], {
-        env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch), LC_ALL: 'C' }, timeoutMs: 30 * 60_000,
+        env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch), LC_ALL: 'C' },
+        timeoutMs: 30 * 60_000,
         ...(o.signal ? { signal: o.signal } : {}),
       });
     } catch (e) {
       fs.rmSync(tmp, { force: true });
       if (e instanceof ExecError && e.reason === 'not-found') throw e;
-      throw fail(`dpkg-deb could not build ${path.basename(out)}: ${e instanceof Error ? e.message : String(e)}`, 'see the message from dpkg-deb above', e);
+      throw fail(
+        `dpkg-deb could not build ${path.basename(out)}: ${e instanceof Error ? e.message : String(e)}`,
+        'see the message from dpkg-deb above',
+        e,
+      );
     }
     fs.renameSync(tmp, out);
     return out;

@@ -65,12 +65,32 @@ export function elfView(buf: Buffer): ElfView | undefined {
   const shnum = u16(is64 ? 0x3c : 0x30);
   if (shoff === 0 || shnum === 0 || shnum > 65_000) return undefined;
   return {
-    buf, is64, u16, u32, word, type: u16(0x10), shnum,
+    buf,
+    is64,
+    u16,
+    u32,
+    word,
+    type: u16(0x10),
+    shnum,
     section(i) {
       const b = shoff + i * shentsize;
       return is64
-        ? { type: u32(b + 4), offset: word(b + 0x18), size: word(b + 0x20), link: u32(b + 0x28), info: u32(b + 0x2c), entsize: word(b + 0x38) }
-        : { type: u32(b + 4), offset: u32(b + 0x10), size: u32(b + 0x14), link: u32(b + 0x18), info: u32(b + 0x1c), entsize: u32(b + 0x24) };
+        ? {
+            type: u32(b + 4),
+            offset: word(b + 0x18),
+            size: word(b + 0x20),
+            link: u32(b + 0x28),
+            info: u32(b + 0x2c),
+            entsize: word(b + 0x38),
+          }
+        : {
+            type: u32(b + 4),
+            offset: u32(b + 0x10),
+            size: u32(b + 0x14),
+            link: u32(b + 0x18),
+            info: u32(b + 0x1c),
+            entsize: u32(b + 0x24),
+          };
     },
     str(tab, off) {
       const start = tab.offset + off;

@@ -14,11 +14,17 @@ function newestMtime(dir: string, limit = 10_000): number | undefined {
   let seen = 0;
   const visit = (abs: string): void => {
     let ents: fs.Dirent[];
-    try { ents = fs.readdirSync(abs, { withFileTypes: true }); } catch { return; }
+    try {
+      ents = fs.readdirSync(abs, { withFileTypes: true });
+    } catch {
+      return;
+    }
     for (const e of ents) {
       if (++seen > limit) return;
       const p = path.join(abs, e.name);
-      if (e.isDirectory()) { if (e.name !== '.git') visit(p); } else if (e.isFile()) {
+      if (e.isDirectory()) {
+        if (e.name !== '.git') visit(p);
+      } else if (e.isFile()) {
         const t = Math.floor(fs.lstatSync(p).mtimeMs / 1000);
         if (newest === undefined || t > newest) newest = t;
       }
@@ -33,10 +39,15 @@ export async function portSourceDateEpoch(portDir: string, now = Math.floor(Date
   let t: number | undefined;
   try {
     const r = await run('git', ['-c', 'core.fsmonitor=false', '-C', portDir, 'log', '-1', '--format=%ct', '--', '.'], {
-      allowFailure: true, timeoutMs: 30_000, env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' } });
+      allowFailure: true,
+      timeoutMs: 30_000,
+      env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+    });
     const n = Number(r.stdout.trim());
     if (r.status === 0 && Number.isInteger(n) && n > 0) t = n;
-  } catch { /* no git: file times */ }
+  } catch {
+    /* no git: file times */
+  }
   t ??= newestMtime(portDir);
   return Math.min(Math.max(t ?? MIN_SOURCE_DATE_EPOCH, MIN_SOURCE_DATE_EPOCH), Math.max(now, MIN_SOURCE_DATE_EPOCH));
 }

@@ -18,7 +18,15 @@ export interface FinishPaths {
 /** Public folders whose every file is a program (made executable, as dh_fixperms does). */
 const BIN_DIRS = ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'usr/games'];
 /** Folders whose files are never executable. */
-const DATA_DIRS = ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/include', 'usr/share/locale', 'usr/share/applications', 'usr/share/pkgconfig'];
+const DATA_DIRS = [
+  'usr/share/doc',
+  'usr/share/man',
+  'usr/share/info',
+  'usr/include',
+  'usr/share/locale',
+  'usr/share/applications',
+  'usr/share/pkgconfig',
+];
 
 /**
  * The script (for `sh -e`, any working folder). In order:
@@ -118,14 +126,23 @@ export interface DebugEntry {
  */
 export function readDebugList(dbgHostDir: string): DebugEntry[] {
   let fd: number;
-  try { fd = fs.openSync(path.join(dbgHostDir, 'list'), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK); } catch { return []; }
+  try {
+    fd = fs.openSync(
+      path.join(dbgHostDir, 'list'),
+      fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK,
+    );
+  } catch {
+    return [];
+  }
   let text: string;
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) return [];
     const buf = Buffer.alloc(Math.min(st.size, 4 * 1024 * 1024));
     text = buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, 0)).toString('utf8');
-  } finally { fs.closeSync(fd); }
+  } finally {
+    fs.closeSync(fd);
+  }
   const out: DebugEntry[] = [];
   for (const line of text.split('\n')) {
     const m = /^(\S(?:.*\S)?) ([0-9a-f]{8,128})$/.exec(line);

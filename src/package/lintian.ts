@@ -21,10 +21,12 @@ export interface LintianTag {
  * every `E:`). Keep it short: each entry is a place where kiln's packages knowingly differ from Debian's.
  */
 export const LINTIAN_ALLOWED_WARNINGS: Readonly<Record<string, string>> = {
-  'unknown-field': 'X-Kiln-Identity only: the dist master checks that a worker\'s .deb is the build it asked for by this field '
-    + '(src/dist); it goes when the identity is kept beside the .deb instead',
-  'pkg-config-unavailable-for-cross-compilation': 'autotools ports install into /usr/lib as the port spec says '
-    + '(--prefix=/usr, no multiarch --libdir), so their .pc files are not in a multiarch folder',
+  'unknown-field':
+    "X-Kiln-Identity only: the dist master checks that a worker's .deb is the build it asked for by this field " +
+    '(src/dist); it goes when the identity is kept beside the .deb instead',
+  'pkg-config-unavailable-for-cross-compilation':
+    'autotools ports install into /usr/lib as the port spec says ' +
+    '(--prefix=/usr, no multiarch --libdir), so their .pc files are not in a multiarch folder',
 };
 
 /** Allowed warnings whose detail must match too (else the tag is a violation): `unknown-field` only for kiln's identity. */
@@ -48,7 +50,10 @@ export function parseLintian(text: string): LintianTag[] {
 export async function runLintian(debs: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<LintianTag[]> {
   if (debs.length === 0) return [];
   const r = await run('lintian', ['--allow-root', '--no-tag-display-limit', '--display-info', '--', ...debs], {
-    allowFailure: true, timeoutMs: 20 * 60_000, env: { ...process.env, LC_ALL: 'C.UTF-8' }, ...(opts.signal ? { signal: opts.signal } : {}),
+    allowFailure: true,
+    timeoutMs: 20 * 60_000,
+    env: { ...process.env, LC_ALL: 'C.UTF-8' },
+    ...(opts.signal ? { signal: opts.signal } : {}),
   });
   return parseLintian(r.stdout);
 }
@@ -56,12 +61,22 @@ export async function runLintian(debs: readonly string[], opts: { signal?: Abort
 /** Counts tags as `SEVERITY: tag` → number, most frequent first, then by name. */
 export function lintianCounts(tags: readonly LintianTag[]): [string, number][] {
   const m = new Map<string, number>();
-  for (const t of tags) { const k = `${t.severity}: ${t.tag}`; m.set(k, (m.get(k) ?? 0) + 1); }
+  for (const t of tags) {
+    const k = `${t.severity}: ${t.tag}`;
+    m.set(k, (m.get(k) ?? 0) + 1);
+  }
   return [...m].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
 }
 
 /** The tags that break kiln's rule: every `E:`, and `W:` not in {@link LINTIAN_ALLOWED_WARNINGS}. */
-export function lintianViolations(tags: readonly LintianTag[], allowed: Readonly<Record<string, string>> = LINTIAN_ALLOWED_WARNINGS): LintianTag[] {
-  return tags.filter((t) => t.severity === 'E'
-    || (t.severity === 'W' && (!(t.tag in allowed) || (ALLOWED_DETAIL[t.tag] !== undefined && !ALLOWED_DETAIL[t.tag]!.test(t.detail)))));
+export function lintianViolations(
+  tags: readonly LintianTag[],
+  allowed: Readonly<Record<string, string>> = LINTIAN_ALLOWED_WARNINGS,
+): LintianTag[] {
+  return tags.filter(
+    (t) =>
+      t.severity === 'E' ||
+      (t.severity === 'W' &&
+        (!(t.tag in allowed) || (ALLOWED_DETAIL[t.tag] !== undefined && !ALLOWED_DETAIL[t.tag]!.test(t.detail)))),
+  );
 }

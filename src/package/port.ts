@@ -83,11 +83,25 @@ function synopsis(summary: string, what: string, port: string): string {
 function describe(i: PackagePortInput, p: PackageSplit): { section: string; summary: string; description?: string } {
   const main = portSection(i.origin, i.section);
   const long = (tail: string): string => `${i.description ? `${i.description.trimEnd()}\n\n` : ''}${tail}`;
-  if (p.role === 'runtime') return { section: 'libs', summary: synopsis(i.summary, 'shared library', i.name), description: long(`This package holds the shared library (${p.sonames.join(', ')}).`) };
+  if (p.role === 'runtime')
+    return {
+      section: 'libs',
+      summary: synopsis(i.summary, 'shared library', i.name),
+      description: long(`This package holds the shared library (${p.sonames.join(', ')}).`),
+    };
   if (p.role === 'dev' || (p.role === 'other' && p.name.endsWith('-dev'))) {
-    return { section: 'libdevel', summary: synopsis(i.summary, 'development files', i.name), description: long('This package holds the headers and the files to link with the library.') };
+    return {
+      section: 'libdevel',
+      summary: synopsis(i.summary, 'development files', i.name),
+      description: long('This package holds the headers and the files to link with the library.'),
+    };
   }
-  if (p.role === 'other') return { section: main, summary: synopsis(i.summary, `package ${p.name}`, i.name), ...(i.description ? { description: i.description } : {}) };
+  if (p.role === 'other')
+    return {
+      section: main,
+      summary: synopsis(i.summary, `package ${p.name}`, i.name),
+      ...(i.description ? { description: i.description } : {}),
+    };
   return { section: main, summary: i.summary, ...(i.description ? { description: i.description } : {}) };
 }
 
@@ -96,7 +110,11 @@ export async function packagePort(i: PackagePortInput): Promise<PortPackages> {
   const epoch = Math.max(i.epoch, MIN_SOURCE_DATE_EPOCH);
   const entries = listStaged(i.destdir);
   const split = planSplit({ entries, main: i.name, ...(i.packages ? { explicit: i.packages } : {}) });
-  if (split.length === 0) throw new KilnError('KILN_E_PACKAGE', `nothing to package for ${i.origin}`, { hint: 'the build must install into "$DESTDIR"', exitCode: 1 });
+  if (split.length === 0)
+    throw new KilnError('KILN_E_PACKAGE', `nothing to package for ${i.origin}`, {
+      hint: 'the build must install into "$DESTDIR"',
+      exitCode: 1,
+    });
   i.log(`packages: ${split.map((p) => `${p.name} (${p.role}, ${p.paths.length} entries)`).join(', ')}`);
   const kinds = new Map(entries.map((e) => [e.path, e.kind]));
   const roots = new Map<string, string>();
@@ -110,8 +128,23 @@ export async function packagePort(i: PackagePortInput): Promise<PortPackages> {
   const sibling = new Map<string, string>();
   for (const p of split) for (const s of p.sonames) sibling.set(s, `${p.name} (= ${i.version})`);
   const licenses = readLicenseFiles(i.srcDir);
-  const copyright = copyrightText({ name: i.name, origin: i.origin, ...(i.license ? { license: i.license } : {}), ...(i.homepage ? { source: i.homepage } : {}), files: licenses });
-  const changelog = gzipN(changelogText({ source: i.name, version: i.version, origin: i.origin, identity: i.identity, maintainer: i.maintainer, epoch }));
+  const copyright = copyrightText({
+    name: i.name,
+    origin: i.origin,
+    ...(i.license ? { license: i.license } : {}),
+    ...(i.homepage ? { source: i.homepage } : {}),
+    files: licenses,
+  });
+  const changelog = gzipN(
+    changelogText({
+      source: i.name,
+      version: i.version,
+      origin: i.origin,
+      identity: i.identity,
+      maintainer: i.maintainer,
+      epoch,
+    }),
+  );
   const debug = readDebugList(i.dbgDir);
   const scriptsTo = split.find((p) => p.role === 'main')?.name ?? split[0]!.name;
   const debs: string[] = [];
@@ -123,11 +156,23 @@ export async function packagePort(i: PackagePortInput): Promise<PortPackages> {
     const kiln = new Map<string, string | null>(i.kilnSonames ?? []);
     for (const [s, rel] of sibling) kiln.set(s, p.sonames.includes(s) ? null : rel);
     const shl = await shlibDepends({ destdir: root, resolver: i.resolver, kiln });
-    if (shl.unresolved.length > 0) i.log(`${p.name}: shared libraries with no package found: ${shl.unresolved.join(', ')}`);
-    const own = p.role === 'dev' ? split.filter((x) => x.role === 'runtime').map((x) => `${x.name} (= ${i.version})`) : [];
+    if (shl.unresolved.length > 0)
+      i.log(`${p.name}: shared libraries with no package found: ${shl.unresolved.join(', ')}`);
+    const own =
+      p.role === 'dev' ? split.filter((x) => x.role === 'runtime').map((x) => `${x.name} (= ${i.version})`) : [];
     const withRun = p.role === 'main' || p.role === 'runtime' || p.role === 'other';
-    const depends = [...own, ...composeDepends({ kilnRun: withRun ? i.kilnRun : [], systemRun: withRun ? i.systemRun : [], shlibs: shl.depends })];
-    const shlibs = p.sonames.flatMap((s) => { const x = splitSoname(s); return x ? [`${x[0]} ${x[1]} ${p.name} (>= ${i.version})`] : []; });
+    const depends = [
+      ...own,
+      ...composeDepends({
+        kilnRun: withRun ? i.kilnRun : [],
+        systemRun: withRun ? i.systemRun : [],
+        shlibs: shl.depends,
+      }),
+    ];
+    const shlibs = p.sonames.flatMap((s) => {
+      const x = splitSoname(s);
+      return x ? [`${x[0]} ${x[1]} ${p.name} (>= ${i.version})`] : [];
+    });
     const d = describe(i, p);
     i.log(`${p.name}: Depends: ${depends.join(', ') || '(none)'}`);
     const paths = new Set(p.paths);
@@ -137,16 +182,47 @@ export async function packagePort(i: PackagePortInput): Promise<PortPackages> {
     // Each library's header line is followed by the -dev package that builds against it (deb-symbols(5)).
     const symbols = gen && dev ? gen.replace(/^(\S[^\n]*\n)/gm, `$1* Build-Depends-Package: ${dev}\n`) : gen;
     clampTimes(root, epoch);
-    debs.push(await buildDeb({
-      destdir: root, outDir: i.outDir, sourceDateEpoch: epoch, conffiles, scripts: p.name === scriptsTo ? i.scripts : {},
-      ...(shlibs.length > 0 ? { controlFiles: { shlibs: `${shlibs.join('\n')}\n`, triggers: 'activate-noawait ldconfig\n', ...(symbols ? { symbols } : {}) } } : {}),
-      ...(i.signal ? { signal: i.signal } : {}),
-      control: { package: p.name, version: i.version, architecture: i.arch, maintainer: i.maintainer, depends, summary: d.summary,
-        ...(d.description ? { description: d.description } : {}), ...(i.homepage ? { homepage: i.homepage } : {}), section: d.section,
-        ...(i.extra ? { extra: i.extra } : {}) },
-    }));
+    debs.push(
+      await buildDeb({
+        destdir: root,
+        outDir: i.outDir,
+        sourceDateEpoch: epoch,
+        conffiles,
+        scripts: p.name === scriptsTo ? i.scripts : {},
+        ...(shlibs.length > 0
+          ? {
+              controlFiles: {
+                shlibs: `${shlibs.join('\n')}\n`,
+                triggers: 'activate-noawait ldconfig\n',
+                ...(symbols ? { symbols } : {}),
+              },
+            }
+          : {}),
+        ...(i.signal ? { signal: i.signal } : {}),
+        control: {
+          package: p.name,
+          version: i.version,
+          architecture: i.arch,
+          maintainer: i.maintainer,
+          depends,
+          summary: d.summary,
+          ...(d.description ? { description: d.description } : {}),
+          ...(i.homepage ? { homepage: i.homepage } : {}),
+          section: d.section,
+          ...(i.extra ? { extra: i.extra } : {}),
+        },
+      }),
+    );
     const mine = debug.filter((e) => paths.has(e.path));
-    if (mine.length > 0) debugDebs.push(await debugPackage(i, p.name, mine.map((e) => e.buildId), epoch));
+    if (mine.length > 0)
+      debugDebs.push(
+        await debugPackage(
+          i,
+          p.name,
+          mine.map((e) => e.buildId),
+          epoch,
+        ),
+      );
   }
   return { debs, debugDebs };
 }
@@ -165,9 +241,19 @@ async function debugPackage(i: PackagePortInput, name: string, ids: readonly str
   writeOwnLink(root, `usr/share/doc/${dname}`, name);
   clampTimes(root, epoch);
   return buildDeb({
-    destdir: root, outDir: i.outDir, sourceDateEpoch: epoch, ...(i.signal ? { signal: i.signal } : {}),
-    control: { package: dname, version: i.version, architecture: i.arch, maintainer: i.maintainer, depends: [`${name} (= ${i.version})`],
-      section: 'debug', summary: `debug symbols for ${name}`,
-      extra: { 'Auto-Built-Package': 'debug-symbols', 'Build-Ids': uniq.join(' ') } },
+    destdir: root,
+    outDir: i.outDir,
+    sourceDateEpoch: epoch,
+    ...(i.signal ? { signal: i.signal } : {}),
+    control: {
+      package: dname,
+      version: i.version,
+      architecture: i.arch,
+      maintainer: i.maintainer,
+      depends: [`${name} (= ${i.version})`],
+      section: 'debug',
+      summary: `debug symbols for ${name}`,
+      extra: { 'Auto-Built-Package': 'debug-symbols', 'Build-Ids': uniq.join(' ') },
+    },
   });
 }

@@ -29,7 +29,11 @@ export function walkFiles(root: string, skip: readonly string[] = []): { files: 
     for (const e of fs.readdirSync(path.join(root, rel), { withFileTypes: true })) {
       const r = rel === '' ? e.name : `${rel}/${e.name}`;
       if (rel === '' && skip.includes(e.name)) continue;
-      if (e.isDirectory()) { others.push(r); visit(r); } else if (e.isFile()) files.push(r); else others.push(r);
+      if (e.isDirectory()) {
+        others.push(r);
+        visit(r);
+      } else if (e.isFile()) files.push(r);
+      else others.push(r);
     }
   };
   visit('');
@@ -45,7 +49,11 @@ export function scanElfFiles(root: string, skip: readonly string[] = ['DEBIAN'])
     const abs = path.join(root, rel);
     const fd = fs.openSync(abs, 'r');
     let n = 0;
-    try { n = fs.readSync(fd, head, 0, 4, 0); } finally { fs.closeSync(fd); }
+    try {
+      n = fs.readSync(fd, head, 0, 4, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
     if (n < 4 || !isElf(head)) continue;
     const dyn = readElfDynamic(fs.readFileSync(abs));
     if (dyn) out.push({ path: rel, needed: dyn.needed, ...(dyn.soname === undefined ? {} : { soname: dyn.soname }) });
@@ -76,12 +84,23 @@ export function dpkgSonameResolver(root = '/'): SonameResolver {
     const info = path.join(root, 'var/lib/dpkg/info');
     const owner = new Map<string, { pkg: string; file: string }>();
     let names: string[] = [];
-    try { names = fs.readdirSync(info).filter((n) => n.endsWith('.list')).sort(); } catch { return new Map(); }
+    try {
+      names = fs
+        .readdirSync(info)
+        .filter((n) => n.endsWith('.list'))
+        .sort();
+    } catch {
+      return new Map();
+    }
     for (const n of names) {
       const pkg = n.slice(0, -'.list'.length).replace(/:.*$/, '');
       if (/-(dev|dbg)$/.test(pkg)) continue;
       let text: string;
-      try { text = fs.readFileSync(path.join(info, n), 'utf8'); } catch { continue; }
+      try {
+        text = fs.readFileSync(path.join(info, n), 'utf8');
+      } catch {
+        continue;
+      }
       for (const line of text.split('\n')) {
         const m = LIBDIR_RE.exec(line);
         if (m && wanted.has(m[1]!) && !owner.has(m[1]!)) owner.set(m[1]!, { pkg, file: n.slice(0, -'.list'.length) });
@@ -96,9 +115,14 @@ export function dpkgSonameResolver(root = '/'): SonameResolver {
         for (const line of shlibs.split('\n')) {
           const w = line.trim().split(/\s+/);
           if (w.length < 3 || w[0]!.endsWith(':') || !split) continue;
-          if (w[0] === split[0] && w[1] === split[1]) { rel = w.slice(2).join(' '); break; }
+          if (w[0] === split[0] && w[1] === split[1]) {
+            rel = w.slice(2).join(' ');
+            break;
+          }
         }
-      } catch { /* no shlibs file: bare package name */ }
+      } catch {
+        /* no shlibs file: bare package name */
+      }
       out.set(soname, rel);
     }
     return out;
@@ -120,7 +144,11 @@ export interface ShlibDepends {
  * `kiln` maps sonames shipped by kiln's own dependency packages to their relation (e.g. `libmd (>= 1.0.4-k1)`),
  * or to `null` to skip them; the rest go through `resolver`.
  */
-export async function shlibDepends(opts: { destdir: string; resolver: SonameResolver; kiln?: ReadonlyMap<string, string | null> }): Promise<ShlibDepends> {
+export async function shlibDepends(opts: {
+  destdir: string;
+  resolver: SonameResolver;
+  kiln?: ReadonlyMap<string, string | null>;
+}): Promise<ShlibDepends> {
   const elves = scanElfFiles(opts.destdir);
   const own = new Set<string>();
   for (const e of elves) {
@@ -131,11 +159,18 @@ export async function shlibDepends(opts: { destdir: string; resolver: SonameReso
   const rels = new Set<string>();
   const ask: string[] = [];
   for (const s of needed) {
-    if (opts.kiln?.has(s)) { const r = opts.kiln.get(s); if (r) rels.add(r); } else ask.push(s);
+    if (opts.kiln?.has(s)) {
+      const r = opts.kiln.get(s);
+      if (r) rels.add(r);
+    } else ask.push(s);
   }
   const found = ask.length > 0 ? await opts.resolver(ask) : new Map<string, string>();
   const unresolved: string[] = [];
-  for (const s of ask) { const r = found.get(s); if (r) rels.add(r); else unresolved.push(s); }
+  for (const s of ask) {
+    const r = found.get(s);
+    if (r) rels.add(r);
+    else unresolved.push(s);
+  }
   return { depends: [...rels].sort(), needed, unresolved };
 }
 
@@ -145,20 +180,31 @@ export async function debSonames(deb: string): Promise<string[]> {
   try {
     await run('dpkg-deb', ['-x', deb, tmp], { timeoutMs: 120_000 });
     return [...new Set(scanElfFiles(tmp).flatMap((e) => (e.soname ? [e.soname] : [])))].sort();
-  } finally { fs.rmSync(tmp, { recursive: true, force: true }); }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 /** A kiln run dependency: its package name and full Debian version. */
-export interface KilnRunDep { readonly name: string; readonly version: string }
+export interface KilnRunDep {
+  readonly name: string;
+  readonly version: string;
+}
 
 /**
  * The `Depends:` list of a port's package, in this order: kiln run dependencies as `NAME (>= VERSION)`, the
  * recipe's `system_run` as written, then shared-library relations. Exact duplicates are dropped, and a
  * shared-library relation on a package that is already a kiln run dependency is left out.
  */
-export function composeDepends(o: { kilnRun?: readonly KilnRunDep[]; systemRun?: readonly string[]; shlibs?: readonly string[] }): string[] {
+export function composeDepends(o: {
+  kilnRun?: readonly KilnRunDep[];
+  systemRun?: readonly string[];
+  shlibs?: readonly string[];
+}): string[] {
   const out: string[] = [];
-  const add = (r: string): void => { if (!out.includes(r)) out.push(r); };
+  const add = (r: string): void => {
+    if (!out.includes(r)) out.push(r);
+  };
   const kilnNames = new Set((o.kilnRun ?? []).map((d) => d.name));
   for (const d of o.kilnRun ?? []) add(`${d.name} (>= ${d.version})`);
   for (const r of o.systemRun ?? []) add(r.trim());

@@ -42,10 +42,19 @@ export function globRegExp(glob: string): RegExp {
     const c = g[i]!;
     if (c === '*' && g[i + 1] === '*') {
       i++;
-      if (g[i + 1] === '/') { i++; re += '(?:.*/)?'; } else re += '.*';
+      if (g[i + 1] === '/') {
+        i++;
+        re += '(?:.*/)?';
+      } else re += '.*';
     } else if (c === '*') re += '[^/]*';
     else if (c === '?') re += '[^/]';
-    else if (c === '{') { depth++; re += '(?:'; } else if (c === '}' && depth > 0) { depth--; re += ')'; } else if (c === ',' && depth > 0) re += '|';
+    else if (c === '{') {
+      depth++;
+      re += '(?:';
+    } else if (c === '}' && depth > 0) {
+      depth--;
+      re += ')';
+    } else if (c === ',' && depth > 0) re += '|';
     else re += c.replace(/[.+^$()|[\]\\]/g, '\\$&');
   }
   return new RegExp(`^${re}$`);
@@ -76,16 +85,28 @@ export function sonamePackage(soname: string): string | undefined {
 export function devPackage(soname: string): string | undefined {
   const s = splitSoname(soname);
   if (!s) return undefined;
-  const base = s[0].replace(/-[0-9][0-9.]*$/, '').toLowerCase().replace(/_/g, '-');
+  const base = s[0]
+    .replace(/-[0-9][0-9.]*$/, '')
+    .toLowerCase()
+    .replace(/_/g, '-');
   const out = `${base}-dev`;
   return /^[a-z0-9][a-z0-9+.-]+$/.test(out) ? out : undefined;
 }
 
 /** What belongs in a library's `-dev` package. */
 const DEV_GLOBS = [
-  'usr/include/**', 'usr/lib/**/*.a', 'usr/lib/*.a', 'usr/lib/**/pkgconfig/**', 'usr/share/pkgconfig/**',
-  'usr/lib/**/cmake/**', 'usr/lib/cmake/**', 'usr/share/cmake/**', 'usr/share/aclocal/**', 'usr/share/man/man3/**',
-  'usr/share/vala/**', 'usr/share/gir-1.0/**',
+  'usr/include/**',
+  'usr/lib/**/*.a',
+  'usr/lib/*.a',
+  'usr/lib/**/pkgconfig/**',
+  'usr/share/pkgconfig/**',
+  'usr/lib/**/cmake/**',
+  'usr/lib/cmake/**',
+  'usr/share/cmake/**',
+  'usr/share/aclocal/**',
+  'usr/share/man/man3/**',
+  'usr/share/vala/**',
+  'usr/share/gir-1.0/**',
 ].map(globRegExp);
 
 function fail(message: string): KilnError {
@@ -93,18 +114,28 @@ function fail(message: string): KilnError {
 }
 
 /** The entries a glob list claims, in staged order. */
-function claim(entries: readonly StagedEntry[], taken: Set<string>, globs: readonly RegExp[], also: (e: StagedEntry) => boolean = () => false): string[] {
+function claim(
+  entries: readonly StagedEntry[],
+  taken: Set<string>,
+  globs: readonly RegExp[],
+  also: (e: StagedEntry) => boolean = () => false,
+): string[] {
   const out: string[] = [];
   for (const e of entries) {
     if (taken.has(e.path)) continue;
-    if (globs.some((g) => g.test(e.path)) || also(e)) { out.push(e.path); taken.add(e.path); }
+    if (globs.some((g) => g.test(e.path)) || also(e)) {
+      out.push(e.path);
+      taken.add(e.path);
+    }
   }
   return out;
 }
 
 function sonamesOf(entries: readonly StagedEntry[], paths: readonly string[]): string[] {
   const set = new Set(paths);
-  return [...new Set(entries.filter((e) => set.has(e.path) && e.soname && isPublicLibPath(e.path)).map((e) => e.soname!))].sort();
+  return [
+    ...new Set(entries.filter((e) => set.has(e.path) && e.soname && isPublicLibPath(e.path)).map((e) => e.soname!)),
+  ].sort();
 }
 
 /**
@@ -115,7 +146,11 @@ function sonamesOf(entries: readonly StagedEntry[], paths: readonly string[]): s
  * empty is dropped (the main one too: a library port may be all runtime and `-dev`); a tree with no shared library
  * is one package. Throws KILN_E_PACKAGE when a recipe's package name is the name of another role's package.
  */
-export function planSplit(o: { entries: readonly StagedEntry[]; main: string; explicit?: Readonly<Record<string, readonly string[]>> }): PackageSplit[] {
+export function planSplit(o: {
+  entries: readonly StagedEntry[];
+  main: string;
+  explicit?: Readonly<Record<string, readonly string[]>>;
+}): PackageSplit[] {
   const entries = [...o.entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const taken = new Set<string>();
   const out: PackageSplit[] = [];
@@ -131,10 +166,16 @@ export function planSplit(o: { entries: readonly StagedEntry[]; main: string; ex
       if (globs.length === 0) throw fail(`packages: ${name} lists no file globs`);
       const paths = claim(entries, taken, globs.map(globRegExp));
       const sonames = sonamesOf(entries, paths);
-      push(name, name === o.main ? 'main' : sonames.length > 0 ? 'runtime' : /-dev$/.test(name) ? 'dev' : 'other', paths);
+      push(
+        name,
+        name === o.main ? 'main' : sonames.length > 0 ? 'runtime' : /-dev$/.test(name) ? 'dev' : 'other',
+        paths,
+      );
     }
   } else {
-    const libs = entries.filter((e) => e.kind === 'file' && e.soname && isPublicLibPath(e.path) && sonamePackage(e.soname));
+    const libs = entries.filter(
+      (e) => e.kind === 'file' && e.soname && isPublicLibPath(e.path) && sonamePackage(e.soname),
+    );
     const bySoname = new Map<string, string[]>();
     for (const l of libs) bySoname.set(l.soname!, [...(bySoname.get(l.soname!) ?? []), l.path]);
     const sonames = [...bySoname.keys()].sort();
@@ -142,23 +183,28 @@ export function planSplit(o: { entries: readonly StagedEntry[]; main: string; ex
       const stem = splitSoname(soname)![0];
       const dirs = new Set(bySoname.get(soname)!.map((p) => p.slice(0, p.lastIndexOf('/') + 1)));
       // The library file, and links beside it named STEM.so.* (the SONAME link and versioned names).
-      const mine = (e: StagedEntry): boolean => dirs.has(e.path.slice(0, e.path.lastIndexOf('/') + 1))
-        && e.kind !== 'dir' && e.path.slice(e.path.lastIndexOf('/') + 1).startsWith(`${stem}.so.`);
+      const mine = (e: StagedEntry): boolean =>
+        dirs.has(e.path.slice(0, e.path.lastIndexOf('/') + 1)) &&
+        e.kind !== 'dir' &&
+        e.path.slice(e.path.lastIndexOf('/') + 1).startsWith(`${stem}.so.`);
       push(sonamePackage(soname)!, 'runtime', claim(entries, taken, [], mine));
     }
     if (sonames.length > 0) {
       const dev = devPackage(sonames[0]!)!;
       const links = new Set(sonames.map((s) => `${splitSoname(s)![0]}.so`));
-      const isLink = (e: StagedEntry): boolean => e.kind !== 'dir' && isPublicLibPath(e.path) && links.has(e.path.slice(e.path.lastIndexOf('/') + 1));
+      const isLink = (e: StagedEntry): boolean =>
+        e.kind !== 'dir' && isPublicLibPath(e.path) && links.has(e.path.slice(e.path.lastIndexOf('/') + 1));
       push(dev, 'dev', claim(entries, taken, DEV_GLOBS, isLink));
       // A library port whose leftovers are only documents and manual pages (libbsd.7): they go with the -dev package.
       const rest = entries.filter((e) => !taken.has(e.path));
-      if (rest.length > 0 && rest.every((e) => /^usr\/share\/(doc|info|man)\//.test(e.path))) push(dev, 'dev', claim(entries, taken, [/.*/]));
+      if (rest.length > 0 && rest.every((e) => /^usr\/share\/(doc|info|man)\//.test(e.path)))
+        push(dev, 'dev', claim(entries, taken, [/.*/]));
     }
   }
   const restPaths = entries.filter((e) => !taken.has(e.path)).map((e) => e.path);
   const clash = out.find((p) => p.name === o.main && p.role !== 'main');
-  if (clash && restPaths.length > 0) throw fail(`package ${o.main} is both the port's own package and a ${clash.role} package`);
+  if (clash && restPaths.length > 0)
+    throw fail(`package ${o.main} is both the port's own package and a ${clash.role} package`);
   push(o.main, 'main', restPaths);
   return out.sort((a, b) => rank(a) - rank(b) || (a.name < b.name ? -1 : 1));
 }

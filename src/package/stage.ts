@@ -11,7 +11,10 @@ import { isElf, readElfDynamic } from './elf.js';
 import type { StagedEntry } from './split.js';
 
 function fail(message: string): KilnError {
-  return new KilnError('KILN_E_PACKAGE', message, { hint: 'the install step must not put links where kiln writes its own files', exitCode: 1 });
+  return new KilnError('KILN_E_PACKAGE', message, {
+    hint: 'the install step must not put links where kiln writes its own files',
+    exitCode: 1,
+  });
 }
 
 /** Every file, link and empty folder under `root` (links are listed, never followed), with the SONAME of shared libraries. */
@@ -37,7 +40,9 @@ export function listStaged(root: string, limit = 500_000): StagedEntry[] {
             fs.readSync(fd, buf, 0, st.size, 0);
             soname = readElfDynamic(buf)?.soname;
           }
-        } finally { fs.closeSync(fd); }
+        } finally {
+          fs.closeSync(fd);
+        }
         out.push({ path: r, kind: 'file', ...(soname !== undefined ? { soname } : {}) });
       }
       // sockets, fifos, devices: not packaged
@@ -54,14 +59,20 @@ export function safeMkdirs(root: string, rel: string): string {
     if (part === '..') throw fail(`path ${rel} leaves the package root`);
     cur = path.join(cur, part);
     const st = fs.lstatSync(cur, { throwIfNoEntry: false });
-    if (!st) { fs.mkdirSync(cur, { mode: 0o755 }); fs.chmodSync(cur, 0o755); } else if (!st.isDirectory()) throw fail(`${rel}: ${part} is not a folder in the staged tree`);
+    if (!st) {
+      fs.mkdirSync(cur, { mode: 0o755 });
+      fs.chmodSync(cur, 0o755);
+    } else if (!st.isDirectory()) throw fail(`${rel}: ${part} is not a folder in the staged tree`);
   }
   return cur;
 }
 
 /** Moves entry `rel` from `from` to `to` (same file system), making the parents in `to`. */
 export function moveEntry(from: string, to: string, rel: string, kind: StagedEntry['kind']): void {
-  if (kind === 'dir') { safeMkdirs(to, rel); return; }
+  if (kind === 'dir') {
+    safeMkdirs(to, rel);
+    return;
+  }
   const dir = path.posix.dirname(rel);
   safeMkdirs(to, dir === '.' ? '' : dir);
   fs.renameSync(path.join(from, rel), path.join(to, rel));

@@ -38,8 +38,12 @@ const isAbi = (v: string | undefined): boolean => v !== undefined && v.startsWit
  * dependency being rebuilt (`building`) whose recorded ABI stands in their identity, or on another conditional
  * port. Returns node id → the reasons to print (one per dependency waited on).
  */
-export function conditionalKeeps(dag: Dag, identities: ReadonlyMap<string, Identity>, kept: ReadonlySet<number>,
-  building: ReadonlySet<number>): Map<number, string[]> {
+export function conditionalKeeps(
+  dag: Dag,
+  identities: ReadonlyMap<string, Identity>,
+  kept: ReadonlySet<number>,
+  building: ReadonlySet<number>,
+): Map<number, string[]> {
   const out = new Map<number, string[]>();
   if (kept.size === 0 || building.size === 0) return out;
   for (const v of topoOrder(dag)) {
@@ -49,7 +53,12 @@ export function conditionalKeeps(dag: Dag, identities: ReadonlyMap<string, Ident
     for (const d of [...dag.deps[v]!].sort((a, b) => (dag.ids[a]! < dag.ids[b]! ? -1 : 1))) {
       const dep = dag.ids[d]!;
       const viaAbi = isAbi(depValue(comps, dep));
-      if (out.has(d)) why.push(viaAbi ? `dependency ${dep} may be rebuilt, kept if its ABI is unchanged` : `dependency ${dep} may be rebuilt, kept if it is kept`);
+      if (out.has(d))
+        why.push(
+          viaAbi
+            ? `dependency ${dep} may be rebuilt, kept if its ABI is unchanged`
+            : `dependency ${dep} may be rebuilt, kept if it is kept`,
+        );
       else if (building.has(d) && viaAbi) why.push(`dependency ${dep} rebuilt, kept if its ABI is unchanged`);
     }
     if (why.length > 0) out.set(v, why);
@@ -126,7 +135,10 @@ export class AbiResolver {
     if (why && old) {
       // A conditional port whose dependency's ABI changed: say which, as the plan would have without the check.
       reasons = changeReasons(old, now.components, now.hash).map((r) => {
-        const dep = r.startsWith('dependency ') && r.endsWith(' rebuilt') ? r.slice('dependency '.length, -' rebuilt'.length) : undefined;
+        const dep =
+          r.startsWith('dependency ') && r.endsWith(' rebuilt')
+            ? r.slice('dependency '.length, -' rebuilt'.length)
+            : undefined;
         return dep !== undefined && isAbi(depValue(c, dep)) && r === dependencyRebuilt(dep) ? `${r}, ABI changed` : r;
       });
     }
@@ -169,7 +181,10 @@ export function settlePlan(input: AbiResolverInput, abiOf: (origin: string) => s
   const identities = new Map<string, Identity>();
   for (const origin of input.plan.build) {
     const d = r.decide(origin);
-    if (d.action === 'keep') { kept.set(origin, d.reasons); continue; }
+    if (d.action === 'keep') {
+      kept.set(origin, d.reasons);
+      continue;
+    }
     built.push(origin);
     identities.set(origin, d.identity);
     r.built(origin, abiOf(origin));

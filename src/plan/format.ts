@@ -15,7 +15,9 @@ export interface PlanJson {
 /** The plan as the CLI spec's JSON object; `explain` adds the reasons. */
 export function planToJson(plan: Plan, explain = false): PlanJson {
   const out: PlanJson = {
-    build: plan.build, keep: plan.keep, delete: plan.delete,
+    build: plan.build,
+    keep: plan.keep,
+    delete: plan.delete,
     skip: plan.skip.map((s) => ({ origin: s.origin, reason: s.reason })),
     counts: { ...plan.counts },
   };

@@ -75,7 +75,13 @@ export function abiContribution(abi: string): string {
  * ordered by origin. The origins themselves and which are build or run are in the recipe bytes (its
  * hash), so the text carries only their identities (short strings hash much faster).
  */
-function canonicalHead(format: number, recipe: string, jail: string, options: Readonly<Record<string, boolean>>, deps: number): string {
+function canonicalHead(
+  format: number,
+  recipe: string,
+  jail: string,
+  options: Readonly<Record<string, boolean>>,
+  deps: number,
+): string {
   return `kiln-identity\0format=${format}\0recipe=${recipe}\0jail=${jail}\0options=${optionsText(options)}\0deps=${deps}:`;
 }
 
@@ -103,7 +109,10 @@ export function identityHash(c: IdentityComponents): string {
 /** The recipe's declared options at their defaults, overridden by `chosen`; keys sorted. */
 function optionsOf(port: Port, chosen: Readonly<Record<string, boolean>> | undefined): Record<string, boolean> {
   let any = false;
-  for (const _ in port.recipe.options) { any = true; break; }
+  for (const _ in port.recipe.options) {
+    any = true;
+    break;
+  }
   if (!any) return EMPTY_OPTIONS;
   const names = Object.keys(port.recipe.options);
   const out: Record<string, boolean> = {};
@@ -130,7 +139,10 @@ function contribOf(shared: Shared, origin: string): string | undefined {
   shared.ensure();
   if (!shared.byOrigin) {
     const m = new Map<string, string>();
-    shared.ids.forEach((o, i) => { const h = shared.contrib[i]; if (h !== undefined) m.set(o, h); });
+    shared.ids.forEach((o, i) => {
+      const h = shared.contrib[i];
+      if (h !== undefined) m.set(o, h);
+    });
     shared.byOrigin = m;
   }
   return shared.byOrigin.get(origin);
@@ -139,8 +151,12 @@ function contribOf(shared: Shared, origin: string): string | undefined {
 /** An identity whose hash and components are computed only when asked for (a first plan compares none). */
 class ComputedIdentity implements Identity {
   private made: IdentityComponents | undefined;
-  constructor(private readonly node: number, private readonly port: Port, private readonly options: Record<string, boolean>,
-    private readonly shared: Shared) {}
+  constructor(
+    private readonly node: number,
+    private readonly port: Port,
+    private readonly options: Record<string, boolean>,
+    private readonly shared: Shared,
+  ) {}
 
   get hash(): string {
     this.shared.ensure();
@@ -151,12 +167,21 @@ class ComputedIdentity implements Identity {
     if (!this.made) {
       const record = (list: readonly string[]): Record<string, string> => {
         const out: Record<string, string> = {};
-        for (const d of [...list].sort()) { const h = contribOf(this.shared, d); if (h !== undefined) out[d] = h; }
+        for (const d of [...list].sort()) {
+          const h = contribOf(this.shared, d);
+          if (h !== undefined) out[d] = h;
+        }
         return out;
       };
       const { depends } = this.port.recipe;
-      this.made = { format: this.shared.format, recipe: this.port.contentHash, options: this.options,
-        build: record(depends.build), run: record(depends.run), jail: this.shared.jail };
+      this.made = {
+        format: this.shared.format,
+        recipe: this.port.contentHash,
+        options: this.options,
+        build: record(depends.build),
+        run: record(depends.run),
+        jail: this.shared.jail,
+      };
     }
     return this.made;
   }
@@ -185,7 +210,11 @@ export function computeIdentities(input: IdentityInput): Map<string, Identity> {
   const optionsOfNode = new Array<Record<string, boolean> | undefined>(ids.length);
   let done = false;
   const shared: Shared = {
-    format: input.format ?? FORMAT_VERSION, jail, ids, hashes, contrib: abi ? new Array(ids.length) : hashes,
+    format: input.format ?? FORMAT_VERSION,
+    jail,
+    ids,
+    hashes,
+    contrib: abi ? new Array(ids.length) : hashes,
     ensure: () => {
       if (done) return;
       done = true;
@@ -204,8 +233,14 @@ export function computeIdentities(input: IdentityInput): Map<string, Identity> {
 }
 
 /** Every node's hash (and contribution), in dependency order: the canonical text of each, hashed. */
-function hashAll(shared: Shared, order: readonly number[], dag: Dag, ports: ReadonlyMap<string, Port>,
-  optionsOfNode: readonly (Record<string, boolean> | undefined)[], abi: ReadonlyMap<string, string> | undefined): void {
+function hashAll(
+  shared: Shared,
+  order: readonly number[],
+  dag: Dag,
+  ports: ReadonlyMap<string, Port>,
+  optionsOfNode: readonly (Record<string, boolean> | undefined)[],
+  abi: ReadonlyMap<string, string> | undefined,
+): void {
   const ids = shared.ids;
   let idsSorted = true;
   for (let i = 1; i < ids.length && idsSorted; i++) idsSorted = ids[i - 1]! < ids[i]!;
@@ -224,14 +259,20 @@ function hashAll(shared: Shared, order: readonly number[], dag: Dag, ports: Read
     for (const d of deps) {
       let k = tmp.length;
       tmp.push(d);
-      while (k > 0 && before(d, tmp[k - 1]!)) { tmp[k] = tmp[k - 1]!; k--; }
+      while (k > 0 && before(d, tmp[k - 1]!)) {
+        tmp[k] = tmp[k - 1]!;
+        k--;
+      }
       tmp[k] = d;
     }
     let text = `${head}${port.contentHash}${jailPart}${optionsText(options)}\0deps=${tmp.length}:`;
     for (const d of tmp) text += shared.contrib[d]!;
     const hash = sha256(text);
     shared.hashes[v] = hash;
-    if (abi) { const a = abi.get(ids[v]!); shared.contrib[v] = a === undefined ? hash : abiContribution(a); }
+    if (abi) {
+      const a = abi.get(ids[v]!);
+      shared.contrib[v] = a === undefined ? hash : abiContribution(a);
+    }
   }
 }
 

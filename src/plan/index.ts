@@ -1,9 +1,22 @@
 /**
  * Build identities and the plan of a bulk (pure): what to build, keep, delete or skip, and why.
  */
-export { FORMAT_VERSION, computeIdentities, identityHash, placeholderJailIdentity, abiContribution } from './identity.js';
 export {
-  AbiResolver, abiMapOf, abiUnchanged, conditionalKeeps, settlePlan, type AbiDecision, type AbiResolverInput, type SettledPlan,
+  FORMAT_VERSION,
+  computeIdentities,
+  identityHash,
+  placeholderJailIdentity,
+  abiContribution,
+} from './identity.js';
+export {
+  AbiResolver,
+  abiMapOf,
+  abiUnchanged,
+  conditionalKeeps,
+  settlePlan,
+  type AbiDecision,
+  type AbiResolverInput,
+  type SettledPlan,
 } from './abi.js';
 export type { Identity, IdentityComponents, IdentityInput } from './identity.js';
 export { makePlan } from './plan.js';

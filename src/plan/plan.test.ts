@@ -6,12 +6,19 @@ import { closure, buildDag } from '../graph/index.js';
 import type { Port } from '../recipe/types.js';
 import { assertGolden } from '../util/golden.js';
 import {
-  computeIdentities, makePlan, planToJson, formatPlanText, FORMAT_VERSION, identityHash, placeholderJailIdentity,
+  computeIdentities,
+  makePlan,
+  planToJson,
+  formatPlanText,
+  FORMAT_VERSION,
+  identityHash,
+  placeholderJailIdentity,
 } from './index.js';
 import type { BuiltRecord, Identity, Plan, PlanInput } from './index.js';
 import { loadFixturePorts } from './__fixtures__/load.js';
 
-const golden = (name: string): string => path.join(path.dirname(fileURLToPath(import.meta.url)), '__fixtures__', 'golden', name);
+const golden = (name: string): string =>
+  path.join(path.dirname(fileURLToPath(import.meta.url)), '__fixtures__', 'golden', name);
 const JAIL = placeholderJailIdentity('bookworm-amd64');
 
 interface Opts {
@@ -27,30 +34,52 @@ function planFor(ports: ReadonlyMap<string, Port>, o: Opts = {}): { plan: Plan; 
   const c = closure(ports, o.roots ?? 'all');
   const dag = buildDag(ports, c.origins);
   const ids = computeIdentities({ dag, ports, options: o.options, jail: o.jail ?? JAIL, format: o.format });
-  const plan = makePlan({ dag, ports, identities: ids, built: o.built ?? new Map(), missing: c.missing, all: o.roots === undefined || o.roots === 'all', ...o.extra });
+  const plan = makePlan({
+    dag,
+    ports,
+    identities: ids,
+    built: o.built ?? new Map(),
+    missing: c.missing,
+    all: o.roots === undefined || o.roots === 'all',
+    ...o.extra,
+  });
   return { plan, ids };
 }
 
 /** Built records as if the plan's builds had all succeeded. */
-function recordsOf(ports: ReadonlyMap<string, Port>, r: { plan: Plan; ids: ReadonlyMap<string, Identity> }): Map<string, BuiltRecord> {
+function recordsOf(
+  ports: ReadonlyMap<string, Port>,
+  r: { plan: Plan; ids: ReadonlyMap<string, Identity> },
+): Map<string, BuiltRecord> {
   const m = new Map<string, BuiltRecord>();
   for (const origin of r.plan.build) {
     const id = r.ids.get(origin)!;
     const p = ports.get(origin)!;
     m.set(origin, {
-      origin, pkgname: p.pkgname, version: `${p.recipe.version}-k${p.recipe.revision}`, arch: 'amd64',
-      identity: id.hash, components: id.components, files: [`pool/${p.pkgname}.deb`], built: '2024-01-01T00:00:00Z',
+      origin,
+      pkgname: p.pkgname,
+      version: `${p.recipe.version}-k${p.recipe.revision}`,
+      arch: 'amd64',
+      identity: id.hash,
+      components: id.components,
+      files: [`pool/${p.pkgname}.deb`],
+      built: '2024-01-01T00:00:00Z',
     });
   }
   return m;
 }
 
-function withHash(p: Port, contentHash: string): Port { return { ...p, contentHash }; }
+function withHash(p: Port, contentHash: string): Port {
+  return { ...p, contentHash };
+}
 
 test('fresh plan of the fixture tree: everything new, missing dependency and cycle skipped with culprits (golden)', () => {
   const { plan } = planFor(loadFixturePorts());
   assert.deepEqual(plan.build.slice().sort(), ['devel/git', 'lib/ssl', 'lib/zlib', 'net/curl', 'shells/hello']);
-  assert.deepEqual(plan.skip.map((s) => s.origin), ['devel/chicken', 'devel/egg', 'devel/farm', 'editors/nano', 'editors/nano-tiny']);
+  assert.deepEqual(
+    plan.skip.map((s) => s.origin),
+    ['devel/chicken', 'devel/egg', 'devel/farm', 'editors/nano', 'editors/nano-tiny'],
+  );
   const reason = Object.fromEntries(plan.skip.map((s) => [s.origin, s.reason]));
   assert.equal(reason['editors/nano'], 'depends on devel/ncurses, which is not in the tree');
   assert.match(reason['editors/nano-tiny']!, /^depends on editors\/nano, which is skipped \(depends on devel\/ncurses/);
@@ -147,8 +176,10 @@ test('requested origins that are missing or invalid are skipped; an invalid port
   assert.match(reason['lib/ssl']!, /^depends on lib\/zlib, whose recipe is invalid/);
   assert.equal(reason['net/curl'], 'depends on lib/zlib, whose recipe is invalid');
   const git = planFor(ports, { roots: ['devel/git'], extra: { invalid } }).plan;
-  assert.equal(git.skip.find((s) => s.origin === 'devel/git')!.reason,
-    'depends on net/curl, which is skipped (depends on lib/zlib, whose recipe is invalid)');
+  assert.equal(
+    git.skip.find((s) => s.origin === 'devel/git')!.reason,
+    'depends on net/curl, which is skipped (depends on lib/zlib, whose recipe is invalid)',
+  );
   assert.deepEqual(plan.delete, ['devel/git', 'shells/hello'], 'not in the list; lib/zlib is not deleted');
   const all = planFor(ports, { built, extra: { invalid } }).plan;
   assert.ok(all.skip.some((s) => s.origin === 'lib/zlib' && s.reason === 'its recipe is invalid'));
@@ -156,7 +187,14 @@ test('requested origins that are missing or invalid are skipped; an invalid port
 });
 
 test('identities: order-independent canonical hash, options and dependency identities enter it', () => {
-  const c = { format: 1, recipe: 'r', options: { B: true, A: false }, build: { 'x/b': '2', 'x/a': '1' }, run: {}, jail: 'j' };
+  const c = {
+    format: 1,
+    recipe: 'r',
+    options: { B: true, A: false },
+    build: { 'x/b': '2', 'x/a': '1' },
+    run: {},
+    jail: 'j',
+  };
   const d = { ...c, options: { A: false, B: true }, build: { 'x/a': '1', 'x/b': '2' } };
   assert.equal(identityHash(c), identityHash(d));
   assert.notEqual(identityHash(c), identityHash({ ...c, options: { A: true, B: true } }));
@@ -171,7 +209,13 @@ test('identities: order-independent canonical hash, options and dependency ident
   assert.notEqual(a.get('devel/git')!.hash, b.get('devel/git')!.hash, 'a dependency change ripples up');
   assert.deepEqual(a.get('net/curl')!.components.options, { HTTP2: true });
   assert.equal(a.get('devel/egg'), undefined, 'ports on a cycle have no identity');
-  for (const [origin, id] of a) assert.equal(identityHash(id.components), id.hash, `${origin}: the stored components re-hash to the identity`);
-  assert.deepEqual(a.get('net/curl')!.components.build, { 'lib/ssl': a.get('lib/ssl')!.hash, 'lib/zlib': a.get('lib/zlib')!.hash });
-  assert.deepEqual(JSON.parse(JSON.stringify(a.get('lib/ssl'))).components.run, { 'lib/zlib': a.get('lib/zlib')!.hash });
+  for (const [origin, id] of a)
+    assert.equal(identityHash(id.components), id.hash, `${origin}: the stored components re-hash to the identity`);
+  assert.deepEqual(a.get('net/curl')!.components.build, {
+    'lib/ssl': a.get('lib/ssl')!.hash,
+    'lib/zlib': a.get('lib/zlib')!.hash,
+  });
+  assert.deepEqual(JSON.parse(JSON.stringify(a.get('lib/ssl'))).components.run, {
+    'lib/zlib': a.get('lib/zlib')!.hash,
+  });
 });

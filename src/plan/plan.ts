@@ -40,7 +40,12 @@ function blockedNodes(input: PlanInput, index: ReadonlyMap<string, number>): Map
     const text = formatCycle(g.cycle.map((i) => dag.ids[i]!));
     const onCycle = new Set(g.cycle);
     for (const m of g.members) {
-      add(m, onCycle.has(m) ? `part of the dependency cycle ${text}` : `mutually dependent with the dependency cycle ${text}`);
+      add(
+        m,
+        onCycle.has(m)
+          ? `part of the dependency cycle ${text}`
+          : `mutually dependent with the dependency cycle ${text}`,
+      );
     }
   }
   const reason = new Map<number, string>();
@@ -60,9 +65,10 @@ function blockedNodes(input: PlanInput, index: ReadonlyMap<string, number>): Map
     for (const w of rev[v]!) {
       if (reason.has(w)) continue;
       const origin = dag.ids[v]!;
-      const why = c === v
-        ? `depends on ${origin}, which is skipped (${reason.get(v)})`
-        : `depends on ${origin}, which is skipped (${dag.ids[c]}: ${reason.get(c)})`;
+      const why =
+        c === v
+          ? `depends on ${origin}, which is skipped (${reason.get(v)})`
+          : `depends on ${origin}, which is skipped (${dag.ids[c]}: ${reason.get(c)})`;
       reason.set(w, why);
       culprit.set(w, c);
       queue.push(w);
@@ -91,8 +97,10 @@ export function makePlan(input: PlanInput): Plan {
     return indexMap;
   };
   const cycles = input.cycles ?? cycleGroups(dag);
-  const blocked = (input.missing?.length ?? 0) > 0 || cycles.length > 0
-    ? blockedNodes({ ...input, cycles }, index()) : new Map<number, string>();
+  const blocked =
+    (input.missing?.length ?? 0) > 0 || cycles.length > 0
+      ? blockedNodes({ ...input, cycles }, index())
+      : new Map<number, string>();
 
   const reasons = new Map<string, readonly string[]>();
   const skip: SkipEntry[] = [];
@@ -128,7 +136,11 @@ export function makePlan(input: PlanInput): Plan {
     const cond = conditionalKeeps(dag, identities, new Set(keep.map((o) => index().get(o)!)), new Set(toBuild));
     if (cond.size > 0) {
       conditional = new Map();
-      for (const [v, why] of cond) { conditional.set(dag.ids[v]!, why); reasons.set(dag.ids[v]!, why); toBuild.push(v); }
+      for (const [v, why] of cond) {
+        conditional.set(dag.ids[v]!, why);
+        reasons.set(dag.ids[v]!, why);
+        toBuild.push(v);
+      }
       toBuild.sort((a, b) => a - b);
       keep = keep.filter((o) => !conditional!.has(o));
     }
@@ -157,7 +169,10 @@ export function makePlan(input: PlanInput): Plan {
     const gone = input.ports.has(origin) ? REASONS.leftList : REASONS.leftTree;
     if (input.keepStale || input.additive) {
       keep.push(origin);
-      reasons.set(origin, input.additive ? [...(gone === REASONS.leftTree ? [gone] : []), REASONS.notRequested] : [gone, REASONS.stale]);
+      reasons.set(
+        origin,
+        input.additive ? [...(gone === REASONS.leftTree ? [gone] : []), REASONS.notRequested] : [gone, REASONS.stale],
+      );
     } else {
       del.push(origin);
       reasons.set(origin, [gone]);
@@ -175,7 +190,10 @@ export function makePlan(input: PlanInput): Plan {
   del.sort();
   skip.sort(byOrigin);
   return {
-    build, keep, delete: del, skip,
+    build,
+    keep,
+    delete: del,
+    skip,
     counts: { build: build.length, keep: keep.length, delete: del.length, skip: skip.length },
     reasons,
     ...(conditional ? { conditional } : {}),

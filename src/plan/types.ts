@@ -122,9 +122,18 @@ export interface PublishedPackage {
 export function toBuiltRecords(rows: readonly PublishedPackage[]): Map<string, BuiltRecord> {
   const out = new Map<string, BuiltRecord>();
   for (const p of rows) {
-    out.set(p.origin, { origin: p.origin, pkgname: p.pkgname, version: p.version, arch: p.arch, identity: p.identity,
-      components: p.components as IdentityComponents, files: p.files, built: p.built,
-      ...(p.durationS !== undefined ? { durationS: p.durationS } : {}), ...(p.abi !== undefined ? { abi: p.abi } : {}) });
+    out.set(p.origin, {
+      origin: p.origin,
+      pkgname: p.pkgname,
+      version: p.version,
+      arch: p.arch,
+      identity: p.identity,
+      components: p.components as IdentityComponents,
+      files: p.files,
+      built: p.built,
+      ...(p.durationS !== undefined ? { durationS: p.durationS } : {}),
+      ...(p.abi !== undefined ? { abi: p.abi } : {}),
+    });
   }
   return out;
 }

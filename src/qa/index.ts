@@ -1,5 +1,13 @@
 /** QA as Debian checks packages: lintian, the install test, the QA phase of a build. See README.md. */
-export { parseLintian, countBySeverity, runLintian, hostSandboxArgv, type LintianTag, type LintianResult, type Severity } from './lintian.js';
+export {
+  parseLintian,
+  countBySeverity,
+  runLintian,
+  hostSandboxArgv,
+  type LintianTag,
+  type LintianResult,
+  type Severity,
+} from './lintian.js';
 export { installTest, allowedLeftover, type InstallResult, type InstallTestOptions } from './install.js';
 export { runQa, qaReportPath, readQaReport, KILN_PACKAGING_TAGS, type QaReport, type QaOptions } from './run.js';
 export { withQa, bulkQa, debsIn, type WithQaOptions } from './phase.js';

@@ -9,8 +9,22 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ExecError } from '../util/exec.js';
-import { controlFromBytes, controlWithDpkg, controlValue, parseControl, renderPackages, type PackageEntry } from '../repo/index.js';
-import { createSandbox, sharedAptCache, type BindMount, type JailRef, type Limits, type Sandbox } from '../sandbox/index.js';
+import {
+  controlFromBytes,
+  controlWithDpkg,
+  controlValue,
+  parseControl,
+  renderPackages,
+  type PackageEntry,
+} from '../repo/index.js';
+import {
+  createSandbox,
+  sharedAptCache,
+  type BindMount,
+  type JailRef,
+  type Limits,
+  type Sandbox,
+} from '../sandbox/index.js';
 import { APT_ENV, aptLine } from '../build/index.js';
 
 /** What the install test found. */
@@ -27,7 +41,8 @@ export interface InstallResult {
 }
 
 /** Places a purge may leave files in (apt's and dpkg's state, caches, logs, run-time folders). */
-const ALLOWED = /^\/(var\/lib\/(apt|dpkg|ucf|systemd)|var\/cache|var\/log|etc\/apt|run|tmp|var\/tmp|root|kiln)(\/|$)|^\/etc\/ld\.so\.cache$/;
+const ALLOWED =
+  /^\/(var\/lib\/(apt|dpkg|ucf|systemd)|var\/cache|var\/log|etc\/apt|run|tmp|var\/tmp|root|kiln)(\/|$)|^\/etc\/ld\.so\.cache$/;
 
 /** The allowed-places filter, for tests. */
 export function allowedLeftover(p: string): boolean {
@@ -35,18 +50,30 @@ export function allowedLeftover(p: string): boolean {
 }
 
 /** A Packages index of `debs` (paths relative to `root`), read on the host. */
-async function packagesIndex(root: string, debs: readonly string[]): Promise<{ text: string; names: Map<string, string> }> {
+async function packagesIndex(
+  root: string,
+  debs: readonly string[],
+): Promise<{ text: string; names: Map<string, string> }> {
   const entries: PackageEntry[] = [];
   const names = new Map<string, string>();
   for (const d of debs) {
     const buf = fs.readFileSync(d);
     let text: string | null = null;
-    try { text = controlFromBytes(buf); } catch { continue; }
+    try {
+      text = controlFromBytes(buf);
+    } catch {
+      continue;
+    }
     text ??= await controlWithDpkg(d);
     const control = parseControl(text);
     names.set(d, `${controlValue(control, 'Package')}=${controlValue(control, 'Version')}`);
-    entries.push({ control, filename: path.relative(root, d), size: buf.length,
-      md5: crypto.createHash('md5').update(buf).digest('hex'), sha256: crypto.createHash('sha256').update(buf).digest('hex') });
+    entries.push({
+      control,
+      filename: path.relative(root, d),
+      size: buf.length,
+      md5: crypto.createHash('md5').update(buf).digest('hex'),
+      sha256: crypto.createHash('sha256').update(buf).digest('hex'),
+    });
   }
   return { text: `${renderPackages(entries)}\n`, names };
 }
@@ -58,7 +85,13 @@ async function packagesIndex(root: string, debs: readonly string[]): Promise<{ t
  */
 function debBinds(debs: readonly string[], dest: string): BindMount[] {
   const dirs = [...new Set(debs.map((d) => path.dirname(d)))];
-  const open = (d: string): boolean => { try { return (fs.statSync(d).mode & 0o005) === 0o005; } catch { return false; } };
+  const open = (d: string): boolean => {
+    try {
+      return (fs.statSync(d).mode & 0o005) === 0o005;
+    } catch {
+      return false;
+    }
+  };
   if (dirs.length === 1 && open(dirs[0]!)) return [{ source: dirs[0]!, dest, readonly: true }];
   return debs.map((d) => ({ source: d, dest: `${dest}/${path.basename(d)}`, readonly: true }));
 }
@@ -95,47 +128,103 @@ export async function installTest(o: InstallTestOptions): Promise<InstallResult>
     const pkgs = own.map((d) => idx.names.get(d)!).filter(Boolean);
     const names = pkgs.map((p) => p.split('=')[0]!);
     fs.writeFileSync(sb.hostPath('/etc/apt/sources.list.d/kiln-qa.list'), 'deb [trusted=yes] file:/kiln/qa ./\n');
-    fs.writeFileSync(sb.hostPath('/etc/apt/preferences.d/kiln-qa.pref'), 'Package: *\nPin: origin ""\nPin-Priority: 990\n');
+    fs.writeFileSync(
+      sb.hostPath('/etc/apt/preferences.d/kiln-qa.pref'),
+      'Package: *\nPin: origin ""\nPin-Priority: 990\n',
+    );
     const binds = [...debBinds(own, '/kiln/qa/new'), ...debBinds(others, '/kiln/qa/repo')];
     // As a build's dependency phases: apt's cache is the sandbox's own layer over the shared one (new downloads are
     // promoted when the jail's index vouches for them).
     const aptCache = sharedAptCache(o.home);
     const lines: string[] = [];
     const sh = async (script: string, network: 'archive' | false): Promise<number> => {
-      const r = await sb.run({ argv: ['sh', '-ec', script], user: 'root', network, env: APT_ENV, binds, aptCache, allowFailure: true, signal: o.signal,
-        ...(o.limits ? { limits: o.limits } : {}), onLine: (l, s) => { lines.push(l); o.log(`${s === 'stderr' ? '! ' : ''}${l}`); } });
+      const r = await sb.run({
+        argv: ['sh', '-ec', script],
+        user: 'root',
+        network,
+        env: APT_ENV,
+        binds,
+        aptCache,
+        allowFailure: true,
+        signal: o.signal,
+        ...(o.limits ? { limits: o.limits } : {}),
+        onLine: (l, s) => {
+          lines.push(l);
+          o.log(`${s === 'stderr' ? '! ' : ''}${l}`);
+        },
+      });
       return r.status;
     };
     const snap = `find / -xdev -path /kiln -prune -o -print 2>/dev/null | LC_ALL=C sort`;
     const listUpdate = `apt-get update -q -o APT::Sandbox::User=root -o Acquire::Languages=none -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/kiln-qa.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`;
     o.log(`install test of ${pkgs.join(' ')}`);
     // Downloading reaches only the jail's archives (the proxy); installing and the maintainer scripts have no network.
-    if (await sh(`${listUpdate}\n${aptLine('download', 'install', pkgs)}`, 'archive') !== 0) {
-      return { ok: false, packages: pkgs, missing: [], leftovers: [], reason: `apt cannot install ${pkgs.join(' ')}: ${aptError(lines)}` };
+    if ((await sh(`${listUpdate}\n${aptLine('download', 'install', pkgs)}`, 'archive')) !== 0) {
+      return {
+        ok: false,
+        packages: pkgs,
+        missing: [],
+        leftovers: [],
+        reason: `apt cannot install ${pkgs.join(' ')}: ${aptError(lines)}`,
+      };
     }
     lines.length = 0;
-    const status = await sh([
-      `${snap} > /kiln/qa-before`,
-      `echo '>>> install'`, aptLine('install', 'install', pkgs),
-      `echo '>>> files'`,
-      `for p in ${names.join(' ')}; do dpkg -L "$p" | while IFS= read -r f; do [ -e "$f" ] || [ -L "$f" ] || echo "kiln-qa: missing: $f"; done; done`,
-      `echo '>>> remove'`, `dpkg --remove ${names.join(' ')}`,
-      `echo '>>> purge'`, `dpkg --purge ${names.join(' ')}`,
-      `cat /var/lib/dpkg/info/*.list | LC_ALL=C sort -u > /kiln/qa-owned`,
-      `${snap} > /kiln/qa-after`,
-      `LC_ALL=C comm -13 /kiln/qa-before /kiln/qa-after | LC_ALL=C comm -23 - /kiln/qa-owned | sed 's/^/kiln-qa: left: /'`,
-    ].join('\n'), false);
-    const missing = lines.filter((l) => l.startsWith('kiln-qa: missing: ')).map((l) => l.slice('kiln-qa: missing: '.length));
-    const leftovers = lines.filter((l) => l.startsWith('kiln-qa: left: ')).map((l) => l.slice('kiln-qa: left: '.length)).filter((p) => !allowedLeftover(p));
+    const status = await sh(
+      [
+        `${snap} > /kiln/qa-before`,
+        `echo '>>> install'`,
+        aptLine('install', 'install', pkgs),
+        `echo '>>> files'`,
+        `for p in ${names.join(' ')}; do dpkg -L "$p" | while IFS= read -r f; do [ -e "$f" ] || [ -L "$f" ] || echo "kiln-qa: missing: $f"; done; done`,
+        `echo '>>> remove'`,
+        `dpkg --remove ${names.join(' ')}`,
+        `echo '>>> purge'`,
+        `dpkg --purge ${names.join(' ')}`,
+        `cat /var/lib/dpkg/info/*.list | LC_ALL=C sort -u > /kiln/qa-owned`,
+        `${snap} > /kiln/qa-after`,
+        `LC_ALL=C comm -13 /kiln/qa-before /kiln/qa-after | LC_ALL=C comm -23 - /kiln/qa-owned | sed 's/^/kiln-qa: left: /'`,
+      ].join('\n'),
+      false,
+    );
+    const missing = lines
+      .filter((l) => l.startsWith('kiln-qa: missing: '))
+      .map((l) => l.slice('kiln-qa: missing: '.length));
+    const leftovers = lines
+      .filter((l) => l.startsWith('kiln-qa: left: '))
+      .map((l) => l.slice('kiln-qa: left: '.length))
+      .filter((p) => !allowedLeftover(p));
     if (status !== 0) {
-      const stage = [...lines].reverse().find((l) => l.startsWith('>>> '))?.slice(4) ?? 'install';
-      return { ok: false, packages: pkgs, missing, leftovers, reason: `the ${stage} step failed (exit status ${status}): ${aptError(lines)}` };
+      const stage =
+        [...lines]
+          .reverse()
+          .find((l) => l.startsWith('>>> '))
+          ?.slice(4) ?? 'install';
+      return {
+        ok: false,
+        packages: pkgs,
+        missing,
+        leftovers,
+        reason: `the ${stage} step failed (exit status ${status}): ${aptError(lines)}`,
+      };
     }
-    return { ok: missing.length === 0, packages: pkgs, missing, leftovers,
-      ...(missing.length > 0 ? { reason: `${missing.length} file(s) dpkg -L lists are missing: ${missing.slice(0, 3).join(', ')}` } : {}) };
+    return {
+      ok: missing.length === 0,
+      packages: pkgs,
+      missing,
+      leftovers,
+      ...(missing.length > 0
+        ? { reason: `${missing.length} file(s) dpkg -L lists are missing: ${missing.slice(0, 3).join(', ')}` }
+        : {}),
+    };
   } catch (e) {
     if (e instanceof ExecError && e.reason === 'aborted') throw e;
-    return { ok: false, packages: [], missing: [], leftovers: [], reason: e instanceof Error ? e.message.split('\n')[0]! : String(e) };
+    return {
+      ok: false,
+      packages: [],
+      missing: [],
+      leftovers: [],
+      reason: e instanceof Error ? e.message.split('\n')[0]! : String(e),
+    };
   } finally {
     await sb.teardown();
   }

@@ -42,15 +42,59 @@ export function countBySeverity(tags: readonly LintianTag[]): Record<string, num
 
 /** The bubblewrap command line that runs `argv` on the host's root, read-only, no network, as the build user. Pure. */
 export function hostSandboxArgv(argv: readonly string[], binds: readonly { source: string; dest: string }[]): string[] {
-  const a = ['--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--perms', '1777', '--tmpfs', '/tmp',
-    '--perms', '1777', '--tmpfs', '/var/tmp', '--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-net', '--unshare-cgroup-try',
-    '--hostname', 'kiln', '--die-with-parent', '--new-session'];
+  const a = [
+    '--ro-bind',
+    '/',
+    '/',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--perms',
+    '1777',
+    '--tmpfs',
+    '/tmp',
+    '--perms',
+    '1777',
+    '--tmpfs',
+    '/var/tmp',
+    '--unshare-ipc',
+    '--unshare-pid',
+    '--unshare-uts',
+    '--unshare-net',
+    '--unshare-cgroup-try',
+    '--hostname',
+    'kiln',
+    '--die-with-parent',
+    '--new-session',
+  ];
   for (const b of binds) a.push('--perms', '0755', '--dir', path.posix.dirname(b.dest), '--ro-bind', b.source, b.dest);
   a.push('--cap-drop', 'ALL');
   for (const c of ['CAP_DAC_READ_SEARCH', 'CAP_SETUID', 'CAP_SETGID', 'CAP_SETPCAP']) a.push('--cap-add', c);
-  a.push('--clearenv', '--setenv', 'PATH', '/usr/sbin:/usr/bin:/sbin:/bin', '--setenv', 'HOME', '/tmp', '--setenv', 'LANG', 'C.UTF-8',
-    '--chdir', '/tmp', '--', 'setpriv', `--reuid=${BUILD_USER.uid}`, `--regid=${BUILD_USER.gid}`, '--clear-groups',
-    '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--', ...argv);
+  a.push(
+    '--clearenv',
+    '--setenv',
+    'PATH',
+    '/usr/sbin:/usr/bin:/sbin:/bin',
+    '--setenv',
+    'HOME',
+    '/tmp',
+    '--setenv',
+    'LANG',
+    'C.UTF-8',
+    '--chdir',
+    '/tmp',
+    '--',
+    'setpriv',
+    `--reuid=${BUILD_USER.uid}`,
+    `--regid=${BUILD_USER.gid}`,
+    '--clear-groups',
+    '--inh-caps=-all',
+    '--bounding-set=-all',
+    '--no-new-privs',
+    '--',
+    ...argv,
+  );
   return a;
 }
 
@@ -67,19 +111,34 @@ export interface LintianResult {
  * Runs lintian on `files` (`.deb`s; a Debian port's `.changes`/`.dsc` too when given), each bound read-only
  * at `/tmp/kiln-qa/N/NAME`. Never throws: a lintian that cannot run is reported in `error`.
  */
-export async function runLintian(files: readonly string[], opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<LintianResult> {
+export async function runLintian(
+  files: readonly string[],
+  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<LintianResult> {
   if (files.length === 0) return { tags: [], output: '' };
   // Each file is bound on its own (its folder may be closed to the build user, e.g. a 0700 home).
   const binds = files.map((f, i) => ({ source: f, dest: `/tmp/kiln-qa/${i}/${path.basename(f)}` }));
   const inside = binds.map((b) => b.dest);
   try {
-    const r = await run('bwrap', hostSandboxArgv(['lintian', '--tag-display-limit', '0', '-I', '--no-cfg', ...inside], binds), {
-      allowFailure: true, timeoutMs: opts.timeoutMs ?? 15 * 60_000, signal: opts.signal, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-    });
+    const r = await run(
+      'bwrap',
+      hostSandboxArgv(['lintian', '--tag-display-limit', '0', '-I', '--no-cfg', ...inside], binds),
+      {
+        allowFailure: true,
+        timeoutMs: opts.timeoutMs ?? 15 * 60_000,
+        signal: opts.signal,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      },
+    );
     const output = `${r.stdout}${r.stderr}`;
     const tags = parseLintian(r.stdout);
     // Status 0: no error tags; 1: error tags; anything else with nothing parsed: lintian itself failed.
-    if (r.status !== 0 && r.status !== 1 && r.status !== 2 && tags.length === 0) return { tags, output, error: `lintian exited with status ${r.status}: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}` };
+    if (r.status !== 0 && r.status !== 1 && r.status !== 2 && tags.length === 0)
+      return {
+        tags,
+        output,
+        error: `lintian exited with status ${r.status}: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`,
+      };
     return { tags, output };
   } catch (e) {
     return { tags: [], output: '', error: e instanceof Error ? e.message.split('\n')[0]! : String(e) };

@@ -23,7 +23,10 @@ function logger(file: string): (line: string) => void {
 }
 
 /** `execute` followed by the QA phase for good builds. */
-export function withQa(execute: (i: BuildPortInput) => Promise<BuildResult>, o: WithQaOptions): (i: BuildPortInput) => Promise<BuildResult> {
+export function withQa(
+  execute: (i: BuildPortInput) => Promise<BuildResult>,
+  o: WithQaOptions,
+): (i: BuildPortInput) => Promise<BuildResult> {
   return async (input) => {
     const res = await execute(input);
     if (!res.ok || input.signal?.aborted) return res;
@@ -31,28 +34,64 @@ export function withQa(execute: (i: BuildPortInput) => Promise<BuildResult>, o: 
     const log = logger(input.logFile);
     const t0 = Date.now();
     log('=== phase qa started');
-    const qa = await runQa({ home: input.home, jail: { name: input.jail.name, path: input.jail.path }, origin: input.port.origin,
-      debs: res.debs, repoDebs: o.repoDebs(), debian: input.port.recipe.build.system === 'debian', strict: o.strict, log,
-      signal: input.signal });
+    const qa = await runQa({
+      home: input.home,
+      jail: { name: input.jail.name, path: input.jail.path },
+      origin: input.port.origin,
+      debs: res.debs,
+      repoDebs: o.repoDebs(),
+      debian: input.port.recipe.build.system === 'debian',
+      strict: o.strict,
+      log,
+      signal: input.signal,
+    });
     fs.writeFileSync(qaReportPath(input.logFile), `${JSON.stringify(qa)}\n`);
     const wallMs = Date.now() - t0;
-    log(qa.ok ? `=== phase qa done in ${(wallMs / 1000).toFixed(2)} s` : `=== phase qa FAILED after ${(wallMs / 1000).toFixed(2)} s: ${qa.reason ?? ''}`);
+    log(
+      qa.ok
+        ? `=== phase qa done in ${(wallMs / 1000).toFixed(2)} s`
+        : `=== phase qa FAILED after ${(wallMs / 1000).toFixed(2)} s: ${qa.reason ?? ''}`,
+    );
     const timings = [...res.timings, { name: 'qa', startedAt: t0, wallMs, ok: qa.ok }];
     if (qa.ok) return { ...res, timings, wallMs: res.wallMs + wallMs };
     log(`FAILED in phase qa: ${qa.reason ?? ''}`);
-    return { ...res, ok: false, debs: [], phase: 'qa', failure: 'test', reason: `qa failed: ${qa.reason ?? ''}`, timings, wallMs: res.wallMs + wallMs };
+    return {
+      ...res,
+      ok: false,
+      debs: [],
+      phase: 'qa',
+      failure: 'test',
+      reason: `qa failed: ${qa.reason ?? ''}`,
+      timings,
+      wallMs: res.wallMs + wallMs,
+    };
   };
 }
 
 /** The `.deb`s in a folder (none if it does not exist). */
 export function debsIn(dir: string): string[] {
-  try { return fs.readdirSync(dir).filter((f) => f.endsWith('.deb')).map((f) => path.join(dir, f)); } catch { return []; }
+  try {
+    return fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.deb'))
+      .map((f) => path.join(dir, f));
+  } catch {
+    return [];
+  }
 }
 
 /**
  * The executor of `kiln bulk -t`: `execute` (default {@link buildPort}) then the strict QA phase, with kiln's packages
  * of the pair (`HOME/packages/JAIL-TREE/All`) for the install test's dependencies.
  */
-export function bulkQa(home: string, jail: string, tree: string, execute?: (i: BuildPortInput) => Promise<BuildResult>): (i: BuildPortInput) => Promise<BuildResult> {
-  return withQa(execute ?? buildPort, { strict: true, repoDebs: () => debsIn(path.join(home, 'packages', `${jail}-${tree}`, 'All')) });
+export function bulkQa(
+  home: string,
+  jail: string,
+  tree: string,
+  execute?: (i: BuildPortInput) => Promise<BuildResult>,
+): (i: BuildPortInput) => Promise<BuildResult> {
+  return withQa(execute ?? buildPort, {
+    strict: true,
+    repoDebs: () => debsIn(path.join(home, 'packages', `${jail}-${tree}`, 'All')),
+  });
 }

@@ -18,7 +18,11 @@ import { installTest, type InstallResult } from './install.js';
  * (1 by default), and a recipe without `description`.
  */
 export const KILN_PACKAGING_TAGS: readonly string[] = [
-  'bogus-mail-host', 'no-copyright-file', 'no-changelog', 'package-contains-ancient-file', 'extended-description-is-empty',
+  'bogus-mail-host',
+  'no-copyright-file',
+  'no-changelog',
+  'package-contains-ancient-file',
+  'extended-description-is-empty',
 ];
 
 /** What QA found for one port (`LOG.qa.json`). */
@@ -27,9 +31,14 @@ export interface QaReport {
   readonly ok: boolean;
   /** Why the port fails QA. */
   readonly reason?: string;
-  readonly lintian: { readonly tags: LintianTag[]; readonly counts: Record<string, number>; readonly error?: string;
+  readonly lintian: {
+    readonly tags: LintianTag[];
+    readonly counts: Record<string, number>;
+    readonly error?: string;
     /** E: tags the baseline does not have (these fail the port with `strict`). */
-    readonly newErrors: string[]; readonly baseline: 'debian' | 'kiln-packaging' | 'none' };
+    readonly newErrors: string[];
+    readonly baseline: 'debian' | 'kiln-packaging' | 'none';
+  };
   readonly install: InstallResult;
   readonly wallMs: number;
 }
@@ -59,7 +68,11 @@ export function qaReportPath(logFile: string): string {
 
 /** Reads a QA report written by {@link runQa}, if any. */
 export function readQaReport(logFile: string): QaReport | undefined {
-  try { return JSON.parse(fs.readFileSync(qaReportPath(logFile), 'utf8')) as QaReport; } catch { return undefined; }
+  try {
+    return JSON.parse(fs.readFileSync(qaReportPath(logFile), 'utf8')) as QaReport;
+  } catch {
+    return undefined;
+  }
 }
 
 const key = (t: LintianTag): string => `${t.package} ${t.tag}`;
@@ -67,12 +80,20 @@ const key = (t: LintianTag): string => `${t.package} ${t.tag}`;
 /** Runs lintian and the install test; writes nothing but the log (the caller writes the report). */
 export async function runQa(o: QaOptions): Promise<QaReport> {
   const t0 = Date.now();
-  o.log('=== qa: lintian (the host\'s lintian, sandboxed read-only, no network, as the build user)');
+  o.log("=== qa: lintian (the host's lintian, sandboxed read-only, no network, as the build user)");
   const lint = await runLintian(o.debs, { signal: o.signal });
-  for (const sev of ['E', 'W', 'I', 'P', 'X', 'O', 'C'] as const) for (const t of lint.tags.filter((x) => x.severity === sev)) o.log(`${sev}: ${t.package}: ${t.tag}${t.info ? ` ${t.info}` : ''}`);
+  for (const sev of ['E', 'W', 'I', 'P', 'X', 'O', 'C'] as const)
+    for (const t of lint.tags.filter((x) => x.severity === sev))
+      o.log(`${sev}: ${t.package}: ${t.tag}${t.info ? ` ${t.info}` : ''}`);
   if (lint.error) o.log(`lintian could not run: ${lint.error}`);
   const counts = countBySeverity(lint.tags);
-  o.log(`lintian: ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ') || 'no tags'}`);
+  o.log(
+    `lintian: ${
+      Object.entries(counts)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ') || 'no tags'
+    }`,
+  );
   let baselineKind: QaReport['lintian']['baseline'] = 'kiln-packaging';
   let known = new Set<string>();
   const errors = lint.tags.filter((t) => t.severity === 'E');
@@ -81,19 +102,48 @@ export async function runQa(o: QaOptions): Promise<QaReport> {
     baselineKind = base ? 'debian' : 'none';
     known = new Set((base ?? []).filter((t) => t.severity === 'E').map(key));
   }
-  const newErrors = [...new Set(errors.filter((t) => (o.debian ? !known.has(key(t)) : !KILN_PACKAGING_TAGS.includes(t.tag))).map(key))];
-  if (newErrors.length > 0) o.log(`lintian: E: tags the ${baselineKind === 'debian' ? 'Debian build' : 'baseline'} does not have: ${newErrors.join(', ')}`);
+  const newErrors = [
+    ...new Set(errors.filter((t) => (o.debian ? !known.has(key(t)) : !KILN_PACKAGING_TAGS.includes(t.tag))).map(key)),
+  ];
+  if (newErrors.length > 0)
+    o.log(
+      `lintian: E: tags the ${baselineKind === 'debian' ? 'Debian build' : 'baseline'} does not have: ${newErrors.join(', ')}`,
+    );
   o.log('=== qa: install test');
-  const install = await installTest({ home: o.home, jail: o.jail, debs: o.debs.filter((d) => /\.u?deb$/.test(d)), repoDebs: o.repoDebs,
-    label: o.origin, log: o.log, limits: o.limits, signal: o.signal });
+  const install = await installTest({
+    home: o.home,
+    jail: o.jail,
+    debs: o.debs.filter((d) => /\.u?deb$/.test(d)),
+    repoDebs: o.repoDebs,
+    label: o.origin,
+    log: o.log,
+    limits: o.limits,
+    signal: o.signal,
+  });
   for (const m of install.missing) o.log(`install test: missing: ${m}`);
   for (const l of install.leftovers) o.log(`install test: left after purge: ${l}`);
-  o.log(`install test: ${install.ok ? 'passed' : `FAILED: ${install.reason ?? ''}`}${install.leftovers.length ? ` (${install.leftovers.length} file(s) left after purge)` : ''}`);
-  const reason = !install.ok ? `install test: ${install.reason ?? 'failed'}`
-    : o.strict && newErrors.length > 0 ? `lintian: E: ${newErrors.slice(0, 5).join(', ')}${newErrors.length > 5 ? ` and ${newErrors.length - 5} more` : ''} (not in the ${baselineKind === 'debian' ? "Debian build's tags" : "kiln packaging's"})`
-    : undefined;
-  return { origin: o.origin, ok: reason === undefined, ...(reason ? { reason } : {}),
-    lintian: { tags: lint.tags, counts, ...(lint.error ? { error: lint.error } : {}), newErrors, baseline: baselineKind }, install, wallMs: Date.now() - t0 };
+  o.log(
+    `install test: ${install.ok ? 'passed' : `FAILED: ${install.reason ?? ''}`}${install.leftovers.length ? ` (${install.leftovers.length} file(s) left after purge)` : ''}`,
+  );
+  const reason = !install.ok
+    ? `install test: ${install.reason ?? 'failed'}`
+    : o.strict && newErrors.length > 0
+      ? `lintian: E: ${newErrors.slice(0, 5).join(', ')}${newErrors.length > 5 ? ` and ${newErrors.length - 5} more` : ''} (not in the ${baselineKind === 'debian' ? "Debian build's tags" : "kiln packaging's"})`
+      : undefined;
+  return {
+    origin: o.origin,
+    ok: reason === undefined,
+    ...(reason ? { reason } : {}),
+    lintian: {
+      tags: lint.tags,
+      counts,
+      ...(lint.error ? { error: lint.error } : {}),
+      newErrors,
+      baseline: baselineKind,
+    },
+    install,
+    wallMs: Date.now() - t0,
+  };
 }
 
 /** lintian's tags on Debian's own build of `packages` (downloaded from the jail's archive), or undefined if unavailable. */
@@ -104,14 +154,33 @@ async function debianBaseline(o: QaOptions, packages: readonly string[]): Promis
     sb.mkdir('/kiln/base', 'root');
     // As a build's download step: root of the sandbox's user namespace, no network but the proxy to the jail's archives.
     const proxy = `-o Acquire::http::Proxy=${ARCHIVE_PROXY} -o Acquire::https::Proxy=${ARCHIVE_PROXY}`;
-    const r = await sb.run({ argv: ['sh', '-c', `cd /kiln/base && for p in "$@"; do apt-get download -q -o APT::Sandbox::User=root ${proxy} "$p" || true; done`, 'sh', ...packages],
-      user: 'root', network: 'archive', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' }, aptCache: sharedAptCache(o.home),
-      allowFailure: true, signal: o.signal });
+    const r = await sb.run({
+      argv: [
+        'sh',
+        '-c',
+        `cd /kiln/base && for p in "$@"; do apt-get download -q -o APT::Sandbox::User=root ${proxy} "$p" || true; done`,
+        'sh',
+        ...packages,
+      ],
+      user: 'root',
+      network: 'archive',
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
+      aptCache: sharedAptCache(o.home),
+      allowFailure: true,
+      signal: o.signal,
+    });
     const dir = sb.hostPath('/kiln/base');
-    const debs = fs.readdirSync(dir).filter((f) => f.endsWith('.deb')).map((f) => path.join(dir, f));
-    o.log(`lintian baseline: Debian's build: ${debs.map((d) => path.basename(d)).join(' ') || `none downloaded (${r.stderr.trim().split('\n').pop() ?? ''})`}`);
+    const debs = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.deb'))
+      .map((f) => path.join(dir, f));
+    o.log(
+      `lintian baseline: Debian's build: ${debs.map((d) => path.basename(d)).join(' ') || `none downloaded (${r.stderr.trim().split('\n').pop() ?? ''})`}`,
+    );
     if (debs.length === 0) return undefined;
     const base = await runLintian(debs, { signal: o.signal });
     return base.error ? undefined : base.tags;
-  } finally { await sb.teardown(); }
+  } finally {
+    await sb.teardown();
+  }
 }

@@ -33,14 +33,26 @@ function optionRefs(text: unknown, path: (string | number)[], declared: Readonly
     const name = m[1]!;
     if (declared.has(name) || seen.has(name)) continue;
     seen.add(name);
-    out.push({ path, mode: 'value', needle: m[0], message: name === ''
-      ? `${m[0]} names no option; write $KILN_OPT_NAME with NAME declared under options`
-      : `$KILN_OPT_${name} refers to option ${name}, which is not declared under options` });
+    out.push({
+      path,
+      mode: 'value',
+      needle: m[0],
+      message:
+        name === ''
+          ? `${m[0]} names no option; write $KILN_OPT_NAME with NAME declared under options`
+          : `$KILN_OPT_${name} refers to option ${name}, which is not declared under options`,
+    });
   }
 }
 
 /** Reports repeated entries of a list (each repeat at its own index). */
-function duplicates(list: unknown, path: (string | number)[], key: (v: unknown) => string | undefined, what: string, out: Finding[]): void {
+function duplicates(
+  list: unknown,
+  path: (string | number)[],
+  key: (v: unknown) => string | undefined,
+  what: string,
+  out: Finding[],
+): void {
   if (!Array.isArray(list) || list.length < 2) return;
   // Short lists (almost all): compare pairwise, no Map. Any repeat: the general path below reports it.
   if (list.length <= 32) {
@@ -48,7 +60,11 @@ function duplicates(list: unknown, path: (string | number)[], key: (v: unknown) 
     for (let i = 1; i < list.length && !repeat; i++) {
       const k = key(list[i]);
       if (k === undefined) continue;
-      for (let j = 0; j < i; j++) if (key(list[j]) === k) { repeat = true; break; }
+      for (let j = 0; j < i; j++)
+        if (key(list[j]) === k) {
+          repeat = true;
+          break;
+        }
     }
     if (!repeat) return;
   }
@@ -58,7 +74,12 @@ function duplicates(list: unknown, path: (string | number)[], key: (v: unknown) 
     if (k === undefined) return;
     const at = first.get(k);
     if (at === undefined) first.set(k, i);
-    else out.push({ path: [...path, i], mode: 'value', message: `duplicate ${what} ${JSON.stringify(k)} (also at ${formatField([...path, at])})` });
+    else
+      out.push({
+        path: [...path, i],
+        mode: 'value',
+        message: `duplicate ${what} ${JSON.stringify(k)} (also at ${formatField([...path, at])})`,
+      });
   });
 }
 
@@ -75,17 +96,36 @@ function sourceFileName(src: Obj): string | undefined {
   const pathStart = url.indexOf('/', scheme + 3);
   if (pathStart < 0) return '';
   let end = url.length;
-  for (const c of ['?', '#']) { const i = url.indexOf(c, pathStart); if (i >= 0 && i < end) end = i; }
+  for (const c of ['?', '#']) {
+    const i = url.indexOf(c, pathStart);
+    if (i >= 0 && i < end) end = i;
+  }
   const last = url.slice(url.lastIndexOf('/', end - 1) + 1, end);
   if (!last.includes('%')) return last;
-  try { return decodeURIComponent(last); } catch { return last; }
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
+  }
 }
 
 /** Keys that `build.system: debian` does not take (the archive's source and debian/rules replace them). */
 const NOT_FOR_DEBIAN: readonly { key: 'script' | 'configure_args' | 'make_args'; message: string }[] = [
-  { key: 'configure_args', message: 'not used by build.system: debian (debian/rules runs the build); use deb_build_options or deb_build_profiles' },
-  { key: 'make_args', message: 'not used by build.system: debian (debian/rules runs the build); use deb_build_options or deb_build_profiles' },
-  { key: 'script', message: 'not allowed with build.system: debian (dpkg-buildpackage runs debian/rules); change the source with patches' },
+  {
+    key: 'configure_args',
+    message:
+      'not used by build.system: debian (debian/rules runs the build); use deb_build_options or deb_build_profiles',
+  },
+  {
+    key: 'make_args',
+    message:
+      'not used by build.system: debian (debian/rules runs the build); use deb_build_options or deb_build_profiles',
+  },
+  {
+    key: 'script',
+    message:
+      'not allowed with build.system: debian (dpkg-buildpackage runs debian/rules); change the source with patches',
+  },
 ];
 const DEB_KEYS = ['deb_build_options', 'deb_build_profiles'] as const;
 const isEmptyList = (v: unknown): boolean => Array.isArray(v) && v.length === 0;
@@ -98,23 +138,39 @@ function debianChecks(data: Obj, build: Obj | undefined, names: readonly string[
   const debian = build !== undefined && build.system === 'debian';
   if (!debian) {
     // The messages zod gave when these keys were plainly required (the schema defaults them to '').
-    if (data.version === undefined) out.push({ path: ['version'], mode: 'parent', message: 'is missing: it is required (a string)' });
-    if (data.summary === undefined) out.push({ path: ['summary'], mode: 'parent', message: 'is missing: it is required (a string)' });
+    if (data.version === undefined)
+      out.push({ path: ['version'], mode: 'parent', message: 'is missing: it is required (a string)' });
+    if (data.summary === undefined)
+      out.push({ path: ['summary'], mode: 'parent', message: 'is missing: it is required (a string)' });
     if (build === undefined || typeof build.system !== 'string') return; // an unknown system: no cross-check
     for (const key of DEB_KEYS) {
-      if (build[key] !== undefined) out.push({ path: ['build', key], mode: 'key', message: `only for build.system: debian (this port's system is ${build.system})` });
+      if (build[key] !== undefined)
+        out.push({
+          path: ['build', key],
+          mode: 'key',
+          message: `only for build.system: debian (this port's system is ${build.system})`,
+        });
     }
     for (const name of names) {
       const opt = options[name];
       if (!isObj(opt)) continue;
       for (const key of DEB_KEYS) {
-        if (opt[key] !== undefined) out.push({ path: ['options', name, key], mode: 'key', message: `only for build.system: debian (this port's system is ${build.system})` });
+        if (opt[key] !== undefined)
+          out.push({
+            path: ['options', name, key],
+            mode: 'key',
+            message: `only for build.system: debian (this port's system is ${build.system})`,
+          });
       }
     }
     return;
   }
   if (data.sources !== undefined && !isEmptyList(data.sources)) {
-    out.push({ path: ['sources'], mode: 'key', message: 'the Debian archive provides the source of a build.system: debian port; remove sources' });
+    out.push({
+      path: ['sources'],
+      mode: 'key',
+      message: 'the Debian archive provides the source of a build.system: debian port; remove sources',
+    });
   }
   for (const { key, message } of NOT_FOR_DEBIAN) {
     const v = build[key];
@@ -124,7 +180,13 @@ function debianChecks(data: Obj, build: Obj | undefined, names: readonly string[
     const opt = options[name];
     if (!isObj(opt)) continue;
     for (const key of ['configure_args', 'make_args'] as const) {
-      if (opt[key] !== undefined) out.push({ path: ['options', name, key], mode: 'key', message: 'not used by build.system: debian (debian/rules runs the build); give the option deb_build_options or deb_build_profiles' });
+      if (opt[key] !== undefined)
+        out.push({
+          path: ['options', name, key],
+          mode: 'key',
+          message:
+            'not used by build.system: debian (debian/rules runs the build); give the option deb_build_options or deb_build_profiles',
+        });
     }
   }
   for (const key of DEB_KEYS) duplicates(build[key], ['build', key], str, 'word', out);
@@ -139,7 +201,11 @@ export function checkRecipe(data: unknown, origin: string): Finding[] {
   if (data.name === undefined) {
     const name = origin.slice(origin.indexOf('/') + 1);
     if (!PACKAGE_NAME_RE.test(name)) {
-      out.push({ path: ['name'], mode: 'parent', message: `not given, and the port's NAME ${JSON.stringify(name)} is not a Debian package name (lower case [a-z0-9][a-z0-9+.-]+); add a name: line` });
+      out.push({
+        path: ['name'],
+        mode: 'parent',
+        message: `not given, and the port's NAME ${JSON.stringify(name)} is not a Debian package name (lower case [a-z0-9][a-z0-9+.-]+); add a name: line`,
+      });
     }
   }
 
@@ -152,8 +218,18 @@ export function checkRecipe(data: unknown, origin: string): Finding[] {
     if (!isObj(opt) || !Array.isArray(opt.implies)) continue;
     opt.implies.forEach((ref, i) => {
       if (typeof ref !== 'string') return;
-      if (ref === name) out.push({ path: ['options', name, 'implies', i], mode: 'value', message: `option ${name} cannot imply itself` });
-      else if (!declared.has(ref)) out.push({ path: ['options', name, 'implies', i], mode: 'value', message: `option ${ref} is not declared under options` });
+      if (ref === name)
+        out.push({
+          path: ['options', name, 'implies', i],
+          mode: 'value',
+          message: `option ${name} cannot imply itself`,
+        });
+      else if (!declared.has(ref))
+        out.push({
+          path: ['options', name, 'implies', i],
+          mode: 'value',
+          message: `option ${ref} is not declared under options`,
+        });
     });
     duplicates(opt.implies, ['options', name, 'implies'], str, 'option', out);
   }
@@ -164,7 +240,11 @@ export function checkRecipe(data: unknown, origin: string): Finding[] {
     optionRefs(build.test, ['build', 'test'], declared, out);
     if (isObj(build.env)) for (const k in build.env) optionRefs(build.env[k], ['build', 'env', k], declared, out);
     if (build.system === 'script' && build.script === undefined) {
-      out.push({ path: ['build', 'system'], mode: 'value', message: 'system "script" needs build.script: the shell commands to run in the unpacked source' });
+      out.push({
+        path: ['build', 'system'],
+        mode: 'value',
+        message: 'system "script" needs build.script: the shell commands to run in the unpacked source',
+      });
     }
   }
 
@@ -175,7 +255,8 @@ export function checkRecipe(data: unknown, origin: string): Finding[] {
       duplicates(deps, ['depends', list], str, 'dependency', out);
       if ((list === 'build' || list === 'run') && Array.isArray(deps)) {
         deps.forEach((d, i) => {
-          if (d === origin) out.push({ path: ['depends', list, i], mode: 'value', message: `the port ${origin} depends on itself` });
+          if (d === origin)
+            out.push({ path: ['depends', list, i], mode: 'value', message: `the port ${origin} depends on itself` });
         });
       }
     }
@@ -192,7 +273,6 @@ export function checkRecipe(data: unknown, origin: string): Finding[] {
   return out;
 }
 
-
 /** Each source needs a file name, and two must not share one. */
 function sourceNames(sources: unknown[], out: Finding[]): void {
   if (sources.length === 1) {
@@ -200,7 +280,12 @@ function sourceNames(sources: unknown[], out: Finding[]): void {
     const src = sources[0];
     if (!isObj(src)) return;
     const file = sourceFileName(src);
-    if (file === '' || file === '.' || file === '..') out.push({ path: ['sources', 0, 'url'], mode: 'value', message: 'the URL ends without a file name; add filename:' });
+    if (file === '' || file === '.' || file === '..')
+      out.push({
+        path: ['sources', 0, 'url'],
+        mode: 'value',
+        message: 'the URL ends without a file name; add filename:',
+      });
     return;
   }
   {
@@ -211,11 +296,20 @@ function sourceNames(sources: unknown[], out: Finding[]): void {
       const field = typeof src.filename === 'string' ? 'filename' : 'url';
       if (file === undefined) return;
       if (file === '' || file === '.' || file === '..') {
-        out.push({ path: ['sources', i, 'url'], mode: 'value', message: 'the URL ends without a file name; add filename:' });
+        out.push({
+          path: ['sources', i, 'url'],
+          mode: 'value',
+          message: 'the URL ends without a file name; add filename:',
+        });
         return;
       }
       const at = seen.get(file);
-      if (at !== undefined) out.push({ path: ['sources', i, field], mode: 'value', message: `saved as ${JSON.stringify(file)} like sources[${at}]; give one a different filename:` });
+      if (at !== undefined)
+        out.push({
+          path: ['sources', i, field],
+          mode: 'value',
+          message: `saved as ${JSON.stringify(file)} like sources[${at}]; give one a different filename:`,
+        });
       else seen.set(file, i);
     });
   }

@@ -15,20 +15,42 @@ type Out = unknown;
 /** A compiled node: the output value, FAIL, or ABSENT (optional and undefined). */
 type Fn = (v: unknown) => Out;
 
-interface Check { _zod: { def: { check?: string; when?: (payload: { value: unknown; issues: unknown[] }) => boolean }; check: (payload: { value: unknown; issues: unknown[] }) => unknown } }
-interface Def {
-  type: string; checks?: Check[]; format?: string; shape?: Record<string, Schema>; catchall?: Schema; element?: Schema;
-  keyType?: Schema; valueType?: Schema; options?: Schema[]; innerType?: Schema; entries?: Record<string, unknown>;
-  values?: unknown[]; defaultValue?: unknown;
+interface Check {
+  _zod: {
+    def: { check?: string; when?: (payload: { value: unknown; issues: unknown[] }) => boolean };
+    check: (payload: { value: unknown; issues: unknown[] }) => unknown;
+  };
 }
-interface Schema { _zod: { def: Def } }
+interface Def {
+  type: string;
+  checks?: Check[];
+  format?: string;
+  shape?: Record<string, Schema>;
+  catchall?: Schema;
+  element?: Schema;
+  keyType?: Schema;
+  valueType?: Schema;
+  options?: Schema[];
+  innerType?: Schema;
+  entries?: Record<string, unknown>;
+  values?: unknown[];
+  defaultValue?: unknown;
+}
+interface Schema {
+  _zod: { def: Def };
+}
 
 /** Thrown at compile time for a construct this compiler does not handle. */
-class Unsupported extends Error { }
+class Unsupported extends Error {}
 
 /** The parameters of zod's common checks that {@link direct} reads. */
 interface CheckParams {
-  check?: string; format?: string; pattern?: RegExp; minimum?: number; value?: unknown; inclusive?: boolean;
+  check?: string;
+  format?: string;
+  pattern?: RegExp;
+  minimum?: number;
+  value?: unknown;
+  inclusive?: boolean;
   when?: (payload: { value: unknown; issues: unknown[] }) => boolean;
 }
 
@@ -43,12 +65,16 @@ function direct(c: Check): ((v: unknown) => boolean) | undefined {
   if (d.when !== undefined && !(d.check === 'min_length' && d.when.name === '_whenHasLength')) return undefined;
   if (d.check === 'string_format' && d.format === 'regex' && d.pattern instanceof RegExp) {
     const re = d.pattern;
-    return (v) => { re.lastIndex = 0; return re.test(v as string); };
+    return (v) => {
+      re.lastIndex = 0;
+      return re.test(v as string);
+    };
   }
   // Up to 1, UTF-16 units and code points agree (zod counts code points); `when` holds for strings and arrays.
   if (d.check === 'min_length' && typeof d.minimum === 'number' && d.minimum <= 1) {
     const min = d.minimum;
-    return (v) => typeof v !== 'string' && !Array.isArray(v) ? CHECK_VIA_ZOD : (v as string | unknown[]).length >= min;
+    return (v) =>
+      typeof v !== 'string' && !Array.isArray(v) ? CHECK_VIA_ZOD : (v as string | unknown[]).length >= min;
   }
   if (d.check === 'number_format' && d.format === 'safeint') return (v) => Number.isSafeInteger(v);
   if ((d.check === 'greater_than' || d.check === 'less_than') && typeof d.value === 'number') {
@@ -83,7 +109,10 @@ function checker(checks: readonly Check[] | undefined): ((v: unknown) => boolean
   const fns = checks.map((c) => {
     const f = direct(c);
     if (f === undefined) return (v: unknown) => viaZod(c, v);
-    return (v: unknown) => { const r = f(v); return r === CHECK_VIA_ZOD ? viaZod(c, v) : r; };
+    return (v: unknown) => {
+      const r = f(v);
+      return r === CHECK_VIA_ZOD ? viaZod(c, v) : r;
+    };
   });
   if (fns.length === 1) return fns[0];
   return (value) => {
@@ -181,14 +210,23 @@ function compileNode(s: Schema): Fn {
       const lit = (k: string) => JSON.stringify(k);
       const body = [
         'if (v === null || typeof v !== "object" || Array.isArray(v)) return FAIL;',
-        strict ? `for (const k in v) { switch (k) { ${keys.map((k) => `case ${lit(k)}:`).join(' ')} continue; default: return FAIL; } }` : '',
+        strict
+          ? `for (const k in v) { switch (k) { ${keys.map((k) => `case ${lit(k)}:`).join(' ')} continue; default: return FAIL; } }`
+          : '',
         'const out = {}; let r;',
-        ...keys.map((k, i) => `r = f[${i}](v[${lit(k)}]); if (r === FAIL) return FAIL; if (r !== ABSENT) out[${lit(k)}] = r;`),
+        ...keys.map(
+          (k, i) => `r = f[${i}](v[${lit(k)}]); if (r === FAIL) return FAIL; if (r !== ABSENT) out[${lit(k)}] = r;`,
+        ),
         'return checks !== undefined && !checks(out) ? FAIL : out;',
       ].join('\n');
       // eslint-disable-next-line @typescript-eslint/no-implied-eval
-      const make = new Function('f', 'FAIL', 'ABSENT', 'checks', `return function validateObject(v) {\n${body}\n};`) as
-        (f: Fn[], fail: symbol, absent: symbol, c: typeof checks) => Fn;
+      const make = new Function(
+        'f',
+        'FAIL',
+        'ABSENT',
+        'checks',
+        `return function validateObject(v) {\n${body}\n};`,
+      ) as (f: Fn[], fail: symbol, absent: symbol, c: typeof checks) => Fn;
       return make(fns, FAIL, ABSENT, checks);
     }
     default:
@@ -197,13 +235,18 @@ function compileNode(s: Schema): Fn {
 }
 
 /** A check-mode result: rejected, accepted, or an optional value that is absent (as {@link ABSENT}). */
-const NO = 0, YES = 1, GONE = 2;
+const NO = 0,
+  YES = 1,
+  GONE = 2;
 type Check3 = (v: unknown) => number;
 
 /** Check mode through the output mode (for nodes whose checks need the output value). */
 function viaOutput(s: Schema): Check3 {
   const f = compileNode(s);
-  return (v) => { const r = f(v); return r === FAIL ? NO : r === ABSENT ? GONE : YES; };
+  return (v) => {
+    const r = f(v);
+    return r === FAIL ? NO : r === ABSENT ? GONE : YES;
+  };
 }
 
 /**
@@ -213,7 +256,11 @@ function viaOutput(s: Schema): Check3 {
 function compileCheck(s: Schema): Check3 {
   const d = s._zod.def;
   switch (d.type) {
-    case 'string': case 'number': case 'boolean': case 'enum': case 'literal':
+    case 'string':
+    case 'number':
+    case 'boolean':
+    case 'enum':
+    case 'literal':
       return viaOutput(s); // scalars: the output is the input, nothing is allocated
     case 'optional': {
       const inner = compileCheck(d.innerType!);
@@ -245,7 +292,10 @@ function compileCheck(s: Schema): Check3 {
     case 'union': {
       const opts = (d.options ?? []).map(compileCheck);
       return (v) => {
-        for (const o of opts) { const r = o(v); if (r !== NO) return r; }
+        for (const o of opts) {
+          const r = o(v);
+          if (r !== NO) return r;
+        }
         return NO;
       };
     }
@@ -292,7 +342,8 @@ export function compileSchema(schema: unknown, opts: CompileOptions = {}): ((v: 
     if (checkOnly.length === 0) fn = compileNode(schema as Schema);
     else {
       const d = (schema as Schema)._zod.def;
-      if (d.type !== 'object' || (d.checks && d.checks.length > 0)) throw new Unsupported('checkOnly needs a plain object schema');
+      if (d.type !== 'object' || (d.checks && d.checks.length > 0))
+        throw new Unsupported('checkOnly needs a plain object schema');
       const shape = d.shape ?? {};
       const outShape: Record<string, Schema> = {};
       for (const k of Object.keys(shape)) if (!checkOnly.includes(k)) outShape[k] = shape[k]!;

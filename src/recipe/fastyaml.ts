@@ -30,12 +30,56 @@ function keyEnd(s: string, p: number, le: number): number {
  * Only an optimization: any other key is sliced from the text as before.
  */
 const KNOWN_KEYS: string[][] = [];
-for (const k of ['name', 'version', 'revision', 'summary', 'description', 'homepage', 'license', 'arch', 'sources', 'url',
-  'sha256', 'filename', 'strip', 'patches', 'depends', 'build', 'run', 'system', 'system_run', 'options', 'default',
-  'configure_args', 'make_args', 'implies', 'on', 'off', 'script', 'env', 'test', 'parallel', 'limits', 'wall_s', 'cpu_s',
-  'no_output_s', 'memory_mb', 'install', 'conffiles', 'preinst', 'postinst', 'prerm', 'postrm', 'CFLAGS', 'CXXFLAGS',
-  'deb_build_options', 'deb_build_profiles',
-  'LDFLAGS', 'CPPFLAGS']) (KNOWN_KEYS[k.length] ??= []).push(k);
+for (const k of [
+  'name',
+  'version',
+  'revision',
+  'summary',
+  'description',
+  'homepage',
+  'license',
+  'arch',
+  'sources',
+  'url',
+  'sha256',
+  'filename',
+  'strip',
+  'patches',
+  'depends',
+  'build',
+  'run',
+  'system',
+  'system_run',
+  'options',
+  'default',
+  'configure_args',
+  'make_args',
+  'implies',
+  'on',
+  'off',
+  'script',
+  'env',
+  'test',
+  'parallel',
+  'limits',
+  'wall_s',
+  'cpu_s',
+  'no_output_s',
+  'memory_mb',
+  'install',
+  'conffiles',
+  'preinst',
+  'postinst',
+  'prerm',
+  'postrm',
+  'CFLAGS',
+  'CXXFLAGS',
+  'deb_build_options',
+  'deb_build_profiles',
+  'LDFLAGS',
+  'CPPFLAGS',
+])
+  (KNOWN_KEYS[k.length] ??= []).push(k);
 /** The key `s[start, end)`: a known key's string when it is one (always valid), else a slice of `s`. */
 function keyAt(s: string, start: number, end: number): string {
   const cands = KNOWN_KEYS[end - start];
@@ -44,26 +88,74 @@ function keyAt(s: string, start: number, end: number): string {
 }
 
 /** Keys a YAML 1.2 core schema would not read as a string. */
-const NON_STRING_KEYS = new Set(['null', 'Null', 'NULL', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE', '__proto__']);
+const NON_STRING_KEYS = new Set([
+  'null',
+  'Null',
+  'NULL',
+  'true',
+  'True',
+  'TRUE',
+  'false',
+  'False',
+  'FALSE',
+  '__proto__',
+]);
 const INT_RE = /^[-+]?[0-9]+$/;
 const FLOAT_RE = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
 
 /** Thrown inside the parser to abandon the fast path; never escapes {@link fastYaml}. */
-class NotSubset { }
+class NotSubset {}
 const NOT_SUBSET = new NotSubset();
 
 /** Resolves a plain scalar with the YAML 1.2 core schema. */
 function plainValue(s: string): unknown {
   const c = s.charCodeAt(0);
   // Fast exit: most scalars start with a letter that none of the special forms start with.
-  if (!(c === 0x2b || c === 0x2d || c === 0x2e || (c >= 0x30 && c <= 0x39) || c === 0x7e || c === 0x6e || c === 0x4e || c === 0x74 || c === 0x54 || c === 0x66 || c === 0x46)) return s;
+  if (
+    !(
+      c === 0x2b ||
+      c === 0x2d ||
+      c === 0x2e ||
+      (c >= 0x30 && c <= 0x39) ||
+      c === 0x7e ||
+      c === 0x6e ||
+      c === 0x4e ||
+      c === 0x74 ||
+      c === 0x54 ||
+      c === 0x66 ||
+      c === 0x46
+    )
+  )
+    return s;
   switch (s) {
-    case '~': case 'null': case 'Null': case 'NULL': return null;
-    case 'true': case 'True': case 'TRUE': return true;
-    case 'false': case 'False': case 'FALSE': return false;
-    case '.inf': case '.Inf': case '.INF': case '+.inf': case '+.Inf': case '+.INF': return Infinity;
-    case '-.inf': case '-.Inf': case '-.INF': return -Infinity;
-    case '.nan': case '.NaN': case '.NAN': return NaN;
+    case '~':
+    case 'null':
+    case 'Null':
+    case 'NULL':
+      return null;
+    case 'true':
+    case 'True':
+    case 'TRUE':
+      return true;
+    case 'false':
+    case 'False':
+    case 'FALSE':
+      return false;
+    case '.inf':
+    case '.Inf':
+    case '.INF':
+    case '+.inf':
+    case '+.Inf':
+    case '+.INF':
+      return Infinity;
+    case '-.inf':
+    case '-.Inf':
+    case '-.INF':
+      return -Infinity;
+    case '.nan':
+    case '.NaN':
+    case '.NAN':
+      return NaN;
   }
   if (c === 0x30 && s.length > 2 && (s[1] === 'o' || s[1] === 'x')) throw NOT_SUBSET; // octal / hex: leave to the full parser
   if (INT_RE.test(s) || FLOAT_RE.test(s)) {
@@ -94,7 +186,8 @@ function scanPlain(s: string, p: number, le: number, flow: boolean): number {
   if (p >= le) throw NOT_SUBSET;
   const c0 = s.charCodeAt(p);
   if (c0 < 128 && BAD_START[c0] === 1) throw NOT_SUBSET;
-  if (c0 === 0x2d || c0 === 0x3f || c0 === 0x3a) { // - ? :
+  if (c0 === 0x2d || c0 === 0x3f || c0 === 0x3a) {
+    // - ? :
     const c1 = p + 1 < le ? s.charCodeAt(p + 1) : 0x20;
     if (c1 === 0x20 || (flow && c1 < 128 && FLOW_IND[c1] === 1)) throw NOT_SUBSET;
   }
@@ -107,7 +200,8 @@ function scanPlain(s: string, p: number, le: number, flow: boolean): number {
       continue;
     }
     if (flow && c < 128 && FLOW_IND[c] === 1) break;
-    if (c === 0x3a) { // ':' ends a key when followed by a space, the end, or (in flow) an indicator
+    if (c === 0x3a) {
+      // ':' ends a key when followed by a space, the end, or (in flow) an indicator
       const n = q + 1 < le ? s.charCodeAt(q + 1) : 0x20;
       if (n === 0x20 || (flow && n < 128 && FLOW_IND[n] === 1)) throw NOT_SUBSET;
     }
@@ -123,17 +217,31 @@ function doubleQuoted(s: string, p: number, le: number): string {
   let from = p + 1;
   for (let i = from; i < le; i++) {
     const c = s.charCodeAt(i);
-    if (c === 0x22) { stop = i + 1; return out + s.slice(from, i); }
+    if (c === 0x22) {
+      stop = i + 1;
+      return out + s.slice(from, i);
+    }
     if (c !== 0x5c) continue;
     out += s.slice(from, i);
     const e = s[++i];
     switch (e) {
-      case '\\': out += '\\'; break;
-      case '"': out += '"'; break;
-      case '/': out += '/'; break;
-      case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
-      default: throw NOT_SUBSET;
+      case '\\':
+        out += '\\';
+        break;
+      case '"':
+        out += '"';
+        break;
+      case '/':
+        out += '/';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      default:
+        throw NOT_SUBSET;
     }
     from = i + 1;
   }
@@ -147,7 +255,11 @@ function singleQuoted(s: string, p: number, le: number): string {
   for (let i = from; i < le; i++) {
     if (s.charCodeAt(i) !== 0x27) continue;
     out += s.slice(from, i);
-    if (i + 1 < le && s.charCodeAt(i + 1) === 0x27) { out += "'"; from = ++i + 1; continue; }
+    if (i + 1 < le && s.charCodeAt(i + 1) === 0x27) {
+      out += "'";
+      from = ++i + 1;
+      continue;
+    }
     stop = i + 1;
     return out;
   }
@@ -173,37 +285,65 @@ function flowValue(s: string, p: number, le: number, depth: number): unknown {
   if (depth > 20) throw NOT_SUBSET;
   p = spaces(s, p, le);
   const c = p < le ? s.charCodeAt(p) : -1;
-  if (c === 0x5b) { // [
+  if (c === 0x5b) {
+    // [
     const out: unknown[] = [];
     p = spaces(s, p + 1, le);
-    if (p < le && s.charCodeAt(p) === 0x5d) { stop = p + 1; return out; }
+    if (p < le && s.charCodeAt(p) === 0x5d) {
+      stop = p + 1;
+      return out;
+    }
     for (;;) {
       out.push(flowValue(s, p, le, depth + 1));
       p = spaces(s, stop, le);
       const d = p < le ? s.charCodeAt(p) : -1;
-      if (d === 0x5d) { stop = p + 1; return out; }
+      if (d === 0x5d) {
+        stop = p + 1;
+        return out;
+      }
       if (d !== 0x2c) throw NOT_SUBSET;
       p = spaces(s, p + 1, le);
-      if (p < le && s.charCodeAt(p) === 0x5d) { stop = p + 1; return out; } // trailing comma
+      if (p < le && s.charCodeAt(p) === 0x5d) {
+        stop = p + 1;
+        return out;
+      } // trailing comma
     }
   }
-  if (c === 0x7b) { // {
+  if (c === 0x7b) {
+    // {
     const out: Record<string, unknown> = {};
     p = spaces(s, p + 1, le);
-    if (p < le && s.charCodeAt(p) === 0x7d) { stop = p + 1; return out; }
+    if (p < le && s.charCodeAt(p) === 0x7d) {
+      stop = p + 1;
+      return out;
+    }
     for (;;) {
       const k = keyEnd(s, p, le);
       const key = keyAt(s, p, k);
-      if (k === p || k + 1 >= le || s.charCodeAt(k) !== 0x3a || s.charCodeAt(k + 1) !== 0x20 || !validKey(key) || Object.prototype.hasOwnProperty.call(out, key)) throw NOT_SUBSET;
+      if (
+        k === p ||
+        k + 1 >= le ||
+        s.charCodeAt(k) !== 0x3a ||
+        s.charCodeAt(k + 1) !== 0x20 ||
+        !validKey(key) ||
+        Object.prototype.hasOwnProperty.call(out, key)
+      )
+        throw NOT_SUBSET;
       p = spaces(s, k + 2, le);
       if (p >= le || s.charCodeAt(p) === 0x2c || s.charCodeAt(p) === 0x7d) throw NOT_SUBSET;
       out[key] = flowValue(s, p, le, depth + 1);
       p = spaces(s, stop, le);
       const d = p < le ? s.charCodeAt(p) : -1;
-      if (d === 0x7d) { stop = p + 1; return out; }
+      if (d === 0x7d) {
+        stop = p + 1;
+        return out;
+      }
       if (d !== 0x2c) throw NOT_SUBSET;
       p = spaces(s, p + 1, le);
-      if (p < le && s.charCodeAt(p) === 0x7d) { stop = p + 1; return out; }
+      if (p < le && s.charCodeAt(p) === 0x7d) {
+        stop = p + 1;
+        return out;
+      }
     }
   }
   if (c === 0x22) return doubleQuoted(s, p, le);
@@ -217,7 +357,10 @@ function validKey(key: string): boolean {
   const c = key.charCodeAt(0);
   if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f)) return false;
   // Only keys starting with n N t T f F _ can be one of the non-string words.
-  return !(c === 0x6e || c === 0x4e || c === 0x74 || c === 0x54 || c === 0x66 || c === 0x46 || c === 0x5f) || !NON_STRING_KEYS.has(key);
+  return (
+    !(c === 0x6e || c === 0x4e || c === 0x74 || c === 0x54 || c === 0x66 || c === 0x46 || c === 0x5f) ||
+    !NON_STRING_KEYS.has(key)
+  );
 }
 
 /**
@@ -232,7 +375,9 @@ class Parser {
   le = 0;
   ind = 0;
   readonly len: number;
-  constructor(private readonly s: string) { this.len = s.length; }
+  constructor(private readonly s: string) {
+    this.len = s.length;
+  }
 
   /** Loads the next line that is neither blank nor a comment; false at the end of the text. */
   skip(): boolean {
@@ -247,9 +392,13 @@ class Parser {
         // Document markers and directives at column 0 are not ours (a leading `---` is removed before).
         if (i === ls) {
           const c = s.charCodeAt(i);
-          if (c === 0x25 || ((c === 0x2d || c === 0x2e) && s.startsWith(c === 0x2d ? '---' : '...', i))) throw NOT_SUBSET;
+          if (c === 0x25 || ((c === 0x2d || c === 0x2e) && s.startsWith(c === 0x2d ? '---' : '...', i)))
+            throw NOT_SUBSET;
         }
-        this.ls = ls; this.le = le; this.ind = i - ls; this.loaded = true;
+        this.ls = ls;
+        this.le = le;
+        this.ind = i - ls;
+        this.loaded = true;
         return true;
       }
       this.pos = le + 1;
@@ -279,7 +428,8 @@ class Parser {
       const start = this.ls + n;
       const k = keyEnd(s, start, this.le);
       const key = keyAt(s, start, k);
-      if (k === start || k >= this.le || s.charCodeAt(k) !== 0x3a || (k + 1 < this.le && s.charCodeAt(k + 1) !== 0x20)) throw NOT_SUBSET;
+      if (k === start || k >= this.le || s.charCodeAt(k) !== 0x3a || (k + 1 < this.le && s.charCodeAt(k + 1) !== 0x20))
+        throw NOT_SUBSET;
       if (!validKey(key) || Object.prototype.hasOwnProperty.call(out, key)) throw NOT_SUBSET;
       out[key] = this.value(k + 1, n, false);
     }
@@ -311,7 +461,8 @@ class Parser {
     const le = this.le;
     p = spaces(s, p, le);
     const c = p < le ? s.charCodeAt(p) : -1;
-    if (c === -1 || c === 0x23) { // nothing (or a comment): the value is the block below, or null
+    if (c === -1 || c === 0x23) {
+      // nothing (or a comment): the value is the block below, or null
       this.next();
       if (!this.skip()) return null;
       if (this.ind > n) return this.block(this.ind);
@@ -343,11 +494,14 @@ class Parser {
     this.next();
     // The content's indentation is that of its first non-blank line.
     let m = -1;
-    for (let ls = this.pos; ls < this.len;) {
+    for (let ls = this.pos; ls < this.len; ) {
       let le = s.indexOf('\n', ls);
       if (le < 0) le = this.len;
       const i = spaces(s, ls, le);
-      if (i < le) { m = i - ls; break; }
+      if (i < le) {
+        m = i - ls;
+        break;
+      }
       ls = le + 1;
     }
     const parts: string[] = [];
@@ -356,7 +510,8 @@ class Parser {
       let le = s.indexOf('\n', ls);
       if (le < 0) le = this.len;
       const i = spaces(s, ls, le);
-      if (i === le) { // blank line: part of the scalar, but never deeper than the content (or the parent)
+      if (i === le) {
+        // blank line: part of the scalar, but never deeper than the content (or the parent)
         if (le - ls > (m > n ? m : n)) throw NOT_SUBSET;
         parts.push('');
       } else {

@@ -19,16 +19,115 @@ import { prng } from '../util/prng.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const validDir = path.join(here, '__fixtures__', 'valid');
-const seeds = fs.readdirSync(validDir).filter((f) => f.endsWith('.yaml')).sort().map((f) => fs.readFileSync(path.join(validDir, f), 'utf8'));
+const seeds = fs
+  .readdirSync(validDir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort()
+  .map((f) => fs.readFileSync(path.join(validDir, f), 'utf8'));
 
-
-const CHARS = [':', '-', '[', ']', '{', '}', '#', '"', "'", '\t', ' ', '  ', '\n', '|', '>', '&', '*', '!', '%', '@', '\\', ',', '?',
-  'a', 'Z', '0', '9', '.', '/', '_', '$', '\u0000', '\r', '\u00e9', '\u2028', '\ufeff', '\ud83d\ude00', '~', '---\n', '...\n'];
-const VALUES = ['1', '-1', '0', '2.5', 'true', 'false', 'null', '~', '[]', '{}', '"str"', "'s'", '[a, b]', '{a: 1}', 'x: y', '|', '>-',
-  '&anchor x', '*anchor', '!!str 5', '0o17', '0x1F', '1e3', '.inf', '"\\u00e9"', 'https://example.org/x.tar.gz', 'devel/x', 'NLS', 'debian', '[nodoc]'];
-const KEYS = ['version', 'summary', 'build', 'system', 'script', 'depends', 'options', 'NLS', 'sources', 'url', 'sha256', 'strip',
-  'sumary', 'Version', 'foo', 'implies', 'default', 'env', 'arch', 'name', 'patches', '"quoted"', '? complex', '<<',
-  'deb_build_options', 'deb_build_profiles', 'configure_args'];
+const CHARS = [
+  ':',
+  '-',
+  '[',
+  ']',
+  '{',
+  '}',
+  '#',
+  '"',
+  "'",
+  '\t',
+  ' ',
+  '  ',
+  '\n',
+  '|',
+  '>',
+  '&',
+  '*',
+  '!',
+  '%',
+  '@',
+  '\\',
+  ',',
+  '?',
+  'a',
+  'Z',
+  '0',
+  '9',
+  '.',
+  '/',
+  '_',
+  '$',
+  '\u0000',
+  '\r',
+  '\u00e9',
+  '\u2028',
+  '\ufeff',
+  '\ud83d\ude00',
+  '~',
+  '---\n',
+  '...\n',
+];
+const VALUES = [
+  '1',
+  '-1',
+  '0',
+  '2.5',
+  'true',
+  'false',
+  'null',
+  '~',
+  '[]',
+  '{}',
+  '"str"',
+  "'s'",
+  '[a, b]',
+  '{a: 1}',
+  'x: y',
+  '|',
+  '>-',
+  '&anchor x',
+  '*anchor',
+  '!!str 5',
+  '0o17',
+  '0x1F',
+  '1e3',
+  '.inf',
+  '"\\u00e9"',
+  'https://example.org/x.tar.gz',
+  'devel/x',
+  'NLS',
+  'debian',
+  '[nodoc]',
+];
+const KEYS = [
+  'version',
+  'summary',
+  'build',
+  'system',
+  'script',
+  'depends',
+  'options',
+  'NLS',
+  'sources',
+  'url',
+  'sha256',
+  'strip',
+  'sumary',
+  'Version',
+  'foo',
+  'implies',
+  'default',
+  'env',
+  'arch',
+  'name',
+  'patches',
+  '"quoted"',
+  '? complex',
+  '<<',
+  'deb_build_options',
+  'deb_build_profiles',
+  'configure_args',
+];
 
 /** One random mutation of `text`. */
 function mutate(text: string, rnd: () => number): string {
@@ -37,30 +136,42 @@ function mutate(text: string, rnd: () => number): string {
   const lines = text.split('\n');
   const li = Math.floor(rnd() * lines.length);
   switch (Math.floor(rnd() * 9)) {
-    case 0: return text.slice(0, at) + pick(CHARS) + text.slice(at + 1); // replace a character
-    case 1: return text.slice(0, at) + pick(CHARS) + text.slice(at); // insert
-    case 2: return text.slice(0, at) + text.slice(at + 1 + Math.floor(rnd() * 8)); // delete a few
-    case 3: { // rename a key
+    case 0:
+      return text.slice(0, at) + pick(CHARS) + text.slice(at + 1); // replace a character
+    case 1:
+      return text.slice(0, at) + pick(CHARS) + text.slice(at); // insert
+    case 2:
+      return text.slice(0, at) + text.slice(at + 1 + Math.floor(rnd() * 8)); // delete a few
+    case 3: {
+      // rename a key
       lines[li] = lines[li]!.replace(/^(\s*(?:- )?)[A-Za-z_]+:/, (_m, pre: string) => `${pre}${pick(KEYS)}:`);
       return lines.join('\n');
     }
-    case 4: { // swap a value's type
-      lines[li] = lines[li]!.replace(/^(\s*(?:- )?[A-Za-z_]+:|\s*-) .*$/, (_m, head: string) => `${head} ${pick(VALUES)}`);
+    case 4: {
+      // swap a value's type
+      lines[li] = lines[li]!.replace(
+        /^(\s*(?:- )?[A-Za-z_]+:|\s*-) .*$/,
+        (_m, head: string) => `${head} ${pick(VALUES)}`,
+      );
       return lines.join('\n');
     }
-    case 5: { // indentation
+    case 5: {
+      // indentation
       const d = Math.floor(rnd() * 5) - 2;
       lines[li] = d >= 0 ? ' '.repeat(d) + lines[li] : lines[li]!.replace(new RegExp(`^ {0,${-d}}`), '');
       return lines.join('\n');
     }
-    case 6: return text.slice(0, at); // truncate
-    case 7: { // duplicate or move a line
+    case 6:
+      return text.slice(0, at); // truncate
+    case 7: {
+      // duplicate or move a line
       const line = lines[li]!;
       lines.splice(Math.floor(rnd() * lines.length), 0, line);
       if (rnd() < 0.5) lines.splice(li, 1);
       return lines.join('\n');
     }
-    default: { // a YAML value from the list, anywhere on a line
+    default: {
+      // a YAML value from the list, anywhere on a line
       lines[li] = `${lines[li]!.slice(0, Math.floor(rnd() * (lines[li]!.length + 1)))}${pick(VALUES)}`;
       return lines.join('\n');
     }
@@ -101,7 +212,11 @@ test('2,000 random mutations of valid recipes: accepted, or well-formed located 
     if (f !== undefined) {
       fast++;
       const doc = parseDocument(text);
-      assert.deepEqual([...doc.errors, ...doc.warnings].map((e) => e.code), [], `${ctx}\nfast parser accepted what yaml rejects`);
+      assert.deepEqual(
+        [...doc.errors, ...doc.warnings].map((e) => e.code),
+        [],
+        `${ctx}\nfast parser accepted what yaml rejects`,
+      );
       assert.deepEqual(f, doc.toJS(), `${ctx}\nfast parser differs from yaml`);
     }
     // ...and so must the whole fast path with the positioned path.
@@ -127,7 +242,11 @@ test('the fast YAML subset parser agrees with the full parser on 4,000 more muta
     answered++;
     const doc = parseDocument(text);
     const ctx = `mutant ${n}:\n${text}`;
-    assert.deepEqual([...doc.errors, ...doc.warnings].map((e) => e.code), [], `${ctx}\nfast parser accepted what yaml rejects`);
+    assert.deepEqual(
+      [...doc.errors, ...doc.warnings].map((e) => e.code),
+      [],
+      `${ctx}\nfast parser accepted what yaml rejects`,
+    );
     assert.deepEqual(f, doc.toJS(), `${ctx}\nfast parser differs from yaml`);
   }
   t.diagnostic(`fast parser answered for ${answered} of 4000`);
@@ -146,7 +265,11 @@ test('the compiled validator agrees with zod: same verdict, same output, same ke
     const doc = parseDocument(text);
     if (doc.errors.length > 0) continue;
     let data: unknown;
-    try { data = doc.toJS(); } catch { continue; } // an unresolved alias
+    try {
+      data = doc.toJS();
+    } catch {
+      continue;
+    } // an unresolved alias
     const z = RecipeSchema.safeParse(data);
     const c: unknown = validate(data);
     const ctx = `mutant ${n}:\n${text}`;

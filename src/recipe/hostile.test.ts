@@ -64,7 +64,10 @@ test('a socket and a device as port.yaml are refused', { timeout: 10_000 }, asyn
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
   }
-  if (process.getuid?.() !== 0) { t.diagnostic('device case needs root'); return; }
+  if (process.getuid?.() !== 0) {
+    t.diagnostic('device case needs root');
+    return;
+  }
   const dev = port('device', null);
   await run('mknod', [path.join(dev, 'port.yaml'), 'c', '1', '5']); // /dev/zero: a read would never end
   assert.match(problemsOf(dev)[0]!, /not a regular file \(a device\)/);
@@ -95,7 +98,10 @@ test('a port folder that is a symlink out of the tree is refused', () => {
   try {
     fs.writeFileSync(path.join(outside, 'port.yaml'), BASE);
     fs.symlinkSync(outside, path.join(tree, 'misc', 'evil-dir'));
-    assert.match(problemsOf(path.join(tree, 'misc', 'evil-dir')).join('\n'), /evil-dir:1:1: -: not a regular folder \(a symlink to .*outside the tree\)/);
+    assert.match(
+      problemsOf(path.join(tree, 'misc', 'evil-dir')).join('\n'),
+      /evil-dir:1:1: -: not a regular folder \(a symlink to .*outside the tree\)/,
+    );
   } finally {
     fs.rmSync(outside, { recursive: true, force: true });
   }
@@ -117,12 +123,19 @@ test('a symlink that stays in the tree is still followed', () => {
 });
 
 test('control characters in any string are problems located at the field', () => {
-  for (const [extra, field] of [['description: "ESC \\e[31m red"\n', 'description'], ['  env:\n    A: "bell\\a"\n', 'build.env.A'],
-    ['  script: "echo \\x00"\n', 'build.script'], ['license: "MIT\\u0085"\n', 'license']] as const) {
+  for (const [extra, field] of [
+    ['description: "ESC \\e[31m red"\n', 'description'],
+    ['  env:\n    A: "bell\\a"\n', 'build.env.A'],
+    ['  script: "echo \\x00"\n', 'build.script'],
+    ['license: "MIT\\u0085"\n', 'license'],
+  ] as const) {
     const text = extra.startsWith('  ') ? BASE + extra : `${BASE}${extra}`;
     const r = parseRecipe(text, 'port.yaml', 'misc/ctl');
     assert.equal(r.recipe, undefined, extra);
-    assert.ok(r.problems.some((p) => p.field === field && /control character U\+/.test(p.message)), JSON.stringify(r.problems));
+    assert.ok(
+      r.problems.some((p) => p.field === field && /control character U\+/.test(p.message)),
+      JSON.stringify(r.problems),
+    );
   }
   const fine = parseRecipe(`${BASE}  env:\n    A: "make\\tall\\nmake install"\n`, 'port.yaml', 'misc/ctl');
   assert.deepEqual(fine.problems, [], 'tab and newline are fine');
@@ -130,11 +143,17 @@ test('control characters in any string are problems located at the field', () =>
 
 test('absurd sizes: version > 128, summary > 256, any string > 64 KiB', () => {
   const v = parseRecipe(BASE.replace('"1.0"', `"1.${'0'.repeat(200)}"`), 'port.yaml', 'misc/s');
-  assert.ok(v.problems.some((p) => p.field === 'version' && /at most 128/.test(p.message)), JSON.stringify(v.problems));
+  assert.ok(
+    v.problems.some((p) => p.field === 'version' && /at most 128/.test(p.message)),
+    JSON.stringify(v.problems),
+  );
   const s = parseRecipe(BASE.replace('a port', 'x'.repeat(300)), 'port.yaml', 'misc/s');
   assert.ok(s.problems.some((p) => p.field === 'summary' && /at most 256/.test(p.message)));
   const mb = parseRecipe(BASE.replace('"1.0"', `"1.${'1'.repeat(1 << 20)}"`), 'port.yaml', 'misc/s');
-  assert.ok(mb.problems.some((p) => p.field === 'version' && p.line === 1), 'a 1 MB version is a problem at line 1');
+  assert.ok(
+    mb.problems.some((p) => p.field === 'version' && p.line === 1),
+    'a 1 MB version is a problem at line 1',
+  );
   const big = parseRecipe(`${BASE}  script: "${'y'.repeat(70 * 1024)}"\n`, 'port.yaml', 'misc/s');
   assert.ok(big.problems.some((p) => p.field === 'build.script' && /at most 65536/.test(p.message)));
 });
@@ -152,7 +171,10 @@ test('__proto__, constructor and prototype keys are problems anywhere (options, 
     const text = extra.startsWith('  ') ? BASE + extra : `${BASE}${extra}`;
     const r = parseRecipe(text, 'port.yaml', 'misc/p');
     assert.equal(r.recipe, undefined, extra);
-    assert.ok(r.problems.some((p) => p.field === field && /is not allowed/.test(p.message)), `${field}: ${JSON.stringify(r.problems)}`);
+    assert.ok(
+      r.problems.some((p) => p.field === field && /is not allowed/.test(p.message)),
+      `${field}: ${JSON.stringify(r.problems)}`,
+    );
   }
   assert.equal(({} as Record<string, unknown>).isAdmin, undefined, 'no prototype was polluted');
 });
@@ -166,7 +188,13 @@ test('100,000 duplicate entries print at most 51 lines', () => {
   assert.ok(more && Number(more[1]) >= 99_900, r.problems[r.problems.length - 1]!.message);
   const lines = new InputError('KILN_E_RECIPE', r.problems).message.split('\n');
   assert.ok(lines.length <= 51);
-  const many = Array.from({ length: 1000 }, (_, i) => ({ path: `p${i}`, line: 1, column: 1, field: '-', message: 'bad' }));
+  const many = Array.from({ length: 1000 }, (_, i) => ({
+    path: `p${i}`,
+    line: 1,
+    column: 1,
+    field: '-',
+    message: 'bad',
+  }));
   const printed = formatProblems(many);
   assert.equal(printed.length, 51);
   assert.equal(printed[50], 'and 950 more problems');

@@ -29,16 +29,31 @@ function describeControl(s: string): string {
 }
 
 function checkString(s: string, path: (string | number)[], out: Finding[]): void {
-  if (s.length > MAX_STRING) out.push({ path, mode: 'value', message: `is ${s.length} characters long; at most ${MAX_STRING} are allowed` });
-  else if (CONTROL.test(s)) out.push({ path, mode: 'value', message: `${describeControl(s)}; only tab and newline are allowed` });
+  if (s.length > MAX_STRING)
+    out.push({ path, mode: 'value', message: `is ${s.length} characters long; at most ${MAX_STRING} are allowed` });
+  else if (CONTROL.test(s))
+    out.push({ path, mode: 'value', message: `${describeControl(s)}; only tab and newline are allowed` });
 }
 
 function walk(v: unknown, path: (string | number)[], depth: number, out: Finding[]): void {
-  if (typeof v === 'string') { checkString(v, path, out); return; }
+  if (typeof v === 'string') {
+    checkString(v, path, out);
+    return;
+  }
   if (v === null || typeof v !== 'object' || depth > MAX_DEPTH) return;
-  if (Array.isArray(v)) { for (let i = 0; i < v.length; i++) walk(v[i], [...path, i], depth + 1, out); return; }
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) walk(v[i], [...path, i], depth + 1, out);
+    return;
+  }
   for (const k of Object.keys(v)) {
-    if (FORBIDDEN_KEYS.has(k)) { out.push({ path: [...path, k], mode: 'key', message: `the key ${k} is not allowed (it names an object's prototype)` }); continue; }
+    if (FORBIDDEN_KEYS.has(k)) {
+      out.push({
+        path: [...path, k],
+        mode: 'key',
+        message: `the key ${k} is not allowed (it names an object's prototype)`,
+      });
+      continue;
+    }
     checkString(k, [...path, k], out);
     walk((v as Record<string, unknown>)[k], [...path, k], depth + 1, out);
   }
@@ -50,17 +65,31 @@ export function hostileFindings(data: unknown): Finding[] {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) return out;
   const d = data as Record<string, unknown>;
   if (typeof d.version === 'string' && d.version.length > MAX_VERSION) {
-    out.push({ path: ['version'], mode: 'value', message: `is ${d.version.length} characters long; at most ${MAX_VERSION} are allowed` });
+    out.push({
+      path: ['version'],
+      mode: 'value',
+      message: `is ${d.version.length} characters long; at most ${MAX_VERSION} are allowed`,
+    });
   }
   if (typeof d.summary === 'string' && d.summary.length > MAX_SUMMARY) {
-    out.push({ path: ['summary'], mode: 'value', message: `is ${d.summary.length} characters long; at most ${MAX_SUMMARY} are allowed` });
+    out.push({
+      path: ['summary'],
+      mode: 'value',
+      message: `is ${d.summary.length} characters long; at most ${MAX_SUMMARY} are allowed`,
+    });
   }
   walk(data, [], 0, out);
   return out;
 }
 
-interface AstNode { items?: unknown[]; range?: [number, number, number] }
-interface AstPair { key?: { value?: unknown; range?: [number, number, number] } | null; value?: unknown }
+interface AstNode {
+  items?: unknown[];
+  range?: [number, number, number];
+}
+interface AstPair {
+  key?: { value?: unknown; range?: [number, number, number] } | null;
+  value?: unknown;
+}
 
 /**
  * Prototype keys in the YAML document itself: a YAML parser turns `__proto__:` into the object's prototype, so
@@ -73,12 +102,19 @@ export function hostileKeyProblems(yaml: PositionedYaml): Problem[] {
     if (!Array.isArray(items) || path.length > MAX_DEPTH) return;
     items.forEach((it, i) => {
       const pair = it as AstPair | null;
-      if (!pair || typeof pair !== 'object' || !('key' in pair)) { visit(it, [...path, i]); return; }
+      if (!pair || typeof pair !== 'object' || !('key' in pair)) {
+        visit(it, [...path, i]);
+        return;
+      }
       const k = pair.key?.value;
       const at = pair.key?.range?.[0];
       if (typeof k === 'string' && FORBIDDEN_KEYS.has(k) && at !== undefined) {
-        out.push({ path: yaml.path, ...posAt(yaml, at), field: formatField([...path, k]),
-          message: `the key ${k} is not allowed (it names an object's prototype)` });
+        out.push({
+          path: yaml.path,
+          ...posAt(yaml, at),
+          field: formatField([...path, k]),
+          message: `the key ${k} is not allowed (it names an object's prototype)`,
+        });
       }
       visit(pair.value, [...path, String(k)]);
     });

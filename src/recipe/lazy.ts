@@ -42,17 +42,28 @@ function full(obj: object): Recipe {
 }
 
 /** One getter/setter pair per key, shared by every lazy recipe. */
-const DESCRIPTORS = new Map<string, PropertyDescriptor>(KEYS.filter((k) => !EAGER.has(k)).map((k) => [k, {
-  enumerable: true,
-  configurable: true,
-  get(this: object): unknown { return (full(this) as Record<string, unknown>)[k]; },
-  set(this: object, v: unknown): void { Object.defineProperty(this, k, { value: v, writable: true, enumerable: true, configurable: true }); },
-}]));
+const DESCRIPTORS = new Map<string, PropertyDescriptor>(
+  KEYS.filter((k) => !EAGER.has(k)).map((k) => [
+    k,
+    {
+      enumerable: true,
+      configurable: true,
+      get(this: object): unknown {
+        return (full(this) as Record<string, unknown>)[k];
+      },
+      set(this: object, v: unknown): void {
+        Object.defineProperty(this, k, { value: v, writable: true, enumerable: true, configurable: true });
+      },
+    },
+  ]),
+);
 
 /** The key mask of a recipe: which optional keys it has (see {@link lazyRecipe}). */
 export function recipeKeyMask(recipe: Recipe): number {
   let mask = 0;
-  OPTIONAL_KEYS.forEach((k, i) => { if (Object.prototype.hasOwnProperty.call(recipe, k)) mask |= 1 << i; });
+  OPTIONAL_KEYS.forEach((k, i) => {
+    if (Object.prototype.hasOwnProperty.call(recipe, k)) mask |= 1 << i;
+  });
   return mask;
 }
 
@@ -68,8 +79,15 @@ const shapes = new Map<number, Shape>();
 function shape(mask: number): Shape {
   let s = shapes.get(mask);
   if (s === undefined) {
-    const keys = KEYS.filter((k) => { const oi = OPTIONAL_KEYS.indexOf(k); return oi < 0 || (mask & (1 << oi)) !== 0; });
-    s = { keys, getters: keys.map((k) => (EAGER.has(k) ? undefined : DESCRIPTORS.get(k)!)), eager: keys.filter((k) => EAGER.has(k)) };
+    const keys = KEYS.filter((k) => {
+      const oi = OPTIONAL_KEYS.indexOf(k);
+      return oi < 0 || (mask & (1 << oi)) !== 0;
+    });
+    s = {
+      keys,
+      getters: keys.map((k) => (EAGER.has(k) ? undefined : DESCRIPTORS.get(k)!)),
+      eager: keys.filter((k) => EAGER.has(k)),
+    };
     shapes.set(mask, s);
   }
   return s;
@@ -93,7 +111,13 @@ export function lazyParts(recipe: Recipe): { mask: number; values: unknown[] } {
  * ({@link lazyParts}: the key mask and the eager keys' values, in order). `path` names the file in messages.
  * `text` may be a function returning the text, called once, on first read of a parsed key.
  */
-export function lazyRecipe(text: string | (() => string), path: string, origin: string, mask: number, values: readonly unknown[]): Recipe {
+export function lazyRecipe(
+  text: string | (() => string),
+  path: string,
+  origin: string,
+  mask: number,
+  values: readonly unknown[],
+): Recipe {
   const o: Record<string, unknown> = {};
   Object.defineProperty(o, STATE, { value: { text, path, origin } satisfies State });
   const { keys, getters } = shape(mask);
@@ -127,7 +151,11 @@ export interface EagerParts {
 }
 
 /** {@link parseRecipeLazy} returning the parts of the lazy recipe instead of making it. */
-export function parseEagerParts(text: string, path: string, origin: string): { recipe?: EagerParts; problems: RecipeParse['problems'] } {
+export function parseEagerParts(
+  text: string,
+  path: string,
+  origin: string,
+): { recipe?: EagerParts; problems: RecipeParse['problems'] } {
   const res = parseEager(text, path, origin);
   let mask: number;
   let values: unknown[];
@@ -146,8 +174,16 @@ export function parseEagerParts(text: string, path: string, origin: string): { r
     get = (k) => eager[k];
   } else return { problems: res.problems };
   const name = get('name') as string | undefined;
-  return { recipe: { mask, values, patches: get('patches') as string[], depends: get('depends') as Recipe['depends'],
-    ...(name !== undefined ? { name } : {}) }, problems: res.problems };
+  return {
+    recipe: {
+      mask,
+      values,
+      patches: get('patches') as string[],
+      depends: get('depends') as Recipe['depends'],
+      ...(name !== undefined ? { name } : {}),
+    },
+    problems: res.problems,
+  };
 }
 
 /** True when `recipe` is a lazy recipe whose text has not been parsed yet (for tests). */

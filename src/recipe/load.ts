@@ -44,7 +44,9 @@ const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constant
 /** Refusal of a file that is not a plain file inside the tree (never read: a FIFO would hang, a device never end). */
 class NotRegular extends Error {
   readonly code = 'NOTREG';
-  constructor(why: string) { super(why); }
+  constructor(why: string) {
+    super(why);
+  }
 }
 
 /** True when `p` is `root` or below it. */
@@ -66,18 +68,31 @@ function openRegular(file: string, root: string): number {
     if ((e as NodeJS.ErrnoException).code !== 'ELOOP') throw e;
     // A symlink: follow it only when its target stays in the tree.
     let real: string;
-    try { real = fs.realpathSync(file); } catch { throw new NotRegular('not a regular file (a dangling or looping symlink)'); }
+    try {
+      real = fs.realpathSync(file);
+    } catch {
+      throw new NotRegular('not a regular file (a dangling or looping symlink)');
+    }
     let realRoot = root;
-    try { realRoot = fs.realpathSync(root); } catch { /* keep as given */ }
+    try {
+      realRoot = fs.realpathSync(root);
+    } catch {
+      /* keep as given */
+    }
     if (!inside(real, realRoot)) throw new NotRegular(`not a regular file (a symlink to ${real}, outside the tree)`);
     fd = fs.openSync(real, OPEN_FLAGS);
   }
   const st = fs.fstatSync(fd);
   if (!st.isFile()) {
     fs.closeSync(fd);
-    throw new NotRegular(`not a regular file (${st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isDirectory() ? 'a folder' : 'a device'})`);
+    throw new NotRegular(
+      `not a regular file (${st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isDirectory() ? 'a folder' : 'a device'})`,
+    );
   }
-  if (st.size > MAX_FILE) { fs.closeSync(fd); throw new NotRegular(`is larger than ${MAX_FILE / 1024 / 1024} MiB`); }
+  if (st.size > MAX_FILE) {
+    fs.closeSync(fd);
+    throw new NotRegular(`is larger than ${MAX_FILE / 1024 / 1024} MiB`);
+  }
   return fd;
 }
 
@@ -94,24 +109,52 @@ function treeRootOf(absDir: string, origin: string): string {
 function portFileProblems(absDir: string, root: string, patches: ReadonlySet<string>): Problem[] {
   const out: Problem[] = [];
   let realRoot = root;
-  try { realRoot = fs.realpathSync(root); } catch { /* keep */ }
+  try {
+    realRoot = fs.realpathSync(root);
+  } catch {
+    /* keep */
+  }
   // The port folder itself (or a folder above it in the tree) may be a symlink out of the tree.
   let realDir = absDir;
-  try { realDir = fs.realpathSync(absDir); } catch { /* read errors are reported elsewhere */ }
-  if (!inside(realDir, realRoot)) return [{ path: absDir, line: 1, column: 1, field: '-', message: `not a regular folder (a symlink to ${realDir}, outside the tree)` }];
+  try {
+    realDir = fs.realpathSync(absDir);
+  } catch {
+    /* read errors are reported elsewhere */
+  }
+  if (!inside(realDir, realRoot))
+    return [
+      {
+        path: absDir,
+        line: 1,
+        column: 1,
+        field: '-',
+        message: `not a regular folder (a symlink to ${realDir}, outside the tree)`,
+      },
+    ];
   let seen = 0;
   const walk = (dir: string, depth: number): void => {
     let entries: fs.Dirent[];
-    try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { return; }
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
     for (const e of entries) {
       if (++seen > 10_000 || depth > 16) return;
       const full = nodePath.join(dir, e.name);
-      if (e.isDirectory()) { walk(full, depth + 1); continue; }
+      if (e.isDirectory()) {
+        walk(full, depth + 1);
+        continue;
+      }
       if (e.isFile() || patches.has(full)) continue;
       let why = 'not a regular file';
       if (e.isSymbolicLink()) {
         let real: string | undefined;
-        try { real = fs.realpathSync(full); } catch { /* dangling: harmless */ }
+        try {
+          real = fs.realpathSync(full);
+        } catch {
+          /* dangling: harmless */
+        }
         if (real === undefined || inside(real, realRoot)) continue;
         why = `not a regular file (a symlink to ${real}, outside the tree)`;
       }
@@ -200,8 +243,21 @@ export function loadPortParts(dir: string, origin: string, layer: string): { par
   const l = loadWith(dir, origin, layer, parseEagerParts);
   if (!l.recipe) return { problems: l.problems };
   const r = l.recipe;
-  return { parts: { origin, dir: l.dir, path: l.path, pkgname: l.pkgname, contentHash: l.contentHash, text: l.text,
-    mask: r.mask, values: r.values, depends: r.depends, ...(r.name !== undefined ? { name: r.name } : {}) }, problems: l.problems };
+  return {
+    parts: {
+      origin,
+      dir: l.dir,
+      path: l.path,
+      pkgname: l.pkgname,
+      contentHash: l.contentHash,
+      text: l.text,
+      mask: r.mask,
+      values: r.values,
+      depends: r.depends,
+      ...(r.name !== undefined ? { name: r.name } : {}),
+    },
+    problems: l.problems,
+  };
 }
 
 /** A loaded recipe file: the parse's result plus what a port needs (valid only with `recipe`). */
@@ -217,16 +273,35 @@ interface Loaded<R> {
 
 function asPort(l: Loaded<Recipe>, origin: string, layer: string): PortLoadText {
   if (!l.recipe) return { problems: l.problems };
-  const port: Port = { origin, dir: l.dir, path: l.path, layer, pkgname: l.pkgname, recipe: l.recipe, contentHash: l.contentHash };
+  const port: Port = {
+    origin,
+    dir: l.dir,
+    path: l.path,
+    layer,
+    pkgname: l.pkgname,
+    recipe: l.recipe,
+    contentHash: l.contentHash,
+  };
   return { port, problems: l.problems, text: l.text };
 }
 
 /** Reads, decodes, parses (with `parse`) and hashes one recipe with its patches. */
-function loadWith<R extends { readonly patches: readonly string[]; readonly name?: string }>(dir: string, origin: string, layer: string,
-  parse: (text: string, path: string, origin: string) => { recipe?: R; problems: Problem[] }): Loaded<R> {
+function loadWith<R extends { readonly patches: readonly string[]; readonly name?: string }>(
+  dir: string,
+  origin: string,
+  layer: string,
+  parse: (text: string, path: string, origin: string) => { recipe?: R; problems: Problem[] },
+): Loaded<R> {
   const absDir = nodePath.isAbsolute(dir) ? dir : nodePath.resolve(dir);
   const file = `${absDir}${nodePath.sep}port.yaml`;
-  const failed = (found: Problem[]): Loaded<R> => ({ problems: found, dir: absDir, path: file, text: '', pkgname: '', contentHash: '' });
+  const failed = (found: Problem[]): Loaded<R> => ({
+    problems: found,
+    dir: absDir,
+    path: file,
+    text: '',
+    pkgname: '',
+    contentHash: '',
+  });
   const root = treeRootOf(absDir, origin);
   let bytes: Buffer;
   try {
@@ -252,11 +327,18 @@ function loadWith<R extends { readonly patches: readonly string[]; readonly name
     try {
       const fd = openRegular(patchPath, root);
       let patch: Buffer;
-      try { patch = fs.readFileSync(fd); } finally { fs.closeSync(fd); }
+      try {
+        patch = fs.readFileSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
       hash.update(name).update('\0').update(patch);
     } catch (e) {
       const at = locateField(file, text, ['patches', i]);
-      const message = e instanceof NotRegular ? `${patchPath}: ${e.message}` : `patch file ${JSON.stringify(name)} ${readFailure(e)} in ${absDir}`;
+      const message =
+        e instanceof NotRegular
+          ? `${patchPath}: ${e.message}`
+          : `patch file ${JSON.stringify(name)} ${readFailure(e)} in ${absDir}`;
       problems.push({ path: file, ...at, field: `patches[${i}]`, message });
     }
   });

@@ -7,7 +7,18 @@
  * recipe or locates every problem, `PATH:LINE:COLUMN: FIELD: message`.
  */
 import { MAX_PRINTED_PROBLEMS, type Problem } from '../util/errors.js';
-import { decodeUtf8, dedupe, formatField, locate, parseYamlPositioned, sortProblems, zodProblems, type FieldPath, type Position, type PositionedYaml } from '../util/yamlpos.js';
+import {
+  decodeUtf8,
+  dedupe,
+  formatField,
+  locate,
+  parseYamlPositioned,
+  sortProblems,
+  zodProblems,
+  type FieldPath,
+  type Position,
+  type PositionedYaml,
+} from '../util/yamlpos.js';
 import { checkRecipe, type Finding } from './checks.js';
 import { FAIL, compileSchema } from './compile.js';
 import { fastYaml } from './fastyaml.js';
@@ -30,7 +41,12 @@ export interface RecipeParse {
 
 /** Findings → located problems. */
 function findingProblems(yaml: PositionedYaml, findings: readonly Finding[]): Problem[] {
-  return findings.map((f) => ({ path: yaml.path, ...locate(yaml, f.path, f.mode, f.needle), field: formatField(f.path), message: f.message }));
+  return findings.map((f) => ({
+    path: yaml.path,
+    ...locate(yaml, f.path, f.mode, f.needle),
+    field: formatField(f.path),
+    message: f.message,
+  }));
 }
 
 /**
@@ -60,7 +76,13 @@ function capped(problems: Problem[], extra: number): Problem[] {
   const kept = problems.slice(0, MAX_PRINTED_PROBLEMS);
   const next = problems[MAX_PRINTED_PROBLEMS] ?? kept[kept.length - 1]!;
   const more = problems.length - kept.length + extra;
-  kept.push({ path: next.path, line: next.line, column: next.column, field: '-', message: `and ${more} more problems` });
+  kept.push({
+    path: next.path,
+    line: next.line,
+    column: next.column,
+    field: '-',
+    message: `and ${more} more problems`,
+  });
   return kept;
 }
 
@@ -90,7 +112,17 @@ export function parseRecipe(text: string | Buffer, path: string, origin: string)
     return parseSlow(source, path, origin);
   } catch (e) {
     // A bug in kiln, not in the recipe; still a located problem rather than a crash of the whole scan.
-    return { problems: [{ path, line: 1, column: 1, field: '-', message: `internal error while reading this recipe: ${e instanceof Error ? e.message : String(e)}` }] };
+    return {
+      problems: [
+        {
+          path,
+          line: 1,
+          column: 1,
+          field: '-',
+          message: `internal error while reading this recipe: ${e instanceof Error ? e.message : String(e)}`,
+        },
+      ],
+    };
   }
 }
 
@@ -109,11 +141,22 @@ export function parseEager(text: string, path: string, origin: string): EagerPar
     const data = eagerValidate ? fastYaml(text) : undefined;
     if (data !== undefined) {
       const out = eagerValidate!(data);
-      if (out !== FAIL && checkRecipe(data, origin).length === 0) return { eager: out as Record<string, unknown>, problems: [] };
+      if (out !== FAIL && checkRecipe(data, origin).length === 0)
+        return { eager: out as Record<string, unknown>, problems: [] };
     }
     return parseRecipe(text, path, origin);
   } catch (e) {
-    return { problems: [{ path, line: 1, column: 1, field: '-', message: `internal error while reading this recipe: ${e instanceof Error ? e.message : String(e)}` }] };
+    return {
+      problems: [
+        {
+          path,
+          line: 1,
+          column: 1,
+          field: '-',
+          message: `internal error while reading this recipe: ${e instanceof Error ? e.message : String(e)}`,
+        },
+      ],
+    };
   }
 }
 

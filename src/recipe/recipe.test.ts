@@ -8,13 +8,25 @@ import { fileURLToPath } from 'node:url';
 import { parse as yamlParse } from 'yaml';
 import { formatProblem } from '../util/errors.js';
 import { assertGolden } from '../util/golden.js';
-import { RecipeSchema, effectiveOptions, loadPort, loadPortLazy, locateField, parseList, parseRecipe } from './index.js';
+import {
+  RecipeSchema,
+  effectiveOptions,
+  loadPort,
+  loadPortLazy,
+  locateField,
+  parseList,
+  parseRecipe,
+} from './index.js';
 import { fastYaml } from './fastyaml.js';
 import { parseSlow } from './parse.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.join(here, '__fixtures__');
-const caseNames = (kind: string) => fs.readdirSync(path.join(fixtures, kind)).filter((f) => f.endsWith('.yaml')).sort();
+const caseNames = (kind: string) =>
+  fs
+    .readdirSync(path.join(fixtures, kind))
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
 
 test('every invalid fixture gives located problems, matching the golden file', () => {
   const names = caseNames('invalid');
@@ -44,8 +56,17 @@ test('the full example of port.md parses with every field, and defaults are fill
   assert.equal(recipe.description, 'Prints a friendly greeting.\n');
   assert.equal(recipe.sources[0]!.strip, 1, 'strip defaults to 1');
   assert.equal(recipe.sources[0]!.filename, undefined);
-  assert.deepEqual(recipe.depends, { build: ['devel/oniguruma'], run: ['devel/oniguruma'], system: ['pkg-config'], system_run: ['libc6'] });
-  assert.deepEqual(recipe.options.NLS, { default: false, description: 'Native language support', configure_args: { on: ['--enable-nls'], off: ['--disable-nls'] } });
+  assert.deepEqual(recipe.depends, {
+    build: ['devel/oniguruma'],
+    run: ['devel/oniguruma'],
+    system: ['pkg-config'],
+    system_run: ['libc6'],
+  });
+  assert.deepEqual(recipe.options.NLS, {
+    default: false,
+    description: 'Native language support',
+    configure_args: { on: ['--enable-nls'], off: ['--disable-nls'] },
+  });
   assert.equal(recipe.build.parallel, true);
   assert.deepEqual(recipe.build.limits, {});
   assert.deepEqual(recipe.build.env, { CFLAGS: '-O2' });
@@ -53,7 +74,11 @@ test('the full example of port.md parses with every field, and defaults are fill
 });
 
 test('a minimal recipe gets every default', () => {
-  const { recipe } = parseRecipe(fs.readFileSync(path.join(fixtures, 'valid/minimal.yaml'), 'utf8'), 'port.yaml', 'misc/small');
+  const { recipe } = parseRecipe(
+    fs.readFileSync(path.join(fixtures, 'valid/minimal.yaml'), 'utf8'),
+    'port.yaml',
+    'misc/small',
+  );
   assert.ok(recipe);
   assert.equal(recipe.revision, 1);
   assert.equal(recipe.arch, 'any');
@@ -75,13 +100,23 @@ test('every valid fixture is accepted and equals a plain YAML parse validated by
 });
 
 test('the fast path takes plain recipes and leaves YAML features to the full parser', () => {
-  for (const file of ['port-md-example.yaml', 'minimal.yaml', 'script-options.yaml', 'debian-system.yaml', 'debian-overlay.yaml']) {
+  for (const file of [
+    'port-md-example.yaml',
+    'minimal.yaml',
+    'script-options.yaml',
+    'debian-system.yaml',
+    'debian-overlay.yaml',
+  ]) {
     const text = fs.readFileSync(path.join(fixtures, 'valid', file), 'utf8');
     assert.notEqual(fastYaml(text), undefined, `${file} should be in the fast subset`);
     assert.deepEqual(fastYaml(text), yamlParse(text), file);
   }
   assert.equal(fastYaml(fs.readFileSync(path.join(fixtures, 'valid/yaml-features.yaml'), 'utf8')), undefined);
-  const features = parseRecipe(fs.readFileSync(path.join(fixtures, 'valid/yaml-features.yaml'), 'utf8'), 'p', 'test/features');
+  const features = parseRecipe(
+    fs.readFileSync(path.join(fixtures, 'valid/yaml-features.yaml'), 'utf8'),
+    'p',
+    'test/features',
+  );
   assert.equal(features.recipe?.license, 'MIT AND BSD-2-Clause');
   assert.deepEqual(features.recipe?.build.env, { V: '4.1' });
 });
@@ -111,12 +146,18 @@ test('a build.system: debian overlay recipe needs no version or summary and carr
   ]);
   // Explicitly empty lists are "absent" for debian; a given version is still checked.
   assert.ok(parseRecipe('sources: []\nbuild: {system: debian, make_args: []}\n', 'p', 'devel/xy').recipe);
-  assert.deepEqual(parseRecipe('version: "2.10-3"\nbuild: {system: debian}\n', 'p', 'devel/xy').problems.map((p) => p.field), ['version']);
+  assert.deepEqual(
+    parseRecipe('version: "2.10-3"\nbuild: {system: debian}\n', 'p', 'devel/xy').problems.map((p) => p.field),
+    ['version'],
+  );
 });
 
 test('a port may not be named by a NAME that is no package name unless name: is given', () => {
   const text = 'version: "1"\nsummary: s\nbuild: {system: make}\n';
-  assert.deepEqual(parseRecipe(text, 'p', 'devel/Foo_Bar').problems.map((p) => p.field), ['name']);
+  assert.deepEqual(
+    parseRecipe(text, 'p', 'devel/Foo_Bar').problems.map((p) => p.field),
+    ['name'],
+  );
   assert.ok(parseRecipe(`name: foo-bar\n${text}`, 'p', 'devel/Foo_Bar').recipe);
 });
 
@@ -125,7 +166,10 @@ test('problems are sorted by position and all reported at once', () => {
   const { problems } = parseRecipe(text, 'm.yaml', 'test/many-problems');
   assert.ok(problems.length >= 8, problems.map(formatProblem).join('\n'));
   const keys = problems.map((p) => p.line * 1000 + p.column);
-  assert.deepEqual(keys, [...keys].sort((a, b) => a - b));
+  assert.deepEqual(
+    keys,
+    [...keys].sort((a, b) => a - b),
+  );
   assert.ok(problems.some((p) => p.field === 'depends.build[2]' && /itself/.test(p.message)));
   assert.ok(problems.some((p) => p.field === 'colour' && p.line === 13 && p.column === 1));
 });
@@ -135,11 +179,19 @@ test('locateField points at list entries, keys and the nearest existing ancestor
   assert.deepEqual(locateField('p', text, ['depends', 'build', 2]), { line: 5, column: 5 });
   assert.deepEqual(locateField('p', text, ['depends', 'build', 0]), { line: 4, column: 11 });
   assert.deepEqual(locateField('p', text, ['build', 'system']), { line: 7, column: 11 });
-  assert.deepEqual(locateField('p', text, ['depends', 'run', 0]), { line: 4, column: 3 }, 'missing: the depends mapping');
+  assert.deepEqual(
+    locateField('p', text, ['depends', 'run', 0]),
+    { line: 4, column: 3 },
+    'missing: the depends mapping',
+  );
 });
 
 test('effectiveOptions overlays choices on defaults, ignores undeclared choices, sorts keys', () => {
-  const { recipe } = parseRecipe(fs.readFileSync(path.join(fixtures, 'valid/script-options.yaml'), 'utf8'), 'p', 'x/tool');
+  const { recipe } = parseRecipe(
+    fs.readFileSync(path.join(fixtures, 'valid/script-options.yaml'), 'utf8'),
+    'p',
+    'x/tool',
+  );
   assert.ok(recipe);
   assert.deepEqual(effectiveOptions(recipe, {}), { DOCS: true, MAN: false });
   const eff = effectiveOptions(recipe, { MAN: true, GONE: true });
@@ -159,7 +211,11 @@ test('loadPort reads port.yaml and patches, hashes them as documented, and locat
     const { port, problems } = loadPort(dir, 'devel/hello', 'main');
     assert.deepEqual(problems, []);
     assert.ok(port);
-    const want = createHash('sha256').update(recipe).update('a.patch\0patch A\n').update('files/b.patch\0patch B\n').digest('hex');
+    const want = createHash('sha256')
+      .update(recipe)
+      .update('a.patch\0patch A\n')
+      .update('files/b.patch\0patch B\n')
+      .digest('hex');
     assert.equal(port.contentHash, want);
     assert.equal(port.pkgname, 'hello');
     assert.equal(port.layer, 'main');
@@ -203,7 +259,9 @@ test('loadPort reads a recipe larger than its read buffer whole (hash and text),
     const dir = path.join(root, 'misc', 'big');
     fs.mkdirSync(dir, { recursive: true });
     // Strings stay under the 64 KiB a string may hold; comments make the file three read buffers long.
-    const long = Array.from({ length: 800 }, (_, i) => `  line ${i} of a long description, ${'x'.repeat(40)}`).join('\n');
+    const long = Array.from({ length: 800 }, (_, i) => `  line ${i} of a long description, ${'x'.repeat(40)}`).join(
+      '\n',
+    );
     const comments = Array.from({ length: 3000 }, (_, i) => `# comment ${i} ${'y'.repeat(60)}`).join('\n');
     const text = `version: "1.0"\nsummary: big\n${comments}\ndescription: |\n${long}\nbuild:\n  system: make\n`;
     assert.ok(Buffer.byteLength(text) > 3 * 64 * 1024);

@@ -14,7 +14,8 @@ export const KEYS: readonly string[] = Object.keys(SHAPE);
 /** The node under optional / default wrappers. */
 function unwrap(n: SchemaNode): SchemaNode {
   let x = n;
-  for (let guard = 0; guard < 8 && (x._zod.def.type === 'optional' || x._zod.def.type === 'default'); guard++) x = x._zod.def.innerType!;
+  for (let guard = 0; guard < 8 && (x._zod.def.type === 'optional' || x._zod.def.type === 'default'); guard++)
+    x = x._zod.def.innerType!;
   return x;
 }
 
@@ -26,7 +27,9 @@ function holdsObjects(n: SchemaNode): boolean {
 }
 
 /** Keys held as data from the start: every key but those holding objects; `depends` and `options` too. */
-export const EAGER: ReadonlySet<string> = new Set(KEYS.filter((k) => k === 'depends' || k === 'options' || !holdsObjects(SHAPE[k]!)));
+export const EAGER: ReadonlySet<string> = new Set(
+  KEYS.filter((k) => k === 'depends' || k === 'options' || !holdsObjects(SHAPE[k]!)),
+);
 
 /** The keys parsed on first read, in order. */
 export const LAZY_KEYS: readonly string[] = KEYS.filter((k) => !EAGER.has(k));

@@ -35,8 +35,10 @@ before(async () => {
 
 after(async () => {
   await app?.close();
-  await run('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: path.join(home, 'keys', 'gnupg') }, allowFailure: true })
-    .catch(() => undefined);
+  await run('gpgconf', ['--kill', 'gpg-agent'], {
+    env: { ...process.env, GNUPGHOME: path.join(home, 'keys', 'gnupg') },
+    allowFailure: true,
+  }).catch(() => undefined);
   root?.dispose();
   fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -61,15 +63,30 @@ function replaceFile(file: string, data: Buffer): void {
 
 test('apt installs from the served repository, upgrades to a new generation, and refuses tampering', async () => {
   const v1 = await makeDeb(dir, { name: 'kiln-hello', version: '1.0-k1', says: 'hello from 1.0' });
-  const v1dbg = await makeDeb(dir, { name: 'kiln-hello-dbgsym', version: '1.0-k1', fields: { 'Auto-Built-Package': 'debug-symbols' } });
+  const v1dbg = await makeDeb(dir, {
+    name: 'kiln-hello-dbgsym',
+    version: '1.0-k1',
+    fields: { 'Auto-Built-Package': 'debug-symbols' },
+  });
   // With a Valid-Until (apt checks it) and debug symbols, which go to the JAIL-debug suite.
-  await publish({ home, jail: JAIL, tree: TREE, arch: 'amd64', debs: [{ path: v1 }, { path: v1dbg }], validDays: 7, debugSymbols: true });
+  await publish({
+    home,
+    jail: JAIL,
+    tree: TREE,
+    arch: 'amd64',
+    debs: [{ path: v1 }, { path: v1dbg }],
+    validDays: 7,
+    debugSymbols: true,
+  });
   const info = repoInfo(home, JAIL, TREE, baseUrl);
   // The client fetches the key over HTTP, as the printed instructions say, and adds the printed line.
   const key = await fetch(info.keyUrl);
   assert.equal(key.status, 200);
   fs.writeFileSync(path.join(root.dir, info.keyringPath), Buffer.from(await key.arrayBuffer()));
-  fs.writeFileSync(path.join(root.dir, 'etc/apt/sources.list.d/kiln.list'), `${info.sourcesLine}\n${info.debugSourcesLine}\n`);
+  fs.writeFileSync(
+    path.join(root.dir, 'etc/apt/sources.list.d/kiln.list'),
+    `${info.sourcesLine}\n${info.debugSourcesLine}\n`,
+  );
   // Each compressed index, asked for first in turn, is fetched (by hash), decompressed and accepted by apt.
   for (const type of ['xz', 'gz']) {
     forgetLists();
@@ -97,7 +114,11 @@ test('apt installs from the served repository, upgrades to a new generation, and
   const evil = Buffer.from(packages.toString('utf8').replace('Prints a line', 'Prints a lime'));
   assert.notDeepEqual(evil, packages);
   const release = parseReleaseSha256(fs.readFileSync(path.join(repo, 'current', 'dists', JAIL, 'Release'), 'utf8'));
-  for (const [name, data] of [['Packages', evil], ['Packages.gz', zlib.gzipSync(evil)], ['Packages.xz', (await run('xz', ['-c'], { input: evil })).stdoutBytes]] as const) {
+  for (const [name, data] of [
+    ['Packages', evil],
+    ['Packages.gz', zlib.gzipSync(evil)],
+    ['Packages.xz', (await run('xz', ['-c'], { input: evil })).stdoutBytes],
+  ] as const) {
     replaceFile(path.join(bin, name), data);
     replaceFile(path.join(bin, 'by-hash', 'SHA256', release.get(`main/binary-amd64/${name}`)!.sha256), data);
   }
@@ -128,7 +149,18 @@ test('publishes killed with SIGKILL at any instant leave apt a whole generation 
   }
   const child = path.join(here, '__fixtures__', 'publish-child.ts');
   // Kill points: on seeing each phase start (cycled), plus a random delay of 0–40 ms.
-  const phases = ['lock', 'clear-leftovers', 'scan', 'entries', 'pool', 'open-key', 'indexes', 'sync', 'switch', 'prune'];
+  const phases = [
+    'lock',
+    'clear-leftovers',
+    'scan',
+    'entries',
+    'pool',
+    'open-key',
+    'indexes',
+    'sync',
+    'switch',
+    'prune',
+  ];
   let interrupted = 0;
   const kills = 24;
   for (let i = 0; i < kills; i++) {
@@ -139,13 +171,23 @@ test('publishes killed with SIGKILL at any instant leave apt a whole generation 
     let done = false;
     let timer: NodeJS.Timeout | undefined;
     const res = await run(process.execPath, ['--import', 'tsx', child, home, JAIL, TREE, ...debs], {
-      allowFailure: true, timeoutMs: 60_000, cwd: path.join(here, '..', '..'),
-      onSpawn: (p) => { pid = p; },
+      allowFailure: true,
+      timeoutMs: 60_000,
+      cwd: path.join(here, '..', '..'),
+      onSpawn: (p) => {
+        pid = p;
+      },
       onOutput: (chunk) => {
         const text = chunk.toString();
         if (/^done \d+$/m.test(text)) done = true;
         if (timer === undefined && text.includes(target)) {
-          timer = setTimeout(() => { try { process.kill(-pid, 'SIGKILL'); } catch { /* finished already */ } }, delay);
+          timer = setTimeout(() => {
+            try {
+              process.kill(-pid, 'SIGKILL');
+            } catch {
+              /* finished already */
+            }
+          }, delay);
         }
       },
     }).catch((e: unknown) => e);
@@ -158,15 +200,29 @@ test('publishes killed with SIGKILL at any instant leave apt a whole generation 
     assert.deepEqual(verifyGeneration(path.join(repo, 'current'), JAIL), [], `after kill ${i}`);
     forgetLists();
     const upd = await apt(['update'], true);
-    assert.equal(upd.status, 0, `after kill ${i} (${target} +${delay} ms): apt-get update failed:\n${upd.stdout}${upd.stderr}`);
+    assert.equal(
+      upd.status,
+      0,
+      `after kill ${i} (${target} +${delay} ms): apt-get update failed:\n${upd.stdout}${upd.stderr}`,
+    );
     assert.doesNotMatch(upd.stderr, /^(W|E):/m, `after kill ${i}: ${upd.stderr}`);
     const policy = await root.exec(['apt-cache', 'policy', 'kiln-hello']);
     assert.match(policy.stdout, /Candidate: (2\.0|2\.1|1\.1)-k1/, `after kill ${i}`);
   }
   assert.ok(interrupted > 0, 'at least one publish died mid-way');
   // The next publish clears what the killed ones left and serves normally.
-  const final = await publish({ home, jail: JAIL, tree: TREE, arch: 'amd64', keep: 3, debs: setB.map((p) => ({ path: p })) });
-  assert.deepEqual(fs.readdirSync(repo).filter((n) => n.includes('.tmp')), []);
+  const final = await publish({
+    home,
+    jail: JAIL,
+    tree: TREE,
+    arch: 'amd64',
+    keep: 3,
+    debs: setB.map((p) => ({ path: p })),
+  });
+  assert.deepEqual(
+    fs.readdirSync(repo).filter((n) => n.includes('.tmp')),
+    [],
+  );
   assert.ok(fs.readdirSync(repo).filter((n) => /^gen-\d+$/.test(n)).length <= 3);
   forgetLists();
   await apt(['update']);

@@ -36,7 +36,8 @@ export function controlValue(fields: readonly ControlField[], name: string): str
 /** Renders fields as one paragraph, each line ending in `\n` (no blank line after). */
 export function renderControl(fields: readonly ControlField[]): string {
   let s = '';
-  for (const f of fields) s += f.value === '' || f.value.startsWith('\n') ? `${f.name}:${f.value}\n` : `${f.name}: ${f.value}\n`;
+  for (const f of fields)
+    s += f.value === '' || f.value.startsWith('\n') ? `${f.name}:${f.value}\n` : `${f.name}: ${f.value}\n`;
   return s;
 }
 
@@ -47,20 +48,23 @@ function order(c: string): number {
 }
 
 function compareFragment(a: string, b: string): number {
-  let i = 0; let j = 0;
+  let i = 0;
+  let j = 0;
   while (i < a.length || j < b.length) {
     let diff = 0;
     while ((i < a.length && !/\d/.test(a[i]!)) || (j < b.length && !/\d/.test(b[j]!))) {
       const ac = i < a.length && !/\d/.test(a[i]!) ? order(a[i]!) : 0;
       const bc = j < b.length && !/\d/.test(b[j]!) ? order(b[j]!) : 0;
       if (ac !== bc) return ac - bc;
-      i++; j++;
+      i++;
+      j++;
     }
     while (a[i] === '0') i++;
     while (b[j] === '0') j++;
     while (i < a.length && /\d/.test(a[i]!) && j < b.length && /\d/.test(b[j]!)) {
       if (diff === 0) diff = a.charCodeAt(i) - b.charCodeAt(j);
-      i++; j++;
+      i++;
+      j++;
     }
     if (i < a.length && /\d/.test(a[i]!)) return 1;
     if (j < b.length && /\d/.test(b[j]!)) return -1;
@@ -74,12 +78,15 @@ function splitVersion(v: string): { epoch: number; upstream: string; revision: s
   const epoch = colon > 0 ? Number(v.slice(0, colon)) || 0 : 0;
   const rest = colon > 0 ? v.slice(colon + 1) : v;
   const dash = rest.lastIndexOf('-');
-  return dash > 0 ? { epoch, upstream: rest.slice(0, dash), revision: rest.slice(dash + 1) } : { epoch, upstream: rest, revision: '' };
+  return dash > 0
+    ? { epoch, upstream: rest.slice(0, dash), revision: rest.slice(dash + 1) }
+    : { epoch, upstream: rest, revision: '' };
 }
 
 /** Compares two Debian versions as dpkg does (epoch, upstream, revision; `~` sorts first). Negative, 0 or positive. */
 export function compareVersions(a: string, b: string): number {
-  const x = splitVersion(a); const y = splitVersion(b);
+  const x = splitVersion(a);
+  const y = splitVersion(b);
   if (x.epoch !== y.epoch) return x.epoch - y.epoch;
   return compareFragment(x.upstream, y.upstream) || compareFragment(x.revision, y.revision);
 }

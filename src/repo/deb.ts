@@ -13,20 +13,31 @@ let xzModule: XzModule | null | undefined;
 /** The native xz decoder when it loads on this host, else null (then `dpkg-deb` does the work). */
 function xz(): XzModule | null {
   if (xzModule === undefined) {
-    try { xzModule = createRequire(import.meta.url)('@napi-rs/lzma') as XzModule; } catch { xzModule = null; }
+    try {
+      xzModule = createRequire(import.meta.url)('@napi-rs/lzma') as XzModule;
+    } catch {
+      xzModule = null;
+    }
   }
   return xzModule;
 }
 
 /** One member of an ar archive: name and byte range. */
-interface ArMember { name: string; start: number; size: number }
+interface ArMember {
+  name: string;
+  start: number;
+  size: number;
+}
 
 function arMembers(buf: Buffer): ArMember[] | null {
   if (buf.length < 8 || buf.toString('latin1', 0, 8) !== '!<arch>\n') return null;
   const out: ArMember[] = [];
   let off = 8;
   for (let n = 0; n < 16 && off + 60 <= buf.length; n++) {
-    const name = buf.toString('latin1', off, off + 16).trim().replace(/\/$/, '');
+    const name = buf
+      .toString('latin1', off, off + 16)
+      .trim()
+      .replace(/\/$/, '');
     const size = Number.parseInt(buf.toString('latin1', off + 48, off + 58).trim(), 10);
     if (!Number.isFinite(size) || off + 60 + size > buf.length) return null;
     out.push({ name, start: off + 60, size });
@@ -79,6 +90,9 @@ export async function controlWithDpkg(path: string): Promise<string> {
     return (await run('dpkg-deb', ['-f', path])).stdout;
   } catch (e) {
     throw new KilnError('KILN_E_REPO', `cannot read the control file of ${path}`, {
-      hint: 'is it a valid .deb? check it with `dpkg-deb -I`', cause: e, exitCode: 1 });
+      hint: 'is it a valid .deb? check it with `dpkg-deb -I`',
+      cause: e,
+      exitCode: 1,
+    });
   }
 }

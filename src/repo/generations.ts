@@ -61,8 +61,11 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
  */
 export function repoName(jail: string, tree: string): string {
   if (!NAME_RE.test(jail) || !NAME_RE.test(tree)) {
-    throw new KilnError('KILN_E_REPO', `bad jail or tree name for a repository: ${JSON.stringify(jail)}, ${JSON.stringify(tree)}`,
-      { hint: 'jail and tree names use letters, digits, and . _ + - (starting with a letter or digit)', exitCode: 2 });
+    throw new KilnError(
+      'KILN_E_REPO',
+      `bad jail or tree name for a repository: ${JSON.stringify(jail)}, ${JSON.stringify(tree)}`,
+      { hint: 'jail and tree names use letters, digits, and . _ + - (starting with a letter or digit)', exitCode: 2 },
+    );
   }
   return `${jail.replace(/-/g, '--')}-${tree}`;
 }
@@ -85,13 +88,22 @@ export function parseRepoName(name: string): { jail: string; tree: string } | un
 export function migrateRepoNames(home: string): { from: string; to: string }[] {
   const done: { from: string; to: string }[] = [];
   let names: string[] = [];
-  try { names = fs.readdirSync(reposDir(home)); } catch { return done; }
+  try {
+    names = fs.readdirSync(reposDir(home));
+  } catch {
+    return done;
+  }
   for (const n of names) {
     const meta = readJson<RepoMeta>(path.join(repoDir(home, n), REPO_META_FILE));
     if (!meta || !NAME_RE.test(meta.jail) || !NAME_RE.test(meta.tree)) continue;
     const want = repoName(meta.jail, meta.tree);
     if (want === n || fs.existsSync(repoDir(home, want))) continue;
-    try { fs.renameSync(repoDir(home, n), repoDir(home, want)); done.push({ from: n, to: want }); } catch { /* raced */ }
+    try {
+      fs.renameSync(repoDir(home, n), repoDir(home, want));
+      done.push({ from: n, to: want });
+    } catch {
+      /* raced */
+    }
   }
   return done;
 }
@@ -100,8 +112,14 @@ export function migrateRepoNames(home: string): { from: string; to: string }[] {
 export function checkRepoOwner(dir: string, jail: string, tree: string): void {
   const meta = readJson<RepoMeta>(path.join(dir, REPO_META_FILE));
   if (meta && (meta.jail !== jail || meta.tree !== tree)) {
-    throw new KilnError('KILN_E_REPO', `repository folder ${dir} belongs to jail ${meta.jail} and tree ${meta.tree}, not jail ${jail} and tree ${tree}`,
-      { hint: 'the two pairs would share one repository; rename one jail or tree (kiln keeps names apart by doubling the dashes of jail names)', exitCode: 2 });
+    throw new KilnError(
+      'KILN_E_REPO',
+      `repository folder ${dir} belongs to jail ${meta.jail} and tree ${meta.tree}, not jail ${jail} and tree ${tree}`,
+      {
+        hint: 'the two pairs would share one repository; rename one jail or tree (kiln keeps names apart by doubling the dashes of jail names)',
+        exitCode: 2,
+      },
+    );
   }
 }
 
@@ -133,18 +151,33 @@ export function parseGenName(name: string): number | null {
 
 /** The generation `current` points at, or null. */
 export function currentGeneration(dir: string): number | null {
-  try { return parseGenName(fs.readlinkSync(path.join(dir, 'current'))); } catch { return null; }
+  try {
+    return parseGenName(fs.readlinkSync(path.join(dir, 'current')));
+  } catch {
+    return null;
+  }
 }
 
 /** Complete generations (`gen-N` folders) of a repository folder, ascending. */
 export function generationNumbers(dir: string): number[] {
   let names: string[] = [];
-  try { names = fs.readdirSync(dir); } catch { return []; }
-  return names.map(parseGenName).filter((n): n is number => n !== null).sort((a, b) => a - b);
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .map(parseGenName)
+    .filter((n): n is number => n !== null)
+    .sort((a, b) => a - b);
 }
 
 function readJson<T>(file: string): T | null {
-  try { return JSON.parse(fs.readFileSync(file, 'utf8')) as T; } catch { return null; }
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch {
+    return null;
+  }
 }
 
 /** Lists one repository folder's generations. */
@@ -152,12 +185,21 @@ export function describeRepo(home: string, name: string): RepoSummary {
   const dir = repoDir(home, name);
   const meta = readJson<RepoMeta>(path.join(dir, REPO_META_FILE));
   if (!isRepoName(name) || !meta) {
-    throw new KilnError('KILN_E_REPO_NOT_FOUND', `no repository ${name} under ${reposDir(home)}`, { hint: 'see `kiln repo list`', exitCode: 2 });
+    throw new KilnError('KILN_E_REPO_NOT_FOUND', `no repository ${name} under ${reposDir(home)}`, {
+      hint: 'see `kiln repo list`',
+      exitCode: 2,
+    });
   }
   const current = currentGeneration(dir);
   const generations = generationNumbers(dir).map((n): GenerationInfo => {
     const g = readJson<GenerationMeta>(path.join(dir, genDirName(n), GENERATION_META_FILE));
-    return { generation: n, createdAt: g?.createdAt ?? '', packages: g?.packages ?? 0, dir: path.join(dir, genDirName(n)), current: n === current };
+    return {
+      generation: n,
+      createdAt: g?.createdAt ?? '',
+      packages: g?.packages ?? 0,
+      dir: path.join(dir, genDirName(n)),
+      current: n === current,
+    };
   });
   return { name, dir, jail: meta.jail, tree: meta.tree, arch: meta.arch, current, generations };
 }
@@ -166,8 +208,14 @@ export function describeRepo(home: string, name: string): RepoSummary {
 export function listRepos(home: string): RepoSummary[] {
   migrateRepoNames(home);
   let names: string[] = [];
-  try { names = fs.readdirSync(reposDir(home)).sort(); } catch { return []; }
-  return names.filter((n) => isRepoName(n) && fs.existsSync(path.join(repoDir(home, n), REPO_META_FILE))).map((n) => describeRepo(home, n));
+  try {
+    names = fs.readdirSync(reposDir(home)).sort();
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => isRepoName(n) && fs.existsSync(path.join(repoDir(home, n), REPO_META_FILE)))
+    .map((n) => describeRepo(home, n));
 }
 
 /** Generations of the (jail, tree) repository, ascending. */
@@ -194,12 +242,19 @@ export function rollback(home: string, jail: string, tree: string, to?: number):
     const nums = summary.generations.map((g) => g.generation);
     const target = to ?? [...nums].reverse().find((n) => summary.current === null || n < summary.current);
     if (target === undefined || !nums.includes(target)) {
-      throw new KilnError('KILN_E_REPO_NOT_FOUND', to === undefined ? `${summary.name} has no generation before ${summary.current}`
-        : `${summary.name} has no generation ${to}`, { hint: `kept generations: ${nums.join(', ') || 'none'}`, exitCode: 2 });
+      throw new KilnError(
+        'KILN_E_REPO_NOT_FOUND',
+        to === undefined
+          ? `${summary.name} has no generation before ${summary.current}`
+          : `${summary.name} has no generation ${to}`,
+        { hint: `kept generations: ${nums.join(', ') || 'none'}`, exitCode: 2 },
+      );
     }
     switchCurrent(summary.dir, target);
     return target;
-  } finally { release(); }
+  } finally {
+    release();
+  }
 }
 
 /**
@@ -215,18 +270,36 @@ export function acquireLock(dir: string): () => void {
       const fd = fs.openSync(lock, 'wx');
       fs.writeSync(fd, String(process.pid));
       fs.closeSync(fd);
-      return () => { try { if (fs.readFileSync(lock, 'utf8') === String(process.pid)) fs.rmSync(lock); } catch { /* gone */ } };
+      return () => {
+        try {
+          if (fs.readFileSync(lock, 'utf8') === String(process.pid)) fs.rmSync(lock);
+        } catch {
+          /* gone */
+        }
+      };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       let holder = NaN;
-      try { holder = Number(fs.readFileSync(lock, 'utf8')); } catch { /* raced away */ }
+      try {
+        holder = Number(fs.readFileSync(lock, 'utf8'));
+      } catch {
+        /* raced away */
+      }
       if (pidAlive(holder) && holder !== process.pid) {
-        throw new KilnError('KILN_E_LOCK', `process ${holder} is publishing ${dir}`, { hint: 'wait for it to finish', exitCode: 1 });
+        throw new KilnError('KILN_E_LOCK', `process ${holder} is publishing ${dir}`, {
+          hint: 'wait for it to finish',
+          exitCode: 1,
+        });
       }
       // Stale (the holder died, e.g. killed mid-publish) or empty (killed between open and write): take it over.
       // Take-over by rename so two late-comers cannot both delete a fresh lock.
       const stale = `${lock}.stale-${process.pid}`;
-      try { fs.renameSync(lock, stale); fs.rmSync(stale, { force: true }); } catch { /* someone else did */ }
+      try {
+        fs.renameSync(lock, stale);
+        fs.rmSync(stale, { force: true });
+      } catch {
+        /* someone else did */
+      }
     }
   }
   throw new KilnError('KILN_E_LOCK', `cannot take the publish lock of ${dir}`, { hint: 'retry', exitCode: 1 });
@@ -262,7 +335,10 @@ export function clientInfo(name: string, jail: string, baseUrl: string): RepoCli
   const keyringPath = `/etc/apt/keyrings/kiln-${name}.gpg`;
   const keyUrl = `${url}/${KEYRING_FILE}`;
   return {
-    name, url, keyringPath, keyUrl,
+    name,
+    url,
+    keyringPath,
+    keyUrl,
     sourcesLine: `deb [signed-by=${keyringPath}] ${url} ${jail} main`,
     debugSourcesLine: `deb [signed-by=${keyringPath}] ${url} ${debugSuite(jail)} main`,
     fetchKey: `mkdir -p /etc/apt/keyrings && curl -fsSL ${keyUrl} -o ${keyringPath}`,
@@ -288,14 +364,24 @@ export function currentDebs(home: string, jail: string, tree: string, arch: stri
   const out: PublishedDeb[] = [];
   for (const suite of [jail, debugSuite(jail)]) {
     let text: string;
-    try { text = fs.readFileSync(path.join(dir, 'current', 'dists', suite, 'main', `binary-${arch}`, 'Packages'), 'utf8'); } catch { continue; }
+    try {
+      text = fs.readFileSync(path.join(dir, 'current', 'dists', suite, 'main', `binary-${arch}`, 'Packages'), 'utf8');
+    } catch {
+      continue;
+    }
     for (const para of text.split(/\n\n+/)) {
       const f = new Map(parseControl(para).map((x) => [x.name, x.value]));
-      const sha256 = f.get('SHA256'); const filename = f.get('Filename');
+      const sha256 = f.get('SHA256');
+      const filename = f.get('Filename');
       if (!sha256 || !filename) continue;
       const stored = path.join(dir, '.kiln', 'pool', `${sha256}.deb`);
-      out.push({ name: f.get('Package') ?? '', version: f.get('Version') ?? '', arch: f.get('Architecture') ?? '', sha256,
-        path: fs.existsSync(stored) ? stored : path.join(dir, 'current', filename) });
+      out.push({
+        name: f.get('Package') ?? '',
+        version: f.get('Version') ?? '',
+        arch: f.get('Architecture') ?? '',
+        sha256,
+        path: fs.existsSync(stored) ? stored : path.join(dir, 'current', filename),
+      });
     }
   }
   return out;

@@ -39,10 +39,18 @@ export function xzArgs(bytes: number, cores: number): string[] {
 /** xz -6 of `data` by the `xz` program (xz-utils), a process of its own so it runs beside gzip. */
 export async function xzCompress(data: Buffer): Promise<Buffer> {
   try {
-    return (await run('xz', xzArgs(data.length, os.availableParallelism()), { input: data, maxBuffer: 1 << 30 })).stdoutBytes;
+    return (await run('xz', xzArgs(data.length, os.availableParallelism()), { input: data, maxBuffer: 1 << 30 }))
+      .stdoutBytes;
   } catch (e) {
-    throw new KilnError('KILN_E_REPO', `xz could not compress Packages: ${e instanceof Error ? e.message : String(e)}`, {
-      hint: 'install xz-utils (scripts/setup-repo-deps.sh)', exitCode: 1, cause: e });
+    throw new KilnError(
+      'KILN_E_REPO',
+      `xz could not compress Packages: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        hint: 'install xz-utils (scripts/setup-repo-deps.sh)',
+        exitCode: 1,
+        cause: e,
+      },
+    );
   }
 }
 
@@ -51,30 +59,60 @@ export async function xzCompress(data: Buffer): Promise<Buffer> {
  * generation's folder of this index, relative to the storage) when its `Packages` is the same and its `.gz` and
  * `.xz` decompress to it.
  */
-export async function packagesVariants(packages: Buffer, storage?: PublishedStorage, previous?: string): Promise<[string, Buffer][]> {
+export async function packagesVariants(
+  packages: Buffer,
+  storage?: PublishedStorage,
+  previous?: string,
+): Promise<[string, Buffer][]> {
   const reused = storage && previous !== undefined ? await reusable(packages, storage, previous) : null;
-  if (reused) return [['Packages', packages], ['Packages.gz', reused.gz], ['Packages.xz', reused.xz]];
+  if (reused)
+    return [
+      ['Packages', packages],
+      ['Packages.gz', reused.gz],
+      ['Packages.xz', reused.xz],
+    ];
   const [gz, xz] = await Promise.all([gzip(packages, { level: 9 }), xzCompress(packages)]);
-  return [['Packages', packages], ['Packages.gz', gz], ['Packages.xz', xz]];
+  return [
+    ['Packages', packages],
+    ['Packages.gz', gz],
+    ['Packages.xz', xz],
+  ];
 }
 
 /**
  * Starts rendering and compressing the `Packages` of `entries` (suite `suite`), to be awaited by {@link writeSuite}:
  * it runs while the pool links are made. A failure is kept for the awaiter (never unhandled).
  */
-export function startVariants(entries: readonly PackageEntry[], storage: PublishedStorage, suite: string, arch: string): Promise<[string, Buffer][]> {
-  const p = packagesVariants(Buffer.from(renderPackages(entries)), storage, `current/dists/${suite}/main/binary-${arch}`);
+export function startVariants(
+  entries: readonly PackageEntry[],
+  storage: PublishedStorage,
+  suite: string,
+  arch: string,
+): Promise<[string, Buffer][]> {
+  const p = packagesVariants(
+    Buffer.from(renderPackages(entries)),
+    storage,
+    `current/dists/${suite}/main/binary-${arch}`,
+  );
   p.catch(() => undefined);
   return p;
 }
 
-async function reusable(packages: Buffer, storage: PublishedStorage, dir: string): Promise<{ gz: Buffer; xz: Buffer } | null> {
+async function reusable(
+  packages: Buffer,
+  storage: PublishedStorage,
+  dir: string,
+): Promise<{ gz: Buffer; xz: Buffer } | null> {
   try {
-    const [plain, gz, xz] = await Promise.all(['Packages', 'Packages.gz', 'Packages.xz'].map((f) => storage.readFile(`${dir}/${f}`)));
+    const [plain, gz, xz] = await Promise.all(
+      ['Packages', 'Packages.gz', 'Packages.xz'].map((f) => storage.readFile(`${dir}/${f}`)),
+    );
     if (!plain || !gz || !xz || !plain.equals(packages) || !zlib.gunzipSync(gz).equals(packages)) return null;
     const back = await run('xz', ['-dc'], { input: xz, maxBuffer: 1 << 30 });
     return back.stdoutBytes.equals(packages) ? { gz, xz } : null;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
 
 /** One suite to write. */
@@ -120,11 +158,23 @@ export async function writeSuite(storage: PublishedStorage, job: SuiteJob): Prom
       }
     }
   }
-  const releaseText = Buffer.from(renderRelease({
-    origin: job.origin, label: job.label, suite: job.suite, architectures: [job.arch], components: ['main'],
-    description: job.description, date: job.date, ...(job.validUntil ? { validUntil: job.validUntil } : {}), files,
-  }));
-  const [inRelease, detached] = await Promise.all([job.signer.clearsign(releaseText), job.signer.detachSign(releaseText)]);
+  const releaseText = Buffer.from(
+    renderRelease({
+      origin: job.origin,
+      label: job.label,
+      suite: job.suite,
+      architectures: [job.arch],
+      components: ['main'],
+      description: job.description,
+      date: job.date,
+      ...(job.validUntil ? { validUntil: job.validUntil } : {}),
+      files,
+    }),
+  );
+  const [inRelease, detached] = await Promise.all([
+    job.signer.clearsign(releaseText),
+    job.signer.detachSign(releaseText),
+  ]);
   await storage.writeFile(`${dists}/Release`, releaseText);
   await storage.writeFile(`${dists}/InRelease`, inRelease);
   await storage.writeFile(`${dists}/Release.gpg`, detached);

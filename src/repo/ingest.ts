@@ -51,7 +51,10 @@ export function ingestDeb(file: string, copyTo: string | null): Ingested {
     let linked = false;
     if (copyTo) {
       fs.rmSync(copyTo, { force: true });
-      try { fs.linkSync(file, copyTo); linked = true; } catch (e) {
+      try {
+        fs.linkSync(file, copyTo);
+        linked = true;
+      } catch (e) {
         if (!['EXDEV', 'EPERM', 'EMLINK', 'EACCES'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
       }
       if (!linked) out = fs.openSync(copyTo, 'w', 0o644);
@@ -63,7 +66,7 @@ export function ingestDeb(file: string, copyTo: string | null): Ingested {
       const chunk = buf.subarray(0, n);
       md5.update(chunk);
       sha.update(chunk);
-      if (out >= 0) for (let w = 0; w < n;) w += fs.writeSync(out, chunk, w, n - w);
+      if (out >= 0) for (let w = 0; w < n; ) w += fs.writeSync(out, chunk, w, n - w);
       if (!headDone) {
         // The head up to the control member's end (usually a few KiB of the first chunk); the chunk buffer is reused.
         const whole: Buffer = head ? Buffer.concat([head, chunk]) : chunk;

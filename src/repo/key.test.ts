@@ -30,11 +30,18 @@ async function goodSigners(file: string, keyring: Buffer): Promise<string[]> {
   const kr = path.join(tmp, `kr-${Math.random().toString(36).slice(2)}.gpg`);
   fs.writeFileSync(kr, keyring);
   const r = await run('gpgv', ['--status-fd', '1', '--keyring', kr, file], { allowFailure: true });
-  return r.stdout.split('\n').filter((l) => l.startsWith('[GNUPG:] VALIDSIG ')).map((l) => l.split(' ')[2]!);
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('[GNUPG:] VALIDSIG '))
+    .map((l) => l.split(' ')[2]!);
 }
 
 async function exportKey(home: string, fpr: string): Promise<Buffer> {
-  return (await run('gpg', ['--batch', '--export', fpr], { env: { ...process.env, GNUPGHOME: path.join(keysDir(home), 'gnupg') } })).stdoutBytes;
+  return (
+    await run('gpg', ['--batch', '--export', fpr], {
+      env: { ...process.env, GNUPGHOME: path.join(keysDir(home), 'gnupg') },
+    })
+  ).stdoutBytes;
 }
 
 test('the key folder is 0700; signing.key_dir moves it out of the home, migrating an existing key', async () => {
@@ -67,26 +74,44 @@ test('no served route reaches the key: .. is refused, a symlink from a generatio
 test('kiln repo key rotate: both keys sign and are published for one generation of each repository, then the old key is gone', async () => {
   const home = path.join(tmp, 'home-rotate');
   const pub = (tree: string) => publish({ home, jail: 'sid', tree, arch: 'amd64', debs: [{ path: deb }] });
-  const inRelease = (tree: string): string => path.join(repoDir(home, repoName('sid', tree)), 'current', 'dists', 'sid', 'InRelease');
-  const keyring = (tree: string): Buffer => fs.readFileSync(path.join(repoDir(home, repoName('sid', tree)), 'kiln-archive-keyring.gpg'));
-  await pub('a'); await pub('b');
-  const old = (await GpgSigner.open(home)); await old.close();
+  const inRelease = (tree: string): string =>
+    path.join(repoDir(home, repoName('sid', tree)), 'current', 'dists', 'sid', 'InRelease');
+  const keyring = (tree: string): Buffer =>
+    fs.readFileSync(path.join(repoDir(home, repoName('sid', tree)), 'kiln-archive-keyring.gpg'));
+  await pub('a');
+  await pub('b');
+  const old = await GpgSigner.open(home);
+  await old.close();
   const oldKey = await exportKey(home, old.fingerprint);
   const rot = await rotateKey(home);
   assert.equal(rot.previous, old.fingerprint);
-  await assert.rejects(rotateKey(home), (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_SIGN', 'no second rotation mid-overlap');
+  await assert.rejects(
+    rotateKey(home),
+    (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_SIGN',
+    'no second rotation mid-overlap',
+  );
   const newKey = await exportKey(home, rot.current);
 
   await pub('a');
-  assert.deepEqual(await goodSigners(inRelease('a'), oldKey), [old.fingerprint], 'a client with the old keyring still verifies');
+  assert.deepEqual(
+    await goodSigners(inRelease('a'), oldKey),
+    [old.fingerprint],
+    'a client with the old keyring still verifies',
+  );
   assert.deepEqual(await goodSigners(inRelease('a'), newKey), [rot.current]);
-  assert.deepEqual((await goodSigners(inRelease('a'), keyring('a'))).sort(), [old.fingerprint, rot.current].sort(), 'both keys are published');
+  assert.deepEqual(
+    (await goodSigners(inRelease('a'), keyring('a'))).sort(),
+    [old.fingerprint, rot.current].sort(),
+    'both keys are published',
+  );
 
   await pub('b'); // every repository has now published both keys once: the old key is retired
   await pub('a');
   assert.deepEqual(await goodSigners(inRelease('a'), keyring('a')), [rot.current]);
   assert.deepEqual(await goodSigners(inRelease('a'), oldKey), [], 'the old key signs no more');
-  const left = await run('gpg', ['--batch', '--with-colons', '--list-secret-keys'], { env: { ...process.env, GNUPGHOME: path.join(keysDir(home), 'gnupg') } });
+  const left = await run('gpg', ['--batch', '--with-colons', '--list-secret-keys'], {
+    env: { ...process.env, GNUPGHOME: path.join(keysDir(home), 'gnupg') },
+  });
   assert.ok(!left.stdout.includes(old.fingerprint), 'the old secret key is deleted');
 });
 
@@ -107,7 +132,9 @@ test('repository names cannot collide: jail bookworm + tree q-t and jail bookwor
   const home = path.join(tmp, 'home-names');
   await publish({ home, jail: 'bookworm', tree: 'q-t', arch: 'amd64', debs: [{ path: deb }] });
   await publish({ home, jail: 'bookworm-q', tree: 't', arch: 'amd64', debs: [{ path: deb }] });
-  const names = listRepos(home).map((r) => `${r.name}=${r.jail}/${r.tree}`).sort();
+  const names = listRepos(home)
+    .map((r) => `${r.name}=${r.jail}/${r.tree}`)
+    .sort();
   assert.deepEqual(names, ['bookworm--q-t=bookworm-q/t', 'bookworm-q-t=bookworm/q-t']);
 });
 
@@ -116,19 +143,37 @@ test('an existing home migrates: a JAIL-TREE folder of a dashed jail is renamed;
   await publish({ home, jail: 'bookworm-q', tree: 't', arch: 'amd64', debs: [{ path: deb }] });
   // Make it look like a home from before: the folder named the old way.
   fs.renameSync(repoDir(home, 'bookworm--q-t'), repoDir(home, 'bookworm-q-t'));
-  assert.deepEqual(listRepos(home).map((r) => r.name), ['bookworm--q-t']);
+  assert.deepEqual(
+    listRepos(home).map((r) => r.name),
+    ['bookworm--q-t'],
+  );
   assert.ok(!fs.existsSync(repoDir(home, 'bookworm-q-t')));
   // A legacy folder that cannot move (its new name is taken) is never published into by the other pair.
   fs.cpSync(repoDir(home, 'bookworm--q-t'), repoDir(home, 'bookworm-q-t'), { recursive: true, verbatimSymlinks: true });
-  await assert.rejects(publish({ home, jail: 'bookworm', tree: 'q-t', arch: 'amd64', debs: [{ path: deb }] }),
-    (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_REPO' && /belongs to jail bookworm-q and tree t/.test(e.message));
+  await assert.rejects(
+    publish({ home, jail: 'bookworm', tree: 'q-t', arch: 'amd64', debs: [{ path: deb }] }),
+    (e: unknown) =>
+      e instanceof KilnError && e.code === 'KILN_E_REPO' && /belongs to jail bookworm-q and tree t/.test(e.message),
+  );
 });
 
 test('kiln repo key show and rotate [NAME] on the command line', async () => {
   const home = path.join(tmp, 'home-cli');
   await publish({ home, jail: 'sid', tree: 'x', arch: 'amd64', debs: [{ path: deb }] });
-  const out: string[] = []; const err: string[] = [];
-  const ctx = { home, out: (t: string) => { out.push(t); }, err: (t: string) => { err.push(t); }, isTTY: false, env: {}, cwd: home };
+  const out: string[] = [];
+  const err: string[] = [];
+  const ctx = {
+    home,
+    out: (t: string) => {
+      out.push(t);
+    },
+    err: (t: string) => {
+      err.push(t);
+    },
+    isTTY: false,
+    env: {},
+    cwd: home,
+  };
   assert.equal(await main(['repo', 'key', 'show', '--json'], ctx), 0);
   const before = JSON.parse(out.pop()!) as { fingerprint: string; previous: string | null; keyDir: string };
   assert.equal(before.previous, null);

@@ -57,8 +57,23 @@ export function poolPath(name: string, version: string, arch: string, component 
 
 /** Field order in a `Packages` stanza (close to apt-ftparchive's); other fields follow in their own order. */
 const PACKAGES_ORDER = [
-  'Package', 'Source', 'Version', 'Installed-Size', 'Maintainer', 'Architecture', 'Multi-Arch', 'Essential',
-  'Replaces', 'Provides', 'Pre-Depends', 'Depends', 'Recommends', 'Suggests', 'Enhances', 'Conflicts', 'Breaks',
+  'Package',
+  'Source',
+  'Version',
+  'Installed-Size',
+  'Maintainer',
+  'Architecture',
+  'Multi-Arch',
+  'Essential',
+  'Replaces',
+  'Provides',
+  'Pre-Depends',
+  'Depends',
+  'Recommends',
+  'Suggests',
+  'Enhances',
+  'Conflicts',
+  'Breaks',
   'Built-Using',
 ];
 const TRAILER_ORDER = ['Section', 'Priority', 'Homepage', 'Description'];
@@ -71,13 +86,24 @@ export function renderStanza(e: PackageEntry): string {
   const out: ControlField[] = [];
   const take = (n: string): void => {
     const f = byName.get(n.toLowerCase());
-    if (f) { out.push({ name: n, value: f.value }); byName.delete(n.toLowerCase()); }
+    if (f) {
+      out.push({ name: n, value: f.value });
+      byName.delete(n.toLowerCase());
+    }
   };
   PACKAGES_ORDER.forEach(take);
   const trailers = new Set(TRAILER_ORDER.map((n) => n.toLowerCase()));
-  for (const [k, f] of byName) if (!trailers.has(k)) { out.push(f); byName.delete(k); }
-  out.push({ name: 'Filename', value: e.filename }, { name: 'Size', value: String(e.size) },
-    { name: 'MD5sum', value: e.md5 }, { name: 'SHA256', value: e.sha256 });
+  for (const [k, f] of byName)
+    if (!trailers.has(k)) {
+      out.push(f);
+      byName.delete(k);
+    }
+  out.push(
+    { name: 'Filename', value: e.filename },
+    { name: 'Size', value: String(e.size) },
+    { name: 'MD5sum', value: e.md5 },
+    { name: 'SHA256', value: e.sha256 },
+  );
   TRAILER_ORDER.forEach(take);
   return renderControl(out);
 }
@@ -85,8 +111,12 @@ export function renderStanza(e: PackageEntry): string {
 /** Sorts entries by package name, then version (dpkg order), then architecture: the stable `Packages` order. */
 export function sortEntries(entries: readonly PackageEntry[]): PackageEntry[] {
   const keyed = entries.map((e) => ({ e, id: entryIdentity(e.control) }));
-  keyed.sort((a, b) => (a.id.name < b.id.name ? -1 : a.id.name > b.id.name ? 1 : 0)
-    || compareVersions(a.id.version, b.id.version) || (a.id.arch < b.id.arch ? -1 : a.id.arch > b.id.arch ? 1 : 0));
+  keyed.sort(
+    (a, b) =>
+      (a.id.name < b.id.name ? -1 : a.id.name > b.id.name ? 1 : 0) ||
+      compareVersions(a.id.version, b.id.version) ||
+      (a.id.arch < b.id.arch ? -1 : a.id.arch > b.id.arch ? 1 : 0),
+  );
   return keyed.map((k) => k.e);
 }
 
@@ -144,7 +174,10 @@ export function parseReleaseSha256(text: string): Map<string, { sha256: string; 
   const out = new Map<string, { sha256: string; size: number }>();
   let inSection = false;
   for (const line of text.split('\n')) {
-    if (!/^\s/.test(line)) { inSection = /^SHA256:/.test(line); continue; }
+    if (!/^\s/.test(line)) {
+      inSection = /^SHA256:/.test(line);
+      continue;
+    }
     if (!inSection) continue;
     const m = /^\s+([0-9a-f]{64})\s+(\d+)\s+(\S+)$/.exec(line);
     if (m) out.set(m[3]!, { sha256: m[1]!, size: Number(m[2]) });

@@ -38,7 +38,10 @@ export class PoolStore {
    * half a file; when that content is stored already, `tmp` is removed instead.
    */
   adopt(sha256: string, tmp: string): void {
-    if (this.has(sha256)) { fs.rmSync(tmp, { force: true }); return; }
+    if (this.has(sha256)) {
+      fs.rmSync(tmp, { force: true });
+      return;
+    }
     fs.renameSync(tmp, this.path(sha256));
   }
 
@@ -50,12 +53,19 @@ export class PoolStore {
   gc(used: ReadonlySet<string> | null): number {
     let freed = 0;
     let names: string[] = [];
-    try { names = fs.readdirSync(this.dir); } catch { return 0; }
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch {
+      return 0;
+    }
     for (const n of names) {
       const f = path.join(this.dir, n);
       const st = fs.lstatSync(f);
       const staleTmp = n.startsWith('.tmp-') && !pidAlive(Number(n.split('-')[1]));
-      if (staleTmp || (used !== null && n.endsWith('.deb') && !used.has(n.slice(0, -'.deb'.length)))) { fs.rmSync(f, { force: true }); freed += st.size; }
+      if (staleTmp || (used !== null && n.endsWith('.deb') && !used.has(n.slice(0, -'.deb'.length)))) {
+        fs.rmSync(f, { force: true });
+        freed += st.size;
+      }
     }
     return freed;
   }
@@ -64,7 +74,12 @@ export class PoolStore {
 /** Is a process with this pid running? */
 export function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** One scanned input file. */

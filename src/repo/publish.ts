@@ -10,15 +10,38 @@ import { Procedure, PhaseFailure, type PhaseLogger } from '../util/phases.js';
 import { loadConfig } from '../config/index.js';
 import { DebIndex } from '../store/index.js';
 import { controlValue } from './control.js';
-import { entryIdentity, parseReleaseSha256, poolPath, releaseDate, releaseValidUntil, type PackageEntry } from './model.js';
+import {
+  entryIdentity,
+  parseReleaseSha256,
+  poolPath,
+  releaseDate,
+  releaseValidUntil,
+  type PackageEntry,
+} from './model.js';
 import { PoolStore, type ScannedDeb } from './pool.js';
 import { scanDebs } from './scan.js';
 import { digests, startVariants, writeSuite } from './indexes.js';
 import { GpgSigner, type Signer } from './signer.js';
 import { FsPublishedStorage, type PublishedStorage } from './storage.js';
 import {
-  GENERATION_META_FILE, KEYRING_ASC_FILE, KEYRING_FILE, REPO_META_FILE, acquireLock, checkRepoOwner, currentGeneration, debugSuite, genDirName,
-  generationNumbers, isRepoName, migrateRepoNames, repoDir, repoName, reposDir, switchCurrent, type GenerationMeta, type RepoMeta,
+  GENERATION_META_FILE,
+  KEYRING_ASC_FILE,
+  KEYRING_FILE,
+  REPO_META_FILE,
+  acquireLock,
+  checkRepoOwner,
+  currentGeneration,
+  debugSuite,
+  genDirName,
+  generationNumbers,
+  isRepoName,
+  migrateRepoNames,
+  repoDir,
+  repoName,
+  reposDir,
+  switchCurrent,
+  type GenerationMeta,
+  type RepoMeta,
 } from './generations.js';
 
 /** One `.deb` to publish. */
@@ -81,9 +104,13 @@ export interface PublishResult {
 
 /** Settings kiln.yaml gives a publish when the caller does not. */
 function settings(opts: PublishOptions): { validDays: number; debugSymbols: boolean } {
-  if (opts.validDays !== undefined && opts.debugSymbols !== undefined) return { validDays: opts.validDays, debugSymbols: opts.debugSymbols };
+  if (opts.validDays !== undefined && opts.debugSymbols !== undefined)
+    return { validDays: opts.validDays, debugSymbols: opts.debugSymbols };
   const cfg = loadConfig(opts.home) as Readonly<Record<string, unknown>> & ReturnType<typeof loadConfig>;
-  return { validDays: opts.validDays ?? cfg.repo.valid_days, debugSymbols: opts.debugSymbols ?? cfg.debug_symbols === true };
+  return {
+    validDays: opts.validDays ?? cfg.repo.valid_days,
+    debugSymbols: opts.debugSymbols ?? cfg.debug_symbols === true,
+  };
 }
 
 /** Publishes a new generation of the (jail, tree) repository and serves it. See the module comment. */
@@ -104,7 +131,10 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     // The key opens (gpg starts) while the .debs are read.
     const signerP = opts.signer ? Promise.resolve(opts.signer) : GpgSigner.open(opts.home);
     signerP.catch(() => undefined);
-    if (!opts.signer) proc.defer('close-key', async () => { await (await signerP.catch(() => undefined))?.close(); });
+    if (!opts.signer)
+      proc.defer('close-key', async () => {
+        await (await signerP.catch(() => undefined))?.close();
+      });
     fs.rmSync(path.join(dir, '.kiln', 'debcache.json'), { force: true });
     const index = DebIndex.open(path.join(dir, '.kiln', 'debs.db'));
     proc.defer('close-index', () => index.close());
@@ -119,15 +149,41 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     const staging = `${genDirName(generation)}.tmp-${process.pid}`;
     proc.defer('remove-staging', () => storage.remove(staging));
     // Packages is rendered and compressed while the pool links are made.
-    const variants = { main: startVariants(split.main.map((e) => e.entry), storage, opts.jail, opts.arch),
-      debug: debug.length > 0 ? startVariants(debug.map((e) => e.entry), storage, debugSuite(opts.jail), opts.arch) : null };
+    const variants = {
+      main: startVariants(
+        split.main.map((e) => e.entry),
+        storage,
+        opts.jail,
+        opts.arch,
+      ),
+      debug:
+        debug.length > 0
+          ? startVariants(
+              debug.map((e) => e.entry),
+              storage,
+              debugSuite(opts.jail),
+              opts.arch,
+            )
+          : null,
+    };
     await proc.phase('pool', async () => {
       for (const e of all) await storage.linkFile(store.path(e.entry.sha256), `${staging}/${e.entry.filename}`);
     });
     const signer = await proc.phase('open-key', () => signerP);
-    await proc.phase('indexes', () => writeIndexes(storage, staging, {
-      ...opts, keep, name, main: split.main.length, debug: debug.length, variants, signer, generation, dir, validDays: conf.validDays,
-    }));
+    await proc.phase('indexes', () =>
+      writeIndexes(storage, staging, {
+        ...opts,
+        keep,
+        name,
+        main: split.main.length,
+        debug: debug.length,
+        variants,
+        signer,
+        generation,
+        dir,
+        validDays: conf.validDays,
+      }),
+    );
     // Flush what this publish wrote (indexes, links, folders) before it can become `current`, so a power cut after the
     // switch cannot leave `current` naming half-written files; new pool files were flushed as they were copied.
     await proc.phase('sync', () => storage.flush());
@@ -141,8 +197,16 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
       index.prune(new Set([...all.map((e) => e.path), ...all.map((e) => store.path(e.entry.sha256))]));
       return gone;
     });
-    return { name, generation, dir: path.join(dir, genDirName(generation)), packages: split.main.length, debugPackages: debug.length,
-      debugSkipped: split.debug.length - debug.length, cache: { hits: scan.hits, misses: scan.misses }, pruned };
+    return {
+      name,
+      generation,
+      dir: path.join(dir, genDirName(generation)),
+      packages: split.main.length,
+      debugPackages: debug.length,
+      debugSkipped: split.debug.length - debug.length,
+      cache: { hits: scan.hits, misses: scan.misses },
+      pruned,
+    };
   } catch (e) {
     throw e instanceof PhaseFailure && e.cause instanceof KilnError ? e.cause : e;
   } finally {
@@ -153,7 +217,11 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
 /** Names of the repositories that serve a generation (plus `name`): who must publish once during a key rotation. */
 function publishedRepos(home: string, name: string): string[] {
   let names: string[] = [];
-  try { names = fs.readdirSync(reposDir(home)).filter((n) => isRepoName(n) && currentGeneration(repoDir(home, n)) !== null); } catch { /* none */ }
+  try {
+    names = fs.readdirSync(reposDir(home)).filter((n) => isRepoName(n) && currentGeneration(repoDir(home, n)) !== null);
+  } catch {
+    /* none */
+  }
   return [...new Set([...names, name])];
 }
 
@@ -164,15 +232,24 @@ async function clearLeftovers(storage: PublishedStorage): Promise<void> {
 }
 
 /** An entry and the input it came from. */
-interface Placed { readonly path: string; readonly entry: PackageEntry }
+interface Placed {
+  readonly path: string;
+  readonly entry: PackageEntry;
+}
 
 /** Is this a debug symbol package (`-dbgsym`, as debhelper names them, or marked so by dh_strip)? */
 export function isDebugPackage(control: PackageEntry['control']): boolean {
-  return (controlValue(control, 'Package') ?? '').endsWith('-dbgsym') || controlValue(control, 'Auto-Built-Package') === 'debug-symbols';
+  return (
+    (controlValue(control, 'Package') ?? '').endsWith('-dbgsym') ||
+    controlValue(control, 'Auto-Built-Package') === 'debug-symbols'
+  );
 }
 
 /** Main-suite and debug-suite entries: debug symbol packages, and every package of the explicit debug list, go apart. */
-function splitSuites(entries: readonly Placed[], debugInputs: ReadonlySet<string>): { main: Placed[]; debug: Placed[] } {
+function splitSuites(
+  entries: readonly Placed[],
+  debugInputs: ReadonlySet<string>,
+): { main: Placed[]; debug: Placed[] } {
   const main: Placed[] = [];
   const debug: Placed[] = [];
   for (const e of entries) (debugInputs.has(e.path) || isDebugPackage(e.entry.control) ? debug : main).push(e);
@@ -184,26 +261,47 @@ function toEntries(scanned: readonly ScannedDeb[], arch: string): Placed[] {
   const out: Placed[] = [];
   for (const s of scanned) {
     let id: ReturnType<typeof entryIdentity>;
-    try { id = entryIdentity(s.record.control); } catch (e) {
-      throw new KilnError('KILN_E_REPO', `${s.path}: ${(e as Error).message}`, { hint: 'rebuild the package', exitCode: 1 });
+    try {
+      id = entryIdentity(s.record.control);
+    } catch (e) {
+      throw new KilnError('KILN_E_REPO', `${s.path}: ${(e as Error).message}`, {
+        hint: 'rebuild the package',
+        exitCode: 1,
+      });
     }
     if (id.arch !== arch && id.arch !== 'all') {
-      throw new KilnError('KILN_E_REPO', `${s.path} is for ${id.arch}, the repository is for ${arch}`,
-        { hint: 'publish only packages built in this jail', exitCode: 1 });
+      throw new KilnError('KILN_E_REPO', `${s.path} is for ${id.arch}, the repository is for ${arch}`, {
+        hint: 'publish only packages built in this jail',
+        exitCode: 1,
+      });
     }
     if (!/^[a-z0-9][a-z0-9+.-]+$/.test(id.name) || /[/\s]/.test(id.version)) {
-      throw new KilnError('KILN_E_REPO', `${s.path} has an invalid Package or Version`, { hint: 'rebuild the package', exitCode: 1 });
+      throw new KilnError('KILN_E_REPO', `${s.path} has an invalid Package or Version`, {
+        hint: 'rebuild the package',
+        exitCode: 1,
+      });
     }
     const key = `${id.name} ${id.version} ${id.arch}`;
     const prev = seen.get(key);
     if (prev) {
       if (prev.sha256 === s.record.sha256) continue;
-      throw new KilnError('KILN_E_REPO', `${prev.path} and ${s.path} are both ${key.replace(/ /g, '_')} with different contents`,
-        { hint: 'publish one file per package version (bump the revision when a package changes)', exitCode: 1 });
+      throw new KilnError(
+        'KILN_E_REPO',
+        `${prev.path} and ${s.path} are both ${key.replace(/ /g, '_')} with different contents`,
+        { hint: 'publish one file per package version (bump the revision when a package changes)', exitCode: 1 },
+      );
     }
     seen.set(key, { path: s.path, sha256: s.record.sha256 });
-    out.push({ path: s.path, entry: { control: s.record.control, filename: poolPath(id.name, id.version, id.arch),
-      size: s.record.size, md5: s.record.md5, sha256: s.record.sha256 } });
+    out.push({
+      path: s.path,
+      entry: {
+        control: s.record.control,
+        filename: poolPath(id.name, id.version, id.arch),
+        size: s.record.size,
+        md5: s.record.md5,
+        sha256: s.record.sha256,
+      },
+    });
   }
   return out;
 }
@@ -226,22 +324,54 @@ async function writeIndexes(storage: PublishedStorage, staging: string, job: Ind
   const date = releaseDate(job.sourceDateEpoch ?? process.env.SOURCE_DATE_EPOCH, now);
   const validUntil = releaseValidUntil(date, now, job.validDays);
   const olders = job.keep > 1 ? generationNumbers(job.dir).slice(-(job.keep - 1)) : [];
-  const base = { staging, arch: job.arch, olders, origin: job.origin ?? 'kiln', date, signer: job.signer, ...(validUntil ? { validUntil } : {}) };
+  const base = {
+    staging,
+    arch: job.arch,
+    olders,
+    origin: job.origin ?? 'kiln',
+    date,
+    signer: job.signer,
+    ...(validUntil ? { validUntil } : {}),
+  };
   const [key] = await Promise.all([
     job.signer.publicKey(),
-    writeSuite(storage, { ...base, suite: job.jail, variants: job.variants.main, label: job.name,
-      description: `kiln packages of tree ${job.tree} built in jail ${job.jail}` }),
-    ...(job.variants.debug ? [writeSuite(storage, { ...base, suite: debugSuite(job.jail), variants: job.variants.debug, label: `${job.name}-debug`,
-      description: `debug symbols of the kiln packages of tree ${job.tree} built in jail ${job.jail}` })] : []),
+    writeSuite(storage, {
+      ...base,
+      suite: job.jail,
+      variants: job.variants.main,
+      label: job.name,
+      description: `kiln packages of tree ${job.tree} built in jail ${job.jail}`,
+    }),
+    ...(job.variants.debug
+      ? [
+          writeSuite(storage, {
+            ...base,
+            suite: debugSuite(job.jail),
+            variants: job.variants.debug,
+            label: `${job.name}-debug`,
+            description: `debug symbols of the kiln packages of tree ${job.tree} built in jail ${job.jail}`,
+          }),
+        ]
+      : []),
   ]);
   await storage.writeFile(`${staging}/${KEYRING_FILE}`, key.binary);
   await storage.writeFile(`${staging}/${KEYRING_ASC_FILE}`, key.armored);
-  const meta: GenerationMeta = { generation: job.generation, createdAt: now.toISOString(), packages: job.main,
-    ...(job.debug > 0 ? { debugPackages: job.debug } : {}) };
+  const meta: GenerationMeta = {
+    generation: job.generation,
+    createdAt: now.toISOString(),
+    packages: job.main,
+    ...(job.debug > 0 ? { debugPackages: job.debug } : {}),
+  };
   await storage.writeFile(`${staging}/${GENERATION_META_FILE}`, `${JSON.stringify(meta, null, 2)}\n`);
   // Beside the repository: the key and repo.json, each replaced atomically.
-  for (const [file, data] of [[KEYRING_FILE, key.binary], [KEYRING_ASC_FILE, key.armored],
-    [REPO_META_FILE, `${JSON.stringify({ jail: job.jail, tree: job.tree, arch: job.arch } satisfies RepoMeta, null, 2)}\n`]] as const) {
+  for (const [file, data] of [
+    [KEYRING_FILE, key.binary],
+    [KEYRING_ASC_FILE, key.armored],
+    [
+      REPO_META_FILE,
+      `${JSON.stringify({ jail: job.jail, tree: job.tree, arch: job.arch } satisfies RepoMeta, null, 2)}\n`,
+    ],
+  ] as const) {
     await storage.writeFile(`${file}.tmp-${process.pid}`, data);
     await storage.rename(`${file}.tmp-${process.pid}`, file);
   }
@@ -270,7 +400,11 @@ function usedDigests(dir: string): Set<string> | null {
       const main = path.join(dists, suite, 'main');
       for (const bin of fs.existsSync(main) ? fs.readdirSync(main).filter((b) => b.startsWith('binary-')) : []) {
         let text: string;
-        try { text = fs.readFileSync(path.join(main, bin, 'Packages'), 'utf8'); } catch { return null; }
+        try {
+          text = fs.readFileSync(path.join(main, bin, 'Packages'), 'utf8');
+        } catch {
+          return null;
+        }
         for (const m of text.matchAll(/^SHA256: ([0-9a-f]{64})$/gm)) used.add(m[1]!);
         found++;
       }
@@ -285,11 +419,21 @@ export function verifyGeneration(genDir: string, jail: string): string[] {
   const problems: string[] = [];
   const dists = path.join(genDir, 'dists', jail);
   let release: string;
-  try { release = fs.readFileSync(path.join(dists, 'Release'), 'utf8'); } catch { return [`${dists}/Release is missing`]; }
+  try {
+    release = fs.readFileSync(path.join(dists, 'Release'), 'utf8');
+  } catch {
+    return [`${dists}/Release is missing`];
+  }
   for (const [rel, want] of parseReleaseSha256(release)) {
     let data: Buffer;
-    try { data = fs.readFileSync(path.join(dists, rel)); } catch { problems.push(`${rel} is missing`); continue; }
-    if (data.length !== want.size || digests(data).sha256 !== want.sha256) problems.push(`${rel} does not match Release`);
+    try {
+      data = fs.readFileSync(path.join(dists, rel));
+    } catch {
+      problems.push(`${rel} is missing`);
+      continue;
+    }
+    if (data.length !== want.size || digests(data).sha256 !== want.sha256)
+      problems.push(`${rel} does not match Release`);
   }
   return problems;
 }

@@ -24,13 +24,17 @@ function workerSpec(): { entry: URL | string; eval: boolean } | undefined {
   const url = new URL(`./ingest-worker.${ts ? 'ts' : 'js'}`, import.meta.url);
   if (!fs.existsSync(fileURLToPath(url))) return undefined;
   if (!ts) return { entry: url, eval: false };
-  const code = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url.href)}); })`
-    + '.catch((e) => { console.error(e); process.exit(1); });';
+  const code =
+    `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url.href)}); })` +
+    '.catch((e) => { console.error(e); process.exit(1); });';
   return { entry: code, eval: true };
 }
 
 /** One file to read and where its copy goes. */
-interface Job { readonly file: string; readonly copyTo: string | null }
+interface Job {
+  readonly file: string;
+  readonly copyTo: string | null;
+}
 
 /**
  * Reads `jobs` with up to `threads` worker threads (inline when few, or when workers cannot start here), results in
@@ -44,18 +48,29 @@ export async function ingestAll(jobs: readonly Job[], threads = os.availablePara
   const n = Math.min(threads, jobs.length);
   const workers = Array.from({ length: n }, () => new Worker(spec.entry, { eval: spec.eval }));
   try {
-    await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
-      const give = (): void => {
-        if (next >= jobs.length) { resolve(); return; }
-        const id = next++;
-        w.postMessage({ id, file: jobs[id]!.file, copyTo: jobs[id]!.copyTo });
-      };
-      w.on('message', (m: { id: number; result: Ingested }) => { results[m.id] = m.result; give(); });
-      w.on('error', reject);
-      // Before its work is done only (a resolved promise ignores this, e.g. at terminate()).
-      w.on('exit', (code) => reject(new Error(`ingest worker exited with ${code}`)));
-      give();
-    })));
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            const give = (): void => {
+              if (next >= jobs.length) {
+                resolve();
+                return;
+              }
+              const id = next++;
+              w.postMessage({ id, file: jobs[id]!.file, copyTo: jobs[id]!.copyTo });
+            };
+            w.on('message', (m: { id: number; result: Ingested }) => {
+              results[m.id] = m.result;
+              give();
+            });
+            w.on('error', reject);
+            // Before its work is done only (a resolved promise ignores this, e.g. at terminate()).
+            w.on('exit', (code) => reject(new Error(`ingest worker exited with ${code}`)));
+            give();
+          }),
+      ),
+    );
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
@@ -65,8 +80,13 @@ export async function ingestAll(jobs: readonly Job[], threads = os.availablePara
 /** The stat key of an input file. */
 function fileKey(file: string): DebFileKey {
   let st: fs.BigIntStats;
-  try { st = fs.statSync(file, { bigint: true }); } catch (e) {
-    throw new KilnError('KILN_E_REPO', `cannot read ${file}: ${(e as Error).message}`, { hint: 'publish only .deb files that exist', exitCode: 1 });
+  try {
+    st = fs.statSync(file, { bigint: true });
+  } catch (e) {
+    throw new KilnError('KILN_E_REPO', `cannot read ${file}: ${(e as Error).message}`, {
+      hint: 'publish only .deb files that exist',
+      exitCode: 1,
+    });
   }
   return { path: file, size: Number(st.size), mtimeNs: st.mtimeNs, ino: st.ino };
 }
@@ -88,7 +108,10 @@ export interface ScanResult {
  * Scans `paths` (see the module comment): returns each file's record in input order, with new contents stored in
  * `store` and recorded in `index`. Throws `KILN_E_REPO` for a missing file or one that is not a `.deb`.
  */
-export async function scanDebs(paths: readonly string[], opts: { index: DebIndex; store: PoolStore; threads?: number }): Promise<ScanResult> {
+export async function scanDebs(
+  paths: readonly string[],
+  opts: { index: DebIndex; store: PoolStore; threads?: number },
+): Promise<ScanResult> {
   const keys = paths.map((p) => fileKey(path.resolve(p)));
   const out: (ScannedDeb | undefined)[] = new Array(keys.length);
   const todo: number[] = [];
@@ -100,15 +123,21 @@ export async function scanDebs(paths: readonly string[], opts: { index: DebIndex
   fs.mkdirSync(opts.store.dir, { recursive: true });
   const temps = todo.map((_, j) => opts.store.tempPath(`ingest-${j}`));
   try {
-    const got = await ingestAll(todo.map((i, j) => ({ file: keys[i]!.path, copyTo: temps[j]! })), opts.threads);
+    const got = await ingestAll(
+      todo.map((i, j) => ({ file: keys[i]!.path, copyTo: temps[j]! })),
+      opts.threads,
+    );
     const rows: { file: DebFileKey; stanza: DebStanza }[] = [];
     for (let j = 0; j < todo.length; j++) {
       const k = keys[todo[j]!]!;
       const r = got[j]!;
       if (r.error !== undefined) {
-        throw new KilnError('KILN_E_REPO', `${k.path} is not a .deb: ${r.error}`, { hint: 'check it with `dpkg-deb -I`', exitCode: 1 });
+        throw new KilnError('KILN_E_REPO', `${k.path} is not a .deb: ${r.error}`, {
+          hint: 'check it with `dpkg-deb -I`',
+          exitCode: 1,
+        });
       }
-      const control = r.control ?? opts.index.stanza(r.sha256)?.control ?? await controlWithDpkg(k.path);
+      const control = r.control ?? opts.index.stanza(r.sha256)?.control ?? (await controlWithDpkg(k.path));
       opts.store.adopt(r.sha256, temps[j]!);
       const stanza: DebStanza = { sha256: r.sha256, md5: r.md5, size: r.size, control };
       rows.push({ file: k, stanza });

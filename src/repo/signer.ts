@@ -49,7 +49,11 @@ interface KeyState {
 }
 
 function readState(dir: string): KeyState {
-  try { return JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as KeyState; } catch { return {}; }
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as KeyState;
+  } catch {
+    return {};
+  }
 }
 
 function writeState(dir: string, st: KeyState): void {
@@ -67,7 +71,11 @@ export function prepareKeyDir(home: string): string {
   const gnupgHome = path.join(dir, 'gnupg');
   try {
     const old = path.join(home, 'keys');
-    if (path.resolve(dir) !== path.resolve(old) && fs.existsSync(path.join(old, 'gnupg')) && !fs.existsSync(gnupgHome)) {
+    if (
+      path.resolve(dir) !== path.resolve(old) &&
+      fs.existsSync(path.join(old, 'gnupg')) &&
+      !fs.existsSync(gnupgHome)
+    ) {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       fs.cpSync(old, dir, { recursive: true, preserveTimestamps: true });
       fs.rmSync(old, { recursive: true, force: true });
@@ -76,8 +84,11 @@ export function prepareKeyDir(home: string): string {
     fs.chmodSync(dir, 0o700);
     fs.chmodSync(gnupgHome, 0o700);
   } catch (e) {
-    throw new KilnError('KILN_E_SIGN', `cannot make the key folder ${gnupgHome}: ${(e as Error).message}`,
-      { hint: 'kiln needs to write its key folder (run as root, or set signing.key_dir in kiln.yaml)', exitCode: 1, cause: e });
+    throw new KilnError('KILN_E_SIGN', `cannot make the key folder ${gnupgHome}: ${(e as Error).message}`, {
+      hint: 'kiln needs to write its key folder (run as root, or set signing.key_dir in kiln.yaml)',
+      exitCode: 1,
+      cause: e,
+    });
   }
   return gnupgHome;
 }
@@ -88,7 +99,11 @@ export type KeyAlgorithm = 'ed25519' | 'rsa4096';
 /** Signs with gpg from `KEYDIR/gnupg`, making an archive key (no passphrase) when there is none. */
 export class GpgSigner implements Signer {
   private pub: PublicKey | undefined;
-  private constructor(private readonly gnupgHome: string, readonly fingerprint: string, readonly previous?: string) {}
+  private constructor(
+    private readonly gnupgHome: string,
+    readonly fingerprint: string,
+    readonly previous?: string,
+  ) {}
 
   /** Opens (and on first use creates) the key store and the archive key. */
   static async open(home: string, opts: { algorithm?: KeyAlgorithm; uid?: string } = {}): Promise<GpgSigner> {
@@ -98,7 +113,8 @@ export class GpgSigner implements Signer {
     let fpr = st.current !== undefined && keys.includes(st.current) ? st.current : keys[0];
     if (!fpr) fpr = await makeKey(gnupgHome, opts);
     if (st.current !== fpr) writeState(path.dirname(gnupgHome), { ...st, current: fpr });
-    const previous = st.previous !== undefined && st.previous !== fpr && keys.includes(st.previous) ? st.previous : undefined;
+    const previous =
+      st.previous !== undefined && st.previous !== fpr && keys.includes(st.previous) ? st.previous : undefined;
     return new GpgSigner(gnupgHome, fpr, previous);
   }
 
@@ -112,7 +128,8 @@ export class GpgSigner implements Signer {
   }
 
   async detachSign(data: Buffer): Promise<Buffer> {
-    return (await gpg(this.gnupgHome, [...this.signers(), '--digest-algo', 'SHA512', '--armor', '--detach-sign'], data)).stdoutBytes;
+    return (await gpg(this.gnupgHome, [...this.signers(), '--digest-algo', 'SHA512', '--armor', '--detach-sign'], data))
+      .stdoutBytes;
   }
 
   async publicKey(): Promise<PublicKey> {
@@ -131,26 +148,36 @@ export class GpgSigner implements Signer {
     const st = readState(dir);
     if (st.previous !== this.previous) return;
     const overlap = [...new Set([...(st.overlap ?? []), name])];
-    if (!allRepos.every((r) => overlap.includes(r))) { writeState(dir, { ...st, overlap }); return; }
+    if (!allRepos.every((r) => overlap.includes(r))) {
+      writeState(dir, { ...st, overlap });
+      return;
+    }
     // Every repository has served both keys for a generation: the old key is retired and deleted.
     await gpg(this.gnupgHome, ['--delete-secret-and-public-key', this.previous]);
     writeState(dir, { current: this.fingerprint });
   }
 
   async close(): Promise<void> {
-    await run('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: this.gnupgHome }, allowFailure: true })
-      .catch(() => undefined);
+    await run('gpgconf', ['--kill', 'gpg-agent'], {
+      env: { ...process.env, GNUPGHOME: this.gnupgHome },
+      allowFailure: true,
+    }).catch(() => undefined);
   }
 }
 
 async function gpg(gnupgHome: string, args: string[], input?: Buffer) {
   try {
     return await run('gpg', ['--batch', '--yes', '--no-tty', '--pinentry-mode', 'loopback', ...args], {
-      env: { ...process.env, GNUPGHOME: gnupgHome }, input, timeoutMs: 120_000,
+      env: { ...process.env, GNUPGHOME: gnupgHome },
+      input,
+      timeoutMs: 120_000,
     });
   } catch (e) {
-    throw new KilnError('KILN_E_SIGN', `gpg ${args.filter((a) => a.startsWith('--')).join(' ')} failed: ${(e as Error).message}`,
-      { hint: `is gnupg installed and ${gnupgHome} intact?`, exitCode: 1, cause: e });
+    throw new KilnError(
+      'KILN_E_SIGN',
+      `gpg ${args.filter((a) => a.startsWith('--')).join(' ')} failed: ${(e as Error).message}`,
+      { hint: `is gnupg installed and ${gnupgHome} intact?`, exitCode: 1, cause: e },
+    );
   }
 }
 
@@ -162,7 +189,10 @@ async function secretKeys(gnupgHome: string): Promise<string[]> {
   for (const l of r.stdout.split('\n')) {
     if (l.startsWith('sec:')) wantFpr = true;
     else if (l.startsWith('ssb:')) wantFpr = false;
-    else if (wantFpr && l.startsWith('fpr:')) { out.push(l.split(':')[9]!); wantFpr = false; }
+    else if (wantFpr && l.startsWith('fpr:')) {
+      out.push(l.split(':')[9]!);
+      wantFpr = false;
+    }
   }
   return out;
 }
@@ -171,7 +201,9 @@ async function secretKeys(gnupgHome: string): Promise<string[]> {
 async function makeKey(gnupgHome: string, opts: { algorithm?: KeyAlgorithm; uid?: string }): Promise<string> {
   const before = new Set(await secretKeys(gnupgHome));
   const algo = opts.algorithm === 'rsa4096' ? 'rsa4096' : 'ed25519';
-  const uid = opts.uid ?? `kiln archive signing key${before.size > 0 ? ` ${new Date().toISOString().slice(0, 10)}` : ''} <kiln@localhost>`;
+  const uid =
+    opts.uid ??
+    `kiln archive signing key${before.size > 0 ? ` ${new Date().toISOString().slice(0, 10)}` : ''} <kiln@localhost>`;
   await gpg(gnupgHome, ['--passphrase', '', '--quick-gen-key', uid, algo, 'sign', 'never']);
   const made = (await secretKeys(gnupgHome)).find((f) => !before.has(f));
   if (!made) throw new KilnError('KILN_E_SIGN', 'gpg made no key', { hint: `look at ${gnupgHome}`, exitCode: 1 });
@@ -195,8 +227,11 @@ export async function rotateKey(home: string, opts: { algorithm?: KeyAlgorithm }
   try {
     const dir = path.dirname(prepareKeyDir(home));
     if (signer.previous) {
-      throw new KilnError('KILN_E_SIGN', `a key rotation is still in progress (old key ${signer.previous} signs until every repository has published once)`,
-        { hint: 'publish each repository once (kiln bulk), then rotate again', exitCode: 1 });
+      throw new KilnError(
+        'KILN_E_SIGN',
+        `a key rotation is still in progress (old key ${signer.previous} signs until every repository has published once)`,
+        { hint: 'publish each repository once (kiln bulk), then rotate again', exitCode: 1 },
+      );
     }
     const gnupgHome = path.join(dir, 'gnupg');
     const current = await makeKey(gnupgHome, opts);

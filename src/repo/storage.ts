@@ -34,12 +34,17 @@ export interface PublishedStorage {
 export class FsPublishedStorage implements PublishedStorage {
   constructor(readonly root: string) {}
 
-  get location(): string { return this.root; }
+  get location(): string {
+    return this.root;
+  }
 
   private abs(rel: string): string {
     const p = path.resolve(this.root, rel);
     if (p !== this.root && !p.startsWith(`${this.root}${path.sep}`)) {
-      throw new KilnError('KILN_E_REPO', `path ${rel} leaves the repository ${this.root}`, { hint: 'this is a bug in kiln', exitCode: 1 });
+      throw new KilnError('KILN_E_REPO', `path ${rel} leaves the repository ${this.root}`, {
+        hint: 'this is a bug in kiln',
+        exitCode: 1,
+      });
     }
     return p;
   }
@@ -55,7 +60,10 @@ export class FsPublishedStorage implements PublishedStorage {
     // The folders just made, and the one that now names the first of them.
     if (first) {
       let x = d;
-      for (let guard = 0; guard < 256 && x.length >= first.length; guard++) { this.dirtyDirs.add(x); x = path.dirname(x); }
+      for (let guard = 0; guard < 256 && x.length >= first.length; guard++) {
+        this.dirtyDirs.add(x);
+        x = path.dirname(x);
+      }
       this.dirtyDirs.add(path.dirname(first));
     }
     this.made.add(d);
@@ -76,9 +84,14 @@ export class FsPublishedStorage implements PublishedStorage {
   async flush(): Promise<void> {
     const fsyncPath = async (p: string): Promise<void> => {
       let h: fs.promises.FileHandle | undefined;
-      try { h = await fs.promises.open(p, 'r'); await h.sync(); } catch (e) {
+      try {
+        h = await fs.promises.open(p, 'r');
+        await h.sync();
+      } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      } finally { await h?.close(); }
+      } finally {
+        await h?.close();
+      }
     };
     // Files first, then the folders that name them (and the folders made for them, up to the root).
     for (const set of [this.dirtyFiles, this.dirtyDirs]) {
@@ -95,7 +108,11 @@ export class FsPublishedStorage implements PublishedStorage {
       fs.linkSync(source, p);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') { fs.rmSync(p); fs.linkSync(source, p); return; }
+      if (code === 'EEXIST') {
+        fs.rmSync(p);
+        fs.linkSync(source, p);
+        return;
+      }
       if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw e;
       fs.copyFileSync(source, p, fs.constants.COPYFILE_FICLONE);
     }
@@ -106,15 +123,28 @@ export class FsPublishedStorage implements PublishedStorage {
   }
 
   async readFile(rel: string): Promise<Buffer | null> {
-    try { return fs.readFileSync(this.abs(rel)); } catch { return null; }
+    try {
+      return fs.readFileSync(this.abs(rel));
+    } catch {
+      return null;
+    }
   }
 
   async list(rel: string): Promise<string[]> {
-    try { return fs.readdirSync(this.abs(rel)).sort(); } catch { return []; }
+    try {
+      return fs.readdirSync(this.abs(rel)).sort();
+    } catch {
+      return [];
+    }
   }
 
   async exists(rel: string): Promise<boolean> {
-    try { fs.lstatSync(this.abs(rel)); return true; } catch { return false; }
+    try {
+      fs.lstatSync(this.abs(rel));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async rename(from: string, to: string): Promise<void> {
@@ -134,7 +164,11 @@ export class FsPublishedStorage implements PublishedStorage {
   }
 
   async readlink(rel: string): Promise<string | null> {
-    try { return fs.readlinkSync(this.abs(rel)); } catch { return null; }
+    try {
+      return fs.readlinkSync(this.abs(rel));
+    } catch {
+      return null;
+    }
   }
 
   async remove(rel: string): Promise<void> {

@@ -35,13 +35,26 @@ export async function makeDeb(dir: string, spec: TestDebSpec): Promise<string> {
     fs.mkdirSync(path.join(root, 'DEBIAN'));
     fs.mkdirSync(path.join(root, 'usr/bin'), { recursive: true });
     const control = [
-      `Package: ${spec.name}`, `Version: ${spec.version}`, `Architecture: ${arch}`, 'Maintainer: kiln tests <kiln@localhost>',
-      'Installed-Size: 1', ...(spec.depends ? [`Depends: ${spec.depends}`] : []),
-      ...Object.entries(spec.fields ?? {}).map(([k, v]) => `${k}: ${v}`), 'Section: misc', 'Priority: optional',
-      `Description: ${spec.description ?? `test program ${spec.name}`}`, ' Prints a line and exits.', ...(spec.longDescription ?? []), '',
+      `Package: ${spec.name}`,
+      `Version: ${spec.version}`,
+      `Architecture: ${arch}`,
+      'Maintainer: kiln tests <kiln@localhost>',
+      'Installed-Size: 1',
+      ...(spec.depends ? [`Depends: ${spec.depends}`] : []),
+      ...Object.entries(spec.fields ?? {}).map(([k, v]) => `${k}: ${v}`),
+      'Section: misc',
+      'Priority: optional',
+      `Description: ${spec.description ?? `test program ${spec.name}`}`,
+      ' Prints a line and exits.',
+      ...(spec.longDescription ?? []),
+      '',
     ].join('\n');
     fs.writeFileSync(path.join(root, 'DEBIAN/control'), control);
-    fs.writeFileSync(path.join(root, 'usr/bin', spec.name), `#!/bin/sh\necho '${spec.says ?? `${spec.name} ${spec.version}`}'\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(root, 'usr/bin', spec.name),
+      `#!/bin/sh\necho '${spec.says ?? `${spec.name} ${spec.version}`}'\n`,
+      { mode: 0o755 },
+    );
     const out = path.join(dir, `${spec.name}_${spec.version}_${arch}.deb`);
     await run('dpkg-deb', ['--root-owner-group', `-Z${spec.compress ?? 'xz'}`, '--build', root, out]);
     return out;
@@ -61,7 +74,11 @@ export async function cachedRootTarball(suite = 'stable', arch = 'amd64'): Promi
   const tarball = path.join(TEST_CACHE, `${key}.tar`);
   if (fs.existsSync(tarball)) return tarball;
   const tmp = path.join(TEST_CACHE, `${key}.tmp-${process.pid}.tar`);
-  await run('mmdebstrap', ['--variant=minbase', '--format=tar', `--architectures=${arch}`, '--quiet', suite, tmp, mirror], { timeoutMs: 15 * 60_000 });
+  await run(
+    'mmdebstrap',
+    ['--variant=minbase', '--format=tar', `--architectures=${arch}`, '--quiet', suite, tmp, mirror],
+    { timeoutMs: 15 * 60_000 },
+  );
   fs.renameSync(tmp, tarball);
   return tarball;
 }
@@ -78,16 +95,42 @@ export interface TestRoot {
 export async function freshRoot(suite = 'stable', arch = 'amd64'): Promise<TestRoot> {
   const tarball = await cachedRootTarball(suite, arch);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-aptroot-'));
-  try { await run('tar', ['-xf', tarball, '-C', dir]); } catch (e) { fs.rmSync(dir, { recursive: true, force: true }); throw e; }
+  try {
+    await run('tar', ['-xf', tarball, '-C', dir]);
+  } catch (e) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   fs.rmSync(path.join(dir, 'etc/apt/sources.list.d'), { recursive: true, force: true });
   fs.mkdirSync(path.join(dir, 'etc/apt/sources.list.d'));
   fs.writeFileSync(path.join(dir, 'etc/apt/sources.list'), '');
   fs.mkdirSync(path.join(dir, 'etc/apt/keyrings'), { recursive: true });
   return {
     dir,
-    exec: (args, opts) => run('bwrap', ['--bind', dir, '/', '--proc', '/proc', '--dev', '/dev',
-      '--cap-add', 'ALL', '--setenv', 'PATH', '/usr/sbin:/usr/bin:/sbin:/bin', '--setenv', 'DEBIAN_FRONTEND', 'noninteractive', '--', ...args],
-    { timeoutMs: 5 * 60_000, allowFailure: opts?.allowFailure }),
+    exec: (args, opts) =>
+      run(
+        'bwrap',
+        [
+          '--bind',
+          dir,
+          '/',
+          '--proc',
+          '/proc',
+          '--dev',
+          '/dev',
+          '--cap-add',
+          'ALL',
+          '--setenv',
+          'PATH',
+          '/usr/sbin:/usr/bin:/sbin:/bin',
+          '--setenv',
+          'DEBIAN_FRONTEND',
+          'noninteractive',
+          '--',
+          ...args,
+        ],
+        { timeoutMs: 5 * 60_000, allowFailure: opts?.allowFailure },
+      ),
     dispose: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
 }

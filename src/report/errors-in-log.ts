@@ -18,7 +18,10 @@ export function firstErrorLine(text: string): number | null {
     const l = lines[i]!;
     // kiln's own phase lines never count; stderr lines ("! ...") and plain output do.
     if (/\] === phase /.test(l)) continue;
-    if (/\] FAILED in phase /.test(l)) { failedAt ??= i + 1; continue; }
+    if (/\] FAILED in phase /.test(l)) {
+      failedAt ??= i + 1;
+      continue;
+    }
     if (PATTERNS.some((re) => re.test(l))) return i + 1;
   }
   return failedAt;

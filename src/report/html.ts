@@ -37,10 +37,16 @@ code{font:12.5px ui-monospace,Menlo,Consolas,monospace}
 .status.done{background:var(--ok)}.status.failed{background:var(--bad)}
 `;
 
-function table(head: readonly string[], rows: readonly (readonly string[])[], numeric: ReadonlySet<number> = new Set()): string {
+function table(
+  head: readonly string[],
+  rows: readonly (readonly string[])[],
+  numeric: ReadonlySet<number> = new Set(),
+): string {
   if (rows.length === 0) return '<p class="meta">none</p>';
   const th = head.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
-  const trs = rows.map((r) => `<tr>${r.map((c, i) => `<td${numeric.has(i) ? ' class="num"' : ''}>${c}</td>`).join('')}</tr>`).join('\n');
+  const trs = rows
+    .map((r) => `<tr>${r.map((c, i) => `<td${numeric.has(i) ? ' class="num"' : ''}>${c}</td>`).join('')}</tr>`)
+    .join('\n');
   return `<table><thead><tr>${th}</tr></thead><tbody>\n${trs}\n</tbody></table>`;
 }
 
@@ -57,27 +63,82 @@ export function renderReportHtml(r: BulkReport): string {
   const e = escapeHtml;
   const c = r.counts;
   const counts = (['built', 'failed', 'skipped', 'kept', 'deleted'] as const)
-    .map((k) => `<div class="count ${k}"><b>${c[k]}</b>${k}</div>`).join('');
+    .map((k) => `<div class="count ${k}"><b>${c[k]}</b>${k}</div>`)
+    .join('');
   const sections = [
     `<h2>Failed (${r.failed.length})</h2>`,
-    table(['port', 'phase', 'kind', 'reason', 'time', ''], r.failed.map((f) =>
-      [`<code>${e(f.origin)}</code>`, e(f.phase ?? ''), e(f.failure ?? ''), e(f.reason ?? ''), formatSeconds(f.wallS), logLink(f.log, b.id)]), new Set([4])),
-    ...(r.offenders.length > 0 ? [`<h2>Most offending failures</h2>`,
-      table(['port', 'ports blocked'], r.offenders.map((o) => [`<code>${e(o.origin)}</code>`, String(o.blocked)]), new Set([1]))] : []),
+    table(
+      ['port', 'phase', 'kind', 'reason', 'time', ''],
+      r.failed.map((f) => [
+        `<code>${e(f.origin)}</code>`,
+        e(f.phase ?? ''),
+        e(f.failure ?? ''),
+        e(f.reason ?? ''),
+        formatSeconds(f.wallS),
+        logLink(f.log, b.id),
+      ]),
+      new Set([4]),
+    ),
+    ...(r.offenders.length > 0
+      ? [
+          `<h2>Most offending failures</h2>`,
+          table(
+            ['port', 'ports blocked'],
+            r.offenders.map((o) => [`<code>${e(o.origin)}</code>`, String(o.blocked)]),
+            new Set([1]),
+          ),
+        ]
+      : []),
     `<h2>Skipped (${r.skipped.length})</h2>`,
-    table(['port', 'why'], r.skipped.map((s) => [`<code>${e(s.origin)}</code>`, e(s.reason ?? '')])),
+    table(
+      ['port', 'why'],
+      r.skipped.map((s) => [`<code>${e(s.origin)}</code>`, e(s.reason ?? '')]),
+    ),
     `<h2>Built (${r.built.length})</h2>`,
-    table(['port', 'version', 'time', 'why', ''], r.built.map((p) =>
-      [`<code>${e(p.origin)}</code>`, e(p.version ?? ''), formatSeconds(p.wallS), e((p.reasons ?? []).join('; ')), logLink(p.log, b.id)]), new Set([2])),
-    ...(r.qa && r.qa.length > 0 ? [`<h2>QA (${r.qa.length})</h2>`,
-      table(['port', 'lintian', 'new errors', 'install test', 'QA'], r.qa.map((q) => [`<code>${e(q.origin)}</code>`,
-        e(Object.entries(q.lintian).map(([k, v]) => `${k} ${v}`).join(' · ') || 'clean'), e(q.newErrors.join(', ')),
-        e(q.install.ok ? `passed${q.install.leftovers ? `, ${q.install.leftovers} left after purge` : ''}` : `failed: ${q.install.reason ?? ''}`),
-        q.ok ? 'ok' : `<b>failed</b>: ${e(q.reason ?? '')}`]))] : []),
+    table(
+      ['port', 'version', 'time', 'why', ''],
+      r.built.map((p) => [
+        `<code>${e(p.origin)}</code>`,
+        e(p.version ?? ''),
+        formatSeconds(p.wallS),
+        e((p.reasons ?? []).join('; ')),
+        logLink(p.log, b.id),
+      ]),
+      new Set([2]),
+    ),
+    ...(r.qa && r.qa.length > 0
+      ? [
+          `<h2>QA (${r.qa.length})</h2>`,
+          table(
+            ['port', 'lintian', 'new errors', 'install test', 'QA'],
+            r.qa.map((q) => [
+              `<code>${e(q.origin)}</code>`,
+              e(
+                Object.entries(q.lintian)
+                  .map(([k, v]) => `${k} ${v}`)
+                  .join(' · ') || 'clean',
+              ),
+              e(q.newErrors.join(', ')),
+              e(
+                q.install.ok
+                  ? `passed${q.install.leftovers ? `, ${q.install.leftovers} left after purge` : ''}`
+                  : `failed: ${q.install.reason ?? ''}`,
+              ),
+              q.ok ? 'ok' : `<b>failed</b>: ${e(q.reason ?? '')}`,
+            ]),
+          ),
+        ]
+      : []),
     `<h2>Kept (${r.kept.length})</h2>`,
-    table(['port'], r.kept.map((p) => [`<code>${e(p.origin)}</code>`])),
+    table(
+      ['port'],
+      r.kept.map((p) => [`<code>${e(p.origin)}</code>`]),
+    ),
     `<h2>Deleted (${r.deleted.length})</h2>`,
-    table(['port', 'why'], r.deleted.map((p) => [`<code>${e(p.origin)}</code>`, e((p.reasons ?? []).join('; '))])),
+    table(
+      ['port', 'why'],
+      r.deleted.map((p) => [`<code>${e(p.origin)}</code>`, e((p.reasons ?? []).join('; '))]),
+    ),
   ];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

@@ -18,8 +18,12 @@ export function parseEventLine(line: string): JournalEvent | null {
   if (line.trim() === '') return null;
   try {
     const v = JSON.parse(line) as { type?: unknown; t?: unknown };
-    return typeof v === 'object' && v !== null && typeof v.type === 'string' && typeof v.t === 'number' ? v as JournalEvent : null;
-  } catch { return null; }
+    return typeof v === 'object' && v !== null && typeof v.type === 'string' && typeof v.t === 'number'
+      ? (v as JournalEvent)
+      : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Reads a journal from where it last stopped. */
@@ -32,16 +36,26 @@ export class JournalReader {
   constructor(/** The journal file. */ readonly file: string) {}
 
   /** Bytes consumed so far. */
-  get position(): number { return this.offset; }
+  get position(): number {
+    return this.offset;
+  }
 
   /** Every complete event appended since the last call (none when the file does not exist yet). */
   readNew(): JournalEvent[] {
     let fd: number;
-    try { fd = fs.openSync(this.file, 'r'); } catch { return []; }
+    try {
+      fd = fs.openSync(this.file, 'r');
+    } catch {
+      return [];
+    }
     const out: JournalEvent[] = [];
     try {
       const size = fs.fstatSync(fd).size;
-      if (size < this.offset) { this.offset = 0; this.partial = ''; this.decoder = new StringDecoder('utf8'); } // truncated or replaced: start over
+      if (size < this.offset) {
+        this.offset = 0;
+        this.partial = '';
+        this.decoder = new StringDecoder('utf8');
+      } // truncated or replaced: start over
       // Bounded: at most size/buf.length reads.
       for (let guard = 0; this.offset < size && guard < 1 + size / this.buf.length; guard++) {
         const n = fs.readSync(fd, this.buf, 0, Math.min(this.buf.length, size - this.offset), this.offset);
@@ -55,7 +69,9 @@ export class JournalReader {
           if (e) out.push(e);
         }
       }
-    } finally { fs.closeSync(fd); }
+    } finally {
+      fs.closeSync(fd);
+    }
     return out;
   }
 }

@@ -33,14 +33,28 @@ export const REPORT_VERSION = 1;
 export interface BulkReport {
   readonly kilnReport: number;
   readonly bulk: {
-    readonly id: number; readonly jail: string; readonly tree: string; readonly status: string; readonly builders: number;
-    readonly started: string; readonly finished?: string; readonly wallS: number; readonly generation?: number;
+    readonly id: number;
+    readonly jail: string;
+    readonly tree: string;
+    readonly status: string;
+    readonly builders: number;
+    readonly started: string;
+    readonly finished?: string;
+    readonly wallS: number;
+    readonly generation?: number;
   };
   readonly counts: BulkCounts;
   /** Ports built per hour of wall time. */
   readonly throughputPerHour: number;
   readonly built: readonly { origin: string; version?: string; wallS?: number; reasons?: string[]; log?: string }[];
-  readonly failed: readonly { origin: string; phase?: string; failure?: string; reason?: string; wallS?: number; log?: string }[];
+  readonly failed: readonly {
+    origin: string;
+    phase?: string;
+    failure?: string;
+    reason?: string;
+    wallS?: number;
+    log?: string;
+  }[];
   readonly skipped: readonly { origin: string; reason?: string }[];
   readonly kept: readonly { origin: string; reasons?: string[] }[];
   readonly deleted: readonly { origin: string; reasons?: string[] }[];
@@ -59,7 +73,12 @@ export interface PortQa {
   readonly lintian: Record<string, number>;
   /** E: tags the baseline does not have. */
   readonly newErrors: readonly string[];
-  readonly install: { readonly ok: boolean; readonly leftovers: number; readonly missing: number; readonly reason?: string };
+  readonly install: {
+    readonly ok: boolean;
+    readonly leftovers: number;
+    readonly missing: number;
+    readonly reason?: string;
+  };
 }
 
 /** The QA of each port of `s` that has a QA report beside its log (`HOME/logs/BULK/ORIGIN.qa.json`). */
@@ -69,8 +88,21 @@ export function qaOf(home: string, s: BulkState): PortQa[] {
     if (!p.log || (p.result !== 'built' && p.result !== 'failed')) continue;
     const q = readQaReport(path.join(home, 'logs', p.log));
     if (!q) continue;
-    out.push(clean({ origin: p.origin, ok: q.ok, reason: q.reason, lintian: q.lintian.counts, newErrors: q.lintian.newErrors,
-      install: clean({ ok: q.install.ok, leftovers: q.install.leftovers.length, missing: q.install.missing.length, reason: q.install.reason }) }));
+    out.push(
+      clean({
+        origin: p.origin,
+        ok: q.ok,
+        reason: q.reason,
+        lintian: q.lintian.counts,
+        newErrors: q.lintian.newErrors,
+        install: clean({
+          ok: q.install.ok,
+          leftovers: q.install.leftovers.length,
+          missing: q.install.missing.length,
+          reason: q.install.reason,
+        }),
+      }),
+    );
   }
   return out;
 }
@@ -88,12 +120,25 @@ export function reportOf(s: BulkState, home?: string): BulkReport {
   const wallS = s.elapsedS;
   return {
     kilnReport: REPORT_VERSION,
-    bulk: { id: s.id, jail: s.jail, tree: s.tree, status: s.status, builders: s.builders, started: s.started,
-      ...(s.finished ? { finished: s.finished } : {}), wallS, ...(s.generation !== undefined ? { generation: s.generation } : {}) },
+    bulk: {
+      id: s.id,
+      jail: s.jail,
+      tree: s.tree,
+      status: s.status,
+      builders: s.builders,
+      started: s.started,
+      ...(s.finished ? { finished: s.finished } : {}),
+      wallS,
+      ...(s.generation !== undefined ? { generation: s.generation } : {}),
+    },
     counts: s.counts,
     throughputPerHour: wallS > 0 ? Math.round((s.counts.built / wallS) * 3600 * 10) / 10 : 0,
-    built: of('built').map((p) => clean({ origin: p.origin, version: p.version, wallS: p.wallS, reasons: p.reasons, log: p.log })),
-    failed: of('failed').map((p) => clean({ origin: p.origin, phase: p.phase, failure: p.failure, reason: p.reason, wallS: p.wallS, log: p.log })),
+    built: of('built').map((p) =>
+      clean({ origin: p.origin, version: p.version, wallS: p.wallS, reasons: p.reasons, log: p.log }),
+    ),
+    failed: of('failed').map((p) =>
+      clean({ origin: p.origin, phase: p.phase, failure: p.failure, reason: p.reason, wallS: p.wallS, log: p.log }),
+    ),
     skipped: of('skipped').map((p) => clean({ origin: p.origin, reason: p.reason })),
     kept: of('kept').map((p) => clean({ origin: p.origin, reasons: p.reasons })),
     deleted: of('deleted').map((p) => clean({ origin: p.origin, reasons: p.reasons })),
@@ -111,5 +156,7 @@ export function bulkLogDir(home: string, bulkId: number): string {
 export function readReport(home: string, bulkId: number): BulkReport | undefined {
   try {
     return JSON.parse(fs.readFileSync(path.join(bulkLogDir(home, bulkId), 'report.json'), 'utf8')) as BulkReport;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }

@@ -59,7 +59,12 @@ export interface BulkState {
 }
 
 /** A queue event the runner may send (not yet part of BulkEvent): the queue in priority order. */
-export interface QueueEvent { readonly type: 'queue'; readonly bulk: number; readonly t: number; readonly origins: readonly string[] }
+export interface QueueEvent {
+  readonly type: 'queue';
+  readonly bulk: number;
+  readonly t: number;
+  readonly origins: readonly string[];
+}
 
 /** Anything found in a journal line: a bulk event or a queue event. */
 export type JournalEvent = BulkEvent | QueueEvent;
@@ -98,18 +103,34 @@ export function initialState(bulk: BulkRow, rows: readonly BuildRow[]): BulkStat
     ports.set(r.origin, entryOf(r));
     if (r.result === 'queued') queue.add(r.origin);
   }
-  const counts = bulk.counts ? { ...ZERO, ...bulk.counts } as BulkCounts : countRows([...ports.values()]);
+  const counts = bulk.counts ? ({ ...ZERO, ...bulk.counts } as BulkCounts) : countRows([...ports.values()]);
   const end = bulk.finished ? Date.parse(bulk.finished) : Date.now();
   return {
-    id: bulk.id, jail: bulk.jail, tree: bulk.tree, builders: bulk.builders, status: bulk.status, started: bulk.started,
-    ...(bulk.finished ? { finished: bulk.finished } : {}), counts, etaS: null, elapsedS: Math.max(0, (end - Date.parse(bulk.started)) / 1000),
-    lastT: 0, ...(bulk.generation !== undefined ? { generation: bulk.generation } : {}), offenders: [], ports, queue, seq: 0,
+    id: bulk.id,
+    jail: bulk.jail,
+    tree: bulk.tree,
+    builders: bulk.builders,
+    status: bulk.status,
+    started: bulk.started,
+    ...(bulk.finished ? { finished: bulk.finished } : {}),
+    counts,
+    etaS: null,
+    elapsedS: Math.max(0, (end - Date.parse(bulk.started)) / 1000),
+    lastT: 0,
+    ...(bulk.generation !== undefined ? { generation: bulk.generation } : {}),
+    offenders: [],
+    ports,
+    queue,
+    seq: 0,
   };
 }
 
 function entry(s: BulkState, origin: string): PortEntry {
   let e = s.ports.get(origin);
-  if (!e) { e = { origin, result: 'queued' }; s.ports.set(origin, e); }
+  if (!e) {
+    e = { origin, result: 'queued' };
+    s.ports.set(origin, e);
+  }
   return e;
 }
 
@@ -119,7 +140,11 @@ export function applyEvent(s: BulkState, ev: JournalEvent): void {
   s.lastT = Math.max(s.lastT, ev.t);
   switch (ev.type) {
     case 'bulk-start':
-      s.jail = ev.jail; s.tree = ev.tree; s.builders = ev.builders; s.counts = ev.counts; s.status = 'running';
+      s.jail = ev.jail;
+      s.tree = ev.tree;
+      s.builders = ev.builders;
+      s.counts = ev.counts;
+      s.status = 'running';
       delete s.finished;
       break;
     case 'queue':
@@ -127,8 +152,14 @@ export function applyEvent(s: BulkState, ev: JournalEvent): void {
       break;
     case 'port-start': {
       const e = entry(s, ev.origin);
-      e.result = 'running'; e.builder = ev.builder; e.startedT = ev.t; e.expectedS = ev.expectedS;
-      delete e.phase; delete e.failure; delete e.reason; delete e.wallS;
+      e.result = 'running';
+      e.builder = ev.builder;
+      e.startedT = ev.t;
+      e.expectedS = ev.expectedS;
+      delete e.phase;
+      delete e.failure;
+      delete e.reason;
+      delete e.wallS;
       s.queue.delete(ev.origin);
       break;
     }
@@ -139,8 +170,13 @@ export function applyEvent(s: BulkState, ev: JournalEvent): void {
     }
     case 'port-done': {
       const e = entry(s, ev.origin);
-      e.result = ev.ok ? 'built' : 'failed'; e.wallS = ev.wallS;
-      if (ev.ok) { delete e.phase; delete e.failure; delete e.reason; } else {
+      e.result = ev.ok ? 'built' : 'failed';
+      e.wallS = ev.wallS;
+      if (ev.ok) {
+        delete e.phase;
+        delete e.failure;
+        delete e.reason;
+      } else {
         if (ev.phase !== undefined) e.phase = ev.phase;
         if (ev.failure !== undefined) e.failure = ev.failure;
         if (ev.reason !== undefined) e.reason = ev.reason;
@@ -156,13 +192,19 @@ export function applyEvent(s: BulkState, ev: JournalEvent): void {
       break;
     }
     case 'progress':
-      s.counts = ev.counts; s.etaS = ev.etaS; s.elapsedS = ev.elapsedS;
+      s.counts = ev.counts;
+      s.etaS = ev.etaS;
+      s.elapsedS = ev.elapsedS;
       break;
     case 'publish':
       s.generation = ev.generation;
       break;
     case 'bulk-done':
-      s.status = ev.status; s.counts = ev.counts; s.elapsedS = ev.wallS; s.etaS = 0; s.offenders = [...ev.offenders];
+      s.status = ev.status;
+      s.counts = ev.counts;
+      s.elapsedS = ev.wallS;
+      s.etaS = 0;
+      s.offenders = [...ev.offenders];
       s.finished = new Date(ev.t).toISOString();
       if (ev.generation !== undefined) s.generation = ev.generation;
       break;
@@ -196,9 +238,22 @@ export interface BulkSnapshot {
 /** A JSON-ready copy of the state. */
 export function snapshot(s: BulkState, now = Date.now()): BulkSnapshot {
   return {
-    id: s.id, jail: s.jail, tree: s.tree, builders: s.builders, status: s.status, started: s.started,
-    ...(s.finished ? { finished: s.finished } : {}), counts: s.counts, etaS: s.etaS, elapsedS: s.elapsedS, lastT: s.lastT,
-    ...(s.generation !== undefined ? { generation: s.generation } : {}), offenders: s.offenders,
-    ports: [...s.ports.values()], queue: [...s.queue], seq: s.seq, now,
+    id: s.id,
+    jail: s.jail,
+    tree: s.tree,
+    builders: s.builders,
+    status: s.status,
+    started: s.started,
+    ...(s.finished ? { finished: s.finished } : {}),
+    counts: s.counts,
+    etaS: s.etaS,
+    elapsedS: s.elapsedS,
+    lastT: s.lastT,
+    ...(s.generation !== undefined ? { generation: s.generation } : {}),
+    offenders: s.offenders,
+    ports: [...s.ports.values()],
+    queue: [...s.queue],
+    seq: s.seq,
+    now,
   };
 }

@@ -32,9 +32,12 @@ export function writeReports(home: string, bulkId: number): WrittenReports {
   let report: BulkReport;
   try {
     const s = loadBulkState(store, home, bulkId);
-    if (!s) throw new KilnError('KILN_E_USAGE', `no bulk ${bulkId}`, { hint: 'see `kiln status` for the list', exitCode: 2 });
+    if (!s)
+      throw new KilnError('KILN_E_USAGE', `no bulk ${bulkId}`, { hint: 'see `kiln status` for the list', exitCode: 2 });
     report = reportOf(s, home);
-  } finally { store.close(); }
+  } finally {
+    store.close();
+  }
   const dir = bulkLogDir(home, bulkId);
   fs.mkdirSync(dir, { recursive: true });
   const json = path.join(dir, 'report.json');
@@ -83,26 +86,49 @@ export async function runHooks(o: RunHooksOptions): Promise<HookResult[]> {
   try {
     if (!fs.existsSync(jsonFile)) writeReports(o.home, o.bulkId);
     body = fs.readFileSync(jsonFile, 'utf8');
-  } catch { body = JSON.stringify({ bulk: { id: o.bulkId } }); }
+  } catch {
+    body = JSON.stringify({ bulk: { id: o.bulkId } });
+  }
   let status = '';
-  try { status = (JSON.parse(body) as BulkReport).bulk.status; } catch { /* an unreadable report: hooks still run */ }
+  try {
+    status = (JSON.parse(body) as BulkReport).bulk.status;
+  } catch {
+    /* an unreadable report: hooks still run */
+  }
   const out: HookResult[] = [];
   for (const cmd of o.hooks.commands) {
     try {
       const r = await run('/bin/sh', ['-c', cmd], {
-        cwd: o.home, allowFailure: true, timeoutMs: o.timeoutMs ?? 600_000,
-        env: { ...process.env, KILN_HOME: o.home, KILN_BULK: String(o.bulkId), KILN_BULK_STATUS: status,
-          KILN_REPORT_JSON: jsonFile, KILN_REPORT_HTML: path.join(dir, 'report.html') },
+        cwd: o.home,
+        allowFailure: true,
+        timeoutMs: o.timeoutMs ?? 600_000,
+        env: {
+          ...process.env,
+          KILN_HOME: o.home,
+          KILN_BULK: String(o.bulkId),
+          KILN_BULK_STATUS: status,
+          KILN_REPORT_JSON: jsonFile,
+          KILN_REPORT_HTML: path.join(dir, 'report.html'),
+        },
       });
-      out.push({ kind: 'command', target: cmd, ok: r.status === 0, detail: `exit ${r.status}${r.stderr ? `: ${r.stderr.trim().split('\n').slice(-1)[0]}` : ''}` });
+      out.push({
+        kind: 'command',
+        target: cmd,
+        ok: r.status === 0,
+        detail: `exit ${r.status}${r.stderr ? `: ${r.stderr.trim().split('\n').slice(-1)[0]}` : ''}`,
+      });
     } catch (e) {
       out.push({ kind: 'command', target: cmd, ok: false, detail: e instanceof Error ? e.message : String(e) });
     }
   }
   for (const url of o.hooks.urls) {
     try {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body,
-        signal: AbortSignal.timeout(o.timeoutMs ?? 30_000) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        signal: AbortSignal.timeout(o.timeoutMs ?? 30_000),
+      });
       await res.arrayBuffer();
       out.push({ kind: 'url', target: url, ok: res.ok, detail: `HTTP ${res.status}` });
     } catch (e) {

@@ -24,7 +24,10 @@ export function sharedAptCache(home: string): string {
 }
 
 /** One package's file as the archive index names it. */
-interface IndexEntry { readonly sha256: string; readonly size: number }
+interface IndexEntry {
+  readonly sha256: string;
+  readonly size: number;
+}
 
 /** Parsed `Packages` files, keyed by path, size and mtime. */
 const indexMemo = new Map<string, { key: string; map: Map<string, IndexEntry> }>();
@@ -39,8 +42,13 @@ function parsePackages(text: string): Map<string, IndexEntry> {
   const map = new Map<string, IndexEntry>();
   for (const para of text.split('\n\n')) {
     const f = (k: string): string | undefined => new RegExp(`^${k}: *(.*)$`, 'm').exec(para)?.[1]?.trim();
-    const pkg = f('Package'); const ver = f('Version'); const arch = f('Architecture'); const sha = f('SHA256'); const size = f('Size');
-    if (pkg && ver && arch && sha && size) map.set(cacheName(pkg, ver, arch), { sha256: sha.toLowerCase(), size: Number(size) });
+    const pkg = f('Package');
+    const ver = f('Version');
+    const arch = f('Architecture');
+    const sha = f('SHA256');
+    const size = f('Size');
+    if (pkg && ver && arch && sha && size)
+      map.set(cacheName(pkg, ver, arch), { sha256: sha.toLowerCase(), size: Number(size) });
   }
   return map;
 }
@@ -50,7 +58,14 @@ export function jailPackageIndex(jailRoot: string): Map<string, IndexEntry> {
   const dir = path.join(jailRoot, 'var/lib/apt/lists');
   const out = new Map<string, IndexEntry>();
   let names: string[] = [];
-  try { names = fs.readdirSync(dir).filter((n) => n.endsWith('_Packages')).sort(); } catch { return out; }
+  try {
+    names = fs
+      .readdirSync(dir)
+      .filter((n) => n.endsWith('_Packages'))
+      .sort();
+  } catch {
+    return out;
+  }
   for (const n of names) {
     const file = path.join(dir, n);
     const st = fs.lstatSync(file);
@@ -69,13 +84,19 @@ export function jailPackageIndex(jailRoot: string): Map<string, IndexEntry> {
 /** sha256 and size of a regular file opened without following a symlink; undefined if it is not one. */
 function hashNoFollow(file: string): { sha256: string; size: number; data: Buffer } | undefined {
   let fd: number;
-  try { fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK); } catch { return undefined; }
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile() || st.size > 2 ** 31) return undefined;
     const data = fs.readFileSync(fd);
     return { sha256: crypto.createHash('sha256').update(data).digest('hex'), size: data.length, data };
-  } finally { fs.closeSync(fd); }
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** What a promotion did. */
@@ -94,21 +115,45 @@ export function promoteDownloads(upper: string, shared: string, jailRoot: string
   const promoted: string[] = [];
   const refused: { name: string; why: string }[] = [];
   let names: string[] = [];
-  try { names = fs.readdirSync(upper).filter((n) => n.endsWith('.deb')); } catch { return { promoted, refused }; }
+  try {
+    names = fs.readdirSync(upper).filter((n) => n.endsWith('.deb'));
+  } catch {
+    return { promoted, refused };
+  }
   if (names.length === 0) return { promoted, refused };
   const index = jailPackageIndex(jailRoot);
   for (const name of names) {
-    if (name.includes('/') || name.startsWith('.')) { refused.push({ name, why: 'bad name' }); continue; }
+    if (name.includes('/') || name.startsWith('.')) {
+      refused.push({ name, why: 'bad name' });
+      continue;
+    }
     const want = index.get(name);
-    if (!want) { refused.push({ name, why: 'not in the jail\'s Packages index' }); continue; }
+    if (!want) {
+      refused.push({ name, why: "not in the jail's Packages index" });
+      continue;
+    }
     const dest = path.join(shared, name);
     if (fs.existsSync(dest)) continue;
     const got = hashNoFollow(path.join(upper, name));
-    if (!got) { refused.push({ name, why: 'not a regular file' }); continue; }
-    if (got.size !== want.size || got.sha256 !== want.sha256) { refused.push({ name, why: 'sha256 differs from the index' }); continue; }
+    if (!got) {
+      refused.push({ name, why: 'not a regular file' });
+      continue;
+    }
+    if (got.size !== want.size || got.sha256 !== want.sha256) {
+      refused.push({ name, why: 'sha256 differs from the index' });
+      continue;
+    }
     const tmp = path.join(shared, `.${name}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
-    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644);
-    try { fs.writeSync(fd, got.data); } finally { fs.closeSync(fd); }
+    const fd = fs.openSync(
+      tmp,
+      fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+      0o644,
+    );
+    try {
+      fs.writeSync(fd, got.data);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(tmp, dest);
     promoted.push(name);
   }

@@ -56,20 +56,38 @@ export interface ArchiveRules {
 /** The rules for a jail at `root` (its sources, read from the jail itself, never from a sandbox). */
 export function archiveRules(root: string): ArchiveRules {
   let uris: string[] = [];
-  try { uris = hostAptSources(root).map((s) => `${s.uri.replace(/\/+$/, '')}/`); } catch { uris = []; }
+  try {
+    uris = hostAptSources(root).map((s) => `${s.uri.replace(/\/+$/, '')}/`);
+  } catch {
+    uris = [];
+  }
   const httpU = [...new Set(uris.filter((u) => /^http:\/\/[^/\s]+\//i.test(u)).map(normHost))];
-  const connect = [...new Set(uris.filter((u) => /^https:\/\/[^/\s]+\//i.test(u)).map((u) => {
-    const h = new URL(u); return `${h.hostname.toLowerCase()}:${h.port || '443'}`;
-  }))];
+  const connect = [
+    ...new Set(
+      uris
+        .filter((u) => /^https:\/\/[^/\s]+\//i.test(u))
+        .map((u) => {
+          const h = new URL(u);
+          return `${h.hostname.toLowerCase()}:${h.port || '443'}`;
+        }),
+    ),
+  ];
   let via: ArchiveRules['via'];
   try {
     const conf = fs.readFileSync(path.join(root, 'etc/apt/apt.conf.d/99kiln-via-master'), 'utf8');
     const m = /Acquire::http::Proxy\s+"http:\/\/(?:([^:@"]*):([^@"]*)@)?([^/:"]+)(?::(\d+))?\/?"/.exec(conf);
     if (m) {
-      via = { host: m[3]!, port: Number(m[4] ?? 80),
-        ...(m[1] !== undefined ? { auth: `Basic ${Buffer.from(`${m[1]}:${decodeURIComponent(m[2] ?? '')}`).toString('base64')}` } : {}) };
+      via = {
+        host: m[3]!,
+        port: Number(m[4] ?? 80),
+        ...(m[1] !== undefined
+          ? { auth: `Basic ${Buffer.from(`${m[1]}:${decodeURIComponent(m[2] ?? '')}`).toString('base64')}` }
+          : {}),
+      };
     }
-  } catch { /* a local jail: direct */ }
+  } catch {
+    /* a local jail: direct */
+  }
   return { http: httpU, connect, ...(via ? { via } : {}) };
 }
 
@@ -88,7 +106,15 @@ export function archiveAllows(url: string, rules: ArchiveRules): boolean {
 }
 
 const FORWARD_REQUEST = ['range', 'if-range', 'if-modified-since', 'if-none-match', 'cache-control', 'user-agent'];
-const FORWARD_RESPONSE = ['content-type', 'content-length', 'content-range', 'accept-ranges', 'last-modified', 'etag', 'date'];
+const FORWARD_RESPONSE = [
+  'content-type',
+  'content-length',
+  'content-range',
+  'accept-ranges',
+  'last-modified',
+  'etag',
+  'date',
+];
 
 /** A running proxy on a unix socket; {@link close} stops it and drops every connection. */
 export interface ArchiveProxy {
@@ -103,27 +129,50 @@ export async function startArchiveProxy(sock: string, rules: ArchiveRules): Prom
   const sockets = new Set<net.Socket>();
   const server = http.createServer((req, res) => {
     const url = req.url ?? '';
-    if (req.method !== 'GET' && req.method !== 'HEAD' || !archiveAllows(url, rules)) {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || !archiveAllows(url, rules)) {
       refused.push(`${req.method} ${url}`);
-      res.writeHead(403, { 'content-type': 'text/plain' }).end('kiln: only the jail\'s Debian archives\n');
+      res.writeHead(403, { 'content-type': 'text/plain' }).end("kiln: only the jail's Debian archives\n");
       return;
     }
     const headers: Record<string, string> = { 'accept-encoding': 'identity' };
-    for (const h of FORWARD_REQUEST) { const v = req.headers[h]; if (typeof v === 'string') headers[h] = v; }
+    for (const h of FORWARD_REQUEST) {
+      const v = req.headers[h];
+      if (typeof v === 'string') headers[h] = v;
+    }
     const target = new URL(url);
     const opts: http.RequestOptions = rules.via
-      ? { host: rules.via.host, port: rules.via.port, path: url, method: req.method,
-        headers: { ...headers, host: target.host, ...(rules.via.auth ? { 'proxy-authorization': rules.via.auth } : {}) } }
-      : { host: target.hostname, port: Number(target.port || 80), path: `${target.pathname}${target.search}`, method: req.method,
-        headers: { ...headers, host: target.host } };
+      ? {
+          host: rules.via.host,
+          port: rules.via.port,
+          path: url,
+          method: req.method,
+          headers: {
+            ...headers,
+            host: target.host,
+            ...(rules.via.auth ? { 'proxy-authorization': rules.via.auth } : {}),
+          },
+        }
+      : {
+          host: target.hostname,
+          port: Number(target.port || 80),
+          path: `${target.pathname}${target.search}`,
+          method: req.method,
+          headers: { ...headers, host: target.host },
+        };
     const up = http.request(opts, (r) => {
       const out: Record<string, string> = {};
-      for (const h of FORWARD_RESPONSE) { const v = r.headers[h]; if (typeof v === 'string') out[h] = v; }
+      for (const h of FORWARD_RESPONSE) {
+        const v = r.headers[h];
+        if (typeof v === 'string') out[h] = v;
+      }
       res.writeHead(r.statusCode ?? 502, out);
       r.pipe(res);
     });
     up.setTimeout(30 * 60_000, () => up.destroy(new Error('timeout')));
-    up.on('error', () => { if (!res.headersSent) res.writeHead(502).end(); else res.destroy(); });
+    up.on('error', () => {
+      if (!res.headersSent) res.writeHead(502).end();
+      else res.destroy();
+    });
     up.end();
   });
   server.on('connect', (req: http.IncomingMessage, client: net.Socket) => {
@@ -134,20 +183,35 @@ export async function startArchiveProxy(sock: string, rules: ArchiveRules): Prom
       return;
     }
     const [host, port] = target.split(':');
-    const up = net.connect(Number(port), host!, () => { client.write('HTTP/1.1 200 Connection established\r\n\r\n'); up.pipe(client); client.pipe(up); });
-    const drop = (): void => { up.destroy(); client.destroy(); };
-    up.on('error', drop); client.on('error', drop);
+    const up = net.connect(Number(port), host!, () => {
+      client.write('HTTP/1.1 200 Connection established\r\n\r\n');
+      up.pipe(client);
+      client.pipe(up);
+    });
+    const drop = (): void => {
+      up.destroy();
+      client.destroy();
+    };
+    up.on('error', drop);
+    client.on('error', drop);
   });
-  server.on('connection', (s: net.Socket) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on('connection', (s: net.Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   fs.rmSync(sock, { force: true });
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(sock, () => resolve()); });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(sock, () => resolve());
+  });
   fs.chmodSync(sock, 0o666);
   return {
     refused,
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-      fs.rmSync(sock, { force: true });
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+        fs.rmSync(sock, { force: true });
+      }),
   };
 }

@@ -23,8 +23,15 @@ export interface BindMount {
 }
 
 /** Who runs the command inside the sandbox. */
-export type SandboxUser = { readonly kind: 'root' }
-  | { readonly kind: 'build'; readonly uid: number; readonly gid: number; readonly name?: string; readonly home?: string };
+export type SandboxUser =
+  | { readonly kind: 'root' }
+  | {
+      readonly kind: 'build';
+      readonly uid: number;
+      readonly gid: number;
+      readonly name?: string;
+      readonly home?: string;
+    };
 
 /** Everything {@link bwrapArgv} needs. */
 export interface BwrapSpec {
@@ -50,8 +57,20 @@ export interface BwrapSpec {
 
 /** Capabilities kept by the root phase (Docker's default set). */
 export const ROOT_CAPS: readonly string[] = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP',
-  'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_SYS_CHROOT', 'CAP_MKNOD', 'CAP_AUDIT_WRITE', 'CAP_SETFCAP',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_RAW',
+  'CAP_SYS_CHROOT',
+  'CAP_MKNOD',
+  'CAP_AUDIT_WRITE',
+  'CAP_SETFCAP',
 ];
 
 /**
@@ -66,11 +85,18 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 /** Builds the `bwrap` argument vector (without `bwrap` itself) for `spec`. Pure. */
 export function bwrapArgv(spec: BwrapSpec): string[] {
   const a: string[] = [
-    '--bind', spec.root, '/',
-    '--proc', '/proc',
-    '--dev', '/dev',
+    '--bind',
+    spec.root,
+    '/',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
     ...(spec.tmpInRoot ? [] : ['--perms', '1777', '--tmpfs', '/tmp']),
-    '--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup-try',
+    '--unshare-ipc',
+    '--unshare-pid',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
   ];
   if (!spec.network) a.push('--unshare-net');
   a.push('--hostname', spec.hostname ?? 'kiln', '--die-with-parent', '--new-session');
@@ -80,15 +106,26 @@ export function bwrapArgv(spec: BwrapSpec): string[] {
   // The build user: just enough for setpriv to switch user and empty the bounding set, then nothing.
   for (const c of spec.user.kind === 'root' ? ROOT_CAPS : SETPRIV_CAPS) a.push('--cap-add', c);
   const env: Record<string, string> = { PATH: DEFAULT_PATH, ...(spec.env ?? {}) };
-  if (spec.user.kind === 'root') { env.HOME ??= '/root'; env.USER ??= 'root'; }
+  if (spec.user.kind === 'root') {
+    env.HOME ??= '/root';
+    env.USER ??= 'root';
+  }
   if (spec.user.kind === 'build' && spec.user.home !== undefined) env.HOME ??= spec.user.home;
   if (spec.user.kind === 'build' && spec.user.name !== undefined) env.USER ??= spec.user.name;
   a.push('--clearenv');
   for (const k of Object.keys(env).sort()) a.push('--setenv', k, env[k]!);
   a.push('--chdir', spec.cwd ?? '/', '--');
   if (spec.user.kind === 'build') {
-    a.push('setpriv', `--reuid=${spec.user.uid}`, `--regid=${spec.user.gid}`, '--clear-groups',
-      '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--');
+    a.push(
+      'setpriv',
+      `--reuid=${spec.user.uid}`,
+      `--regid=${spec.user.gid}`,
+      '--clear-groups',
+      '--inh-caps=-all',
+      '--bounding-set=-all',
+      '--no-new-privs',
+      '--',
+    );
   }
   a.push(...spec.argv);
   return a;

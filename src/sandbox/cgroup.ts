@@ -9,7 +9,10 @@ import path from 'node:path';
 import type { LimitName, Limits } from './limits.js';
 
 /** One controller folder of a sandbox's cgroup. */
-interface Dir { readonly ctl: 'pids' | 'memory' | 'cpu'; readonly dir: string }
+interface Dir {
+  readonly ctl: 'pids' | 'memory' | 'cpu';
+  readonly dir: string;
+}
 
 /** A sandbox's cgroup (one folder per v1 hierarchy, or one v2 folder). */
 export interface Cgroup {
@@ -35,11 +38,18 @@ function readNum(file: string, key?: string): number {
     if (key === undefined) return Number(t.trim()) || 0;
     const m = new RegExp(`^${key} (\\d+)`, 'm').exec(t);
     return m ? Number(m[1]) : 0;
-  } catch { return 0; }
+  } catch {
+    return 0;
+  }
 }
 
 function tryWrite(file: string, value: string): boolean {
-  try { fs.writeFileSync(file, value); return true; } catch { return false; }
+  try {
+    fs.writeFileSync(file, value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The group kiln itself is in, per v1 controller (`memory` → `/process_api/x`) and for v2 (`''`). */
@@ -57,14 +67,30 @@ function ownGroups(): Map<string, string> {
 function openV1(name: string): Dir[] | null {
   const own = ownGroups();
   const dirs: Dir[] = [];
-  for (const [ctl, mount] of [['pids', 'pids'], ['memory', 'memory'], ['cpu', 'cpuacct']] as const) {
+  for (const [ctl, mount] of [
+    ['pids', 'pids'],
+    ['memory', 'memory'],
+    ['cpu', 'cpuacct'],
+  ] as const) {
     const base = path.join(V1_ROOT, mount);
     if (!fs.existsSync(path.join(base, 'cgroup.procs'))) continue;
     const dir = path.join(base, own.get(mount) ?? '/', name);
-    try { fs.mkdirSync(dir, { recursive: true }); } catch { continue; }
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch {
+      continue;
+    }
     dirs.push({ ctl, dir });
   }
-  if (!dirs.some((d) => d.ctl === 'pids')) { for (const d of dirs) try { fs.rmdirSync(d.dir); } catch { /* */ } return null; }
+  if (!dirs.some((d) => d.ctl === 'pids')) {
+    for (const d of dirs)
+      try {
+        fs.rmdirSync(d.dir);
+      } catch {
+        /* */
+      }
+    return null;
+  }
   return dirs;
 }
 
@@ -74,34 +100,70 @@ function openV2(name: string): Dir[] | null {
   const own = ownGroups().get('') ?? '/';
   // kiln's own group holds processes, so it cannot have controlled children: use a sibling `kiln` group.
   const base = path.join(V1_ROOT, path.dirname(own), 'kiln.sandboxes');
-  try { fs.mkdirSync(base, { recursive: true }); } catch { return null; }
+  try {
+    fs.mkdirSync(base, { recursive: true });
+  } catch {
+    return null;
+  }
   tryWrite(path.join(path.dirname(base), 'cgroup.subtree_control'), '+pids +memory +cpu');
   tryWrite(path.join(base, 'cgroup.subtree_control'), '+pids +memory +cpu');
   const dir = path.join(base, name);
-  try { fs.mkdirSync(dir); } catch { return null; }
-  if (!fs.existsSync(path.join(dir, 'pids.max'))) { try { fs.rmdirSync(dir); } catch { /* */ } return null; }
-  return [{ ctl: 'pids', dir }, { ctl: 'memory', dir }, { ctl: 'cpu', dir }];
+  try {
+    fs.mkdirSync(dir);
+  } catch {
+    return null;
+  }
+  if (!fs.existsSync(path.join(dir, 'pids.max'))) {
+    try {
+      fs.rmdirSync(dir);
+    } catch {
+      /* */
+    }
+    return null;
+  }
+  return [
+    { ctl: 'pids', dir },
+    { ctl: 'memory', dir },
+    { ctl: 'cpu', dir },
+  ];
 }
 
 /** Opens a cgroup for sandbox `name` (v1 or v2), or null when cgroups are not writable here. */
 export function openCgroup(name: string): Cgroup | null {
   let v2 = false;
   let dirs = fs.existsSync(path.join(V1_ROOT, 'cgroup.controllers')) ? null : openV1(name);
-  if (dirs === null) { dirs = openV2(name); v2 = dirs !== null; }
+  if (dirs === null) {
+    dirs = openV2(name);
+    v2 = dirs !== null;
+  }
   if (dirs === null) return null;
   const all = dirs;
   const get = (c: Dir['ctl']): string | undefined => all.find((d) => d.ctl === c)?.dir;
-  const pids = get('pids'); const mem = get('memory'); const cpu = get('cpu');
+  const pids = get('pids');
+  const mem = get('memory');
+  const cpu = get('cpu');
   let base = { pidsHit: 0, oom: 0, cpuNs: 0 };
   const counters = (): typeof base => ({
     pidsHit: pids ? readNum(path.join(pids, 'pids.events'), 'max') : 0,
-    oom: mem ? (v2 ? readNum(path.join(mem, 'memory.events'), 'oom_kill') : readNum(path.join(mem, 'memory.oom_control'), 'oom_kill')) : 0,
-    cpuNs: cpu ? (v2 ? readNum(path.join(cpu, 'cpu.stat'), 'usage_usec') * 1000 : readNum(path.join(cpu, 'cpuacct.usage'))) : 0,
+    oom: mem
+      ? v2
+        ? readNum(path.join(mem, 'memory.events'), 'oom_kill')
+        : readNum(path.join(mem, 'memory.oom_control'), 'oom_kill')
+      : 0,
+    cpuNs: cpu
+      ? v2
+        ? readNum(path.join(cpu, 'cpu.stat'), 'usage_usec') * 1000
+        : readNum(path.join(cpu, 'cpuacct.usage'))
+      : 0,
   });
   const procs = (): number[] => {
     const s = new Set<number>();
     for (const d of all) {
-      try { for (const x of fs.readFileSync(path.join(d.dir, 'cgroup.procs'), 'utf8').split('\n')) if (x) s.add(Number(x)); } catch { /* gone */ }
+      try {
+        for (const x of fs.readFileSync(path.join(d.dir, 'cgroup.procs'), 'utf8').split('\n')) if (x) s.add(Number(x));
+      } catch {
+        /* gone */
+      }
     }
     return [...s];
   };
@@ -112,7 +174,8 @@ export function openCgroup(name: string): Cgroup | null {
       if (pids) tryWrite(path.join(pids, 'pids.max'), l.nproc === undefined ? 'max' : String(l.nproc));
       if (mem) {
         if (v2) tryWrite(path.join(mem, 'memory.max'), l.memoryBytes === undefined ? 'max' : String(l.memoryBytes));
-        else tryWrite(path.join(mem, 'memory.limit_in_bytes'), l.memoryBytes === undefined ? '-1' : String(l.memoryBytes));
+        else
+          tryWrite(path.join(mem, 'memory.limit_in_bytes'), l.memoryBytes === undefined ? '-1' : String(l.memoryBytes));
         if (v2) tryWrite(path.join(mem, 'memory.swap.max'), l.memoryBytes === undefined ? 'max' : '0');
       }
       base = counters();
@@ -124,14 +187,22 @@ export function openCgroup(name: string): Cgroup | null {
       if (l.cpuSeconds !== undefined && now.cpuNs - base.cpuNs > l.cpuSeconds * 1e9) return 'cpu';
       return null;
     },
-    cpuMs() { return Math.max(0, Math.round((counters().cpuNs - base.cpuNs) / 1e6)); },
+    cpuMs() {
+      return Math.max(0, Math.round((counters().cpuNs - base.cpuNs) / 1e6));
+    },
     killAll() {
       if (v2 && pids && tryWrite(path.join(pids, 'cgroup.kill'), '1')) return;
       if (pids) tryWrite(path.join(pids, 'pids.max'), '0'); // no new forks while we kill
       for (let round = 0; round < 20; round++) {
         const list = procs();
         if (list.length === 0) return;
-        for (const p of list) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+        for (const p of list) {
+          try {
+            process.kill(p, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }
       }
     },
     async remove() {
@@ -139,9 +210,13 @@ export function openCgroup(name: string): Cgroup | null {
       cg.killAll();
       for (const d of [...all].reverse()) {
         for (let i = 0; i < 50; i++) {
-          try { fs.rmdirSync(d.dir); break; } catch (e) {
+          try {
+            fs.rmdirSync(d.dir);
+            break;
+          } catch (e) {
             if ((e as NodeJS.ErrnoException).code === 'ENOENT') break;
-            cg.killAll(); await new Promise((r) => setTimeout(r, 10));
+            cg.killAll();
+            await new Promise((r) => setTimeout(r, 10));
           }
         }
       }
@@ -160,14 +235,27 @@ export function removeStaleCgroups(isLive: (name: string) => boolean): string[] 
   parents.add(path.join(V1_ROOT, path.dirname(own.get('') ?? '/'), 'kiln.sandboxes'));
   for (const parent of parents) {
     let names: string[] = [];
-    try { names = fs.readdirSync(parent).filter((n) => n.startsWith('kiln-')); } catch { continue; }
+    try {
+      names = fs.readdirSync(parent).filter((n) => n.startsWith('kiln-'));
+    } catch {
+      continue;
+    }
     for (const n of names) {
       if (isLive(n)) continue;
       const dir = path.join(parent, n);
       try {
-        for (const x of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n')) if (x) try { process.kill(Number(x), 'SIGKILL'); } catch { /* */ }
-        fs.rmdirSync(dir); removed.push(dir);
-      } catch { /* still busy; a later cleanup retries */ }
+        for (const x of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n'))
+          if (x)
+            try {
+              process.kill(Number(x), 'SIGKILL');
+            } catch {
+              /* */
+            }
+        fs.rmdirSync(dir);
+        removed.push(dir);
+      } catch {
+        /* still busy; a later cleanup retries */
+      }
     }
   }
   return removed;

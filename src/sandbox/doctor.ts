@@ -23,9 +23,18 @@ export interface HostCheck {
 export async function checkSandboxHost(): Promise<HostCheck[]> {
   const out: HostCheck[] = [];
   const isRoot = process.getuid?.() === 0;
-  out.push({ name: 'root', ok: isRoot, detail: isRoot ? 'running as root' : `running as uid ${process.getuid?.()}`,
-    fix: 'run kiln as root (it mounts overlays and switches to the build user)' });
-  for (const [cmd, pkg] of [['bwrap', 'bubblewrap'], ['mmdebstrap', 'mmdebstrap'], ['setpriv', 'util-linux'], ['prlimit', 'util-linux']] as const) {
+  out.push({
+    name: 'root',
+    ok: isRoot,
+    detail: isRoot ? 'running as root' : `running as uid ${process.getuid?.()}`,
+    fix: 'run kiln as root (it mounts overlays and switches to the build user)',
+  });
+  for (const [cmd, pkg] of [
+    ['bwrap', 'bubblewrap'],
+    ['mmdebstrap', 'mmdebstrap'],
+    ['setpriv', 'util-linux'],
+    ['prlimit', 'util-linux'],
+  ] as const) {
     const ok = await have(cmd);
     let detail = ok ? `${cmd} found` : `${cmd} not found`;
     if (ok && cmd === 'bwrap') detail = (await run('bwrap', ['--version'], { allowFailure: true })).stdout.trim();
@@ -33,24 +42,44 @@ export async function checkSandboxHost(): Promise<HostCheck[]> {
   }
   const fsList = fs.readFileSync('/proc/filesystems', 'utf8');
   const overlay = /\toverlay$/m.test(fsList);
-  out.push({ name: 'overlayfs', ok: overlay, detail: overlay ? 'overlay in /proc/filesystems' : 'overlay missing from /proc/filesystems',
-    fix: 'modprobe overlay' });
+  out.push({
+    name: 'overlayfs',
+    ok: overlay,
+    detail: overlay ? 'overlay in /proc/filesystems' : 'overlay missing from /proc/filesystems',
+    fix: 'modprobe overlay',
+  });
   const probe = isRoot ? openCgroup(`kiln-doctor-${process.pid}`) : null;
   await probe?.remove();
-  out.push({ name: 'cgroup', ok: probe !== null,
-    detail: probe ? 'per-sandbox cgroups work (process, memory and CPU limits of the whole tree)'
+  out.push({
+    name: 'cgroup',
+    ok: probe !== null,
+    detail: probe
+      ? 'per-sandbox cgroups work (process, memory and CPU limits of the whole tree)'
       : 'no writable cgroup: rlimits stand in (per-process CPU, address space, per-user process count)',
-    fix: 'give kiln a writable cgroup (cgroup v1 pids/memory/cpuacct, or a delegated cgroup v2 subtree)' });
+    fix: 'give kiln a writable cgroup (cgroup v1 pids/memory/cpuacct, or a delegated cgroup v2 subtree)',
+  });
   const idmap = isRoot ? await idmapHelper() : null;
-  out.push({ name: 'user namespace (root phases)', ok: idmap !== null,
-    detail: idmap ? `root in a sandbox is an unprivileged host id (idmapped jail via ${idmap})`
+  out.push({
+    name: 'user namespace (root phases)',
+    ok: idmap !== null,
+    detail: idmap
+      ? `root in a sandbox is an unprivileged host id (idmapped jail via ${idmap})`
       : 'no idmap helper: root in a sandbox is host root (no user namespace)',
-    fix: 'apt-get install gcc libc6-dev (kiln compiles a small helper on first use); Linux >= 5.19 for idmapped overlay layers' });
+    fix: 'apt-get install gcc libc6-dev (kiln compiles a small helper on first use); Linux >= 5.19 for idmapped overlay layers',
+  });
   const binfmt = readMounts().some((m) => m.fstype === 'binfmt_misc');
   const qemu = fs.existsSync('/usr/bin/qemu-aarch64-static');
-  out.push({ name: 'binfmt (arm64 jails)', ok: binfmt && qemu,
+  out.push({
+    name: 'binfmt (arm64 jails)',
+    ok: binfmt && qemu,
     detail: `binfmt_misc ${binfmt ? 'mounted' : 'not mounted'}, qemu-user-static ${qemu ? 'installed' : 'missing'} (host ${os.arch()})`,
-    fix: [qemu ? '' : 'apt-get install qemu-user-static binfmt-support', binfmt ? '' : 'mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc',
-      'update-binfmts --enable'].filter(Boolean).join(' && ') });
+    fix: [
+      qemu ? '' : 'apt-get install qemu-user-static binfmt-support',
+      binfmt ? '' : 'mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc',
+      'update-binfmts --enable',
+    ]
+      .filter(Boolean)
+      .join(' && '),
+  });
   return out;
 }

@@ -4,7 +4,9 @@ import { Procedure } from '../util/phases.js';
 import { FakeRunner, LimitError, scaleLimits, checkSandboxHost } from './index.js';
 
 test('FakeRunner scripts outcomes, records calls and tracks open sandboxes', async () => {
-  const runner = new FakeRunner((label, cmd) => (label === 'bad/port' && cmd.user !== 'root' ? { limit: 'wall' } : { lines: ['ok'] }));
+  const runner = new FakeRunner((label, cmd) =>
+    label === 'bad/port' && cmd.user !== 'root' ? { limit: 'wall' } : { lines: ['ok'] },
+  );
   const proc = new Procedure(() => undefined);
   const good = await runner.open({ jail: { name: 'j', path: '/nonexistent' }, label: 'good/port', proc });
   const lines: string[] = [];
@@ -18,13 +20,24 @@ test('FakeRunner scripts outcomes, records calls and tracks open sandboxes', asy
   await bad.teardown();
   await proc.close();
   assert.deepEqual(runner.openSandboxes, []);
-  assert.deepEqual(runner.calls.map((c) => [c.label, c.argv[0], c.user, c.network]),
-    [['good/port', 'make', 'build', false], ['bad/port', 'apt-get', 'root', true], ['bad/port', 'make', 'build', false]]);
+  assert.deepEqual(
+    runner.calls.map((c) => [c.label, c.argv[0], c.user, c.network]),
+    [
+      ['good/port', 'make', 'build', false],
+      ['bad/port', 'apt-get', 'root', true],
+      ['bad/port', 'make', 'build', false],
+    ],
+  );
 });
 
 test('scaleLimits grows time limits only', () => {
-  assert.deepEqual(scaleLimits({ wallMs: 1000, noOutputMs: 100, cpuSeconds: 10, memoryBytes: 5, nproc: 7 }, 3),
-    { wallMs: 3000, noOutputMs: 300, cpuSeconds: 30, memoryBytes: 5, nproc: 7 });
+  assert.deepEqual(scaleLimits({ wallMs: 1000, noOutputMs: 100, cpuSeconds: 10, memoryBytes: 5, nproc: 7 }, 3), {
+    wallMs: 3000,
+    noOutputMs: 300,
+    cpuSeconds: 30,
+    memoryBytes: 5,
+    nproc: 7,
+  });
 });
 
 test('checkSandboxHost reports every requirement with a fix', async () => {

@@ -40,7 +40,9 @@ export class FakeRunner implements SandboxRunner {
   constructor(private readonly script: FakeScript = () => ({})) {}
 
   /** Ids of sandboxes still open (a test asserts this is empty at the end). */
-  get openSandboxes(): string[] { return [...this.live]; }
+  get openSandboxes(): string[] {
+    return [...this.live];
+  }
 
   async open(opts: OpenSandboxOptions): Promise<SandboxSession> {
     const id = `fake-${++this.next}`;
@@ -60,11 +62,20 @@ export class FakeRunner implements SandboxRunner {
         if (o.limit) throw new LimitError(o.limit, shown, 'fake');
         const status = o.status ?? 0;
         if (status !== 0 && !cmd.allowFailure) {
-          throw new ExecError({ command: shown, reason: 'exit', exitStatus: status, signal: null, stdout: '', stderr: '' });
+          throw new ExecError({
+            command: shown,
+            reason: 'exit',
+            exitStatus: status,
+            signal: null,
+            stdout: '',
+            stderr: '',
+          });
         }
         return { status, stdout: (o.lines ?? []).join('\n'), stderr: '', wallMs: o.delayMs ?? 0, cpuMs: 0 };
       },
-      async teardown() { self.live.delete(id); },
+      async teardown() {
+        self.live.delete(id);
+      },
     };
     opts.proc?.defer(`teardown sandbox ${id}`, () => session.teardown());
     return session;

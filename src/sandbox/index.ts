@@ -3,15 +3,56 @@ export { bwrapArgv, ROOT_CAPS, DEFAULT_PATH, type BwrapSpec, type BindMount, typ
 export { LimitError, prlimitArgs, describeLimit, scaleLimits, type Limits, type LimitName } from './limits.js';
 export { checkSandboxHost, type HostCheck } from './doctor.js';
 export {
-  createSandbox, Sandbox, BwrapRunner, BUILD_USER, aptCacheBind, sandboxesDir, sandboxIds, resolveInside, diskImage,
-  type JailRef, type SandboxCommand, type SandboxResult, type SandboxSession, type SandboxRunner,
-  type OpenSandboxOptions, type CreateSandboxOptions, type SandboxOwner, type SandboxUserns,
+  createSandbox,
+  Sandbox,
+  BwrapRunner,
+  BUILD_USER,
+  aptCacheBind,
+  sandboxesDir,
+  sandboxIds,
+  resolveInside,
+  diskImage,
+  type JailRef,
+  type SandboxCommand,
+  type SandboxResult,
+  type SandboxSession,
+  type SandboxRunner,
+  type OpenSandboxOptions,
+  type CreateSandboxOptions,
+  type SandboxOwner,
+  type SandboxUserns,
 } from './sandbox.js';
 export { FakeRunner, type FakeOutcome, type FakeScript, type FakeCall } from './fake.js';
 export { cleanupStaleSandboxes, listSandboxes, type SandboxInfo } from './stale.js';
-export { parseMounts, readMounts, mountsUnder, overlaysOver, unmountUnder, removeTree, discardTree, settleRemovals, type MountEntry } from './mounts.js';
+export {
+  parseMounts,
+  readMounts,
+  mountsUnder,
+  overlaysOver,
+  unmountUnder,
+  removeTree,
+  discardTree,
+  settleRemovals,
+  type MountEntry,
+} from './mounts.js';
 export { openShell, shellArgv, shellCommand, type ShellOptions } from './shell.js';
-export { keepSandbox, listKept, findKept, removeKept, removeAllKept, keptDir, keptShellRoot, type KeptSandbox } from './keep.js';
-export { ARCHIVE_PROXY, archiveRules, archiveAllows, startArchiveProxy, type ArchiveRules, type ArchiveProxy } from './archive.js';
+export {
+  keepSandbox,
+  listKept,
+  findKept,
+  removeKept,
+  removeAllKept,
+  keptDir,
+  keptShellRoot,
+  type KeptSandbox,
+} from './keep.js';
+export {
+  ARCHIVE_PROXY,
+  archiveRules,
+  archiveAllows,
+  startArchiveProxy,
+  type ArchiveRules,
+  type ArchiveProxy,
+} from './archive.js';
 export { sharedAptCache, promoteDownloads, jailPackageIndex, type PromoteResult } from './apt-cache.js';
 export { idmapHelper, gateDir, USERNS_SIZE } from './userns.js';

@@ -48,12 +48,18 @@ export function keptDir(home: string): string {
  * Keeps `sb` (an open sandbox with nothing running in it): moves it to `HOME/kept-sandboxes/ID` (the overlay stays
  * mounted), removes its cgroup and writes `kept.json`. The `Sandbox` object must not be used afterwards.
  */
-export function keepSandbox(home: string, sb: Sandbox, info: Omit<KeptSandbox, 'id' | 'dir' | 'created' | 'mounted' | 'userns'>): KeptSandbox {
+export function keepSandbox(
+  home: string,
+  sb: Sandbox,
+  info: Omit<KeptSandbox, 'id' | 'dir' | 'created' | 'mounted' | 'userns'>,
+): KeptSandbox {
   const dir = path.join(keptDir(home), sb.id);
   fs.mkdirSync(keptDir(home), { recursive: true });
   fs.renameSync(sb.dir, dir);
   removeStaleCgroups((name) => name !== `kiln-${sb.id}`);
-  const userns = sb.userns ? { nsFile: path.join(dir, path.basename(sb.userns.nsFile)), gate: sb.userns.gate } : undefined;
+  const userns = sb.userns
+    ? { nsFile: path.join(dir, path.basename(sb.userns.nsFile)), gate: sb.userns.gate }
+    : undefined;
   const k: KeptSandbox = { id: sb.id, dir, created: new Date().toISOString(), ...info, ...(userns ? { userns } : {}) };
   fs.writeFileSync(path.join(dir, 'kept.json'), `${JSON.stringify(k, null, 2)}\n`);
   return k;
@@ -62,12 +68,18 @@ export function keepSandbox(home: string, sb: Sandbox, info: Omit<KeptSandbox, '
 /** Every kept sandbox of `home`, oldest first. */
 export function listKept(home: string): KeptSandbox[] {
   let names: string[] = [];
-  try { names = fs.readdirSync(keptDir(home)); } catch { return []; }
+  try {
+    names = fs.readdirSync(keptDir(home));
+  } catch {
+    return [];
+  }
   const out: KeptSandbox[] = [];
   for (const id of names) {
     const dir = path.join(keptDir(home), id);
     let k: KeptSandbox;
-    try { k = JSON.parse(fs.readFileSync(path.join(dir, 'kept.json'), 'utf8')) as KeptSandbox; } catch {
+    try {
+      k = JSON.parse(fs.readFileSync(path.join(dir, 'kept.json'), 'utf8')) as KeptSandbox;
+    } catch {
       k = { id, dir, origin: '?', jail: '?', created: '', ok: false, cwd: '/', env: {}, binds: [] };
     }
     out.push({ ...k, id, dir, mounted: mountsUnder(dir).length > 0 });
@@ -82,13 +94,20 @@ export function findKept(home: string, id: string): KeptSandbox {
   const hits = exact ? [exact] : all.filter((k) => k.id.startsWith(id));
   if (hits.length === 1) return hits[0]!;
   const known = all.map((k) => k.id).join(', ') || 'none';
-  throw new KilnError('KILN_E_USAGE', hits.length === 0 ? `no kept sandbox ${id} (kept: ${known})` : `${id} names several kept sandboxes: ${hits.map((k) => k.id).join(', ')}`,
-    { hint: 'see `kiln sandbox list`', exitCode: 2 });
+  throw new KilnError(
+    'KILN_E_USAGE',
+    hits.length === 0
+      ? `no kept sandbox ${id} (kept: ${known})`
+      : `${id} names several kept sandboxes: ${hits.map((k) => k.id).join(', ')}`,
+    { hint: 'see `kiln sandbox list`', exitCode: 2 },
+  );
 }
 
 /** Where a shell enters a kept sandbox: its root folder for bubblewrap and its user namespace's nsfs file, if any. */
 export function keptShellRoot(k: KeptSandbox): { root: string; nsFile?: string } {
-  return k.userns ? { root: path.join(k.userns.gate, 'root'), nsFile: k.userns.nsFile } : { root: path.join(k.dir, 'merged') };
+  return k.userns
+    ? { root: path.join(k.userns.gate, 'root'), nsFile: k.userns.nsFile }
+    : { root: path.join(k.dir, 'merged') };
 }
 
 /** Unmounts and deletes one kept sandbox (its gate first: it binds the sandbox's root). */

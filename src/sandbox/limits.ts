@@ -24,7 +24,12 @@ export interface Limits {
 
 /** What each limit means, for messages. */
 const WHAT: Record<LimitName, string> = {
-  wall: 'wall-time', cpu: 'CPU-time', 'no-output': 'no-output', memory: 'memory', nproc: 'process-count', disk: 'disk',
+  wall: 'wall-time',
+  cpu: 'CPU-time',
+  'no-output': 'no-output',
+  memory: 'memory',
+  nproc: 'process-count',
+  disk: 'disk',
 };
 
 /** A sandboxed command hit a limit; its process tree was killed. Code `KILN_E_LIMIT`, `limit` says which. */
@@ -34,9 +39,10 @@ export class LimitError extends KilnError {
   readonly command: string;
   constructor(limit: LimitName, command: string, detail: string) {
     super('KILN_E_LIMIT', `${command} hit its ${WHAT[limit]} limit (${detail}) and was killed`, {
-      hint: limit === 'no-output'
-        ? 'the build printed nothing for too long; if it is merely slow and quiet, raise the no-output limit of the port'
-        : `raise the ${WHAT[limit]} limit of the port (or globally) if the build legitimately needs more`,
+      hint:
+        limit === 'no-output'
+          ? 'the build printed nothing for too long; if it is merely slow and quiet, raise the no-output limit of the port'
+          : `raise the ${WHAT[limit]} limit of the port (or globally) if the build legitimately needs more`,
       exitCode: 1,
     });
     this.limit = limit;
@@ -47,12 +53,18 @@ export class LimitError extends KilnError {
 /** Human form of a limit's value, for {@link LimitError} messages. */
 export function describeLimit(limit: LimitName, l: Limits): string {
   switch (limit) {
-    case 'wall': return `${(l.wallMs ?? 0) / 1000} s`;
-    case 'no-output': return `${(l.noOutputMs ?? 0) / 1000} s silent`;
-    case 'cpu': return `${l.cpuSeconds ?? 0} CPU s`;
-    case 'memory': return `${Math.round((l.memoryBytes ?? 0) / 1048576)} MiB`;
-    case 'nproc': return `${l.nproc ?? 0} processes`;
-    case 'disk': return l.diskBytes !== undefined ? `${Math.round(l.diskBytes / 1048576)} MiB` : `${l.files ?? 0} files`;
+    case 'wall':
+      return `${(l.wallMs ?? 0) / 1000} s`;
+    case 'no-output':
+      return `${(l.noOutputMs ?? 0) / 1000} s silent`;
+    case 'cpu':
+      return `${l.cpuSeconds ?? 0} CPU s`;
+    case 'memory':
+      return `${Math.round((l.memoryBytes ?? 0) / 1048576)} MiB`;
+    case 'nproc':
+      return `${l.nproc ?? 0} processes`;
+    case 'disk':
+      return l.diskBytes !== undefined ? `${Math.round(l.diskBytes / 1048576)} MiB` : `${l.files ?? 0} files`;
   }
 }
 

@@ -28,7 +28,13 @@ export function parseMounts(text: string): MountEntry[] {
   for (const line of text.split('\n')) {
     const f = line.split(' ');
     if (f.length < 4) continue;
-    out.push({ source: unescapeMount(f[0]!), target: unescapeMount(f[1]!), fstype: f[2]!, options: f[3]!.split(',').map(unescapeMount), seq: out.length });
+    out.push({
+      source: unescapeMount(f[0]!),
+      target: unescapeMount(f[1]!),
+      fstype: f[2]!,
+      options: f[3]!.split(',').map(unescapeMount),
+      seq: out.length,
+    });
   }
   return out;
 }
@@ -56,8 +62,18 @@ export function mountsUnder(dir: string, mounts: readonly MountEntry[] = readMou
 /** Overlay mounts whose lower layer is `lowerdir` (sandboxes over a jail root). */
 export function overlaysOver(lowerdir: string, mounts: readonly MountEntry[] = readMounts()): MountEntry[] {
   const want = path.resolve(lowerdir);
-  return mounts.filter((m) => m.fstype === 'overlay' && m.options.some((o) => o.startsWith('lowerdir=')
-    && o.slice('lowerdir='.length).split(':').some((l) => path.resolve(l) === want || idmappedFrom(l) === want)));
+  return mounts.filter(
+    (m) =>
+      m.fstype === 'overlay' &&
+      m.options.some(
+        (o) =>
+          o.startsWith('lowerdir=') &&
+          o
+            .slice('lowerdir='.length)
+            .split(':')
+            .some((l) => path.resolve(l) === want || idmappedFrom(l) === want),
+      ),
+  );
 }
 
 /**
@@ -69,7 +85,9 @@ function idmappedFrom(lower: string): string | undefined {
   try {
     const o = JSON.parse(fs.readFileSync(path.join(path.dirname(lower), 'owner.json'), 'utf8')) as { lower?: unknown };
     return typeof o.lower === 'string' ? path.resolve(o.lower) : undefined;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -79,10 +97,20 @@ function idmappedFrom(lower: string): string | undefined {
 export async function mountOverlay(lower: string, upper: string, work: string, merged: string): Promise<void> {
   checkOverlayPaths([lower, upper, work, merged]);
   try {
-    await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work},volatile`, merged]);
+    await run('mount', [
+      '-t',
+      'overlay',
+      'overlay',
+      '-o',
+      `lowerdir=${lower},upperdir=${upper},workdir=${work},volatile`,
+      merged,
+    ]);
   } catch (e) {
     throw new KilnError('KILN_E_SANDBOX', `mounting an overlay over ${lower} at ${merged} failed`, {
-      hint: 'kiln must run as root on a kernel with overlayfs (`modprobe overlay`); see `kiln doctor`', exitCode: 1, cause: e });
+      hint: 'kiln must run as root on a kernel with overlayfs (`modprobe overlay`); see `kiln doctor`',
+      exitCode: 1,
+      cause: e,
+    });
   }
 }
 
@@ -90,8 +118,14 @@ export async function mountOverlay(lower: string, upper: string, work: string, m
 export function checkOverlayPaths(paths: readonly string[]): void {
   for (const p of paths) {
     if (/[,:]/.test(p)) {
-      throw new KilnError('KILN_E_SANDBOX', `overlay path ${p} contains "," or ":", which overlayfs options cannot carry`, {
-        hint: 'use a --home path without commas or colons', exitCode: 1 });
+      throw new KilnError(
+        'KILN_E_SANDBOX',
+        `overlay path ${p} contains "," or ":", which overlayfs options cannot carry`,
+        {
+          hint: 'use a --home path without commas or colons',
+          exitCode: 1,
+        },
+      );
     }
   }
 }
@@ -105,13 +139,19 @@ export async function unmountUnder(dir: string): Promise<void> {
     const list = mountsUnder(dir);
     if (list.length === 0) return;
     // One umount for all of them (deepest first) is one process instead of one per mount; stragglers go lazily.
-    const r = await run('umount', list.map((m) => m.target), { allowFailure: true });
+    const r = await run(
+      'umount',
+      list.map((m) => m.target),
+      { allowFailure: true },
+    );
     if (r.status !== 0) for (const m of mountsUnder(dir)) await run('umount', ['-l', m.target], { allowFailure: true });
   }
   const left = mountsUnder(dir);
   if (left.length > 0) {
     throw new KilnError('KILN_E_SANDBOX', `could not unmount ${left.map((m) => m.target).join(', ')}`, {
-      hint: 'find what holds it (`fuser -vm PATH`), stop it, then `umount -l PATH`', exitCode: 1 });
+      hint: 'find what holds it (`fuser -vm PATH`), stop it, then `umount -l PATH`',
+      exitCode: 1,
+    });
   }
 }
 
@@ -124,7 +164,11 @@ export async function mountTmpfs(dir: string, bytes: number, files?: number): Pr
     const inodes = files !== undefined ? `,nr_inodes=${files}` : '';
     await run('mount', ['-t', 'tmpfs', '-o', `size=${bytes}${inodes},mode=0755,nosuid,nodev`, 'kiln-sandbox', dir]);
   } catch (e) {
-    throw new KilnError('KILN_E_SANDBOX', `mounting a tmpfs at ${dir} failed`, { hint: 'kiln must run as root', exitCode: 1, cause: e });
+    throw new KilnError('KILN_E_SANDBOX', `mounting a tmpfs at ${dir} failed`, {
+      hint: 'kiln must run as root',
+      exitCode: 1,
+      cause: e,
+    });
   }
 }
 
@@ -135,17 +179,38 @@ export async function mountTmpfs(dir: string, bytes: number, files?: number): Pr
  */
 export async function mountDisk(dir: string, img: string, bytes: number, files?: number): Promise<void> {
   fs.mkdirSync(path.dirname(img), { recursive: true, mode: 0o700 });
-  const fd = fs.openSync(img, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
-  try { fs.ftruncateSync(fd, bytes); } finally { fs.closeSync(fd); }
+  const fd = fs.openSync(
+    img,
+    fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+    0o600,
+  );
   try {
-    await run('mkfs.ext4', ['-q', '-F', '-O', '^has_journal', '-E', 'lazy_itable_init=1,nodiscard', '-m', '0',
-      ...(files !== undefined ? ['-N', String(files)] : []), img]);
+    fs.ftruncateSync(fd, bytes);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    await run('mkfs.ext4', [
+      '-q',
+      '-F',
+      '-O',
+      '^has_journal',
+      '-E',
+      'lazy_itable_init=1,nodiscard',
+      '-m',
+      '0',
+      ...(files !== undefined ? ['-N', String(files)] : []),
+      img,
+    ]);
     // noinit_itable: no background zeroing of inode tables (it would write them all into the sparse image).
     await run('mount', ['-t', 'ext4', '-o', 'loop,nosuid,nodev,noinit_itable', img, dir]);
   } catch (e) {
     fs.rmSync(img, { force: true });
     throw new KilnError('KILN_E_SANDBOX', `making a ${Math.round(bytes / 1048576)} MiB disk for ${dir} failed`, {
-      hint: 'the disk limit needs mkfs.ext4 and loop devices (`modprobe loop`); see `kiln doctor`', exitCode: 1, cause: e });
+      hint: 'the disk limit needs mkfs.ext4 and loop devices (`modprobe loop`); see `kiln doctor`',
+      exitCode: 1,
+      cause: e,
+    });
   }
 }
 
@@ -158,7 +223,9 @@ export async function removeTree(dir: string): Promise<void> {
   await unmountUnder(dir);
   if (mountsUnder(dir).length > 0) {
     throw new KilnError('KILN_E_SANDBOX', `refusing to delete ${dir}: something is still mounted under it`, {
-      hint: 'unmount it by hand (`umount -R PATH`) and retry', exitCode: 1 });
+      hint: 'unmount it by hand (`umount -R PATH`) and retry',
+      exitCode: 1,
+    });
   }
   fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 }
@@ -176,13 +243,19 @@ export async function discardTree(dir: string, trashDir: string): Promise<void> 
   await unmountUnder(dir);
   if (mountsUnder(dir).length > 0) {
     throw new KilnError('KILN_E_SANDBOX', `refusing to delete ${dir}: something is still mounted under it`, {
-      hint: 'unmount it by hand (`umount -R PATH`) and retry', exitCode: 1 });
+      hint: 'unmount it by hand (`umount -R PATH`) and retry',
+      exitCode: 1,
+    });
   }
   fs.mkdirSync(trashDir, { recursive: true });
   const target = path.join(trashDir, `${path.basename(dir)}-${process.pid}-${Date.now()}`);
   fs.renameSync(dir, target);
-  const p: Promise<void> = fs.promises.rm(target, { recursive: true, force: true, maxRetries: 3 })
-    .catch(() => undefined).finally(() => { pending.delete(p); });
+  const p: Promise<void> = fs.promises
+    .rm(target, { recursive: true, force: true, maxRetries: 3 })
+    .catch(() => undefined)
+    .finally(() => {
+      pending.delete(p);
+    });
   pending.add(p);
 }
 

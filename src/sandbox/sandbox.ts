@@ -11,7 +11,16 @@ import type { Procedure } from '../util/phases.js';
 import { bwrapArgv, type BindMount } from './argv.js';
 import { openCgroup, type Cgroup } from './cgroup.js';
 import { LimitError, describeLimit, prlimitArgs, type LimitName, type Limits } from './limits.js';
-import { checkOverlayPaths, discardTree, mountDisk, mountOverlay, mountTmpfs, mountsUnder, removeTree, unmountUnder } from './mounts.js';
+import {
+  checkOverlayPaths,
+  discardTree,
+  mountDisk,
+  mountOverlay,
+  mountTmpfs,
+  mountsUnder,
+  removeTree,
+  unmountUnder,
+} from './mounts.js';
 import { ARCHIVE_SOCKET_DIR, archiveRules, startArchiveProxy, withForwarder, type ArchiveProxy } from './archive.js';
 import { promoteDownloads } from './apt-cache.js';
 import { gateDir, idmapHelper, pickIdBase, runHelper, usernsPrefix } from './userns.js';
@@ -158,23 +167,38 @@ export function processStart(pid: number): string | null {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
 
 /** Mounts an overlay over `opts.jail` and returns the open {@link Sandbox}. */
 export async function createSandbox(opts: CreateSandboxOptions): Promise<Sandbox> {
   if (!fs.existsSync(path.join(opts.jail.path, 'usr'))) {
     throw new KilnError('KILN_E_SANDBOX', `jail ${opts.jail.name} has no root at ${opts.jail.path}`, {
-      hint: `recreate it: kiln jail delete ${opts.jail.name} && kiln jail create ${opts.jail.name}`, exitCode: 1 });
+      hint: `recreate it: kiln jail delete ${opts.jail.name} && kiln jail create ${opts.jail.name}`,
+      exitCode: 1,
+    });
   }
-  const label = (opts.label ?? opts.jail.name).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'sb';
+  const label =
+    (opts.label ?? opts.jail.name)
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 40) || 'sb';
   const id = `${label}-${crypto.randomBytes(4).toString('hex')}`;
   const dir = path.join(sandboxesDir(opts.home), id);
   const bin = opts.userns === false ? null : await idmapHelper();
   const disk = opts.limits?.diskBytes;
   const files = opts.files ?? opts.limits?.files;
-  const owner: SandboxOwner = { pid: process.pid, pidStart: processStart(process.pid) ?? '', jail: opts.jail.name,
-    lower: path.resolve(opts.jail.path), created: new Date().toISOString(), idBase: bin ? pickIdBase() : 0 };
+  const owner: SandboxOwner = {
+    pid: process.pid,
+    pidStart: processStart(process.pid) ?? '',
+    jail: opts.jail.name,
+    lower: path.resolve(opts.jail.path),
+    created: new Date().toISOString(),
+    idBase: bin ? pickIdBase() : 0,
+  };
   const ns = path.join(dir, 'ns');
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -196,10 +220,18 @@ export async function createSandbox(opts: CreateSandboxOptions): Promise<Sandbox
       fs.chmodSync(gateDir(), 0o711);
       fs.mkdirSync(path.join(gateDir(), id, 'root'), { recursive: true, mode: 0o711 });
       fs.chmodSync(path.join(gateDir(), id), 0o711);
-      const [upper, work, merged] = ['upper', 'work', 'merged'].map((d) => path.join(dir, d)) as [string, string, string];
+      const [upper, work, merged] = ['upper', 'work', 'merged'].map((d) => path.join(dir, d)) as [
+        string,
+        string,
+        string,
+      ];
       checkOverlayPaths([owner.lower, lower, upper, work, merged]);
-      await runHelper(bin, [['userns', owner.idBase!, ns], ['idmap', owner.lower, lower], ['overlay', lower, upper, work, merged],
-        ['bind', merged, path.join(gateDir(), id, 'root')]]);
+      await runHelper(bin, [
+        ['userns', owner.idBase!, ns],
+        ['idmap', owner.lower, lower],
+        ['overlay', lower, upper, work, merged],
+        ['bind', merged, path.join(gateDir(), id, 'root')],
+      ]);
     } else {
       await mountOverlay(lower, path.join(dir, 'upper'), path.join(dir, 'work'), path.join(dir, 'merged'));
     }
@@ -208,16 +240,29 @@ export async function createSandbox(opts: CreateSandboxOptions): Promise<Sandbox
     await removeTree(dir).catch(() => undefined);
     throw e;
   }
-  const sb = new Sandbox(id, dir, opts.jail, openCgroup(`kiln-${id}`), bin ? { base: owner.idBase!, nsFile: ns, bin, gate: path.join(gateDir(), id) } : null,
-    opts.tmpfsBytes !== undefined || disk !== undefined ? { diskBytes: opts.tmpfsBytes ?? disk, files } : null);
+  const sb = new Sandbox(
+    id,
+    dir,
+    opts.jail,
+    openCgroup(`kiln-${id}`),
+    bin ? { base: owner.idBase!, nsFile: ns, bin, gate: path.join(gateDir(), id) } : null,
+    opts.tmpfsBytes !== undefined || disk !== undefined ? { diskBytes: opts.tmpfsBytes ?? disk, files } : null,
+  );
   opts.proc?.defer(`teardown sandbox ${id}`, () => sb.teardown());
   return sb;
 }
 
 /** Wraps a command so that it enters `dirs` (cgroup folders) and gets `argsFile` on fd 3 before exec'ing. */
 function launcher(argsFile: string, dirs: readonly string[]): string[] {
-  return ['sh', '-c', 'a=$1; shift; while [ "$1" != -- ]; do echo $$ > "$1/cgroup.procs" || exit 125; shift; done; shift; exec "$@" 3<"$a"',
-    'kiln-sandbox', argsFile, ...dirs, '--'];
+  return [
+    'sh',
+    '-c',
+    'a=$1; shift; while [ "$1" != -- ]; do echo $$ > "$1/cgroup.procs" || exit 125; shift; done; shift; exec "$@" 3<"$a"',
+    'kiln-sandbox',
+    argsFile,
+    ...dirs,
+    '--',
+  ];
 }
 
 /** Splits chunks into lines for a line callback; {@link flush} emits a last unterminated line. */
@@ -230,7 +275,11 @@ function lineSplitter(onLine: (line: string, s: 'stdout' | 'stderr') => void) {
       for (const l of parts) onLine(l, s);
     },
     flush(): void {
-      for (const s of ['stdout', 'stderr'] as const) if (rest[s] !== '') { onLine(rest[s], s); rest[s] = ''; }
+      for (const s of ['stdout', 'stderr'] as const)
+        if (rest[s] !== '') {
+          onLine(rest[s], s);
+          rest[s] = '';
+        }
     },
   };
 }
@@ -251,20 +300,29 @@ export class Sandbox implements SandboxSession {
   private readonly gated = new Map<string, string>();
   private aptCacheMounted = false;
 
-  constructor(readonly id: string, readonly dir: string, readonly jail: JailRef, private readonly cgroup: Cgroup | null,
+  constructor(
+    readonly id: string,
+    readonly dir: string,
+    readonly jail: JailRef,
+    private readonly cgroup: Cgroup | null,
     /** The user namespace (null: none, root inside is host root). */
     readonly userns: SandboxUserns | null = null,
     /** The size of the file system the writable layer is on (null: the host's). */
-    private readonly disk: Pick<Limits, 'diskBytes' | 'files'> | null = null) {
+    private readonly disk: Pick<Limits, 'diskBytes' | 'files'> | null = null,
+  ) {
     this.merged = path.join(dir, 'merged');
     this.upper = path.join(dir, 'upper');
   }
 
   /** Host uid (= gid) of uid `inside` in the sandbox. */
-  hostId(inside: number): number { return (this.userns?.base ?? 0) + inside; }
+  hostId(inside: number): number {
+    return (this.userns?.base ?? 0) + inside;
+  }
 
   /** True when a cgroup measures and caps this sandbox (else rlimits stand in). */
-  get hasCgroup(): boolean { return this.cgroup !== null; }
+  get hasCgroup(): boolean {
+    return this.cgroup !== null;
+  }
 
   hostPath(inside: string): string {
     const rel = path.posix.normalize(`/${inside}`);
@@ -284,13 +342,15 @@ export class Sandbox implements SandboxSession {
   }
 
   async run(cmd: SandboxCommand): Promise<SandboxResult> {
-    if (this.closed || this.closing) throw new KilnError('KILN_E_SANDBOX', `sandbox ${this.id} is torn down`, { exitCode: 1 });
+    if (this.closed || this.closing)
+      throw new KilnError('KILN_E_SANDBOX', `sandbox ${this.id} is torn down`, { exitCode: 1 });
     const limits = cmd.limits ?? {};
     const user = cmd.user ?? 'build';
     const extra: BindMount[] = [];
     let argv = cmd.argv;
     let proxy: ArchiveProxy | undefined;
-    if (cmd.aptCache !== undefined) extra.push({ source: await this.aptCacheLayer(cmd.aptCache), dest: '/var/cache/apt/archives' });
+    if (cmd.aptCache !== undefined)
+      extra.push({ source: await this.aptCacheLayer(cmd.aptCache), dest: '/var/cache/apt/archives' });
     if (cmd.network === 'archive') {
       const sockDir = path.join(this.dir, 'archive');
       fs.mkdirSync(sockDir, { recursive: true, mode: 0o755 });
@@ -300,8 +360,14 @@ export class Sandbox implements SandboxSession {
     }
     const binds = await this.gateBinds([...(cmd.binds ?? []), ...extra]);
     const inner = bwrapArgv({
-      root: this.userns ? path.join(this.userns.gate, 'root') : this.merged, argv, network: cmd.network === true,
-      env: cmd.env ?? {}, cwd: cmd.cwd ?? '/', binds, tmpInRoot: this.disk !== null, user: user === 'root' ? { kind: 'root' } : { kind: 'build', ...BUILD_USER },
+      root: this.userns ? path.join(this.userns.gate, 'root') : this.merged,
+      argv,
+      network: cmd.network === true,
+      env: cmd.env ?? {},
+      cwd: cmd.cwd ?? '/',
+      binds,
+      tmpInRoot: this.disk !== null,
+      user: user === 'root' ? { kind: 'root' } : { kind: 'build', ...BUILD_USER },
     });
     // With a cgroup, prlimit would only set the core size: skip that exec (it is most of a build's sandbox overhead).
     const rl = this.cgroup === null ? ['prlimit', ...prlimitArgs(limits, false), '--'] : [];
@@ -309,9 +375,23 @@ export class Sandbox implements SandboxSession {
     const argsFile = path.join(this.dir, `args-${++this.runs}`);
     // (Only its options: bwrap takes the command from its own argv.)
     const dash = inner.indexOf('--');
-    fs.writeFileSync(argsFile, inner.slice(0, dash).map((x) => `${x}\0`).join(''), { mode: 0o600 });
-    const full = [...launcher(argsFile, this.cgroup?.procsDirs ?? []), ...rl,
-      ...(this.userns ? usernsPrefix(this.userns.nsFile) : []), 'bwrap', '--args', '3', ...inner.slice(dash)];
+    fs.writeFileSync(
+      argsFile,
+      inner
+        .slice(0, dash)
+        .map((x) => `${x}\0`)
+        .join(''),
+      { mode: 0o600 },
+    );
+    const full = [
+      ...launcher(argsFile, this.cgroup?.procsDirs ?? []),
+      ...rl,
+      ...(this.userns ? usernsPrefix(this.userns.nsFile) : []),
+      'bwrap',
+      '--args',
+      '3',
+      ...inner.slice(dash),
+    ];
     const shown = cmd.argv.join(' ').slice(0, 200);
     const ac = new AbortController();
     const onAbort = (): void => ac.abort();
@@ -321,15 +401,28 @@ export class Sandbox implements SandboxSession {
     let hit: LimitName | null = null;
     const cg = this.cgroup;
     cg?.arm(limits);
-    const watch = cg && (limits.nproc !== undefined || limits.memoryBytes !== undefined || limits.cpuSeconds !== undefined)
-      ? setInterval(() => { const h = cg.hit(limits); if (h && hit === null) { hit = h; cg.killAll(); ac.abort(); } }, 100)
-      : undefined;
+    const watch =
+      cg && (limits.nproc !== undefined || limits.memoryBytes !== undefined || limits.cpuSeconds !== undefined)
+        ? setInterval(() => {
+            const h = cg.hit(limits);
+            if (h && hit === null) {
+              hit = h;
+              cg.killAll();
+              ac.abort();
+            }
+          }, 100)
+        : undefined;
     const lines = cmd.onLine ? lineSplitter(cmd.onLine) : undefined;
     const started = Date.now();
     try {
       const r = await run(full[0]!, full.slice(1), {
-        timeoutMs: limits.wallMs, noOutputMs: limits.noOutputMs, signal: ac.signal, allowFailure: true,
-        onOutput: lines ? (b, s) => lines.push(b, s) : undefined, input: cmd.input, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        timeoutMs: limits.wallMs,
+        noOutputMs: limits.noOutputMs,
+        signal: ac.signal,
+        allowFailure: true,
+        onOutput: lines ? (b, s) => lines.push(b, s) : undefined,
+        input: cmd.input,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
       });
       hit ??= cg?.hit(limits) ?? null;
       if (hit === null && cg === null && limits.cpuSeconds !== undefined && r.status === 128 + 24) hit = 'cpu'; // SIGXCPU
@@ -337,7 +430,14 @@ export class Sandbox implements SandboxSession {
       if (hit !== null) throw new LimitError(hit, shown, describeLimit(hit, { ...limits, ...this.diskDetail() }));
       const status = r.status ?? 1;
       if (status !== 0 && !cmd.allowFailure) {
-        throw new ExecError({ command: shown, reason: 'exit', exitStatus: status, signal: null, stdout: r.stdout, stderr: r.stderr });
+        throw new ExecError({
+          command: shown,
+          reason: 'exit',
+          exitStatus: status,
+          signal: null,
+          stdout: r.stdout,
+          stderr: r.stderr,
+        });
       }
       if (status === 0 && cmd.aptCache !== undefined && cmd.network === 'archive') {
         const p = promoteDownloads(path.join(this.dir, 'apt-upper'), cmd.aptCache, this.jail.path);
@@ -349,8 +449,10 @@ export class Sandbox implements SandboxSession {
       hit ??= cg?.hit(limits) ?? null;
       hit ??= this.diskHit();
       if (hit !== null) throw new LimitError(hit, shown, describeLimit(hit, { ...limits, ...this.diskDetail() }));
-      if (e instanceof ExecError && e.reason === 'timeout') throw new LimitError('wall', shown, describeLimit('wall', limits));
-      if (e instanceof ExecError && e.reason === 'no-output') throw new LimitError('no-output', shown, describeLimit('no-output', limits));
+      if (e instanceof ExecError && e.reason === 'timeout')
+        throw new LimitError('wall', shown, describeLimit('wall', limits));
+      if (e instanceof ExecError && e.reason === 'no-output')
+        throw new LimitError('no-output', shown, describeLimit('no-output', limits));
       throw e;
     } finally {
       if (proxy) {
@@ -372,7 +474,8 @@ export class Sandbox implements SandboxSession {
     if (this.aptCacheMounted) return merged;
     const upper = path.join(this.dir, 'apt-upper');
     const root = this.hostId(0);
-    for (const d of [upper, path.join(upper, 'partial'), path.join(this.dir, 'apt-work')]) fs.mkdirSync(d, { mode: 0o755 });
+    for (const d of [upper, path.join(upper, 'partial'), path.join(this.dir, 'apt-work')])
+      fs.mkdirSync(d, { mode: 0o755 });
     fs.chownSync(upper, root, root);
     fs.chownSync(path.join(upper, 'partial'), root, root);
     fs.chmodSync(path.join(upper, 'partial'), 0o700);
@@ -390,7 +493,11 @@ export class Sandbox implements SandboxSession {
    */
   async shellTarget(binds: readonly BindMount[]): Promise<{ root: string; binds: BindMount[]; nsFile?: string }> {
     if (this.userns === null) return { root: this.merged, binds: [...binds] };
-    return { root: path.join(this.userns.gate, 'root'), binds: await this.gateBinds(binds), nsFile: this.userns.nsFile };
+    return {
+      root: path.join(this.userns.gate, 'root'),
+      binds: await this.gateBinds(binds),
+      nsFile: this.userns.nsFile,
+    };
   }
 
   /**
@@ -406,7 +513,8 @@ export class Sandbox implements SandboxSession {
       let at = this.gated.get(b.source);
       if (at === undefined) {
         at = path.join(u.gate, `b${++this.bindSeq}`);
-        if (fs.statSync(b.source).isDirectory()) fs.mkdirSync(at); else fs.writeFileSync(at, '', { flag: 'wx', mode: 0o600 });
+        if (fs.statSync(b.source).isDirectory()) fs.mkdirSync(at);
+        else fs.writeFileSync(at, '', { flag: 'wx', mode: 0o600 });
         ops.push(['bind', b.source, at]);
       }
       return { ...b, source: at };
@@ -423,7 +531,9 @@ export class Sandbox implements SandboxSession {
       const st = fs.statfsSync(this.dir);
       const full = st.bavail * st.bsize < 1 << 20 || st.ffree < 64;
       return full ? 'disk' : null;
-    } catch { return null; }
+    } catch {
+      return null;
+    }
   }
 
   /** Which of the disk's limits is reached, for the message (`N MiB` or `N files`). */
@@ -432,7 +542,9 @@ export class Sandbox implements SandboxSession {
     try {
       const st = fs.statfsSync(this.dir);
       if (st.ffree < 64 && st.bavail * st.bsize >= 1 << 20) return { diskBytes: undefined, files: this.disk.files };
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
     return { diskBytes: this.disk.diskBytes };
   }
 
@@ -445,13 +557,20 @@ export class Sandbox implements SandboxSession {
       // One umount for the gate's and the sandbox's mounts, newest first (each is one process under load).
       const all = [...(this.userns ? mountsUnder(this.userns.gate) : []), ...mountsUnder(this.dir)];
       all.sort((a, b) => b.seq - a.seq);
-      if (all.length > 0) await run('umount', all.map((m) => m.target), { allowFailure: true });
+      if (all.length > 0)
+        await run(
+          'umount',
+          all.map((m) => m.target),
+          { allowFailure: true },
+        );
       if (this.userns) await removeTree(this.userns.gate);
       await unmountUnder(this.dir);
       await discardTree(this.dir, trashDir(path.dirname(this.dir)));
       fs.rmSync(diskImage(this.dir), { force: true });
       this.closed = true;
-    })().finally(() => { this.closing = undefined; });
+    })().finally(() => {
+      this.closing = undefined;
+    });
     return this.closing;
   }
 }
@@ -471,7 +590,11 @@ export class BwrapRunner implements SandboxRunner {
  */
 export function sandboxIds(sb: SandboxSession): { readonly root: number; readonly build: number } {
   let root = 0;
-  try { root = fs.lstatSync(sb.hostPath('/')).uid; } catch { root = 0; }
+  try {
+    root = fs.lstatSync(sb.hostPath('/')).uid;
+  } catch {
+    root = 0;
+  }
   return { root, build: root + BUILD_USER.uid };
 }
 
@@ -485,7 +608,9 @@ export function resolveInside(sb: SandboxSession, inside: string): string {
   const real = fs.realpathSync(sb.hostPath(inside));
   if (real !== root && !real.startsWith(`${root}/`)) {
     throw new KilnError('KILN_E_SANDBOX', `${inside} in the sandbox leads outside it (a symlink to ${real})`, {
-      hint: 'the build planted a symlink where kiln reads or writes; the port is hostile or broken', exitCode: 1 });
+      hint: 'the build planted a symlink where kiln reads or writes; the port is hostile or broken',
+      exitCode: 1,
+    });
   }
   return real;
 }

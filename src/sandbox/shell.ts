@@ -49,8 +49,13 @@ export function shellArgv(o: ShellOptions, haveBash: boolean): string[] {
   const term = o.hostEnv?.TERM ?? 'xterm';
   const env = { ...o.env, TERM: term, ...(o.label ? { debian_chroot: `kiln:${o.label}` } : {}) };
   const a = bwrapArgv({
-    root: o.root, argv: haveBash ? ['bash', '-i'] : ['sh', '-i'], network: o.network ?? false, env, cwd: o.cwd,
-    binds: o.binds ?? [], user: o.user === 'root' ? { kind: 'root' } : { kind: 'build', ...BUILD_USER },
+    root: o.root,
+    argv: haveBash ? ['bash', '-i'] : ['sh', '-i'],
+    network: o.network ?? false,
+    env,
+    cwd: o.cwd,
+    binds: o.binds ?? [],
+    user: o.user === 'root' ? { kind: 'root' } : { kind: 'build', ...BUILD_USER },
   });
   const i = a.indexOf('--new-session');
   if (i > 0 && a[i - 1] === '--die-with-parent') a.splice(i, 1);
@@ -67,11 +72,16 @@ export function shellCommand(o: ShellOptions, haveBash: boolean): string[] {
  * with the shell's exit status. Throws a usage error when stdin is not a terminal.
  */
 export async function openShell(o: ShellOptions, stdinIsTTY: boolean = Boolean(process.stdin.isTTY)): Promise<number> {
-  if (!stdinIsTTY) throw new UsageError('an interactive shell needs a terminal: stdin is not one', 'run it from a terminal, or use --keep and `kiln sandbox shell ID` later');
+  if (!stdinIsTTY)
+    throw new UsageError(
+      'an interactive shell needs a terminal: stdin is not one',
+      'run it from a terminal, or use --keep and `kiln sandbox shell ID` later',
+    );
   const haveBash = fs.existsSync(path.join(o.root, 'bin/bash')) || fs.existsSync(path.join(o.root, 'usr/bin/bash'));
   const cmd = shellCommand(o, haveBash).map(q).join(' ');
   const r = await run('script', ['-q', '-e', '-c', cmd, '/dev/null'], {
-    stdio: 'inherit', allowFailure: true,
+    stdio: 'inherit',
+    allowFailure: true,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', SHELL: '/bin/sh', TERM: o.hostEnv?.TERM ?? 'xterm' },
   });
   return r.status ?? 1;

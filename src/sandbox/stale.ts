@@ -19,14 +19,25 @@ export interface SandboxInfo {
 }
 
 function readOwner(dir: string): SandboxOwner | undefined {
-  try { return JSON.parse(fs.readFileSync(path.join(dir, 'owner.json'), 'utf8')) as SandboxOwner; } catch { return undefined; }
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, 'owner.json'), 'utf8')) as SandboxOwner;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Every sandbox folder of `home`, with whether its owner is alive. */
 export function listSandboxes(home: string): SandboxInfo[] {
   const root = sandboxesDir(home);
   let names: string[] = [];
-  try { names = fs.readdirSync(root).filter((n) => !n.startsWith('.')).sort(); } catch { return []; }
+  try {
+    names = fs
+      .readdirSync(root)
+      .filter((n) => !n.startsWith('.'))
+      .sort();
+  } catch {
+    return [];
+  }
   return names.map((id) => {
     const dir = path.join(root, id);
     const owner = readOwner(dir);
@@ -43,7 +54,10 @@ export async function cleanupStaleSandboxes(home: string, opts: { all?: boolean 
   const removed: string[] = [];
   const live = new Set<string>();
   for (const s of listSandboxes(home)) {
-    if (s.live && !opts.all) { live.add(`kiln-${s.id}`); continue; }
+    if (s.live && !opts.all) {
+      live.add(`kiln-${s.id}`);
+      continue;
+    }
     removeStaleCgroups((name) => name !== `kiln-${s.id}`);
     await removeTree(path.join(gateDir(), s.id));
     await removeTree(s.dir);

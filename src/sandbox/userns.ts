@@ -122,14 +122,19 @@ export function idmapHelper(): Promise<string | null> {
       fs.chmodSync(tmp, 0o755);
       fs.renameSync(tmp, bin);
       return bin;
-    } catch { return null; }
+    } catch {
+      return null;
+    }
   })();
   return helper;
 }
 
 /** One operation of the helper (done in order, in one process). */
-export type HelperOp = readonly ['userns', number, string] | readonly ['idmap', string, string]
-  | readonly ['overlay', string, string, string, string] | readonly ['bind', string, string];
+export type HelperOp =
+  | readonly ['userns', number, string]
+  | readonly ['idmap', string, string]
+  | readonly ['overlay', string, string, string, string]
+  | readonly ['bind', string, string];
 
 /**
  * Runs helper operations: `userns` makes a user namespace mapping 0..65535 to BASE.. and keeps it at NSFILE (a

@@ -25,7 +25,8 @@ export function toCsr(dag: Dag): Csr {
   const n = dag.ids.length;
   if (dag.deps.length !== n) {
     throw new KilnError('KILN_E_SCHEDULER', `dag has ${n} ids but ${dag.deps.length} dependency lists`, {
-      hint: 'build the Dag with buildDag from src/graph', exitCode: 1,
+      hint: 'build the Dag with buildDag from src/graph',
+      exitCode: 1,
     });
   }
   const depOff = new Int32Array(n + 1);
@@ -38,7 +39,8 @@ export function toCsr(dag: Dag): Csr {
     for (const d of dag.deps[i]!) {
       if (!Number.isInteger(d) || d < 0 || d >= n || d === i) {
         throw new KilnError('KILN_E_SCHEDULER', `node ${dag.ids[i]} has an invalid dependency id ${d}`, {
-          hint: 'dependency ids must be other nodes of the same Dag', exitCode: 1,
+          hint: 'dependency ids must be other nodes of the same Dag',
+          exitCode: 1,
         });
       }
       depIdx[k++] = d;
@@ -56,7 +58,8 @@ export function toCsr(dag: Dag): Csr {
   const topo = topoOrder(n, depOff, rdepOff, rdepIdx);
   if (topo === null) {
     throw new KilnError('KILN_E_CYCLE', 'the dependency graph has a cycle; the scheduler needs a DAG', {
-      hint: 'run findCycles from src/graph to see the cycle, and break it in the recipes', exitCode: 2,
+      hint: 'run findCycles from src/graph to see the cycle, and break it in the recipes',
+      exitCode: 2,
     });
   }
   return { n, depOff, depIdx, rdepOff, rdepIdx, topo };
@@ -88,7 +91,8 @@ function topoOrder(n: number, depOff: Int32Array, rdepOff: Int32Array, rdepIdx: 
 export function toDurations(n: number, durations: ArrayLike<number>, ids: readonly string[]): Float64Array {
   if (durations.length !== n) {
     throw new KilnError('KILN_E_SCHEDULER', `got ${durations.length} durations for ${n} nodes`, {
-      hint: 'pass one duration (seconds) per Dag node, indexed by node id', exitCode: 1,
+      hint: 'pass one duration (seconds) per Dag node, indexed by node id',
+      exitCode: 1,
     });
   }
   const out = new Float64Array(n);
@@ -96,7 +100,8 @@ export function toDurations(n: number, durations: ArrayLike<number>, ids: readon
     const d = durations[i]!;
     if (typeof d !== 'number' || !Number.isFinite(d) || d < 0) {
       throw new KilnError('KILN_E_SCHEDULER', `duration of ${ids[i]} is ${String(d)}`, {
-        hint: 'durations are finite, non-negative numbers of seconds', exitCode: 1,
+        hint: 'durations are finite, non-negative numbers of seconds',
+        exitCode: 1,
       });
     }
     out[i] = d;

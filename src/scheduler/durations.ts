@@ -18,9 +18,13 @@ export interface DurationsParse {
 
 /** 1-based line and column of character `offset` in `text`. */
 function position(text: string, offset: number): { line: number; column: number } {
-  let line = 1, col = 1;
+  let line = 1,
+    col = 1;
   for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) { line++; col = 1; } else col++;
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      col = 1;
+    } else col++;
   }
   return { line, column: col };
 }
@@ -38,11 +42,22 @@ export function parseDurations(text: string, path: string): DurationsParse {
   } catch (e) {
     const m = /position (\d+)/.exec(e instanceof Error ? e.message : '');
     const at = m ? position(text, Number(m[1])) : { line: 1, column: 1 };
-    problems.push({ path, ...at, field: '-', message: 'not valid JSON; write an object {"CATEGORY/NAME": seconds, ...}' });
+    problems.push({
+      path,
+      ...at,
+      field: '-',
+      message: 'not valid JSON; write an object {"CATEGORY/NAME": seconds, ...}',
+    });
     return { durations, problems };
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    problems.push({ path, line: 1, column: 1, field: '-', message: 'must be a JSON object {"CATEGORY/NAME": seconds, ...}' });
+    problems.push({
+      path,
+      line: 1,
+      column: 1,
+      field: '-',
+      message: 'must be a JSON object {"CATEGORY/NAME": seconds, ...}',
+    });
     return { durations, problems };
   }
   let from = 0;
@@ -53,7 +68,9 @@ export function parseDurations(text: string, path: string): DurationsParse {
     if (found >= 0) from = found + key.length;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
       problems.push({
-        path, ...position(text, Math.max(0, offset)), field: origin,
+        path,
+        ...position(text, Math.max(0, offset)),
+        field: origin,
         message: `must be a number of seconds ≥ 0, not ${JSON.stringify(value)}`,
       });
       continue;
@@ -65,7 +82,9 @@ export function parseDurations(text: string, path: string): DurationsParse {
 
 /** Per-node durations of `dag`: from `known` by origin, else `fallback` seconds. Also counts the fallbacks. */
 export function durationsFor(
-  dag: Dag, known: ReadonlyMap<string, number>, fallback = DEFAULT_DURATION_S,
+  dag: Dag,
+  known: ReadonlyMap<string, number>,
+  fallback = DEFAULT_DURATION_S,
 ): { durations: Float64Array; defaulted: number } {
   const durations = new Float64Array(dag.ids.length);
   let defaulted = 0;

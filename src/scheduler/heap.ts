@@ -17,13 +17,19 @@ export class RankHeap {
   }
 
   /** Number of nodes in the heap. */
-  get length(): number { return this.size; }
+  get length(): number {
+    return this.size;
+  }
 
   /** Is `node` in the heap? */
-  has(node: number): boolean { return this.pos[node]! >= 0; }
+  has(node: number): boolean {
+    return this.pos[node]! >= 0;
+  }
 
   /** The most urgent node, or -1 when empty. */
-  peek(): number { return this.size > 0 ? this.heap[0]! : -1; }
+  peek(): number {
+    return this.size > 0 ? this.heap[0]! : -1;
+  }
 
   /** Adds `node` (no-op if present). */
   push(node: number): void {
@@ -106,10 +112,14 @@ export class EventHeap {
   }
 
   /** Number of pending events. */
-  get length(): number { return this.size; }
+  get length(): number {
+    return this.size;
+  }
 
   /** Time of the earliest event (Infinity when empty). */
-  peekTime(): number { return this.size > 0 ? this.times[0]! : Infinity; }
+  peekTime(): number {
+    return this.size > 0 ? this.times[0]! : Infinity;
+  }
 
   /** Adds an event; `key` breaks ties between equal times (lower first). */
   push(time: number, node: number, key: number): void {
@@ -119,10 +129,14 @@ export class EventHeap {
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (times[p]! < time || (times[p] === time && keys[p]! <= key)) break;
-      times[i] = times[p]!; nodes[i] = nodes[p]!; keys[i] = keys[p]!;
+      times[i] = times[p]!;
+      nodes[i] = nodes[p]!;
+      keys[i] = keys[p]!;
       i = p;
     }
-    times[i] = time; nodes[i] = node; keys[i] = key;
+    times[i] = time;
+    nodes[i] = node;
+    keys[i] = key;
   }
 
   /** Removes and returns the node of the earliest event (-1 when empty). */
@@ -132,7 +146,9 @@ export class EventHeap {
     const top = nodes[0]!;
     const n = --this.size;
     if (n === 0) return top;
-    const t = times[n]!, v = nodes[n]!, k = keys[n]!;
+    const t = times[n]!,
+      v = nodes[n]!,
+      k = keys[n]!;
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
@@ -141,17 +157,27 @@ export class EventHeap {
       const r = l + 1;
       if (r < n && (times[r]! < times[l]! || (times[r] === times[l] && keys[r]! < keys[l]!))) c = r;
       if (times[c]! > t || (times[c] === t && keys[c]! >= k)) break;
-      times[i] = times[c]!; nodes[i] = nodes[c]!; keys[i] = keys[c]!;
+      times[i] = times[c]!;
+      nodes[i] = nodes[c]!;
+      keys[i] = keys[c]!;
       i = c;
     }
-    times[i] = t; nodes[i] = v; keys[i] = k;
+    times[i] = t;
+    nodes[i] = v;
+    keys[i] = k;
     return top;
   }
 
   private grow(): void {
     const c = this.times.length * 2;
-    const t = new Float64Array(c); t.set(this.times); this.times = t;
-    const n = new Int32Array(c); n.set(this.nodes); this.nodes = n;
-    const k = new Int32Array(c); k.set(this.keys); this.keys = k;
+    const t = new Float64Array(c);
+    t.set(this.times);
+    this.times = t;
+    const n = new Int32Array(c);
+    n.set(this.nodes);
+    this.nodes = n;
+    const k = new Int32Array(c);
+    k.set(this.keys);
+    this.keys = k;
   }
 }

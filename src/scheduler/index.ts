@@ -10,7 +10,15 @@ export { criticalPathPriorities, oneBuilderOrder, policyRanks } from './api.js';
 export { randomDag, prng, type RandomDag, type RandomDagOptions } from './random.js';
 export { POLICIES } from './policies.js';
 export type {
-  BuilderId, BuildResult, Counts, FinishOutcome, NodeState, Offender, Policy, RunningBuild, Scheduler,
+  BuilderId,
+  BuildResult,
+  Counts,
+  FinishOutcome,
+  NodeState,
+  Offender,
+  Policy,
+  RunningBuild,
+  Scheduler,
   SchedulerOptions,
 } from './types.js';
 export { parseDurations, durationsFor, DEFAULT_DURATION_S, type DurationsParse } from './durations.js';

@@ -35,8 +35,14 @@ export interface Justified {
  * returns the best forward ordering seen (possibly `rank` itself). Costs two simulations per round.
  */
 export function justify(
-  dag: Dag, csr: Csr, dur: Float64Array, cp: Float64Array, builders: number,
-  rank: Int32Array, makespan: number, rounds = 2,
+  dag: Dag,
+  csr: Csr,
+  dur: Float64Array,
+  cp: Float64Array,
+  builders: number,
+  rank: Int32Array,
+  makespan: number,
+  rounds = 2,
 ): Justified {
   const rev = reverseCsr(csr);
   let best: Justified = { rank, makespan };

@@ -21,7 +21,10 @@ const diamond = dagOf({ 'x/a': [], 'x/b': ['x/a'], 'x/c': ['x/a'], 'x/d': ['x/b'
 
 test('diamond: priorities are critical paths and next() hands out the most urgent ready node', () => {
   const s = createScheduler({ dag: diamond, durations: [1, 2, 3, 1], builders: 2 });
-  assert.deepEqual([0, 1, 2, 3].map((i) => s.priority(i)), [5, 3, 4, 1]);
+  assert.deepEqual(
+    [0, 1, 2, 3].map((i) => s.priority(i)),
+    [5, 3, 4, 1],
+  );
   assert.deepEqual(names(diamond, s.readyQueue()), ['x/a']);
   assert.equal(s.next(), id(diamond, 'x/a'));
   assert.equal(s.next(), id(diamond, 'x/a'), 'next() does not change state');
@@ -90,8 +93,13 @@ function runAll(s: Scheduler, fail: Set<number>): number[] {
 
 test('a failure skips every transitive dependent, naming the failed port; unrelated ports still build', () => {
   const dag = dagOf({
-    'lib/a': [], 'lib/b': ['lib/a'], 'app/c': ['lib/b'], 'app/d': ['lib/a'],
-    'lib/e': [], 'app/f': ['app/c', 'lib/e'], 'app/g': ['lib/e'],
+    'lib/a': [],
+    'lib/b': ['lib/a'],
+    'app/c': ['lib/b'],
+    'app/d': ['lib/a'],
+    'lib/e': [],
+    'app/f': ['app/c', 'lib/e'],
+    'app/g': ['lib/e'],
   });
   const s = createScheduler({ dag, durations: [1, 1, 1, 1, 1, 1, 1], builders: 1 });
   s.started(id(dag, 'lib/a'), 0);
@@ -109,7 +117,12 @@ test('a failure skips every transitive dependent, naming the failed port; unrela
 
 test('mostOffending ranks failures by ports blocked; a port blocked twice keeps its first reason', () => {
   const dag = dagOf({
-    'a/x': [], 'a/y': [], 'b/x1': ['a/x'], 'b/x2': ['b/x1'], 'b/x3': ['a/x'], 'b/both': ['a/x', 'a/y'],
+    'a/x': [],
+    'a/y': [],
+    'b/x1': ['a/x'],
+    'b/x2': ['b/x1'],
+    'b/x3': ['a/x'],
+    'b/both': ['a/x', 'a/y'],
   });
   const s = createScheduler({ dag, durations: [1, 1, 1, 1, 1, 1], builders: 2 });
   s.started(id(dag, 'a/y'), 0);
@@ -117,18 +130,34 @@ test('mostOffending ranks failures by ports blocked; a port blocked twice keeps 
   assert.deepEqual(names(dag, s.finished(id(dag, 'a/y'), 'failed').skipped), ['b/both']);
   assert.deepEqual(names(dag, s.finished(id(dag, 'a/x'), 'failed').skipped).sort(), ['b/x1', 'b/x2', 'b/x3']);
   assert.equal(s.skippedBecause(id(dag, 'b/both')), id(dag, 'a/y'));
-  assert.deepEqual(s.mostOffending().map((o) => [o.origin, o.blocked]), [['a/x', 4], ['a/y', 1]]);
-  assert.deepEqual(s.mostOffending(1).map((o) => o.origin), ['a/x']);
+  assert.deepEqual(
+    s.mostOffending().map((o) => [o.origin, o.blocked]),
+    [
+      ['a/x', 4],
+      ['a/y', 1],
+    ],
+  );
+  assert.deepEqual(
+    s.mostOffending(1).map((o) => o.origin),
+    ['a/x'],
+  );
   assert.equal(s.isDone(), true);
 });
 
-test('workerLost puts the lost builder\'s running ports back to ready; others keep running', () => {
+test("workerLost puts the lost builder's running ports back to ready; others keep running", () => {
   const dag = dagOf({ 'p/a': [], 'p/b': [], 'p/c': [], 'p/d': ['p/a'] });
   const s = createScheduler({ dag, durations: [3, 2, 1, 1], builders: 3 });
   s.started(0, 'w1', 10);
   s.started(1, 'w1', 11);
   s.started(2, 'w2', 12);
-  assert.deepEqual(s.running().map((r) => [r.node, r.builder, r.since]), [[0, 'w1', 10], [1, 'w1', 11], [2, 'w2', 12]]);
+  assert.deepEqual(
+    s.running().map((r) => [r.node, r.builder, r.since]),
+    [
+      [0, 'w1', 10],
+      [1, 'w1', 11],
+      [2, 'w2', 12],
+    ],
+  );
   assert.equal(s.runningOn(0), 'w1');
   assert.deepEqual(s.workerLost('w1'), [0, 1]);
   assert.equal(s.runningOn(0), null);

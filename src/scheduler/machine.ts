@@ -9,10 +9,22 @@ import { RankHeap } from './heap.js';
 import { criticalPath } from './priorities.js';
 import { kilnRank } from './policies.js';
 import type {
-  BuilderId, BuildResult, Counts, FinishOutcome, NodeState, Offender, Scheduler, SchedulerOptions,
+  BuilderId,
+  BuildResult,
+  Counts,
+  FinishOutcome,
+  NodeState,
+  Offender,
+  Scheduler,
+  SchedulerOptions,
 } from './types.js';
 
-const WAITING = 0, READY = 1, RUNNING = 2, DONE = 3, FAILED = 4, SKIPPED = 5;
+const WAITING = 0,
+  READY = 1,
+  RUNNING = 2,
+  DONE = 3,
+  FAILED = 4,
+  SKIPPED = 5;
 const NAMES: readonly NodeState[] = ['waiting', 'ready', 'running', 'done', 'failed', 'skipped'];
 
 /** Creates a scheduler for `opts.dag`; see {@link Scheduler}. Throws KILN_E_CYCLE on a cyclic graph. */
@@ -32,7 +44,8 @@ function transitionError(message: string): KilnError {
 function checkBuilders(b: number): void {
   if (!Number.isInteger(b) || b < 1) {
     throw new KilnError('KILN_E_SCHEDULER', `builders must be a whole number ≥ 1, got ${String(b)}`, {
-      hint: 'pass -J with at least 1', exitCode: 1,
+      hint: 'pass -J with at least 1',
+      exitCode: 1,
     });
   }
 }
@@ -67,7 +80,11 @@ export function schedulerFor(opts: SchedulerOptions, csr: Csr, dur: Float64Array
 
   for (const d of opts.done ?? []) {
     checkNode(d);
-    if (state[d] !== DONE) { state[d] = DONE; count[WAITING]!--; count[DONE]!++; }
+    if (state[d] !== DONE) {
+      state[d] = DONE;
+      count[WAITING]!--;
+      count[DONE]!++;
+    }
   }
   for (let i = 0; i < n; i++) {
     if (state[i] === DONE) continue;
@@ -97,9 +114,14 @@ export function schedulerFor(opts: SchedulerOptions, csr: Csr, dur: Float64Array
     builderOf[node] = undefined;
     runOrder.delete(node);
     const set = byBuilder.get(b);
-    if (set) { set.delete(node); if (set.size === 0) byBuilder.delete(b); }
+    if (set) {
+      set.delete(node);
+      if (set.size === 0) byBuilder.delete(b);
+    }
   }
-  function byRank(a: number, b: number): number { return rank[a]! - rank[b]!; }
+  function byRank(a: number, b: number): number {
+    return rank[a]! - rank[b]!;
+  }
 
   /** Skips every transitive dependent of `failed` that is not done; returns the newly skipped. */
   function propagateFailure(failed: number): number[] {
@@ -129,7 +151,9 @@ export function schedulerFor(opts: SchedulerOptions, csr: Csr, dur: Float64Array
 
   const machine: Scheduler = {
     dag,
-    get builders() { return builders; },
+    get builders() {
+      return builders;
+    },
     next(t?: number): number | null {
       if (t !== undefined) now = t;
       if (count[RUNNING]! >= builders) return null;
@@ -146,7 +170,10 @@ export function schedulerFor(opts: SchedulerOptions, csr: Csr, dur: Float64Array
       setState(node, RUNNING);
       builderOf[node] = builder;
       let set = byBuilder.get(builder);
-      if (!set) { set = new Set(); byBuilder.set(builder, set); }
+      if (!set) {
+        set = new Set();
+        byBuilder.set(builder, set);
+      }
       set.add(node);
       runOrder.set(node, true);
       start[node] = now;
@@ -166,7 +193,10 @@ export function schedulerFor(opts: SchedulerOptions, csr: Csr, dur: Float64Array
       for (let e = rdepOff[node]!; e < rdepOff[node + 1]!; e++) {
         const w = rdepIdx[e]!;
         if (state[w] !== WAITING) continue;
-        if (--pending[w]! === 0) { setState(w, READY); ready.push(w); }
+        if (--pending[w]! === 0) {
+          setState(w, READY);
+          ready.push(w);
+        }
       }
       return { ready: ready.length > 1 ? ready.sort(byRank) : ready, skipped: [] };
     },
@@ -199,8 +229,13 @@ export function schedulerFor(opts: SchedulerOptions, csr: Csr, dur: Float64Array
     running: () => [...runOrder.keys()].map((node) => ({ node, builder: builderOf[node]!, since: start[node]! })),
     isDone: () => count[WAITING]! + count[READY]! + count[RUNNING]! === 0,
     counts: (): Counts => ({
-      total: n, waiting: count[WAITING]!, ready: count[READY]!, running: count[RUNNING]!,
-      done: count[DONE]!, failed: count[FAILED]!, skipped: count[SKIPPED]!,
+      total: n,
+      waiting: count[WAITING]!,
+      ready: count[READY]!,
+      running: count[RUNNING]!,
+      done: count[DONE]!,
+      failed: count[FAILED]!,
+      skipped: count[SKIPPED]!,
     }),
     skippedBecause(node: number): number | null {
       checkNode(node);
@@ -208,7 +243,9 @@ export function schedulerFor(opts: SchedulerOptions, csr: Csr, dur: Float64Array
     },
     mostOffending(limit = Infinity): Offender[] {
       const list = [...blocked].map(([node, b]) => ({ node, origin: ids[node]!, blocked: b }));
-      list.sort((a, b) => b.blocked - a.blocked || (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : a.node - b.node));
+      list.sort(
+        (a, b) => b.blocked - a.blocked || (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : a.node - b.node),
+      );
       return list.slice(0, limit);
     },
     priority(node: number): number {

@@ -5,7 +5,13 @@
  */
 import type { Csr } from './csr.js';
 import {
-  criticalPath, directDependents, rankBy, rankByThenId, topoRank, transitiveDependents, unitChain,
+  criticalPath,
+  directDependents,
+  rankBy,
+  rankByThenId,
+  topoRank,
+  transitiveDependents,
+  unitChain,
 } from './priorities.js';
 import type { Policy } from './types.js';
 
@@ -20,10 +26,14 @@ export function kilnRank(csr: Csr, dur: Float64Array, cp: Float64Array, ids: rea
 /** The rank of a policy. Baselines break ties by input order, as a plain sort of their queue would. */
 export function policyRank(csr: Csr, dur: Float64Array, ids: readonly string[], policy: Policy): Int32Array {
   switch (policy) {
-    case 'kiln': return kilnRank(csr, dur, criticalPath(csr, dur), ids);
-    case 'fifo': return topoRank(csr);
-    case 'poudriere': return rankByThenId(csr.n, [unitChain(csr)]);
-    case 'pbulk': return rankByThenId(csr.n, [transitiveDependents(csr).count]);
+    case 'kiln':
+      return kilnRank(csr, dur, criticalPath(csr, dur), ids);
+    case 'fifo':
+      return topoRank(csr);
+    case 'poudriere':
+      return rankByThenId(csr.n, [unitChain(csr)]);
+    case 'pbulk':
+      return rankByThenId(csr.n, [transitiveDependents(csr).count]);
   }
 }
 

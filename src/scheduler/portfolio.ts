@@ -7,7 +7,13 @@ import type { Dag } from '../graph/index.js';
 import { toCsr, toDurations, type Csr } from './csr.js';
 import { kilnRank } from './policies.js';
 import {
-  criticalPath, directDependents, rankBy, rankByThenId, topoRank, transitiveDependents, unitChain,
+  criticalPath,
+  directDependents,
+  rankBy,
+  rankByThenId,
+  topoRank,
+  transitiveDependents,
+  unitChain,
 } from './priorities.js';
 import { justify } from './justify.js';
 import { runSimulation } from './run.js';
@@ -27,7 +33,11 @@ const JUSTIFY_TOP = 4;
 
 /** The candidate orderings, named, plain critical path first. */
 export function portfolioCandidates(
-  ids: readonly string[], csr: Csr, dur: Float64Array, cp: Float64Array, builders: number,
+  ids: readonly string[],
+  csr: Csr,
+  dur: Float64Array,
+  cp: Float64Array,
+  builders: number,
 ): [string, () => Int32Array][] {
   let td: ReturnType<typeof transitiveDependents> | undefined;
   const trans = () => (td ??= transitiveDependents(csr, dur));
@@ -35,13 +45,16 @@ export function portfolioCandidates(
     ['critical-path', () => kilnRank(csr, dur, cp, ids)],
     ['critical-path+descendants', () => rankBy(ids, [cp, trans().count, directDependents(csr)])],
     ['critical-path+descendant-work', () => rankBy(ids, [cp, trans().work!, unitChain(csr)])],
-    ['remaining-bound', () => {
-      // Lower bound of what is left once the node starts: max(its chain, its share of the work behind it).
-      const w = trans().work!;
-      const key = new Float64Array(csr.n);
-      for (let i = 0; i < csr.n; i++) key[i] = Math.max(cp[i]!, dur[i]! + w[i]! / builders);
-      return rankBy(ids, [key, cp, trans().count]);
-    }],
+    [
+      'remaining-bound',
+      () => {
+        // Lower bound of what is left once the node starts: max(its chain, its share of the work behind it).
+        const w = trans().work!;
+        const key = new Float64Array(csr.n);
+        for (let i = 0; i < csr.n; i++) key[i] = Math.max(cp[i]!, dur[i]! + w[i]! / builders);
+        return rankBy(ids, [key, cp, trans().count]);
+      },
+    ],
     ['longest-chain', () => rankBy(ids, [unitChain(csr), cp])],
     ['most-descendants', () => rankBy(ids, [trans().count, cp])],
     // The baselines' own orders, last: kiln never does worse than them in its own simulation.
@@ -57,10 +70,18 @@ export function portfolioCandidates(
  * ordering reaches the lower bound max(critical path, work / builders), since nothing can beat it.
  */
 export function choosePortfolio(
-  dag: Dag, csr: Csr, dur: Float64Array, cp: Float64Array, builders: number,
+  dag: Dag,
+  csr: Csr,
+  dur: Float64Array,
+  cp: Float64Array,
+  builders: number,
 ): PortfolioChoice {
-  let cpMax = 0, work = 0;
-  for (let i = 0; i < csr.n; i++) { if (cp[i]! > cpMax) cpMax = cp[i]!; work += dur[i]!; }
+  let cpMax = 0,
+    work = 0;
+  for (let i = 0; i < csr.n; i++) {
+    if (cp[i]! > cpMax) cpMax = cp[i]!;
+    work += dur[i]!;
+  }
   // With whole-second durations every makespan is whole, so the bound rounds up.
   let whole = true;
   for (let i = 0; i < csr.n && whole; i++) whole = Number.isInteger(dur[i]);

@@ -11,7 +11,8 @@ function naive(deps: readonly (readonly number[])[], dur: Float64Array): { count
   const n = deps.length;
   const rdeps: number[][] = Array.from({ length: n }, () => []);
   deps.forEach((ds, i) => ds.forEach((d) => rdeps[d]!.push(i)));
-  const count: number[] = [], work: number[] = [];
+  const count: number[] = [],
+    work: number[] = [];
   for (let v = 0; v < n; v++) {
     const seen = new Set<number>();
     const stack = [...rdeps[v]!];
@@ -50,8 +51,10 @@ test('critical path and unit chain on a small graph', () => {
 
 test('toCsr refuses dependency ids out of range or on the node itself', () => {
   const bad = (deps: number[][]): void => {
-    assert.throws(() => toCsr({ ids: deps.map((_, i) => `a/${i}`), deps }),
-      (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_SCHEDULER');
+    assert.throws(
+      () => toCsr({ ids: deps.map((_, i) => `a/${i}`), deps }),
+      (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_SCHEDULER',
+    );
   };
   bad([[1]]);
   bad([[0]]);
@@ -64,22 +67,39 @@ test('RankHeap pops in rank order under random pushes and removals', () => {
   const n = 500;
   const order = Array.from({ length: n }, (_, i) => i).sort(() => rnd() - 0.5);
   const rank = new Int32Array(n);
-  order.forEach((node, r) => { rank[node] = r; });
+  order.forEach((node, r) => {
+    rank[node] = r;
+  });
   const heap = new RankHeap(rank);
   const ref = new Set<number>();
   for (let step = 0; step < 5000; step++) {
     const v = Math.floor(rnd() * n);
-    if (rnd() < 0.6) { heap.push(v); ref.add(v); } else { heap.remove(v); ref.delete(v); }
+    if (rnd() < 0.6) {
+      heap.push(v);
+      ref.add(v);
+    } else {
+      heap.remove(v);
+      ref.delete(v);
+    }
     const best = [...ref].sort((a, b) => rank[a]! - rank[b]!)[0] ?? -1;
     assert.equal(heap.peek(), best);
     assert.equal(heap.length, ref.size);
   }
-  assert.deepEqual(heap.sorted(), [...ref].sort((a, b) => rank[a]! - rank[b]!));
+  assert.deepEqual(
+    heap.sorted(),
+    [...ref].sort((a, b) => rank[a]! - rank[b]!),
+  );
 });
 
 test('EventHeap pops by time, then by tie key, and grows', () => {
   const e = new EventHeap(1);
-  const items: [number, number, number][] = [[5, 1, 3], [2, 2, 9], [5, 3, 1], [1, 4, 0], [2, 5, 2]];
+  const items: [number, number, number][] = [
+    [5, 1, 3],
+    [2, 2, 9],
+    [5, 3, 1],
+    [1, 4, 0],
+    [2, 5, 2],
+  ];
   for (const [t, node, key] of items) e.push(t, node, key);
   const out: number[] = [];
   while (e.length > 0) out.push(e.pop());

@@ -59,7 +59,8 @@ const BLOCK_WORDS = 64;
  */
 export function transitiveDependents(csr: Csr, dur: Float64Array | null = null): TransitiveDependents {
   const { n, topo, rdepOff, rdepIdx } = csr;
-  const W = BLOCK_WORDS, B = W * 32;
+  const W = BLOCK_WORDS,
+    B = W * 32;
   const posOf = new Int32Array(n);
   for (let t = 0; t < n; t++) posOf[topo[t]!] = t;
   const count = new Int32Array(n);
@@ -92,15 +93,19 @@ export function transitiveDependents(csr: Csr, dur: Float64Array | null = null):
       }
       if (!any) continue;
       nonEmpty[p] = 1;
-      let c = 0, s = 0;
+      let c = 0,
+        s = 0;
       for (let w = 0; w < W; w++) {
         const x = rows[row + w]!;
         if (x === 0) continue;
         c += popcount(x);
         if (table) {
           const base = w * 1024;
-          s += table[base + (x & 255)]! + table[base + 256 + ((x >>> 8) & 255)]!
-            + table[base + 512 + ((x >>> 16) & 255)]! + table[base + 768 + ((x >>> 24) & 255)]!;
+          s +=
+            table[base + (x & 255)]! +
+            table[base + 256 + ((x >>> 8) & 255)]! +
+            table[base + 512 + ((x >>> 16) & 255)]! +
+            table[base + 768 + ((x >>> 24) & 255)]!;
         }
       }
       count[v]! += c;
@@ -144,14 +149,15 @@ export function rankBy(ids: readonly string[], keys: readonly Key[]): Int32Array
   for (let i = 1; i < n && sorted; i++) sorted = ids[i - 1]! < ids[i]!;
   const byOrigin = (a: number, b: number): number => {
     if (sorted) return a - b;
-    const x = ids[a]!, y = ids[b]!;
+    const x = ids[a]!,
+      y = ids[b]!;
     if (x !== y) return x < y ? -1 : 1;
     return a - b;
   };
   if (keys.length === 3) {
     // kiln's own rank: three keys, compared without a loop (35,000 nodes sort in a few ms).
     const [k0, k1, k2] = keys as [Key, Key, Key];
-    order.sort((a, b) => (k0[b]! - k0[a]!) || (k1[b]! - k1[a]!) || (k2[b]! - k2[a]!) || byOrigin(a, b));
+    order.sort((a, b) => k0[b]! - k0[a]! || k1[b]! - k1[a]! || k2[b]! - k2[a]! || byOrigin(a, b));
   } else {
     order.sort((a, b) => {
       for (const k of keys) {

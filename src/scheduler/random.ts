@@ -73,14 +73,17 @@ export function randomDag(opts: RandomDagOptions): RandomDag {
     for (let i = levelStart[l]!; i < levelStart[l + 1]!; i++) {
       if (rnd() < 0.85) pickHubs(i);
       if (l === 0) continue;
-      const below = levelStart[l]!, prev = levelStart[l - 1]!;
+      const below = levelStart[l]!,
+        prev = levelStart[l - 1]!;
       const k = Math.floor(-Math.log(1 - rnd()) * avg);
       for (let j = 0; j < k; j++) {
         const r = rnd();
         if (below === hubs) break;
-        deps[i]!.add(r < 0.5 && below > prev
-          ? prev + Math.floor(rnd() * (below - prev))
-          : hubs + Math.floor((below - hubs) * r * r * r));
+        deps[i]!.add(
+          r < 0.5 && below > prev
+            ? prev + Math.floor(rnd() * (below - prev))
+            : hubs + Math.floor((below - hubs) * r * r * r),
+        );
       }
     }
   }
@@ -100,7 +103,9 @@ export function randomDag(opts: RandomDagOptions): RandomDag {
   const names = perm.map((p) => `cat${p % 40}/port${p}`);
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (names[a]! < names[b]! ? -1 : 1));
   const newId = new Int32Array(n);
-  order.forEach((old, i) => { newId[old] = i; });
+  order.forEach((old, i) => {
+    newId[old] = i;
+  });
   const ids = order.map((old) => names[old]!);
   const outDeps = order.map((old) => [...deps[old]!].map((d) => newId[d]!).sort((a, b) => a - b));
   const durations = Float64Array.from(order, (old) => dur[old]!);

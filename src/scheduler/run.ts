@@ -28,7 +28,13 @@ export interface RunResult {
  * loop is bounded by nodes + 1 rounds.
  */
 export function runSimulation(
-  dag: Dag, csr: Csr, dur: Float64Array, cp: Float64Array, builders: number, rank: Int32Array, trace: boolean,
+  dag: Dag,
+  csr: Csr,
+  dur: Float64Array,
+  cp: Float64Array,
+  builders: number,
+  rank: Int32Array,
+  trace: boolean,
 ): RunResult {
   const n = csr.n;
   const s = schedulerFor({ dag, durations: dur, builders, rank }, csr, dur, cp);
@@ -36,7 +42,9 @@ export function runSimulation(
   for (let b = builders - 1; b >= 0; b--) free.push(b);
   const slot = new Int32Array(n).fill(-1);
   const events = new EventHeap(Math.min(builders, n) + 1);
-  let t = 0, peak = 0, makespan = 0;
+  let t = 0,
+    peak = 0,
+    makespan = 0;
   for (let round = 0; round <= n + 1; round++) {
     for (let v = s.next(t); v !== null; v = s.next(t)) {
       const b = free.pop()!;
@@ -56,11 +64,17 @@ export function runSimulation(
   }
   if (!s.isDone()) {
     throw new KilnError('KILN_E_SCHEDULER', 'the simulation stopped before every port was scheduled', {
-      hint: 'this is a bug in the scheduler; please report it with the graph', exitCode: 1,
+      hint: 'this is a bug in the scheduler; please report it with the graph',
+      exitCode: 1,
     });
   }
   if (!trace) return { makespan, peak };
-  const start = new Float64Array(n), finish = new Float64Array(n);
-  for (let i = 0; i < n; i++) { const x = s.times(i); start[i] = x.start; finish[i] = x.finish; }
+  const start = new Float64Array(n),
+    finish = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = s.times(i);
+    start[i] = x.start;
+    finish[i] = x.finish;
+  }
   return { makespan, peak, trace: { start, finish, builder: slot } };
 }

@@ -2,8 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Dag } from '../graph/index.js';
 import {
-  POLICIES, choosePriority, createScheduler, criticalPathPriorities, oneBuilderOrder, policyRanks, prng,
-  randomDag, simulate,
+  POLICIES,
+  choosePriority,
+  createScheduler,
+  criticalPathPriorities,
+  oneBuilderOrder,
+  policyRanks,
+  prng,
+  randomDag,
+  simulate,
 } from './index.js';
 
 function dagOf(spec: Record<string, string[]>): Dag {
@@ -41,8 +48,13 @@ test('chain: makespan is the sum whatever the builders', () => {
 
 test('fork: longest leaves first on two builders, with the exact schedule', () => {
   const fork = dagOf({
-    'f/root': [], 'f/l5': ['f/root'], 'f/l4': ['f/root'], 'f/l3a': ['f/root'], 'f/l3b': ['f/root'],
-    'f/l2': ['f/root'], 'f/l1': ['f/root'],
+    'f/root': [],
+    'f/l5': ['f/root'],
+    'f/l4': ['f/root'],
+    'f/l3a': ['f/root'],
+    'f/l3b': ['f/root'],
+    'f/l2': ['f/root'],
+    'f/l1': ['f/root'],
   });
   const d = [1, 5, 4, 3, 3, 2, 1];
   const r = simulate(fork, d, 2, 'kiln', { trace: true });
@@ -56,7 +68,16 @@ test('fork: longest leaves first on two builders, with the exact schedule', () =
 
 test('baselines order as documented: poudriere by chain length, pbulk by transitive dependents', () => {
   // a has the longest chain (a→b→c); h has more dependents (4) but a shorter chain.
-  const dag = dagOf({ 'p/h': [], 'p/a': [], 'p/b': ['p/a'], 'p/c': ['p/b'], 'p/w1': ['p/h'], 'p/w2': ['p/h'], 'p/w3': ['p/h'], 'p/w4': ['p/h'] });
+  const dag = dagOf({
+    'p/h': [],
+    'p/a': [],
+    'p/b': ['p/a'],
+    'p/c': ['p/b'],
+    'p/w1': ['p/h'],
+    'p/w2': ['p/h'],
+    'p/w3': ['p/h'],
+    'p/w4': ['p/h'],
+  });
   const d = new Array<number>(8).fill(1);
   const first = (rank: Int32Array): string => dag.ids[rank.indexOf(0)]!;
   assert.equal(first(policyRanks(dag, d, 'poudriere')), 'p/a');
@@ -72,7 +93,8 @@ function checkSchedule(dag: Dag, d: ArrayLike<number>, n: number, r: ReturnType<
   const perBuilder = new Map<number, [number, number][]>();
   for (let i = 0; i < dag.ids.length; i++) {
     assert.ok(Math.abs(finish[i]! - start[i]! - d[i]!) < 1e-9, 'finish = start + duration');
-    for (const dep of dag.deps[i]!) assert.ok(start[i]! >= finish[dep]!, `${dag.ids[i]} started before ${dag.ids[dep]} finished`);
+    for (const dep of dag.deps[i]!)
+      assert.ok(start[i]! >= finish[dep]!, `${dag.ids[i]} started before ${dag.ids[dep]} finished`);
     assert.ok(builder[i]! >= 0 && builder[i]! < n);
     if (finish[i]! > start[i]!) {
       events.push([start[i]!, 1], [finish[i]!, -1]);
@@ -83,7 +105,10 @@ function checkSchedule(dag: Dag, d: ArrayLike<number>, n: number, r: ReturnType<
   }
   events.sort((a, b) => a[0] - b[0] || a[1] - b[1]); // finishes before starts at the same instant
   let running = 0;
-  for (const [, delta] of events) { running += delta; assert.ok(running <= n, `more than ${n} running`); }
+  for (const [, delta] of events) {
+    running += delta;
+    assert.ok(running <= n, `more than ${n} running`);
+  }
   for (const list of perBuilder.values()) {
     list.sort((a, b) => a[0] - b[0]);
     for (let k = 1; k < list.length; k++) assert.ok(list[k]![0] >= list[k - 1]![1], 'two builds on one builder');
@@ -99,8 +124,13 @@ test('property: on random DAGs every policy respects dependencies and the builde
     const rnd = prng(seed * 7919);
     const nodes = 5 + Math.floor(rnd() * 300);
     const g = randomDag({
-      seed, nodes, avgDeps: 1 + rnd() * 6, levels: 2 + Math.floor(rnd() * 12), chains: Math.floor(rnd() * 3),
-      chainLength: 3 + Math.floor(rnd() * 30), hubs: 1 + Math.floor(rnd() * 4),
+      seed,
+      nodes,
+      avgDeps: 1 + rnd() * 6,
+      levels: 2 + Math.floor(rnd() * 12),
+      chains: Math.floor(rnd() * 3),
+      chainLength: 3 + Math.floor(rnd() * 30),
+      hubs: 1 + Math.floor(rnd() * 4),
     });
     const durations = seed % 4 === 0 ? new Float64Array(nodes).fill(60) : g.durations;
     for (const n of [1, 2, 4, 16, 64]) {
@@ -129,8 +159,12 @@ test('simulation is deterministic, and the chosen order drives the real schedule
   // Drive createScheduler by hand with the chosen rank: same order of starts as the simulation.
   const s = createScheduler({ dag: g.dag, durations: g.durations, builders: 4, rank: choice.rank });
   const firstStarts: number[] = [];
-  for (let v = s.next(0); v !== null; v = s.next(0)) { s.started(v, firstStarts.length); firstStarts.push(v); }
-  const simFirst = [...a.trace!.start.keys()].filter((i) => a.trace!.start[i] === 0)
+  for (let v = s.next(0); v !== null; v = s.next(0)) {
+    s.started(v, firstStarts.length);
+    firstStarts.push(v);
+  }
+  const simFirst = [...a.trace!.start.keys()]
+    .filter((i) => a.trace!.start[i] === 0)
     .sort((x, y) => choice.rank[x]! - choice.rank[y]!);
   assert.deepEqual(firstStarts, simFirst);
 });

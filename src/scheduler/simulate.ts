@@ -47,7 +47,11 @@ export interface SimulateOptions {
  * its portfolio by simulation first (see `choosePriority`), and the figure reported is that real run.
  */
 export function simulate(
-  dag: Dag, durations: ArrayLike<number>, builders: number, policy: Policy = 'kiln', opts: SimulateOptions = {},
+  dag: Dag,
+  durations: ArrayLike<number>,
+  builders: number,
+  policy: Policy = 'kiln',
+  opts: SimulateOptions = {},
 ): SimulationResult & { trace?: Trace } {
   const csr = toCsr(dag);
   const dur = toDurations(csr.n, durations, dag.ids);
@@ -61,8 +65,12 @@ export function simulate(
     rank = policyRank(csr, dur, dag.ids, policy);
   }
   const run = runSimulation(dag, csr, dur, cp, builders, rank, opts.trace === true);
-  let cpMax = 0, work = 0;
-  for (let i = 0; i < csr.n; i++) { if (cp[i]! > cpMax) cpMax = cp[i]!; work += dur[i]!; }
+  let cpMax = 0,
+    work = 0;
+  for (let i = 0; i < csr.n; i++) {
+    if (cp[i]! > cpMax) cpMax = cp[i]!;
+    work += dur[i]!;
+  }
   const result: SimulationResult & { trace?: Trace } = {
     ports: csr.n,
     builders,

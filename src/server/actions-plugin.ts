@@ -16,12 +16,17 @@ export type KilnLauncher = (args: readonly string[]) => Promise<number>;
 
 /** A launcher running `COMMAND... ARGS --home HOME` (COMMAND: how to run kiln, e.g. `[node, bin/kiln.js]`). */
 export function kilnLauncher(command: readonly string[], home: string): KilnLauncher {
-  return (args) => new Promise((resolve, reject) => {
-    const [cmd, ...pre] = command;
-    if (!cmd) { reject(new Error('no kiln command')); return; }
-    run(cmd, [...pre, ...args, '--home', home], { allowFailure: true, maxBuffer: 64 * 1024, onSpawn: resolve })
-      .catch(reject);
-  });
+  return (args) =>
+    new Promise((resolve, reject) => {
+      const [cmd, ...pre] = command;
+      if (!cmd) {
+        reject(new Error('no kiln command'));
+        return;
+      }
+      run(cmd, [...pre, ...args, '--home', home], { allowFailure: true, maxBuffer: 64 * 1024, onSpawn: resolve }).catch(
+        reject,
+      );
+    });
 }
 
 /** Options of {@link actionsPlugin}. */
@@ -35,18 +40,20 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const ORIGIN = /^[A-Za-z0-9][A-Za-z0-9._+-]*\/[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 
 /** Body of `POST /api/bulks`. */
-export const StartBulkSchema = z.object({
-  /** Jail name. */
-  jail: z.string().regex(NAME).describe('Jail name'),
-  /** Registered tree name. */
-  tree: z.string().regex(NAME).describe('Registered tree name'),
-  /** Origins to build (else `all`). */
-  origins: z.array(z.string().regex(ORIGIN)).max(10_000).optional().describe('Origins to build'),
-  /** Every port of the tree. */
-  all: z.boolean().optional().describe('Every port of the tree'),
-  /** Builders (-J). */
-  builders: z.number().int().min(1).max(1024).optional().describe('Builders (-J)'),
-}).strict();
+export const StartBulkSchema = z
+  .object({
+    /** Jail name. */
+    jail: z.string().regex(NAME).describe('Jail name'),
+    /** Registered tree name. */
+    tree: z.string().regex(NAME).describe('Registered tree name'),
+    /** Origins to build (else `all`). */
+    origins: z.array(z.string().regex(ORIGIN)).max(10_000).optional().describe('Origins to build'),
+    /** Every port of the tree. */
+    all: z.boolean().optional().describe('Every port of the tree'),
+    /** Builders (-J). */
+    builders: z.number().int().min(1).max(1024).optional().describe('Builders (-J)'),
+  })
+  .strict();
 
 function authorized(req: FastifyRequest, token: string): boolean {
   const h = req.headers.authorization ?? '';
@@ -62,7 +69,11 @@ export async function actionsPlugin(app: FastifyInstance, o: ActionsPluginOption
   if (o.token.length < 8) throw new Error('the action token must be at least 8 characters');
   app.addHook('onRequest', async (req, reply) => {
     if (!authorized(req, o.token)) {
-      return reply.code(401).header('www-authenticate', 'Bearer').type('text/plain').send('this action needs Authorization: Bearer TOKEN\n');
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .type('text/plain')
+        .send('this action needs Authorization: Bearer TOKEN\n');
     }
     return undefined;
   });
@@ -74,10 +85,23 @@ export async function actionsPlugin(app: FastifyInstance, o: ActionsPluginOption
 
   app.post('/api/bulks', async (req, reply) => {
     const p = StartBulkSchema.safeParse(req.body ?? {});
-    if (!p.success) return fail(reply, 400, `bad request: ${p.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!p.success)
+      return fail(
+        reply,
+        400,
+        `bad request: ${p.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     const b = p.data;
     if (!b.all && (b.origins ?? []).length === 0) return fail(reply, 400, 'give origins or all: true');
-    return started(reply, ['bulk', '-j', b.jail, '-p', b.tree, ...(b.builders ? ['-J', String(b.builders)] : []), ...(b.all ? ['-a'] : b.origins ?? [])]);
+    return started(reply, [
+      'bulk',
+      '-j',
+      b.jail,
+      '-p',
+      b.tree,
+      ...(b.builders ? ['-J', String(b.builders)] : []),
+      ...(b.all ? ['-a'] : (b.origins ?? [])),
+    ]);
   });
 
   app.post('/api/bulks/:id/cancel', async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
@@ -90,15 +114,18 @@ export async function actionsPlugin(app: FastifyInstance, o: ActionsPluginOption
     return reply.code(202).send({ cancelling: id, pid: b.pid });
   });
 
-  app.post('/api/bulks/:id/ports/:cat/:name/retry', async (req: FastifyRequest<{ Params: { id: string; cat: string; name: string } }>, reply) => {
-    const id = parseBulkId(req.params.id);
-    const origin = parseOrigin(req.params.cat, req.params.name);
-    if (id === null || origin === null) return fail(reply, 400, 'bad bulk id or origin');
-    const b = o.store.bulks.getBulk(id);
-    if (!b) return fail(reply, 404, `no bulk ${id}`);
-    const row = o.store.bulks.builds(id).find((r) => r.origin === origin);
-    if (!row) return fail(reply, 404, `bulk ${id} has no port ${origin}`);
-    if (row.result !== 'failed') return fail(reply, 409, `${origin} did not fail in bulk ${id}`);
-    return started(reply, ['bulk', '-j', b.jail, '-p', b.tree, origin]);
-  });
+  app.post(
+    '/api/bulks/:id/ports/:cat/:name/retry',
+    async (req: FastifyRequest<{ Params: { id: string; cat: string; name: string } }>, reply) => {
+      const id = parseBulkId(req.params.id);
+      const origin = parseOrigin(req.params.cat, req.params.name);
+      if (id === null || origin === null) return fail(reply, 400, 'bad bulk id or origin');
+      const b = o.store.bulks.getBulk(id);
+      if (!b) return fail(reply, 404, `no bulk ${id}`);
+      const row = o.store.bulks.builds(id).find((r) => r.origin === origin);
+      if (!row) return fail(reply, 404, `bulk ${id} has no port ${origin}`);
+      if (row.result !== 'failed') return fail(reply, 409, `${origin} did not fail in bulk ${id}`);
+      return started(reply, ['bulk', '-j', b.jail, '-p', b.tree, origin]);
+    },
+  );
 }

@@ -5,7 +5,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { BulkRow, Store } from '../store/index.js';
 import {
-  loadBulkState, qaOf, readReport, renderReportHtml, reportOf, shownStatus, snapshot, type BulkState,
+  loadBulkState,
+  qaOf,
+  readReport,
+  renderReportHtml,
+  reportOf,
+  shownStatus,
+  snapshot,
+  type BulkState,
 } from '../report/index.js';
 import { readQaReport } from '../qa/index.js';
 import path from 'node:path';
@@ -27,9 +34,16 @@ type PortReq = FastifyRequest<{ Params: { id: string; cat: string; name: string 
 export function bulkSummary(b: BulkRow, live?: BulkState) {
   const end = b.finished ? Date.parse(b.finished) : Date.now();
   return {
-    id: b.id, jail: b.jail, tree: b.tree, status: live?.status ?? shownStatus(b), builders: b.builders, started: b.started,
-    ...(b.finished ? { finished: b.finished } : {}), durationS: Math.max(0, (end - Date.parse(b.started)) / 1000),
-    counts: live?.counts ?? b.counts ?? null, ...(b.generation !== undefined ? { generation: b.generation } : {}),
+    id: b.id,
+    jail: b.jail,
+    tree: b.tree,
+    status: live?.status ?? shownStatus(b),
+    builders: b.builders,
+    started: b.started,
+    ...(b.finished ? { finished: b.finished } : {}),
+    durationS: Math.max(0, (end - Date.parse(b.started)) / 1000),
+    counts: live?.counts ?? b.counts ?? null,
+    ...(b.generation !== undefined ? { generation: b.generation } : {}),
     ...(live ? { etaS: live.etaS } : {}),
   };
 }
@@ -38,12 +52,21 @@ export function bulkSummary(b: BulkRow, live?: BulkState) {
 export async function apiPlugin(app: FastifyInstance, o: ApiPluginOptions): Promise<void> {
   const { store, home } = o;
 
-  app.get('/api/bulks', async (req: FastifyRequest<{ Querystring: { jail?: string; tree?: string; limit?: string } }>) => {
-    const q = req.query;
-    const limit = Math.min(500, Math.max(1, Number(q.limit) || 100));
-    const bulks = store.bulks.listBulks({ ...(q.jail ? { jail: q.jail } : {}), ...(q.tree ? { tree: q.tree } : {}), limit });
-    return bulks.map((b) => bulkSummary(b, b.status === 'running' ? o.hub.peek(b.id) ?? loadBulkState(store, home, b.id) : undefined));
-  });
+  app.get(
+    '/api/bulks',
+    async (req: FastifyRequest<{ Querystring: { jail?: string; tree?: string; limit?: string } }>) => {
+      const q = req.query;
+      const limit = Math.min(500, Math.max(1, Number(q.limit) || 100));
+      const bulks = store.bulks.listBulks({
+        ...(q.jail ? { jail: q.jail } : {}),
+        ...(q.tree ? { tree: q.tree } : {}),
+        limit,
+      });
+      return bulks.map((b) =>
+        bulkSummary(b, b.status === 'running' ? (o.hub.peek(b.id) ?? loadBulkState(store, home, b.id)) : undefined),
+      );
+    },
+  );
 
   app.get('/api/bulks/:id', async (req: IdReq, reply) => {
     const id = parseBulkId(req.params.id);
@@ -77,7 +100,9 @@ export async function apiPlugin(app: FastifyInstance, o: ApiPluginOptions): Prom
     if (id === null) return fail(reply, 400, 'bad bulk id');
     const s = loadBulkState(store, home, id);
     if (!s) return fail(reply, 404, `no bulk ${id}`);
-    return reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
       .send(renderReportHtml(readReport(home, id) ?? reportOf(s, home)));
   });
 
@@ -85,7 +110,8 @@ export async function apiPlugin(app: FastifyInstance, o: ApiPluginOptions): Prom
   // /bulks/ID/report.html they land here and go on to the log under /logs.
   app.get('/bulks/:id/:file', async (req: FastifyRequest<{ Params: { id: string; file: string } }>, reply) => {
     const id = parseBulkId(req.params.id);
-    if (id === null || !/^[A-Za-z0-9][A-Za-z0-9._+-]*\.log$/.test(req.params.file)) return fail(reply, 404, 'not found');
+    if (id === null || !/^[A-Za-z0-9][A-Za-z0-9._+-]*\.log$/.test(req.params.file))
+      return fail(reply, 404, 'not found');
     return reply.redirect(`/logs/${id}/${encodeURIComponent(req.params.file)}`);
   });
 
@@ -98,8 +124,14 @@ export async function apiPlugin(app: FastifyInstance, o: ApiPluginOptions): Prom
     const port = s.ports.get(origin);
     if (!port) return fail(reply, 404, `bulk ${id} has no port ${origin}`);
     const row = store.bulks.builds(id).find((r) => r.origin === origin);
-    const qa = row?.log ? readQaReport(path.join(home, 'logs', row.log)) ?? null : null;
-    return { bulk: { id: s.id, jail: s.jail, tree: s.tree, status: s.status }, port, row: row ?? null, log: portLogInfo(home, id, row), qa };
+    const qa = row?.log ? (readQaReport(path.join(home, 'logs', row.log)) ?? null) : null;
+    return {
+      bulk: { id: s.id, jail: s.jail, tree: s.tree, status: s.status },
+      port,
+      row: row ?? null,
+      log: portLogInfo(home, id, row),
+      qa,
+    };
   });
 
   // QA per port of a bulk (lintian counts, new errors, install test), for the page's lists.
@@ -116,7 +148,9 @@ export async function apiPlugin(app: FastifyInstance, o: ApiPluginOptions): Prom
     const rows = store.bulks.history(origin, 100);
     const bulks = new Map<number, BulkRow | undefined>();
     for (const r of rows) if (!bulks.has(r.bulkId)) bulks.set(r.bulkId, store.bulks.getBulk(r.bulkId));
-    const pairs = new Set([...bulks.values()].filter((b): b is BulkRow => b !== undefined).map((b) => `${b.jail}\n${b.tree}`));
+    const pairs = new Set(
+      [...bulks.values()].filter((b): b is BulkRow => b !== undefined).map((b) => `${b.jail}\n${b.tree}`),
+    );
     const packages = [...pairs].flatMap((p) => {
       const [jail, tree] = p.split('\n') as [string, string];
       return store.bulks.packages(jail, tree).filter((x) => x.origin === origin);

@@ -62,10 +62,15 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   refuseTraversal(app);
   await app.register(repoPlugin, { home: deps.home, ...(deps.baseUrl ? { baseUrl: deps.baseUrl } : {}) });
   await app.register(apiPlugin, { home: deps.home, store, hub });
-  await app.register(logsPlugin, { home: deps.home, store, ...(deps.live?.pollMs ? { pollMs: deps.live.pollMs } : {}) });
+  await app.register(logsPlugin, {
+    home: deps.home,
+    store,
+    ...(deps.live?.pollMs ? { pollMs: deps.live.pollMs } : {}),
+  });
   await app.register(pagesPlugin);
   if (deps.token !== undefined) {
-    const launch = deps.launch ?? kilnLauncher([process.execPath, ...process.execArgv, process.argv[1] ?? 'kiln'], deps.home);
+    const launch =
+      deps.launch ?? kilnLauncher([process.execPath, ...process.execArgv, process.argv[1] ?? 'kiln'], deps.home);
     await app.register(actionsPlugin, { store, token: deps.token, launch });
   }
   for (const p of deps.plugins ?? []) await app.register(p.plugin, p.options ?? {});

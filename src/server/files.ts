@@ -25,12 +25,24 @@ export function saneRelative(rel: string): boolean {
 export function resolveUnder(root: string, rel: string): Resolved {
   if (!saneRelative(rel)) return { ok: false, status: 400 };
   let realRoot: string;
-  try { realRoot = fs.realpathSync(root); } catch { return { ok: false, status: 404 }; }
+  try {
+    realRoot = fs.realpathSync(root);
+  } catch {
+    return { ok: false, status: 404 };
+  }
   let real: string;
-  try { real = fs.realpathSync(path.join(realRoot, rel)); } catch { return { ok: false, status: 404 }; }
+  try {
+    real = fs.realpathSync(path.join(realRoot, rel));
+  } catch {
+    return { ok: false, status: 404 };
+  }
   if (!real.startsWith(`${realRoot}${path.sep}`)) return { ok: false, status: 404 };
   let st: fs.Stats;
-  try { st = fs.statSync(real); } catch { return { ok: false, status: 404 }; }
+  try {
+    st = fs.statSync(real);
+  } catch {
+    return { ok: false, status: 404 };
+  }
   if (!st.isFile()) return { ok: false, status: 404 };
   return { ok: true, file: real, size: st.size, mtime: st.mtime };
 }

@@ -4,6 +4,12 @@ export { repoPlugin, repoLines, repoView, type RepoPluginOptions } from './repo-
 export { apiPlugin, bulkSummary, type ApiPluginOptions } from './api-plugin.js';
 export { logsPlugin, portLogInfo, type LogsPluginOptions } from './logs-plugin.js';
 export { pagesPlugin, PAGE_ROUTES } from './pages-plugin.js';
-export { actionsPlugin, kilnLauncher, StartBulkSchema, type ActionsPluginOptions, type KilnLauncher } from './actions-plugin.js';
+export {
+  actionsPlugin,
+  kilnLauncher,
+  StartBulkSchema,
+  type ActionsPluginOptions,
+  type KilnLauncher,
+} from './actions-plugin.js';
 export { LiveHub, BulkFollower, openSse, sseMessage, type LiveOptions } from './live.js';
 export { resolveUnder, saneRelative, contentType, type Resolved } from './files.js';

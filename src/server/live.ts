@@ -9,7 +9,13 @@ import fs from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import type { Store } from '../store/index.js';
 import {
-  applyEvent, initialState, journalPath, JournalReader, shownStatus, snapshot, type BulkState,
+  applyEvent,
+  initialState,
+  journalPath,
+  JournalReader,
+  shownStatus,
+  snapshot,
+  type BulkState,
 } from '../report/index.js';
 
 /** A client whose socket buffer grows past this is dropped (its EventSource reconnects and gets a snapshot). */
@@ -18,8 +24,10 @@ const MAX_BUFFERED = 8 * 1024 * 1024;
 /** Opens an SSE response on a raw Node response. */
 export function openSse(res: ServerResponse): void {
   res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive', 'x-accel-buffering': 'no',
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
   });
   res.write('retry: 2000\n\n');
 }
@@ -49,7 +57,12 @@ export class BulkFollower {
   private lastStatusCheck = 0;
   private snapCache: { seq: number; at: number; text: string } | undefined;
 
-  constructor(private readonly store: Store, home: string, readonly id: number, private readonly opts: LiveOptions = {}) {
+  constructor(
+    private readonly store: Store,
+    home: string,
+    readonly id: number,
+    private readonly opts: LiveOptions = {},
+  ) {
     const bulk = store.bulks.getBulk(id);
     if (!bulk) throw new Error(`no bulk ${id}`);
     // Rows first, then the journal: the journal is then at least as new as the rows (see report/state.ts).
@@ -58,20 +71,29 @@ export class BulkFollower {
     for (const e of this.reader.readNew()) applyEvent(this.state, e);
     this.refreshStatus();
     this.timers.push(setInterval(() => this.pump(), opts.pollMs ?? 500));
-    this.timers.push(setInterval(() => {
-      for (const c of this.clients) c.write(': keep-alive\n\n');
-    }, opts.heartbeatMs ?? 15_000));
+    this.timers.push(
+      setInterval(() => {
+        for (const c of this.clients) c.write(': keep-alive\n\n');
+      }, opts.heartbeatMs ?? 15_000),
+    );
     this.watch();
   }
 
   /** Number of connected clients. */
-  get size(): number { return this.clients.size; }
+  get size(): number {
+    return this.clients.size;
+  }
 
   private watch(): void {
     try {
       this.watcher = fs.watch(this.reader.file, () => this.pump());
-      this.watcher.on('error', () => { this.watcher?.close(); this.watcher = undefined; });
-    } catch { this.watcher = undefined; } // no journal yet: the poll picks it up and we watch then
+      this.watcher.on('error', () => {
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
+    } catch {
+      this.watcher = undefined;
+    } // no journal yet: the poll picks it up and we watch then
   }
 
   /** A running bulk whose process died is shown crashed (checked now and then, not per event). */
@@ -103,7 +125,11 @@ export class BulkFollower {
     }
     if (out === '') return;
     for (const c of this.clients) {
-      if (c.writableLength > MAX_BUFFERED) { c.end(); this.clients.delete(c); continue; }
+      if (c.writableLength > MAX_BUFFERED) {
+        c.end();
+        this.clients.delete(c);
+        continue;
+      }
       c.write(out);
     }
   }
@@ -114,11 +140,17 @@ export class BulkFollower {
     // Many clients arriving together share one serialization (reused for a second at most, for its `now`).
     const c = this.snapCache;
     if (!c || c.seq !== this.state.seq || Date.now() - c.at > 1000) {
-      this.snapCache = { seq: this.state.seq, at: Date.now(), text: sseMessage('snapshot', JSON.stringify(snapshot(this.state))) };
+      this.snapCache = {
+        seq: this.state.seq,
+        at: Date.now(),
+        text: sseMessage('snapshot', JSON.stringify(snapshot(this.state))),
+      };
     }
     res.write(this.snapCache!.text);
     this.clients.add(res);
-    res.on('close', () => { this.clients.delete(res); });
+    res.on('close', () => {
+      this.clients.delete(res);
+    });
   }
 
   /** Stops watching and ends every client. */
@@ -135,12 +167,22 @@ export class BulkFollower {
 export class LiveHub {
   private readonly followers = new Map<number, { f: BulkFollower; idle?: NodeJS.Timeout }>();
 
-  constructor(private readonly store: Store, private readonly home: string, private readonly opts: LiveOptions = {}) {}
+  constructor(
+    private readonly store: Store,
+    private readonly home: string,
+    private readonly opts: LiveOptions = {},
+  ) {}
 
   /** The follower of bulk `id` (undefined when there is no such bulk). */
   follow(id: number): BulkFollower | undefined {
     const have = this.followers.get(id);
-    if (have) { if (have.idle) { clearTimeout(have.idle); delete have.idle; } return have.f; }
+    if (have) {
+      if (have.idle) {
+        clearTimeout(have.idle);
+        delete have.idle;
+      }
+      return have.f;
+    }
     if (!this.store.bulks.getBulk(id)) return undefined;
     const f = new BulkFollower(this.store, this.home, id, this.opts);
     this.followers.set(id, { f });
@@ -164,7 +206,12 @@ export class LiveHub {
     res.on('close', () => {
       const slot = this.followers.get(id);
       if (!slot || slot.f.size > 0 || slot.idle) return;
-      slot.idle = setTimeout(() => { if (slot.f.size === 0) { slot.f.close(); this.followers.delete(id); } }, 30_000);
+      slot.idle = setTimeout(() => {
+        if (slot.f.size === 0) {
+          slot.f.close();
+          this.followers.delete(id);
+        }
+      }, 30_000);
       slot.idle.unref();
     });
     return true;
@@ -172,7 +219,10 @@ export class LiveHub {
 
   /** Stops every follower. */
   close(): void {
-    for (const { f, idle } of this.followers.values()) { if (idle) clearTimeout(idle); f.close(); }
+    for (const { f, idle } of this.followers.values()) {
+      if (idle) clearTimeout(idle);
+      f.close();
+    }
     this.followers.clear();
   }
 }

@@ -37,14 +37,25 @@ export function portLogInfo(home: string, bulkId: number, row: BuildRow | undefi
       const buf = Buffer.alloc(Math.min(r.size, SCAN_BYTES));
       fs.readSync(fd, buf, 0, buf.length, 0);
       first = firstErrorLine(buf.toString('utf8'));
-    } finally { fs.closeSync(fd); }
+    } finally {
+      fs.closeSync(fd);
+    }
   }
-  return { url: `/api/bulks/${bulkId}/ports/${row.origin}/log`, raw: `/logs/${row.log}`, size: r.size, firstErrorLine: first };
+  return {
+    url: `/api/bulks/${bulkId}/ports/${row.origin}/log`,
+    raw: `/logs/${row.log}`,
+    size: r.size,
+    firstErrorLine: first,
+  };
 }
 
 function sendText(reply: FastifyReply, file: string, size: number): FastifyReply {
-  return reply.type('text/plain; charset=utf-8').header('x-content-type-options', 'nosniff').header('content-length', size)
-    .header('cache-control', 'no-cache').send(fs.createReadStream(file));
+  return reply
+    .type('text/plain; charset=utf-8')
+    .header('x-content-type-options', 'nosniff')
+    .header('content-length', size)
+    .header('cache-control', 'no-cache')
+    .send(fs.createReadStream(file));
 }
 
 type PortReq = FastifyRequest<{ Params: { id: string; cat: string; name: string }; Querystring: { from?: string } }>;
@@ -60,8 +71,12 @@ export async function logsPlugin(app: FastifyInstance, o: LogsPluginOptions): Pr
     // A bulk's report.html is kiln's own rendering (every value escaped, no script): the one HTML file served here,
     // under the same policy as /bulks/ID/report.html. Everything else stays text.
     if (/^[1-9][0-9]*\/report\.html$/.test(rel)) {
-      return reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
-        .header('x-content-type-options', 'nosniff').header('cache-control', 'no-cache').send(fs.createReadStream(r.file));
+      return reply
+        .type('text/html; charset=utf-8')
+        .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+        .header('x-content-type-options', 'nosniff')
+        .header('cache-control', 'no-cache')
+        .send(fs.createReadStream(r.file));
     }
     return sendText(reply, r.file, r.size);
   });
@@ -102,7 +117,11 @@ export async function logsPlugin(app: FastifyInstance, o: LogsPluginOptions): Pr
     const send = (): void => {
       if (closed) return;
       let size: number;
-      try { size = fs.statSync(l.file).size; } catch { return; }
+      try {
+        size = fs.statSync(l.file).size;
+      } catch {
+        return;
+      }
       if (size < offset) offset = 0;
       let fd: number | undefined;
       try {
@@ -111,9 +130,15 @@ export async function logsPlugin(app: FastifyInstance, o: LogsPluginOptions): Pr
           const n = fs.readSync(fd, buf, 0, Math.min(buf.length, size - offset), offset);
           if (n <= 0) break;
           offset += n;
-          res.write(sseMessage('log', JSON.stringify({ text: decoder.decode(buf.subarray(0, n), { stream: true }), offset })));
+          res.write(
+            sseMessage('log', JSON.stringify({ text: decoder.decode(buf.subarray(0, n), { stream: true }), offset })),
+          );
         }
-      } catch { /* the log went away: the row check ends the stream */ } finally { if (fd !== undefined) fs.closeSync(fd); }
+      } catch {
+        /* the log went away: the row check ends the stream */
+      } finally {
+        if (fd !== undefined) fs.closeSync(fd);
+      }
       if (Date.now() - lastRowCheck > 1000) {
         lastRowCheck = Date.now();
         const row = o.store.bulks.builds(id).find((b) => b.origin === origin);
@@ -125,9 +150,18 @@ export async function logsPlugin(app: FastifyInstance, o: LogsPluginOptions): Pr
       }
     };
     let watcher: fs.FSWatcher | undefined;
-    try { watcher = fs.watch(l.file, () => send()); watcher.on('error', () => watcher?.close()); } catch { watcher = undefined; }
+    try {
+      watcher = fs.watch(l.file, () => send());
+      watcher.on('error', () => watcher?.close());
+    } catch {
+      watcher = undefined;
+    }
     const timer = setInterval(send, o.pollMs ?? 500);
-    const stop = (): void => { closed = true; clearInterval(timer); watcher?.close(); };
+    const stop = (): void => {
+      closed = true;
+      clearInterval(timer);
+      watcher?.close();
+    };
     res.on('close', stop);
     send();
     return reply;

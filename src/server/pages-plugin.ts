@@ -7,9 +7,18 @@ import { webAsset } from '../web/index.js';
 import { fail } from './params.js';
 
 /** URLs that show the page. */
-export const PAGE_ROUTES = ['/', '/bulks', '/bulks/:id', '/bulks/:id/ports/:cat/:name', '/ports/:cat/:name', '/repos', '/repos/:name'] as const;
+export const PAGE_ROUTES = [
+  '/',
+  '/bulks',
+  '/bulks/:id',
+  '/bulks/:id/ports/:cat/:name',
+  '/ports/:cat/:name',
+  '/repos',
+  '/repos/:name',
+] as const;
 
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'";
 
 /** Registers the page routes. */
 export async function pagesPlugin(app: FastifyInstance): Promise<void> {
@@ -21,6 +30,10 @@ export async function pagesPlugin(app: FastifyInstance): Promise<void> {
   app.get('/static/:file', async (req: FastifyRequest<{ Params: { file: string } }>, reply) => {
     const a = webAsset(req.params.file);
     if (!a) return fail(reply, 404, 'not found');
-    return reply.type(a.type).header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff').send(a.body);
+    return reply
+      .type(a.type)
+      .header('cache-control', 'no-cache')
+      .header('x-content-type-options', 'nosniff')
+      .send(a.body);
   });
 }

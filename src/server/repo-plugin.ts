@@ -24,9 +24,22 @@ function baseOf(req: FastifyRequest, opts: RepoPluginOptions): string {
 export function repoView(r: RepoSummary, baseUrl: string) {
   const c = clientInfo(r.name, r.jail, baseUrl);
   return {
-    name: r.name, jail: r.jail, tree: r.tree, arch: r.arch, current: r.current,
-    generations: r.generations.map((g) => ({ generation: g.generation, createdAt: g.createdAt, packages: g.packages, current: g.current })),
-    url: c.url, sourcesLine: c.sourcesLine, keyUrl: c.keyUrl, keyringPath: c.keyringPath, fetchKey: c.fetchKey,
+    name: r.name,
+    jail: r.jail,
+    tree: r.tree,
+    arch: r.arch,
+    current: r.current,
+    generations: r.generations.map((g) => ({
+      generation: g.generation,
+      createdAt: g.createdAt,
+      packages: g.packages,
+      current: g.current,
+    })),
+    url: c.url,
+    sourcesLine: c.sourcesLine,
+    keyUrl: c.keyUrl,
+    keyringPath: c.keyringPath,
+    fetchKey: c.fetchKey,
   };
 }
 
@@ -53,26 +66,39 @@ export async function repoPlugin(app: FastifyInstance, opts: RepoPluginOptions):
   app.get('/repo', async (_req, reply) => reply.redirect('/repo/', 301));
   app.get('/repo/', async (req, reply) => {
     const repos = listRepos(opts.home).filter((r) => r.current !== null);
-    const lines = repos.length === 0 ? ['no repository is published yet (`kiln bulk` publishes one)']
-      : repos.flatMap((r) => [...repoLines(r, baseOf(req, opts)), '']);
+    const lines =
+      repos.length === 0
+        ? ['no repository is published yet (`kiln bulk` publishes one)']
+        : repos.flatMap((r) => [...repoLines(r, baseOf(req, opts)), '']);
     return reply.type('text/plain; charset=utf-8').send(`${lines.join('\n')}\n`);
   });
   app.get('/api/repos', async (req) => listRepos(opts.home).map((r) => repoView(r, baseOf(req, opts))));
   app.get('/repo/:name', async (req: FastifyRequest<{ Params: { name: string } }>, reply) =>
-    reply.redirect(`/repo/${encodeURIComponent(req.params.name)}/`, 301));
-  app.get('/repo/:name/*', async (req: FastifyRequest<{ Params: { name: string; '*': string } }>, reply: FastifyReply) => {
-    const { name } = req.params;
-    const rel = req.params['*'] ?? '';
-    if (!isRepoName(name)) return reply.code(400).type('text/plain').send('bad path\n');
-    const root = path.join(repoDir(opts.home, name), 'current');
-    if (rel === '') {
-      const repo = listRepos(opts.home).find((x) => x.name === name && x.current !== null);
-      if (!repo) return reply.code(404).type('text/plain').send('no such repository\n');
-      return reply.type('text/plain; charset=utf-8').send(`${repoLines(repo, baseOf(req, opts)).join('\n')}\n`);
-    }
-    const r = resolveUnder(root, rel);
-    if (!r.ok) return reply.code(r.status).type('text/plain').send(r.status === 400 ? 'bad path\n' : 'not found\n');
-    return reply.type(contentType(rel)).header('content-length', r.size).header('last-modified', r.mtime.toUTCString())
-      .send(fs.createReadStream(r.file));
-  });
+    reply.redirect(`/repo/${encodeURIComponent(req.params.name)}/`, 301),
+  );
+  app.get(
+    '/repo/:name/*',
+    async (req: FastifyRequest<{ Params: { name: string; '*': string } }>, reply: FastifyReply) => {
+      const { name } = req.params;
+      const rel = req.params['*'] ?? '';
+      if (!isRepoName(name)) return reply.code(400).type('text/plain').send('bad path\n');
+      const root = path.join(repoDir(opts.home, name), 'current');
+      if (rel === '') {
+        const repo = listRepos(opts.home).find((x) => x.name === name && x.current !== null);
+        if (!repo) return reply.code(404).type('text/plain').send('no such repository\n');
+        return reply.type('text/plain; charset=utf-8').send(`${repoLines(repo, baseOf(req, opts)).join('\n')}\n`);
+      }
+      const r = resolveUnder(root, rel);
+      if (!r.ok)
+        return reply
+          .code(r.status)
+          .type('text/plain')
+          .send(r.status === 400 ? 'bad path\n' : 'not found\n');
+      return reply
+        .type(contentType(rel))
+        .header('content-length', r.size)
+        .header('last-modified', r.mtime.toUTCString())
+        .send(fs.createReadStream(r.file));
+    },
+  );
 }

@@ -52,14 +52,20 @@ test('serves the current generation: indexes, pool files, the key, with non-HTML
 test('the index lists each repository with its exact sources line; /api/repos gives the same as JSON', async () => {
   const r = await app.inject({ url: '/repo/', headers: { host: '127.0.0.1:9999' } });
   assert.equal(r.statusCode, 200);
-  assert.match(r.body, /deb \[signed-by=\/etc\/apt\/keyrings\/kiln-bookworm-main\.gpg\] http:\/\/127\.0\.0\.1:9999\/repo\/bookworm-main bookworm main/);
+  assert.match(
+    r.body,
+    /deb \[signed-by=\/etc\/apt\/keyrings\/kiln-bookworm-main\.gpg\] http:\/\/127\.0\.0\.1:9999\/repo\/bookworm-main bookworm main/,
+  );
   assert.match(r.body, /curl -fsSL http:\/\/127\.0\.0\.1:9999\/repo\/bookworm-main\/kiln-archive-keyring\.gpg/);
   const j = await app.inject({ url: '/api/repos', headers: { host: 'example.invalid' } });
   const list = j.json() as { name: string; current: number; sourcesLine: string }[];
   assert.equal(list.length, 1);
   assert.equal(list[0]!.name, 'bookworm-main');
   assert.equal(list[0]!.current, 1);
-  assert.equal(list[0]!.sourcesLine, 'deb [signed-by=/etc/apt/keyrings/kiln-bookworm-main.gpg] http://example.invalid/repo/bookworm-main bookworm main');
+  assert.equal(
+    list[0]!.sourcesLine,
+    'deb [signed-by=/etc/apt/keyrings/kiln-bookworm-main.gpg] http://example.invalid/repo/bookworm-main bookworm main',
+  );
 });
 
 test('path traversal, encoded dots, symlinks out of the root and missing files never leave the root', async () => {
@@ -92,7 +98,9 @@ test('path traversal, encoded dots, symlinks out of the root and missing files n
       assert.notEqual(r.body, 'secret\n', url);
       assert.doesNotMatch(r.body, /outside the generation/, url);
     }
-  } finally { await server.close(); }
+  } finally {
+    await server.close();
+  }
 });
 
 function rawGet(port: number, rawPath: string): Promise<{ status: number; body: string }> {

@@ -12,10 +12,17 @@ test('the deb index finds a file only while its (path, size, mtime, inode) hold,
     const key = { path: '/p/a.deb', size: 10, mtimeNs: 1_700_000_000_123_456_789n, ino: 42n };
     const stanza = { sha256: 'a'.repeat(64), md5: 'b'.repeat(32), size: 10, control: 'Package: a\nVersion: 1\n' };
     let ix = DebIndex.open(file);
-    ix.record([{ file: key, stanza }, { file: { ...key, path: '/pool/x.deb', ino: 43n }, stanza }]);
+    ix.record([
+      { file: key, stanza },
+      { file: { ...key, path: '/pool/x.deb', ino: 43n }, stanza },
+    ]);
     assert.deepEqual(ix.lookup(key), stanza);
     for (const changed of [{ size: 11 }, { mtimeNs: key.mtimeNs + 1n }, { ino: 44n }, { path: '/p/b.deb' }]) {
-      assert.equal(ix.lookup({ ...key, ...changed }), undefined, JSON.stringify(changed, (_k, v) => (typeof v === 'bigint' ? String(v) : v)));
+      assert.equal(
+        ix.lookup({ ...key, ...changed }),
+        undefined,
+        JSON.stringify(changed, (_k, v) => (typeof v === 'bigint' ? String(v) : v)),
+      );
     }
     ix.close();
     ix = DebIndex.open(file);
@@ -32,5 +39,7 @@ test('the deb index finds a file only while its (path, size, mtime, inode) hold,
     ix = DebIndex.open(file);
     assert.deepEqual(ix.counts(), { files: 0, stanzas: 0 });
     ix.close();
-  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

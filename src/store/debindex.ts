@@ -52,12 +52,18 @@ export class DebIndex {
   private readonly putStanza: Database.Statement;
   private readonly putFile: Database.Statement;
 
-  private constructor(private readonly db: Database.Database, readonly file: string) {
-    this.byFile = db.prepare(`SELECT s.sha256, s.md5, s.size, s.control FROM files f JOIN stanzas s ON s.sha256 = f.sha256
+  private constructor(
+    private readonly db: Database.Database,
+    readonly file: string,
+  ) {
+    this.byFile =
+      db.prepare(`SELECT s.sha256, s.md5, s.size, s.control FROM files f JOIN stanzas s ON s.sha256 = f.sha256
       WHERE f.path = ? AND f.size = ? AND f.mtime_ns = ? AND f.ino = ?`);
     this.bySha = db.prepare('SELECT sha256, md5, size, control FROM stanzas WHERE sha256 = ?');
     this.putStanza = db.prepare('INSERT OR REPLACE INTO stanzas (sha256, md5, size, control) VALUES (?, ?, ?, ?)');
-    this.putFile = db.prepare('INSERT OR REPLACE INTO files (path, size, mtime_ns, ino, sha256) VALUES (?, ?, ?, ?, ?)');
+    this.putFile = db.prepare(
+      'INSERT OR REPLACE INTO files (path, size, mtime_ns, ino, sha256) VALUES (?, ?, ?, ?, ?)',
+    );
   }
 
   /**
@@ -73,7 +79,8 @@ export class DebIndex {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = NORMAL');
         const v = db.pragma('user_version', { simple: true }) as number;
-        if (v !== 0 && v !== DEB_INDEX_VERSION) throw Object.assign(new Error(`deb index version ${v}`), { code: 'SQLITE_NOTADB' });
+        if (v !== 0 && v !== DEB_INDEX_VERSION)
+          throw Object.assign(new Error(`deb index version ${v}`), { code: 'SQLITE_NOTADB' });
         db.exec(SCHEMA);
         db.pragma(`user_version = ${DEB_INDEX_VERSION}`);
         return new DebIndex(db, file);
@@ -84,8 +91,15 @@ export class DebIndex {
           for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
           continue;
         }
-        throw new KilnError('KILN_E_STORE', `deb index ${file}: opening failed: ${e instanceof Error ? e.message : String(e)}`, {
-          hint: `check that ${path.dirname(file)} is writable; the file is a cache and may be deleted`, exitCode: 1, cause: e });
+        throw new KilnError(
+          'KILN_E_STORE',
+          `deb index ${file}: opening failed: ${e instanceof Error ? e.message : String(e)}`,
+          {
+            hint: `check that ${path.dirname(file)} is writable; the file is a cache and may be deleted`,
+            exitCode: 1,
+            cause: e,
+          },
+        );
       }
     }
   }
@@ -103,23 +117,27 @@ export class DebIndex {
   /** Records input files and their contents, in one transaction. */
   record(rows: readonly { readonly file: DebFileKey; readonly stanza: DebStanza }[]): void {
     if (rows.length === 0) return;
-    this.guard('writing', () => this.db.transaction(() => {
-      for (const { file, stanza: s } of rows) {
-        this.putStanza.run(s.sha256, s.md5, s.size, s.control);
-        this.putFile.run(file.path, file.size, file.mtimeNs, file.ino, s.sha256);
-      }
-    })());
+    this.guard('writing', () =>
+      this.db.transaction(() => {
+        for (const { file, stanza: s } of rows) {
+          this.putStanza.run(s.sha256, s.md5, s.size, s.control);
+          this.putFile.run(file.path, file.size, file.mtimeNs, file.ino, s.sha256);
+        }
+      })(),
+    );
   }
 
   /** Forgets every file not in `keep`, and every content no remaining file holds. Returns the files forgotten. */
   prune(keep: ReadonlySet<string>): number {
-    return this.guard('pruning', () => this.db.transaction(() => {
-      const gone = (this.db.prepare('SELECT path FROM files').pluck().all() as string[]).filter((p) => !keep.has(p));
-      const del = this.db.prepare('DELETE FROM files WHERE path = ?');
-      for (const p of gone) del.run(p);
-      this.db.prepare('DELETE FROM stanzas WHERE sha256 NOT IN (SELECT sha256 FROM files)').run();
-      return gone.length;
-    })());
+    return this.guard('pruning', () =>
+      this.db.transaction(() => {
+        const gone = (this.db.prepare('SELECT path FROM files').pluck().all() as string[]).filter((p) => !keep.has(p));
+        const del = this.db.prepare('DELETE FROM files WHERE path = ?');
+        for (const p of gone) del.run(p);
+        this.db.prepare('DELETE FROM stanzas WHERE sha256 NOT IN (SELECT sha256 FROM files)').run();
+        return gone.length;
+      })(),
+    );
   }
 
   /** Numbers of files and contents known (tests, benches). */
@@ -135,9 +153,18 @@ export class DebIndex {
   }
 
   private guard<T>(doing: string, fn: () => T): T {
-    try { return fn(); } catch (e) {
-      throw new KilnError('KILN_E_STORE', `deb index ${this.file}: ${doing} failed: ${e instanceof Error ? e.message : String(e)}`, {
-        hint: 'the file is a cache: delete it and publish again', exitCode: 1, cause: e });
+    try {
+      return fn();
+    } catch (e) {
+      throw new KilnError(
+        'KILN_E_STORE',
+        `deb index ${this.file}: ${doing} failed: ${e instanceof Error ? e.message : String(e)}`,
+        {
+          hint: 'the file is a cache: delete it and publish again',
+          exitCode: 1,
+          cause: e,
+        },
+      );
     }
   }
 }

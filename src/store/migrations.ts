@@ -110,7 +110,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 3,
-    name: 'trees of kind debian (a release of Debian\'s source archive)',
+    name: "trees of kind debian (a release of Debian's source archive)",
     sql: `
       CREATE TABLE trees_new (
         name    TEXT PRIMARY KEY,

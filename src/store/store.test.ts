@@ -14,7 +14,10 @@ function tmpHome(t: { after: (fn: () => void) => void }): string {
 }
 
 test('migrations are numbered 1..n in order', () => {
-  assert.deepEqual(MIGRATIONS.map((m) => m.version), MIGRATIONS.map((_, i) => i + 1));
+  assert.deepEqual(
+    MIGRATIONS.map((m) => m.version),
+    MIGRATIONS.map((_, i) => i + 1),
+  );
 });
 
 test('openStore creates HOME/kiln.db in WAL mode at the latest schema version, and reopens it', (t) => {
@@ -37,9 +40,15 @@ test('trees: insert, duplicate, update, list, delete (with their option choices)
   t.after(() => s.close());
   const a = s.insertTree('b-tree', { kind: 'path', path: '/x' });
   s.insertTree('a-tree', { kind: 'overlay', layers: [{ tree: 'b-tree' }, { path: '/y' }] });
-  assert.throws(() => s.insertTree('b-tree', { kind: 'path', path: '/z' }),
-    (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_TREE_EXISTS' && /kiln tree delete b-tree/.test(e.hint ?? ''));
-  assert.deepEqual(s.listTrees().map((r) => r.name), ['a-tree', 'b-tree']);
+  assert.throws(
+    () => s.insertTree('b-tree', { kind: 'path', path: '/z' }),
+    (e: unknown) =>
+      e instanceof KilnError && e.code === 'KILN_E_TREE_EXISTS' && /kiln tree delete b-tree/.test(e.hint ?? ''),
+  );
+  assert.deepEqual(
+    s.listTrees().map((r) => r.name),
+    ['a-tree', 'b-tree'],
+  );
   assert.equal(s.updateTreeSpec('b-tree', { kind: 'path', path: '/w' }), true);
   const b = s.getTree('b-tree')!;
   assert.deepEqual(b.spec, { kind: 'path', path: '/w' });
@@ -78,8 +87,15 @@ test('jails: put keeps created, updates the rest; list; delete', (t) => {
   let clock = 0;
   const s = openStore(tmpHome(t), { now: () => new Date(Date.UTC(2024, 0, 1) + 1000 * clock++) });
   t.after(() => s.close());
-  const j = { name: 'bw', release: 'bookworm', arch: 'amd64', mirror: 'http://127.0.0.1/debian', path: '/h/jails/bw',
-    identity: 'i1', manifestHash: 'm1' };
+  const j = {
+    name: 'bw',
+    release: 'bookworm',
+    arch: 'amd64',
+    mirror: 'http://127.0.0.1/debian',
+    path: '/h/jails/bw',
+    identity: 'i1',
+    manifestHash: 'm1',
+  };
   const first = s.putJail(j);
   const second = s.putJail({ ...j, identity: 'i2' });
   assert.equal(second.identity, 'i2');
@@ -87,7 +103,13 @@ test('jails: put keeps created, updates the rest; list; delete', (t) => {
   assert.equal(second.created, first.created);
   assert.notEqual(second.updated, first.updated);
   s.putJail({ ...j, name: 'arm', arch: 'arm64' });
-  assert.deepEqual(s.listJails().map((x) => [x.name, x.arch]), [['arm', 'arm64'], ['bw', 'amd64']]);
+  assert.deepEqual(
+    s.listJails().map((x) => [x.name, x.arch]),
+    [
+      ['arm', 'arm64'],
+      ['bw', 'amd64'],
+    ],
+  );
   assert.equal(s.deleteJail('bw'), true);
   assert.equal(s.deleteJail('bw'), false);
   assert.equal(s.getJail('bw'), undefined);
@@ -97,8 +119,11 @@ test('a file that is not a database gives KILN_E_STORE with a hint', (t) => {
   const home = tmpHome(t);
   fs.mkdirSync(home, { recursive: true });
   fs.writeFileSync(path.join(home, DB_FILE), 'this is not sqlite, just some text that is long enough'.repeat(100));
-  assert.throws(() => openStore(home), (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_STORE'
-    && /damaged|not a kiln database/.test(e.hint ?? ''));
+  assert.throws(
+    () => openStore(home),
+    (e: unknown) =>
+      e instanceof KilnError && e.code === 'KILN_E_STORE' && /damaged|not a kiln database/.test(e.hint ?? ''),
+  );
 });
 
 test('a database from a newer kiln is refused', (t) => {
@@ -107,8 +132,10 @@ test('a database from a newer kiln is refused', (t) => {
   const raw = new Database(path.join(home, DB_FILE));
   raw.pragma(`user_version = ${MIGRATIONS.length + 1}`);
   raw.close();
-  assert.throws(() => openStore(home), (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_STORE'
-    && /upgrade kiln/.test(e.hint ?? ''));
+  assert.throws(
+    () => openStore(home),
+    (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_STORE' && /upgrade kiln/.test(e.hint ?? ''),
+  );
 });
 
 test('a writer blocked past the busy timeout gives KILN_E_STORE naming the other process', (t) => {
@@ -118,8 +145,10 @@ test('a writer blocked past the busy timeout gives KILN_E_STORE naming the other
   const other = new Database(path.join(home, DB_FILE));
   other.exec('BEGIN IMMEDIATE');
   try {
-    assert.throws(() => s.setOptions('t', [{ origin: 'a/a', option: 'X', value: true }]),
-      (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_STORE' && /another kiln process/.test(e.hint ?? ''));
+    assert.throws(
+      () => s.setOptions('t', [{ origin: 'a/a', option: 'X', value: true }]),
+      (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_STORE' && /another kiln process/.test(e.hint ?? ''),
+    );
   } finally {
     other.exec('ROLLBACK');
     other.close();

@@ -5,17 +5,29 @@ export type TreeSpec =
   /** A folder the user owns; kiln never writes or deletes it. */
   | { readonly kind: 'path'; readonly path: string }
   /** A git clone kiln made under `HOME/trees/NAME`. */
-  | { readonly kind: 'git'; readonly url: string; readonly branch: string; readonly dir: string; readonly commit?: string }
+  | {
+      readonly kind: 'git';
+      readonly url: string;
+      readonly branch: string;
+      readonly dir: string;
+      readonly commit?: string;
+    }
   /** A stack of layers, lowest first: each a registered tree's name or an absolute folder. */
   | { readonly kind: 'overlay'; readonly layers: readonly OverlayLayerSpec[] }
   /**
    * A release of Debian's source archive: every source package is a port (`SECTION/SOURCE`). `dir`
    * (`HOME/trees/NAME`) holds the tree's index, made from the archive's `Sources` and `Packages`.
    */
-  | { readonly kind: 'debian'; readonly release: string; readonly component: string; readonly dir: string;
-      readonly arches: readonly string[]; readonly mirror?: string;
+  | {
+      readonly kind: 'debian';
+      readonly release: string;
+      readonly component: string;
+      readonly dir: string;
+      readonly arches: readonly string[];
+      readonly mirror?: string;
       /** false: the release's suite alone (no -updates, -security); default: all three. */
-      readonly updates?: boolean };
+      readonly updates?: boolean;
+    };
 
 /** One layer of an overlay as registered: a tree name or a folder path (absolute). */
 export type OverlayLayerSpec = { readonly tree: string } | { readonly path: string };

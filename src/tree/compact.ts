@@ -48,8 +48,12 @@ export interface LoadExtras {
 }
 
 /** Packs the loads of `jobs[start ..]` (worker side). `jobIndex` maps an origin to its job index. */
-export function packChunk(start: number, loads: readonly { parts?: PortParts; problems: Problem[] }[], jobIndex: ReadonlyMap<string, number>,
-  stamps?: Float64Array): PackedChunk {
+export function packChunk(
+  start: number,
+  loads: readonly { parts?: PortParts; problems: Problem[] }[],
+  jobIndex: ReadonlyMap<string, number>,
+  stamps?: Float64Array,
+): PackedChunk {
   const flags = new Uint8Array(loads.length);
   const texts: string[] = [];
   let hashes = '';
@@ -58,7 +62,11 @@ export function packChunk(start: number, loads: readonly { parts?: PortParts; pr
   const strIndex = new Map<string, number>();
   const intern = (s: string): number => {
     let i = strIndex.get(s);
-    if (i === undefined) { i = strs.length; strs.push(s); strIndex.set(s, i); }
+    if (i === undefined) {
+      i = strs.length;
+      strs.push(s);
+      strIndex.set(s, i);
+    }
     return i;
   };
   const values: unknown[] = [];
@@ -82,11 +90,28 @@ export function packChunk(start: number, loads: readonly { parts?: PortParts; pr
     for (const s of d.system_run) ints.push(intern(s));
     if (parts.name !== undefined) names.push([v, parts.name]);
   });
-  return { start, count: loads.length, flags, texts, hashes, ints: Int32Array.from(ints), strs, values, names, problems, ...(stamps ? { stamps } : {}) };
+  return {
+    start,
+    count: loads.length,
+    flags,
+    texts,
+    hashes,
+    ints: Int32Array.from(ints),
+    strs,
+    values,
+    names,
+    problems,
+    ...(stamps ? { stamps } : {}),
+  };
 }
 
 /** Unpacks a chunk into `results` (main side): lazy-recipe ports for the valid jobs, problems for the others. */
-export function unpackChunk(c: PackedChunk, jobs: readonly LoadJob[], results: (PortLoad | undefined)[], extras?: LoadExtras): void {
+export function unpackChunk(
+  c: PackedChunk,
+  jobs: readonly LoadJob[],
+  results: (PortLoad | undefined)[],
+  extras?: LoadExtras,
+): void {
   if (extras?.stamps && c.stamps) extras.stamps.set(c.stamps, STAMP * c.start);
   const names = new Map(c.names);
   const problems = new Map(c.problems);
@@ -98,8 +123,14 @@ export function unpackChunk(c: PackedChunk, jobs: readonly LoadJob[], results: (
   for (let k = 0; k < c.count; k++) {
     const job = jobs[c.start + k]!;
     const flag = c.flags[k]!;
-    if (flag === 0) { results[c.start + k] = { problems: problems.get(k) ?? [] }; continue; }
-    const nb = ints[p]!, nr = ints[p + 1]!, ns = ints[p + 2]!, nsr = ints[p + 3]!;
+    if (flag === 0) {
+      results[c.start + k] = { problems: problems.get(k) ?? [] };
+      continue;
+    }
+    const nb = ints[p]!,
+      nr = ints[p + 1]!,
+      ns = ints[p + 2]!,
+      nsr = ints[p + 3]!;
     p += 4;
     const build = new Array<string>(nb);
     for (let i = 0; i < nb; i++) build[i] = origin(ints[p++]!);
@@ -119,9 +150,13 @@ export function unpackChunk(c: PackedChunk, jobs: readonly LoadJob[], results: (
     const recipe = lazyRecipe(c.texts[v]!, path, job.origin, mask, vals);
     const name = names.get(v);
     const port: Port = {
-      origin: job.origin, dir, path, layer: job.layer,
+      origin: job.origin,
+      dir,
+      path,
+      layer: job.layer,
       pkgname: name ?? job.origin.slice(job.origin.indexOf('/') + 1),
-      recipe, contentHash: c.hashes.slice(64 * v, 64 * v + 64),
+      recipe,
+      contentHash: c.hashes.slice(64 * v, 64 * v + 64),
     };
     results[c.start + k] = { port, problems: problems.get(k) ?? [] };
     if (extras) extras.texts[c.start + k] = c.texts[v];

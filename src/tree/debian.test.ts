@@ -9,11 +9,20 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { testCacheDir } from '../jail/index.js';
-import { debianKilnVersion, hostMirror, parseSources, readTreeIndex, releaseHead, treeIndexFiles } from '../debian/index.js';
+import {
+  debianKilnVersion,
+  hostMirror,
+  parseSources,
+  readTreeIndex,
+  releaseHead,
+  treeIndexFiles,
+} from '../debian/index.js';
 import { compareVersions } from '../repo/index.js';
 import { updateDebianTree } from './debian.js';
 
-test('a Debian tree indexes REL, REL-updates and REL-security; +kiln1 sorts above every version they carry', { timeout: 15 * 60_000 }, async (t) => {
+test('a Debian tree indexes REL, REL-updates and REL-security; +kiln1 sorts above every version they carry', {
+  timeout: 15 * 60_000,
+}, async (t) => {
   const release = (await releaseHead(hostMirror(), 'stable'))!.codename;
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-debtree-'));
   const shared = path.join(testCacheDir(), 'debian-indexes');
@@ -47,11 +56,15 @@ test('a Debian tree indexes REL, REL-updates and REL-security; +kiln1 sorts abov
       assert.equal(ix.version[i], top, `${s.package}: the highest of ${all.join(', ')}`);
       const kiln = debianKilnVersion(ix.version[i]!, 1);
       for (const v of all) assert.ok(compareVersions(kiln, v) > 0, `${kiln} > ${v}`);
-      const others = res.suites.filter((x) => x !== `${release}-security`).flatMap((x) => perSuite.get(x)?.get(s.package) ?? []);
+      const others = res.suites
+        .filter((x) => x !== `${release}-security`)
+        .flatMap((x) => perSuite.get(x)?.get(s.package) ?? []);
       if (others.length > 0 && others.every((v) => compareVersions(s.version, v) > 0)) newer.push(s.package);
     }
-    t.diagnostic(`${security.length} sources in ${release}-security, ${newer.length} newer there than in ${release} (${newer.slice(0, 5).join(', ')}, ...)`);
-    assert.ok(newer.length > 0, 'some package has a security update newer than the release\'s');
+    t.diagnostic(
+      `${security.length} sources in ${release}-security, ${newer.length} newer there than in ${release} (${newer.slice(0, 5).join(', ')}, ...)`,
+    );
+    assert.ok(newer.length > 0, "some package has a security update newer than the release's");
     // A source whose newest version is the security archive's is fetched from there.
     const sec = security.find((s) => s.package === newer[0])!;
     const build = JSON.parse(fs.readFileSync(treeIndexFiles(dir).build, 'utf8')) as Record<string, [string]>;
@@ -61,6 +74,11 @@ test('a Debian tree indexes REL, REL-updates and REL-security; +kiln1 sorts abov
     const log: string[] = [];
     await updateDebianTree(spec, home, (l) => log.push(l));
     assert.ok(!log.some((l) => /downloading/.test(l)), log.join('\n'));
-    assert.ok(log.some((l) => /not modified|unchanged/.test(l)), log.join('\n'));
-  } finally { fs.rmSync(home, { recursive: true, force: true }); }
+    assert.ok(
+      log.some((l) => /not modified|unchanged/.test(l)),
+      log.join('\n'),
+    );
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true });
+  }
 });

@@ -2,7 +2,12 @@
 import { run, ExecError } from '../util/exec.js';
 import { KilnError } from '../util/errors.js';
 
-const GIT_ENV = (): NodeJS.ProcessEnv => ({ ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', LC_ALL: 'C' });
+const GIT_ENV = (): NodeJS.ProcessEnv => ({
+  ...process.env,
+  GIT_TERMINAL_PROMPT: '0',
+  GIT_ASKPASS: 'true',
+  LC_ALL: 'C',
+});
 const TIMEOUT_MS = 30 * 60 * 1000;
 
 async function git(args: string[], cwd?: string): Promise<string> {
@@ -18,17 +23,29 @@ function gitError(what: string, e: unknown, hint: string): unknown {
 }
 
 /** Clones `url` (branch `branch`, or the remote's default) into `dir`; returns the branch and commit checked out. */
-export async function gitClone(url: string, branch: string | undefined, dir: string): Promise<{ branch: string; commit: string }> {
+export async function gitClone(
+  url: string,
+  branch: string | undefined,
+  dir: string,
+): Promise<{ branch: string; commit: string }> {
   try {
     await git(['clone', '--quiet', ...(branch ? ['--branch', branch] : []), '--', url, dir]);
   } catch (e) {
-    throw gitError(`git clone ${url}${branch ? ` (branch ${branch})` : ''}`, e, 'check the URL and --branch, and that git can reach it without a password prompt');
+    throw gitError(
+      `git clone ${url}${branch ? ` (branch ${branch})` : ''}`,
+      e,
+      'check the URL and --branch, and that git can reach it without a password prompt',
+    );
   }
   try {
-    const b = branch ?? await git(['symbolic-ref', '--short', 'HEAD'], dir);
+    const b = branch ?? (await git(['symbolic-ref', '--short', 'HEAD'], dir));
     return { branch: b, commit: await git(['rev-parse', 'HEAD'], dir) };
   } catch (e) {
-    throw gitError(`reading the checkout of ${url}`, e, 'the repository has no commits on that branch; push some or pick --branch');
+    throw gitError(
+      `reading the checkout of ${url}`,
+      e,
+      'the repository has no commits on that branch; push some or pick --branch',
+    );
   }
 }
 
@@ -40,6 +57,10 @@ export async function gitUpdate(url: string, branch: string, dir: string): Promi
     await git(['clean', '-qfdx'], dir);
     return { commit: await git(['rev-parse', 'HEAD'], dir) };
   } catch (e) {
-    throw gitError(`updating ${dir} from ${url} (branch ${branch})`, e, 'check that the repository and its branch still exist and are reachable');
+    throw gitError(
+      `updating ${dir} from ${url} (branch ${branch})`,
+      e,
+      'check that the repository and its branch still exist and are reachable',
+    );
   }
 }

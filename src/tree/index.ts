@@ -11,6 +11,11 @@ export { indexTree } from './merge.js';
 export type { TreeIndex, IndexOptions } from './merge.js';
 export { RECIPE_FILE } from './layout.js';
 export {
-  getOptionChoices, setOptionChoice, setOptionChoices, parseOptionChoice, describeOptions, loadPorts,
+  getOptionChoices,
+  setOptionChoice,
+  setOptionChoices,
+  parseOptionChoice,
+  describeOptions,
+  loadPorts,
 } from './options.js';
 export type { OptionChoice, OptionView } from './options.js';

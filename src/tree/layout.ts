@@ -22,7 +22,11 @@ export function subdirs(dir: string): string[] {
     if (e.name.charCodeAt(0) === 46 /* . */) continue;
     if (e.isDirectory()) out.push(e.name);
     else if (e.isSymbolicLink()) {
-      try { if (fs.statSync(path.join(dir, e.name)).isDirectory()) out.push(e.name); } catch { /* dangling */ }
+      try {
+        if (fs.statSync(path.join(dir, e.name)).isDirectory()) out.push(e.name);
+      } catch {
+        /* dangling */
+      }
     }
   }
   return out;
@@ -30,7 +34,11 @@ export function subdirs(dir: string): string[] {
 
 /** True when `dir` is an existing folder. */
 export function isDir(dir: string): boolean {
-  try { return fs.statSync(dir).isDirectory(); } catch { return false; }
+  try {
+    return fs.statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** The first `CAT/NAME` origin with a port.yaml under `dir`, or undefined: the test for "looks like a tree". */

@@ -7,8 +7,19 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import { loadPortParts } from '../recipe/index.js';
 import { packChunk } from './compact.js';
 import {
-  JOBS_POSTED, JOBS_WAITING, JOBS_WALK, WALK_BUSY, WALK_DONE, WALK_WAITING, WORKER_BUSY, WORKER_DONE, WORKER_IDLE, unpackJobs,
-  type JobsMessage, type WalkMessage, type WorkerInit,
+  JOBS_POSTED,
+  JOBS_WAITING,
+  JOBS_WALK,
+  WALK_BUSY,
+  WALK_DONE,
+  WALK_WAITING,
+  WORKER_BUSY,
+  WORKER_DONE,
+  WORKER_IDLE,
+  unpackJobs,
+  type JobsMessage,
+  type WalkMessage,
+  type WorkerInit,
 } from './parallel-state.js';
 import { STAMP, stampFile, walkTree } from './walk.js';
 

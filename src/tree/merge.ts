@@ -38,7 +38,8 @@ export function indexTree(ref: TreeRef, opts: IndexOptions = {}): TreeIndex {
         const prev = top.get(origin);
         if (prev !== undefined) {
           const l = lower.get(origin);
-          if (l) l.push(prev); else lower.set(origin, [prev]);
+          if (l) l.push(prev);
+          else lower.set(origin, [prev]);
         }
         top.set(origin, li);
       }
@@ -57,7 +58,11 @@ export function indexTree(ref: TreeRef, opts: IndexOptions = {}): TreeIndex {
     const having = [li, ...others.reverse()].filter((i) => hasPort(layers[i]!.dir, origin));
     if (having.length === 0) continue;
     winners.set(origin, layers[having[0]!]!);
-    if (having.length > 1) shadowed.set(origin, having.slice(1).map((i) => layers[i]!.name));
+    if (having.length > 1)
+      shadowed.set(
+        origin,
+        having.slice(1).map((i) => layers[i]!.name),
+      );
   }
   return { winners, shadowed };
 }

@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { openStore } from '../store/index.js';
 import { KilnError } from '../util/errors.js';
-import { describeOptions, getOptionChoices, parseOptionChoice, setOptionChoice, setOptionChoices, type TreeRef } from './index.js';
+import {
+  describeOptions,
+  getOptionChoices,
+  parseOptionChoice,
+  setOptionChoice,
+  setOptionChoices,
+  type TreeRef,
+} from './index.js';
 import { recipe, tmpDir, writePort } from './testkit.js';
 
 const OPTS = `options:
@@ -30,8 +37,10 @@ function setup(t: { after: (fn: () => void) => void }) {
   return { store, tree };
 }
 
-const isKiln = (code: string, re?: RegExp) => (e: unknown): boolean =>
-  e instanceof KilnError && e.code === code && (re === undefined || re.test(`${e.message}\n${e.hint ?? ''}`));
+const isKiln =
+  (code: string, re?: RegExp) =>
+  (e: unknown): boolean =>
+    e instanceof KilnError && e.code === code && (re === undefined || re.test(`${e.message}\n${e.hint ?? ''}`));
 
 test('choices are validated against the recipe and stored per tree', (t) => {
   const { store, tree } = setup(t);
@@ -41,7 +50,9 @@ test('choices are validated against the recipe and stored per tree', (t) => {
   assert.deepEqual(getOptionChoices(store, 'other').size, 0);
   const [view] = describeOptions(store, tree, ['editors/ed']);
   assert.deepEqual(view, {
-    origin: 'editors/ed', layer: 'main', options: [
+    origin: 'editors/ed',
+    layer: 'main',
+    options: [
       { name: 'DOCS', default: true, chosen: false, value: false, description: 'Build the manual' },
       { name: 'NLS', default: false, chosen: true, value: true, description: 'Native language support' },
       { name: 'X11', default: false, value: false, description: 'X11 support' },
@@ -51,23 +62,36 @@ test('choices are validated against the recipe and stored per tree', (t) => {
 
 test('an unknown option names the origin and the option and lists the valid ones', (t) => {
   const { store, tree } = setup(t);
-  assert.throws(() => setOptionChoice(store, tree, 'editors/ed', 'NSL', true),
-    isKiln('KILN_E_OPTION', /editors\/ed has no option NSL \(its options: DOCS, NLS, X11\)/));
-  assert.throws(() => setOptionChoice(store, tree, 'devel/plain', 'NLS', true),
-    isKiln('KILN_E_OPTION', /devel\/plain has no option NLS \(it declares no options\)/));
-  assert.throws(() => setOptionChoice(store, tree, 'devel/nosuch', 'NLS', true), isKiln('KILN_E_PORT_NOT_FOUND', /devel\/nosuch/));
+  assert.throws(
+    () => setOptionChoice(store, tree, 'editors/ed', 'NSL', true),
+    isKiln('KILN_E_OPTION', /editors\/ed has no option NSL \(its options: DOCS, NLS, X11\)/),
+  );
+  assert.throws(
+    () => setOptionChoice(store, tree, 'devel/plain', 'NLS', true),
+    isKiln('KILN_E_OPTION', /devel\/plain has no option NLS \(it declares no options\)/),
+  );
+  assert.throws(
+    () => setOptionChoice(store, tree, 'devel/nosuch', 'NLS', true),
+    isKiln('KILN_E_PORT_NOT_FOUND', /devel\/nosuch/),
+  );
   assert.equal(store.getOptions('main').length, 0);
 });
 
 test('a batch is all or nothing, and implied options must be on', (t) => {
   const { store, tree } = setup(t);
-  assert.throws(() => setOptionChoices(store, tree, [
-    { origin: 'editors/ed', option: 'NLS', value: true },
-    { origin: 'editors/ed', option: 'BOGUS', value: true },
-  ]), isKiln('KILN_E_OPTION', /BOGUS/));
+  assert.throws(
+    () =>
+      setOptionChoices(store, tree, [
+        { origin: 'editors/ed', option: 'NLS', value: true },
+        { origin: 'editors/ed', option: 'BOGUS', value: true },
+      ]),
+    isKiln('KILN_E_OPTION', /BOGUS/),
+  );
   assert.equal(store.getOptions('main').length, 0);
-  assert.throws(() => setOptionChoice(store, tree, 'editors/ed', 'X11', true),
-    isKiln('KILN_E_OPTION', /X11 is on, and it implies NLS, which is off/));
+  assert.throws(
+    () => setOptionChoice(store, tree, 'editors/ed', 'X11', true),
+    isKiln('KILN_E_OPTION', /X11 is on, and it implies NLS, which is off/),
+  );
   setOptionChoices(store, tree, [
     { origin: 'editors/ed', option: 'X11', value: true },
     { origin: 'editors/ed', option: 'NLS', value: true },

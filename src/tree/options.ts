@@ -21,7 +21,10 @@ export function getOptionChoices(store: Store, tree: string | TreeRef): Map<stri
   const out = new Map<string, Record<string, boolean>>();
   for (const r of store.getOptions(typeof tree === 'string' ? tree : tree.name)) {
     let m = out.get(r.origin);
-    if (!m) { m = {}; out.set(r.origin, m); }
+    if (!m) {
+      m = {};
+      out.set(r.origin, m);
+    }
     m[r.option] = r.value;
   }
   return out;
@@ -41,7 +44,10 @@ export function loadPorts(tree: TreeRef, origins: readonly string[]): Map<string
     try {
       src = locatePort(tree, origin);
     } catch (e) {
-      if (e instanceof KilnError && e.code === 'KILN_E_PORT_NOT_FOUND') { missing.push(origin); continue; }
+      if (e instanceof KilnError && e.code === 'KILN_E_PORT_NOT_FOUND') {
+        missing.push(origin);
+        continue;
+      }
       throw e;
     }
     const res = loadPort(path.join(src.layer.dir, src.origin), src.origin, src.layer.name);
@@ -50,7 +56,8 @@ export function loadPorts(tree: TreeRef, origins: readonly string[]): Map<string
   }
   if (missing.length > 0) {
     throw new KilnError('KILN_E_PORT_NOT_FOUND', `not in tree ${tree.name}: ${missing.join(', ')}`, {
-      hint: 'an origin is CATEGORY/NAME of a folder with a port.yaml; check the spelling' });
+      hint: 'an origin is CATEGORY/NAME of a folder with a port.yaml; check the spelling',
+    });
   }
   if (problems.length > 0) throw new InputError('KILN_E_RECIPE', problems, 'fix the recipes above and retry');
   return ports;
@@ -60,11 +67,15 @@ export function loadPorts(tree: TreeRef, origins: readonly string[]): Map<string
 export function parseOptionChoice(text: string): OptionChoice {
   const m = /^([^:=\s]+\/[^:=\s]+):([^=\s]+)=(.*)$/.exec(text);
   if (!m) {
-    throw new KilnError('KILN_E_OPTION', `--set ${text}: expected ORIGIN:OPTION=on|off`, { hint: 'for example --set devel/hello:NLS=on' });
+    throw new KilnError('KILN_E_OPTION', `--set ${text}: expected ORIGIN:OPTION=on|off`, {
+      hint: 'for example --set devel/hello:NLS=on',
+    });
   }
   const v = m[3]!.toLowerCase();
   if (v !== 'on' && v !== 'off') {
-    throw new KilnError('KILN_E_OPTION', `--set ${text}: the value must be on or off, not "${m[3]}"`, { hint: `write ${m[1]}:${m[2]}=on or =off` });
+    throw new KilnError('KILN_E_OPTION', `--set ${text}: the value must be on or off, not "${m[3]}"`, {
+      hint: `write ${m[1]}:${m[2]}=on or =off`,
+    });
   }
   return { origin: m[1]!, option: m[2]!, value: v === 'on' };
 }
@@ -75,7 +86,10 @@ export function parseOptionChoice(text: string): OptionChoice {
  * mistake (with the valid option names), KILN_E_PORT_NOT_FOUND or KILN_E_RECIPE.
  */
 export function setOptionChoices(store: Store, tree: TreeRef, choices: readonly OptionChoice[]): void {
-  const ports = loadPorts(tree, choices.map((c) => c.origin));
+  const ports = loadPorts(
+    tree,
+    choices.map((c) => c.origin),
+  );
   const stored = getOptionChoices(store, tree);
   const errors: string[] = [];
   const after = new Map<string, Record<string, boolean>>();
@@ -83,7 +97,9 @@ export function setOptionChoices(store: Store, tree: TreeRef, choices: readonly 
     const port = ports.get(c.origin)!;
     const declared = Object.keys(port.recipe.options).sort();
     if (!Object.hasOwn(port.recipe.options, c.option)) {
-      errors.push(`${c.origin} has no option ${c.option} (${declared.length > 0 ? `its options: ${declared.join(', ')}` : 'it declares no options'})`);
+      errors.push(
+        `${c.origin} has no option ${c.option} (${declared.length > 0 ? `its options: ${declared.join(', ')}` : 'it declares no options'})`,
+      );
       continue;
     }
     const mine = after.get(c.origin) ?? { ...(stored.get(c.origin) ?? {}) };
@@ -96,12 +112,17 @@ export function setOptionChoices(store: Store, tree: TreeRef, choices: readonly 
     for (const [name, opt] of Object.entries(recipe.options)) {
       if (!eff[name]) continue;
       for (const need of opt.implies ?? []) {
-        if (!eff[need]) errors.push(`${origin}: option ${name} is on, and it implies ${need}, which is off (add --set ${origin}:${need}=on)`);
+        if (!eff[need])
+          errors.push(
+            `${origin}: option ${name} is on, and it implies ${need}, which is off (add --set ${origin}:${need}=on)`,
+          );
       }
     }
   }
   if (errors.length > 0) {
-    throw new KilnError('KILN_E_OPTION', errors.join('\n'), { hint: 'see the port\'s options with `kiln options -p TREE ORIGIN --show`' });
+    throw new KilnError('KILN_E_OPTION', errors.join('\n'), {
+      hint: "see the port's options with `kiln options -p TREE ORIGIN --show`",
+    });
   }
   store.setOptions(tree.name, choices);
 }
@@ -123,16 +144,25 @@ export interface OptionView {
 }
 
 /** The options of each port in `origins`, with defaults, choices and effective values. */
-export function describeOptions(store: Store, tree: TreeRef, origins: readonly string[]): { origin: string; layer: string; options: OptionView[] }[] {
+export function describeOptions(
+  store: Store,
+  tree: TreeRef,
+  origins: readonly string[],
+): { origin: string; layer: string; options: OptionView[] }[] {
   const ports = loadPorts(tree, origins);
   const stored = getOptionChoices(store, tree);
   return [...ports.values()].map((port) => {
     const chosen = stored.get(port.origin) ?? {};
     const eff = effectiveOptions(port.recipe, chosen);
-    const options = Object.entries(port.recipe.options).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, o]) => ({
-      name, default: o.default, ...(Object.hasOwn(chosen, name) ? { chosen: chosen[name]! } : {}),
-      value: eff[name] ?? o.default, description: o.description,
-    }));
+    const options = Object.entries(port.recipe.options)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, o]) => ({
+        name,
+        default: o.default,
+        ...(Object.hasOwn(chosen, name) ? { chosen: chosen[name]! } : {}),
+        value: eff[name] ?? o.default,
+        description: o.description,
+      }));
     return { origin: port.origin, layer: port.layer, options };
   });
 }

@@ -64,7 +64,11 @@ export function packJobs(jobs: readonly LoadJob[], stamps = false): JobsMessage 
   for (let i = 0; i < jobs.length; i++) {
     const j = jobs[i]!;
     let li = layerIndex.get(j.layer);
-    if (li === undefined) { li = layers.length; layers.push(j.layer); layerIndex.set(j.layer, li); }
+    if (li === undefined) {
+      li = layers.length;
+      layers.push(j.layer);
+      layerIndex.set(j.layer, li);
+    }
     layerOf[i] = li;
     parts[2 * i] = j.origin;
     parts[2 * i + 1] = j.dir;
@@ -76,7 +80,8 @@ export function packJobs(jobs: readonly LoadJob[], stamps = false): JobsMessage 
 export function unpackJobs(m: JobsMessage): LoadJob[] {
   const parts = m.jobs.split('\0');
   const out = new Array<LoadJob>(m.layerOf.length);
-  for (let i = 0; i < out.length; i++) out[i] = { origin: parts[2 * i]!, dir: parts[2 * i + 1]!, layer: m.layers[m.layerOf[i]!]! };
+  for (let i = 0; i < out.length; i++)
+    out[i] = { origin: parts[2 * i]!, dir: parts[2 * i + 1]!, layer: m.layers[m.layerOf[i]!]! };
   return out;
 }
 

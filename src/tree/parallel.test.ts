@@ -15,7 +15,10 @@ test('worker threads really load the recipes, in job order', (t) => {
   }
   const { results, byWorkers } = loadAll(jobs, { workers: 2, minJobs: 0, callerLoads: false });
   assert.equal(byWorkers, 300);
-  assert.deepEqual(results, jobs.map((j) => loadPort(j.dir, j.origin, j.layer)));
+  assert.deepEqual(
+    results,
+    jobs.map((j) => loadPort(j.dir, j.origin, j.layer)),
+  );
   assert.equal(results[17]!.port, undefined);
   assert.ok(results[17]!.problems.length > 0);
 });
@@ -23,7 +26,9 @@ test('worker threads really load the recipes, in job order', (t) => {
 test('below the threshold no worker starts', (t) => {
   const root = tmpDir(t);
   writePort(root, 'devel/one', recipe());
-  const { results, byWorkers } = loadAll([{ dir: path.join(root, 'devel/one'), origin: 'devel/one', layer: 'l' }], { workers: 2 });
+  const { results, byWorkers } = loadAll([{ dir: path.join(root, 'devel/one'), origin: 'devel/one', layer: 'l' }], {
+    workers: 2,
+  });
   assert.equal(byWorkers, 0);
   // Loaded on this thread, the port keeps a lazy recipe too (the parsed rest dies young).
   assert.ok(isUnparsedLazyRecipe(results[0]!.port!.recipe));
@@ -37,8 +42,14 @@ test('ports loaded by workers carry lazy recipes: same keys, order and values; p
   const root = tmpDir(t);
   const jobs = [];
   const bodies = [
-    recipe('1.0', 'name: libfoo\ndescription: |\n  Long text.\ndepends:\n  build: [cat0/port1, outside/none]\n  run: [cat0/port1]\n  system: [pkg-config, zlib1g-dev]\n  system_run: ["libc6 (>= 2.36)"]\n'),
-    recipe('2.0', 'homepage: https://example.org/\noptions:\n  NLS:\n    default: true\n    description: Native language support\n'),
+    recipe(
+      '1.0',
+      'name: libfoo\ndescription: |\n  Long text.\ndepends:\n  build: [cat0/port1, outside/none]\n  run: [cat0/port1]\n  system: [pkg-config, zlib1g-dev]\n  system_run: ["libc6 (>= 2.36)"]\n',
+    ),
+    recipe(
+      '2.0',
+      'homepage: https://example.org/\noptions:\n  NLS:\n    default: true\n    description: Native language support\n',
+    ),
     recipe('3.0', 'patches: [fix.patch]\ndepends:\n  system: [pkg-config]\n'),
     'version: 1.0\nsummary: not a string version\nbuild:\n  system: make\n',
     recipe('4.0', 'license: MIT\narch: [amd64]\n'),
@@ -60,10 +71,17 @@ test('ports loaded by workers carry lazy recipes: same keys, order and values; p
     void `${p.recipe.version}-k${p.recipe.revision} ${p.recipe.summary}`;
     assert.ok(isUnparsedLazyRecipe(p.recipe), `${p.origin} was parsed by reading depends/options`);
   }
-  assert.deepEqual(results[0]!.port!.recipe.depends, { build: ['cat0/port1', 'outside/none'], run: ['cat0/port1'], system: ['pkg-config', 'zlib1g-dev'], system_run: ['libc6 (>= 2.36)'] });
+  assert.deepEqual(results[0]!.port!.recipe.depends, {
+    build: ['cat0/port1', 'outside/none'],
+    run: ['cat0/port1'],
+    system: ['pkg-config', 'zlib1g-dev'],
+    system_run: ['libc6 (>= 2.36)'],
+  });
   assert.equal(results[0]!.port!.pkgname, 'libfoo');
   assert.equal(results[2]!.port!.pkgname, 'port2');
-  assert.deepEqual(results[1]!.port!.recipe.options, { NLS: { default: true, description: 'Native language support' } });
+  assert.deepEqual(results[1]!.port!.recipe.options, {
+    NLS: { default: true, description: 'Native language support' },
+  });
   // Structured clone (postMessage) of a port whose recipe is not parsed yet gets the whole recipe.
   assert.ok(isUnparsedLazyRecipe(results[6]!.port!.recipe));
   assert.deepEqual(structuredClone(results[6]!.port), direct[6]!.port);
@@ -95,7 +113,10 @@ test('workers started ahead take their jobs when they come, or are sent away for
   const pool = startLoaders(2);
   const { results, byWorkers } = loadAll(jobs, { pool, minJobs: 0, callerLoads: false });
   assert.equal(byWorkers, 50);
-  assert.deepEqual(results, jobs.map((j) => loadPort(j.dir, j.origin, j.layer)));
+  assert.deepEqual(
+    results,
+    jobs.map((j) => loadPort(j.dir, j.origin, j.layer)),
+  );
   assert.equal(results[3]!.port!.layer, 'upper');
   // Below the threshold the pool is dismissed and the caller loads everything.
   const small = loadAll(jobs.slice(0, 5), { pool: startLoaders(1), minJobs: 100 });

@@ -8,7 +8,16 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { loadPortLazy, type PortLoad } from '../recipe/index.js';
 import {
-  JOBS_POSTED, JOBS_WALK, WALK_BUSY, WALK_CANCELLED, WALK_WAITING, WORKER_BUSY, WORKER_CANCELLED, WORKER_IDLE, packJobs, type LoadJob,
+  JOBS_POSTED,
+  JOBS_WALK,
+  WALK_BUSY,
+  WALK_CANCELLED,
+  WALK_WAITING,
+  WORKER_BUSY,
+  WORKER_CANCELLED,
+  WORKER_IDLE,
+  packJobs,
+  type LoadJob,
   type WalkMessage,
 } from './parallel-state.js';
 import { CHUNK, defaultWorkers, startLoaders, stopLoaders, type LoaderPool } from './pool.js';
@@ -53,13 +62,20 @@ export interface LoadAllOptions {
  * Loads every job, in parallel when there are many. `results` are in job order; `byWorkers` counts what workers
  * loaded; `extras` (when asked for) holds the texts and stamps.
  */
-export function loadAll(jobs: readonly LoadJob[], opts: LoadAllOptions = {}): { results: PortLoad[]; byWorkers: number; extras?: LoadExtras } {
+export function loadAll(
+  jobs: readonly LoadJob[],
+  opts: LoadAllOptions = {},
+): { results: PortLoad[]; byWorkers: number; extras?: LoadExtras } {
   const results: (PortLoad | undefined)[] = new Array(jobs.length);
   const extras: LoadExtras | undefined = opts.extras
-    ? { texts: new Array<string | undefined>(jobs.length), stamps: new Float64Array(STAMP * jobs.length) } : undefined;
+    ? { texts: new Array<string | undefined>(jobs.length), stamps: new Float64Array(STAMP * jobs.length) }
+    : undefined;
   const parallel = jobs.length >= (opts.minJobs ?? PARALLEL_MIN_JOBS);
   let pool = opts.pool;
-  if (pool && !parallel) { stopLoaders(pool); pool = undefined; }
+  if (pool && !parallel) {
+    stopLoaders(pool);
+    pool = undefined;
+  }
   if (!pool && parallel) pool = startLoaders(opts.workers ?? defaultWorkers());
   const started = pool?.workers ?? [];
   let byWorkers = 0;
@@ -101,7 +117,10 @@ export function loadAll(jobs: readonly LoadJob[], opts: LoadAllOptions = {}): { 
       drain(s.port);
     }
   } finally {
-    for (const s of started) { s.port.close(); void s.worker.terminate(); }
+    for (const s of started) {
+      s.port.close();
+      void s.worker.terminate();
+    }
   }
   // Whatever a failed worker claimed but never delivered is loaded here.
   for (let i = 0; i < jobs.length; i++) {

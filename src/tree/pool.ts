@@ -35,8 +35,9 @@ function workerSpec(): { entry: URL | string; eval: boolean } | undefined {
   const url = new URL(`./load-worker.${ts ? 'ts' : 'js'}`, import.meta.url);
   if (!fs.existsSync(fileURLToPath(url))) return undefined;
   if (!ts) return { entry: url, eval: false };
-  const code = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url.href)}); })`
-    + '.catch((e) => { console.error(e); process.exit(1); });';
+  const code =
+    `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url.href)}); })` +
+    '.catch((e) => { console.error(e); process.exit(1); });';
   return { entry: code, eval: true };
 }
 
@@ -74,12 +75,19 @@ export function takePrestarted(): LoaderPool | undefined {
 
 /** Ends a prestarted pool nobody adopted (a small tree). */
 export function dropPrestarted(): void {
-  if (prestarted) { stopLoaders(prestarted); prestarted = undefined; }
+  if (prestarted) {
+    stopLoaders(prestarted);
+    prestarted = undefined;
+  }
 }
 
 /** Starts `n` helper workers waiting for jobs (none when they cannot start here); adopts a prestarted pool of that size. */
 export function startLoaders(n: number = defaultWorkers()): LoaderPool {
-  if (prestarted && prestarted.workers.length === n) { const p = prestarted; prestarted = undefined; return p; }
+  if (prestarted && prestarted.workers.length === n) {
+    const p = prestarted;
+    prestarted = undefined;
+    return p;
+  }
   const spec = n > 0 ? workerSpec() : undefined;
   const next = new SharedArrayBuffer(4);
   const state = new SharedArrayBuffer(4 * Math.max(1, n));
@@ -93,10 +101,16 @@ export function startLoaders(n: number = defaultWorkers()): LoaderPool {
       const init: WorkerInit = { next, state, go, index, chunk: CHUNK, port: port2, walk };
       // A larger young generation than V8's default: a loader allocates fast and keeps almost nothing (each
       // chunk is posted and dropped), so fewer scavenges are pure gain (-3 % CPU on a 35,000-port scan).
-      const worker = new Worker(spec.entry, { eval: spec.eval, workerData: init, transferList: [port2],
-        resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } });
+      const worker = new Worker(spec.entry, {
+        eval: spec.eval,
+        workerData: init,
+        transferList: [port2],
+        resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
+      });
       worker.unref();
-      worker.on('error', () => { /* its jobs are redone by loadAll */ });
+      worker.on('error', () => {
+        /* its jobs are redone by loadAll */
+      });
       workers.push({ worker, port: port1, index });
     } catch {
       // Workers that never got created stay IDLE and are cancelled like late ones.
@@ -112,6 +126,8 @@ export function stopLoaders(pool: LoaderPool): void {
   const go = new Int32Array(pool.go);
   Atomics.store(go, 0, JOBS_NONE);
   Atomics.notify(go, 0);
-  for (const s of pool.workers) { s.port.close(); void s.worker.terminate(); }
+  for (const s of pool.workers) {
+    s.port.close();
+    void s.worker.terminate();
+  }
 }
-

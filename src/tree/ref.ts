@@ -33,7 +33,8 @@ export const TREE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export function checkTreeName(name: string): void {
   if (!TREE_NAME_RE.test(name) || name.length > 64) {
     throw new KilnError('KILN_E_TREE_INVALID', `"${name}" is not a valid tree name`, {
-      hint: 'a tree name is 1-64 characters of letters, digits, ".", "_" and "-", starting with a letter or digit' });
+      hint: 'a tree name is 1-64 characters of letters, digits, ".", "_" and "-", starting with a letter or digit',
+    });
   }
 }
 
@@ -48,22 +49,33 @@ export function layersOf(store: Store, rec: TreeRecord): TreeLayer[] {
 
 function collect(store: Store, rec: TreeRecord, out: TreeLayer[], chain: string[]): void {
   const spec = rec.spec;
-  if (spec.kind === 'path') { out.push({ name: rec.name, dir: spec.path }); return; }
-  if (spec.kind === 'git') { out.push({ name: rec.name, dir: spec.dir }); return; }
+  if (spec.kind === 'path') {
+    out.push({ name: rec.name, dir: spec.path });
+    return;
+  }
+  if (spec.kind === 'git') {
+    out.push({ name: rec.name, dir: spec.dir });
+    return;
+  }
   if (spec.kind === 'debian') {
     out.push({ name: rec.name, dir: spec.dir, debian: { index: debianIndexFile(spec.dir), release: spec.release } });
     return;
   }
   for (const l of spec.layers) {
-    if ('path' in l) { out.push({ name: l.path, dir: l.path }); continue; }
+    if ('path' in l) {
+      out.push({ name: l.path, dir: l.path });
+      continue;
+    }
     if (chain.includes(l.tree)) {
       throw new KilnError('KILN_E_TREE_INVALID', `overlay ${chain.join(' -> ')} -> ${l.tree} refers to itself`, {
-        hint: `delete and re-add overlay ${rec.name}` });
+        hint: `delete and re-add overlay ${rec.name}`,
+      });
     }
     const sub = store.getTree(l.tree);
     if (!sub) {
       throw new KilnError('KILN_E_TREE_NOT_FOUND', `overlay ${rec.name} uses tree ${l.tree}, which is not registered`, {
-        hint: `register ${l.tree} again with \`kiln tree add ${l.tree} ...\`, or delete and re-add overlay ${rec.name}` });
+        hint: `register ${l.tree} again with \`kiln tree add ${l.tree} ...\`, or delete and re-add overlay ${rec.name}`,
+      });
     }
     collect(store, sub, out, [...chain, l.tree]);
   }
@@ -83,16 +95,27 @@ export function resolveTree(store: Store | null, nameOrPath: string, cwd: string
   if (nameOrPath === '' || !isDir(dir)) {
     const names = store ? store.listTrees().map((t) => t.name) : [];
     throw new KilnError('KILN_E_TREE_NOT_FOUND', `"${nameOrPath}" is neither a registered tree nor a folder`, {
-      hint: names.length > 0 ? `registered trees: ${names.join(', ')}; or give the path of a tree folder`
-        : 'register one with `kiln tree add NAME --path DIR`, or give the path of a tree folder' });
+      hint:
+        names.length > 0
+          ? `registered trees: ${names.join(', ')}; or give the path of a tree folder`
+          : 'register one with `kiln tree add NAME --path DIR`, or give the path of a tree folder',
+    });
   }
   if (firstPort(dir) === undefined) throw notATree(dir);
-  const base = path.basename(dir).replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[._-]+/, '');
+  const base = path
+    .basename(dir)
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .replace(/^[._-]+/, '');
   return { name: base === '' ? 'tree' : base, layers: [{ name: base === '' ? dir : base, dir }] };
 }
 
 /** The error for a folder with no `CAT/NAME/port.yaml`. */
 export function notATree(dir: string): KilnError {
-  return new KilnError('KILN_E_TREE_INVALID', `${dir} does not look like a ports tree: it has no CATEGORY/NAME/port.yaml`, {
-    hint: 'point at the folder that holds the category folders (e.g. devel/hello/port.yaml)' });
+  return new KilnError(
+    'KILN_E_TREE_INVALID',
+    `${dir} does not look like a ports tree: it has no CATEGORY/NAME/port.yaml`,
+    {
+      hint: 'point at the folder that holds the category folders (e.g. devel/hello/port.yaml)',
+    },
+  );
 }

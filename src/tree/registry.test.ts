@@ -16,8 +16,10 @@ function setup(t: { after: (fn: () => void) => void }): { root: string; home: st
   return { root, home, store };
 }
 
-const isKiln = (code: string, re?: RegExp) => (e: unknown): boolean =>
-  e instanceof KilnError && e.code === code && (re === undefined || re.test(`${e.message}\n${e.hint ?? ''}`));
+const isKiln =
+  (code: string, re?: RegExp) =>
+  (e: unknown): boolean =>
+    e instanceof KilnError && e.code === code && (re === undefined || re.test(`${e.message}\n${e.hint ?? ''}`));
 
 test('add --path stores the absolute folder; bad folders, names and duplicates are refused', async (t) => {
   const { root, home, store } = setup(t);
@@ -25,15 +27,36 @@ test('add --path stores the absolute folder; bad folders, names and duplicates a
   fs.mkdirSync(path.join(root, 'empty/devel/nothing'), { recursive: true });
   const rec = await addTree(store, home, { name: 'main', path: 'ports', cwd: root });
   assert.deepEqual(rec.spec, { kind: 'path', path: path.join(root, 'ports') });
-  await assert.rejects(addTree(store, home, { name: 'main', path: 'ports', cwd: root }), isKiln('KILN_E_TREE_EXISTS', /kiln tree delete main/));
-  await assert.rejects(addTree(store, home, { name: 'x', path: 'nope', cwd: root }), isKiln('KILN_E_TREE_NOT_FOUND', /nope/));
-  await assert.rejects(addTree(store, home, { name: 'x', path: 'empty', cwd: root }), isKiln('KILN_E_TREE_INVALID', /CATEGORY\/NAME\/port\.yaml/));
-  await assert.rejects(addTree(store, home, { name: '-bad', path: 'ports', cwd: root }), isKiln('KILN_E_TREE_INVALID', /not a valid tree name/));
+  await assert.rejects(
+    addTree(store, home, { name: 'main', path: 'ports', cwd: root }),
+    isKiln('KILN_E_TREE_EXISTS', /kiln tree delete main/),
+  );
+  await assert.rejects(
+    addTree(store, home, { name: 'x', path: 'nope', cwd: root }),
+    isKiln('KILN_E_TREE_NOT_FOUND', /nope/),
+  );
+  await assert.rejects(
+    addTree(store, home, { name: 'x', path: 'empty', cwd: root }),
+    isKiln('KILN_E_TREE_INVALID', /CATEGORY\/NAME\/port\.yaml/),
+  );
+  await assert.rejects(
+    addTree(store, home, { name: '-bad', path: 'ports', cwd: root }),
+    isKiln('KILN_E_TREE_INVALID', /not a valid tree name/),
+  );
   await assert.rejects(addTree(store, home, { name: 'a/b', path: 'ports', cwd: root }), isKiln('KILN_E_TREE_INVALID'));
-  await assert.rejects(addTree(store, home, { name: 'x', path: 'ports', overlay: 'a,b', cwd: root }), isKiln('KILN_E_USAGE', /exactly one/));
+  await assert.rejects(
+    addTree(store, home, { name: 'x', path: 'ports', overlay: 'a,b', cwd: root }),
+    isKiln('KILN_E_USAGE', /exactly one/),
+  );
   await assert.rejects(addTree(store, home, { name: 'x', cwd: root }), isKiln('KILN_E_USAGE'));
-  await assert.rejects(addTree(store, home, { name: 'x', path: 'ports', branch: 'b', cwd: root }), isKiln('KILN_E_USAGE', /--branch/));
-  assert.deepEqual(listTrees(store).map((x) => x.name), ['main']);
+  await assert.rejects(
+    addTree(store, home, { name: 'x', path: 'ports', branch: 'b', cwd: root }),
+    isKiln('KILN_E_USAGE', /--branch/),
+  );
+  assert.deepEqual(
+    listTrees(store).map((x) => x.name),
+    ['main'],
+  );
 });
 
 test('add --git clones into HOME/trees/NAME; update fetches and resets to the branch', async (t) => {
@@ -44,7 +67,7 @@ test('add --git clones into HOME/trees/NAME; update fetches and resets to the br
   const clone = path.join(treesDir(home), 'g');
   assert.equal(rec.spec.kind, 'git');
   assert.ok(rec.spec.kind === 'git' && rec.spec.dir === clone && rec.spec.branch === 'main');
-  assert.ok(rec.spec.kind === 'git' && rec.spec.commit === await git(upstream, 'rev-parse', 'HEAD'));
+  assert.ok(rec.spec.kind === 'git' && rec.spec.commit === (await git(upstream, 'rev-parse', 'HEAD')));
   assert.match(fs.readFileSync(path.join(clone, 'devel/a/port.yaml'), 'utf8'), /"1\.0"/);
   assert.deepEqual(fs.readdirSync(treesDir(home)), ['g'], 'no partial clone is left behind');
 
@@ -80,11 +103,23 @@ test('add --git --branch follows that branch; a repository that is not a tree, o
   await git(notTree, 'init', '--quiet', '--initial-branch=main');
   fs.writeFileSync(path.join(notTree, 'README'), 'hello');
   await commitAll(notTree, 'readme');
-  await assert.rejects(addTree(store, home, { name: 'n', git: `file://${notTree}` }), isKiln('KILN_E_TREE_INVALID', /does not look like a ports tree/));
-  await assert.rejects(addTree(store, home, { name: 'm', git: `file://${root}/missing` }), isKiln('KILN_E_TREE_INVALID', /git clone/));
-  await assert.rejects(addTree(store, home, { name: 'b', git: url, branch: 'nosuch' }), isKiln('KILN_E_TREE_INVALID', /nosuch/));
+  await assert.rejects(
+    addTree(store, home, { name: 'n', git: `file://${notTree}` }),
+    isKiln('KILN_E_TREE_INVALID', /does not look like a ports tree/),
+  );
+  await assert.rejects(
+    addTree(store, home, { name: 'm', git: `file://${root}/missing` }),
+    isKiln('KILN_E_TREE_INVALID', /git clone/),
+  );
+  await assert.rejects(
+    addTree(store, home, { name: 'b', git: url, branch: 'nosuch' }),
+    isKiln('KILN_E_TREE_INVALID', /nosuch/),
+  );
   assert.deepEqual(fs.readdirSync(treesDir(home)), ['s']);
-  assert.deepEqual(listTrees(store).map((x) => x.name), ['s']);
+  assert.deepEqual(
+    listTrees(store).map((x) => x.name),
+    ['s'],
+  );
 });
 
 test('overlays: layers lowest first, overlays of overlays flatten, show names the right layer', async (t) => {
@@ -100,24 +135,48 @@ test('overlays: layers lowest first, overlays of overlays flatten, show names th
   await addTree(store, home, { name: 'base', path: base });
   await addTree(store, home, { name: 'o1', overlay: 'base,mid', cwd: root });
   await addTree(store, home, { name: 'o2', overlay: ['o1', top] });
-  await assert.rejects(addTree(store, home, { name: 'o3', overlay: 'base,nosuch,' }), isKiln('KILN_E_TREE_INVALID', /at least two layers, none empty/));
-  await assert.rejects(addTree(store, home, { name: 'o3', overlay: 'base,nosuch', cwd: root }), isKiln('KILN_E_TREE_NOT_FOUND', /nosuch/));
+  await assert.rejects(
+    addTree(store, home, { name: 'o3', overlay: 'base,nosuch,' }),
+    isKiln('KILN_E_TREE_INVALID', /at least two layers, none empty/),
+  );
+  await assert.rejects(
+    addTree(store, home, { name: 'o3', overlay: 'base,nosuch', cwd: root }),
+    isKiln('KILN_E_TREE_NOT_FOUND', /nosuch/),
+  );
   await assert.rejects(addTree(store, home, { name: 'o3', overlay: 'base' }), isKiln('KILN_E_TREE_INVALID'));
 
   const ref = resolveTree(store, 'o2', root);
-  assert.deepEqual(ref, { name: 'o2', layers: [{ name: 'base', dir: base }, { name: mid, dir: mid }, { name: top, dir: top }] });
-  assert.deepEqual(listTrees(store).find((x) => x.name === 'o2')?.layers.map((l) => l.dir), [base, mid, top]);
+  assert.deepEqual(ref, {
+    name: 'o2',
+    layers: [
+      { name: 'base', dir: base },
+      { name: mid, dir: mid },
+      { name: top, dir: top },
+    ],
+  });
+  assert.deepEqual(
+    listTrees(store)
+      .find((x) => x.name === 'o2')
+      ?.layers.map((l) => l.dir),
+    [base, mid, top],
+  );
 
   const a = showPort(store, 'o2', 'devel/a');
   assert.equal(a.layer.dir, top);
-  assert.deepEqual(a.shadows.map((l) => l.dir), [mid, base]);
+  assert.deepEqual(
+    a.shadows.map((l) => l.dir),
+    [mid, base],
+  );
   const b = showPort(store, 'o2', 'devel/b');
   assert.equal(b.layer.name, 'base');
   assert.deepEqual(b.shadows, []);
   assert.equal(showPort(store, 'o1', 'devel/a').layer.dir, mid);
   assert.throws(() => showPort(store, 'o1', 'devel/c'), isKiln('KILN_E_PORT_NOT_FOUND', /devel\/c is not in tree o1/));
   assert.throws(() => showPort(store, 'o1', '../devel'), isKiln('KILN_E_PORT_NOT_FOUND'));
-  assert.throws(() => showPort(store, 'nosuch', 'devel/a'), isKiln('KILN_E_TREE_NOT_FOUND', /registered trees: base, o1, o2/));
+  assert.throws(
+    () => showPort(store, 'nosuch', 'devel/a'),
+    isKiln('KILN_E_TREE_NOT_FOUND', /registered trees: base, o1, o2/),
+  );
 });
 
 test('delete: refuses a tree an overlay uses, never touches a --path folder, removes a git clone', async (t) => {
@@ -158,7 +217,14 @@ test('update: a path tree is re-checked; an overlay updates each git layer', asy
   fs.writeFileSync(path.join(up, 'devel/z/port.yaml'), recipe('9.9'));
   const head = await commitAll(up, 'bump');
   const done = await updateTree(store, home, 'ov');
-  assert.deepEqual(done.map((d) => [d.name, d.kind, d.commit]), [['base', 'path', undefined], ['g', 'git', head], ['ov', 'overlay', undefined]]);
+  assert.deepEqual(
+    done.map((d) => [d.name, d.kind, d.commit]),
+    [
+      ['base', 'path', undefined],
+      ['g', 'git', head],
+      ['ov', 'overlay', undefined],
+    ],
+  );
   assert.match(fs.readFileSync(path.join(treesDir(home), 'g/devel/z/port.yaml'), 'utf8'), /9\.9/);
   fs.rmSync(path.join(base, 'devel'), { recursive: true });
   await assert.rejects(updateTree(store, home, 'base'), isKiln('KILN_E_TREE_INVALID'));

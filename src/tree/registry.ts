@@ -46,7 +46,9 @@ export function treesDir(home: string): string {
 function notFound(name: string, store: Store): KilnError {
   const names = store.listTrees().map((t) => t.name);
   return new KilnError('KILN_E_TREE_NOT_FOUND', `no tree named "${name}" is registered`, {
-    hint: names.length > 0 ? `registered trees: ${names.join(', ')}` : 'register one with `kiln tree add NAME --path DIR`' });
+    hint:
+      names.length > 0 ? `registered trees: ${names.join(', ')}` : 'register one with `kiln tree add NAME --path DIR`',
+  });
 }
 
 /** The registered tree `name`, or KILN_E_TREE_NOT_FOUND listing the registered ones. */
@@ -59,7 +61,9 @@ export function getTree(store: Store, name: string): TreeRecord {
 /** Checks that `dir` is a folder that looks like a tree; returns it absolute. */
 function checkTreeDir(dir: string, given: string): string {
   if (!isDir(dir)) {
-    throw new KilnError('KILN_E_TREE_NOT_FOUND', `${given} is not a folder`, { hint: 'give the path of an existing tree folder' });
+    throw new KilnError('KILN_E_TREE_NOT_FOUND', `${given} is not a folder`, {
+      hint: 'give the path of an existing tree folder',
+    });
   }
   if (firstPort(dir) === undefined) throw notATree(dir);
   return dir;
@@ -70,14 +74,18 @@ export async function addTree(store: Store, home: string, opts: AddTreeOptions):
   const cwd = opts.cwd ?? process.cwd();
   const kinds = [opts.path, opts.git, opts.overlay, opts.debian].filter((x) => x !== undefined).length;
   if (kinds !== 1) {
-    throw new UsageError('kiln tree add: give exactly one of --path DIR, --git URL, --overlay LOWER,...,UPPER, --debian RELEASE',
-      'see `kiln tree add --help`');
+    throw new UsageError(
+      'kiln tree add: give exactly one of --path DIR, --git URL, --overlay LOWER,...,UPPER, --debian RELEASE',
+      'see `kiln tree add --help`',
+    );
   }
-  if (opts.branch !== undefined && opts.git === undefined) throw new UsageError('kiln tree add: --branch goes with --git');
+  if (opts.branch !== undefined && opts.git === undefined)
+    throw new UsageError('kiln tree add: --branch goes with --git');
   checkTreeName(opts.name);
   if (store.getTree(opts.name)) {
     throw new KilnError('KILN_E_TREE_EXISTS', `a tree named "${opts.name}" is already registered`, {
-      hint: `pick another name, or remove it first with \`kiln tree delete ${opts.name}\`` });
+      hint: `pick another name, or remove it first with \`kiln tree delete ${opts.name}\``,
+    });
   }
   if (opts.path !== undefined) {
     const dir = checkTreeDir(path.resolve(cwd, opts.path), opts.path);
@@ -86,8 +94,14 @@ export async function addTree(store: Store, home: string, opts: AddTreeOptions):
   if (opts.overlay !== undefined) return store.insertTree(opts.name, overlaySpec(store, opts.overlay, cwd));
   if (opts.debian !== undefined) {
     const { addDebianTree } = await import('./debian.js');
-    return addDebianTree(store, home, { name: opts.name, release: opts.debian, component: opts.component, arches: opts.arches, mirror: opts.mirror,
-      ...(opts.updates === false ? { updates: false } : {}) });
+    return addDebianTree(store, home, {
+      name: opts.name,
+      release: opts.debian,
+      component: opts.component,
+      arches: opts.arches,
+      mirror: opts.mirror,
+      ...(opts.updates === false ? { updates: false } : {}),
+    });
   }
   return addGitTree(store, home, opts.name, opts.git!, opts.branch);
 }
@@ -95,14 +109,22 @@ export async function addTree(store: Store, home: string, opts: AddTreeOptions):
 function overlaySpec(store: Store, overlay: string | readonly string[], cwd: string): TreeSpec {
   const items = typeof overlay === 'string' ? overlay.split(',') : [...overlay];
   if (items.length < 2 || items.some((i) => i.trim() === '')) {
-    throw new KilnError('KILN_E_TREE_INVALID', `--overlay "${items.join(',')}" must name at least two layers, none empty`, {
-      hint: 'write --overlay LOWER,...,UPPER with registered tree names or tree folders, lowest first' });
+    throw new KilnError(
+      'KILN_E_TREE_INVALID',
+      `--overlay "${items.join(',')}" must name at least two layers, none empty`,
+      {
+        hint: 'write --overlay LOWER,...,UPPER with registered tree names or tree folders, lowest first',
+      },
+    );
   }
   const layers: OverlayLayerSpec[] = [];
   const bad: string[] = [];
   for (const raw of items) {
     const item = raw.trim();
-    if (!item.includes('/') && store.getTree(item)) { layers.push({ tree: item }); continue; }
+    if (!item.includes('/') && store.getTree(item)) {
+      layers.push({ tree: item });
+      continue;
+    }
     const dir = path.resolve(cwd, item);
     if (!isDir(dir)) bad.push(`${item} (neither a registered tree nor a folder)`);
     else if (firstPort(dir) === undefined) bad.push(`${item} (a folder with no CATEGORY/NAME/port.yaml)`);
@@ -110,16 +132,24 @@ function overlaySpec(store: Store, overlay: string | readonly string[], cwd: str
   }
   if (bad.length > 0) {
     throw new KilnError('KILN_E_TREE_NOT_FOUND', `overlay layers not usable: ${bad.join('; ')}`, {
-      hint: 'each layer is a registered tree name (`kiln tree list`) or the path of a tree folder' });
+      hint: 'each layer is a registered tree name (`kiln tree list`) or the path of a tree folder',
+    });
   }
   return { kind: 'overlay', layers };
 }
 
-async function addGitTree(store: Store, home: string, name: string, url: string, branch: string | undefined): Promise<TreeRecord> {
+async function addGitTree(
+  store: Store,
+  home: string,
+  name: string,
+  url: string,
+  branch: string | undefined,
+): Promise<TreeRecord> {
   const dir = path.join(treesDir(home), name);
   if (fs.existsSync(dir)) {
     throw new KilnError('KILN_E_TREE_EXISTS', `${dir} exists already but no tree "${name}" is registered`, {
-      hint: `remove ${dir} (a leftover clone) or pick another name` });
+      hint: `remove ${dir} (a leftover clone) or pick another name`,
+    });
   }
   fs.mkdirSync(treesDir(home), { recursive: true });
   const tmp = path.join(treesDir(home), `.${name}.partial-${process.pid}`);
@@ -127,14 +157,22 @@ async function addGitTree(store: Store, home: string, name: string, url: string,
   try {
     const got = await gitClone(url, branch, tmp);
     if (firstPort(tmp) === undefined) {
-      throw new KilnError('KILN_E_TREE_INVALID', `${url} does not look like a ports tree: it has no CATEGORY/NAME/port.yaml`, {
-        hint: 'the repository root must hold the category folders (e.g. devel/hello/port.yaml)' });
+      throw new KilnError(
+        'KILN_E_TREE_INVALID',
+        `${url} does not look like a ports tree: it has no CATEGORY/NAME/port.yaml`,
+        {
+          hint: 'the repository root must hold the category folders (e.g. devel/hello/port.yaml)',
+        },
+      );
     }
     try {
       fs.renameSync(tmp, dir);
     } catch (e) {
       // Another `kiln tree add` of the same name won the race.
-      throw new KilnError('KILN_E_TREE_EXISTS', `${dir} appeared while cloning`, { hint: 'another kiln added a tree of that name; see `kiln tree list`', cause: e });
+      throw new KilnError('KILN_E_TREE_EXISTS', `${dir} appeared while cloning`, {
+        hint: 'another kiln added a tree of that name; see `kiln tree list`',
+        cause: e,
+      });
     }
     try {
       return store.insertTree(name, { kind: 'git', url, branch: got.branch, dir, commit: got.commit });
@@ -207,11 +245,20 @@ export interface TreeInfo extends TreeRecord {
 export function listTrees(store: Store): TreeInfo[] {
   return store.listTrees().map((rec) => {
     let layers: TreeLayer[] = [];
-    try { layers = layersOf(store, rec); } catch { /* shown with no layers */ }
+    try {
+      layers = layersOf(store, rec);
+    } catch {
+      /* shown with no layers */
+    }
     const s = rec.spec;
-    const source = s.kind === 'path' ? s.path : s.kind === 'git' ? `${s.url} (${s.branch})`
-      : s.kind === 'debian' ? `Debian ${s.release} ${s.component} (${s.arches.join(', ')})`
-      : s.layers.map((l) => ('tree' in l ? l.tree : l.path)).join(',');
+    const source =
+      s.kind === 'path'
+        ? s.path
+        : s.kind === 'git'
+          ? `${s.url} (${s.branch})`
+          : s.kind === 'debian'
+            ? `Debian ${s.release} ${s.component} (${s.arches.join(', ')})`
+            : s.layers.map((l) => ('tree' in l ? l.tree : l.path)).join(',');
     return { ...rec, layers, source };
   });
 }
@@ -219,17 +266,23 @@ export function listTrees(store: Store): TreeInfo[] {
 /** Unregisters a tree and its option choices, and removes kiln's clone of a git tree (never a `--path` folder). */
 export function deleteTree(store: Store, home: string, name: string): void {
   const rec = getTree(store, name);
-  const users = store.listTrees().filter((t) => t.spec.kind === 'overlay' && t.spec.layers.some((l: OverlayLayerSpec) => 'tree' in l && l.tree === name));
+  const users = store
+    .listTrees()
+    .filter(
+      (t) => t.spec.kind === 'overlay' && t.spec.layers.some((l: OverlayLayerSpec) => 'tree' in l && l.tree === name),
+    );
   if (users.length > 0) {
     const list = users.map((u) => u.name).join(', ');
     throw new KilnError('KILN_E_TREE_IN_USE', `tree "${name}" is a layer of overlay ${list}`, {
-      hint: `delete ${users.length === 1 ? 'that overlay' : 'those overlays'} first (\`kiln tree delete ${users[0]!.name}\`)` });
+      hint: `delete ${users.length === 1 ? 'that overlay' : 'those overlays'} first (\`kiln tree delete ${users[0]!.name}\`)`,
+    });
   }
   store.deleteTree(name);
   if (rec.spec.kind === 'git' || rec.spec.kind === 'debian') {
     const rel = path.relative(treesDir(home), rec.spec.dir);
     // Only ever remove a folder inside HOME/trees.
-    if (rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)) fs.rmSync(rec.spec.dir, { recursive: true, force: true });
+    if (rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel))
+      fs.rmSync(rec.spec.dir, { recursive: true, force: true });
   }
 }
 
@@ -246,7 +299,10 @@ export interface PortSource {
 
 /** Which layer of `tree` provides `origin`, and which lower layers it shadows. KILN_E_PORT_NOT_FOUND when none. */
 export function showPort(store: Store, tree: string | TreeRef, origin: string): PortSource {
-  return locatePort(typeof tree === 'string' ? { name: tree, layers: layersOf(store, getTree(store, tree)) } : tree, origin);
+  return locatePort(
+    typeof tree === 'string' ? { name: tree, layers: layersOf(store, getTree(store, tree)) } : tree,
+    origin,
+  );
 }
 
 /** Like {@link showPort} for a resolved tree: finds the top layer with `ORIGIN/port.yaml`. */
@@ -259,8 +315,10 @@ export function locatePort(ref: TreeRef, origin: string): PortSource {
   const top = having.pop();
   if (!top) {
     throw new KilnError('KILN_E_PORT_NOT_FOUND', `${origin} is not in tree ${ref.name}`, {
-      hint: deb ? `an origin is CATEGORY/NAME: a source package of Debian ${deb.debian!.release} (SECTION/SOURCE, e.g. utils/jq) or a port.yaml in one of the layers`
-        : `an origin is CATEGORY/NAME with a port.yaml in one of the layers: ${ref.layers.map((l) => l.dir).join(', ')}` });
+      hint: deb
+        ? `an origin is CATEGORY/NAME: a source package of Debian ${deb.debian!.release} (SECTION/SOURCE, e.g. utils/jq) or a port.yaml in one of the layers`
+        : `an origin is CATEGORY/NAME with a port.yaml in one of the layers: ${ref.layers.map((l) => l.dir).join(', ')}`,
+    });
   }
   return { origin: clean, layer: top, shadows: having.reverse(), ...(archive ? { debian: archive } : {}) };
 }

@@ -10,8 +10,20 @@ import { lazyEagerKeys } from '../recipe/index.js';
 import type { TreeLayer } from './ref.js';
 import { STAMP } from './walk.js';
 import {
-  HEADER, MAGIC, SCAN_CACHE_FORMAT, TAG_EMPTY_LIST, TAG_EMPTY_MAP, TAG_JSON, TAG_NUMBER, TAG_STRING, checksum, codeStamp, layersKey,
-  type CacheIndex, type Depends, type EntrySink,
+  HEADER,
+  MAGIC,
+  SCAN_CACHE_FORMAT,
+  TAG_EMPTY_LIST,
+  TAG_EMPTY_MAP,
+  TAG_JSON,
+  TAG_NUMBER,
+  TAG_STRING,
+  checksum,
+  codeStamp,
+  layersKey,
+  type CacheIndex,
+  type Depends,
+  type EntrySink,
 } from './scan-cache.js';
 
 /** True for a value JSON gives back exactly. */
@@ -22,7 +34,8 @@ function jsonSafe(x: unknown, depth = 0): boolean {
   if (Array.isArray(x)) return x.every((y) => jsonSafe(y, depth + 1));
   const proto = Object.getPrototypeOf(x) as unknown;
   if (proto !== Object.prototype && proto !== null) return false;
-  for (const k of Object.keys(x)) if (k === '__proto__' || !jsonSafe((x as Record<string, unknown>)[k], depth + 1)) return false;
+  for (const k of Object.keys(x))
+    if (k === '__proto__' || !jsonSafe((x as Record<string, unknown>)[k], depth + 1)) return false;
   return true;
 }
 
@@ -61,8 +74,16 @@ export class ScanCacheWriter implements EntrySink {
    * among them) and text (bytes, or the decoded string). Returns false (and adds nothing) for values JSON would not
    * give back exactly, or a full writer.
    */
-  add(origin: string, layer: number, stat: Float64Array, pstat: ArrayLike<number>, hash: string, mask: number,
-    values: readonly unknown[], text: Buffer | string): boolean {
+  add(
+    origin: string,
+    layer: number,
+    stat: Float64Array,
+    pstat: ArrayLike<number>,
+    hash: string,
+    mask: number,
+    values: readonly unknown[],
+    text: Buffer | string,
+  ): boolean {
     const keys = lazyEagerKeys(mask);
     if (this.n >= this.capacity) return false;
     for (let i = 0; i < values.length; i++) {
@@ -80,11 +101,18 @@ export class ScanCacheWriter implements EntrySink {
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
       if (keys[i] === 'depends') this.deps.push(v as Depends);
-      else if (typeof v === 'string') { this.tags.push(TAG_STRING); this.strs.push(v); }
-      else if (typeof v === 'number') { this.tags.push(TAG_NUMBER); this.nums.push(v); }
-      else if (Array.isArray(v) && v.length === 0) this.tags.push(TAG_EMPTY_LIST);
+      else if (typeof v === 'string') {
+        this.tags.push(TAG_STRING);
+        this.strs.push(v);
+      } else if (typeof v === 'number') {
+        this.tags.push(TAG_NUMBER);
+        this.nums.push(v);
+      } else if (Array.isArray(v) && v.length === 0) this.tags.push(TAG_EMPTY_LIST);
       else if (typeof v === 'object' && v !== null && !Array.isArray(v) && isEmpty(v)) this.tags.push(TAG_EMPTY_MAP);
-      else { this.tags.push(TAG_JSON); this.json.push(v); }
+      else {
+        this.tags.push(TAG_JSON);
+        this.json.push(v);
+      }
     }
     this.textBytes[e] = typeof text === 'string' ? Buffer.byteLength(text, 'utf8') : text.length;
     if (pstat.length > 0) {
@@ -104,7 +132,11 @@ export class ScanCacheWriter implements EntrySink {
     const nameIndex = new Map<string, number>();
     const intern = (s: string): number => {
       let i = nameIndex.get(s);
-      if (i === undefined) { i = names.length; names.push(s); nameIndex.set(s, i); }
+      if (i === undefined) {
+        i = names.length;
+        names.push(s);
+        nameIndex.set(s, i);
+      }
       return i;
     };
     let size = 0;
@@ -112,7 +144,10 @@ export class ScanCacheWriter implements EntrySink {
     const ints = new Int32Array(size);
     let p = 0;
     for (const d of this.deps) {
-      ints[p++] = d.build.length; ints[p++] = d.run.length; ints[p++] = d.system.length; ints[p++] = d.system_run.length;
+      ints[p++] = d.build.length;
+      ints[p++] = d.run.length;
+      ints[p++] = d.system.length;
+      ints[p++] = d.system_run.length;
       for (const o of d.build) ints[p++] = entry.get(o) ?? -1 - intern(o);
       for (const o of d.run) ints[p++] = entry.get(o) ?? -1 - intern(o);
       for (const s of d.system) ints[p++] = intern(s);
@@ -120,15 +155,34 @@ export class ScanCacheWriter implements EntrySink {
     }
     const strEnd = new Uint32Array(this.strs.length);
     let end = 0;
-    for (let i = 0; i < this.strs.length; i++) { end += this.strs[i]!.length; strEnd[i] = end; }
+    for (let i = 0; i < this.strs.length; i++) {
+      end += this.strs[i]!.length;
+      strEnd[i] = end;
+    }
     const text = new Float64Array(n + 1);
     for (let e = 0; e < n; e++) text[e + 1] = text[e]! + this.textBytes[e]!;
     return {
-      magic: MAGIC, format: SCAN_CACHE_FORMAT, code: codeStamp(), layers: layersKey(layers), origins: this.origins.join('\n'),
-      layer: this.layer.subarray(0, n), stat: this.stat.subarray(0, STAMP * n), npatch: this.npatch.subarray(0, n),
-      pstat: new Float64Array(this.pstat), hashes: this.hashes.join(''), masks: this.masks.subarray(0, n),
-      tags: new Uint8Array(this.tags), nums: new Float64Array(this.nums), strs: this.strs.join(''), strEnd, json: JSON.stringify(this.json),
-      ints, names, text, thashAt: new Int32Array(this.thashAt), thashes: this.thashes.join(''),
+      magic: MAGIC,
+      format: SCAN_CACHE_FORMAT,
+      code: codeStamp(),
+      layers: layersKey(layers),
+      origins: this.origins.join('\n'),
+      layer: this.layer.subarray(0, n),
+      stat: this.stat.subarray(0, STAMP * n),
+      npatch: this.npatch.subarray(0, n),
+      pstat: new Float64Array(this.pstat),
+      hashes: this.hashes.join(''),
+      masks: this.masks.subarray(0, n),
+      tags: new Uint8Array(this.tags),
+      nums: new Float64Array(this.nums),
+      strs: this.strs.join(''),
+      strEnd,
+      json: JSON.stringify(this.json),
+      ints,
+      names,
+      text,
+      thashAt: new Int32Array(this.thashAt),
+      thashes: this.thashes.join(''),
     };
   }
 
@@ -144,7 +198,8 @@ export class ScanCacheWriter implements EntrySink {
     let off = HEADER + body.length;
     for (let e = 0; e < this.n; e++) {
       const t = this.texts[e]!;
-      if (typeof t === 'string') all.write(t, off, 'utf8'); else t.copy(all, off);
+      if (typeof t === 'string') all.write(t, off, 'utf8');
+      else t.copy(all, off);
       off += this.textBytes[e]!;
     }
     const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
@@ -152,11 +207,18 @@ export class ScanCacheWriter implements EntrySink {
       fs.mkdirSync(nodePath.dirname(file), { recursive: true });
       const fd = fs.openSync(tmp, 'wx', 0o644);
       try {
-        for (let at = 0, guard = 0; at < all.length && guard < 1 << 20; guard++) at += fs.writeSync(fd, all, at, all.length - at);
-      } finally { fs.closeSync(fd); }
+        for (let at = 0, guard = 0; at < all.length && guard < 1 << 20; guard++)
+          at += fs.writeSync(fd, all, at, all.length - at);
+      } finally {
+        fs.closeSync(fd);
+      }
       fs.renameSync(tmp, file);
     } catch {
-      try { fs.rmSync(tmp, { force: true }); } catch { /* nothing to remove */ }
+      try {
+        fs.rmSync(tmp, { force: true });
+      } catch {
+        /* nothing to remove */
+      }
     }
   }
 }

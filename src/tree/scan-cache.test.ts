@@ -18,7 +18,11 @@ function settle(): void {
 
 /** Plain data of a scan: every port (its recipe read whole, so a cached text is read and parsed), problems, shadows. */
 function data(s: TreeScan): unknown {
-  return { ports: [...s.ports.entries()].map(([o, p]) => [o, JSON.parse(JSON.stringify(p)) as unknown]), problems: s.problems, shadowed: [...s.shadowed] };
+  return {
+    ports: [...s.ports.entries()].map(([o, p]) => [o, JSON.parse(JSON.stringify(p)) as unknown]),
+    problems: s.problems,
+    shadowed: [...s.shadowed],
+  };
 }
 
 /** Scans with the cache and without it; asserts they agree and returns the cache's figures. */
@@ -27,7 +31,8 @@ function same(ref: TreeRef, cache: ScanOptions['cache'], what: string): NonNulla
   const cold = scanTree(ref, { workers: 0 });
   assert.deepEqual(data(cached), data(cold), what);
   // Also through a lazy recipe's own getters and keys (not only JSON).
-  for (const [o, p] of cold.ports) assert.deepEqual({ ...cached.ports.get(o)!.recipe }, { ...p.recipe }, `${what}: ${o}`);
+  for (const [o, p] of cold.ports)
+    assert.deepEqual({ ...cached.ports.get(o)!.recipe }, { ...p.recipe }, `${what}: ${o}`);
   return cached.cache!;
 }
 
@@ -42,12 +47,32 @@ test('a cached scan equals a cold one through edits, additions, removals, rename
     const deps = i > 0 ? `depends:\n  build: [devel/p${i - 1}]\n  run: [outside/x]\n  system: [pkg-config]\n` : '';
     writePort(lower, `devel/p${i}`, recipe(`1.${i}`, deps));
   }
-  writePort(lower, 'net/patched', recipe('1.0', 'patches: [fix.patch, files/two.patch]\n'), { 'fix.patch': PATCH, 'files/two.patch': PATCH });
-  writePort(lower, 'net/opts', recipe('1.0', 'options:\n  NLS:\n    default: true\n    description: native language support\n'));
-  writePort(lower, 'net/named', recipe('2.0', 'name: libnamed\ndescription: |\n  Two\n  lines. ünïcødé\nhomepage: https://example.org/\nlicense: MIT\narch: [amd64]\nrevision: 3\n'));
+  writePort(lower, 'net/patched', recipe('1.0', 'patches: [fix.patch, files/two.patch]\n'), {
+    'fix.patch': PATCH,
+    'files/two.patch': PATCH,
+  });
+  writePort(
+    lower,
+    'net/opts',
+    recipe('1.0', 'options:\n  NLS:\n    default: true\n    description: native language support\n'),
+  );
+  writePort(
+    lower,
+    'net/named',
+    recipe(
+      '2.0',
+      'name: libnamed\ndescription: |\n  Two\n  lines. ünïcødé\nhomepage: https://example.org/\nlicense: MIT\narch: [amd64]\nrevision: 3\n',
+    ),
+  );
   writePort(lower, 'net/broken', 'version: [oops]\n');
   fs.mkdirSync(path.join(upper, 'devel'), { recursive: true });
-  const ref: TreeRef = { name: 'ov', layers: [{ name: 'low', dir: lower }, { name: 'up', dir: upper }] };
+  const ref: TreeRef = {
+    name: 'ov',
+    layers: [
+      { name: 'low', dir: lower },
+      { name: 'up', dir: upper },
+    ],
+  };
   const valid = 15;
 
   settle();
@@ -67,7 +92,10 @@ test('a cached scan equals a cold one through edits, additions, removals, rename
   assert.equal(same(ref, cache, 'again').loaded, 1);
 
   // Options: one added to a recipe, one changed.
-  fs.writeFileSync(path.join(lower, 'devel/p5/port.yaml'), recipe('1.5', 'options:\n  DOCS:\n    default: false\n    description: docs\n'));
+  fs.writeFileSync(
+    path.join(lower, 'devel/p5/port.yaml'),
+    recipe('1.5', 'options:\n  DOCS:\n    default: false\n    description: docs\n'),
+  );
   const o = path.join(lower, 'net/opts/port.yaml');
   fs.writeFileSync(o, fs.readFileSync(o, 'utf8').replace('default: true', 'default: false'));
   settle();
@@ -107,7 +135,8 @@ test('a cached scan equals a cold one through edits, additions, removals, rename
 test('a change within the racy margin is never cached; a damaged cache is ignored and written again', (t) => {
   const root = tmpDir(t);
   const dir = path.join(root, 'tree');
-  for (let i = 0; i < 5; i++) writePort(dir, `devel/p${i}`, recipe(`1.${i}`, 'patches: [a.patch]\n'), { 'a.patch': PATCH });
+  for (let i = 0; i < 5; i++)
+    writePort(dir, `devel/p${i}`, recipe(`1.${i}`, 'patches: [a.patch]\n'), { 'a.patch': PATCH });
   const ref: TreeRef = { name: 't', layers: [{ name: 't', dir }] };
   const cache = { dir: path.join(root, 'cache'), racyMs: 60_000 };
   // Everything was written within the last minute: nothing may be cached.
@@ -138,5 +167,8 @@ test('a change within the racy margin is never cached; a damaged cache is ignore
   fs.writeFileSync(file, Buffer.from(texts.map((b, i) => (i === at ? 0x53 : b))));
   const scan = scanTree(ref, { cache: settled, workers: 0 });
   assert.equal(scan.cache!.reused, 5);
-  assert.throws(() => scan.ports.get('devel/p4')!.recipe.build, (e: Error & { code?: string }) => e.code === 'KILN_E_TREE_INVALID' && /damaged/.test(e.message));
+  assert.throws(
+    () => scan.ports.get('devel/p4')!.recipe.build,
+    (e: Error & { code?: string }) => e.code === 'KILN_E_TREE_INVALID' && /damaged/.test(e.message),
+  );
 });

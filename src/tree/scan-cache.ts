@@ -103,8 +103,16 @@ export interface CacheIndex {
 
 /** What takes cache entries (the writer of `scan-cache-write.ts`): see its `add`. */
 export interface EntrySink {
-  add(origin: string, layer: number, stat: Float64Array, pstat: ArrayLike<number>, hash: string, mask: number,
-    values: readonly unknown[], text: Buffer | string): boolean;
+  add(
+    origin: string,
+    layer: number,
+    stat: Float64Array,
+    pstat: ArrayLike<number>,
+    hash: string,
+    mask: number,
+    values: readonly unknown[],
+    text: Buffer | string,
+  ): boolean;
 }
 
 /** A cache read from disk and checked, ready to give ports. */
@@ -134,7 +142,11 @@ export function codeStamp(): string {
   for (const d of ['recipe', 'tree', 'util']) {
     const dir = nodePath.join(here, '..', d);
     let names: string[] = [];
-    try { names = fs.readdirSync(dir).sort(); } catch { /* absent: stamped as such */ }
+    try {
+      names = fs.readdirSync(dir).sort();
+    } catch {
+      /* absent: stamped as such */
+    }
     for (const n of names) if (/\.(js|ts|mjs)$/.test(n) && !n.endsWith('.test.ts')) files.push(nodePath.join(dir, n));
   }
   for (const f of files) {
@@ -158,8 +170,14 @@ export function scanCacheFile(opts: ScanCacheOptions, layers: readonly TreeLayer
 }
 
 function sameStamp(a: Float64Array, at: number, b: Float64Array, bt: number): boolean {
-  return a[at] === b[bt] && a[at + 1] === b[bt + 1] && a[at + 2] === b[bt + 2] && a[at + 3] === b[bt + 3]
-    && a[at + 4] === b[bt + 4] && a[at + 5] === b[bt + 5];
+  return (
+    a[at] === b[bt] &&
+    a[at + 1] === b[bt + 1] &&
+    a[at + 2] === b[bt + 2] &&
+    a[at + 3] === b[bt + 3] &&
+    a[at + 4] === b[bt + 4] &&
+    a[at + 5] === b[bt + 5]
+  );
 }
 
 /**
@@ -177,7 +195,13 @@ export function checksum(b: Buffer): number {
 }
 
 /** Closes a cache file's descriptor once no port reading from it is left. */
-const closer = new FinalizationRegistry<number>((fd) => { try { fs.closeSync(fd); } catch { /* already closed */ } });
+const closer = new FinalizationRegistry<number>((fd) => {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    /* already closed */
+  }
+});
 
 /** Thrown (and caught in {@link readScanCache}) for a cache file that is not what kiln writes. */
 class BadCache extends Error {}
@@ -208,7 +232,10 @@ interface Offsets {
 function checkIndex(x: CacheIndex, layers: number): Offsets {
   const origins = x.origins === '' ? [] : x.origins.split('\n');
   const n = origins.length;
-  check(x.layer instanceof Uint16Array && x.layer.length === n && x.npatch instanceof Uint16Array && x.npatch.length === n, 'layer');
+  check(
+    x.layer instanceof Uint16Array && x.layer.length === n && x.npatch instanceof Uint16Array && x.npatch.length === n,
+    'layer',
+  );
   check(x.stat instanceof Float64Array && x.stat.length === STAMP * n && x.pstat instanceof Float64Array, 'stat');
   check(x.masks instanceof Int32Array && x.masks.length === n && x.tags instanceof Uint8Array, 'masks');
   // (Their digits, like every other byte of the index, are covered by the checksum.)
@@ -216,19 +243,36 @@ function checkIndex(x: CacheIndex, layers: number): Offsets {
   check(typeof x.strs === 'string' && x.strEnd instanceof Uint32Array && typeof x.json === 'string', 'strs');
   check(x.ints instanceof Int32Array && isStrings(x.names), 'ints');
   check(x.text instanceof Float64Array && x.text.length === n + 1 && x.text[0] === 0, 'text');
-  check(x.thashAt instanceof Int32Array && typeof x.thashes === 'string' && x.thashes.length === 64 * x.thashAt.length, 'thashes');
+  check(
+    x.thashAt instanceof Int32Array && typeof x.thashes === 'string' && x.thashes.length === 64 * x.thashAt.length,
+    'thashes',
+  );
   check(x.nums instanceof Float64Array, 'nums');
   const json = JSON.parse(x.json) as unknown;
   check(Array.isArray(json), 'json');
-  const o: Offsets = { origins, tagAt: new Int32Array(n), strAt: new Int32Array(n), jsonAt: new Int32Array(n), numAt: new Int32Array(n), intAt: new Int32Array(n),
-    patchAt: new Int32Array(n), thash: new Int32Array(n).fill(-1), json };
+  const o: Offsets = {
+    origins,
+    tagAt: new Int32Array(n),
+    strAt: new Int32Array(n),
+    jsonAt: new Int32Array(n),
+    numAt: new Int32Array(n),
+    intAt: new Int32Array(n),
+    patchAt: new Int32Array(n),
+    thash: new Int32Array(n).fill(-1),
+    json,
+  };
   for (let i = 0; i < x.thashAt.length; i++) {
     const e = x.thashAt[i]!;
     check(e >= 0 && e < n && o.thash[e] === -1, 'thashAt');
     o.thash[e] = i;
   }
   let prev = '';
-  let t = 0, s = 0, j = 0, p = 0, q = 0, u = 0;
+  let t = 0,
+    s = 0,
+    j = 0,
+    p = 0,
+    q = 0,
+    u = 0;
   for (let e = 0; e < n; e++) {
     const origin = origins[e]!;
     check(origin > prev && ORIGIN_RE.test(origin), 'origin');
@@ -236,33 +280,65 @@ function checkIndex(x: CacheIndex, layers: number): Offsets {
     check(x.layer[e]! < layers && Number.isInteger(x.text[e + 1]) && x.text[e + 1]! >= x.text[e]!, 'layer, text');
     const mask = x.masks[e]!;
     check(mask >= 0 && mask < 1 << 16, 'mask');
-    o.tagAt[e] = t; o.strAt[e] = s; o.jsonAt[e] = j; o.numAt[e] = u; o.intAt[e] = p; o.patchAt[e] = q;
+    o.tagAt[e] = t;
+    o.strAt[e] = s;
+    o.jsonAt[e] = j;
+    o.numAt[e] = u;
+    o.intAt[e] = p;
+    o.patchAt[e] = q;
     const keys = lazyEagerKeys(mask);
     for (const key of keys) {
       if (key === 'depends') continue;
       const tag = x.tags[t++];
-      if (tag === TAG_STRING) { s++; continue; }
-      if (tag === TAG_NUMBER) { u++; continue; }
-      if (tag === TAG_EMPTY_LIST) { check(key !== 'options' && x.npatch[e] === 0, 'empty list'); continue; }
-      if (tag === TAG_EMPTY_MAP) { check(key !== 'patches', 'empty map'); continue; }
+      if (tag === TAG_STRING) {
+        s++;
+        continue;
+      }
+      if (tag === TAG_NUMBER) {
+        u++;
+        continue;
+      }
+      if (tag === TAG_EMPTY_LIST) {
+        check(key !== 'options' && x.npatch[e] === 0, 'empty list');
+        continue;
+      }
+      if (tag === TAG_EMPTY_MAP) {
+        check(key !== 'patches', 'empty map');
+        continue;
+      }
       check(tag === TAG_JSON && j < json.length, 'tag');
       const v = json[j++];
       if (key === 'patches') check(isStrings(v) && v.length === x.npatch[e], 'patches');
       if (key === 'options') {
         check(typeof v === 'object' && v !== null && !Array.isArray(v), 'options');
-        for (const opt of Object.values(v)) check(typeof opt === 'object' && opt !== null && typeof (opt as { default?: unknown }).default === 'boolean', 'option');
+        for (const opt of Object.values(v))
+          check(
+            typeof opt === 'object' && opt !== null && typeof (opt as { default?: unknown }).default === 'boolean',
+            'option',
+          );
       }
     }
     q += x.npatch[e]!;
     check(p + 4 <= x.ints.length, 'ints');
-    const nb = x.ints[p]!, nr = x.ints[p + 1]!, ns = x.ints[p + 2]!, nsr = x.ints[p + 3]!;
+    const nb = x.ints[p]!,
+      nr = x.ints[p + 1]!,
+      ns = x.ints[p + 2]!,
+      nsr = x.ints[p + 3]!;
     check(nb >= 0 && nr >= 0 && ns >= 0 && nsr >= 0, 'depends lengths');
     p += 4;
     check(p + nb + nr + ns + nsr <= x.ints.length, 'depends');
     for (let i = 0; i < nb + nr; i++, p++) check(x.ints[p]! < n && -1 - x.ints[p]! < x.names.length, 'depends entry');
     for (let i = 0; i < ns + nsr; i++, p++) check(x.ints[p]! >= 0 && x.ints[p]! < x.names.length, 'system entry');
   }
-  check(t === x.tags.length && s === x.strEnd.length && j === json.length && u === x.nums.length && p === x.ints.length && STAMP * q === x.pstat.length, 'lengths');
+  check(
+    t === x.tags.length &&
+      s === x.strEnd.length &&
+      j === json.length &&
+      u === x.nums.length &&
+      p === x.ints.length &&
+      STAMP * q === x.pstat.length,
+    'lengths',
+  );
   for (let i = 0; i < s; i++) check(x.strEnd[i]! >= (i > 0 ? x.strEnd[i - 1]! : 0), 'strEnd');
   check(s === 0 || x.strEnd[s - 1] === x.strs.length, 'strs length');
   return o;
@@ -274,7 +350,11 @@ function checkIndex(x: CacheIndex, layers: number): Offsets {
  */
 export function readScanCache(file: string, layers: readonly TreeLayer[]): ScanCache | undefined {
   let fd: number;
-  try { fd = fs.openSync(file, 'r'); } catch { return undefined; }
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
   let keep = false;
   try {
     const head = Buffer.alloc(HEADER);
@@ -310,15 +390,18 @@ function makeCache(x: CacheIndex, o: Offsets, layers: readonly TreeLayer[], fd: 
     if (!all) {
       const len = x.text[origins.length]!;
       all = Buffer.allocUnsafe(len);
-      if (fs.readSync(source.fd, all, 0, len, base) !== len) throw new Error('scan cache: short read of the recipe texts');
+      if (fs.readSync(source.fd, all, 0, len, base) !== len)
+        throw new Error('scan cache: short read of the recipe texts');
     }
     return all;
   };
   const textOf = (e: number, path: string): string => {
-    const start = x.text[e]!, len = x.text[e + 1]! - start;
+    const start = x.text[e]!,
+      len = x.text[e + 1]! - start;
     const b = all ? all.subarray(start, start + len) : Buffer.allocUnsafe(len);
     if (!all && fs.readSync(source.fd, b, 0, len, base + start) !== len) throw damaged(path);
-    const want = o.thash[e]! >= 0 ? x.thashes.slice(64 * o.thash[e]!, 64 * o.thash[e]! + 64) : x.hashes.slice(64 * e, 64 * e + 64);
+    const want =
+      o.thash[e]! >= 0 ? x.thashes.slice(64 * o.thash[e]!, 64 * o.thash[e]! + 64) : x.hashes.slice(64 * e, 64 * e + 64);
     if (oneShotHash('sha256', b, 'hex') !== want) throw damaged(path);
     return b.toString('utf8');
   };
@@ -327,12 +410,20 @@ function makeCache(x: CacheIndex, o: Offsets, layers: readonly TreeLayer[], fd: 
   const valuesOf = (e: number): unknown[] => {
     const keys = lazyEagerKeys(x.masks[e]!);
     const vals = new Array<unknown>(keys.length);
-    let t = o.tagAt[e]!, s = o.strAt[e]!, j = o.jsonAt[e]!, u = o.numAt[e]!;
+    let t = o.tagAt[e]!,
+      s = o.strAt[e]!,
+      j = o.jsonAt[e]!,
+      u = o.numAt[e]!;
     for (let k = 0; k < keys.length; k++) {
-      if (keys[k] === 'depends') { vals[k] = dependsOf(e); continue; }
+      if (keys[k] === 'depends') {
+        vals[k] = dependsOf(e);
+        continue;
+      }
       const tag = x.tags[t++];
-      if (tag === TAG_STRING) { vals[k] = x.strs.slice(s > 0 ? x.strEnd[s - 1]! : 0, x.strEnd[s]!); s++; }
-      else if (tag === TAG_NUMBER) vals[k] = x.nums[u++];
+      if (tag === TAG_STRING) {
+        vals[k] = x.strs.slice(s > 0 ? x.strEnd[s - 1]! : 0, x.strEnd[s]!);
+        s++;
+      } else if (tag === TAG_NUMBER) vals[k] = x.nums[u++];
       else if (tag === TAG_EMPTY_LIST) vals[k] = [];
       else if (tag === TAG_EMPTY_MAP) vals[k] = {};
       else vals[k] = json[j++]; // handed out once: `port` is asked at most once per entry, the others only read
@@ -381,23 +472,38 @@ function makeCache(x: CacheIndex, o: Offsets, layers: readonly TreeLayer[], fd: 
       const mask = x.masks[e]!;
       const vals = valuesOf(e);
       const ni = lazyEagerKeys(mask).indexOf('name');
-      const name = ni >= 0 ? vals[ni] as string : undefined;
+      const name = ni >= 0 ? (vals[ni] as string) : undefined;
       const recipe = lazyRecipe(() => textOf(e, path), path, origin, mask, vals);
-      return { origin, dir, path, layer: layers[x.layer[e]!]!.name, pkgname: name ?? origin.slice(origin.indexOf('/') + 1),
-        recipe, contentHash: x.hashes.slice(64 * e, 64 * e + 64) };
+      return {
+        origin,
+        dir,
+        path,
+        layer: layers[x.layer[e]!]!.name,
+        pkgname: name ?? origin.slice(origin.indexOf('/') + 1),
+        recipe,
+        contentHash: x.hashes.slice(64 * e, 64 * e + 64),
+      };
     },
     copyTo(e, w) {
       const n = x.npatch[e]!;
       const vals = valuesOf(e);
       const text = readAll().subarray(x.text[e]!, x.text[e + 1]!);
-      w.add(origins[e]!, x.layer[e]!, x.stat.subarray(STAMP * e, STAMP * e + STAMP),
-        x.pstat.subarray(STAMP * o.patchAt[e]!, STAMP * (o.patchAt[e]! + n)), x.hashes.slice(64 * e, 64 * e + 64), x.masks[e]!,
-        vals, text);
+      w.add(
+        origins[e]!,
+        x.layer[e]!,
+        x.stat.subarray(STAMP * e, STAMP * e + STAMP),
+        x.pstat.subarray(STAMP * o.patchAt[e]!, STAMP * (o.patchAt[e]! + n)),
+        x.hashes.slice(64 * e, 64 * e + 64),
+        x.masks[e]!,
+        vals,
+        text,
+      );
     },
   };
 }
 
 function damaged(path: string): KilnError {
   return new KilnError('KILN_E_TREE_INVALID', `the scan cache's copy of ${path} is damaged`, {
-    hint: 'remove the folder cache/scan of the kiln home and run again' });
+    hint: 'remove the folder cache/scan of the kiln home and run again',
+  });
 }

@@ -41,11 +41,20 @@ function winnersOf(ref: TreeRef, cacheFileExists: boolean, pool: LoaderPool | un
   if (cacheFileExists) {
     const w = asked ? takeWalk(pool!, ref.layers) : walkTree(ref.layers);
     if (!w.ok) return winnersOf(ref, false, pool, false);
-    return { origins: w.origins === '' ? [] : w.origins.split('\n'), layer: w.layer, stamps: w.stamps, shadowed: new Map(w.shadowed) };
+    return {
+      origins: w.origins === '' ? [] : w.origins.split('\n'),
+      layer: w.layer,
+      stamps: w.stamps,
+      shadowed: new Map(w.shadowed),
+    };
   }
   const index = indexTree(ref, { checkSingles: false });
   const at = new Map(ref.layers.map((l, i) => [l, i]));
-  return { origins: [...index.winners.keys()], layer: [...index.winners.values()].map((l) => at.get(l)!), shadowed: index.shadowed };
+  return {
+    origins: [...index.winners.keys()],
+    layer: [...index.winners.values()].map((l) => at.get(l)!),
+    shadowed: index.shadowed,
+  };
 }
 
 /** `KILN_SCAN_RACY_MS=N`: the racy margin of the scan cache (tests shorten it; the default is {@link RACY_MS}). */
@@ -78,15 +87,27 @@ export function scanCached(ref: TreeRef, opts: ScanOptions, cacheOpts: ScanCache
   try {
     cache = have ? readScanCache(file, ref.layers) : undefined;
     // While the worker walks: every cached port, on the bet that most still stand.
-    if (cache && asked) { made = new Array<Port>(cache.size); for (let e = 0; e < cache.size; e++) made[e] = cache.port(e); }
+    if (cache && asked) {
+      made = new Array<Port>(cache.size);
+      for (let e = 0; e < cache.size; e++) made[e] = cache.port(e);
+    }
     win = winnersOf(ref, have, pool, asked);
     for (let i = 0; i < win.origins.length; i++) {
       const origin = win.origins[i]!;
-      if (!ORIGIN_RE.test(origin)) { slot.push(-1); continue; }
+      if (!ORIGIN_RE.test(origin)) {
+        slot.push(-1);
+        continue;
+      }
       const stamps = win.stamps;
-      if (stamps && stamps[STAMP * i + 5] === STAMP_ABSENT) { slot.push(-1); continue; } // no port.yaml: not a port
+      if (stamps && stamps[STAMP * i + 5] === STAMP_ABSENT) {
+        slot.push(-1);
+        continue;
+      } // no port.yaml: not a port
       const e = cache?.byOrigin.get(origin);
-      if (e !== undefined && stamps && cache!.fresh(e, win.layer[i]!, stamps, STAMP * i)) { slot.push(e); continue; }
+      if (e !== undefined && stamps && cache!.fresh(e, win.layer[i]!, stamps, STAMP * i)) {
+        slot.push(e);
+        continue;
+      }
       slot.push(-2 - jobs.length);
       const layer = ref.layers[win.layer[i]!]!;
       jobs.push({ dir: `${layer.dir}/${origin}`, origin, layer: layer.name });
@@ -108,8 +129,13 @@ export function scanCached(ref: TreeRef, opts: ScanOptions, cacheOpts: ScanCache
     const s = slot[i]!;
     if (s === -1) {
       if (ORIGIN_RE.test(origin) || !hasPort(layer.dir, origin)) continue;
-      problems.push({ path: `${layer.dir}/${origin}/port.yaml`, line: 1, column: 1, field: '-',
-        message: `the folder names make the origin ${JSON.stringify(origin)}, which is not CATEGORY/NAME of letters, digits and . _ + -; rename the folder` });
+      problems.push({
+        path: `${layer.dir}/${origin}/port.yaml`,
+        line: 1,
+        column: 1,
+        field: '-',
+        message: `the folder names make the origin ${JSON.stringify(origin)}, which is not CATEGORY/NAME of letters, digits and . _ + -; rename the folder`,
+      });
       continue;
     }
     if (s >= 0) {
@@ -124,7 +150,10 @@ export function scanCached(ref: TreeRef, opts: ScanOptions, cacheOpts: ScanCache
     const res: PortLoad = loaded.results[j]!;
     if (!res.port && !hasPort(layer.dir, origin)) continue; // not a port: a folder without port.yaml
     if (res.problems.length > 0) problems.push(...res.problems);
-    if (res.port) { ports.set(origin, res.port); kept.push({ origin, layer: win.layer[i]!, entry: -1, job: j }); }
+    if (res.port) {
+      ports.set(origin, res.port);
+      kept.push({ origin, layer: win.layer[i]!, entry: -1, job: j });
+    }
   }
   const since = started - (cacheOpts.racyMs ?? racyFromEnv() ?? RACY_MS);
   const written = updateCache(file, ref.layers, cache, kept, loaded, since, reused);
@@ -135,16 +164,29 @@ export function scanCached(ref: TreeRef, opts: ScanOptions, cacheOpts: ScanCache
  * Writes the cache again when it changes: a port was loaded that can be cached (valid, no problem, no racy file),
  * or an entry of the old cache was not reused (changed or gone). Returns whether it wrote.
  */
-function updateCache(file: string, layers: readonly TreeLayer[], cache: ScanCache | undefined, kept: readonly Kept[],
-  loaded: ReturnType<typeof loadAll>, since: number, reused: number): boolean {
+function updateCache(
+  file: string,
+  layers: readonly TreeLayer[],
+  cache: ScanCache | undefined,
+  kept: readonly Kept[],
+  loaded: ReturnType<typeof loadAll>,
+  since: number,
+  reused: number,
+): boolean {
   const { results, extras } = loaded;
-  const cacheable = (k: Kept): boolean => k.job >= 0 && results[k.job]!.problems.length === 0 && extras!.texts[k.job] !== undefined
-    && !isRacy(extras!.stamps!, STAMP * k.job, since);
+  const cacheable = (k: Kept): boolean =>
+    k.job >= 0 &&
+    results[k.job]!.problems.length === 0 &&
+    extras!.texts[k.job] !== undefined &&
+    !isRacy(extras!.stamps!, STAMP * k.job, since);
   if (cache && reused === cache.size && !kept.some(cacheable)) return false;
   const w = new ScanCacheWriter(kept.length);
   const pst = new Float64Array(STAMP);
   for (const k of kept) {
-    if (k.entry >= 0) { cache!.copyTo(k.entry, w); continue; }
+    if (k.entry >= 0) {
+      cache!.copyTo(k.entry, w);
+      continue;
+    }
     if (!cacheable(k)) continue;
     const port = results[k.job]!.port!;
     const patches = port.recipe.patches;
@@ -158,8 +200,16 @@ function updateCache(file: string, layers: readonly TreeLayer[], cache: ScanCach
     }
     if (!ok) continue;
     const { mask, values } = lazyParts(port.recipe);
-    w.add(k.origin, k.layer, extras!.stamps!.subarray(STAMP * k.job, STAMP * k.job + STAMP), pstat, port.contentHash, mask, values,
-      extras!.texts[k.job]!);
+    w.add(
+      k.origin,
+      k.layer,
+      extras!.stamps!.subarray(STAMP * k.job, STAMP * k.job + STAMP),
+      pstat,
+      port.contentHash,
+      mask,
+      values,
+      extras!.texts[k.job]!,
+    );
   }
   w.write(file, layers);
   return true;

@@ -21,7 +21,13 @@ test('a higher layer replaces the whole port folder below, patches included', (t
 
   const lowOnly = scanTree({ name: 'low', layers: [{ name: 'low', dir: lower }] });
   assert.deepEqual(lowOnly.problems, []);
-  const scan = scanTree({ name: 'ov', layers: [{ name: 'low', dir: lower }, { name: 'up', dir: upper }] });
+  const scan = scanTree({
+    name: 'ov',
+    layers: [
+      { name: 'low', dir: lower },
+      { name: 'up', dir: upper },
+    ],
+  });
 
   const a = scan.ports.get('devel/alpha')!;
   assert.equal(a.layer, 'up');
@@ -31,11 +37,19 @@ test('a higher layer replaces the whole port folder below, patches included', (t
   assert.notEqual(a.contentHash, lowOnly.ports.get('devel/alpha')!.contentHash);
 
   assert.equal(scan.ports.has('devel/beta'), false, 'devel/beta names a patch its own folder lacks');
-  assert.ok(scan.problems.some((p) => p.path.startsWith(path.join(upper, 'devel/beta')) && /fix\.patch/.test(p.message)),
-    JSON.stringify(scan.problems));
+  assert.ok(
+    scan.problems.some((p) => p.path.startsWith(path.join(upper, 'devel/beta')) && /fix\.patch/.test(p.message)),
+    JSON.stringify(scan.problems),
+  );
 
   assert.equal(scan.ports.get('devel/gamma')!.layer, 'low');
-  assert.deepEqual([...scan.shadowed], [['devel/alpha', ['low']], ['devel/beta', ['low']]]);
+  assert.deepEqual(
+    [...scan.shadowed],
+    [
+      ['devel/alpha', ['low']],
+      ['devel/beta', ['low']],
+    ],
+  );
   assert.deepEqual([...scan.ports.keys()], ['devel/alpha', 'devel/gamma']);
 });
 
@@ -54,7 +68,10 @@ test('dot-folders, folders without port.yaml and stray files are not ports', (t)
   const scan = scanTree({ name: 't', layers: [{ name: 't', dir: root }] });
   assert.deepEqual(scan.problems, []);
   assert.deepEqual([...scan.ports.keys()], ['devel/alpha', 'linked/alpha']);
-  assert.deepEqual([...indexTree({ name: 't', layers: [{ name: 't', dir: root }] }).winners.keys()], ['devel/alpha', 'linked/alpha']);
+  assert.deepEqual(
+    [...indexTree({ name: 't', layers: [{ name: 't', dir: root }] }).winners.keys()],
+    ['devel/alpha', 'linked/alpha'],
+  );
 });
 
 test('problems from several recipes are reported together; the good ports still load', (t) => {
@@ -67,8 +84,16 @@ test('problems from several recipes are reported together; the good ports still 
   const scan = scanTree({ name: 't', layers: [{ name: 't', dir: root }] });
   assert.deepEqual([...scan.ports.keys()], ['devel/good']);
   const files = new Set(scan.problems.map((p) => path.relative(root, p.path)));
-  assert.deepEqual([...files].sort(), ['devel/bad-type/port.yaml', 'net/bad name/port.yaml', 'net/bad-key/port.yaml', 'net/bad-system/port.yaml']);
-  assert.match(scan.problems.find((p) => p.path.includes('bad name'))!.message, /not CATEGORY\/NAME.*rename the folder/);
+  assert.deepEqual([...files].sort(), [
+    'devel/bad-type/port.yaml',
+    'net/bad name/port.yaml',
+    'net/bad-key/port.yaml',
+    'net/bad-system/port.yaml',
+  ]);
+  assert.match(
+    scan.problems.find((p) => p.path.includes('bad name'))!.message,
+    /not CATEGORY\/NAME.*rename the folder/,
+  );
   for (const p of scan.problems) assert.ok(p.line >= 1 && p.column >= 1, JSON.stringify(p));
 });
 

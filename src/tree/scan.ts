@@ -51,8 +51,13 @@ export interface ScanOptions {
 export function scanTree(ref: TreeRef, opts: ScanOptions = {}): TreeScan {
   const debianAt = ref.layers.findIndex((l) => l.debian !== undefined);
   if (debianAt > 0 || ref.layers.filter((l) => l.debian).length > 1) {
-    throw new KilnError('KILN_E_TREE_INVALID', `tree ${ref.name}: a Debian archive tree can only be the lowest layer of an overlay, and only one`, {
-      hint: 'register the overlay again with the --debian tree first: --overlay DEBIANTREE,YOURLAYER' });
+    throw new KilnError(
+      'KILN_E_TREE_INVALID',
+      `tree ${ref.name}: a Debian archive tree can only be the lowest layer of an overlay, and only one`,
+      {
+        hint: 'register the overlay again with the --debian tree first: --overlay DEBIANTREE,YOURLAYER',
+      },
+    );
   }
   const cacheFile = opts.cache ? scanCacheFile(opts.cache, ref.layers) : undefined;
   if (cacheFile !== undefined) {
@@ -86,8 +91,13 @@ export function scanTree(ref: TreeRef, opts: ScanOptions = {}): TreeScan {
   for (const [origin, layer] of winners) {
     if (!ORIGIN_RE.test(origin)) {
       if (!hasPort(layer.dir, origin)) continue;
-      problems.push({ path: `${layer.dir}/${origin}/port.yaml`, line: 1, column: 1, field: '-',
-        message: `the folder names make the origin ${JSON.stringify(origin)}, which is not CATEGORY/NAME of letters, digits and . _ + -; rename the folder` });
+      problems.push({
+        path: `${layer.dir}/${origin}/port.yaml`,
+        line: 1,
+        column: 1,
+        field: '-',
+        message: `the folder names make the origin ${JSON.stringify(origin)}, which is not CATEGORY/NAME of letters, digits and . _ + -; rename the folder`,
+      });
       continue;
     }
     const res = loads[k++]!;

@@ -38,8 +38,16 @@ export function stampFile(file: string, out: Float64Array, at: number): void {
     out[at + 5] = (e as NodeJS.ErrnoException).code === 'ENOTDIR' ? STAMP_ABSENT : STAMP_ERROR;
     return;
   }
-  if (!st) { out[at + 5] = STAMP_ABSENT; return; }
-  out[at] = st.size; out[at + 1] = st.mtimeMs; out[at + 2] = st.ctimeMs; out[at + 3] = st.ino; out[at + 4] = st.dev; out[at + 5] = st.mode;
+  if (!st) {
+    out[at + 5] = STAMP_ABSENT;
+    return;
+  }
+  out[at] = st.size;
+  out[at + 1] = st.mtimeMs;
+  out[at + 2] = st.ctimeMs;
+  out[at + 3] = st.ino;
+  out[at + 4] = st.dev;
+  out[at + 5] = st.mode;
 }
 
 /** Walks the layers (plain folders; the same merge as `indexTree`) and stamps every winner's port.yaml. */

@@ -14,7 +14,10 @@ test('every error code is documented in docs/errors.md', () => {
 
 test('docs/errors.md lists no code that does not exist', () => {
   const listed = [...docs.matchAll(/^\| (KILN_E_[A-Z_]+) \|/gm)].map((m) => m[1]);
-  assert.deepEqual(listed.filter((c) => !(c! in ERROR_CODES)), []);
+  assert.deepEqual(
+    listed.filter((c) => !(c! in ERROR_CODES)),
+    [],
+  );
 });
 
 test('InputError carries every problem and formats PATH:LINE:COLUMN: FIELD: message', () => {

@@ -17,19 +17,32 @@ export class ExecError extends KilnError {
   readonly stdout: string;
   readonly stderr: string;
   constructor(init: {
-    command: string; reason: ExecFailure; exitStatus: number | null; signal: NodeJS.Signals | null;
-    stdout: string; stderr: string; hint?: string;
+    command: string;
+    reason: ExecFailure;
+    exitStatus: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+    stderr: string;
+    hint?: string;
   }) {
     const tail = init.stderr.trim().split('\n').slice(-5).join('\n');
-    const what = init.reason === 'exit' ? `exited with status ${init.exitStatus}`
-      : init.reason === 'signal' ? `was killed by ${init.signal}`
-      : init.reason === 'timeout' ? 'ran past its wall-time limit and was killed'
-      : init.reason === 'no-output' ? 'printed nothing for too long and was killed'
-      : init.reason === 'aborted' ? 'was aborted'
-      : 'is not installed';
-    super(init.reason === 'not-found' ? 'KILN_E_EXEC_NOT_FOUND' : 'KILN_E_EXEC',
+    const what =
+      init.reason === 'exit'
+        ? `exited with status ${init.exitStatus}`
+        : init.reason === 'signal'
+          ? `was killed by ${init.signal}`
+          : init.reason === 'timeout'
+            ? 'ran past its wall-time limit and was killed'
+            : init.reason === 'no-output'
+              ? 'printed nothing for too long and was killed'
+              : init.reason === 'aborted'
+                ? 'was aborted'
+                : 'is not installed';
+    super(
+      init.reason === 'not-found' ? 'KILN_E_EXEC_NOT_FOUND' : 'KILN_E_EXEC',
       `${init.command} ${what}${tail ? `:\n${tail}` : ''}`,
-      { hint: init.hint ?? (init.reason === 'not-found' ? 'install it (see `kiln doctor`)' : undefined), exitCode: 1 });
+      { hint: init.hint ?? (init.reason === 'not-found' ? 'install it (see `kiln doctor`)' : undefined), exitCode: 1 },
+    );
     this.command = init.command;
     this.reason = init.reason;
     this.exitStatus = init.exitStatus;
@@ -91,17 +104,26 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
   return new Promise((resolve, reject) => {
     const inherit = opts.stdio === 'inherit';
     const child = spawn(cmd, args, {
-      cwd: opts.cwd, env: opts.env ?? process.env, detached: !inherit, stdio: inherit ? 'inherit' : ['pipe', 'pipe', 'pipe'],
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      detached: !inherit,
+      stdio: inherit ? 'inherit' : ['pipe', 'pipe', 'pipe'],
     });
-    const out: Buffer[] = []; const err: Buffer[] = [];
-    let outLen = 0; let errLen = 0;
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let outLen = 0;
+    let errLen = 0;
     let killedFor: ExecFailure | null = null;
     let timer: NodeJS.Timeout | undefined;
     let quiet: NodeJS.Timeout | undefined;
     const killGroup = (why: ExecFailure): void => {
       if (killedFor !== null) return;
       killedFor = why;
-      try { if (child.pid !== undefined) process.kill(inherit ? child.pid : -child.pid, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        if (child.pid !== undefined) process.kill(inherit ? child.pid : -child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     };
     const armQuiet = (): void => {
       if (opts.noOutputMs === undefined) return;
@@ -113,17 +135,30 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     const onAbort = (): void => killGroup('aborted');
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     if (opts.signal?.aborted) onAbort();
-    child.on('spawn', () => { if (child.pid !== undefined) opts.onSpawn?.(child.pid); });
+    child.on('spawn', () => {
+      if (child.pid !== undefined) opts.onSpawn?.(child.pid);
+    });
     child.stdout?.on('data', (b: Buffer) => {
-      armQuiet(); opts.onOutput?.(b, 'stdout');
-      if (outLen < max) { out.push(b); outLen += b.length; }
+      armQuiet();
+      opts.onOutput?.(b, 'stdout');
+      if (outLen < max) {
+        out.push(b);
+        outLen += b.length;
+      }
     });
     child.stderr?.on('data', (b: Buffer) => {
-      armQuiet(); opts.onOutput?.(b, 'stderr');
-      if (errLen < max) { err.push(b); errLen += b.length; }
+      armQuiet();
+      opts.onOutput?.(b, 'stderr');
+      if (errLen < max) {
+        err.push(b);
+        errLen += b.length;
+      }
     });
-    child.stdin?.on('error', () => { /* child closed stdin early */ });
-    if (opts.input !== undefined) child.stdin?.end(opts.input); else child.stdin?.end();
+    child.stdin?.on('error', () => {
+      /* child closed stdin early */
+    });
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+    else child.stdin?.end();
     const cleanup = (): void => {
       if (timer) clearTimeout(timer);
       if (quiet) clearTimeout(quiet);
@@ -131,20 +166,60 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     };
     child.on('error', (e: NodeJS.ErrnoException) => {
       cleanup();
-      reject(new ExecError({ command, reason: e.code === 'ENOENT' ? 'not-found' : 'exit', exitStatus: null,
-        signal: null, stdout: '', stderr: e.message }));
+      reject(
+        new ExecError({
+          command,
+          reason: e.code === 'ENOENT' ? 'not-found' : 'exit',
+          exitStatus: null,
+          signal: null,
+          stdout: '',
+          stderr: e.message,
+        }),
+      );
     });
     child.on('close', (status, sig) => {
       cleanup();
       const stdoutBytes = Buffer.concat(out);
-      const res: RunResult = { status, signal: sig, stdout: stdoutBytes.toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'), stdoutBytes };
+      const res: RunResult = {
+        status,
+        signal: sig,
+        stdout: stdoutBytes.toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        stdoutBytes,
+      };
       if (killedFor !== null) {
-        reject(new ExecError({ command, reason: killedFor, exitStatus: status, signal: sig, stdout: res.stdout, stderr: res.stderr }));
+        reject(
+          new ExecError({
+            command,
+            reason: killedFor,
+            exitStatus: status,
+            signal: sig,
+            stdout: res.stdout,
+            stderr: res.stderr,
+          }),
+        );
       } else if (sig !== null) {
-        reject(new ExecError({ command, reason: 'signal', exitStatus: status, signal: sig, stdout: res.stdout, stderr: res.stderr }));
+        reject(
+          new ExecError({
+            command,
+            reason: 'signal',
+            exitStatus: status,
+            signal: sig,
+            stdout: res.stdout,
+            stderr: res.stderr,
+          }),
+        );
       } else if (status !== 0 && !opts.allowFailure) {
-        reject(new ExecError({ command, reason: 'exit', exitStatus: status, signal: sig, stdout: res.stdout, stderr: res.stderr }));
+        reject(
+          new ExecError({
+            command,
+            reason: 'exit',
+            exitStatus: status,
+            signal: sig,
+            stdout: res.stdout,
+            stderr: res.stderr,
+          }),
+        );
       } else {
         resolve(res);
       }
@@ -154,5 +229,10 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
 
 /** True when `cmd` is on PATH. */
 export async function have(cmd: string): Promise<boolean> {
-  try { await run('sh', ['-c', `command -v "$1" >/dev/null`, 'sh', cmd]); return true; } catch { return false; }
+  try {
+    await run('sh', ['-c', `command -v "$1" >/dev/null`, 'sh', cmd]);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -16,5 +16,9 @@ export function assertGolden(file: string, actual: string): void {
   if (!fs.existsSync(file)) {
     assert.fail(`golden file ${file} is missing; run the test with UPDATE_GOLDEN=1 to create it`);
   }
-  assert.equal(actual, fs.readFileSync(file, 'utf8'), `output differs from golden file ${file} (UPDATE_GOLDEN=1 rewrites it)`);
+  assert.equal(
+    actual,
+    fs.readFileSync(file, 'utf8'),
+    `output differs from golden file ${file} (UPDATE_GOLDEN=1 rewrites it)`,
+  );
 }

@@ -28,7 +28,10 @@ export class PhaseFailure extends Error {
 export class Procedure {
   readonly timings: PhaseTiming[] = [];
   private readonly cleanups: { name: string; fn: () => Promise<void> | void }[] = [];
-  constructor(private readonly log: PhaseLogger, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly log: PhaseLogger,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Runs one named phase, logging its start, end and duration; a throw becomes a {@link PhaseFailure}. */
   async phase<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
@@ -43,7 +46,9 @@ export class Procedure {
     } catch (e) {
       const wallMs = this.now() - startedAt;
       this.timings.push({ name, startedAt, wallMs, ok: false });
-      this.log(`=== phase ${name} FAILED after ${(wallMs / 1000).toFixed(2)} s: ${e instanceof Error ? e.message : String(e)}`);
+      this.log(
+        `=== phase ${name} FAILED after ${(wallMs / 1000).toFixed(2)} s: ${e instanceof Error ? e.message : String(e)}`,
+      );
       throw e instanceof PhaseFailure ? e : new PhaseFailure(name, e);
     }
   }

@@ -88,7 +88,11 @@ export function decodeUtf8(bytes: Buffer, path: string): { text?: string; proble
     const lineBytes = bytes.subarray(start, end);
     if (!isUtf8(lineBytes)) {
       let good = 0; // longest valid prefix of the line, in bytes
-      for (let n = lineBytes.length - 1; n >= 0; n--) if (isUtf8(lineBytes.subarray(0, n))) { good = n; break; }
+      for (let n = lineBytes.length - 1; n >= 0; n--)
+        if (isUtf8(lineBytes.subarray(0, n))) {
+          good = n;
+          break;
+        }
       const column = [...lineBytes.subarray(0, good).toString('utf8')].length + 1;
       return { problem: { path, line, column, field: '-', message: 'the file is not valid UTF-8 text' } };
     }
@@ -100,9 +104,12 @@ export function decodeUtf8(bytes: Buffer, path: string): { text?: string; proble
 /** Cleans a `yaml` package message: first line, without its own " at line L, column C:" suffix. */
 function cleanYamlMessage(code: string, message: string): string {
   switch (code) {
-    case 'DUPLICATE_KEY': return 'duplicate key: each key may appear only once in a mapping';
-    case 'TAB_AS_INDENT': return 'tab used for indentation: indent with spaces';
-    case 'MULTIPLE_DOCS': return 'the file holds more than one YAML document (a "---" line): keep one';
+    case 'DUPLICATE_KEY':
+      return 'duplicate key: each key may appear only once in a mapping';
+    case 'TAB_AS_INDENT':
+      return 'tab used for indentation: indent with spaces';
+    case 'MULTIPLE_DOCS':
+      return 'the file holds more than one YAML document (a "---" line): keep one';
     default: {
       const first = (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?\s*$/, '').trim();
       return `YAML: ${first.charAt(0).toLowerCase()}${first.slice(1)}`;
@@ -124,30 +131,56 @@ export function parseYamlPositioned(text: string, path: string, opts: YamlParseO
   const problems: Problem[] = [];
   for (const e of [...doc.errors, ...doc.warnings]) {
     const at = e.pos[0];
-    problems.push({ ...posAt(yaml, at), path, field: formatField(fieldAt(yaml, at)), message: cleanYamlMessage(e.code, e.message) });
+    problems.push({
+      ...posAt(yaml, at),
+      path,
+      field: formatField(fieldAt(yaml, at)),
+      message: cleanYamlMessage(e.code, e.message),
+    });
   }
   if (problems.length > 0) return { yaml, problems: sortProblems(dedupe(problems)) };
   const contents = doc.contents;
   if (contents === null || (isScalar(contents) && contents.value === null && contents.source === '')) {
     if (opts.allowEmpty) return { yaml, value: {}, problems };
-    problems.push({ path, line: 1, column: 1, field: '-', message: 'the file is empty: expected a mapping of "key: value" lines' });
+    problems.push({
+      path,
+      line: 1,
+      column: 1,
+      field: '-',
+      message: 'the file is empty: expected a mapping of "key: value" lines',
+    });
     return { yaml, problems };
   }
   if (!isMap(contents)) {
     const what = isSeq(contents) ? 'a list' : 'a single value';
-    problems.push({ ...posAt(yaml, startOf(contents) ?? 0), path, field: '-', message: `the document is ${what}: expected a mapping of "key: value" lines` });
+    problems.push({
+      ...posAt(yaml, startOf(contents) ?? 0),
+      path,
+      field: '-',
+      message: `the document is ${what}: expected a mapping of "key: value" lines`,
+    });
     return { yaml, problems };
   }
   Y().visit(doc, {
     Pair(_key, pair) {
       if (pair.key !== null && !isScalar(pair.key)) {
         const at = startOf(pair.key) ?? 0;
-        problems.push({ ...posAt(yaml, at), path, field: formatField(fieldAt(yaml, at)), message: 'YAML: a key must be a plain word, not a list or mapping' });
+        problems.push({
+          ...posAt(yaml, at),
+          path,
+          field: formatField(fieldAt(yaml, at)),
+          message: 'YAML: a key must be a plain word, not a list or mapping',
+        });
       }
     },
     Alias(_key, node) {
       if (node.resolve(doc) === undefined) {
-        problems.push({ ...posAt(yaml, node.range?.[0] ?? 0), path, field: formatField(fieldAt(yaml, node.range?.[0] ?? 0)), message: `YAML: alias *${node.source} has no anchor &${node.source} before it` });
+        problems.push({
+          ...posAt(yaml, node.range?.[0] ?? 0),
+          path,
+          field: formatField(fieldAt(yaml, node.range?.[0] ?? 0)),
+          message: `YAML: alias *${node.source} has no anchor &${node.source} before it`,
+        });
       }
     },
   });
@@ -155,7 +188,13 @@ export function parseYamlPositioned(text: string, path: string, opts: YamlParseO
   try {
     return { yaml, value: doc.toJS({ maxAliasCount: 1000 }), problems };
   } catch (e) {
-    problems.push({ path, line: 1, column: 1, field: '-', message: `YAML: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` });
+    problems.push({
+      path,
+      line: 1,
+      column: 1,
+      field: '-',
+      message: `YAML: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`,
+    });
     return { yaml, problems };
   }
 }
@@ -218,7 +257,12 @@ function nodeStart(node: unknown, pair: Pair | undefined): number | undefined {
  * back to the deepest existing ancestor. `needle`, when given, is searched inside the node's text (for a
  * word inside a script) and pointed at when found.
  */
-export function locate(yaml: PositionedYaml, path: FieldPath, mode: 'value' | 'key' | 'parent' = 'value', needle?: string): Position {
+export function locate(
+  yaml: PositionedYaml,
+  path: FieldPath,
+  mode: 'value' | 'key' | 'parent' = 'value',
+  needle?: string,
+): Position {
   const target = mode === 'parent' ? path.slice(0, -1) : path;
   const { nodes, pairs } = walk(yaml, target);
   const k = nodes.length - 1;
@@ -289,14 +333,29 @@ export function dedupe(problems: Problem[]): Problem[] {
 type Issue = z.core.$ZodIssue;
 
 /** Minimal view of a zod schema's definition, for walking it. */
-interface Def { type: string; shape?: Record<string, Schema>; element?: Schema; innerType?: Schema; valueType?: Schema; options?: Schema[]; in?: Schema; values?: unknown[] }
-interface Schema { _zod: { def: Def } }
+interface Def {
+  type: string;
+  shape?: Record<string, Schema>;
+  element?: Schema;
+  innerType?: Schema;
+  valueType?: Schema;
+  options?: Schema[];
+  in?: Schema;
+  values?: unknown[];
+}
+interface Schema {
+  _zod: { def: Def };
+}
 
 /** Unwraps optional/default/nullable/pipe wrappers. */
 function unwrap(s: Schema | undefined): Schema | undefined {
   for (let i = 0; s && i < 20; i++) {
     const d = s._zod.def;
-    if (d.innerType && ['optional', 'default', 'nullable', 'prefault', 'readonly', 'catch', 'nonoptional'].includes(d.type)) s = d.innerType;
+    if (
+      d.innerType &&
+      ['optional', 'default', 'nullable', 'prefault', 'readonly', 'catch', 'nonoptional'].includes(d.type)
+    )
+      s = d.innerType;
     else if (d.type === 'pipe' && d.in) s = d.in;
     else return s;
   }
@@ -338,8 +397,11 @@ function distance(a: string, b: string): number {
 
 /** "unknown key" with a suggestion or the list of allowed keys. */
 function unknownKeyMessage(key: string, allowed: string[]): string {
-  const best = allowed.map((k) => ({ k, d: distance(key.toLowerCase(), k.toLowerCase()) })).sort((x, y) => x.d - y.d)[0];
-  if (best && best.d <= Math.max(1, Math.floor(best.k.length / 3))) return `unknown key "${key}" (did you mean "${best.k}"?)`;
+  const best = allowed
+    .map((k) => ({ k, d: distance(key.toLowerCase(), k.toLowerCase()) }))
+    .sort((x, y) => x.d - y.d)[0];
+  if (best && best.d <= Math.max(1, Math.floor(best.k.length / 3)))
+    return `unknown key "${key}" (did you mean "${best.k}"?)`;
   return allowed.length > 0 ? `unknown key "${key}"; allowed keys: ${allowed.join(', ')}` : `unknown key "${key}"`;
 }
 
@@ -347,7 +409,8 @@ function unknownKeyMessage(key: string, allowed: string[]): string {
 function valueAt(data: unknown, path: FieldPath): { found: boolean; value: unknown } {
   let cur: unknown = data;
   for (const seg of path) {
-    if (cur === null || typeof cur !== 'object' || !Object.prototype.hasOwnProperty.call(cur, seg)) return { found: false, value: undefined };
+    if (cur === null || typeof cur !== 'object' || !Object.prototype.hasOwnProperty.call(cur, seg))
+      return { found: false, value: undefined };
     cur = (cur as Record<string | number, unknown>)[seg];
   }
   return { found: true, value: cur };
@@ -356,14 +419,24 @@ function valueAt(data: unknown, path: FieldPath): { found: boolean; value: unkno
 /** "a string", "a list", … for zod's expected type names. */
 function expectedName(expected: string): string {
   switch (expected) {
-    case 'string': return 'a string';
-    case 'number': return 'a number';
-    case 'int': return 'a whole number';
-    case 'boolean': return 'true or false';
-    case 'array': return 'a list';
-    case 'object': case 'record': case 'map': return 'a mapping';
-    case 'null': return 'empty';
-    default: return expected;
+    case 'string':
+      return 'a string';
+    case 'number':
+      return 'a number';
+    case 'int':
+      return 'a whole number';
+    case 'boolean':
+      return 'true or false';
+    case 'array':
+      return 'a list';
+    case 'object':
+    case 'record':
+    case 'map':
+      return 'a mapping';
+    case 'null':
+      return 'empty';
+    default:
+      return expected;
   }
 }
 
@@ -387,14 +460,29 @@ function scalarSource(yaml: PositionedYaml, path: FieldPath): string | undefined
 const ZOD_DEFAULT = /^(Invalid|Too (small|big)|Expected|Unrecognized)/;
 
 /** One issue → problems (unions and unknown keys can give several). */
-function issueProblems(yaml: PositionedYaml, issue: Issue, base: FieldPath, data: unknown, schema: Schema | undefined, out: Problem[]): void {
+function issueProblems(
+  yaml: PositionedYaml,
+  issue: Issue,
+  base: FieldPath,
+  data: unknown,
+  schema: Schema | undefined,
+  out: Problem[],
+): void {
   const path = [...base, ...(issue.path as (string | number)[])];
   const at = (p: FieldPath, mode: 'value' | 'key' | 'parent', message: string) =>
     out.push({ path: yaml.path, ...locate(yaml, p, mode), field: formatField(p), message });
   const own = !ZOD_DEFAULT.test(issue.message);
-  if (path.length > 0 && (issue.code === 'invalid_type' || issue.code === 'invalid_value' || issue.code === 'invalid_union') && !valueAt(data, path).found) {
-    const want = issue.code === 'invalid_type' ? expectedName(issue.expected)
-      : issue.code === 'invalid_value' ? `one of ${issue.values.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(', ')}` : 'a value';
+  if (
+    path.length > 0 &&
+    (issue.code === 'invalid_type' || issue.code === 'invalid_value' || issue.code === 'invalid_union') &&
+    !valueAt(data, path).found
+  ) {
+    const want =
+      issue.code === 'invalid_type'
+        ? expectedName(issue.expected)
+        : issue.code === 'invalid_value'
+          ? `one of ${issue.values.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(', ')}`
+          : 'a value';
     at(path, 'parent', `is missing: it is required (${want})`);
     return;
   }
@@ -424,10 +512,14 @@ function issueProblems(yaml: PositionedYaml, issue: Issue, base: FieldPath, data
       const u = schemaAt(schema, path);
       const kinds = (u?._zod.def.options ?? []).map((o) => {
         const d = unwrap(o)?._zod.def;
-        if (d?.type === 'literal' || d?.type === 'enum') return (d.values ?? []).map((x) => JSON.stringify(x)).join(', ');
+        if (d?.type === 'literal' || d?.type === 'enum')
+          return (d.values ?? []).map((x) => JSON.stringify(x)).join(', ');
         return expectedName(d?.type ?? 'value');
       });
-      const list = kinds.length > 1 ? `${kinds.slice(0, -1).join(', ')} or ${kinds[kinds.length - 1]}` : kinds[0] ?? 'something else';
+      const list =
+        kinds.length > 1
+          ? `${kinds.slice(0, -1).join(', ')} or ${kinds[kinds.length - 1]}`
+          : (kinds[0] ?? 'something else');
       at(path, 'value', `must be ${list}, not ${actualName(v)}`);
       return;
     }
@@ -436,7 +528,8 @@ function issueProblems(yaml: PositionedYaml, issue: Issue, base: FieldPath, data
       const expected = expectedName(issue.expected);
       let msg = `must be ${expected}, not ${actualName(value)}`;
       const src = scalarSource(yaml, path);
-      if (issue.expected === 'string' && src !== undefined && value !== null && typeof value !== 'object') msg += `; quote it: "${src}"`;
+      if (issue.expected === 'string' && src !== undefined && value !== null && typeof value !== 'object')
+        msg += `; quote it: "${src}"`;
       if (issue.expected === 'int' && typeof value === 'number') msg = `must be a whole number, not ${value}`;
       at(path, 'value', msg);
       return;
@@ -444,7 +537,13 @@ function issueProblems(yaml: PositionedYaml, issue: Issue, base: FieldPath, data
     case 'invalid_value': {
       const v = valueAt(data, path).value;
       const vals = issue.values.map((x) => (typeof x === 'string' ? x : JSON.stringify(x)));
-      at(path, 'value', vals.length === 1 ? `must be ${vals[0]}, not ${actualName(v)}` : `must be one of ${vals.join(', ')}; not ${actualName(v)}`);
+      at(
+        path,
+        'value',
+        vals.length === 1
+          ? `must be ${vals[0]}, not ${actualName(v)}`
+          : `must be one of ${vals.join(', ')}; not ${actualName(v)}`,
+      );
       return;
     }
     case 'invalid_format':
@@ -452,14 +551,28 @@ function issueProblems(yaml: PositionedYaml, issue: Issue, base: FieldPath, data
       return;
     case 'too_small':
     case 'too_big': {
-      if (own) { at(path, 'value', issue.message); return; }
+      if (own) {
+        at(path, 'value', issue.message);
+        return;
+      }
       const small = issue.code === 'too_small';
-      const bound = Number(small ? (issue as { minimum: number | bigint }).minimum : (issue as { maximum: number | bigint }).maximum);
+      const bound = Number(
+        small ? (issue as { minimum: number | bigint }).minimum : (issue as { maximum: number | bigint }).maximum,
+      );
       const incl = issue.inclusive !== false;
       let msg: string;
-      if (issue.origin === 'string') msg = small && bound <= 1 ? 'must not be empty' : `must be ${small ? 'at least' : 'at most'} ${bound} characters long`;
-      else if (issue.origin === 'array' || issue.origin === 'set') msg = small && bound <= 1 ? 'must not be an empty list' : `must have ${small ? 'at least' : 'at most'} ${bound} entries`;
-      else msg = `must be ${small ? (incl ? 'at least' : 'more than') : (incl ? 'at most' : 'less than')} ${bound}, not ${actualName(valueAt(data, path).value)}`;
+      if (issue.origin === 'string')
+        msg =
+          small && bound <= 1
+            ? 'must not be empty'
+            : `must be ${small ? 'at least' : 'at most'} ${bound} characters long`;
+      else if (issue.origin === 'array' || issue.origin === 'set')
+        msg =
+          small && bound <= 1
+            ? 'must not be an empty list'
+            : `must have ${small ? 'at least' : 'at most'} ${bound} entries`;
+      else
+        msg = `must be ${small ? (incl ? 'at least' : 'more than') : incl ? 'at most' : 'less than'} ${bound}, not ${actualName(valueAt(data, path).value)}`;
       at(path, 'value', msg);
       return;
     }
@@ -469,17 +582,30 @@ function issueProblems(yaml: PositionedYaml, issue: Issue, base: FieldPath, data
 }
 
 /** Turns zod issues (from validating `data`, the value of `yaml`) into located problems. */
-export function zodProblems(yaml: PositionedYaml, issues: readonly Issue[], data: unknown, schema?: z.ZodType): Problem[] {
+export function zodProblems(
+  yaml: PositionedYaml,
+  issues: readonly Issue[],
+  data: unknown,
+  schema?: z.ZodType,
+): Problem[] {
   const out: Problem[] = [];
   for (const issue of issues) issueProblems(yaml, issue, [], data, schema as unknown as Schema | undefined, out);
   return out;
 }
 
 /** Parses YAML text with positions and validates it with `schema`: the value, or every located problem. */
-export function validateYaml<S extends z.ZodType>(schema: S, text: string, path: string, opts: YamlParseOptions = {}): { value?: z.output<S>; problems: Problem[]; yaml: PositionedYaml } {
+export function validateYaml<S extends z.ZodType>(
+  schema: S,
+  text: string,
+  path: string,
+  opts: YamlParseOptions = {},
+): { value?: z.output<S>; problems: Problem[]; yaml: PositionedYaml } {
   const parsed = parseYamlPositioned(text, path, opts);
   if (parsed.problems.length > 0) return { problems: parsed.problems, yaml: parsed.yaml };
   const res = schema.safeParse(parsed.value);
   if (res.success) return { value: res.data, problems: [], yaml: parsed.yaml };
-  return { problems: sortProblems(dedupe(zodProblems(parsed.yaml, res.error.issues, parsed.value, schema))), yaml: parsed.yaml };
+  return {
+    problems: sortProblems(dedupe(zodProblems(parsed.yaml, res.error.issues, parsed.value, schema))),
+    yaml: parsed.yaml,
+  };
 }

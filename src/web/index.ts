@@ -24,6 +24,9 @@ export function webAsset(name: string): { readonly body: Buffer; readonly type: 
   const type = Object.hasOwn(WEB_ASSETS, name) ? WEB_ASSETS[name] : undefined;
   if (!type) return undefined;
   let body = cache.get(name);
-  if (!body) { body = fs.readFileSync(path.join(WEB_DIR, name)); cache.set(name, body); }
+  if (!body) {
+    body = fs.readFileSync(path.join(WEB_DIR, name));
+    cache.set(name, body);
+  }
   return { body, type };
 }

@@ -35,7 +35,8 @@ test('bulk -n plans the same through the scan cache as from a cold scan, edit af
   process.env.KILN_SCAN_RACY_MS = String(RACY_MS);
   t.after(() => {
     fs.rmSync(root, { recursive: true, force: true });
-    if (before === undefined) delete process.env.KILN_SCAN_RACY_MS; else process.env.KILN_SCAN_RACY_MS = before;
+    if (before === undefined) delete process.env.KILN_SCAN_RACY_MS;
+    else process.env.KILN_SCAN_RACY_MS = before;
   });
   const tree = path.join(root, 'ports');
   const home = path.join(root, 'home');
@@ -65,13 +66,22 @@ test('bulk -n plans the same through the scan cache as from a cold scan, edit af
   assert.equal((await kiln(root, ...plan)).code, 0);
   assert.equal(fs.statSync(file).mtimeMs, stamp.mtimeMs, 'nothing changed: the cache is read, not written');
 
-  fs.writeFileSync(path.join(tree, 'lib/base/port.yaml'), recipe('1.1', 'options:\n  NLS:\n    default: true\n    description: nls\n'));
+  fs.writeFileSync(
+    path.join(tree, 'lib/base/port.yaml'),
+    recipe('1.1', 'options:\n  NLS:\n    default: true\n    description: nls\n'),
+  );
   settle();
   const edited = await check('a recipe edited');
   assert.match(edited, /recipe changed|new/);
 
   assert.equal((await kiln(root, 'options', '-p', 'mine', '--home', home, '--set', 'lib/base:NLS=off')).code, 0);
-  fs.writeFileSync(path.join(tree, 'lib/base/port.yaml'), recipe('1.1', 'options:\n  NLS:\n    default: true\n    description: nls\n  DOCS:\n    default: false\n    description: docs\n'));
+  fs.writeFileSync(
+    path.join(tree, 'lib/base/port.yaml'),
+    recipe(
+      '1.1',
+      'options:\n  NLS:\n    default: true\n    description: nls\n  DOCS:\n    default: false\n    description: docs\n',
+    ),
+  );
   settle();
   await check('an option chosen and one added');
 

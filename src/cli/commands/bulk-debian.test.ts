@@ -29,8 +29,12 @@ async function debianHome(pick: ServedRelease): Promise<string> {
   return home;
 }
 
-test('Debian\'s archive as a tree: plan, bad input, then hello (patched), libonig and jq built and installed by apt', { timeout: 45 * 60_000 }, async (t) => {
-  const pick = await servedRelease(path.join(testCacheDir(), 'debian-home'), ['hello', 'jq', 'libonig'], (l) => t.diagnostic(l));
+test("Debian's archive as a tree: plan, bad input, then hello (patched), libonig and jq built and installed by apt", {
+  timeout: 45 * 60_000,
+}, async (t) => {
+  const pick = await servedRelease(path.join(testCacheDir(), 'debian-home'), ['hello', 'jq', 'libonig'], (l) =>
+    t.diagnostic(l),
+  );
   assert.ok(pick, 'the mirror serves hello, jq and libonig of stable or oldstable');
   const rel = pick.release;
   t.diagnostic(`Debian ${rel}${pick.updates ? ' with its updates' : ' alone'}`);
@@ -45,25 +49,44 @@ test('Debian\'s archive as a tree: plan, bad input, then hello (patched), liboni
     return r.stdout;
   };
   try {
-    assert.match(await ok(['tree', 'add', 'deb', '--debian', rel, ...(pick.updates ? [] : ['--no-updates'])]), new RegExp(`Debian ${rel} main`));
+    assert.match(
+      await ok(['tree', 'add', 'deb', '--debian', rel, ...(pick.updates ? [] : ['--no-updates'])]),
+      new RegExp(`Debian ${rel} main`),
+    );
     await ok(['tree', 'add', 'mine', '--overlay', `deb,${path.join(REPO_ROOT, 'examples/debian-overlay')}`]);
-    assert.match(await ok(['tree', 'show', 'deb', 'utils/jq']), new RegExp(`^utils/jq: Debian ${rel} source package jq ${pick.stanzas.get('jq')!.version.replaceAll('+', '\\+')} \\(binaries: jq, libjq1, libjq-dev\\)`));
-    assert.match(await ok(['tree', 'show', 'mine', 'devel/hello']), new RegExp(`shadows layer deb \\(Debian ${rel} source package hello`));
+    assert.match(
+      await ok(['tree', 'show', 'deb', 'utils/jq']),
+      new RegExp(
+        `^utils/jq: Debian ${rel} source package jq ${pick.stanzas.get('jq')!.version.replaceAll('+', '\\+')} \\(binaries: jq, libjq1, libjq-dev\\)`,
+      ),
+    );
+    assert.match(
+      await ok(['tree', 'show', 'mine', 'devel/hello']),
+      new RegExp(`shadows layer deb \\(Debian ${rel} source package hello`),
+    );
 
     // The whole archive: every source listed, cycles broken, each with a cycle through its edge.
     const all = JSON.parse(await ok(['bulk', '-n', '-a', '--json', '-j', 'bookworm', '-p', 'deb'])) as {
-      counts: { build: number }; debian: { cycles_broken: { from: string; to: string; via: string; cycle: string[] }[]; not_for_arch: string[] } };
+      counts: { build: number };
+      debian: { cycles_broken: { from: string; to: string; via: string; cycle: string[] }[]; not_for_arch: string[] };
+    };
     assert.ok(all.counts.build > 30_000, `${all.counts.build} sources planned`);
     assert.ok(all.debian.cycles_broken.length > 0);
     for (const c of all.debian.cycles_broken.slice(0, 50)) {
       assert.deepEqual(c.cycle.slice(0, 2), [c.from, c.to]);
       assert.ok(c.via.length > 0);
     }
-    t.diagnostic(`${rel} -a: ${all.counts.build} sources, ${all.debian.cycles_broken.length} edges broken, ${all.debian.not_for_arch.length} not for amd64`);
+    t.diagnostic(
+      `${rel} -a: ${all.counts.build} sources, ${all.debian.cycles_broken.length} edges broken, ${all.debian.not_for_arch.length} not for amd64`,
+    );
 
     // --rdeps: jq build-depends on libonig's libonig-dev.
-    const rd = JSON.parse(await ok(['bulk', '-n', '--json', '-j', 'bookworm', '-p', 'deb', '--rdeps', 'libs/libonig', 'libs/libonig'])) as {
-      build: string[]; debian: { rdeps_added: string[] } };
+    const rd = JSON.parse(
+      await ok(['bulk', '-n', '--json', '-j', 'bookworm', '-p', 'deb', '--rdeps', 'libs/libonig', 'libs/libonig']),
+    ) as {
+      build: string[];
+      debian: { rdeps_added: string[] };
+    };
     assert.ok(rd.debian.rdeps_added.includes('utils/jq'));
     assert.ok(rd.build.indexOf('libs/libonig') < rd.build.indexOf('utils/jq'));
 
@@ -87,13 +110,19 @@ test('Debian\'s archive as a tree: plan, bad input, then hello (patched), liboni
     const bulk = await kiln(home, ['bulk', '-j', 'bookworm', '-p', 'mine', '-J', '2', 'libs/libonig', 'utils/jq']);
     assert.equal(bulk.status, 0, `${bulk.stdout}\n${bulk.stderr}`);
     // jq's build installed kiln's libonig-dev (from this bulk's .debs), not the archive's.
-    assert.match(fs.readFileSync(path.join(home, 'logs', '1', 'utils_jq.log'), 'utf8'), new RegExp(`Unpacking libonig-dev(:amd64)? \\(${onig.replaceAll('.', '\\.').replaceAll('+', '\\+')}\\+kiln1\\)`));
+    assert.match(
+      fs.readFileSync(path.join(home, 'logs', '1', 'utils_jq.log'), 'utf8'),
+      new RegExp(`Unpacking libonig-dev(:amd64)? \\(${onig.replaceAll('.', '\\.').replaceAll('+', '\\+')}\\+kiln1\\)`),
+    );
 
     // apt in a fresh root, with the archive and kiln's signed repository.
     await app.listen({ host: '127.0.0.1', port: 0 });
     const addr = app.server.address() as { port: number };
     const info = repoInfo(home, 'bookworm', 'mine', `http://127.0.0.1:${addr.port}`);
-    fs.writeFileSync(path.join(root.dir, info.keyringPath), Buffer.from(await (await fetch(info.keyUrl)).arrayBuffer()));
+    fs.writeFileSync(
+      path.join(root.dir, info.keyringPath),
+      Buffer.from(await (await fetch(info.keyUrl)).arrayBuffer()),
+    );
     fs.writeFileSync(path.join(root.dir, 'etc/apt/sources.list.d/kiln.list'), `${info.sourcesLine}\n`);
     fs.writeFileSync(path.join(root.dir, 'etc/apt/sources.list'), `deb ${hostMirror()} ${rel} main\n`);
     fs.copyFileSync('/etc/resolv.conf', path.join(root.dir, 'etc/resolv.conf'));
@@ -105,10 +134,12 @@ test('Debian\'s archive as a tree: plan, bad input, then hello (patched), liboni
       assert.match(policy, /Installed: \S+\+kiln1\n/, policy);
     }
     const out = await root.exec(['sh', '-c', 'echo \'{"a":"kiln-onig"}\' | jq -r \'.a | test("k.ln-on[i]g")\'']);
-    assert.equal(out.stdout.trim(), 'true', 'a regular expression through kiln\'s oniguruma');
+    assert.equal(out.stdout.trim(), 'true', "a regular expression through kiln's oniguruma");
 
     // Nothing changed: a second bulk builds nothing.
-    const again = JSON.parse(await ok(['bulk', '-n', '--json', '-j', 'bookworm', '-p', 'mine', 'libs/libonig', 'utils/jq'])) as { counts: { build: number; keep: number } };
+    const again = JSON.parse(
+      await ok(['bulk', '-n', '--json', '-j', 'bookworm', '-p', 'mine', 'libs/libonig', 'utils/jq']),
+    ) as { counts: { build: number; keep: number } };
     assert.deepEqual([again.counts.build, again.counts.keep], [0, 3]);
   } finally {
     await app.close();

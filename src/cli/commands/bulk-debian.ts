@@ -8,7 +8,16 @@ import type { Problem } from '../../util/errors.js';
 import { locateField } from '../../recipe/index.js';
 import type { Port } from '../../recipe/index.js';
 import type { TreeLayer } from '../../tree/index.js';
-import { debianArch, debianBulk, describeBroken, readTreeBuildIndex, readTreeIndex, treeIndexFiles, type BrokenEdge, type DepEdge } from '../../debian/index.js';
+import {
+  debianArch,
+  debianBulk,
+  describeBroken,
+  readTreeBuildIndex,
+  readTreeIndex,
+  treeIndexFiles,
+  type BrokenEdge,
+  type DepEdge,
+} from '../../debian/index.js';
 import type { Plan } from '../../plan/index.js';
 
 /** What a Debian bulk adds to a plan's output. */
@@ -27,28 +36,59 @@ export interface DebianPlanNotes {
 
 /** The bulk's ports and roots over a Debian tree (see `debianBulk`). */
 export function debianPlan(
-  layer: TreeLayer, folderPorts: ReadonlyMap<string, Port>, roots: readonly string[] | 'all', jailArch: string | undefined,
+  layer: TreeLayer,
+  folderPorts: ReadonlyMap<string, Port>,
+  roots: readonly string[] | 'all',
+  jailArch: string | undefined,
   opts: { readonly tests?: boolean; readonly rdeps?: readonly string[]; readonly rdepsDepth?: number },
-): { ports: Map<string, Port>; roots: readonly string[] | 'all'; problems: Problem[]; errors: string[]; notes: DebianPlanNotes } {
+): {
+  ports: Map<string, Port>;
+  roots: readonly string[] | 'all';
+  problems: Problem[];
+  errors: string[];
+  notes: DebianPlanNotes;
+} {
   const index = readTreeIndex(layer.debian!.index, layer.name);
   const arch = jailArch ?? debianArch();
   const db = debianBulk({
-    index, buildIndex: () => readTreeBuildIndex(treeIndexFiles(layer.dir).build, layer.name), place: { layer: layer.name, dir: layer.dir, path: layer.debian!.index }, folderPorts, roots, arch,
-    tests: opts.tests ?? false, ...(opts.rdeps ? { rdeps: opts.rdeps } : {}), ...(opts.rdepsDepth ? { rdepsDepth: opts.rdepsDepth } : {}),
+    index,
+    buildIndex: () => readTreeBuildIndex(treeIndexFiles(layer.dir).build, layer.name),
+    place: { layer: layer.name, dir: layer.dir, path: layer.debian!.index },
+    folderPorts,
+    roots,
+    arch,
+    tests: opts.tests ?? false,
+    ...(opts.rdeps ? { rdeps: opts.rdeps } : {}),
+    ...(opts.rdepsDepth ? { rdepsDepth: opts.rdepsDepth } : {}),
   });
   const errors = [...db.errors];
   if (index.providesRow[arch] === undefined) {
-    errors.push(`kiln: tree ${layer.name} has no Provides: index for ${arch}, so Build-Depends on virtual packages lead nowhere; `
-      + `add it with \`kiln tree delete ${layer.name}\` and \`kiln tree add ${layer.name} --debian ${index.release} --arch ${Object.keys(index.providesRow).concat(arch).join(',')}\``);
+    errors.push(
+      `kiln: tree ${layer.name} has no Provides: index for ${arch}, so Build-Depends on virtual packages lead nowhere; ` +
+        `add it with \`kiln tree delete ${layer.name}\` and \`kiln tree add ${layer.name} --debian ${index.release} --arch ${Object.keys(index.providesRow).concat(arch).join(',')}\``,
+    );
   }
   // Point each problem at its recipe's `build.system` line.
   const problems = db.problems.map((p) => {
     try {
       return { ...p, ...locateField(p.path, fs.readFileSync(p.path, 'utf8'), p.field.split('.')) };
-    } catch { return p; }
+    } catch {
+      return p;
+    }
   });
-  return { ports: db.ports, roots: db.roots, problems, errors,
-    notes: { release: index.release, broken: db.broken, notForArch: db.notForArch, rdepsAdded: db.rdepsAdded, waits: db.waits } };
+  return {
+    ports: db.ports,
+    roots: db.roots,
+    problems,
+    errors,
+    notes: {
+      release: index.release,
+      broken: db.broken,
+      notForArch: db.notForArch,
+      rdepsAdded: db.rdepsAdded,
+      waits: db.waits,
+    },
+  };
 }
 
 /** The plan with each broken edge's explanation added to its port's reasons. */
@@ -75,8 +115,10 @@ export function debianPlanJson(notes: DebianPlanNotes): Record<string, unknown> 
 
 /** Text lines for `bulk -n`: counts always, every broken edge with `--explain`. */
 export function formatDebianNotes(notes: DebianPlanNotes, explain: boolean): string {
-  const lines = [`debian ${notes.release}: ${notes.broken.length} dependency cycle edge(s) broken, `
-    + `${notes.notForArch.length} source(s) not for this architecture, ${notes.rdepsAdded.length} added by --rdeps`];
+  const lines = [
+    `debian ${notes.release}: ${notes.broken.length} dependency cycle edge(s) broken, ` +
+      `${notes.notForArch.length} source(s) not for this architecture, ${notes.rdepsAdded.length} added by --rdeps`,
+  ];
   if (explain) {
     for (const b of notes.broken) lines.push(`  cycle broken: ${b.from} ${describeBroken(b)}`);
     for (const w of notes.waits) lines.push(`  ${w.from} waits for ${w.to} (build-depends on ${w.via})`);

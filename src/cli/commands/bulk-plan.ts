@@ -14,8 +14,13 @@ import { getOptionChoices, resolveTree, scanCacheDir, scanTree, type TreeRef } f
 import { closureDag, cycleGroups, type Dag } from '../../graph/index.js';
 import { debianPlan, withBrokenEdges, type DebianPlanNotes } from './bulk-debian.js';
 import {
-  computeIdentities, makePlan, placeholderJailIdentity, toBuiltRecords,
-  type BuiltRecord, type Identity, type Plan,
+  computeIdentities,
+  makePlan,
+  placeholderJailIdentity,
+  toBuiltRecords,
+  type BuiltRecord,
+  type Identity,
+  type Plan,
 } from '../../plan/index.js';
 
 /** What {@link planBulk} needs (the parsed command line). */
@@ -97,8 +102,13 @@ export function removalGuard(plan: Plan, current: number): string | undefined {
  * whose `.deb`s are all still in the packages folder, newest first, those whose identity is the one the port has
  * now. A plain rerun keeps them as it keeps published packages, so finished work is never built again.
  */
-export function unpublishedBuilds(store: Store, home: string, jail: string, tree: string,
-  identities: ReadonlyMap<string, Identity>): PackageRow[] {
+export function unpublishedBuilds(
+  store: Store,
+  home: string,
+  jail: string,
+  tree: string,
+  identities: ReadonlyMap<string, Identity>,
+): PackageRow[] {
   const pkgDir = path.join(home, 'packages', `${jail}-${tree}`);
   const out = new Map<string, PackageRow>();
   for (const b of store.bulks.listBulks({ jail, tree, limit: 1000 })) {
@@ -106,10 +116,22 @@ export function unpublishedBuilds(store: Store, home: string, jail: string, tree
     for (const r of store.bulks.builds(b.id)) {
       const files = r.files ?? [];
       const id = identities.get(r.origin);
-      if (r.result !== 'built' || out.has(r.origin) || !id || r.identity !== id.hash || r.components === undefined) continue;
+      if (r.result !== 'built' || out.has(r.origin) || !id || r.identity !== id.hash || r.components === undefined)
+        continue;
       if (files.length === 0 || !files.every((f) => fs.existsSync(path.join(pkgDir, f)))) continue;
-      out.set(r.origin, { jail, tree, origin: r.origin, pkgname: r.pkgname!, version: r.version!, arch: r.arch!, identity: id.hash,
-        components: r.components, files: [...files], built: r.finished ?? b.started, ...(r.wallMs !== undefined ? { durationS: r.wallMs / 1000 } : {}) });
+      out.set(r.origin, {
+        jail,
+        tree,
+        origin: r.origin,
+        pkgname: r.pkgname!,
+        version: r.version!,
+        arch: r.arch!,
+        identity: id.hash,
+        components: r.components,
+        files: [...files],
+        built: r.finished ?? b.started,
+        ...(r.wallMs !== undefined ? { durationS: r.wallMs / 1000 } : {}),
+      });
     }
   }
   return [...out.values()];
@@ -132,7 +154,11 @@ function invalidOrigins(problems: readonly Problem[], ports: ReadonlyMap<string,
 }
 
 /** The requested roots: `'all'`, the list file's origins, or the command line's. */
-function readRoots(ctx: CliContext, opts: BulkOptions, problems: Problem[]): { roots: readonly string[] | 'all'; listPath?: string; listText?: string } {
+function readRoots(
+  ctx: CliContext,
+  opts: BulkOptions,
+  problems: Problem[],
+): { roots: readonly string[] | 'all'; listPath?: string; listText?: string } {
   if (opts.all) return { roots: 'all' };
   if (opts.file === undefined) return { roots: opts.origins ?? [] };
   const file = path.resolve(ctx.cwd, opts.file);
@@ -140,7 +166,9 @@ function readRoots(ctx: CliContext, opts: BulkOptions, problems: Problem[]): { r
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new KilnError('KILN_E_LIST', `cannot read list file ${opts.file}: ${(e as Error).message}`, { hint: 'give -f the path of a list file' });
+    throw new KilnError('KILN_E_LIST', `cannot read list file ${opts.file}: ${(e as Error).message}`, {
+      hint: 'give -f the path of a list file',
+    });
   }
   const parsed = parseList(text, file);
   problems.push(...parsed.problems);
@@ -170,9 +198,13 @@ export function planBulk(ctx: CliContext, opts: BulkOptions): BulkPlan {
     const notes: string[] = [];
     if (!jail) {
       if (!opts.dryRun) {
-        throw new KilnError('KILN_E_JAIL_NOT_FOUND', `no jail named ${opts.jail}`, { hint: `make it with \`kiln jail create ${opts.jail}\`` });
+        throw new KilnError('KILN_E_JAIL_NOT_FOUND', `no jail named ${opts.jail}`, {
+          hint: `make it with \`kiln jail create ${opts.jail}\``,
+        });
       }
-      notes.push(`kiln: note: jail ${opts.jail} does not exist yet; planning against a placeholder identity derived from its name`);
+      notes.push(
+        `kiln: note: jail ${opts.jail} does not exist yet; planning against a placeholder identity derived from its name`,
+      );
     }
     const problems: Problem[] = [];
     const list = readRoots(ctx, opts, problems);
@@ -184,7 +216,9 @@ export function planBulk(ctx: CliContext, opts: BulkOptions): BulkPlan {
     let debian: DebianPlanNotes | undefined;
     const errors: string[] = [];
     if (scan.debian) {
-      const db = step('debian archive ports and Build-Depends', () => debianPlan(scan.debian!, scan.ports, list.roots, jail?.arch, opts));
+      const db = step('debian archive ports and Build-Depends', () =>
+        debianPlan(scan.debian!, scan.ports, list.roots, jail?.arch, opts),
+      );
       ports = db.ports;
       roots = db.roots;
       problems.push(...db.problems);
@@ -202,21 +236,52 @@ export function planBulk(ctx: CliContext, opts: BulkOptions): BulkPlan {
       }
       return m;
     });
-    const identities = step('identities', () => computeIdentities({ dag, ports, options, jail: jail?.identity ?? placeholderJailIdentity(opts.jail) }));
+    const identities = step('identities', () =>
+      computeIdentities({ dag, ports, options, jail: jail?.identity ?? placeholderJailIdentity(opts.jail) }),
+    );
     const published = store.bulks.packages(opts.jail, tree.name);
     const carried = unpublishedBuilds(store, ctx.home, opts.jail, tree.name, identities);
     const built = toBuiltRecords([...published, ...carried]);
     const force = opts.clean ? new Set(roots === 'all' ? origins : roots) : undefined;
     // Origins on the command line add to the repository; only a list file and -a say what it should hold.
     const additive = !opts.all && opts.file === undefined;
-    const made = step('plan (with scheduler order)', () => makePlan({
-      dag, ports, identities, built, force, keepStale: opts.keepStale, additive, missing, invalid, all: roots === 'all', cycles,
-    }));
+    const made = step('plan (with scheduler order)', () =>
+      makePlan({
+        dag,
+        ports,
+        identities,
+        built,
+        force,
+        keepStale: opts.keepStale,
+        additive,
+        missing,
+        invalid,
+        all: roots === 'all',
+        cycles,
+      }),
+    );
     const plan = debian ? withBrokenEdges(made, debian) : made;
     const listFile = list.listPath !== undefined ? { path: list.listPath, text: list.listText ?? '' } : undefined;
-    problems.push(...step('locate problems', () => graphProblems(ports, missing, dag, cycles, invalid, tree.name, listFile, errors)));
-    return { plan, tree, jail, ports, dag, identities, problems, errors, notes, timings, carried, current: published.length,
-      ...(debian ? { debian } : {}) };
+    problems.push(
+      ...step('locate problems', () =>
+        graphProblems(ports, missing, dag, cycles, invalid, tree.name, listFile, errors),
+      ),
+    );
+    return {
+      plan,
+      tree,
+      jail,
+      ports,
+      dag,
+      identities,
+      problems,
+      errors,
+      notes,
+      timings,
+      carried,
+      current: published.length,
+      ...(debian ? { debian } : {}),
+    };
   } finally {
     if (!opts.store) store.close();
   }

@@ -32,7 +32,10 @@ export async function runBulkCommand(ctx: CliContext, f: BulkRunFlags): Promise<
   const cfg = loadConfig(ctx.home);
   const store = openStore(ctx.home);
   const ac = new AbortController();
-  const onSignal = (): void => { ctx.err('kiln: interrupted: cancelling the running builds (sandboxes are torn down)'); ac.abort(); };
+  const onSignal = (): void => {
+    ctx.err('kiln: interrupted: cancelling the running builds (sandboxes are torn down)');
+    ac.abort();
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let ticker: NodeJS.Timeout | undefined;
@@ -49,8 +52,10 @@ export async function runBulkCommand(ctx: CliContext, f: BulkRunFlags): Promise<
     }
     const removal = removalGuard(res.plan, res.current);
     if (removal !== undefined && !f.yes) {
-      throw new UsageError(`kiln bulk: ${removal}; nothing was built or published`,
-        'run again with --yes (or --delete-stale) to remove them, or --keep-stale to keep them; -n shows the plan');
+      throw new UsageError(
+        `kiln bulk: ${removal}; nothing was built or published`,
+        'run again with --yes (or --delete-stale) to remove them, or --keep-stale to keep them; -n shows the plan',
+      );
     }
     const events = new BulkEvents();
     if (f.json) {
@@ -73,26 +78,64 @@ export async function runBulkCommand(ctx: CliContext, f: BulkRunFlags): Promise<
       });
     }
     const redis = f.redis ?? cfg.redis;
-    dist = redis && res.jail ? await (await import('../../dist/index.js')).startDistMaster({ home: ctx.home, redisUrl: redis, jail: res.jail,
-      listen: f.distListen, order: res.plan.build, mirrors: cfg.mirrors, debianMirror: hostMirror(cfg.debian_mirror), log: ctx.err }) : undefined;
-    if (dist) ctx.err(`kiln: building on remote workers through ${redis}: ${await dist.slots()} worker slot(s) now; workers reach this master at ${dist.url}`);
-    const builders = f.builders ?? (dist ? Math.max(1, await dist.slots()) : undefined) ?? cfg.builders ?? os.availableParallelism();
+    dist =
+      redis && res.jail
+        ? await (await import('../../dist/index.js')).startDistMaster({
+            home: ctx.home,
+            redisUrl: redis,
+            jail: res.jail,
+            listen: f.distListen,
+            order: res.plan.build,
+            mirrors: cfg.mirrors,
+            debianMirror: hostMirror(cfg.debian_mirror),
+            log: ctx.err,
+          })
+        : undefined;
+    if (dist)
+      ctx.err(
+        `kiln: building on remote workers through ${redis}: ${await dist.slots()} worker slot(s) now; workers reach this master at ${dist.url}`,
+      );
+    const builders =
+      f.builders ?? (dist ? Math.max(1, await dist.slots()) : undefined) ?? cfg.builders ?? os.availableParallelism();
     const summary = await runBulk({
-      home: ctx.home, store, jail: res.jail!, tree: res.tree, plan: res.plan, dag: res.dag, ports: res.ports,
-      identities: res.identities, choices: getOptionChoices(store, res.tree), builders, jobBudget: cfg.job_budget,
+      home: ctx.home,
+      store,
+      jail: res.jail!,
+      tree: res.tree,
+      plan: res.plan,
+      dag: res.dag,
+      ports: res.ports,
+      identities: res.identities,
+      choices: getOptionChoices(store, res.tree),
+      builders,
+      jobBudget: cfg.job_budget,
       ...(cfg.ccache ? { ccache: { maxSize: cfg.ccache_size } } : {}),
       limits: {
-        wallMs: cfg.limits.wall_s * 1000, noOutputMs: cfg.limits.no_output_s * 1000, cpuSeconds: cfg.limits.cpu_s,
-        memoryBytes: cfg.limits.memory_mb * 1024 * 1024, nproc: 4096,
+        wallMs: cfg.limits.wall_s * 1000,
+        noOutputMs: cfg.limits.no_output_s * 1000,
+        cpuSeconds: cfg.limits.cpu_s,
+        memoryBytes: cfg.limits.memory_mb * 1024 * 1024,
+        nproc: 4096,
         ...(cfg.limits.disk_mb !== undefined ? { diskBytes: cfg.limits.disk_mb * 1024 * 1024 } : {}),
         ...(cfg.limits.files !== undefined ? { files: cfg.limits.files } : {}),
       },
-      withTests: f.tests, keepStale: f.keepStale, keepGenerations: cfg.keep_generations, mirrors: cfg.mirrors,
-      debianMirror: hostMirror(cfg.debian_mirror), resume: f.resume, carried: res.carried, events, signal: ac.signal,
+      withTests: f.tests,
+      keepStale: f.keepStale,
+      keepGenerations: cfg.keep_generations,
+      mirrors: cfg.mirrors,
+      debianMirror: hostMirror(cfg.debian_mirror),
+      resume: f.resume,
+      carried: res.carried,
+      events,
+      signal: ac.signal,
       request: { file: f.file, origins: f.origins, all: f.all, clean: f.clean, tests: f.tests, builders },
-      sourceDateEpoch: ctx.env.SOURCE_DATE_EPOCH ? Number(ctx.env.SOURCE_DATE_EPOCH) : undefined, maintainer: maintainerOf(cfg),
+      sourceDateEpoch: ctx.env.SOURCE_DATE_EPOCH ? Number(ctx.env.SOURCE_DATE_EPOCH) : undefined,
+      maintainer: maintainerOf(cfg),
       // -t: the qa phase (lintian, install test) after each good build (src/qa).
-      execute: f.tests && res.jail ? (await import('../../qa/index.js')).bulkQa(ctx.home, res.jail.name, res.tree.name, dist?.execute) : dist?.execute,
+      execute:
+        f.tests && res.jail
+          ? (await import('../../qa/index.js')).bulkQa(ctx.home, res.jail.name, res.tree.name, dist?.execute)
+          : dist?.execute,
     });
     if (ticker) clearInterval(ticker);
     if (!f.json) printSummary(ctx, summary);
@@ -125,9 +168,16 @@ async function afterBulk(ctx: CliContext, bulkId: number, hooks: PostBulkHooks, 
 /** The end-of-bulk report for a person: counts, failures with their phase, the most offending failures. */
 function printSummary(ctx: CliContext, s: BulkSummary): void {
   const c = s.counts;
-  ctx.out(`bulk ${s.bulk.id}: built ${c.built}, failed ${c.failed}, skipped ${c.skipped}, kept ${c.kept}, deleted ${c.deleted} in ${formatDuration(s.wallS)}`);
-  for (const f of s.failed) ctx.out(`  failed  ${f.origin} (phase ${f.phase ?? '?'}): ${f.reason ?? ''}  log: kiln logs ${s.bulk.id} ${f.origin}`);
+  ctx.out(
+    `bulk ${s.bulk.id}: built ${c.built}, failed ${c.failed}, skipped ${c.skipped}, kept ${c.kept}, deleted ${c.deleted} in ${formatDuration(s.wallS)}`,
+  );
+  for (const f of s.failed)
+    ctx.out(
+      `  failed  ${f.origin} (phase ${f.phase ?? '?'}): ${f.reason ?? ''}  log: kiln logs ${s.bulk.id} ${f.origin}`,
+    );
   for (const k of s.skipped) ctx.out(`  skipped ${k.origin}: ${k.reason}`);
-  if (s.offenders.length > 0) ctx.out(`  most offending: ${s.offenders.map((o) => `${o.origin} (blocked ${o.blocked})`).join(', ')}`);
-  if (s.generation !== undefined) ctx.out(`  repository: generation ${s.generation} published (see \`kiln repo show\`)`);
+  if (s.offenders.length > 0)
+    ctx.out(`  most offending: ${s.offenders.map((o) => `${o.origin} (blocked ${o.blocked})`).join(', ')}`);
+  if (s.generation !== undefined)
+    ctx.out(`  repository: generation ${s.generation} published (see \`kiln repo show\`)`);
 }

@@ -36,26 +36,77 @@ function copyTree(root: string): string {
 test('bulk -n --explain on the fixture tree: plan on stdout, every located problem on stderr, exit 2 (golden)', async (t) => {
   const root = tmp(t);
   const tree = copyTree(root);
-  const r = await kiln(root, 'bulk', '-n', '--explain', '-a', '-j', 'bookworm', '-p', 'ports', '--home', path.join(root, 'home'));
+  const r = await kiln(
+    root,
+    'bulk',
+    '-n',
+    '--explain',
+    '-a',
+    '-j',
+    'bookworm',
+    '-p',
+    'ports',
+    '--home',
+    path.join(root, 'home'),
+  );
   assert.equal(r.code, 2);
   assertGolden(path.join(GOLDEN, 'fresh-explain.txt'), r.out);
   assertGolden(path.join(GOLDEN, 'cli-stderr.txt'), `${r.err.split(tree).join('TREE')}\n`);
   const lines = r.err.split('\n');
   assert.match(lines[0]!, /^kiln: note: jail bookworm does not exist yet/);
-  assert.ok(lines.includes(`${tree}/editors/nano/port.yaml:4:21: depends.build[1]: devel/ncurses is not in tree ports`), r.err);
-  assert.ok(lines.some((l) => l.startsWith(`${tree}/devel/chicken/port.yaml:`) && l.endsWith('dependency cycle: devel/chicken → devel/egg → devel/chicken')), r.err);
+  assert.ok(
+    lines.includes(`${tree}/editors/nano/port.yaml:4:21: depends.build[1]: devel/ncurses is not in tree ports`),
+    r.err,
+  );
+  assert.ok(
+    lines.some(
+      (l) =>
+        l.startsWith(`${tree}/devel/chicken/port.yaml:`) &&
+        l.endsWith('dependency cycle: devel/chicken → devel/egg → devel/chicken'),
+    ),
+    r.err,
+  );
 });
 
-test('bulk -n --json prints the spec\'s one object', async (t) => {
+test("bulk -n --json prints the spec's one object", async (t) => {
   const root = tmp(t);
   copyTree(root);
-  const r = await kiln(root, 'bulk', '-n', '--json', '-a', '-j', 'bookworm', '-p', './ports', '--home', path.join(root, 'home'));
+  const r = await kiln(
+    root,
+    'bulk',
+    '-n',
+    '--json',
+    '-a',
+    '-j',
+    'bookworm',
+    '-p',
+    './ports',
+    '--home',
+    path.join(root, 'home'),
+  );
   assert.equal(r.code, 2);
   assert.equal(r.out.split('\n').filter(Boolean).length, 1, 'one line of JSON');
   const plan = JSON.parse(r.out);
   assert.deepEqual(plan, JSON.parse(fs.readFileSync(path.join(GOLDEN, 'fresh.json'), 'utf8')));
   assert.deepEqual(Object.keys(plan), ['build', 'keep', 'delete', 'skip', 'counts']);
-  const explained = JSON.parse((await kiln(root, 'bulk', '-n', '--json', '--explain', '-a', '-j', 'j', '-p', 'ports', '--home', path.join(root, 'home'))).out);
+  const explained = JSON.parse(
+    (
+      await kiln(
+        root,
+        'bulk',
+        '-n',
+        '--json',
+        '--explain',
+        '-a',
+        '-j',
+        'j',
+        '-p',
+        'ports',
+        '--home',
+        path.join(root, 'home'),
+      )
+    ).out,
+  );
   assert.deepEqual(explained.explain['net/curl'], ['new']);
 });
 
@@ -65,7 +116,10 @@ test('a clean selection exits 0 and covers its dependencies; -C forces the reque
   const home = path.join(root, 'home');
   let r = await kiln(root, 'bulk', '-n', '-j', 'bookworm', '-p', 'ports', 'devel/git', 'shells/hello', '--home', home);
   assert.equal(r.code, 0, r.err);
-  assert.equal(r.out, 'build lib/zlib\nbuild lib/ssl\nbuild net/curl\nbuild devel/git\nbuild shells/hello\nplan: 5 to build, 0 to keep, 0 to delete, 0 skipped\n');
+  assert.equal(
+    r.out,
+    'build lib/zlib\nbuild lib/ssl\nbuild net/curl\nbuild devel/git\nbuild shells/hello\nplan: 5 to build, 0 to keep, 0 to delete, 0 skipped\n',
+  );
   r = await kiln(root, 'bulk', '-n', '-C', '--explain', '-j', 'bookworm', '-p', 'ports', 'net/curl', '--home', home);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^build net\/curl: forced \(-C\), new$/m);
@@ -76,20 +130,55 @@ test('-f LIST: an origin not in the tree is located in the list file and skipped
   const root = tmp(t);
   copyTree(root);
   fs.writeFileSync(path.join(root, 'list.txt'), '# ports\nshells/hello\n\n  www/nope  # gone\n');
-  const r = await kiln(root, 'bulk', '-n', '-j', 'bookworm', '-p', 'ports', '-f', 'list.txt', '--home', path.join(root, 'home'));
+  const r = await kiln(
+    root,
+    'bulk',
+    '-n',
+    '-j',
+    'bookworm',
+    '-p',
+    'ports',
+    '-f',
+    'list.txt',
+    '--home',
+    path.join(root, 'home'),
+  );
   assert.equal(r.code, 2);
-  assert.ok(r.err.split('\n').includes(`${path.join(root, 'list.txt')}:4:3: origin: www/nope is not in tree ports`), r.err);
-  assert.equal(r.out, 'build shells/hello\nskip www/nope: not in the tree\nplan: 1 to build, 0 to keep, 0 to delete, 1 skipped\n');
+  assert.ok(
+    r.err.split('\n').includes(`${path.join(root, 'list.txt')}:4:3: origin: www/nope is not in tree ports`),
+    r.err,
+  );
+  assert.equal(
+    r.out,
+    'build shells/hello\nskip www/nope: not in the tree\nplan: 1 to build, 0 to keep, 0 to delete, 1 skipped\n',
+  );
 });
 
 test('an invalid recipe is reported at its line; it and its dependents are skipped, naming it', async (t) => {
   const root = tmp(t);
   const tree = copyTree(root);
-  fs.writeFileSync(path.join(tree, 'lib/zlib/port.yaml'), 'version: 1.3\nsummary: Compression library\nbuild:\n  system: make\n');
-  const r = await kiln(root, 'bulk', '-n', '-j', 'bookworm', '-p', 'ports', 'net/curl', '--home', path.join(root, 'home'));
+  fs.writeFileSync(
+    path.join(tree, 'lib/zlib/port.yaml'),
+    'version: 1.3\nsummary: Compression library\nbuild:\n  system: make\n',
+  );
+  const r = await kiln(
+    root,
+    'bulk',
+    '-n',
+    '-j',
+    'bookworm',
+    '-p',
+    'ports',
+    'net/curl',
+    '--home',
+    path.join(root, 'home'),
+  );
   assert.equal(r.code, 2);
   assert.match(r.err, new RegExp(`^${tree}/lib/zlib/port.yaml:1:10: version: `, 'm'));
-  assert.match(r.err, new RegExp(`^${tree}/net/curl/port.yaml:\\d+:\\d+: depends.build\\[1\\]: lib/zlib's recipe is invalid$`, 'm'));
+  assert.match(
+    r.err,
+    new RegExp(`^${tree}/net/curl/port.yaml:\\d+:\\d+: depends.build\\[1\\]: lib/zlib's recipe is invalid$`, 'm'),
+  );
   assert.match(r.out, /^skip lib\/zlib: its recipe is invalid$/m);
   assert.match(r.out, /^skip net\/curl: depends on lib\/zlib, whose recipe is invalid$/m);
   assert.match(r.out, /^skip lib\/ssl: depends on lib\/zlib, whose recipe is invalid$/m);

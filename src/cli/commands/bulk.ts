@@ -35,16 +35,28 @@ const HELP = `usage: kiln bulk -j JAIL -p TREE (-f LIST | ORIGIN... | -a) [-J N]
 /** Handler of `kiln bulk`. */
 export async function bulkCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseCommand('bulk', argv, {
-    jail: { type: 'string', short: 'j' }, tree: { type: 'string', short: 'p' }, file: { type: 'string', short: 'f' },
-    all: { type: 'boolean', short: 'a', default: false }, builders: { type: 'string', short: 'J' },
-    'dry-run': { type: 'boolean', short: 'n', default: false }, explain: { type: 'boolean', default: false },
-    test: { type: 'boolean', short: 't', default: false }, clean: { type: 'boolean', short: 'C', default: false },
-    resume: { type: 'boolean', default: false }, 'keep-stale': { type: 'boolean', default: false },
-    yes: { type: 'boolean', short: 'y', default: false }, 'delete-stale': { type: 'boolean', default: false },
-    redis: { type: 'string' }, 'dist-listen': { type: 'string' },
-    rdeps: { type: 'string', multiple: true }, 'rdeps-depth': { type: 'string' },
+    jail: { type: 'string', short: 'j' },
+    tree: { type: 'string', short: 'p' },
+    file: { type: 'string', short: 'f' },
+    all: { type: 'boolean', short: 'a', default: false },
+    builders: { type: 'string', short: 'J' },
+    'dry-run': { type: 'boolean', short: 'n', default: false },
+    explain: { type: 'boolean', default: false },
+    test: { type: 'boolean', short: 't', default: false },
+    clean: { type: 'boolean', short: 'C', default: false },
+    resume: { type: 'boolean', default: false },
+    'keep-stale': { type: 'boolean', default: false },
+    yes: { type: 'boolean', short: 'y', default: false },
+    'delete-stale': { type: 'boolean', default: false },
+    redis: { type: 'string' },
+    'dist-listen': { type: 'string' },
+    rdeps: { type: 'string', multiple: true },
+    'rdeps-depth': { type: 'string' },
   });
-  if (values.help) { ctx.out(HELP); return 0; }
+  if (values.help) {
+    ctx.out(HELP);
+    return 0;
+  }
   if (values.jail === undefined) throw new UsageError('kiln bulk: -j JAIL is required', 'see `kiln bulk --help`');
   if (values.tree === undefined) throw new UsageError('kiln bulk: -p TREE is required', 'see `kiln bulk --help`');
   const ways = [values.all, values.file !== undefined, positionals.length > 0].filter(Boolean).length;
@@ -56,29 +68,54 @@ export async function bulkCommand(argv: string[], ctx: CliContext): Promise<numb
   }
   const rdepsDepth = values['rdeps-depth'] === undefined ? undefined : Number(values['rdeps-depth']);
   if (rdepsDepth !== undefined && !(Number.isInteger(rdepsDepth) && rdepsDepth >= 1 && rdepsDepth <= 100)) {
-    throw new UsageError(`kiln bulk: --rdeps-depth must be a whole number from 1 to 100, not "${values['rdeps-depth']}"`);
+    throw new UsageError(
+      `kiln bulk: --rdeps-depth must be a whole number from 1 to 100, not "${values['rdeps-depth']}"`,
+    );
   }
   const rdeps = values.rdeps as string[] | undefined;
   if (!values['dry-run']) {
     // Loaded only for real bulks: `bulk -n` needs none of the build, repository or config machinery.
     const { runBulkCommand } = await import('./bulk-run.js');
     return runBulkCommand(ctx, {
-      jail: values.jail, tree: values.tree, file: values.file, origins: positionals, all: values.all, clean: values.clean,
-      keepStale: values['keep-stale'], json: values.json, tests: values.test, resume: values.resume, yes: values.yes || values['delete-stale'],
+      jail: values.jail,
+      tree: values.tree,
+      file: values.file,
+      origins: positionals,
+      all: values.all,
+      clean: values.clean,
+      keepStale: values['keep-stale'],
+      json: values.json,
+      tests: values.test,
+      resume: values.resume,
+      yes: values.yes || values['delete-stale'],
       ...(values.builders !== undefined ? { builders: Number(values.builders) } : {}),
-      redis: values.redis, distListen: values['dist-listen'], rdeps, rdepsDepth,
+      redis: values.redis,
+      distListen: values['dist-listen'],
+      rdeps,
+      rdepsDepth,
     });
   }
   const res = planBulk(ctx, {
-    jail: values.jail, tree: values.tree, file: values.file, origins: positionals, all: values.all,
-    dryRun: true, clean: values.clean, keepStale: values['keep-stale'], tests: values.test, rdeps, rdepsDepth,
+    jail: values.jail,
+    tree: values.tree,
+    file: values.file,
+    origins: positionals,
+    all: values.all,
+    dryRun: true,
+    clean: values.clean,
+    keepStale: values['keep-stale'],
+    tests: values.test,
+    rdeps,
+    rdepsDepth,
   });
   for (const n of res.notes) ctx.err(n);
   for (const l of formatProblems(res.problems)) ctx.err(l);
   for (const e of res.errors) ctx.err(e);
   const removal = removalGuard(res.plan, res.current);
   if (removal !== undefined) {
-    ctx.err(`kiln: note: ${removal}; without -n this needs --yes (or --delete-stale)${values.yes || values['delete-stale'] ? ', which is given' : ''}`);
+    ctx.err(
+      `kiln: note: ${removal}; without -n this needs --yes (or --delete-stale)${values.yes || values['delete-stale'] ? ', which is given' : ''}`,
+    );
   }
   const t0 = performance.now();
   if (values.json) {

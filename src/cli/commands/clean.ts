@@ -5,7 +5,14 @@ import { UsageError } from '../../util/errors.js';
 import { openStore } from '../../store/index.js';
 import { loadConfig } from '../../config/index.js';
 import { removeAllKept } from '../../sandbox/index.js';
-import { cleanCcache, cleanDistfiles, cleanLogs, cleanPackages, formatCleanReport, type CleanReport } from '../../clean/index.js';
+import {
+  cleanCcache,
+  cleanDistfiles,
+  cleanLogs,
+  cleanPackages,
+  formatCleanReport,
+  type CleanReport,
+} from '../../clean/index.js';
 
 const HELP = `usage: kiln clean (packages | distfiles | logs | sandboxes | ccache) [--dry-run] [--json]
 
@@ -20,29 +27,51 @@ const HELP = `usage: kiln clean (packages | distfiles | logs | sandboxes | ccach
 
 /** Handler of `kiln clean`. */
 export async function cleanCommand(argv: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parseCommand('clean', argv, { 'dry-run': { type: 'boolean', short: 'n', default: false } });
-  if (values.help) { ctx.out(HELP); return 0; }
+  const { values, positionals } = parseCommand('clean', argv, {
+    'dry-run': { type: 'boolean', short: 'n', default: false },
+  });
+  if (values.help) {
+    ctx.out(HELP);
+    return 0;
+  }
   const [what, ...extra] = positionals;
-  if (what === undefined || extra.length > 0 || !['packages', 'distfiles', 'logs', 'sandboxes', 'ccache'].includes(what)) {
-    throw new UsageError(`kiln clean: say what to clean: packages, distfiles, logs, sandboxes or ccache${what === undefined ? '' : ` (not "${positionals.join(' ')}")`}`,
-      'see `kiln clean --help`');
+  if (
+    what === undefined ||
+    extra.length > 0 ||
+    !['packages', 'distfiles', 'logs', 'sandboxes', 'ccache'].includes(what)
+  ) {
+    throw new UsageError(
+      `kiln clean: say what to clean: packages, distfiles, logs, sandboxes or ccache${what === undefined ? '' : ` (not "${positionals.join(' ')}")`}`,
+      'see `kiln clean --help`',
+    );
   }
   const dryRun = values['dry-run'];
   if (what === 'sandboxes') {
     const gone = await removeAllKept(ctx.home, dryRun);
     if (values.json) ctx.out(JSON.stringify({ dryRun, sandboxes: gone.map((k) => ({ id: k.id, origin: k.origin })) }));
-    else ctx.out(gone.length === 0 ? 'no kept sandboxes' : gone.map((k) => `${dryRun ? 'would remove' : 'removed'} sandbox ${k.id} (${k.origin})`).join('\n'));
+    else
+      ctx.out(
+        gone.length === 0
+          ? 'no kept sandboxes'
+          : gone.map((k) => `${dryRun ? 'would remove' : 'removed'} sandbox ${k.id} (${k.origin})`).join('\n'),
+      );
     return 0;
   }
   const cfg = what === 'logs' ? loadConfig(ctx.home) : undefined;
   const store = openStore(ctx.home);
   let report: CleanReport;
   try {
-    report = what === 'packages' ? cleanPackages({ home: ctx.home, store, dryRun })
-      : what === 'distfiles' ? cleanDistfiles({ home: ctx.home, store, dryRun, cwd: ctx.cwd })
-      : what === 'ccache' ? cleanCcache({ home: ctx.home, store, dryRun })
-      : cleanLogs({ home: ctx.home, store, dryRun, keep: cfg!.keep_generations });
-  } finally { store.close(); }
+    report =
+      what === 'packages'
+        ? cleanPackages({ home: ctx.home, store, dryRun })
+        : what === 'distfiles'
+          ? cleanDistfiles({ home: ctx.home, store, dryRun, cwd: ctx.cwd })
+          : what === 'ccache'
+            ? cleanCcache({ home: ctx.home, store, dryRun })
+            : cleanLogs({ home: ctx.home, store, dryRun, keep: cfg!.keep_generations });
+  } finally {
+    store.close();
+  }
   ctx.out(values.json ? JSON.stringify(report) : formatCleanReport(report));
   return 0;
 }

@@ -8,7 +8,18 @@ import { main } from '../main.js';
 async function run(args: string[], home: string): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await main(args, { home, out: (t) => { out += `${t}\n`; }, err: (t) => { err += `${t}\n`; }, env: {}, cwd: home, isTTY: false });
+  const code = await main(args, {
+    home,
+    out: (t) => {
+      out += `${t}\n`;
+    },
+    err: (t) => {
+      err += `${t}\n`;
+    },
+    env: {},
+    cwd: home,
+    isTTY: false,
+  });
   return { code, out, err };
 }
 
@@ -29,7 +40,11 @@ test('kiln config prints every setting with its value and doc, marking what kiln
     assert.match(set.out, /^job_budget = fixed +# .*\[default: adaptive\]$/m);
 
     const json = await run(['config', '--json'], home);
-    const obj = JSON.parse(json.out) as { exists: boolean; effective: { keep_generations: number }; settings: { key: string; default: unknown }[] };
+    const obj = JSON.parse(json.out) as {
+      exists: boolean;
+      effective: { keep_generations: number };
+      settings: { key: string; default: unknown }[];
+    };
     assert.equal(obj.exists, true);
     assert.equal(obj.effective.keep_generations, 3);
     assert.equal(obj.settings.find((s) => s.key === 'keep_generations')?.default, 5);
@@ -38,7 +53,13 @@ test('kiln config prints every setting with its value and doc, marking what kiln
     const bad = await run(['config'], home);
     assert.equal(bad.code, 2);
     const file = path.join(home, 'kiln.yaml');
-    assert.match(bad.err, new RegExp(`^${file.replace(/[.]/g, '\\.')}:1:19: keep_generations: must be a number, not the string "none"$`, 'm'));
+    assert.match(
+      bad.err,
+      new RegExp(
+        `^${file.replace(/[.]/g, '\\.')}:1:19: keep_generations: must be a number, not the string "none"$`,
+        'm',
+      ),
+    );
     assert.match(bad.err, /:2:1: bogus: unknown key "bogus"/);
     assert.match(bad.err, /^hint: fix kiln\.yaml/m);
 

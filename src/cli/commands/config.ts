@@ -35,8 +35,12 @@ function hostArchive(): string {
 /** `kiln config`. */
 export async function configCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseCommand('config', argv, {});
-  if (values.help) { ctx.out(HELP); return 0; }
-  if (positionals.length > 0) throw new UsageError(`kiln config: unexpected argument "${positionals[0]}"`, 'see `kiln config --help`');
+  if (values.help) {
+    ctx.out(HELP);
+    return 0;
+  }
+  if (positionals.length > 0)
+    throw new UsageError(`kiln config: unexpected argument "${positionals[0]}"`, 'see `kiln config --help`');
   const file = configPath(ctx.home);
   const cfg = loadConfig(ctx.home);
   const exists = fs.existsSync(file);
@@ -50,7 +54,10 @@ export async function configCommand(argv: string[], ctx: CliContext): Promise<nu
   const width = Math.max(...rows.map((r) => r.key.length + show(r.value).length + 3));
   for (const r of rows) {
     const set = JSON.stringify(r.value) !== JSON.stringify(r.default);
-    const line = r.key === 'debian_mirror' && r.value === undefined ? `${r.key} = (unset: ${archive})` : `${r.key} = ${show(r.value)}`;
+    const line =
+      r.key === 'debian_mirror' && r.value === undefined
+        ? `${r.key} = (unset: ${archive})`
+        : `${r.key} = ${show(r.value)}`;
     ctx.out(`${line.padEnd(width)}  # ${r.doc}${set ? ` [default: ${show(r.default)}]` : ''}`);
   }
   return 0;

@@ -17,8 +17,12 @@ const HELP = `usage: kiln doctor [--json]
 /** `kiln doctor`. */
 export async function doctorCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseCommand('doctor', argv, {});
-  if (values.help) { ctx.out(HELP); return 0; }
-  if (positionals.length > 0) throw new UsageError(`kiln doctor: unexpected argument "${positionals[0]}"`, 'see `kiln doctor --help`');
+  if (values.help) {
+    ctx.out(HELP);
+    return 0;
+  }
+  if (positionals.length > 0)
+    throw new UsageError(`kiln doctor: unexpected argument "${positionals[0]}"`, 'see `kiln doctor --help`');
   const report = await runDoctor();
   ctx.out(values.json ? JSON.stringify(report, null, 2) : formatDoctor(report));
   return report.ok ? 0 : 1;

@@ -58,24 +58,41 @@ export function nearestOrigin(origin: string, origins: Iterable<string>): string
  * message then says so rather than "not in tree"); roots missing with no list file go to `errors`.
  */
 export function graphProblems(
-  ports: ReadonlyMap<string, Port>, missing: readonly MissingDep[], dag: Dag, cycles: readonly CycleGroup[],
-  invalid: ReadonlySet<string>, treeName: string, list: ListFile | undefined, errors: string[],
+  ports: ReadonlyMap<string, Port>,
+  missing: readonly MissingDep[],
+  dag: Dag,
+  cycles: readonly CycleGroup[],
+  invalid: ReadonlySet<string>,
+  treeName: string,
+  list: ListFile | undefined,
+  errors: string[],
 ): Problem[] {
   const texts = new Map<string, string>();
   const at = (port: Port, kind: 'build' | 'run', index: number, message: string): Problem => {
     let text = texts.get(port.path);
     if (text === undefined) {
-      try { text = fs.readFileSync(port.path, 'utf8'); } catch { text = ''; }
+      try {
+        text = fs.readFileSync(port.path, 'utf8');
+      } catch {
+        text = '';
+      }
       texts.set(port.path, text);
     }
     let pos = { line: 1, column: 1 };
-    if (text !== '') { try { pos = locateField(port.path, text, ['depends', kind, index]); } catch { /* keep 1:1 */ } }
+    if (text !== '') {
+      try {
+        pos = locateField(port.path, text, ['depends', kind, index]);
+      } catch {
+        /* keep 1:1 */
+      }
+    }
     return { path: port.path, line: pos.line, column: pos.column, field: `depends.${kind}[${index}]`, message };
   };
   const out: Problem[] = [];
   for (const m of missing) {
     const near = m.kind === 'root' && !invalid.has(m.dependsOn) ? nearestOrigin(m.dependsOn, ports.keys()) : undefined;
-    const why = invalid.has(m.dependsOn) ? `${m.dependsOn}'s recipe is invalid`
+    const why = invalid.has(m.dependsOn)
+      ? `${m.dependsOn}'s recipe is invalid`
       : `${m.dependsOn} is not in tree ${treeName}${near !== undefined ? ` (did you mean ${near}?)` : ''}`;
     if (m.kind !== 'root') {
       const port = ports.get(m.origin);
@@ -93,7 +110,9 @@ export function graphProblems(
     const to = names[1 % names.length]!;
     const b = from.recipe.depends.build.indexOf(to);
     const kind = b >= 0 ? 'build' : 'run';
-    out.push(at(from, kind, b >= 0 ? b : from.recipe.depends.run.indexOf(to), `dependency cycle: ${formatCycle(names)}`));
+    out.push(
+      at(from, kind, b >= 0 ? b : from.recipe.depends.run.indexOf(to), `dependency cycle: ${formatCycle(names)}`),
+    );
   }
   return out;
 }

@@ -26,42 +26,87 @@ const HELP = `usage: kiln image -j JAIL -p TREE -f LIST -t tar|squashfs|raw -o F
 /** Parses `2G`, `512M`, `100K` or a number of bytes. */
 export function parseSize(text: string): number {
   const m = /^(\d+(?:\.\d+)?)([KMGT]?)i?B?$/i.exec(text.trim());
-  if (!m) throw new UsageError(`kiln image: --size ${text} is not a size`, 'write it like 2G, 512M or a number of bytes');
-  const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G' | 'T'];
+  if (!m)
+    throw new UsageError(`kiln image: --size ${text} is not a size`, 'write it like 2G, 512M or a number of bytes');
+  const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[
+    m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G' | 'T'
+  ];
   return Math.floor(Number(m[1]) * unit);
 }
 
 /** `kiln image`. */
 export async function imageCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseCommand('image', argv, {
-    jail: { type: 'string', short: 'j' }, tree: { type: 'string', short: 'p' }, file: { type: 'string', short: 'f' },
-    type: { type: 'string', short: 't' }, output: { type: 'string', short: 'o' }, overlay: { type: 'string' },
-    size: { type: 'string' }, hostname: { type: 'string' }, bootable: { type: 'boolean', default: false },
+    jail: { type: 'string', short: 'j' },
+    tree: { type: 'string', short: 'p' },
+    file: { type: 'string', short: 'f' },
+    type: { type: 'string', short: 't' },
+    output: { type: 'string', short: 'o' },
+    overlay: { type: 'string' },
+    size: { type: 'string' },
+    hostname: { type: 'string' },
+    bootable: { type: 'boolean', default: false },
   });
-  if (values.help) { ctx.out(HELP); return 0; }
-  if (positionals.length > 0) throw new UsageError(`kiln image: unexpected argument "${positionals[0]}"`, 'see `kiln image --help`');
-  for (const [flag, v] of [['-j JAIL', values.jail], ['-p TREE', values.tree], ['-f LIST', values.file], ['-t TYPE', values.type], ['-o FILE', values.output]] as const) {
+  if (values.help) {
+    ctx.out(HELP);
+    return 0;
+  }
+  if (positionals.length > 0)
+    throw new UsageError(`kiln image: unexpected argument "${positionals[0]}"`, 'see `kiln image --help`');
+  for (const [flag, v] of [
+    ['-j JAIL', values.jail],
+    ['-p TREE', values.tree],
+    ['-f LIST', values.file],
+    ['-t TYPE', values.type],
+    ['-o FILE', values.output],
+  ] as const) {
     if (v === undefined) throw new UsageError(`kiln image: ${flag} is required`, 'see `kiln image --help`');
   }
-  if (!(IMAGE_TYPES as readonly string[]).includes(values.type!)) throw new UsageError(`kiln image: -t ${values.type} is not one of ${IMAGE_TYPES.join(', ')}`);
-  if (values.size !== undefined && values.type !== 'raw') throw new UsageError('kiln image: --size applies to -t raw only');
+  if (!(IMAGE_TYPES as readonly string[]).includes(values.type!))
+    throw new UsageError(`kiln image: -t ${values.type} is not one of ${IMAGE_TYPES.join(', ')}`);
+  if (values.size !== undefined && values.type !== 'raw')
+    throw new UsageError('kiln image: --size applies to -t raw only');
   const store = openStore(ctx.home);
-  let jail; let list;
+  let jail;
+  let list;
   try {
     jail = getJail(store, values.jail!);
     list = listPackages(store, values.tree!, values.file!, ctx.cwd);
-  } finally { store.close(); }
-  const log = (line: string): void => { if (!values.json) ctx.err(line); };
-  const res = await buildImage({
-    home: ctx.home, jail, tree: list.tree, packages: list.ports.map((p) => p.pkgname), type: values.type as ImageType,
-    output: path.resolve(ctx.cwd, values.output!), overlay: values.overlay === undefined ? undefined : path.resolve(ctx.cwd, values.overlay),
-    sizeBytes: values.size === undefined ? undefined : parseSize(values.size), hostname: values.hostname, bootable: values.bootable,
-  }, log);
+  } finally {
+    store.close();
+  }
+  const log = (line: string): void => {
+    if (!values.json) ctx.err(line);
+  };
+  const res = await buildImage(
+    {
+      home: ctx.home,
+      jail,
+      tree: list.tree,
+      packages: list.ports.map((p) => p.pkgname),
+      type: values.type as ImageType,
+      output: path.resolve(ctx.cwd, values.output!),
+      overlay: values.overlay === undefined ? undefined : path.resolve(ctx.cwd, values.overlay),
+      sizeBytes: values.size === undefined ? undefined : parseSize(values.size),
+      hostname: values.hostname,
+      bootable: values.bootable,
+    },
+    log,
+  );
   if (values.json) {
-    ctx.out(JSON.stringify({ output: res.output, bytes: res.bytes, base: res.base, packages: list.ports,
-      phases: res.timings.map((t) => ({ name: t.name, seconds: t.wallMs / 1000 })) }));
+    ctx.out(
+      JSON.stringify({
+        output: res.output,
+        bytes: res.bytes,
+        base: res.base,
+        packages: list.ports,
+        phases: res.timings.map((t) => ({ name: t.name, seconds: t.wallMs / 1000 })),
+      }),
+    );
   } else {
-    ctx.out(`image ${res.output}: ${(res.bytes / 1048576).toFixed(1)} MiB, ${list.ports.length} package(s), base ${res.base.identity.slice(0, 12)} ${res.base.reused ? 'reused' : 'made'}`);
+    ctx.out(
+      `image ${res.output}: ${(res.bytes / 1048576).toFixed(1)} MiB, ${list.ports.length} package(s), base ${res.base.identity.slice(0, 12)} ${res.base.reused ? 'reused' : 'made'}`,
+    );
   }
   return 0;
 }

@@ -28,31 +28,61 @@ export async function jailCommand(argv: string[], ctx: CliContext): Promise<numb
     return verb === undefined ? 2 : 0;
   }
   const verbs: Record<string, (rest: string[], ctx: CliContext) => Promise<number>> = {
-    create: jailCreate, update: jailUpdate, list: jailList, delete: jailDelete,
+    create: jailCreate,
+    update: jailUpdate,
+    list: jailList,
+    delete: jailDelete,
   };
   const fn = verbs[verb];
-  if (!fn) throw new UsageError(`kiln jail: unknown verb "${verb}"`, 'use one of create, update, list, delete (`kiln jail --help`)');
-  if (rest.includes('--help') || rest.includes('-h')) { ctx.out(HELP); return 0; }
+  if (!fn)
+    throw new UsageError(
+      `kiln jail: unknown verb "${verb}"`,
+      'use one of create, update, list, delete (`kiln jail --help`)',
+    );
+  if (rest.includes('--help') || rest.includes('-h')) {
+    ctx.out(HELP);
+    return 0;
+  }
   return fn(rest, ctx);
 }
 
 function one(verb: string, pos: string[]): string {
-  if (pos.length !== 1) throw new UsageError(`kiln jail ${verb}: expected NAME, got ${pos.length === 0 ? 'none' : pos.join(' ')}`, 'see `kiln jail --help`');
+  if (pos.length !== 1)
+    throw new UsageError(
+      `kiln jail ${verb}: expected NAME, got ${pos.length === 0 ? 'none' : pos.join(' ')}`,
+      'see `kiln jail --help`',
+    );
   return pos[0]!;
 }
 
 async function jailCreate(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseCommand('jail create', argv, {
-    release: { type: 'string' }, arch: { type: 'string' }, mirror: { type: 'string' }, include: { type: 'string', multiple: true },
+    release: { type: 'string' },
+    arch: { type: 'string' },
+    mirror: { type: 'string' },
+    include: { type: 'string', multiple: true },
     'no-updates': { type: 'boolean' },
   });
   const name = one('create', positionals);
-  const include = (values.include ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const include = (values.include ?? [])
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
   const store = openStore(ctx.home);
   try {
-    const j = await createJail({ home: ctx.home, store, name, release: values.release, arch: values.arch, mirror: values.mirror, include,
-      updates: values['no-updates'] !== true },
-      (line) => ctx.err(line));
+    const j = await createJail(
+      {
+        home: ctx.home,
+        store,
+        name,
+        release: values.release,
+        arch: values.arch,
+        mirror: values.mirror,
+        include,
+        updates: values['no-updates'] !== true,
+      },
+      (line) => ctx.err(line),
+    );
     if (values.json) ctx.out(JSON.stringify(j));
     else ctx.out(`jail ${j.name} created: ${j.release} ${j.arch} at ${j.path}, identity ${j.identity.slice(0, 12)}`);
     return 0;
@@ -68,8 +98,12 @@ async function jailUpdate(argv: string[], ctx: CliContext): Promise<number> {
   try {
     const r = await updateJail({ home: ctx.home, store, name }, (line) => ctx.err(line));
     if (values.json) ctx.out(JSON.stringify({ ...r.record, changed: r.changed, changes: r.changes }));
-    else ctx.out(r.changed ? `jail ${name} updated: ${r.changes.length} package(s) changed, identity now ${r.record.identity.slice(0, 12)}`
-      : `jail ${name} is up to date (identity ${r.record.identity.slice(0, 12)})`);
+    else
+      ctx.out(
+        r.changed
+          ? `jail ${name} updated: ${r.changes.length} package(s) changed, identity now ${r.record.identity.slice(0, 12)}`
+          : `jail ${name} is up to date (identity ${r.record.identity.slice(0, 12)})`,
+      );
     return 0;
   } finally {
     store.close();
@@ -82,12 +116,33 @@ async function jailList(argv: string[], ctx: CliContext): Promise<number> {
   const store = openStore(ctx.home);
   try {
     const jails = listJails(store);
-    if (values.json) { ctx.out(JSON.stringify(jails.map((j) => ({ ...j, suites: jailSuites(j.path) })))); return 0; }
-    if (jails.length === 0) { ctx.out('no jails; make one with `kiln jail create NAME`'); return 0; }
-    const rows = [['NAME', 'RELEASE', 'ARCH', 'IDENTITY', 'UPDATED', 'SUITES'],
-      ...jails.map((j) => [j.name, j.release, j.arch, j.identity.slice(0, 12), j.updated, jailSuites(j.path).join(' ') || '-'])];
+    if (values.json) {
+      ctx.out(JSON.stringify(jails.map((j) => ({ ...j, suites: jailSuites(j.path) }))));
+      return 0;
+    }
+    if (jails.length === 0) {
+      ctx.out('no jails; make one with `kiln jail create NAME`');
+      return 0;
+    }
+    const rows = [
+      ['NAME', 'RELEASE', 'ARCH', 'IDENTITY', 'UPDATED', 'SUITES'],
+      ...jails.map((j) => [
+        j.name,
+        j.release,
+        j.arch,
+        j.identity.slice(0, 12),
+        j.updated,
+        jailSuites(j.path).join(' ') || '-',
+      ]),
+    ];
     const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows) ctx.out(r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd());
+    for (const r of rows)
+      ctx.out(
+        r
+          .map((c, i) => c.padEnd(w[i]!))
+          .join('  ')
+          .trimEnd(),
+      );
     return 0;
   } finally {
     store.close();

@@ -10,7 +10,8 @@ import { recipe, tmpDir, writePort } from '../../tree/testkit.js';
 const GOLDEN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'options.golden.txt');
 
 async function kiln(cwd: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []; const err: string[] = [];
+  const out: string[] = [];
+  const err: string[] = [];
   const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s), cwd, env: {}, isTTY: false });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
@@ -35,17 +36,34 @@ function setup(t: { after: (fn: () => void) => void }): { root: string; home: st
 test('kiln options --set stores choices and --show prints defaults, choices and values', async (t) => {
   const { root, home } = setup(t);
   assert.equal((await kiln(root, 'tree', 'add', 'main', '--path', 'ports', '--home', home)).code, 0);
-  let r = await kiln(root, 'options', '-p', 'main', '--set', 'editors/ed:NLS=on', '--set', 'editors/ed:DOCS=off', '--home', home);
+  let r = await kiln(
+    root,
+    'options',
+    '-p',
+    'main',
+    '--set',
+    'editors/ed:NLS=on',
+    '--set',
+    'editors/ed:DOCS=off',
+    '--home',
+    home,
+  );
   assert.equal(r.code, 0, r.err);
   assert.equal(r.out, 'main: editors/ed:NLS=on\nmain: editors/ed:DOCS=off');
   r = await kiln(root, 'options', '-p', 'main', '-f', 'list.txt', '--show', '--home', home);
   assert.equal(r.code, 0, r.err);
   assertGolden(GOLDEN, `${r.out}\n`);
   r = await kiln(root, 'options', '-p', 'main', 'editors/ed', '--json', '--home', home);
-  assert.deepEqual(JSON.parse(r.out), [{ origin: 'editors/ed', layer: 'main', options: [
-    { name: 'DOCS', default: true, chosen: false, value: false, description: 'Build the manual' },
-    { name: 'NLS', default: false, chosen: true, value: true, description: 'Native language support' },
-  ] }]);
+  assert.deepEqual(JSON.parse(r.out), [
+    {
+      origin: 'editors/ed',
+      layer: 'main',
+      options: [
+        { name: 'DOCS', default: true, chosen: false, value: false, description: 'Build the manual' },
+        { name: 'NLS', default: false, chosen: true, value: true, description: 'Native language support' },
+      ],
+    },
+  ]);
   // A tree given by path keeps its choices under the folder's name.
   r = await kiln(root, 'options', '-p', './ports', '--set', 'editors/ed:NLS=off', '--show', '--home', home);
   assert.equal(r.code, 0, r.err);
@@ -56,8 +74,11 @@ test('kiln options rejects unknown options, origins, trees and bad usage with ex
   const { root, home } = setup(t);
   let r = await kiln(root, 'options', '-p', 'ports', '--set', 'editors/ed:NSL=on', '--home', home);
   assert.equal(r.code, 2);
-  assert.equal(r.err, 'kiln: editors/ed has no option NSL (its options: DOCS, NLS) [KILN_E_OPTION]\n'
-    + 'hint: see the port\'s options with `kiln options -p TREE ORIGIN --show`');
+  assert.equal(
+    r.err,
+    'kiln: editors/ed has no option NSL (its options: DOCS, NLS) [KILN_E_OPTION]\n' +
+      "hint: see the port's options with `kiln options -p TREE ORIGIN --show`",
+  );
   r = await kiln(root, 'options', '-p', 'ports', '--set', 'editors/ed:NLS=maybe', '--home', home);
   assert.equal(r.code, 2);
   assert.match(r.err, /the value must be on or off/);

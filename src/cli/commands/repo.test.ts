@@ -9,8 +9,24 @@ import { makeDeb } from '../../repo/testing.js';
 import { parseListen, startServe } from './serve.js';
 
 function capture(home: string) {
-  const out: string[] = []; const err: string[] = [];
-  return { out, err, ctx: { home, out: (t: string) => { out.push(t); }, err: (t: string) => { err.push(t); }, isTTY: false, env: {}, cwd: home } };
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out,
+    err,
+    ctx: {
+      home,
+      out: (t: string) => {
+        out.push(t);
+      },
+      err: (t: string) => {
+        err.push(t);
+      },
+      isTTY: false,
+      env: {},
+      cwd: home,
+    },
+  };
 }
 
 test('kiln repo list, show and rollback; kiln serve prints the sources line and serves it', async () => {
@@ -23,11 +39,26 @@ test('kiln repo list, show and rollback; kiln serve prints the sources line and 
     await publish({ home, jail: 'bookworm', tree: 'ex', arch: 'amd64', debs: [{ path: d1 }, { path: d2 }] });
     let c = capture(home);
     assert.equal(await main(['repo', 'list', '--json'], c.ctx), 0);
-    const list = JSON.parse(c.out.join('')) as { name: string; current: number; generations: { generation: number }[] }[];
-    assert.deepEqual(list.map((r) => [r.name, r.current, r.generations.length]), [['bookworm-ex', 2, 2]]);
+    const list = JSON.parse(c.out.join('')) as {
+      name: string;
+      current: number;
+      generations: { generation: number }[];
+    }[];
+    assert.deepEqual(
+      list.map((r) => [r.name, r.current, r.generations.length]),
+      [['bookworm-ex', 2, 2]],
+    );
     c = capture(home);
-    assert.equal(await main(['repo', 'show', '-j', 'bookworm', '-p', 'ex', '--url', 'http://build.lan:8080'], c.ctx), 0);
-    assert.ok(c.out.includes('sources: deb [signed-by=/etc/apt/keyrings/kiln-bookworm-ex.gpg] http://build.lan:8080/repo/bookworm-ex bookworm main'), c.out.join('\n'));
+    assert.equal(
+      await main(['repo', 'show', '-j', 'bookworm', '-p', 'ex', '--url', 'http://build.lan:8080'], c.ctx),
+      0,
+    );
+    assert.ok(
+      c.out.includes(
+        'sources: deb [signed-by=/etc/apt/keyrings/kiln-bookworm-ex.gpg] http://build.lan:8080/repo/bookworm-ex bookworm main',
+      ),
+      c.out.join('\n'),
+    );
     c = capture(home);
     assert.equal(await main(['repo', 'rollback', 'bookworm-ex'], c.ctx), 0);
     assert.match(c.out.join('\n'), /now serving generation 1 \(was 2\)/);
@@ -49,8 +80,12 @@ test('kiln repo list, show and rollback; kiln serve prints the sources line and 
       const inrelease = await fetch(`${baseUrl}/repo/bookworm-ex/dists/bookworm/InRelease`);
       assert.equal(inrelease.status, 200);
       assert.match(await inrelease.text(), /BEGIN PGP SIGNED MESSAGE/);
-    } finally { await app.close(); }
-  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      await app.close();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('--listen parsing', () => {

@@ -19,14 +19,25 @@ const HELP = `usage: kiln sandbox list [--json] | shell ID [--root] | rm ID
 /** Handler of `kiln sandbox`. */
 export async function sandboxCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseCommand('sandbox', argv, { root: { type: 'boolean', default: false } });
-  if (values.help) { ctx.out(HELP); return 0; }
+  if (values.help) {
+    ctx.out(HELP);
+    return 0;
+  }
   const [verb, id, ...extra] = positionals;
   if (verb === 'list' && id === undefined) {
     const all = listKept(ctx.home);
-    if (values.json) { ctx.out(JSON.stringify(all.map(({ env: _e, binds: _b, userns: _u, ...k }) => k))); return 0; }
-    if (all.length === 0) { ctx.out('no kept sandboxes (kiln testport --keep keeps one)'); return 0; }
+    if (values.json) {
+      ctx.out(JSON.stringify(all.map(({ env: _e, binds: _b, userns: _u, ...k }) => k)));
+      return 0;
+    }
+    if (all.length === 0) {
+      ctx.out('no kept sandboxes (kiln testport --keep keeps one)');
+      return 0;
+    }
     for (const k of all) {
-      ctx.out(`${k.id}  ${k.origin}  jail ${k.jail}  ${k.ok ? 'built' : `failed in ${k.phase ?? '?'}`}  ${k.created}${k.mounted ? '' : '  (not mounted)'}`);
+      ctx.out(
+        `${k.id}  ${k.origin}  jail ${k.jail}  ${k.ok ? 'built' : `failed in ${k.phase ?? '?'}`}  ${k.created}${k.mounted ? '' : '  (not mounted)'}`,
+      );
     }
     return 0;
   }
@@ -37,13 +48,33 @@ export async function sandboxCommand(argv: string[], ctx: CliContext): Promise<n
       return 0;
     }
     const k = findKept(ctx.home, id);
-    if (!process.stdin.isTTY) throw new UsageError('kiln sandbox shell needs a terminal, but stdin is not one', 'run it from a terminal');
-    if (!k.mounted) throw new UsageError(`sandbox ${k.id} is not mounted any more (the machine restarted?)`, `remove it: kiln sandbox rm ${k.id}`);
-    if (k.command !== undefined) ctx.out(`kiln: ${k.origin} ${k.ok ? 'built' : `failed in phase ${k.phase ?? '?'}: ${k.reason ?? ''}`}\nkiln: the command that failed: ${k.command}`);
-    ctx.out(`kiln: a shell in sandbox ${k.id} (${values.root ? 'root' : 'the build user'}, ${k.cwd}); exit to leave it (it stays until \`kiln sandbox rm ${k.id}\`)`);
+    if (!process.stdin.isTTY)
+      throw new UsageError('kiln sandbox shell needs a terminal, but stdin is not one', 'run it from a terminal');
+    if (!k.mounted)
+      throw new UsageError(
+        `sandbox ${k.id} is not mounted any more (the machine restarted?)`,
+        `remove it: kiln sandbox rm ${k.id}`,
+      );
+    if (k.command !== undefined)
+      ctx.out(
+        `kiln: ${k.origin} ${k.ok ? 'built' : `failed in phase ${k.phase ?? '?'}: ${k.reason ?? ''}`}\nkiln: the command that failed: ${k.command}`,
+      );
+    ctx.out(
+      `kiln: a shell in sandbox ${k.id} (${values.root ? 'root' : 'the build user'}, ${k.cwd}); exit to leave it (it stays until \`kiln sandbox rm ${k.id}\`)`,
+    );
     // As the build's steps ran: in the sandbox's user namespace when it has one.
-    return openShell({ ...keptShellRoot(k), env: k.env, cwd: k.cwd, binds: k.binds, label: k.origin,
-      user: values.root ? 'root' : 'build', hostEnv: ctx.env });
+    return openShell({
+      ...keptShellRoot(k),
+      env: k.env,
+      cwd: k.cwd,
+      binds: k.binds,
+      label: k.origin,
+      user: values.root ? 'root' : 'build',
+      hostEnv: ctx.env,
+    });
   }
-  throw new UsageError(`kiln sandbox: say list, shell ID or rm ID${verb === undefined ? '' : ` (not "${positionals.join(' ')}")`}`, 'see `kiln sandbox --help`');
+  throw new UsageError(
+    `kiln sandbox: say list, shell ID or rm ID${verb === undefined ? '' : ` (not "${positionals.join(' ')}")`}`,
+    'see `kiln sandbox --help`',
+  );
 }

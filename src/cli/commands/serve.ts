@@ -28,20 +28,34 @@ export function parseListen(s: string): { host: string; port: number } {
 
 /** Starts the server and prints each repository's sources line; resolves with the app once listening. */
 export async function startServe(argv: string[], ctx: CliContext): Promise<{ app: FastifyInstance; baseUrl: string }> {
-  const { values, positionals } = parseCommand('serve', argv, { listen: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' } });
+  const { values, positionals } = parseCommand('serve', argv, {
+    listen: { type: 'string' },
+    url: { type: 'string' },
+    token: { type: 'string' },
+  });
   if (positionals.length > 0) throw new UsageError('kiln serve takes no arguments', 'see `kiln serve --help`');
   const { host, port } = parseListen(values.listen ?? loadConfig(ctx.home).serve.listen);
   const token = values.token ?? ctx.env.KILN_SERVE_TOKEN;
-  if (token !== undefined && token.length < 8) throw new UsageError('kiln serve: --token must be at least 8 characters', 'use a long random string, e.g. from `openssl rand -hex 16`');
+  if (token !== undefined && token.length < 8)
+    throw new UsageError(
+      'kiln serve: --token must be at least 8 characters',
+      'use a long random string, e.g. from `openssl rand -hex 16`',
+    );
   // The remote workers' registry (GET /api/workers, shown on the page); it needs Redis only when kiln.yaml names one.
   const { distPlugin } = await import('../../dist/index.js');
-  const app = await buildServer({ home: ctx.home, ...(values.url ? { baseUrl: values.url.replace(/\/+$/, '') } : {}), ...(token ? { token } : {}),
-    plugins: [{ plugin: distPlugin, options: { home: ctx.home } }] });
+  const app = await buildServer({
+    home: ctx.home,
+    ...(values.url ? { baseUrl: values.url.replace(/\/+$/, '') } : {}),
+    ...(token ? { token } : {}),
+    plugins: [{ plugin: distPlugin, options: { home: ctx.home } }],
+  });
   await app.listen({ host, port });
   const addr = app.server.address();
   const bound = typeof addr === 'object' && addr ? addr.port : port;
   const baseUrl = values.url?.replace(/\/+$/, '') ?? `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
-  ctx.out(`kiln serve: listening on ${baseUrl} (the page at ${baseUrl}/, repositories under ${ctx.home}/repos)${token ? '; actions enabled with the token' : '; read-only'}`);
+  ctx.out(
+    `kiln serve: listening on ${baseUrl} (the page at ${baseUrl}/, repositories under ${ctx.home}/repos)${token ? '; actions enabled with the token' : '; read-only'}`,
+  );
   const repos = listRepos(ctx.home).filter((r) => r.current !== null);
   if (repos.length === 0) ctx.out('no repository is published yet; `kiln bulk` publishes one');
   for (const r of repos) ctx.out(repoLines(r, baseUrl).join('\n'));
@@ -50,10 +64,17 @@ export async function startServe(argv: string[], ctx: CliContext): Promise<{ app
 
 /** Handler of `kiln serve`: runs until SIGINT or SIGTERM. */
 export async function serveCommand(argv: string[], ctx: CliContext): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) { ctx.out(HELP); return 0; }
+  if (argv.includes('--help') || argv.includes('-h')) {
+    ctx.out(HELP);
+    return 0;
+  }
   const { app } = await startServe(argv, ctx);
   await new Promise<void>((resolve) => {
-    const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(); };
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });

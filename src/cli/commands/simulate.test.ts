@@ -27,14 +27,19 @@ function writeTree(root: string, spec: Record<string, string[]>): string {
   const dir = path.join(root, 'ports');
   for (const [origin, deps] of Object.entries(spec)) {
     fs.mkdirSync(path.join(dir, origin), { recursive: true });
-    fs.writeFileSync(path.join(dir, origin, 'port.yaml'),
-      `version: "1.0"\nsummary: test port\ndepends:\n  build: [${deps.join(', ')}]\nbuild:\n  system: make\n`);
+    fs.writeFileSync(
+      path.join(dir, origin, 'port.yaml'),
+      `version: "1.0"\nsummary: test port\ndepends:\n  build: [${deps.join(', ')}]\nbuild:\n  system: make\n`,
+    );
   }
   return dir;
 }
 
 const SPEC = {
-  'lib/zlib': [], 'lib/ssl': ['lib/zlib'], 'net/curl': ['lib/zlib', 'lib/ssl'], 'editors/nano': ['lib/zlib'],
+  'lib/zlib': [],
+  'lib/ssl': ['lib/zlib'],
+  'net/curl': ['lib/zlib', 'lib/ssl'],
+  'editors/nano': ['lib/zlib'],
 };
 const DURATIONS = '{\n  "lib/zlib": 100,\n  "lib/ssl": 50,\n  "net/curl": 10\n}\n';
 
@@ -42,19 +47,41 @@ test('simulate --json on a small tree: exact figures, default 60 s for ports wit
   const root = tmp(t);
   writeTree(root, SPEC);
   fs.writeFileSync(path.join(root, 'd.json'), DURATIONS);
-  const r = await kiln(root, 'simulate', '-p', './ports', '-a', '-J', '2', '--durations', 'd.json', '--json', '--home', path.join(root, 'home'));
+  const r = await kiln(
+    root,
+    'simulate',
+    '-p',
+    './ports',
+    '-a',
+    '-J',
+    '2',
+    '--durations',
+    'd.json',
+    '--json',
+    '--home',
+    path.join(root, 'home'),
+  );
   assert.equal(r.err, '');
   assert.equal(r.code, 0);
   const j = JSON.parse(r.out);
   // zlib 0–100; then ssl and nano (60 s default) 100–150/160; curl 150–160.
   assert.deepEqual(
-    { ports: j.ports, builders: j.builders, makespan_s: j.makespan_s, critical_path_s: j.critical_path_s, work_s: j.work_s },
-    { ports: 4, builders: 2, makespan_s: 160, critical_path_s: 160, work_s: 220 });
+    {
+      ports: j.ports,
+      builders: j.builders,
+      makespan_s: j.makespan_s,
+      critical_path_s: j.critical_path_s,
+      work_s: j.work_s,
+    },
+    { ports: 4, builders: 2, makespan_s: 160, critical_path_s: 160, work_s: 220 },
+  );
   assert.equal(j.lower_bound_s, 160);
   assert.equal(j.default_durations, 1);
   assert.equal(j.policy, 'kiln');
   assert.equal(fs.existsSync(path.join(root, 'home')), false, 'a tree given by path needs no state database');
-  const one = JSON.parse((await kiln(root, 'simulate', '-p', 'ports', '-a', '-J', '1', '--durations', 'd.json', '--json')).out);
+  const one = JSON.parse(
+    (await kiln(root, 'simulate', '-p', 'ports', '-a', '-J', '1', '--durations', 'd.json', '--json')).out,
+  );
   assert.equal(one.makespan_s, 220);
 });
 
@@ -77,7 +104,9 @@ test('simulate -f LIST takes the closure of the list; --policy picks a baseline'
   assert.equal(j.ports, 3, 'curl, ssl, zlib');
   assert.equal(j.makespan_s, 180, 'a chain of three at 60 s');
   assert.equal(j.default_durations, 3);
-  const f = JSON.parse((await kiln(root, 'simulate', '-p', './ports', '-a', '-J', '4', '--policy', 'fifo', '--json')).out);
+  const f = JSON.parse(
+    (await kiln(root, 'simulate', '-p', './ports', '-a', '-J', '4', '--policy', 'fifo', '--json')).out,
+  );
   assert.equal(f.policy, 'fifo');
   assert.equal(f.chosen, undefined);
 });
@@ -93,8 +122,12 @@ test('without --durations, the durations learned from earlier builds', async (t)
     s.bulks.setBuild(b.id, 'lib/zlib', { result: 'built', wallMs: 100_000 });
     s.bulks.setBuild(b.id, 'lib/ssl', { result: 'built', wallMs: 50_000 });
     s.bulks.setBuild(b.id, 'net/curl', { result: 'failed', wallMs: 1_000 });
-  } finally { s.close(); }
-  const j = JSON.parse((await kiln(root, 'simulate', '-p', './ports', 'net/curl', '-J', '1', '--json', '--home', home)).out);
+  } finally {
+    s.close();
+  }
+  const j = JSON.parse(
+    (await kiln(root, 'simulate', '-p', './ports', 'net/curl', '-J', '1', '--json', '--home', home)).out,
+  );
   assert.equal(j.durations_source, 'learned');
   assert.equal(j.default_durations, 1, 'curl never built well: the default');
   assert.equal(j.makespan_s, 210, 'zlib 100 + ssl 50 + curl 60');
@@ -129,15 +162,25 @@ test('a dependency cycle is reported whole and nothing is simulated (exit 2)', a
   const r = await kiln(root, 'simulate', '-p', './ports', '-a', '-J', '2');
   assert.equal(r.code, 2);
   assert.equal(r.out, '');
-  assert.match(r.err, new RegExp(`^${tree}/devel/chicken/port.yaml:\\d+:\\d+: depends\\.build\\[0\\]: dependency cycle: devel/chicken → devel/egg → devel/chicken$`, 'm'));
+  assert.match(
+    r.err,
+    new RegExp(
+      `^${tree}/devel/chicken/port.yaml:\\d+:\\d+: depends\\.build\\[0\\]: dependency cycle: devel/chicken → devel/egg → devel/chicken$`,
+      'm',
+    ),
+  );
 });
 
 test('usage errors exit 2 with a hint', async (t) => {
   const root = tmp(t);
   writeTree(root, SPEC);
   for (const argv of [
-    ['-p', './ports', '-a'], ['-p', './ports', '-a', '-J', '0'], ['-p', './ports', '-J', '2'],
-    ['-p', './ports', '-a', '-f', 'x', '-J', '2'], ['-a', '-J', '2'], ['-p', './ports', '-a', '-J', '2', '--bogus'],
+    ['-p', './ports', '-a'],
+    ['-p', './ports', '-a', '-J', '0'],
+    ['-p', './ports', '-J', '2'],
+    ['-p', './ports', '-a', '-f', 'x', '-J', '2'],
+    ['-a', '-J', '2'],
+    ['-p', './ports', '-a', '-J', '2', '--bogus'],
   ]) {
     const r = await kiln(root, 'simulate', ...argv);
     assert.equal(r.code, 2, argv.join(' '));

@@ -15,7 +15,13 @@ import { resolveTree, scanTree, type TreeRef } from '../../tree/index.js';
 import { buildDag, closure, cycleGroups, type Dag } from '../../graph/index.js';
 import { graphProblems } from './graph-problems.js';
 import {
-  DEFAULT_DURATION_S, POLICIES, durationsFor, parseDurations, simulate, type Policy, type SimulationResult,
+  DEFAULT_DURATION_S,
+  POLICIES,
+  durationsFor,
+  parseDurations,
+  simulate,
+  type Policy,
+  type SimulationResult,
 } from '../../scheduler/index.js';
 
 const HELP = `usage: kiln simulate -p TREE (-f LIST | ORIGIN... | -a) -J BUILDERS [--durations FILE] [--policy P] [--json]
@@ -102,13 +108,22 @@ export function loadSimulationInput(ctx: CliContext, req: SimulationRequest): Si
     const file = path.resolve(ctx.cwd, req.durations);
     const parsed = parseDurations(readText(file, 'durations file', 'KILN_E_DURATIONS', '--durations'), file);
     // A bad durations file stops here, before anything is printed: a simulation with half its durations is misleading.
-    if (parsed.problems.length > 0) throw new InputError('KILN_E_DURATIONS', parsed.problems, 'durations are a JSON object {"CATEGORY/NAME": seconds ≥ 0}');
+    if (parsed.problems.length > 0)
+      throw new InputError(
+        'KILN_E_DURATIONS',
+        parsed.problems,
+        'durations are a JSON object {"CATEGORY/NAME": seconds ≥ 0}',
+      );
     known = parsed.durations;
     source = 'file';
   } else if (fs.existsSync(path.join(ctx.home, 'kiln.db'))) {
     // No file: the wall times learned from earlier builds (the latest good build of each port), as bulks use them.
     const st = openStore(ctx.home);
-    try { known = st.bulks.learnedDurations(); } finally { st.close(); }
+    try {
+      known = st.bulks.learnedDurations();
+    } finally {
+      st.close();
+    }
     source = 'learned';
   }
   const scan = scanTree(tree);
@@ -117,7 +132,10 @@ export function loadSimulationInput(ctx: CliContext, req: SimulationRequest): Si
   const dag = buildDag(scan.ports, origins);
   const errors: string[] = [];
   const cycles = cycleGroups(dag);
-  const graph = { problems: graphProblems(scan.ports, missing, dag, cycles, new Set(), tree.name, list, errors), cyclic: cycles.length > 0 };
+  const graph = {
+    problems: graphProblems(scan.ports, missing, dag, cycles, new Set(), tree.name, list, errors),
+    cyclic: cycles.length > 0,
+  };
   problems.push(...graph.problems);
   const { durations, defaulted } = durationsFor(dag, known);
   return { tree, dag, durations, defaulted, problems, errors, cyclic: graph.cyclic, source };
@@ -126,7 +144,9 @@ export function loadSimulationInput(ctx: CliContext, req: SimulationRequest): Si
 /** `3h 05m 07s` (hours uncapped), `4m 02s`, `12s`; fractions of a second are rounded. */
 export function formatSeconds(s: number): string {
   const t = Math.round(s);
-  const h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60), sec = t % 60;
+  const h = Math.floor(t / 3600),
+    m = Math.floor((t % 3600) / 60),
+    sec = t % 60;
   const p = (x: number): string => String(x).padStart(2, '0');
   if (h > 0) return `${h}h ${p(m)}m ${p(sec)}s`;
   if (m > 0) return `${m}m ${p(sec)}s`;
@@ -134,7 +154,12 @@ export function formatSeconds(s: number): string {
 }
 
 /** The readable summary of a simulation. */
-export function formatSimulation(r: SimulationResult, tree: string, defaulted: number, source: SimulationInput['source'] = 'file'): string {
+export function formatSimulation(
+  r: SimulationResult,
+  tree: string,
+  defaulted: number,
+  source: SimulationInput['source'] = 'file',
+): string {
   const row = (label: string, s: number, note = ''): string =>
     `  ${label.padEnd(14)}${formatSeconds(s).padStart(14)}  (${Math.round(s)} s)${note ? `  ${note}` : ''}`;
   const who = r.policy === 'kiln' ? `kiln's scheduler, order ${r.chosen}` : `${r.policy} ordering`;
@@ -151,11 +176,17 @@ export function formatSimulation(r: SimulationResult, tree: string, defaulted: n
 /** Handler of `kiln simulate`. */
 export async function simulateCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseCommand('simulate', argv, {
-    tree: { type: 'string', short: 'p' }, file: { type: 'string', short: 'f' },
-    all: { type: 'boolean', short: 'a', default: false }, builders: { type: 'string', short: 'J' },
-    durations: { type: 'string' }, policy: { type: 'string', default: 'kiln' },
+    tree: { type: 'string', short: 'p' },
+    file: { type: 'string', short: 'f' },
+    all: { type: 'boolean', short: 'a', default: false },
+    builders: { type: 'string', short: 'J' },
+    durations: { type: 'string' },
+    policy: { type: 'string', default: 'kiln' },
   });
-  if (values.help) { ctx.out(HELP); return 0; }
+  if (values.help) {
+    ctx.out(HELP);
+    return 0;
+  }
   const usage = (msg: string): UsageError => new UsageError(`kiln simulate: ${msg}`, 'see `kiln simulate --help`');
   if (values.tree === undefined) throw usage('-p TREE is required');
   if ([values.all, values.file !== undefined, positionals.length > 0].filter(Boolean).length !== 1) {
@@ -168,7 +199,11 @@ export async function simulateCommand(argv: string[], ctx: CliContext): Promise<
   const policy = values.policy as Policy;
   if (!POLICIES.includes(policy)) throw usage(`--policy must be one of ${POLICIES.join(', ')}, not "${values.policy}"`);
   const input = loadSimulationInput(ctx, {
-    tree: values.tree, file: values.file, origins: positionals, all: values.all, durations: values.durations,
+    tree: values.tree,
+    file: values.file,
+    origins: positionals,
+    all: values.all,
+    durations: values.durations,
   });
   for (const l of formatProblems(input.problems)) ctx.err(l);
   for (const e of input.errors) ctx.err(e);
@@ -176,9 +211,20 @@ export async function simulateCommand(argv: string[], ctx: CliContext): Promise<
     ctx.err('hint: the graph has a dependency cycle, so no schedule exists; break the cycle in the recipes');
     return 2;
   }
-  const { trace: _trace, candidates, ...result } = simulate(input.dag, input.durations, Number(values.builders), policy);
+  const {
+    trace: _trace,
+    candidates,
+    ...result
+  } = simulate(input.dag, input.durations, Number(values.builders), policy);
   if (values.json) {
-    ctx.out(JSON.stringify({ ...result, default_durations: input.defaulted, durations_source: input.source, ...(candidates ? { candidates } : {}) }));
+    ctx.out(
+      JSON.stringify({
+        ...result,
+        default_durations: input.defaulted,
+        durations_source: input.source,
+        ...(candidates ? { candidates } : {}),
+      }),
+    );
   } else {
     ctx.out(formatSimulation(result, input.tree.name, input.defaulted, input.source));
   }

@@ -16,7 +16,8 @@ import { gateDir, mountsUnder } from '../../sandbox/index.js';
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Typed into a shell: its user namespace's id map, and whether the build user may write its build folder. */
-const inNs = 'echo "map=$(head -n1 /proc/self/uid_map | tr -s \' \' | sed \'s/^ //\')"; touch /kiln/src/shell-was-here && echo can-write; ';
+const inNs =
+  "echo \"map=$(head -n1 /proc/self/uid_map | tr -s ' ' | sed 's/^ //')\"; touch /kiln/src/shell-was-here && echo can-write; ";
 
 /** The shell ran in a user namespace (root inside is a high host id) as the owner of the build folder. */
 function assertInNs(screen: string): void {
@@ -26,9 +27,20 @@ function assertInNs(screen: string): void {
 }
 
 /** Runs kiln in a fresh pseudo-terminal made by script(1), typing `input` into it; returns what the terminal showed. */
-async function kilnInPty(home: string, args: readonly string[], input: string): Promise<{ status: number | null; screen: string }> {
-  const cmd = [process.execPath, '--import', 'tsx', path.join(REPO_ROOT, 'src/cli/bin.ts'), ...args, '--home', home].map(q).join(' ');
-  const r = await run('script', ['-qfec', cmd, '/dev/null'], { cwd: REPO_ROOT, input, allowFailure: true, timeoutMs: 10 * 60_000 });
+async function kilnInPty(
+  home: string,
+  args: readonly string[],
+  input: string,
+): Promise<{ status: number | null; screen: string }> {
+  const cmd = [process.execPath, '--import', 'tsx', path.join(REPO_ROOT, 'src/cli/bin.ts'), ...args, '--home', home]
+    .map(q)
+    .join(' ');
+  const r = await run('script', ['-qfec', cmd, '/dev/null'], {
+    cwd: REPO_ROOT,
+    input,
+    allowFailure: true,
+    timeoutMs: 10 * 60_000,
+  });
   return { status: r.status, screen: r.stdout.replace(/\r|\0|\x1b\[[0-9;?]*[A-Za-z]/g, '') };
 }
 
@@ -37,9 +49,16 @@ test('kiln testport: dependencies published, the port not; -i shell on failure, 
   const tree = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-testport-tree-'));
   try {
     scriptPort(tree, 'misc/dep');
-    scriptPort(tree, 'misc/broken', { build: ['misc/dep'], script: [
-      'echo "about to fail"', 'mkdir -p "$DESTDIR/usr/share/broken"', 'cat /usr/share/dep/dep.txt > "$DESTDIR/usr/share/broken/x"',
-      'ls /no/such/file', 'echo never'].join('\n') });
+    scriptPort(tree, 'misc/broken', {
+      build: ['misc/dep'],
+      script: [
+        'echo "about to fail"',
+        'mkdir -p "$DESTDIR/usr/share/broken"',
+        'cat /usr/share/dep/dep.txt > "$DESTDIR/usr/share/broken/x"',
+        'ls /no/such/file',
+        'echo never',
+      ].join('\n'),
+    });
     scriptPort(tree, 'misc/good', { build: ['misc/dep'] });
     assert.equal((await kiln(home, ['tree', 'add', 't', '--path', tree])).status, 0);
 
@@ -55,7 +74,10 @@ test('kiln testport: dependencies published, the port not; -i shell on failure, 
     const s = await kilnInPty(home, ['testport', '-j', 'bookworm', '-p', 't', 'misc/broken', '-i'], typed);
     assert.equal(s.status, 1, s.screen);
     assert.match(s.screen, /building 1 missing dependency of misc\/broken first: misc\/dep/);
-    assert.match(s.screen, /kiln: phase build failed: build failed \(exit status 2\): ls \/no\/such\/file exited with status 2/);
+    assert.match(
+      s.screen,
+      /kiln: phase build failed: build failed \(exit status 2\): ls \/no\/such\/file exited with status 2/,
+    );
     assert.match(s.screen, /kiln: the command that failed: ls \/no\/such\/file/);
     assert.match(s.screen, /\| ! ls: cannot access '\/no\/such\/file'/, 'the log tail is shown above the prompt');
     assert.match(s.screen, /where=\/kiln\/src who=kiln origin=misc\/broken/);
@@ -67,11 +89,17 @@ test('kiln testport: dependencies published, the port not; -i shell on failure, 
     try {
       const pkgs = store.bulks.packages('bookworm', 't').map((p) => p.origin);
       assert.deepEqual(pkgs, ['misc/dep'], 'the dependency is published, the tested port is not');
-    } finally { store.close(); }
+    } finally {
+      store.close();
+    }
 
     // -I: a shell after the last phase of a good build; the .deb is where it says.
     // (The package phase moves DESTDIR's files into the packages' roots under /kiln/pkg.)
-    const g = await kilnInPty(home, ['testport', '-j', 'bookworm', '-p', 't', 'misc/good', '-I'], 'ls /kiln/pkg/good/usr/share/good; exit\n');
+    const g = await kilnInPty(
+      home,
+      ['testport', '-j', 'bookworm', '-p', 't', 'misc/good', '-I'],
+      'ls /kiln/pkg/good/usr/share/good; exit\n',
+    );
     assert.equal(g.status, 0, g.screen);
     assert.match(g.screen, /the build succeeded; a shell in its sandbox/);
     assert.match(g.screen, /^good\.txt$/m);
@@ -82,7 +110,7 @@ test('kiln testport: dependencies published, the port not; -i shell on failure, 
     assert.match(g.screen, /phase qa/);
     assert.match(g.screen, /qa: lintian \d+ E, .*; install test passed/);
     const glog = fs.readFileSync(path.join(path.dirname(deb), 'build.log'), 'utf8');
-    assert.match(glog, /\] E: good: [a-z0-9-]+/, 'lintian\'s tags are in the log by severity');
+    assert.match(glog, /\] E: good: [a-z0-9-]+/, "lintian's tags are in the log by severity");
     assert.match(glog, /install test: passed/);
 
     // --keep: no shell, the sandbox stays; kiln sandbox list | shell ID | rm ID reach it.
@@ -92,7 +120,11 @@ test('kiln testport: dependencies published, the port not; -i shell on failure, 
     assert.ok(id, k.stdout);
     const list = await kiln(home, ['sandbox', 'list']);
     assert.match(list.stdout, new RegExp(`${id}  misc/broken  jail bookworm  failed in build`));
-    const sh = await kilnInPty(home, ['sandbox', 'shell', id], `cat /kiln/destdir/usr/share/broken/x; pwd; ${inNs}exit\n`);
+    const sh = await kilnInPty(
+      home,
+      ['sandbox', 'shell', id],
+      `cat /kiln/destdir/usr/share/broken/x; pwd; ${inNs}exit\n`,
+    );
     assert.equal(sh.status, 0, sh.screen);
     assertInNs(sh.screen);
     assert.match(sh.screen, /the command that failed: ls \/no\/such\/file/);

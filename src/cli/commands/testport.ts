@@ -44,39 +44,78 @@ export function testportDir(home: string, jail: string, tree: string, origin: st
 /** Handler of `kiln testport`. */
 export async function testportCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseCommand('testport', argv, {
-    jail: { type: 'string', short: 'j' }, tree: { type: 'string', short: 'p' },
-    interactive: { type: 'boolean', short: 'i', default: false }, always: { type: 'boolean', short: 'I', default: false },
-    keep: { type: 'boolean', default: false }, test: { type: 'boolean', short: 't', default: false },
+    jail: { type: 'string', short: 'j' },
+    tree: { type: 'string', short: 'p' },
+    interactive: { type: 'boolean', short: 'i', default: false },
+    always: { type: 'boolean', short: 'I', default: false },
+    keep: { type: 'boolean', default: false },
+    test: { type: 'boolean', short: 't', default: false },
     builders: { type: 'string', short: 'J' },
   });
-  if (values.help) { ctx.out(HELP); return 0; }
-  if (values.jail === undefined) throw new UsageError('kiln testport: -j JAIL is required', 'see `kiln testport --help`');
-  if (values.tree === undefined) throw new UsageError('kiln testport: -p TREE is required', 'see `kiln testport --help`');
-  if (positionals.length !== 1) throw new UsageError(`kiln testport: give exactly one ORIGIN (got ${positionals.length})`, 'see `kiln testport --help`');
+  if (values.help) {
+    ctx.out(HELP);
+    return 0;
+  }
+  if (values.jail === undefined)
+    throw new UsageError('kiln testport: -j JAIL is required', 'see `kiln testport --help`');
+  if (values.tree === undefined)
+    throw new UsageError('kiln testport: -p TREE is required', 'see `kiln testport --help`');
+  if (positionals.length !== 1)
+    throw new UsageError(
+      `kiln testport: give exactly one ORIGIN (got ${positionals.length})`,
+      'see `kiln testport --help`',
+    );
   if ([values.interactive, values.always, values.keep].filter(Boolean).length > 1) {
     throw new UsageError('kiln testport: -i, -I and --keep exclude each other', 'see `kiln testport --help`');
   }
   if ((values.interactive || values.always) && !process.stdin.isTTY) {
-    throw new UsageError(`kiln testport: ${values.interactive ? '-i' : '-I'} opens a shell and needs a terminal, but stdin is not one`,
-      'run it from a terminal, or use --keep and `kiln sandbox shell ID` later');
+    throw new UsageError(
+      `kiln testport: ${values.interactive ? '-i' : '-I'} opens a shell and needs a terminal, but stdin is not one`,
+      'run it from a terminal, or use --keep and `kiln sandbox shell ID` later',
+    );
   }
   if (values.builders !== undefined && !/^[1-9][0-9]{0,3}$/.test(values.builders)) {
-    throw new UsageError(`kiln testport: -J must be a whole number of builders from 1 to 9999, not "${values.builders}"`);
+    throw new UsageError(
+      `kiln testport: -J must be a whole number of builders from 1 to 9999, not "${values.builders}"`,
+    );
   }
-  const after: AfterBuild = values.interactive ? 'shell-on-failure' : values.always ? 'shell' : values.keep ? 'keep' : 'teardown';
+  const after: AfterBuild = values.interactive
+    ? 'shell-on-failure'
+    : values.always
+      ? 'shell'
+      : values.keep
+        ? 'keep'
+        : 'teardown';
   const origin = positionals[0]!;
   const cfg = loadConfig(ctx.home);
   const store = openStore(ctx.home);
   const ac = new AbortController();
-  const onSignal = (): void => { ctx.err('kiln: interrupted: cancelling (sandboxes are torn down)'); ac.abort(); };
+  const onSignal = (): void => {
+    ctx.err('kiln: interrupted: cancelling (sandboxes are torn down)');
+    ac.abort();
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
     if (!store.getJail(values.jail)) {
-      throw new KilnError('KILN_E_JAIL_NOT_FOUND', `no jail named ${values.jail}${suggestion(values.jail, store.listJails().map((j) => j.name))}`,
-        { hint: `make it with \`kiln jail create ${values.jail}\`, or see \`kiln jail list\``, exitCode: 2 });
+      throw new KilnError(
+        'KILN_E_JAIL_NOT_FOUND',
+        `no jail named ${values.jail}${suggestion(
+          values.jail,
+          store.listJails().map((j) => j.name),
+        )}`,
+        { hint: `make it with \`kiln jail create ${values.jail}\`, or see \`kiln jail list\``, exitCode: 2 },
+      );
     }
-    const res = planBulk(ctx, { jail: values.jail, tree: values.tree, origins: [origin], dryRun: false, keepStale: true, tests: values.test, store });
+    const res = planBulk(ctx, {
+      jail: values.jail,
+      tree: values.tree,
+      origins: [origin],
+      dryRun: false,
+      keepStale: true,
+      tests: values.test,
+      store,
+    });
     for (const n of res.notes) ctx.err(n);
     const port = res.ports.get(origin);
     const skip = res.plan.skip.find((s) => s.origin === origin);
@@ -91,24 +130,56 @@ export async function testportCommand(argv: string[], ctx: CliContext): Promise<
       return 2;
     }
     const jail = res.jail!;
-    const limits: Limits = { wallMs: cfg.limits.wall_s * 1000, noOutputMs: cfg.limits.no_output_s * 1000, cpuSeconds: cfg.limits.cpu_s,
-      memoryBytes: cfg.limits.memory_mb * 1024 * 1024, nproc: 4096 };
+    const limits: Limits = {
+      wallMs: cfg.limits.wall_s * 1000,
+      noOutputMs: cfg.limits.no_output_s * 1000,
+      cpuSeconds: cfg.limits.cpu_s,
+      memoryBytes: cfg.limits.memory_mb * 1024 * 1024,
+      nproc: 4096,
+    };
     // 1. The missing dependencies, as a bulk builds them (published into the repository).
     const deps = res.plan.build.filter((o) => o !== origin);
-    const builders = values.builders !== undefined ? Number(values.builders) : cfg.builders ?? os.availableParallelism();
+    const builders =
+      values.builders !== undefined ? Number(values.builders) : (cfg.builders ?? os.availableParallelism());
     if (deps.length > 0) {
-      ctx.out(`kiln testport: building ${deps.length} missing dependenc${deps.length === 1 ? 'y' : 'ies'} of ${origin} first: ${deps.join(', ')}`);
+      ctx.out(
+        `kiln testport: building ${deps.length} missing dependenc${deps.length === 1 ? 'y' : 'ies'} of ${origin} first: ${deps.join(', ')}`,
+      );
       const events = new BulkEvents();
-      events.subscribe((e) => { if (e.type !== 'progress') { const l = plainLine(e); if (l !== null) ctx.out(l); } });
+      events.subscribe((e) => {
+        if (e.type !== 'progress') {
+          const l = plainLine(e);
+          if (l !== null) ctx.out(l);
+        }
+      });
       const summary = await runBulk({
-        home: ctx.home, store, jail, tree: res.tree, plan: { ...res.plan, build: deps, keep: res.plan.keep.filter((o) => o !== origin), delete: [] },
-        dag: res.dag, ports: res.ports, identities: res.identities, choices: getOptionChoices(store, res.tree), builders,
-        jobBudget: cfg.job_budget, limits, withTests: values.test, keepStale: true, keepGenerations: cfg.keep_generations,
-        mirrors: cfg.mirrors, debianMirror: hostMirror(cfg.debian_mirror), events, signal: ac.signal,
-        request: { testport: origin, origins: [origin], tests: values.test, builders }, sourceDateEpoch: Number(ctx.env.SOURCE_DATE_EPOCH ?? 1),
+        home: ctx.home,
+        store,
+        jail,
+        tree: res.tree,
+        plan: { ...res.plan, build: deps, keep: res.plan.keep.filter((o) => o !== origin), delete: [] },
+        dag: res.dag,
+        ports: res.ports,
+        identities: res.identities,
+        choices: getOptionChoices(store, res.tree),
+        builders,
+        jobBudget: cfg.job_budget,
+        limits,
+        withTests: values.test,
+        keepStale: true,
+        keepGenerations: cfg.keep_generations,
+        mirrors: cfg.mirrors,
+        debianMirror: hostMirror(cfg.debian_mirror),
+        events,
+        signal: ac.signal,
+        request: { testport: origin, origins: [origin], tests: values.test, builders },
+        sourceDateEpoch: Number(ctx.env.SOURCE_DATE_EPOCH ?? 1),
       });
       if (summary.counts.failed > 0 || ac.signal.aborted) {
-        for (const f of summary.failed) ctx.err(`kiln testport: dependency ${f.origin} failed (phase ${f.phase ?? '?'}): ${f.reason ?? ''}  log: kiln logs ${summary.bulk.id} ${f.origin}`);
+        for (const f of summary.failed)
+          ctx.err(
+            `kiln testport: dependency ${f.origin} failed (phase ${f.phase ?? '?'}): ${f.reason ?? ''}  log: kiln logs ${summary.bulk.id} ${f.origin}`,
+          );
         return 1;
       }
     }
@@ -122,17 +193,35 @@ export async function testportCommand(argv: string[], ctx: CliContext): Promise<
     const runDeps = port.recipe.depends.run.map((d) => have.get(d)).filter((x): x is BuiltPackage => x !== undefined);
     ctx.out(`kiln testport: building ${origin} (not published); log: ${logFile}`);
     const out = await testBuild({
-      after, print: (t) => ctx.out(t), hostEnv: ctx.env,
+      after,
+      print: (t) => ctx.out(t),
+      hostEnv: ctx.env,
       // QA always runs in testport; -t makes new lintian errors fail the port.
-      execute: withQa(buildPort, { strict: values.test, repoDebs: () => debsIn(path.join(packagesDir(ctx.home, jail.name, res.tree.name), 'All')) }),
+      execute: withQa(buildPort, {
+        strict: values.test,
+        repoDebs: () => debsIn(path.join(packagesDir(ctx.home, jail.name, res.tree.name), 'All')),
+      }),
       input: {
-        home: ctx.home, jail: { name: jail.name, path: jail.path, arch: jail.arch, release: jail.release }, port,
-        identity: res.identities.get(origin)?.hash ?? 'testport', options: effectiveOptions(port.recipe, getOptionChoices(store, res.tree).get(origin) ?? {}),
-        depDebs: depDebs.flatMap((p) => p.debs ?? [p.deb]), kilnRun: kilnRunDeps(runDeps), kilnSonames: await kilnSonameMap(depDebs),
-        jobs: os.availableParallelism(), withTests: values.test, limits: limitsForArch(portLimits(limits, port), jail.arch, await hostArch()),
-        outDir, logFile, sourceDateEpoch: Number(ctx.env.SOURCE_DATE_EPOCH ?? 1), mirrors: cfg.mirrors,
-        debianMirror: hostMirror(cfg.debian_mirror), signal: ac.signal,
-        onPhase: (p) => { if (p !== 'teardown') ctx.out(`kiln testport: ${origin}: phase ${p}`); },
+        home: ctx.home,
+        jail: { name: jail.name, path: jail.path, arch: jail.arch, release: jail.release },
+        port,
+        identity: res.identities.get(origin)?.hash ?? 'testport',
+        options: effectiveOptions(port.recipe, getOptionChoices(store, res.tree).get(origin) ?? {}),
+        depDebs: depDebs.flatMap((p) => p.debs ?? [p.deb]),
+        kilnRun: kilnRunDeps(runDeps),
+        kilnSonames: await kilnSonameMap(depDebs),
+        jobs: os.availableParallelism(),
+        withTests: values.test,
+        limits: limitsForArch(portLimits(limits, port), jail.arch, await hostArch()),
+        outDir,
+        logFile,
+        sourceDateEpoch: Number(ctx.env.SOURCE_DATE_EPOCH ?? 1),
+        mirrors: cfg.mirrors,
+        debianMirror: hostMirror(cfg.debian_mirror),
+        signal: ac.signal,
+        onPhase: (p) => {
+          if (p !== 'teardown') ctx.out(`kiln testport: ${origin}: phase ${p}`);
+        },
       },
     });
     const r = out.result;
@@ -145,10 +234,16 @@ export async function testportCommand(argv: string[], ctx: CliContext): Promise<
     ctx.out(`  log: ${logFile}`);
     const qa = readQaReport(logFile);
     if (qa) {
-      const c = Object.entries(qa.lintian.counts).map(([k, v]) => `${v} ${k}`).join(', ') || 'no tags';
-      ctx.out(`  qa: lintian ${c}${qa.lintian.newErrors.length ? ` (new errors: ${qa.lintian.newErrors.join(', ')})` : ''}; install test ${qa.install.ok ? 'passed' : `failed: ${qa.install.reason ?? ''}`}${qa.install.leftovers.length ? `, ${qa.install.leftovers.length} file(s) left after purge` : ''}`);
+      const c =
+        Object.entries(qa.lintian.counts)
+          .map(([k, v]) => `${v} ${k}`)
+          .join(', ') || 'no tags';
+      ctx.out(
+        `  qa: lintian ${c}${qa.lintian.newErrors.length ? ` (new errors: ${qa.lintian.newErrors.join(', ')})` : ''}; install test ${qa.install.ok ? 'passed' : `failed: ${qa.install.reason ?? ''}`}${qa.install.leftovers.length ? `, ${qa.install.leftovers.length} file(s) left after purge` : ''}`,
+      );
     }
-    if (out.kept) ctx.out(`  sandbox kept: ${out.kept.id} (kiln sandbox shell ${out.kept.id}; kiln sandbox rm ${out.kept.id})`);
+    if (out.kept)
+      ctx.out(`  sandbox kept: ${out.kept.id} (kiln sandbox shell ${out.kept.id}; kiln sandbox rm ${out.kept.id})`);
     return r.ok ? 0 : 1;
   } finally {
     process.off('SIGINT', onSignal);
@@ -158,19 +253,35 @@ export async function testportCommand(argv: string[], ctx: CliContext): Promise<
 }
 
 /** The published packages of (jail, tree) as builds see them, by origin. */
-function depPackages(store: Store, home: string, jail: string, tree: string, ports: ReadonlyMap<string, Port>): Map<string, BuiltPackage> {
+function depPackages(
+  store: Store,
+  home: string,
+  jail: string,
+  tree: string,
+  ports: ReadonlyMap<string, Port>,
+): Map<string, BuiltPackage> {
   const dir = packagesDir(home, jail, tree);
   const out = new Map<string, BuiltPackage>();
   for (const p of store.bulks.packages(jail, tree) as PackageRow[]) {
     if (p.files.length === 0) continue;
     const files = p.files.map((f) => path.join(dir, f));
-    out.set(p.origin, { origin: p.origin, pkgname: p.pkgname, version: p.version, deb: files[0]!, ...(ports.get(p.origin)?.debian ? { debs: files } : {}) });
+    out.set(p.origin, {
+      origin: p.origin,
+      pkgname: p.pkgname,
+      version: p.version,
+      deb: files[0]!,
+      ...(ports.get(p.origin)?.debian ? { debs: files } : {}),
+    });
   }
   return out;
 }
 
 /** The kiln packages a port's build needs installed: its build dependencies and, recursively, their run dependencies. */
-function closureDebs(port: Port, ports: ReadonlyMap<string, Port>, have: ReadonlyMap<string, BuiltPackage>): BuiltPackage[] {
+function closureDebs(
+  port: Port,
+  ports: ReadonlyMap<string, Port>,
+  have: ReadonlyMap<string, BuiltPackage>,
+): BuiltPackage[] {
   const out = new Map<string, BuiltPackage>();
   const stack = [...port.recipe.depends.build];
   for (let guard = 0; stack.length > 0 && guard < 1_000_000; guard++) {
@@ -183,4 +294,3 @@ function closureDebs(port: Port, ports: ReadonlyMap<string, Port>, have: Readonl
   }
   return [...out.values()];
 }
-

@@ -7,7 +7,8 @@ import { commitAll, gitRepo, recipe, tmpDir, writePort } from '../../tree/testki
 
 /** Runs kiln in-process with captured output. */
 async function kiln(cwd: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []; const err: string[] = [];
+  const out: string[] = [];
+  const err: string[] = [];
   const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s), cwd, env: {}, isTTY: false });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
@@ -30,18 +31,36 @@ test('kiln tree add/list/show/delete on folders and overlays', async (t) => {
   assert.equal(r.code, 0);
   const lines = r.out.split('\n');
   assert.match(lines[0]!, /^NAME +KIND +UPDATED +SOURCE$/);
-  assert.match(lines[1]!, new RegExp(`^base +path +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d  ${path.join(root, 'base')}$`));
+  assert.match(
+    lines[1]!,
+    new RegExp(`^base +path +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d  ${path.join(root, 'base')}$`),
+  );
   assert.match(lines[2]!, new RegExp(`^mine +overlay .* base,${path.join(root, 'local')}$`));
   r = await kiln(root, 'tree', 'list', '--json', '--home', home);
   const listed = JSON.parse(r.out) as { name: string; kind: string; layers: { name: string; dir: string }[] }[];
-  assert.deepEqual(listed.map((x) => [x.name, x.kind, x.layers.length]), [['base', 'path', 1], ['mine', 'overlay', 2]]);
+  assert.deepEqual(
+    listed.map((x) => [x.name, x.kind, x.layers.length]),
+    [
+      ['base', 'path', 1],
+      ['mine', 'overlay', 2],
+    ],
+  );
 
   r = await kiln(root, 'tree', 'show', 'mine', 'devel/a', '--home', home);
   assert.equal(r.code, 0, r.err);
-  assert.equal(r.out, `devel/a: from layer ${path.join(root, 'local')} (${path.join(root, 'local/devel/a')})\n`
-    + `  shadows layer base (${path.join(root, 'base/devel/a')})`);
+  assert.equal(
+    r.out,
+    `devel/a: from layer ${path.join(root, 'local')} (${path.join(root, 'local/devel/a')})\n` +
+      `  shadows layer base (${path.join(root, 'base/devel/a')})`,
+  );
   r = await kiln(root, 'tree', 'show', 'mine', 'devel/b', '--json', '--home', home);
-  assert.deepEqual(JSON.parse(r.out), { tree: 'mine', origin: 'devel/b', layer: 'base', dir: path.join(root, 'base/devel/b'), shadows: [] });
+  assert.deepEqual(JSON.parse(r.out), {
+    tree: 'mine',
+    origin: 'devel/b',
+    layer: 'base',
+    dir: path.join(root, 'base/devel/b'),
+    shadows: [],
+  });
   r = await kiln(root, 'tree', 'show', 'mine', 'devel/zzz', '--home', home);
   assert.equal(r.code, 2);
   assert.match(r.err, /devel\/zzz is not in tree mine \[KILN_E_PORT_NOT_FOUND\]/);
@@ -65,7 +84,10 @@ test('kiln tree add --git and update; bad usage exits 2 with a hint', async (t) 
   const url = await gitRepo(up, { 'devel/a': recipe() });
   let r = await kiln(root, 'tree', 'add', 'g', '--git', url, '--home', home);
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, new RegExp(`^tree g added: ${url} branch main at [0-9a-f]{12}, cloned in ${path.join(home, 'trees/g')}$`));
+  assert.match(
+    r.out,
+    new RegExp(`^tree g added: ${url} branch main at [0-9a-f]{12}, cloned in ${path.join(home, 'trees/g')}$`),
+  );
   writePort(up, 'devel/b', recipe());
   const head = await commitAll(up, 'more');
   r = await kiln(root, 'tree', 'update', 'g', '--home', home);
@@ -76,8 +98,15 @@ test('kiln tree add --git and update; bad usage exits 2 with a hint', async (t) 
   r = await kiln(root, 'tree', 'add', 'g', '--path', up, '--home', home);
   assert.equal(r.code, 2);
   assert.match(r.err, /\[KILN_E_TREE_EXISTS\]\nhint: .*kiln tree delete g/);
-  for (const argv of [['tree'], ['tree', 'frob'], ['tree', 'add', 'x'], ['tree', 'add', 'x', '--path', up, '--git', url],
-    ['tree', 'show', 'g'], ['tree', 'add', 'x', '--pth', up], ['tree', 'list', 'extra']]) {
+  for (const argv of [
+    ['tree'],
+    ['tree', 'frob'],
+    ['tree', 'add', 'x'],
+    ['tree', 'add', 'x', '--path', up, '--git', url],
+    ['tree', 'show', 'g'],
+    ['tree', 'add', 'x', '--pth', up],
+    ['tree', 'list', 'extra'],
+  ]) {
     r = await kiln(root, ...argv, '--home', home);
     assert.equal(r.code, 2, argv.join(' '));
   }

@@ -29,18 +29,36 @@ const HELP = `usage: kiln worker --redis URL [--master URL] [--token T | --token
 
 /** Handler of `kiln worker`. */
 export async function workerCommand(argv: string[], ctx: CliContext): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) { ctx.out(HELP); return 0; }
+  if (argv.includes('--help') || argv.includes('-h')) {
+    ctx.out(HELP);
+    return 0;
+  }
   const { values, positionals } = parseCommand('worker', argv, {
-    redis: { type: 'string' }, master: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' },
-    slots: { type: 'string' }, arch: { type: 'string' }, name: { type: 'string' }, 'apt-direct': { type: 'boolean' },
+    redis: { type: 'string' },
+    master: { type: 'string' },
+    token: { type: 'string' },
+    'token-file': { type: 'string' },
+    slots: { type: 'string' },
+    arch: { type: 'string' },
+    name: { type: 'string' },
+    'apt-direct': { type: 'boolean' },
   });
   if (positionals.length > 0) throw new UsageError('kiln worker takes no arguments');
   const redisUrl = values.redis ?? loadConfig(ctx.home).redis;
-  if (!redisUrl) throw new UsageError('kiln worker: give --redis URL (or redis: in kiln.yaml)', 'the same Redis the master uses');
-  const token = values.token ?? (values['token-file'] ? fs.readFileSync(values['token-file'], 'utf8').trim() : ctx.env.KILN_DIST_TOKEN);
-  if (!token) throw new UsageError('kiln worker: give --token, --token-file or KILN_DIST_TOKEN', 'the master\'s token is in its HOME/dist/token');
-  if (values.slots !== undefined && !/^[1-9][0-9]{0,2}$/.test(values.slots)) throw new UsageError(`kiln worker: --slots must be 1 to 999, not "${values.slots}"`);
-  if (values.master !== undefined && !/^https?:\/\/\S+$/.test(values.master)) throw new UsageError(`kiln worker: --master must be an http(s) URL, not "${values.master}"`);
+  if (!redisUrl)
+    throw new UsageError('kiln worker: give --redis URL (or redis: in kiln.yaml)', 'the same Redis the master uses');
+  const token =
+    values.token ??
+    (values['token-file'] ? fs.readFileSync(values['token-file'], 'utf8').trim() : ctx.env.KILN_DIST_TOKEN);
+  if (!token)
+    throw new UsageError(
+      'kiln worker: give --token, --token-file or KILN_DIST_TOKEN',
+      "the master's token is in its HOME/dist/token",
+    );
+  if (values.slots !== undefined && !/^[1-9][0-9]{0,2}$/.test(values.slots))
+    throw new UsageError(`kiln worker: --slots must be 1 to 999, not "${values.slots}"`);
+  if (values.master !== undefined && !/^https?:\/\/\S+$/.test(values.master))
+    throw new UsageError(`kiln worker: --master must be an http(s) URL, not "${values.master}"`);
   const lockMs = ctx.env.KILN_DIST_LOCK_MS ? Number(ctx.env.KILN_DIST_LOCK_MS) : undefined;
   // SIGINT while Redis is still unreachable stops the wait (the retry loop says what it is doing meanwhile).
   const early = new AbortController();
@@ -49,24 +67,36 @@ export async function workerCommand(argv: string[], ctx: CliContext): Promise<nu
   process.once('SIGTERM', stopEarly);
   let w: Awaited<ReturnType<typeof startWorker>>;
   try {
-    w = await startWorker({ signal: early.signal,
-    redisUrl, home: ctx.home, token, version: KILN_VERSION,
-    slots: values.slots ? Number(values.slots) : Math.max(1, Math.floor(os.availableParallelism() / 2)),
-    ...(values.master ? { master: values.master.replace(/\/+$/, '') } : {}),
-    ...(values['apt-direct'] ? { apt: 'direct' as const } : {}),
-    ...(values.arch ? { arch: values.arch } : {}), ...(values.name ? { id: values.name } : {}),
-    ...(lockMs !== undefined && Number.isFinite(lockMs) && lockMs >= 1000 ? { lockMs } : {}),
-    log: (l) => ctx.out(`[${new Date().toISOString()}] ${l}`),
+    w = await startWorker({
+      signal: early.signal,
+      redisUrl,
+      home: ctx.home,
+      token,
+      version: KILN_VERSION,
+      slots: values.slots ? Number(values.slots) : Math.max(1, Math.floor(os.availableParallelism() / 2)),
+      ...(values.master ? { master: values.master.replace(/\/+$/, '') } : {}),
+      ...(values['apt-direct'] ? { apt: 'direct' as const } : {}),
+      ...(values.arch ? { arch: values.arch } : {}),
+      ...(values.name ? { id: values.name } : {}),
+      ...(lockMs !== undefined && Number.isFinite(lockMs) && lockMs >= 1000 ? { lockMs } : {}),
+      log: (l) => ctx.out(`[${new Date().toISOString()}] ${l}`),
     });
   } catch (e) {
-    if (early.signal.aborted) { ctx.out(`[${new Date().toISOString()}] worker: stopped while waiting for Redis`); return 1; }
+    if (early.signal.aborted) {
+      ctx.out(`[${new Date().toISOString()}] worker: stopped while waiting for Redis`);
+      return 1;
+    }
     throw e;
   } finally {
     process.off('SIGINT', stopEarly);
     process.off('SIGTERM', stopEarly);
   }
   await new Promise<void>((resolve) => {
-    const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(); };
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });

@@ -14,11 +14,13 @@ function h(tag, attrs, ...kids) {
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null || v === false) continue;
     if (k === 'dataset') Object.assign(el.dataset, v);
-    else if (k === 'style') Object.assign(el.style, v); // CSSOM: allowed under the page's CSP, unlike style=
+    else if (k === 'style')
+      Object.assign(el.style, v); // CSSOM: allowed under the page's CSP, unlike style=
     else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
     else el.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const kid of kids.flat()) if (kid !== null && kid !== undefined && kid !== false) el.append(kid instanceof Node ? kid : String(kid));
+  for (const kid of kids.flat())
+    if (kid !== null && kid !== undefined && kid !== false) el.append(kid instanceof Node ? kid : String(kid));
   return el;
 }
 const link = (href, text, cls) => h(cls ? `a.${cls}` : 'a', { href, 'data-nav': '' }, text);
@@ -34,7 +36,10 @@ function dur(s) {
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
 }
 // Times with their time zone (the viewer's; the title has the UTC time).
-const when = (iso) => (iso ? h('time', { datetime: iso, title: iso }, new Date(iso).toLocaleString(undefined, { timeZoneName: 'short' })) : '');
+const when = (iso) =>
+  iso
+    ? h('time', { datetime: iso, title: iso }, new Date(iso).toLocaleString(undefined, { timeZoneName: 'short' }))
+    : '';
 const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 /** Ports per hour for people: nothing built yet says so, not `0.0 ports/hour`. */
 const throughput = (built, elapsedS) => {
@@ -87,13 +92,20 @@ function route() {
   ];
   for (const [re, fn] of pages) {
     m = re.exec(p);
-    if (m) { fn().catch(showError); return; }
+    if (m) {
+      fn().catch(showError);
+      return;
+    }
   }
   page(h('p.error', {}, `no page at ${p}`));
 }
 /** Replaces the page's content; arrays (and nulls) among the parts are flattened out. */
-function page(...parts) { $main.replaceChildren(...parts.flat(3).filter((x) => x !== null && x !== undefined && x !== false)); }
-function showError(e) { page(h('p.error', {}, String(e && e.message ? e.message : e))); }
+function page(...parts) {
+  $main.replaceChildren(...parts.flat(3).filter((x) => x !== null && x !== undefined && x !== false));
+}
+function showError(e) {
+  page(h('p.error', {}, String(e && e.message ? e.message : e)));
+}
 document.addEventListener('click', (e) => {
   const a = e.target.closest && e.target.closest('a[data-nav]');
   if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
@@ -110,21 +122,74 @@ async function bulksPage() {
   const draw = (bulks) => {
     const jails = [...new Set(bulks.map((b) => b.jail))].sort();
     const trees = [...new Set(bulks.map((b) => b.tree))].sort();
-    const sel = (key, values) => h('select', { onchange: (e) => { filter[key] = e.target.value; draw(bulks); } },
-      h('option', { value: '' }, `every ${key}`), values.map((v) => h('option', { value: v, selected: filter[key] === v }, v)));
-    const shown = bulks.filter((b) => (!filter.jail || b.jail === filter.jail) && (!filter.tree || b.tree === filter.tree));
-    const c = (b, k) => (b.counts ? b.counts[k] ?? 0 : '');
+    const sel = (key, values) =>
+      h(
+        'select',
+        {
+          onchange: (e) => {
+            filter[key] = e.target.value;
+            draw(bulks);
+          },
+        },
+        h('option', { value: '' }, `every ${key}`),
+        values.map((v) => h('option', { value: v, selected: filter[key] === v }, v)),
+      );
+    const shown = bulks.filter(
+      (b) => (!filter.jail || b.jail === filter.jail) && (!filter.tree || b.tree === filter.tree),
+    );
+    const c = (b, k) => (b.counts ? (b.counts[k] ?? 0) : '');
     page(
       h('h1', {}, 'Bulks'),
       h('div.filters', {}, sel('jail', jails), sel('tree', trees)),
-      shown.length === 0 ? h('p.mute', {}, 'no bulks yet: run kiln bulk') : h('table', { id: 'bulks' },
-        h('thead', {}, h('tr', {}, ['#', 'status', 'jail', 'tree', 'started', 'duration', 'built', 'failed', 'skipped', 'kept', 'left']
-          .map((title, i) => h(i >= 5 ? 'th.num' : 'th', {}, title)))),
-        h('tbody', {}, shown.map((b) => h('tr', { dataset: { bulk: b.id } },
-          h('td', {}, link(`/bulks/${b.id}`, `${b.id}`)), h('td', {}, h(`span.badge.${b.status}`, {}, b.status)),
-          h('td', {}, b.jail), h('td', {}, b.tree), h('td', {}, when(b.started)), h('td.num', {}, dur(b.durationS)),
-          h('td.num', {}, c(b, 'built')), h('td.num', {}, c(b, 'failed')), h('td.num', {}, c(b, 'skipped')),
-          h('td.num', {}, c(b, 'kept')), h('td.num', {}, c(b, 'remaining')))))));
+      shown.length === 0
+        ? h('p.mute', {}, 'no bulks yet: run kiln bulk')
+        : h(
+            'table',
+            { id: 'bulks' },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                [
+                  '#',
+                  'status',
+                  'jail',
+                  'tree',
+                  'started',
+                  'duration',
+                  'built',
+                  'failed',
+                  'skipped',
+                  'kept',
+                  'left',
+                ].map((title, i) => h(i >= 5 ? 'th.num' : 'th', {}, title)),
+              ),
+            ),
+            h(
+              'tbody',
+              {},
+              shown.map((b) =>
+                h(
+                  'tr',
+                  { dataset: { bulk: b.id } },
+                  h('td', {}, link(`/bulks/${b.id}`, `${b.id}`)),
+                  h('td', {}, h(`span.badge.${b.status}`, {}, b.status)),
+                  h('td', {}, b.jail),
+                  h('td', {}, b.tree),
+                  h('td', {}, when(b.started)),
+                  h('td.num', {}, dur(b.durationS)),
+                  h('td.num', {}, c(b, 'built')),
+                  h('td.num', {}, c(b, 'failed')),
+                  h('td.num', {}, c(b, 'skipped')),
+                  h('td.num', {}, c(b, 'kept')),
+                  h('td.num', {}, c(b, 'remaining')),
+                ),
+              ),
+            ),
+          ),
+    );
   };
   const load = async () => draw(await getJson('/api/bulks'));
   await load();
@@ -135,21 +200,78 @@ async function bulksPage() {
 // ---- one bulk, live ---------------------------------------------------------------------------------------------
 /** The same moves as src/report/state.ts applyEvent. */
 function applyEvent(s, ev) {
-  const port = (o) => { let e = s.index.get(o); if (!e) { e = { origin: o, result: 'queued' }; s.index.set(o, e); s.ports.push(e); } return e; };
+  const port = (o) => {
+    let e = s.index.get(o);
+    if (!e) {
+      e = { origin: o, result: 'queued' };
+      s.index.set(o, e);
+      s.ports.push(e);
+    }
+    return e;
+  };
   switch (ev.type) {
-    case 'bulk-start': Object.assign(s, { jail: ev.jail, tree: ev.tree, builders: ev.builders, counts: ev.counts, status: 'running' }); break;
-    case 'queue': s.queue = new Set(ev.origins); break;
-    case 'port-start': { const e = port(ev.origin); Object.assign(e, { result: 'running', builder: ev.builder, startedT: ev.t, expectedS: ev.expectedS });
-      delete e.phase; delete e.reason; delete e.failure; s.queue.delete(ev.origin); break; }
-    case 'port-phase': port(ev.origin).phase = ev.phase; break;
-    case 'port-done': { const e = port(ev.origin); e.result = ev.ok ? 'built' : 'failed'; e.wallS = ev.wallS;
-      if (ev.ok) { delete e.phase; } else { e.phase = ev.phase; e.failure = ev.failure; e.reason = ev.reason; } s.queue.delete(ev.origin); break; }
-    case 'port-skipped': { const e = port(ev.origin); e.result = 'skipped'; if (!(e.reason || '').includes(ev.because)) e.reason = `depends on ${ev.because}, which failed`; s.queue.delete(ev.origin); break; }
-    case 'progress': s.counts = ev.counts; s.etaS = ev.etaS; s.etaAt = ev.t; s.elapsedS = ev.elapsedS; s.elapsedAt = Date.now(); break;
-    case 'publish': s.generation = ev.generation; break;
-    case 'bulk-done': Object.assign(s, { status: ev.status, counts: ev.counts, elapsedS: ev.wallS, etaS: 0, offenders: ev.offenders,
-      finished: new Date(ev.t).toISOString() }); if (ev.generation !== undefined) s.generation = ev.generation; break;
-    default: break;
+    case 'bulk-start':
+      Object.assign(s, { jail: ev.jail, tree: ev.tree, builders: ev.builders, counts: ev.counts, status: 'running' });
+      break;
+    case 'queue':
+      s.queue = new Set(ev.origins);
+      break;
+    case 'port-start': {
+      const e = port(ev.origin);
+      Object.assign(e, { result: 'running', builder: ev.builder, startedT: ev.t, expectedS: ev.expectedS });
+      delete e.phase;
+      delete e.reason;
+      delete e.failure;
+      s.queue.delete(ev.origin);
+      break;
+    }
+    case 'port-phase':
+      port(ev.origin).phase = ev.phase;
+      break;
+    case 'port-done': {
+      const e = port(ev.origin);
+      e.result = ev.ok ? 'built' : 'failed';
+      e.wallS = ev.wallS;
+      if (ev.ok) {
+        delete e.phase;
+      } else {
+        e.phase = ev.phase;
+        e.failure = ev.failure;
+        e.reason = ev.reason;
+      }
+      s.queue.delete(ev.origin);
+      break;
+    }
+    case 'port-skipped': {
+      const e = port(ev.origin);
+      e.result = 'skipped';
+      if (!(e.reason || '').includes(ev.because)) e.reason = `depends on ${ev.because}, which failed`;
+      s.queue.delete(ev.origin);
+      break;
+    }
+    case 'progress':
+      s.counts = ev.counts;
+      s.etaS = ev.etaS;
+      s.etaAt = ev.t;
+      s.elapsedS = ev.elapsedS;
+      s.elapsedAt = Date.now();
+      break;
+    case 'publish':
+      s.generation = ev.generation;
+      break;
+    case 'bulk-done':
+      Object.assign(s, {
+        status: ev.status,
+        counts: ev.counts,
+        elapsedS: ev.wallS,
+        etaS: 0,
+        offenders: ev.offenders,
+        finished: new Date(ev.t).toISOString(),
+      });
+      if (ev.generation !== undefined) s.generation = ev.generation;
+      break;
+    default:
+      break;
   }
 }
 
@@ -157,9 +279,32 @@ const LIST_MAX = 300;
 function portList(id, bulk, rows, cols) {
   const shown = rows.slice(0, LIST_MAX);
   return [
-    rows.length === 0 ? h('p.mute', {}, 'none') : h('table', { id },
-      h('thead', {}, h('tr', {}, cols.map((c) => h(c.num ? 'th.num' : 'th', {}, c.t)))),
-      h('tbody', {}, shown.map((p) => h('tr', { dataset: { origin: p.origin } }, cols.map((c) => h(c.num ? 'td.num' : 'td', {}, c.v(p))))))),
+    rows.length === 0
+      ? h('p.mute', {}, 'none')
+      : h(
+          'table',
+          { id },
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              cols.map((c) => h(c.num ? 'th.num' : 'th', {}, c.t)),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            shown.map((p) =>
+              h(
+                'tr',
+                { dataset: { origin: p.origin } },
+                cols.map((c) => h(c.num ? 'td.num' : 'td', {}, c.v(p))),
+              ),
+            ),
+          ),
+        ),
     rows.length > LIST_MAX ? h('div.more', {}, `and ${rows.length - LIST_MAX} more (see the report)`) : null,
   ];
 }
@@ -169,13 +314,22 @@ async function bulkPage(id) {
   const api = await getJson('/api').catch(() => ({ actions: false }));
   // QA per port (kiln bulk -t): lintian counts by severity and the install test, fetched again when a port ends.
   const qa = new Map();
-  const loadQa = async () => { for (const q of await getJson(`/api/bulks/${id}/qa`).catch(() => [])) qa.set(q.origin, q); };
+  const loadQa = async () => {
+    for (const q of await getJson(`/api/bulks/${id}/qa`).catch(() => [])) qa.set(q.origin, q);
+  };
   await loadQa();
   const qaCell = (p) => {
     const q = qa.get(p.origin);
     if (!q) return '';
-    const counts = Object.entries(q.lintian).map(([k, v]) => `${k} ${v}`).join(' · ') || 'clean';
-    return h(q.ok ? 'span.qa' : 'span.qa.error', { title: q.reason || '' }, `${counts}; install ${q.install.ok ? 'ok' : 'failed'}`);
+    const counts =
+      Object.entries(q.lintian)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(' · ') || 'clean';
+    return h(
+      q.ok ? 'span.qa' : 'span.qa.error',
+      { title: q.reason || '' },
+      `${counts}; install ${q.install.ok ? 'ok' : 'failed'}`,
+    );
   };
   let s = null;
   let offset = 0; // server clock minus ours
@@ -190,13 +344,32 @@ async function bulkPage(id) {
     const out = [];
     for (let b = 1; b <= n; b++) {
       const p = byBuilder.get(b);
-      if (!p) { out.push(h('div.builder.idle', { dataset: { builder: b } }, h('span.num', {}, `#${b}`), h('span.origin', {}, 'idle'), h('span'), h('span'))); continue; }
+      if (!p) {
+        out.push(
+          h(
+            'div.builder.idle',
+            { dataset: { builder: b } },
+            h('span.num', {}, `#${b}`),
+            h('span.origin', {}, 'idle'),
+            h('span'),
+            h('span'),
+          ),
+        );
+        continue;
+      }
       const el = (now() - (p.startedT || now())) / 1000;
       const pct = p.expectedS > 0 ? Math.min(100, (el / p.expectedS) * 100) : 0;
-      out.push(h('div.builder', { dataset: { builder: b, origin: p.origin } },
-        h('span.num', {}, `#${b}`), h('span.origin', {}, link(logHref(id, p.origin), p.origin)), h('span.phase', {}, p.phase || 'starting'),
-        h('span.el', { title: `expected ${dur(p.expectedS)}` }, `${dur(el)} / ${dur(p.expectedS)}`),
-        h('div.bar', {}, h(el > p.expectedS ? 'span.over' : 'span', { style: { width: `${pct.toFixed(1)}%` } }))));
+      out.push(
+        h(
+          'div.builder',
+          { dataset: { builder: b, origin: p.origin } },
+          h('span.num', {}, `#${b}`),
+          h('span.origin', {}, link(logHref(id, p.origin), p.origin)),
+          h('span.phase', {}, p.phase || 'starting'),
+          h('span.el', { title: `expected ${dur(p.expectedS)}` }, `${dur(el)} / ${dur(p.expectedS)}`),
+          h('div.bar', {}, h(el > p.expectedS ? 'span.over' : 'span', { style: { width: `${pct.toFixed(1)}%` } })),
+        ),
+      );
     }
     box.replaceChildren(...out);
   };
@@ -214,50 +387,122 @@ async function bulkPage(id) {
     const builders = h('div.builders', { id: 'builders' });
     drawBuilders(builders);
     const actions = [];
-    if (api.actions && s.status === 'running') actions.push(h('button.danger', { onclick: () => act(`/api/bulks/${id}/cancel`) }, 'cancel'));
+    if (api.actions && s.status === 'running')
+      actions.push(h('button.danger', { onclick: () => act(`/api/bulks/${id}/cancel`) }, 'cancel'));
     page(
       h('h1', {}, `Bulk ${id}`, h(`span.badge.${s.status}`, { id: 'status' }, s.status), ...actions),
-      h('div.meta', {}, h('span', {}, 'jail ', h('b', {}, s.jail)), h('span', {}, 'tree ', h('b', {}, s.tree)),
-        h('span', { id: 'builders-n' }, plural(s.builders, 'builder', 'builders')), h('span', {}, 'started ', when(s.started)),
+      h(
+        'div.meta',
+        {},
+        h('span', {}, 'jail ', h('b', {}, s.jail)),
+        h('span', {}, 'tree ', h('b', {}, s.tree)),
+        h('span', { id: 'builders-n' }, plural(s.builders, 'builder', 'builders')),
+        h('span', {}, 'started ', when(s.started)),
         h('span', { id: 'elapsed' }, 'elapsed ', h('b', {}, dur(elapsed))),
-        s.status === 'running' ? h('span', { id: 'eta' }, 'ETA ', h('b', {}, etaNow(s, now()) === null ? '…' : dur(etaNow(s, now())))) : null,
+        s.status === 'running'
+          ? h('span', { id: 'eta' }, 'ETA ', h('b', {}, etaNow(s, now()) === null ? '…' : dur(etaNow(s, now()))))
+          : null,
         h('span', { id: 'throughput' }, throughput(c.built, elapsed)),
         s.generation !== undefined ? h('span', {}, 'repository generation ', h('b', {}, s.generation)) : null,
-        h('a', { href: `/bulks/${id}/report.html` }, 'report')),
-      h('div.cards', {}, ['built', 'failed', 'skipped', 'kept', 'deleted', 'remaining'].map((k) =>
-        h(`div.card.${k}`, {}, h('span.v', { id: `count-${k}` }, c[k] ?? 0), h('span.k', {}, k)))),
+        h('a', { href: `/bulks/${id}/report.html` }, 'report'),
+      ),
+      h(
+        'div.cards',
+        {},
+        ['built', 'failed', 'skipped', 'kept', 'deleted', 'remaining'].map((k) =>
+          h(`div.card.${k}`, {}, h('span.v', { id: `count-${k}` }, c[k] ?? 0), h('span.k', {}, k)),
+        ),
+      ),
       h('div.progress', {}, bar('built'), bar('failed'), bar('skipped')),
-      h('div.grid2', {},
+      h(
+        'div.grid2',
+        {},
         h('section', {}, h('h2', {}, 'Builders'), builders),
-        h('section', {}, h('h2', {}, 'Queue ', h('span.n', {}, `(${queue.length}, in priority order)`)),
-          queue.length === 0 ? h('p.mute', {}, 'empty') : h('ol.queue', { id: 'queue' },
-            queue.slice(0, 200).map((o, i) => h('li', {}, h('span.i', {}, i + 1), o))),
-          queue.length > 200 ? h('div.more', {}, `and ${queue.length - 200} more`) : null)),
+        h(
+          'section',
+          {},
+          h('h2', {}, 'Queue ', h('span.n', {}, `(${queue.length}, in priority order)`)),
+          queue.length === 0
+            ? h('p.mute', {}, 'empty')
+            : h(
+                'ol.queue',
+                { id: 'queue' },
+                queue.slice(0, 200).map((o, i) => h('li', {}, h('span.i', {}, i + 1), o)),
+              ),
+          queue.length > 200 ? h('div.more', {}, `and ${queue.length - 200} more`) : null,
+        ),
+      ),
       h('h2', {}, 'Failed ', h('span.n', {}, `(${failed.length})`)),
-      portList('failed-list', id, failed, [{ t: 'port', v: logCell }, { t: 'phase', v: (p) => p.phase || '' }, { t: 'kind', v: (p) => p.failure || '' },
-        { t: 'reason', v: (p) => h('span.reason', {}, p.reason || '') }, { t: 'qa', v: qaCell }, { t: 'time', num: true, v: (p) => dur(p.wallS) },
-        ...(api.actions ? [{ t: '', v: (p) => h('button', { onclick: () => act(`/api/bulks/${id}/ports/${p.origin}/retry`) }, 'retry') }] : [])]),
-      s.offenders && s.offenders.length ? [h('h2', {}, 'Most offending failures'), portList('offenders', id, s.offenders,
-        [{ t: 'port', v: (p) => link(portHref(p.origin), p.origin) }, { t: 'ports blocked', num: true, v: (p) => p.blocked }])] : null,
+      portList('failed-list', id, failed, [
+        { t: 'port', v: logCell },
+        { t: 'phase', v: (p) => p.phase || '' },
+        { t: 'kind', v: (p) => p.failure || '' },
+        { t: 'reason', v: (p) => h('span.reason', {}, p.reason || '') },
+        { t: 'qa', v: qaCell },
+        { t: 'time', num: true, v: (p) => dur(p.wallS) },
+        ...(api.actions
+          ? [
+              {
+                t: '',
+                v: (p) => h('button', { onclick: () => act(`/api/bulks/${id}/ports/${p.origin}/retry`) }, 'retry'),
+              },
+            ]
+          : []),
+      ]),
+      s.offenders && s.offenders.length
+        ? [
+            h('h2', {}, 'Most offending failures'),
+            portList('offenders', id, s.offenders, [
+              { t: 'port', v: (p) => link(portHref(p.origin), p.origin) },
+              { t: 'ports blocked', num: true, v: (p) => p.blocked },
+            ]),
+          ]
+        : null,
       h('h2', {}, 'Skipped ', h('span.n', {}, `(${by('skipped').length})`)),
-      portList('skipped-list', id, by('skipped'), [{ t: 'port', v: (p) => link(portHref(p.origin), p.origin) }, { t: 'why', v: (p) => h('span.reason', {}, p.reason || '') }]),
+      portList('skipped-list', id, by('skipped'), [
+        { t: 'port', v: (p) => link(portHref(p.origin), p.origin) },
+        { t: 'why', v: (p) => h('span.reason', {}, p.reason || '') },
+      ]),
       h('h2', {}, 'Built ', h('span.n', {}, `(${by('built').length})`)),
-      portList('built-list', id, by('built'), [{ t: 'port', v: logCell }, { t: 'version', v: (p) => p.version || '' },
-        { t: 'why', v: (p) => h('span.reason', {}, (p.reasons || []).join('; ')) }, { t: 'qa', v: qaCell }, { t: 'time', num: true, v: (p) => dur(p.wallS) }]),
+      portList('built-list', id, by('built'), [
+        { t: 'port', v: logCell },
+        { t: 'version', v: (p) => p.version || '' },
+        { t: 'why', v: (p) => h('span.reason', {}, (p.reasons || []).join('; ')) },
+        { t: 'qa', v: qaCell },
+        { t: 'time', num: true, v: (p) => dur(p.wallS) },
+      ]),
       h('h2', {}, 'Kept ', h('span.n', {}, `(${by('kept').length})`)),
       portList('kept-list', id, by('kept'), [{ t: 'port', v: (p) => link(portHref(p.origin), p.origin) }]),
-      by('deleted').length ? [h('h2', {}, 'Deleted'), portList('deleted-list', id, by('deleted'),
-        [{ t: 'port', v: (p) => p.origin }, { t: 'why', v: (p) => (p.reasons || []).join('; ') }])] : null,
+      by('deleted').length
+        ? [
+            h('h2', {}, 'Deleted'),
+            portList('deleted-list', id, by('deleted'), [
+              { t: 'port', v: (p) => p.origin },
+              { t: 'why', v: (p) => (p.reasons || []).join('; ') },
+            ]),
+          ]
+        : null,
     );
   };
-  const schedule = () => { if (!dirty) { dirty = true; setTimeout(draw, 200); } };
+  const schedule = () => {
+    if (!dirty) {
+      dirty = true;
+      setTimeout(draw, 200);
+    }
+  };
 
   const es = new EventSource(`/api/bulks/${id}/events`);
   cleanup.push(() => es.close());
   es.addEventListener('snapshot', (m) => {
     const snap = JSON.parse(m.data);
     offset = snap.now - Date.now();
-    s = { ...snap, etaAt: snap.lastT, index: new Map(), queue: new Set(snap.queue), elapsedAt: snap.status === 'running' ? Date.now() : 0 };
+    s = {
+      ...snap,
+      etaAt: snap.lastT,
+      index: new Map(),
+      queue: new Set(snap.queue),
+      elapsedAt: snap.status === 'running' ? Date.now() : 0,
+    };
     for (const p of s.ports) s.index.set(p.origin, p);
     setLive(true);
     draw();
@@ -266,9 +511,15 @@ async function bulkPage(id) {
     if (!s) return;
     const ev = JSON.parse(m.data);
     applyEvent(s, ev);
-    if (ev.type === 'port-done' || ev.type === 'bulk-done') void loadQa().then(schedule); else schedule();
+    if (ev.type === 'port-done' || ev.type === 'bulk-done') void loadQa().then(schedule);
+    else schedule();
   });
-  es.addEventListener('status', (m) => { if (s) { Object.assign(s, JSON.parse(m.data)); schedule(); } });
+  es.addEventListener('status', (m) => {
+    if (s) {
+      Object.assign(s, JSON.parse(m.data));
+      schedule();
+    }
+  });
   es.onerror = () => setLive(false);
   const tick = setInterval(() => {
     if (!s || s.status !== 'running') return;
@@ -285,7 +536,11 @@ async function bulkPage(id) {
 
 async function act(url) {
   let token = sessionStorage.getItem('kiln-token');
-  if (!token) { token = prompt('kiln serve token'); if (!token) return; sessionStorage.setItem('kiln-token', token); }
+  if (!token) {
+    token = prompt('kiln serve token');
+    if (!token) return;
+    sessionStorage.setItem('kiln-token', token);
+  }
   const r = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
   if (r.status === 401) sessionStorage.removeItem('kiln-token');
   alert(r.ok ? 'done' : `${r.status}: ${await r.text()}`);
@@ -299,9 +554,18 @@ function logLines(box, text, startN) {
   let n = startN;
   for (const l of lines) {
     n++;
-    const cls = / FAILED in phase /.test(l) ? 'l err' : /^\[[^\]]+\] === phase /.test(l) ? 'l phase' : /^\[[^\]]+\] ! /.test(l) ? 'l stderr' : 'l';
+    const cls = / FAILED in phase /.test(l)
+      ? 'l err'
+      : /^\[[^\]]+\] === phase /.test(l)
+        ? 'l phase'
+        : /^\[[^\]]+\] ! /.test(l)
+          ? 'l stderr'
+          : 'l';
     const d = document.createElement('div');
-    d.className = cls; d.id = `L${n}`; d.dataset.n = n; d.textContent = l;
+    d.className = cls;
+    d.id = `L${n}`;
+    d.dataset.n = n;
+    d.textContent = l;
     frag.append(d);
   }
   box.append(frag);
@@ -311,17 +575,63 @@ function logLines(box, text, startN) {
 /** A port's QA: lintian's tags (by severity), the new errors, the install test. */
 function qaSection(q) {
   const l = q.lintian;
-  const counts = Object.entries(l.counts).map(([k, v]) => `${k} ${v}`).join(' · ') || 'no tags';
+  const counts =
+    Object.entries(l.counts)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(' · ') || 'no tags';
   const i = q.install;
-  return h('section', { id: 'qa' },
+  return h(
+    'section',
+    { id: 'qa' },
     h('h2', {}, 'QA ', h(`span.badge.${q.ok ? 'built' : 'failed'}`, {}, q.ok ? 'ok' : 'failed')),
     q.reason ? h('p', {}, h('span.error', {}, q.reason)) : null,
-    h('p', {}, 'lintian: ', h('b', { id: 'qa-counts' }, counts), l.newErrors.length ? ` · new errors: ${l.newErrors.join(', ')}` : '',
-      ` · baseline: ${l.baseline}`, l.error ? ` · ${l.error}` : ''),
-    l.tags.length ? h('table', { id: 'qa-tags' }, h('thead', {}, h('tr', {}, ['', 'package', 'tag', 'info'].map((t) => h('th', {}, t)))),
-      h('tbody', {}, l.tags.map((t) => h('tr', {}, h('td', {}, t.severity), h('td.mono', {}, t.package), h('td.mono', {}, t.tag), h('td.mono', {}, t.info))))) : null,
-    h('p', { id: 'qa-install' }, 'install test: ', h('b', {}, i.ok ? 'passed' : `failed: ${i.reason || ''}`),
-      i.missing.length ? ` · missing: ${i.missing.join(', ')}` : '', i.leftovers.length ? ` · left after purge: ${i.leftovers.join(', ')}` : ''));
+    h(
+      'p',
+      {},
+      'lintian: ',
+      h('b', { id: 'qa-counts' }, counts),
+      l.newErrors.length ? ` · new errors: ${l.newErrors.join(', ')}` : '',
+      ` · baseline: ${l.baseline}`,
+      l.error ? ` · ${l.error}` : '',
+    ),
+    l.tags.length
+      ? h(
+          'table',
+          { id: 'qa-tags' },
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ['', 'package', 'tag', 'info'].map((t) => h('th', {}, t)),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            l.tags.map((t) =>
+              h(
+                'tr',
+                {},
+                h('td', {}, t.severity),
+                h('td.mono', {}, t.package),
+                h('td.mono', {}, t.tag),
+                h('td.mono', {}, t.info),
+              ),
+            ),
+          ),
+        )
+      : null,
+    h(
+      'p',
+      { id: 'qa-install' },
+      'install test: ',
+      h('b', {}, i.ok ? 'passed' : `failed: ${i.reason || ''}`),
+      i.missing.length ? ` · missing: ${i.missing.join(', ')}` : '',
+      i.leftovers.length ? ` · left after purge: ${i.leftovers.join(', ')}` : '',
+    ),
+  );
 }
 
 async function bulkPortPage(id, origin) {
@@ -330,24 +640,46 @@ async function bulkPortPage(id, origin) {
   const p = info.port;
   const box = h('div.log', { id: 'log' });
   page(
-    h('h1', {}, link(`/bulks/${id}`, `Bulk ${id}`), ' / ', h('span.mono', {}, origin), h(`span.badge.${p.result}`, { id: 'result' }, p.result)),
-    h('div.meta', {}, p.phase ? h('span', {}, p.result === 'failed' ? 'failed in phase ' : 'phase ', h('b', { id: 'phase' }, p.phase)) : null,
-      p.failure ? h('span', {}, 'kind ', h('b', {}, p.failure)) : null, p.wallS !== undefined ? h('span', {}, 'took ', h('b', {}, dur(p.wallS))) : null,
-      info.log ? h('a', { href: info.log.url }, 'raw log') : null, link(portHref(origin), 'history')),
+    h(
+      'h1',
+      {},
+      link(`/bulks/${id}`, `Bulk ${id}`),
+      ' / ',
+      h('span.mono', {}, origin),
+      h(`span.badge.${p.result}`, { id: 'result' }, p.result),
+    ),
+    h(
+      'div.meta',
+      {},
+      p.phase
+        ? h('span', {}, p.result === 'failed' ? 'failed in phase ' : 'phase ', h('b', { id: 'phase' }, p.phase))
+        : null,
+      p.failure ? h('span', {}, 'kind ', h('b', {}, p.failure)) : null,
+      p.wallS !== undefined ? h('span', {}, 'took ', h('b', {}, dur(p.wallS))) : null,
+      info.log ? h('a', { href: info.log.url }, 'raw log') : null,
+      link(portHref(origin), 'history'),
+    ),
     p.reason ? h('p', { id: 'reason' }, h('span.error', {}, p.reason)) : null,
     info.qa ? qaSection(info.qa) : null,
-    info.log ? box : h('p.mute', {}, 'no log (the port was not built in this bulk)'));
+    info.log ? box : h('p.mute', {}, 'no log (the port was not built in this bulk)'),
+  );
   if (!info.log) return;
   const text = await (await fetch(info.log.url)).text();
   let n = logLines(box, text, 0);
   const first = info.log.firstErrorLine;
   if (first) {
     const el = document.getElementById(`L${first}`);
-    if (el) { el.classList.add('err'); el.scrollIntoView({ block: 'center' }); box.dataset.firstError = first; }
+    if (el) {
+      el.classList.add('err');
+      el.scrollIntoView({ block: 'center' });
+      box.dataset.firstError = first;
+    }
   }
   if (p.result === 'running') {
     let partial = '';
-    const es = new EventSource(`/api/bulks/${id}/ports/${origin}/log/stream?from=${new TextEncoder().encode(text).length}`);
+    const es = new EventSource(
+      `/api/bulks/${id}/ports/${origin}/log/stream?from=${new TextEncoder().encode(text).length}`,
+    );
     cleanup.push(() => es.close());
     setLive(true);
     es.addEventListener('log', (m) => {
@@ -358,7 +690,11 @@ async function bulkPortPage(id, origin) {
       n = logLines(box, t.slice(0, cut), n);
       if (stick) box.scrollTop = box.scrollHeight;
     });
-    es.addEventListener('end', () => { es.close(); setLive(null); bulkPortPage(id, origin).catch(showError); });
+    es.addEventListener('end', () => {
+      es.close();
+      setLive(null);
+      bulkPortPage(id, origin).catch(showError);
+    });
     es.onerror = () => setLive(false);
   }
 }
@@ -370,32 +706,116 @@ async function portPage(origin) {
   page(
     h('h1', {}, h('span.mono', {}, origin)),
     h('h2', {}, 'Published packages'),
-    d.packages.length === 0 ? h('p.mute', {}, 'none') : h('table', {}, h('thead', {}, h('tr', {}, ['jail', 'tree', 'package', 'version', 'built', 'identity'].map((t) => h('th', {}, t)))),
-      h('tbody', {}, d.packages.map((p) => h('tr', {}, h('td', {}, p.jail), h('td', {}, p.tree), h('td', {}, p.pkgname), h('td', {}, p.version),
-        h('td', {}, when(p.built)), h('td', {}, h('code', { title: p.identity }, p.identity.slice(0, 16))))))),
+    d.packages.length === 0
+      ? h('p.mute', {}, 'none')
+      : h(
+          'table',
+          {},
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ['jail', 'tree', 'package', 'version', 'built', 'identity'].map((t) => h('th', {}, t)),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            d.packages.map((p) =>
+              h(
+                'tr',
+                {},
+                h('td', {}, p.jail),
+                h('td', {}, p.tree),
+                h('td', {}, p.pkgname),
+                h('td', {}, p.version),
+                h('td', {}, when(p.built)),
+                h('td', {}, h('code', { title: p.identity }, p.identity.slice(0, 16))),
+              ),
+            ),
+          ),
+        ),
     h('h2', {}, 'Build history'),
-    h('table', { id: 'history' }, h('thead', {}, h('tr', {}, ['bulk', 'jail-tree', 'result', 'version', 'started', 'time', 'phase', 'why', 'identity', 'log']
-      .map((t) => h(t === 'time' ? 'th.num' : 'th', {}, t)))),
-      h('tbody', {}, d.history.map((r) => h('tr', {},
-        h('td', {}, link(`/bulks/${r.bulkId}`, r.bulkId)), h('td', {}, `${r.jail || '?'}-${r.tree || '?'}`), h('td', {}, h(`span.badge.${r.result}`, {}, r.result)),
-        h('td', {}, r.version || ''), h('td', {}, when(r.started)), h('td.num', {}, r.wallMs !== undefined ? dur(r.wallMs / 1000) : ''),
-        h('td', {}, r.phase || ''), h('td.reason', {}, r.reason || (r.reasons || []).join('; ')),
-        h('td', {}, r.identity ? h('code', { title: r.identity }, r.identity.slice(0, 12)) : ''),
-        h('td', {}, r.log ? link(logHref(r.bulkId, r.origin), 'log') : ''))))));
+    h(
+      'table',
+      { id: 'history' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['bulk', 'jail-tree', 'result', 'version', 'started', 'time', 'phase', 'why', 'identity', 'log'].map((t) =>
+            h(t === 'time' ? 'th.num' : 'th', {}, t),
+          ),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        d.history.map((r) =>
+          h(
+            'tr',
+            {},
+            h('td', {}, link(`/bulks/${r.bulkId}`, r.bulkId)),
+            h('td', {}, `${r.jail || '?'}-${r.tree || '?'}`),
+            h('td', {}, h(`span.badge.${r.result}`, {}, r.result)),
+            h('td', {}, r.version || ''),
+            h('td', {}, when(r.started)),
+            h('td.num', {}, r.wallMs !== undefined ? dur(r.wallMs / 1000) : ''),
+            h('td', {}, r.phase || ''),
+            h('td.reason', {}, r.reason || (r.reasons || []).join('; ')),
+            h('td', {}, r.identity ? h('code', { title: r.identity }, r.identity.slice(0, 12)) : ''),
+            h('td', {}, r.log ? link(logHref(r.bulkId, r.origin), 'log') : ''),
+          ),
+        ),
+      ),
+    ),
+  );
 }
 
 // ---- repositories -----------------------------------------------------------------------------------------------
 async function reposPage(name) {
   document.title = 'kiln: repositories';
   const repos = (await getJson('/api/repos')).filter((r) => !name || r.name === name);
-  page(h('h1', {}, name ? `Repository ${name}` : 'Repositories'),
-    repos.length === 0 ? h('p.mute', {}, name ? `no repository ${name}` : 'no repository is published yet (kiln bulk publishes one)') : null,
-    repos.map((r) => h('section.sources', { dataset: { repo: r.name } },
-      h('h2', {}, link(`/repos/${r.name}`, r.name), ' ', h('span.n', {}, `jail ${r.jail}, tree ${r.tree}, ${r.arch}, generation ${r.current ?? 'none'}`)),
-      h('div', {}, '1. Fetch the signing key:'), h('pre', {}, h('code.fetch-key', {}, r.fetchKey)),
-      h('div', {}, `2. Add this line to /etc/apt/sources.list.d/kiln-${r.name}.list:`), h('pre', {}, h('code.sources-line', {}, r.sourcesLine)),
-      h('div', {}, 'Key: ', h('a', { href: r.keyUrl }, r.keyUrl), ' · files: ', h('a', { href: `/repo/${r.name}/` }, `/repo/${r.name}/`)),
-      h('div.mute', {}, `generations: ${r.generations.map((g) => `${g.generation}${g.current ? ' (current)' : ''}: ${g.packages} packages`).join(', ')}`))));
+  page(
+    h('h1', {}, name ? `Repository ${name}` : 'Repositories'),
+    repos.length === 0
+      ? h('p.mute', {}, name ? `no repository ${name}` : 'no repository is published yet (kiln bulk publishes one)')
+      : null,
+    repos.map((r) =>
+      h(
+        'section.sources',
+        { dataset: { repo: r.name } },
+        h(
+          'h2',
+          {},
+          link(`/repos/${r.name}`, r.name),
+          ' ',
+          h('span.n', {}, `jail ${r.jail}, tree ${r.tree}, ${r.arch}, generation ${r.current ?? 'none'}`),
+        ),
+        h('div', {}, '1. Fetch the signing key:'),
+        h('pre', {}, h('code.fetch-key', {}, r.fetchKey)),
+        h('div', {}, `2. Add this line to /etc/apt/sources.list.d/kiln-${r.name}.list:`),
+        h('pre', {}, h('code.sources-line', {}, r.sourcesLine)),
+        h(
+          'div',
+          {},
+          'Key: ',
+          h('a', { href: r.keyUrl }, r.keyUrl),
+          ' · files: ',
+          h('a', { href: `/repo/${r.name}/` }, `/repo/${r.name}/`),
+        ),
+        h(
+          'div.mute',
+          {},
+          `generations: ${r.generations.map((g) => `${g.generation}${g.current ? ' (current)' : ''}: ${g.packages} packages`).join(', ')}`,
+        ),
+      ),
+    ),
+  );
 }
 
 route();
