@@ -233,11 +233,9 @@ export async function distPlugin(app: FastifyInstance, opts: DistPluginOptions):
       async (req, reply) => {
         const parsed = DistResultSchema.safeParse(req.body);
         if (!parsed.success || !isJobKey(req.params.key) || parsed.data.key !== req.params.key) {
-          return reply
-            .code(400)
-            .send({
-              error: `invalid result: ${parsed.success ? 'the key does not match the path' : parsed.error.issues[0]?.message}`,
-            });
+          return reply.code(400).send({
+            error: `invalid result: ${parsed.success ? 'the key does not match the path' : parsed.error.issues[0]?.message}`,
+          });
         }
         const answer = await m.result(parsed.data as DistResult);
         return reply.code(200).send(answer);
