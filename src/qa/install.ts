@@ -49,8 +49,8 @@ export function allowedLeftover(p: string): boolean {
   return ALLOWED.test(p);
 }
 
-/** A Packages index of `debs` (paths relative to `root`), read on the host. */
-async function packagesIndex(
+/** A Packages index of `debs` (paths relative to `root`), read on the host; `names` maps each to `NAME=VERSION`. */
+export async function packagesIndex(
   root: string,
   debs: readonly string[],
 ): Promise<{ text: string; names: Map<string, string> }> {
@@ -83,7 +83,7 @@ async function packagesIndex(
  * sandbox's user namespace, root inside is nobody to the host, so a private folder such as a 0700 temporary one
  * would be closed to apt).
  */
-function debBinds(debs: readonly string[], dest: string): BindMount[] {
+export function debBinds(debs: readonly string[], dest: string): BindMount[] {
   const dirs = [...new Set(debs.map((d) => path.dirname(d)))];
   const open = (d: string): boolean => {
     try {
@@ -231,7 +231,7 @@ export async function installTest(o: InstallTestOptions): Promise<InstallResult>
 }
 
 /** The line that says why apt or dpkg failed (`E: ...`, `dpkg: error ...`, a maintainer script's complaint). */
-function aptError(lines: readonly string[]): string {
+export function aptError(lines: readonly string[]): string {
   const rev = [...lines].reverse();
   // Most telling first: a maintainer script's failure, then dpkg's, then apt's own E: line.
   for (const re of [/script (subprocess )?returned error exit status/, /^dpkg: error/, /^E: /]) {

@@ -21,14 +21,23 @@ export interface LintianTag {
   readonly tag: string;
   /** The tag's context (file, field...), may be empty. */
   readonly info: string;
+  /** The package's type when lintian names one (`source` for a source package's tags). */
+  readonly kind?: string;
 }
 
 /** Parses lintian's output lines (`E: pkg: tag info`); other lines are ignored. Pure. */
 export function parseLintian(text: string): LintianTag[] {
   const out: LintianTag[] = [];
   for (const line of text.split('\n')) {
-    const m = /^([EWIPXOC]): ([^\s:]+)(?: [^\s:]+)?: (\S+)(?: (.*))?$/.exec(line);
-    if (m) out.push({ severity: m[1] as Severity, package: m[2]!, tag: m[3]!, info: m[4] ?? '' });
+    const m = /^([EWIPXOC]): ([^\s:]+)(?: ([^\s:]+))?: (\S+)(?: (.*))?$/.exec(line);
+    if (m)
+      out.push({
+        severity: m[1] as Severity,
+        package: m[2]!,
+        tag: m[4]!,
+        info: m[5] ?? '',
+        ...(m[3] ? { kind: m[3] } : {}),
+      });
   }
   return out;
 }
@@ -107,18 +116,29 @@ export interface LintianResult {
   readonly error?: string;
 }
 
+/** A source package for {@link runLintian}: its files (host path, name), bound together; the `.dsc` is linted. */
+export interface LintianSource {
+  readonly dsc: string;
+  readonly files: readonly { readonly path: string; readonly name: string }[];
+}
+
 /**
- * Runs lintian on `files` (`.deb`s; a Debian port's `.changes`/`.dsc` too when given), each bound read-only
- * at `/tmp/kiln-qa/N/NAME`. Never throws: a lintian that cannot run is reported in `error`.
+ * Runs lintian on `files` (`.deb`s), each bound read-only at `/tmp/kiln-qa/N/NAME`, and on `opts.source` (a Debian
+ * port's `.dsc`, its files bound together in `/tmp/kiln-qa/src`). Never throws: a lintian that cannot run is
+ * reported in `error`.
  */
 export async function runLintian(
   files: readonly string[],
-  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+  opts: { signal?: AbortSignal; timeoutMs?: number; source?: LintianSource } = {},
 ): Promise<LintianResult> {
-  if (files.length === 0) return { tags: [], output: '' };
+  if (files.length === 0 && !opts.source) return { tags: [], output: '' };
   // Each file is bound on its own (its folder may be closed to the build user, e.g. a 0700 home).
   const binds = files.map((f, i) => ({ source: f, dest: `/tmp/kiln-qa/${i}/${path.basename(f)}` }));
   const inside = binds.map((b) => b.dest);
+  if (opts.source) {
+    for (const f of opts.source.files) binds.push({ source: f.path, dest: `/tmp/kiln-qa/src/${f.name}` });
+    inside.push(`/tmp/kiln-qa/src/${opts.source.dsc}`);
+  }
   try {
     const r = await run(
       'bwrap',
