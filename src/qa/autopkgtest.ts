@@ -231,28 +231,39 @@ async function runTests(sb: Sandbox, o: AutopkgtestOptions, tests: readonly Auto
     buildDepends = [];
   }
   const ctx = { binaries: await binaryNames(o.debs), buildDepends, arch: o.arch ?? 'amd64' };
-  const deps = new Map<AutopkgTest, string | Error>();
-  for (const [i, t] of runnable.entries()) {
+  // One dummy package per distinct Depends: tests that need the same share it, and it is installed once.
+  const keyOf = new Map<AutopkgTest, string>();
+  const made = new Map<string, { name: string; deb?: string; error?: string }>();
+  for (const t of runnable) {
+    const d = testDepends(t, ctx);
+    keyOf.set(t, d);
+    if (made.has(d)) continue;
+    const name = `kiln-autopkgtest-dep-${made.size}`;
     try {
-      deps.set(t, await satdep(sb, i, testDepends(t, ctx)));
+      made.set(d, { name, deb: await satdep(sb, made.size, d) });
     } catch (e) {
-      deps.set(t, e instanceof Error ? e : new Error(String(e)));
+      const why = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+      made.set(d, { name, error: `its Depends cannot be made into a package: ${why}` });
     }
   }
-  const made = [...deps.values()].filter((d): d is string => typeof d === 'string');
+  const debs = [...made.values()].flatMap((m) => (m.deb ? [m.deb] : []));
   const binds = await localSource(
     sb,
     o.debs.map((d) => path.resolve(d)),
-    made,
+    debs,
   );
+  const installed = new Map<string, string>();
   for (const [i, t] of runnable.entries()) {
-    const dep = deps.get(t)!;
-    const name = `kiln-autopkgtest-dep-${i}`;
-    const why = dep instanceof Error ? `its Depends cannot be made into a package: ${dep.message.split('\n')[0]}` : '';
-    const installed = why ? why : await installDeps(sb, o, binds, name);
-    if (installed) {
+    const d = keyOf.get(t)!;
+    const m = made.get(d)!;
+    let why = m.error ?? installed.get(d);
+    if (why === undefined) {
+      why = await installDeps(sb, o, binds, m.name);
+      installed.set(d, why);
+    }
+    if (why) {
       const skip = t.restrictions.includes('skip-not-installable');
-      out.push({ name: t.name, result: skip ? 'skip' : 'fail', reason: `dependencies not installable: ${installed}` });
+      out.push({ name: t.name, result: skip ? 'skip' : 'fail', reason: `dependencies not installable: ${why}` });
       continue;
     }
     out.push(await runOne(sb, o, t, i));

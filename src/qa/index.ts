@@ -10,4 +10,12 @@ export {
 } from './lintian.js';
 export { installTest, allowedLeftover, type InstallResult, type InstallTestOptions } from './install.js';
 export { runQa, qaReportPath, readQaReport, KILN_PACKAGING_TAGS, type QaReport, type QaOptions } from './run.js';
+export {
+  runAutopkgtest,
+  classify,
+  type AutopkgtestResult,
+  type AutopkgtestCase,
+  type AutopkgtestSource,
+} from './autopkgtest.js';
+export { parseTestsControl, skipReason, testDepends, type AutopkgTest } from './autopkgtest-control.js';
 export { withQa, bulkQa, debsIn, type WithQaOptions } from './phase.js';

@@ -6,7 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildPort, type BuildPortInput, type BuildResult } from '../build/index.js';
+import { DistfileCache } from '../fetch/index.js';
 import { runQa, qaReportPath } from './run.js';
+import type { AutopkgtestSource } from './autopkgtest.js';
 
 /** Options of {@link withQa}. */
 export interface WithQaOptions {
@@ -42,6 +44,9 @@ export function withQa(
       repoDebs: o.repoDebs(),
       debian: input.port.recipe.build.system === 'debian',
       strict: o.strict,
+      ...sourceOf(input),
+      ...(input.jail.arch ? { arch: input.jail.arch } : {}),
+      limits: input.limits,
       log,
       signal: input.signal,
     });
@@ -65,6 +70,27 @@ export function withQa(
       timings,
       wallMs: res.wallMs + wallMs,
     };
+  };
+}
+
+/**
+ * A Debian port's source package from the distfiles cache (where its fetch phase put it), with the port's patches;
+ * none for a recipe port or when a file is not at hand (a build made by a worker).
+ */
+function sourceOf(input: BuildPortInput): { source?: AutopkgtestSource } {
+  const deb = input.port.debian;
+  if (input.port.recipe.build.system !== 'debian' || !deb) return {};
+  const cache = new DistfileCache(path.join(input.home, 'distfiles'));
+  const files = deb.files.map((f) => ({ path: cache.pathOf(f.sha256), name: f.name }));
+  const dsc = files.find((f) => f.name.endsWith('.dsc'));
+  if (!dsc || !files.every((f) => fs.existsSync(f.path))) return {};
+  const patches = input.port.recipe.patches;
+  return {
+    source: {
+      dsc: dsc.name,
+      files,
+      ...(patches.length > 0 ? { patches: { dir: input.port.dir, names: patches } } : {}),
+    },
   };
 }
 

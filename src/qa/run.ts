@@ -11,6 +11,7 @@ import path from 'node:path';
 import { ARCHIVE_PROXY, createSandbox, sharedAptCache, type JailRef, type Limits } from '../sandbox/index.js';
 import { countBySeverity, runLintian, type LintianTag } from './lintian.js';
 import { installTest, type InstallResult } from './install.js';
+import { runAutopkgtest, type AutopkgtestResult, type AutopkgtestSource } from './autopkgtest.js';
 
 /**
  * E: tags every package kiln makes from a recipe has by design, so they are no regression: the maintainer
@@ -40,6 +41,8 @@ export interface QaReport {
     readonly baseline: 'debian' | 'kiln-packaging' | 'none';
   };
   readonly install: InstallResult;
+  /** A Debian port's autopkgtests (absent for a recipe port or a source not at hand). */
+  readonly autopkgtest?: AutopkgtestResult;
   readonly wallMs: number;
 }
 
@@ -56,6 +59,10 @@ export interface QaOptions {
   readonly debian: boolean;
   /** `-t`: new E: tags fail the port. */
   readonly strict: boolean;
+  /** A Debian port's source package (the archive's `.dsc`, its files, the port's patches): linted, and its autopkgtests run. */
+  readonly source?: AutopkgtestSource;
+  /** The jail's architecture (for the autopkgtests' architecture-qualified dependencies). */
+  readonly arch?: string;
   readonly log: (line: string) => void;
   readonly limits?: Limits;
   readonly signal?: AbortSignal;
@@ -81,7 +88,10 @@ const key = (t: LintianTag): string => `${t.package} ${t.tag}`;
 export async function runQa(o: QaOptions): Promise<QaReport> {
   const t0 = Date.now();
   o.log("=== qa: lintian (the host's lintian, sandboxed read-only, no network, as the build user)");
-  const lint = await runLintian(o.debs, { signal: o.signal });
+  const lint = await runLintian(o.debs, {
+    signal: o.signal,
+    ...(o.source ? { source: { dsc: o.source.dsc, files: o.source.files } } : {}),
+  });
   for (const sev of ['E', 'W', 'I', 'P', 'X', 'O', 'C'] as const)
     for (const t of lint.tags.filter((x) => x.severity === sev))
       o.log(`${sev}: ${t.package}: ${t.tag}${t.info ? ` ${t.info}` : ''}`);
@@ -96,9 +106,10 @@ export async function runQa(o: QaOptions): Promise<QaReport> {
   );
   let baselineKind: QaReport['lintian']['baseline'] = 'kiln-packaging';
   let known = new Set<string>();
-  const errors = lint.tags.filter((t) => t.severity === 'E');
+  // The .dsc linted is the archive's own (kiln builds binaries only), so its tags are Debian's: never new errors.
+  const errors = lint.tags.filter((t) => t.severity === 'E' && t.kind !== 'source');
   if (o.debian && errors.length > 0) {
-    const base = await debianBaseline(o, [...new Set(lint.tags.map((t) => t.package))]);
+    const base = await debianBaseline(o, [...new Set(errors.map((t) => t.package))]);
     baselineKind = base ? 'debian' : 'none';
     known = new Set((base ?? []).filter((t) => t.severity === 'E').map(key));
   }
@@ -125,11 +136,15 @@ export async function runQa(o: QaOptions): Promise<QaReport> {
   o.log(
     `install test: ${install.ok ? 'passed' : `FAILED: ${install.reason ?? ''}`}${install.leftovers.length ? ` (${install.leftovers.length} file(s) left after purge)` : ''}`,
   );
+  const autopkgtest = o.source ? await autopkgtests(o, o.source) : undefined;
+  const failed = (autopkgtest?.tests ?? []).filter((t) => t.result === 'fail').map((t) => t.name);
   const reason = !install.ok
     ? `install test: ${install.reason ?? 'failed'}`
     : o.strict && newErrors.length > 0
       ? `lintian: E: ${newErrors.slice(0, 5).join(', ')}${newErrors.length > 5 ? ` and ${newErrors.length - 5} more` : ''} (not in the ${baselineKind === 'debian' ? "Debian build's tags" : "kiln packaging's"})`
-      : undefined;
+      : o.strict && failed.length > 0
+        ? `autopkgtest: ${failed.length} failed: ${failed.slice(0, 5).join(', ')}`
+        : undefined;
   return {
     origin: o.origin,
     ok: reason === undefined,
@@ -142,8 +157,27 @@ export async function runQa(o: QaOptions): Promise<QaReport> {
       baseline: baselineKind,
     },
     install,
+    ...(autopkgtest ? { autopkgtest } : {}),
     wallMs: Date.now() - t0,
   };
+}
+
+/** The autopkgtest step of {@link runQa}. */
+async function autopkgtests(o: QaOptions, source: AutopkgtestSource): Promise<AutopkgtestResult> {
+  o.log('=== qa: autopkgtest (a sandbox of the jail, no network, against the built packages)');
+  const r = await runAutopkgtest({
+    home: o.home,
+    jail: o.jail,
+    debs: o.debs.filter((d) => /\.u?deb$/.test(d)),
+    source,
+    label: o.origin,
+    log: o.log,
+    ...(o.arch ? { arch: o.arch } : {}),
+    ...(o.limits ? { limits: o.limits } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
+  if (r.error) o.log(`autopkgtest could not run: ${r.error}`);
+  return r;
 }
 
 /** lintian's tags on Debian's own build of `packages` (downloaded from the jail's archive), or undefined if unavailable. */

@@ -123,7 +123,16 @@ export function renderReportHtml(r: BulkReport): string {
                 q.install.ok
                   ? `passed${q.install.leftovers ? `, ${q.install.leftovers} left after purge` : ''}`
                   : `failed: ${q.install.reason ?? ''}`,
-              ),
+              ) +
+                (q.autopkgtest
+                  ? e(
+                      `; autopkgtest ${
+                        Object.entries(q.autopkgtest)
+                          .map(([k, v]) => `${k} ${v}`)
+                          .join(' · ') || 'none'
+                      }`,
+                    )
+                  : ''),
               q.ok ? 'ok' : `<b>failed</b>: ${e(q.reason ?? '')}`,
             ]),
           ),

@@ -79,6 +79,8 @@ export interface PortQa {
     readonly missing: number;
     readonly reason?: string;
   };
+  /** A Debian port's autopkgtest outcomes counted (`{pass: 2, fail: 1, skip: 1}`). */
+  readonly autopkgtest?: Record<string, number>;
 }
 
 /** The QA of each port of `s` that has a QA report beside its log (`HOME/logs/BULK/ORIGIN.qa.json`). */
@@ -101,6 +103,7 @@ export function qaOf(home: string, s: BulkState): PortQa[] {
           missing: q.install.missing.length,
           reason: q.install.reason,
         }),
+        autopkgtest: q.autopkgtest?.counts,
       }),
     );
   }

@@ -239,7 +239,15 @@ export async function testportCommand(argv: string[], ctx: CliContext): Promise<
           .map(([k, v]) => `${v} ${k}`)
           .join(', ') || 'no tags';
       ctx.out(
-        `  qa: lintian ${c}${qa.lintian.newErrors.length ? ` (new errors: ${qa.lintian.newErrors.join(', ')})` : ''}; install test ${qa.install.ok ? 'passed' : `failed: ${qa.install.reason ?? ''}`}${qa.install.leftovers.length ? `, ${qa.install.leftovers.length} file(s) left after purge` : ''}`,
+        `  qa: lintian ${c}${qa.lintian.newErrors.length ? ` (new errors: ${qa.lintian.newErrors.join(', ')})` : ''}; install test ${qa.install.ok ? 'passed' : `failed: ${qa.install.reason ?? ''}`}${qa.install.leftovers.length ? `, ${qa.install.leftovers.length} file(s) left after purge` : ''}${
+          qa.autopkgtest
+            ? `; autopkgtest ${
+                Object.entries(qa.autopkgtest.counts)
+                  .map(([k, v]) => `${k} ${v}`)
+                  .join(', ') || 'none'
+              }`
+            : ''
+        }`,
       );
     }
     if (out.kept)

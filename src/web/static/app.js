@@ -328,7 +328,13 @@ async function bulkPage(id) {
     return h(
       q.ok ? 'span.qa' : 'span.qa.error',
       { title: q.reason || '' },
-      `${counts}; install ${q.install.ok ? 'ok' : 'failed'}`,
+      `${counts}; install ${q.install.ok ? 'ok' : 'failed'}${
+        q.autopkgtest
+          ? `; autopkgtest ${Object.entries(q.autopkgtest)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(' · ')}`
+          : ''
+      }`,
     );
   };
   let s = null;
@@ -631,6 +637,15 @@ function qaSection(q) {
       i.missing.length ? ` · missing: ${i.missing.join(', ')}` : '',
       i.leftovers.length ? ` · left after purge: ${i.leftovers.join(', ')}` : '',
     ),
+    q.autopkgtest
+      ? h(
+          'p',
+          { id: 'qa-autopkgtest' },
+          'autopkgtest: ',
+          h('b', {}, q.autopkgtest.error || (q.autopkgtest.present ? '' : 'no debian/tests/control')),
+          q.autopkgtest.tests.map((t) => `${t.name} ${t.result}${t.reason ? ` (${t.reason})` : ''}`).join(' · '),
+        )
+      : null,
   );
 }
 
