@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,8 +14,10 @@ import { run } from '../util/exec.js';
 import { testJail } from '../jail/index.js';
 import { mountsUnder, settleRemovals } from '../sandbox/index.js';
 import { binaryRelation, parseTestsControl, skipReason, testDepends } from './autopkgtest-control.js';
-import { classify, runAutopkgtest } from './autopkgtest.js';
-import { runLintian } from './index.js';
+import { classify } from './autopkgtest.js';
+import { DistfileCache } from '../fetch/index.js';
+import type { Port } from '../recipe/index.js';
+import { debianSource, runQa } from './index.js';
 
 test('debian/tests/control is read, restrictions sorted out, Depends expanded', () => {
   const c = parseTestsControl(
@@ -118,7 +121,7 @@ test('autopkgtest for real: a source package linted and its tests run against it
       'debian/rules': '#!/usr/bin/make -f\n%:\n\tdh $@\n',
       'debian/tests/control': CONTROL,
       'debian/tests/pass-test':
-        '#!/bin/sh\nset -e\ntest -f /usr/share/kilnat/data.txt\ntest "$(id -u)" != 0\ntouch "$AUTOPKGTEST_TMP/x" "$AUTOPKGTEST_ARTIFACTS/y" debian/written\necho "net: $(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d \' \' | tr \'\\n\' \' \')"\n',
+        '#!/bin/sh\nset -e\ntest -f /usr/share/kilnat/data.txt\ntest -f debian/patched\ntest "$(id -u)" != 0\ntouch "$AUTOPKGTEST_TMP/x" "$AUTOPKGTEST_ARTIFACTS/y" debian/written\necho "net: $(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d \' \' | tr \'\\n\' \' \')"\n',
       'debian/tests/fail-test': '#!/bin/sh\necho about to fail\nexit 3\n',
       'debian/tests/noisy': '#!/bin/sh\necho a warning >&2\n',
       'debian/tests/online': '#!/bin/sh\nexit 1\n',
@@ -130,35 +133,58 @@ test('autopkgtest for real: a source package linted and its tests run against it
     fs.mkdirSync(path.join(pkg, 'DEBIAN'));
     fs.writeFileSync(
       path.join(pkg, 'DEBIAN/control'),
-      'Package: kilnat\nVersion: 1.0\nArchitecture: all\nMaintainer: kiln <kiln@localhost>\nDescription: test\n t\n',
+      'Package: kilnat\nVersion: 1.0\nArchitecture: all\nMaintainer: kiln <kiln@localhost>\nDescription: the package of an autopkgtest test\n It holds one file.\n',
     );
     const deb = path.join(dir, 'kilnat_1.0_all.deb');
     await run('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', pkg, deb]);
-    const files = ['kilnat_1.0.dsc', 'kilnat_1.0.tar.xz'].map((name) => ({ path: path.join(dir, name), name }));
+    // The source package where a Debian port's fetch phase leaves it (the distfiles cache), and a port patch.
+    const cache = new DistfileCache(path.join(home, 'distfiles'));
+    const files = [];
+    for (const name of ['kilnat_1.0.dsc', 'kilnat_1.0.tar.xz']) {
+      const sha256 = crypto
+        .createHash('sha256')
+        .update(fs.readFileSync(path.join(dir, name)))
+        .digest('hex');
+      fs.mkdirSync(path.dirname(cache.pathOf(sha256)), { recursive: true });
+      fs.copyFileSync(path.join(dir, name), cache.pathOf(sha256));
+      files.push({ name, sha256 });
+    }
+    const portDir = path.join(dir, 'port');
+    tree(portDir, { 'marker.patch': '--- /dev/null\n+++ b/debian/patched\n@@ -0,0 +1 @@\n+yes\n' });
+    const port = {
+      dir: portDir,
+      recipe: { build: { system: 'debian' }, patches: ['marker.patch'] },
+      debian: { files },
+    } as unknown as Port;
+    const source = debianSource(home, port);
+    assert.ok(source, 'the source package is found in the distfiles cache');
 
-    const lint = await runLintian([deb], { source: { dsc: 'kilnat_1.0.dsc', files } });
-    assert.equal(lint.error, undefined, lint.output);
-    assert.ok(
-      lint.tags.some((t) => t.package === 'kilnat' && t.kind === 'source'),
-      `tags of the source package: ${lint.output}`,
-    );
-    assert.ok(
-      lint.tags.some((t) => t.package === 'kilnat' && t.kind === undefined),
-      `tags of the .deb: ${lint.output}`,
-    );
-
-    const r = await runAutopkgtest({
+    // debian: false: kilnat is no package of Debian's, so no baseline is downloaded (kiln packaging's tags apply).
+    const q = await runQa({
       home,
       jail: { name: 'test', path: jail.path },
-      arch: jail.arch,
+      origin: 'test/kilnat',
       debs: [deb],
-      source: { dsc: 'kilnat_1.0.dsc', files },
-      label: 'kilnat',
+      repoDebs: [],
+      debian: false,
+      strict: true,
+      source,
+      arch: jail.arch,
       log: (l) => {
         log.push(l);
       },
     });
+    const r = q.autopkgtest!;
     const text = log.join('\n');
+    assert.ok(
+      q.lintian.tags.some((t) => t.package === 'kilnat' && t.kind === 'source'),
+      `lintian's tags of the source package: ${text}`,
+    );
+    assert.ok(
+      q.lintian.tags.some((t) => t.package === 'kilnat' && t.kind === undefined),
+      `lintian's tags of the .deb: ${text}`,
+    );
+    assert.ok(q.install.ok, text);
     assert.equal(r.error, undefined, text);
     assert.deepEqual(
       r.tests.map((t) => [t.name, t.result, t.reason]),
@@ -175,6 +201,7 @@ test('autopkgtest for real: a source package linted and its tests run against it
       text,
     );
     assert.equal(r.ok, false);
+    assert.deepEqual([q.ok, q.reason], [false, 'autopkgtest: 2 failed: fail-test, noisy'], text);
     assert.deepEqual(r.counts, { skip: 2, pass: 3, fail: 2 });
     assert.ok(log.includes('pass-test: net: lo '), `tests have no network: ${text}`);
     assert.ok(log.includes('fail-test: about to fail'), text);

@@ -18,4 +18,4 @@ export {
   type AutopkgtestSource,
 } from './autopkgtest.js';
 export { parseTestsControl, skipReason, testDepends, type AutopkgTest } from './autopkgtest-control.js';
-export { withQa, bulkQa, debsIn, type WithQaOptions } from './phase.js';
+export { withQa, bulkQa, debsIn, debianSource, type WithQaOptions } from './phase.js';

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { buildPort, type BuildPortInput, type BuildResult } from '../build/index.js';
 import { DistfileCache } from '../fetch/index.js';
 import { runQa, qaReportPath } from './run.js';
+import type { Port } from '../recipe/index.js';
 import type { AutopkgtestSource } from './autopkgtest.js';
 
 /** Options of {@link withQa}. */
@@ -36,6 +37,7 @@ export function withQa(
     const log = logger(input.logFile);
     const t0 = Date.now();
     log('=== phase qa started');
+    const source = debianSource(input.home, input.port);
     const qa = await runQa({
       home: input.home,
       jail: { name: input.jail.name, path: input.jail.path },
@@ -44,7 +46,7 @@ export function withQa(
       repoDebs: o.repoDebs(),
       debian: input.port.recipe.build.system === 'debian',
       strict: o.strict,
-      ...sourceOf(input),
+      ...(source ? { source } : {}),
       ...(input.jail.arch ? { arch: input.jail.arch } : {}),
       limits: input.limits,
       log,
@@ -75,23 +77,20 @@ export function withQa(
 
 /**
  * A Debian port's source package from the distfiles cache (where its fetch phase put it), with the port's patches;
- * none for a recipe port or when a file is not at hand (a build made by a worker).
+ * undefined for a recipe port or when a file is not at hand (a build made by a worker).
  */
-function sourceOf(input: BuildPortInput): { source?: AutopkgtestSource } {
-  const deb = input.port.debian;
-  if (input.port.recipe.build.system !== 'debian' || !deb) return {};
-  const cache = new DistfileCache(path.join(input.home, 'distfiles'));
+export function debianSource(
+  home: string,
+  port: Pick<Port, 'debian' | 'recipe' | 'dir'>,
+): AutopkgtestSource | undefined {
+  const deb = port.debian;
+  if (port.recipe.build.system !== 'debian' || !deb) return undefined;
+  const cache = new DistfileCache(path.join(home, 'distfiles'));
   const files = deb.files.map((f) => ({ path: cache.pathOf(f.sha256), name: f.name }));
   const dsc = files.find((f) => f.name.endsWith('.dsc'));
-  if (!dsc || !files.every((f) => fs.existsSync(f.path))) return {};
-  const patches = input.port.recipe.patches;
-  return {
-    source: {
-      dsc: dsc.name,
-      files,
-      ...(patches.length > 0 ? { patches: { dir: input.port.dir, names: patches } } : {}),
-    },
-  };
+  if (!dsc || !files.every((f) => fs.existsSync(f.path))) return undefined;
+  const names = port.recipe.patches;
+  return { dsc: dsc.name, files, ...(names.length > 0 ? { patches: { dir: port.dir, names } } : {}) };
 }
 
 /** The `.deb`s in a folder (none if it does not exist). */

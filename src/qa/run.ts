@@ -94,7 +94,7 @@ export async function runQa(o: QaOptions): Promise<QaReport> {
   });
   for (const sev of ['E', 'W', 'I', 'P', 'X', 'O', 'C'] as const)
     for (const t of lint.tags.filter((x) => x.severity === sev))
-      o.log(`${sev}: ${t.package}: ${t.tag}${t.info ? ` ${t.info}` : ''}`);
+      o.log(`${sev}: ${t.package}${t.kind ? ` ${t.kind}` : ''}: ${t.tag}${t.info ? ` ${t.info}` : ''}`);
   if (lint.error) o.log(`lintian could not run: ${lint.error}`);
   const counts = countBySeverity(lint.tags);
   o.log(
