@@ -29,6 +29,15 @@ test('QA per port in report.json, report.html and the API', async () => {
         baseline: 'kiln-packaging',
       },
       install: { ok: true, packages: ['a=1.0-k1'], missing: [], leftovers: ['/etc/a.conf'] },
+      autopkgtest: {
+        ok: true,
+        present: true,
+        tests: [
+          { name: 'smoke', result: 'pass', wallMs: 5 },
+          { name: 'online', result: 'skip', reason: 'needs-internet: QA has no network' },
+        ],
+        counts: { pass: 1, skip: 1 },
+      },
       wallMs: 10,
     };
     fs.writeFileSync(path.join(f.home, 'logs', String(f.done), 'misc_a.qa.json'), JSON.stringify(qa));
@@ -41,12 +50,13 @@ test('QA per port in report.json, report.html and the API', async () => {
         lintian: { E: 1, W: 1 },
         newErrors: ['a binary-without-manpage'],
         install: { ok: true, leftovers: 1, missing: 0 },
+        autopkgtest: { pass: 1, skip: 1 },
       },
     ]);
     const html = fs.readFileSync(r.html, 'utf8');
     assert.match(html, /<h2>QA \(1\)<\/h2>/);
     assert.match(html, /E 1 · W 1/);
-    assert.match(html, /passed, 1 left after purge/);
+    assert.match(html, /passed, 1 left after purge; autopkgtest pass 1 · skip 1/);
     const list = await app.inject({ url: `/api/bulks/${f.done}/qa` });
     assert.equal(list.statusCode, 200);
     assert.deepEqual(
@@ -58,6 +68,13 @@ test('QA per port in report.json, report.html and the API', async () => {
     assert.deepEqual(
       body.qa?.lintian.tags.map((t) => t.tag),
       ['binary-without-manpage', '<script>x'],
+    );
+    assert.deepEqual(
+      body.qa?.autopkgtest?.tests.map((t) => [t.name, t.result]),
+      [
+        ['smoke', 'pass'],
+        ['online', 'skip'],
+      ],
     );
     const none = await app.inject({ url: `/api/bulks/${f.done}/ports/misc/fail` });
     assert.equal((none.json() as { qa: unknown }).qa, null);
