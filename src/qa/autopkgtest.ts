@@ -78,6 +78,8 @@ export interface AutopkgtestOptions {
 }
 
 const TREE = '/kiln/src/tree';
+/** A test's limits when the caller gives none (a hanging test must end). */
+const TEST_LIMITS: Limits = { wallMs: 30 * 60_000, noOutputMs: 10 * 60_000 };
 const PATH = '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin';
 
 /** Counts outcomes. */
@@ -98,12 +100,8 @@ export async function runAutopkgtest(o: AutopkgtestOptions): Promise<Autopkgtest
   try {
     const why = await unpack(sb, o);
     if (why) return result([], false, why);
-    let control: string;
-    try {
-      const file = resolveInside(sb, `${TREE}/debian/tests/control`);
-      if (!fs.statSync(file).isFile() || fs.statSync(file).size > 1 << 20) throw new Error('not a small regular file');
-      control = fs.readFileSync(file, 'utf8');
-    } catch {
+    const control = readSmall(sb, `${TREE}/debian/tests/control`);
+    if (control === undefined) {
       o.log('autopkgtest: the source has no debian/tests/control');
       return result([], false);
     }
@@ -126,6 +124,17 @@ export async function runAutopkgtest(o: AutopkgtestOptions): Promise<Autopkgtest
     return result([], false, e instanceof Error ? e.message.split('\n')[0]! : String(e));
   } finally {
     await sb.teardown();
+  }
+}
+
+/** A small regular file of the unpacked source (at most 1 MiB, never through a symlink out of the sandbox). */
+function readSmall(sb: Sandbox, inside: string): string | undefined {
+  try {
+    const file = resolveInside(sb, inside);
+    const st = fs.statSync(file);
+    return st.isFile() && st.size <= 1 << 20 ? fs.readFileSync(file, 'utf8') : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -224,12 +233,7 @@ async function runTests(sb: Sandbox, o: AutopkgtestOptions, tests: readonly Auto
   });
   if (runnable.length === 0) return out;
   sb.mkdir('/kiln/qa', 'root');
-  let buildDepends: string[] = [];
-  try {
-    buildDepends = sourceBuildDepends(fs.readFileSync(resolveInside(sb, `${TREE}/debian/control`), 'utf8'));
-  } catch {
-    buildDepends = [];
-  }
+  const buildDepends = sourceBuildDepends(readSmall(sb, `${TREE}/debian/control`) ?? '');
   const ctx = { binaries: await binaryNames(o.debs), buildDepends, arch: o.arch ?? 'amd64' };
   // One dummy package per distinct Depends: tests that need the same share it, and it is installed once.
   const keyOf = new Map<AutopkgTest, string>();
@@ -252,6 +256,11 @@ async function runTests(sb: Sandbox, o: AutopkgtestOptions, tests: readonly Auto
     o.debs.map((d) => path.resolve(d)),
     debs,
   );
+  // Every test's folders now, before any test runs: a test could plant a symlink where the host would make them later.
+  for (const [i, t] of runnable.entries()) {
+    const owner = t.restrictions.includes('needs-root') ? 'root' : 'build';
+    for (const d of [`/kiln/at/${i}`, `/kiln/at/${i}/tmp`, `/kiln/at/${i}/artifacts`]) sb.mkdir(d, owner);
+  }
   const installed = new Map<string, string>();
   for (const [i, t] of runnable.entries()) {
     const d = keyOf.get(t)!;
@@ -305,9 +314,6 @@ async function runOne(sb: Sandbox, o: AutopkgtestOptions, t: AutopkgTest, i: num
   const owner = root ? 'root' : 'build';
   const tmp = `/kiln/at/${i}/tmp`;
   const artifacts = `/kiln/at/${i}/artifacts`;
-  sb.mkdir(`/kiln/at/${i}`, owner);
-  sb.mkdir(tmp, owner);
-  sb.mkdir(artifacts, owner);
   const argv = t.path
     ? ['sh', '-c', 'chmod +x "$1" 2>/dev/null || true; exec "$1"', 'autopkgtest', `./${t.path}`]
     : ['sh', '-c', t.command ?? 'false'];
@@ -334,7 +340,7 @@ async function runOne(sb: Sandbox, o: AutopkgtestOptions, t: AutopkgTest, i: num
       },
       allowFailure: true,
       signal: o.signal,
-      ...(o.limits ? { limits: o.limits } : {}),
+      limits: o.limits ?? TEST_LIMITS,
       onLine: (l, s) => o.log(`${t.name}: ${s === 'stderr' ? '! ' : ''}${l}`),
     });
     status = r.status;
