@@ -13,7 +13,7 @@ import { KilnError } from '../util/errors.js';
 import { kiln, testHome } from '../bulk/testing.js';
 import { openStore } from '../store/index.js';
 import { hostMirror, hostSecurityMirror, parseOneLineSources } from '../debian/index.js';
-import { jailSuites } from '../jail/index.js';
+import { JAIL_SOURCES, jailSuites } from '../jail/index.js';
 import {
   buildImage,
   rawLayout,
@@ -25,6 +25,7 @@ import {
   squashfsEnv,
   baseIdentity,
   baseSourceLines,
+  jailBaseSuites,
   inodeTimeScript,
   debugfsQuote,
 } from './index.js';
@@ -104,6 +105,24 @@ test('raw layout, ids and sfdisk input are pure and aligned', () => {
     `deb http://s/debian-security ${b.release}-security main`,
   ]);
   assert.notEqual(baseIdentity(b), baseIdentity({ ...b, suites }), 'the suites are part of the identity');
+});
+
+test("a base takes the suites of its jail's sources file: a frozen jail's release alone, none without the file", () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-image-suites-'));
+  try {
+    assert.deepEqual(jailBaseSuites(root), [], 'a jail made before kiln wrote its suites');
+    fs.mkdirSync(path.join(root, 'etc/apt/sources.list.d'), { recursive: true });
+    const file = path.join(root, JAIL_SOURCES);
+    fs.writeFileSync(file, 'Types: deb\nURIs: http://m/debian/\nSuites: rel\nComponents: main\n');
+    assert.deepEqual(jailBaseSuites(root), [{ suite: 'rel', url: 'http://m/debian' }]);
+    fs.appendFileSync(file, '\nTypes: deb\nURIs: http://s/debian-security\nSuites: rel-security\nComponents: main\n');
+    assert.deepEqual(
+      jailBaseSuites(root).map((x) => x.suite),
+      ['rel', 'rel-security'],
+    );
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('tar, squashfs and bootable raw images made through the CLI with SOURCE_DATE_EPOCH in its environment are byte-identical twice', {
