@@ -1,6 +1,7 @@
 /**
- * The base layer of an image: a Debian root made with mmdebstrap (minbase) for a release, an architecture and a
- * set of Debian packages, cached as a tarball by that identity. Changing the overlay or a kiln package reuses it.
+ * The base layer of an image: a Debian root made with mmdebstrap (minbase) for a release, its suites (those of the
+ * jail: `REL`, `REL-updates`, `REL-security`), an architecture and a set of Debian packages, cached as a tarball by
+ * that identity. Changing the overlay or a kiln package reuses it.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -8,6 +9,7 @@ import path from 'node:path';
 import { run } from '../util/exec.js';
 import { KilnError } from '../util/errors.js';
 import type { PhaseLogger } from '../util/phases.js';
+import type { BaseSuite } from './suites.js';
 
 /** What a base root is made of; its hash is the base's identity. */
 export interface BaseSpec {
@@ -15,6 +17,8 @@ export interface BaseSpec {
   readonly arch: string;
   /** Debian archive URL. */
   readonly mirror: string;
+  /** The suites, in order, each from its archive (default: the release alone from `mirror`). */
+  readonly suites?: readonly BaseSuite[];
   /** Debian packages installed besides minbase (sorted, unique). */
   readonly include: readonly string[];
   /** `SOURCE_DATE_EPOCH` the base was made with (part of the identity: it changes the bytes). */
@@ -22,7 +26,7 @@ export interface BaseSpec {
 }
 
 /** Version of the base recipe below; bump it when the mmdebstrap call changes. */
-const BASE_FORMAT = 1;
+const BASE_FORMAT = 2;
 
 /** The Debian packages a `--bootable` amd64 image needs in its base: a kernel, its initramfs tool and an init. */
 export const BOOT_PACKAGES: readonly string[] = ['initramfs-tools', 'linux-image-amd64', 'systemd-sysv'];
@@ -40,9 +44,19 @@ export function bootPackages(arch: string): readonly string[] {
     : BOOT_PACKAGES;
 }
 
-/** A base spec with `include` normalized (sorted, unique). */
-export function baseSpec(s: BaseSpec): BaseSpec {
-  return { ...s, include: [...new Set(s.include)].sort() };
+/** A base spec with `include` normalized (sorted, unique) and `suites` filled in (the release alone by default). */
+export function baseSpec(s: BaseSpec): BaseSpec & { readonly suites: readonly BaseSuite[] } {
+  const suites = s.suites && s.suites.length > 0 ? s.suites : [{ suite: s.release, url: s.mirror }];
+  return {
+    ...s,
+    include: [...new Set(s.include)].sort(),
+    suites: suites.map((x) => ({ suite: x.suite, url: x.url.replace(/\/+$/, '') })),
+  };
+}
+
+/** The apt source lines mmdebstrap is given (pure): one `deb URL SUITE main` per suite; it writes them to sources.list. */
+export function baseSourceLines(s: BaseSpec): string[] {
+  return baseSpec(s).suites.map((x) => `deb ${x.url} ${x.suite} main`);
 }
 
 /** The identity of a base root (pure): sha256 of its normalized spec. */
@@ -53,6 +67,7 @@ export function baseIdentity(s: BaseSpec): string {
     release: n.release,
     arch: n.arch,
     mirror: n.mirror,
+    suites: n.suites.map((x) => [x.suite, x.url]),
     include: n.include,
     sourceDateEpoch: n.sourceDateEpoch ?? null,
   });
@@ -95,7 +110,7 @@ export async function ensureBase(
     ...(s.include.length > 0 ? [`--include=${s.include.join(',')}`] : []),
     s.release,
     tmp,
-    `deb ${s.mirror} ${s.release} main`,
+    ...baseSourceLines(s),
   ];
   log(`mmdebstrap ${args.join(' ')}`);
   const env = {
@@ -118,7 +133,7 @@ export async function ensureBase(
     fs.rmSync(tmp, { force: true });
     throw new KilnError(
       'KILN_E_IMAGE',
-      `making the base root (${s.release}/${s.arch}${s.include.length ? ` + ${s.include.join(',')}` : ''}) failed: ${e instanceof Error ? e.message : String(e)}`,
+      `making the base root (${s.suites.map((x) => x.suite).join(' ')}/${s.arch}${s.include.length ? ` + ${s.include.join(',')}` : ''}) failed: ${e instanceof Error ? e.message : String(e)}`,
       {
         hint: "check the Debian archive in the host's apt sources and free disk space; the log has mmdebstrap's output",
         exitCode: 1,

@@ -12,6 +12,8 @@ import { run } from '../util/exec.js';
 import { KilnError } from '../util/errors.js';
 import { kiln, testHome } from '../bulk/testing.js';
 import { openStore } from '../store/index.js';
+import { hostMirror, hostSecurityMirror, parseOneLineSources } from '../debian/index.js';
+import { JAIL_SOURCES, jailSuites } from '../jail/index.js';
 import {
   buildImage,
   rawLayout,
@@ -22,6 +24,8 @@ import {
   squashfsArgs,
   squashfsEnv,
   baseIdentity,
+  baseSourceLines,
+  jailBaseSuites,
   inodeTimeScript,
   debugfsQuote,
 } from './index.js';
@@ -91,6 +95,34 @@ test('raw layout, ids and sfdisk input are pure and aligned', () => {
   const b = { release: 'bookworm', arch: 'amd64', mirror: 'http://m/debian', include: ['b', 'a'] };
   assert.equal(baseIdentity(b), baseIdentity({ ...b, include: ['a', 'b', 'a'] }), 'the package set, not its order');
   assert.notEqual(baseIdentity(b), baseIdentity({ ...b, arch: 'arm64' }));
+  assert.deepEqual(baseSourceLines(b), [`deb ${b.mirror} ${b.release} main`], 'a frozen base: the release alone');
+  const suites = [
+    { suite: b.release, url: b.mirror },
+    { suite: `${b.release}-security`, url: 'http://s/debian-security' },
+  ];
+  assert.deepEqual(baseSourceLines({ ...b, suites }), [
+    `deb ${b.mirror} ${b.release} main`,
+    `deb http://s/debian-security ${b.release}-security main`,
+  ]);
+  assert.notEqual(baseIdentity(b), baseIdentity({ ...b, suites }), 'the suites are part of the identity');
+});
+
+test("a base takes the suites of its jail's sources file: a frozen jail's release alone, none without the file", () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-image-suites-'));
+  try {
+    assert.deepEqual(jailBaseSuites(root), [], 'a jail made before kiln wrote its suites');
+    fs.mkdirSync(path.join(root, 'etc/apt/sources.list.d'), { recursive: true });
+    const file = path.join(root, JAIL_SOURCES);
+    fs.writeFileSync(file, 'Types: deb\nURIs: http://m/debian/\nSuites: rel\nComponents: main\n');
+    assert.deepEqual(jailBaseSuites(root), [{ suite: 'rel', url: 'http://m/debian' }]);
+    fs.appendFileSync(file, '\nTypes: deb\nURIs: http://s/debian-security\nSuites: rel-security\nComponents: main\n');
+    assert.deepEqual(
+      jailBaseSuites(root).map((x) => x.suite),
+      ['rel', 'rel-security'],
+    );
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('tar, squashfs and bootable raw images made through the CLI with SOURCE_DATE_EPOCH in its environment are byte-identical twice', {
@@ -171,6 +203,27 @@ test('tar, squashfs and bootable raw images made through the CLI with SOURCE_DAT
       !fs.existsSync(path.join(root, 'etc/apt/sources.list.d/kiln-image.list')),
       'the build-time source is gone',
     );
+    // The image's apt sources (written by mmdebstrap from the base's source lines) name the jail's suites:
+    // REL and REL-updates on the mirror, REL-security on the host's security archive when it has one.
+    const s0 = openStore(home);
+    const jail0 = s0.getJail(JAIL)!;
+    s0.close();
+    const aptFile = path.join(root, 'etc/apt/sources.list');
+    const imageSources = parseOneLineSources(fs.readFileSync(aptFile, 'utf8'), aptFile).filter((x) =>
+      x.types.includes('deb'),
+    );
+    const imageSuites = imageSources.map((x) => x.suites[0]);
+    assert.deepEqual(imageSuites, jailSuites(jail0.path), "the image has the jail's suites");
+    assert.ok(
+      imageSources.some((x) => x.suites[0] === jail0.release && x.uri === hostMirror()),
+      `${jail0.release} from the mirror in ${imageSources.map((x) => `${x.uri} ${x.suites[0]}`).join(', ')}`,
+    );
+    const security = hostSecurityMirror();
+    if (security !== undefined)
+      assert.ok(
+        imageSources.some((x) => x.suites[0] === `${jail0.release}-security` && x.uri === security),
+        `${jail0.release}-security from ${security} in ${imageSources.map((x) => `${x.uri} ${x.suites[0]}`).join(', ')}`,
+      );
     // The overlay's file was written just now: its mtime is clamped to SOURCE_DATE_EPOCH (2023-11-14).
     const listed = (await run('tar', ['--utc', '-tvf', one])).stdout
       .split('\n')

@@ -10,6 +10,7 @@ import { have } from '../util/exec.js';
 import { KilnError } from '../util/errors.js';
 import { PhaseFailure, Procedure, type PhaseLogger, type PhaseTiming } from '../util/phases.js';
 import { BOOTABLE_ARCHES, bootPackages, ensureBase } from './base.js';
+import { imageSuites } from './suites.js';
 import {
   copyOverlay,
   installPackages,
@@ -33,6 +34,8 @@ export interface ImageJail {
   readonly release: string;
   readonly arch: string;
   readonly mirror: string;
+  /** The jail's root: the base takes the suites of its apt sources (default: those the archives carry for the release). */
+  readonly path?: string;
 }
 
 /** What {@link buildImage} makes. */
@@ -161,12 +164,13 @@ export async function buildImage(o: ImageOptions, log: PhaseLogger): Promise<Ima
     const gen = await proc.phase('check', () => check(o));
     proc.defer('remove work folder', () => fs.rmSync(work, { recursive: true, force: true }));
     proc.defer('remove partial output', () => fs.rmSync(tmpOut, { force: true }));
-    const base = await proc.phase('base', () =>
+    const base = await proc.phase('base', async () =>
       ensureBase(
         {
           release: o.jail.release,
           arch: o.jail.arch,
           mirror: o.jail.mirror,
+          suites: await imageSuites(o.jail, log, o.signal),
           sourceDateEpoch: sde,
           include: [...(o.debianPackages ?? []), ...(o.bootable ? bootPackages(o.jail.arch) : [])],
         },

@@ -12,12 +12,14 @@ export {
   ensureBase,
   baseIdentity,
   baseSpec,
+  baseSourceLines,
   BOOT_PACKAGES,
   BOOTABLE_ARCHES,
   bootPackages,
   type BaseSpec,
   type BaseRoot,
 } from './base.js';
+export { imageSuites, jailBaseSuites, type BaseSuite, type SuitesJail } from './suites.js';
 export { listPackages, type ListPackages } from './packages.js';
 export { tarArgs, squashfsArgs, squashfsEnv } from './pack.js';
 export {
