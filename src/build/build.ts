@@ -20,6 +20,7 @@ import {
   type LimitName,
   type Limits,
   type SandboxCommand,
+  type SandboxResult,
   type SandboxRunner,
   type SandboxSession,
 } from '../sandbox/index.js';
@@ -203,6 +204,20 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
         .join(' ') || '(none)'
     }; jobs: ${inp.jobs}`,
   );
+  // Every command of the build: under the limits left before the deadline, its lines logged, its CPU counted.
+  const runIn = async (box: SandboxSession, cmd: SandboxCommand): Promise<SandboxResult> => {
+    const res = await box.run({
+      ...cmd,
+      limits: stepLimits(inp.limits, deadline),
+      signal: inp.signal,
+      onLine: (l, s) => {
+        log.line(s === 'stderr' ? `! ${l}` : l);
+        cmd.onLine?.(l, s);
+      },
+    });
+    cpuMs += res.cpuMs;
+    return res;
+  };
   try {
     if (r.build.system === 'debian') {
       // A Debian source package: its own phases (debian.ts), sharing this log, phase runner and cleanup stack.
@@ -211,19 +226,7 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
         proc,
         phase,
         log: log.line,
-        run: async (box, cmd) => {
-          const res = await box.run({
-            ...cmd,
-            limits: stepLimits(inp.limits, deadline),
-            signal: inp.signal,
-            onLine: (l, s) => {
-              log.line(s === 'stderr' ? `! ${l}` : l);
-              cmd.onLine?.(l, s);
-            },
-          });
-          cpuMs += res.cpuMs;
-          return res;
-        },
+        run: runIn,
       });
       return {
         ok: true,
@@ -259,16 +262,7 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
       return s;
     });
     const sbRun = async (cmd: SandboxCommand): Promise<void> => {
-      const res = await sb.run({
-        ...cmd,
-        limits: stepLimits(inp.limits, deadline),
-        signal: inp.signal,
-        onLine: (l, s) => {
-          log.line(s === 'stderr' ? `! ${l}` : l);
-          cmd.onLine?.(l, s);
-        },
-      });
-      cpuMs += res.cpuMs;
+      await runIn(sb, cmd);
     };
     // Download (archive proxy only), then install with no network at all (install.ts).
     await phase('system-depends', async () => {
