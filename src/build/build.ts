@@ -39,6 +39,8 @@ import { buildDebianSource, debianPortVersion } from './debian.js';
 import { packagePhase } from './package-phase.js';
 import { installDepends, installPackages } from './install.js';
 import { CCACHE_MOUNT, claimCcacheDir, type CcacheSpec } from './ccache.js';
+import { dependencyLayer, type LayerSpec } from './layer-phase.js';
+import { layerStack } from '../layers/index.js';
 
 /** The jail a build runs over. */
 export interface BuildJail {
@@ -92,6 +94,8 @@ export interface BuildPortInput {
   readonly onPhase?: (phase: string) => void;
   /** This port's own compiler cache (kiln.yaml `ccache: true`; see `ccache.ts`). */
   readonly ccache?: CcacheSpec;
+  /** Dependency layers (kiln.yaml `cache.layers_mb`; see `layer-phase.ts`); absent: every build installs its own. */
+  readonly layers?: LayerSpec;
 }
 
 /** Why a build failed. */
@@ -164,7 +168,7 @@ function classify(phase: string, e: unknown): { failure: FailureKind; limit?: Li
   const kind: FailureKind =
     phase === 'fetch'
       ? 'fetch'
-      : phase === 'system-depends' || phase === 'kiln-depends' || phase === 'build-depends'
+      : phase === 'layer' || phase === 'system-depends' || phase === 'kiln-depends' || phase === 'build-depends'
         ? 'depends'
         : phase === 'patch'
           ? 'patch'
@@ -250,6 +254,20 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
         },
       ),
     );
+    // ccache comes with the system dependencies unless the jail has it (`kiln jail create --include ccache`: faster).
+    const needCcache =
+      inp.ccache && !r.depends.system.includes('ccache') && !fs.existsSync(path.join(inp.jail.path, 'usr/bin/ccache'));
+    const system = needCcache ? [...r.depends.system, 'ccache'] : r.depends.system;
+    // With dependency layers, the system dependencies are a layer made once (or found) before the sandbox.
+    const layer =
+      inp.layers && system.length > 0
+        ? await phase('layer', () =>
+            dependencyLayer(
+              { inp, log: log.line, run: runIn },
+              { words: ['install', ...[...new Set(system)].sort()], names: system, ...installPackages(system) },
+            ),
+          )
+        : undefined;
     const sb = await phase('sandbox', async () => {
       const runner = inp.runner ?? new BwrapRunner(inp.home);
       const s = await runner.open({
@@ -257,6 +275,7 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
         label: inp.port.origin,
         proc,
         limits: inp.limits,
+        ...(layer ? { layers: layerStack(layer) } : {}),
       });
       prepareDirs(s, distfiles, inp.depDebs);
       return s;
@@ -266,14 +285,12 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
     };
     // Download (archive proxy only), then install with no network at all (install.ts).
     await phase('system-depends', async () => {
-      // ccache comes with the system dependencies unless the jail has it (`kiln jail create --include ccache`: faster).
-      const needCcache =
-        inp.ccache &&
-        !r.depends.system.includes('ccache') &&
-        !fs.existsSync(path.join(inp.jail.path, 'usr/bin/ccache'));
-      const system = needCcache ? [...r.depends.system, 'ccache'] : r.depends.system;
       if (system.length === 0) {
         log.line('no system dependencies');
+        return;
+      }
+      if (layer) {
+        log.line(`system dependencies come from dependency layer ${layer.meta.key.slice(0, 16)}`);
         return;
       }
       await installDepends({ home: inp.home, run: sbRun, ...installPackages(system) });

@@ -29,6 +29,7 @@ import {
   kilnSonameMap,
   packageDebs,
   type BuildPortInput,
+  type LayerSpec,
   type BuildResult,
   type BuiltPackage,
 } from '../build/index.js';
@@ -43,6 +44,8 @@ import { estimateRemaining, etaScale } from './eta.js';
 import { acquireBulk, type BulkLock } from './lock.js';
 import { expectedDuration, lastPublishSeconds, type Expected } from './durations.js';
 import { PhaseMeter } from './meter.js';
+import { sharedNames } from './shared-layer.js';
+import { layersRoot } from '../layers/index.js';
 
 /** Everything a bulk needs; the CLI fills it from the command line, kiln.yaml and `planBulk`. */
 export interface RunBulkOptions {
@@ -63,6 +66,8 @@ export interface RunBulkOptions {
   readonly jobBudget?: 'adaptive' | 'fixed';
   /** kiln.yaml `ccache: true`: each port builds with its own compiler cache, capped at `maxSize`. */
   readonly ccache?: { readonly maxSize: string };
+  /** kiln.yaml `cache.layers_mb` (> 0): dependency layers, all together at most `maxMb` (local builds only). */
+  readonly layers?: { readonly maxMb: number };
   /** Limits of every build (a port's own limits override them). */
   readonly limits: Limits;
   readonly withTests?: boolean;
@@ -291,11 +296,34 @@ interface BuildState extends BuildPhaseInput {
   /** The host's architecture: emulated builds (an arm64 jail on an amd64 host) get their limits scaled up. */
   readonly host: string;
   readonly deadHosts: Set<string>;
+  /** The dependency layers of this bulk's builds, with its shared layer's names (undefined: layers off). */
+  readonly layers: LayerSpec | undefined;
   /** This bulk's pace against the expectations (finished builds), which corrects the ETA. */
   readonly pace: { actualS: number; expectedS: number; n: number };
   readonly now: () => number;
   readonly counts: () => BulkCounts;
   progress: (force?: boolean) => void;
+}
+
+/**
+ * The layers of a local bulk's builds (not with a fake runner, nor with remote workers, which keep their own), and
+ * the shared layer's names: what most recipe ports to build install from the archive.
+ */
+function layerSpec(o: RunBulkOptions): LayerSpec | undefined {
+  if (!o.layers || o.layers.maxMb <= 0 || o.runner || o.execute) return undefined;
+  const ccache = o.ccache !== undefined && !fs.existsSync(path.join(o.jail.path, 'usr/bin/ccache'));
+  const requests = o.plan.build.flatMap((origin) => {
+    const p = o.ports.get(origin);
+    if (!p || p.recipe.build.system === 'debian') return [];
+    const sys = p.recipe.depends.system;
+    return [ccache && sys.length > 0 && !sys.includes('ccache') ? [...sys, 'ccache'] : [...sys]];
+  });
+  return {
+    root: layersRoot(o.home),
+    jailIdentity: o.jail.identity,
+    maxBytes: o.layers.maxMb * 1048576,
+    shared: sharedNames(requests),
+  };
 }
 
 /** The graph of what to build (resumed ports count as done), expected durations, and the scheduler over them. */
@@ -348,6 +376,7 @@ async function buildState(inp: BuildPhaseInput): Promise<BuildState> {
     cores: o.cores ?? os.availableParallelism(),
     host: await hostArch(),
     deadHosts: new Set<string>(),
+    layers: layerSpec(o),
     pace: { actualS: 0, expectedS: 0, n: 0 },
     now,
     counts,
@@ -526,6 +555,7 @@ async function runBuild(
       mirrors: o.mirrors,
       debianMirror: o.debianMirror,
       deadHosts: st.deadHosts,
+      ...(st.layers ? { layers: st.layers } : {}),
       ...(o.ccache
         ? { ccache: { dir: ccacheDir(o.home, o.jail.name, o.tree.name, origin), maxSize: o.ccache.maxSize } }
         : {}),

@@ -179,6 +179,23 @@ export const ConfigSchema = z
       .regex(/^[0-9]{1,6}(\.[0-9]{1,3})?[KMGT]i?$/, 'must be a size such as 500M or 2G')
       .default('2G')
       .describe("Size cap of each port's ccache, such as 500M or 2G"),
+    /** Caches kiln keeps between builds. */
+    cache: z
+      .object({
+        /** Dependency layers: installed build dependencies reused as read-only overlay layers, all together capped. */
+        layers_mb: z
+          .number()
+          .int()
+          .min(0)
+          .max(16 * 1024 * 1024)
+          .default(8192)
+          .describe(
+            'MiB all dependency layers may take together (least recently used evicted first); 0 turns layers off and every build installs its own dependencies',
+          ),
+      })
+      .strict()
+      .default({ layers_mb: 8192 })
+      .describe('Caches kept between builds'),
     /** Redis URL for distributed builds (unset: builds are local only). */
     redis: z
       .string()

@@ -94,19 +94,25 @@ function idmappedFrom(lower: string): string | undefined {
  * Mounts an overlayfs: `lower` read-only below, `upper` taking every write, at `merged`. `volatile`: the upper
  * layer is thrown away after the build, so it is never synced to disk (no sync on unmount either).
  */
-export async function mountOverlay(lower: string, upper: string, work: string, merged: string): Promise<void> {
-  checkOverlayPaths([lower, upper, work, merged]);
+export async function mountOverlay(
+  lower: string | readonly string[],
+  upper: string,
+  work: string,
+  merged: string,
+): Promise<void> {
+  const lowers = typeof lower === 'string' ? [lower] : lower;
+  checkOverlayPaths([...lowers, upper, work, merged]);
   try {
     await run('mount', [
       '-t',
       'overlay',
       'overlay',
       '-o',
-      `lowerdir=${lower},upperdir=${upper},workdir=${work},volatile`,
+      `lowerdir=${lowers.join(':')},upperdir=${upper},workdir=${work},volatile`,
       merged,
     ]);
   } catch (e) {
-    throw new KilnError('KILN_E_SANDBOX', `mounting an overlay over ${lower} at ${merged} failed`, {
+    throw new KilnError('KILN_E_SANDBOX', `mounting an overlay over ${lowers.join(' and ')} at ${merged} failed`, {
       hint: 'kiln must run as root on a kernel with overlayfs (`modprobe overlay`); see `kiln doctor`',
       exitCode: 1,
       cause: e,

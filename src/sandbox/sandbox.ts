@@ -102,6 +102,11 @@ export interface OpenSandboxOptions {
    * (a sparse ext4 image on a loop device), so a build fills its own disk, never the host's.
    */
   readonly limits?: Limits;
+  /**
+   * Dependency layers (host folders, topmost first) stacked read-only between the sandbox's writable layer and the
+   * jail, each owned as the jail is (root is host uid 0): see `src/layers/`. The sandbox can never write them.
+   */
+  readonly layers?: readonly string[];
 }
 
 /** Makes sandboxes; the real one is {@link BwrapRunner}, the fake one `FakeRunner` (scheduler tests only). */
@@ -134,6 +139,8 @@ export interface SandboxOwner {
   readonly created: string;
   /** Host uid/gid of root inside (0: no user namespace). */
   readonly idBase?: number;
+  /** The dependency layers under it (while the owner lives, they are not evicted). */
+  readonly layers?: readonly string[];
 }
 
 /** The sandboxes folder of a kiln home. */
@@ -198,7 +205,9 @@ export async function createSandbox(opts: CreateSandboxOptions): Promise<Sandbox
     lower: path.resolve(opts.jail.path),
     created: new Date().toISOString(),
     idBase: bin ? pickIdBase() : 0,
+    ...(opts.layers && opts.layers.length > 0 ? { layers: opts.layers.map((l) => path.resolve(l)) } : {}),
   };
+  const layers = owner.layers ?? [];
   const ns = path.join(dir, 'ns');
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -207,12 +216,11 @@ export async function createSandbox(opts: CreateSandboxOptions): Promise<Sandbox
     fs.chmodSync(dir, 0o700);
     fs.writeFileSync(path.join(dir, 'owner.json'), `${JSON.stringify(owner)}\n`);
     for (const d of ['upper', 'work', 'merged']) fs.mkdirSync(path.join(dir, d));
-    let lower = owner.lower;
     if (bin) {
-      // In one helper process: the user namespace, the jail idmapped through it (its root-owned files are root's
-      // inside), the overlay over that, and the overlay bound at the gate for bubblewrap.
-      lower = path.join(dir, 'lower');
-      fs.mkdirSync(lower);
+      // In one helper process: the user namespace, the jail and each layer idmapped through it (their root-owned
+      // files are root's inside), the overlay over them, and the overlay bound at the gate for bubblewrap.
+      const lowers = [...layers.map((_, i) => path.join(dir, `layer${i}`)), path.join(dir, 'lower')];
+      for (const l of lowers) fs.mkdirSync(l);
       const st = fs.statSync(owner.lower);
       fs.chownSync(path.join(dir, 'upper'), owner.idBase!, owner.idBase!);
       fs.chmodSync(path.join(dir, 'upper'), st.mode & 0o7777);
@@ -225,15 +233,20 @@ export async function createSandbox(opts: CreateSandboxOptions): Promise<Sandbox
         string,
         string,
       ];
-      checkOverlayPaths([owner.lower, lower, upper, work, merged]);
+      checkOverlayPaths([owner.lower, ...layers, ...lowers, upper, work, merged]);
       await runHelper(bin, [
         ['userns', owner.idBase!, ns],
-        ['idmap', owner.lower, lower],
-        ['overlay', lower, upper, work, merged],
+        ...[...layers, owner.lower].map((src, i) => ['idmap', src, lowers[i]!] as const),
+        ['overlay', lowers.join(':'), upper, work, merged],
         ['bind', merged, path.join(gateDir(), id, 'root')],
       ]);
     } else {
-      await mountOverlay(lower, path.join(dir, 'upper'), path.join(dir, 'work'), path.join(dir, 'merged'));
+      await mountOverlay(
+        [...layers, owner.lower],
+        path.join(dir, 'upper'),
+        path.join(dir, 'work'),
+        path.join(dir, 'merged'),
+      );
     }
   } catch (e) {
     await removeTree(path.join(gateDir(), id)).catch(() => undefined);

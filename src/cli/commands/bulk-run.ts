@@ -110,6 +110,7 @@ export async function runBulkCommand(ctx: CliContext, f: BulkRunFlags): Promise<
       builders,
       jobBudget: cfg.job_budget,
       ...(cfg.ccache ? { ccache: { maxSize: cfg.ccache_size } } : {}),
+      ...(cfg.cache.layers_mb > 0 ? { layers: { maxMb: cfg.cache.layers_mb } } : {}),
       limits: {
         wallMs: cfg.limits.wall_s * 1000,
         noOutputMs: cfg.limits.no_output_s * 1000,

@@ -1,0 +1,137 @@
+/**
+ * The `layer` phase: a build's dependencies from the jail's archive come from a dependency layer (`src/layers/`),
+ * made on first use by the same two apt steps as any install (download through the archive proxy, install with no
+ * network at all), in a sandbox of its own in which nothing but apt runs, then stacked read-only under the build's
+ * sandbox. With a shared layer (the packages most ports of a bulk need), a port's own layer holds only its
+ * remainder, installed over the shared one.
+ */
+import path from 'node:path';
+import {
+  evictLayers,
+  findLayer,
+  layerStack,
+  readInstalled,
+  requestKey,
+  saveLayer,
+  type Layer,
+} from '../layers/index.js';
+import { createSandbox, type BindMount, type SandboxCommand, type SandboxResult, type SandboxSession } from '../sandbox/index.js';
+import { installDepends, installPackages } from './install.js';
+import type { BuildPortInput } from './build.js';
+
+/** kiln.yaml's dependency layers, for one build (`cache.layers_mb`). */
+export interface LayerSpec {
+  /** `HOME/cache/layers`. */
+  readonly root: string;
+  /** The jail's identity (a layer belongs to one state of one jail). */
+  readonly jailIdentity: string;
+  /** All layers together stay under this many bytes (least recently used evicted first). */
+  readonly maxBytes: number;
+  /** The bulk's shared layer: package names most of its ports install (used when a port needs them all). */
+  readonly shared?: readonly string[];
+}
+
+/** One install a layer is made of. */
+export interface LayerRequest {
+  /** What identifies it besides the jail (names, or the `.dsc`'s sha256 and profiles). */
+  readonly words: readonly string[];
+  /** Package names it installs (to see whether the shared layer is part of it). */
+  readonly names: readonly string[];
+  /** The two apt steps (see `install.ts`). */
+  readonly download: string;
+  readonly install: string;
+  readonly binds?: readonly BindMount[];
+}
+
+/** What the phase gets from `buildPort`. */
+export interface LayerContext {
+  readonly inp: BuildPortInput;
+  readonly log: (line: string) => void;
+  readonly run: (sb: SandboxSession, cmd: SandboxCommand) => Promise<SandboxResult>;
+}
+
+/** Layers being made by this process, by request key: concurrent builds of one request wait for one install. */
+const making = new Map<string, Promise<Layer>>();
+
+/** The layer of `req` (found or made), or undefined when layers are off for this build. */
+export async function dependencyLayer(ctx: LayerContext, req: LayerRequest): Promise<Layer | undefined> {
+  const spec = ctx.inp.layers;
+  if (!spec) return undefined;
+  const shared = spec.shared ?? [];
+  const useShared =
+    shared.length > 0 && shared.every((n) => req.names.includes(n)) && req.names.some((n) => !shared.includes(n));
+  let parent: Layer | undefined;
+  if (useShared) {
+    parent = await layerFor(ctx, { words: ['install', ...shared], names: shared, ...installPackages(shared) });
+  }
+  return layerFor(ctx, req, parent);
+}
+
+async function layerFor(ctx: LayerContext, req: LayerRequest, parent?: Layer): Promise<Layer> {
+  const spec = ctx.inp.layers!;
+  const jail = ctx.inp.jail.name;
+  const reqKey = requestKey(spec.jailIdentity, parent, req.words);
+  const found = findLayer(spec.root, jail, reqKey);
+  if (found) {
+    ctx.log(`${describe(found)}: reused`);
+    return found;
+  }
+  const memo = `${spec.root}\0${jail}\0${reqKey}`;
+  let p = making.get(memo);
+  if (p) {
+    ctx.log(`dependency layer ${reqKey.slice(0, 16)}: another build is making it; waiting`);
+  } else {
+    p = makeLayer(ctx, req, reqKey, parent);
+    making.set(memo, p);
+    p.finally(() => making.delete(memo)).catch(() => undefined);
+  }
+  return p;
+}
+
+function describe(l: Layer): string {
+  const over = l.parents.length > 0 ? ` over ${l.parents[0]!.meta.key.slice(0, 16)}` : '';
+  return `dependency layer ${l.meta.key.slice(0, 16)}${over} (${l.meta.packages.length} packages, ${Math.round(l.meta.bytes / 1048576)} MiB)`;
+}
+
+/** Installs `req` in a fresh sandbox over the jail (and `parent`) and keeps what it wrote as a layer. */
+async function makeLayer(ctx: LayerContext, req: LayerRequest, reqKey: string, parent?: Layer): Promise<Layer> {
+  const { inp, log } = ctx;
+  const spec = inp.layers!;
+  const t0 = Date.now();
+  log(`dependency layer ${reqKey.slice(0, 16)}: not made yet; installing ${req.words.join(' ')}`);
+  const sb = await createSandbox({
+    home: inp.home,
+    jail: { name: inp.jail.name, path: inp.jail.path },
+    label: `layer-${inp.port.origin}`,
+    limits: inp.limits,
+    ...(parent ? { layers: layerStack(parent) } : {}),
+  });
+  try {
+    const status = sb.hostPath('/var/lib/dpkg/status');
+    const before = readInstalled(status);
+    await installDepends({
+      home: inp.home,
+      run: (cmd) => ctx.run(sb, cmd),
+      download: req.download,
+      install: req.install,
+      ...(req.binds ? { binds: req.binds } : {}),
+    });
+    const layer = await saveLayer({
+      root: spec.root,
+      jail: { name: inp.jail.name, identity: spec.jailIdentity },
+      reqKey,
+      request: req.words,
+      ...(parent ? { parent } : {}),
+      upper: sb.upper,
+      idBase: sb.hostId(0),
+      before,
+      after: readInstalled(status),
+    });
+    log(`${describe(layer)}: made in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const evicted = await evictLayers(inp.home, spec.maxBytes, layerStack(layer));
+    for (const d of evicted) log(`dependency layer ${path.basename(d).slice(0, 16)}: evicted (cache.layers_mb)`);
+    return layer;
+  } finally {
+    await sb.teardown();
+  }
+}
