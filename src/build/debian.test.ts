@@ -18,6 +18,7 @@ import type { Port } from '../recipe/index.js';
 import { fetchDistfiles } from '../fetch/index.js';
 import { buildPort, type BuildResult } from './build.js';
 import { poolFileUrl } from './debian.js';
+import { layersRoot } from '../layers/index.js';
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-debian-build-test-'));
 const IDENTITY = 'd'.repeat(64);
@@ -78,6 +79,8 @@ async function build(p: Port, out: string): Promise<BuildResult> {
     logFile: path.join(home, 'logs', `${out}.log`),
     sourceDateEpoch: 1700000000,
     debianMirror: hostMirror(),
+    // Dependency layers on: the first build makes hello's, the others stack it (and check a patched control).
+    layers: { root: layersRoot(home), jailIdentity: jail.path, maxBytes: 4 << 30 },
   });
   assert.deepEqual(mountsUnder(home), [], 'no mount may be left under the home after a build');
   return res;
@@ -144,6 +147,8 @@ test("Debian's hello rebuilt with an overlay patch: +kiln1 .deb, dbgsym apart, i
   t.diagnostic(`hello ${stanza.version} of ${(await pick()).release}`);
   const res = await build(await helloPort({ 'greeting.patch': GREETING_PATCH }), 'ok');
   assert.ok(res.ok, `hello failed in ${res.phase}: ${res.reason}\n${logOf('ok').slice(-4000)}`);
+  assert.match(logOf('ok'), /dependency layer [0-9a-f]{16}: not made yet/, "hello's Build-Depends go into a layer");
+  assert.match(logOf('ok'), /Build-Depends satisfied by dependency layer/, 'and the build needs nothing more');
   t.diagnostic(`phases: ${res.timings.map((x) => `${x.name} ${(x.wallMs / 1000).toFixed(1)} s`).join(', ')}`);
   const version = `${stanza.version}+kiln1`;
   assert.deepEqual(
@@ -157,7 +162,7 @@ test("Debian's hello rebuilt with an overlay patch: +kiln1 .deb, dbgsym apart, i
   );
   assert.deepEqual(
     res.timings.map((x) => x.name),
-    ['fetch', 'sandbox', 'extract', 'patch', 'version', 'build-depends', 'build', 'package'],
+    ['fetch', 'layer', 'sandbox', 'extract', 'patch', 'version', 'build-depends', 'build', 'package'],
   );
   const deb = res.debs[0]!;
   const f = async (name: string): Promise<string> => (await run('dpkg-deb', ['-f', deb, name])).stdout.trim();
@@ -266,6 +271,8 @@ test("a Build-Depends apt cannot satisfy fails in phase build-depends with apt's
   assert.equal(res.ok, false, 'the build must fail');
   assert.equal(res.phase, 'build-depends', `${res.phase}: ${res.reason}\n${logOf('bd').slice(-3000)}`);
   assert.equal(res.failure, 'depends');
+  assert.match(logOf('bd'), /dependency layer [0-9a-f]{16} .*: reused/, "the archive's Build-Depends come from the layer");
+  assert.doesNotMatch(logOf('bd'), /satisfied by dependency layer/, 'the patched control is checked again, and fails');
   t.diagnostic(`reason: ${res.reason}`);
   assert.match(res.reason ?? '', /devel\/hello/);
   assert.match(res.reason ?? '', /kiln-no-such-package/);

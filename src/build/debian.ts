@@ -35,6 +35,8 @@ import {
   rulesNeedNoRoot,
 } from './debian-text.js';
 import type { BuildPortInput } from './build.js';
+import { debianLayerRequest, dependencyLayer, satisfiedByLayer } from './layer-phase.js';
+import { layerStack } from '../layers/index.js';
 
 /** What `buildPort` lends the debian procedure: its phase runner, log and sandbox command runner. */
 export interface DebianBuildContext {
@@ -112,6 +114,23 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
     src.files.find((f) => f.name.endsWith('.dsc'))?.name ?? `${src.package}_${src.version.replace(/^\d+:/, '')}.dsc`;
   const srcDir = `${BUILD_DIR}/${src.package}-${upstreamVersion(src.version)}`;
 
+  // The archive's Build-Depends as a dependency layer (not with kiln's own .debs: they are preferred per build).
+  const dscFile = files.find((f) => f.filename === dsc);
+  const layer =
+    inp.layers && inp.depDebs.length === 0 && dscFile
+      ? await phase('layer', () =>
+          dependencyLayer(
+            { inp, log, run: ctx.run },
+            debianLayerRequest({
+              dscPath: `${DSC_DIR}/${dsc}`,
+              dscSource: dscFile.path,
+              dscSha256: src.files.find((f) => f.name === dsc)?.sha256 ?? '',
+              profiles: debBuildWords({ recipe: r, options: inp.options, jobs: inp.jobs, withTests: inp.withTests ?? false, debugSymbols: cfg.debug_symbols }).profiles,
+              system: r.depends.system,
+            }),
+          ),
+        )
+      : undefined;
   const sb = await phase('sandbox', async () => {
     const runner = inp.runner ?? new BwrapRunner(inp.home);
     const s = await runner.open({
@@ -119,6 +138,7 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
       label: origin,
       proc: ctx.proc,
       limits: inp.limits,
+      ...(layer ? { layers: layerStack(layer) } : {}),
     });
     const ids = sandboxIds(s);
     for (const d of [BUILD_DIR, '/kiln/home']) {
@@ -214,6 +234,10 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
     debugSymbols: cfg.debug_symbols,
   });
   await phase('build-depends', async () => {
+    if (layer && (await satisfiedByLayer({ ...ctx, sb, srcDir, env: buildEnvBase, profiles: words.profiles }))) {
+      log(`Build-Depends satisfied by dependency layer ${layer.meta.key.slice(0, 16)} (dpkg-checkbuilddeps)`);
+      return;
+    }
     const needRoot = !rulesNeedNoRoot(fs.readFileSync(resolveInside(sb, `${srcDir}/debian/control`), 'utf8'));
     const binds: BindMount[] = inp.depDebs.map((d) => ({
       source: d,

@@ -16,7 +16,7 @@ import {
   type Layer,
 } from '../layers/index.js';
 import { createSandbox, type BindMount, type SandboxCommand, type SandboxResult, type SandboxSession } from '../sandbox/index.js';
-import { installDepends, installPackages } from './install.js';
+import { aptLine, installDepends, installPackages, type AptStep } from './install.js';
 import type { BuildPortInput } from './build.js';
 
 /** kiln.yaml's dependency layers, for one build (`cache.layers_mb`). */
@@ -134,4 +134,51 @@ async function makeLayer(ctx: LayerContext, req: LayerRequest, reqKey: string, p
   } finally {
     await sb.teardown();
   }
+}
+
+/**
+ * The layer request of a Debian source package without kiln-built build dependencies: `apt-get build-dep` of its
+ * `.dsc` (the archive's, sha256-checked; bound read-only at `dscPath`) under the build's profiles, with fakeroot
+ * and the overlay recipe's `depends.system`. Keyed by the `.dsc`'s sha256, so a patched `debian/control` is
+ * checked again in the build's own `build-depends` phase.
+ */
+export function debianLayerRequest(o: {
+  readonly dscPath: string;
+  readonly dscSource: string;
+  readonly dscSha256: string;
+  readonly profiles: readonly string[];
+  readonly system: readonly string[];
+}): LayerRequest {
+  const extra = [...new Set(['fakeroot', ...o.system])].sort();
+  const opts = o.profiles.length > 0 ? ['-o', `APT::Build-Profiles=${o.profiles.join(',')}`] : [];
+  const step = (s: AptStep): string => [aptLine(s, 'build-dep', [o.dscPath], opts), aptLine(s, 'install', extra)].join('\n');
+  return {
+    words: ['build-dep', o.dscSha256, `profiles=${o.profiles.join(',')}`, ...extra],
+    names: extra,
+    download: step('download'),
+    install: step('install'),
+    binds: [{ source: o.dscSource, dest: o.dscPath, readonly: true }],
+  };
+}
+
+/**
+ * True when the unpacked (and patched) source's build dependencies are all installed: `dpkg-checkbuilddeps` under
+ * the build's profiles, run as the build user with no network. False: the caller installs what is missing.
+ */
+export async function satisfiedByLayer(o: {
+  readonly run: (sb: SandboxSession, cmd: SandboxCommand) => Promise<SandboxResult>;
+  readonly sb: SandboxSession;
+  readonly srcDir: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly profiles: readonly string[];
+}): Promise<boolean> {
+  const res = await o.run(o.sb, {
+    argv: ['dpkg-checkbuilddeps', ...(o.profiles.length > 0 ? ['-P', o.profiles.join(',')] : [])],
+    user: 'build',
+    network: false,
+    env: o.env,
+    cwd: o.srcDir,
+    allowFailure: true,
+  });
+  return res.status === 0;
 }
