@@ -12,3 +12,4 @@ export {
   type Spared,
 } from './report.js';
 export { cleanCcache } from './ccache.js';
+export { cleanLayers } from './layers.js';

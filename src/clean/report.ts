@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /** What `kiln clean` cleans. */
-export type CleanKind = 'packages' | 'distfiles' | 'logs' | 'ccache';
+export type CleanKind = 'packages' | 'distfiles' | 'logs' | 'ccache' | 'layers';
 
 /** One removed file or folder. */
 export interface Removal {

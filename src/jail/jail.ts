@@ -11,6 +11,7 @@ import { availableSuites, hostMirror, hostSecurityMirror, resolveRelease } from 
 import { JAIL_SOURCES, jailSourcesText, jailSuites, writeJailSources } from './sources.js';
 import type { JailRecord, Store } from '../store/index.js';
 import { BUILD_USER, bwrapArgv, overlaysOver, removeTree } from '../sandbox/index.js';
+import { dropJailLayers } from '../layers/index.js';
 import { checkArch } from './arch.js';
 import { DPKG_QUERY_FORMAT, diffManifests, jailIdentity, parseDpkgQuery, sha256 } from './manifest.js';
 
@@ -360,6 +361,11 @@ export async function updateJail(
         manifestHash: sha256(after),
       }),
     );
+    if (record.identity !== j.identity) {
+      // Layers belong to one state of the jail: the old ones can never be used again.
+      const bytes = await dropJailLayers(opts.home, j.name);
+      if (bytes > 0) log(`dependency layers of the jail's previous state removed (${Math.round(bytes / 1048576)} MiB)`);
+    }
     return { record, changed: record.identity !== j.identity, changes };
   } catch (e) {
     throw phaseError(`updating jail ${opts.name}`, e);
@@ -389,6 +395,7 @@ export async function deleteJail(opts: { home: string; store: Store; name: strin
     );
   }
   await removeTree(paths.dir);
+  await dropJailLayers(opts.home, j.name);
   opts.store.deleteJail(j.name);
 }
 

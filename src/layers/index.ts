@@ -8,6 +8,7 @@ export {
   listLayers,
   layersInUse,
   evictLayers,
+  dropJailLayers,
   readInstalled,
   shiftIds,
   type Layer,

@@ -294,3 +294,14 @@ export function readInstalled(statusFile: string): string[] {
     fs.closeSync(fd);
   }
 }
+
+/** Removes every layer of `jail` (after `kiln jail update` changed it, or `jail delete`). Returns the folder's bytes. */
+export async function dropJailLayers(home: string, jail: string): Promise<number> {
+  const dir = path.join(layersRoot(home), jail);
+  if (!fs.existsSync(dir) || jail.includes('/') || jail.startsWith('.')) return 0;
+  const bytes = listLayers(layersRoot(home))
+    .filter((l) => l.jail === jail)
+    .reduce((n, l) => n + l.meta.bytes, 0);
+  await removeTree(dir);
+  return bytes;
+}

@@ -1,4 +1,4 @@
-/** `kiln clean packages|distfiles|logs|sandboxes|ccache [--dry-run] [--json]`: remove what no registered tree and jail needs any more. */
+/** `kiln clean packages|distfiles|logs|sandboxes|ccache|layers [--dry-run] [--json]`: remove what no registered tree and jail needs any more. */
 import type { CliContext } from '../context.js';
 import { parseCommand } from '../context.js';
 import { UsageError } from '../../util/errors.js';
@@ -7,6 +7,7 @@ import { loadConfig } from '../../config/index.js';
 import { removeAllKept } from '../../sandbox/index.js';
 import {
   cleanCcache,
+  cleanLayers,
   cleanDistfiles,
   cleanLogs,
   cleanPackages,
@@ -14,7 +15,7 @@ import {
   type CleanReport,
 } from '../../clean/index.js';
 
-const HELP = `usage: kiln clean (packages | distfiles | logs | sandboxes | ccache) [--dry-run] [--json]
+const HELP = `usage: kiln clean (packages | distfiles | logs | sandboxes | ccache | layers) [--dry-run] [--json]
 
   packages   package files under HOME/packages/JAIL-TREE/All that neither the current package set nor a kept
              repository generation refers to, and the packages of pairs whose jail or tree is gone (pkgclean)
@@ -22,6 +23,8 @@ const HELP = `usage: kiln clean (packages | distfiles | logs | sandboxes | ccach
   sandboxes  sandboxes kept by \`kiln testport --keep\` (unmounted and deleted)
   logs       logs of bulks older than the newest keep_generations (kiln.yaml) of their jail and tree (logclean)
   ccache     the per-port compiler caches (kiln.yaml ccache: true), but those of a running bulk
+  layers     the dependency layers (installed build dependencies, kiln.yaml cache.layers_mb), but those a
+             running build stacks
   -n, --dry-run   say what would be removed and how much, remove nothing
   --json          print the report as one JSON object`;
 
@@ -38,10 +41,10 @@ export async function cleanCommand(argv: string[], ctx: CliContext): Promise<num
   if (
     what === undefined ||
     extra.length > 0 ||
-    !['packages', 'distfiles', 'logs', 'sandboxes', 'ccache'].includes(what)
+    !['packages', 'distfiles', 'logs', 'sandboxes', 'ccache', 'layers'].includes(what)
   ) {
     throw new UsageError(
-      `kiln clean: say what to clean: packages, distfiles, logs, sandboxes or ccache${what === undefined ? '' : ` (not "${positionals.join(' ')}")`}`,
+      `kiln clean: say what to clean: packages, distfiles, logs, sandboxes, ccache or layers${what === undefined ? '' : ` (not "${positionals.join(' ')}")`}`,
       'see `kiln clean --help`',
     );
   }
@@ -68,7 +71,9 @@ export async function cleanCommand(argv: string[], ctx: CliContext): Promise<num
           ? cleanDistfiles({ home: ctx.home, store, dryRun, cwd: ctx.cwd })
           : what === 'ccache'
             ? cleanCcache({ home: ctx.home, store, dryRun })
-            : cleanLogs({ home: ctx.home, store, dryRun, keep: cfg!.keep_generations });
+            : what === 'layers'
+              ? cleanLayers({ home: ctx.home, store, dryRun })
+              : cleanLogs({ home: ctx.home, store, dryRun, keep: cfg!.keep_generations });
   } finally {
     store.close();
   }
