@@ -17,6 +17,8 @@ const root = env.DEBBULK_ROOT ?? 'libs/libyaml';
 const depth = env.DEBBULK_DEPTH ?? '1';
 const limit = Number(env.DEBBULK_LIMIT ?? '0');
 const sbuildN = Number(env.DEBBULK_SBUILD ?? '5');
+/** Leave out sources whose files (orig tarball, Debian part, .dsc) take more than this many KiB (0: none). */
+const maxKb = Number(env.DEBBULK_MAX_SOURCE_KB ?? '0');
 const load = (): string =>
   os
     .loadavg()
@@ -63,6 +65,18 @@ const plan = JSON.parse(
   ).stdout,
 ) as { build: string[] };
 let origins = [...plan.build];
+if (maxKb > 0) {
+  // The tree's sources.json: SOURCE → [directory, "NAME SHA256 SIZE" lines, ...].
+  const sources = JSON.parse(fs.readFileSync(path.join(home, 'trees', 'deb', 'sources.json'), 'utf8')) as Record<
+    string,
+    [string, string]
+  >;
+  const kb = (o: string): number =>
+    (sources[o.split('/')[1]!]?.[1] ?? '').split('\n').reduce((n, l) => n + Number(l.split(' ')[2] ?? 0), 0) / 1024;
+  const big = origins.filter((o) => kb(o) > maxKb);
+  origins = origins.filter((o) => kb(o) <= maxKb);
+  console.log(`   left out, over ${maxKb} KiB of sources: ${big.join(' ') || 'none'}`);
+}
 if (limit > 0) origins = origins.slice(0, limit);
 console.log(
   `   the set: ${origins.length} source packages (${root} and its reverse build dependencies, depth ${depth}${limit > 0 ? `, the first ${limit}: a SHORT run` : ''})`,
@@ -83,7 +97,15 @@ async function bulk(what: string, extra: string[]): Promise<Map<string, number>>
     const b = s.bulks.listBulks({ limit: 1 })[0]!;
     const rows = s.bulks.builds(b.id).filter((x) => x.result === 'built');
     let outside = 0;
+    let hits = 0;
+    let made = 0;
+    let installS = 0;
     for (const x of rows) {
+      const log = x.log && fs.existsSync(x.log) ? fs.readFileSync(x.log, 'utf8') : '';
+      if (/dependency layer [0-9a-f]{16} .*: reused/.test(log)) hits += 1;
+      if (/dependency layer [0-9a-f]{16}: not made yet/.test(log)) made += 1;
+      for (const p of x.phases as { name: string; wallMs: number }[])
+        if (['layer', 'build-depends', 'system-depends', 'kiln-depends'].includes(p.name)) installS += p.wallMs / 1000;
       const build = (x.phases as { name: string; wallMs: number }[]).find((p) => p.name === 'build')?.wallMs ?? 0;
       outside += ((x.wallMs ?? 0) - build) / 1000;
       out.set(x.origin, (x.wallMs ?? 0) / 1000);
@@ -92,6 +114,10 @@ async function bulk(what: string, extra: string[]): Promise<Map<string, number>>
     console.log(
       `   ${what}: ${rows.length} built, ${failed} failed in ${wall.toFixed(0)} s wall (exit ${r.status}): ` +
         `${(rows.length / (wall / 3600)).toFixed(1)} packages/hour, ${(outside / Math.max(1, rows.length)).toFixed(1)} s outside dpkg-buildpackage per package; load ${load()}`,
+    );
+    console.log(
+      `     dependency layers: ${hits} reused, ${made} made, ${rows.length - hits - made} without (kiln-built build dependencies); ` +
+        `dependency phases (layer, build-depends) ${installS.toFixed(0)} s in all, ${(installS / Math.max(1, rows.length)).toFixed(1)} s per package`,
     );
   } finally {
     s.close();

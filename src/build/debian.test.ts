@@ -271,7 +271,11 @@ test("a Build-Depends apt cannot satisfy fails in phase build-depends with apt's
   assert.equal(res.ok, false, 'the build must fail');
   assert.equal(res.phase, 'build-depends', `${res.phase}: ${res.reason}\n${logOf('bd').slice(-3000)}`);
   assert.equal(res.failure, 'depends');
-  assert.match(logOf('bd'), /dependency layer [0-9a-f]{16} .*: reused/, "the archive's Build-Depends come from the layer");
+  assert.match(
+    logOf('bd'),
+    /dependency layer [0-9a-f]{16} .*: reused/,
+    "the archive's Build-Depends come from the layer",
+  );
   assert.doesNotMatch(logOf('bd'), /satisfied by dependency layer/, 'the patched control is checked again, and fails');
   t.diagnostic(`reason: ${res.reason}`);
   assert.match(res.reason ?? '', /devel\/hello/);

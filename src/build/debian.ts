@@ -14,7 +14,7 @@ import { loadConfig, maintainerOf } from '../config/index.js';
 import type { Procedure } from '../util/phases.js';
 import type { DebianPortSource } from '../recipe/index.js';
 import { fetchDistfiles } from '../fetch/index.js';
-import { debianKilnVersion, hostMirror, upstreamVersion } from '../debian/index.js';
+import { buildDependNames, debianKilnVersion, hostMirror, upstreamVersion } from '../debian/index.js';
 import {
   BwrapRunner,
   resolveInside,
@@ -114,10 +114,10 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
     src.files.find((f) => f.name.endsWith('.dsc'))?.name ?? `${src.package}_${src.version.replace(/^\d+:/, '')}.dsc`;
   const srcDir = `${BUILD_DIR}/${src.package}-${upstreamVersion(src.version)}`;
 
-  // The archive's Build-Depends as a dependency layer (not with kiln's own .debs: they are preferred per build).
+  // The archive's Build-Depends as a dependency layer; kiln's own .debs (preferred) go on top per build.
   const dscFile = files.find((f) => f.filename === dsc);
   const layer =
-    inp.layers && inp.depDebs.length === 0 && dscFile
+    inp.layers && dscFile
       ? await phase('layer', () =>
           dependencyLayer(
             { inp, log, run: ctx.run },
@@ -125,8 +125,19 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
               dscPath: `${DSC_DIR}/${dsc}`,
               dscSource: dscFile.path,
               dscSha256: src.files.find((f) => f.name === dsc)?.sha256 ?? '',
-              profiles: debBuildWords({ recipe: r, options: inp.options, jobs: inp.jobs, withTests: inp.withTests ?? false, debugSymbols: cfg.debug_symbols }).profiles,
+              profiles: debBuildWords({
+                recipe: r,
+                options: inp.options,
+                jobs: inp.jobs,
+                withTests: inp.withTests ?? false,
+                debugSymbols: cfg.debug_symbols,
+              }).profiles,
               system: r.depends.system,
+              needs: buildDependNames(
+                [src.buildDepends, src.buildDependsArch, src.buildDependsIndep],
+                inp.jail.arch,
+                new Set(inp.withTests ? [] : ['nocheck']),
+              ),
             }),
           ),
         )
@@ -234,7 +245,12 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
     debugSymbols: cfg.debug_symbols,
   });
   await phase('build-depends', async () => {
-    if (layer && (await satisfiedByLayer({ ...ctx, sb, srcDir, env: buildEnvBase, profiles: words.profiles }))) {
+    // With kiln's .debs, apt must run: the layer holds the archive's versions, kiln's replace them here.
+    if (
+      layer &&
+      inp.depDebs.length === 0 &&
+      (await satisfiedByLayer({ ...ctx, sb, srcDir, env: buildEnvBase, profiles: words.profiles }))
+    ) {
       log(`Build-Depends satisfied by dependency layer ${layer.meta.key.slice(0, 16)} (dpkg-checkbuilddeps)`);
       return;
     }

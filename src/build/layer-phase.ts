@@ -6,6 +6,7 @@
  * remainder, installed over the shared one.
  */
 import path from 'node:path';
+import { ExecError } from '../util/exec.js';
 import {
   evictLayers,
   findLayer,
@@ -15,7 +16,13 @@ import {
   saveLayer,
   type Layer,
 } from '../layers/index.js';
-import { createSandbox, type BindMount, type SandboxCommand, type SandboxResult, type SandboxSession } from '../sandbox/index.js';
+import {
+  createSandbox,
+  type BindMount,
+  type SandboxCommand,
+  type SandboxResult,
+  type SandboxSession,
+} from '../sandbox/index.js';
 import { aptLine, installDepends, installPackages, type AptStep } from './install.js';
 import type { BuildPortInput } from './build.js';
 
@@ -60,11 +67,17 @@ export async function dependencyLayer(ctx: LayerContext, req: LayerRequest): Pro
   const shared = spec.shared ?? [];
   const useShared =
     shared.length > 0 && shared.every((n) => req.names.includes(n)) && req.names.some((n) => !shared.includes(n));
-  let parent: Layer | undefined;
-  if (useShared) {
-    parent = await layerFor(ctx, { words: ['install', ...shared], names: shared, ...installPackages(shared) });
+  if (!useShared) return layerFor(ctx, req);
+  const parent = await layerFor(ctx, { words: ['install', ...shared], names: shared, ...installPackages(shared) });
+  try {
+    return await layerFor(ctx, req, parent);
+  } catch (e) {
+    // Over the shared layer apt may not find a solution it finds over the jail (a version the shared layer has
+    // but the port's relations exclude): the port's layer is then made over the jail alone.
+    if (!(e instanceof ExecError) || e.reason === 'aborted') throw e;
+    ctx.log(`dependency layer over the shared one failed (${e.message.split('\n')[0]}); making it over the jail`);
+    return layerFor(ctx, req);
   }
-  return layerFor(ctx, req, parent);
 }
 
 async function layerFor(ctx: LayerContext, req: LayerRequest, parent?: Layer): Promise<Layer> {
@@ -148,13 +161,16 @@ export function debianLayerRequest(o: {
   readonly dscSha256: string;
   readonly profiles: readonly string[];
   readonly system: readonly string[];
+  /** The binary names its Build-Depends need (`buildDependNames`), to see whether the shared layer fits. */
+  readonly needs: readonly string[];
 }): LayerRequest {
   const extra = [...new Set(['fakeroot', ...o.system])].sort();
   const opts = o.profiles.length > 0 ? ['-o', `APT::Build-Profiles=${o.profiles.join(',')}`] : [];
-  const step = (s: AptStep): string => [aptLine(s, 'build-dep', [o.dscPath], opts), aptLine(s, 'install', extra)].join('\n');
+  const step = (s: AptStep): string =>
+    [aptLine(s, 'build-dep', [o.dscPath], opts), aptLine(s, 'install', extra)].join('\n');
   return {
     words: ['build-dep', o.dscSha256, `profiles=${o.profiles.join(',')}`, ...extra],
-    names: extra,
+    names: [...new Set([...o.needs, ...extra])],
     download: step('download'),
     install: step('install'),
     binds: [{ source: o.dscSource, dest: o.dscPath, readonly: true }],

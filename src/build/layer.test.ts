@@ -58,15 +58,15 @@ test('dependency layers: made once, reused, same bytes as a plain install, untou
   const identity = crypto.createHash('sha256').update(jail.path).digest('hex');
   const spec = { root: layersRoot(home), jailIdentity: identity, maxBytes: 4 << 30 };
   let n = 0;
-  const build = async (port: Port, layers: boolean): Promise<{ res: BuildResult; log: string }> => {
+  const build = async (p: Port, layers: boolean): Promise<{ res: BuildResult; log: string }> => {
     n += 1;
     const logFile = path.join(home, 'logs', `${n}.log`);
     const res = await buildPort({
       home,
       jail: { name: jail.name, path: jail.path, arch: jail.arch, release: jail.release },
-      port,
+      port: p,
       identity: 'd'.repeat(64),
-      options: effectiveOptions(port.recipe, {}),
+      options: effectiveOptions(p.recipe, {}),
       depDebs: [],
       kilnRun: [],
       jobs: 1,

@@ -33,7 +33,7 @@ import {
   type BuildResult,
   type BuiltPackage,
 } from '../build/index.js';
-import { debianKilnVersion } from '../debian/index.js';
+import { buildDependNames, debianKilnVersion } from '../debian/index.js';
 import { currentGeneration, publish, repoDir, repoName } from '../repo/index.js';
 import { debAbiHash, debVersion, portSourceDateEpoch } from '../package/index.js';
 import { effectiveOptions } from '../recipe/index.js';
@@ -46,6 +46,7 @@ import { expectedDuration, lastPublishSeconds, type Expected } from './durations
 import { PhaseMeter } from './meter.js';
 import { sharedNames } from './shared-layer.js';
 import { layersRoot } from '../layers/index.js';
+import { jailPackageIndex } from '../sandbox/index.js';
 
 /** Everything a bulk needs; the CLI fills it from the command line, kiln.yaml and `planBulk`. */
 export interface RunBulkOptions {
@@ -312,11 +313,19 @@ interface BuildState extends BuildPhaseInput {
 function layerSpec(o: RunBulkOptions): LayerSpec | undefined {
   if (!o.layers || o.layers.maxMb <= 0 || o.runner || o.execute) return undefined;
   const ccache = o.ccache !== undefined && !fs.existsSync(path.join(o.jail.path, 'usr/bin/ccache'));
-  const requests = o.plan.build.flatMap((origin) => {
-    const p = o.ports.get(origin);
-    if (!p || p.recipe.build.system === 'debian') return [];
+  const members = o.plan.build.map((origin) => o.ports.get(origin)).filter((p): p is Port => p !== undefined);
+  // Archive packages only: not what a member of this bulk makes (kiln's are installed per build), no virtual names.
+  const made = new Set(members.flatMap((p) => p.debian?.binary ?? [p.pkgname]));
+  const real = new Set([...jailPackageIndex(o.jail.path).keys()].map((k) => k.split('_')[0]!));
+  const profiles = new Set(o.withTests ? [] : ['nocheck']);
+  const requests = members.map((p) => {
+    const d = p.debian;
+    if (p.recipe.build.system === 'debian' && d) {
+      const names = buildDependNames([d.buildDepends, d.buildDependsArch, d.buildDependsIndep], o.jail.arch, profiles);
+      return [...names.filter((n) => !made.has(n) && real.has(n)), 'fakeroot'];
+    }
     const sys = p.recipe.depends.system;
-    return [ccache && sys.length > 0 && !sys.includes('ccache') ? [...sys, 'ccache'] : [...sys]];
+    return ccache && sys.length > 0 && !sys.includes('ccache') ? [...sys, 'ccache'] : [...sys];
   });
   return {
     root: layersRoot(o.home),

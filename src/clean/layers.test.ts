@@ -35,16 +35,25 @@ test('kiln clean layers removes every layer but one a live sandbox stacks, and t
   fs.mkdirSync(sb, { recursive: true });
   fs.writeFileSync(
     path.join(sb, 'owner.json'),
-    JSON.stringify({ pid: process.pid, pidStart: processStart(process.pid), jail: 'j', lower: '/', layers: [`${busy}/root`] }),
+    JSON.stringify({
+      pid: process.pid,
+      pidStart: processStart(process.pid),
+      jail: 'j',
+      lower: '/',
+      layers: [`${busy}/root`],
+    }),
   );
   const dry = cleanLayers({ home, store, dryRun: true });
   assert.deepEqual(
-    dry.removed.map((r) => r.path),
+    dry.removed.map((x) => x.path),
     [path.relative(home, idle)],
   );
   assert.ok(fs.existsSync(idle), 'a dry run removes nothing');
   const r = cleanLayers({ home, store });
-  assert.deepEqual(r.spared.map((s) => s.path), [path.relative(home, busy)]);
+  assert.deepEqual(
+    r.spared.map((s) => s.path),
+    [path.relative(home, busy)],
+  );
   assert.equal(fs.existsSync(idle), false);
   assert.equal(findLayer(layersRoot(home), 'j', 'b'), undefined);
   assert.deepEqual(fs.readdirSync(path.join(layersRoot(home), 'j', 'alias')), ['a'], 'the dead alias went');

@@ -271,3 +271,27 @@ export function describeBroken(b: BrokenEdge): string {
     `this build takes ${b.via} from the archive instead of waiting for ${b.to}`
   );
 }
+
+/**
+ * The binary package names a source's Build-Depends fields (`Build-Depends`, `-Arch`, `-Indep`, as in Sources) need
+ * for `arch` under `profiles`: per group the first admitted alternative, without version or architecture qualifier.
+ */
+export function buildDependNames(fields: readonly string[], arch: string, profiles: ReadonlySet<string>): string[] {
+  const out = new Set<string>();
+  for (const f of fields) {
+    const text = f
+      .replace(/\s+/g, ' ')
+      .split(',')
+      .map((g) =>
+        g
+          .split('|')
+          .map((a) => a.trim())
+          .filter(Boolean)
+          .join(' | '),
+      )
+      .filter(Boolean)
+      .join(', ');
+    for (const n of neededBinaries(text, arch, profiles)) out.add(n);
+  }
+  return [...out].sort();
+}

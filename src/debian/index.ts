@@ -48,6 +48,7 @@ export {
   profilesAdmit,
   neededBinaries,
   mentionedBinaries,
+  buildDependNames,
   breakCycles,
   describeBroken,
   type DepEdge,
