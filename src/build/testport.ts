@@ -78,6 +78,7 @@ class HoldingRunner implements SandboxRunner {
       home: this.home,
       jail: opts.jail,
       ...(opts.label !== undefined ? { label: opts.label } : {}),
+      ...(opts.layers ? { layers: opts.layers } : {}),
     });
     this.session = new Remembering(sb);
     return this.session;

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { run } from '../util/exec.js';
-import { listSandboxes, removeTree } from '../sandbox/index.js';
+import { listKept, listSandboxes, removeTree } from '../sandbox/index.js';
 import { addedPackages, installedPackages } from './status.js';
 
 /** Bumped when the layout changes: older layers are then ignored (and evicted). */
@@ -251,10 +251,19 @@ export function listLayers(root: string): { dir: string; jail: string; meta: Lay
   return out;
 }
 
-/** Layer folders mounted under a sandbox whose kiln still runs. */
+/** Layer folders stacked by a sandbox whose kiln still runs, or that is mounted (kept by `testport --keep` too). */
 export function layersInUse(home: string): Set<string> {
   const out = new Set<string>();
   for (const s of listSandboxes(home)) if (s.live || s.mounted) for (const l of s.owner?.layers ?? []) out.add(l);
+  for (const k of listKept(home)) {
+    if (!k.mounted) continue;
+    try {
+      const o = JSON.parse(fs.readFileSync(path.join(k.dir, 'owner.json'), 'utf8')) as { layers?: unknown };
+      if (Array.isArray(o.layers)) for (const l of o.layers) if (typeof l === 'string') out.add(l);
+    } catch {
+      // no owner.json: it stacks no layer kiln knows of
+    }
+  }
   return out;
 }
 

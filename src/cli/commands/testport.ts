@@ -20,6 +20,7 @@ import { getOptionChoices } from '../../tree/index.js';
 import { hostArch, limitsForArch } from '../../jail/index.js';
 import { runBulk, packagesDir, portLimits, BulkEvents, plainLine } from '../../bulk/index.js';
 import { buildPort, kilnRunDeps, kilnSonameMap, type BuiltPackage } from '../../build/index.js';
+import { layersRoot } from '../../layers/index.js';
 import { debsIn, readQaReport, withQa } from '../../qa/index.js';
 import { testBuild, type AfterBuild } from '../../build/testport.js';
 import type { Limits } from '../../sandbox/index.js';
@@ -218,6 +219,16 @@ export async function testportCommand(argv: string[], ctx: CliContext): Promise<
         sourceDateEpoch: Number(ctx.env.SOURCE_DATE_EPOCH ?? 1),
         mirrors: cfg.mirrors,
         debianMirror: hostMirror(cfg.debian_mirror),
+        // The maintainer's loop gains most: each rerun finds the port's dependencies in its layer.
+        ...(cfg.cache.layers_mb > 0
+          ? {
+              layers: {
+                root: layersRoot(ctx.home),
+                jailIdentity: jail.identity,
+                maxBytes: cfg.cache.layers_mb * 1048576,
+              },
+            }
+          : {}),
         signal: ac.signal,
         onPhase: (p) => {
           if (p !== 'teardown') ctx.out(`kiln testport: ${origin}: phase ${p}`);
