@@ -67,16 +67,33 @@ export async function dependencyLayer(ctx: LayerContext, req: LayerRequest): Pro
   const shared = spec.shared ?? [];
   const useShared =
     shared.length > 0 && shared.every((n) => req.names.includes(n)) && req.names.some((n) => !shared.includes(n));
-  if (!useShared) return layerFor(ctx, req);
-  const parent = await layerFor(ctx, { words: ['install', ...shared], names: shared, ...installPackages(shared) });
+  const parent = useShared ? await sharedLayer(ctx, shared) : undefined;
+  if (!parent) return layerFor(ctx, req);
   try {
     return await layerFor(ctx, req, parent);
   } catch (e) {
     // Over the shared layer apt may not find a solution it finds over the jail (a version the shared layer has
-    // but the port's relations exclude): the port's layer is then made over the jail alone.
+    // but the port's relations exclude): the port's layer is then made over the jail.
     if (!(e instanceof ExecError) || e.reason === 'aborted') throw e;
     ctx.log(`dependency layer over the shared one failed (${e.message.split('\n')[0]}); making it over the jail`);
     return layerFor(ctx, req);
+  }
+}
+
+/** Shared layers apt could not make in this process (a virtual name with several providers): not tried again. */
+const sharedFailed = new Set<string>();
+
+/** The bulk's shared layer, or undefined when it cannot be made (the port's layer is then made over the jail). */
+async function sharedLayer(ctx: LayerContext, shared: readonly string[]): Promise<Layer | undefined> {
+  const id = `${ctx.inp.layers!.root}\0${ctx.inp.jail.name}\0${ctx.inp.layers!.jailIdentity}\0${shared.join(' ')}`;
+  if (sharedFailed.has(id)) return undefined;
+  try {
+    return await layerFor(ctx, { words: ['install', ...shared], names: shared, ...installPackages(shared) });
+  } catch (e) {
+    if (!(e instanceof ExecError) || e.reason === 'aborted') throw e;
+    sharedFailed.add(id);
+    ctx.log(`the shared dependency layer (${shared.join(' ')}) cannot be made; the port's own goes over the jail`);
+    return undefined;
   }
 }
 
@@ -129,18 +146,22 @@ async function makeLayer(ctx: LayerContext, req: LayerRequest, reqKey: string, p
       install: req.install,
       ...(req.binds ? { binds: req.binds } : {}),
     });
+    const t1 = Date.now();
     const layer = await saveLayer({
       root: spec.root,
       jail: { name: inp.jail.name, identity: spec.jailIdentity },
       reqKey,
       request: req.words,
       ...(parent ? { parent } : {}),
-      upper: sb.upper,
+      take: (dest) => sb.teardownKeepingUpper(dest),
       idBase: sb.hostId(0),
       before,
       after: readInstalled(status),
     });
-    log(`${describe(layer)}: made in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const secs = (a: number, b: number): string => ((b - a) / 1000).toFixed(1);
+    log(
+      `${describe(layer)}: made in ${secs(t0, Date.now())} s (install ${secs(t0, t1)} s, saved in ${secs(t1, Date.now())} s)`,
+    );
     const evicted = await evictLayers(inp.home, spec.maxBytes, layerStack(layer));
     for (const d of evicted) log(`dependency layer ${path.basename(d).slice(0, 16)}: evicted (cache.layers_mb)`);
     return layer;

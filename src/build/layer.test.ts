@@ -85,6 +85,12 @@ test('dependency layers: made once, reused, same bytes as a plain install, untou
   const first = await build(port, true);
   assert.ok(first.res.ok, `${first.res.phase}: ${first.res.reason}\n${first.log.slice(-3000)}`);
   assert.match(first.log, /dependency layer [0-9a-f]{16}: not made yet/);
+  t.diagnostic(
+    first.log
+      .split('\n')
+      .filter((l) => / made in /.test(l))
+      .join(' '),
+  );
   assert.deepEqual(
     first.res.timings.map((p) => p.name).slice(0, 3),
     ['fetch', 'layer', 'sandbox'],

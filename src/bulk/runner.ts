@@ -46,7 +46,6 @@ import { expectedDuration, lastPublishSeconds, type Expected } from './durations
 import { PhaseMeter } from './meter.js';
 import { sharedNames } from './shared-layer.js';
 import { layersRoot } from '../layers/index.js';
-import { jailPackageIndex } from '../sandbox/index.js';
 
 /** Everything a bulk needs; the CLI fills it from the command line, kiln.yaml and `planBulk`. */
 export interface RunBulkOptions {
@@ -314,15 +313,15 @@ function layerSpec(o: RunBulkOptions): LayerSpec | undefined {
   if (!o.layers || o.layers.maxMb <= 0 || o.runner || o.execute) return undefined;
   const ccache = o.ccache !== undefined && !fs.existsSync(path.join(o.jail.path, 'usr/bin/ccache'));
   const members = o.plan.build.map((origin) => o.ports.get(origin)).filter((p): p is Port => p !== undefined);
-  // Archive packages only: not what a member of this bulk makes (kiln's are installed per build), no virtual names.
+  // Archive packages only: not what a member of this bulk makes (kiln's are installed per build). A virtual name
+  // (debhelper-compat) stays: apt takes its one provider, and a shared layer apt cannot make is skipped.
   const made = new Set(members.flatMap((p) => p.debian?.binary ?? [p.pkgname]));
-  const real = new Set([...jailPackageIndex(o.jail.path).keys()].map((k) => k.split('_')[0]!));
   const profiles = new Set(o.withTests ? [] : ['nocheck']);
   const requests = members.map((p) => {
     const d = p.debian;
     if (p.recipe.build.system === 'debian' && d) {
       const names = buildDependNames([d.buildDepends, d.buildDependsArch, d.buildDependsIndep], o.jail.arch, profiles);
-      return [...names.filter((n) => !made.has(n) && real.has(n)), 'fakeroot'];
+      return [...names.filter((n) => !made.has(n)), 'fakeroot'];
     }
     const sys = p.recipe.depends.system;
     return ccache && sys.length > 0 && !sys.includes('ccache') ? [...sys, 'ccache'] : [...sys];

@@ -13,7 +13,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { run } from '../util/exec.js';
 import { listKept, listSandboxes, removeTree } from '../sandbox/index.js';
 import { addedPackages, installedPackages } from './status.js';
 
@@ -168,8 +167,8 @@ export interface SaveLayerInput {
   readonly reqKey: string;
   readonly request: readonly string[];
   readonly parent?: Layer;
-  /** The sandbox's writable layer on the host, and the host id of its root. */
-  readonly upper: string;
+  /** Puts the sandbox's writable layer at `dest` (and ends the sandbox); the host id of its root. */
+  readonly take: (dest: string) => Promise<void>;
   readonly idBase: number;
   /** Installed packages (see `installedPackages`) before and after the install. */
   readonly before: readonly string[];
@@ -177,8 +176,8 @@ export interface SaveLayerInput {
 }
 
 /**
- * Copies the sandbox's writable layer into a new layer (or finds the same one made already) and records the
- * request's alias. Folders of kiln's own (`/kiln`, the mount points of its binds) are left out.
+ * Moves the sandbox's writable layer into a new layer (or finds the same one made already: then the sandbox just
+ * ends) and records the request's alias. Folders of kiln's own (`/kiln`, its binds' mount points) are left out.
  */
 export async function saveLayer(i: SaveLayerInput): Promise<Layer> {
   const packages = addedPackages(i.before, i.after);
@@ -194,7 +193,7 @@ export async function saveLayer(i: SaveLayerInput): Promise<Layer> {
     const tmp = path.join(jailDir, `.tmp-${key.slice(0, 16)}-${crypto.randomBytes(4).toString('hex')}`);
     fs.mkdirSync(tmp, { mode: 0o700 });
     try {
-      await run('cp', ['-a', '--reflink=auto', '--', i.upper, path.join(tmp, 'root')]);
+      await i.take(path.join(tmp, 'root'));
       fs.rmSync(path.join(tmp, 'root', 'kiln'), { recursive: true, force: true });
       const { bytes, files } = shiftIds(path.join(tmp, 'root'), i.idBase);
       const meta: LayerMeta = {

@@ -561,6 +561,29 @@ export class Sandbox implements SandboxSession {
     return { diskBytes: this.disk.diskBytes };
   }
 
+  /**
+   * Tears the sandbox down as {@link teardown} does, after putting its writable layer at `dest` (which must not
+   * exist): a rename once the overlay is unmounted, or a copy when the layer is on a file system of its own (a disk
+   * limit or tmpfs). Call it only when nothing runs in the sandbox.
+   */
+  async teardownKeepingUpper(dest: string): Promise<void> {
+    try {
+      const all = [...(this.userns ? mountsUnder(this.userns.gate) : []), ...mountsUnder(this.dir)];
+      if (this.disk === null && all.length > 0) {
+        all.sort((a, b) => b.seq - a.seq);
+        await run(
+          'umount',
+          all.map((m) => m.target),
+          { allowFailure: true },
+        );
+      }
+      if (this.disk === null && mountsUnder(this.dir).length === 0) fs.renameSync(this.upper, dest);
+      else await run('cp', ['-a', '--reflink=auto', '--', this.upper, dest]);
+    } finally {
+      await this.teardown();
+    }
+  }
+
   /** Kills what still runs, unmounts, removes the sandbox folder. Idempotent; safe to call concurrently. */
   teardown(): Promise<void> {
     if (this.closed) return Promise.resolve();
