@@ -9,6 +9,7 @@ import path from 'node:path';
 import { openStore } from '../../src/store/index.js';
 import { REPO_ROOT } from '../../src/bulk/testing.js';
 import { run } from '../../src/util/exec.js';
+import { hostMirror } from '../../src/debian/index.js';
 
 const env = process.env;
 const home = env.DEBBULK_HOME ?? '/tmp/kiln-bench-debian-bulk';
@@ -55,29 +56,49 @@ if (!haveTree) {
   console.log(`   tree deb (Debian ${jail.release}) indexed in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 
-// The set: ROOT and what build-depends on it (--rdeps, DEPTH levels), or the first LIMIT of them for a short run.
-const plan = JSON.parse(
-  (
-    await kiln(
-      ['bulk', '-n', '--json', '-j', jailName, '-p', 'deb', '--rdeps', root, '--rdeps-depth', depth, root],
-      true,
-    )
-  ).stdout,
-) as { build: string[] };
-let origins = [...plan.build];
+// The set: each ROOT (comma-separated) and what build-depends on it (--rdeps, DEPTH levels), in plan order.
+const origins: string[] = (env.DEBBULK_ORIGINS ?? '').split(/\s+/).filter(Boolean);
+for (const r of origins.length > 0 ? [] : root.split(',').filter(Boolean)) {
+  const plan = JSON.parse(
+    (await kiln(['bulk', '-n', '--json', '-j', jailName, '-p', 'deb', '--rdeps', r, '--rdeps-depth', depth, r], true))
+      .stdout,
+  ) as { build: string[] };
+  for (const o of plan.build) if (!origins.includes(o)) origins.push(o);
+}
+// The tree's sources.json: SOURCE → [directory, "NAME SHA256 SIZE" lines, ...].
+const sources = JSON.parse(fs.readFileSync(path.join(home, 'trees', 'deb', 'sources.json'), 'utf8')) as Record<
+  string,
+  [string, string]
+>;
+const filesOf = (o: string): { name: string; size: number }[] =>
+  (sources[o.split('/')[1]!]?.[1] ?? '')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => ({ name: l.split(' ')[0]!, size: Number(l.split(' ')[2] ?? 0) }));
 if (maxKb > 0) {
-  // The tree's sources.json: SOURCE → [directory, "NAME SHA256 SIZE" lines, ...].
-  const sources = JSON.parse(fs.readFileSync(path.join(home, 'trees', 'deb', 'sources.json'), 'utf8')) as Record<
-    string,
-    [string, string]
-  >;
-  const kb = (o: string): number =>
-    (sources[o.split('/')[1]!]?.[1] ?? '').split('\n').reduce((n, l) => n + Number(l.split(' ')[2] ?? 0), 0) / 1024;
+  const kb = (o: string): number => filesOf(o).reduce((n, f) => n + f.size, 0) / 1024;
   const big = origins.filter((o) => kb(o) > maxKb);
-  origins = origins.filter((o) => kb(o) <= maxKb);
+  for (const o of big) origins.splice(origins.indexOf(o), 1);
   console.log(`   left out, over ${maxKb} KiB of sources: ${big.join(' ') || 'none'}`);
 }
-if (limit > 0) origins = origins.slice(0, limit);
+if (env.DEBBULK_SERVED === '1') {
+  // Only sources whose every file the mirror serves (a partial mirror fails them in fetch otherwise).
+  const mirror = hostMirror().replace(/\/+$/, '');
+  const missing: string[] = [];
+  for (const o of [...origins]) {
+    const dir = sources[o.split('/')[1]!]?.[0] ?? '';
+    for (const f of filesOf(o)) {
+      const r = await fetch(`${mirror}/${dir}/${f.name}`, { method: 'HEAD' }).catch(() => undefined);
+      if (r?.status !== 200) {
+        missing.push(o);
+        origins.splice(origins.indexOf(o), 1);
+        break;
+      }
+    }
+  }
+  console.log(`   left out, not served by the mirror: ${missing.join(' ') || 'none'}`);
+}
+if (limit > 0) origins.splice(limit);
 console.log(
   `   the set: ${origins.length} source packages (${root} and its reverse build dependencies, depth ${depth}${limit > 0 ? `, the first ${limit}: a SHORT run` : ''})`,
 );
