@@ -100,7 +100,9 @@ if (env.DEBBULK_SERVED === '1') {
 }
 if (limit > 0) origins.splice(limit);
 console.log(
-  `   the set: ${origins.length} source packages (${root} and its reverse build dependencies, depth ${depth}${limit > 0 ? `, the first ${limit}: a SHORT run` : ''})`,
+  env.DEBBULK_ORIGINS
+    ? `   the set: ${origins.length} source packages (DEBBULK_ORIGINS): ${origins.join(' ')}`
+    : `   the set: ${origins.length} source packages (${root} and its reverse build dependencies, depth ${depth}${limit > 0 ? `, the first ${limit}: a SHORT run` : ''})`,
 );
 if (origins.length === 0) {
   console.error('nothing to build');
@@ -147,7 +149,10 @@ async function bulk(what: string, extra: string[]): Promise<Map<string, number>>
 }
 
 fs.writeFileSync(path.join(home, 'kiln.yaml'), 'ccache: true\n');
-const cold = await bulk('cold (-J 2, empty caches)', ['-C']);
+// Cold: no dependency layer and no compiler cache yet (the apt package cache stays: downloads are not measured).
+await kiln(['clean', 'layers']);
+await kiln(['clean', 'ccache']);
+const cold = await bulk('cold (-J 2, no layers, no ccache)', ['-C']);
 await bulk('warm (-J 2, everything rebuilt with -C; ccache and any dependency layers warm)', ['-C']);
 
 // sbuild, unshare mode, one package at a time, for the first N of the set that kiln built.
