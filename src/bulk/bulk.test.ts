@@ -76,6 +76,12 @@ test('the example tree: -J 2 respects dependencies, serves a repository apt inst
     );
     assert.ok(overlap, 'two builds overlapped in time on different builders');
     assert.deepEqual(mountsUnder(home), []);
+    // Dependency layers: pkg-config, which signify and serd both install, is the bulk's shared layer; serd's own
+    // (meson, ninja-build) is made over it; cjson's (cmake) over the jail.
+    const logOf = (r: BuildRow | undefined): string => fs.readFileSync(r!.log!, 'utf8');
+    assert.match(logOf(at.get('textproc/serd')), /dependency layer [0-9a-f]{16} over [0-9a-f]{16} \(/);
+    assert.match(logOf(at.get('security/signify-openbsd')), /system dependencies come from dependency layer/);
+    assert.doesNotMatch(logOf(at.get('textproc/cjson')), /dependency layer [0-9a-f]{16} over /);
 
     // Serve it, point a fresh Debian root at it, install with plain apt, run the programs.
     await app.listen({ host: '127.0.0.1', port: 0 });
@@ -123,6 +129,11 @@ test('the example tree: -J 2 respects dependencies, serves a repository apt inst
         .map((r) => r.origin)
         .sort(),
       ['devel/libbsd', 'security/signify-openbsd'],
+    );
+    assert.match(
+      logOf(b2.find((r) => r.origin === 'security/signify-openbsd')),
+      /dependency layer [0-9a-f]{16} .*: reused/,
+      'the rebuild finds its layer',
     );
     assert.deepEqual(
       b2.filter((r) => r.result === 'deleted').map((r) => r.origin),
