@@ -13,6 +13,9 @@ import { buildPort, type BuildResult } from '../build/index.js';
 import { DistfileCache } from '../fetch/index.js';
 import { debianArch } from '../debian/index.js';
 import { cleanupStaleSandboxes } from '../sandbox/index.js';
+import { loadConfig } from '../config/index.js';
+import { layersRoot } from '../layers/index.js';
+import type { LayerSpec } from '../build/index.js';
 import { authHeader, downloadBlob, extractTarball, TransferError, uploadBlob, writePortFiles } from './blobs.js';
 import crypto from 'node:crypto';
 import { connectRedis, redisOptions, WorkerRegistry } from './registry.js';
@@ -190,6 +193,8 @@ export class DistWorker {
         outDir: out,
         logFile,
         sourceDateEpoch: d.sourceDateEpoch,
+        // Layers per worker home (the worker's kiln.yaml cache.layers_mb); no bulk-wide shared layer here.
+        ...layersOf(this.o.home, d.jail.identity),
         signal: this.abort.signal,
         onPhase: (phase) => {
           const c = this.current.get(slot);
@@ -371,4 +376,15 @@ export async function startWorker(o: DistWorkerOptions): Promise<DistWorker> {
   const w = new DistWorker(o);
   await w.start();
   return w;
+}
+
+/** The worker's dependency layers for a jail (its home's kiln.yaml `cache.layers_mb`; none when 0 or unreadable). */
+function layersOf(home: string, jailIdentity: string): { layers?: LayerSpec } {
+  let mb = 8192;
+  try {
+    mb = loadConfig(home).cache.layers_mb;
+  } catch {
+    return {};
+  }
+  return mb > 0 ? { layers: { root: layersRoot(home), jailIdentity, maxBytes: mb * 1048576 } } : {};
 }
