@@ -33,6 +33,36 @@ export function ccacheDir(home: string, jail: string, tree: string, origin: stri
 export const CCACHE_MOUNT = '/kiln/ccache';
 
 /**
+ * Where a port's autoconf cache lives, in its own ccache folder (so just as private to the port, claimed and removed
+ * with it; ccache's own cleanup only walks its `0`-`f` folders). Holds `config.cache` and the `key` it was made for.
+ */
+export const CONFIGURE_CACHE_DIR = `${CCACHE_MOUNT}/kiln-configure`;
+
+/**
+ * Shell lines (pure) that run before `./configure` and leave `$kiln_cache` naming the autoconf cache file to pass as
+ * `--cache-file`: the file is kept only while its key still matches, the key being the sha256 of `fixed` (what kiln
+ * decides: the configure command with the port's options, the build's environment), of `./configure` itself (a patch
+ * to it may change a check under the same cache variable) and of `/var/lib/dpkg/status` (every installed package and
+ * version, so a jail update or a changed dependency starts over). A stale or foreign answer can therefore only come
+ * from the port's own earlier builds (the same untrusted recipe, which already runs code in its sandbox), never from
+ * another port's.
+ */
+export function configureCacheLines(fixed: string): string[] {
+  const kc = CONFIGURE_CACHE_DIR;
+  return [
+    `mkdir -p ${kc}`,
+    `kiln_key=$( { printf '%s\\n' ${shWord(fixed)}; cat ./configure /var/lib/dpkg/status; } | sha256sum | cut -c1-64)`,
+    `if [ "$(cat ${kc}/key 2>/dev/null)" != "$kiln_key" ]; then rm -f ${kc}/config.cache; printf '%s\\n' "$kiln_key" > ${kc}/key; fi`,
+    `kiln_cache=${kc}/config.cache`,
+  ];
+}
+
+/** One word for POSIX sh, single-quoted. */
+function shWord(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
  * Makes the cache folder `dir` (mode 0700) and gives everything in it to host id `owner` (the build user of the
  * sandbox about to use it), before the sandbox runs anything. Each sandbox has its own random host id range, so the
  * objects, manifests and stats of the previous build are another id's: without this, ccache can read but not write
