@@ -62,7 +62,10 @@ async function kilnBuild(n: number): Promise<number> {
     sourceDateEpoch: 1700000000,
     debianMirror: hostMirror(),
   });
-  if (!res.ok) throw new Error(`kiln build ${n} failed in ${res.phase}: ${res.reason}\n${fs.readFileSync(logFile, 'utf8').slice(-3000)}`);
+  if (!res.ok)
+    throw new Error(
+      `kiln build ${n} failed in ${res.phase}: ${res.reason}\n${fs.readFileSync(logFile, 'utf8').slice(-3000)}`,
+    );
   return res.timings.find((t) => t.name === 'build')!.wallMs;
 }
 
@@ -108,7 +111,8 @@ async function plainSetup(): Promise<void> {
     if (f.endsWith('.deb')) fs.copyFileSync(path.join(home, 'cache/apt/archives', f), path.join(archives, f));
   fs.mkdirSync(path.join(m, 'build/home'), { recursive: true });
   fs.mkdirSync(path.join(m, 'build/src'));
-  for (const f of stanza.files) fs.copyFileSync(path.join(home, 'distfiles/by-name', f.name), path.join(m, 'build/src', f.name));
+  for (const f of stanza.files)
+    fs.copyFileSync(path.join(home, 'distfiles/by-name', f.name), path.join(m, 'build/src', f.name));
   await run('chown', ['-R', '2000:2000', path.join(m, 'build')]);
   await inChroot(`cd /build && dpkg-source --no-copy -x src/${dsc} probe >/dev/null`, 'build');
   await inChroot(
@@ -119,7 +123,10 @@ async function plainSetup(): Promise<void> {
 
 /** One plain build (fresh unpack, untimed; dpkg-buildpackage timed); wall ms. */
 async function plainBuild(n: number): Promise<number> {
-  await inChroot(`rm -rf /build/r; mkdir /build/r; cd /build/r && dpkg-source --no-copy -x /build/src/${dsc} ${srcName} >/dev/null`, 'build');
+  await inChroot(
+    `rm -rf /build/r; mkdir /build/r; cd /build/r && dpkg-source --no-copy -x /build/src/${dsc} ${srcName} >/dev/null`,
+    'build',
+  );
   const r = await inChroot(
     `cd /build/r/${srcName} && a=$(date +%s%N) && dpkg-buildpackage -b -uc -us >/build/plain-${n}.log 2>&1 && b=$(date +%s%N) && echo $(( (b - a) / 1000000 ))`,
     'build',

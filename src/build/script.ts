@@ -173,9 +173,10 @@ function cachedConfigure(inp: BuildScriptInput, configure: string): string {
     .filter(([k, v]) => k !== 'SOURCE_DATE_EPOCH' && k !== 'KILN_JOBS' && !(k === 'MAKEFLAGS' && /^-j\d+$/.test(v)))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const fixed = JSON.stringify({ configure, env });
-  return [...configureCacheLines(fixed), configure.replace('./configure ', './configure --cache-file="$kiln_cache" ')].join(
-    '\n',
-  );
+  return [
+    ...configureCacheLines(fixed),
+    configure.replace('./configure ', './configure --cache-file="$kiln_cache" '),
+  ].join('\n');
 }
 
 /**
