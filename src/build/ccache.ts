@@ -39,22 +39,24 @@ export const CCACHE_MOUNT = '/kiln/ccache';
 export const CONFIGURE_CACHE_DIR = `${CCACHE_MOUNT}/kiln-configure`;
 
 /**
- * Shell lines (pure) that run before `./configure` and leave `$kiln_cache` naming the autoconf cache file to pass as
- * `--cache-file`: the file is kept only while its key still matches, the key being the sha256 of `fixed` (what kiln
- * decides: the configure command with the port's options, the build's environment), of `./configure` itself (a patch
- * to it may change a check under the same cache variable) and of `/var/lib/dpkg/status` (every installed package and
- * version, so a jail update or a changed dependency starts over). A stale or foreign answer can therefore only come
- * from the port's own earlier builds (the same untrusted recipe, which already runs code in its sandbox), never from
- * another port's.
+ * The configure step's script (pure) around `configure` (a command starting `./configure `), given the port's autoconf
+ * cache file as `--cache-file`. The file is used only while its key still matches, the key being the sha256 of
+ * `fixed` (what kiln decides: the configure command with the port's options, the build's environment), of
+ * `./configure` itself (a patch to it may change a check under the same cache variable) and of
+ * `/var/lib/dpkg/status` (every installed package and version, so a jail update or a changed dependency starts
+ * over). The key is written only after configure succeeded: a configure killed while writing the file leaves no key,
+ * so the next build drops it. A stale or foreign answer can therefore only come from the port's own earlier builds
+ * (the same untrusted recipe, which already runs code in its sandbox), never from another port's.
  */
-export function configureCacheLines(fixed: string): string[] {
+export function cachedConfigureScript(fixed: string, configure: string): string {
   const kc = CONFIGURE_CACHE_DIR;
   return [
     `mkdir -p ${kc}`,
     `kiln_key=$( { printf '%s\\n' ${shWord(fixed)}; cat ./configure /var/lib/dpkg/status; } | sha256sum | cut -c1-64)`,
-    `if [ "$(cat ${kc}/key 2>/dev/null)" != "$kiln_key" ]; then rm -f ${kc}/config.cache; printf '%s\\n' "$kiln_key" > ${kc}/key; fi`,
-    `kiln_cache=${kc}/config.cache`,
-  ];
+    `if [ "$(cat ${kc}/key 2>/dev/null)" != "$kiln_key" ]; then rm -f ${kc}/key ${kc}/config.cache; fi`,
+    configure.replace(/^\.\/configure /, `./configure --cache-file=${kc}/config.cache `),
+    `printf '%s\\n' "$kiln_key" > ${kc}/key`,
+  ].join('\n');
 }
 
 /** One word for POSIX sh, single-quoted. */

@@ -101,7 +101,9 @@ test("with ccache, configure keeps the port's autoconf cache under a key of its 
   const conf = (inp: BuildScriptInput): string => buildSteps(inp).find((s) => s.name === 'configure')!.script;
   const cc = { ccache: { maxSize: '1G' } };
   const off = conf({ ...input(r, { NLS: false }), ...cc });
-  assert.match(off, /\n\.\/configure --cache-file="\$kiln_cache" --prefix=\/usr /);
+  assert.match(off, /\n\.\/configure --cache-file=\/kiln\/ccache\/kiln-configure\/config\.cache --prefix=\/usr /);
+  const [run, key] = [off.indexOf('\n./configure '), off.indexOf('> /kiln/ccache/kiln-configure/key')];
+  assert.ok(run > 0 && key > run, 'the key is written once configure succeeded, not before');
   assert.match(off, /kiln_key=.*cat \.\/configure \/var\/lib\/dpkg\/status/, 'the script and the installed packages');
   assert.doesNotMatch(conf(input(r)), /cache-file|kiln-configure/, 'without ccache, no cache file');
   assert.notEqual(conf({ ...input(r, { NLS: true }), ...cc }), off, 'another option: another key');

@@ -4,7 +4,7 @@
  */
 import type { Recipe } from '../recipe/index.js';
 import { ExecError } from '../util/exec.js';
-import { configureCacheLines } from './ccache.js';
+import { cachedConfigureScript } from './ccache.js';
 
 /** Where things live inside the sandbox. */
 export const SANDBOX_PATHS = {
@@ -164,7 +164,7 @@ export function buildSteps(inp: BuildScriptInput, withTests = false): BuildStep[
 
 /**
  * `configure` with the port's own autoconf cache (with ccache: in its per-port folder, see
- * {@link configureCacheLines}): a rebuild skips the checks whose answers cannot have changed. The key's fixed part is
+ * {@link cachedConfigureScript}): a rebuild skips the checks whose answers cannot have changed. The key's fixed part is
  * the configure command and the build's environment (without SOURCE_DATE_EPOCH and the job count, which no check
  * reads).
  */
@@ -173,10 +173,7 @@ function cachedConfigure(inp: BuildScriptInput, configure: string): string {
     .filter(([k, v]) => k !== 'SOURCE_DATE_EPOCH' && k !== 'KILN_JOBS' && !(k === 'MAKEFLAGS' && /^-j\d+$/.test(v)))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const fixed = JSON.stringify({ configure, env });
-  return [
-    ...configureCacheLines(fixed),
-    configure.replace('./configure ', './configure --cache-file="$kiln_cache" '),
-  ].join('\n');
+  return cachedConfigureScript(fixed, configure);
 }
 
 /**
