@@ -1,7 +1,9 @@
 /**
  * ccache per port, for real: a C port built twice in the shared test jail through its own cache gives the same
  * `.deb` bytes, and the second build's log shows the hit (each sandbox has its own host id range, so the second
- * must own what the first wrote); another origin gets another cache folder.
+ * must own what the first wrote); another origin gets another cache folder. An autotools port (libmd, from the
+ * examples) built twice: the second configure answers from the port's own autoconf cache, and the package is the
+ * same bytes; a cache made for another key is dropped, not used.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +16,8 @@ import { hostMirror } from '../debian/index.js';
 import { mountsUnder } from '../sandbox/index.js';
 import { buildPort } from './build.js';
 import { ccacheDir, claimCcacheDir } from './ccache.js';
+import { REPO_ROOT } from '../bulk/testing.js';
+import { testCacheDir } from '../jail/index.js';
 
 const C = 'int twice(int x) { return 2 * x; }\nint main(void) { return twice(0); }\n';
 
@@ -76,6 +80,60 @@ test('a C port built twice through its own ccache: the same .deb bytes, and hits
   assert.ok(first.deb.equals(second.deb), 'a cache hit gives the same package bytes');
   assert.notEqual(ccacheDir(home, 'test', 'tree', 'devel/other'), cache.dir);
   assert.notEqual(ccacheDir(home, 'test', 'other-tree', port.origin), cache.dir);
+});
+
+test('an autotools port rebuilt with ccache: configure answers from its own autoconf cache, the same .deb bytes', {
+  timeout: 30 * 60_000,
+}, async (t) => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-ccache-configure-'));
+  t.after(() => fs.rmSync(home, { recursive: true, force: true }));
+  fs.symlinkSync(path.join(testCacheDir(), 'distfiles'), path.join(home, 'distfiles'));
+  const loaded = loadPort(path.join(REPO_ROOT, 'examples/ports/devel/libmd'), 'devel/libmd', 'examples');
+  assert.ok(loaded.port, JSON.stringify(loaded.problems));
+  const port = loaded.port;
+  const jail = await testJail();
+  const cache = { dir: ccacheDir(home, 'test', 'examples', port.origin), maxSize: '50M' };
+  const conf = path.join(cache.dir, 'kiln-configure');
+  const build = async (n: number): Promise<{ debs: Buffer[]; log: string }> => {
+    const logFile = path.join(home, 'logs', `${n}.log`);
+    const res = await buildPort({
+      home,
+      jail: { name: jail.name, path: jail.path, arch: jail.arch, release: jail.release },
+      port,
+      identity: 'a'.repeat(64),
+      options: effectiveOptions(port.recipe, {}),
+      depDebs: [],
+      kilnRun: [],
+      jobs: 2,
+      limits: { wallMs: 15 * 60_000, noOutputMs: 5 * 60_000, nproc: 4096 },
+      outDir: path.join(home, `out${n}`),
+      logFile,
+      sourceDateEpoch: 1700000000,
+      debianMirror: hostMirror(),
+      ccache: cache,
+    });
+    const log = fs.readFileSync(logFile, 'utf8');
+    assert.ok(res.ok, `build ${n} failed in ${res.phase}: ${res.reason}\n${log.slice(-3000)}`);
+    return { debs: res.debs.map((d) => fs.readFileSync(d)), log };
+  };
+  const cached = (log: string): number => (log.match(/\.\.\. \(cached\) /g) ?? []).length;
+  const first = await build(1);
+  // (A configure answers a few checks from its own earlier ones even without a cache file.)
+  assert.ok(cached(first.log) < 30, `the first configure runs the checks (${cached(first.log)} cached)`);
+  assert.ok(fs.statSync(path.join(conf, 'config.cache')).size > 0, "the answers are kept in the port's cache folder");
+  const second = await build(2);
+  assert.ok(
+    cached(second.log) > cached(first.log) + 50,
+    `the second configure answers from the cache (${cached(second.log)} cached, ${cached(first.log)} the first time)`,
+  );
+  assert.equal(second.debs.length, first.debs.length);
+  second.debs.forEach((d, i) => assert.ok(d.equals(first.debs[i]!), `package ${i} is the same bytes`));
+  // A cache made for another key (another jail's packages, other options) is dropped before configure runs.
+  fs.writeFileSync(path.join(conf, 'key'), `${'0'.repeat(64)}\n`);
+  fs.appendFileSync(path.join(conf, 'config.cache'), 'ac_cv_header_stdio_h=${ac_cv_header_stdio_h=poisoned}\n');
+  const third = await build(3);
+  assert.equal(cached(third.log), cached(first.log), 'a cache of another key is not used');
+  assert.doesNotMatch(fs.readFileSync(path.join(conf, 'config.cache'), 'utf8'), /poisoned/);
 });
 
 test('a build claims its whole cache folder under its own host id, following no symlink a build planted', (t) => {

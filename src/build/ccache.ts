@@ -33,6 +33,38 @@ export function ccacheDir(home: string, jail: string, tree: string, origin: stri
 export const CCACHE_MOUNT = '/kiln/ccache';
 
 /**
+ * Where a port's autoconf cache lives, in its own ccache folder (so just as private to the port, claimed and removed
+ * with it; ccache's own cleanup only walks its `0`-`f` folders). Holds `config.cache` and the `key` it was made for.
+ */
+export const CONFIGURE_CACHE_DIR = `${CCACHE_MOUNT}/kiln-configure`;
+
+/**
+ * The configure step's script (pure) around `configure` (a command starting `./configure `), given the port's autoconf
+ * cache file as `--cache-file`. The file is used only while its key still matches, the key being the sha256 of
+ * `fixed` (what kiln decides: the configure command with the port's options, the build's environment), of
+ * `./configure` itself (a patch to it may change a check under the same cache variable) and of
+ * `/var/lib/dpkg/status` (every installed package and version, so a jail update or a changed dependency starts
+ * over). The key is written only after configure succeeded: a configure killed while writing the file leaves no key,
+ * so the next build drops it. A stale or foreign answer can therefore only come from the port's own earlier builds
+ * (the same untrusted recipe, which already runs code in its sandbox), never from another port's.
+ */
+export function cachedConfigureScript(fixed: string, configure: string): string {
+  const kc = CONFIGURE_CACHE_DIR;
+  return [
+    `mkdir -p ${kc}`,
+    `kiln_key=$( { printf '%s\\n' ${shWord(fixed)}; cat ./configure /var/lib/dpkg/status; } | sha256sum | cut -c1-64)`,
+    `if [ "$(cat ${kc}/key 2>/dev/null)" != "$kiln_key" ]; then rm -f ${kc}/key ${kc}/config.cache; fi`,
+    configure.replace(/^\.\/configure /, `./configure --cache-file=${kc}/config.cache `),
+    `printf '%s\\n' "$kiln_key" > ${kc}/key`,
+  ].join('\n');
+}
+
+/** One word for POSIX sh, single-quoted. */
+function shWord(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
  * Makes the cache folder `dir` (mode 0700) and gives everything in it to host id `owner` (the build user of the
  * sandbox about to use it), before the sandbox runs anything. Each sandbox has its own random host id range, so the
  * objects, manifests and stats of the previous build are another id's: without this, ccache can read but not write

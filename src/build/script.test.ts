@@ -92,3 +92,26 @@ test('a traced step names the command that failed, not the first line of its scr
   );
   assert.throws(() => t.explain(new Error('other')), /other/);
 });
+
+test("with ccache, configure keeps the port's autoconf cache under a key of its options and environment", () => {
+  const r = recipe({
+    build: { system: 'autotools' },
+    options: { NLS: { default: false, description: 'nls', configure_args: { on: ['--enable-nls'], off: [] } } },
+  });
+  const conf = (inp: BuildScriptInput): string => buildSteps(inp).find((s) => s.name === 'configure')!.script;
+  const cc = { ccache: { maxSize: '1G' } };
+  const off = conf({ ...input(r, { NLS: false }), ...cc });
+  assert.match(off, /\n\.\/configure --cache-file=\/kiln\/ccache\/kiln-configure\/config\.cache --prefix=\/usr /);
+  const [run, key] = [off.indexOf('\n./configure '), off.indexOf('> /kiln/ccache/kiln-configure/key')];
+  assert.ok(run > 0 && key > run, 'the key is written once configure succeeded, not before');
+  assert.match(off, /kiln_key=.*cat \.\/configure \/var\/lib\/dpkg\/status/, 'the script and the installed packages');
+  assert.doesNotMatch(conf(input(r)), /cache-file|kiln-configure/, 'without ccache, no cache file');
+  assert.notEqual(conf({ ...input(r, { NLS: true }), ...cc }), off, 'another option: another key');
+  const env = recipe({ build: { system: 'autotools', env: { CFLAGS: '-O3' } } });
+  assert.notEqual(
+    conf({ ...input(env), ...cc }),
+    conf({ ...input(recipe({ build: { system: 'autotools' } })), ...cc }),
+  );
+  // The epoch and the job budget change between builds of the same sources; no check reads them.
+  assert.equal(conf({ ...input(r, {}, 1), ...cc, sourceDateEpoch: 1 }), conf({ ...input(r, {}, 8), ...cc }));
+});

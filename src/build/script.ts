@@ -4,6 +4,7 @@
  */
 import type { Recipe } from '../recipe/index.js';
 import { ExecError } from '../util/exec.js';
+import { cachedConfigureScript } from './ccache.js';
 
 /** Where things live inside the sandbox. */
 export const SANDBOX_PATHS = {
@@ -120,14 +121,16 @@ export function buildSteps(inp: BuildScriptInput, withTests = false): BuildStep[
     steps.push({ name: 'build', script: b.script });
   } else {
     switch (b.system) {
-      case 'autotools':
+      case 'autotools': {
+        const configure = sp(`./configure --prefix=/usr --sysconfdir=/etc --localstatedir=/var ${cargs}`);
         steps.push({
           name: 'configure',
-          script: `if [ ! -x ./configure ]; then autoreconf -fi; fi\n${sp(`./configure --prefix=/usr --sysconfdir=/etc --localstatedir=/var ${cargs}`)}`,
+          script: `if [ ! -x ./configure ]; then autoreconf -fi; fi\n${inp.ccache ? cachedConfigure(inp, configure) : configure}`,
         });
         steps.push({ name: 'build', script: sp(`make ${margs}`) });
         steps.push({ name: 'install', script: 'make install DESTDIR="$DESTDIR"' });
         break;
+      }
       case 'cmake':
         steps.push({
           name: 'configure',
@@ -157,6 +160,20 @@ export function buildSteps(inp: BuildScriptInput, withTests = false): BuildStep[
   }
   if (withTests && b.test !== undefined) steps.push({ name: 'test', script: b.test });
   return steps;
+}
+
+/**
+ * `configure` with the port's own autoconf cache (with ccache: in its per-port folder, see
+ * {@link cachedConfigureScript}): a rebuild skips the checks whose answers cannot have changed. The key's fixed part is
+ * the configure command and the build's environment (without SOURCE_DATE_EPOCH and the job count, which no check
+ * reads).
+ */
+function cachedConfigure(inp: BuildScriptInput, configure: string): string {
+  const env = Object.entries(buildEnv(inp))
+    .filter(([k, v]) => k !== 'SOURCE_DATE_EPOCH' && k !== 'KILN_JOBS' && !(k === 'MAKEFLAGS' && /^-j\d+$/.test(v)))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const fixed = JSON.stringify({ configure, env });
+  return cachedConfigureScript(fixed, configure);
 }
 
 /**
