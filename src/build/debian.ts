@@ -36,7 +36,7 @@ import {
 } from './debian-text.js';
 import type { BuildPortInput } from './build.js';
 import { debianLayerRequest, dependencyLayer, satisfiedByLayer } from './layer-phase.js';
-import { layerStack } from '../layers/index.js';
+import { layerStack, readInstalled } from '../layers/index.js';
 
 /** What `buildPort` lends the debian procedure: its phase runner, log and sandbox command runner. */
 export interface DebianBuildContext {
@@ -279,7 +279,11 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
     }
     const profiles = words.profiles.length > 0 ? ['-o', `APT::Build-Profiles=${words.profiles.join(',')}`] : [];
     // fakeroot unless the rules need no root; and the overlay recipe's `depends.system`, if any.
-    const extra = [...(needRoot ? ['fakeroot'] : []), ...r.depends.system];
+    const extra = [
+      ...(needRoot ? ['fakeroot'] : []),
+      ...r.depends.system,
+      ...(layer ? kilnOverLayer(sb, inp.depDebs) : []),
+    ];
     // Download (archive proxy only; the local source's index is made then), then install with no network (install.ts).
     const step = (s: AptStep): string =>
       [aptLine(s, 'build-dep', [srcDir], profiles), ...(extra.length > 0 ? [aptLine(s, 'install', extra)] : [])].join(
@@ -365,4 +369,14 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
     );
     return { debs, dbgsym };
   });
+}
+
+/**
+ * The binaries of kiln's `.deb`s that the dependency layer installed in their archive version: build-dep leaves a
+ * satisfied relation alone, so they are named to apt, which takes kiln's (pinned above the archive, +kilnN higher).
+ */
+function kilnOverLayer(sb: SandboxSession, depDebs: readonly string[]): string[] {
+  const installed = new Set(readInstalled(resolveInside(sb, '/var/lib/dpkg/status')).map((p) => p.split(':')[0]!));
+  const names = depDebs.map((d) => path.basename(d).split('_')[0]!).filter((n) => installed.has(n));
+  return [...new Set(names)].sort();
 }
