@@ -6,6 +6,7 @@ import { scanTree, type ScanOptions, type TreeScan } from './scan.js';
 import type { TreeRef } from './ref.js';
 import { scanCacheFile } from './scan-cache.js';
 import { recipe, tmpDir, writePort } from './testkit.js';
+import { portDepends, portOptions } from '../graph/index.js';
 
 const RACY_MS = 40;
 
@@ -171,4 +172,37 @@ test('a change within the racy margin is never cached; a damaged cache is ignore
     () => scan.ports.get('devel/p4')!.recipe.build,
     (e: Error & { code?: string }) => e.code === 'KILN_E_TREE_INVALID' && /damaged/.test(e.message),
   );
+});
+
+test("a cached port gives its depends and options without making its recipe, and they are its recipe's", (t) => {
+  const root = tmpDir(t);
+  const tree = path.join(root, 'tree');
+  const cache = { dir: path.join(root, 'home', 'cache', 'scan'), racyMs: RACY_MS };
+  writePort(tree, 'devel/aa', recipe('1.0', 'options:\n  NLS:\n    default: true\n    description: nls\n'));
+  writePort(tree, 'devel/bb', recipe('1.0', 'depends:\n  build: [devel/aa]\n  run: [outside/x]\n  system: [pkg-config]\n'));
+  settle();
+  const ref: TreeRef = { name: 'tree', layers: [{ name: 'tree', dir: tree }] };
+  assert.equal(scanTree(ref, { cache, workers: 0 }).cache!.written, true);
+  const cold = scanTree(ref, { workers: 0 });
+  const cached = scanTree(ref, { cache, workers: 0 });
+  assert.equal(cached.cache!.reused, 2);
+  for (const [o, p] of cached.ports) {
+    const want = cold.ports.get(o)!;
+    assert.deepEqual(portDepends(p), want.recipe.depends, o);
+    assert.deepEqual(portOptions(p), want.recipe.options, o);
+    // Not made yet: `recipe` is still the accessor that makes it.
+    assert.equal(typeof Object.getOwnPropertyDescriptor(p, 'recipe')!.get, 'function', o);
+    assert.deepEqual(Object.keys(p), Object.keys(want), o);
+    // Once made, the recipe holds the very objects planning read.
+    assert.equal(p.recipe.depends, portDepends(p), o);
+    assert.equal(p.recipe.options, portOptions(p), o);
+  }
+  // A copy with another recipe, or an assigned recipe, plans with that recipe.
+  const b = cached.ports.get('devel/bb')!;
+  const other = { ...b.recipe, depends: { build: [], run: [], system: [], system_run: [] } };
+  assert.deepEqual(portDepends({ ...b, recipe: other }), other.depends);
+  const c = cached.ports.get('devel/aa')!;
+  (c as { recipe: unknown }).recipe = other;
+  assert.equal(portDepends(c), other.depends);
+  assert.equal(c.recipe, other);
 });

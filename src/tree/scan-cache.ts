@@ -27,6 +27,7 @@ import { ORIGIN_RE, lazyEagerKeys, lazyRecipe, type Port } from '../recipe/index
 import { KilnError } from '../util/errors.js';
 import type { TreeLayer } from './ref.js';
 import { STAMP, stampFile } from './walk.js';
+import { EntryPlanning, cachedPort, type EntrySource } from './scan-cache-port.js';
 
 /** Version of the cache file's layout: bump it when the layout or what an entry means changes. */
 export const SCAN_CACHE_FORMAT = 2;
@@ -56,6 +57,7 @@ export function scanCacheDir(home: string): string {
 }
 
 export type Depends = Port['recipe']['depends'];
+type Options = Port['recipe']['options'];
 
 /** The index of a cache file: one entry per cached port, in origin order, as columns. */
 export interface CacheIndex {
@@ -406,7 +408,42 @@ function makeCache(x: CacheIndex, o: Offsets, layers: readonly TreeLayer[], fd: 
     return b.toString('utf8');
   };
   const dirOf = (e: number): string => `${layers[x.layer[e]!]!.dir}/${origins[e]!}`;
-  /** The eager values of entry `e` (`lazyEagerKeys` order), `depends` made from the ints. */
+  // One `depends` and one `options` per entry, made on first need and shared by its planning data and its recipe.
+  const depMemo = new Array<Depends | undefined>(origins.length);
+  const optMemo = new Array<Options | undefined>(origins.length);
+  /** The value of entry `e`'s eager key at `at` in `lazyEagerKeys` order (not `depends`), without the others. */
+  const valueAt = (e: number, at: number): unknown => {
+    const keys = lazyEagerKeys(x.masks[e]!);
+    let t = o.tagAt[e]!,
+      s = o.strAt[e]!,
+      j = o.jsonAt[e]!,
+      u = o.numAt[e]!;
+    for (let k = 0; k < keys.length; k++) {
+      if (keys[k] === 'depends') continue;
+      const tag = x.tags[t++];
+      if (k === at) {
+        if (tag === TAG_STRING) return x.strs.slice(s > 0 ? x.strEnd[s - 1]! : 0, x.strEnd[s]!);
+        if (tag === TAG_NUMBER) return x.nums[u];
+        if (tag === TAG_EMPTY_LIST) return [];
+        if (tag === TAG_EMPTY_MAP) return {};
+        return json[j];
+      }
+      if (tag === TAG_STRING) s++;
+      else if (tag === TAG_NUMBER) u++;
+      else if (tag === TAG_JSON) j++;
+    }
+    return undefined;
+  };
+  const optionsOf = (e: number): Options => {
+    let v = optMemo[e];
+    if (v === undefined) {
+      const at = lazyEagerKeys(x.masks[e]!).indexOf('options');
+      v = (at >= 0 ? valueAt(e, at) : {}) as Options;
+      optMemo[e] = v;
+    }
+    return v;
+  };
+  /** The eager values of entry `e` (`lazyEagerKeys` order), `depends` and `options` its shared ones. */
   const valuesOf = (e: number): unknown[] => {
     const keys = lazyEagerKeys(x.masks[e]!);
     const vals = new Array<unknown>(keys.length);
@@ -420,17 +457,22 @@ function makeCache(x: CacheIndex, o: Offsets, layers: readonly TreeLayer[], fd: 
         continue;
       }
       const tag = x.tags[t++];
-      if (tag === TAG_STRING) {
+      if (keys[k] === 'options') {
+        vals[k] = optionsOf(e);
+        if (tag === TAG_JSON) j++;
+      } else if (tag === TAG_STRING) {
         vals[k] = x.strs.slice(s > 0 ? x.strEnd[s - 1]! : 0, x.strEnd[s]!);
         s++;
       } else if (tag === TAG_NUMBER) vals[k] = x.nums[u++];
       else if (tag === TAG_EMPTY_LIST) vals[k] = [];
       else if (tag === TAG_EMPTY_MAP) vals[k] = {};
-      else vals[k] = json[j++]; // handed out once: `port` is asked at most once per entry, the others only read
+      else vals[k] = json[j++]; // handed out once: a recipe is made at most once per entry, the others only read
     }
     return vals;
   };
   const dependsOf = (e: number): Depends => {
+    const memo = depMemo[e];
+    if (memo !== undefined) return memo;
     let p = o.intAt[e]!;
     const lists: string[][] = [];
     for (let k = 0; k < 4; k++) lists.push(new Array<string>(x.ints[p + k]!));
@@ -442,12 +484,21 @@ function makeCache(x: CacheIndex, o: Offsets, layers: readonly TreeLayer[], fd: 
         out[i] = k >= 2 ? x.names[d]! : d >= 0 ? origins[d]! : x.names[-1 - d]!;
       }
     }
-    return { build: lists[0]!, run: lists[1]!, system: lists[2]!, system_run: lists[3]! };
+    const made = { build: lists[0]!, run: lists[1]!, system: lists[2]!, system_run: lists[3]! };
+    depMemo[e] = made;
+    return made;
   };
   const patchesOf = (e: number): readonly string[] => {
     if (x.npatch[e] === 0) return [];
-    const keys = lazyEagerKeys(x.masks[e]!);
-    return valuesOf(e)[keys.indexOf('patches')] as string[];
+    return valueAt(e, lazyEagerKeys(x.masks[e]!).indexOf('patches')) as string[];
+  };
+  const entries: EntrySource = {
+    depends: dependsOf,
+    options: optionsOf,
+    recipe(e) {
+      const path = `${dirOf(e)}${nodePath.sep}port.yaml`;
+      return lazyRecipe(() => textOf(e, path), path, origins[e]!, x.masks[e]!, valuesOf(e));
+    },
   };
   return {
     byOrigin,
@@ -468,21 +519,18 @@ function makeCache(x: CacheIndex, o: Offsets, layers: readonly TreeLayer[], fd: 
     port(e) {
       const origin = origins[e]!;
       const dir = dirOf(e);
-      const path = `${dir}${nodePath.sep}port.yaml`;
       const mask = x.masks[e]!;
-      const vals = valuesOf(e);
       const ni = lazyEagerKeys(mask).indexOf('name');
-      const name = ni >= 0 ? (vals[ni] as string) : undefined;
-      const recipe = lazyRecipe(() => textOf(e, path), path, origin, mask, vals);
-      return {
+      const name = ni >= 0 ? (valueAt(e, ni) as string) : undefined;
+      return cachedPort(
         origin,
         dir,
-        path,
-        layer: layers[x.layer[e]!]!.name,
-        pkgname: name ?? origin.slice(origin.indexOf('/') + 1),
-        recipe,
-        contentHash: x.hashes.slice(64 * e, 64 * e + 64),
-      };
+        `${dir}${nodePath.sep}port.yaml`,
+        layers[x.layer[e]!]!.name,
+        name ?? origin.slice(origin.indexOf('/') + 1),
+        x.hashes.slice(64 * e, 64 * e + 64),
+        new EntryPlanning(entries, e),
+      );
     },
     copyTo(e, w) {
       const n = x.npatch[e]!;
