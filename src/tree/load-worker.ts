@@ -28,7 +28,7 @@ function walkIfAsked(init: WorkerInit): void {
   if (Atomics.compareExchange(walk, 0, WALK_WAITING, WALK_BUSY) !== WALK_WAITING) return;
   try {
     const msg = receiveMessageOnPort(init.port);
-    const w = walkTree((msg?.message as WalkMessage).layers);
+    const w = walkTree((msg?.message as WalkMessage).layers, () => Atomics.load(walk, 2) === 1);
     init.port.postMessage({ walk: w }, [w.layer.buffer as ArrayBuffer, w.stamps.buffer as ArrayBuffer]);
   } catch (e) {
     init.port.postMessage({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) });

@@ -7,6 +7,8 @@ import type { TreeRef } from './ref.js';
 import { scanCacheFile } from './scan-cache.js';
 import { recipe, tmpDir, writePort } from './testkit.js';
 import { portDepends, portOptions } from '../graph/index.js';
+import { prestartLoaders } from './pool.js';
+import { treeLayersFromArgs } from './ref.js';
 
 const RACY_MS = 40;
 
@@ -205,4 +207,37 @@ test("a cached port gives its depends and options without making its recipe, and
   (c as { recipe: unknown }).recipe = other;
   assert.equal(portDepends(c), other.depends);
   assert.equal(c.recipe, other);
+});
+
+test('a walk asked at prestart serves a cached scan of its layers only; every scan equals a cold one', (t) => {
+  const root = tmpDir(t);
+  const tree = path.join(root, 'tree');
+  const other = path.join(root, 'other');
+  const cache = { dir: path.join(root, 'home', 'cache', 'scan'), racyMs: RACY_MS };
+  for (let i = 0; i < 5; i++) writePort(tree, `devel/p${i}`, recipe(`1.${i}`));
+  writePort(other, 'devel/q0', recipe('2.0'));
+  settle();
+  const ref: TreeRef = { name: 'tree', layers: [{ name: 'tree', dir: tree }] };
+  const cold = data(scanTree(ref, { workers: 0 }));
+  // No cache file yet: the walk is dropped, the scan loads everything and writes the cache.
+  prestartLoaders(ref.layers);
+  let s = scanTree(ref, { cache, minParallel: 1 });
+  assert.deepEqual(data(s), cold);
+  assert.deepEqual(s.cache, { reused: 0, loaded: 5, written: true });
+  // The walk of these layers is used.
+  prestartLoaders(ref.layers);
+  s = scanTree(ref, { cache, minParallel: 1 });
+  assert.deepEqual(data(s), cold);
+  assert.deepEqual(s.cache, { reused: 5, loaded: 0, written: false });
+  // A walk of other layers is not.
+  prestartLoaders([{ name: 'other', dir: other }]);
+  fs.writeFileSync(path.join(tree, 'devel/p1/port.yaml'), recipe('9.1'));
+  s = scanTree(ref, { cache, minParallel: 1 });
+  assert.deepEqual(s.cache, { reused: 4, loaded: 1, written: true });
+  assert.deepEqual(data(s), data(scanTree(ref, { workers: 0 })));
+  // What the CLI guesses from `-p`.
+  assert.deepEqual(treeLayersFromArgs(['-a', '-p', 'ports/x', '-n'], '/w'), [{ name: 'x', dir: '/w/ports/x' }]);
+  assert.deepEqual(treeLayersFromArgs(['--tree=/abs/t'], '/w'), [{ name: 't', dir: '/abs/t' }]);
+  assert.equal(treeLayersFromArgs(['-p', 'registered'], '/w'), undefined);
+  assert.equal(treeLayersFromArgs(['-a'], '/w'), undefined);
 });
