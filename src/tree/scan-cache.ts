@@ -225,6 +225,10 @@ interface Offsets {
   readonly numAt: Int32Array;
   readonly intAt: Int32Array;
   readonly patchAt: Int32Array;
+  /** Per entry: its `name` in the strings, its `options` and its `patches` in `json`; -1 for none (or empty). */
+  readonly nameAt: Int32Array;
+  readonly optAt: Int32Array;
+  readonly patchJson: Int32Array;
   /** Per entry: index into `thashes`, or -1. */
   readonly thash: Int32Array;
   readonly json: unknown[];
@@ -260,6 +264,9 @@ function checkIndex(x: CacheIndex, layers: number): Offsets {
     numAt: new Int32Array(n),
     intAt: new Int32Array(n),
     patchAt: new Int32Array(n),
+    nameAt: new Int32Array(n).fill(-1),
+    optAt: new Int32Array(n).fill(-1),
+    patchJson: new Int32Array(n).fill(-1),
     thash: new Int32Array(n).fill(-1),
     json,
   };
@@ -292,6 +299,16 @@ function checkIndex(x: CacheIndex, layers: number): Offsets {
     for (const key of keys) {
       if (key === 'depends') continue;
       const tag = x.tags[t++];
+      if (key === 'name') {
+        check(tag === TAG_STRING, 'name');
+        o.nameAt[e] = s;
+      } else if (key === 'options') {
+        check(tag === TAG_JSON || tag === TAG_EMPTY_MAP, 'options tag');
+        if (tag === TAG_JSON) o.optAt[e] = j;
+      } else if (key === 'patches') {
+        check(tag === TAG_JSON || tag === TAG_EMPTY_LIST, 'patches tag');
+        if (tag === TAG_JSON) o.patchJson[e] = j;
+      }
       if (tag === TAG_STRING) {
         s++;
         continue;
@@ -411,34 +428,11 @@ function makeCache(x: CacheIndex, o: Offsets, layers: readonly TreeLayer[], fd: 
   // One `depends` and one `options` per entry, made on first need and shared by its planning data and its recipe.
   const depMemo = new Array<Depends | undefined>(origins.length);
   const optMemo = new Array<Options | undefined>(origins.length);
-  /** The value of entry `e`'s eager key at `at` in `lazyEagerKeys` order (not `depends`), without the others. */
-  const valueAt = (e: number, at: number): unknown => {
-    const keys = lazyEagerKeys(x.masks[e]!);
-    let t = o.tagAt[e]!,
-      s = o.strAt[e]!,
-      j = o.jsonAt[e]!,
-      u = o.numAt[e]!;
-    for (let k = 0; k < keys.length; k++) {
-      if (keys[k] === 'depends') continue;
-      const tag = x.tags[t++];
-      if (k === at) {
-        if (tag === TAG_STRING) return x.strs.slice(s > 0 ? x.strEnd[s - 1]! : 0, x.strEnd[s]!);
-        if (tag === TAG_NUMBER) return x.nums[u];
-        if (tag === TAG_EMPTY_LIST) return [];
-        if (tag === TAG_EMPTY_MAP) return {};
-        return json[j];
-      }
-      if (tag === TAG_STRING) s++;
-      else if (tag === TAG_NUMBER) u++;
-      else if (tag === TAG_JSON) j++;
-    }
-    return undefined;
-  };
+  const stringAt = (i: number): string => x.strs.slice(i > 0 ? x.strEnd[i - 1]! : 0, x.strEnd[i]!);
   const optionsOf = (e: number): Options => {
     let v = optMemo[e];
     if (v === undefined) {
-      const at = lazyEagerKeys(x.masks[e]!).indexOf('options');
-      v = (at >= 0 ? valueAt(e, at) : {}) as Options;
+      v = (o.optAt[e]! >= 0 ? json[o.optAt[e]!] : {}) as Options;
       optMemo[e] = v;
     }
     return v;
@@ -460,10 +454,8 @@ function makeCache(x: CacheIndex, o: Offsets, layers: readonly TreeLayer[], fd: 
       if (keys[k] === 'options') {
         vals[k] = optionsOf(e);
         if (tag === TAG_JSON) j++;
-      } else if (tag === TAG_STRING) {
-        vals[k] = x.strs.slice(s > 0 ? x.strEnd[s - 1]! : 0, x.strEnd[s]!);
-        s++;
-      } else if (tag === TAG_NUMBER) vals[k] = x.nums[u++];
+      } else if (tag === TAG_STRING) vals[k] = stringAt(s++);
+      else if (tag === TAG_NUMBER) vals[k] = x.nums[u++];
       else if (tag === TAG_EMPTY_LIST) vals[k] = [];
       else if (tag === TAG_EMPTY_MAP) vals[k] = {};
       else vals[k] = json[j++]; // handed out once: a recipe is made at most once per entry, the others only read
@@ -489,8 +481,7 @@ function makeCache(x: CacheIndex, o: Offsets, layers: readonly TreeLayer[], fd: 
     return made;
   };
   const patchesOf = (e: number): readonly string[] => {
-    if (x.npatch[e] === 0) return [];
-    return valueAt(e, lazyEagerKeys(x.masks[e]!).indexOf('patches')) as string[];
+    return x.npatch[e] === 0 ? [] : (json[o.patchJson[e]!] as string[]);
   };
   const entries: EntrySource = {
     depends: dependsOf,
@@ -519,9 +510,7 @@ function makeCache(x: CacheIndex, o: Offsets, layers: readonly TreeLayer[], fd: 
     port(e) {
       const origin = origins[e]!;
       const dir = dirOf(e);
-      const mask = x.masks[e]!;
-      const ni = lazyEagerKeys(mask).indexOf('name');
-      const name = ni >= 0 ? (valueAt(e, ni) as string) : undefined;
+      const name = o.nameAt[e]! >= 0 ? stringAt(o.nameAt[e]!) : undefined;
       return cachedPort(
         origin,
         dir,
