@@ -5,7 +5,9 @@
  * It also writes `durations.json` ({origin: seconds}, heavy-tailed: most ports 10–120 s, a few 1–3 h) for
  * the scheduler bench, and `.kiln-gen.json` with the parameters and the graph's figures.
  *
- * Usage: npx tsx bench/gen-tree.ts --ports N [--seed S] (--out DIR | --cache ROOT)
+ * With `--cycles K` it adds K back edges (dependency cycles) for the cycles bench (`bench/cycles`).
+ *
+ * Usage: npx tsx bench/gen-tree.ts --ports N [--seed S] [--cycles K] (--out DIR | --cache ROOT)
  * The same (ports, seed) always writes the same bytes.
  */
 import fs from 'node:fs';
@@ -26,6 +28,8 @@ export interface GenOptions {
   readonly seed: number;
   /** Folder to write into (created; must be empty or absent). */
   readonly out: string;
+  /** Dependency cycles to add (default 0: acyclic); see {@link addCycles}. */
+  readonly cycles?: number;
 }
 
 /** What {@link generateTree} wrote. */
@@ -43,6 +47,8 @@ export interface GenSummary {
   /** Longest chain weighted by durations, seconds. */
   readonly criticalPathS: number;
   readonly genVersion: number;
+  /** Back edges added (each closes at least one cycle); absent for an acyclic tree. */
+  readonly cycles?: number;
 }
 
 export { prng };
@@ -180,6 +186,26 @@ function makeGraph(n: number, rand: () => number): { hubs: number; deps: number[
   return { hubs, deps };
 }
 
+/**
+ * Adds `k` back edges to the acyclic graph, each closing a cycle: a random library port that has dependencies
+ * is walked down 1–6 dependency steps to a port that then also depends on it. Uses its own PRNG stream, so a tree
+ * without cycles keeps its bytes.
+ */
+function addCycles(deps: number[][], k: number, seed: number): void {
+  const rand = prng(seed * 7919 + k);
+  const n = deps.length;
+  for (let added = 0, tries = 0; added < k && tries < k * 50; tries++) {
+    const start = Math.floor(rand() * n);
+    if (deps[start]!.length === 0) continue;
+    let at = start;
+    const steps = 1 + Math.floor(rand() * 6);
+    for (let s = 0; s < steps && deps[at]!.length > 0; s++) at = deps[at]![Math.floor(rand() * deps[at]!.length)]!;
+    if (at === start || deps[at]!.includes(start)) continue;
+    deps[at] = [...deps[at]!, start].sort((a, b) => a - b);
+    added++;
+  }
+}
+
 /** Mean of the exponential part of a port's dependency count (tuned for ~7 distinct edges per port). */
 const RAND_MEAN_DEPS = 7.0;
 
@@ -230,6 +256,10 @@ export function generateTree(opts: GenOptions): GenSummary {
   const rand = prng(opts.seed);
   const n = opts.ports;
   const { hubs, deps } = makeGraph(n, rand);
+  const cycles = opts.cycles ?? 0;
+  // The acyclic figures below (depth, critical path) are of the graph before the back edges.
+  const acyclic = cycles > 0 ? deps.map((d) => d.slice()) : deps;
+  if (cycles > 0) addCycles(deps, cycles, opts.seed);
   // Names: shuffled so that the graph order does not follow origin order.
   const perm = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
@@ -274,7 +304,7 @@ export function generateTree(opts: GenOptions): GenSummary {
   for (let i = 0; i < n; i++) {
     let d = 0;
     let c = 0;
-    for (const j of deps[i]!) {
+    for (const j of acyclic[i]!) {
       hasDependents[j] = 1;
       if (depth[j]! > d) d = depth[j]!;
       if (cp[j]! > c) c = cp[j]!;
@@ -298,6 +328,7 @@ export function generateTree(opts: GenOptions): GenSummary {
     workS: work,
     criticalPathS: maxCp,
     genVersion: GEN_VERSION,
+    ...(cycles > 0 ? { cycles } : {}),
   };
   fs.writeFileSync(path.join(opts.out, '.kiln-gen.json'), `${JSON.stringify(summary, null, 2)}\n`);
   return summary;
@@ -307,12 +338,17 @@ export function generateTree(opts: GenOptions): GenSummary {
  * The cached tree for (ports, seed) under `cacheRoot` (default /tmp): generated once into a temporary
  * folder and renamed into place, so a half-written tree is never used.
  */
-export function cachedTree(ports: number, seed: number, cacheRoot = '/tmp'): { dir: string; summary: GenSummary } {
-  const dir = path.join(cacheRoot, `kiln-bench-tree-v${GEN_VERSION}-n${ports}-s${seed}`);
+export function cachedTree(
+  ports: number,
+  seed: number,
+  cacheRoot = '/tmp',
+  cycles = 0,
+): { dir: string; summary: GenSummary } {
+  const dir = path.join(cacheRoot, `kiln-bench-tree-v${GEN_VERSION}-n${ports}-s${seed}${cycles > 0 ? `-c${cycles}` : ''}`);
   const meta = path.join(dir, '.kiln-gen.json');
   if (fs.existsSync(meta)) return { dir, summary: JSON.parse(fs.readFileSync(meta, 'utf8')) as GenSummary };
   const tmp = fs.mkdtempSync(`${dir}.tmp-`);
-  const summary = generateTree({ ports, seed, out: tmp });
+  const summary = generateTree({ ports, seed, out: tmp, cycles });
   fs.rmSync(dir, { recursive: true, force: true });
   fs.renameSync(tmp, dir);
   return { dir, summary };
@@ -325,22 +361,25 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
       seed: { type: 'string', default: '1' },
       out: { type: 'string' },
       cache: { type: 'string' },
+      cycles: { type: 'string', default: '0' },
     },
   });
   const ports = Number(values.ports);
-  if (!Number.isInteger(ports) || ports < 1 || (values.out === undefined) === (values.cache === undefined)) {
+  const cycles = Number(values.cycles);
+  if (!Number.isInteger(ports) || ports < 1 || !Number.isInteger(cycles) || cycles < 0 || (values.out === undefined) === (values.cache === undefined)) {
     process.stderr.write(
-      'usage: npx tsx bench/gen-tree.ts --ports N [--seed S] (--out DIR | --cache ROOT)\n' +
+      'usage: npx tsx bench/gen-tree.ts --ports N [--seed S] [--cycles K] (--out DIR | --cache ROOT)\n' +
+        '  --cycles K    add K back edges (dependency cycles; default 0: acyclic)\n' +
         '  --out DIR     write the tree into DIR\n' +
         '  --cache ROOT  reuse ROOT/kiln-bench-tree-…-nN-sS, generating it once; prints its folder\n',
     );
     process.exit(2);
   }
   if (values.cache !== undefined) {
-    const { dir, summary } = cachedTree(ports, Number(values.seed), path.resolve(values.cache));
+    const { dir, summary } = cachedTree(ports, Number(values.seed), path.resolve(values.cache), cycles);
     process.stdout.write(`${dir}\t${JSON.stringify(summary)}\n`);
   } else {
-    const s = generateTree({ ports, seed: Number(values.seed), out: path.resolve(values.out!) });
+    const s = generateTree({ ports, seed: Number(values.seed), out: path.resolve(values.out!), cycles });
     process.stdout.write(`${JSON.stringify(s)}\n`);
   }
 }

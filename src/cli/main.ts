@@ -66,9 +66,11 @@ export async function main(argv: string[], ctx?: Partial<CliContext>): Promise<n
     return 2;
   }
   // A whole-tree bulk or simulation scans every recipe: start the scan's loader workers first thing, so that their
-  // start-up overlaps this thread's imports of the command (tree/pool.ts imports nothing heavy, by design).
+  // start-up overlaps this thread's imports of the command (tree/pool.ts and tree/ref.ts import nothing heavy, by
+  // design); for a tree given as a folder, one of them walks it at once for the scan cache.
   if ((name === 'bulk' || name === 'simulate') && rest.some((a) => a === '--all' || /^-[nCt]*a[nCt]*$/.test(a))) {
-    (await import('../tree/pool.js')).prestartLoaders();
+    const { treeLayersFromArgs } = await import('../tree/ref.js');
+    (await import('../tree/pool.js')).prestartLoaders(treeLayersFromArgs(rest, full.cwd));
   }
   try {
     const handler: CommandHandler = await commandHandler(entry);

@@ -3,6 +3,7 @@
  * dependencies that point outside the tree. Pure: no disk, process or clock.
  */
 import type { Port } from '../recipe/types.js';
+import { portDepends } from './planning.js';
 
 /** Which list of a recipe asked for a missing origin, or `root` for a requested origin not in the tree. */
 export type MissingKind = 'build' | 'run' | 'root';
@@ -32,7 +33,7 @@ export interface Closure {
 }
 
 function collectMissing(port: Port, ports: ReadonlyMap<string, Port>, into: MissingDep[]): void {
-  const { build, run } = port.recipe.depends;
+  const { build, run } = portDepends(port);
   for (let i = 0; i < build.length; i++) {
     const d = build[i]!;
     if (!ports.has(d)) into.push({ origin: port.origin, dependsOn: d, kind: 'build', index: i });
@@ -75,8 +76,9 @@ export function closure(ports: ReadonlyMap<string, Port>, roots: readonly string
         queue.push(d);
       }
     };
-    port.recipe.depends.build.forEach(visit);
-    port.recipe.depends.run.forEach(visit);
+    const { build, run } = portDepends(port);
+    build.forEach(visit);
+    run.forEach(visit);
   }
   return { origins: queue.sort(), missing };
 }

@@ -5,6 +5,7 @@
 import type { Port } from '../recipe/types.js';
 import type { Dag } from './types.js';
 import { closure, type MissingDep } from './closure.js';
+import { portDepends } from './planning.js';
 
 /**
  * The graph of `origins` (node `i` is `origins[i]`): `deps[i]` is the union of the port's `depends.build`
@@ -20,7 +21,7 @@ export function buildDag(ports: ReadonlyMap<string, Port>, origins: readonly str
     const out: number[] = [];
     const port = ports.get(origins[i]!);
     if (port) {
-      const { build, run } = port.recipe.depends;
+      const { build, run } = portDepends(port);
       for (let k = 0; k < build.length + run.length; k++) {
         const j = index.get(k < build.length ? build[k]! : run[k - build.length]!);
         if (j !== undefined && stamp[j] !== i) {
@@ -127,7 +128,7 @@ export function closureDag(
   const missing: MissingDep[] = [];
   for (let i = 0; i < n; i++) {
     const origin = origins[i]!;
-    const { build, run } = byNode[i]!.recipe.depends;
+    const { build, run } = portDepends(byNode[i]!);
     const out: number[] = [];
     for (let k = 0; k < build.length + run.length; k++) {
       const isBuild = k < build.length;

@@ -8,3 +8,5 @@ export type { Closure, MissingDep, MissingKind } from './closure.js';
 export { buildDag, closureDag, dependents, topoOrder, subDag } from './dag.js';
 export { cyclicComponents, cycleGroups, findCycles, formatCycle } from './cycles.js';
 export type { CycleGroup } from './cycles.js';
+export { PLANNING, portDepends, portOptions } from './planning.js';
+export type { PlanningData } from './planning.js';

@@ -5,7 +5,7 @@
  */
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import type { Dag } from '../graph/index.js';
-import { topoOrder } from '../graph/index.js';
+import { portDepends, portOptions, topoOrder } from '../graph/index.js';
 import type { Port } from '../recipe/types.js';
 
 /**
@@ -108,15 +108,16 @@ export function identityHash(c: IdentityComponents): string {
 
 /** The recipe's declared options at their defaults, overridden by `chosen`; keys sorted. */
 function optionsOf(port: Port, chosen: Readonly<Record<string, boolean>> | undefined): Record<string, boolean> {
+  const declared = portOptions(port);
   let any = false;
-  for (const _ in port.recipe.options) {
+  for (const _ in declared) {
     any = true;
     break;
   }
   if (!any) return EMPTY_OPTIONS;
-  const names = Object.keys(port.recipe.options);
+  const names = Object.keys(declared);
   const out: Record<string, boolean> = {};
-  for (const k of names.sort()) out[k] = chosen?.[k] ?? port.recipe.options[k]!.default;
+  for (const k of names.sort()) out[k] = chosen?.[k] ?? declared[k]!.default;
   return out;
 }
 
@@ -173,7 +174,7 @@ class ComputedIdentity implements Identity {
         }
         return out;
       };
-      const { depends } = this.port.recipe;
+      const depends = portDepends(this.port);
       this.made = {
         format: this.shared.format,
         recipe: this.port.contentHash,

@@ -19,7 +19,7 @@ export interface WorkerInit {
   readonly index: number;
   readonly chunk: number;
   readonly port: MessagePort;
-  /** Int32[2]: the state of the walk a cached scan asks of one worker (WALK_*), and that worker's index. */
+  /** Int32[3]: the state of the walk a cached scan asks of one worker (WALK_*), that worker's index, 1: stop it. */
   readonly walk: SharedArrayBuffer;
 }
 

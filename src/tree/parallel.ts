@@ -9,7 +9,6 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { loadPortLazy, type PortLoad } from '../recipe/index.js';
 import {
   JOBS_POSTED,
-  JOBS_WALK,
   WALK_BUSY,
   WALK_CANCELLED,
   WALK_WAITING,
@@ -18,9 +17,8 @@ import {
   WORKER_IDLE,
   packJobs,
   type LoadJob,
-  type WalkMessage,
 } from './parallel-state.js';
-import { CHUNK, defaultWorkers, startLoaders, stopLoaders, type LoaderPool } from './pool.js';
+import { CHUNK, defaultWorkers, postWalk, startLoaders, stopLoaders, walkKey, type LoaderPool } from './pool.js';
 import { unpackChunk, type LoadExtras, type PackedChunk } from './compact.js';
 import { STAMP, stampFile, walkTree, type TreeWalk } from './walk.js';
 import type { TreeLayer } from './ref.js';
@@ -129,18 +127,13 @@ export function loadAll(
   return { results: results as PortLoad[], byWorkers, ...(extras ? { extras } : {}) };
 }
 
-/** Asks the pool's first worker to walk `layers` (`walk.ts`) while this thread does other work; false when it has none. */
+/**
+ * Asks the pool's first worker to walk `layers` (`walk.ts`) while this thread does other work; true also when a walk
+ * of the same layers was asked already (at prestart); false when it has no worker or walks other layers.
+ */
 export function askWalk(pool: LoaderPool, layers: readonly TreeLayer[]): boolean {
-  const first = pool.workers[0];
-  if (!first) return false;
-  const walk = new Int32Array(pool.walk);
-  Atomics.store(walk, 1, first.index);
-  const msg: WalkMessage = { layers: layers.map((l) => ({ name: l.name, dir: l.dir })) };
-  first.port.postMessage(msg);
-  const go = new Int32Array(pool.go);
-  Atomics.store(go, 0, JOBS_WALK);
-  Atomics.notify(go, 0);
-  return true;
+  if (pool.walked !== undefined) return pool.walked === walkKey(layers);
+  return postWalk(pool, layers);
 }
 
 /**

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { JOBS_NONE, WORKER_CANCELLED, type WorkerInit } from './parallel-state.js';
+import { JOBS_NONE, JOBS_WALK, WORKER_CANCELLED, type WalkMessage, type WorkerInit } from './parallel-state.js';
+import type { TreeLayer } from './ref.js';
 
 /** Jobs a thread claims at a time. */
 export const CHUNK = 256;
@@ -51,8 +52,33 @@ export interface LoaderPool {
   readonly next: SharedArrayBuffer;
   readonly state: SharedArrayBuffer;
   readonly go: SharedArrayBuffer;
-  /** Int32[2]: the state of a cached scan's walk (WALK_* in `parallel-state.ts`) and the index of the worker asked. */
+  /**
+   * Int32[3]: the state of a cached scan's walk (WALK_* in `parallel-state.ts`), the index of the worker asked, and
+   * 1 once the walk is not wanted any more (the worker then stops it early).
+   */
   readonly walk: SharedArrayBuffer;
+  /** The layers (as {@link walkKey} gives them) of the walk asked of worker 0, once asked (one walk per pool). */
+  walked?: string;
+}
+
+/** A walk's layers as a comparable string. */
+export function walkKey(layers: readonly { readonly name: string; readonly dir: string }[]): string {
+  return JSON.stringify(layers.map((l) => [l.name, l.dir]));
+}
+
+/** Asks the pool's first worker to walk `layers` (see `walk.ts`); false when it has none or was asked already. */
+export function postWalk(pool: LoaderPool, layers: readonly { readonly name: string; readonly dir: string }[]): boolean {
+  const first = pool.workers[0];
+  if (!first || pool.walked !== undefined) return false;
+  const walk = new Int32Array(pool.walk);
+  Atomics.store(walk, 1, first.index);
+  const msg: WalkMessage = { layers: layers.map((l) => ({ name: l.name, dir: l.dir })) };
+  first.port.postMessage(msg);
+  pool.walked = walkKey(layers);
+  const go = new Int32Array(pool.go);
+  Atomics.store(go, 0, JOBS_WALK);
+  Atomics.notify(go, 0);
+  return true;
 }
 
 let prestarted: LoaderPool | undefined;
@@ -60,10 +86,14 @@ let prestarted: LoaderPool | undefined;
 /**
  * Starts the default number of loader workers now, for the next {@link startLoaders} to adopt (the CLI calls it
  * before importing a command that will scan a large tree). A pool nobody adopts is harmless: its workers are
- * unref'd and end with the process; {@link dropPrestarted} ends them sooner.
+ * unref'd and end with the process; {@link dropPrestarted} ends them sooner. With `walk` (the layers the scan will
+ * have, when the CLI can tell them from its arguments alone), worker 0 walks them at once, on the bet that the scan
+ * has a cache file; a scan of other layers, or without a cache file, does not use that walk.
  */
-export function prestartLoaders(): void {
-  if (!prestarted) prestarted = startLoaders();
+export function prestartLoaders(walk?: readonly TreeLayer[]): void {
+  if (prestarted) return;
+  prestarted = startLoaders();
+  if (walk) postWalk(prestarted, walk);
 }
 
 /** The prestarted pool, if any, now owned by the caller (a cached scan asks its worker 0 to walk the tree). */
@@ -71,6 +101,11 @@ export function takePrestarted(): LoaderPool | undefined {
   const p = prestarted;
   prestarted = undefined;
   return p;
+}
+
+/** Tells a prestarted pool's worker that the walk asked at prestart is not wanted (a scan without a cache file). */
+export function dropPrestartedWalk(): void {
+  if (prestarted) dropWalk(prestarted);
 }
 
 /** Ends a prestarted pool nobody adopted (a small tree). */
@@ -92,7 +127,7 @@ export function startLoaders(n: number = defaultWorkers()): LoaderPool {
   const next = new SharedArrayBuffer(4);
   const state = new SharedArrayBuffer(4 * Math.max(1, n));
   const go = new SharedArrayBuffer(4);
-  const walk = new SharedArrayBuffer(8);
+  const walk = new SharedArrayBuffer(12);
   const stateView = new Int32Array(state);
   const workers: { worker: Worker; port: MessagePort; index: number }[] = [];
   for (let index = 0; spec !== undefined && index < n; index++) {
@@ -119,6 +154,11 @@ export function startLoaders(n: number = defaultWorkers()): LoaderPool {
     }
   }
   return { workers, next, state, go, walk };
+}
+
+/** Tells the worker walking for `pool` that its walk is not wanted (a scan without a cache file, or of other layers). */
+export function dropWalk(pool: LoaderPool): void {
+  Atomics.store(new Int32Array(pool.walk), 2, 1);
 }
 
 /** Sends a pool's workers away unused and ends them. */

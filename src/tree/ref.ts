@@ -102,11 +102,33 @@ export function resolveTree(store: Store | null, nameOrPath: string, cwd: string
     });
   }
   if (firstPort(dir) === undefined) throw notATree(dir);
+  return folderTree(dir);
+}
+
+/** The one-layer tree of an unregistered folder (absolute `dir`), named after its base name. */
+export function folderTree(dir: string): TreeRef {
   const base = path
     .basename(dir)
     .replace(/[^A-Za-z0-9._-]/g, '_')
     .replace(/^[._-]+/, '');
   return { name: base === '' ? 'tree' : base, layers: [{ name: base === '' ? dir : base, dir }] };
+}
+
+/**
+ * The layers `-p TREE` of a command line will resolve to, when its arguments alone tell (a `-p`/`--tree` with a
+ * `/`: a folder, never a registered name; see {@link resolveTree}); else undefined. A guess to start work early:
+ * the command resolves the tree itself.
+ */
+export function treeLayersFromArgs(argv: readonly string[], cwd: string): TreeRef['layers'] | undefined {
+  let spec: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (a === '-p' || a === '--tree') spec = argv[i + 1];
+    else if (a.startsWith('--tree=')) spec = a.slice('--tree='.length);
+  }
+  if (spec === undefined || !spec.includes('/')) return undefined;
+  return folderTree(path.resolve(cwd, spec)).layers;
 }
 
 /** The error for a folder with no `CAT/NAME/port.yaml`. */

@@ -6,6 +6,9 @@ import { scanTree, type ScanOptions, type TreeScan } from './scan.js';
 import type { TreeRef } from './ref.js';
 import { scanCacheFile } from './scan-cache.js';
 import { recipe, tmpDir, writePort } from './testkit.js';
+import { portDepends, portOptions } from '../graph/index.js';
+import { prestartLoaders } from './pool.js';
+import { treeLayersFromArgs } from './ref.js';
 
 const RACY_MS = 40;
 
@@ -171,4 +174,70 @@ test('a change within the racy margin is never cached; a damaged cache is ignore
     () => scan.ports.get('devel/p4')!.recipe.build,
     (e: Error & { code?: string }) => e.code === 'KILN_E_TREE_INVALID' && /damaged/.test(e.message),
   );
+});
+
+test("a cached port gives its depends and options without making its recipe, and they are its recipe's", (t) => {
+  const root = tmpDir(t);
+  const tree = path.join(root, 'tree');
+  const cache = { dir: path.join(root, 'home', 'cache', 'scan'), racyMs: RACY_MS };
+  writePort(tree, 'devel/aa', recipe('1.0', 'options:\n  NLS:\n    default: true\n    description: nls\n'));
+  writePort(tree, 'devel/bb', recipe('1.0', 'depends:\n  build: [devel/aa]\n  run: [outside/x]\n  system: [pkg-config]\n'));
+  settle();
+  const ref: TreeRef = { name: 'tree', layers: [{ name: 'tree', dir: tree }] };
+  assert.equal(scanTree(ref, { cache, workers: 0 }).cache!.written, true);
+  const cold = scanTree(ref, { workers: 0 });
+  const cached = scanTree(ref, { cache, workers: 0 });
+  assert.equal(cached.cache!.reused, 2);
+  for (const [o, p] of cached.ports) {
+    const want = cold.ports.get(o)!;
+    assert.deepEqual(portDepends(p), want.recipe.depends, o);
+    assert.deepEqual(portOptions(p), want.recipe.options, o);
+    // Not made yet: `recipe` is still the accessor that makes it.
+    assert.equal(typeof Object.getOwnPropertyDescriptor(p, 'recipe')!.get, 'function', o);
+    assert.deepEqual(Object.keys(p), Object.keys(want), o);
+    // Once made, the recipe holds the very objects planning read.
+    assert.equal(p.recipe.depends, portDepends(p), o);
+    assert.equal(p.recipe.options, portOptions(p), o);
+  }
+  // A copy with another recipe, or an assigned recipe, plans with that recipe.
+  const b = cached.ports.get('devel/bb')!;
+  const other = { ...b.recipe, depends: { build: [], run: [], system: [], system_run: [] } };
+  assert.deepEqual(portDepends({ ...b, recipe: other }), other.depends);
+  const c = cached.ports.get('devel/aa')!;
+  (c as { recipe: unknown }).recipe = other;
+  assert.equal(portDepends(c), other.depends);
+  assert.equal(c.recipe, other);
+});
+
+test('a walk asked at prestart serves a cached scan of its layers only; every scan equals a cold one', (t) => {
+  const root = tmpDir(t);
+  const tree = path.join(root, 'tree');
+  const other = path.join(root, 'other');
+  const cache = { dir: path.join(root, 'home', 'cache', 'scan'), racyMs: RACY_MS };
+  for (let i = 0; i < 5; i++) writePort(tree, `devel/p${i}`, recipe(`1.${i}`));
+  writePort(other, 'devel/q0', recipe('2.0'));
+  settle();
+  const ref: TreeRef = { name: 'tree', layers: [{ name: 'tree', dir: tree }] };
+  const cold = data(scanTree(ref, { workers: 0 }));
+  // No cache file yet: the walk is dropped, the scan loads everything and writes the cache.
+  prestartLoaders(ref.layers);
+  let s = scanTree(ref, { cache, minParallel: 1 });
+  assert.deepEqual(data(s), cold);
+  assert.deepEqual(s.cache, { reused: 0, loaded: 5, written: true });
+  // The walk of these layers is used.
+  prestartLoaders(ref.layers);
+  s = scanTree(ref, { cache, minParallel: 1 });
+  assert.deepEqual(data(s), cold);
+  assert.deepEqual(s.cache, { reused: 5, loaded: 0, written: false });
+  // A walk of other layers is not.
+  prestartLoaders([{ name: 'other', dir: other }]);
+  fs.writeFileSync(path.join(tree, 'devel/p1/port.yaml'), recipe('9.1'));
+  s = scanTree(ref, { cache, minParallel: 1 });
+  assert.deepEqual(s.cache, { reused: 4, loaded: 1, written: true });
+  assert.deepEqual(data(s), data(scanTree(ref, { workers: 0 })));
+  // What the CLI guesses from `-p`.
+  assert.deepEqual(treeLayersFromArgs(['-a', '-p', 'ports/x', '-n'], '/w'), [{ name: 'x', dir: '/w/ports/x' }]);
+  assert.deepEqual(treeLayersFromArgs(['--tree=/abs/t'], '/w'), [{ name: 't', dir: '/abs/t' }]);
+  assert.equal(treeLayersFromArgs(['-p', 'registered'], '/w'), undefined);
+  assert.equal(treeLayersFromArgs(['-a'], '/w'), undefined);
 });

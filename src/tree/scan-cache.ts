@@ -27,6 +27,7 @@ import { ORIGIN_RE, lazyEagerKeys, lazyRecipe, type Port } from '../recipe/index
 import { KilnError } from '../util/errors.js';
 import type { TreeLayer } from './ref.js';
 import { STAMP, stampFile } from './walk.js';
+import { EntryPlanning, cachedPort, type EntrySource } from './scan-cache-port.js';
 
 /** Version of the cache file's layout: bump it when the layout or what an entry means changes. */
 export const SCAN_CACHE_FORMAT = 2;
@@ -56,6 +57,7 @@ export function scanCacheDir(home: string): string {
 }
 
 export type Depends = Port['recipe']['depends'];
+type Options = Port['recipe']['options'];
 
 /** The index of a cache file: one entry per cached port, in origin order, as columns. */
 export interface CacheIndex {
@@ -223,6 +225,10 @@ interface Offsets {
   readonly numAt: Int32Array;
   readonly intAt: Int32Array;
   readonly patchAt: Int32Array;
+  /** Per entry: its `name` in the strings, its `options` and its `patches` in `json`; -1 for none (or empty). */
+  readonly nameAt: Int32Array;
+  readonly optAt: Int32Array;
+  readonly patchJson: Int32Array;
   /** Per entry: index into `thashes`, or -1. */
   readonly thash: Int32Array;
   readonly json: unknown[];
@@ -258,6 +264,9 @@ function checkIndex(x: CacheIndex, layers: number): Offsets {
     numAt: new Int32Array(n),
     intAt: new Int32Array(n),
     patchAt: new Int32Array(n),
+    nameAt: new Int32Array(n).fill(-1),
+    optAt: new Int32Array(n).fill(-1),
+    patchJson: new Int32Array(n).fill(-1),
     thash: new Int32Array(n).fill(-1),
     json,
   };
@@ -290,6 +299,16 @@ function checkIndex(x: CacheIndex, layers: number): Offsets {
     for (const key of keys) {
       if (key === 'depends') continue;
       const tag = x.tags[t++];
+      if (key === 'name') {
+        check(tag === TAG_STRING, 'name');
+        o.nameAt[e] = s;
+      } else if (key === 'options') {
+        check(tag === TAG_JSON || tag === TAG_EMPTY_MAP, 'options tag');
+        if (tag === TAG_JSON) o.optAt[e] = j;
+      } else if (key === 'patches') {
+        check(tag === TAG_JSON || tag === TAG_EMPTY_LIST, 'patches tag');
+        if (tag === TAG_JSON) o.patchJson[e] = j;
+      }
       if (tag === TAG_STRING) {
         s++;
         continue;
@@ -406,7 +425,19 @@ function makeCache(x: CacheIndex, o: Offsets, layers: readonly TreeLayer[], fd: 
     return b.toString('utf8');
   };
   const dirOf = (e: number): string => `${layers[x.layer[e]!]!.dir}/${origins[e]!}`;
-  /** The eager values of entry `e` (`lazyEagerKeys` order), `depends` made from the ints. */
+  // One `depends` and one `options` per entry, made on first need and shared by its planning data and its recipe.
+  const depMemo = new Array<Depends | undefined>(origins.length);
+  const optMemo = new Array<Options | undefined>(origins.length);
+  const stringAt = (i: number): string => x.strs.slice(i > 0 ? x.strEnd[i - 1]! : 0, x.strEnd[i]!);
+  const optionsOf = (e: number): Options => {
+    let v = optMemo[e];
+    if (v === undefined) {
+      v = (o.optAt[e]! >= 0 ? json[o.optAt[e]!] : {}) as Options;
+      optMemo[e] = v;
+    }
+    return v;
+  };
+  /** The eager values of entry `e` (`lazyEagerKeys` order), `depends` and `options` its shared ones. */
   const valuesOf = (e: number): unknown[] => {
     const keys = lazyEagerKeys(x.masks[e]!);
     const vals = new Array<unknown>(keys.length);
@@ -420,17 +451,20 @@ function makeCache(x: CacheIndex, o: Offsets, layers: readonly TreeLayer[], fd: 
         continue;
       }
       const tag = x.tags[t++];
-      if (tag === TAG_STRING) {
-        vals[k] = x.strs.slice(s > 0 ? x.strEnd[s - 1]! : 0, x.strEnd[s]!);
-        s++;
-      } else if (tag === TAG_NUMBER) vals[k] = x.nums[u++];
+      if (keys[k] === 'options') {
+        vals[k] = optionsOf(e);
+        if (tag === TAG_JSON) j++;
+      } else if (tag === TAG_STRING) vals[k] = stringAt(s++);
+      else if (tag === TAG_NUMBER) vals[k] = x.nums[u++];
       else if (tag === TAG_EMPTY_LIST) vals[k] = [];
       else if (tag === TAG_EMPTY_MAP) vals[k] = {};
-      else vals[k] = json[j++]; // handed out once: `port` is asked at most once per entry, the others only read
+      else vals[k] = json[j++]; // handed out once: a recipe is made at most once per entry, the others only read
     }
     return vals;
   };
   const dependsOf = (e: number): Depends => {
+    const memo = depMemo[e];
+    if (memo !== undefined) return memo;
     let p = o.intAt[e]!;
     const lists: string[][] = [];
     for (let k = 0; k < 4; k++) lists.push(new Array<string>(x.ints[p + k]!));
@@ -442,12 +476,20 @@ function makeCache(x: CacheIndex, o: Offsets, layers: readonly TreeLayer[], fd: 
         out[i] = k >= 2 ? x.names[d]! : d >= 0 ? origins[d]! : x.names[-1 - d]!;
       }
     }
-    return { build: lists[0]!, run: lists[1]!, system: lists[2]!, system_run: lists[3]! };
+    const made = { build: lists[0]!, run: lists[1]!, system: lists[2]!, system_run: lists[3]! };
+    depMemo[e] = made;
+    return made;
   };
   const patchesOf = (e: number): readonly string[] => {
-    if (x.npatch[e] === 0) return [];
-    const keys = lazyEagerKeys(x.masks[e]!);
-    return valuesOf(e)[keys.indexOf('patches')] as string[];
+    return x.npatch[e] === 0 ? [] : (json[o.patchJson[e]!] as string[]);
+  };
+  const entries: EntrySource = {
+    depends: dependsOf,
+    options: optionsOf,
+    recipe(e) {
+      const path = `${dirOf(e)}${nodePath.sep}port.yaml`;
+      return lazyRecipe(() => textOf(e, path), path, origins[e]!, x.masks[e]!, valuesOf(e));
+    },
   };
   return {
     byOrigin,
@@ -468,21 +510,16 @@ function makeCache(x: CacheIndex, o: Offsets, layers: readonly TreeLayer[], fd: 
     port(e) {
       const origin = origins[e]!;
       const dir = dirOf(e);
-      const path = `${dir}${nodePath.sep}port.yaml`;
-      const mask = x.masks[e]!;
-      const vals = valuesOf(e);
-      const ni = lazyEagerKeys(mask).indexOf('name');
-      const name = ni >= 0 ? (vals[ni] as string) : undefined;
-      const recipe = lazyRecipe(() => textOf(e, path), path, origin, mask, vals);
-      return {
+      const name = o.nameAt[e]! >= 0 ? stringAt(o.nameAt[e]!) : undefined;
+      return cachedPort(
         origin,
         dir,
-        path,
-        layer: layers[x.layer[e]!]!.name,
-        pkgname: name ?? origin.slice(origin.indexOf('/') + 1),
-        recipe,
-        contentHash: x.hashes.slice(64 * e, 64 * e + 64),
-      };
+        `${dir}${nodePath.sep}port.yaml`,
+        layers[x.layer[e]!]!.name,
+        name ?? origin.slice(origin.indexOf('/') + 1),
+        x.hashes.slice(64 * e, 64 * e + 64),
+        new EntryPlanning(entries, e),
+      );
     },
     copyTo(e, w) {
       const n = x.npatch[e]!;

@@ -11,7 +11,7 @@ import { ORIGIN_RE, lazyParts, type Port, type PortLoad } from '../recipe/index.
 import { indexTree } from './merge.js';
 import { estimatePorts, hasPort } from './layout.js';
 import { PARALLEL_MIN_JOBS, askWalk, loadAll, startLoaders, stopLoaders, takeWalk, type LoadJob } from './parallel.js';
-import { dropPrestarted, takePrestarted, type LoaderPool } from './pool.js';
+import { dropPrestarted, dropPrestartedWalk, dropWalk, takePrestarted, type LoaderPool } from './pool.js';
 import type { TreeLayer, TreeRef } from './ref.js';
 import { RACY_MS, isRacy, readScanCache, type ScanCache, type ScanCacheOptions } from './scan-cache.js';
 import { ScanCacheWriter } from './scan-cache-write.js';
@@ -71,10 +71,13 @@ export function scanCached(ref: TreeRef, opts: ScanOptions, cacheOpts: ScanCache
   let pool: LoaderPool | undefined;
   let asked = false;
   if (have) {
-    // Likely little to load: use a prestarted pool for the walk, and start none before knowing.
+    // Likely little to load: use a prestarted pool for the walk (the CLI may have asked it already), and start none
+    // before knowing.
     pool = takePrestarted();
     if (pool && opts.workers !== 0) asked = askWalk(pool, ref.layers);
+    if (pool && !asked) dropWalk(pool);
   } else {
+    dropPrestartedWalk(); // a walk asked at prestart is of no use without a cache
     pool = opts.workers !== 0 && estimatePorts(ref) >= minJobs ? startLoaders(opts.workers) : undefined;
     if (!pool) dropPrestarted();
   }

@@ -50,8 +50,11 @@ export function stampFile(file: string, out: Float64Array, at: number): void {
   out[at + 5] = st.mode;
 }
 
-/** Walks the layers (plain folders; the same merge as `indexTree`) and stamps every winner's port.yaml. */
-export function walkTree(layers: readonly TreeLayer[]): TreeWalk {
+/**
+ * Walks the layers (plain folders; the same merge as `indexTree`) and stamps every winner's port.yaml. `stop`, when
+ * given, is asked every 512 ports: true ends the walk early, with `ok` false.
+ */
+export function walkTree(layers: readonly TreeLayer[], stop?: () => boolean): TreeWalk {
   const ref: TreeRef = { name: 'walk', layers };
   const index = indexTree(ref, { checkSingles: false });
   const layerAt = new Map(layers.map((l, k) => [l, k]));
@@ -62,6 +65,10 @@ export function walkTree(layers: readonly TreeLayer[]): TreeWalk {
   let ok = true;
   let i = 0;
   for (const [origin, l] of index.winners) {
+    if ((i & 511) === 0 && stop?.()) {
+      ok = false;
+      break;
+    }
     if (origin.includes('\n')) ok = false;
     origins.push(origin);
     layer[i] = layerAt.get(l)!;
