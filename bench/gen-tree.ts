@@ -344,7 +344,10 @@ export function cachedTree(
   cacheRoot = '/tmp',
   cycles = 0,
 ): { dir: string; summary: GenSummary } {
-  const dir = path.join(cacheRoot, `kiln-bench-tree-v${GEN_VERSION}-n${ports}-s${seed}${cycles > 0 ? `-c${cycles}` : ''}`);
+  const dir = path.join(
+    cacheRoot,
+    `kiln-bench-tree-v${GEN_VERSION}-n${ports}-s${seed}${cycles > 0 ? `-c${cycles}` : ''}`,
+  );
   const meta = path.join(dir, '.kiln-gen.json');
   if (fs.existsSync(meta)) return { dir, summary: JSON.parse(fs.readFileSync(meta, 'utf8')) as GenSummary };
   const tmp = fs.mkdtempSync(`${dir}.tmp-`);
@@ -366,7 +369,13 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
   });
   const ports = Number(values.ports);
   const cycles = Number(values.cycles);
-  if (!Number.isInteger(ports) || ports < 1 || !Number.isInteger(cycles) || cycles < 0 || (values.out === undefined) === (values.cache === undefined)) {
+  if (
+    !Number.isInteger(ports) ||
+    ports < 1 ||
+    !Number.isInteger(cycles) ||
+    cycles < 0 ||
+    (values.out === undefined) === (values.cache === undefined)
+  ) {
     process.stderr.write(
       'usage: npx tsx bench/gen-tree.ts --ports N [--seed S] [--cycles K] (--out DIR | --cache ROOT)\n' +
         '  --cycles K    add K back edges (dependency cycles; default 0: acyclic)\n' +

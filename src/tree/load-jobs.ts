@@ -7,7 +7,14 @@
 import { receiveMessageOnPort } from 'node:worker_threads';
 import { loadPortParts } from '../recipe/index.js';
 import { packChunk } from './compact.js';
-import { WORKER_BUSY, WORKER_DONE, WORKER_IDLE, unpackJobs, type JobsMessage, type WorkerInit } from './parallel-state.js';
+import {
+  WORKER_BUSY,
+  WORKER_DONE,
+  WORKER_IDLE,
+  unpackJobs,
+  type JobsMessage,
+  type WorkerInit,
+} from './parallel-state.js';
 import { STAMP, stampFile } from './walk.js';
 
 /** Loads the posted jobs (the worker calls it once `go` says JOBS_POSTED). */
@@ -54,4 +61,3 @@ export function work(init: WorkerInit): void {
     Atomics.notify(state, init.index);
   }
 }
-

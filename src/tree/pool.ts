@@ -67,7 +67,10 @@ export function walkKey(layers: readonly { readonly name: string; readonly dir: 
 }
 
 /** Asks the pool's first worker to walk `layers` (see `walk.ts`); false when it has none or was asked already. */
-export function postWalk(pool: LoaderPool, layers: readonly { readonly name: string; readonly dir: string }[]): boolean {
+export function postWalk(
+  pool: LoaderPool,
+  layers: readonly { readonly name: string; readonly dir: string }[],
+): boolean {
   const first = pool.workers[0];
   if (!first || pool.walked !== undefined) return false;
   const walk = new Int32Array(pool.walk);

@@ -181,7 +181,11 @@ test("a cached port gives its depends and options without making its recipe, and
   const tree = path.join(root, 'tree');
   const cache = { dir: path.join(root, 'home', 'cache', 'scan'), racyMs: RACY_MS };
   writePort(tree, 'devel/aa', recipe('1.0', 'options:\n  NLS:\n    default: true\n    description: nls\n'));
-  writePort(tree, 'devel/bb', recipe('1.0', 'depends:\n  build: [devel/aa]\n  run: [outside/x]\n  system: [pkg-config]\n'));
+  writePort(
+    tree,
+    'devel/bb',
+    recipe('1.0', 'depends:\n  build: [devel/aa]\n  run: [outside/x]\n  system: [pkg-config]\n'),
+  );
   settle();
   const ref: TreeRef = { name: 'tree', layers: [{ name: 'tree', dir: tree }] };
   assert.equal(scanTree(ref, { cache, workers: 0 }).cache!.written, true);
