@@ -10,6 +10,7 @@ import { openStore } from '../../src/store/index.js';
 import { REPO_ROOT } from '../../src/bulk/testing.js';
 import { run } from '../../src/util/exec.js';
 import { hostMirror } from '../../src/debian/index.js';
+import { ensureSbuild, sbuildOnce } from './sbuild.js';
 
 const env = process.env;
 const home = env.DEBBULK_HOME ?? '/tmp/kiln-bench-debian-bulk';
@@ -153,44 +154,30 @@ fs.writeFileSync(path.join(home, 'kiln.yaml'), 'ccache: true\n');
 await kiln(['clean', 'layers']);
 await kiln(['clean', 'ccache']);
 const cold = await bulk('cold (-J 2, no layers, no ccache)', ['-C']);
-await bulk('warm (-J 2, everything rebuilt with -C; ccache and any dependency layers warm)', ['-C']);
+const warm = await bulk('warm (-J 2, everything rebuilt with -C; ccache and any dependency layers warm)', ['-C']);
 
 // sbuild, unshare mode, one package at a time, for the first N of the set that kiln built.
 if (sbuildN > 0) {
-  const which = (await run('sh', ['-c', 'command -v sbuild || true'])).stdout.trim();
-  if (which === '')
-    await run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'sbuild', 'mmdebstrap', 'uidmap'], {
-      timeoutMs: 3600_000,
-    });
-  const tarball = path.join(os.homedir(), '.cache', 'sbuild', `${jail.release}-${jail.arch}.tar.zst`);
-  if (!fs.existsSync(tarball)) {
-    fs.mkdirSync(path.dirname(tarball), { recursive: true });
-    await run('mmdebstrap', ['--variant=buildd', '--include=ca-certificates', jail.release, tarball], {
-      timeoutMs: 3600_000,
-    });
-  }
+  await ensureSbuild(jail.release);
   const picked = [...cold.keys()].slice(0, sbuildN);
   let kilnS = 0;
+  let warmS = 0;
   let sbuildS = 0;
   for (const origin of picked) {
     const src = origin.split('/')[1]!;
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-sbuild-'));
-    const t0 = Date.now();
-    const r = await run(
-      'sbuild',
-      ['--chroot-mode=unshare', '-d', jail.release, '--no-run-lintian', '--no-run-autopkgtest', '-A', src],
-      { cwd: work, timeoutMs: 12 * 3600_000, allowFailure: true },
-    );
-    const s = (Date.now() - t0) / 1000;
-    fs.rmSync(work, { recursive: true, force: true });
+    const { seconds: s, status } = await sbuildOnce(src, jail.release);
+    const r = { status };
     console.log(
-      `   sbuild ${src}: ${s.toFixed(0)} s (exit ${r.status}); kiln's cold build of it: ${cold.get(origin)!.toFixed(0)} s`,
+      `   sbuild ${src}: ${s.toFixed(0)} s (exit ${r.status}); kiln's build of it: cold ${cold.get(origin)!.toFixed(0)} s, warm ${(warm.get(origin) ?? 0).toFixed(0)} s; load ${load()}`,
     );
     if (r.status === 0) {
       sbuildS += s;
       kilnS += cold.get(origin)!;
+      warmS += warm.get(origin) ?? 0;
     }
   }
   if (sbuildS > 0)
-    console.log(`   kiln / sbuild over the packages both built: ${(kilnS / sbuildS).toFixed(2)}; load ${load()}`);
+    console.log(
+      `   kiln / sbuild over the packages both built: cold ${(kilnS / sbuildS).toFixed(2)}, warm ${(warmS / sbuildS).toFixed(2)}; load ${load()}`,
+    );
 }

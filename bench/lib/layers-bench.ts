@@ -5,6 +5,7 @@ import path from 'node:path';
 import { openStore } from '../../src/store/index.js';
 import { REPO_ROOT } from '../../src/bulk/testing.js';
 import { run } from '../../src/util/exec.js';
+import { ensureSbuild, sbuildOnce } from './sbuild.js';
 
 const env = process.env;
 const home = env.LAYERS_HOME ?? '/var/tmp/kiln-bench-layers';
@@ -71,30 +72,14 @@ console.log(
 );
 
 if (sbuildRuns > 0) {
-  if ((await run('sh', ['-c', 'command -v sbuild || true'])).stdout.trim() === '')
-    await run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'sbuild', 'mmdebstrap', 'uidmap'], {
-      timeoutMs: 3600_000,
-    });
-  const tarball = path.join(os.homedir(), '.cache', 'sbuild', `${release}-amd64.tar.zst`);
-  if (!fs.existsSync(tarball)) {
-    fs.mkdirSync(path.dirname(tarball), { recursive: true });
-    await run('mmdebstrap', ['--variant=buildd', '--include=ca-certificates', release, tarball], {
-      timeoutMs: 3600_000,
-    });
-  }
+  await ensureSbuild(release);
   const times: number[] = [];
   for (let i = 0; i < sbuildRuns; i++) {
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-sbuild-'));
-    const t0 = Date.now();
-    const r = await run(
-      'sbuild',
-      ['--chroot-mode=unshare', '-d', release, '--no-run-lintian', '--no-run-autopkgtest', '-A', origin.split('/')[1]!],
-      { cwd: work, timeoutMs: 3600_000, allowFailure: true },
+    const r = await sbuildOnce(origin.split('/')[1]!, release);
+    console.log(
+      `   sbuild ${origin.split('/')[1]} ${i + 1}: ${r.seconds.toFixed(1)} s (exit ${r.status}); load ${load()}`,
     );
-    const t = (Date.now() - t0) / 1000;
-    fs.rmSync(work, { recursive: true, force: true });
-    console.log(`   sbuild ${origin.split('/')[1]} ${i + 1}: ${t.toFixed(1)} s (exit ${r.status}); load ${load()}`);
-    if (r.status === 0) times.push(t);
+    if (r.status === 0) times.push(r.seconds);
   }
   if (times.length > 0)
     console.log(
