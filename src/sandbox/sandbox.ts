@@ -577,8 +577,16 @@ export class Sandbox implements SandboxSession {
           { allowFailure: true },
         );
       }
-      if (this.disk === null && mountsUnder(this.dir).length === 0) fs.renameSync(this.upper, dest);
-      else await run('cp', ['-a', '--reflink=auto', '--', this.upper, dest]);
+      let moved = false;
+      if (this.disk === null && mountsUnder(this.dir).length === 0) {
+        try {
+          fs.renameSync(this.upper, dest);
+          moved = true;
+        } catch {
+          // another file system (EXDEV): copied below
+        }
+      }
+      if (!moved) await run('cp', ['-a', '--reflink=auto', '--', this.upper, dest]);
     } finally {
       await this.teardown();
     }
