@@ -165,7 +165,7 @@ if (sbuildN > 0) {
   let sbuildS = 0;
   for (const origin of picked) {
     const src = origin.split('/')[1]!;
-    const { seconds: s, status } = await sbuildOnce(src, jail.release);
+    const { seconds: s, status } = await sbuildOnce(home, 'deb', src, jail.release);
     const r = { status };
     console.log(
       `   sbuild ${src}: ${s.toFixed(0)} s (exit ${r.status}); kiln's build of it: cold ${cold.get(origin)!.toFixed(0)} s, warm ${(warm.get(origin) ?? 0).toFixed(0)} s; load ${load()}`,

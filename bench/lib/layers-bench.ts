@@ -75,7 +75,7 @@ if (sbuildRuns > 0) {
   await ensureSbuild(release);
   const times: number[] = [];
   for (let i = 0; i < sbuildRuns; i++) {
-    const r = await sbuildOnce(origin.split('/')[1]!, release);
+    const r = await sbuildOnce(home, 'deb', origin.split('/')[1]!, release);
     console.log(
       `   sbuild ${origin.split('/')[1]} ${i + 1}: ${r.seconds.toFixed(1)} s (exit ${r.status}); load ${load()}`,
     );

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { run } from '../../src/util/exec.js';
+import { hostMirror } from '../../src/debian/index.js';
 
 /**
  * Makes `sbuild --chroot-mode=unshare -d RELEASE` work as root: installs sbuild, mmdebstrap and uidmap if needed,
@@ -28,14 +29,38 @@ export async function ensureSbuild(release: string, arch = 'amd64'): Promise<voi
   }
 }
 
-/** One `sbuild -A SOURCE` in unshare mode in a fresh folder: wall seconds and exit status. */
-export async function sbuildOnce(source: string, release: string): Promise<{ seconds: number; status: number | null }> {
+/**
+ * One `sbuild -A` of SOURCE in unshare mode in a fresh folder: its `.dsc` and files are downloaded first from the
+ * mirror (as `HOME/trees/TREE/sources.json` lists them; sbuild's chroot has no deb-src lines), not timed. Returns the
+ * wall seconds of sbuild and its exit status.
+ */
+export async function sbuildOnce(
+  home: string,
+  tree: string,
+  source: string,
+  release: string,
+): Promise<{ seconds: number; status: number | null }> {
+  const sources = JSON.parse(fs.readFileSync(path.join(home, 'trees', tree, 'sources.json'), 'utf8')) as Record<
+    string,
+    [string, string]
+  >;
+  const entry = sources[source];
+  if (!entry) throw new Error(`${source} is not in tree ${tree}`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-sbuild-'));
-  const t0 = Date.now();
   try {
+    const mirror = hostMirror().replace(/\/+$/, '');
+    let dsc = '';
+    for (const line of entry[1].split('\n').filter(Boolean)) {
+      const name = line.split(' ')[0]!;
+      const res = await fetch(`${mirror}/${entry[0]}/${name}`);
+      if (res.status !== 200) throw new Error(`${name}: HTTP ${res.status} from the mirror`);
+      fs.writeFileSync(path.join(work, name), Buffer.from(await res.arrayBuffer()));
+      if (name.endsWith('.dsc')) dsc = name;
+    }
+    const t0 = Date.now();
     const r = await run(
       'sbuild',
-      ['--chroot-mode=unshare', '-d', release, '--no-run-lintian', '--no-run-autopkgtest', '-A', source],
+      ['--chroot-mode=unshare', '-d', release, '--no-run-lintian', '--no-run-autopkgtest', '-A', dsc],
       { cwd: work, timeoutMs: 12 * 3600_000, allowFailure: true },
     );
     return { seconds: (Date.now() - t0) / 1000, status: r.status };

@@ -10,11 +10,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadPort, effectiveOptions } from '../recipe/index.js';
+import { loadPort } from '../recipe/index.js';
 import { testJail } from '../jail/index.js';
-import { hostMirror } from '../debian/index.js';
-import { mountsUnder } from '../sandbox/index.js';
-import { buildPort } from './build.js';
+import { buildInTestJail } from './testing.js';
 import { ccacheDir, claimCcacheDir } from './ccache.js';
 import { REPO_ROOT } from '../bulk/testing.js';
 import { testCacheDir } from '../jail/index.js';
@@ -50,26 +48,8 @@ test('a C port built twice through its own ccache: the same .deb bytes, and hits
   const jail = await testJail();
   const cache = { dir: ccacheDir(home, 'test', 'tree', port.origin), maxSize: '50M' };
   const build = async (n: number): Promise<{ deb: Buffer; log: string }> => {
-    const logFile = path.join(home, 'logs', `${n}.log`);
-    const res = await buildPort({
-      home,
-      jail: { name: jail.name, path: jail.path, arch: jail.arch, release: jail.release },
-      port,
-      identity: 'c'.repeat(64),
-      options: effectiveOptions(port.recipe, {}),
-      depDebs: [],
-      kilnRun: [],
-      jobs: 1,
-      limits: { wallMs: 15 * 60_000, noOutputMs: 5 * 60_000, nproc: 4096 },
-      outDir: path.join(home, `out${n}`),
-      logFile,
-      sourceDateEpoch: 1700000000,
-      debianMirror: hostMirror(),
-      ccache: cache,
-    });
-    const log = fs.readFileSync(logFile, 'utf8');
+    const { res, log } = await buildInTestJail({ home, jail, port, n, extra: { ccache: cache } });
     assert.ok(res.ok, `build ${n} failed in ${res.phase}: ${res.reason}\n${log.slice(-3000)}`);
-    assert.deepEqual(mountsUnder(home), []);
     return { deb: fs.readFileSync(res.debs[0]!), log };
   };
   const first = await build(1);
@@ -95,24 +75,14 @@ test('an autotools port rebuilt with ccache: configure answers from its own auto
   const cache = { dir: ccacheDir(home, 'test', 'examples', port.origin), maxSize: '50M' };
   const conf = path.join(cache.dir, 'kiln-configure');
   const build = async (n: number): Promise<{ debs: Buffer[]; log: string }> => {
-    const logFile = path.join(home, 'logs', `${n}.log`);
-    const res = await buildPort({
+    const { res, log } = await buildInTestJail({
       home,
-      jail: { name: jail.name, path: jail.path, arch: jail.arch, release: jail.release },
+      jail,
       port,
+      n,
       identity: 'a'.repeat(64),
-      options: effectiveOptions(port.recipe, {}),
-      depDebs: [],
-      kilnRun: [],
-      jobs: 2,
-      limits: { wallMs: 15 * 60_000, noOutputMs: 5 * 60_000, nproc: 4096 },
-      outDir: path.join(home, `out${n}`),
-      logFile,
-      sourceDateEpoch: 1700000000,
-      debianMirror: hostMirror(),
-      ccache: cache,
+      extra: { ccache: cache, jobs: 2 },
     });
-    const log = fs.readFileSync(logFile, 'utf8');
     assert.ok(res.ok, `build ${n} failed in ${res.phase}: ${res.reason}\n${log.slice(-3000)}`);
     return { debs: res.debs.map((d) => fs.readFileSync(d)), log };
   };

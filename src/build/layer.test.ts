@@ -10,13 +10,12 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadPort, effectiveOptions, type Port } from '../recipe/index.js';
+import { loadPort, type Port } from '../recipe/index.js';
 import { testJail } from '../jail/index.js';
-import { hostMirror } from '../debian/index.js';
-import { mountsUnder } from '../sandbox/index.js';
 import { processStart } from '../sandbox/sandbox.js';
 import { evictLayers, layersRoot, listLayers } from '../layers/index.js';
-import { buildPort, type BuildResult } from './build.js';
+import type { BuildResult } from './build.js';
+import { buildInTestJail } from './testing.js';
 
 /** A port that compiles against libyaml's header (a package the test jail lacks); `extra` runs after. */
 function writePort(tree: string, name: string, system: string, extra = ''): Port {
@@ -60,25 +59,14 @@ test('dependency layers: made once, reused, same bytes as a plain install, untou
   let n = 0;
   const build = async (p: Port, layers: boolean): Promise<{ res: BuildResult; log: string }> => {
     n += 1;
-    const logFile = path.join(home, 'logs', `${n}.log`);
-    const res = await buildPort({
+    return buildInTestJail({
       home,
-      jail: { name: jail.name, path: jail.path, arch: jail.arch, release: jail.release },
+      jail,
       port: p,
+      n,
       identity: 'd'.repeat(64),
-      options: effectiveOptions(p.recipe, {}),
-      depDebs: [],
-      kilnRun: [],
-      jobs: 1,
-      limits: { wallMs: 15 * 60_000, noOutputMs: 5 * 60_000, nproc: 4096 },
-      outDir: path.join(home, `out${n}`),
-      logFile,
-      sourceDateEpoch: 1700000000,
-      debianMirror: hostMirror(),
-      ...(layers ? { layers: spec } : {}),
+      ...(layers ? { extra: { layers: spec } } : {}),
     });
-    assert.deepEqual(mountsUnder(home), []);
-    return { res, log: fs.readFileSync(logFile, 'utf8') };
   };
   const port = writePort(tree, 'yamlc', 'libyaml-dev');
 
