@@ -125,7 +125,8 @@ async function bulk(what: string, extra: string[]): Promise<Map<string, number>>
     let made = 0;
     let installS = 0;
     for (const x of rows) {
-      const log = x.log && fs.existsSync(x.log) ? fs.readFileSync(x.log, 'utf8') : '';
+      const logFile = x.log ? path.join(home, 'logs', x.log) : '';
+      const log = logFile && fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '';
       if (/dependency layer [0-9a-f]{16} .*: reused/.test(log)) hits += 1;
       if (/dependency layer [0-9a-f]{16}: not made yet/.test(log)) made += 1;
       for (const p of x.phases as { name: string; wallMs: number }[])

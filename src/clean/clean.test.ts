@@ -307,5 +307,5 @@ test('kiln clean: the CLI reports in text and JSON, reads keep_generations, and 
   );
   assert.deepEqual(fs.readdirSync(path.join(home, 'logs')), [String(ids[2])]);
   assert.equal(await main(['clean', 'everything'], ctx), 2);
-  assert.match(err.join('\n'), /packages, distfiles, logs, sandboxes or ccache/);
+  assert.match(err.join('\n'), /packages, distfiles, logs, sandboxes, ccache or layers/);
 });

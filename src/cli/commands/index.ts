@@ -61,5 +61,5 @@ export const USAGE = `usage: kiln COMMAND [options]   (every command takes --hom
   kiln config [--json]
   kiln doctor [--json]
   kiln image -j JAIL -p TREE -f LIST -t tar|squashfs|raw -o FILE [--overlay DIR] [--size 2G] [--hostname H] [--bootable]
-  kiln clean (packages|distfiles|logs|sandboxes) [--dry-run] [--json]
+  kiln clean (packages|distfiles|logs|sandboxes|layers|ccache) [--dry-run] [--json]
 `;
