@@ -149,6 +149,7 @@ test('describeConfig lists every leaf setting once, with value, default and a do
       'repo.valid_days',
       'ccache',
       'ccache_size',
+      'cache.layers_mb',
       'redis',
       'serve.listen',
       'hooks.post_bulk.commands',
