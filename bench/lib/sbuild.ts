@@ -60,8 +60,23 @@ export async function sbuildOnce(
     const t0 = Date.now();
     const r = await run(
       'sbuild',
-      ['--chroot-mode=unshare', '-d', release, '--no-run-lintian', '--no-run-autopkgtest', '-A', dsc],
-      { cwd: work, timeoutMs: 12 * 3600_000, allowFailure: true },
+      // As kiln builds by default: the nocheck profile and option (tests are kiln's `bulk -t`).
+      [
+        '--chroot-mode=unshare',
+        '-d',
+        release,
+        '--no-run-lintian',
+        '--no-run-autopkgtest',
+        '--profiles=nocheck',
+        '-A',
+        dsc,
+      ],
+      {
+        cwd: work,
+        timeoutMs: 12 * 3600_000,
+        allowFailure: true,
+        env: { ...process.env, DEB_BUILD_OPTIONS: 'nocheck' },
+      },
     );
     return { seconds: (Date.now() - t0) / 1000, status: r.status };
   } finally {
