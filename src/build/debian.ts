@@ -114,6 +114,14 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
     src.files.find((f) => f.name.endsWith('.dsc'))?.name ?? `${src.package}_${src.version.replace(/^\d+:/, '')}.dsc`;
   const srcDir = `${BUILD_DIR}/${src.package}-${upstreamVersion(src.version)}`;
 
+  // DEB_BUILD_OPTIONS and profiles: the layer's apt, the build-depends check and the build all take them.
+  const words = debBuildWords({
+    recipe: r,
+    options: inp.options,
+    jobs: inp.jobs,
+    withTests: inp.withTests ?? false,
+    debugSymbols: cfg.debug_symbols,
+  });
   // The archive's Build-Depends as a dependency layer; kiln's own .debs (preferred) go on top per build.
   const dscFile = files.find((f) => f.filename === dsc);
   const layer =
@@ -125,13 +133,7 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
               dscPath: `${DSC_DIR}/${dsc}`,
               dscSource: dscFile.path,
               dscSha256: src.files.find((f) => f.name === dsc)?.sha256 ?? '',
-              profiles: debBuildWords({
-                recipe: r,
-                options: inp.options,
-                jobs: inp.jobs,
-                withTests: inp.withTests ?? false,
-                debugSymbols: cfg.debug_symbols,
-              }).profiles,
+              profiles: words.profiles,
               system: r.depends.system,
               needs: buildDependNames(
                 [src.buildDepends, src.buildDependsArch, src.buildDependsIndep],
@@ -237,13 +239,6 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
     log(`version ${version}, changelog entry by ${maintainer}`);
   });
 
-  const words = debBuildWords({
-    recipe: r,
-    options: inp.options,
-    jobs: inp.jobs,
-    withTests: inp.withTests ?? false,
-    debugSymbols: cfg.debug_symbols,
-  });
   await phase('build-depends', async () => {
     // With kiln's .debs, apt must run: the layer holds the archive's versions, kiln's replace them here.
     if (
