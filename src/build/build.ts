@@ -38,7 +38,8 @@ import {
 import { buildDebianSource, debianPortVersion } from './debian.js';
 import { packagePhase } from './package-phase.js';
 import { installDepends, installPackages } from './install.js';
-import { CCACHE_MOUNT, claimCcacheDir, type CcacheSpec } from './ccache.js';
+import type { CcacheSpec } from './ccache.js';
+import { ccacheBind } from './ccache-bind.js';
 import { dependencyLayer, type LayerSpec } from './layer-phase.js';
 import { layerStack } from '../layers/index.js';
 
@@ -384,13 +385,6 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
     for (const e of errs) log.line(`teardown problem: ${e.message}`);
     log.close();
   }
-}
-
-/** The bind of a port's own ccache folder (made on the host, owned by the build user), read-write for its build steps. */
-function ccacheBind(sb: SandboxSession, c: CcacheSpec): BindMount {
-  claimCcacheDir(c.dir, sandboxIds(sb).build); // the whole folder: the last build's files are another sandbox's id
-  fs.mkdirSync(sb.hostPath(CCACHE_MOUNT), { recursive: true });
-  return { source: c.dir, dest: CCACHE_MOUNT, readonly: false };
 }
 
 /**

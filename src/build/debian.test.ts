@@ -19,6 +19,7 @@ import { fetchDistfiles } from '../fetch/index.js';
 import { buildPort, type BuildResult } from './build.js';
 import { poolFileUrl } from './debian.js';
 import { layersRoot } from '../layers/index.js';
+import { ccacheDir } from './ccache.js';
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-debian-build-test-'));
 const IDENTITY = 'd'.repeat(64);
@@ -81,6 +82,8 @@ async function build(p: Port, out: string): Promise<BuildResult> {
     debianMirror: hostMirror(),
     // Dependency layers on: the first build makes hello's, the others stack it (and check a patched control).
     layers: { root: layersRoot(home), jailIdentity: jail.path, maxBytes: 4 << 30 },
+    // kiln.yaml ccache: true: hello's own compiler and autoconf caches (the second hello build hits them).
+    ccache: { dir: ccacheDir(home, jail.name, 'test', 'devel/hello'), maxSize: '200M' },
   });
   assert.deepEqual(mountsUnder(home), [], 'no mount may be left under the home after a build');
   return res;
@@ -215,6 +218,24 @@ test("Debian's hello rebuilt with an overlay patch: +kiln1 .deb, dbgsym apart, i
     assert.equal((await root.exec(['hello'])).stdout.trim(), 'Hello from a kiln patch!');
   } finally {
     root.dispose();
+  }
+});
+
+test('hello again with its ccache and autoconf cache warm: the same .deb, configure answered from the cache', {
+  timeout: 15 * 60_000,
+}, async () => {
+  const first = path.join(home, 'ok');
+  assert.ok(fs.existsSync(first), 'the first hello build ran');
+  const res = await build(await helloPort({ 'greeting.patch': GREETING_PATCH }), 'warm');
+  assert.ok(res.ok, `hello failed in ${res.phase}: ${res.reason}\n${logOf('warm').slice(-4000)}`);
+  assert.match(logOf('ok'), /creating cache \/kiln\/ccache\/kiln-debian-configure\/[0-9a-f]{64}\.cache/);
+  assert.match(logOf('warm'), /loading cache \/kiln\/ccache\/kiln-debian-configure\/[0-9a-f]{64}\.cache/);
+  assert.match(logOf('warm'), /checking for a BSD-compatible install\.\.\. \(cached\)/);
+  const hits = /Hits:\s+(\d+)/.exec(logOf('warm'));
+  assert.ok(hits && Number(hits[1]) > 0, `ccache reports hits on the warm build:\n${logOf('warm').slice(-2000)}`);
+  for (const deb of res.debs) {
+    const before = path.join(first, path.basename(deb));
+    assert.ok(fs.readFileSync(deb).equals(fs.readFileSync(before)), `${path.basename(deb)}: the same bytes as cold`);
   }
 });
 

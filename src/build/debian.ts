@@ -37,6 +37,9 @@ import {
 import type { BuildPortInput } from './build.js';
 import { debianLayerRequest, dependencyLayer, satisfiedByLayer } from './layer-phase.js';
 import { layerStack, readInstalled } from '../layers/index.js';
+import { ccacheBind } from './ccache-bind.js';
+import { debianCcacheEnv, DEBIAN_CONFIGURE_DIR, pruneConfigureCaches, writeConfigSite } from './debian-cache.js';
+import { CCACHE_MOUNT } from './ccache.js';
 
 /** What `buildPort` lends the debian procedure: its phase runner, log and sandbox command runner. */
 export interface DebianBuildContext {
@@ -122,6 +125,11 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
     withTests: inp.withTests ?? false,
     debugSymbols: cfg.debug_symbols,
   });
+  // ccache comes with the build dependencies unless the jail has it (`kiln jail create --include ccache`: faster).
+  const system =
+    inp.ccache && !r.depends.system.includes('ccache') && !fs.existsSync(path.join(inp.jail.path, 'usr/bin/ccache'))
+      ? [...r.depends.system, 'ccache']
+      : r.depends.system;
   // The archive's Build-Depends as a dependency layer; kiln's own .debs (preferred) go on top per build.
   const dscFile = files.find((f) => f.filename === dsc);
   const layer =
@@ -134,7 +142,7 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
               dscSource: dscFile.path,
               dscSha256: src.files.find((f) => f.name === dsc)?.sha256 ?? '',
               profiles: words.profiles,
-              system: r.depends.system,
+              system,
               needs: buildDependNames(
                 [src.buildDepends, src.buildDependsArch, src.buildDependsIndep],
                 inp.jail.arch,
@@ -166,6 +174,7 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
     for (const f of files) fs.writeFileSync(s.hostPath(`${DSC_DIR}/${f.filename}`), '');
     for (const d of new Set(inp.depDebs.map((x) => path.basename(x))))
       fs.writeFileSync(s.hostPath(`${DEBS_DIR}/${d}`), '');
+    if (inp.ccache) writeConfigSite((inside) => s.hostPath(inside));
     return s;
   });
   const srcBinds: BindMount[] = files.map((f) => ({
@@ -276,7 +285,7 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
     // fakeroot unless the rules need no root; and the overlay recipe's `depends.system`, if any.
     const extra = [
       ...(needRoot ? ['fakeroot'] : []),
-      ...r.depends.system,
+      ...system,
       ...(layer ? kilnOverLayer(sb, inp.depDebs) : []),
     ];
     // Download (archive proxy only; the local source's index is made then), then install with no network (install.ts).
@@ -306,24 +315,27 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
     }
   });
 
-  await phase('build', () =>
-    ctx.run(sb, {
-      argv: ['dpkg-buildpackage', '-b', '-uc', '-us'],
-      user: 'build',
-      network: false,
-      cwd: srcDir,
-      binds: srcBinds,
-      env: {
-        ...buildEnvBase,
-        LC_ALL: 'C.UTF-8',
-        DEB_BUILD_OPTIONS: words.options.join(' '),
-        DEB_BUILD_PROFILES: words.profiles.join(' '),
-        KILN_ORIGIN: origin,
-        KILN_VERSION: version,
-        ...r.build.env,
-      },
-    }),
-  );
+  await phase('build', async () => {
+    // kiln.yaml ccache: true: the port's own compiler and autoconf caches (debian-cache.ts).
+    const cc = inp.ccache;
+    if (cc) pruneConfigureCaches(path.join(cc.dir, path.relative(CCACHE_MOUNT, DEBIAN_CONFIGURE_DIR)));
+    const binds = cc ? [...srcBinds, ccacheBind(sb, cc)] : srcBinds;
+    const env = {
+      ...buildEnvBase,
+      ...(cc ? { PATH: `/usr/lib/ccache:${buildEnvBase.PATH}`, ...debianCcacheEnv(cc, BUILD_DIR) } : {}),
+      LC_ALL: 'C.UTF-8',
+      DEB_BUILD_OPTIONS: words.options.join(' '),
+      DEB_BUILD_PROFILES: words.profiles.join(' '),
+      KILN_ORIGIN: origin,
+      KILN_VERSION: version,
+      ...r.build.env,
+    };
+    const ccacheStats = (arg: string) =>
+      ctx.run(sb, { argv: ['ccache', arg], user: 'build', network: false, cwd: srcDir, binds, env });
+    if (cc) await ccacheStats('-z');
+    await ctx.run(sb, { argv: ['dpkg-buildpackage', '-b', '-uc', '-us'], user: 'build', network: false, cwd: srcDir, binds, env });
+    if (cc) await ccacheStats('-s'); // this build's hits and misses, in the log
+  });
 
   return phase('package', async () => {
     const dir = sb.hostPath(BUILD_DIR);

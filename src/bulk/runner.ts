@@ -321,7 +321,7 @@ function layerSpec(o: RunBulkOptions): LayerSpec | undefined {
     const d = p.debian;
     if (p.recipe.build.system === 'debian' && d) {
       const names = buildDependNames([d.buildDepends, d.buildDependsArch, d.buildDependsIndep], o.jail.arch, profiles);
-      return [...names.filter((n) => !made.has(n)), 'fakeroot'];
+      return [...names.filter((n) => !made.has(n)), 'fakeroot', ...(ccache ? ['ccache'] : [])];
     }
     const sys = p.recipe.depends.system;
     return ccache && sys.length > 0 && !sys.includes('ccache') ? [...sys, 'ccache'] : [...sys];
