@@ -30,7 +30,7 @@ export const CONFIGURE_CACHE_KEEP = 8;
 export function debianConfigSite(): string {
   const dir = DEBIAN_CONFIGURE_DIR;
   return [
-    '# kiln (ccache: true): this port\'s own autoconf cache, one per configure script, arguments, flags and packages.',
+    "# kiln (ccache: true): this port's own autoconf cache, one per configure script, arguments, flags and packages.",
     `if test "x$cache_file" = x/dev/null && test -d ${CCACHE_MOUNT} && test -w ${CCACHE_MOUNT}; then`,
     `  kiln_key=$( { printf '%s\\n' "$0" "$ac_configure_args" "$(pwd)"`,
     `    for kiln_v in $ac_precious_vars; do eval "kiln_x=\\\${$kiln_v-}"; printf '%s=%s\\n' "$kiln_v" "$kiln_x"; done`,

@@ -38,6 +38,7 @@ import type { BuildPortInput } from './build.js';
 import { debianLayerRequest, dependencyLayer, satisfiedByLayer } from './layer-phase.js';
 import { layerStack, readInstalled } from '../layers/index.js';
 import { ccacheBind } from './ccache-bind.js';
+import { debPackageName } from './deps.js';
 import { debianCcacheEnv, DEBIAN_CONFIGURE_DIR, pruneConfigureCaches, writeConfigSite } from './debian-cache.js';
 import { CCACHE_MOUNT } from './ccache.js';
 
@@ -283,11 +284,7 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
     }
     const profiles = words.profiles.length > 0 ? ['-o', `APT::Build-Profiles=${words.profiles.join(',')}`] : [];
     // fakeroot unless the rules need no root; and the overlay recipe's `depends.system`, if any.
-    const extra = [
-      ...(needRoot ? ['fakeroot'] : []),
-      ...system,
-      ...(layer ? kilnOverLayer(sb, inp.depDebs) : []),
-    ];
+    const extra = [...(needRoot ? ['fakeroot'] : []), ...system, ...(layer ? kilnOverLayer(sb, inp.depDebs) : [])];
     // Download (archive proxy only; the local source's index is made then), then install with no network (install.ts).
     const step = (s: AptStep): string =>
       [aptLine(s, 'build-dep', [srcDir], profiles), ...(extra.length > 0 ? [aptLine(s, 'install', extra)] : [])].join(
@@ -333,7 +330,14 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
     const ccacheStats = (arg: string) =>
       ctx.run(sb, { argv: ['ccache', arg], user: 'build', network: false, cwd: srcDir, binds, env });
     if (cc) await ccacheStats('-z');
-    await ctx.run(sb, { argv: ['dpkg-buildpackage', '-b', '-uc', '-us'], user: 'build', network: false, cwd: srcDir, binds, env });
+    await ctx.run(sb, {
+      argv: ['dpkg-buildpackage', '-b', '-uc', '-us'],
+      user: 'build',
+      network: false,
+      cwd: srcDir,
+      binds,
+      env,
+    });
     if (cc) await ccacheStats('-s'); // this build's hits and misses, in the log
   });
 
@@ -384,6 +388,6 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
  */
 function kilnOverLayer(sb: SandboxSession, depDebs: readonly string[]): string[] {
   const installed = new Set(readInstalled(resolveInside(sb, '/var/lib/dpkg/status')).map((p) => p.split(':')[0]!));
-  const names = depDebs.map((d) => path.basename(d).split('_')[0]!).filter((n) => installed.has(n));
+  const names = depDebs.map(debPackageName).filter((n) => installed.has(n));
   return [...new Set(names)].sort();
 }

@@ -53,7 +53,7 @@ export async function kilnSonameMap(pkgs: readonly BuiltPackage[]): Promise<Map<
   for (const p of pkgs) {
     for (const deb of packageDebs(p)) {
       // A Debian source package's binaries each have their own name (its file name's first part).
-      const name = p.debs ? path.basename(deb).split('_')[0]! : p.pkgname;
+      const name = p.debs ? debPackageName(deb) : p.pkgname;
       for (const s of await cachedSonames(deb)) if (!out.has(s)) out.set(s, `${name} (>= ${p.version})`);
     }
   }
@@ -72,8 +72,13 @@ export function kilnRunDeps(pkgs: readonly BuiltPackage[]): KilnRunDep[] {
     if (!p.debs) return [{ name: p.pkgname, version: p.version }];
     const names = p.debs
       .filter((d) => d.endsWith('.deb'))
-      .map((d) => path.basename(d).split('_')[0]!)
+      .map(debPackageName)
       .filter((n) => !NOT_AT_RUN_TIME.test(n));
     return [...new Set(names)].map((name) => ({ name, version: p.version }));
   });
+}
+
+/** The package name of a `.deb` file named as dpkg names it (`NAME_VERSION_ARCH.deb`). */
+export function debPackageName(file: string): string {
+  return path.basename(file).split('_')[0]!;
 }
