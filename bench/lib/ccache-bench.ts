@@ -9,12 +9,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openStore } from '../../src/store/index.js';
+import { loadPort } from '../../src/recipe/index.js';
 import { REPO_ROOT, kiln, testHome } from '../../src/bulk/testing.js';
 import { run } from '../../src/util/exec.js';
 
 const origin = process.env.CCACHE_PORT ?? 'devel/libmd';
 /** CCACHE_INCLUDE=1: the jail is made with ccache in it (`kiln jail create --include ccache`), not installed per build. */
 const include = process.env.CCACHE_INCLUDE === '1';
+/** CCACHE_KEEP=1: the temporary home (its build logs under logs/) is kept and named, not removed. */
+const keep = process.env.CCACHE_KEEP === '1';
 const home = await testHome('kiln-bench-ccache-', include ? { jail: { include: ['ccache'] } } : {});
 const load = (): string =>
   os
@@ -47,9 +50,7 @@ try {
   };
   /** Adds a one-line patch to the port: a comment line appended to the first .c file of its distfile. */
   const patch = async (n: number): Promise<void> => {
-    const dist = fs
-      .readdirSync(path.join(home, 'distfiles', 'by-name'))
-      .find((f) => f.startsWith(path.basename(origin)));
+    const dist = path.basename(new URL(loadPort(path.join(tree, origin), origin, 'tree').port!.recipe.sources[0]!.url).pathname);
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-ccache-src-'));
     try {
       await run('tar', ['-xf', path.join(home, 'distfiles', 'by-name', dist!), '-C', work]);
@@ -87,5 +88,6 @@ try {
     `  rebuild with ccache / cold build: ${((100 * warm) / cold).toFixed(0)} % (goal <= 40 %); without ccache: ${((100 * plain) / cold).toFixed(0)} %`,
   );
 } finally {
-  fs.rmSync(home, { recursive: true, force: true });
+  if (keep) console.log(`  home kept: ${home}`);
+  else fs.rmSync(home, { recursive: true, force: true });
 }

@@ -4,7 +4,7 @@
  */
 import type { Recipe } from '../recipe/index.js';
 import { ExecError } from '../util/exec.js';
-import { cachedConfigureScript } from './ccache.js';
+import { cachedConfigureScript } from './configure-cache.js';
 
 /** Where things live inside the sandbox. */
 export const SANDBOX_PATHS = {

@@ -1,0 +1,119 @@
+/**
+ * The configure cache and replay script, run on the host over small trees with a stand-in `configure` (it counts its
+ * runs, makes a Makefile from Makefile.in, a `.deps` file and config.status, removes a file and reads its cache
+ * file): a tree differing only in a compilation unit replays, anything else configure or config.status may read
+ * runs configure; a corrupt archive, a cache of another key and an oversized cache folder are not used.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { run } from '../util/exec.js';
+import { cachedConfigureScript } from './configure-cache.js';
+import { CONFIGURE_CACHE_MAX, CONFIGURE_CACHE_NAME, claimCcacheDir } from './ccache.js';
+
+const CONFIGURE = `#!/bin/sh
+echo run >> "$KILN_TEST_RUNS"
+for a; do case $a in --cache-file=*) cache=\${a#--cache-file=} ;; esac; done
+[ -f "$cache" ] && . "$cache"
+echo "ac_cv_x=\${ac_cv_x:-yes}" > "$cache"
+{ cat Makefile.in; echo "X=\${ac_cv_x:-yes}"; } > Makefile
+mkdir -p sub/.deps && echo '# dummy' > sub/.deps/b.Po
+printf '#!/bin/sh\\n' > config.status && chmod +x config.status
+rm -f stale.txt
+`;
+
+test('configure is replayed only for a tree that differs in compilation units, and only from a sound cache', async (t) => {
+  const top = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-configure-cache-'));
+  t.after(() => fs.rmSync(top, { recursive: true, force: true }));
+  const [base, kc, status, runs] = ['base', 'cache', 'status', 'runs'].map((n) => path.join(top, n)) as [
+    string,
+    string,
+    string,
+    string,
+  ];
+  const files: Record<string, string> = {
+    configure: CONFIGURE,
+    'Makefile.in': 'all:\n',
+    'a.c': 'int a;\n',
+    'a.h': '#define A 1\n',
+    'stale.txt': 'x\n',
+    'sub/b.c': 'int b;\n',
+  };
+  for (const [f, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(base, f)), { recursive: true });
+    fs.writeFileSync(path.join(base, f), text, { mode: f === 'configure' ? 0o755 : 0o644 });
+  }
+  fs.writeFileSync(status, 'Package: gcc\nVersion: 1\n');
+  const script = cachedConfigureScript('{"configure":"./configure --prefix=/usr"}', './configure --prefix=/usr', {
+    dir: kc,
+    dpkgStatus: status,
+  });
+  let n = 0;
+  /** A fresh copy of the tree, changed by `edit`, then the step run in it: did configure run, and the tree. */
+  const step = async (edit: (d: string) => void = () => {}): Promise<{ ran: boolean; dir: string }> => {
+    const dir = path.join(top, `t${++n}`);
+    fs.cpSync(base, dir, { recursive: true, preserveTimestamps: true });
+    edit(dir);
+    const before = fs.existsSync(runs) ? fs.readFileSync(runs, 'utf8').length : 0;
+    const r = await run('sh', ['-ec', script], { cwd: dir, env: { ...process.env, KILN_TEST_RUNS: runs } });
+    const ran = fs.readFileSync(runs, 'utf8').length > before;
+    assert.equal(ran, !r.stdout.includes('configure replayed'), r.stdout + r.stderr);
+    return { ran, dir };
+  };
+  const made = (dir: string): string => fs.readFileSync(path.join(dir, 'Makefile'), 'utf8');
+  assert.ok((await step()).ran, 'the first build configures');
+  const patched = await step((d) => fs.appendFileSync(path.join(d, 'a.c'), '/* one line */\n'));
+  assert.ok(!patched.ran, 'a patch to a compilation unit replays');
+  const d = patched.dir;
+  assert.equal(made(d), 'all:\nX=yes\n');
+  assert.equal(fs.readFileSync(path.join(d, 'a.c'), 'utf8'), 'int a;\n/* one line */\n', 'the patched file stays');
+  assert.ok(!fs.existsSync(path.join(d, 'stale.txt')), 'what configure removed is removed');
+  assert.ok(fs.statSync(path.join(d, 'config.status')).mode & 0o100, 'config.status is executable');
+  const times = ['Makefile', 'config.status', 'sub/.deps/b.Po'].map((f) => fs.statSync(path.join(d, f)).mtimeMs);
+  assert.ok(new Set(times).size === 1, 'the outputs have one time');
+  assert.ok(times[0]! >= fs.statSync(path.join(d, 'a.c')).mtimeMs, 'newer than every input');
+  for (const [what, edit] of [
+    ['Makefile.in', (e: string) => fs.appendFileSync(path.join(e, 'Makefile.in'), '# more\n')],
+    ['a header', (e: string) => fs.appendFileSync(path.join(e, 'a.h'), '/* x */\n')],
+    ['a new compilation unit', (e: string) => fs.writeFileSync(path.join(e, 'sub/c.c'), '')],
+    ['a removed one', (e: string) => fs.rmSync(path.join(e, 'sub/b.c'))],
+    ['a mode', (e: string) => fs.chmodSync(path.join(e, 'a.c'), 0o755)],
+    ['configure', (e: string) => fs.appendFileSync(path.join(e, 'configure'), '# x\n')],
+    ['the installed packages', () => fs.appendFileSync(status, 'Package: libfoo-dev\n')],
+  ] as const) {
+    await step(); // the replay kept is the unchanged tree's
+    const r = await step(edit);
+    assert.ok(r.ran, `a change to ${what} runs configure`);
+    if (what === 'Makefile.in') assert.equal(made(r.dir), 'all:\n# more\nX=yes\n');
+  }
+  // The last tree again: its replay is kept; a corrupt archive under a valid key makes configure run, correctly.
+  assert.ok(!(await step()).ran);
+  fs.writeFileSync(path.join(kc, 'replay.tar'), 'not an archive');
+  const corrupt = await step();
+  assert.ok(corrupt.ran, 'a corrupt archive is not replayed');
+  assert.equal(made(corrupt.dir), 'all:\nX=yes\n');
+  // A cache made for another key (another jail's packages, other options) is dropped before configure runs.
+  fs.writeFileSync(path.join(kc, 'key'), `${'0'.repeat(64)}\n`);
+  fs.writeFileSync(path.join(kc, 'config.cache'), 'ac_cv_x=poisoned\n');
+  const other = await step();
+  assert.ok(other.ran, 'another key: no replay');
+  assert.equal(made(other.dir), 'all:\nX=yes\n', 'another key: its answers are not used');
+});
+
+test('a configure cache folder past its cap is removed when the next build claims the port cache', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-configure-cap-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const conf = path.join(dir, CONFIGURE_CACHE_NAME);
+  fs.mkdirSync(conf);
+  fs.writeFileSync(path.join(conf, 'key'), 'k\n');
+  fs.writeFileSync(path.join(dir, 'obj'), 'o');
+  claimCcacheDir(dir, process.getuid!());
+  assert.ok(fs.existsSync(path.join(conf, 'key')), 'a small one stays');
+  fs.writeFileSync(path.join(conf, 'replay.tar'), '');
+  fs.truncateSync(path.join(conf, 'replay.tar'), CONFIGURE_CACHE_MAX + 1); // sparse: no real disk used
+  claimCcacheDir(dir, process.getuid!());
+  assert.ok(!fs.existsSync(conf), 'an oversized one goes');
+  assert.ok(fs.existsSync(path.join(dir, 'obj')), "ccache's own files stay");
+});
