@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../util/errors.js';
+import type { BuildStep } from './script.js';
 
 /** Where a build's ccache lives, and its size cap (ccache's syntax, e.g. `2G`). */
 export interface CcacheSpec {
@@ -70,4 +71,15 @@ export function claimCcacheDir(dir: string, owner: number): void {
     for (const name of fs.readdirSync(d)) todo.push(path.join(d, name));
   }
   if (confBytes > CONFIGURE_CACHE_MAX) fs.rmSync(conf, { recursive: true, force: true });
+}
+
+/**
+ * The build steps with ccache's counters zeroed at the start of the first and this build's hits and misses printed
+ * at the end of the last (`ccache -s`, in the log), in the steps' own shells rather than two more sandbox commands.
+ */
+export function withCcacheStats(steps: readonly BuildStep[]): BuildStep[] {
+  return steps.map((s, i) => ({
+    ...s,
+    script: `${i === 0 ? 'ccache -z\n' : ''}${s.script}${i === steps.length - 1 ? '\nccache -s || true' : ''}`,
+  }));
 }
