@@ -27,7 +27,7 @@ rm -f stale.txt
 test('configure is replayed only for a tree that differs in compilation units, and only from a sound cache', async (t) => {
   const top = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-configure-cache-'));
   t.after(() => fs.rmSync(top, { recursive: true, force: true }));
-  const [base, kc, status, runs] = ['base', 'cache', 'status', 'runs'].map((n) => path.join(top, n)) as [
+  const [base, kc, dpkg, runs] = ['base', 'cache', 'dpkg', 'runs'].map((n) => path.join(top, n)) as [
     string,
     string,
     string,
@@ -45,10 +45,13 @@ test('configure is replayed only for a tree that differs in compilation units, a
     fs.mkdirSync(path.dirname(path.join(base, f)), { recursive: true });
     fs.writeFileSync(path.join(base, f), text, { mode: f === 'configure' ? 0o755 : 0o644 });
   }
+  const [status, sums] = [path.join(dpkg, 'status'), path.join(dpkg, 'info', 'gcc.md5sums')];
+  fs.mkdirSync(path.dirname(sums), { recursive: true });
   fs.writeFileSync(status, 'Package: gcc\nVersion: 1\n');
+  fs.writeFileSync(sums, '0123  usr/bin/gcc\n');
   const script = cachedConfigureScript('{"configure":"./configure --prefix=/usr"}', './configure --prefix=/usr', {
     dir: kc,
-    dpkgStatus: status,
+    dpkgDir: dpkg,
   });
   let n = 0;
   /** A fresh copy of the tree, changed by `edit`, then the step run in it: did configure run, and the tree. */
@@ -82,6 +85,7 @@ test('configure is replayed only for a tree that differs in compilation units, a
     ['a mode', (e: string) => fs.chmodSync(path.join(e, 'a.c'), 0o755)],
     ['configure', (e: string) => fs.appendFileSync(path.join(e, 'configure'), '# x\n')],
     ['the installed packages', () => fs.appendFileSync(status, 'Package: libfoo-dev\n')],
+    ['an installed file', () => fs.writeFileSync(sums, '4567  usr/bin/gcc\n')],
   ] as const) {
     await step(); // the replay kept is the unchanged tree's
     const r = await step(edit);

@@ -5,7 +5,8 @@
  *
  * - `config.cache` (`--cache-file`): the answers of configure's checks, used while the **configure key** matches:
  *   the sha256 of what kiln decides (the configure command with the port's options, the build's environment), of
- *   `./configure` itself and of `/var/lib/dpkg/status` (every installed package and version).
+ *   `./configure` itself, of `/var/lib/dpkg/status` (every installed package and version) and of the installed
+ *   packages' `md5sums` (the content of their files: a kiln-built dependency rebuilt under the same version).
  * - **Replay** (`replay.tar`, `replay.list`, `replay.gone`): the files configure made, changed or removed in the
  *   source tree on the last run (Makefiles, `config.h`, `config.status`, `libtool`, `.deps`…), found by comparing
  *   the tree's (ctime, inode, size, name) before and after it. They are put back instead of running configure when
@@ -36,7 +37,8 @@ export const COMPILATION_UNITS = ['*.c', '*.cc', '*.cpp', '*.cxx', '*.c++', '*.C
 /** Where the script keeps its cache and reads the installed packages (tests run it on the host elsewhere). */
 export interface ConfigureCachePaths {
   readonly dir?: string;
-  readonly dpkgStatus?: string;
+  /** dpkg's database (default `/var/lib/dpkg`): its `status` and `info/*.md5sums` are in the key. */
+  readonly dpkgDir?: string;
 }
 
 /**
@@ -46,13 +48,13 @@ export interface ConfigureCachePaths {
  */
 export function cachedConfigureScript(fixed: string, configure: string, p: ConfigureCachePaths = {}): string {
   const kc = p.dir ?? CONFIGURE_CACHE_DIR;
-  const status = p.dpkgStatus ?? '/var/lib/dpkg/status';
+  const dpkg = p.dpkgDir ?? '/var/lib/dpkg';
   const units = COMPILATION_UNITS.map((g) => `-name '${g}'`).join(' -o ');
   const stat = `LC_ALL=C find . -mindepth 1 -printf '%C@ %i %s %p\\n' | LC_ALL=C sort`;
   const names = `LC_ALL=C find . -mindepth 1 -printf '%p\\n' | LC_ALL=C sort`;
   return [
     `mkdir -p ${kc}`,
-    `kiln_key=$( { printf '%s\\n' ${shWord(fixed)}; cat ./configure ${status}; } | sha256sum | cut -c1-64)`,
+    `kiln_key=$( { printf '%s\\n' ${shWord(fixed)}; cat ./configure ${dpkg}/status ${dpkg}/info/*.md5sums 2>/dev/null; } | sha256sum | cut -c1-64)`,
     `if [ "$(cat ${kc}/key 2>/dev/null)" != "$kiln_key" ]; then rm -f ${kc}/key ${kc}/config.cache ${kc}/replay.*; fi`,
     `kiln_tree=$( { printf '%s\\n' "$kiln_key"; LC_ALL=C find . -mindepth 1 -printf '%y %m %p %l\\n' | LC_ALL=C sort;` +
       ` LC_ALL=C find . -type f ! \\( ${units} \\) -print0 | LC_ALL=C sort -z | xargs -0r sha256sum; } | sha256sum | cut -c1-64)`,
