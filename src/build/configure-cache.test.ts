@@ -2,7 +2,8 @@
  * The configure cache and replay script, run on the host over small trees with a stand-in `configure` (it counts its
  * runs, makes a Makefile from Makefile.in, a `.deps` file and config.status, removes a file and reads its cache
  * file): a tree differing only in a compilation unit replays, anything else configure or config.status may read
- * runs configure; a corrupt archive, a cache of another key and an oversized cache folder are not used.
+ * runs configure; a corrupt archive, a cache of another key and an oversized cache folder are not used, and a
+ * hostile one touches nothing outside the tree.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -98,6 +99,24 @@ test('configure is replayed only for a tree that differs in compilation units, a
   const corrupt = await step();
   assert.ok(corrupt.ran, 'a corrupt archive is not replayed');
   assert.equal(made(corrupt.dir), 'all:\nX=yes\n');
+  // A hostile replay under a valid key (the port's own earlier build wrote it): names outside the tree, a member
+  // through a symlink it planted. Nothing outside the tree is removed, made or changed.
+  const outside = path.join(top, 'outside');
+  fs.mkdirSync(outside);
+  fs.writeFileSync(path.join(outside, 'victim'), 'v');
+  const hostile = ['../outside/victim', './../outside/victim', './sub/../../outside/victim', outside];
+  fs.writeFileSync(path.join(kc, 'replay.gone'), `${hostile.join('\n')}\n`);
+  fs.writeFileSync(path.join(kc, 'replay.list'), `${hostile.join('\n')}\n`);
+  const h = path.join(top, 'hostile');
+  fs.mkdirSync(path.join(h, 'link'), { recursive: true });
+  fs.writeFileSync(path.join(h, 'link', 'through'), 'x');
+  fs.symlinkSync('../outside', path.join(h, 'sym'));
+  const tar = path.join(kc, 'replay.tar');
+  await run('tar', ['-cPf', tar, '-C', h, 'sym', '../outside/victim', path.join(outside, 'victim')]);
+  await run('tar', ['-rf', tar, '-C', h, '--transform=s,^link,sym,', 'link/through']);
+  await step();
+  assert.deepEqual(fs.readdirSync(outside), ['victim'], 'nothing made or removed outside the tree');
+  assert.equal(fs.readFileSync(path.join(outside, 'victim'), 'utf8'), 'v');
   // A cache made for another key (another jail's packages, other options) is dropped before configure runs.
   fs.writeFileSync(path.join(kc, 'key'), `${'0'.repeat(64)}\n`);
   fs.writeFileSync(path.join(kc, 'config.cache'), 'ac_cv_x=poisoned\n');

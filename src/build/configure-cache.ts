@@ -58,10 +58,12 @@ export function cachedConfigureScript(fixed: string, configure: string, p: Confi
     `if [ "$(cat ${kc}/key 2>/dev/null)" != "$kiln_key" ]; then rm -f ${kc}/key ${kc}/config.cache ${kc}/replay.*; fi`,
     `kiln_tree=$( { printf '%s\\n' "$kiln_key"; LC_ALL=C find . -mindepth 1 -printf '%y %m %p %l\\n' | LC_ALL=C sort;` +
       ` LC_ALL=C find . -type f ! \\( ${units} \\) -print0 | LC_ALL=C sort -z | xargs -0r sha256sum; } | sha256sum | cut -c1-64)`,
-    `if [ "$(cat ${kc}/replay.key 2>/dev/null)" = "$kiln_tree" ] && xargs -d '\\n' -r rm -rf -- < ${kc}/replay.gone` +
-      ` && tar -xf ${kc}/replay.tar --no-same-owner; then`,
+    // Names in the lists must be the tree's own (`./…`, no `..`); GNU tar drops a leading `/` and refuses `..`.
+    `kiln_own() { grep -x '[.]/.*' "$1" | grep -v '/[.][.]\\(/\\|$\\)' || true; }`,
+    `if [ "$(cat ${kc}/replay.key 2>/dev/null)" = "$kiln_tree" ] && [ -f ${kc}/replay.gone ] && [ -f ${kc}/replay.list ]` +
+      ` && { kiln_own ${kc}/replay.gone | xargs -d '\\n' -r rm -rf --; } && tar -xf ${kc}/replay.tar --no-same-owner; then`,
     `kiln_now=$(date +%s.%N)`,
-    `xargs -d '\\n' -r touch -h -c -d "@$kiln_now" -- < ${kc}/replay.list`,
+    `kiln_own ${kc}/replay.list | xargs -d '\\n' -r touch -h -c -d "@$kiln_now" --`,
     `echo "kiln: configure replayed from this port's cache (same configure, options, packages and tree but compilation units)"`,
     'else',
     `rm -f ${kc}/replay.*`,
