@@ -74,12 +74,10 @@ export function claimCcacheDir(dir: string, owner: number): void {
 }
 
 /**
- * The build steps with ccache's counters zeroed at the start of the first and this build's hits and misses printed
- * at the end of the last (`ccache -s`, in the log), in the steps' own shells rather than two more sandbox commands.
+ * The build steps with this build's ccache hits and misses printed at the end of the last (from the build's own
+ * stats log, `CCACHE_STATSLOG`, so no `ccache -z` has to rewrite the cache's counters first), in the step's own shell
+ * rather than one more sandbox command.
  */
 export function withCcacheStats(steps: readonly BuildStep[]): BuildStep[] {
-  return steps.map((s, i) => ({
-    ...s,
-    script: `${i === 0 ? 'ccache -z\n' : ''}${s.script}${i === steps.length - 1 ? '\nccache -s || true' : ''}`,
-  }));
+  return steps.map((s, i) => (i === steps.length - 1 ? { ...s, script: `${s.script}\nccache --show-log-stats || true` } : s));
 }

@@ -58,6 +58,7 @@ export function buildEnv(inp: BuildScriptInput): Record<string, string> {
       CCACHE_DIR: '/kiln/ccache',
       CCACHE_MAXSIZE: inp.ccache.maxSize,
       CCACHE_BASEDIR: SANDBOX_PATHS.src,
+      CCACHE_STATSLOG: '/kiln/home/ccache-stats.log', // this build's own counters (ccache --show-log-stats)
     });
   }
   for (const [k, v] of Object.entries(inp.recipe.build.env)) env[k] = v;
