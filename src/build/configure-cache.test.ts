@@ -3,7 +3,7 @@
  * runs, makes a Makefile from Makefile.in, a `.deps` file and config.status, removes a file and reads its cache
  * file): a tree differing only in a compilation unit replays, anything else configure or config.status may read
  * runs configure; a corrupt archive, a cache of another key and an oversized cache folder are not used, and a
- * hostile one touches nothing outside the tree.
+ * hostile one touches nothing outside the tree. A tree without configure: autoreconf's output is replayed too.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -50,7 +50,12 @@ test('configure is replayed only for a tree that differs in compilation units, a
   fs.mkdirSync(path.dirname(sums), { recursive: true });
   fs.writeFileSync(status, 'Package: gcc\nVersion: 1\n');
   fs.writeFileSync(sums, '0123  usr/bin/gcc\n');
-  const script = cachedConfigureScript('{"configure":"./configure --prefix=/usr"}', './configure --prefix=/usr', {
+  const bin = path.join(top, 'bin'); // a stand-in autoreconf: configure.ac becomes configure
+  fs.mkdirSync(bin);
+  const AUTORECONF = '#!/bin/sh\necho run >> "$KILN_TEST_RUNS.ar"\ncp configure.ac configure && chmod +x configure\n';
+  fs.writeFileSync(path.join(bin, 'autoreconf'), AUTORECONF, { mode: 0o755 });
+  const prepare = 'if [ ! -x ./configure ]; then autoreconf -fi; fi';
+  const script = cachedConfigureScript('{"configure":"./configure --prefix=/usr"}', './configure --prefix=/usr', prepare, {
     dir: kc,
     dpkgDir: dpkg,
   });
@@ -61,7 +66,8 @@ test('configure is replayed only for a tree that differs in compilation units, a
     fs.cpSync(base, dir, { recursive: true, preserveTimestamps: true });
     edit(dir);
     const before = fs.existsSync(runs) ? fs.readFileSync(runs, 'utf8').length : 0;
-    const r = await run('sh', ['-ec', script], { cwd: dir, env: { ...process.env, KILN_TEST_RUNS: runs } });
+    const env = { ...process.env, KILN_TEST_RUNS: runs, PATH: `${bin}:${process.env.PATH ?? ''}` };
+    const r = await run('sh', ['-ec', script], { cwd: dir, env });
     const ran = fs.readFileSync(runs, 'utf8').length > before;
     assert.equal(ran, !r.stdout.includes('configure replayed'), r.stdout + r.stderr);
     return { ran, dir };
@@ -120,9 +126,20 @@ test('configure is replayed only for a tree that differs in compilation units, a
   // A cache made for another key (another jail's packages, other options) is dropped before configure runs.
   fs.writeFileSync(path.join(kc, 'key'), `${'0'.repeat(64)}\n`);
   fs.writeFileSync(path.join(kc, 'config.cache'), 'ac_cv_x=poisoned\n');
-  const other = await step();
-  assert.ok(other.ran, 'another key: no replay');
-  assert.equal(made(other.dir), 'all:\nX=yes\n', 'another key: its answers are not used');
+  const other = await step((e) => fs.appendFileSync(path.join(e, 'Makefile.in'), '# other\n'));
+  assert.ok(other.ran, 'another tree: no replay');
+  assert.equal(made(other.dir), 'all:\n# other\nX=yes\n', 'another key: its answers are not used');
+  // A tree without configure: what autoreconf makes is replayed too, unless its inputs changed.
+  fs.rmSync(path.join(base, 'configure'));
+  fs.writeFileSync(path.join(base, 'configure.ac'), CONFIGURE);
+  const regenerated = (): number => fs.readFileSync(`${runs}.ar`, 'utf8').length / 'run\n'.length;
+  assert.ok((await step()).ran);
+  assert.equal(regenerated(), 1);
+  const again = await step((e) => fs.appendFileSync(path.join(e, 'a.c'), '/* one line */\n'));
+  assert.ok(!again.ran && regenerated() === 1, 'a patch to a compilation unit: neither autoreconf nor configure');
+  assert.ok(fs.statSync(path.join(again.dir, 'configure')).mode & 0o100, 'configure is back');
+  const ac = await step((e) => fs.appendFileSync(path.join(e, 'configure.ac'), '# x\n'));
+  assert.ok(ac.ran && regenerated() === 2, 'a patch to configure.ac: both');
 });
 
 test('a configure cache folder past its cap is removed when the next build claims the port cache', (t) => {

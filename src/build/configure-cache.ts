@@ -37,27 +37,34 @@ export const COMPILATION_UNITS = ['*.c', '*.cc', '*.cpp', '*.cxx', '*.c++', '*.C
 /** Where the script keeps its cache and reads the installed packages (tests run it on the host elsewhere). */
 export interface ConfigureCachePaths {
   readonly dir?: string;
-  /** dpkg's database (default `/var/lib/dpkg`): its `status` and `info/*.md5sums` are in the key. */
+  /** dpkg's database (default `/var/lib/dpkg`): its `status` and `info/*.md5sums` are in the keys. */
   readonly dpkgDir?: string;
 }
 
 /**
- * The configure step's script (pure) around `configure` (a command starting `./configure `): replay the last run's
- * outputs when the tree key matches, else run configure with the port's autoconf cache file and record its outputs.
- * `fixed` is what kiln decides (configure command and environment), hashed into both keys.
+ * The configure step's script (pure): `prepare` (what makes `./configure` when the tree lacks it: autoreconf) then
+ * `configure` (a command starting `./configure `). Replays the last run's outputs when the tree key matches, else
+ * runs both, configure with the port's autoconf cache file, and records what they made. `fixed` is what kiln decides
+ * (configure command and environment), in both keys.
  */
-export function cachedConfigureScript(fixed: string, configure: string, p: ConfigureCachePaths = {}): string {
+export function cachedConfigureScript(
+  fixed: string,
+  configure: string,
+  prepare: string,
+  p: ConfigureCachePaths = {},
+): string {
   const kc = p.dir ?? CONFIGURE_CACHE_DIR;
   const dpkg = p.dpkgDir ?? '/var/lib/dpkg';
   const units = COMPILATION_UNITS.map((g) => `-name '${g}'`).join(' -o ');
   const stat = `LC_ALL=C find . -mindepth 1 -printf '%C@ %i %s %p\\n' | LC_ALL=C sort`;
   const names = `LC_ALL=C find . -mindepth 1 -printf '%p\\n' | LC_ALL=C sort`;
+  const sum = '| sha256sum | cut -c1-64)';
   return [
     `mkdir -p ${kc}`,
-    `kiln_key=$( { printf '%s\\n' ${shWord(fixed)}; cat ./configure ${dpkg}/status ${dpkg}/info/*.md5sums 2>/dev/null; } | sha256sum | cut -c1-64)`,
-    `if [ "$(cat ${kc}/key 2>/dev/null)" != "$kiln_key" ]; then rm -f ${kc}/key ${kc}/config.cache ${kc}/replay.*; fi`,
-    `kiln_tree=$( { printf '%s\\n' "$kiln_key"; LC_ALL=C find . -mindepth 1 -printf '%y %m %p %l\\n' | LC_ALL=C sort;` +
-      ` LC_ALL=C find . -type f ! \\( ${units} \\) -print0 | LC_ALL=C sort -z | xargs -0r sha256sum; } | sha256sum | cut -c1-64)`,
+    `kiln_pkgs=$(cat ${dpkg}/status ${dpkg}/info/*.md5sums 2>/dev/null ${sum}`,
+    `kiln_tree=$( { printf '%s\\n' ${shWord(fixed)} ${shWord(prepare)} "$kiln_pkgs";` +
+      ` LC_ALL=C find . -mindepth 1 -printf '%y %m %p %l\\n' | LC_ALL=C sort;` +
+      ` LC_ALL=C find . -type f ! \\( ${units} \\) -print0 | LC_ALL=C sort -z | xargs -0r sha256sum; } ${sum}`,
     // Names in the lists must be the tree's own (`./…`, no `..`); GNU tar drops a leading `/` and refuses `..`.
     `kiln_own() { grep -x '[.]/.*' "$1" | grep -v '/[.][.]\\(/\\|$\\)' || true; }`,
     `if [ "$(cat ${kc}/replay.key 2>/dev/null)" = "$kiln_tree" ] && [ -f ${kc}/replay.gone ] && [ -f ${kc}/replay.list ]` +
@@ -68,6 +75,9 @@ export function cachedConfigureScript(fixed: string, configure: string, p: Confi
     'else',
     `rm -f ${kc}/replay.*`,
     `${stat} > ${kc}/replay.before`,
+    prepare,
+    `kiln_key=$( { printf '%s\\n' ${shWord(fixed)} "$kiln_pkgs"; cat ./configure; } ${sum}`,
+    `if [ "$(cat ${kc}/key 2>/dev/null)" != "$kiln_key" ]; then rm -f ${kc}/key ${kc}/config.cache; fi`,
     configure.replace(/^\.\/configure /, `./configure --cache-file=${kc}/config.cache `),
     `printf '%s\\n' "$kiln_key" > ${kc}/key`,
     `${stat} | LC_ALL=C comm -13 ${kc}/replay.before - | cut -d' ' -f4- > ${kc}/replay.list`,
