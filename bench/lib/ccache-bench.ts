@@ -3,7 +3,8 @@
  * cache), then rebuilt after a one-line patch (the recipe changes, so kiln rebuilds it; the cache is warm), then the
  * same rebuild without ccache for reference. Prints each build's wall time and the ratio rebuild / cold.
  * Goal (issue 18): the rebuild with ccache takes at most 40 % of the cold build. With ccache, an autotools port's
- * configure also answers from the port's own autoconf cache on the rebuild. CCACHE_INCLUDE=1: a jail with ccache.
+ * configure is replayed from the port's own cache on the rebuild (src/build/configure-cache.ts). CCACHE_INCLUDE=1: a
+ * jail with ccache. CCACHE_KEEP=1: the home (and its build logs) is kept.
  */
 import fs from 'node:fs';
 import os from 'node:os';
