@@ -61,12 +61,12 @@ test('configure is replayed only for a tree that differs in compilation units, a
   });
   let n = 0;
   /** A fresh copy of the tree, changed by `edit`, then the step run in it: did configure run, and the tree. */
-  const step = async (edit: (d: string) => void = () => {}): Promise<{ ran: boolean; dir: string }> => {
+  const step = async (edit: (d: string) => void = () => {}, epoch = '1700000000'): Promise<{ ran: boolean; dir: string }> => {
     const dir = path.join(top, `t${++n}`);
     fs.cpSync(base, dir, { recursive: true, preserveTimestamps: true });
     edit(dir);
     const before = fs.existsSync(runs) ? fs.readFileSync(runs, 'utf8').length : 0;
-    const env = { ...process.env, KILN_TEST_RUNS: runs, PATH: `${bin}:${process.env.PATH ?? ''}` };
+    const env = { ...process.env, KILN_TEST_RUNS: runs, PATH: `${bin}:${process.env.PATH ?? ''}`, SOURCE_DATE_EPOCH: epoch };
     const r = await run('sh', ['-ec', script], { cwd: dir, env });
     const ran = fs.readFileSync(runs, 'utf8').length > before;
     assert.equal(ran, !r.stdout.includes('configure replayed'), r.stdout + r.stderr);
@@ -99,7 +99,15 @@ test('configure is replayed only for a tree that differs in compilation units, a
     assert.ok(r.ran, `a change to ${what} runs configure`);
     if (what === 'Makefile.in') assert.equal(made(r.dir), 'all:\n# more\nX=yes\n');
   }
+  // SOURCE_DATE_EPOCH (left out of kiln's fixed part) counts when the tree names it: a configure may stamp a date.
+  await step();
+  assert.ok(!(await step(undefined, '1800000000')).ran, 'another epoch, a tree that does not read it: replayed');
+  const dated = (e: string): void => fs.writeFileSync(path.join(e, 'date.sh'), 'date -d "@$SOURCE_DATE_EPOCH"\n');
+  assert.ok((await step(dated)).ran);
+  assert.ok(!(await step(dated)).ran);
+  assert.ok((await step(dated, '1800000000')).ran, 'another epoch, a tree that reads it: configure runs');
   // The last tree again: its replay is kept; a corrupt archive under a valid key makes configure run, correctly.
+  await step();
   assert.ok(!(await step()).ran);
   fs.writeFileSync(path.join(kc, 'replay.tar'), 'not an archive');
   const corrupt = await step();

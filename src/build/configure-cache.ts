@@ -14,7 +14,9 @@
  *   patched source tree, and the content of every file but compilation units (`*.c`, `*.cc`, `*.cpp`, `*.S`… which
  *   neither a configure check nor config.status reads, save generated ones, which are outputs and so restored).
  *   A patch to `configure`, `configure.ac`, a `Makefile.in`, `config.h.in`, a header, `ltmain.sh` or any file added
- *   or removed misses; a patch to a `.c` file replays. The restored files all get one time, now, so make finds them
+ *   or removed misses; a patch to a `.c` file replays. What kiln varies between builds and leaves out of `fixed`
+ *   (SOURCE_DATE_EPOCH, the job count) is in the key when any file of the tree but compilation units names it (a
+ *   configure may stamp a date from it). The restored files all get one time, now, so make finds them
  *   newer than their inputs (no `config.status --recheck`).
  *
  * Keys are written only once the step succeeded (the replay's last), so a configure or archive killed half-way
@@ -62,7 +64,11 @@ export function cachedConfigureScript(
   return [
     `mkdir -p ${kc}`,
     `kiln_pkgs=$(cat ${dpkg}/status ${dpkg}/info/*.md5sums 2>/dev/null ${sum}`,
-    `kiln_tree=$( { printf '%s\\n' ${shWord(fixed)} ${shWord(prepare)} "$kiln_pkgs";` +
+    // What kiln varies between builds (left out of `fixed`) is in the key when the tree names it (configure clears
+    // MAKEFLAGS itself).
+    `kiln_vary=$(LC_ALL=C find . -type f ! \\( ${units} \\) -exec grep -l -e SOURCE_DATE_EPOCH -e KILN_JOBS {} + 2>/dev/null || true)`,
+    `if [ -n "$kiln_vary" ]; then kiln_vary="SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH KILN_JOBS=$KILN_JOBS"; fi`,
+    `kiln_tree=$( { printf '%s\\n' ${shWord(fixed)} ${shWord(prepare)} "$kiln_pkgs" "$kiln_vary";` +
       ` LC_ALL=C find . -mindepth 1 -printf '%y %m %p %l\\n' | LC_ALL=C sort;` +
       ` LC_ALL=C find . -type f ! \\( ${units} \\) -print0 | LC_ALL=C sort -z | xargs -0r sha256sum; } ${sum}`,
     // Names in the lists must be the tree's own (`./…`, no `..`); GNU tar drops a leading `/` and refuses `..`.
