@@ -30,7 +30,7 @@ try {
   fs.mkdirSync(path.dirname(path.join(tree, origin)), { recursive: true });
   fs.cpSync(path.join(REPO_ROOT, 'examples/ports', origin), path.join(tree, origin), { recursive: true });
   /** One bulk of the port: its wall time and the time it spent making a dependency layer (ms). */
-  const bulk = async (what: string): Promise<{ wall: number; layer: number }> => {
+  const bulk = async (what: string): Promise<{ wall: number; layer: number; cpu: number }> => {
     const r = await kiln(home, ['bulk', '-j', 'bookworm', '-p', tree, origin, '-J', '1']);
     if (r.status !== 0) {
       console.error(r.stdout, r.stderr);
@@ -43,10 +43,10 @@ try {
         .map((p) => `${p.name} ${(p.wallMs / 1000).toFixed(1)}`)
         .join(', ');
       console.log(
-        `  ${what.padEnd(34)} ${((b.wallMs ?? 0) / 1000).toFixed(1).padStart(6)} s  (${phases}); load ${load()}`,
+        `  ${what.padEnd(34)} ${((b.wallMs ?? 0) / 1000).toFixed(1).padStart(6)} s, cpu ${((b.cpuMs ?? 0) / 1000).toFixed(1)} s  (${phases}); load ${load()}`,
       );
       const layer = (b.phases as { name: string; wallMs: number }[]).find((p) => p.name === 'layer')?.wallMs ?? 0;
-      return { wall: b.wallMs ?? 0, layer };
+      return { wall: b.wallMs ?? 0, layer, cpu: b.cpuMs ?? 0 };
     } finally {
       s.close();
     }
@@ -96,6 +96,8 @@ try {
   console.log(
     `  the same against the cold build without its layer phase (${(base / 1000).toFixed(1)} s): ${pc(warm.wall, base)}; without ccache: ${pc(plain.wall, base)}`,
   );
+  // CPU time (the build's processes, layer included) moves less with the machine's load than wall time.
+  console.log(`  cpu time, rebuild with ccache / cold build: ${pc(warm.cpu, cold.cpu)}; without ccache: ${pc(plain.cpu, cold.cpu)}`);
 } finally {
   if (keep) console.log(`  home kept: ${home}`);
   else fs.rmSync(home, { recursive: true, force: true });
