@@ -28,7 +28,7 @@ rm -f stale.txt
 test('configure is replayed only for a tree that differs in compilation units, and only from a sound cache', async (t) => {
   const top = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-configure-cache-'));
   t.after(() => fs.rmSync(top, { recursive: true, force: true }));
-  const [base, kc, dpkg, runs] = ['base', 'cache', 'dpkg', 'runs'].map((n) => path.join(top, n)) as [
+  const [base, kc, dpkg, runs] = ['base', 'cache', 'dpkg', 'runs'].map((f) => path.join(top, f)) as [
     string,
     string,
     string,
@@ -74,7 +74,7 @@ test('configure is replayed only for a tree that differs in compilation units, a
   };
   const made = (dir: string): string => fs.readFileSync(path.join(dir, 'Makefile'), 'utf8');
   assert.ok((await step()).ran, 'the first build configures');
-  const patched = await step((d) => fs.appendFileSync(path.join(d, 'a.c'), '/* one line */\n'));
+  const patched = await step((e) => fs.appendFileSync(path.join(e, 'a.c'), '/* one line */\n'));
   assert.ok(!patched.ran, 'a patch to a compilation unit replays');
   const d = patched.dir;
   assert.equal(made(d), 'all:\nX=yes\n');
