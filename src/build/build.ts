@@ -38,7 +38,7 @@ import {
 import { buildDebianSource, debianPortVersion } from './debian.js';
 import { packagePhase } from './package-phase.js';
 import { installDepends, installPackages } from './install.js';
-import type { CcacheSpec } from './ccache.js';
+import { withCcacheStats, type CcacheSpec } from './ccache.js';
 import { ccacheBind } from './ccache-bind.js';
 import { dependencyLayer, type LayerSpec } from './layer-phase.js';
 import { layerStack } from '../layers/index.js';
@@ -331,10 +331,6 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
       { source: inp.port.dir, dest: SANDBOX_PATHS.port, readonly: true },
       ...(inp.ccache ? [ccacheBind(sb, inp.ccache)] : []),
     ];
-    const ccacheStats = async (args: string[]): Promise<void> => {
-      if (inp.ccache)
-        await sbRun({ argv: ['ccache', ...args], user: 'build', network: false, env, cwd: SANDBOX_PATHS.src, binds });
-    };
     // Traced (`set -x`): a failure names the command that failed (StepTrace), not the script's first line.
     const step = (s: BuildStep, t = new StepTrace()): Promise<void> =>
       phase(s.name, () =>
@@ -350,9 +346,8 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
       );
     await step(extractStep(scriptInput));
     await step(patchStep(scriptInput));
-    await ccacheStats(['-z']);
-    for (const s of buildSteps(scriptInput, inp.withTests ?? false)) await step(s);
-    await ccacheStats(['-s']); // this build's hits and misses, in the log
+    const steps = buildSteps(scriptInput, inp.withTests ?? false);
+    for (const s of inp.ccache ? withCcacheStats(steps) : steps) await step(s); // with ccache: its hits and misses
     const made = await phase('package', () => packagePhase({ inp, sb, sbRun, env, binds, log: log.line }));
     log.line(
       `built ${made.debs.map((d) => path.basename(d)).join(' ')}${made.debugDebs.length ? `; debug symbols: ${made.debugDebs.map((d) => path.basename(d)).join(' ')}` : ''}`,

@@ -2,8 +2,9 @@
  * ccache per port, for real: a C port built twice in the shared test jail through its own cache gives the same
  * `.deb` bytes, and the second build's log shows the hit (each sandbox has its own host id range, so the second
  * must own what the first wrote); another origin gets another cache folder. An autotools port (libmd, from the
- * examples) built twice: the second configure answers from the port's own autoconf cache, and the package is the
- * same bytes; a cache made for another key is dropped, not used.
+ * examples) built three times: after a patch to a .c file configure is replayed from the port's own cache, after one
+ * to a Makefile.in it runs, answering from the port's autoconf cache; the packages are the same bytes. (The keys,
+ * a corrupt archive and a cache of another key: configure-cache.test.ts, on the host.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,7 @@ import { buildInTestJail } from './testing.js';
 import { ccacheDir, claimCcacheDir } from './ccache.js';
 import { REPO_ROOT } from '../bulk/testing.js';
 import { testCacheDir } from '../jail/index.js';
+import { run } from '../util/exec.js';
 
 const C = 'int twice(int x) { return 2 * x; }\nint main(void) { return twice(0); }\n';
 
@@ -62,49 +64,64 @@ test('a C port built twice through its own ccache: the same .deb bytes, and hits
   assert.notEqual(ccacheDir(home, 'test', 'other-tree', port.origin), cache.dir);
 });
 
-test('an autotools port rebuilt with ccache: configure answers from its own autoconf cache, the same .deb bytes', {
+test('an autotools port rebuilt with ccache: configure replayed after a patch to a .c file, rerun from its autoconf cache after one to a Makefile.in, the same .deb bytes', {
   timeout: 30 * 60_000,
 }, async (t) => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-ccache-configure-'));
   t.after(() => fs.rmSync(home, { recursive: true, force: true }));
   fs.symlinkSync(path.join(testCacheDir(), 'distfiles'), path.join(home, 'distfiles'));
-  const loaded = loadPort(path.join(REPO_ROOT, 'examples/ports/devel/libmd'), 'devel/libmd', 'examples');
-  assert.ok(loaded.port, JSON.stringify(loaded.problems));
-  const port = loaded.port;
+  const dir = path.join(home, 'tree', 'devel', 'libmd');
+  fs.cpSync(path.join(REPO_ROOT, 'examples/ports/devel/libmd'), dir, { recursive: true });
+  const recipe = fs.readFileSync(path.join(dir, 'port.yaml'), 'utf8');
   const jail = await testJail();
-  const cache = { dir: ccacheDir(home, 'test', 'examples', port.origin), maxSize: '50M' };
-  const conf = path.join(cache.dir, 'kiln-configure');
-  const build = async (n: number): Promise<{ debs: Buffer[]; log: string }> => {
-    const { res, log } = await buildInTestJail({
-      home,
-      jail,
-      port,
-      n,
-      identity: 'a'.repeat(64),
-      extra: { ccache: cache, jobs: 2 },
-    });
+  const cache = { dir: ccacheDir(home, 'test', 'examples', 'devel/libmd'), maxSize: '50M' };
+  const build = async (n: number, patches: string[]): Promise<{ debs: Buffer[]; log: string }> => {
+    fs.writeFileSync(path.join(dir, 'port.yaml'), `${recipe}${patches.length ? `patches: [${patches.join(', ')}]\n` : ''}`);
+    const loaded = loadPort(dir, 'devel/libmd', 'examples');
+    assert.ok(loaded.port, JSON.stringify(loaded.problems));
+    const extra = { ccache: cache, jobs: 2 };
+    const { res, log } = await buildInTestJail({ home, jail, port: loaded.port, n, identity: 'a'.repeat(64), extra });
     assert.ok(res.ok, `build ${n} failed in ${res.phase}: ${res.reason}\n${log.slice(-3000)}`);
     return { debs: res.debs.map((d) => fs.readFileSync(d)), log };
   };
   const cached = (log: string): number => (log.match(/\.\.\. \(cached\) /g) ?? []).length;
-  const first = await build(1);
+  const replayed = (log: string): boolean => /configure replayed/.test(log) && !/checking for /.test(log);
+  const first = await build(1, []);
   // (A configure answers a few checks from its own earlier ones even without a cache file.)
   assert.ok(cached(first.log) < 30, `the first configure runs the checks (${cached(first.log)} cached)`);
+  assert.ok(!replayed(first.log));
+  const conf = path.join(cache.dir, 'kiln-configure');
   assert.ok(fs.statSync(path.join(conf, 'config.cache')).size > 0, "the answers are kept in the port's cache folder");
-  const second = await build(2);
+  assert.ok(fs.statSync(path.join(conf, 'replay.tar')).size > 0, 'and what configure made');
+  await appendPatch(home, path.join(dir, 'c.patch'), 'src/md5.c', '/* one line */');
+  await appendPatch(home, path.join(dir, 'mk.patch'), 'src/Makefile.in', '# one line');
+  const second = await build(2, ['c.patch']);
+  assert.ok(replayed(second.log), 'a patch to a .c file: configure is replayed');
+  const third = await build(3, ['c.patch', 'mk.patch']);
+  assert.ok(!replayed(third.log), 'a patch to a Makefile.in: configure runs');
   assert.ok(
-    cached(second.log) > cached(first.log) + 50,
-    `the second configure answers from the cache (${cached(second.log)} cached, ${cached(first.log)} the first time)`,
+    cached(third.log) > cached(first.log) + 50,
+    `the third configure answers from the cache (${cached(third.log)} cached, ${cached(first.log)} the first time)`,
   );
-  assert.equal(second.debs.length, first.debs.length);
-  second.debs.forEach((d, i) => assert.ok(d.equals(first.debs[i]!), `package ${i} is the same bytes`));
-  // A cache made for another key (another jail's packages, other options) is dropped before configure runs.
-  fs.writeFileSync(path.join(conf, 'key'), `${'0'.repeat(64)}\n`);
-  fs.appendFileSync(path.join(conf, 'config.cache'), 'ac_cv_header_stdio_h=${ac_cv_header_stdio_h=poisoned}\n');
-  const third = await build(3);
-  assert.equal(cached(third.log), cached(first.log), 'a cache of another key is not used');
-  assert.doesNotMatch(fs.readFileSync(path.join(conf, 'config.cache'), 'utf8'), /poisoned/);
+  for (const other of [second, third]) {
+    assert.equal(other.debs.length, first.debs.length);
+    other.debs.forEach((d, i) => assert.ok(d.equals(first.debs[i]!), `package ${i} is the same bytes`));
+  }
 });
+
+/** Writes to `out` a patch (-p1) appending `line` to `file` of libmd's distfile (in HOME/distfiles). */
+async function appendPatch(home: string, out: string, file: string, line: string): Promise<void> {
+  const dist = path.join(home, 'distfiles', 'by-name', 'libmd-1.1.0.tar.xz');
+  const work = fs.mkdtempSync(path.join(home, 'patch-'));
+  await run('tar', ['-xf', dist, '--strip-components=1', '-C', work, `libmd-1.1.0/${file}`]);
+  const a = fs.readFileSync(path.join(work, file), 'utf8');
+  fs.writeFileSync(path.join(work, 'b'), `${a}${line}\n`);
+  const diff = await run('diff', ['-u', `--label=a/${file}`, `--label=b/${file}`, path.join(work, file), path.join(work, 'b')], {
+    allowFailure: true,
+  });
+  fs.writeFileSync(out, diff.stdout);
+  fs.rmSync(work, { recursive: true, force: true });
+}
 
 test('a build claims its whole cache folder under its own host id, following no symlink a build planted', (t) => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-ccache-claim-'));

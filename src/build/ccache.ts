@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../util/errors.js';
+import type { BuildStep } from './script.js';
 
 /** Where a build's ccache lives, and its size cap (ccache's syntax, e.g. `2G`). */
 export interface CcacheSpec {
@@ -32,37 +33,11 @@ export function ccacheDir(home: string, jail: string, tree: string, origin: stri
 /** Where a build sees its cache. */
 export const CCACHE_MOUNT = '/kiln/ccache';
 
-/**
- * Where a port's autoconf cache lives, in its own ccache folder (so just as private to the port, claimed and removed
- * with it; ccache's own cleanup only walks its `0`-`f` folders). Holds `config.cache` and the `key` it was made for.
- */
-export const CONFIGURE_CACHE_DIR = `${CCACHE_MOUNT}/kiln-configure`;
+/** The folder of the port's configure cache and replay in its ccache folder (`configure-cache.ts`). */
+export const CONFIGURE_CACHE_NAME = 'kiln-configure';
 
-/**
- * The configure step's script (pure) around `configure` (a command starting `./configure `), given the port's autoconf
- * cache file as `--cache-file`. The file is used only while its key still matches, the key being the sha256 of
- * `fixed` (what kiln decides: the configure command with the port's options, the build's environment), of
- * `./configure` itself (a patch to it may change a check under the same cache variable) and of
- * `/var/lib/dpkg/status` (every installed package and version, so a jail update or a changed dependency starts
- * over). The key is written only after configure succeeded: a configure killed while writing the file leaves no key,
- * so the next build drops it. A stale or foreign answer can therefore only come from the port's own earlier builds
- * (the same untrusted recipe, which already runs code in its sandbox), never from another port's.
- */
-export function cachedConfigureScript(fixed: string, configure: string): string {
-  const kc = CONFIGURE_CACHE_DIR;
-  return [
-    `mkdir -p ${kc}`,
-    `kiln_key=$( { printf '%s\\n' ${shWord(fixed)}; cat ./configure /var/lib/dpkg/status; } | sha256sum | cut -c1-64)`,
-    `if [ "$(cat ${kc}/key 2>/dev/null)" != "$kiln_key" ]; then rm -f ${kc}/key ${kc}/config.cache; fi`,
-    configure.replace(/^\.\/configure /, `./configure --cache-file=${kc}/config.cache `),
-    `printf '%s\\n' "$kiln_key" > ${kc}/key`,
-  ].join('\n');
-}
-
-/** One word for POSIX sh, single-quoted. */
-function shWord(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
+/** Past this many bytes of files, {@link claimCcacheDir} drops the port's configure cache (ccache caps the rest). */
+export const CONFIGURE_CACHE_MAX = 128 * 1024 * 1024;
 
 /**
  * Makes the cache folder `dir` (mode 0700) and gives everything in it to host id `owner` (the build user of the
@@ -71,6 +46,8 @@ function shWord(s: string): string {
  * them (no hit is recorded, `-z` zeroes nothing). The folder was written by this port's earlier builds (untrusted):
  * nothing is followed (`lchown`; only real folders are entered, walked with a bounded-memory explicit stack, not
  * recursion), and no build is running over it meanwhile. Other ids lose it, so no other sandbox can write it.
+ * The configure cache (`kiln-configure/`, which ccache's own cap ignores) is removed if its files take more than
+ * {@link CONFIGURE_CACHE_MAX} bytes: the next build configures from scratch.
  */
 export function claimCcacheDir(dir: string, owner: number): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -82,12 +59,25 @@ export function claimCcacheDir(dir: string, owner: number): void {
     });
   }
   fs.chmodSync(dir, 0o700);
+  const conf = path.join(dir, CONFIGURE_CACHE_NAME);
+  let confBytes = 0;
   const todo = [dir];
   for (let d = todo.pop(); d !== undefined; d = todo.pop()) {
     const st = fs.lstatSync(d, { throwIfNoEntry: false });
     if (st === undefined) continue;
     if (st.uid !== owner || st.gid !== owner) fs.lchownSync(d, owner, owner);
+    if (st.isFile() && d.startsWith(conf + path.sep)) confBytes += st.size;
     if (!st.isDirectory()) continue;
     for (const name of fs.readdirSync(d)) todo.push(path.join(d, name));
   }
+  if (confBytes > CONFIGURE_CACHE_MAX) fs.rmSync(conf, { recursive: true, force: true });
+}
+
+/**
+ * The build steps with this build's ccache hits and misses printed at the end of the last (from the build's own
+ * stats log, `CCACHE_STATSLOG`, so no `ccache -z` has to rewrite the cache's counters first), in the step's own shell
+ * rather than one more sandbox command.
+ */
+export function withCcacheStats(steps: readonly BuildStep[]): BuildStep[] {
+  return steps.map((s, i) => (i === steps.length - 1 ? { ...s, script: `${s.script}\nccache --show-log-stats || true` } : s));
 }

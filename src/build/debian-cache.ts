@@ -48,6 +48,7 @@ export function debianCcacheEnv(c: Pick<CcacheSpec, 'maxSize'>, srcDir: string):
     CCACHE_MAXSIZE: c.maxSize,
     CCACHE_BASEDIR: srcDir,
     CONFIG_SITE: DEBIAN_CONFIG_SITE,
+    CCACHE_STATSLOG: '/kiln/home/ccache-stats.log', // this build's own counters (ccache --show-log-stats)
   };
 }
 

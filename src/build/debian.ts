@@ -327,9 +327,6 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
       KILN_VERSION: version,
       ...r.build.env,
     };
-    const ccacheStats = (arg: string) =>
-      ctx.run(sb, { argv: ['ccache', arg], user: 'build', network: false, cwd: srcDir, binds, env });
-    if (cc) await ccacheStats('-z');
     await ctx.run(sb, {
       argv: ['dpkg-buildpackage', '-b', '-uc', '-us'],
       user: 'build',
@@ -338,7 +335,16 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
       binds,
       env,
     });
-    if (cc) await ccacheStats('-s'); // this build's hits and misses, in the log
+    // This build's hits and misses, from its own stats log (no `ccache -z` over the cache's counters first).
+    if (cc)
+      await ctx.run(sb, {
+        argv: ['ccache', '--show-log-stats'],
+        user: 'build',
+        network: false,
+        cwd: srcDir,
+        binds,
+        env,
+      });
   });
 
   return phase('package', async () => {

@@ -104,7 +104,8 @@ test("with ccache, configure keeps the port's autoconf cache under a key of its 
   assert.match(off, /\n\.\/configure --cache-file=\/kiln\/ccache\/kiln-configure\/config\.cache --prefix=\/usr /);
   const [run, key] = [off.indexOf('\n./configure '), off.indexOf('> /kiln/ccache/kiln-configure/key')];
   assert.ok(run > 0 && key > run, 'the key is written once configure succeeded, not before');
-  assert.match(off, /kiln_key=.*cat \.\/configure \/var\/lib\/dpkg\/status/, 'the script and the installed packages');
+  assert.match(off, /kiln_pkgs=\$\(cat \/var\/lib\/dpkg\/status /, 'the installed packages');
+  assert.match(off, /kiln_key=.*"\$kiln_pkgs"; cat \.\/configure;/, 'the script and the installed packages');
   assert.doesNotMatch(conf(input(r)), /cache-file|kiln-configure/, 'without ccache, no cache file');
   assert.notEqual(conf({ ...input(r, { NLS: true }), ...cc }), off, 'another option: another key');
   const env = recipe({ build: { system: 'autotools', env: { CFLAGS: '-O3' } } });

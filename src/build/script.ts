@@ -4,7 +4,7 @@
  */
 import type { Recipe } from '../recipe/index.js';
 import { ExecError } from '../util/exec.js';
-import { cachedConfigureScript } from './ccache.js';
+import { cachedConfigureScript } from './configure-cache.js';
 
 /** Where things live inside the sandbox. */
 export const SANDBOX_PATHS = {
@@ -58,6 +58,7 @@ export function buildEnv(inp: BuildScriptInput): Record<string, string> {
       CCACHE_DIR: '/kiln/ccache',
       CCACHE_MAXSIZE: inp.ccache.maxSize,
       CCACHE_BASEDIR: SANDBOX_PATHS.src,
+      CCACHE_STATSLOG: '/kiln/home/ccache-stats.log', // this build's own counters (ccache --show-log-stats)
     });
   }
   for (const [k, v] of Object.entries(inp.recipe.build.env)) env[k] = v;
@@ -110,6 +111,9 @@ export function patchStep(inp: BuildScriptInput): BuildStep {
   return { name: 'patch', script: lines.length ? lines.join('\n') : 'true' };
 }
 
+/** What makes `./configure` in an autotools tree that lacks it. */
+const AUTORECONF = 'if [ ! -x ./configure ]; then autoreconf -fi; fi';
+
 /** configure / build / install (and test) steps per `build.system`; a `script` replaces them all. */
 export function buildSteps(inp: BuildScriptInput, withTests = false): BuildStep[] {
   const b = inp.recipe.build;
@@ -125,7 +129,7 @@ export function buildSteps(inp: BuildScriptInput, withTests = false): BuildStep[
         const configure = sp(`./configure --prefix=/usr --sysconfdir=/etc --localstatedir=/var ${cargs}`);
         steps.push({
           name: 'configure',
-          script: `if [ ! -x ./configure ]; then autoreconf -fi; fi\n${inp.ccache ? cachedConfigure(inp, configure) : configure}`,
+          script: inp.ccache ? cachedConfigure(inp, configure) : `${AUTORECONF}\n${configure}`,
         });
         steps.push({ name: 'build', script: sp(`make ${margs}`) });
         steps.push({ name: 'install', script: 'make install DESTDIR="$DESTDIR"' });
@@ -164,7 +168,7 @@ export function buildSteps(inp: BuildScriptInput, withTests = false): BuildStep[
 
 /**
  * `configure` with the port's own autoconf cache (with ccache: in its per-port folder, see
- * {@link cachedConfigureScript}): a rebuild skips the checks whose answers cannot have changed. The key's fixed part is
+ * {@link cachedConfigureScript}): a rebuild replays it, or skips the checks whose answers cannot have changed. The keys' fixed part is
  * the configure command and the build's environment (without SOURCE_DATE_EPOCH and the job count, which no check
  * reads).
  */
@@ -173,7 +177,7 @@ function cachedConfigure(inp: BuildScriptInput, configure: string): string {
     .filter(([k, v]) => k !== 'SOURCE_DATE_EPOCH' && k !== 'KILN_JOBS' && !(k === 'MAKEFLAGS' && /^-j\d+$/.test(v)))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const fixed = JSON.stringify({ configure, env });
-  return cachedConfigureScript(fixed, configure);
+  return cachedConfigureScript(fixed, configure, AUTORECONF);
 }
 
 /**
