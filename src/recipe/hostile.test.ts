@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { loadPort, parseRecipe } from './index.js';
+import { loadPort, loadPortLazy, newLoadMemo, parseRecipe } from './index.js';
 import { InputError, formatProblems } from '../util/errors.js';
 import { run } from '../util/exec.js';
 
@@ -103,6 +103,38 @@ test('a port folder that is a symlink out of the tree is refused', () => {
       /evil-dir:1:1: -: not a regular folder \(a symlink to .*outside the tree\)/,
     );
   } finally {
+    fs.rmSync(outside, { recursive: true, force: true });
+  }
+});
+
+test("a category folder that is a symlink out of the tree is refused, with a memo shared by a scan's ports", () => {
+  const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-hostile-outside-'));
+  try {
+    fs.mkdirSync(path.join(outside, 'stolen'));
+    fs.writeFileSync(path.join(outside, 'stolen', 'port.yaml'), BASE);
+    fs.symlinkSync(outside, path.join(tree, 'evilcat'));
+    // A category symlink that stays in the tree, and a port folder symlinked inside the tree, are followed.
+    port('real-one');
+    fs.symlinkSync('misc', path.join(tree, 'alias'));
+    fs.symlinkSync('real-one', path.join(tree, 'misc', 'alias-one'));
+    const memo = newLoadMemo();
+    for (let round = 0; round < 2; round++) {
+      const evil = loadPortLazy(path.join(tree, 'evilcat', 'stolen'), 'evilcat/stolen', 'main', memo);
+      assert.equal(evil.port, undefined, 'the port under the escaping category is refused');
+      assert.match(evil.problems[0]!.message, /not a regular folder \(a symlink to .*stolen, outside the tree\)/);
+      for (const [dir, origin] of [
+        [path.join(tree, 'alias', 'real-one'), 'alias/real-one'],
+        [path.join(tree, 'misc', 'alias-one'), 'misc/alias-one'],
+        [path.join(tree, 'misc', 'real-one'), 'misc/real-one'],
+      ] as const) {
+        const ok = loadPortLazy(dir, origin, 'main', memo);
+        assert.deepEqual(ok.problems, [], origin);
+        assert.ok(ok.port, origin);
+      }
+    }
+  } finally {
+    fs.rmSync(path.join(tree, 'evilcat'), { force: true });
+    fs.rmSync(path.join(tree, 'alias'), { force: true });
     fs.rmSync(outside, { recursive: true, force: true });
   }
 });

@@ -5,7 +5,7 @@
  * cached scan's walk does not wait for that import.
  */
 import { receiveMessageOnPort } from 'node:worker_threads';
-import { loadPortParts } from '../recipe/index.js';
+import { loadPortParts, newLoadMemo } from '../recipe/index.js';
 import { packChunk } from './compact.js';
 import {
   WORKER_BUSY,
@@ -34,6 +34,7 @@ export function work(init: WorkerInit): void {
   if (Atomics.compareExchange(state, init.index, WORKER_IDLE, WORKER_BUSY) !== WORKER_IDLE) return;
   Atomics.notify(state, init.index);
   let jobIndex: Map<string, number> | undefined;
+  const memo = newLoadMemo();
   try {
     for (let guard = 0; guard <= jobs.length; guard++) {
       const start = Atomics.add(next, 0, init.chunk);
@@ -45,7 +46,7 @@ export function work(init: WorkerInit): void {
       for (let i = start; i < end; i++) {
         const j = jobs[i]!;
         if (stamps) stampFile(`${j.dir}/port.yaml`, stamps, STAMP * (i - start));
-        loads.push(loadPortParts(j.dir, j.origin, j.layer));
+        loads.push(loadPortParts(j.dir, j.origin, j.layer, memo));
       }
       jobIndex ??= new Map(jobs.map((j, i) => [j.origin, i]));
       const packed = packChunk(start, loads, jobIndex, stamps);
