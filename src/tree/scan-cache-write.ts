@@ -24,7 +24,7 @@ import {
   type CacheIndex,
   type Depends,
   type EntrySink,
-} from './scan-cache.js';
+} from './scan-cache-index.js';
 
 /** True for a value JSON gives back exactly. */
 function jsonSafe(x: unknown, depth = 0): boolean {
