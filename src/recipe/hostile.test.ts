@@ -9,8 +9,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { loadPort, loadPortLazy, newLoadMemo, parseRecipe } from './index.js';
+import { loadPort, loadPortLazy, newLoadMemo, parseRecipe, parseRecipeLazy } from './index.js';
 import { InputError, formatProblems } from '../util/errors.js';
+import { hostileFindings } from './hostile.js';
 import { run } from '../util/exec.js';
 
 const BASE = 'version: "1.0"\nsummary: a port\nbuild:\n  system: make\n';
@@ -169,8 +170,45 @@ test('control characters in any string are problems located at the field', () =>
       JSON.stringify(r.problems),
     );
   }
+  // Raw (unescaped) control characters, and escapes that spell a prototype key, on the fast and lazy paths too.
+  for (const [extra, field, what] of [
+    ['description: raw \x07 bell\n', 'description', /control character U\+0007/],
+    ["license: 'MIT\u0085'\n", 'license', /control character U\+0085/],
+    ['  env:\n    "\\x5f_proto__": x\n', 'build.env.__proto__', /is not allowed/],
+  ] as const) {
+    for (const parse of [parseRecipe, parseRecipeLazy]) {
+      const r = parse(`${BASE}${extra}`, 'port.yaml', 'misc/ctl');
+      assert.equal(r.recipe, undefined, extra);
+      assert.ok(
+        r.problems.some((p) => p.field === field && what.test(p.message)),
+        JSON.stringify(r.problems),
+      );
+    }
+  }
+  const words = parseRecipeLazy(`${BASE}description: a constructor of prototype objects\n`, 'port.yaml', 'misc/ctl');
+  assert.deepEqual(words.problems, [], 'the words alone are fine');
   const fine = parseRecipe(`${BASE}  env:\n    A: "make\\tall\\nmake install"\n`, 'port.yaml', 'misc/ctl');
   assert.deepEqual(fine.problems, [], 'tab and newline are fine');
+});
+
+test('the hostile walk is skipped only for a text that cannot hold a hostile value', () => {
+  const messages = (data: unknown, text: string) =>
+    hostileFindings(data, text).map((f) => `${f.path.join('.')}: ${f.message}`);
+  // Data as a parser makes it from each text (a parser that decodes escapes, for the backslash ones).
+  assert.match(messages({ description: 'a\x07' }, 'description: "a\\a"\n').join(), /description: .*U\+0007/);
+  assert.match(messages({ description: 'a\x07' }, 'description: a\x07\n').join(), /description: .*U\+0007/);
+  assert.match(messages({ description: 'a\x85' }, 'description: a\x85\n').join(), /U\+0085/);
+  assert.match(
+    messages(JSON.parse('{"env":{"__proto__":"x"}}'), 'env:\n  "\\x5f_proto__": x\n').join(),
+    /is not allowed/,
+  );
+  assert.match(
+    messages(JSON.parse('{"env":{"constructor":"x"}}'), 'env:\n  constructor: x\n').join(),
+    /is not allowed/,
+  );
+  const long = 'x'.repeat(70_000);
+  assert.match(messages({ build: { script: long } }, `build:\n  script: ${long}\n`).join(), /at most 65536/);
+  assert.deepEqual(messages({ description: 'plain' }, 'description: plain\n'), []);
 });
 
 test('absurd sizes: version > 128, summary > 256, any string > 64 KiB', () => {
