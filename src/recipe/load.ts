@@ -64,6 +64,11 @@ export interface LoadMemo {
   readonly roots: Map<string, string>;
   /** Category folder → its real path (undefined: it cannot be resolved). */
   readonly cats: Map<string, string | undefined>;
+  /**
+   * The `fstat` of the port.yaml the last load with this memo opened (undefined when it could not open one): what a
+   * scan stamps the recipe with, without a second `stat`.
+   */
+  recipeStat?: fs.Stats;
 }
 
 /** A fresh {@link LoadMemo} (one per scan, or per load when none is given). */
@@ -149,8 +154,12 @@ function openRegular(file: string, root: string, memo: LoadMemo): number {
     fs.closeSync(fd);
     throw new NotRegular(`is larger than ${MAX_FILE / 1024 / 1024} MiB`);
   }
+  lastOpened = st;
   return fd;
 }
+
+/** The `fstat` of the file {@link openRegular} opened last (this thread). */
+let lastOpened: fs.Stats | undefined;
 
 /** The tree root of a port folder: `dir` minus its `CATEGORY/NAME` origin (else the folder itself). */
 function treeRootOf(absDir: string, origin: string): string {
@@ -352,7 +361,9 @@ function loadWith<R extends { readonly patches: readonly string[]; readonly name
   const root = treeRootOf(absDir, origin);
   let bytes: Buffer;
   try {
+    memo.recipeStat = undefined;
     bytes = readShared(file, root, memo);
+    memo.recipeStat = lastOpened;
   } catch (e) {
     if (e instanceof NotRegular) return failed([{ path: file, line: 1, column: 1, field: '-', message: e.message }]);
     return failed([{ path: file, line: 1, column: 1, field: '-', message: `port.yaml ${readFailure(e)}` }]);

@@ -5,8 +5,8 @@ export { addTree, updateTree, listTrees, deleteTree, showPort, locatePort, getTr
 export type { AddTreeOptions, TreeUpdate, TreeInfo, PortSource } from './registry.js';
 export { scanTree } from './scan.js';
 export type { TreeScan, ScanOptions } from './scan.js';
-export { scanCacheDir, SCAN_CACHE_FORMAT } from './scan-cache-index.js';
-export type { ScanCacheOptions } from './scan-cache-index.js';
+export { SCAN_CACHE_FORMAT } from './scan-cache-index.js';
+export { scanCacheDir, type ScanCacheOptions } from './scan-cache-key.js';
 export { indexTree } from './merge.js';
 export type { TreeIndex, IndexOptions } from './merge.js';
 export { RECIPE_FILE } from './layout.js';

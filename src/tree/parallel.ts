@@ -20,7 +20,7 @@ import {
 } from './parallel-state.js';
 import { CHUNK, defaultWorkers, postWalk, startLoaders, stopLoaders, walkKey, type LoaderPool } from './pool.js';
 import { unpackChunk, type LoadExtras, type PackedChunk } from './compact.js';
-import { STAMP, stampFile, walkTree, type TreeWalk } from './walk.js';
+import { STAMP, stampFile, stampStats, walkTree, type TreeWalk } from './walk.js';
 import type { TreeLayer } from './ref.js';
 
 export type { LoadJob } from './parallel-state.js';
@@ -36,8 +36,12 @@ const WORKER_WAIT_MS = 60_000;
  * scalars, `depends`, `options`; `sources`, `build` and `install` validated but built only when read).
  */
 function loadLean(j: LoadJob, i: number, memo: LoadMemo, extras?: LoadExtras): PortLoad {
-  if (extras?.stamps) stampFile(`${j.dir}/port.yaml`, extras.stamps, STAMP * i);
   const l = loadPortLazy(j.dir, j.origin, j.layer, memo);
+  // Stamped with the stats of the very file read (taken before reading it); a change after that makes it racy.
+  if (extras?.stamps) {
+    if (memo.recipeStat) stampStats(memo.recipeStat, extras.stamps, STAMP * i);
+    else stampFile(`${j.dir}/port.yaml`, extras.stamps, STAMP * i);
+  }
   if (extras) extras.texts[i] = l.text;
   return l.port ? { port: l.port, problems: l.problems } : { problems: l.problems };
 }

@@ -1,6 +1,6 @@
 /**
  * The scan cache's keys and index (see `scan-cache.ts` for the cache and its file): the format's constants, where a
- * tree's cache file is (`scanCacheFile`: keyed by its layers, in order), the stamp of the code that wrote it
+ * tree's cache file is (`scan-cache-key.ts`: keyed by its layers, in order), the stamp of the code that wrote it
  * (`codeStamp`), the freshness rules (`sameStamp`, `isRacy`), and the check of an index read from disk
  * (`checkIndex`): anything that is not what kiln writes throws {@link BadCache}, and the file is then ignored.
  */
@@ -10,7 +10,6 @@ import zlib from 'node:zlib';
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { ORIGIN_RE, lazyEagerKeys, type Port } from '../recipe/index.js';
-import type { TreeLayer } from './ref.js';
 import { STAMP } from './walk.js';
 
 /** Version of the cache file's layout: bump it when the layout or what an entry means changes. */
@@ -27,19 +26,6 @@ export const TAG_NUMBER = 4;
 /** Indexes larger than this are not read (a 35,000-port tree's is ~6 MB). */
 export const MAX_INDEX = 1 << 30;
 
-/** Where the scan cache goes, and the racy margin (tests shorten it). */
-export interface ScanCacheOptions {
-  /** Folder of the cache files (`scanCacheDir(home)`). */
-  readonly dir: string;
-  /** See {@link RACY_MS}. */
-  readonly racyMs?: number;
-}
-
-/** The scan cache folder of a kiln home. */
-export function scanCacheDir(home: string): string {
-  return nodePath.join(home, 'cache', 'scan');
-}
-
 export type Depends = Port['recipe']['depends'];
 export type Options = Port['recipe']['options'];
 
@@ -48,7 +34,7 @@ export interface CacheIndex {
   readonly magic: string;
   readonly format: number;
   readonly code: string;
-  /** The layers as {@link layersKey} gives them. */
+  /** The layers as `layersKey` (`scan-cache-key.ts`) gives them. */
   readonly layers: string;
   /** Origins, `\n`-separated. */
   readonly origins: string;
@@ -128,18 +114,6 @@ export function codeStamp(): string {
   }
   codeStampMemo = h.digest('hex');
   return codeStampMemo;
-}
-
-/** The layers as the cache keys them (their order, names, folders and Debian indexes). */
-export function layersKey(layers: readonly TreeLayer[]): string {
-  return JSON.stringify(layers.map((l) => [l.name, l.dir, l.debian?.index ?? null]));
-}
-
-/** The cache file of a tree's layers (undefined when a layer's folder is relative: the key must not depend on the cwd). */
-export function scanCacheFile(opts: ScanCacheOptions, layers: readonly TreeLayer[]): string | undefined {
-  if (layers.some((l) => !nodePath.isAbsolute(l.dir))) return undefined;
-  const key = createHash('sha256').update(layersKey(layers)).digest('hex').slice(0, 32);
-  return nodePath.join(opts.dir, `${key}.bin`);
 }
 
 /** True when the stamps at `a[at ..]` and `b[bt ..]` are the same. */

@@ -39,7 +39,6 @@ import {
   checkIndex,
   checksum,
   codeStamp,
-  layersKey,
   sameStamp,
   type CacheIndex,
   type Depends,
@@ -47,6 +46,7 @@ import {
   type Offsets,
   type Options,
 } from './scan-cache-index.js';
+import { layersKey } from './scan-cache-key.js';
 
 /** A cache read from disk and checked, ready to give ports. */
 export interface ScanCache {
