@@ -62,8 +62,8 @@ function inside(p: string, root: string): boolean {
 export interface LoadMemo {
   /** Tree root → its real path. */
   readonly roots: Map<string, string>;
-  /** Category folder → its real path (undefined: it cannot be resolved). */
-  readonly cats: Map<string, string | undefined>;
+  /** Category folder → its real path (undefined: it cannot be resolved) and the names of its plain sub-folders. */
+  readonly cats: Map<string, { readonly real: string | undefined; readonly plain: ReadonlySet<string> }>;
   /**
    * The `fstat` of the port.yaml the last load with this memo opened (undefined when it could not open one): what a
    * scan stamps the recipe with, without a second `stat`.
@@ -101,8 +101,8 @@ function realOrUndefined(p: string): string | undefined {
 
 /**
  * The real path of port folder `absDir` (`root/CAT/NAME`, or `root` itself), what `realpath` would say, from one
- * `lstat` of the port folder and one of its category folder per memo: a component that is a plain folder adds its
- * name to its parent's real path; only a symlink is resolved. Undefined when it cannot be resolved.
+ * `lstat` and one listing of its category folder per memo: a component that is a plain folder (the listing's entry
+ * types) adds its name to its parent's real path; only a symlink is resolved. Undefined when it cannot be resolved.
  */
 function realPortDir(absDir: string, root: string, memo: LoadMemo): string | undefined {
   const realRoot = realRootOf(root, memo);
@@ -112,16 +112,25 @@ function realPortDir(absDir: string, root: string, memo: LoadMemo): string | und
   const slash = rest.indexOf(nodePath.sep);
   if (slash <= 0 || rest.indexOf(nodePath.sep, slash + 1) >= 0) return realOrUndefined(absDir);
   const catDir = absDir.slice(0, prefix.length + slash);
-  let realCat: string | undefined;
-  if (memo.cats.has(catDir)) realCat = memo.cats.get(catDir);
-  else {
+  let cat = memo.cats.get(catDir);
+  if (cat === undefined) {
     const st = fs.lstatSync(catDir, { throwIfNoEntry: false });
-    realCat = st?.isDirectory() ? `${realRoot}${nodePath.sep}${rest.slice(0, slash)}` : realOrUndefined(catDir);
-    memo.cats.set(catDir, realCat);
+    const real = st?.isDirectory() ? `${realRoot}${nodePath.sep}${rest.slice(0, slash)}` : realOrUndefined(catDir);
+    const plain = new Set<string>();
+    try {
+      for (const e of fs.readdirSync(catDir, { withFileTypes: true })) if (e.isDirectory()) plain.add(e.name);
+    } catch {
+      /* each port folder is then looked at alone */
+    }
+    cat = { real, plain };
+    memo.cats.set(catDir, cat);
   }
+  const name = rest.slice(slash + 1);
+  if (cat.real === undefined) return realOrUndefined(absDir);
+  if (cat.plain.has(name)) return `${cat.real}${nodePath.sep}${name}`;
+  // Not listed as a plain folder (a symlink, or made since): looked at alone.
   const st = fs.lstatSync(absDir, { throwIfNoEntry: false });
-  if (realCat !== undefined && st?.isDirectory()) return `${realCat}${nodePath.sep}${rest.slice(slash + 1)}`;
-  return realOrUndefined(absDir);
+  return st?.isDirectory() ? `${cat.real}${nodePath.sep}${name}` : realOrUndefined(absDir);
 }
 
 /**
