@@ -99,7 +99,9 @@ export function scanCached(ref: TreeRef, opts: ScanOptions, cacheOpts: ScanCache
     win = winnersOf(ref, have, pool, asked);
     for (let i = 0; i < win.origins.length; i++) {
       const origin = win.origins[i]!;
-      if (!ORIGIN_RE.test(origin)) {
+      // An origin of the cache is a valid one (`checkIndex`): only the others are matched against ORIGIN_RE.
+      const e = cache?.byOrigin.get(origin);
+      if (e === undefined && !ORIGIN_RE.test(origin)) {
         slot.push(-1);
         continue;
       }
@@ -108,7 +110,6 @@ export function scanCached(ref: TreeRef, opts: ScanOptions, cacheOpts: ScanCache
         slot.push(-1);
         continue;
       } // no port.yaml: not a port
-      const e = cache?.byOrigin.get(origin);
       if (e !== undefined && stamps && cache!.fresh(e, win.layer[i]!, stamps, STAMP * i)) {
         slot.push(e);
         continue;
