@@ -192,8 +192,11 @@ function debianChecks(data: Obj, build: Obj | undefined, names: readonly string[
   for (const key of DEB_KEYS) duplicates(build[key], ['build', key], str, 'word', out);
 }
 
-/** Runs every cross-field check on raw recipe data for the port at `origin`. */
-export function checkRecipe(data: unknown, origin: string): Finding[] {
+/**
+ * Runs every cross-field check on raw recipe data for the port at `origin`; `text` (what it was parsed from, when
+ * known) lets the hostile checks skip walking values that cannot be hostile.
+ */
+export function checkRecipe(data: unknown, origin: string, text?: string): Finding[] {
   const out: Finding[] = [];
   if (!isObj(data)) return out;
 
@@ -269,7 +272,7 @@ export function checkRecipe(data: unknown, origin: string): Finding[] {
   // Sources: each needs a file name, and two must not share one.
   if (Array.isArray(data.sources) && data.sources.length > 0) sourceNames(data.sources, out);
   // Prototype keys, control characters, absurd sizes (hostile.ts).
-  for (const f of hostileFindings(data)) out.push(f);
+  for (const f of hostileFindings(data, text)) out.push(f);
   return out;
 }
 

@@ -9,8 +9,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { loadPort, parseRecipe } from './index.js';
+import { loadPort, loadPortLazy, newLoadMemo, parseRecipe, parseRecipeLazy } from './index.js';
 import { InputError, formatProblems } from '../util/errors.js';
+import { hostileFindings } from './hostile.js';
 import { run } from '../util/exec.js';
 
 const BASE = 'version: "1.0"\nsummary: a port\nbuild:\n  system: make\n';
@@ -107,6 +108,38 @@ test('a port folder that is a symlink out of the tree is refused', () => {
   }
 });
 
+test("a category folder that is a symlink out of the tree is refused, with a memo shared by a scan's ports", () => {
+  const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-hostile-outside-'));
+  try {
+    fs.mkdirSync(path.join(outside, 'stolen'));
+    fs.writeFileSync(path.join(outside, 'stolen', 'port.yaml'), BASE);
+    fs.symlinkSync(outside, path.join(tree, 'evilcat'));
+    // A category symlink that stays in the tree, and a port folder symlinked inside the tree, are followed.
+    port('real-one');
+    fs.symlinkSync('misc', path.join(tree, 'alias'));
+    fs.symlinkSync('real-one', path.join(tree, 'misc', 'alias-one'));
+    const memo = newLoadMemo();
+    for (let round = 0; round < 2; round++) {
+      const evil = loadPortLazy(path.join(tree, 'evilcat', 'stolen'), 'evilcat/stolen', 'main', memo);
+      assert.equal(evil.port, undefined, 'the port under the escaping category is refused');
+      assert.match(evil.problems[0]!.message, /not a regular folder \(a symlink to .*stolen, outside the tree\)/);
+      for (const [dir, origin] of [
+        [path.join(tree, 'alias', 'real-one'), 'alias/real-one'],
+        [path.join(tree, 'misc', 'alias-one'), 'misc/alias-one'],
+        [path.join(tree, 'misc', 'real-one'), 'misc/real-one'],
+      ] as const) {
+        const ok = loadPortLazy(dir, origin, 'main', memo);
+        assert.deepEqual(ok.problems, [], origin);
+        assert.ok(ok.port, origin);
+      }
+    }
+  } finally {
+    fs.rmSync(path.join(tree, 'evilcat'), { force: true });
+    fs.rmSync(path.join(tree, 'alias'), { force: true });
+    fs.rmSync(outside, { recursive: true, force: true });
+  }
+});
+
 test('key theft by a patch path with .. is refused', () => {
   const dir = port('dotdot', `${BASE}patches:\n  - ../../../${path.relative('/', secret)}\n`);
   assert.match(problemsOf(dir).join('\n'), /patches\[0\]: must stay inside the port folder/);
@@ -137,8 +170,45 @@ test('control characters in any string are problems located at the field', () =>
       JSON.stringify(r.problems),
     );
   }
+  // Raw (unescaped) control characters, and escapes that spell a prototype key, on the fast and lazy paths too.
+  for (const [extra, field, what] of [
+    ['description: raw \x07 bell\n', 'description', /control character U\+0007/],
+    ["license: 'MIT\u0085'\n", 'license', /control character U\+0085/],
+    ['  env:\n    "\\x5f_proto__": x\n', 'build.env.__proto__', /is not allowed/],
+  ] as const) {
+    for (const parse of [parseRecipe, parseRecipeLazy]) {
+      const r = parse(`${BASE}${extra}`, 'port.yaml', 'misc/ctl');
+      assert.equal(r.recipe, undefined, extra);
+      assert.ok(
+        r.problems.some((p) => p.field === field && what.test(p.message)),
+        JSON.stringify(r.problems),
+      );
+    }
+  }
+  const words = parseRecipeLazy(`${BASE}description: a constructor of prototype objects\n`, 'port.yaml', 'misc/ctl');
+  assert.deepEqual(words.problems, [], 'the words alone are fine');
   const fine = parseRecipe(`${BASE}  env:\n    A: "make\\tall\\nmake install"\n`, 'port.yaml', 'misc/ctl');
   assert.deepEqual(fine.problems, [], 'tab and newline are fine');
+});
+
+test('the hostile walk is skipped only for a text that cannot hold a hostile value', () => {
+  const messages = (data: unknown, text: string) =>
+    hostileFindings(data, text).map((f) => `${f.path.join('.')}: ${f.message}`);
+  // Data as a parser makes it from each text (a parser that decodes escapes, for the backslash ones).
+  assert.match(messages({ description: 'a\x07' }, 'description: "a\\a"\n').join(), /description: .*U\+0007/);
+  assert.match(messages({ description: 'a\x07' }, 'description: a\x07\n').join(), /description: .*U\+0007/);
+  assert.match(messages({ description: 'a\x85' }, 'description: a\x85\n').join(), /U\+0085/);
+  assert.match(
+    messages(JSON.parse('{"env":{"__proto__":"x"}}'), 'env:\n  "\\x5f_proto__": x\n').join(),
+    /is not allowed/,
+  );
+  assert.match(
+    messages(JSON.parse('{"env":{"constructor":"x"}}'), 'env:\n  constructor: x\n').join(),
+    /is not allowed/,
+  );
+  const long = 'x'.repeat(70_000);
+  assert.match(messages({ build: { script: long } }, `build:\n  script: ${long}\n`).join(), /at most 65536/);
+  assert.deepEqual(messages({ description: 'plain' }, 'description: plain\n'), []);
 });
 
 test('absurd sizes: version > 128, summary > 256, any string > 64 KiB', () => {

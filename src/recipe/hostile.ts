@@ -59,8 +59,23 @@ function walk(v: unknown, path: (string | number)[], depth: number, out: Finding
   }
 }
 
-/** Every hostile value of raw recipe data (sizes, control characters, prototype keys that survived parsing). */
-export function hostileFindings(data: unknown): Finding[] {
+/** Words that may make a prototype key. */
+const PROTO_WORDS = /__proto__|constructor|prototype/;
+
+/**
+ * True when no string or key parsed from `text` can be hostile, so the walk of its values can be skipped: no
+ * control character, no backslash (an escape could make one, or a prototype key), no prototype word, and too short
+ * for any string to be too long (a parsed string never holds more characters than its text without escapes).
+ */
+function plainText(text: string): boolean {
+  return text.length <= MAX_STRING && !text.includes('\\') && !CONTROL.test(text) && !PROTO_WORDS.test(text);
+}
+
+/**
+ * Every hostile value of raw recipe data (sizes, control characters, prototype keys that survived parsing). With
+ * the `text` it was parsed from, strings are walked only when the text could hold a hostile one.
+ */
+export function hostileFindings(data: unknown, text?: string): Finding[] {
   const out: Finding[] = [];
   if (data === null || typeof data !== 'object' || Array.isArray(data)) return out;
   const d = data as Record<string, unknown>;
@@ -78,7 +93,7 @@ export function hostileFindings(data: unknown): Finding[] {
       message: `is ${d.summary.length} characters long; at most ${MAX_SUMMARY} are allowed`,
     });
   }
-  walk(data, [], 0, out);
+  if (text === undefined || !plainText(text)) walk(data, [], 0, out);
   return out;
 }
 

@@ -30,6 +30,8 @@ export {
   loadPortText,
   loadPortLazy,
   loadPortParts,
+  newLoadMemo,
+  type LoadMemo,
   type PortLoad,
   type PortLoadText,
   type PortParts,

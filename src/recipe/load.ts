@@ -55,11 +55,90 @@ function inside(p: string, root: string): boolean {
 }
 
 /**
+ * What one scan learns once and reuses for every port (create one per scan with {@link newLoadMemo}): each tree
+ * root's real path, and each category folder's (a symlink is resolved; a plain folder is its root's real path plus
+ * its name). A memo is never kept across scans, so a folder replaced between two scans is looked at again.
+ */
+export interface LoadMemo {
+  /** Tree root → its real path. */
+  readonly roots: Map<string, string>;
+  /** Category folder → its real path (undefined: it cannot be resolved) and the names of its plain sub-folders. */
+  readonly cats: Map<string, { readonly real: string | undefined; readonly plain: ReadonlySet<string> }>;
+  /**
+   * The `fstat` of the port.yaml the last load with this memo opened (undefined when it could not open one): what a
+   * scan stamps the recipe with, without a second `stat`.
+   */
+  recipeStat?: fs.Stats;
+}
+
+/** A fresh {@link LoadMemo} (one per scan, or per load when none is given). */
+export function newLoadMemo(): LoadMemo {
+  return { roots: new Map(), cats: new Map() };
+}
+
+/** The real path of tree root `root` (as given when it cannot be resolved), once per memo. */
+function realRootOf(root: string, memo: LoadMemo): string {
+  let real = memo.roots.get(root);
+  if (real === undefined) {
+    try {
+      real = fs.realpathSync.native(root);
+    } catch {
+      real = root;
+    }
+    memo.roots.set(root, real);
+  }
+  return real;
+}
+
+/** The real path of `p` (undefined when dangling or looping). */
+function realOrUndefined(p: string): string | undefined {
+  try {
+    return fs.realpathSync.native(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The real path of port folder `absDir` (`root/CAT/NAME`, or `root` itself), what `realpath` would say, from one
+ * `lstat` and one listing of its category folder per memo: a component that is a plain folder (the listing's entry
+ * types) adds its name to its parent's real path; only a symlink is resolved. Undefined when it cannot be resolved.
+ */
+function realPortDir(absDir: string, root: string, memo: LoadMemo): string | undefined {
+  const realRoot = realRootOf(root, memo);
+  if (absDir === root) return realRoot;
+  const prefix = root.endsWith(nodePath.sep) ? root : `${root}${nodePath.sep}`;
+  const rest = absDir.startsWith(prefix) ? absDir.slice(prefix.length) : '';
+  const slash = rest.indexOf(nodePath.sep);
+  if (slash <= 0 || rest.indexOf(nodePath.sep, slash + 1) >= 0) return realOrUndefined(absDir);
+  const catDir = absDir.slice(0, prefix.length + slash);
+  let cat = memo.cats.get(catDir);
+  if (cat === undefined) {
+    const st = fs.lstatSync(catDir, { throwIfNoEntry: false });
+    const real = st?.isDirectory() ? `${realRoot}${nodePath.sep}${rest.slice(0, slash)}` : realOrUndefined(catDir);
+    const plain = new Set<string>();
+    try {
+      for (const e of fs.readdirSync(catDir, { withFileTypes: true })) if (e.isDirectory()) plain.add(e.name);
+    } catch {
+      /* each port folder is then looked at alone */
+    }
+    cat = { real, plain };
+    memo.cats.set(catDir, cat);
+  }
+  const name = rest.slice(slash + 1);
+  if (cat.real === undefined) return realOrUndefined(absDir);
+  if (cat.plain.has(name)) return `${cat.real}${nodePath.sep}${name}`;
+  // Not listed as a plain folder (a symlink, or made since): looked at alone.
+  const st = fs.lstatSync(absDir, { throwIfNoEntry: false });
+  return st?.isDirectory() ? `${cat.real}${nodePath.sep}${name}` : realOrUndefined(absDir);
+}
+
+/**
  * Opens `file` for reading only if it is a regular file inside `root`: never follows a symlink out of the tree,
  * never blocks on a FIFO (O_NONBLOCK), never reads a device or socket (fstat before any read). A symlink that stays
  * in the tree is followed. Throws {@link NotRegular} (or the open's own error: ENOENT, EACCES).
  */
-function openRegular(file: string, root: string): number {
+function openRegular(file: string, root: string, memo: LoadMemo): number {
   let fd: number;
   try {
     fd = fs.openSync(file, OPEN_FLAGS);
@@ -67,19 +146,10 @@ function openRegular(file: string, root: string): number {
     if ((e as NodeJS.ErrnoException).code === 'ENXIO') throw new NotRegular('not a regular file (a socket)');
     if ((e as NodeJS.ErrnoException).code !== 'ELOOP') throw e;
     // A symlink: follow it only when its target stays in the tree.
-    let real: string;
-    try {
-      real = fs.realpathSync(file);
-    } catch {
-      throw new NotRegular('not a regular file (a dangling or looping symlink)');
-    }
-    let realRoot = root;
-    try {
-      realRoot = fs.realpathSync(root);
-    } catch {
-      /* keep as given */
-    }
-    if (!inside(real, realRoot)) throw new NotRegular(`not a regular file (a symlink to ${real}, outside the tree)`);
+    const real = realOrUndefined(file);
+    if (real === undefined) throw new NotRegular('not a regular file (a dangling or looping symlink)');
+    if (!inside(real, realRootOf(root, memo)))
+      throw new NotRegular(`not a regular file (a symlink to ${real}, outside the tree)`);
     fd = fs.openSync(real, OPEN_FLAGS);
   }
   const st = fs.fstatSync(fd);
@@ -93,8 +163,12 @@ function openRegular(file: string, root: string): number {
     fs.closeSync(fd);
     throw new NotRegular(`is larger than ${MAX_FILE / 1024 / 1024} MiB`);
   }
+  lastOpened = st;
   return fd;
 }
+
+/** The `fstat` of the file {@link openRegular} opened last (this thread). */
+let lastOpened: fs.Stats | undefined;
 
 /** The tree root of a port folder: `dir` minus its `CATEGORY/NAME` origin (else the folder itself). */
 function treeRootOf(absDir: string, origin: string): string {
@@ -106,21 +180,11 @@ function treeRootOf(absDir: string, origin: string): string {
  * Port files that are not regular files or folders (FIFOs, devices, sockets) or symlinks leaving the tree:
  * refused, since the whole port folder reaches the build. Bounded walk.
  */
-function portFileProblems(absDir: string, root: string, patches: ReadonlySet<string>): Problem[] {
+function portFileProblems(absDir: string, root: string, patches: ReadonlySet<string>, memo: LoadMemo): Problem[] {
   const out: Problem[] = [];
-  let realRoot = root;
-  try {
-    realRoot = fs.realpathSync(root);
-  } catch {
-    /* keep */
-  }
-  // The port folder itself (or a folder above it in the tree) may be a symlink out of the tree.
-  let realDir = absDir;
-  try {
-    realDir = fs.realpathSync(absDir);
-  } catch {
-    /* read errors are reported elsewhere */
-  }
+  const realRoot = realRootOf(root, memo);
+  // The port folder itself (or its category folder) may be a symlink out of the tree.
+  const realDir = realPortDir(absDir, root, memo) ?? absDir; // unresolvable: read errors are reported elsewhere
   if (!inside(realDir, realRoot))
     return [
       {
@@ -149,12 +213,7 @@ function portFileProblems(absDir: string, root: string, patches: ReadonlySet<str
       if (e.isFile() || patches.has(full)) continue;
       let why = 'not a regular file';
       if (e.isSymbolicLink()) {
-        let real: string | undefined;
-        try {
-          real = fs.realpathSync(full);
-        } catch {
-          /* dangling: harmless */
-        }
+        const real = realOrUndefined(full); // dangling: harmless
         if (real === undefined || inside(real, realRoot)) continue;
         why = `not a regular file (a symlink to ${real}, outside the tree)`;
       }
@@ -172,8 +231,8 @@ let readBuf = Buffer.allocUnsafe(64 * 1024);
  * Reads a whole file with open + read + close into the shared buffer, skipping the `fstat` (and the fresh
  * buffer) of `readFileSync`, and the final read that returns 0. The bytes returned are valid until the next call.
  */
-function readShared(file: string, root: string): Buffer {
-  const fd = openRegular(file, root);
+function readShared(file: string, root: string, memo: LoadMemo): Buffer {
+  const fd = openRegular(file, root, memo);
   try {
     let n = 0;
     for (let guard = 0; guard < 1 << 20; guard++) {
@@ -206,16 +265,16 @@ export function loadPort(dir: string, origin: string, layer: string): PortLoad {
 }
 
 /** {@link loadPort}, also returning the recipe's text (for a {@link lazyRecipe} elsewhere). */
-export function loadPortText(dir: string, origin: string, layer: string): PortLoadText {
-  return asPort(loadWith(dir, origin, layer, parseRecipe), origin, layer);
+export function loadPortText(dir: string, origin: string, layer: string, memo?: LoadMemo): PortLoadText {
+  return asPort(loadWith(dir, origin, layer, parseRecipe, memo), origin, layer);
 }
 
 /**
  * {@link loadPortText} whose port holds a lazy recipe (`parseRecipeLazy`): validated whole, but `sources`,
  * `build` and `install` are built from the text only when first read. What a tree scan keeps per port.
  */
-export function loadPortLazy(dir: string, origin: string, layer: string): PortLoadText {
-  return asPort(loadWith(dir, origin, layer, parseRecipeLazy), origin, layer);
+export function loadPortLazy(dir: string, origin: string, layer: string, memo?: LoadMemo): PortLoadText {
+  return asPort(loadWith(dir, origin, layer, parseRecipeLazy, memo), origin, layer);
 }
 
 /** What {@link loadPortParts} returns for a valid port: what a lazy recipe of it is made of, and the port's fields. */
@@ -239,8 +298,13 @@ export interface PortParts {
  * {@link loadPortLazy} without making the lazy recipe: its parts, for a loader thread that sends them on
  * (a lazy recipe is made where the port is kept). Same verdict and problems.
  */
-export function loadPortParts(dir: string, origin: string, layer: string): { parts?: PortParts; problems: Problem[] } {
-  const l = loadWith(dir, origin, layer, parseEagerParts);
+export function loadPortParts(
+  dir: string,
+  origin: string,
+  layer: string,
+  memo?: LoadMemo,
+): { parts?: PortParts; problems: Problem[] } {
+  const l = loadWith(dir, origin, layer, parseEagerParts, memo);
   if (!l.recipe) return { problems: l.problems };
   const r = l.recipe;
   return {
@@ -291,6 +355,7 @@ function loadWith<R extends { readonly patches: readonly string[]; readonly name
   origin: string,
   layer: string,
   parse: (text: string, path: string, origin: string) => { recipe?: R; problems: Problem[] },
+  memo: LoadMemo = newLoadMemo(),
 ): Loaded<R> {
   const absDir = nodePath.isAbsolute(dir) ? dir : nodePath.resolve(dir);
   const file = `${absDir}${nodePath.sep}port.yaml`;
@@ -305,7 +370,9 @@ function loadWith<R extends { readonly patches: readonly string[]; readonly name
   const root = treeRootOf(absDir, origin);
   let bytes: Buffer;
   try {
-    bytes = readShared(file, root);
+    memo.recipeStat = undefined;
+    bytes = readShared(file, root, memo);
+    memo.recipeStat = lastOpened;
   } catch (e) {
     if (e instanceof NotRegular) return failed([{ path: file, line: 1, column: 1, field: '-', message: e.message }]);
     return failed([{ path: file, line: 1, column: 1, field: '-', message: `port.yaml ${readFailure(e)}` }]);
@@ -316,7 +383,7 @@ function loadWith<R extends { readonly patches: readonly string[]; readonly name
   const { recipe, problems } = parse(text, file, origin);
   if (!recipe) return failed(problems);
   const pkgname = recipe.name ?? origin.slice(origin.indexOf('/') + 1);
-  const strange = portFileProblems(absDir, root, new Set(recipe.patches.map((p) => nodePath.join(absDir, p))));
+  const strange = portFileProblems(absDir, root, new Set(recipe.patches.map((p) => nodePath.join(absDir, p))), memo);
   if (strange.length > 0 && recipe.patches.length === 0) return failed(strange);
   if (recipe.patches.length === 0) {
     return { recipe, problems, dir: absDir, path: file, text, pkgname, contentHash: oneShotHash('sha256', bytes) };
@@ -325,7 +392,7 @@ function loadWith<R extends { readonly patches: readonly string[]; readonly name
   recipe.patches.forEach((name, i) => {
     const patchPath = nodePath.join(absDir, name);
     try {
-      const fd = openRegular(patchPath, root);
+      const fd = openRegular(patchPath, root, memo);
       let patch: Buffer;
       try {
         patch = fs.readFileSync(fd);

@@ -103,10 +103,10 @@ export function parseRecipe(text: string | Buffer, path: string, origin: string)
     if (data !== undefined) {
       const out = fastValidate ? fastValidate(data) : FAIL;
       if (out !== FAIL) {
-        if (checkRecipe(data, origin).length === 0) return { recipe: out as Recipe, problems: [] };
+        if (checkRecipe(data, origin, source).length === 0) return { recipe: out as Recipe, problems: [] };
       } else if (!fastValidate) {
         const res = RecipeSchema.safeParse(data);
-        if (res.success && checkRecipe(data, origin).length === 0) return { recipe: res.data, problems: [] };
+        if (res.success && checkRecipe(data, origin, source).length === 0) return { recipe: res.data, problems: [] };
       }
     }
     return parseSlow(source, path, origin);
@@ -141,7 +141,7 @@ export function parseEager(text: string, path: string, origin: string): EagerPar
     const data = eagerValidate ? fastYaml(text) : undefined;
     if (data !== undefined) {
       const out = eagerValidate!(data);
-      if (out !== FAIL && checkRecipe(data, origin).length === 0)
+      if (out !== FAIL && checkRecipe(data, origin, text).length === 0)
         return { eager: out as Record<string, unknown>, problems: [] };
     }
     return parseRecipe(text, path, origin);

@@ -5,7 +5,7 @@
  * cached scan's walk does not wait for that import.
  */
 import { receiveMessageOnPort } from 'node:worker_threads';
-import { loadPortParts } from '../recipe/index.js';
+import { loadPortParts, newLoadMemo } from '../recipe/index.js';
 import { packChunk } from './compact.js';
 import {
   WORKER_BUSY,
@@ -15,7 +15,7 @@ import {
   type JobsMessage,
   type WorkerInit,
 } from './parallel-state.js';
-import { STAMP, stampFile } from './walk.js';
+import { STAMP, stampFile, stampStats } from './walk.js';
 
 /** Loads the posted jobs (the worker calls it once `go` says JOBS_POSTED). */
 export function work(init: WorkerInit): void {
@@ -34,18 +34,20 @@ export function work(init: WorkerInit): void {
   if (Atomics.compareExchange(state, init.index, WORKER_IDLE, WORKER_BUSY) !== WORKER_IDLE) return;
   Atomics.notify(state, init.index);
   let jobIndex: Map<string, number> | undefined;
+  const memo = newLoadMemo();
   try {
     for (let guard = 0; guard <= jobs.length; guard++) {
       const start = Atomics.add(next, 0, init.chunk);
       if (start >= jobs.length) break;
       const end = Math.min(start + init.chunk, jobs.length);
       const loads = [];
-      // Stamped before loading (a change in between makes the file racy, and the scan cache then skips it).
+      // Stamped with the stats of the file read, taken before reading it (a later change makes it racy: not cached).
       const stamps = m.stamps ? new Float64Array(STAMP * (end - start)) : undefined;
       for (let i = start; i < end; i++) {
         const j = jobs[i]!;
-        if (stamps) stampFile(`${j.dir}/port.yaml`, stamps, STAMP * (i - start));
-        loads.push(loadPortParts(j.dir, j.origin, j.layer));
+        loads.push(loadPortParts(j.dir, j.origin, j.layer, memo));
+        if (stamps && memo.recipeStat) stampStats(memo.recipeStat, stamps, STAMP * (i - start));
+        else if (stamps) stampFile(`${j.dir}/port.yaml`, stamps, STAMP * (i - start));
       }
       jobIndex ??= new Map(jobs.map((j, i) => [j.origin, i]));
       const packed = packChunk(start, loads, jobIndex, stamps);

@@ -6,7 +6,7 @@
  * with a worker (it cannot start, it dies) only means the caller loads those jobs itself.
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { loadPortLazy, type PortLoad } from '../recipe/index.js';
+import { loadPortLazy, newLoadMemo, type LoadMemo, type PortLoad } from '../recipe/index.js';
 import {
   JOBS_POSTED,
   WALK_BUSY,
@@ -20,7 +20,7 @@ import {
 } from './parallel-state.js';
 import { CHUNK, defaultWorkers, postWalk, startLoaders, stopLoaders, walkKey, type LoaderPool } from './pool.js';
 import { unpackChunk, type LoadExtras, type PackedChunk } from './compact.js';
-import { STAMP, stampFile, walkTree, type TreeWalk } from './walk.js';
+import { STAMP, stampFile, stampStats, walkTree, type TreeWalk } from './walk.js';
 import type { TreeLayer } from './ref.js';
 
 export type { LoadJob } from './parallel-state.js';
@@ -35,9 +35,13 @@ const WORKER_WAIT_MS = 60_000;
  * Loads one job and keeps only what a large scan must keep: the port around a lazy recipe (its text,
  * scalars, `depends`, `options`; `sources`, `build` and `install` validated but built only when read).
  */
-function loadLean(j: LoadJob, i: number, extras?: LoadExtras): PortLoad {
-  if (extras?.stamps) stampFile(`${j.dir}/port.yaml`, extras.stamps, STAMP * i);
-  const l = loadPortLazy(j.dir, j.origin, j.layer);
+function loadLean(j: LoadJob, i: number, memo: LoadMemo, extras?: LoadExtras): PortLoad {
+  const l = loadPortLazy(j.dir, j.origin, j.layer, memo);
+  // Stamped with the stats of the very file read (taken before reading it); a change after that makes it racy.
+  if (extras?.stamps) {
+    if (memo.recipeStat) stampStats(memo.recipeStat, extras.stamps, STAMP * i);
+    else stampFile(`${j.dir}/port.yaml`, extras.stamps, STAMP * i);
+  }
   if (extras) extras.texts[i] = l.text;
   return l.port ? { port: l.port, problems: l.problems } : { problems: l.problems };
 }
@@ -76,6 +80,7 @@ export function loadAll(
   }
   if (!pool && parallel) pool = startLoaders(opts.workers ?? defaultWorkers());
   const started = pool?.workers ?? [];
+  const memo = newLoadMemo(); // real paths of the tree's root and categories, learnt once for this load
   let byWorkers = 0;
   const nextView = new Int32Array(pool?.next ?? new SharedArrayBuffer(4));
   const stateView = new Int32Array(pool?.state ?? new SharedArrayBuffer(4));
@@ -104,7 +109,7 @@ export function loadAll(
       const start = Atomics.add(nextView, 0, CHUNK);
       if (start >= jobs.length) break;
       const end = Math.min(start + CHUNK, jobs.length);
-      for (let i = start; i < end; i++) results[i] = loadLean(jobs[i]!, i, extras);
+      for (let i = start; i < end; i++) results[i] = loadLean(jobs[i]!, i, memo, extras);
       for (const s of started) drain(s.port);
     }
     for (const s of started) {
@@ -122,7 +127,7 @@ export function loadAll(
   }
   // Whatever a failed worker claimed but never delivered is loaded here.
   for (let i = 0; i < jobs.length; i++) {
-    if (results[i] === undefined) results[i] = loadLean(jobs[i]!, i, extras);
+    if (results[i] === undefined) results[i] = loadLean(jobs[i]!, i, memo, extras);
   }
   return { results: results as PortLoad[], byWorkers, ...(extras ? { extras } : {}) };
 }

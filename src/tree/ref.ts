@@ -89,7 +89,7 @@ function collect(store: Store, rec: TreeRecord, out: TreeLayer[], chain: string[
 export function resolveTree(store: Store | null, nameOrPath: string, cwd: string): TreeRef {
   if (store && !nameOrPath.includes('/')) {
     const rec = store.getTree(nameOrPath);
-    if (rec) return { name: rec.name, layers: layersOf(store, rec) };
+    if (rec) return { name: rec.name, layers: presentLayers(rec.name, layersOf(store, rec)) };
   }
   const dir = path.resolve(cwd, nameOrPath);
   if (nameOrPath === '' || !isDir(dir)) {
@@ -103,6 +103,22 @@ export function resolveTree(store: Store | null, nameOrPath: string, cwd: string
   }
   if (firstPort(dir) === undefined) throw notATree(dir);
   return folderTree(dir);
+}
+
+/**
+ * `layers`, once each layer's folder is known to be there: a registered tree whose folder has gone (deleted, an
+ * unmounted disk) would scan as an empty tree, and a bulk would then plan to delete every package it has. Throws
+ * KILN_E_TREE_MISSING naming the tree and the folder.
+ */
+export function presentLayers(name: string, layers: TreeLayer[]): TreeLayer[] {
+  for (const l of layers) {
+    if (isDir(l.dir)) continue;
+    const layer = l.name === name ? '' : ` (its layer ${l.name})`;
+    throw new KilnError('KILN_E_TREE_MISSING', `tree ${name} is registered, but its folder ${l.dir}${layer} is gone`, {
+      hint: `restore ${l.dir}, or unregister the tree with \`kiln tree delete ${name}\``,
+    });
+  }
+  return layers;
 }
 
 /** The one-layer tree of an unregistered folder (absolute `dir`), named after its base name. */

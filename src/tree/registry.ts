@@ -11,7 +11,6 @@ import type { OverlayLayerSpec, Store, TreeRecord, TreeSpec } from '../store/ind
 import { gitClone, gitUpdate } from './git.js';
 import { firstPort, hasPort, isDir } from './layout.js';
 import { checkTreeName, layersOf, notATree, type TreeLayer, type TreeRef } from './ref.js';
-import { debianOrigin, readTreeIndex } from '../debian/index.js';
 
 /** Arguments of {@link addTree}: a name and exactly one of `path`, `git`, `overlay`. */
 export interface AddTreeOptions {
@@ -323,11 +322,19 @@ export function locatePort(ref: TreeRef, origin: string): PortSource {
   return { origin: clean, layer: top, shadows: having.reverse(), ...(archive ? { debian: archive } : {}) };
 }
 
+/** The archive lookup of `archive.ts`, once {@link loadArchiveLookup} has imported it. */
+let archiveLookup: ((layer: TreeLayer, origin: string) => PortSource['debian']) | undefined;
+
+/**
+ * Imports what {@link locatePort} and {@link showPort} need for a tree over Debian's archive (the debian module, which
+ * a tree of recipes never needs: it is not imported until asked). Commands that locate ports call it first.
+ */
+export async function loadArchiveLookup(): Promise<void> {
+  archiveLookup ??= (await import('./archive.js')).archiveSource;
+}
+
 /** The archive's source package at `origin` in a `--debian` layer's index, if any. */
 function archiveSource(layer: TreeLayer, origin: string): PortSource['debian'] {
-  const ix = readTreeIndex(layer.debian!.index, layer.name);
-  const name = origin.slice(origin.indexOf('/') + 1);
-  const i = ix.pkg.indexOf(name);
-  if (i < 0 || debianOrigin({ section: ix.section[i]!, package: name }) !== origin) return undefined;
-  return { package: name, version: ix.version[i]!, binaries: ix.binaries[i] === '' ? [] : ix.binaries[i]!.split(',') };
+  if (!archiveLookup) throw new Error('tree: a Debian layer is located before loadArchiveLookup() was awaited');
+  return archiveLookup(layer, origin);
 }

@@ -20,11 +20,11 @@ import {
   TAG_STRING,
   checksum,
   codeStamp,
-  layersKey,
   type CacheIndex,
   type Depends,
   type EntrySink,
-} from './scan-cache.js';
+} from './scan-cache-index.js';
+import { layersKey } from './scan-cache-key.js';
 
 /** True for a value JSON gives back exactly. */
 function jsonSafe(x: unknown, depth = 0): boolean {

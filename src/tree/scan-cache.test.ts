@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { scanTree, type ScanOptions, type TreeScan } from './scan.js';
 import type { TreeRef } from './ref.js';
-import { scanCacheFile } from './scan-cache.js';
+import { scanCacheFile } from './scan-cache-key.js';
 import { recipe, tmpDir, writePort } from './testkit.js';
 import { portDepends, portOptions } from '../graph/index.js';
 import { prestartLoaders } from './pool.js';

@@ -13,7 +13,9 @@ import { estimatePorts, hasPort } from './layout.js';
 import { PARALLEL_MIN_JOBS, askWalk, loadAll, startLoaders, stopLoaders, takeWalk, type LoadJob } from './parallel.js';
 import { dropPrestarted, dropPrestartedWalk, dropWalk, takePrestarted, type LoaderPool } from './pool.js';
 import type { TreeLayer, TreeRef } from './ref.js';
-import { RACY_MS, isRacy, readScanCache, type ScanCache, type ScanCacheOptions } from './scan-cache.js';
+import { RACY_MS, isRacy } from './scan-cache-index.js';
+import type { ScanCacheOptions } from './scan-cache-key.js';
+import { readScanCache, type ScanCache } from './scan-cache.js';
 import { ScanCacheWriter } from './scan-cache-write.js';
 import { STAMP, STAMP_ABSENT, stampFile, walkTree } from './walk.js';
 import type { ScanOptions, TreeScan } from './scan.js';
@@ -97,7 +99,9 @@ export function scanCached(ref: TreeRef, opts: ScanOptions, cacheOpts: ScanCache
     win = winnersOf(ref, have, pool, asked);
     for (let i = 0; i < win.origins.length; i++) {
       const origin = win.origins[i]!;
-      if (!ORIGIN_RE.test(origin)) {
+      // An origin of the cache is a valid one (`checkIndex`): only the others are matched against ORIGIN_RE.
+      const e = cache?.byOrigin.get(origin);
+      if (e === undefined && !ORIGIN_RE.test(origin)) {
         slot.push(-1);
         continue;
       }
@@ -106,7 +110,6 @@ export function scanCached(ref: TreeRef, opts: ScanOptions, cacheOpts: ScanCache
         slot.push(-1);
         continue;
       } // no port.yaml: not a port
-      const e = cache?.byOrigin.get(origin);
       if (e !== undefined && stamps && cache!.fresh(e, win.layer[i]!, stamps, STAMP * i)) {
         slot.push(e);
         continue;

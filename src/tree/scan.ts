@@ -11,7 +11,7 @@ import { PARALLEL_MIN_JOBS, loadAll, startLoaders, stopLoaders, type LoadJob } f
 import { dropPrestarted } from './pool.js';
 import type { TreeLayer, TreeRef } from './ref.js';
 import { KilnError } from '../util/errors.js';
-import { scanCacheFile, type ScanCacheOptions } from './scan-cache.js';
+import { scanCacheFile, type ScanCacheOptions } from './scan-cache-key.js';
 import { scanCached } from './scan-cached.js';
 
 /** The result of {@link scanTree}. */

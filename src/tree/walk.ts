@@ -42,6 +42,11 @@ export function stampFile(file: string, out: Float64Array, at: number): void {
     out[at + 5] = STAMP_ABSENT;
     return;
   }
+  stampStats(st, out, at);
+}
+
+/** Writes the stamp of a file whose stats are `st` at `out[at ..]`. */
+export function stampStats(st: fs.Stats, out: Float64Array, at: number): void {
   out[at] = st.size;
   out[at + 1] = st.mtimeMs;
   out[at + 2] = st.ctimeMs;

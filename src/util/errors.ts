@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   KILN_E_TREE_NOT_FOUND: 'no such registered tree or tree folder',
   KILN_E_TREE_EXISTS: 'a tree with that name is already registered',
   KILN_E_TREE_INVALID: 'a tree folder or overlay specification is invalid',
+  KILN_E_TREE_MISSING: 'the folder of a registered tree is gone',
   KILN_E_PORT_NOT_FOUND: 'an origin is not in the tree',
   KILN_E_MISSING_DEP: 'a recipe depends on an origin that is not in the tree',
   KILN_E_CYCLE: 'the dependency graph has a cycle',

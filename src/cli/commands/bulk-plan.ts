@@ -12,7 +12,7 @@ import { effectiveOptions, parseList, type Port } from '../../recipe/index.js';
 import { graphProblems } from './graph-problems.js';
 import { getOptionChoices, resolveTree, scanCacheDir, scanTree, type TreeRef } from '../../tree/index.js';
 import { closureDag, cycleGroups, type Dag } from '../../graph/index.js';
-import { debianPlan, withBrokenEdges, type DebianPlanNotes } from './bulk-debian.js';
+import type { DebianPlanNotes } from './bulk-debian.js';
 import {
   computeIdentities,
   makePlan,
@@ -179,9 +179,10 @@ function readRoots(
  * The planning half of `kiln bulk`: resolves the tree and the jail, scans the tree, takes the closure of
  * the request, builds the graph, computes identities against what is built, and plans. Input problems are
  * collected (not thrown) so every one is reported and the plan still shows what can be built.
- * Throws KilnError for what stops planning altogether (no such tree; no such jail unless `dryRun`).
+ * Throws KilnError for what stops planning altogether (no such tree; no such jail unless `dryRun`). Async only to
+ * import the debian module when the tree is over Debian's archive (a tree of recipes never loads it).
  */
-export function planBulk(ctx: CliContext, opts: BulkOptions): BulkPlan {
+export async function planBulk(ctx: CliContext, opts: BulkOptions): Promise<BulkPlan> {
   const store = opts.store ?? openStore(ctx.home);
   try {
     const timings: { step: string; ms: number }[] = [];
@@ -215,7 +216,10 @@ export function planBulk(ctx: CliContext, opts: BulkOptions): BulkPlan {
     let roots = list.roots;
     let debian: DebianPlanNotes | undefined;
     const errors: string[] = [];
-    if (scan.debian) {
+    // Only a tree over Debian's archive needs the debian module.
+    const deb = scan.debian ? await import('./bulk-debian.js') : undefined;
+    if (scan.debian && deb) {
+      const { debianPlan } = deb;
       const db = step('debian archive ports and Build-Depends', () =>
         debianPlan(scan.debian!, scan.ports, list.roots, jail?.arch, opts),
       );
@@ -260,7 +264,7 @@ export function planBulk(ctx: CliContext, opts: BulkOptions): BulkPlan {
         cycles,
       }),
     );
-    const plan = debian ? withBrokenEdges(made, debian) : made;
+    const plan = debian && deb ? deb.withBrokenEdges(made, debian) : made;
     const listFile = list.listPath !== undefined ? { path: list.listPath, text: list.listText ?? '' } : undefined;
     problems.push(
       ...step('locate problems', () =>

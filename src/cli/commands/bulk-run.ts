@@ -41,7 +41,7 @@ export async function runBulkCommand(ctx: CliContext, f: BulkRunFlags): Promise<
   let ticker: NodeJS.Timeout | undefined;
   let dist: import('../../dist/index.js').DistMaster | undefined;
   try {
-    const res = planBulk(ctx, { ...f, dryRun: false, store });
+    const res = await planBulk(ctx, { ...f, dryRun: false, store });
     for (const n of res.notes) ctx.err(n);
     for (const l of formatProblems(res.problems)) ctx.err(l);
     for (const e of res.errors) ctx.err(e);

@@ -215,9 +215,9 @@ test('planBulk: option choices stored with `kiln options` change the identity of
   const home = path.join(root, 'home');
   const ctx: CliContext = { home, out: () => {}, err: () => {}, isTTY: false, env: {}, cwd: root };
   assert.equal((await kiln(root, 'tree', 'add', 'main', '--path', 'ports', '--home', home)).code, 0);
-  const before = planBulk(ctx, { jail: 'j', tree: 'main', all: true, dryRun: true });
+  const before = await planBulk(ctx, { jail: 'j', tree: 'main', all: true, dryRun: true });
   assert.equal((await kiln(root, 'options', '-p', 'main', '--set', 'net/curl:HTTP2=off', '--home', home)).code, 0);
-  const after = planBulk(ctx, { jail: 'j', tree: 'main', all: true, dryRun: true });
+  const after = await planBulk(ctx, { jail: 'j', tree: 'main', all: true, dryRun: true });
   assert.equal(after.identities.get('lib/ssl')!.hash, before.identities.get('lib/ssl')!.hash);
   assert.notEqual(after.identities.get('net/curl')!.hash, before.identities.get('net/curl')!.hash);
   assert.notEqual(after.identities.get('devel/git')!.hash, before.identities.get('devel/git')!.hash);

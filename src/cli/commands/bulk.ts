@@ -6,7 +6,6 @@ import { performance } from 'node:perf_hooks';
 import type { CliContext } from '../context.js';
 import { parseCommand } from '../context.js';
 import { UsageError, formatProblems } from '../../util/errors.js';
-import { debianPlanJson, formatDebianNotes } from './bulk-debian.js';
 import { formatPlanText, planToJson } from '../../plan/index.js';
 import { planBulk, removalGuard } from './bulk-plan.js';
 
@@ -95,7 +94,7 @@ export async function bulkCommand(argv: string[], ctx: CliContext): Promise<numb
       rdepsDepth,
     });
   }
-  const res = planBulk(ctx, {
+  const res = await planBulk(ctx, {
     jail: values.jail,
     tree: values.tree,
     file: values.file,
@@ -118,12 +117,13 @@ export async function bulkCommand(argv: string[], ctx: CliContext): Promise<numb
     );
   }
   const t0 = performance.now();
+  const deb = res.debian ? await import('./bulk-debian.js') : undefined; // a tree of recipes never loads it
   if (values.json) {
     const j = planToJson(res.plan, values.explain);
-    ctx.out(JSON.stringify(res.debian ? { ...j, debian: debianPlanJson(res.debian) } : j));
+    ctx.out(JSON.stringify(res.debian && deb ? { ...j, debian: deb.debianPlanJson(res.debian) } : j));
   } else {
     ctx.out(formatPlanText(res.plan, values.explain));
-    if (res.debian) ctx.out(formatDebianNotes(res.debian, values.explain));
+    if (res.debian && deb) ctx.out(deb.formatDebianNotes(res.debian, values.explain));
   }
   if (ctx.env.KILN_TIMINGS === '1') {
     const rows = [...res.timings, { step: 'print', ms: performance.now() - t0 }];

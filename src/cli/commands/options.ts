@@ -6,7 +6,13 @@ import { parseCommand } from '../context.js';
 import { InputError, KilnError, UsageError } from '../../util/errors.js';
 import { openStore } from '../../store/index.js';
 import { parseList } from '../../recipe/index.js';
-import { describeOptions, parseOptionChoice, resolveTree, setOptionChoices } from '../../tree/index.js';
+import {
+  describeOptions,
+  loadArchiveLookup,
+  parseOptionChoice,
+  resolveTree,
+  setOptionChoices,
+} from '../../tree/index.js';
 import { table } from './tree.js';
 
 const HELP = `usage: kiln options -p TREE (-f LIST | ORIGIN...) [--set ORIGIN:OPT=on|off ...] [--show] [--json]
@@ -56,6 +62,7 @@ export async function optionsCommand(argv: string[], ctx: CliContext): Promise<n
   const store = openStore(ctx.home);
   try {
     const tree = resolveTree(store, values.tree, ctx.cwd);
+    await loadArchiveLookup();
     if (sets.length > 0) {
       setOptionChoices(store, tree, sets);
       if (!values.json)

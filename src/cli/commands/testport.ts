@@ -108,7 +108,7 @@ export async function testportCommand(argv: string[], ctx: CliContext): Promise<
         { hint: `make it with \`kiln jail create ${values.jail}\`, or see \`kiln jail list\``, exitCode: 2 },
       );
     }
-    const res = planBulk(ctx, {
+    const res = await planBulk(ctx, {
       jail: values.jail,
       tree: values.tree,
       origins: [origin],

@@ -4,7 +4,16 @@ import type { CliContext } from '../context.js';
 import { parseCommand } from '../context.js';
 import { UsageError } from '../../util/errors.js';
 import { openStore } from '../../store/index.js';
-import { addTree, deleteTree, getTree, listTrees, showPort, treesDir, updateTree } from '../../tree/index.js';
+import {
+  addTree,
+  deleteTree,
+  getTree,
+  listTrees,
+  loadArchiveLookup,
+  showPort,
+  treesDir,
+  updateTree,
+} from '../../tree/index.js';
 
 const HELP = `usage: kiln tree add NAME (--path DIR | --git URL [--branch B] | --overlay LOWER,...,UPPER
                            | --debian RELEASE [--component C] [--arch A,...] [--mirror URL] [--no-updates])
@@ -193,6 +202,7 @@ async function treeShow(argv: string[], ctx: CliContext): Promise<number> {
   const store = openStore(ctx.home);
   try {
     getTree(store, name!);
+    await loadArchiveLookup();
     const src = showPort(store, name!, origin!);
     const dir = path.join(src.layer.dir, src.origin);
     if (values.json) {

@@ -1,0 +1,301 @@
+/**
+ * The scan cache's keys and index (see `scan-cache.ts` for the cache and its file): the format's constants, where a
+ * tree's cache file is (`scan-cache-key.ts`: keyed by its layers, in order), the stamp of the code that wrote it
+ * (`codeStamp`), the freshness rules (`sameStamp`, `isRacy`), and the check of an index read from disk
+ * (`checkIndex`): anything that is not what kiln writes throws {@link BadCache}, and the file is then ignored.
+ */
+import fs from 'node:fs';
+import nodePath from 'node:path';
+import zlib from 'node:zlib';
+import { createHash, hash as oneShotHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { ORIGIN_RE, lazyEagerKeys, type Port } from '../recipe/index.js';
+import { STAMP } from './walk.js';
+
+/** Version of the cache file's layout: bump it when the layout or what an entry means changes. */
+export const SCAN_CACHE_FORMAT = 2;
+/** Files changed less than this long before a scan are not cached (see the module's note on racy files). */
+export const RACY_MS = 2000;
+export const MAGIC = 'KILNSCAN';
+export const HEADER = 16;
+export const TAG_STRING = 0;
+export const TAG_JSON = 1;
+export const TAG_EMPTY_LIST = 2;
+export const TAG_EMPTY_MAP = 3;
+export const TAG_NUMBER = 4;
+/** Indexes larger than this are not read (a 35,000-port tree's is ~6 MB). */
+export const MAX_INDEX = 1 << 30;
+
+export type Depends = Port['recipe']['depends'];
+export type Options = Port['recipe']['options'];
+
+/** The index of a cache file: one entry per cached port, in origin order, as columns. */
+export interface CacheIndex {
+  readonly magic: string;
+  readonly format: number;
+  readonly code: string;
+  /** The layers as `layersKey` (`scan-cache-key.ts`) gives them. */
+  readonly layers: string;
+  /** Origins, `\n`-separated. */
+  readonly origins: string;
+  /** Per entry: its layer's index. */
+  readonly layer: Uint16Array;
+  /** Per entry: the port.yaml's stamp (STAMP numbers). */
+  readonly stat: Float64Array;
+  /** Per entry: its number of patches (their names are the recipe's `patches`). */
+  readonly npatch: Uint16Array;
+  /** The patches' stamps, entry after entry. */
+  readonly pstat: Float64Array;
+  /** Content hashes, 64 hex digits each, back to back. */
+  readonly hashes: string;
+  /** Per entry: its recipe's key mask. */
+  readonly masks: Int32Array;
+  /**
+   * Per eager value but `depends` (entry after entry, `lazyEagerKeys` order): {@link TAG_STRING} the next string of
+   * `strs`, {@link TAG_JSON} the next value of `json`, {@link TAG_EMPTY_LIST} `[]`, {@link TAG_EMPTY_MAP} `{}` (each a
+   * new one), {@link TAG_NUMBER} the next of `nums`.
+   */
+  readonly tags: Uint8Array;
+  readonly nums: Float64Array;
+  /** The string values, back to back; `strEnd[i]` is where the i-th ends. */
+  readonly strs: string;
+  readonly strEnd: Uint32Array;
+  /** JSON array of the other values. */
+  readonly json: string;
+  /** Per entry: depends.build, .run, .system, .system_run lengths, then the entries: ≥ 0 an entry's origin, < 0 `names[-1 - x]`. */
+  readonly ints: Int32Array;
+  /** Interned dependency names (system packages, origins not in the cache). */
+  readonly names: string[];
+  /** Per entry: start of its text in the texts part (bytes); one more at the end (the part's length). */
+  readonly text: Float64Array;
+  /** Entries with patches (their content hash is not their text's) and their texts' sha256, 64 hex digits each. */
+  readonly thashAt: Int32Array;
+  readonly thashes: string;
+}
+
+/** What takes cache entries (the writer of `scan-cache-write.ts`): see its `add`. */
+export interface EntrySink {
+  add(
+    origin: string,
+    layer: number,
+    stat: Float64Array,
+    pstat: ArrayLike<number>,
+    hash: string,
+    mask: number,
+    values: readonly unknown[],
+    text: Buffer | string,
+  ): boolean;
+}
+
+let codeStampMemo: string | undefined;
+
+/**
+ * A stamp of the code a scan result depends on: the files of the recipe, tree and util modules and kiln's
+ * package.json (size and mtime), and Node's version (the serializer). A rebuilt or upgraded kiln has another.
+ */
+export function codeStamp(): string {
+  if (codeStampMemo !== undefined) return codeStampMemo;
+  const h = createHash('sha256').update(`${process.version}\0${SCAN_CACHE_FORMAT}\0`);
+  const here = nodePath.dirname(fileURLToPath(import.meta.url));
+  const files = [nodePath.join(here, '..', '..', 'package.json')];
+  for (const d of ['recipe', 'tree', 'util']) {
+    const dir = nodePath.join(here, '..', d);
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(dir).sort();
+    } catch {
+      /* absent: stamped as such */
+    }
+    for (const n of names) if (/\.(js|ts|mjs)$/.test(n) && !n.endsWith('.test.ts')) files.push(nodePath.join(dir, n));
+  }
+  for (const f of files) {
+    const st = fs.statSync(f, { throwIfNoEntry: false });
+    h.update(`${f}\0${st ? `${st.size}:${st.mtimeMs}` : '-'}\0`);
+  }
+  codeStampMemo = h.digest('hex');
+  return codeStampMemo;
+}
+
+/** True when the stamps at `a[at ..]` and `b[bt ..]` are the same. */
+export function sameStamp(a: Float64Array, at: number, b: Float64Array, bt: number): boolean {
+  return (
+    a[at] === b[bt] &&
+    a[at + 1] === b[bt + 1] &&
+    a[at + 2] === b[bt + 2] &&
+    a[at + 3] === b[bt + 3] &&
+    a[at + 4] === b[bt + 4] &&
+    a[at + 5] === b[bt + 5]
+  );
+}
+
+/**
+ * True when a file with the stamp at `s[at ..]` may change without its stamp changing (changed at or after
+ * `since`), or is no regular file (see {@link RACY_MS}).
+ */
+export function isRacy(s: Float64Array, at: number, since: number): boolean {
+  return (s[at + 5]! & 0o170000) !== 0o100000 || !(s[at + 1]! < since) || !(s[at + 2]! < since);
+}
+
+/** A checksum of the index bytes: crc32 where Node has it (20.15 on), else the first 32 bits of sha1. */
+export function checksum(b: Buffer): number {
+  const crc32 = (zlib as { crc32?: (data: Buffer) => number }).crc32;
+  return typeof crc32 === 'function' ? crc32(b) : parseInt(oneShotHash('sha1', b, 'hex').slice(0, 8), 16);
+}
+
+/** Thrown (and caught by `readScanCache`) for a cache file that is not what kiln writes. */
+export class BadCache extends Error {}
+
+function check(ok: boolean, what: string): asserts ok {
+  if (!ok) throw new BadCache(what);
+}
+
+const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
+
+/** Where each entry's values start in the index's columns (made while checking it). */
+export interface Offsets {
+  readonly origins: string[];
+  /** Per entry: its first tag. */
+  readonly tagAt: Int32Array;
+  /** Per entry: its first string and first JSON value. */
+  readonly strAt: Int32Array;
+  readonly jsonAt: Int32Array;
+  readonly numAt: Int32Array;
+  readonly intAt: Int32Array;
+  readonly patchAt: Int32Array;
+  /** Per entry: its `name` in the strings, its `options` and its `patches` in `json`; -1 for none (or empty). */
+  readonly nameAt: Int32Array;
+  readonly optAt: Int32Array;
+  readonly patchJson: Int32Array;
+  /** Per entry: index into `thashes`, or -1. */
+  readonly thash: Int32Array;
+  readonly json: unknown[];
+}
+
+/** Checks the index's shape and every entry (a failed check throws {@link BadCache}). */
+export function checkIndex(x: CacheIndex, layers: number): Offsets {
+  const origins = x.origins === '' ? [] : x.origins.split('\n');
+  const n = origins.length;
+  check(
+    x.layer instanceof Uint16Array && x.layer.length === n && x.npatch instanceof Uint16Array && x.npatch.length === n,
+    'layer',
+  );
+  check(x.stat instanceof Float64Array && x.stat.length === STAMP * n && x.pstat instanceof Float64Array, 'stat');
+  check(x.masks instanceof Int32Array && x.masks.length === n && x.tags instanceof Uint8Array, 'masks');
+  // (Their digits, like every other byte of the index, are covered by the checksum.)
+  check(typeof x.hashes === 'string' && x.hashes.length === 64 * n, 'hashes');
+  check(typeof x.strs === 'string' && x.strEnd instanceof Uint32Array && typeof x.json === 'string', 'strs');
+  check(x.ints instanceof Int32Array && isStrings(x.names), 'ints');
+  check(x.text instanceof Float64Array && x.text.length === n + 1 && x.text[0] === 0, 'text');
+  check(
+    x.thashAt instanceof Int32Array && typeof x.thashes === 'string' && x.thashes.length === 64 * x.thashAt.length,
+    'thashes',
+  );
+  check(x.nums instanceof Float64Array, 'nums');
+  const json = JSON.parse(x.json) as unknown;
+  check(Array.isArray(json), 'json');
+  const o: Offsets = {
+    origins,
+    tagAt: new Int32Array(n),
+    strAt: new Int32Array(n),
+    jsonAt: new Int32Array(n),
+    numAt: new Int32Array(n),
+    intAt: new Int32Array(n),
+    patchAt: new Int32Array(n),
+    nameAt: new Int32Array(n).fill(-1),
+    optAt: new Int32Array(n).fill(-1),
+    patchJson: new Int32Array(n).fill(-1),
+    thash: new Int32Array(n).fill(-1),
+    json,
+  };
+  for (let i = 0; i < x.thashAt.length; i++) {
+    const e = x.thashAt[i]!;
+    check(e >= 0 && e < n && o.thash[e] === -1, 'thashAt');
+    o.thash[e] = i;
+  }
+  let prev = '';
+  let t = 0,
+    s = 0,
+    j = 0,
+    p = 0,
+    q = 0,
+    u = 0;
+  for (let e = 0; e < n; e++) {
+    const origin = origins[e]!;
+    check(origin > prev && ORIGIN_RE.test(origin), 'origin');
+    prev = origin;
+    check(x.layer[e]! < layers && Number.isInteger(x.text[e + 1]) && x.text[e + 1]! >= x.text[e]!, 'layer, text');
+    const mask = x.masks[e]!;
+    check(mask >= 0 && mask < 1 << 16, 'mask');
+    o.tagAt[e] = t;
+    o.strAt[e] = s;
+    o.jsonAt[e] = j;
+    o.numAt[e] = u;
+    o.intAt[e] = p;
+    o.patchAt[e] = q;
+    const keys = lazyEagerKeys(mask);
+    for (const key of keys) {
+      if (key === 'depends') continue;
+      const tag = x.tags[t++];
+      if (key === 'name') {
+        check(tag === TAG_STRING, 'name');
+        o.nameAt[e] = s;
+      } else if (key === 'options') {
+        check(tag === TAG_JSON || tag === TAG_EMPTY_MAP, 'options tag');
+        if (tag === TAG_JSON) o.optAt[e] = j;
+      } else if (key === 'patches') {
+        check(tag === TAG_JSON || tag === TAG_EMPTY_LIST, 'patches tag');
+        if (tag === TAG_JSON) o.patchJson[e] = j;
+      }
+      if (tag === TAG_STRING) {
+        s++;
+        continue;
+      }
+      if (tag === TAG_NUMBER) {
+        u++;
+        continue;
+      }
+      if (tag === TAG_EMPTY_LIST) {
+        check(key !== 'options' && x.npatch[e] === 0, 'empty list');
+        continue;
+      }
+      if (tag === TAG_EMPTY_MAP) {
+        check(key !== 'patches', 'empty map');
+        continue;
+      }
+      check(tag === TAG_JSON && j < json.length, 'tag');
+      const v = json[j++];
+      if (key === 'patches') check(isStrings(v) && v.length === x.npatch[e], 'patches');
+      if (key === 'options') {
+        check(typeof v === 'object' && v !== null && !Array.isArray(v), 'options');
+        for (const opt of Object.values(v))
+          check(
+            typeof opt === 'object' && opt !== null && typeof (opt as { default?: unknown }).default === 'boolean',
+            'option',
+          );
+      }
+    }
+    q += x.npatch[e]!;
+    check(p + 4 <= x.ints.length, 'ints');
+    const nb = x.ints[p]!,
+      nr = x.ints[p + 1]!,
+      ns = x.ints[p + 2]!,
+      nsr = x.ints[p + 3]!;
+    check(nb >= 0 && nr >= 0 && ns >= 0 && nsr >= 0, 'depends lengths');
+    p += 4;
+    check(p + nb + nr + ns + nsr <= x.ints.length, 'depends');
+    for (let i = 0; i < nb + nr; i++, p++) check(x.ints[p]! < n && -1 - x.ints[p]! < x.names.length, 'depends entry');
+    for (let i = 0; i < ns + nsr; i++, p++) check(x.ints[p]! >= 0 && x.ints[p]! < x.names.length, 'system entry');
+  }
+  check(
+    t === x.tags.length &&
+      s === x.strEnd.length &&
+      j === json.length &&
+      u === x.nums.length &&
+      p === x.ints.length &&
+      STAMP * q === x.pstat.length,
+    'lengths',
+  );
+  for (let i = 0; i < s; i++) check(x.strEnd[i]! >= (i > 0 ? x.strEnd[i - 1]! : 0), 'strEnd');
+  check(s === 0 || x.strEnd[s - 1] === x.strs.length, 'strs length');
+  return o;
+}
