@@ -55,7 +55,9 @@ echo ">>> finish: remove the info dir index and libtool archives"
 rm -f usr/share/info/dir usr/share/info/dir.old
 find . -type f -name '*.la' -path './*lib*' -exec rm -f {} +
 echo ">>> finish: strip ELF files (debug information to $DBG)"
-find . -type f ! -path './usr/lib/debug/*' | LC_ALL=C sort | while IFS= read -r f; do
+# Only files holding ELF's or ar's magic are looked at (one grep for all, not three processes per file).
+find . -type f ! -path './usr/lib/debug/*' -exec env LC_ALL=C grep -las -e "$(printf '\\177ELF')" -e '^!<arch>' {} + |
+LC_ALL=C sort | while IFS= read -r f; do
   magic=$(head -c 8 "$f" | od -An -tx1 | tr -d ' \\n')
   case "$magic" in
     7f454c46*)
@@ -87,17 +89,18 @@ done
 echo ">>> finish: compress man and info pages"
 for d in usr/share/man usr/share/info; do
   [ -d "$d" ] || continue
-  find "$d" -type f ! -name '*.gz' -exec gzip -9nf {} +
-  # Pages upstream gzipped itself may carry a name and a time in the header: recompressed as gzip -9n.
+  # Pages upstream gzipped itself may carry a name and a time in the header: recompressed as gzip -9n (only
+  # those: the pages gzipped next are already so).
   find "$d" -type f -name '*.gz' | LC_ALL=C sort | while IFS= read -r g; do
     if gzip -dc "$g" > "$g.kiln-tmp" 2>/dev/null; then gzip -9nc "$g.kiln-tmp" > "$g"; fi
     rm -f "$g.kiln-tmp"
   done
-  find "$d" -type l ! -name '*.gz' | LC_ALL=C sort | while IFS= read -r l; do
-    t=$(readlink "$l")
-    case "$t" in /*) r=".$t" ;; *) r="$(dirname "$l")/$t" ;; esac
-    if [ -f "$r.gz" ] && [ ! -L "$r.gz" ]; then rm -f "$l"; ln -s "$t.gz" "$l.gz"; fi
-  done
+  find "$d" -type f ! -name '*.gz' -exec gzip -9nf {} +
+  # Links to pages now compressed point at the .gz: one ln per link (find gives the target), one rm for all.
+  find "$d" -type l ! -name '*.gz' -printf '%p\\n%l\\n' | while IFS= read -r l && IFS= read -r t; do
+    case "$t" in /*) r=".$t" ;; *) r="\${l%/*}/$t" ;; esac
+    if [ -f "$r.gz" ] && [ ! -L "$r.gz" ] && ln -s "$t.gz" "$l.gz"; then printf '%s\\0' "$l"; fi
+  done | xargs -0r rm -f
 done
 echo ">>> finish: fix permissions"
 find . "$DBG" -type d -exec chmod 0755 {} +
