@@ -53,7 +53,9 @@ try {
   };
   /** Adds a one-line patch to the port: a comment line appended to the first .c file of its distfile. */
   const patch = async (n: number): Promise<void> => {
-    const dist = path.basename(new URL(loadPort(path.join(tree, origin), origin, 'tree').port!.recipe.sources[0]!.url).pathname);
+    const dist = path.basename(
+      new URL(loadPort(path.join(tree, origin), origin, 'tree').port!.recipe.sources[0]!.url).pathname,
+    );
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-ccache-src-'));
     try {
       await run('tar', ['-xf', path.join(home, 'distfiles', 'by-name', dist!), '-C', work]);
@@ -97,7 +99,9 @@ try {
     `  the same against the cold build without its layer phase (${(base / 1000).toFixed(1)} s): ${pc(warm.wall, base)}; without ccache: ${pc(plain.wall, base)}`,
   );
   // CPU time (the build's processes, layer included) moves less with the machine's load than wall time.
-  console.log(`  cpu time, rebuild with ccache / cold build: ${pc(warm.cpu, cold.cpu)}; without ccache: ${pc(plain.cpu, cold.cpu)}`);
+  console.log(
+    `  cpu time, rebuild with ccache / cold build: ${pc(warm.cpu, cold.cpu)}; without ccache: ${pc(plain.cpu, cold.cpu)}`,
+  );
 } finally {
   if (keep) console.log(`  home kept: ${home}`);
   else fs.rmSync(home, { recursive: true, force: true });

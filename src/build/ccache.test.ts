@@ -76,7 +76,10 @@ test('an autotools port rebuilt with ccache: configure replayed after a patch to
   const jail = await testJail();
   const cache = { dir: ccacheDir(home, 'test', 'examples', 'devel/libmd'), maxSize: '50M' };
   const build = async (n: number, patches: string[]): Promise<{ debs: Buffer[]; log: string }> => {
-    fs.writeFileSync(path.join(dir, 'port.yaml'), `${recipe}${patches.length ? `patches: [${patches.join(', ')}]\n` : ''}`);
+    fs.writeFileSync(
+      path.join(dir, 'port.yaml'),
+      `${recipe}${patches.length ? `patches: [${patches.join(', ')}]\n` : ''}`,
+    );
     const loaded = loadPort(dir, 'devel/libmd', 'examples');
     assert.ok(loaded.port, JSON.stringify(loaded.problems));
     const extra = { ccache: cache, jobs: 2 };
@@ -116,9 +119,13 @@ async function appendPatch(home: string, out: string, file: string, line: string
   await run('tar', ['-xf', dist, '--strip-components=1', '-C', work, `libmd-1.1.0/${file}`]);
   const a = fs.readFileSync(path.join(work, file), 'utf8');
   fs.writeFileSync(path.join(work, 'b'), `${a}${line}\n`);
-  const diff = await run('diff', ['-u', `--label=a/${file}`, `--label=b/${file}`, path.join(work, file), path.join(work, 'b')], {
-    allowFailure: true,
-  });
+  const diff = await run(
+    'diff',
+    ['-u', `--label=a/${file}`, `--label=b/${file}`, path.join(work, file), path.join(work, 'b')],
+    {
+      allowFailure: true,
+    },
+  );
   fs.writeFileSync(out, diff.stdout);
   fs.rmSync(work, { recursive: true, force: true });
 }

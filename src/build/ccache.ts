@@ -79,5 +79,7 @@ export function claimCcacheDir(dir: string, owner: number): void {
  * rather than one more sandbox command.
  */
 export function withCcacheStats(steps: readonly BuildStep[]): BuildStep[] {
-  return steps.map((s, i) => (i === steps.length - 1 ? { ...s, script: `${s.script}\nccache --show-log-stats || true` } : s));
+  return steps.map((s, i) =>
+    i === steps.length - 1 ? { ...s, script: `${s.script}\nccache --show-log-stats || true` } : s,
+  );
 }

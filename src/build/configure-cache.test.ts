@@ -55,18 +55,31 @@ test('configure is replayed only for a tree that differs in compilation units, a
   const AUTORECONF = '#!/bin/sh\necho run >> "$KILN_TEST_RUNS.ar"\ncp configure.ac configure && chmod +x configure\n';
   fs.writeFileSync(path.join(bin, 'autoreconf'), AUTORECONF, { mode: 0o755 });
   const prepare = 'if [ ! -x ./configure ]; then autoreconf -fi; fi';
-  const script = cachedConfigureScript('{"configure":"./configure --prefix=/usr"}', './configure --prefix=/usr', prepare, {
-    dir: kc,
-    dpkgDir: dpkg,
-  });
+  const script = cachedConfigureScript(
+    '{"configure":"./configure --prefix=/usr"}',
+    './configure --prefix=/usr',
+    prepare,
+    {
+      dir: kc,
+      dpkgDir: dpkg,
+    },
+  );
   let n = 0;
   /** A fresh copy of the tree, changed by `edit`, then the step run in it: did configure run, and the tree. */
-  const step = async (edit: (d: string) => void = () => {}, epoch = '1700000000'): Promise<{ ran: boolean; dir: string }> => {
+  const step = async (
+    edit: (d: string) => void = () => {},
+    epoch = '1700000000',
+  ): Promise<{ ran: boolean; dir: string }> => {
     const dir = path.join(top, `t${++n}`);
     fs.cpSync(base, dir, { recursive: true, preserveTimestamps: true });
     edit(dir);
     const before = fs.existsSync(runs) ? fs.readFileSync(runs, 'utf8').length : 0;
-    const env = { ...process.env, KILN_TEST_RUNS: runs, PATH: `${bin}:${process.env.PATH ?? ''}`, SOURCE_DATE_EPOCH: epoch };
+    const env = {
+      ...process.env,
+      KILN_TEST_RUNS: runs,
+      PATH: `${bin}:${process.env.PATH ?? ''}`,
+      SOURCE_DATE_EPOCH: epoch,
+    };
     const r = await run('sh', ['-ec', script], { cwd: dir, env });
     const ran = fs.readFileSync(runs, 'utf8').length > before;
     assert.equal(ran, !r.stdout.includes('configure replayed'), r.stdout + r.stderr);
