@@ -1,14 +1,7 @@
 /** Bulks: the plan built by N builders under the scheduler, recorded, published. See README.md. */
-export {
-  runBulk,
-  packagesDir,
-  logPath,
-  builtRecords,
-  portLimits,
-  limitNotes,
-  type RunBulkOptions,
-  type BulkSummary,
-} from './runner.js';
+export { runBulk, packagesDir, builtRecords, type RunBulkOptions, type BulkSummary } from './runner.js';
+export { logPath } from './build-phase.js';
+export { portLimits, limitNotes } from './limits.js';
 export { BulkEvents, type BulkEvent, type BulkCounts } from './events.js';
 export { jobsFor, type BudgetInput } from './budget.js';
 export { estimateRemaining, etaScale } from './eta.js';

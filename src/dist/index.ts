@@ -1,5 +1,6 @@
 /** Distributed builds: remote workers over Redis and BullMQ, with the master as the only authority. See README.md. */
-export { startDistMaster, distToken, parseListen, jobSources, DistMaster, type DistMasterOptions } from './master.js';
+export { startDistMaster, distToken, parseListen, DistMaster, type DistMasterOptions } from './master.js';
+export { jobSources } from './master-job.js';
 export { startWorker, DistWorker, type DistWorkerOptions } from './worker.js';
 export { aptUpstreams, aptProxyConf, applyAptProxy, APT_PROXY_CONF } from './apt-proxy.js';
 export { distPlugin, DistResultSchema, type DistPluginOptions, type MasterEndpoints } from './plugin.js';

@@ -14,26 +14,14 @@ import type { Redis } from 'ioredis';
 import { KilnError } from '../util/errors.js';
 import type { JailRecord } from '../store/index.js';
 import type { BuildPortInput, BuildResult } from '../build/index.js';
-import { fetchDistfiles, type DistfileSpec } from '../fetch/index.js';
-import type { Port } from '../recipe/index.js';
-import { BlobIndex, inlinePortFiles, jailTarball, portTarball } from './blobs.js';
-import { controlFromBytes, controlWithDpkg } from '../repo/index.js';
+import type { FetchedDistfile } from '../fetch/index.js';
+import { BlobIndex } from './blobs.js';
 import { distPlugin, type MasterEndpoints } from './plugin.js';
-import { debMismatch } from './verify.js';
 import { aptProxyRewrite, aptUpstreams } from './apt-proxy.js';
 import { connectRedis, redisOptions, WorkerRegistry } from './registry.js';
-import {
-  PROTOCOL_VERSION,
-  isDebName,
-  isSha256,
-  jobKey,
-  jobPort,
-  queueName,
-  type DistJob,
-  type DistResult,
-  type ResultAnswer,
-  type WorkerView,
-} from './protocol.js';
+import { jobKey, queueName, type DistJob, type DistResult, type ResultAnswer, type WorkerView } from './protocol.js';
+import { failure, fetchJobSources, jobData } from './master-job.js';
+import { takeDebs } from './master-result.js';
 
 /** Options of {@link startDistMaster}. */
 export interface DistMasterOptions {
@@ -75,27 +63,6 @@ interface Pending {
   readonly promise: Promise<BuildResult>;
 }
 
-/**
- * What the master fetches and ships with a job: the recipe's distfiles and, for a port built from a Debian source
- * package, the `.dsc` and the files it names (from `debianMirror`'s pool), so a worker finds them in its distfile
- * cache by sha256 and needs no route to the archive for them.
- */
-export function jobSources(port: Port, debianMirror: string | undefined): DistfileSpec[] {
-  const d = port.debian;
-  if (!d || !debianMirror) return [...port.recipe.sources];
-  const have = new Set(port.recipe.sources.map((x) => x.sha256));
-  return [
-    ...port.recipe.sources,
-    ...d.files
-      .filter((f) => !have.has(f.sha256))
-      .map((f) => ({
-        url: `${debianMirror.replace(/\/+$/, '')}/${d.directory}/${f.name}`,
-        sha256: f.sha256,
-        filename: f.name,
-      })),
-  ];
-}
-
 /** The shared token: `KILN_DIST_TOKEN`, else `HOME/dist/token` (made, mode 0600, on first use). */
 export function distToken(home: string, env: NodeJS.ProcessEnv = process.env): string {
   if (env.KILN_DIST_TOKEN) return env.KILN_DIST_TOKEN;
@@ -113,10 +80,6 @@ export function distToken(home: string, env: NodeJS.ProcessEnv = process.env): s
     return fs.readFileSync(file, 'utf8').trim();
   }
   return t;
-}
-
-function failure(kind: BuildResult['failure'], phase: string, reason: string, t0: number): BuildResult {
-  return { ok: false, debs: [], phase, failure: kind, reason, timings: [], wallMs: Date.now() - t0, cpuMs: 0 };
 }
 
 /** A running master: pass {@link DistMaster.execute} to `runBulk`. */
@@ -189,20 +152,9 @@ export class DistMaster implements MasterEndpoints {
       fs.mkdirSync(path.dirname(input.logFile), { recursive: true });
       fs.appendFileSync(input.logFile, `[${new Date().toISOString()}] ${l}\n`);
     };
-    // The master fetches distfiles into its own cache, so workers never need upstream sites.
-    let fetched;
+    let fetched: FetchedDistfile[];
     try {
-      fetched = await fetchDistfiles(
-        { origin, sources: jobSources(input.port, this.o.debianMirror) },
-        {
-          home: input.home,
-          mirrors: this.o.mirrors,
-          debianMirror: this.o.debianMirror,
-          release: this.o.jail.release,
-          log: note,
-          ...(input.deadHosts ? { deadHosts: input.deadHosts } : {}),
-        },
-      );
+      fetched = await fetchJobSources(this.o, input, note);
     } catch (e) {
       const kind = e instanceof KilnError && e.code === 'KILN_E_CHECKSUM' ? 'checksum' : 'fetch';
       const reason = e instanceof Error ? e.message.split('\n')[0]! : String(e);
@@ -211,43 +163,24 @@ export class DistMaster implements MasterEndpoints {
     }
     let data: DistJob;
     try {
-      const jailFile = await jailTarball(this.o.home, this.o.jail, (l) => this.log(l));
-      const files = inlinePortFiles(input.port.dir);
-      const [jailRef, portRef, deps, distfiles] = await Promise.all([
-        this.blobs.add(jailFile),
-        files ? undefined : this.blobs.add(await portTarball(this.o.home, input.port.dir)),
-        Promise.all(input.depDebs.map((d) => this.blobs.add(d))),
-        Promise.all(fetched.map((d) => this.blobs.add(d.path, d.filename))),
-      ]);
-      const p = input.port;
-      data = {
-        v: PROTOCOL_VERSION,
-        key,
-        master: this.url,
-        jail: {
-          name: this.o.jail.name,
-          release: this.o.jail.release,
-          arch: this.o.jail.arch,
-          identity: this.o.jail.identity,
-          tarball: jailRef,
-        },
-        port: jobPort(p, files ? { files } : { tarball: portRef! }),
-        identity: input.identity,
-        options: input.options,
-        deps,
-        distfiles,
-        kilnRun: input.kilnRun,
-        kilnSonames: [...(input.kilnSonames ?? new Map()).entries()],
-        jobs: input.jobs,
-        withTests: input.withTests ?? false,
-        limits: input.limits,
-        sourceDateEpoch: input.sourceDateEpoch,
-      };
+      data = await jobData(this.o, this.blobs, this.url, key, input, fetched, (l) => this.log(l));
     } catch (e) {
       const reason = `preparing the job on the master failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
       note(`FAILED in phase sandbox: ${reason}`);
       return failure('sandbox', 'sandbox', reason, t0);
     }
+    return this.queueJob(input, key, data, t0, note);
+  };
+
+  /** Puts a prepared job on the queue and waits for its result (or the build's cancellation). */
+  private async queueJob(
+    input: BuildPortInput,
+    key: string,
+    data: DistJob,
+    t0: number,
+    note: (line: string) => void,
+  ): Promise<BuildResult> {
+    const origin = input.port.origin;
     let resolve!: (r: BuildResult) => void;
     const promise = new Promise<BuildResult>((r) => {
       resolve = r;
@@ -284,7 +217,7 @@ export class DistMaster implements MasterEndpoints {
     } finally {
       input.signal?.removeEventListener('abort', onAbort);
     }
-  };
+  }
 
   private async enqueue(e: Pending): Promise<void> {
     const job = await this.queue.getJob(e.key);
@@ -376,28 +309,7 @@ export class DistMaster implements MasterEndpoints {
         );
         fs.appendFileSync(inp.logFile, body.logText ?? fs.readFileSync(logUp!));
       }
-      const debs: string[] = [];
-      if (body.ok) {
-        if (body.debs.length === 0) throw new Error('a successful result carries no .deb');
-        for (const d of body.debs) {
-          // Files in the inbox were hashed as they arrived (the upload route keeps only bytes that hash to their name).
-          const up = path.join(this.uploadsDir, d.sha256);
-          if (!isDebName(d.name)) throw new Error(`unsafe .deb name ${JSON.stringify(d.name)}`);
-          if (!isSha256(d.sha256) || !fs.existsSync(up)) throw new Error(`${d.name} was not uploaded`);
-          const control = await debControl(up);
-          // Recipe builds carry their identity in the .deb; Debian rebuilds keep none (lintian), the name check below holds.
-          const id = /^X-Kiln-Identity:[ \t]*(\S*)/m.exec(control)?.[1] ?? '';
-          if (!inp.port.debian && id !== inp.identity)
-            throw new Error(`${d.name} carries identity ${id || '(none)'}, not ${inp.identity}`);
-          const lie = debMismatch(control, d.name, inp.port, this.o.jail.arch);
-          if (lie !== undefined) throw new Error(`${d.name} is refused: ${lie}`);
-          const dest = path.join(inp.outDir, d.name);
-          fs.mkdirSync(inp.outDir, { recursive: true });
-          fs.copyFileSync(up, `${dest}.tmp`);
-          fs.renameSync(`${dest}.tmp`, dest);
-          debs.push(dest);
-        }
-      }
+      const debs = body.ok ? await takeDebs(body, inp, this.uploadsDir, this.o.jail.arch) : [];
       r = {
         ok: body.ok,
         debs,
@@ -480,26 +392,6 @@ export class DistMaster implements MasterEndpoints {
     this.redis.disconnect();
     fs.rmSync(this.uploadsDir, { recursive: true, force: true });
   }
-}
-
-/** The control file of a `.deb` (read in-process from its head; `dpkg-deb` for what that cannot decode). */
-async function debControl(file: string): Promise<string> {
-  const fd = fs.openSync(file, 'r');
-  let head: Buffer;
-  try {
-    const buf = Buffer.alloc(Math.min(fs.fstatSync(fd).size, 4 * 1024 * 1024));
-    head = buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, 0));
-  } finally {
-    fs.closeSync(fd);
-  }
-  let control: string | null = null;
-  try {
-    control = controlFromBytes(head);
-  } catch {
-    control = null;
-  }
-  control ??= await controlWithDpkg(file);
-  return control;
 }
 
 /** `HOST:PORT` → parts (`[v6]:port` too). */

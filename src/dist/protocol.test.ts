@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DebianPortSource, Port, Recipe } from '../recipe/index.js';
 import { jobKey, jobPort, portFromJob, type DistJob } from './protocol.js';
-import { jobSources } from './master.js';
+import { jobSources } from './master-job.js';
 
 const debian: DebianPortSource = {
   package: 'hello',

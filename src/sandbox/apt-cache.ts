@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import type { BindMount } from './argv.js';
 
 /**
  * The shared cache folder of a kiln home. Only `.deb`s belong there: apt's `lock` and `partial/` that builds of
@@ -158,4 +159,14 @@ export function promoteDownloads(upper: string, shared: string, jailRoot: string
     promoted.push(name);
   }
   return { promoted, refused };
+}
+
+/**
+ * The host-side apt package cache for the system-dependency phase: bind it at `/var/cache/apt/archives` so every
+ * sandbox downloads a Debian package at most once. Creates `HOME/cache/apt/archives/partial`.
+ */
+export function aptCacheBind(home: string): BindMount {
+  const source = path.join(home, 'cache', 'apt', 'archives');
+  fs.mkdirSync(path.join(source, 'partial'), { recursive: true });
+  return { source, dest: '/var/cache/apt/archives' };
 }

@@ -4,7 +4,7 @@
  */
 import { ExecError } from '../util/exec.js';
 import { LimitError, type LimitName } from './limits.js';
-import type { OpenSandboxOptions, SandboxCommand, SandboxResult, SandboxRunner, SandboxSession } from './sandbox.js';
+import type { OpenSandboxOptions, SandboxCommand, SandboxResult, SandboxRunner, SandboxSession } from './session.js';
 
 /** What a fake command does. */
 export interface FakeOutcome {

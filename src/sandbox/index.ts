@@ -2,12 +2,10 @@
 export { bwrapArgv, ROOT_CAPS, DEFAULT_PATH, type BwrapSpec, type BindMount, type SandboxUser } from './argv.js';
 export { LimitError, prlimitArgs, describeLimit, scaleLimits, type Limits, type LimitName } from './limits.js';
 export { checkSandboxHost, type HostCheck } from './doctor.js';
+export { Sandbox } from './sandbox.js';
+export { createSandbox, BwrapRunner } from './overlay.js';
 export {
-  createSandbox,
-  Sandbox,
-  BwrapRunner,
   BUILD_USER,
-  aptCacheBind,
   sandboxesDir,
   sandboxIds,
   resolveInside,
@@ -21,7 +19,7 @@ export {
   type CreateSandboxOptions,
   type SandboxOwner,
   type SandboxUserns,
-} from './sandbox.js';
+} from './session.js';
 export { FakeRunner, type FakeOutcome, type FakeScript, type FakeCall } from './fake.js';
 export { cleanupStaleSandboxes, listSandboxes, type SandboxInfo } from './stale.js';
 export {
@@ -54,5 +52,11 @@ export {
   type ArchiveRules,
   type ArchiveProxy,
 } from './archive.js';
-export { sharedAptCache, promoteDownloads, jailPackageIndex, type PromoteResult } from './apt-cache.js';
+export {
+  sharedAptCache,
+  promoteDownloads,
+  jailPackageIndex,
+  aptCacheBind,
+  type PromoteResult,
+} from './apt-cache.js';
 export { idmapHelper, gateDir, USERNS_SIZE } from './userns.js';

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bwrapArgv } from './argv.js';
 import { shellArgv, shellCommand } from './shell.js';
-import { BUILD_USER } from './sandbox.js';
+import { BUILD_USER } from './session.js';
 
 test('the shell runs as the build user, in the build folder, with the build environment, without --new-session', () => {
   const o = {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { run } from '../util/exec.js';
 import { UsageError } from '../util/errors.js';
 import { bwrapArgv, type BindMount } from './argv.js';
-import { BUILD_USER } from './sandbox.js';
+import { BUILD_USER } from './session.js';
 import { usernsPrefix } from './userns.js';
 
 /** What {@link openShell} needs. */

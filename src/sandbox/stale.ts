@@ -4,7 +4,8 @@ import path from 'node:path';
 import { removeStaleCgroups } from './cgroup.js';
 import { gateDir } from './userns.js';
 import { mountsUnder, removeTree } from './mounts.js';
-import { diskImage, processStart, sandboxesDir, trashDir, type SandboxOwner } from './sandbox.js';
+import { processStart } from './sandbox.js';
+import { diskImage, sandboxesDir, trashDir, type SandboxOwner } from './session.js';
 
 /** One sandbox folder found under `HOME/sandboxes`. */
 export interface SandboxInfo {
