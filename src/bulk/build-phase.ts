@@ -74,11 +74,12 @@ export interface BuildState extends BuildPhaseInput {
 }
 
 /**
- * The layers of a local bulk's builds (not with a fake runner, nor with remote workers, which keep their own), and
- * the shared layer's names: what most recipe ports to build install from the archive.
+ * The layers of a bulk's builds (not with a fake runner), and the shared layer's names: what most ports to build
+ * install from the archive. A local build (`bulk -t`'s QA wrapper included) uses the whole spec; the dist master
+ * sends only the shared names to its workers, whose layers live in their own homes.
  */
 function layerSpec(o: RunBulkOptions): LayerSpec | undefined {
-  if (!o.layers || o.layers.maxMb <= 0 || o.runner || o.execute) return undefined;
+  if (!o.layers || o.layers.maxMb <= 0 || o.runner) return undefined;
   const ccache = o.ccache !== undefined && !fs.existsSync(path.join(o.jail.path, 'usr/bin/ccache'));
   const members = o.plan.build.map((origin) => o.ports.get(origin)).filter((p): p is Port => p !== undefined);
   // Archive packages only: not what a member of this bulk makes (kiln's are installed per build). A virtual name

@@ -169,6 +169,12 @@ test('master endpoint: token required, hashes checked, identity checked, a resul
       outDir,
       logFile: path.join(home, 'logs', `${identity.slice(0, 4)}.log`),
       sourceDateEpoch: 1,
+      layers: {
+        root: path.join(home, 'cache/layers'),
+        jailIdentity: jail.identity,
+        maxBytes: 1 << 30,
+        shared: ['pkgconf'],
+      },
     });
     const makeDeb = async (identity: string): Promise<string> => {
       const dest = mkdtemp('kiln-dist-destdir-');
@@ -224,6 +230,7 @@ test('master endpoint: token required, hashes checked, identity checked, a resul
     const data = job.data as DistJob;
     assert.equal(data.port.origin, 'misc/one');
     assert.equal(data.master, m.url);
+    assert.deepEqual(data.sharedLayer, ['pkgconf'], "the bulk's shared layer travels by name (the worker makes it)");
     const tarball = await fetch(`${m.url}/dist/blobs/${data.jail.tarball.sha256}`, { headers: auth });
     assert.equal(tarball.status, 200, 'the jail tarball is served by its hash');
     assert.equal(Number(tarball.headers.get('content-length')), data.jail.tarball.size);

@@ -98,5 +98,6 @@ export async function jobData(
     withTests: input.withTests ?? false,
     limits: input.limits,
     sourceDateEpoch: input.sourceDateEpoch,
+    ...(input.layers?.shared?.length ? { sharedLayer: [...input.layers.shared] } : {}),
   };
 }

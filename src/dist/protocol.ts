@@ -74,6 +74,8 @@ export interface DistJob {
   readonly withTests: boolean;
   readonly limits: Limits;
   readonly sourceDateEpoch: number;
+  /** The bulk's shared dependency layer (package names most of its ports install); the worker makes it in its home. */
+  readonly sharedLayer?: readonly string[];
 }
 
 /** The port part of a job, from a loaded port and how its folder travels (inline files or a tarball). */

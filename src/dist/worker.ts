@@ -193,8 +193,8 @@ export class DistWorker {
         outDir: out,
         logFile,
         sourceDateEpoch: d.sourceDateEpoch,
-        // Layers per worker home (the worker's kiln.yaml cache.layers_mb); no bulk-wide shared layer here.
-        ...layersOf(this.o.home, d.jail.identity),
+        // Layers per worker home (the worker's kiln.yaml cache.layers_mb), over the bulk's shared layer if any.
+        ...layersOf(this.o.home, d.jail.identity, d.sharedLayer),
         signal: this.abort.signal,
         onPhase: (phase) => {
           const c = this.current.get(slot);
@@ -379,12 +379,21 @@ export async function startWorker(o: DistWorkerOptions): Promise<DistWorker> {
 }
 
 /** The worker's dependency layers for a jail (its home's kiln.yaml `cache.layers_mb`; none when 0 or unreadable). */
-function layersOf(home: string, jailIdentity: string): { layers?: LayerSpec } {
+function layersOf(home: string, jailIdentity: string, shared?: readonly string[]): { layers?: LayerSpec } {
   let mb = 8192;
   try {
     mb = loadConfig(home).cache.layers_mb;
   } catch {
     return {};
   }
-  return mb > 0 ? { layers: { root: layersRoot(home), jailIdentity, maxBytes: mb * 1048576 } } : {};
+  if (mb <= 0) return {};
+  const names = (shared ?? []).filter((n) => typeof n === 'string' && /^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?$/.test(n));
+  return {
+    layers: {
+      root: layersRoot(home),
+      jailIdentity,
+      maxBytes: mb * 1048576,
+      ...(names.length > 0 ? { shared: names } : {}),
+    },
+  };
 }
