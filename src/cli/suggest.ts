@@ -4,21 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-
-/** Edit distance (Levenshtein) of two short words. Pure. */
-export function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
-}
+import { editDistance } from '../util/distance.js';
 
 /** The known words closest to `word` (at most 3, within a third of its length, at least 1 edit allowed). Pure. */
 export function didYouMean(word: string, known: Iterable<string>): string[] {

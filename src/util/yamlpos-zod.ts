@@ -4,6 +4,7 @@
  * you mean …", "is missing: it is required").
  */
 import type { z } from 'zod';
+import { editDistance } from './distance.js';
 import type { Problem } from './errors.js';
 import { formatField, isScalar, locate, walk, type FieldPath, type PositionedYaml } from './yamlpos-locate.js';
 
@@ -58,25 +59,10 @@ function schemaAt(root: Schema | undefined, path: FieldPath): Schema | undefined
   return s;
 }
 
-/** Edit distance, for "did you mean". */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
-}
-
 /** "unknown key" with a suggestion or the list of allowed keys. */
 function unknownKeyMessage(key: string, allowed: string[]): string {
   const best = allowed
-    .map((k) => ({ k, d: distance(key.toLowerCase(), k.toLowerCase()) }))
+    .map((k) => ({ k, d: editDistance(key.toLowerCase(), k.toLowerCase()) }))
     .sort((x, y) => x.d - y.d)[0];
   if (best && best.d <= Math.max(1, Math.floor(best.k.length / 3)))
     return `unknown key "${key}" (did you mean "${best.k}"?)`;

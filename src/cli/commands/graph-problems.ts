@@ -4,6 +4,7 @@
  * as a plain error without one), a cycle at the edge that closes it. Only the recipes at fault are read.
  */
 import fs from 'node:fs';
+import { editDistance } from '../../util/distance.js';
 import type { Problem } from '../../util/errors.js';
 import { locateField, type Port } from '../../recipe/index.js';
 import { formatCycle, type CycleGroup, type Dag, type MissingDep } from '../../graph/index.js';
@@ -22,21 +23,6 @@ export function listPosition(text: string, origin: string): { line: number; colu
     if (body.trim() === origin) return { line: i + 1, column: body.indexOf(origin) + 1 };
   }
   return { line: 1, column: 1 };
-}
-
-/** Edit distance (insertions, deletions, substitutions) between two short strings. */
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
 }
 
 /**
