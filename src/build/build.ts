@@ -39,7 +39,7 @@ import { buildDebianSource, debianPortVersion } from './debian.js';
 import { packagePhase } from './package-phase.js';
 import { installDepends, installPackages } from './install.js';
 import { withCcacheStats, type CcacheSpec } from './ccache.js';
-import { ccacheBind } from './ccache-bind.js';
+import { ccacheBind, systemWithCcache } from './ccache-bind.js';
 import { dependencyLayer, type LayerSpec } from './layer-phase.js';
 import { layerStack } from '../layers/index.js';
 
@@ -255,10 +255,7 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
         },
       ),
     );
-    // ccache comes with the system dependencies unless the jail has it (`kiln jail create --include ccache`: faster).
-    const needCcache =
-      inp.ccache && !r.depends.system.includes('ccache') && !fs.existsSync(path.join(inp.jail.path, 'usr/bin/ccache'));
-    const system = needCcache ? [...r.depends.system, 'ccache'] : r.depends.system;
+    const system = systemWithCcache(r.depends.system, inp.ccache !== undefined, inp.jail.path);
     // With dependency layers, the system dependencies are a layer made once (or found) before the sandbox.
     const layer =
       inp.layers && system.length > 0

@@ -21,7 +21,8 @@ import { CCACHE_MOUNT, type CcacheSpec } from './ccache.js';
 export const DEBIAN_CONFIG_SITE = '/kiln/config.site';
 
 /** The folder of the port's autoconf caches, in its ccache folder (so claimed, capped and cleaned with it). */
-export const DEBIAN_CONFIGURE_DIR = `${CCACHE_MOUNT}/kiln-debian-configure`;
+export const DEBIAN_CONFIGURE_SUBDIR = 'kiln-debian-configure';
+export const DEBIAN_CONFIGURE_DIR = `${CCACHE_MOUNT}/${DEBIAN_CONFIGURE_SUBDIR}`;
 
 /** How many autoconf caches a port keeps (one per configure script and arguments; a few flavours or sub-builds). */
 export const CONFIGURE_CACHE_KEEP = 8;

@@ -37,10 +37,9 @@ import {
 import type { BuildPortInput } from './build.js';
 import { debianLayerRequest, dependencyLayer, satisfiedByLayer } from './layer-phase.js';
 import { layerStack, readInstalled } from '../layers/index.js';
-import { ccacheBind } from './ccache-bind.js';
+import { ccacheBind, systemWithCcache } from './ccache-bind.js';
 import { debPackageName } from './deps.js';
-import { debianCcacheEnv, DEBIAN_CONFIGURE_DIR, pruneConfigureCaches, writeConfigSite } from './debian-cache.js';
-import { CCACHE_MOUNT } from './ccache.js';
+import { debianCcacheEnv, DEBIAN_CONFIGURE_SUBDIR, pruneConfigureCaches, writeConfigSite } from './debian-cache.js';
 
 /** What `buildPort` lends the debian procedure: its phase runner, log and sandbox command runner. */
 export interface DebianBuildContext {
@@ -127,10 +126,7 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
     debugSymbols: cfg.debug_symbols,
   });
   // ccache comes with the build dependencies unless the jail has it (`kiln jail create --include ccache`: faster).
-  const system =
-    inp.ccache && !r.depends.system.includes('ccache') && !fs.existsSync(path.join(inp.jail.path, 'usr/bin/ccache'))
-      ? [...r.depends.system, 'ccache']
-      : r.depends.system;
+  const system = systemWithCcache(r.depends.system, inp.ccache !== undefined, inp.jail.path);
   // The archive's Build-Depends as a dependency layer; kiln's own .debs (preferred) go on top per build.
   const dscFile = files.find((f) => f.filename === dsc);
   const layer =
@@ -315,7 +311,7 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
   await phase('build', async () => {
     // kiln.yaml ccache: true: the port's own compiler and autoconf caches (debian-cache.ts).
     const cc = inp.ccache;
-    if (cc) pruneConfigureCaches(path.join(cc.dir, path.relative(CCACHE_MOUNT, DEBIAN_CONFIGURE_DIR)));
+    if (cc) pruneConfigureCaches(path.join(cc.dir, DEBIAN_CONFIGURE_SUBDIR));
     const binds = cc ? [...srcBinds, ccacheBind(sb, cc)] : srcBinds;
     const env = {
       ...buildEnvBase,
