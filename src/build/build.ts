@@ -7,10 +7,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { KilnError } from '../util/errors.js';
+import { KilnError, formatProblems } from '../util/errors.js';
 import { ExecError } from '../util/exec.js';
 import { PhaseFailure, Procedure, type PhaseTiming } from '../util/phases.js';
-import type { Port } from '../recipe/index.js';
+import { portFolderProblems, type Port } from '../recipe/index.js';
 import { fetchDistfiles, type FetchedDistfile } from '../fetch/index.js';
 import {
   BwrapRunner,
@@ -184,6 +184,18 @@ function classify(phase: string, e: unknown): { failure: FailureKind; limit?: Li
   return { failure: kind, reason: `${phase} failed${status}: ${msg(e)}` };
 }
 
+/**
+ * Refuses a port folder holding what must not reach a sandbox (a FIFO, a device, a socket, a symlink out of the tree):
+ * a tree scan reads only port.yaml and the patches, so this is where the rest of the folder is checked.
+ */
+function checkPortFiles(port: Port): void {
+  const problems = portFolderProblems(port);
+  if (problems.length === 0) return;
+  throw new KilnError('KILN_E_RECIPE', formatProblems(problems).join('\n'), {
+    hint: `the port folder ${port.dir} reaches the build: make these regular files (or symlinks that stay in the tree), or remove them`,
+  });
+}
+
 /** Runs `buildPort`'s phases. Never throws for a build failure: the result says what failed. */
 export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
   const log = openLog(inp.logFile);
@@ -224,6 +236,7 @@ export async function buildPort(inp: BuildPortInput): Promise<BuildResult> {
     return res;
   };
   try {
+    await phase('port-files', () => checkPortFiles(inp.port));
     if (r.build.system === 'debian') {
       // A Debian source package: its own phases (debian.ts), sharing this log, phase runner and cleanup stack.
       const { debs, dbgsym } = await buildDebianSource({

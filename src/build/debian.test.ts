@@ -165,7 +165,7 @@ test("Debian's hello rebuilt with an overlay patch: +kiln1 .deb, dbgsym apart, i
   );
   assert.deepEqual(
     res.timings.map((x) => x.name),
-    ['fetch', 'layer', 'sandbox', 'extract', 'patch', 'version', 'build-depends', 'build', 'package'],
+    ['port-files', 'fetch', 'layer', 'sandbox', 'extract', 'patch', 'version', 'build-depends', 'build', 'package'],
   );
   const deb = res.debs[0]!;
   const f = async (name: string): Promise<string> => (await run('dpkg-deb', ['-f', deb, name])).stdout.trim();

@@ -80,8 +80,8 @@ test('dependency layers: made once, reused, same bytes as a plain install, untou
       .join(' '),
   );
   assert.deepEqual(
-    first.res.timings.map((p) => p.name).slice(0, 3),
-    ['fetch', 'layer', 'sandbox'],
+    first.res.timings.map((p) => p.name).slice(0, 4),
+    ['port-files', 'fetch', 'layer', 'sandbox'],
     'the layer comes before the sandbox',
   );
   const made = listLayers(spec.root);

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { loadPort, loadPortLazy, newLoadMemo, parseRecipe, parseRecipeLazy } from './index.js';
+import { loadPort, loadPortLazy, newLoadMemo, parseRecipe, parseRecipeLazy, portFolderProblems } from './index.js';
 import { InputError, formatProblems } from '../util/errors.js';
 import { hostileFindings } from './hostile.js';
 import { run } from '../util/exec.js';
@@ -94,6 +94,27 @@ test('key theft by a symlinked port.yaml, patch or port file leaving the tree is
   assert.match(problemsOf(d)[0]!, /files\/zero:1:1: -: not a regular file/);
 });
 
+test('a tree scan leaves port files to the build, which refuses them naming each file', () => {
+  const c = port('deferred');
+  fs.mkdirSync(path.join(c, 'files'));
+  fs.symlinkSync(secret, path.join(c, 'files', 'key.asc'));
+  const lazy = loadPortLazy(c, 'misc/deferred', 'main', newLoadMemo({ deferFiles: true }));
+  assert.ok(lazy.port, 'a scan loads the recipe without listing the folder');
+  const found = portFolderProblems(lazy.port).map((p) => `${p.path}:${p.line}:${p.column}: ${p.field}: ${p.message}`);
+  assert.equal(found.length, 1);
+  assert.match(
+    found[0]!,
+    /files\/key\.asc:1:1: -: not a regular file \(a symlink to .*secret\.asc, outside the tree\)/,
+  );
+  // A patch that is a symlink staying in the tree is not a problem of the folder.
+  const ok = port('deferred-ok', `${BASE}patches:\n  - fix.patch\n`);
+  fs.writeFileSync(path.join(ok, 'real.patch'), '');
+  fs.symlinkSync('real.patch', path.join(ok, 'fix.patch'));
+  const okLoad = loadPortLazy(ok, 'misc/deferred-ok', 'main', newLoadMemo({ deferFiles: true }));
+  assert.deepEqual(okLoad.problems, []);
+  assert.deepEqual(portFolderProblems(okLoad.port!), []);
+});
+
 test('a port folder that is a symlink out of the tree is refused', () => {
   const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-hostile-outside-'));
   try {
@@ -103,6 +124,15 @@ test('a port folder that is a symlink out of the tree is refused', () => {
       problemsOf(path.join(tree, 'misc', 'evil-dir')).join('\n'),
       /evil-dir:1:1: -: not a regular folder \(a symlink to .*outside the tree\)/,
     );
+    // A tree scan, which leaves the folder's other files to the build, still refuses the folder itself.
+    const scanned = loadPortLazy(
+      path.join(tree, 'misc', 'evil-dir'),
+      'misc/evil-dir',
+      'main',
+      newLoadMemo({ deferFiles: true }),
+    );
+    assert.equal(scanned.port, undefined);
+    assert.match(scanned.problems[0]!.message, /not a regular folder \(a symlink to .*outside the tree\)/);
   } finally {
     fs.rmSync(outside, { recursive: true, force: true });
   }

@@ -31,6 +31,7 @@ export {
   loadPortLazy,
   loadPortParts,
   newLoadMemo,
+  portFolderProblems,
   type LoadMemo,
   type PortLoad,
   type PortLoadText,

@@ -69,11 +69,16 @@ export interface LoadMemo {
    * scan stamps the recipe with, without a second `stat`.
    */
   recipeStat?: fs.Stats;
+  /**
+   * True (a tree scan): the files of a port folder besides port.yaml and its patches are not listed; the build checks
+   * them before the folder reaches its sandbox ({@link portFolderProblems}). False (default): a load checks them too.
+   */
+  readonly deferFiles: boolean;
 }
 
 /** A fresh {@link LoadMemo} (one per scan, or per load when none is given). */
-export function newLoadMemo(): LoadMemo {
-  return { roots: new Map(), cats: new Map() };
+export function newLoadMemo(opts: { readonly deferFiles?: boolean } = {}): LoadMemo {
+  return { roots: new Map(), cats: new Map(), deferFiles: opts.deferFiles === true };
 }
 
 /** The real path of tree root `root` (as given when it cannot be resolved), once per memo. */
@@ -176,25 +181,30 @@ function treeRootOf(absDir: string, origin: string): string {
   return absDir.endsWith(tail) ? absDir.slice(0, -tail.length) || nodePath.sep : absDir;
 }
 
+/** The port folder itself (or its category folder) as a symlink out of the tree: a problem (else undefined). */
+function portDirProblem(absDir: string, root: string, memo: LoadMemo): Problem | undefined {
+  const realDir = realPortDir(absDir, root, memo) ?? absDir; // unresolvable: read errors are reported elsewhere
+  if (inside(realDir, realRootOf(root, memo))) return undefined;
+  return {
+    path: absDir,
+    line: 1,
+    column: 1,
+    field: '-',
+    message: `not a regular folder (a symlink to ${realDir}, outside the tree)`,
+  };
+}
+
 /**
  * Port files that are not regular files or folders (FIFOs, devices, sockets) or symlinks leaving the tree:
- * refused, since the whole port folder reaches the build. Bounded walk.
+ * refused, since the whole port folder reaches the build. Bounded walk. With `memo.deferFiles` (a tree scan) only
+ * the folder itself is checked here.
  */
 function portFileProblems(absDir: string, root: string, patches: ReadonlySet<string>, memo: LoadMemo): Problem[] {
+  const dirProblem = portDirProblem(absDir, root, memo);
+  if (dirProblem) return [dirProblem];
+  if (memo.deferFiles) return [];
   const out: Problem[] = [];
   const realRoot = realRootOf(root, memo);
-  // The port folder itself (or its category folder) may be a symlink out of the tree.
-  const realDir = realPortDir(absDir, root, memo) ?? absDir; // unresolvable: read errors are reported elsewhere
-  if (!inside(realDir, realRoot))
-    return [
-      {
-        path: absDir,
-        line: 1,
-        column: 1,
-        field: '-',
-        message: `not a regular folder (a symlink to ${realDir}, outside the tree)`,
-      },
-    ];
   let seen = 0;
   const walk = (dir: string, depth: number): void => {
     let entries: fs.Dirent[];
@@ -222,6 +232,21 @@ function portFileProblems(absDir: string, root: string, patches: ReadonlySet<str
   };
   walk(absDir, 0);
   return out;
+}
+
+/**
+ * Everything wrong with the files of a loaded port's folder (see {@link portFileProblems}): what the build checks
+ * before binding the folder into its sandbox, since a tree scan ({@link LoadMemo.deferFiles}) does not list them.
+ * Each problem names its file.
+ */
+export function portFolderProblems(port: {
+  readonly dir: string;
+  readonly origin: string;
+  readonly recipe: { readonly patches: readonly string[] };
+}): Problem[] {
+  const absDir = nodePath.resolve(port.dir);
+  const patches = new Set(port.recipe.patches.map((p) => nodePath.join(absDir, p)));
+  return portFileProblems(absDir, treeRootOf(absDir, port.origin), patches, newLoadMemo());
 }
 
 /** Reused read buffer (grown on demand): a scan reads ~35,000 small files, one at a time per thread. */

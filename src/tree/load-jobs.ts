@@ -34,7 +34,7 @@ export function work(init: WorkerInit): void {
   if (Atomics.compareExchange(state, init.index, WORKER_IDLE, WORKER_BUSY) !== WORKER_IDLE) return;
   Atomics.notify(state, init.index);
   let jobIndex: Map<string, number> | undefined;
-  const memo = newLoadMemo();
+  const memo = newLoadMemo({ deferFiles: true }); // port files: the build checks them
   try {
     for (let guard = 0; guard <= jobs.length; guard++) {
       const start = Atomics.add(next, 0, init.chunk);

@@ -80,7 +80,7 @@ export function loadAll(
   }
   if (!pool && parallel) pool = startLoaders(opts.workers ?? defaultWorkers());
   const started = pool?.workers ?? [];
-  const memo = newLoadMemo(); // real paths of the tree's root and categories, learnt once for this load
+  const memo = newLoadMemo({ deferFiles: true }); // real paths of root and categories, once per load; port files: the build checks them
   let byWorkers = 0;
   const nextView = new Int32Array(pool?.next ?? new SharedArrayBuffer(4));
   const stateView = new Int32Array(pool?.state ?? new SharedArrayBuffer(4));
