@@ -63,7 +63,9 @@ export interface LoadMemo {
   /** Tree root → its real path. */
   readonly roots: Map<string, string>;
   /** Category folder → its real path (undefined: it cannot be resolved) and the names of its plain sub-folders. */
-  readonly cats: Map<string, { readonly real: string | undefined; readonly plain: ReadonlySet<string> }>;
+  readonly cats: Map<string, CatMemo>;
+  /** The category folder of the last port looked at (`prefix`: its path and a slash): a scan's ports come in runs. */
+  last?: { readonly prefix: string; readonly root: string; readonly cat: CatMemo };
   /**
    * The `fstat` of the port.yaml the last load with this memo opened (undefined when it could not open one): what a
    * scan stamps the recipe with, without a second `stat`.
@@ -74,6 +76,16 @@ export interface LoadMemo {
    * them before the folder reaches its sandbox ({@link portFolderProblems}). False (default): a load checks them too.
    */
   readonly deferFiles: boolean;
+}
+
+/** What a {@link LoadMemo} knows of one category folder. */
+interface CatMemo {
+  /** Its real path (undefined: it cannot be resolved). */
+  readonly real: string | undefined;
+  /** The names of its plain sub-folders (not symlinks). */
+  readonly plain: ReadonlySet<string>;
+  /** True when `real` is inside the real tree root: then a plain sub-folder is too. */
+  readonly inTree: boolean;
 }
 
 /** A fresh {@link LoadMemo} (one per scan, or per load when none is given). */
@@ -127,9 +139,10 @@ function realPortDir(absDir: string, root: string, memo: LoadMemo): string | und
     } catch {
       /* each port folder is then looked at alone */
     }
-    cat = { real, plain };
+    cat = { real, plain, inTree: real !== undefined && inside(real, realRoot) };
     memo.cats.set(catDir, cat);
   }
+  memo.last = { prefix: `${catDir}${nodePath.sep}`, root, cat };
   const name = rest.slice(slash + 1);
   if (cat.real === undefined) return realOrUndefined(absDir);
   if (cat.plain.has(name)) return `${cat.real}${nodePath.sep}${name}`;
@@ -177,12 +190,21 @@ let lastOpened: fs.Stats | undefined;
 
 /** The tree root of a port folder: `dir` minus its `CATEGORY/NAME` origin (else the folder itself). */
 function treeRootOf(absDir: string, origin: string): string {
-  const tail = `${nodePath.sep}${origin.split('/').join(nodePath.sep)}`;
-  return absDir.endsWith(tail) ? absDir.slice(0, -tail.length) || nodePath.sep : absDir;
+  // `origin` is CATEGORY/NAME with a '/', which is also the path separator here (POSIX).
+  const n = absDir.length - origin.length - 1;
+  if (n >= 0 && absDir.charCodeAt(n) === 0x2f && absDir.endsWith(origin))
+    return n === 0 ? nodePath.sep : absDir.slice(0, n);
+  return absDir;
 }
 
 /** The port folder itself (or its category folder) as a symlink out of the tree: a problem (else undefined). */
 function portDirProblem(absDir: string, root: string, memo: LoadMemo): Problem | undefined {
+  // The common case of a scan: a plain sub-folder of the last port's category folder, which is in the tree.
+  const last = memo.last;
+  if (last !== undefined && last.root === root && last.cat.inTree && absDir.startsWith(last.prefix)) {
+    const name = absDir.slice(last.prefix.length);
+    if (!name.includes(nodePath.sep) && last.cat.plain.has(name)) return undefined;
+  }
   const realDir = realPortDir(absDir, root, memo) ?? absDir; // unresolvable: read errors are reported elsewhere
   if (inside(realDir, realRootOf(root, memo))) return undefined;
   return {
