@@ -105,8 +105,17 @@ export function archiveAllows(url: string, rules: ArchiveRules): boolean {
   return rules.http.some((p) => u.startsWith(p));
 }
 
-const FORWARD_REQUEST = ['range', 'if-range', 'if-modified-since', 'if-none-match', 'cache-control', 'user-agent'];
-const FORWARD_RESPONSE = [
+/** Request headers apt sends that the upstream must see (the others are dropped); the master's proxy uses them too. */
+export const ARCHIVE_FORWARD_REQUEST: readonly string[] = [
+  'range',
+  'if-range',
+  'if-modified-since',
+  'if-none-match',
+  'cache-control',
+  'user-agent',
+];
+/** Response headers passed back to apt (the others are dropped); the master's proxy uses them too. */
+export const ARCHIVE_FORWARD_RESPONSE: readonly string[] = [
   'content-type',
   'content-length',
   'content-range',
@@ -133,12 +142,12 @@ function pickHeaders(from: http.IncomingHttpHeaders, names: readonly string[], i
 
 /**
  * Where an allowed request for `url` goes: straight to its archive, or through the master's proxy (`rules.via`), with
- * only the {@link FORWARD_REQUEST} headers of `req` (and no compression).
+ * only the {@link ARCHIVE_FORWARD_REQUEST} headers of `req` (and no compression).
  */
 function upstreamOptions(url: string, req: http.IncomingMessage, rules: ArchiveRules): http.RequestOptions {
   const method = req.method;
   const headers: Record<string, string> = { 'accept-encoding': 'identity' };
-  pickHeaders(req.headers, FORWARD_REQUEST, headers);
+  pickHeaders(req.headers, ARCHIVE_FORWARD_REQUEST, headers);
   const target = new URL(url);
   return rules.via
     ? {
@@ -163,7 +172,7 @@ function upstreamOptions(url: string, req: http.IncomingMessage, rules: ArchiveR
 
 /**
  * One plain proxy request: a GET or HEAD inside an allowed archive is fetched upstream and passed back (with only
- * the {@link FORWARD_RESPONSE} headers; 502 when upstream fails); anything else is refused with 403 and noted.
+ * the {@link ARCHIVE_FORWARD_RESPONSE} headers; 502 when upstream fails); anything else is refused with 403 and noted.
  */
 function serveRequest(
   req: http.IncomingMessage,
@@ -179,7 +188,7 @@ function serveRequest(
   }
   const up = http.request(upstreamOptions(url, req, rules), (r) => {
     const out: Record<string, string> = {};
-    pickHeaders(r.headers, FORWARD_RESPONSE, out);
+    pickHeaders(r.headers, ARCHIVE_FORWARD_RESPONSE, out);
     res.writeHead(r.statusCode ?? 502, out);
     r.pipe(res);
   });
