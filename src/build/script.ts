@@ -3,7 +3,7 @@
  * environment and the shell steps (extract, patch, configure/build/install, test) for one port.
  */
 import type { Recipe } from '../recipe/index.js';
-import { ExecError } from '../util/exec.js';
+import { ExecError, execError } from '../util/exec.js';
 import { cachedConfigureScript } from './configure-cache.js';
 
 /** Where things live inside the sandbox. */
@@ -203,14 +203,7 @@ export class StepTrace {
   readonly explain = (e: unknown): never => {
     if (e instanceof ExecError && e.reason === 'exit' && this.last !== undefined) {
       const cmd = this.last.length > 200 ? `${this.last.slice(0, 197)}...` : this.last;
-      const err = new ExecError({
-        command: cmd,
-        reason: 'exit',
-        exitStatus: e.exitStatus,
-        signal: e.signal,
-        stdout: e.stdout,
-        stderr: e.stderr,
-      });
+      const err = execError(cmd, 'exit', e);
       // One line (the summary is the message's first line): the stderr's tail is in the log, beside the trace.
       err.message = `${cmd} exited with status ${e.exitStatus ?? '?'}`;
       throw err;

@@ -19,23 +19,13 @@ export interface HttpGetResult {
 }
 
 /**
- * GETs `url` into `dest` (overwritten), hashing as it goes. 404 → `undefined`. Other failures throw KILN_E_FETCH.
- * `ifModifiedSince` sends that header, and a 304 answer writes nothing.
+ * `fetch(url, init)` for a file of the archive: undefined on 404 (its body discarded); a failure to get any answer
+ * throws KILN_E_FETCH. Other statuses are the caller's to judge.
  */
-export async function httpGetToFile(
-  url: string,
-  dest: string,
-  opts: { timeoutMs?: number; ifModifiedSince?: string; signal?: AbortSignal } = {},
-): Promise<HttpGetResult | undefined> {
-  const signals = [AbortSignal.timeout(opts.timeoutMs ?? 120_000), ...(opts.signal ? [opts.signal] : [])];
-  const signal = AbortSignal.any(signals);
+export async function fetchUnless404(url: string, init: RequestInit): Promise<Response | undefined> {
   let res: Response;
   try {
-    res = await fetch(url, {
-      signal,
-      redirect: 'follow',
-      headers: opts.ifModifiedSince ? { 'if-modified-since': opts.ifModifiedSince } : {},
-    });
+    res = await fetch(url, init);
   } catch (e) {
     throw new KilnError('KILN_E_FETCH', `GET ${url} failed: ${describe(e)}`, {
       hint: "check the Debian mirror in the host's apt sources and the network",
@@ -47,6 +37,26 @@ export async function httpGetToFile(
     await res.body?.cancel();
     return undefined;
   }
+  return res;
+}
+
+/**
+ * GETs `url` into `dest` (overwritten), hashing as it goes. 404 → `undefined`. Other failures throw KILN_E_FETCH.
+ * `ifModifiedSince` sends that header, and a 304 answer writes nothing.
+ */
+export async function httpGetToFile(
+  url: string,
+  dest: string,
+  opts: { timeoutMs?: number; ifModifiedSince?: string; signal?: AbortSignal } = {},
+): Promise<HttpGetResult | undefined> {
+  const signals = [AbortSignal.timeout(opts.timeoutMs ?? 120_000), ...(opts.signal ? [opts.signal] : [])];
+  const signal = AbortSignal.any(signals);
+  const res = await fetchUnless404(url, {
+    signal,
+    redirect: 'follow',
+    headers: opts.ifModifiedSince ? { 'if-modified-since': opts.ifModifiedSince } : {},
+  });
+  if (res === undefined) return undefined;
   const lastModified = res.headers.get('last-modified') ?? undefined;
   if (res.status === 304) {
     await res.body?.cancel();

@@ -5,7 +5,7 @@
  * (oldstable to sid, plus security), for the distfile lookup by checksum.
  */
 import { KilnError } from '../util/errors.js';
-import { describe } from './http.js';
+import { fetchUnless404 } from './http.js';
 
 /** Debian's archive keys, as the debian-archive-keyring package installs them (host and jails). */
 export const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
@@ -40,23 +40,11 @@ export function parseReleaseHead(text: string): ReleaseHead | undefined {
 
 /** GETs a small text; undefined on 404. Other failures throw KILN_E_FETCH. */
 export async function getText(url: string, signal?: AbortSignal): Promise<string | undefined> {
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      signal: AbortSignal.any([AbortSignal.timeout(60_000), ...(signal ? [signal] : [])]),
-      redirect: 'follow',
-    });
-  } catch (e) {
-    throw new KilnError('KILN_E_FETCH', `GET ${url} failed: ${describe(e)}`, {
-      hint: "check the Debian mirror in the host's apt sources and the network",
-      exitCode: 1,
-      cause: e,
-    });
-  }
-  if (res.status === 404) {
-    await res.body?.cancel();
-    return undefined;
-  }
+  const res = await fetchUnless404(url, {
+    signal: AbortSignal.any([AbortSignal.timeout(60_000), ...(signal ? [signal] : [])]),
+    redirect: 'follow',
+  });
+  if (res === undefined) return undefined;
   if (!res.ok) {
     await res.body?.cancel();
     throw new KilnError('KILN_E_FETCH', `GET ${url} answered HTTP ${res.status}`, {

@@ -11,25 +11,13 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { hostAptSources, type AptSource } from '../debian/index.js';
+import { ARCHIVE_FORWARD_REQUEST, ARCHIVE_FORWARD_RESPONSE } from '../sandbox/index.js';
 
 /** The URL prefix proxied requests are routed under (`http://HOST/PATH` → `/dist/apt/HOST/PATH`). */
 export const APT_PROXY_PREFIX = '/dist/apt/';
 
 /** The file a worker writes into its jail copy. */
 export const APT_PROXY_CONF = 'etc/apt/apt.conf.d/99kiln-via-master';
-
-/** Request headers apt sends that the upstream must see. */
-const FORWARD_REQUEST = ['range', 'if-range', 'if-modified-since', 'if-none-match', 'cache-control', 'user-agent'];
-/** Response headers passed back to apt. */
-const FORWARD_RESPONSE = [
-  'content-type',
-  'content-length',
-  'content-range',
-  'accept-ranges',
-  'last-modified',
-  'etag',
-  'date',
-];
 
 /** The `http://` archive URIs (each ending in `/`) of a Debian root's apt sources; `https://` and others are left out. */
 export function aptUpstreams(root: string): string[] {
@@ -69,7 +57,7 @@ export function registerAptProxy(scope: FastifyInstance, upstreams: readonly str
     if (!target)
       return reply.code(403).send({ error: "this master proxies only the archives of its jail's apt sources" });
     const headers: Record<string, string> = { 'accept-encoding': 'identity' };
-    for (const h of FORWARD_REQUEST) {
+    for (const h of ARCHIVE_FORWARD_REQUEST) {
       const v = req.headers[h];
       if (typeof v === 'string') headers[h] = v;
     }
@@ -82,7 +70,7 @@ export function registerAptProxy(scope: FastifyInstance, upstreams: readonly str
         .send({ error: `the archive is unreachable from the master: ${e instanceof Error ? e.message : String(e)}` });
     }
     reply.code(res.status);
-    for (const h of FORWARD_RESPONSE) {
+    for (const h of ARCHIVE_FORWARD_RESPONSE) {
       const v = res.headers.get(h);
       if (v !== null) reply.header(h, v);
     }

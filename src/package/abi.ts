@@ -17,8 +17,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { run } from '../util/exec.js';
-import { elfView, isElf, type ElfSection } from './elf.js';
-import { walkFiles } from './shlibs.js';
+import { elfView, type ElfSection } from './elf.js';
+import { fileIsElf, walkFiles } from './shlibs.js';
 
 /** The exported interface of one ELF shared object. */
 export interface ElfExports {
@@ -158,7 +158,6 @@ export function abiOfTree(root: string, skip: readonly string[] = ['DEBIAN']): A
   const libraries: { path: string; soname: string; symbols: readonly string[] }[] = [];
   const files: string[] = [];
   const parts: string[] = [];
-  const head = Buffer.alloc(4);
   for (const rel of walkFiles(root, skip).files) {
     const abs = path.join(root, rel);
     const kind = interfaceFile(rel);
@@ -176,14 +175,7 @@ export function abiOfTree(root: string, skip: readonly string[] = ['DEBIAN']): A
       parts.push(`file ${rel} ${sha256(bytes)}`);
       continue;
     }
-    const fd = fs.openSync(abs, 'r');
-    let n = 0;
-    try {
-      n = fs.readSync(fd, head, 0, 4, 0);
-    } finally {
-      fs.closeSync(fd);
-    }
-    if (n < 4 || !isElf(head)) continue;
+    if (!fileIsElf(abs)) continue;
     const ex = readElfExports(fs.readFileSync(abs));
     if (!ex || !ex.shared || ex.soname === undefined) continue;
     libraries.push({ path: rel, soname: ex.soname, symbols: ex.symbols });

@@ -41,20 +41,25 @@ export function walkFiles(root: string, skip: readonly string[] = []): { files: 
   return { files: files.sort(cmp), others: others.sort(cmp) };
 }
 
+/** True when the file at `abs` starts with the ELF magic (reads only its first 4 bytes). */
+export function fileIsElf(abs: string): boolean {
+  const head = Buffer.alloc(4);
+  const fd = fs.openSync(abs, 'r');
+  let n = 0;
+  try {
+    n = fs.readSync(fd, head, 0, 4, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return n >= 4 && isElf(head);
+}
+
 /** Reads the dynamic section of every ELF regular file under `root` (symbolic links are not followed). */
 export function scanElfFiles(root: string, skip: readonly string[] = ['DEBIAN']): StagedElf[] {
   const out: StagedElf[] = [];
-  const head = Buffer.alloc(4);
   for (const rel of walkFiles(root, skip).files) {
     const abs = path.join(root, rel);
-    const fd = fs.openSync(abs, 'r');
-    let n = 0;
-    try {
-      n = fs.readSync(fd, head, 0, 4, 0);
-    } finally {
-      fs.closeSync(fd);
-    }
-    if (n < 4 || !isElf(head)) continue;
+    if (!fileIsElf(abs)) continue;
     const dyn = readElfDynamic(fs.readFileSync(abs));
     if (dyn) out.push({ path: rel, needed: dyn.needed, ...(dyn.soname === undefined ? {} : { soname: dyn.soname }) });
   }

@@ -105,8 +105,17 @@ export function archiveAllows(url: string, rules: ArchiveRules): boolean {
   return rules.http.some((p) => u.startsWith(p));
 }
 
-const FORWARD_REQUEST = ['range', 'if-range', 'if-modified-since', 'if-none-match', 'cache-control', 'user-agent'];
-const FORWARD_RESPONSE = [
+/** Request headers apt sends that the upstream must see (the others are dropped); the master's proxy uses them too. */
+export const ARCHIVE_FORWARD_REQUEST: readonly string[] = [
+  'range',
+  'if-range',
+  'if-modified-since',
+  'if-none-match',
+  'cache-control',
+  'user-agent',
+];
+/** Response headers passed back to apt (the others are dropped); the master's proxy uses them too. */
+export const ARCHIVE_FORWARD_RESPONSE: readonly string[] = [
   'content-type',
   'content-length',
   'content-range',
@@ -123,88 +132,120 @@ export interface ArchiveProxy {
   close(): Promise<void>;
 }
 
-/** Starts the proxy on the unix socket `sock` (mode 0666: root inside the sandbox is not host root). */
-export async function startArchiveProxy(sock: string, rules: ArchiveRules): Promise<ArchiveProxy> {
-  const refused: string[] = [];
-  const sockets = new Set<net.Socket>();
-  const server = http.createServer((req, res) => {
-    const url = req.url ?? '';
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || !archiveAllows(url, rules)) {
-      refused.push(`${req.method} ${url}`);
-      res.writeHead(403, { 'content-type': 'text/plain' }).end("kiln: only the jail's Debian archives\n");
-      return;
-    }
-    const headers: Record<string, string> = { 'accept-encoding': 'identity' };
-    for (const h of FORWARD_REQUEST) {
-      const v = req.headers[h];
-      if (typeof v === 'string') headers[h] = v;
-    }
-    const target = new URL(url);
-    const opts: http.RequestOptions = rules.via
-      ? {
-          host: rules.via.host,
-          port: rules.via.port,
-          path: url,
-          method: req.method,
-          headers: {
-            ...headers,
-            host: target.host,
-            ...(rules.via.auth ? { 'proxy-authorization': rules.via.auth } : {}),
-          },
-        }
-      : {
-          host: target.hostname,
-          port: Number(target.port || 80),
-          path: `${target.pathname}${target.search}`,
-          method: req.method,
-          headers: { ...headers, host: target.host },
-        };
-    const up = http.request(opts, (r) => {
-      const out: Record<string, string> = {};
-      for (const h of FORWARD_RESPONSE) {
-        const v = r.headers[h];
-        if (typeof v === 'string') out[h] = v;
+/** Copies into `into` the headers of `from` named in `names` that have one string value (the others are dropped). */
+function pickHeaders(from: http.IncomingHttpHeaders, names: readonly string[], into: Record<string, string>): void {
+  for (const h of names) {
+    const v = from[h];
+    if (typeof v === 'string') into[h] = v;
+  }
+}
+
+/**
+ * Where an allowed request for `url` goes: straight to its archive, or through the master's proxy (`rules.via`), with
+ * only the {@link ARCHIVE_FORWARD_REQUEST} headers of `req` (and no compression).
+ */
+function upstreamOptions(url: string, req: http.IncomingMessage, rules: ArchiveRules): http.RequestOptions {
+  const method = req.method;
+  const headers: Record<string, string> = { 'accept-encoding': 'identity' };
+  pickHeaders(req.headers, ARCHIVE_FORWARD_REQUEST, headers);
+  const target = new URL(url);
+  return rules.via
+    ? {
+        host: rules.via.host,
+        port: rules.via.port,
+        path: url,
+        method,
+        headers: {
+          ...headers,
+          host: target.host,
+          ...(rules.via.auth ? { 'proxy-authorization': rules.via.auth } : {}),
+        },
       }
-      res.writeHead(r.statusCode ?? 502, out);
-      r.pipe(res);
-    });
-    up.setTimeout(30 * 60_000, () => up.destroy(new Error('timeout')));
-    up.on('error', () => {
-      if (!res.headersSent) res.writeHead(502).end();
-      else res.destroy();
-    });
-    up.end();
+    : {
+        host: target.hostname,
+        port: Number(target.port || 80),
+        path: `${target.pathname}${target.search}`,
+        method,
+        headers: { ...headers, host: target.host },
+      };
+}
+
+/**
+ * One plain proxy request: a GET or HEAD inside an allowed archive is fetched upstream and passed back (with only
+ * the {@link ARCHIVE_FORWARD_RESPONSE} headers; 502 when upstream fails); anything else is refused with 403 and noted.
+ */
+function serveRequest(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  rules: ArchiveRules,
+  refused: string[],
+): void {
+  const url = req.url ?? '';
+  if ((req.method !== 'GET' && req.method !== 'HEAD') || !archiveAllows(url, rules)) {
+    refused.push(`${req.method} ${url}`);
+    res.writeHead(403, { 'content-type': 'text/plain' }).end("kiln: only the jail's Debian archives\n");
+    return;
+  }
+  const up = http.request(upstreamOptions(url, req, rules), (r) => {
+    const out: Record<string, string> = {};
+    pickHeaders(r.headers, ARCHIVE_FORWARD_RESPONSE, out);
+    res.writeHead(r.statusCode ?? 502, out);
+    r.pipe(res);
   });
-  server.on('connect', (req: http.IncomingMessage, client: net.Socket) => {
-    const target = (req.url ?? '').toLowerCase();
-    if (!rules.connect.includes(target) || rules.via) {
-      refused.push(`CONNECT ${target}`);
-      client.end('HTTP/1.1 403 Forbidden\r\n\r\n');
-      return;
-    }
-    const [host, port] = target.split(':');
-    const up = net.connect(Number(port), host!, () => {
-      client.write('HTTP/1.1 200 Connection established\r\n\r\n');
-      up.pipe(client);
-      client.pipe(up);
-    });
-    const drop = (): void => {
-      up.destroy();
-      client.destroy();
-    };
-    up.on('error', drop);
-    client.on('error', drop);
+  up.setTimeout(30 * 60_000, () => up.destroy(new Error('timeout')));
+  up.on('error', () => {
+    if (!res.headersSent) res.writeHead(502).end();
+    else res.destroy();
   });
-  server.on('connection', (s: net.Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
+  up.end();
+}
+
+/**
+ * One `CONNECT`: a tunnel to an allowed https archive's `HOST:PORT` (never when going through a master); anything
+ * else is refused with 403 and noted.
+ */
+function serveConnect(req: http.IncomingMessage, client: net.Socket, rules: ArchiveRules, refused: string[]): void {
+  const target = (req.url ?? '').toLowerCase();
+  if (!rules.connect.includes(target) || rules.via) {
+    refused.push(`CONNECT ${target}`);
+    client.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+    return;
+  }
+  const [host, port] = target.split(':');
+  const up = net.connect(Number(port), host!, () => {
+    client.write('HTTP/1.1 200 Connection established\r\n\r\n');
+    up.pipe(client);
+    client.pipe(up);
   });
+  const drop = (): void => {
+    up.destroy();
+    client.destroy();
+  };
+  up.on('error', drop);
+  client.on('error', drop);
+}
+
+/** Makes `server` listen on the unix socket `sock` (a stale one is replaced), mode 0666. */
+async function listenOn(server: http.Server, sock: string): Promise<void> {
   fs.rmSync(sock, { force: true });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(sock, () => resolve());
   });
   fs.chmodSync(sock, 0o666);
+}
+
+/** Starts the proxy on the unix socket `sock` (mode 0666: root inside the sandbox is not host root). */
+export async function startArchiveProxy(sock: string, rules: ArchiveRules): Promise<ArchiveProxy> {
+  const refused: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = http.createServer((req, res) => serveRequest(req, res, rules, refused));
+  server.on('connect', (req: http.IncomingMessage, client: net.Socket) => serveConnect(req, client, rules, refused));
+  server.on('connection', (s: net.Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await listenOn(server, sock);
   return {
     refused,
     close: () =>

@@ -128,8 +128,24 @@ function openV2(name: string): Dir[] | null {
   ];
 }
 
-/** Opens a cgroup for sandbox `name` (v1 or v2), or null when cgroups are not writable here. */
-export function openCgroup(name: string): Cgroup | null {
+/** A sandbox's open cgroup: its folders, each controller's folder (if any), and whether it is cgroup v2. */
+interface Groups {
+  readonly all: readonly Dir[];
+  readonly v2: boolean;
+  readonly pids: string | undefined;
+  readonly mem: string | undefined;
+  readonly cpu: string | undefined;
+}
+
+/** What limit hits and CPU time are read from: forks refused by `pids.max`, OOM kills, CPU time in ns. */
+interface Counters {
+  readonly pidsHit: number;
+  readonly oom: number;
+  readonly cpuNs: number;
+}
+
+/** Makes sandbox `name`'s folders: cgroup v1 (unless the host is on v2), else v2; null when neither is writable. */
+function openGroups(name: string): Groups | null {
   let v2 = false;
   let dirs = fs.existsSync(path.join(V1_ROOT, 'cgroup.controllers')) ? null : openV1(name);
   if (dirs === null) {
@@ -139,11 +155,13 @@ export function openCgroup(name: string): Cgroup | null {
   if (dirs === null) return null;
   const all = dirs;
   const get = (c: Dir['ctl']): string | undefined => all.find((d) => d.ctl === c)?.dir;
-  const pids = get('pids');
-  const mem = get('memory');
-  const cpu = get('cpu');
-  let base = { pidsHit: 0, oom: 0, cpuNs: 0 };
-  const counters = (): typeof base => ({
+  return { all, v2, pids: get('pids'), mem: get('memory'), cpu: get('cpu') };
+}
+
+/** The group's {@link Counters} now (0 for a controller it lacks or a file it cannot read). */
+function readCounters(g: Groups): Counters {
+  const { pids, mem, cpu, v2 } = g;
+  return {
     pidsHit: pids ? readNum(path.join(pids, 'pids.events'), 'max') : 0,
     oom: mem
       ? v2
@@ -155,75 +173,102 @@ export function openCgroup(name: string): Cgroup | null {
         ? readNum(path.join(cpu, 'cpu.stat'), 'usage_usec') * 1000
         : readNum(path.join(cpu, 'cpuacct.usage'))
       : 0,
-  });
-  const procs = (): number[] => {
-    const s = new Set<number>();
-    for (const d of all) {
+  };
+}
+
+/** The pids in any of the group's folders. */
+function groupProcs(g: Groups): number[] {
+  const s = new Set<number>();
+  for (const d of g.all) {
+    try {
+      for (const x of fs.readFileSync(path.join(d.dir, 'cgroup.procs'), 'utf8').split('\n')) if (x) s.add(Number(x));
+    } catch {
+      /* gone */
+    }
+  }
+  return [...s];
+}
+
+/** Writes limits `l` into the group's controllers (an unset limit: none; on v2 a memory cap also forbids swap). */
+function writeLimits(g: Groups, l: Limits): void {
+  const { pids, mem, v2 } = g;
+  if (pids) tryWrite(path.join(pids, 'pids.max'), l.nproc === undefined ? 'max' : String(l.nproc));
+  if (mem) {
+    if (v2) tryWrite(path.join(mem, 'memory.max'), l.memoryBytes === undefined ? 'max' : String(l.memoryBytes));
+    else tryWrite(path.join(mem, 'memory.limit_in_bytes'), l.memoryBytes === undefined ? '-1' : String(l.memoryBytes));
+    if (v2) tryWrite(path.join(mem, 'memory.swap.max'), l.memoryBytes === undefined ? 'max' : '0');
+  }
+}
+
+/** SIGKILLs every process in the group: v2's `cgroup.kill`, else no new forks (`pids.max` 0) and up to 20 rounds. */
+function killGroup(g: Groups): void {
+  const { pids, v2 } = g;
+  if (v2 && pids && tryWrite(path.join(pids, 'cgroup.kill'), '1')) return;
+  if (pids) tryWrite(path.join(pids, 'pids.max'), '0'); // no new forks while we kill
+  for (let round = 0; round < 20; round++) {
+    const list = groupProcs(g);
+    if (list.length === 0) return;
+    for (const p of list) {
       try {
-        for (const x of fs.readFileSync(path.join(d.dir, 'cgroup.procs'), 'utf8').split('\n')) if (x) s.add(Number(x));
+        process.kill(p, 'SIGKILL');
       } catch {
         /* gone */
       }
     }
-    return [...s];
-  };
-  let removed = false;
-  const cg: Cgroup = {
-    procsDirs: [...new Set(all.map((d) => d.dir))],
-    arm(l) {
-      if (pids) tryWrite(path.join(pids, 'pids.max'), l.nproc === undefined ? 'max' : String(l.nproc));
-      if (mem) {
-        if (v2) tryWrite(path.join(mem, 'memory.max'), l.memoryBytes === undefined ? 'max' : String(l.memoryBytes));
-        else
-          tryWrite(path.join(mem, 'memory.limit_in_bytes'), l.memoryBytes === undefined ? '-1' : String(l.memoryBytes));
-        if (v2) tryWrite(path.join(mem, 'memory.swap.max'), l.memoryBytes === undefined ? 'max' : '0');
+  }
+}
+
+/**
+ * Kills the group and removes its folders (last opened first), killing again and retrying (50 times, 10 ms apart)
+ * while one is busy; true when every folder is gone.
+ */
+async function removeGroups(g: Groups): Promise<boolean> {
+  killGroup(g);
+  for (const d of [...g.all].reverse()) {
+    for (let i = 0; i < 50; i++) {
+      try {
+        fs.rmdirSync(d.dir);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') break;
+        killGroup(g);
+        await new Promise((r) => setTimeout(r, 10));
       }
-      base = counters();
+    }
+  }
+  return !g.all.some((d) => fs.existsSync(d.dir));
+}
+
+/** Opens a cgroup for sandbox `name` (v1 or v2), or null when cgroups are not writable here. */
+export function openCgroup(name: string): Cgroup | null {
+  const g = openGroups(name);
+  if (g === null) return null;
+  let base: Counters = { pidsHit: 0, oom: 0, cpuNs: 0 };
+  let removed = false;
+  return {
+    procsDirs: [...new Set(g.all.map((d) => d.dir))],
+    arm(l) {
+      writeLimits(g, l);
+      base = readCounters(g);
     },
     hit(l) {
-      const now = counters();
+      const now = readCounters(g);
       if (now.pidsHit > base.pidsHit) return 'nproc';
       if (now.oom > base.oom) return 'memory';
       if (l.cpuSeconds !== undefined && now.cpuNs - base.cpuNs > l.cpuSeconds * 1e9) return 'cpu';
       return null;
     },
     cpuMs() {
-      return Math.max(0, Math.round((counters().cpuNs - base.cpuNs) / 1e6));
+      return Math.max(0, Math.round((readCounters(g).cpuNs - base.cpuNs) / 1e6));
     },
     killAll() {
-      if (v2 && pids && tryWrite(path.join(pids, 'cgroup.kill'), '1')) return;
-      if (pids) tryWrite(path.join(pids, 'pids.max'), '0'); // no new forks while we kill
-      for (let round = 0; round < 20; round++) {
-        const list = procs();
-        if (list.length === 0) return;
-        for (const p of list) {
-          try {
-            process.kill(p, 'SIGKILL');
-          } catch {
-            /* gone */
-          }
-        }
-      }
+      killGroup(g);
     },
     async remove() {
       if (removed) return;
-      cg.killAll();
-      for (const d of [...all].reverse()) {
-        for (let i = 0; i < 50; i++) {
-          try {
-            fs.rmdirSync(d.dir);
-            break;
-          } catch (e) {
-            if ((e as NodeJS.ErrnoException).code === 'ENOENT') break;
-            cg.killAll();
-            await new Promise((r) => setTimeout(r, 10));
-          }
-        }
-      }
-      removed = !all.some((d) => fs.existsSync(d.dir));
+      removed = await removeGroups(g);
     },
   };
-  return cg;
 }
 
 /** Removes kiln sandbox cgroups named `kiln-*` whose sandbox is gone (`isLive(name)` false). */

@@ -2,7 +2,7 @@
  * FakeRunner: a {@link SandboxRunner} that touches no disk and runs nothing, for fast scheduler tests only.
  * Each command's outcome comes from a script function; it can fail, hit a limit or print lines.
  */
-import { ExecError } from '../util/exec.js';
+import { exitError } from '../util/exec.js';
 import { LimitError, type LimitName } from './limits.js';
 import type { OpenSandboxOptions, SandboxCommand, SandboxResult, SandboxRunner, SandboxSession } from './session.js';
 
@@ -61,16 +61,8 @@ export class FakeRunner implements SandboxRunner {
         const shown = cmd.argv.join(' ');
         if (o.limit) throw new LimitError(o.limit, shown, 'fake');
         const status = o.status ?? 0;
-        if (status !== 0 && !cmd.allowFailure) {
-          throw new ExecError({
-            command: shown,
-            reason: 'exit',
-            exitStatus: status,
-            signal: null,
-            stdout: '',
-            stderr: '',
-          });
-        }
+        const failed = exitError(shown, { exitStatus: status, stdout: '', stderr: '' }, cmd.allowFailure);
+        if (failed) throw failed;
         return { status, stdout: (o.lines ?? []).join('\n'), stderr: '', wallMs: o.delayMs ?? 0, cpuMs: 0 };
       },
       async teardown() {

@@ -46,6 +46,8 @@ export {
 } from './keep.js';
 export {
   ARCHIVE_PROXY,
+  ARCHIVE_FORWARD_REQUEST,
+  ARCHIVE_FORWARD_RESPONSE,
   archiveRules,
   archiveAllows,
   startArchiveProxy,

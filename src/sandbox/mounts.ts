@@ -221,11 +221,10 @@ export async function mountDisk(dir: string, img: string, bytes: number, files?:
 }
 
 /**
- * Removes a folder tree that may have held mounts: unmounts under it first and refuses to delete while anything
- * is still mounted there (so a bind mount of a host folder is never emptied by accident). Idempotent.
+ * Unmounts everything under `dir` before it is deleted, and throws KILN_E_SANDBOX when anything is still mounted
+ * there (so a bind mount of a host folder is never emptied by accident).
  */
-export async function removeTree(dir: string): Promise<void> {
-  if (!fs.existsSync(dir)) return;
+async function unmountForDelete(dir: string): Promise<void> {
   await unmountUnder(dir);
   if (mountsUnder(dir).length > 0) {
     throw new KilnError('KILN_E_SANDBOX', `refusing to delete ${dir}: something is still mounted under it`, {
@@ -233,6 +232,15 @@ export async function removeTree(dir: string): Promise<void> {
       exitCode: 1,
     });
   }
+}
+
+/**
+ * Removes a folder tree that may have held mounts: unmounts under it first and refuses to delete while anything
+ * is still mounted there (so a bind mount of a host folder is never emptied by accident). Idempotent.
+ */
+export async function removeTree(dir: string): Promise<void> {
+  if (!fs.existsSync(dir)) return;
+  await unmountForDelete(dir);
   fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 }
 
@@ -246,13 +254,7 @@ const pending = new Set<Promise<void>>();
  */
 export async function discardTree(dir: string, trashDir: string): Promise<void> {
   if (!fs.existsSync(dir)) return;
-  await unmountUnder(dir);
-  if (mountsUnder(dir).length > 0) {
-    throw new KilnError('KILN_E_SANDBOX', `refusing to delete ${dir}: something is still mounted under it`, {
-      hint: 'unmount it by hand (`umount -R PATH`) and retry',
-      exitCode: 1,
-    });
-  }
+  await unmountForDelete(dir);
   fs.mkdirSync(trashDir, { recursive: true });
   const target = path.join(trashDir, `${path.basename(dir)}-${process.pid}-${Date.now()}`);
   fs.renameSync(dir, target);

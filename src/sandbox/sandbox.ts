@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { run, ExecError } from '../util/exec.js';
+import { run, ExecError, exitError } from '../util/exec.js';
 import { KilnError } from '../util/errors.js';
 import { bwrapArgv, type BindMount } from './argv.js';
 import type { Cgroup } from './cgroup.js';
@@ -227,16 +227,8 @@ export class Sandbox implements SandboxSession {
     started: number,
   ): SandboxResult {
     const status = r.status ?? 1;
-    if (status !== 0 && !cmd.allowFailure) {
-      throw new ExecError({
-        command: shown,
-        reason: 'exit',
-        exitStatus: status,
-        signal: null,
-        stdout: r.stdout,
-        stderr: r.stderr,
-      });
-    }
+    const failed = exitError(shown, { exitStatus: status, stdout: r.stdout, stderr: r.stderr }, cmd.allowFailure);
+    if (failed) throw failed;
     if (status === 0 && cmd.aptCache !== undefined && cmd.network === 'archive') {
       const p = promoteDownloads(path.join(this.dir, 'apt-upper'), cmd.aptCache, this.jail.path);
       for (const x of p.refused) cmd.onLine?.(`kiln: ${x.name} not kept in the shared apt cache: ${x.why}`, 'stderr');

@@ -52,6 +52,42 @@ export class ExecError extends KilnError {
   }
 }
 
+/** How a child ended, in {@link ExecError}'s terms: exit status (null when a signal ended it), signal, output. */
+export interface ExitState {
+  readonly exitStatus: number | null;
+  readonly signal?: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The {@link ExecError} of `command`, which failed for `reason` and ended as `end` says. */
+export function execError(command: string, reason: ExecFailure, end: ExitState): ExecError {
+  return new ExecError({
+    command,
+    reason,
+    exitStatus: end.exitStatus,
+    signal: end.signal ?? null,
+    stdout: end.stdout,
+    stderr: end.stderr,
+  });
+}
+
+/**
+ * The one exit check of a finished child: the {@link ExecError} its end calls for (killed for `killedFor`, ended by a
+ * signal, or exited non-zero without `allowFailure`, in that order), or null when it succeeded.
+ */
+export function exitError(
+  command: string,
+  end: ExitState,
+  allowFailure = false,
+  killedFor: ExecFailure | null = null,
+): ExecError | null {
+  if (killedFor !== null) return execError(command, killedFor, end);
+  if ((end.signal ?? null) !== null) return execError(command, 'signal', end);
+  if (end.exitStatus !== 0 && !allowFailure) return execError(command, 'exit', end);
+  return null;
+}
+
 /** Options for {@link run}. */
 export interface RunOptions {
   cwd?: string;
@@ -167,11 +203,8 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     child.on('error', (e: NodeJS.ErrnoException) => {
       cleanup();
       reject(
-        new ExecError({
-          command,
-          reason: e.code === 'ENOENT' ? 'not-found' : 'exit',
+        execError(command, e.code === 'ENOENT' ? 'not-found' : 'exit', {
           exitStatus: null,
-          signal: null,
           stdout: '',
           stderr: e.message,
         }),
@@ -187,42 +220,14 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
         stderr: Buffer.concat(err).toString('utf8'),
         stdoutBytes,
       };
-      if (killedFor !== null) {
-        reject(
-          new ExecError({
-            command,
-            reason: killedFor,
-            exitStatus: status,
-            signal: sig,
-            stdout: res.stdout,
-            stderr: res.stderr,
-          }),
-        );
-      } else if (sig !== null) {
-        reject(
-          new ExecError({
-            command,
-            reason: 'signal',
-            exitStatus: status,
-            signal: sig,
-            stdout: res.stdout,
-            stderr: res.stderr,
-          }),
-        );
-      } else if (status !== 0 && !opts.allowFailure) {
-        reject(
-          new ExecError({
-            command,
-            reason: 'exit',
-            exitStatus: status,
-            signal: sig,
-            stdout: res.stdout,
-            stderr: res.stderr,
-          }),
-        );
-      } else {
-        resolve(res);
-      }
+      const failed = exitError(
+        command,
+        { exitStatus: status, signal: sig, stdout: res.stdout, stderr: res.stderr },
+        opts.allowFailure,
+        killedFor,
+      );
+      if (failed) reject(failed);
+      else resolve(res);
     });
   });
 }
