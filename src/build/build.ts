@@ -1,9 +1,9 @@
 /**
  * One build: a port's recipe into `.deb`s inside a sandbox over a jail, as named phases with a cleanup stack:
- * fetch → sandbox → system-depends → kiln-depends → extract → patch → configure → build → install [→ test] →
+ * port-files → fetch → sandbox → system-depends → kiln-depends → extract → patch → configure → build → install [→ test] →
  * package, then teardown. Every phase is logged to the port's log with timestamps; a failure records the phase it
  * died in and why (exit status, limit, checksum, ...). A `build.system: debian` port (a Debian source package) runs
- * the phases of `debian.ts` instead (fetch → sandbox → extract → patch → version → build-depends → build → package).
+ * `port-files`, then the phases of `debian.ts` (fetch → sandbox → extract → patch → version → build-depends → build → package).
  */
 import fs from 'node:fs';
 import path from 'node:path';
