@@ -16,6 +16,7 @@ import { cleanupStaleSandboxes } from '../sandbox/index.js';
 import { loadConfig } from '../config/index.js';
 import { layersRoot } from '../layers/index.js';
 import type { LayerSpec } from '../build/index.js';
+import { DEB_RELATION_RE } from '../recipe/index.js';
 import { authHeader, downloadBlob, extractTarball, TransferError, uploadBlob, writePortFiles } from './blobs.js';
 import crypto from 'node:crypto';
 import { connectRedis, redisOptions, WorkerRegistry } from './registry.js';
@@ -379,6 +380,19 @@ export async function startWorker(o: DistWorkerOptions): Promise<DistWorker> {
 }
 
 /** The worker's dependency layers for a jail (its home's kiln.yaml `cache.layers_mb`; none when 0 or unreadable). */
+/**
+ * The names of a job's shared layer the worker accepts: package names (a Debian port's Build-Depends, resolved) and
+ * relations as recipes write them in `depends.system` (`libfoo-dev (>= 1.2)`, `a | b`); anything else is dropped.
+ */
+export function sharedLayerNames(shared: readonly unknown[] | undefined): string[] {
+  return (shared ?? []).filter(
+    (n): n is string =>
+      typeof n === 'string' &&
+      n.length <= 512 &&
+      (DEB_RELATION_RE.test(n) || /^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?$/.test(n)),
+  );
+}
+
 function layersOf(home: string, jailIdentity: string, shared?: readonly string[]): { layers?: LayerSpec } {
   let mb = 8192;
   try {
@@ -387,7 +401,7 @@ function layersOf(home: string, jailIdentity: string, shared?: readonly string[]
     return {};
   }
   if (mb <= 0) return {};
-  const names = (shared ?? []).filter((n) => typeof n === 'string' && /^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?$/.test(n));
+  const names = sharedLayerNames(shared);
   return {
     layers: {
       root: layersRoot(home),

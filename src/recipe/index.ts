@@ -10,6 +10,7 @@ export {
   BuildSchema,
   InstallSchema,
   PACKAGE_NAME_RE,
+  DEB_RELATION_RE,
   VERSION_RE,
   ORIGIN_RE,
   OPTION_NAME_RE,

@@ -96,10 +96,13 @@ export function versionProblem(v: string): string | undefined {
 
 const origin = z.string().regex(ORIGIN_RE, 'must be an origin CATEGORY/NAME');
 /** A Debian package relation as written in a control file (`libc6`, `libfoo (>= 1.2)`, `a | b`). */
+/** A Debian package relation as recipes write one: a name, optionally `:arch`, a version relation, alternatives. */
+export const DEB_RELATION_RE =
+  /^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?( *\([<>=]{1,2} *[^()\s]+\))?( *\| *[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?( *\([<>=]{1,2} *[^()\s]+\))?)*$/;
 const debRelation = z
   .string()
   .regex(
-    /^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?( *\([<>=]{1,2} *[^()\s]+\))?( *\| *[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?( *\([<>=]{1,2} *[^()\s]+\))?)*$/,
+    DEB_RELATION_RE,
     'must be a Debian package name, optionally with a version relation such as "libfoo (>= 1.2)"',
   );
 const args = z.array(z.string());
