@@ -15,6 +15,7 @@ export {
 export { kilnSonameMap, kilnRunDeps, packageDebs, type BuiltPackage } from './deps.js';
 export { debianPortVersion, poolFileUrl, DBGSYM_DIR, type DebianBuildOutput } from './debian.js';
 export { ccacheDir, ccacheRoot, CCACHE_MOUNT, type CcacheSpec } from './ccache.js';
+export { systemWithCcache } from './ccache-bind.js';
 export { dependencyLayer, type LayerSpec, type LayerRequest } from './layer-phase.js';
 export { debBuildWords, type DebBuildWordsInput } from './debian-text.js';
 export {

@@ -2,14 +2,13 @@
  * A bulk's build phase: the scheduler over the ports to build, N builders fed by it, the progress events and ETA,
  * and one port started on a free builder.
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { subDag, type Dag } from '../graph/index.js';
 import { createScheduler, type Scheduler } from '../scheduler/index.js';
 import type { Port } from '../recipe/index.js';
 import type { BulkRow, PackageRow } from '../store/index.js';
-import type { LayerSpec } from '../build/index.js';
+import { systemWithCcache, type LayerSpec } from '../build/index.js';
 import { buildDependNames } from '../debian/index.js';
 import { hostArch } from '../jail/index.js';
 import { layersRoot } from '../layers/index.js';
@@ -80,7 +79,7 @@ export interface BuildState extends BuildPhaseInput {
  */
 function layerSpec(o: RunBulkOptions): LayerSpec | undefined {
   if (!o.layers || o.layers.maxMb <= 0 || o.runner) return undefined;
-  const ccache = o.ccache !== undefined && !fs.existsSync(path.join(o.jail.path, 'usr/bin/ccache'));
+  const withCcache = o.ccache !== undefined;
   const members = o.plan.build.map((origin) => o.ports.get(origin)).filter((p): p is Port => p !== undefined);
   // Archive packages only: not what a member of this bulk makes (kiln's are installed per build). A virtual name
   // (debhelper-compat) stays: apt takes its one provider, and a shared layer apt cannot make is skipped.
@@ -90,10 +89,11 @@ function layerSpec(o: RunBulkOptions): LayerSpec | undefined {
     const d = p.debian;
     if (p.recipe.build.system === 'debian' && d) {
       const names = buildDependNames([d.buildDepends, d.buildDependsArch, d.buildDependsIndep], o.jail.arch, profiles);
-      return [...names.filter((n) => !made.has(n)), 'fakeroot', ...(ccache ? ['ccache'] : [])];
+      return [...names.filter((n) => !made.has(n)), 'fakeroot', ...systemWithCcache([], withCcache, o.jail.path)];
     }
+    // As the build adds it (a port without system dependencies makes no layer: it asks for none).
     const sys = p.recipe.depends.system;
-    return ccache && sys.length > 0 && !sys.includes('ccache') ? [...sys, 'ccache'] : [...sys];
+    return sys.length > 0 ? [...systemWithCcache(sys, withCcache, o.jail.path)] : [];
   });
   return {
     root: layersRoot(o.home),
