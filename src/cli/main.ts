@@ -2,7 +2,6 @@
  * kiln's entry point: picks the subcommand, resolves `--home`, runs the handler, and turns errors into
  * one line per problem on stderr and the exit code of the CLI spec.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError, formatProblems, InputError } from '../util/errors.js';
 import type { CliContext, CommandHandler } from './context.js';
@@ -68,8 +67,8 @@ export async function main(argv: string[], ctx?: Partial<CliContext>): Promise<n
   }
   // A whole-tree bulk or simulation scans every recipe: start the scan's loader workers first thing, so that their
   // start-up overlaps this thread's imports of the command (tree/pool.ts, tree/ref.ts and tree/scan-cache-key.ts
-  // import nothing heavy, by design); for a tree given as a folder that has a scan cache file, one of them walks it
-  // at once for the cache (without one, the scan loads every recipe, and a walk would only keep a worker from it).
+  // import nothing heavy, by design); for a tree given as a folder, one of them walks it at once: with a scan cache
+  // file, for the cache; without one, the walk gives the scan its job list while this thread is still importing.
   if ((name === 'bulk' || name === 'simulate') && rest.some((a) => a === '--all' || /^-[nCt]*a[nCt]*$/.test(a))) {
     const [{ treeLayersFromArgs }, key, pool] = await Promise.all([
       import('../tree/ref.js'),
@@ -78,7 +77,7 @@ export async function main(argv: string[], ctx?: Partial<CliContext>): Promise<n
     ]);
     const layers = treeLayersFromArgs(rest, full.cwd);
     const file = layers && key.scanCacheFile({ dir: key.scanCacheDir(full.home) }, layers);
-    pool.prestartLoaders(name === 'bulk' && file !== undefined && fs.existsSync(file) ? layers : undefined);
+    pool.prestartLoaders(name === 'bulk' && file !== undefined ? layers : undefined);
   }
   try {
     const handler: CommandHandler = await commandHandler(entry);

@@ -11,7 +11,7 @@ import { ORIGIN_RE, lazyParts, type Port, type PortLoad } from '../recipe/index.
 import { indexTree } from './merge.js';
 import { estimatePorts, hasPort } from './layout.js';
 import { PARALLEL_MIN_JOBS, askWalk, loadAll, startLoaders, stopLoaders, takeWalk, type LoadJob } from './parallel.js';
-import { dropPrestarted, dropPrestartedWalk, dropWalk, takePrestarted, type LoaderPool } from './pool.js';
+import { dropPrestarted, dropWalk, takePrestarted, walkKey, type LoaderPool } from './pool.js';
 import type { TreeLayer, TreeRef } from './ref.js';
 import { RACY_MS, isRacy } from './scan-cache-index.js';
 import type { ScanCacheOptions } from './scan-cache-key.js';
@@ -39,8 +39,8 @@ interface Kept {
   readonly job: number;
 }
 
-function winnersOf(ref: TreeRef, cacheFileExists: boolean, pool: LoaderPool | undefined, asked: boolean): Winners {
-  if (cacheFileExists) {
+function winnersOf(ref: TreeRef, walk: boolean, pool: LoaderPool | undefined, asked: boolean): Winners {
+  if (walk) {
     const w = asked ? takeWalk(pool!, ref.layers) : walkTree(ref.layers);
     if (!w.ok) return winnersOf(ref, false, pool, false);
     return {
@@ -79,9 +79,12 @@ export function scanCached(ref: TreeRef, opts: ScanOptions, cacheOpts: ScanCache
     if (pool && opts.workers !== 0) asked = askWalk(pool, ref.layers);
     if (pool && !asked) dropWalk(pool);
   } else {
-    dropPrestartedWalk(); // a walk asked at prestart is of no use without a cache
     pool = opts.workers !== 0 && estimatePorts(ref) >= minJobs ? startLoaders(opts.workers) : undefined;
-    if (!pool) dropPrestarted();
+    // A walk of these layers asked at prestart (`kiln bulk -p DIR`) gives the winners while this thread was importing
+    // kiln; any other walk is not wanted.
+    asked = pool !== undefined && pool.walked === walkKey(ref.layers);
+    if (pool && !asked) dropWalk(pool);
+    dropPrestarted(); // a prestarted pool not adopted
   }
   let cache: ScanCache | undefined;
   let made: Port[] | undefined;
@@ -96,7 +99,7 @@ export function scanCached(ref: TreeRef, opts: ScanOptions, cacheOpts: ScanCache
       made = new Array<Port>(cache.size);
       for (let e = 0; e < cache.size; e++) made[e] = cache.port(e);
     }
-    win = winnersOf(ref, have, pool, asked);
+    win = winnersOf(ref, have || asked, pool, asked);
     for (let i = 0; i < win.origins.length; i++) {
       const origin = win.origins[i]!;
       // An origin of the cache is a valid one (`checkIndex`): only the others are matched against ORIGIN_RE.
