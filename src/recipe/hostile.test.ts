@@ -124,6 +124,11 @@ test('a port folder that is a symlink out of the tree is refused', () => {
       problemsOf(path.join(tree, 'misc', 'evil-dir')).join('\n'),
       /evil-dir:1:1: -: not a regular folder \(a symlink to .*outside the tree\)/,
     );
+    // Nothing is read through it: a broken recipe there gives the folder's problem only, none of its text.
+    fs.writeFileSync(path.join(outside, 'port.yaml'), 'version: "SECRET-VALUE-123"\nsummary: [\n');
+    const only = problemsOf(path.join(tree, 'misc', 'evil-dir'));
+    assert.equal(only.length, 1, only.join('\n'));
+    assert.doesNotMatch(only[0]!, /SECRET/);
     // A tree scan, which leaves the folder's other files to the build, still refuses the folder itself.
     const scanned = loadPortLazy(
       path.join(tree, 'misc', 'evil-dir'),

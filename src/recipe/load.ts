@@ -197,6 +197,9 @@ function treeRootOf(absDir: string, origin: string): string {
   return absDir;
 }
 
+/** No problem (shared: never pushed to). */
+const NO_PROBLEMS: Problem[] = [];
+
 /** The port folder itself (or its category folder) as a symlink out of the tree: a problem (else undefined). */
 function portDirProblem(absDir: string, root: string, memo: LoadMemo): Problem | undefined {
   // The common case of a scan: a plain sub-folder of the last port's category folder, which is in the tree.
@@ -218,13 +221,12 @@ function portDirProblem(absDir: string, root: string, memo: LoadMemo): Problem |
 
 /**
  * Port files that are not regular files or folders (FIFOs, devices, sockets) or symlinks leaving the tree:
- * refused, since the whole port folder reaches the build. Bounded walk. With `memo.deferFiles` (a tree scan) only
- * the folder itself is checked here.
+ * refused, since the whole port folder reaches the build. Bounded walk. A tree scan (`memo.deferFiles`) does not
+ * call it: the build does ({@link portFolderProblems}).
  */
 function portFileProblems(absDir: string, root: string, patches: ReadonlySet<string>, memo: LoadMemo): Problem[] {
   const dirProblem = portDirProblem(absDir, root, memo);
   if (dirProblem) return [dirProblem];
-  if (memo.deferFiles) return [];
   const out: Problem[] = [];
   const realRoot = realRootOf(root, memo);
   let seen = 0;
@@ -415,6 +417,9 @@ function loadWith<R extends { readonly patches: readonly string[]; readonly name
     contentHash: '',
   });
   const root = treeRootOf(absDir, origin);
+  // Nothing is opened through a port or category folder that leaves the tree.
+  const dirProblem = portDirProblem(absDir, root, memo);
+  if (dirProblem) return failed([dirProblem]);
   let bytes: Buffer;
   try {
     memo.recipeStat = undefined;
@@ -430,7 +435,9 @@ function loadWith<R extends { readonly patches: readonly string[]; readonly name
   const { recipe, problems } = parse(text, file, origin);
   if (!recipe) return failed(problems);
   const pkgname = recipe.name ?? origin.slice(origin.indexOf('/') + 1);
-  const strange = portFileProblems(absDir, root, new Set(recipe.patches.map((p) => nodePath.join(absDir, p))), memo);
+  const strange = memo.deferFiles
+    ? NO_PROBLEMS
+    : portFileProblems(absDir, root, new Set(recipe.patches.map((p) => nodePath.join(absDir, p))), memo);
   if (strange.length > 0 && recipe.patches.length === 0) return failed(strange);
   if (recipe.patches.length === 0) {
     return { recipe, problems, dir: absDir, path: file, text, pkgname, contentHash: oneShotHash('sha256', bytes) };
