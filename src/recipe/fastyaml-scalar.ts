@@ -4,6 +4,7 @@
  * `s` at absolute offsets up to the line end `le` and throws {@link NOT_SUBSET} for anything the full
  * parser might read differently; {@link fastYaml} turns that into `undefined`.
  */
+import { keySeqHash, makeObject } from './fastyaml-object.js';
 
 /** Thrown inside the parser to abandon the fast path; never escapes `fastYaml`. */
 class NotSubset {}
@@ -127,14 +128,18 @@ export function keyAt(s: string, start: number, end: number): string {
   return s.slice(start, end);
 }
 
+/** Most keys one mapping may have in the subset (the duplicate check of other keys is a linear search). */
+const MAX_KEYS = 64;
+
 /**
  * Adds key `key` (just returned by {@link keyAt}) to a mapping's seen set `seen` (known keys' bits) and
- * returns the new set, or -1 when the mapping `out` already has it or it is not a valid key. Known keys
- * are a bit test, others a property lookup.
+ * returns the new set, or -1 when the mapping's `keys` already hold it, it is not a valid key, or the
+ * mapping is too big. Known keys are a bit test, others a search.
  */
-export function markKey(seen: number, out: object, key: string): number {
+export function markKey(seen: number, keys: readonly string[], key: string): number {
+  if (keys.length >= MAX_KEYS) return -1;
   const id = keyId;
-  if (id < 0) return Object.prototype.hasOwnProperty.call(out, key) || !validKey(key) ? -1 : seen;
+  if (id < 0) return keys.indexOf(key) >= 0 || !validKey(key) ? -1 : seen;
   const bit = KEY_BIT[id]!;
   return Math.floor(seen / bit) % 2 === 1 ? -1 : seen + bit;
 }
@@ -441,23 +446,27 @@ function flowList(s: string, p: number, le: number, depth: number): unknown[] {
 
 /** A flow mapping `{...}` at `s[p]`. */
 function flowMap(s: string, p: number, le: number, depth: number): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+  const keys: string[] = [];
+  const vals: unknown[] = [];
   let seen = 0;
+  let hash = 0;
   p = spaces(s, p + 1, le);
   if (p < le && s.charCodeAt(p) === 0x7d) {
     stop = p + 1;
-    return out;
+    return {};
   }
   for (;;) {
     const k = keyEnd(s, p, le);
     if (k === p || k + 1 >= le || s.charCodeAt(k) !== 0x3a || s.charCodeAt(k + 1) !== 0x20) throw NOT_SUBSET;
     const key = keyAt(s, p, k);
-    seen = markKey(seen, out, key);
+    hash = keySeqHash(hash, keyId);
+    seen = markKey(seen, keys, key);
     if (seen < 0) throw NOT_SUBSET;
     p = spaces(s, k + 2, le);
     if (p >= le || s.charCodeAt(p) === 0x2c || s.charCodeAt(p) === 0x7d) throw NOT_SUBSET;
-    out[key] = flowValue(s, p, le, depth + 1);
+    keys.push(key);
+    vals.push(flowValue(s, p, le, depth + 1));
     p = flowNext(s, le, 0x7d);
-    if (p < 0) return out;
+    if (p < 0) return makeObject(keys, vals, hash);
   }
 }

@@ -17,6 +17,7 @@ import {
   flowValue,
   keyAt,
   keyEnd,
+  keyId,
   markKey,
   plainValue,
   resetScan,
@@ -25,6 +26,7 @@ import {
   spaces,
   stop,
 } from './fastyaml-scalar.js';
+import { keySeqHash, makeObject } from './fastyaml-object.js';
 
 /** Characters outside this set (tabs, CR, control, astral, U+2028/9, BOM...) are left to the full parser. */
 const ODD = /[^\n\x20-\x7e\u00a1-\u2027\u202a-\ud7ff\ue000-\ufffc]/;
@@ -87,8 +89,10 @@ class Parser {
 
   map(n: number): Record<string, unknown> {
     const s = this.s;
-    const out: Record<string, unknown> = {};
+    const keys: string[] = [];
+    const vals: unknown[] = [];
     let seen = 0;
+    let hash = 0;
     while (this.skip()) {
       if (this.ind < n) break;
       if (this.ind > n) throw NOT_SUBSET;
@@ -97,11 +101,13 @@ class Parser {
       if (k === start || k >= this.le || s.charCodeAt(k) !== 0x3a || (k + 1 < this.le && s.charCodeAt(k + 1) !== 0x20))
         throw NOT_SUBSET;
       const key = keyAt(s, start, k);
-      seen = markKey(seen, out, key);
+      hash = keySeqHash(hash, keyId);
+      seen = markKey(seen, keys, key);
       if (seen < 0) throw NOT_SUBSET;
-      out[key] = this.value(k + 1, n, false);
+      keys.push(key);
+      vals.push(this.value(k + 1, n, false));
     }
-    return out;
+    return makeObject(keys, vals, hash);
   }
 
   list(n: number): unknown[] {
