@@ -4,37 +4,33 @@
  * `s` at absolute offsets up to the line end `le` and throws {@link NOT_SUBSET} for anything the full
  * parser might read differently; {@link fastYaml} turns that into `undefined`.
  */
-import { keySeqHash, makeObject } from './fastyaml-object.js';
+import { addKey, closeMap, hasKey, keyCount, keySeqHash, openMap, setValue } from './fastyaml-object.js';
 
 /** Thrown inside the parser to abandon the fast path; never escapes `fastYaml`. */
 class NotSubset {}
 export const NOT_SUBSET = new NotSubset();
 
-/** Keys of the subset: identifiers and option / variable names (`[A-Za-z0-9_.\-/+]`), by char code. */
+/** The characters of keys in the subset (`[A-Za-z0-9_.\-/+]`): char code → 1 + its index here, else 0. */
+const KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-/+';
 const KEY_CHAR = new Uint8Array(128);
-for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-/+') KEY_CHAR[ch.charCodeAt(0)] = 1;
+for (let i = 0; i < KEY_ALPHABET.length; i++) KEY_CHAR[KEY_ALPHABET.charCodeAt(i)] = i + 1;
+const NA = KEY_ALPHABET.length + 1;
 
-/** A hash of the key {@link keyEnd} last scanned, for {@link keyAt}. */
-let keyHash = 0;
+/** The state of the known-key trie (see {@link TRIE}) {@link keyEnd} ended in. */
+let keyState = 0;
 
-/** End of the key that starts at `p` in `s` (before `le`); sets {@link keyHash}. */
+/** End of the key that starts at `p` in `s` (before `le`); walks the known-key trie on the way. */
 export function keyEnd(s: string, p: number, le: number): number {
-  let h = 0;
+  let st = 1;
   while (p < le) {
     const c = s.charCodeAt(p);
-    if (c >= 128 || KEY_CHAR[c] !== 1) break;
-    h = (h * 31 + c) | 0;
+    const a = c < 128 ? KEY_CHAR[c]! : 0;
+    if (a === 0) break;
+    st = TRIE[st * NA + a]!; // 0 (no known key starts so) stays 0
     p++;
   }
-  keyHash = h;
+  keyState = st;
   return p;
-}
-
-/** The hash {@link keyEnd} computes, of a whole string. */
-function hashOf(k: string): number {
-  let h = 0;
-  for (let i = 0; i < k.length; i++) h = (h * 31 + k.charCodeAt(i)) | 0;
-  return h;
 }
 
 /**
@@ -91,11 +87,28 @@ const KNOWN_KEYS = [
   'LDFLAGS',
   'CPPFLAGS',
 ] as const;
-/** Known keys' numbers (index in KNOWN_KEYS) by hash (low bits); the buckets are checked character by character. */
-const KEY_MASK = 1023;
-const KEY_TABLE: number[][] = [];
-for (let i = 0; i <= KEY_MASK; i++) KEY_TABLE.push([]);
-for (let i = 0; i < KNOWN_KEYS.length; i++) KEY_TABLE[hashOf(KNOWN_KEYS[i]!) & KEY_MASK]!.push(i);
+/**
+ * The known keys as a trie over KEY_ALPHABET: state 0 is "no known key", 1 the root; the state after
+ * character `a` (1 + alphabet index) from state `st` is `TRIE[st * NA + a]`; ACCEPT[st] is 1 + the number
+ * of the known key ending there, else 0. One pass over a key finds it, without comparing strings.
+ */
+const TRIE_STATES = 2 + KNOWN_KEYS.reduce((n, k) => n + k.length, 0);
+const TRIE = new Int16Array(TRIE_STATES * NA);
+const ACCEPT = new Int16Array(TRIE_STATES);
+{
+  let states = 2;
+  for (let id = 0; id < KNOWN_KEYS.length; id++) {
+    const k = KNOWN_KEYS[id]!;
+    let st = 1;
+    for (let i = 0; i < k.length; i++) {
+      const a = KEY_CHAR[k.charCodeAt(i)]!;
+      if (a === 0) throw new Error(`fastyaml: known key ${k} outside the key alphabet`);
+      if (TRIE[st * NA + a] === 0) TRIE[st * NA + a] = states++;
+      st = TRIE[st * NA + a]!;
+    }
+    ACCEPT[st] = id + 1;
+  }
+}
 /** At most 52 known keys: a mapping's seen set is a number, bit i = 2 ** i (exact in a double). */
 if (KNOWN_KEYS.length > 52) throw new Error('fastyaml: too many known keys for the seen bits');
 const KEY_BIT = KNOWN_KEYS.map((_k, i) => 2 ** i);
@@ -103,29 +116,14 @@ const KEY_BIT = KNOWN_KEYS.map((_k, i) => 2 ** i);
 /** The number of the known key {@link keyAt} last returned, or -1 when it sliced the text. */
 export let keyId = -1;
 
-/** Does `s[start, end)` read `k`? */
-function sameKey(s: string, start: number, end: number, k: string): boolean {
-  if (k.length !== end - start) return false;
-  for (let i = 0; i < k.length; i++) if (s.charCodeAt(start + i) !== k.charCodeAt(i)) return false;
-  return true;
-}
-
 /**
  * The key `s[start, end)` just scanned by {@link keyEnd}: a known key's string when it is one (sets
  * {@link keyId}), else a slice of `s`.
  */
 export function keyAt(s: string, start: number, end: number): string {
-  const cands = KEY_TABLE[keyHash & KEY_MASK]!;
-  for (let i = 0; i < cands.length; i++) {
-    const id = cands[i]!;
-    const k = KNOWN_KEYS[id]!;
-    if (sameKey(s, start, end, k)) {
-      keyId = id;
-      return k;
-    }
-  }
-  keyId = -1;
-  return s.slice(start, end);
+  const id = ACCEPT[keyState]! - 1;
+  keyId = id;
+  return id >= 0 ? KNOWN_KEYS[id]! : s.slice(start, end);
 }
 
 /** Most keys one mapping may have in the subset (the duplicate check of other keys is a linear search). */
@@ -133,13 +131,13 @@ const MAX_KEYS = 64;
 
 /**
  * Adds key `key` (just returned by {@link keyAt}) to a mapping's seen set `seen` (known keys' bits) and
- * returns the new set, or -1 when the mapping's `keys` already hold it, it is not a valid key, or the
- * mapping is too big. Known keys are a bit test, others a search.
+ * returns the new set, or -1 when the mapping (starting at `base`, `fastyaml-object.ts`) already holds
+ * it, it is not a valid key, or the mapping is too big. Known keys are a bit test, others a search.
  */
-export function markKey(seen: number, keys: readonly string[], key: string): number {
-  if (keys.length >= MAX_KEYS) return -1;
+export function markKey(seen: number, base: number, key: string): number {
+  if (keyCount(base) >= MAX_KEYS) return -1;
   const id = keyId;
-  if (id < 0) return keys.indexOf(key) >= 0 || !validKey(key) ? -1 : seen;
+  if (id < 0) return hasKey(base, key) || !validKey(key) ? -1 : seen;
   const bit = KEY_BIT[id]!;
   return Math.floor(seen / bit) % 2 === 1 ? -1 : seen + bit;
 }
@@ -446,8 +444,6 @@ function flowList(s: string, p: number, le: number, depth: number): unknown[] {
 
 /** A flow mapping `{...}` at `s[p]`. */
 function flowMap(s: string, p: number, le: number, depth: number): Record<string, unknown> {
-  const keys: string[] = [];
-  const vals: unknown[] = [];
   let seen = 0;
   let hash = 0;
   p = spaces(s, p + 1, le);
@@ -455,18 +451,19 @@ function flowMap(s: string, p: number, le: number, depth: number): Record<string
     stop = p + 1;
     return {};
   }
+  const base = openMap();
   for (;;) {
     const k = keyEnd(s, p, le);
     if (k === p || k + 1 >= le || s.charCodeAt(k) !== 0x3a || s.charCodeAt(k + 1) !== 0x20) throw NOT_SUBSET;
     const key = keyAt(s, p, k);
     hash = keySeqHash(hash, keyId);
-    seen = markKey(seen, keys, key);
+    seen = markKey(seen, base, key);
     if (seen < 0) throw NOT_SUBSET;
     p = spaces(s, k + 2, le);
     if (p >= le || s.charCodeAt(p) === 0x2c || s.charCodeAt(p) === 0x7d) throw NOT_SUBSET;
-    keys.push(key);
-    vals.push(flowValue(s, p, le, depth + 1));
+    const slot = addKey(key);
+    setValue(slot, flowValue(s, p, le, depth + 1));
     p = flowNext(s, le, 0x7d);
-    if (p < 0) return makeObject(keys, vals, hash);
+    if (p < 0) return closeMap(base, hash);
   }
 }

@@ -26,7 +26,7 @@ import {
   spaces,
   stop,
 } from './fastyaml-scalar.js';
-import { keySeqHash, makeObject } from './fastyaml-object.js';
+import { addKey, closeMap, keySeqHash, openMap, resetMaps, setValue } from './fastyaml-object.js';
 
 /** Characters outside this set (tabs, CR, control, astral, U+2028/9, BOM...) are left to the full parser. */
 const ODD = /[^\n\x20-\x7e\u00a1-\u2027\u202a-\ud7ff\ue000-\ufffc]/;
@@ -89,8 +89,7 @@ class Parser {
 
   map(n: number): Record<string, unknown> {
     const s = this.s;
-    const keys: string[] = [];
-    const vals: unknown[] = [];
+    const base = openMap();
     let seen = 0;
     let hash = 0;
     while (this.skip()) {
@@ -102,12 +101,12 @@ class Parser {
         throw NOT_SUBSET;
       const key = keyAt(s, start, k);
       hash = keySeqHash(hash, keyId);
-      seen = markKey(seen, keys, key);
+      seen = markKey(seen, base, key);
       if (seen < 0) throw NOT_SUBSET;
-      keys.push(key);
-      vals.push(this.value(k + 1, n, false));
+      const slot = addKey(key);
+      setValue(slot, this.value(k + 1, n, false));
     }
-    return makeObject(keys, vals, hash);
+    return closeMap(base, hash);
   }
 
   list(n: number): unknown[] {
@@ -215,6 +214,7 @@ export function fastYaml(text: string): Record<string, unknown> | undefined {
   if (ODD.test(text)) return undefined; // one native scan (irregexp), faster than a charCodeAt loop
   const p = new Parser(text);
   resetScan();
+  resetMaps();
   try {
     // Comments, then an optional `---`, then one block mapping at column 0, then nothing.
     while (p.pos < p.len) {
