@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
+import { z } from 'zod';
 import { FAIL, compileSchema } from './compile.js';
 import { fastYaml } from './fastyaml.js';
 import { RecipeSchema } from './schema.js';
@@ -218,6 +219,7 @@ test('2,000 random mutations of valid recipes: accepted, or well-formed located 
         `${ctx}\nfast parser accepted what yaml rejects`,
       );
       assert.deepEqual(f, doc.toJS(), `${ctx}\nfast parser differs from yaml`);
+      assert.equal(JSON.stringify(f), JSON.stringify(doc.toJS()), `${ctx}\nfast parser: other key order`);
     }
     // ...and so must the whole fast path with the positioned path.
     const slow = parseSlow(text, file, origin);
@@ -248,6 +250,7 @@ test('the fast YAML subset parser agrees with the full parser on 4,000 more muta
       `${ctx}\nfast parser accepted what yaml rejects`,
     );
     assert.deepEqual(f, doc.toJS(), `${ctx}\nfast parser differs from yaml`);
+    assert.equal(JSON.stringify(f), JSON.stringify(doc.toJS()), `${ctx}\nfast parser: other key order`);
   }
   t.diagnostic(`fast parser answered for ${answered} of 4000`);
   assert.ok(answered > 1000);
@@ -291,4 +294,96 @@ test('the compiled validator agrees with zod: same verdict, same output, same ke
     agreed++;
   }
   assert.ok(agreed > 300, `only ${agreed} accepted mutants compared`);
+});
+
+test('the compiled validator agrees with zod on every inlined shape (scalars, checks, optional, default, lists)', () => {
+  const Inner = z.object({ n: z.number().int().min(0).max(16).default(1), s: z.string().min(1).optional() }).strict();
+  const schema = z
+    .object({
+      str: z.string(),
+      re: z.string().regex(/^[a-z]+$/).optional(),
+      nonEmpty: z.string().min(1).regex(/^[^\n]*$/).default(''),
+      url: z.string().url().optional(),
+      refined: z.string().refine((x) => x !== '..').optional(),
+      int: z.number().int().positive().optional(),
+      gt: z.number().gt(-1).lt(10).optional(),
+      num: z.number().default(2.5),
+      bool: z.boolean().default(true),
+      en: z.enum(['a', 'b']).optional(),
+      lit: z.union([z.literal('x'), z.literal(1), z.array(z.enum(['p', 'q'])).min(1)]).default('x'),
+      list: z.array(z.string().regex(/^[a-z]+$/)).default([]),
+      nums: z.array(z.number().int()).optional(),
+      nonEmptyList: z.array(z.string()).min(1).optional(),
+      inner: Inner.default({ n: 1 }),
+      inners: z.array(Inner).default([]),
+      rec: z.record(z.string().regex(/^[A-Z]+$/), z.string()).default({}),
+    })
+    .strict();
+  const validate = compileSchema(schema)!;
+  const checkOnly = compileSchema(schema, { checkOnly: ['inner', 'inners', 'list', 'url', 'rec'] })!;
+  assert.ok(validate && checkOnly);
+  // Values a YAML document can hold (never `undefined`: zod keeps a key given as undefined, the compiled
+  // validator omits it; parsed YAML has no such key).
+  const VALS: unknown[] = [
+    null, '', 'abc', 'ABC', 'a\nb', '..', ' https://e.org/ ', 'https://e.org/x', 'not a url',
+    0, -1, 1, 2.5, 10, 16, 17, NaN, Infinity, -0, 2 ** 60, true, false, 'x', 'a', 'p', [], ['p'], ['p', 'z'],
+    ['abc'], ['abc', 1], [1, 2], [1.5], {}, { n: 3 }, { n: 3, s: '' }, { n: 3, x: 1 }, [{ n: 2 }], [{}, { s: 'y' }],
+    { A: 'x' }, { a: 'x' }, { A: 1 },
+  ];
+  // Mostly values each key accepts (so that most cases pass), sometimes any value.
+  const GOOD: Record<string, unknown[]> = {
+    str: ['', 'x'],
+    re: ['abc'],
+    nonEmpty: ['a b'],
+    url: ['https://e.org/x', 'http://h/'],
+    refined: ['.', 'x'],
+    int: [1, 7],
+    gt: [0, 9.5],
+    num: [0, -3.5],
+    bool: [false],
+    en: ['a', 'b'],
+    lit: ['x', 1, ['p', 'q']],
+    list: [[], ['a', 'b']],
+    nums: [[], [1, -2]],
+    nonEmptyList: [['']],
+    inner: [{}, { n: 0, s: 'y' }],
+    inners: [[{ n: 16 }], []],
+    rec: [{ A: 'x', B: '' }],
+  };
+  const keys = Object.keys(schema.shape);
+  const rnd = prng(4242);
+  let accepted = 0;
+  for (let n = 0; n < 6000; n++) {
+    const v: Record<string, unknown> = { str: 's' };
+    for (const k of keys) {
+      const r = rnd();
+      if (r < 0.3) v[k] = GOOD[k]![Math.floor(rnd() * GOOD[k]!.length)];
+      else if (r < 0.4) v[k] = VALS[Math.floor(rnd() * VALS.length)];
+    }
+    if (rnd() < 0.05) v.extra = 1;
+    if (rnd() < 0.05) delete v.str;
+    const ctx = `case ${n}: ${JSON.stringify(v)}`;
+    const zr = schema.safeParse(structuredClone(v));
+    const c = validate(structuredClone(v));
+    const e = checkOnly(structuredClone(v));
+    if (!zr.success) {
+      assert.equal(c, FAIL, `${ctx}\ncompiled validator accepted what zod rejects`);
+      assert.equal(e, FAIL, `${ctx}\ncheck-only validator accepted what zod rejects`);
+      continue;
+    }
+    // The compiled validator may answer FAIL only where zod rewrites the value (the URL check trims it).
+    if (c === FAIL) {
+      assert.ok(typeof v.url === 'string' && v.url !== v.url.trim(), `${ctx}\ncompiled validator rejected what zod accepts`);
+      assert.equal(e, FAIL, ctx);
+      continue;
+    }
+    accepted++;
+    assert.deepStrictEqual(c, zr.data, ctx);
+    assert.equal(JSON.stringify(c), JSON.stringify(zr.data), ctx);
+    const checked = ['inner', 'inners', 'list', 'url', 'rec'];
+    const want = Object.fromEntries(Object.entries(zr.data).filter(([k]) => !checked.includes(k)));
+    assert.deepStrictEqual(e, want, ctx);
+    assert.equal(JSON.stringify(e), JSON.stringify(want), ctx);
+  }
+  assert.ok(accepted > 500, `only ${accepted} accepted cases compared`);
 });
