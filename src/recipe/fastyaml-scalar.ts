@@ -329,7 +329,7 @@ function scanPlainFlow(s: string, p: number, le: number): number {
 }
 
 /** The escape `\e` of a double-quoted scalar, or throws for those left to the full parser. */
-function unescape(e: number): string {
+function escaped(e: number): string {
   switch (e) {
     case 0x5c:
       return '\\';
@@ -359,7 +359,7 @@ export function doubleQuoted(s: string, p: number, le: number): string {
     if (c !== 0x5c) continue;
     out += s.slice(from, i);
     if (++i >= le) break;
-    out += unescape(s.charCodeAt(i));
+    out += escaped(s.charCodeAt(i));
     from = i + 1;
   }
   throw NOT_SUBSET; // not closed on this line

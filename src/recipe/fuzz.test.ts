@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
-import { z } from 'zod';
+import { z as zod } from 'zod';
 import { FAIL, compileSchema } from './compile.js';
 import { fastYaml } from './fastyaml.js';
 import { RecipeSchema } from './schema.js';
@@ -297,39 +297,43 @@ test('the compiled validator agrees with zod: same verdict, same output, same ke
 });
 
 test('the compiled validator agrees with zod on every inlined shape (scalars, checks, optional, default, lists)', () => {
-  const Inner = z.object({ n: z.number().int().min(0).max(16).default(1), s: z.string().min(1).optional() }).strict();
-  const schema = z
+  const LOWER = /^[a-z]+$/;
+  const ONE_LINE = /^[^\n]*$/;
+  const notDotDot = (x: string) => x !== '..';
+  const Inner = zod
+    .object({ n: zod.number().int().min(0).max(16).default(1), s: zod.string().min(1).optional() })
+    .strict();
+  const schema = zod
     .object({
-      str: z.string(),
-      re: z.string().regex(/^[a-z]+$/).optional(),
-      nonEmpty: z.string().min(1).regex(/^[^\n]*$/).default(''),
-      url: z.string().url().optional(),
-      refined: z.string().refine((x) => x !== '..').optional(),
-      int: z.number().int().positive().optional(),
-      gt: z.number().gt(-1).lt(10).optional(),
-      num: z.number().default(2.5),
-      bool: z.boolean().default(true),
-      en: z.enum(['a', 'b']).optional(),
-      lit: z.union([z.literal('x'), z.literal(1), z.array(z.enum(['p', 'q'])).min(1)]).default('x'),
-      list: z.array(z.string().regex(/^[a-z]+$/)).default([]),
-      nums: z.array(z.number().int()).optional(),
-      nonEmptyList: z.array(z.string()).min(1).optional(),
+      str: zod.string(),
+      re: zod.string().regex(LOWER).optional(),
+      nonEmpty: zod.string().min(1).regex(ONE_LINE).default(''),
+      url: zod.string().url().optional(),
+      refined: zod.string().refine(notDotDot).optional(),
+      int: zod.number().int().positive().optional(),
+      gt: zod.number().gt(-1).lt(10).optional(),
+      num: zod.number().default(2.5),
+      bool: zod.boolean().default(true),
+      en: zod.enum(['a', 'b']).optional(),
+      lit: zod.union([zod.literal('x'), zod.literal(1), zod.array(zod.enum(['p', 'q'])).min(1)]).default('x'),
+      list: zod.array(zod.string().regex(/^[a-z]+$/)).default([]),
+      nums: zod.array(zod.number().int()).optional(),
+      nonEmptyList: zod.array(zod.string()).min(1).optional(),
       inner: Inner.default({ n: 1 }),
-      inners: z.array(Inner).default([]),
-      rec: z.record(z.string().regex(/^[A-Z]+$/), z.string()).default({}),
+      inners: zod.array(Inner).default([]),
+      rec: zod.record(zod.string().regex(/^[A-Z]+$/), zod.string()).default({}),
     })
     .strict();
-  const validate = compileSchema(schema)!;
-  const checkOnly = compileSchema(schema, { checkOnly: ['inner', 'inners', 'list', 'url', 'rec'] })!;
-  assert.ok(validate && checkOnly);
+  const validate = compileSchema(schema);
+  const checkOnly = compileSchema(schema, { checkOnly: ['inner', 'inners', 'list', 'url', 'rec'] });
+  if (validate === undefined || checkOnly === undefined) assert.fail('the schema compiles');
   // Values a YAML document can hold (never `undefined`: zod keeps a key given as undefined, the compiled
   // validator omits it; parsed YAML has no such key).
-  const VALS: unknown[] = [
-    null, '', 'abc', 'ABC', 'a\nb', '..', ' https://e.org/ ', 'https://e.org/x', 'not a url',
-    0, -1, 1, 2.5, 10, 16, 17, NaN, Infinity, -0, 2 ** 60, true, false, 'x', 'a', 'p', [], ['p'], ['p', 'z'],
-    ['abc'], ['abc', 1], [1, 2], [1.5], {}, { n: 3 }, { n: 3, s: '' }, { n: 3, x: 1 }, [{ n: 2 }], [{}, { s: 'y' }],
-    { A: 'x' }, { a: 'x' }, { A: 1 },
-  ];
+  const strings = ['', 'abc', 'ABC', 'a\nb', '..', ' https://e.org/ ', 'https://e.org/x', 'not a url', 'x', 'a', 'p'];
+  const numbers = [0, -1, 1, 2.5, 10, 16, 17, NaN, Infinity, -0, 2 ** 60];
+  const lists = [[], ['p'], ['p', 'z'], ['abc'], ['abc', 1], [1, 2], [1.5], [{ n: 2 }], [{}, { s: 'y' }]];
+  const objects = [{}, { n: 3 }, { n: 3, s: '' }, { n: 3, x: 1 }, { A: 'x' }, { a: 'x' }, { A: 1 }];
+  const VALS: unknown[] = [null, true, false, ...strings, ...numbers, ...lists, ...objects];
   // Mostly values each key accepts (so that most cases pass), sometimes any value.
   const GOOD: Record<string, unknown[]> = {
     str: ['', 'x'],
@@ -364,8 +368,8 @@ test('the compiled validator agrees with zod on every inlined shape (scalars, ch
     if (rnd() < 0.05) delete v.str;
     const ctx = `case ${n}: ${JSON.stringify(v)}`;
     const zr = schema.safeParse(structuredClone(v));
-    const c = validate(structuredClone(v));
-    const e = checkOnly(structuredClone(v));
+    const c: unknown = validate(structuredClone(v));
+    const e: unknown = checkOnly(structuredClone(v));
     if (!zr.success) {
       assert.equal(c, FAIL, `${ctx}\ncompiled validator accepted what zod rejects`);
       assert.equal(e, FAIL, `${ctx}\ncheck-only validator accepted what zod rejects`);
@@ -373,7 +377,10 @@ test('the compiled validator agrees with zod on every inlined shape (scalars, ch
     }
     // The compiled validator may answer FAIL only where zod rewrites the value (the URL check trims it).
     if (c === FAIL) {
-      assert.ok(typeof v.url === 'string' && v.url !== v.url.trim(), `${ctx}\ncompiled validator rejected what zod accepts`);
+      assert.ok(
+        typeof v.url === 'string' && v.url !== v.url.trim(),
+        `${ctx}\ncompiled validator rejected what zod accepts`,
+      );
       assert.equal(e, FAIL, ctx);
       continue;
     }
