@@ -8,6 +8,7 @@
  */
 import {
   type Check,
+  type Def,
   type Schema,
   Gen,
   Unsupported,
@@ -117,39 +118,10 @@ function compileNode(s: Schema): Fn {
       const inner = compileNode(d.innerType!);
       return (v) => (v === undefined ? d.defaultValue : inner(v)); // zod returns the default as is (a shallow copy)
     }
-    case 'array': {
-      const el = compileNode(d.element!);
-      // The caller's value is a fresh parse nobody else holds: when every element comes out as it went in
-      // (strings, numbers), the array itself is the output, as zod's copy would equal it.
-      return (v) => {
-        if (!Array.isArray(v)) return FAIL;
-        let out: unknown[] | undefined;
-        for (let i = 0; i < v.length; i++) {
-          const x: unknown = v[i];
-          const r = el(x);
-          if (r === FAIL || r === ABSENT) return FAIL;
-          if (r !== x && out === undefined) out = v.slice(0, i);
-          if (out !== undefined) out[i] = r;
-        }
-        const res = out ?? v;
-        return checks && !checks(res) ? FAIL : res;
-      };
-    }
-    case 'record': {
-      const key = compileNode(d.keyType!);
-      const val = compileNode(d.valueType!);
-      return (v) => {
-        if (!isPlainObject(v)) return FAIL;
-        const out: Record<string, unknown> = {};
-        for (const k of Object.keys(v)) {
-          if (key(k) !== k) return FAIL;
-          const r = val(v[k]);
-          if (r === FAIL || r === ABSENT) return FAIL;
-          out[k] = r;
-        }
-        return checks && !checks(out) ? FAIL : out;
-      };
-    }
+    case 'array':
+      return compileArray(d, checks);
+    case 'record':
+      return compileRecord(d, checks);
     case 'union': {
       const opts = (d.options ?? []).map(compileNode);
       return (v) => {
@@ -160,29 +132,71 @@ function compileNode(s: Schema): Fn {
         return FAIL;
       };
     }
-    case 'object': {
-      const strict = d.catchall !== undefined && d.catchall._zod.def.type === 'never';
-      if (d.catchall !== undefined && !strict) throw new Unsupported('catchall');
-      const shape = d.shape ?? {};
-      const keys = Object.keys(shape);
-      // Generated code with literal property names keeps each object's property accesses monomorphic
-      // (as zod's own JIT does), with the common fields checked inline; the rest call their closures.
-      const g = new Gen();
-      const lit = (k: string) => JSON.stringify(k);
-      const body = [
-        objectHead(keys, strict, 'FAIL'),
-        'const out = {};',
-        ...keys.map((k) => {
-          const x = g.tmp();
-          return `const ${x} = v[${lit(k)}]; ${emitOut(shape[k]!, x, (e) => `out[${lit(k)}] = ${e};`, '', g, compileNode)}`;
-        }),
-        `return ${checks === undefined ? 'out' : `!${g.ref(checks)}(out) ? FAIL : out`};`,
-      ].join('\n');
-      return g.make(body, { FAIL, ABSENT });
-    }
+    case 'object':
+      return compileObject(d, checks);
     default:
       throw new Unsupported(d.type);
   }
+}
+
+/** An array node: the element compiled, the array's own checks. */
+function compileArray(d: Def, checks: ((v: unknown) => boolean) | undefined): Fn {
+  const el = compileNode(d.element!);
+  // The caller's value is a fresh parse nobody else holds: when every element comes out as it went in
+  // (strings, numbers), the array itself is the output, as zod's copy would equal it.
+  return (v) => {
+    if (!Array.isArray(v)) return FAIL;
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      const r = el(x);
+      if (r === FAIL || r === ABSENT) return FAIL;
+      if (r !== x && out === undefined) out = v.slice(0, i);
+      if (out !== undefined) out[i] = r;
+    }
+    const res = out ?? v;
+    return checks && !checks(res) ? FAIL : res;
+  };
+}
+
+/** A record node: keys and values compiled, the record's own checks. */
+function compileRecord(d: Def, checks: ((v: unknown) => boolean) | undefined): Fn {
+  const key = compileNode(d.keyType!);
+  const val = compileNode(d.valueType!);
+  return (v) => {
+    if (!isPlainObject(v)) return FAIL;
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v)) {
+      if (key(k) !== k) return FAIL;
+      const r = val(v[k]);
+      if (r === FAIL || r === ABSENT) return FAIL;
+      out[k] = r;
+    }
+    return checks && !checks(out) ? FAIL : out;
+  };
+}
+
+/**
+ * An object node as generated code: literal property names keep each object's property accesses
+ * monomorphic (as zod's own JIT does), the common fields are checked inline, the rest call their closures.
+ */
+function compileObject(d: Def, checks: ((v: unknown) => boolean) | undefined): Fn {
+  const strict = d.catchall !== undefined && d.catchall._zod.def.type === 'never';
+  if (d.catchall !== undefined && !strict) throw new Unsupported('catchall');
+  const shape = d.shape ?? {};
+  const keys = Object.keys(shape);
+  const g = new Gen();
+  const lit = (k: string) => JSON.stringify(k);
+  const body = [
+    objectHead(keys, strict, 'FAIL'),
+    'const out = {};',
+    ...keys.map((k) => {
+      const x = g.tmp();
+      return `const ${x} = v[${lit(k)}]; ${emitOut(shape[k]!, x, (e) => `out[${lit(k)}] = ${e};`, '', g, compileNode)}`;
+    }),
+    `return ${checks === undefined ? 'out' : `!${g.ref(checks)}(out) ? FAIL : out`};`,
+  ].join('\n');
+  return g.make(body, { FAIL, ABSENT });
 }
 
 /** A check-mode result: rejected, accepted, or an optional value that is absent (as {@link ABSENT}). */
@@ -250,26 +264,29 @@ function compileCheck(s: Schema): Check3 {
         return NO;
       };
     }
-    case 'object': {
-      if (d.checks && d.checks.length > 0) return viaOutput(s);
-      const strict = d.catchall !== undefined && d.catchall._zod.def.type === 'never';
-      if (d.catchall !== undefined && !strict) throw new Unsupported('catchall');
-      const shape = d.shape ?? {};
-      const keys = Object.keys(shape);
-      const g = new Gen();
-      const body = [
-        objectHead(keys, strict, 'NO'),
-        ...keys.map((k) => {
-          const x = g.tmp();
-          return `const ${x} = v[${JSON.stringify(k)}]; ${emitCheck(shape[k]!, x, g, compileCheck)}`;
-        }),
-        'return YES;',
-      ].join('\n');
-      return g.make(body, { NO, YES }) as Check3;
-    }
+    case 'object':
+      return d.checks && d.checks.length > 0 ? viaOutput(s) : compileObjectCheck(d);
     default:
       throw new Unsupported(d.type);
   }
+}
+
+/** An object node (without checks of its own) in check mode, as generated code. */
+function compileObjectCheck(d: Def): Check3 {
+  const strict = d.catchall !== undefined && d.catchall._zod.def.type === 'never';
+  if (d.catchall !== undefined && !strict) throw new Unsupported('catchall');
+  const shape = d.shape ?? {};
+  const keys = Object.keys(shape);
+  const g = new Gen();
+  const body = [
+    objectHead(keys, strict, 'NO'),
+    ...keys.map((k) => {
+      const x = g.tmp();
+      return `const ${x} = v[${JSON.stringify(k)}]; ${emitCheck(shape[k]!, x, g, compileCheck)}`;
+    }),
+    'return YES;',
+  ].join('\n');
+  return g.make(body, { NO, YES }) as Check3;
 }
 
 /** Options of {@link compileSchema}. */

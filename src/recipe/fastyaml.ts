@@ -8,6 +8,9 @@
  * full parser, which also locates problems. Whenever it returns a value, that value equals what the
  * `yaml` package produces for the same text: the fuzz test checks exactly this. About 10x faster than a
  * general parser, which is what lets a 35,000-port tree load in a fraction of a second.
+ *
+ * This file reads lines and the block structure; keys, scalars and flow collections are in
+ * `fastyaml-scalar.ts`, the making of mappings (cached object literals) in `fastyaml-object.ts`.
  */
 
 import {
