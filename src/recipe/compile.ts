@@ -3,8 +3,21 @@
  * value only when zod would (it runs zod's own check objects) and then returns the same output (defaults
  * filled the way zod fills them); for anything it is not sure about it answers {@link FAIL}, and the
  * caller falls back to zod itself. zod stays the single source of truth: this only skips its generic
- * machinery (payloads, contexts) on the hot path. The fuzz test checks the equivalence.
+ * machinery (payloads, contexts) on the hot path. The fuzz test checks the equivalence. Objects are
+ * generated code (`compile-gen.ts`) with their common fields checked inline.
  */
+import {
+  type Check,
+  type Def,
+  type Schema,
+  Gen,
+  Unsupported,
+  classify,
+  emitCheck,
+  emitOut,
+  objectHead,
+  viaZod,
+} from './compile-gen.js';
 
 /** "Not accepted here": let zod decide (and explain). */
 export const FAIL: unique symbol = Symbol('fail');
@@ -15,90 +28,41 @@ type Out = unknown;
 /** A compiled node: the output value, FAIL, or ABSENT (optional and undefined). */
 type Fn = (v: unknown) => Out;
 
-interface Check {
-  _zod: {
-    def: { check?: string; when?: (payload: { value: unknown; issues: unknown[] }) => boolean };
-    check: (payload: { value: unknown; issues: unknown[] }) => unknown;
-  };
-}
-interface Def {
-  type: string;
-  checks?: Check[];
-  format?: string;
-  shape?: Record<string, Schema>;
-  catchall?: Schema;
-  element?: Schema;
-  keyType?: Schema;
-  valueType?: Schema;
-  options?: Schema[];
-  innerType?: Schema;
-  entries?: Record<string, unknown>;
-  values?: unknown[];
-  defaultValue?: unknown;
-}
-interface Schema {
-  _zod: { def: Def };
-}
-
-/** Thrown at compile time for a construct this compiler does not handle. */
-class Unsupported extends Error {}
-
-/** The parameters of zod's common checks that {@link direct} reads. */
-interface CheckParams {
-  check?: string;
-  format?: string;
-  pattern?: RegExp;
-  minimum?: number;
-  value?: unknown;
-  inclusive?: boolean;
-  when?: (payload: { value: unknown; issues: unknown[] }) => boolean;
-}
-
 /**
- * A check as a plain predicate, for the common kinds whose meaning is fixed by their parameters (a regex,
- * a length floor of at most 1, a safe integer, a bound), read from zod's own check definition; undefined
- * for any other kind (a refinement, a URL...), which then runs through zod's check object.
+ * A check as a plain predicate, for the common kinds whose meaning is fixed by their parameters
+ * ({@link classify}); undefined for any other kind (a refinement, a URL...), which then runs through zod's
+ * check object.
  */
 function direct(c: Check): ((v: unknown) => boolean) | undefined {
-  const d = c._zod.def as CheckParams;
-  // A `when` other than zod's default "has a length" (only min_length has one here) is left to zod.
-  if (d.when !== undefined && !(d.check === 'min_length' && d.when.name === '_whenHasLength')) return undefined;
-  if (d.check === 'string_format' && d.format === 'regex' && d.pattern instanceof RegExp) {
-    const re = d.pattern;
-    return (v) => {
-      re.lastIndex = 0;
-      return re.test(v as string);
-    };
+  const p = classify(c);
+  if (p === undefined) return undefined;
+  switch (p.kind) {
+    case 'regex': {
+      const re = p.re;
+      return (v) => {
+        re.lastIndex = 0;
+        return re.test(v as string);
+      };
+    }
+    case 'min_length': {
+      const min = p.min;
+      return (v) =>
+        typeof v !== 'string' && !Array.isArray(v) ? CHECK_VIA_ZOD : (v as string | unknown[]).length >= min;
+    }
+    case 'safeint':
+      return (v) => Number.isSafeInteger(v);
+    case 'bound': {
+      const bound = p.bound;
+      const incl = p.inclusive;
+      return p.above
+        ? (v) => typeof v === 'number' && (incl ? v >= bound : v > bound)
+        : (v) => typeof v === 'number' && (incl ? v <= bound : v < bound);
+    }
   }
-  // Up to 1, UTF-16 units and code points agree (zod counts code points); `when` holds for strings and arrays.
-  if (d.check === 'min_length' && typeof d.minimum === 'number' && d.minimum <= 1) {
-    const min = d.minimum;
-    return (v) =>
-      typeof v !== 'string' && !Array.isArray(v) ? CHECK_VIA_ZOD : (v as string | unknown[]).length >= min;
-  }
-  if (d.check === 'number_format' && d.format === 'safeint') return (v) => Number.isSafeInteger(v);
-  if ((d.check === 'greater_than' || d.check === 'less_than') && typeof d.value === 'number') {
-    const bound = d.value;
-    const incl = d.inclusive === true;
-    return d.check === 'greater_than'
-      ? (v) => typeof v === 'number' && (incl ? v >= bound : v > bound)
-      : (v) => typeof v === 'number' && (incl ? v <= bound : v < bound);
-  }
-  return undefined;
 }
 
 /** Returned by a direct predicate for a value it was not written for: run zod's check object instead. */
 const CHECK_VIA_ZOD = 'via-zod' as unknown as boolean;
-
-/** Runs one of zod's check objects on a value; true when it adds no issue. */
-function viaZod(c: Check, value: unknown): boolean {
-  const payload = { value, issues: [] as unknown[] };
-  const when = c._zod.def.when;
-  if (when !== undefined && !when(payload)) return true; // as zod: a check may apply only to some values
-  const r = c._zod.check(payload);
-  // A check that rewrites the value (zod's url check trims it) is left to zod, whose output then differs.
-  return !(r instanceof Promise) && payload.issues.length === 0 && payload.value === value;
-}
 
 /** Runs zod's checks on a value (the common kinds as plain predicates); true when none adds an issue. */
 function checker(checks: readonly Check[] | undefined): ((v: unknown) => boolean) | undefined {
@@ -123,8 +87,6 @@ function checker(checks: readonly Check[] | undefined): ((v: unknown) => boolean
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
-/** Property names safe to put in generated code (the schema's own keys, never input). */
-const SAFE_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Compiles one schema node. */
 function compileNode(s: Schema): Fn {
@@ -156,39 +118,10 @@ function compileNode(s: Schema): Fn {
       const inner = compileNode(d.innerType!);
       return (v) => (v === undefined ? d.defaultValue : inner(v)); // zod returns the default as is (a shallow copy)
     }
-    case 'array': {
-      const el = compileNode(d.element!);
-      // The caller's value is a fresh parse nobody else holds: when every element comes out as it went in
-      // (strings, numbers), the array itself is the output, as zod's copy would equal it.
-      return (v) => {
-        if (!Array.isArray(v)) return FAIL;
-        let out: unknown[] | undefined;
-        for (let i = 0; i < v.length; i++) {
-          const x: unknown = v[i];
-          const r = el(x);
-          if (r === FAIL || r === ABSENT) return FAIL;
-          if (r !== x && out === undefined) out = v.slice(0, i);
-          if (out !== undefined) out[i] = r;
-        }
-        const res = out ?? v;
-        return checks && !checks(res) ? FAIL : res;
-      };
-    }
-    case 'record': {
-      const key = compileNode(d.keyType!);
-      const val = compileNode(d.valueType!);
-      return (v) => {
-        if (!isPlainObject(v)) return FAIL;
-        const out: Record<string, unknown> = {};
-        for (const k of Object.keys(v)) {
-          if (key(k) !== k) return FAIL;
-          const r = val(v[k]);
-          if (r === FAIL || r === ABSENT) return FAIL;
-          out[k] = r;
-        }
-        return checks && !checks(out) ? FAIL : out;
-      };
-    }
+    case 'array':
+      return compileArray(d, checks);
+    case 'record':
+      return compileRecord(d, checks);
     case 'union': {
       const opts = (d.options ?? []).map(compileNode);
       return (v) => {
@@ -199,39 +132,71 @@ function compileNode(s: Schema): Fn {
         return FAIL;
       };
     }
-    case 'object': {
-      const strict = d.catchall !== undefined && d.catchall._zod.def.type === 'never';
-      if (d.catchall !== undefined && !strict) throw new Unsupported('catchall');
-      const keys = Object.keys(d.shape ?? {});
-      if (!keys.every((k) => SAFE_KEY.test(k))) throw new Unsupported('key');
-      const fns = keys.map((k) => compileNode(d.shape![k]!));
-      // Generated code with literal property names keeps each object's property accesses monomorphic
-      // (as zod's own JIT does); the child validators are passed in, never their source.
-      const lit = (k: string) => JSON.stringify(k);
-      const body = [
-        'if (v === null || typeof v !== "object" || Array.isArray(v)) return FAIL;',
-        strict
-          ? `for (const k in v) { switch (k) { ${keys.map((k) => `case ${lit(k)}:`).join(' ')} continue; default: return FAIL; } }`
-          : '',
-        'const out = {}; let r;',
-        ...keys.map(
-          (k, i) => `r = f[${i}](v[${lit(k)}]); if (r === FAIL) return FAIL; if (r !== ABSENT) out[${lit(k)}] = r;`,
-        ),
-        'return checks !== undefined && !checks(out) ? FAIL : out;',
-      ].join('\n');
-      // eslint-disable-next-line @typescript-eslint/no-implied-eval
-      const make = new Function(
-        'f',
-        'FAIL',
-        'ABSENT',
-        'checks',
-        `return function validateObject(v) {\n${body}\n};`,
-      ) as (f: Fn[], fail: symbol, absent: symbol, c: typeof checks) => Fn;
-      return make(fns, FAIL, ABSENT, checks);
-    }
+    case 'object':
+      return compileObject(d, checks);
     default:
       throw new Unsupported(d.type);
   }
+}
+
+/** An array node: the element compiled, the array's own checks. */
+function compileArray(d: Def, checks: ((v: unknown) => boolean) | undefined): Fn {
+  const el = compileNode(d.element!);
+  // The caller's value is a fresh parse nobody else holds: when every element comes out as it went in
+  // (strings, numbers), the array itself is the output, as zod's copy would equal it.
+  return (v) => {
+    if (!Array.isArray(v)) return FAIL;
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      const r = el(x);
+      if (r === FAIL || r === ABSENT) return FAIL;
+      if (r !== x && out === undefined) out = v.slice(0, i);
+      if (out !== undefined) out[i] = r;
+    }
+    const res = out ?? v;
+    return checks && !checks(res) ? FAIL : res;
+  };
+}
+
+/** A record node: keys and values compiled, the record's own checks. */
+function compileRecord(d: Def, checks: ((v: unknown) => boolean) | undefined): Fn {
+  const key = compileNode(d.keyType!);
+  const val = compileNode(d.valueType!);
+  return (v) => {
+    if (!isPlainObject(v)) return FAIL;
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v)) {
+      if (key(k) !== k) return FAIL;
+      const r = val(v[k]);
+      if (r === FAIL || r === ABSENT) return FAIL;
+      out[k] = r;
+    }
+    return checks && !checks(out) ? FAIL : out;
+  };
+}
+
+/**
+ * An object node as generated code: literal property names keep each object's property accesses
+ * monomorphic (as zod's own JIT does), the common fields are checked inline, the rest call their closures.
+ */
+function compileObject(d: Def, checks: ((v: unknown) => boolean) | undefined): Fn {
+  const strict = d.catchall !== undefined && d.catchall._zod.def.type === 'never';
+  if (d.catchall !== undefined && !strict) throw new Unsupported('catchall');
+  const shape = d.shape ?? {};
+  const keys = Object.keys(shape);
+  const g = new Gen();
+  const lit = (k: string) => JSON.stringify(k);
+  const body = [
+    objectHead(keys, strict, 'FAIL'),
+    'const out = {};',
+    ...keys.map((k) => {
+      const x = g.tmp();
+      return `const ${x} = v[${lit(k)}]; ${emitOut(shape[k]!, x, (e) => `out[${lit(k)}] = ${e};`, '', g, compileNode)}`;
+    }),
+    `return ${checks === undefined ? 'out' : `!${g.ref(checks)}(out) ? FAIL : out`};`,
+  ].join('\n');
+  return g.make(body, { FAIL, ABSENT });
 }
 
 /** A check-mode result: rejected, accepted, or an optional value that is absent (as {@link ABSENT}). */
@@ -299,24 +264,29 @@ function compileCheck(s: Schema): Check3 {
         return NO;
       };
     }
-    case 'object': {
-      if (d.checks && d.checks.length > 0) return viaOutput(s);
-      const strict = d.catchall !== undefined && d.catchall._zod.def.type === 'never';
-      if (d.catchall !== undefined && !strict) throw new Unsupported('catchall');
-      const shape = d.shape ?? {};
-      const keys = Object.keys(shape);
-      const known = new Set(keys);
-      const fns = keys.map((k) => compileCheck(shape[k]!));
-      return (v) => {
-        if (!isPlainObject(v)) return NO;
-        if (strict) for (const k in v) if (!known.has(k)) return NO;
-        for (let i = 0; i < keys.length; i++) if (fns[i]!((v as Record<string, unknown>)[keys[i]!]) === NO) return NO;
-        return YES;
-      };
-    }
+    case 'object':
+      return d.checks && d.checks.length > 0 ? viaOutput(s) : compileObjectCheck(d);
     default:
       throw new Unsupported(d.type);
   }
+}
+
+/** An object node (without checks of its own) in check mode, as generated code. */
+function compileObjectCheck(d: Def): Check3 {
+  const strict = d.catchall !== undefined && d.catchall._zod.def.type === 'never';
+  if (d.catchall !== undefined && !strict) throw new Unsupported('catchall');
+  const shape = d.shape ?? {};
+  const keys = Object.keys(shape);
+  const g = new Gen();
+  const body = [
+    objectHead(keys, strict, 'NO'),
+    ...keys.map((k) => {
+      const x = g.tmp();
+      return `const ${x} = v[${JSON.stringify(k)}]; ${emitCheck(shape[k]!, x, g, compileCheck)}`;
+    }),
+    'return YES;',
+  ].join('\n');
+  return g.make(body, { NO, YES }) as Check3;
 }
 
 /** Options of {@link compileSchema}. */
@@ -351,14 +321,20 @@ export function compileSchema(schema: unknown, opts: CompileOptions = {}): ((v: 
       const rest = compileNode({ _zod: { def: { ...d, shape: outShape, catchall: undefined } } });
       const strict = d.catchall !== undefined && d.catchall._zod.def.type === 'never';
       if (d.catchall !== undefined && !strict) throw new Unsupported('catchall');
-      const known = new Set(Object.keys(shape));
-      const checked = checkOnly.filter((k) => k in shape).map((k) => [k, compileCheck(shape[k]!)] as const);
-      fn = (v) => {
-        if (!isPlainObject(v)) return FAIL;
-        if (strict) for (const k in v) if (!known.has(k)) return FAIL;
-        for (const [k, c] of checked) if (c(v[k]) === NO) return FAIL;
-        return rest(v);
-      };
+      // One generated function: the strict key check, the checked keys inline (or through their check
+      // closures), then the output of the others.
+      const g = new Gen();
+      const body = [
+        objectHead(Object.keys(shape), strict, 'FAIL'),
+        ...checkOnly
+          .filter((k) => k in shape)
+          .map((k) => {
+            const x = g.tmp();
+            return `const ${x} = v[${JSON.stringify(k)}]; ${emitCheck(shape[k]!, x, g, compileCheck, 'FAIL')}`;
+          }),
+        `return ${g.ref(rest)}(v);`,
+      ].join('\n');
+      fn = g.make(body, { FAIL, NO });
     }
     return (v) => {
       const r = fn(v);

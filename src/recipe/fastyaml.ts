@@ -8,360 +8,31 @@
  * full parser, which also locates problems. Whenever it returns a value, that value equals what the
  * `yaml` package produces for the same text: the fuzz test checks exactly this. About 10x faster than a
  * general parser, which is what lets a 35,000-port tree load in a fraction of a second.
+ *
+ * This file reads lines and the block structure; keys, scalars and flow collections are in
+ * `fastyaml-scalar.ts`, the making of mappings (cached object literals) in `fastyaml-object.ts`.
  */
+
+import {
+  NOT_SUBSET,
+  doubleQuoted,
+  expectLineEnd,
+  flowValue,
+  keyAt,
+  keyEnd,
+  keyId,
+  markKey,
+  plainValue,
+  resetScan,
+  scanPlainBlock,
+  singleQuoted,
+  spaces,
+  stop,
+} from './fastyaml-scalar.js';
+import { addKey, closeMap, keySeqHash, openMap, resetMaps, setValue } from './fastyaml-object.js';
 
 /** Characters outside this set (tabs, CR, control, astral, U+2028/9, BOM...) are left to the full parser. */
 const ODD = /[^\n\x20-\x7e\u00a1-\u2027\u202a-\ud7ff\ue000-\ufffc]/;
-/** Keys of the subset: identifiers and option / variable names (`[A-Za-z0-9_.\-/+]`), by char code. */
-const KEY_CHAR = new Uint8Array(128);
-for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-/+') KEY_CHAR[ch.charCodeAt(0)] = 1;
-/** End of the key that starts at `p` in `s` (before `le`). */
-function keyEnd(s: string, p: number, le: number): number {
-  while (p < le) {
-    const c = s.charCodeAt(p);
-    if (c >= 128 || KEY_CHAR[c] !== 1) break;
-    p++;
-  }
-  return p;
-}
-/**
- * Keys recipes use, by length. Taking the key string from here instead of slicing the text saves an
- * allocation and, more, the internalization V8 does on every property store with a fresh string key.
- * Only an optimization: any other key is sliced from the text as before.
- */
-const KNOWN_KEYS: string[][] = [];
-for (const k of [
-  'name',
-  'version',
-  'revision',
-  'summary',
-  'description',
-  'homepage',
-  'license',
-  'arch',
-  'sources',
-  'url',
-  'sha256',
-  'filename',
-  'strip',
-  'patches',
-  'depends',
-  'build',
-  'run',
-  'system',
-  'system_run',
-  'options',
-  'default',
-  'configure_args',
-  'make_args',
-  'implies',
-  'on',
-  'off',
-  'script',
-  'env',
-  'test',
-  'parallel',
-  'limits',
-  'wall_s',
-  'cpu_s',
-  'no_output_s',
-  'memory_mb',
-  'install',
-  'conffiles',
-  'preinst',
-  'postinst',
-  'prerm',
-  'postrm',
-  'CFLAGS',
-  'CXXFLAGS',
-  'deb_build_options',
-  'deb_build_profiles',
-  'LDFLAGS',
-  'CPPFLAGS',
-])
-  (KNOWN_KEYS[k.length] ??= []).push(k);
-/** The key `s[start, end)`: a known key's string when it is one (always valid), else a slice of `s`. */
-function keyAt(s: string, start: number, end: number): string {
-  const cands = KNOWN_KEYS[end - start];
-  if (cands !== undefined) for (const c of cands) if (s.startsWith(c, start)) return c;
-  return s.slice(start, end);
-}
-
-/** Keys a YAML 1.2 core schema would not read as a string. */
-const NON_STRING_KEYS = new Set([
-  'null',
-  'Null',
-  'NULL',
-  'true',
-  'True',
-  'TRUE',
-  'false',
-  'False',
-  'FALSE',
-  '__proto__',
-]);
-const INT_RE = /^[-+]?[0-9]+$/;
-const FLOAT_RE = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
-
-/** Thrown inside the parser to abandon the fast path; never escapes {@link fastYaml}. */
-class NotSubset {}
-const NOT_SUBSET = new NotSubset();
-
-/** Resolves a plain scalar with the YAML 1.2 core schema. */
-function plainValue(s: string): unknown {
-  const c = s.charCodeAt(0);
-  // Fast exit: most scalars start with a letter that none of the special forms start with.
-  if (
-    !(
-      c === 0x2b ||
-      c === 0x2d ||
-      c === 0x2e ||
-      (c >= 0x30 && c <= 0x39) ||
-      c === 0x7e ||
-      c === 0x6e ||
-      c === 0x4e ||
-      c === 0x74 ||
-      c === 0x54 ||
-      c === 0x66 ||
-      c === 0x46
-    )
-  )
-    return s;
-  switch (s) {
-    case '~':
-    case 'null':
-    case 'Null':
-    case 'NULL':
-      return null;
-    case 'true':
-    case 'True':
-    case 'TRUE':
-      return true;
-    case 'false':
-    case 'False':
-    case 'FALSE':
-      return false;
-    case '.inf':
-    case '.Inf':
-    case '.INF':
-    case '+.inf':
-    case '+.Inf':
-    case '+.INF':
-      return Infinity;
-    case '-.inf':
-    case '-.Inf':
-    case '-.INF':
-      return -Infinity;
-    case '.nan':
-    case '.NaN':
-    case '.NAN':
-      return NaN;
-  }
-  if (c === 0x30 && s.length > 2 && (s[1] === 'o' || s[1] === 'x')) throw NOT_SUBSET; // octal / hex: leave to the full parser
-  if (INT_RE.test(s) || FLOAT_RE.test(s)) {
-    const n = Number(s);
-    if (Object.is(n, -0) || !Number.isFinite(n) || (Number.isInteger(n) && !Number.isSafeInteger(n))) throw NOT_SUBSET;
-    return n;
-  }
-  return s;
-}
-
-/** Characters a plain scalar may not start with (`[]{},#&*!|>'"%@` and backquote), by char code. */
-const BAD_START = new Uint8Array(128);
-for (const ch of '[]{},#&*!|>\'"%@`') BAD_START[ch.charCodeAt(0)] = 1;
-/** Flow indicators `,[]{}`, by char code. */
-const FLOW_IND = new Uint8Array(128);
-for (const ch of ',[]{}') FLOW_IND[ch.charCodeAt(0)] = 1;
-
-/** Where {@link scanPlain} and the flow parsers stopped (the next character to read). */
-let stop = 0;
-
-/**
- * Scans a plain scalar starting at `s[p]`, up to the line end `le`, in block or flow context; returns
- * the end of its text (trailing spaces excluded) and sets {@link stop} to where the scan stopped (a
- * comment, a flow indicator, the line end). Throws NOT_SUBSET for anything the full parser might read
- * differently (a `key: value` inside, an indicator at the start).
- */
-function scanPlain(s: string, p: number, le: number, flow: boolean): number {
-  if (p >= le) throw NOT_SUBSET;
-  const c0 = s.charCodeAt(p);
-  if (c0 < 128 && BAD_START[c0] === 1) throw NOT_SUBSET;
-  if (c0 === 0x2d || c0 === 0x3f || c0 === 0x3a) {
-    // - ? :
-    const c1 = p + 1 < le ? s.charCodeAt(p + 1) : 0x20;
-    if (c1 === 0x20 || (flow && c1 < 128 && FLOW_IND[c1] === 1)) throw NOT_SUBSET;
-  }
-  let end = p;
-  let q = p;
-  for (; q < le; q++) {
-    const c = s.charCodeAt(q);
-    if (c === 0x20) {
-      if (q + 1 < le && s.charCodeAt(q + 1) === 0x23) break; // " #": a comment
-      continue;
-    }
-    if (flow && c < 128 && FLOW_IND[c] === 1) break;
-    if (c === 0x3a) {
-      // ':' ends a key when followed by a space, the end, or (in flow) an indicator
-      const n = q + 1 < le ? s.charCodeAt(q + 1) : 0x20;
-      if (n === 0x20 || (flow && n < 128 && FLOW_IND[n] === 1)) throw NOT_SUBSET;
-    }
-    end = q + 1;
-  }
-  stop = q;
-  return end;
-}
-
-/** A one-line double-quoted scalar starting at `s[p] === '"'`; sets {@link stop} after the quote. */
-function doubleQuoted(s: string, p: number, le: number): string {
-  let out = '';
-  let from = p + 1;
-  for (let i = from; i < le; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x22) {
-      stop = i + 1;
-      return out + s.slice(from, i);
-    }
-    if (c !== 0x5c) continue;
-    out += s.slice(from, i);
-    const e = s[++i];
-    switch (e) {
-      case '\\':
-        out += '\\';
-        break;
-      case '"':
-        out += '"';
-        break;
-      case '/':
-        out += '/';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      default:
-        throw NOT_SUBSET;
-    }
-    from = i + 1;
-  }
-  throw NOT_SUBSET; // not closed on this line
-}
-
-/** A one-line single-quoted scalar starting at `s[p] === "'"`; sets {@link stop} after the quote. */
-function singleQuoted(s: string, p: number, le: number): string {
-  let out = '';
-  let from = p + 1;
-  for (let i = from; i < le; i++) {
-    if (s.charCodeAt(i) !== 0x27) continue;
-    out += s.slice(from, i);
-    if (i + 1 < le && s.charCodeAt(i + 1) === 0x27) {
-      out += "'";
-      from = ++i + 1;
-      continue;
-    }
-    stop = i + 1;
-    return out;
-  }
-  throw NOT_SUBSET;
-}
-
-/** After a value: only spaces and an optional ` # comment` may follow up to the line end `le`. */
-function expectLineEnd(s: string, p: number, le: number): void {
-  if (p >= le) return;
-  if (s.charCodeAt(p) !== 0x20) throw NOT_SUBSET;
-  while (p < le && s.charCodeAt(p) === 0x20) p++;
-  if (p < le && s.charCodeAt(p) !== 0x23) throw NOT_SUBSET;
-}
-
-/** Skips spaces from `p` (before `le`). */
-function spaces(s: string, p: number, le: number): number {
-  while (p < le && s.charCodeAt(p) === 0x20) p++;
-  return p;
-}
-
-/** A flow value (`[...]`, `{...}`, quoted or plain) within one line; sets {@link stop} after it. */
-function flowValue(s: string, p: number, le: number, depth: number): unknown {
-  if (depth > 20) throw NOT_SUBSET;
-  p = spaces(s, p, le);
-  const c = p < le ? s.charCodeAt(p) : -1;
-  if (c === 0x5b) {
-    // [
-    const out: unknown[] = [];
-    p = spaces(s, p + 1, le);
-    if (p < le && s.charCodeAt(p) === 0x5d) {
-      stop = p + 1;
-      return out;
-    }
-    for (;;) {
-      out.push(flowValue(s, p, le, depth + 1));
-      p = spaces(s, stop, le);
-      const d = p < le ? s.charCodeAt(p) : -1;
-      if (d === 0x5d) {
-        stop = p + 1;
-        return out;
-      }
-      if (d !== 0x2c) throw NOT_SUBSET;
-      p = spaces(s, p + 1, le);
-      if (p < le && s.charCodeAt(p) === 0x5d) {
-        stop = p + 1;
-        return out;
-      } // trailing comma
-    }
-  }
-  if (c === 0x7b) {
-    // {
-    const out: Record<string, unknown> = {};
-    p = spaces(s, p + 1, le);
-    if (p < le && s.charCodeAt(p) === 0x7d) {
-      stop = p + 1;
-      return out;
-    }
-    for (;;) {
-      const k = keyEnd(s, p, le);
-      const key = keyAt(s, p, k);
-      if (
-        k === p ||
-        k + 1 >= le ||
-        s.charCodeAt(k) !== 0x3a ||
-        s.charCodeAt(k + 1) !== 0x20 ||
-        !validKey(key) ||
-        Object.prototype.hasOwnProperty.call(out, key)
-      )
-        throw NOT_SUBSET;
-      p = spaces(s, k + 2, le);
-      if (p >= le || s.charCodeAt(p) === 0x2c || s.charCodeAt(p) === 0x7d) throw NOT_SUBSET;
-      out[key] = flowValue(s, p, le, depth + 1);
-      p = spaces(s, stop, le);
-      const d = p < le ? s.charCodeAt(p) : -1;
-      if (d === 0x7d) {
-        stop = p + 1;
-        return out;
-      }
-      if (d !== 0x2c) throw NOT_SUBSET;
-      p = spaces(s, p + 1, le);
-      if (p < le && s.charCodeAt(p) === 0x7d) {
-        stop = p + 1;
-        return out;
-      }
-    }
-  }
-  if (c === 0x22) return doubleQuoted(s, p, le);
-  if (c === 0x27) return singleQuoted(s, p, le);
-  const end = scanPlain(s, p, le, true);
-  return plainValue(s.slice(p, end));
-}
-
-/** Keys must start with a letter or `_` and read as a string. */
-function validKey(key: string): boolean {
-  const c = key.charCodeAt(0);
-  if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f)) return false;
-  // Only keys starting with n N t T f F _ can be one of the non-string words.
-  return (
-    !(c === 0x6e || c === 0x4e || c === 0x74 || c === 0x54 || c === 0x66 || c === 0x46 || c === 0x5f) ||
-    !NON_STRING_KEYS.has(key)
-  );
-}
 
 /**
  * Line-based recursive parser over the subset, on absolute offsets into the text. The current line is
@@ -421,19 +92,24 @@ class Parser {
 
   map(n: number): Record<string, unknown> {
     const s = this.s;
-    const out: Record<string, unknown> = {};
+    const base = openMap();
+    let seen = 0;
+    let hash = 0;
     while (this.skip()) {
       if (this.ind < n) break;
       if (this.ind > n) throw NOT_SUBSET;
       const start = this.ls + n;
       const k = keyEnd(s, start, this.le);
-      const key = keyAt(s, start, k);
       if (k === start || k >= this.le || s.charCodeAt(k) !== 0x3a || (k + 1 < this.le && s.charCodeAt(k + 1) !== 0x20))
         throw NOT_SUBSET;
-      if (!validKey(key) || Object.prototype.hasOwnProperty.call(out, key)) throw NOT_SUBSET;
-      out[key] = this.value(k + 1, n, false);
+      const key = keyAt(s, start, k);
+      hash = keySeqHash(hash, keyId);
+      seen = markKey(seen, base, key);
+      if (seen < 0) throw NOT_SUBSET;
+      const slot = addKey(key);
+      setValue(slot, this.value(k + 1, n, false));
     }
-    return out;
+    return closeMap(base, hash);
   }
 
   list(n: number): unknown[] {
@@ -474,9 +150,7 @@ class Parser {
     if (c === 0x5b || c === 0x7b) v = flowValue(s, p, le, 0);
     else if (c === 0x22) v = doubleQuoted(s, p, le);
     else if (c === 0x27) v = singleQuoted(s, p, le);
-    else {
-      v = plainValue(s.slice(p, scanPlain(s, p, le, false)));
-    }
+    else v = plainValue(s, p, scanPlainBlock(s, p, le));
     expectLineEnd(s, stop, le);
     this.next();
     // A more indented line after a one-line value would continue it (or be an error): not ours.
@@ -542,6 +216,8 @@ const DOC_START = /^---( +#.*)? *(\n|$)/;
 export function fastYaml(text: string): Record<string, unknown> | undefined {
   if (ODD.test(text)) return undefined; // one native scan (irregexp), faster than a charCodeAt loop
   const p = new Parser(text);
+  resetScan();
+  resetMaps();
   try {
     // Comments, then an optional `---`, then one block mapping at column 0, then nothing.
     while (p.pos < p.len) {

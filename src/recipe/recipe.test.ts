@@ -121,6 +121,56 @@ test('the fast path takes plain recipes and leaves YAML features to the full par
   assert.deepEqual(features.recipe?.build.env, { V: '4.1' });
 });
 
+/** fastYaml's answer for `text`, which must be yaml's value with the same key order everywhere. */
+function sameAsYaml(text: string, ctx: string): void {
+  const f = fastYaml(text);
+  assert.notEqual(f, undefined, `${ctx}: should be in the fast subset`);
+  assert.deepStrictEqual(f, yamlParse(text), ctx);
+  assert.equal(JSON.stringify(f), JSON.stringify(yamlParse(text)), `${ctx}: key order`);
+}
+
+test('fast YAML mappings: known keys, near-known keys, key order, cached literals and their fallbacks', () => {
+  // Keys one character off a known key (trie prefixes and extensions) are sliced, not taken for the known one.
+  sameAsYaml(
+    'nam: 1\nnames: 2\nname: 3\nversio: a\nversion2: b\no: c\non_: d\nonx: e\nCFLAG: f\nCFLAGSX: g\n',
+    'near keys',
+  );
+  // The same known keys in other orders: each order its own literal (and twice, from the cache).
+  const orders = [
+    'name: a\nversion: b\nsummary: c\n',
+    'summary: c\nname: a\nversion: b\n',
+    'version: b\nsummary: c\nname: a\n',
+  ];
+  for (let i = 0; i < 6; i++) sameAsYaml(orders[i % 3]!, `order ${i % 3}`);
+  // Two key sequences with the same key-sequence hash: the cache must tell them apart (falls back to stores).
+  const a = ['build', 'memory_mb', 'test', 'homepage', 'deb_build_profiles', 'conffiles', 'url'];
+  const b = ['arch', 'run', 'parallel', 'system', 'configure_args', 'sources', 'CFLAGS'];
+  for (const keys of [a, b, a, b]) sameAsYaml(keys.map((k, i) => `${k}: ${i}\n`).join(''), keys.join(','));
+  // Known and unknown keys mixed, nested, in flow mappings too.
+  sameAsYaml(
+    'options:\n  NLS:\n    default: true\n    FOO: x\n  X11: {default: false, BAR: [1, 2], on: y}\nZ: {}\n',
+    'mixed',
+  );
+  // Duplicates, known or not, block or flow: not the fast parser's.
+  for (const dup of [
+    'a: 1\nb: 2\na: 3\n',
+    'name: 1\nname: 2\n',
+    'x: {FOO: 1, FOO: 2}\n',
+    'x: {on: 1, off: 2, on: 3}\n',
+  ])
+    assert.equal(fastYaml(dup), undefined, dup);
+  // Up to 64 keys per mapping; more are left to the full parser.
+  const many = (n: number) => Array.from({ length: n }, (_v, i) => `K${i}: ${i}\n`).join('');
+  sameAsYaml(many(64), '64 keys');
+  assert.equal(fastYaml(many(65)), undefined);
+  // A parse abandoned deep inside nested mappings leaves nothing behind for the next text.
+  assert.equal(fastYaml('a:\n  b:\n    c: 1\n    d: &x 2\n'), undefined);
+  sameAsYaml('a:\n  b:\n    c: 1\n  e: 2\nf: 3\n', 'after an abandoned parse');
+  // Comments after plain scalars (the resumed searches for # and :), with and without a space before #.
+  sameAsYaml('a: x#y # c\nb: u:v\nc: https://e.org/x#y\nd: w # a: b\ne: z   \n', 'comments and colons');
+  for (const bad of ['a: x: y\n', 'a: x:\n', 'a: x: # c\n']) assert.equal(fastYaml(bad), undefined, bad);
+});
+
 test('a build.system: debian overlay recipe needs no version or summary and carries DEB_BUILD_OPTIONS / PROFILES words', () => {
   const text = fs.readFileSync(path.join(fixtures, 'valid/debian-overlay.yaml'), 'utf8');
   const fast = parseRecipe(text, 'p', 'utils/hello');
