@@ -5,7 +5,7 @@
 import type { Port } from '../recipe/types.js';
 import type { Dag } from './types.js';
 import { closure, type MissingDep } from './closure.js';
-import { portDepends } from './planning.js';
+import { planningOf, portDepends, type PlanningTable } from './planning.js';
 
 /**
  * The graph of `origins` (node `i` is `origins[i]`): `deps[i]` is the union of the port's `depends.build`
@@ -101,10 +101,66 @@ export function subDag(dag: Dag, keep: readonly number[]): Dag {
   return { ids, deps };
 }
 
+/** The ports of a dag's nodes, for the map `closureDag` made it from (see {@link portsOfNodes}). */
+const NODE_PORTS = new WeakMap<Dag, { readonly ports: ReadonlyMap<string, Port>; readonly nodes: readonly Port[] }>();
+
+/**
+ * `ports.get(dag.ids[i])` for every node `i`: for a dag `closureDag` made from this very map, the array it made
+ * (no lookup per node); else looked up.
+ */
+export function portsOfNodes(dag: Dag, ports: ReadonlyMap<string, Port>): readonly (Port | undefined)[] {
+  const known = NODE_PORTS.get(dag);
+  if (known !== undefined && known.ports === ports && known.nodes.length === dag.ids.length) return known.nodes;
+  return dag.ids.map((o) => ports.get(o));
+}
+
+/**
+ * Finds a node by origin as `index.get(origin)` would, for `closureDag`: through the ports' planning table when
+ * they have one (one lookup in `ports`, no index made), else through an index made on first need.
+ */
+class NodeFinder {
+  table: PlanningTable | undefined = undefined;
+  /** Per row of {@link table}: its node, or -1. */
+  rowNode = new Int32Array(0);
+  private index: Map<string, number> | undefined = undefined;
+  constructor(
+    private readonly ports: ReadonlyMap<string, Port>,
+    private readonly origins: readonly string[],
+    byNode: readonly Port[],
+  ) {
+    for (let i = 0; i < byNode.length; i++) {
+      const pd = planningOf(byNode[i]!);
+      const t = pd?.table;
+      if (t === undefined || !(pd!.row! >= 0)) continue;
+      if (this.table === undefined) {
+        this.table = t;
+        this.rowNode = new Int32Array(t.origins.length).fill(-1);
+      }
+      if (t === this.table && t.origins[pd!.row!] === origins[i]) this.rowNode[pd!.row!] = i;
+    }
+  }
+  /** The node of `origin`, or undefined when it is no port. */
+  find(origin: string): number | undefined {
+    const port = this.ports.get(origin);
+    if (port === undefined) return undefined;
+    const pd = planningOf(port);
+    if (this.table !== undefined && pd?.table === this.table && pd.row! >= 0) {
+      const i = this.rowNode[pd.row!]!;
+      if (i >= 0 && this.origins[i] === origin) return i;
+    }
+    if (this.index === undefined) {
+      this.index = new Map();
+      for (let i = 0; i < this.origins.length; i++) this.index.set(this.origins[i]!, i);
+    }
+    return this.index.get(origin);
+  }
+}
+
 /**
  * `closure` and `buildDag` in one go: the graph of the ports a bulk of `roots` covers, and every missing
- * dependency, resolving each dependency edge once (the fast path for `'all'` on a large tree). Same
- * results as `buildDag(ports, closure(ports, roots).origins)` and that closure's `missing`.
+ * dependency, resolving each dependency edge once (the fast path for `'all'` on a large tree; a port of a
+ * planning table has its edges resolved from the table's integers). Same results as
+ * `buildDag(ports, closure(ports, roots).origins)` and that closure's `missing`.
  */
 export function closureDag(
   ports: ReadonlyMap<string, Port>,
@@ -119,29 +175,63 @@ export function closureDag(
   for (let i = 1; i < origins.length && sorted; i++) sorted = origins[i - 1]! < origins[i]!;
   if (!sorted) origins.sort();
   const n = origins.length;
-  const index = new Map<string, number>();
-  for (let i = 0; i < n; i++) index.set(origins[i]!, i);
   // In the map's own order (a scanned tree's is sorted) its values are node 0, 1, ...: no lookup per port.
   const byNode: Port[] = sorted ? [...ports.values()] : origins.map((o) => ports.get(o)!);
+  const finder = new NodeFinder(ports, origins, byNode);
+  const { table, rowNode } = finder;
   const stamp = new Int32Array(n).fill(-1);
   const deps: number[][] = new Array(n);
   const missing: MissingDep[] = [];
   for (let i = 0; i < n; i++) {
     const origin = origins[i]!;
-    const { build, run } = portDepends(byNode[i]!);
     const out: number[] = [];
-    for (let k = 0; k < build.length + run.length; k++) {
-      const isBuild = k < build.length;
-      const d = isBuild ? build[k]! : run[k - build.length]!;
-      const j = index.get(d);
-      if (j === undefined) {
-        missing.push({ origin, dependsOn: d, kind: isBuild ? 'build' : 'run', index: isBuild ? k : k - build.length });
-      } else if (stamp[j] !== i) {
-        stamp[j] = i;
-        out.push(j);
+    const pd = table !== undefined ? planningOf(byNode[i]!) : undefined;
+    if (pd !== undefined && pd.table === table && pd.row! >= 0) {
+      const row = pd.row!;
+      const nb = table!.builds(row);
+      const end = nb + table!.runs(row);
+      const at = table!.at(row);
+      const refs = table!.refs;
+      for (let k = 0; k < end; k++) {
+        const x = refs[at + k]!;
+        let j = x >= 0 ? rowNode[x]! : -1;
+        if (j < 0) {
+          const d = x >= 0 ? table!.origins[x]! : table!.name(x);
+          const f = finder.find(d);
+          if (f === undefined) {
+            const isBuild = k < nb;
+            missing.push({ origin, dependsOn: d, kind: isBuild ? 'build' : 'run', index: isBuild ? k : k - nb });
+            continue;
+          }
+          j = f;
+        }
+        if (stamp[j] !== i) {
+          stamp[j] = i;
+          out.push(j);
+        }
+      }
+    } else {
+      const { build, run } = portDepends(byNode[i]!);
+      for (let k = 0; k < build.length + run.length; k++) {
+        const isBuild = k < build.length;
+        const d = isBuild ? build[k]! : run[k - build.length]!;
+        const j = finder.find(d);
+        if (j === undefined) {
+          missing.push({
+            origin,
+            dependsOn: d,
+            kind: isBuild ? 'build' : 'run',
+            index: isBuild ? k : k - build.length,
+          });
+        } else if (stamp[j] !== i) {
+          stamp[j] = i;
+          out.push(j);
+        }
       }
     }
     deps[i] = out;
   }
-  return { dag: { ids: origins, deps }, missing };
+  const dag: Dag = { ids: origins, deps };
+  NODE_PORTS.set(dag, { ports, nodes: byNode });
+  return { dag, missing };
 }

@@ -1,10 +1,10 @@
 /**
  * The ports a scan cache gives (`scan-cache.ts`): each carries its entry's `depends` and `options` as planning data
- * (`graph/planning.ts`), so a plan reads them without making the recipe, and makes its lazy recipe when `recipe` is
- * first read.
+ * (`graph/planning.ts`), and its row in the cache's planning table (every entry's dependencies as integers), so a plan
+ * reads them without making the recipe, and makes its lazy recipe when `recipe` is first read.
  */
 import type { Port } from '../recipe/index.js';
-import { PLANNING, type PlanningData } from '../graph/index.js';
+import { PLANNING, type PlanningData, type PlanningTable } from '../graph/index.js';
 
 type Depends = Port['recipe']['depends'];
 type Options = Port['recipe']['options'];
@@ -14,6 +14,8 @@ export interface EntrySource {
   depends(e: number): Depends;
   options(e: number): Options;
   recipe(e: number): Port['recipe'];
+  /** Every entry's dependencies as integers (`graph/planning.ts`). */
+  readonly table: PlanningTable;
 }
 
 /** The planning data of a cached port (see `graph/planning.ts`): its entry's `depends` and `options`. */
@@ -24,6 +26,13 @@ export class EntryPlanning implements PlanningData {
   ) {}
   /** The recipe, once made. */
   made: Port['recipe'] | undefined = undefined;
+  get table(): PlanningTable {
+    return this.source.table;
+  }
+  /** The entry, as the table's row, until the recipe is made (its `depends` is then the recipe's to hold). */
+  get row(): number {
+    return this.made === undefined ? this.entry : -1;
+  }
   depends(): Depends {
     return this.source.depends(this.entry);
   }

@@ -6,7 +6,7 @@ import { scanTree, type ScanOptions, type TreeScan } from './scan.js';
 import type { TreeRef } from './ref.js';
 import { scanCacheFile } from './scan-cache-key.js';
 import { recipe, tmpDir, writePort } from './testkit.js';
-import { portDepends, portOptions } from '../graph/index.js';
+import { closureDag, planningOf, portDepends, portOptions } from '../graph/index.js';
 import { prestartLoaders } from './pool.js';
 import { treeLayersFromArgs } from './ref.js';
 
@@ -32,6 +32,8 @@ function data(s: TreeScan): unknown {
 function same(ref: TreeRef, cache: ScanOptions['cache'], what: string): NonNullable<TreeScan['cache']> {
   const cached = scanTree(ref, { cache, workers: 0 });
   const cold = scanTree(ref, { workers: 0 });
+  // The graph first, while the cached ports' recipes are not made (their edges come from the cache's integers).
+  assert.deepEqual(closureDag(cached.ports, 'all'), closureDag(cold.ports, 'all'), `${what}: graph`);
   assert.deepEqual(data(cached), data(cold), what);
   // Also through a lazy recipe's own getters and keys (not only JSON).
   for (const [o, p] of cold.ports)
@@ -196,12 +198,15 @@ test("a cached port gives its depends and options without making its recipe, and
     const want = cold.ports.get(o)!;
     assert.deepEqual(portDepends(p), want.recipe.depends, o);
     assert.deepEqual(portOptions(p), want.recipe.options, o);
-    // Not made yet: `recipe` is still the accessor that makes it.
+    // Not made yet: `recipe` is still the accessor that makes it; the port has its row of the cache's table.
     assert.equal(typeof Object.getOwnPropertyDescriptor(p, 'recipe')!.get, 'function', o);
+    const pd = planningOf(p)!;
+    assert.equal(pd.table!.origins[pd.row!], o);
     assert.deepEqual(Object.keys(p), Object.keys(want), o);
-    // Once made, the recipe holds the very objects planning read.
+    // Once made, the recipe holds the very objects planning read, and the row no longer stands for them.
     assert.equal(p.recipe.depends, portDepends(p), o);
     assert.equal(p.recipe.options, portOptions(p), o);
+    assert.equal(planningOf(p)!.row, -1, o);
   }
   // A copy with another recipe, or an assigned recipe, plans with that recipe.
   const b = cached.ports.get('devel/bb')!;

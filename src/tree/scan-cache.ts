@@ -191,6 +191,14 @@ function makeCache(x: CacheIndex, o: Offsets, layers: readonly TreeLayer[], fd: 
     return x.npatch[e] === 0 ? [] : (json[o.patchJson[e]!] as string[]);
   };
   const entries: EntrySource = {
+    table: {
+      origins,
+      refs: x.ints,
+      at: (e) => o.intAt[e]! + 4,
+      builds: (e) => x.ints[o.intAt[e]!]!,
+      runs: (e) => x.ints[o.intAt[e]! + 1]!,
+      name: (ref) => x.names[-1 - ref]!,
+    },
     depends: dependsOf,
     options: optionsOf,
     recipe(e) {
