@@ -5,7 +5,7 @@
 import type { Port } from '../recipe/types.js';
 import type { Dag } from './types.js';
 import { closure, type MissingDep } from './closure.js';
-import { planningOf, portDepends, type PlanningTable } from './planning.js';
+import { planningSourceOf, portDepends, tableRowOf, type PlanningTable } from './planning.js';
 
 /**
  * The graph of `origins` (node `i` is `origins[i]`): `deps[i]` is the union of the port's `depends.build`
@@ -119,33 +119,40 @@ export function portsOfNodes(dag: Dag, ports: ReadonlyMap<string, Port>): readon
  * they have one (one lookup in `ports`, no index made), else through an index made on first need.
  */
 class NodeFinder {
-  table: PlanningTable | undefined = undefined;
+  /** The planning table of the first port that has one (one table per scan). */
+  readonly table: PlanningTable | undefined;
   /** Per row of {@link table}: its node, or -1. */
-  rowNode = new Int32Array(0);
+  readonly rowNode: Int32Array;
+  /** Per node: its row of {@link table}, or -1. */
+  readonly nodeRow: Int32Array;
   private index: Map<string, number> | undefined = undefined;
   constructor(
     private readonly ports: ReadonlyMap<string, Port>,
     private readonly origins: readonly string[],
     byNode: readonly Port[],
   ) {
+    let table: PlanningTable | undefined;
+    for (let i = 0; i < byNode.length && table === undefined; i++) table = planningSourceOf(byNode[i]!)?.table;
+    this.table = table;
+    this.nodeRow = new Int32Array(byNode.length).fill(-1);
+    this.rowNode = new Int32Array(table?.origins.length ?? 0).fill(-1);
+    if (table === undefined) return;
     for (let i = 0; i < byNode.length; i++) {
-      const pd = planningOf(byNode[i]!);
-      const t = pd?.table;
-      if (t === undefined || !(pd!.row! >= 0)) continue;
-      if (this.table === undefined) {
-        this.table = t;
-        this.rowNode = new Int32Array(t.origins.length).fill(-1);
+      const row = tableRowOf(byNode[i]!, table);
+      // A row stands for the node whose origin (its key in `ports`) is the row's.
+      if (row >= 0 && table.origins[row] === origins[i]) {
+        this.rowNode[row] = i;
+        this.nodeRow[i] = row;
       }
-      if (t === this.table && t.origins[pd!.row!] === origins[i]) this.rowNode[pd!.row!] = i;
     }
   }
   /** The node of `origin`, or undefined when it is no port. */
   find(origin: string): number | undefined {
     const port = this.ports.get(origin);
     if (port === undefined) return undefined;
-    const pd = planningOf(port);
-    if (this.table !== undefined && pd?.table === this.table && pd.row! >= 0) {
-      const i = this.rowNode[pd.row!]!;
+    if (this.table !== undefined) {
+      const row = tableRowOf(port, this.table);
+      const i = row >= 0 ? this.rowNode[row]! : -1;
       if (i >= 0 && this.origins[i] === origin) return i;
     }
     if (this.index === undefined) {
@@ -178,16 +185,15 @@ export function closureDag(
   // In the map's own order (a scanned tree's is sorted) its values are node 0, 1, ...: no lookup per port.
   const byNode: Port[] = sorted ? [...ports.values()] : origins.map((o) => ports.get(o)!);
   const finder = new NodeFinder(ports, origins, byNode);
-  const { table, rowNode } = finder;
+  const { table, rowNode, nodeRow } = finder;
   const stamp = new Int32Array(n).fill(-1);
   const deps: number[][] = new Array(n);
   const missing: MissingDep[] = [];
   for (let i = 0; i < n; i++) {
     const origin = origins[i]!;
     const out: number[] = [];
-    const pd = table !== undefined ? planningOf(byNode[i]!) : undefined;
-    if (pd !== undefined && pd.table === table && pd.row! >= 0) {
-      const row = pd.row!;
+    const row = nodeRow[i]!;
+    if (row >= 0) {
       const nb = table!.builds(row);
       const end = nb + table!.runs(row);
       const at = table!.at(row);

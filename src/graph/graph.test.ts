@@ -13,7 +13,7 @@ import {
   formatCycle,
 } from './index.js';
 import type { Dag, PlanningTable } from './index.js';
-import { PLANNING, portsOfNodes } from './index.js';
+import { attachPlanning, portsOfNodes } from './index.js';
 import type { Port } from '../recipe/types.js';
 import { mkports } from './__fixtures__/mkports.js';
 import { prng } from '../util/prng.js';
@@ -269,9 +269,7 @@ function withTable(ports: Map<string, Port>, rows: readonly string[], tabled: Re
     const copy = { ...p };
     if (tabled.has(o) && rowOf.has(o)) {
       const row = rowOf.get(o)!;
-      Object.defineProperty(copy, PLANNING, {
-        value: { depends: () => p.recipe.depends, options: () => p.recipe.options, table, row },
-      });
+      attachPlanning(copy, { depends: () => p.recipe.depends, options: () => p.recipe.options, table }, row);
     }
     out.set(o, copy);
   }

@@ -8,5 +8,13 @@ export type { Closure, MissingDep, MissingKind } from './closure.js';
 export { buildDag, closureDag, dependents, portsOfNodes, topoOrder, subDag } from './dag.js';
 export { cyclicComponents, cycleGroups, findCycles, formatCycle } from './cycles.js';
 export type { CycleGroup } from './cycles.js';
-export { PLANNING, planningOf, portDepends, portOptions } from './planning.js';
-export type { PlanningData, PlanningTable } from './planning.js';
+export {
+  attachPlanning,
+  dropPlanning,
+  planningRowOf,
+  planningSourceOf,
+  portDepends,
+  portOptions,
+  tableRowOf,
+} from './planning.js';
+export type { PlanningSource, PlanningTable } from './planning.js';
