@@ -187,7 +187,8 @@ export interface Offsets {
 const isOptions = (v: unknown): boolean => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   let any = false;
-  for (const opt of Object.values(v)) {
+  for (const k in v) {
+    const opt = (v as Record<string, unknown>)[k];
     any = true;
     if (typeof opt !== 'object' || opt === null || typeof (opt as { default?: unknown }).default !== 'boolean')
       return false;
