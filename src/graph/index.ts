@@ -14,6 +14,7 @@ export {
   planningRowOf,
   planningSourceOf,
   portDepends,
+  portOptionDefaults,
   portOptions,
   tableRowOf,
 } from './planning.js';

@@ -22,6 +22,8 @@ export interface PlanningSource {
   depends(row: number): Depends;
   /** Row `row`'s `options` (likewise). */
   options(row: number): Options;
+  /** Row `row`'s options' defaults (name → default, in their order), when the source has them without `options`. */
+  optionDefaults?(row: number): Readonly<Record<string, boolean>>;
   /** Every row's dependencies as integers, if the source has them (see {@link PlanningTable}). */
   readonly table?: PlanningTable;
   /** False once the table's integers of `row` may no longer stand for its `depends` (its recipe was made). */
@@ -104,6 +106,24 @@ export function tableRowOf(port: Port, table: PlanningTable): number {
 export function portDepends(port: Port): Depends {
   const s = Planned.source(port);
   return s !== undefined ? s.depends(Planned.row(port)) : port.recipe.depends;
+}
+
+const NO_DEFAULTS: Readonly<Record<string, boolean>> = Object.freeze({});
+
+/**
+ * The defaults of `port.recipe.options` (name → default, in their order; a shared empty object for none): what
+ * identities read, without the options themselves when the port's source has the defaults alone.
+ */
+export function portOptionDefaults(port: Port): Readonly<Record<string, boolean>> {
+  const s = Planned.source(port);
+  if (s?.optionDefaults !== undefined) return s.optionDefaults(Planned.row(port));
+  const options = s !== undefined ? s.options(Planned.row(port)) : port.recipe.options;
+  let out: Record<string, boolean> | undefined;
+  for (const k in options) {
+    out ??= {};
+    out[k] = options[k]!.default;
+  }
+  return out ?? NO_DEFAULTS;
 }
 
 /** `port.recipe.options`, without making the recipe when the port carries its planning data. */

@@ -5,7 +5,7 @@
  */
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import type { Dag } from '../graph/index.js';
-import { portDepends, portOptions, portsOfNodes, topoOrder } from '../graph/index.js';
+import { portDepends, portOptionDefaults, portsOfNodes, topoOrder } from '../graph/index.js';
 import type { Port } from '../recipe/types.js';
 
 /**
@@ -108,7 +108,7 @@ export function identityHash(c: IdentityComponents): string {
 
 /** The recipe's declared options at their defaults, overridden by `chosen`; keys sorted. */
 function optionsOf(port: Port, chosen: Readonly<Record<string, boolean>> | undefined): Record<string, boolean> {
-  const declared = portOptions(port);
+  const declared = portOptionDefaults(port);
   let any = false;
   for (const _ in declared) {
     any = true;
@@ -117,7 +117,7 @@ function optionsOf(port: Port, chosen: Readonly<Record<string, boolean>> | undef
   if (!any) return EMPTY_OPTIONS;
   const names = Object.keys(declared);
   const out: Record<string, boolean> = {};
-  for (const k of names.sort()) out[k] = chosen?.[k] ?? declared[k]!.default;
+  for (const k of names.sort()) out[k] = chosen?.[k] ?? declared[k]!;
   return out;
 }
 

@@ -13,7 +13,7 @@ import { ORIGIN_RE, lazyEagerKeys, type Port } from '../recipe/index.js';
 import { STAMP } from './walk.js';
 
 /** Version of the cache file's layout: bump it when the layout or what an entry means changes. */
-export const SCAN_CACHE_FORMAT = 3;
+export const SCAN_CACHE_FORMAT = 4;
 /** Files changed less than this long before a scan are not cached (see the module's note on racy files). */
 export const RACY_MS = 2000;
 export const MAGIC = 'KILNSCAN';
@@ -31,10 +31,18 @@ export type Depends = Port['recipe']['depends'];
 export type Options = Port['recipe']['options'];
 
 /**
- * The eager keys an entry keeps in its index rather than its values: `depends` (as integers), `options` and
- * `patches` (planning and the freshness check read them) and `name` (its package name).
+ * The eager keys an entry keeps in its index rather than its values: `depends` (as integers), `patches` (the
+ * freshness check reads them) and `name` (its package name). Its `options` are among the values, and their defaults
+ * (what a plan reads: `optionDefaults`) in the index.
  */
-export const INDEX_KEYS: ReadonlySet<string> = new Set(['depends', 'options', 'patches', 'name']);
+export const INDEX_KEYS: ReadonlySet<string> = new Set(['depends', 'patches', 'name']);
+
+/** Option name → its default, in the options' order (what a plan reads of them). */
+export function optionDefaults(options: Options): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  for (const k in options) out[k] = options[k]!.default;
+  return out;
+}
 
 /**
  * The index of a cache file: what a scan and a plan read, one entry per cached port, in origin order, as columns.
@@ -63,7 +71,7 @@ export interface CacheIndex {
   /** Per entry: its recipe's `name` as an index into `pkgNames`, or -1 (none). */
   readonly nameAt: Int32Array;
   readonly pkgNames: string[];
-  /** Per entry: its non-empty `options` and `patches` as indexes into the JSON array `plan`, or -1 (empty). */
+  /** Per entry: its non-empty `patches` and its options' defaults (name → default) as indexes into the JSON array `plan`, or -1 (none). */
   readonly optAt: Int32Array;
   readonly patchesAt: Int32Array;
   readonly plan: string;
@@ -184,16 +192,29 @@ export interface Offsets {
   readonly plan: unknown[];
 }
 
-const isOptions = (v: unknown): boolean => {
+/** A non-empty name → boolean record (options' defaults). */
+const isDefaults = (v: unknown): boolean => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   let any = false;
   for (const k in v) {
-    const opt = (v as Record<string, unknown>)[k];
     any = true;
-    if (typeof opt !== 'object' || opt === null || typeof (opt as { default?: unknown }).default !== 'boolean')
-      return false;
+    if (typeof (v as Record<string, unknown>)[k] !== 'boolean') return false;
   }
   return any;
+};
+
+/** Options whose defaults are `defaults`: each an object with that boolean `default`, and no other option. */
+const optionsMatch = (v: unknown, defaults: unknown): boolean => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const d = defaults as Record<string, boolean>;
+  let n = 0;
+  for (const k in v) {
+    const opt = (v as Record<string, unknown>)[k];
+    n++;
+    if (typeof opt !== 'object' || opt === null || (opt as { default?: unknown }).default !== d[k]) return false;
+  }
+  for (const _ in d) n--;
+  return n === 0;
 };
 
 /** Per key mask: whether its recipes have a `name`. */
@@ -264,7 +285,7 @@ export function checkIndex(x: CacheIndex, layers: number): Offsets {
     } else check(pat === -1 && x.npatch[e] === 0, 'patches');
     const opt = x.optAt[e]!;
     if (opt >= 0) {
-      check(opt > lastPlan && opt < plan.length && isOptions(plan[opt]), 'options');
+      check(opt > lastPlan && opt < plan.length && isDefaults(plan[opt]), 'options');
       lastPlan = opt;
     } else check(opt === -1, 'options');
     o.pstatAt[e] = q;
@@ -294,8 +315,12 @@ export interface ValueOffsets {
   readonly json: unknown[];
 }
 
-/** Checks the values of the entries of key masks `masks` (a failed check throws {@link BadCache}). */
-export function checkValues(v: CacheValues, masks: Int32Array): ValueOffsets {
+/**
+ * Checks the values of the entries of index `x` (its key masks; each entry's options against the defaults its index
+ * holds, `plan` being the index's parsed `plan`). A failed check throws {@link BadCache}.
+ */
+export function checkValues(v: CacheValues, x: CacheIndex, plan: readonly unknown[]): ValueOffsets {
+  const masks = x.masks;
   check(typeof v === 'object' && v !== null, 'values');
   check(v.tags instanceof Uint8Array && v.nums instanceof Float64Array && v.strEnd instanceof Uint32Array, 'columns');
   check(typeof v.strs === 'string' && typeof v.json === 'string', 'strings');
@@ -321,6 +346,10 @@ export function checkValues(v: CacheValues, masks: Int32Array): ValueOffsets {
     for (const key of lazyEagerKeys(masks[e]!)) {
       if (INDEX_KEYS.has(key)) continue;
       const tag = v.tags[t++];
+      if (key === 'options') {
+        const opt = x.optAt[e]!;
+        check(opt >= 0 ? tag === TAG_JSON && optionsMatch(json[j], plan[opt]) : tag === TAG_EMPTY_MAP, 'options');
+      }
       if (tag === TAG_STRING) s++;
       else if (tag === TAG_NUMBER) u++;
       else if (tag === TAG_JSON) j++;

@@ -1,7 +1,8 @@
 /**
  * Writing a scan cache file (the format is described in `scan-cache.ts`): entries are added in origin order (copied
  * from the old cache or taken from fresh loads) and written in one go to a temporary file that is then renamed. An
- * entry's `depends`, `options`, `patches` and `name` go to the index, its other eager values to the values part.
+ * entry's `depends`, `patches`, `name` and its options' defaults go to the index, its other eager values (its
+ * options among them) to the values part.
  */
 import fs from 'node:fs';
 import nodePath from 'node:path';
@@ -23,8 +24,10 @@ import {
   codeStamp,
   type CacheIndex,
   type CacheValues,
+  optionDefaults,
   type Depends,
   type EntrySink,
+  type Options,
 } from './scan-cache-index.js';
 import { layersKey } from './scan-cache-key.js';
 
@@ -100,7 +103,7 @@ export class ScanCacheWriter implements EntrySink {
       const v = values[i];
       if (typeof v !== 'string' && keys[i] !== 'depends' && !jsonSafe(v)) return false;
       if (keys[i] === 'name' && typeof v !== 'string') return false;
-      if (keys[i] === 'options' && (typeof v !== 'object' || v === null || Array.isArray(v))) return false;
+      if (keys[i] === 'options' && !optionsShaped(v)) return false;
       if (keys[i] === 'patches' && (!Array.isArray(v) || v.length !== pstat.length / STAMP)) return false;
     }
     const e = this.n++;
@@ -119,10 +122,16 @@ export class ScanCacheWriter implements EntrySink {
       else if (key === 'name') {
         this.nameAt[e] = this.pkgNames.length;
         this.pkgNames.push(v as string);
-      } else if (key === 'options' || key === 'patches') {
-        if (Array.isArray(v) ? v.length === 0 : isEmpty(v as object)) continue;
-        (key === 'options' ? this.optAt : this.patchesAt)[e] = this.plan.length;
+      } else if (key === 'patches') {
+        if ((v as string[]).length === 0) continue;
+        this.patchesAt[e] = this.plan.length;
         this.plan.push(v);
+      } else if (key === 'options' && !isEmpty(v as object)) {
+        // Their defaults to the index (what a plan reads), the options themselves to the values.
+        this.optAt[e] = this.plan.length;
+        this.plan.push(optionDefaults(v as Options));
+        this.tags.push(TAG_JSON);
+        this.json.push(v);
       } else if (typeof v === 'string') {
         this.tags.push(TAG_STRING);
         this.strs.push(v);
@@ -258,6 +267,17 @@ export class ScanCacheWriter implements EntrySink {
       }
     }
   }
+}
+
+/** True for a recipe's `options`: an object of options, each an object with a boolean `default`. */
+function optionsShaped(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  for (const k in v) {
+    const opt = (v as Record<string, unknown>)[k];
+    if (typeof opt !== 'object' || opt === null || typeof (opt as { default?: unknown }).default !== 'boolean')
+      return false;
+  }
+  return true;
 }
 
 function isEmpty(o: object): boolean {

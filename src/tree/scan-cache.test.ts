@@ -6,7 +6,14 @@ import { scanTree, type ScanOptions, type TreeScan } from './scan.js';
 import type { TreeRef } from './ref.js';
 import { scanCacheFile } from './scan-cache-key.js';
 import { recipe, tmpDir, writePort } from './testkit.js';
-import { closureDag, planningSourceOf, portDepends, portOptions, tableRowOf } from '../graph/index.js';
+import {
+  closureDag,
+  planningSourceOf,
+  portDepends,
+  portOptionDefaults,
+  portOptions,
+  tableRowOf,
+} from '../graph/index.js';
 import { prestartLoaders } from './pool.js';
 import { treeLayersFromArgs } from './ref.js';
 
@@ -183,7 +190,7 @@ test('a change within the racy margin is never cached; a damaged cache is ignore
   assert.equal(planned.cache!.reused, 5);
   const p0 = planned.ports.get('devel/p0')!;
   assert.deepEqual(portDepends(p0), { build: [], run: [], system: [], system_run: [] });
-  assert.deepEqual(portOptions(p0), {});
+  assert.deepEqual(portOptionDefaults(p0), {});
   assert.equal(closureDag(planned.ports, 'all').dag.ids.length, 5);
   assert.throws(
     () => p0.recipe.version,
@@ -210,6 +217,10 @@ test("a cached port gives its depends and options without making its recipe, and
   assert.equal(cached.cache!.reused, 2);
   for (const [o, p] of cached.ports) {
     const want = cold.ports.get(o)!;
+    // What a plan reads first: the options' defaults, from the index alone.
+    assert.deepEqual(portOptionDefaults(p), o === 'devel/aa' ? { NLS: true } : {}, o);
+    assert.deepEqual(portOptionDefaults(p), portOptionDefaults(want), o);
+    assert.equal(typeof Object.getOwnPropertyDescriptor(p, 'recipe')!.get, 'function', o);
     assert.deepEqual(portDepends(p), want.recipe.depends, o);
     assert.deepEqual(portOptions(p), want.recipe.options, o);
     // Not made yet: `recipe` is still the accessor that makes it; the port has its row of the cache's table.

@@ -179,7 +179,7 @@ function makeCache(x: CacheIndex, o: Offsets, layers: readonly TreeLayer[], fd: 
       if (fs.readSync(source.fd, b, 0, b.length, parts.valuesAt) !== b.length || checksum(b) !== parts.valuesSum)
         throw new BadCache('values');
       const v = v8.deserialize(b) as CacheValues;
-      const made: Values = { ...v, ...checkValues(v, x.masks) };
+      const made: Values = { ...v, ...checkValues(v, x, plan) };
       vals = made;
       return made;
     } catch (e) {
@@ -192,16 +192,16 @@ function makeCache(x: CacheIndex, o: Offsets, layers: readonly TreeLayer[], fd: 
   const depMemo = new Array<Depends | undefined>(n);
   const optMemo = new Array<Options | undefined>(n);
   const recipeMemo = new Array<Port['recipe'] | undefined>(n);
+  // The options themselves are values (read with them, then shared by planning and the recipe); a plan reads only
+  // their defaults, from the index.
   const optionsOf = (e: number): Options => {
-    let v = optMemo[e];
-    if (v === undefined) {
-      v = (x.optAt[e]! >= 0 ? plan[x.optAt[e]!] : {}) as Options;
-      optMemo[e] = v;
-    }
-    return v;
+    if (optMemo[e] === undefined) valuesOf(e);
+    return optMemo[e]!;
   };
+  const defaultsOf = (e: number): Readonly<Record<string, boolean>> =>
+    x.optAt[e]! >= 0 ? (plan[x.optAt[e]!] as Record<string, boolean>) : NO_DEFAULTS;
   const patchesOf = (e: number): string[] => (x.patchesAt[e]! >= 0 ? (plan[x.patchesAt[e]!] as string[]) : []);
-  /** The eager values of entry `e` (`lazyEagerKeys` order), `depends` and `options` its shared ones. */
+  /** The eager values of entry `e` (`lazyEagerKeys` order), `depends` and `options` its shared ones (made once). */
   const valuesOf = (e: number): unknown[] => {
     const keys = lazyEagerKeys(x.masks[e]!);
     const out = new Array<unknown>(keys.length);
@@ -213,16 +213,21 @@ function makeCache(x: CacheIndex, o: Offsets, layers: readonly TreeLayer[], fd: 
     for (let k = 0; k < keys.length; k++) {
       const key = keys[k];
       if (key === 'depends') out[k] = dependsOf(e);
-      else if (key === 'options') out[k] = optionsOf(e);
       else if (key === 'patches') out[k] = patchesOf(e);
       else if (key === 'name') out[k] = x.pkgNames[x.nameAt[e]!];
       else {
         const tag = v.tags[t++];
-        if (tag === TAG_STRING) out[k] = v.strs.slice(s > 0 ? v.strEnd[s - 1]! : 0, v.strEnd[s++]!);
-        else if (tag === TAG_NUMBER) out[k] = v.nums[u++];
-        else if (tag === TAG_EMPTY_LIST) out[k] = [];
-        else if (tag === TAG_EMPTY_MAP) out[k] = {};
-        else out[k] = v.json[j++]; // handed out once: a recipe is made at most once per entry, the others only read
+        let value: unknown;
+        if (tag === TAG_STRING) value = v.strs.slice(s > 0 ? v.strEnd[s - 1]! : 0, v.strEnd[s++]!);
+        else if (tag === TAG_NUMBER) value = v.nums[u++];
+        else if (tag === TAG_EMPTY_LIST) value = [];
+        else if (tag === TAG_EMPTY_MAP) value = {};
+        else value = v.json[j++]; // handed out once: a recipe is made at most once per entry, the others only read
+        if (key === 'options') {
+          optMemo[e] ??= value as Options;
+          value = optMemo[e];
+        }
+        out[k] = value;
       }
     }
     return out;
@@ -256,6 +261,7 @@ function makeCache(x: CacheIndex, o: Offsets, layers: readonly TreeLayer[], fd: 
     },
     depends: dependsOf,
     options: optionsOf,
+    optionDefaults: defaultsOf,
     inTable: (e) => recipeMemo[e] === undefined,
     recipe(e) {
       let r = recipeMemo[e];
@@ -315,6 +321,8 @@ function makeCache(x: CacheIndex, o: Offsets, layers: readonly TreeLayer[], fd: 
     },
   };
 }
+
+const NO_DEFAULTS: Readonly<Record<string, boolean>> = Object.freeze({});
 
 function damaged(path: string, whole = false): KilnError {
   const what = whole ? `the scan cache file ${path}` : `the scan cache's copy of ${path}`;
