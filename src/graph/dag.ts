@@ -148,9 +148,10 @@ class NodeFinder {
   }
   /** The node of `origin`, or undefined when it is no port. */
   find(origin: string): number | undefined {
-    const port = this.ports.get(origin);
-    if (port === undefined) return undefined;
-    if (this.table !== undefined) {
+    if (this.table !== undefined && this.index === undefined) {
+      // Through the port's row (no index made while every lookup finds one).
+      const port = this.ports.get(origin);
+      if (port === undefined) return undefined;
       const row = tableRowOf(port, this.table);
       const i = row >= 0 ? this.rowNode[row]! : -1;
       if (i >= 0 && this.origins[i] === origin) return i;
