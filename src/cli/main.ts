@@ -81,13 +81,33 @@ export async function main(argv: string[], ctx?: Partial<CliContext>): Promise<n
   }
   try {
     const handler: CommandHandler = await commandHandler(entry);
-    return await handler(rest, full);
+    const code = await handler(rest, full);
+    if (ctx === undefined && name === 'bulk' && isDryRun(rest)) exitNow(code);
+    return code;
   } catch (e) {
     return reportError(e, full);
   }
 }
 
 export { KILN_VERSION } from './version.js';
+
+/** `bulk -n` / `--dry-run` (alone or among short flags, as `-na`). */
+function isDryRun(args: readonly string[]): boolean {
+  for (const a of args) {
+    if (a === '--') break;
+    if (a === '--dry-run' || /^-[a-zA-Z]*n[a-zA-Z]*$/.test(a)) return true;
+  }
+  return false;
+}
+
+/**
+ * Ends the process now with `code`, once its output is written (on Linux, writes to files, pipes and terminals are
+ * synchronous; anything still queued keeps the normal exit). For the process's own run of a command that leaves
+ * nothing running behind it (`bulk -n`): the normal exit would first tear down a heap of 100 MB or more, ~20 ms.
+ */
+function exitNow(code: number): void {
+  if (process.stdout.writableLength === 0 && process.stderr.writableLength === 0) process.exit(code);
+}
 
 /** Prints an error as the CLI spec wants (one line per problem, then a hint) and returns its exit code. */
 export function reportError(e: unknown, ctx: Pick<CliContext, 'err'>): number {

@@ -64,7 +64,12 @@ export function cyclicComponents(dag: Dag): number[][] {
         const parent = callNode[cp - 1]!;
         if (low[v]! < low[parent]!) low[parent] = low[v]!;
       }
-      if (low[v] === index[v]) {
+      if (low[v] === index[v] && stack[sp - 1] === v) {
+        // A component of one node (most of them): cyclic only with a self-edge; no list made for the others.
+        sp--;
+        onStack[v] = 0;
+        if (edges.includes(v)) out.push([v]);
+      } else if (low[v] === index[v]) {
         const comp: number[] = [];
         let w: number;
         do {

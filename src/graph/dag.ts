@@ -5,7 +5,7 @@
 import type { Port } from '../recipe/types.js';
 import type { Dag } from './types.js';
 import { closure, type MissingDep } from './closure.js';
-import { portDepends } from './planning.js';
+import { planningSourceOf, portDepends, tableRowOf, type PlanningTable } from './planning.js';
 
 /**
  * The graph of `origins` (node `i` is `origins[i]`): `deps[i]` is the union of the port's `depends.build`
@@ -101,10 +101,74 @@ export function subDag(dag: Dag, keep: readonly number[]): Dag {
   return { ids, deps };
 }
 
+/** The ports of a dag's nodes, for the map `closureDag` made it from (see {@link portsOfNodes}). */
+const NODE_PORTS = new WeakMap<Dag, { readonly ports: ReadonlyMap<string, Port>; readonly nodes: readonly Port[] }>();
+
+/**
+ * `ports.get(dag.ids[i])` for every node `i`: for a dag `closureDag` made from this very map, the array it made
+ * (no lookup per node); else looked up.
+ */
+export function portsOfNodes(dag: Dag, ports: ReadonlyMap<string, Port>): readonly (Port | undefined)[] {
+  const known = NODE_PORTS.get(dag);
+  if (known !== undefined && known.ports === ports && known.nodes.length === dag.ids.length) return known.nodes;
+  return dag.ids.map((o) => ports.get(o));
+}
+
+/**
+ * Finds a node by origin as `index.get(origin)` would, for `closureDag`: through the ports' planning table when
+ * they have one (one lookup in `ports`, no index made), else through an index made on first need.
+ */
+class NodeFinder {
+  /** The planning table of the first port that has one (one table per scan). */
+  readonly table: PlanningTable | undefined;
+  /** Per row of {@link table}: its node, or -1. */
+  readonly rowNode: Int32Array;
+  /** Per node: its row of {@link table}, or -1. */
+  readonly nodeRow: Int32Array;
+  private index: Map<string, number> | undefined = undefined;
+  constructor(
+    private readonly ports: ReadonlyMap<string, Port>,
+    private readonly origins: readonly string[],
+    byNode: readonly Port[],
+  ) {
+    let table: PlanningTable | undefined;
+    for (let i = 0; i < byNode.length && table === undefined; i++) table = planningSourceOf(byNode[i]!)?.table;
+    this.table = table;
+    this.nodeRow = new Int32Array(byNode.length).fill(-1);
+    this.rowNode = new Int32Array(table?.origins.length ?? 0).fill(-1);
+    if (table === undefined) return;
+    for (let i = 0; i < byNode.length; i++) {
+      const row = tableRowOf(byNode[i]!, table);
+      // A row stands for the node whose origin (its key in `ports`) is the row's.
+      if (row >= 0 && table.origins[row] === origins[i]) {
+        this.rowNode[row] = i;
+        this.nodeRow[i] = row;
+      }
+    }
+  }
+  /** The node of `origin`, or undefined when it is no port. */
+  find(origin: string): number | undefined {
+    if (this.table !== undefined && this.index === undefined) {
+      // Through the port's row (no index made while every lookup finds one).
+      const port = this.ports.get(origin);
+      if (port === undefined) return undefined;
+      const row = tableRowOf(port, this.table);
+      const i = row >= 0 ? this.rowNode[row]! : -1;
+      if (i >= 0 && this.origins[i] === origin) return i;
+    }
+    if (this.index === undefined) {
+      this.index = new Map();
+      for (let i = 0; i < this.origins.length; i++) this.index.set(this.origins[i]!, i);
+    }
+    return this.index.get(origin);
+  }
+}
+
 /**
  * `closure` and `buildDag` in one go: the graph of the ports a bulk of `roots` covers, and every missing
- * dependency, resolving each dependency edge once (the fast path for `'all'` on a large tree). Same
- * results as `buildDag(ports, closure(ports, roots).origins)` and that closure's `missing`.
+ * dependency, resolving each dependency edge once (the fast path for `'all'` on a large tree; a port of a
+ * planning table has its edges resolved from the table's integers). Same results as
+ * `buildDag(ports, closure(ports, roots).origins)` and that closure's `missing`.
  */
 export function closureDag(
   ports: ReadonlyMap<string, Port>,
@@ -119,29 +183,62 @@ export function closureDag(
   for (let i = 1; i < origins.length && sorted; i++) sorted = origins[i - 1]! < origins[i]!;
   if (!sorted) origins.sort();
   const n = origins.length;
-  const index = new Map<string, number>();
-  for (let i = 0; i < n; i++) index.set(origins[i]!, i);
   // In the map's own order (a scanned tree's is sorted) its values are node 0, 1, ...: no lookup per port.
   const byNode: Port[] = sorted ? [...ports.values()] : origins.map((o) => ports.get(o)!);
+  const finder = new NodeFinder(ports, origins, byNode);
+  const { table, rowNode, nodeRow } = finder;
   const stamp = new Int32Array(n).fill(-1);
   const deps: number[][] = new Array(n);
   const missing: MissingDep[] = [];
   for (let i = 0; i < n; i++) {
     const origin = origins[i]!;
-    const { build, run } = portDepends(byNode[i]!);
     const out: number[] = [];
-    for (let k = 0; k < build.length + run.length; k++) {
-      const isBuild = k < build.length;
-      const d = isBuild ? build[k]! : run[k - build.length]!;
-      const j = index.get(d);
-      if (j === undefined) {
-        missing.push({ origin, dependsOn: d, kind: isBuild ? 'build' : 'run', index: isBuild ? k : k - build.length });
-      } else if (stamp[j] !== i) {
-        stamp[j] = i;
-        out.push(j);
+    const row = nodeRow[i]!;
+    if (row >= 0) {
+      const nb = table!.builds(row);
+      const end = nb + table!.runs(row);
+      const at = table!.at(row);
+      const refs = table!.refs;
+      for (let k = 0; k < end; k++) {
+        const x = refs[at + k]!;
+        let j = x >= 0 ? rowNode[x]! : -1;
+        if (j < 0) {
+          const d = x >= 0 ? table!.origins[x]! : table!.name(x);
+          const f = finder.find(d);
+          if (f === undefined) {
+            const isBuild = k < nb;
+            missing.push({ origin, dependsOn: d, kind: isBuild ? 'build' : 'run', index: isBuild ? k : k - nb });
+            continue;
+          }
+          j = f;
+        }
+        if (stamp[j] !== i) {
+          stamp[j] = i;
+          out.push(j);
+        }
+      }
+    } else {
+      const { build, run } = portDepends(byNode[i]!);
+      for (let k = 0; k < build.length + run.length; k++) {
+        const isBuild = k < build.length;
+        const d = isBuild ? build[k]! : run[k - build.length]!;
+        const j = finder.find(d);
+        if (j === undefined) {
+          missing.push({
+            origin,
+            dependsOn: d,
+            kind: isBuild ? 'build' : 'run',
+            index: isBuild ? k : k - build.length,
+          });
+        } else if (stamp[j] !== i) {
+          stamp[j] = i;
+          out.push(j);
+        }
       }
     }
     deps[i] = out;
   }
-  return { dag: { ids: origins, deps }, missing };
+  const dag: Dag = { ids: origins, deps };
+  NODE_PORTS.set(dag, { ports, nodes: byNode });
+  return { dag, missing };
 }

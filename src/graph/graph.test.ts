@@ -12,7 +12,9 @@ import {
   cyclicComponents,
   formatCycle,
 } from './index.js';
-import type { Dag } from './index.js';
+import type { Dag, PlanningTable } from './index.js';
+import { attachPlanning, portsOfNodes } from './index.js';
+import type { Port } from '../recipe/types.js';
 import { mkports } from './__fixtures__/mkports.js';
 import { prng } from '../util/prng.js';
 
@@ -228,6 +230,99 @@ test('closureDag gives the same graph and missing dependencies as closure + buil
     assert.deepEqual(fast.dag, buildDag(ports, c.origins));
     assert.deepEqual(fast.missing, c.missing);
   }
+});
+
+/**
+ * Gives the ports of `ports` whose origins are in `tabled` planning data with a row of one table (as the scan
+ * cache's ports have): rows in `rows` order (origins of the table that are not ports too), refs to rows or names.
+ */
+function withTable(ports: Map<string, Port>, rows: readonly string[], tabled: ReadonlySet<string>): Map<string, Port> {
+  const rowOf = new Map(rows.map((o, r) => [o, r]));
+  const names: string[] = [];
+  const refs: number[] = [];
+  const at: number[] = [];
+  const nb: number[] = [];
+  const nr: number[] = [];
+  const ref = (d: string): number => {
+    const r = rowOf.get(d);
+    if (r !== undefined) return r;
+    if (!names.includes(d)) names.push(d);
+    return -1 - names.indexOf(d);
+  };
+  for (const o of rows) {
+    const d = ports.get(o)?.recipe.depends ?? { build: ['x/gone'], run: [] };
+    at.push(refs.length);
+    nb.push(d.build.length);
+    nr.push(d.run.length);
+    for (const x of [...d.build, ...d.run]) refs.push(ref(x));
+  }
+  const table: PlanningTable = {
+    origins: rows,
+    refs: Int32Array.from(refs),
+    at: (r) => at[r]!,
+    builds: (r) => nb[r]!,
+    runs: (r) => nr[r]!,
+    name: (x) => names[-1 - x]!,
+  };
+  const out = new Map<string, Port>();
+  for (const [o, p] of ports) {
+    const copy = { ...p };
+    if (tabled.has(o) && rowOf.has(o)) {
+      const row = rowOf.get(o)!;
+      attachPlanning(copy, { depends: () => p.recipe.depends, options: () => p.recipe.options, table }, row);
+    }
+    out.set(o, copy);
+  }
+  return out;
+}
+
+test('closureDag resolves ports of a planning table from its integers: the same graph and missing dependencies', () => {
+  const rand = rng(5);
+  const names = Array.from({ length: 400 }, (_, i) => `c${i % 5}/p${(i * 7919) % 2000}`);
+  const spec: Record<string, { build: string[]; run: string[] }> = {};
+  for (const o of names) {
+    const pick = (): string[] =>
+      Array.from({ length: Math.floor(rand() * 5) }, () =>
+        rand() < 0.05 ? `x/missing${Math.floor(rand() * 3)}` : names[Math.floor(rand() * names.length)]!,
+      );
+    spec[o] = { build: pick(), run: pick() };
+  }
+  const plain = mkports(spec);
+  const sorted = [...plain.keys()].sort();
+  // Every port in the table; some not (loaded again); table rows of ports that are gone, in another order.
+  const cases: [string, string[], Set<string>][] = [
+    ['all tabled', sorted, new Set(sorted)],
+    ['some tabled', sorted, new Set(sorted.filter(() => rand() < 0.7))],
+    [
+      'rows of gone ports, unsorted rows',
+      [...sorted.slice(0, 300), 'c9/gone', 'x/missing1'].reverse(),
+      new Set(sorted),
+    ],
+  ];
+  const want = closureDag(plain, 'all');
+  for (const [what, rows, tabled] of cases) {
+    const ports = withTable(plain, rows, tabled);
+    const got = closureDag(ports, 'all');
+    assert.deepEqual(got.dag, want.dag, what);
+    assert.deepEqual(got.missing, want.missing, what);
+    assert.deepEqual(got.dag, buildDag(ports, closure(ports, 'all').origins), what);
+    assert.deepEqual(
+      portsOfNodes(got.dag, ports),
+      got.dag.ids.map((o) => ports.get(o)),
+      what,
+    );
+  }
+  // A map in another order than its sorted origins (the graph's nodes are sorted) gives the same graph too.
+  const shuffled = withTable(new Map([...plain].reverse()), sorted, new Set(sorted));
+  assert.deepEqual(closureDag(shuffled, 'all').dag, want.dag);
+});
+
+test('portsOfNodes looks ports up for a dag made from another map', () => {
+  const ports = mkports({ 'a/1': ['a/2'], 'a/2': [] });
+  const { dag } = closureDag(ports, 'all');
+  const other = new Map([...ports].map(([o, p]) => [o, { ...p }]));
+  assert.equal(portsOfNodes(dag, ports)[0], ports.get('a/1'));
+  assert.equal(portsOfNodes(dag, other)[0], other.get('a/1'));
 });
 
 test('topoOrder is Kahn FIFO over dependents() exactly, also leaving out nodes on or behind cycles', () => {

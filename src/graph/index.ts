@@ -5,8 +5,17 @@
 export type { Dag } from './types.js';
 export { closure } from './closure.js';
 export type { Closure, MissingDep, MissingKind } from './closure.js';
-export { buildDag, closureDag, dependents, topoOrder, subDag } from './dag.js';
+export { buildDag, closureDag, dependents, portsOfNodes, topoOrder, subDag } from './dag.js';
 export { cyclicComponents, cycleGroups, findCycles, formatCycle } from './cycles.js';
 export type { CycleGroup } from './cycles.js';
-export { PLANNING, portDepends, portOptions } from './planning.js';
-export type { PlanningData } from './planning.js';
+export {
+  attachPlanning,
+  dropPlanning,
+  planningRowOf,
+  planningSourceOf,
+  portDepends,
+  portOptionDefaults,
+  portOptions,
+  tableRowOf,
+} from './planning.js';
+export type { PlanningSource, PlanningTable } from './planning.js';

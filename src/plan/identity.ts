@@ -5,7 +5,7 @@
  */
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import type { Dag } from '../graph/index.js';
-import { portDepends, portOptions, topoOrder } from '../graph/index.js';
+import { portDepends, portOptionDefaults, portsOfNodes, topoOrder } from '../graph/index.js';
 import type { Port } from '../recipe/types.js';
 
 /**
@@ -108,7 +108,7 @@ export function identityHash(c: IdentityComponents): string {
 
 /** The recipe's declared options at their defaults, overridden by `chosen`; keys sorted. */
 function optionsOf(port: Port, chosen: Readonly<Record<string, boolean>> | undefined): Record<string, boolean> {
-  const declared = portOptions(port);
+  const declared = portOptionDefaults(port);
   let any = false;
   for (const _ in declared) {
     any = true;
@@ -117,7 +117,7 @@ function optionsOf(port: Port, chosen: Readonly<Record<string, boolean>> | undef
   if (!any) return EMPTY_OPTIONS;
   const names = Object.keys(declared);
   const out: Record<string, boolean> = {};
-  for (const k of names.sort()) out[k] = chosen?.[k] ?? declared[k]!.default;
+  for (const k of names.sort()) out[k] = chosen?.[k] ?? declared[k]!;
   return out;
 }
 
@@ -206,6 +206,7 @@ export function computeIdentities(input: IdentityInput): Map<string, Identity> {
   const hashes = new Array<string | undefined>(ids.length);
   const abi = input.abi !== undefined && input.abi.size > 0 ? input.abi : undefined;
   const order = topoOrder(dag);
+  const nodes = portsOfNodes(dag, ports);
   const result = new Map<string, Identity>();
   const noChoices = input.options === undefined || input.options.size === 0;
   const optionsOfNode = new Array<Record<string, boolean> | undefined>(ids.length);
@@ -219,12 +220,12 @@ export function computeIdentities(input: IdentityInput): Map<string, Identity> {
     ensure: () => {
       if (done) return;
       done = true;
-      hashAll(shared, order, dag, ports, optionsOfNode, abi);
+      hashAll(shared, order, dag, nodes, optionsOfNode, abi);
     },
   };
   for (const v of order) {
     const origin = ids[v]!;
-    const port = ports.get(origin);
+    const port = nodes[v];
     if (!port) continue;
     const options = optionsOf(port, noChoices ? undefined : input.options!.get(origin));
     optionsOfNode[v] = options;
@@ -238,7 +239,7 @@ function hashAll(
   shared: Shared,
   order: readonly number[],
   dag: Dag,
-  ports: ReadonlyMap<string, Port>,
+  nodes: readonly (Port | undefined)[],
   optionsOfNode: readonly (Record<string, boolean> | undefined)[],
   abi: ReadonlyMap<string, string> | undefined,
 ): void {
@@ -253,7 +254,7 @@ function hashAll(
   for (const v of order) {
     const options = optionsOfNode[v];
     if (options === undefined) continue;
-    const port = ports.get(ids[v]!)!;
+    const port = nodes[v]!;
     // Insertion sort of the (few) dependencies by origin.
     const deps = dag.deps[v]!;
     tmp.length = 0;

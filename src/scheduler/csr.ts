@@ -36,7 +36,9 @@ export function toCsr(dag: Dag): Csr {
   const indeg = new Int32Array(n);
   let k = 0;
   for (let i = 0; i < n; i++) {
-    for (const d of dag.deps[i]!) {
+    const deps = dag.deps[i]!;
+    for (let j = 0; j < deps.length; j++) {
+      const d = deps[j]!;
       if (!Number.isInteger(d) || d < 0 || d >= n || d === i) {
         throw new KilnError('KILN_E_SCHEDULER', `node ${dag.ids[i]} has an invalid dependency id ${d}`, {
           hint: 'dependency ids must be other nodes of the same Dag',

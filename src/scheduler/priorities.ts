@@ -143,7 +143,8 @@ export type Key = ArrayLike<number>;
  */
 export function rankBy(ids: readonly string[], keys: readonly Key[]): Int32Array {
   const n = ids.length;
-  const order = Array.from({ length: n }, (_, i) => i);
+  const order = new Array<number>(n);
+  for (let i = 0; i < n; i++) order[i] = i;
   // Origins in ascending order (a scanned tree's usually are): the origin tie-break is the id's.
   let sorted = true;
   for (let i = 1; i < n && sorted; i++) sorted = ids[i - 1]! < ids[i]!;

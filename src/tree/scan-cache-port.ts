@@ -1,52 +1,42 @@
 /**
- * The ports a scan cache gives (`scan-cache.ts`): each carries its entry's `depends` and `options` as planning data
- * (`graph/planning.ts`), so a plan reads them without making the recipe, and makes its lazy recipe when `recipe` is
- * first read.
+ * The ports a scan cache gives (`scan-cache.ts`): each is a row of its cache's planning source
+ * (`graph/planning.ts`): its `depends` and `options`, and every entry's dependencies as integers, so a plan reads
+ * them without making the recipe; it makes its lazy recipe when `recipe` is first read.
  */
 import type { Port } from '../recipe/index.js';
-import { PLANNING, type PlanningData } from '../graph/index.js';
-
-type Depends = Port['recipe']['depends'];
-type Options = Port['recipe']['options'];
+import {
+  attachPlanning,
+  dropPlanning,
+  planningRowOf,
+  planningSourceOf,
+  type PlanningSource,
+  type PlanningTable,
+} from '../graph/index.js';
 
 /** What a cached port reads from its cache: its entry's planning data, and its recipe (made once). */
-export interface EntrySource {
-  depends(e: number): Depends;
-  options(e: number): Options;
+export interface EntrySource extends PlanningSource {
+  /** Entry `e`'s recipe: made on first call, then the same object. */
   recipe(e: number): Port['recipe'];
-}
-
-/** The planning data of a cached port (see `graph/planning.ts`): its entry's `depends` and `options`. */
-export class EntryPlanning implements PlanningData {
-  constructor(
-    readonly source: EntrySource,
-    readonly entry: number,
-  ) {}
-  /** The recipe, once made. */
-  made: Port['recipe'] | undefined = undefined;
-  depends(): Depends {
-    return this.source.depends(this.entry);
-  }
-  options(): Options {
-    return this.source.options(this.entry);
-  }
+  readonly table: PlanningTable;
+  /** True until entry `e`'s recipe is made (its `depends` is then the recipe's to hold). */
+  inTable(e: number): boolean;
 }
 
 /**
  * `recipe` of a cached port: an enumerable accessor (JSON, spread and deep equality see the recipe) that makes the
- * lazy recipe on first read and keeps it; assigning it replaces it with a plain value (and drops the planning data).
+ * lazy recipe on first read; assigning it replaces it with a plain value (and drops the planning data).
  */
 const RECIPE: PropertyDescriptor = {
   enumerable: true,
   configurable: true,
-  get(this: Port & { [PLANNING]: EntryPlanning }): Port['recipe'] {
-    const pl = this[PLANNING];
-    pl.made ??= pl.source.recipe(pl.entry);
-    return pl.made;
+  get(this: Port): Port['recipe'] {
+    const s = planningSourceOf(this) as EntrySource | undefined;
+    if (s === undefined) throw new Error('scan cache: a cached port lost its entry');
+    return s.recipe(planningRowOf(this));
   },
   set(this: Port, v: Port['recipe']): void {
     Object.defineProperty(this, 'recipe', { value: v, writable: true, enumerable: true, configurable: true });
-    Object.defineProperty(this, PLANNING, { value: undefined });
+    dropPlanning(this);
   },
 };
 
@@ -58,11 +48,12 @@ export function cachedPort(
   layer: string,
   pkgname: string,
   contentHash: string,
-  planning: EntryPlanning,
+  source: EntrySource,
+  entry: number,
 ): Port {
-  const p = { origin, dir, path, layer, pkgname } as Record<string | symbol, unknown>;
+  const p = { origin, dir, path, layer, pkgname } as Record<string, unknown>;
   Object.defineProperty(p, 'recipe', RECIPE);
   p.contentHash = contentHash;
-  Object.defineProperty(p, PLANNING, { value: planning, writable: false, configurable: true });
+  attachPlanning(p as unknown as Port, source, entry);
   return p as unknown as Port;
 }

@@ -1,6 +1,8 @@
 /**
  * Writing a scan cache file (the format is described in `scan-cache.ts`): entries are added in origin order (copied
- * from the old cache or taken from fresh loads) and written in one go to a temporary file that is then renamed.
+ * from the old cache or taken from fresh loads) and written in one go to a temporary file that is then renamed. An
+ * entry's `depends`, `patches`, `name` and its options' defaults go to the index, its other eager values (its
+ * options among them) to the values part.
  */
 import fs from 'node:fs';
 import nodePath from 'node:path';
@@ -21,8 +23,11 @@ import {
   checksum,
   codeStamp,
   type CacheIndex,
+  type CacheValues,
+  optionDefaults,
   type Depends,
   type EntrySink,
+  type Options,
 } from './scan-cache-index.js';
 import { layersKey } from './scan-cache-key.js';
 
@@ -49,6 +54,11 @@ export class ScanCacheWriter implements EntrySink {
   private readonly pstat: number[] = [];
   private readonly hashes: string[] = [];
   private readonly masks: Int32Array;
+  private readonly nameAt: Int32Array;
+  private readonly pkgNames: string[] = [];
+  private readonly optAt: Int32Array;
+  private readonly patchesAt: Int32Array;
+  private readonly plan: unknown[] = [];
   private readonly tags: number[] = [];
   private readonly strs: string[] = [];
   private readonly json: unknown[] = [];
@@ -66,6 +76,9 @@ export class ScanCacheWriter implements EntrySink {
     this.stat = new Float64Array(STAMP * capacity);
     this.npatch = new Uint16Array(capacity);
     this.masks = new Int32Array(capacity);
+    this.nameAt = new Int32Array(capacity);
+    this.optAt = new Int32Array(capacity);
+    this.patchesAt = new Int32Array(capacity);
     this.textBytes = new Float64Array(capacity);
   }
 
@@ -89,6 +102,9 @@ export class ScanCacheWriter implements EntrySink {
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
       if (typeof v !== 'string' && keys[i] !== 'depends' && !jsonSafe(v)) return false;
+      if (keys[i] === 'name' && typeof v !== 'string') return false;
+      if (keys[i] === 'options' && !optionsShaped(v)) return false;
+      if (keys[i] === 'patches' && (!Array.isArray(v) || v.length !== pstat.length / STAMP)) return false;
     }
     const e = this.n++;
     this.origins.push(origin);
@@ -98,10 +114,25 @@ export class ScanCacheWriter implements EntrySink {
     for (let i = 0; i < pstat.length; i++) this.pstat.push(pstat[i]!);
     this.hashes.push(hash);
     this.masks[e] = mask;
+    this.nameAt[e] = this.optAt[e] = this.patchesAt[e] = -1;
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
-      if (keys[i] === 'depends') this.deps.push(v as Depends);
-      else if (typeof v === 'string') {
+      const key = keys[i];
+      if (key === 'depends') this.deps.push(v as Depends);
+      else if (key === 'name') {
+        this.nameAt[e] = this.pkgNames.length;
+        this.pkgNames.push(v as string);
+      } else if (key === 'patches') {
+        if ((v as string[]).length === 0) continue;
+        this.patchesAt[e] = this.plan.length;
+        this.plan.push(v);
+      } else if (key === 'options' && !isEmpty(v as object)) {
+        // Their defaults to the index (what a plan reads), the options themselves to the values.
+        this.optAt[e] = this.plan.length;
+        this.plan.push(optionDefaults(v as Options));
+        this.tags.push(TAG_JSON);
+        this.json.push(v);
+      } else if (typeof v === 'string') {
         this.tags.push(TAG_STRING);
         this.strs.push(v);
       } else if (typeof v === 'number') {
@@ -153,12 +184,6 @@ export class ScanCacheWriter implements EntrySink {
       for (const s of d.system) ints[p++] = intern(s);
       for (const s of d.system_run) ints[p++] = intern(s);
     }
-    const strEnd = new Uint32Array(this.strs.length);
-    let end = 0;
-    for (let i = 0; i < this.strs.length; i++) {
-      end += this.strs[i]!.length;
-      strEnd[i] = end;
-    }
     const text = new Float64Array(n + 1);
     for (let e = 0; e < n; e++) text[e + 1] = text[e]! + this.textBytes[e]!;
     return {
@@ -173,11 +198,11 @@ export class ScanCacheWriter implements EntrySink {
       pstat: new Float64Array(this.pstat),
       hashes: this.hashes.join(''),
       masks: this.masks.subarray(0, n),
-      tags: new Uint8Array(this.tags),
-      nums: new Float64Array(this.nums),
-      strs: this.strs.join(''),
-      strEnd,
-      json: JSON.stringify(this.json),
+      nameAt: this.nameAt.subarray(0, n),
+      pkgNames: this.pkgNames,
+      optAt: this.optAt.subarray(0, n),
+      patchesAt: this.patchesAt.subarray(0, n),
+      plan: JSON.stringify(this.plan),
       ints,
       names,
       text,
@@ -186,16 +211,37 @@ export class ScanCacheWriter implements EntrySink {
     };
   }
 
+  /** The values of what was added (those not in the index). */
+  private values(): CacheValues {
+    const strEnd = new Uint32Array(this.strs.length);
+    let end = 0;
+    for (let i = 0; i < this.strs.length; i++) {
+      end += this.strs[i]!.length;
+      strEnd[i] = end;
+    }
+    return {
+      tags: new Uint8Array(this.tags),
+      nums: new Float64Array(this.nums),
+      strs: this.strs.join(''),
+      strEnd,
+      json: JSON.stringify(this.json),
+    };
+  }
+
   /** Writes the file (temporary name, then rename); a failure to write is ignored (the cache is an optimisation). */
   write(file: string, layers: readonly TreeLayer[]): void {
     const x = this.index(layers);
     const body = v8.serialize(x);
-    const all = Buffer.allocUnsafe(HEADER + body.length + x.text[this.n]!);
+    const vals = v8.serialize(this.values());
+    const all = Buffer.allocUnsafe(HEADER + body.length + vals.length + x.text[this.n]!);
     all.write(MAGIC, 0, 'latin1');
     all.writeUInt32LE(body.length, 8);
     all.writeUInt32LE(checksum(body), 12);
+    all.writeUInt32LE(vals.length, 16);
+    all.writeUInt32LE(checksum(vals), 20);
     body.copy(all, HEADER);
-    let off = HEADER + body.length;
+    vals.copy(all, HEADER + body.length);
+    let off = HEADER + body.length + vals.length;
     for (let e = 0; e < this.n; e++) {
       const t = this.texts[e]!;
       if (typeof t === 'string') all.write(t, off, 'utf8');
@@ -221,6 +267,17 @@ export class ScanCacheWriter implements EntrySink {
       }
     }
   }
+}
+
+/** True for a recipe's `options`: an object of options, each an object with a boolean `default`. */
+function optionsShaped(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  for (const k in v) {
+    const opt = (v as Record<string, unknown>)[k];
+    if (typeof opt !== 'object' || opt === null || typeof (opt as { default?: unknown }).default !== 'boolean')
+      return false;
+  }
+  return true;
 }
 
 function isEmpty(o: object): boolean {

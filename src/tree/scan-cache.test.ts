@@ -6,7 +6,14 @@ import { scanTree, type ScanOptions, type TreeScan } from './scan.js';
 import type { TreeRef } from './ref.js';
 import { scanCacheFile } from './scan-cache-key.js';
 import { recipe, tmpDir, writePort } from './testkit.js';
-import { portDepends, portOptions } from '../graph/index.js';
+import {
+  closureDag,
+  planningSourceOf,
+  portDepends,
+  portOptionDefaults,
+  portOptions,
+  tableRowOf,
+} from '../graph/index.js';
 import { prestartLoaders } from './pool.js';
 import { treeLayersFromArgs } from './ref.js';
 
@@ -32,6 +39,8 @@ function data(s: TreeScan): unknown {
 function same(ref: TreeRef, cache: ScanOptions['cache'], what: string): NonNullable<TreeScan['cache']> {
   const cached = scanTree(ref, { cache, workers: 0 });
   const cold = scanTree(ref, { workers: 0 });
+  // The graph first, while the cached ports' recipes are not made (their edges come from the cache's integers).
+  assert.deepEqual(closureDag(cached.ports, 'all'), closureDag(cold.ports, 'all'), `${what}: graph`);
   assert.deepEqual(data(cached), data(cold), what);
   // Also through a lazy recipe's own getters and keys (not only JSON).
   for (const [o, p] of cold.ports)
@@ -174,6 +183,20 @@ test('a change within the racy margin is never cached; a damaged cache is ignore
     () => scan.ports.get('devel/p4')!.recipe.build,
     (e: Error & { code?: string }) => e.code === 'KILN_E_TREE_INVALID' && /damaged/.test(e.message),
   );
+  // The values part (what only a made recipe reads) damaged: a plan still reads depends and options; a recipe says so.
+  const valuesAt = 24 + good.readUInt32LE(8);
+  fs.writeFileSync(file, Buffer.from(good.map((b, i) => (i === valuesAt + good.readUInt32LE(16) - 3 ? b ^ 0x20 : b))));
+  const planned = scanTree(ref, { cache: settled, workers: 0 });
+  assert.equal(planned.cache!.reused, 5);
+  const p0 = planned.ports.get('devel/p0')!;
+  assert.deepEqual(portDepends(p0), { build: [], run: [], system: [], system_run: [] });
+  assert.deepEqual(portOptionDefaults(p0), {});
+  assert.equal(closureDag(planned.ports, 'all').dag.ids.length, 5);
+  assert.throws(
+    () => p0.recipe.version,
+    (e: Error & { code?: string }) =>
+      e.code === 'KILN_E_TREE_INVALID' && /scan cache file .* is damaged/.test(e.message),
+  );
 });
 
 test("a cached port gives its depends and options without making its recipe, and they are its recipe's", (t) => {
@@ -194,14 +217,21 @@ test("a cached port gives its depends and options without making its recipe, and
   assert.equal(cached.cache!.reused, 2);
   for (const [o, p] of cached.ports) {
     const want = cold.ports.get(o)!;
+    // What a plan reads first: the options' defaults, from the index alone.
+    assert.deepEqual(portOptionDefaults(p), o === 'devel/aa' ? { NLS: true } : {}, o);
+    assert.deepEqual(portOptionDefaults(p), portOptionDefaults(want), o);
+    assert.equal(typeof Object.getOwnPropertyDescriptor(p, 'recipe')!.get, 'function', o);
     assert.deepEqual(portDepends(p), want.recipe.depends, o);
     assert.deepEqual(portOptions(p), want.recipe.options, o);
-    // Not made yet: `recipe` is still the accessor that makes it.
+    // Not made yet: `recipe` is still the accessor that makes it; the port has its row of the cache's table.
     assert.equal(typeof Object.getOwnPropertyDescriptor(p, 'recipe')!.get, 'function', o);
+    const table = planningSourceOf(p)!.table!;
+    assert.equal(table.origins[tableRowOf(p, table)], o);
     assert.deepEqual(Object.keys(p), Object.keys(want), o);
-    // Once made, the recipe holds the very objects planning read.
+    // Once made, the recipe holds the very objects planning read, and the row no longer stands for them.
     assert.equal(p.recipe.depends, portDepends(p), o);
     assert.equal(p.recipe.options, portOptions(p), o);
+    assert.equal(tableRowOf(p, table), -1, o);
   }
   // A copy with another recipe, or an assigned recipe, plans with that recipe.
   const b = cached.ports.get('devel/bb')!;

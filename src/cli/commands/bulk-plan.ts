@@ -185,7 +185,8 @@ function readRoots(
 export async function planBulk(ctx: CliContext, opts: BulkOptions): Promise<BulkPlan> {
   const store = opts.store ?? openStore(ctx.home);
   try {
-    const timings: { step: string; ms: number }[] = [];
+    // The first row: from the process's start to here (Node's start-up, kiln's imports, opening the store).
+    const timings: { step: string; ms: number }[] = [{ step: 'start-up (process to planning)', ms: performance.now() }];
     let last = performance.now();
     const step = <T>(name: string, fn: () => T): T => {
       const v = fn();
