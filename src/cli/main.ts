@@ -2,6 +2,7 @@
  * kiln's entry point: picks the subcommand, resolves `--home`, runs the handler, and turns errors into
  * one line per problem on stderr and the exit code of the CLI spec.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError, formatProblems, InputError } from '../util/errors.js';
 import type { CliContext, CommandHandler } from './context.js';
@@ -77,7 +78,8 @@ export async function main(argv: string[], ctx?: Partial<CliContext>): Promise<n
     ]);
     const layers = treeLayersFromArgs(rest, full.cwd);
     const file = layers && key.scanCacheFile({ dir: key.scanCacheDir(full.home) }, layers);
-    pool.prestartLoaders(name === 'bulk' && file !== undefined ? layers : undefined);
+    const cached = file !== undefined && fs.existsSync(file); // then most recipes stand: load code only if needed
+    pool.prestartLoaders(name === 'bulk' && file !== undefined ? layers : undefined, cached);
   }
   try {
     const handler: CommandHandler = await commandHandler(entry);

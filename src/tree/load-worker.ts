@@ -1,9 +1,9 @@
 /**
  * Worker thread of `loadAll` (see `parallel.ts`): waits for its jobs, then loads them (`load-jobs.ts`: claims chunks
  * of recipe-loading jobs from a shared counter and posts each chunk back in compact form). Before its jobs, the
- * worker a cached scan names walks the tree for it (`walk.ts`). It imports the loading half (the recipe module: zod
- * and the parsers, ~0.15 s) while it waits, without blocking: a walk asked meanwhile starts at once, and a scan
- * with nothing to load never waits for that import.
+ * worker a scan names walks the tree for it (`walk.ts`). It imports the loading half (the recipe module: zod and the
+ * parsers, ~0.15 s) while it waits, without blocking: a walk asked meanwhile starts at once, and a scan with nothing
+ * to load never waits for that import. When the scan likely has a cache file (`importLate`), only once jobs come.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import {
@@ -54,8 +54,10 @@ async function waitWhile(go: Int32Array, value: number, ms: number): Promise<voi
 }
 
 async function run(init: WorkerInit): Promise<void> {
-  const loading = import('./load-jobs.js');
-  loading.catch(() => undefined); // a failed import is reported below, if the jobs come
+  // A cold scan's worker imports at once (the import overlaps the caller's walk or imports); one likely to have
+  // nothing to load (a cache file) only when jobs come.
+  let loading = init.importLate ? undefined : import('./load-jobs.js');
+  loading?.catch(() => undefined); // a failed import is reported below, if the jobs come
   // Started ahead of the tree walk: wait for the jobs (or for word that there are none for workers).
   const go = new Int32Array(init.go);
   await waitWhile(go, JOBS_WAITING, JOBS_WAIT_MS);
@@ -64,6 +66,7 @@ async function run(init: WorkerInit): Promise<void> {
     await waitWhile(go, JOBS_WALK, JOBS_WAIT_MS);
   }
   if (Atomics.load(go, 0) !== JOBS_POSTED) return;
+  loading ??= import('./load-jobs.js');
   (await loading).work(init);
 }
 

@@ -91,11 +91,12 @@ let prestarted: LoaderPool | undefined;
  * before importing a command that will scan a large tree). A pool nobody adopts is harmless: its workers are
  * unref'd and end with the process; {@link dropPrestarted} ends them sooner. With `walk` (the layers the scan will
  * have, when the CLI can tell them from its arguments alone), worker 0 walks them at once, on the bet that the scan
- * has a cache file; a scan of other layers, or without a cache file, does not use that walk.
+ * has a cache file; a scan of other layers does not use that walk. `cached`: the CLI saw the tree's cache file (the
+ * workers then import the recipe module only if jobs come).
  */
-export function prestartLoaders(walk?: readonly TreeLayer[]): void {
+export function prestartLoaders(walk?: readonly TreeLayer[], cached = false): void {
   if (prestarted) return;
-  prestarted = startLoaders();
+  prestarted = startLoaders(defaultWorkers(), cached);
   if (walk) postWalk(prestarted, walk);
 }
 
@@ -120,7 +121,7 @@ export function dropPrestarted(): void {
 }
 
 /** Starts `n` helper workers waiting for jobs (none when they cannot start here); adopts a prestarted pool of that size. */
-export function startLoaders(n: number = defaultWorkers()): LoaderPool {
+export function startLoaders(n: number = defaultWorkers(), importLate = false): LoaderPool {
   if (prestarted && prestarted.workers.length === n) {
     const p = prestarted;
     prestarted = undefined;
@@ -136,7 +137,7 @@ export function startLoaders(n: number = defaultWorkers()): LoaderPool {
   for (let index = 0; spec !== undefined && index < n; index++) {
     const { port1, port2 } = new MessageChannel();
     try {
-      const init: WorkerInit = { next, state, go, index, chunk: CHUNK, port: port2, walk };
+      const init: WorkerInit = { next, state, go, index, chunk: CHUNK, port: port2, walk, importLate };
       // A larger young generation than V8's default: a loader allocates fast and keeps almost nothing (each
       // chunk is posted and dropped), so fewer scavenges are pure gain (-3 % CPU on a 35,000-port scan).
       const worker = new Worker(spec.entry, {
