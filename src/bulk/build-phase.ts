@@ -93,7 +93,7 @@ function layerSpec(o: RunBulkOptions): LayerSpec | undefined {
     }
     // As the build adds it (a port without system dependencies makes no layer: it asks for none).
     const sys = p.recipe.depends.system;
-    return sys.length > 0 ? [...systemWithCcache(sys, withCcache, o.jail.path)] : [];
+    return sys.length > 0 ? systemWithCcache(sys, withCcache, o.jail.path) : [];
   });
   return {
     root: layersRoot(o.home),

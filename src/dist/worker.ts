@@ -379,7 +379,6 @@ export async function startWorker(o: DistWorkerOptions): Promise<DistWorker> {
   return w;
 }
 
-/** The worker's dependency layers for a jail (its home's kiln.yaml `cache.layers_mb`; none when 0 or unreadable). */
 /**
  * The names of a job's shared layer the worker accepts: package names (a Debian port's Build-Depends, resolved) and
  * relations as recipes write them in `depends.system` (`libfoo-dev (>= 1.2)`, `a | b`); anything else is dropped.
@@ -393,6 +392,7 @@ export function sharedLayerNames(shared: readonly unknown[] | undefined): string
   );
 }
 
+/** The worker's dependency layers for a jail (its home's kiln.yaml `cache.layers_mb`; none when 0 or unreadable). */
 function layersOf(home: string, jailIdentity: string, shared?: readonly string[]): { layers?: LayerSpec } {
   let mb = 8192;
   try {

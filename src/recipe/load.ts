@@ -226,7 +226,11 @@ function portDirProblem(absDir: string, root: string, memo: LoadMemo): Problem |
  */
 function portFileProblems(absDir: string, root: string, patches: ReadonlySet<string>, memo: LoadMemo): Problem[] {
   const dirProblem = portDirProblem(absDir, root, memo);
-  if (dirProblem) return [dirProblem];
+  return dirProblem ? [dirProblem] : portFilesWalk(absDir, root, patches, memo);
+}
+
+/** {@link portFileProblems} of a port folder already known to be in the tree: the walk of its files. */
+function portFilesWalk(absDir: string, root: string, patches: ReadonlySet<string>, memo: LoadMemo): Problem[] {
   const out: Problem[] = [];
   const realRoot = realRootOf(root, memo);
   let seen = 0;
@@ -437,7 +441,7 @@ function loadWith<R extends { readonly patches: readonly string[]; readonly name
   const pkgname = recipe.name ?? origin.slice(origin.indexOf('/') + 1);
   const strange = memo.deferFiles
     ? NO_PROBLEMS
-    : portFileProblems(absDir, root, new Set(recipe.patches.map((p) => nodePath.join(absDir, p))), memo);
+    : portFilesWalk(absDir, root, new Set(recipe.patches.map((p) => nodePath.join(absDir, p))), memo); // folder checked above
   if (strange.length > 0 && recipe.patches.length === 0) return failed(strange);
   if (recipe.patches.length === 0) {
     return { recipe, problems, dir: absDir, path: file, text, pkgname, contentHash: oneShotHash('sha256', bytes) };

@@ -107,11 +107,6 @@ export function takePrestarted(): LoaderPool | undefined {
   return p;
 }
 
-/** Tells a prestarted pool's worker that the walk asked at prestart is not wanted (a scan without a cache file). */
-export function dropPrestartedWalk(): void {
-  if (prestarted) dropWalk(prestarted);
-}
-
 /** Ends a prestarted pool nobody adopted (a small tree). */
 export function dropPrestarted(): void {
   if (prestarted) {
