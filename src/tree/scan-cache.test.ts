@@ -5,7 +5,7 @@ import path from 'node:path';
 import { scanTree, type ScanOptions, type TreeScan } from './scan.js';
 import type { TreeRef } from './ref.js';
 import { scanCacheFile } from './scan-cache-key.js';
-import { recipe, tmpDir, writePort } from './testkit.js';
+import { recipe, scanData, tmpDir, writePort } from './testkit.js';
 import {
   closureDag,
   planningSourceOf,
@@ -26,22 +26,13 @@ function settle(): void {
   for (let guard = 0; guard < 100 && Date.now() < until; guard++) Atomics.wait(sab, 0, 0, 10);
 }
 
-/** Plain data of a scan: every port (its recipe read whole, so a cached text is read and parsed), problems, shadows. */
-function data(s: TreeScan): unknown {
-  return {
-    ports: [...s.ports.entries()].map(([o, p]) => [o, JSON.parse(JSON.stringify(p)) as unknown]),
-    problems: s.problems,
-    shadowed: [...s.shadowed],
-  };
-}
-
 /** Scans with the cache and without it; asserts they agree and returns the cache's figures. */
 function same(ref: TreeRef, cache: ScanOptions['cache'], what: string): NonNullable<TreeScan['cache']> {
   const cached = scanTree(ref, { cache, workers: 0 });
   const cold = scanTree(ref, { workers: 0 });
   // The graph first, while the cached ports' recipes are not made (their edges come from the cache's integers).
   assert.deepEqual(closureDag(cached.ports, 'all'), closureDag(cold.ports, 'all'), `${what}: graph`);
-  assert.deepEqual(data(cached), data(cold), what);
+  assert.deepEqual(scanData(cached), scanData(cold), what);
   // Also through a lazy recipe's own getters and keys (not only JSON).
   for (const [o, p] of cold.ports)
     assert.deepEqual({ ...cached.ports.get(o)!.recipe }, { ...p.recipe }, `${what}: ${o}`);
@@ -252,23 +243,23 @@ test('a walk asked at prestart serves a cached scan of its layers only; every sc
   writePort(other, 'devel/q0', recipe('2.0'));
   settle();
   const ref: TreeRef = { name: 'tree', layers: [{ name: 'tree', dir: tree }] };
-  const cold = data(scanTree(ref, { workers: 0 }));
+  const cold = scanData(scanTree(ref, { workers: 0 }));
   // No cache file yet: the walk is dropped, the scan loads everything and writes the cache.
   prestartLoaders(ref.layers);
   let s = scanTree(ref, { cache, minParallel: 1 });
-  assert.deepEqual(data(s), cold);
+  assert.deepEqual(scanData(s), cold);
   assert.deepEqual(s.cache, { reused: 0, loaded: 5, written: true });
   // The walk of these layers is used.
   prestartLoaders(ref.layers);
   s = scanTree(ref, { cache, minParallel: 1 });
-  assert.deepEqual(data(s), cold);
+  assert.deepEqual(scanData(s), cold);
   assert.deepEqual(s.cache, { reused: 5, loaded: 0, written: false });
   // A walk of other layers is not.
   prestartLoaders([{ name: 'other', dir: other }]);
   fs.writeFileSync(path.join(tree, 'devel/p1/port.yaml'), recipe('9.1'));
   s = scanTree(ref, { cache, minParallel: 1 });
   assert.deepEqual(s.cache, { reused: 4, loaded: 1, written: true });
-  assert.deepEqual(data(s), data(scanTree(ref, { workers: 0 })));
+  assert.deepEqual(scanData(s), scanData(scanTree(ref, { workers: 0 })));
   // What the CLI guesses from `-p`.
   assert.deepEqual(treeLayersFromArgs(['-a', '-p', 'ports/x', '-n'], '/w'), [{ name: 'x', dir: '/w/ports/x' }]);
   assert.deepEqual(treeLayersFromArgs(['--tree=/abs/t'], '/w'), [{ name: 't', dir: '/abs/t' }]);

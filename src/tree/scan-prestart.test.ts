@@ -7,19 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { scanTree, type TreeScan } from './scan.js';
+import { scanTree } from './scan.js';
 import type { TreeRef } from './ref.js';
-import { recipe, tmpDir, writePort } from './testkit.js';
+import { recipe, scanData, tmpDir, writePort } from './testkit.js';
 import { prestartLoaders } from './pool.js';
 import { scanCacheFile } from './scan-cache-key.js';
-
-function data(s: TreeScan): unknown {
-  return {
-    ports: [...s.ports.entries()].map(([o, p]) => [o, JSON.parse(JSON.stringify(p)) as unknown]),
-    problems: s.problems,
-    shadowed: [...s.shadowed],
-  };
-}
 
 test('a cold scan takes its winners from a walk asked at prestart and equals a plain scan', (t) => {
   const root = tmpDir(t);
@@ -38,11 +30,11 @@ test('a cold scan takes its winners from a walk asked at prestart and equals a p
       { name: 'high', dir: high },
     ],
   };
-  const plain = data(scanTree(ref, { workers: 0 }));
+  const plain = scanData(scanTree(ref, { workers: 0 }));
   const cache = { dir: path.join(root, 'home', 'cache', 'scan'), racyMs: 0 };
   prestartLoaders(ref.layers);
   const s = scanTree(ref, { cache, minParallel: 1 });
-  assert.deepEqual(data(s), plain);
+  assert.deepEqual(scanData(s), plain);
   assert.equal(s.cache?.reused, 0);
   // The walk knows which folders hold no port.yaml: not even tried (a scan that walks itself tries devel/no-recipe).
   assert.equal(s.cache?.loaded, 8, 'every folder with a port.yaml and a valid origin was loaded, and only those');
@@ -50,10 +42,10 @@ test('a cold scan takes its winners from a walk asked at prestart and equals a p
   // The next scan reuses it and still agrees.
   prestartLoaders(ref.layers);
   const again = scanTree(ref, { cache, minParallel: 1 });
-  assert.deepEqual(data(again), plain);
+  assert.deepEqual(scanData(again), plain);
   assert.equal(again.cache?.reused, 7, 'all valid ports come from the cache');
   // Without the prestart walk, the same cold scan walks on this thread (and tries the folder without port.yaml).
   const own = scanTree(ref, { cache: { ...cache, dir: path.join(root, 'home2') }, minParallel: 1 });
-  assert.deepEqual(data(own), plain);
+  assert.deepEqual(scanData(own), plain);
   assert.equal(own.cache?.loaded, 9);
 });

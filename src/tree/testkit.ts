@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { run } from '../util/exec.js';
+import type { TreeScan } from './scan.js';
 
 /** A minimal valid recipe, with optional extra YAML appended. */
 export function recipe(version = '1.0', extra = ''): string {
@@ -53,4 +54,13 @@ export async function commitAll(dir: string, message: string): Promise<string> {
   await git(dir, 'add', '-A');
   await git(dir, 'commit', '--quiet', '-m', message);
   return git(dir, 'rev-parse', 'HEAD');
+}
+
+/** Plain data of a scan, to compare two: every port (as JSON, so a lazy recipe is read whole), problems, shadows. */
+export function scanData(s: TreeScan): unknown {
+  return {
+    ports: [...s.ports.entries()].map(([o, p]) => [o, JSON.parse(JSON.stringify(p)) as unknown]),
+    problems: s.problems,
+    shadowed: [...s.shadowed],
+  };
 }
