@@ -104,14 +104,14 @@ function record(origin: string, id: Identity, abi: string | undefined): BuiltRec
   };
 }
 
-function generatedTree(): void {
+async function generatedTree(): Promise<void> {
   console.log(
     `== 2. generated tree: ${N} ports (seed ${SEED}), ${Math.round(PROGRAMS * 100)}% of depended-on ports are programs (no ABI)`,
   );
   const dir = path.join(work, 'tree');
   const gen = generateTree({ ports: N, seed: SEED, out: dir });
   const durations = JSON.parse(fs.readFileSync(path.join(dir, 'durations.json'), 'utf8')) as Record<string, number>;
-  const scan = scanTree({ name: 'gen', layers: [{ name: 'gen', dir }] });
+  const scan = await scanTree({ name: 'gen', layers: [{ name: 'gen', dir }] });
   const ports = scan.ports;
   const dag = buildDag(ports, [...ports.keys()].sort());
   const rev = dependents(dag);
@@ -206,7 +206,7 @@ function generatedTree(): void {
 try {
   console.log(`bench/abi on ${os.availableParallelism()} cores, node ${process.version}`);
   await realLibraries();
-  generatedTree();
+  await generatedTree();
 } finally {
   fs.rmSync(work, { recursive: true, force: true });
 }

@@ -23,7 +23,7 @@ lap('imports');
 const store = openStore(home);
 const tree = resolveTree(store, dir, process.cwd());
 lap('store');
-const scan = scanTree(tree, { cache: { dir: scanCacheDir(home) } });
+const scan = await scanTree(tree, { cache: { dir: scanCacheDir(home) } });
 lap('scan');
 let plan;
 for (let r = 0; r < Number(process.env.REPEAT ?? 1); r++) {

@@ -40,7 +40,7 @@ export async function mainGraph(ports: number, seed: number, cache: string): Pro
       out: () => {},
       err: () => {},
     };
-    const input = loadSimulationInput(ctx, {
+    const input = await loadSimulationInput(ctx, {
       tree: dir,
       all: true,
       durations: fs.existsSync(durations) ? durations : undefined,

@@ -183,7 +183,7 @@ test('clean distfiles: only sha256s no recipe of a registered tree names go, wit
   write(path.join(cache, '.tmp', `${process.pid}.abc.def.live.tar.gz`), 'in progress');
   write(path.join(cache, '.bad', '0123456789abcdef.x.tar.gz'), 'bad bytes');
 
-  const dry = cleanDistfiles({ home, store, dryRun: true });
+  const dry = await cleanDistfiles({ home, store, dryRun: true });
   const sorted = (p: string[]): string[] => [...p].sort();
   const expected = sorted([
     `distfiles/sha256/${unused!.sha.slice(0, 2)}/${unused!.sha}`,
@@ -201,7 +201,7 @@ test('clean distfiles: only sha256s no recipe of a registered tree names go, wit
   );
   assert.ok(dry.bytes >= 'unused'.length + 'unused-too'.length + 'partial'.length + 'bad bytes'.length);
   assert.ok(fs.existsSync(path.join(cache, 'sha256', unused!.sha.slice(0, 2), unused!.sha)), 'dry run');
-  const real = cleanDistfiles({ home, store });
+  const real = await cleanDistfiles({ home, store });
   assert.deepEqual(sorted(real.removed.map((r) => r.path)), expected);
   for (const f of [need!, needBroken!])
     assert.equal(fs.readFileSync(path.join(cache, 'by-name', `${f.text}.tar.gz`), 'utf8'), f.text);
@@ -210,7 +210,7 @@ test('clean distfiles: only sha256s no recipe of a registered tree names go, wit
 
   // A tree that cannot be scanned stops the clean: what it needs is unknown.
   fs.rmSync(path.join(trees, 't2'), { recursive: true });
-  assert.throws(
+  await assert.rejects(
     () => cleanDistfiles({ home, store }),
     (e: unknown) => e instanceof KilnError && e.code === 'KILN_E_TREE_INVALID' && /t2/.test(e.message),
   );
@@ -222,7 +222,7 @@ test('clean distfiles: only sha256s no recipe of a registered tree names go, wit
     store.deleteTree('t2');
     fs.renameSync(cache, path.join(other, 'distfiles'));
     fs.symlinkSync(path.join(other, 'distfiles'), cache);
-    const shared = cleanDistfiles({ home, store });
+    const shared = await cleanDistfiles({ home, store });
     assert.equal(shared.files, 0);
     assert.equal(shared.spared.length, 1);
     assert.ok(fs.existsSync(path.join(other, 'distfiles', 'sha256', need!.sha.slice(0, 2), need!.sha)));
@@ -231,7 +231,7 @@ test('clean distfiles: only sha256s no recipe of a registered tree names go, wit
   }
 });
 
-test('clean logs: all but the newest N bulks per pair, never a running bulk, and logs of unknown bulks', () => {
+test('clean logs: all but the newest N bulks per pair, never a running bulk, and logs of unknown bulks', async () => {
   const running = runningBulk('bookworm', 'a'); // oldest, still running
   const a = [finishedBulk('bookworm', 'a'), finishedBulk('bookworm', 'a', 'failed'), finishedBulk('bookworm', 'a')];
   const b = finishedBulk('bookworm', 'b');
@@ -257,7 +257,7 @@ test('clean logs: all but the newest N bulks per pair, never a running bulk, and
   );
 });
 
-test('clean ccache: every per-port compiler cache goes, but those of a running bulk', () => {
+test('clean ccache: every per-port compiler cache goes, but those of a running bulk', async () => {
   runningBulk('bookworm', 'busy');
   const idle = ccacheDir(home, 'bookworm', 'idle', 'devel/x');
   const busy = ccacheDir(home, 'bookworm', 'busy', 'devel/x');

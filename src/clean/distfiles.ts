@@ -16,7 +16,7 @@ import type { CleanOptions } from './packages.js';
 const SHA_RE = /^[0-9a-f]{64}$/;
 
 /** Every sha256 a recipe of a registered tree names (invalid recipes: every 64-hex word of their text). */
-export function neededDistfiles(store: Store, cwd: string): Set<string> {
+export async function neededDistfiles(store: Store, cwd: string): Promise<Set<string>> {
   const out = new Set<string>();
   for (const t of store.listTrees()) {
     try {
@@ -26,7 +26,7 @@ export function neededDistfiles(store: Store, cwd: string): Set<string> {
         if (!fs.statSync(l.dir, { throwIfNoEntry: false })?.isDirectory())
           throw new Error(`its folder ${l.dir} is not there`);
       }
-      const scan = scanTree(ref);
+      const scan = await scanTree(ref);
       for (const port of scan.ports.values()) for (const s of port.recipe.sources) out.add(s.sha256.toLowerCase());
       for (const p of new Set(scan.problems.map((x) => x.path))) {
         let text = '';
@@ -68,7 +68,7 @@ function list(dir: string): string[] {
 }
 
 /** Removes cached distfiles no registered tree needs. */
-export function cleanDistfiles(o: CleanOptions & { readonly cwd?: string }): CleanReport {
+export async function cleanDistfiles(o: CleanOptions & { readonly cwd?: string }): Promise<CleanReport> {
   const c = new Cleaner('distfiles', o.home, o.dryRun ?? false);
   const root = path.join(o.home, 'distfiles');
   let st: fs.Stats;
@@ -84,7 +84,7 @@ export function cleanDistfiles(o: CleanOptions & { readonly cwd?: string }): Cle
     );
     return c.report();
   }
-  const needed = neededDistfiles(o.store, o.cwd ?? o.home);
+  const needed = await neededDistfiles(o.store, o.cwd ?? o.home);
   const byHash = path.join(root, 'sha256');
   const gone = new Set<string>();
   for (const prefix of list(byHash)) {

@@ -18,7 +18,12 @@ export interface ListPackages {
  * Resolves `-p TREE -f LIST`: every origin of the list must be a loadable port of the tree; located list problems
  * are reported together (KILN_E_LIST), origins not in the tree as KILN_E_PORT_NOT_FOUND.
  */
-export function listPackages(store: Store, treeArg: string, listFile: string, cwd: string): ListPackages {
+export async function listPackages(
+  store: Store,
+  treeArg: string,
+  listFile: string,
+  cwd: string,
+): Promise<ListPackages> {
   const tree = resolveTree(store, treeArg, cwd);
   const file = path.resolve(cwd, listFile);
   let text: string;
@@ -32,7 +37,7 @@ export function listPackages(store: Store, treeArg: string, listFile: string, cw
   }
   const list = parseList(text, file);
   if (list.problems.length > 0) throw new InputError('KILN_E_LIST', list.problems);
-  const scan = scanTree(tree);
+  const scan = await scanTree(tree);
   const absent = list.origins.filter((o) => !scan.ports.has(o));
   if (absent.length > 0) {
     throw new KilnError('KILN_E_PORT_NOT_FOUND', `not in tree ${tree.name}: ${absent.join(', ')}`, {

@@ -14,7 +14,7 @@ import { FAIL, compileSchema } from './compile.js';
 import { fastYaml } from './fastyaml.js';
 import { RecipeSchema } from './schema.js';
 import { parseRecipe, parseSlow } from './parse.js';
-import { parseRecipeLazy } from './lazy.js';
+import { parseRecipeLazy } from './lazy-parse.js';
 import { LAZY_KEYS } from './shape.js';
 import { prng } from '../util/prng.js';
 

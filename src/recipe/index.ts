@@ -38,5 +38,6 @@ export {
   type PortLoadText,
   type PortParts,
 } from './load.js';
-export { lazyRecipe, lazyParts, lazyEagerKeys, recipeKeyMask, isUnparsedLazyRecipe, parseRecipeLazy } from './lazy.js';
+export { lazyRecipe, lazyParts, lazyEagerKeys, recipeKeyMask, isUnparsedLazyRecipe } from './lazy.js';
+export { parseRecipeLazy } from './lazy-parse.js';
 export { parseList, type ListParse } from './list.js';

@@ -12,7 +12,7 @@
  * `JSON.stringify`, spread, `structuredClone` and `assert.deepStrictEqual` see data (the getters run).
  * Assigning a key turns it into a plain data property, as on any object.
  */
-import { parseEager, parseRecipe, type RecipeParse } from './parse.js';
+import type { RecipeParse } from './parse.js';
 import type { Recipe } from './schema.js';
 import { EAGER, KEYS, OPTIONAL_KEYS } from './shape.js';
 
@@ -27,10 +27,27 @@ interface State {
   full?: Recipe;
 }
 
+/** The parser of lazy recipes' texts: `parse.ts`'s `parseRecipe`, set when that module loads. */
+let parseRecipe: ((text: string, path: string, origin: string) => RecipeParse) | undefined;
+
+/**
+ * Sets the parser lazy recipes use (`parse.ts` does, when it loads). This module holds no validator, so that a
+ * plan that only reads recipes from a scan cache never loads one; code that reads a lazy recipe's parsed keys
+ * (`sources`, `build`, `install`, `packages`) imports the recipe module's parsing, which sets it.
+ */
+export function setLazyParser(parse: (text: string, path: string, origin: string) => RecipeParse): void {
+  parseRecipe = parse;
+}
+
 /** The parsed recipe behind a lazy one (parsing its text the first time). */
 function full(obj: object): Recipe {
   const st = (obj as { [STATE]: State })[STATE];
   if (st.full === undefined) {
+    if (parseRecipe === undefined) {
+      throw new Error(
+        `lazy recipe ${st.path}: read before the recipe parser was loaded (a bug in kiln: import recipe/index.js)`,
+      );
+    }
     const res = parseRecipe(typeof st.text === 'string' ? st.text : st.text(), st.path, st.origin);
     if (!res.recipe) {
       // The text was validated before the lazy recipe was made: a bug in kiln, reported as one.
@@ -128,62 +145,6 @@ export function lazyRecipe(
     else Object.defineProperty(o, keys[i]!, g);
   }
   return o as unknown as Recipe;
-}
-
-/**
- * {@link parseRecipe} returning a lazy recipe: the keys it holds as data are validated and built, the
- * others (`sources`, `build`, `install`) only validated, and built from `text` when first read. Same
- * verdict and problems as {@link parseRecipe}, and the recipe equals its recipe (the tree scanner uses it).
- */
-export function parseRecipeLazy(text: string, path: string, origin: string): RecipeParse {
-  const res = parseEagerParts(text, path, origin);
-  if (!res.recipe) return { problems: res.problems };
-  return { recipe: lazyRecipe(text, path, origin, res.recipe.mask, res.recipe.values), problems: res.problems };
-}
-
-/** What {@link parseEagerParts} gives for a valid recipe: a lazy recipe's parts, and what loading reads. */
-export interface EagerParts {
-  readonly mask: number;
-  readonly values: readonly unknown[];
-  readonly patches: readonly string[];
-  readonly name?: string;
-  readonly depends: Recipe['depends'];
-}
-
-/** {@link parseRecipeLazy} returning the parts of the lazy recipe instead of making it. */
-export function parseEagerParts(
-  text: string,
-  path: string,
-  origin: string,
-): { recipe?: EagerParts; problems: RecipeParse['problems'] } {
-  const res = parseEager(text, path, origin);
-  let mask: number;
-  let values: unknown[];
-  let get: (k: string) => unknown;
-  if (res.recipe !== undefined) {
-    ({ mask, values } = lazyParts(res.recipe));
-    const r = res.recipe as unknown as Record<string, unknown>;
-    get = (k) => r[k];
-  } else if (res.eager !== undefined) {
-    const eager = res.eager;
-    mask = 0;
-    for (let i = 0; i < OPTIONAL_KEYS.length; i++) if (eager[OPTIONAL_KEYS[i]!] !== undefined) mask |= 1 << i;
-    const keys = shape(mask).eager;
-    values = new Array<unknown>(keys.length);
-    for (let i = 0; i < keys.length; i++) values[i] = eager[keys[i]!];
-    get = (k) => eager[k];
-  } else return { problems: res.problems };
-  const name = get('name') as string | undefined;
-  return {
-    recipe: {
-      mask,
-      values,
-      patches: get('patches') as string[],
-      depends: get('depends') as Recipe['depends'],
-      ...(name !== undefined ? { name } : {}),
-    },
-    problems: res.problems,
-  };
 }
 
 /** True when `recipe` is a lazy recipe whose text has not been parsed yet (for tests). */

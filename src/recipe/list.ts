@@ -3,7 +3,7 @@
  * blank lines are ignored. Pure: text in, origins and located problems out.
  */
 import type { Problem } from '../util/errors.js';
-import { ORIGIN_RE } from './schema.js';
+import { ORIGIN_RE } from './names.js';
 
 /** What {@link parseList} returns. */
 export interface ListParse {

@@ -9,7 +9,7 @@ import nodePath from 'node:path';
 import type { Problem } from '../util/errors.js';
 import { decodeUtf8 } from '../util/yamlpos.js';
 import { locateField, parseRecipe } from './parse.js';
-import { parseEagerParts, parseRecipeLazy } from './lazy.js';
+import { parseEagerParts, parseRecipeLazy } from './lazy-parse.js';
 import type { Recipe } from './schema.js';
 import type { Port } from './types.js';
 

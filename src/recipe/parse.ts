@@ -15,8 +15,6 @@ import {
   parseYamlPositioned,
   sortProblems,
   zodProblems,
-  type FieldPath,
-  type Position,
   type PositionedYaml,
 } from '../util/yamlpos.js';
 import { checkRecipe, type Finding } from './checks.js';
@@ -24,6 +22,7 @@ import { FAIL, compileSchema } from './compile.js';
 import { fastYaml } from './fastyaml.js';
 import { hostileKeyProblems } from './hostile.js';
 import { RecipeSchema, type Recipe } from './schema.js';
+import { setLazyParser } from './lazy.js';
 import { LAZY_KEYS } from './shape.js';
 
 /** zod's recipe validation compiled for the fast path (undefined if the schema outgrew the compiler). */
@@ -160,24 +159,7 @@ export function parseEager(text: string, path: string, origin: string): EagerPar
   }
 }
 
-/**
- * Where `field` (`['depends', 'build', 2]`) is in a recipe's text, 1-based; the nearest existing
- * ancestor when the field itself is absent. `path` is the file's name (kept for symmetry with problems).
- */
-export function locateField(path: string, text: string, field: FieldPath): Position {
-  const parsed = parseYamlPositioned(text, path);
-  return locate(parsed.yaml, field, 'value');
-}
+// A lazy recipe parses its text with this module's parser when first read (lazy.ts holds no validator).
+setLazyParser(parseRecipe);
 
-/**
- * The options of a recipe as a build sees them: each declared option's default, overridden by
- * `choices`; choices for options the recipe does not declare are ignored. Keys in sorted order. Pure.
- */
-export function effectiveOptions(recipe: Recipe, choices: Readonly<Record<string, boolean>>): Record<string, boolean> {
-  const out: Record<string, boolean> = {};
-  for (const name of Object.keys(recipe.options).sort()) {
-    const chosen = Object.prototype.hasOwnProperty.call(choices, name) ? choices[name] : undefined;
-    out[name] = typeof chosen === 'boolean' ? chosen : recipe.options[name]!.default;
-  }
-  return out;
-}
+export { effectiveOptions, locateField } from './read.js';

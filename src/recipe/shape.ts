@@ -1,38 +1,37 @@
 /**
- * Which top-level recipe keys a lazy recipe (`lazy.ts`) holds as data and which it parses on first read,
- * read from the schema: keys holding objects (`sources`, `build`, `install`) are parsed on demand; scalars,
- * lists of strings, `depends` and `options` (planning reads them for every port) are data.
+ * Which top-level recipe keys a lazy recipe (`lazy.ts`) holds as data and which it parses on first read:
+ * keys holding objects (`sources`, `build`, `install`, `packages`) are parsed on demand; scalars, lists of
+ * strings, `depends` and `options` (planning reads them for every port) are data.
+ *
+ * Written out rather than read from the schema, so that code reading validated recipes (a no-op plan) never
+ * loads the validator; `shape.test.ts` derives the same lists from `RecipeSchema` and fails when they differ.
  */
-import { RecipeSchema } from './schema.js';
 
-type SchemaNode = { _zod: { def: { type: string; innerType?: SchemaNode; element?: SchemaNode } } };
-const SHAPE = RecipeSchema.shape as unknown as Record<string, SchemaNode>;
+/** The recipe's top-level keys in output order (the schema's order). */
+export const KEYS: readonly string[] = [
+  'name',
+  'version',
+  'revision',
+  'summary',
+  'description',
+  'homepage',
+  'license',
+  'arch',
+  'sources',
+  'patches',
+  'depends',
+  'options',
+  'build',
+  'install',
+  'section',
+  'packages',
+];
 
-/** The recipe's top-level keys in output order. */
-export const KEYS: readonly string[] = Object.keys(SHAPE);
+/** The keys parsed on first read, in order: those holding objects. */
+export const LAZY_KEYS: readonly string[] = ['sources', 'build', 'install', 'packages'];
 
-/** The node under optional / default wrappers. */
-function unwrap(n: SchemaNode): SchemaNode {
-  let x = n;
-  for (let guard = 0; guard < 8 && (x._zod.def.type === 'optional' || x._zod.def.type === 'default'); guard++)
-    x = x._zod.def.innerType!;
-  return x;
-}
-
-/** Does a key hold objects (an object, a record, a list of objects)? Those are worth parsing only when read. */
-function holdsObjects(n: SchemaNode): boolean {
-  const t = unwrap(n)._zod.def;
-  if (t.type === 'object' || t.type === 'record') return true;
-  return t.type === 'array' && holdsObjects(t.element!);
-}
-
-/** Keys held as data from the start: every key but those holding objects; `depends` and `options` too. */
-export const EAGER: ReadonlySet<string> = new Set(
-  KEYS.filter((k) => k === 'depends' || k === 'options' || !holdsObjects(SHAPE[k]!)),
-);
-
-/** The keys parsed on first read, in order. */
-export const LAZY_KEYS: readonly string[] = KEYS.filter((k) => !EAGER.has(k));
+/** Keys held as data from the start: every key but {@link LAZY_KEYS}. */
+export const EAGER: ReadonlySet<string> = new Set(KEYS.filter((k) => !LAZY_KEYS.includes(k)));
 
 /** The optional keys, in order; bit i of a key mask says whether OPTIONAL_KEYS[i] is present. */
-export const OPTIONAL_KEYS: readonly string[] = KEYS.filter((k) => SHAPE[k]!._zod.def.type === 'optional');
+export const OPTIONAL_KEYS: readonly string[] = ['name', 'description', 'homepage', 'license', 'section', 'packages'];

@@ -8,7 +8,7 @@
  */
 import nodePath from 'node:path';
 import type { Problem } from '../util/errors.js';
-import { lazyEagerKeys, lazyRecipe, type Port, type PortLoad, type PortParts } from '../recipe/index.js';
+import { lazyEagerKeys, lazyRecipe, type Port, type PortLoad, type PortParts } from '../recipe/light.js';
 import type { LoadJob } from './parallel-state.js';
 import { STAMP } from './walk.js';
 

@@ -12,11 +12,13 @@ import {
   JOBS_WALK,
   WALK_BUSY,
   WALK_DONE,
+  WALK_NEXT_CAT,
+  WALK_STOP,
   WALK_WAITING,
   type WalkMessage,
   type WorkerInit,
 } from './parallel-state.js';
-import { walkTree } from './walk.js';
+import { walkCategories, walkShare } from './walk.js';
 
 /** How long a worker started ahead waits for its jobs before giving up (the caller then loads them all). */
 const JOBS_WAIT_MS = 120_000;
@@ -28,8 +30,19 @@ function walkIfAsked(init: WorkerInit): void {
   if (Atomics.compareExchange(walk, 0, WALK_WAITING, WALK_BUSY) !== WALK_WAITING) return;
   try {
     const msg = receiveMessageOnPort(init.port);
-    const w = walkTree((msg?.message as WalkMessage).layers, () => Atomics.load(walk, 2) === 1);
-    init.port.postMessage({ walk: w }, [w.layer.buffer as ArrayBuffer, w.stamps.buffer as ArrayBuffer]);
+    const layers = (msg?.message as WalkMessage).layers;
+    const cats = walkCategories(layers);
+    // Categories are claimed from a shared counter: the caller walks the rest once it is ready for the walk.
+    const w = walkShare(
+      layers,
+      cats,
+      () => Atomics.add(walk, WALK_NEXT_CAT, 1),
+      () => Atomics.load(walk, WALK_STOP) === 1,
+    );
+    init.port.postMessage({ walk: w, cats: cats.join('\n') }, [
+      w.layer.buffer as ArrayBuffer,
+      w.stamps.buffer as ArrayBuffer,
+    ]);
   } catch (e) {
     init.port.postMessage({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
   } finally {

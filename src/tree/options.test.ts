@@ -42,13 +42,13 @@ const isKiln =
   (e: unknown): boolean =>
     e instanceof KilnError && e.code === code && (re === undefined || re.test(`${e.message}\n${e.hint ?? ''}`));
 
-test('choices are validated against the recipe and stored per tree', (t) => {
+test('choices are validated against the recipe and stored per tree', async (t) => {
   const { store, tree } = setup(t);
-  setOptionChoice(store, tree, 'editors/ed', 'NLS', true);
-  setOptionChoice(store, tree, 'editors/ed', 'DOCS', false);
+  await setOptionChoice(store, tree, 'editors/ed', 'NLS', true);
+  await setOptionChoice(store, tree, 'editors/ed', 'DOCS', false);
   assert.deepEqual([...getOptionChoices(store, 'main')], [['editors/ed', { DOCS: false, NLS: true }]]);
   assert.deepEqual(getOptionChoices(store, 'other').size, 0);
-  const [view] = describeOptions(store, tree, ['editors/ed']);
+  const [view] = await describeOptions(store, tree, ['editors/ed']);
   assert.deepEqual(view, {
     origin: 'editors/ed',
     layer: 'main',
@@ -60,26 +60,26 @@ test('choices are validated against the recipe and stored per tree', (t) => {
   });
 });
 
-test('an unknown option names the origin and the option and lists the valid ones', (t) => {
+test('an unknown option names the origin and the option and lists the valid ones', async (t) => {
   const { store, tree } = setup(t);
-  assert.throws(
+  await assert.rejects(
     () => setOptionChoice(store, tree, 'editors/ed', 'NSL', true),
     isKiln('KILN_E_OPTION', /editors\/ed has no option NSL \(its options: DOCS, NLS, X11\)/),
   );
-  assert.throws(
+  await assert.rejects(
     () => setOptionChoice(store, tree, 'devel/plain', 'NLS', true),
     isKiln('KILN_E_OPTION', /devel\/plain has no option NLS \(it declares no options\)/),
   );
-  assert.throws(
+  await assert.rejects(
     () => setOptionChoice(store, tree, 'devel/nosuch', 'NLS', true),
     isKiln('KILN_E_PORT_NOT_FOUND', /devel\/nosuch/),
   );
   assert.equal(store.getOptions('main').length, 0);
 });
 
-test('a batch is all or nothing, and implied options must be on', (t) => {
+test('a batch is all or nothing, and implied options must be on', async (t) => {
   const { store, tree } = setup(t);
-  assert.throws(
+  await assert.rejects(
     () =>
       setOptionChoices(store, tree, [
         { origin: 'editors/ed', option: 'NLS', value: true },
@@ -88,16 +88,19 @@ test('a batch is all or nothing, and implied options must be on', (t) => {
     isKiln('KILN_E_OPTION', /BOGUS/),
   );
   assert.equal(store.getOptions('main').length, 0);
-  assert.throws(
+  await assert.rejects(
     () => setOptionChoice(store, tree, 'editors/ed', 'X11', true),
     isKiln('KILN_E_OPTION', /X11 is on, and it implies NLS, which is off/),
   );
-  setOptionChoices(store, tree, [
+  await setOptionChoices(store, tree, [
     { origin: 'editors/ed', option: 'X11', value: true },
     { origin: 'editors/ed', option: 'NLS', value: true },
   ]);
   // Turning NLS off again while X11 stays on is refused.
-  assert.throws(() => setOptionChoice(store, tree, 'editors/ed', 'NLS', false), isKiln('KILN_E_OPTION', /implies NLS/));
+  await assert.rejects(
+    () => setOptionChoice(store, tree, 'editors/ed', 'NLS', false),
+    isKiln('KILN_E_OPTION', /implies NLS/),
+  );
   assert.deepEqual(getOptionChoices(store, tree).get('editors/ed'), { NLS: true, X11: true });
 });
 

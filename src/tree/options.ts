@@ -5,7 +5,8 @@
 import path from 'node:path';
 import { InputError, KilnError, type Problem } from '../util/errors.js';
 import type { Store } from '../store/index.js';
-import { effectiveOptions, loadPort, type Port } from '../recipe/index.js';
+import { effectiveOptions, type Port } from '../recipe/light.js';
+import { recipeLoaders } from './recipes.js';
 import { locatePort } from './registry.js';
 import type { TreeRef } from './ref.js';
 
@@ -34,7 +35,8 @@ export function getOptionChoices(store: Store, tree: string | TreeRef): Map<stri
  * Loads the ports `origins` of `tree` (from whichever layer provides each). Origins not in the tree throw
  * KILN_E_PORT_NOT_FOUND naming all of them; invalid recipes throw one InputError with every problem.
  */
-export function loadPorts(tree: TreeRef, origins: readonly string[]): Map<string, Port> {
+export async function loadPorts(tree: TreeRef, origins: readonly string[]): Promise<Map<string, Port>> {
+  const { loadPort } = await recipeLoaders();
   const missing: string[] = [];
   const problems: Problem[] = [];
   const ports = new Map<string, Port>();
@@ -85,8 +87,8 @@ export function parseOptionChoice(text: string): OptionChoice {
  * option that ends up on must have the options it `implies` on too. Throws KILN_E_OPTION listing every
  * mistake (with the valid option names), KILN_E_PORT_NOT_FOUND or KILN_E_RECIPE.
  */
-export function setOptionChoices(store: Store, tree: TreeRef, choices: readonly OptionChoice[]): void {
-  const ports = loadPorts(
+export async function setOptionChoices(store: Store, tree: TreeRef, choices: readonly OptionChoice[]): Promise<void> {
+  const ports = await loadPorts(
     tree,
     choices.map((c) => c.origin),
   );
@@ -128,8 +130,14 @@ export function setOptionChoices(store: Store, tree: TreeRef, choices: readonly 
 }
 
 /** Validates and stores one choice; see {@link setOptionChoices}. */
-export function setOptionChoice(store: Store, tree: TreeRef, origin: string, option: string, value: boolean): void {
-  setOptionChoices(store, tree, [{ origin, option, value }]);
+export async function setOptionChoice(
+  store: Store,
+  tree: TreeRef,
+  origin: string,
+  option: string,
+  value: boolean,
+): Promise<void> {
+  await setOptionChoices(store, tree, [{ origin, option, value }]);
 }
 
 /** One option of one port as `kiln options --show` prints it. */
@@ -144,12 +152,12 @@ export interface OptionView {
 }
 
 /** The options of each port in `origins`, with defaults, choices and effective values. */
-export function describeOptions(
+export async function describeOptions(
   store: Store,
   tree: TreeRef,
   origins: readonly string[],
-): { origin: string; layer: string; options: OptionView[] }[] {
-  const ports = loadPorts(tree, origins);
+): Promise<{ origin: string; layer: string; options: OptionView[] }[]> {
+  const ports = await loadPorts(tree, origins);
   const stored = getOptionChoices(store, tree);
   return [...ports.values()].map((port) => {
     const chosen = stored.get(port.origin) ?? {};

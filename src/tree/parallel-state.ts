@@ -19,7 +19,10 @@ export interface WorkerInit {
   readonly index: number;
   readonly chunk: number;
   readonly port: MessagePort;
-  /** Int32[3]: the state of the walk a cached scan asks of one worker (WALK_*), that worker's index, 1: stop it. */
+  /**
+   * Int32[4]: the state of the walk a cached scan asks of one worker (WALK_*), that worker's index, 1: stop it
+   * ({@link WALK_STOP}), the next category to walk ({@link WALK_NEXT_CAT}: the caller shares the walk once ready).
+   */
   readonly walk: SharedArrayBuffer;
   /**
    * True when the scan likely has a cache file (few or no recipes to load): the worker imports the recipe module only
@@ -51,6 +54,10 @@ export const JOBS_NONE = 2;
 /** `go`: worker 0 walks the tree (a {@link WalkMessage} is on its port); the others wait for the next state. */
 export const JOBS_WALK = 3;
 
+/** `walk[WALK_STOP]` is 1 once the walk is not wanted any more. */
+export const WALK_STOP = 2;
+/** `walk[WALK_NEXT_CAT]`: the index of the next category to walk (each walker claims one at a time). */
+export const WALK_NEXT_CAT = 3;
 /** `walk`: nobody has taken the walk yet. */
 export const WALK_WAITING = 0;
 /** `walk`: worker 0 is walking. */

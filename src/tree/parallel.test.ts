@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { isUnparsedLazyRecipe, loadPort } from '../recipe/index.js';
 import { loadAll, startLoaders } from './parallel.js';
+import { recipeLoaders } from './recipes.js';
 import { recipe, tmpDir, writePort } from './testkit.js';
 
-test('worker threads really load the recipes, in job order', (t) => {
+test('worker threads really load the recipes, in job order', async (t) => {
   const root = tmpDir(t);
   const jobs = [];
   for (let i = 0; i < 300; i++) {
@@ -13,7 +14,12 @@ test('worker threads really load the recipes, in job order', (t) => {
     writePort(root, origin, i === 17 ? 'summary: [bad\n' : recipe(`2.${i}`));
     jobs.push({ dir: path.join(root, origin), origin, layer: 'l' });
   }
-  const { results, byWorkers } = loadAll(jobs, { workers: 2, minJobs: 0, callerLoads: false });
+  const { results, byWorkers } = loadAll(jobs, {
+    workers: 2,
+    minJobs: 0,
+    callerLoads: false,
+    loaders: await recipeLoaders(),
+  });
   assert.equal(byWorkers, 300);
   assert.deepEqual(
     results,
@@ -23,11 +29,12 @@ test('worker threads really load the recipes, in job order', (t) => {
   assert.ok(results[17]!.problems.length > 0);
 });
 
-test('below the threshold no worker starts', (t) => {
+test('below the threshold no worker starts', async (t) => {
   const root = tmpDir(t);
   writePort(root, 'devel/one', recipe());
   const { results, byWorkers } = loadAll([{ dir: path.join(root, 'devel/one'), origin: 'devel/one', layer: 'l' }], {
     workers: 2,
+    loaders: await recipeLoaders(),
   });
   assert.equal(byWorkers, 0);
   // Loaded on this thread, the port keeps a lazy recipe too (the parsed rest dies young).
@@ -38,7 +45,7 @@ test('below the threshold no worker starts', (t) => {
   assert.ok(!isUnparsedLazyRecipe(results[0]!.port!.recipe), 'build is parsed when read');
 });
 
-test('ports loaded by workers carry lazy recipes: same keys, order and values; parsed only when read', (t) => {
+test('ports loaded by workers carry lazy recipes: same keys, order and values; parsed only when read', async (t) => {
   const root = tmpDir(t);
   const jobs = [];
   const bodies = [
@@ -59,7 +66,12 @@ test('ports loaded by workers carry lazy recipes: same keys, order and values; p
     writePort(root, origin, bodies[i % bodies.length]!, { 'fix.patch': `patch ${i}\n` });
     jobs.push({ dir: path.join(root, origin), origin, layer: 'l' });
   }
-  const { results, byWorkers } = loadAll(jobs, { workers: 2, minJobs: 0, callerLoads: false });
+  const { results, byWorkers } = loadAll(jobs, {
+    workers: 2,
+    minJobs: 0,
+    callerLoads: false,
+    loaders: await recipeLoaders(),
+  });
   assert.equal(byWorkers, 40);
   const direct = jobs.map((j) => loadPort(j.dir, j.origin, j.layer));
   const lazyPorts = results.map((x) => x.port).filter((p) => p !== undefined);
@@ -100,7 +112,7 @@ test('ports loaded by workers carry lazy recipes: same keys, order and values; p
   assert.match(results[3]!.problems[0]!.message, /string/);
 });
 
-test('workers started ahead take their jobs when they come, or are sent away for a small list', (t) => {
+test('workers started ahead take their jobs when they come, or are sent away for a small list', async (t) => {
   const root = tmpDir(t);
   const jobs = [];
   for (let i = 0; i < 50; i++) {
@@ -111,7 +123,12 @@ test('workers started ahead take their jobs when they come, or are sent away for
     jobs.push({ dir, origin, layer: i % 3 === 0 ? 'upper' : 'lower' });
   }
   const pool = startLoaders(2);
-  const { results, byWorkers } = loadAll(jobs, { pool, minJobs: 0, callerLoads: false });
+  const { results, byWorkers } = loadAll(jobs, {
+    pool,
+    minJobs: 0,
+    callerLoads: false,
+    loaders: await recipeLoaders(),
+  });
   assert.equal(byWorkers, 50);
   assert.deepEqual(
     results,
@@ -119,7 +136,7 @@ test('workers started ahead take their jobs when they come, or are sent away for
   );
   assert.equal(results[3]!.port!.layer, 'upper');
   // Below the threshold the pool is dismissed and the caller loads everything.
-  const small = loadAll(jobs.slice(0, 5), { pool: startLoaders(1), minJobs: 100 });
+  const small = loadAll(jobs.slice(0, 5), { pool: startLoaders(1), minJobs: 100, loaders: await recipeLoaders() });
   assert.equal(small.byWorkers, 0);
   assert.equal(small.results[4]!.port!.recipe.version, '3.4');
 });

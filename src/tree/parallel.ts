@@ -6,11 +6,13 @@
  * with a worker (it cannot start, it dies) only means the caller loads those jobs itself.
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { loadPortLazy, newLoadMemo, type LoadMemo, type PortLoad } from '../recipe/index.js';
+import type { LoadMemo, PortLoad } from '../recipe/light.js';
+import type { RecipeLoaders } from './recipes.js';
 import {
   JOBS_POSTED,
   WALK_BUSY,
   WALK_CANCELLED,
+  WALK_NEXT_CAT,
   WALK_WAITING,
   WORKER_BUSY,
   WORKER_CANCELLED,
@@ -20,7 +22,17 @@ import {
 } from './parallel-state.js';
 import { CHUNK, defaultWorkers, postWalk, startLoaders, stopLoaders, walkKey, type LoaderPool } from './pool.js';
 import { unpackChunk, type LoadExtras, type PackedChunk } from './compact.js';
-import { STAMP, stampFile, stampStats, walkTree, type TreeWalk } from './walk.js';
+import {
+  STAMP,
+  joinWalk,
+  stampFile,
+  stampStats,
+  walkCategories,
+  walkShare,
+  walkTree,
+  type TreeWalk,
+  type WalkPart,
+} from './walk.js';
 import type { TreeLayer } from './ref.js';
 
 export type { LoadJob } from './parallel-state.js';
@@ -35,8 +47,8 @@ const WORKER_WAIT_MS = 60_000;
  * Loads one job and keeps only what a large scan must keep: the port around a lazy recipe (its text,
  * scalars, `depends`, `options`; `sources`, `build` and `install` validated but built only when read).
  */
-function loadLean(j: LoadJob, i: number, memo: LoadMemo, extras?: LoadExtras): PortLoad {
-  const l = loadPortLazy(j.dir, j.origin, j.layer, memo);
+function loadLean(j: LoadJob, i: number, memo: LoadMemo, load: RecipeLoaders, extras?: LoadExtras): PortLoad {
+  const l = load.loadPortLazy(j.dir, j.origin, j.layer, memo);
   // Stamped with the stats of the very file read (taken before reading it); a change after that makes it racy.
   if (extras?.stamps) {
     if (memo.recipeStat) stampStats(memo.recipeStat, extras.stamps, STAMP * i);
@@ -58,6 +70,8 @@ export interface LoadAllOptions {
   readonly pool?: LoaderPool;
   /** Also give each valid port's recipe text and each job's port.yaml stamp (for the scan cache). */
   readonly extras?: boolean;
+  /** The recipe loaders ({@link recipeLoaders}); needed when there are jobs. */
+  readonly loaders?: RecipeLoaders;
 }
 
 /**
@@ -80,7 +94,9 @@ export function loadAll(
   }
   if (!pool && parallel) pool = startLoaders(opts.workers ?? defaultWorkers());
   const started = pool?.workers ?? [];
-  const memo = newLoadMemo({ deferFiles: true }); // real paths of root and categories, once per load; port files: the build checks them
+  const load = opts.loaders;
+  if (load === undefined && jobs.length > 0) throw new Error('loadAll: jobs without recipe loaders (a bug in kiln)');
+  const memo = load?.newLoadMemo({ deferFiles: true }); // real paths of root and categories, once per load; port files: the build checks them
   let byWorkers = 0;
   const nextView = new Int32Array(pool?.next ?? new SharedArrayBuffer(4));
   const stateView = new Int32Array(pool?.state ?? new SharedArrayBuffer(4));
@@ -109,7 +125,7 @@ export function loadAll(
       const start = Atomics.add(nextView, 0, CHUNK);
       if (start >= jobs.length) break;
       const end = Math.min(start + CHUNK, jobs.length);
-      for (let i = start; i < end; i++) results[i] = loadLean(jobs[i]!, i, memo, extras);
+      for (let i = start; i < end; i++) results[i] = loadLean(jobs[i]!, i, memo!, load!, extras);
       for (const s of started) drain(s.port);
     }
     for (const s of started) {
@@ -127,7 +143,7 @@ export function loadAll(
   }
   // Whatever a failed worker claimed but never delivered is loaded here.
   for (let i = 0; i < jobs.length; i++) {
-    if (results[i] === undefined) results[i] = loadLean(jobs[i]!, i, memo, extras);
+    if (results[i] === undefined) results[i] = loadLean(jobs[i]!, i, memo!, load!, extras);
   }
   return { results: results as PortLoad[], byWorkers, ...(extras ? { extras } : {}) };
 }
@@ -142,20 +158,24 @@ export function askWalk(pool: LoaderPool, layers: readonly TreeLayer[]): boolean
 }
 
 /**
- * The walk asked with {@link askWalk}: the worker's, or this thread's own when the worker has not taken it yet (it
- * is then cancelled), failed, or takes longer than a busy worker may.
+ * The walk asked with {@link askWalk}: shared with the worker when it has started (this thread walks the categories
+ * the worker has not taken yet, then joins the worker's share to its own), this thread's own when the worker has not
+ * taken it yet (it is then cancelled), failed, or takes longer than a busy worker may. Undefined: see `walkTree`.
  */
-export function takeWalk(pool: LoaderPool, layers: readonly TreeLayer[]): TreeWalk {
+export function takeWalk(pool: LoaderPool, layers: readonly TreeLayer[]): TreeWalk | undefined {
   const walk = new Int32Array(pool.walk);
   const first = pool.workers[0];
-  if (first && Atomics.compareExchange(walk, 0, WALK_WAITING, WALK_CANCELLED) !== WALK_WAITING) {
-    Atomics.wait(walk, 0, WALK_BUSY, WORKER_WAIT_MS);
-    for (let guard = 0; guard < 4; guard++) {
-      const msg = receiveMessageOnPort(first.port);
-      if (!msg) break;
-      const w = (msg.message as { walk?: TreeWalk }).walk;
-      if (w && w.ok && w.layer.length * STAMP === w.stamps.length) return w;
-    }
+  if (!first || Atomics.compareExchange(walk, 0, WALK_WAITING, WALK_CANCELLED) === WALK_WAITING)
+    return walkTree(layers);
+  const cats = walkCategories(layers);
+  const mine = walkShare(layers, cats, () => Atomics.add(walk, WALK_NEXT_CAT, 1));
+  Atomics.wait(walk, 0, WALK_BUSY, WORKER_WAIT_MS);
+  for (let guard = 0; guard < 4; guard++) {
+    const msg = receiveMessageOnPort(first.port);
+    if (!msg) break;
+    const m = msg.message as { walk?: WalkPart; cats?: string };
+    // The worker listed the categories itself: a category made or removed in between makes the shares disagree.
+    if (m.walk && m.cats === cats.join('\n')) return joinWalk(cats, [m.walk, mine]) ?? walkTree(layers);
   }
   return walkTree(layers);
 }

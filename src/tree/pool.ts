@@ -8,7 +8,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { JOBS_NONE, JOBS_WALK, WORKER_CANCELLED, type WalkMessage, type WorkerInit } from './parallel-state.js';
+import {
+  JOBS_NONE,
+  JOBS_WALK,
+  WALK_STOP,
+  WORKER_CANCELLED,
+  type WalkMessage,
+  type WorkerInit,
+} from './parallel-state.js';
 import type { TreeLayer } from './ref.js';
 
 /** Jobs a thread claims at a time. */
@@ -53,8 +60,8 @@ export interface LoaderPool {
   readonly state: SharedArrayBuffer;
   readonly go: SharedArrayBuffer;
   /**
-   * Int32[3]: the state of a cached scan's walk (WALK_* in `parallel-state.ts`), the index of the worker asked, and
-   * 1 once the walk is not wanted any more (the worker then stops it early).
+   * Int32[4]: the state of a cached scan's walk (WALK_* in `parallel-state.ts`), the index of the worker asked,
+   * 1 once the walk is not wanted any more (the worker then stops it early), the next category to walk.
    */
   readonly walk: SharedArrayBuffer;
   /** The layers (as {@link walkKey} gives them) of the walk asked of worker 0, once asked (one walk per pool). */
@@ -126,7 +133,7 @@ export function startLoaders(n: number = defaultWorkers(), importLate = false): 
   const next = new SharedArrayBuffer(4);
   const state = new SharedArrayBuffer(4 * Math.max(1, n));
   const go = new SharedArrayBuffer(4);
-  const walk = new SharedArrayBuffer(12);
+  const walk = new SharedArrayBuffer(16);
   const stateView = new Int32Array(state);
   const workers: { worker: Worker; port: MessagePort; index: number }[] = [];
   for (let index = 0; spec !== undefined && index < n; index++) {
@@ -157,7 +164,7 @@ export function startLoaders(n: number = defaultWorkers(), importLate = false): 
 
 /** Tells the worker walking for `pool` that its walk is not wanted (a scan without a cache file, or of other layers). */
 export function dropWalk(pool: LoaderPool): void {
-  Atomics.store(new Int32Array(pool.walk), 2, 1);
+  Atomics.store(new Int32Array(pool.walk), WALK_STOP, 1);
 }
 
 /** Sends a pool's workers away unused and ends them. */

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError, UsageError } from '../util/errors.js';
-import { ORIGIN_RE } from '../recipe/index.js';
+import { ORIGIN_RE } from '../recipe/light.js';
 import type { OverlayLayerSpec, Store, TreeRecord, TreeSpec } from '../store/index.js';
 import { gitClone, gitUpdate } from './git.js';
 import { firstPort, hasPort, isDir } from './layout.js';

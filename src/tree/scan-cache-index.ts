@@ -9,7 +9,7 @@ import nodePath from 'node:path';
 import zlib from 'node:zlib';
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { ORIGIN_RE, lazyEagerKeys, type Port } from '../recipe/index.js';
+import { ORIGIN_RE, lazyEagerKeys, type Port } from '../recipe/light.js';
 import { STAMP } from './walk.js';
 
 /** Version of the cache file's layout: bump it when the layout or what an entry means changes. */

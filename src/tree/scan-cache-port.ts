@@ -3,7 +3,7 @@
  * (`graph/planning.ts`): its `depends` and `options`, and every entry's dependencies as integers, so a plan reads
  * them without making the recipe; it makes its lazy recipe when `recipe` is first read.
  */
-import type { Port } from '../recipe/index.js';
+import type { Port } from '../recipe/light.js';
 import {
   attachPlanning,
   dropPlanning,

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import nodePath from 'node:path';
 import v8 from 'node:v8';
 import { hash as oneShotHash } from 'node:crypto';
-import { lazyEagerKeys } from '../recipe/index.js';
+import { lazyEagerKeys } from '../recipe/light.js';
 import type { TreeLayer } from './ref.js';
 import { STAMP } from './walk.js';
 import {

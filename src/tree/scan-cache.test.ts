@@ -27,9 +27,9 @@ function settle(): void {
 }
 
 /** Scans with the cache and without it; asserts they agree and returns the cache's figures. */
-function same(ref: TreeRef, cache: ScanOptions['cache'], what: string): NonNullable<TreeScan['cache']> {
-  const cached = scanTree(ref, { cache, workers: 0 });
-  const cold = scanTree(ref, { workers: 0 });
+async function same(ref: TreeRef, cache: ScanOptions['cache'], what: string): Promise<NonNullable<TreeScan['cache']>> {
+  const cached = await scanTree(ref, { cache, workers: 0 });
+  const cold = await scanTree(ref, { workers: 0 });
   // The graph first, while the cached ports' recipes are not made (their edges come from the cache's integers).
   assert.deepEqual(closureDag(cached.ports, 'all'), closureDag(cold.ports, 'all'), `${what}: graph`);
   assert.deepEqual(scanData(cached), scanData(cold), what);
@@ -41,7 +41,7 @@ function same(ref: TreeRef, cache: ScanOptions['cache'], what: string): NonNulla
 
 const PATCH = '--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n';
 
-test('a cached scan equals a cold one through edits, additions, removals, renames, patches, options and overlays', (t) => {
+test('a cached scan equals a cold one through edits, additions, removals, renames, patches, options and overlays', async (t) => {
   const root = tmpDir(t);
   const lower = path.join(root, 'lower');
   const upper = path.join(root, 'upper');
@@ -79,10 +79,10 @@ test('a cached scan equals a cold one through edits, additions, removals, rename
   const valid = 15;
 
   settle();
-  let c = same(ref, cache, 'first scan');
+  let c = await same(ref, cache, 'first scan');
   assert.deepEqual(c, { reused: 0, loaded: valid + 1, written: true });
   assert.ok(fs.existsSync(scanCacheFile(cache, ref.layers)!));
-  c = same(ref, cache, 'nothing changed');
+  c = await same(ref, cache, 'nothing changed');
   assert.deepEqual(c, { reused: valid, loaded: 1, written: false }, 'only the invalid recipe is loaded again');
 
   // Edits in place of the same size: only the stamp tells.
@@ -90,9 +90,9 @@ test('a cached scan equals a cold one through edits, additions, removals, rename
   fs.writeFileSync(p3, fs.readFileSync(p3, 'utf8').replace('1.3', '9.3'));
   fs.writeFileSync(path.join(lower, 'net/patched/files/two.patch'), PATCH.replace('+b', '+c'));
   settle();
-  c = same(ref, cache, 'a recipe and a patch edited');
+  c = await same(ref, cache, 'a recipe and a patch edited');
   assert.equal(c.loaded, 3);
-  assert.equal(same(ref, cache, 'again').loaded, 1);
+  assert.equal((await same(ref, cache, 'again')).loaded, 1);
 
   // Options: one added to a recipe, one changed.
   fs.writeFileSync(
@@ -102,7 +102,7 @@ test('a cached scan equals a cold one through edits, additions, removals, rename
   const o = path.join(lower, 'net/opts/port.yaml');
   fs.writeFileSync(o, fs.readFileSync(o, 'utf8').replace('default: true', 'default: false'));
   settle();
-  assert.equal(same(ref, cache, 'options').loaded, 3);
+  assert.equal((await same(ref, cache, 'options')).loaded, 3);
 
   // Added, removed, renamed (port and category), a patch removed, an invalid recipe fixed and a valid one broken.
   writePort(lower, 'devel/new', recipe('0.1', 'depends:\n  build: [devel/p1]\n'));
@@ -113,9 +113,9 @@ test('a cached scan equals a cold one through edits, additions, removals, rename
   fs.writeFileSync(path.join(lower, 'www/broken/port.yaml'), recipe('1.0'));
   fs.writeFileSync(path.join(lower, 'devel/p2/port.yaml'), 'summary: [no\n');
   settle();
-  c = same(ref, cache, 'added, removed, renamed');
+  c = await same(ref, cache, 'added, removed, renamed');
   assert.equal(c.written, true);
-  c = same(ref, cache, 'settled');
+  c = await same(ref, cache, 'settled');
   assert.equal(c.loaded, 2, 'the broken recipe and the port whose patch is missing');
 
   // A recipe replaced by a rename with the same bytes (an editor's save): another inode, loaded again.
@@ -126,16 +126,16 @@ test('a cached scan equals a cold one through edits, additions, removals, rename
   writePort(upper, 'devel/p6', recipe('6.0'));
   fs.mkdirSync(path.join(upper, 'devel/p7/files'), { recursive: true });
   settle();
-  c = same(ref, cache, 'overlay');
+  c = await same(ref, cache, 'overlay');
   assert.equal(c.loaded, 4);
 
   // The same layers in another order are another cache.
   const swapped: TreeRef = { name: 'ov', layers: [ref.layers[1]!, ref.layers[0]!] };
   assert.notEqual(scanCacheFile(cache, swapped.layers), scanCacheFile(cache, ref.layers));
-  assert.equal(same(swapped, cache, 'swapped layers').reused, 0);
+  assert.equal((await same(swapped, cache, 'swapped layers')).reused, 0);
 });
 
-test('a change within the racy margin is never cached; a damaged cache is ignored and written again', (t) => {
+test('a change within the racy margin is never cached; a damaged cache is ignored and written again', async (t) => {
   const root = tmpDir(t);
   const dir = path.join(root, 'tree');
   for (let i = 0; i < 5; i++)
@@ -143,13 +143,13 @@ test('a change within the racy margin is never cached; a damaged cache is ignore
   const ref: TreeRef = { name: 't', layers: [{ name: 't', dir }] };
   const cache = { dir: path.join(root, 'cache'), racyMs: 60_000 };
   // Everything was written within the last minute: nothing may be cached.
-  assert.deepEqual(same(ref, cache, 'racy'), { reused: 0, loaded: 5, written: true });
-  assert.deepEqual(same(ref, cache, 'racy again'), { reused: 0, loaded: 5, written: false });
+  assert.deepEqual(await same(ref, cache, 'racy'), { reused: 0, loaded: 5, written: true });
+  assert.deepEqual(await same(ref, cache, 'racy again'), { reused: 0, loaded: 5, written: false });
 
   const settled = { dir: cache.dir, racyMs: RACY_MS };
   settle();
-  assert.equal(same(ref, settled, 'settled').written, true);
-  assert.equal(same(ref, settled, 'cached').reused, 5);
+  assert.equal((await same(ref, settled, 'settled')).written, true);
+  assert.equal((await same(ref, settled, 'cached')).reused, 5);
   const file = scanCacheFile(settled, ref.layers)!;
   const good = fs.readFileSync(file);
   const damages: [string, Buffer][] = [
@@ -160,15 +160,15 @@ test('a change within the racy margin is never cached; a damaged cache is ignore
   ];
   for (const [what, bytes] of damages) {
     fs.writeFileSync(file, bytes);
-    const r = same(ref, settled, what);
+    const r = await same(ref, settled, what);
     assert.deepEqual(r, { reused: 0, loaded: 5, written: true }, what);
-    assert.equal(same(ref, settled, `${what}, rewritten`).reused, 5, what);
+    assert.equal((await same(ref, settled, `${what}, rewritten`)).reused, 5, what);
   }
   // A text damaged after the index was checked: reading that recipe says so (nothing else would show it).
   const texts = fs.readFileSync(file);
   const at = texts.lastIndexOf('summary: a test port');
   fs.writeFileSync(file, Buffer.from(texts.map((b, i) => (i === at ? 0x53 : b))));
-  const scan = scanTree(ref, { cache: settled, workers: 0 });
+  const scan = await scanTree(ref, { cache: settled, workers: 0 });
   assert.equal(scan.cache!.reused, 5);
   assert.throws(
     () => scan.ports.get('devel/p4')!.recipe.build,
@@ -177,7 +177,7 @@ test('a change within the racy margin is never cached; a damaged cache is ignore
   // The values part (what only a made recipe reads) damaged: a plan still reads depends and options; a recipe says so.
   const valuesAt = 24 + good.readUInt32LE(8);
   fs.writeFileSync(file, Buffer.from(good.map((b, i) => (i === valuesAt + good.readUInt32LE(16) - 3 ? b ^ 0x20 : b))));
-  const planned = scanTree(ref, { cache: settled, workers: 0 });
+  const planned = await scanTree(ref, { cache: settled, workers: 0 });
   assert.equal(planned.cache!.reused, 5);
   const p0 = planned.ports.get('devel/p0')!;
   assert.deepEqual(portDepends(p0), { build: [], run: [], system: [], system_run: [] });
@@ -190,7 +190,7 @@ test('a change within the racy margin is never cached; a damaged cache is ignore
   );
 });
 
-test("a cached port gives its depends and options without making its recipe, and they are its recipe's", (t) => {
+test("a cached port gives its depends and options without making its recipe, and they are its recipe's", async (t) => {
   const root = tmpDir(t);
   const tree = path.join(root, 'tree');
   const cache = { dir: path.join(root, 'home', 'cache', 'scan'), racyMs: RACY_MS };
@@ -202,9 +202,9 @@ test("a cached port gives its depends and options without making its recipe, and
   );
   settle();
   const ref: TreeRef = { name: 'tree', layers: [{ name: 'tree', dir: tree }] };
-  assert.equal(scanTree(ref, { cache, workers: 0 }).cache!.written, true);
-  const cold = scanTree(ref, { workers: 0 });
-  const cached = scanTree(ref, { cache, workers: 0 });
+  assert.equal((await scanTree(ref, { cache, workers: 0 })).cache!.written, true);
+  const cold = await scanTree(ref, { workers: 0 });
+  const cached = await scanTree(ref, { cache, workers: 0 });
   assert.equal(cached.cache!.reused, 2);
   for (const [o, p] of cached.ports) {
     const want = cold.ports.get(o)!;
@@ -234,7 +234,7 @@ test("a cached port gives its depends and options without making its recipe, and
   assert.equal(c.recipe, other);
 });
 
-test('a walk asked at prestart serves a cached scan of its layers only; every scan equals a cold one', (t) => {
+test('a walk asked at prestart serves a cached scan of its layers only; every scan equals a cold one', async (t) => {
   const root = tmpDir(t);
   const tree = path.join(root, 'tree');
   const other = path.join(root, 'other');
@@ -243,23 +243,23 @@ test('a walk asked at prestart serves a cached scan of its layers only; every sc
   writePort(other, 'devel/q0', recipe('2.0'));
   settle();
   const ref: TreeRef = { name: 'tree', layers: [{ name: 'tree', dir: tree }] };
-  const cold = scanData(scanTree(ref, { workers: 0 }));
+  const cold = scanData(await scanTree(ref, { workers: 0 }));
   // No cache file yet: the walk is dropped, the scan loads everything and writes the cache.
   prestartLoaders(ref.layers);
-  let s = scanTree(ref, { cache, minParallel: 1 });
+  let s = await scanTree(ref, { cache, minParallel: 1 });
   assert.deepEqual(scanData(s), cold);
   assert.deepEqual(s.cache, { reused: 0, loaded: 5, written: true });
   // The walk of these layers is used.
   prestartLoaders(ref.layers);
-  s = scanTree(ref, { cache, minParallel: 1 });
+  s = await scanTree(ref, { cache, minParallel: 1 });
   assert.deepEqual(scanData(s), cold);
   assert.deepEqual(s.cache, { reused: 5, loaded: 0, written: false });
   // A walk of other layers is not.
   prestartLoaders([{ name: 'other', dir: other }]);
   fs.writeFileSync(path.join(tree, 'devel/p1/port.yaml'), recipe('9.1'));
-  s = scanTree(ref, { cache, minParallel: 1 });
+  s = await scanTree(ref, { cache, minParallel: 1 });
   assert.deepEqual(s.cache, { reused: 4, loaded: 1, written: true });
-  assert.deepEqual(scanData(s), scanData(scanTree(ref, { workers: 0 })));
+  assert.deepEqual(scanData(s), scanData(await scanTree(ref, { workers: 0 })));
   // What the CLI guesses from `-p`.
   assert.deepEqual(treeLayersFromArgs(['-a', '-p', 'ports/x', '-n'], '/w'), [{ name: 'x', dir: '/w/ports/x' }]);
   assert.deepEqual(treeLayersFromArgs(['--tree=/abs/t'], '/w'), [{ name: 't', dir: '/abs/t' }]);

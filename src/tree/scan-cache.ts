@@ -24,7 +24,7 @@ import fs from 'node:fs';
 import nodePath from 'node:path';
 import v8 from 'node:v8';
 import { hash as oneShotHash } from 'node:crypto';
-import { lazyEagerKeys, lazyRecipe, type Port } from '../recipe/index.js';
+import { lazyEagerKeys, lazyRecipe, type Port } from '../recipe/light.js';
 import { KilnError } from '../util/errors.js';
 import type { TreeLayer } from './ref.js';
 import { STAMP, stampFile } from './walk.js';

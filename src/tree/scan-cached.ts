@@ -7,11 +7,12 @@
  */
 import nodePath from 'node:path';
 import type { Problem } from '../util/errors.js';
-import { ORIGIN_RE, lazyParts, type Port, type PortLoad } from '../recipe/index.js';
+import { ORIGIN_RE, lazyParts, type Port, type PortLoad } from '../recipe/light.js';
 import { indexTree } from './merge.js';
 import { estimatePorts, hasPort } from './layout.js';
 import { PARALLEL_MIN_JOBS, askWalk, loadAll, startLoaders, stopLoaders, takeWalk, type LoadJob } from './parallel.js';
 import { dropPrestarted, dropWalk, takePrestarted, walkKey, type LoaderPool } from './pool.js';
+import { recipeLoaders } from './recipes.js';
 import type { TreeLayer, TreeRef } from './ref.js';
 import { RACY_MS, isRacy } from './scan-cache-index.js';
 import type { ScanCacheOptions } from './scan-cache-key.js';
@@ -42,9 +43,9 @@ interface Kept {
 function winnersOf(ref: TreeRef, walk: boolean, pool: LoaderPool | undefined, asked: boolean): Winners {
   if (walk) {
     const w = asked ? takeWalk(pool!, ref.layers) : walkTree(ref.layers);
-    if (!w.ok) return winnersOf(ref, false, pool, false);
+    if (!w) return winnersOf(ref, false, pool, false);
     return {
-      origins: w.origins === '' ? [] : w.origins.split('\n'),
+      origins: w.origins,
       layer: w.layer,
       stamps: w.stamps,
       shadowed: new Map(w.shadowed),
@@ -66,7 +67,12 @@ function racyFromEnv(): number | undefined {
 }
 
 /** The scan of `ref` through the cache file `file` (see the module's note). */
-export function scanCached(ref: TreeRef, opts: ScanOptions, cacheOpts: ScanCacheOptions, file: string): TreeScan {
+export async function scanCached(
+  ref: TreeRef,
+  opts: ScanOptions,
+  cacheOpts: ScanCacheOptions,
+  file: string,
+): Promise<TreeScan> {
   const started = Date.now();
   const minJobs = opts.minParallel ?? PARALLEL_MIN_JOBS;
   const have = fs.existsSync(file);
@@ -121,9 +127,11 @@ export function scanCached(ref: TreeRef, opts: ScanOptions, cacheOpts: ScanCache
       const layer = ref.layers[win.layer[i]!]!;
       jobs.push({ dir: `${layer.dir}/${origin}`, origin, layer: layer.name });
     }
+    // The recipe module is imported only now, and only when some recipe is to be loaded (not on a no-op).
+    const loaders = jobs.length > 0 ? await recipeLoaders() : undefined;
     const p = pool;
     pool = undefined; // loadAll owns it now
-    loaded = loadAll(jobs, { workers: opts.workers, minJobs, pool: p, extras: true });
+    loaded = loadAll(jobs, { workers: opts.workers, minJobs, pool: p, extras: true, loaders });
   } finally {
     if (pool) stopLoaders(pool);
     dropPrestarted();

@@ -13,7 +13,7 @@ import { recipe, scanData, tmpDir, writePort } from './testkit.js';
 import { prestartLoaders } from './pool.js';
 import { scanCacheFile } from './scan-cache-key.js';
 
-test('a cold scan takes its winners from a walk asked at prestart and equals a plain scan', (t) => {
+test('a cold scan takes its winners from a walk asked at prestart and equals a plain scan', async (t) => {
   const root = tmpDir(t);
   const low = path.join(root, 'low');
   const high = path.join(root, 'high');
@@ -30,10 +30,10 @@ test('a cold scan takes its winners from a walk asked at prestart and equals a p
       { name: 'high', dir: high },
     ],
   };
-  const plain = scanData(scanTree(ref, { workers: 0 }));
+  const plain = scanData(await scanTree(ref, { workers: 0 }));
   const cache = { dir: path.join(root, 'home', 'cache', 'scan'), racyMs: 0 };
   prestartLoaders(ref.layers);
-  const s = scanTree(ref, { cache, minParallel: 1 });
+  const s = await scanTree(ref, { cache, minParallel: 1 });
   assert.deepEqual(scanData(s), plain);
   assert.equal(s.cache?.reused, 0);
   // The walk knows which folders hold no port.yaml: not even tried (a scan that walks itself tries devel/no-recipe).
@@ -41,11 +41,11 @@ test('a cold scan takes its winners from a walk asked at prestart and equals a p
   assert.ok(fs.existsSync(scanCacheFile(cache, ref.layers)!), 'the cache was written');
   // The next scan reuses it and still agrees.
   prestartLoaders(ref.layers);
-  const again = scanTree(ref, { cache, minParallel: 1 });
+  const again = await scanTree(ref, { cache, minParallel: 1 });
   assert.deepEqual(scanData(again), plain);
   assert.equal(again.cache?.reused, 7, 'all valid ports come from the cache');
   // Without the prestart walk, the same cold scan walks on this thread (and tries the folder without port.yaml).
-  const own = scanTree(ref, { cache: { ...cache, dir: path.join(root, 'home2') }, minParallel: 1 });
+  const own = await scanTree(ref, { cache: { ...cache, dir: path.join(root, 'home2') }, minParallel: 1 });
   assert.deepEqual(scanData(own), plain);
   assert.equal(own.cache?.loaded, 9);
 });

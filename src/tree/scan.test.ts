@@ -5,7 +5,7 @@ import path from 'node:path';
 import { scanTree, indexTree } from './index.js';
 import { recipe, tmpDir, writePort } from './testkit.js';
 
-test('a higher layer replaces the whole port folder below, patches included', (t) => {
+test('a higher layer replaces the whole port folder below, patches included', async (t) => {
   const root = tmpDir(t);
   const lower = path.join(root, 'lower');
   const upper = path.join(root, 'upper');
@@ -19,9 +19,9 @@ test('a higher layer replaces the whole port folder below, patches included', (t
   // A folder without port.yaml in the upper layer is no port and shadows nothing.
   fs.mkdirSync(path.join(upper, 'devel/gamma/files'), { recursive: true });
 
-  const lowOnly = scanTree({ name: 'low', layers: [{ name: 'low', dir: lower }] });
+  const lowOnly = await scanTree({ name: 'low', layers: [{ name: 'low', dir: lower }] });
   assert.deepEqual(lowOnly.problems, []);
-  const scan = scanTree({
+  const scan = await scanTree({
     name: 'ov',
     layers: [
       { name: 'low', dir: lower },
@@ -53,7 +53,7 @@ test('a higher layer replaces the whole port folder below, patches included', (t
   assert.deepEqual([...scan.ports.keys()], ['devel/alpha', 'devel/gamma']);
 });
 
-test('dot-folders, folders without port.yaml and stray files are not ports', (t) => {
+test('dot-folders, folders without port.yaml and stray files are not ports', async (t) => {
   const root = tmpDir(t);
   writePort(root, 'devel/alpha', recipe());
   writePort(root, '.git/objects', recipe());
@@ -65,7 +65,7 @@ test('dot-folders, folders without port.yaml and stray files are not ports', (t)
   fs.writeFileSync(path.join(root, 'README.md'), 'not a category');
   fs.writeFileSync(path.join(root, 'devel/Makefile'), 'not a port');
   fs.symlinkSync(path.join(root, 'devel'), path.join(root, 'linked'));
-  const scan = scanTree({ name: 't', layers: [{ name: 't', dir: root }] });
+  const scan = await scanTree({ name: 't', layers: [{ name: 't', dir: root }] });
   assert.deepEqual(scan.problems, []);
   assert.deepEqual([...scan.ports.keys()], ['devel/alpha', 'linked/alpha']);
   assert.deepEqual(
@@ -74,14 +74,14 @@ test('dot-folders, folders without port.yaml and stray files are not ports', (t)
   );
 });
 
-test('problems from several recipes are reported together; the good ports still load', (t) => {
+test('problems from several recipes are reported together; the good ports still load', async (t) => {
   const root = tmpDir(t);
   writePort(root, 'devel/good', recipe());
   writePort(root, 'devel/bad-type', 'version: 1.5\nsummary: x\nbuild:\n  system: make\n');
   writePort(root, 'net/bad-key', `${recipe()}summery: typo\n`);
   writePort(root, 'net/bad-system', 'version: "1"\nsummary: x\nbuild:\n  system: scons\n');
   writePort(root, 'net/bad name', `name: fine\n${recipe()}`);
-  const scan = scanTree({ name: 't', layers: [{ name: 't', dir: root }] });
+  const scan = await scanTree({ name: 't', layers: [{ name: 't', dir: root }] });
   assert.deepEqual([...scan.ports.keys()], ['devel/good']);
   const files = new Set(scan.problems.map((p) => path.relative(root, p.path)));
   assert.deepEqual([...files].sort(), [
@@ -97,15 +97,15 @@ test('problems from several recipes are reported together; the good ports still 
   for (const p of scan.problems) assert.ok(p.line >= 1 && p.column >= 1, JSON.stringify(p));
 });
 
-test('loading on worker threads gives the same ports and problems as loading on one thread', (t) => {
+test('loading on worker threads gives the same ports and problems as loading on one thread', async (t) => {
   const root = tmpDir(t);
   for (let i = 0; i < 700; i++) {
     const deps = i > 0 ? `depends:\n  build: [cat${(i - 1) % 7}/port${i - 1}]\n` : '';
     writePort(root, `cat${i % 7}/port${i}`, i % 97 === 5 ? 'version: [oops]\n' : recipe(`1.${i}`, deps));
   }
   const ref = { name: 't', layers: [{ name: 't', dir: root }] };
-  const one = scanTree(ref, { workers: 0 });
-  const many = scanTree(ref, { workers: 2, minParallel: 0 });
+  const one = await scanTree(ref, { workers: 0 });
+  const many = await scanTree(ref, { workers: 2, minParallel: 0 });
   assert.equal(one.ports.size, 692);
   assert.equal(one.problems.length > 7, true);
   assert.deepEqual([...many.ports.keys()], [...one.ports.keys()]);

@@ -4,11 +4,12 @@
  * winning recipe, and collect every problem of the tree at once.
  */
 import type { Problem } from '../util/errors.js';
-import { ORIGIN_RE, type Port, type PortLoad } from '../recipe/index.js';
+import { ORIGIN_RE, type Port, type PortLoad } from '../recipe/light.js';
 import { indexTree, type TreeIndex } from './merge.js';
 import { estimatePorts, hasPort } from './layout.js';
 import { PARALLEL_MIN_JOBS, loadAll, startLoaders, stopLoaders, type LoadJob } from './parallel.js';
 import { dropPrestarted } from './pool.js';
+import { recipeLoaders } from './recipes.js';
 import type { TreeLayer, TreeRef } from './ref.js';
 import { KilnError } from '../util/errors.js';
 import { scanCacheFile, type ScanCacheOptions } from './scan-cache-key.js';
@@ -48,7 +49,7 @@ export interface ScanOptions {
  * Scans a whole tree: every port of every layer, merged, loaded and checked. Large trees are loaded on
  * every core (worker threads), but the call stays synchronous and the result does not depend on it.
  */
-export function scanTree(ref: TreeRef, opts: ScanOptions = {}): TreeScan {
+export async function scanTree(ref: TreeRef, opts: ScanOptions = {}): Promise<TreeScan> {
   const debianAt = ref.layers.findIndex((l) => l.debian !== undefined);
   if (debianAt > 0 || ref.layers.filter((l) => l.debian).length > 1) {
     throw new KilnError(
@@ -61,7 +62,7 @@ export function scanTree(ref: TreeRef, opts: ScanOptions = {}): TreeScan {
   }
   const cacheFile = opts.cache ? scanCacheFile(opts.cache, ref.layers) : undefined;
   if (cacheFile !== undefined) {
-    const scan = scanCached(ref, opts, opts.cache!, cacheFile);
+    const scan = await scanCached(ref, opts, opts.cache!, cacheFile);
     return debianAt === 0 ? { ...scan, debian: ref.layers[0]! } : scan;
   }
   const minJobs = opts.minParallel ?? PARALLEL_MIN_JOBS;
@@ -77,9 +78,10 @@ export function scanTree(ref: TreeRef, opts: ScanOptions = {}): TreeScan {
     for (const [origin, layer] of index.winners) {
       if (ORIGIN_RE.test(origin)) jobs.push({ dir: `${layer.dir}/${origin}`, origin, layer: layer.name });
     }
+    const loaders = jobs.length > 0 ? await recipeLoaders() : undefined;
     const p = pool;
     pool = undefined; // loadAll owns it now
-    loads = loadAll(jobs, { workers: opts.workers, minJobs, pool: p }).results;
+    loads = loadAll(jobs, { workers: opts.workers, minJobs, pool: p, loaders }).results;
   } finally {
     if (pool) stopLoaders(pool);
   }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { CliContext } from '../context.js';
 import { KilnError, type Problem } from '../../util/errors.js';
 import { openStore, type JailRecord, type PackageRow, type Store } from '../../store/index.js';
-import { effectiveOptions, parseList, type Port } from '../../recipe/index.js';
+import { effectiveOptions, parseList, type Port } from '../../recipe/light.js';
 import { graphProblems } from './graph-problems.js';
 import { getOptionChoices, resolveTree, scanCacheDir, scanTree, type TreeRef } from '../../tree/index.js';
 import { closureDag, cycleGroups, type Dag } from '../../graph/index.js';
@@ -190,10 +190,13 @@ export async function planBulk(ctx: CliContext, opts: BulkOptions): Promise<Bulk
     let last = performance.now();
     const step = <T>(name: string, fn: () => T): T => {
       const v = fn();
+      record(name);
+      return v;
+    };
+    const record = (name: string): void => {
       const now = performance.now();
       timings.push({ step: name, ms: now - last });
       last = now;
-      return v;
     };
     const tree = step('resolve tree', () => resolveTree(store, opts.tree, ctx.cwd));
     const jail = store.getJail(opts.jail);
@@ -210,7 +213,8 @@ export async function planBulk(ctx: CliContext, opts: BulkOptions): Promise<Bulk
     }
     const problems: Problem[] = [];
     const list = readRoots(ctx, opts, problems);
-    const scan = step('scan tree (tree + recipe)', () => scanTree(tree, { cache: { dir: scanCacheDir(ctx.home) } }));
+    const scan = await scanTree(tree, { cache: { dir: scanCacheDir(ctx.home) } });
+    record('scan tree (tree + recipe)');
     problems.push(...scan.problems);
     let ports = scan.ports;
     const invalid = invalidOrigins(scan.problems, ports);

@@ -68,7 +68,7 @@ export async function cleanCommand(argv: string[], ctx: CliContext): Promise<num
       what === 'packages'
         ? cleanPackages({ home: ctx.home, store, dryRun })
         : what === 'distfiles'
-          ? cleanDistfiles({ home: ctx.home, store, dryRun, cwd: ctx.cwd })
+          ? await cleanDistfiles({ home: ctx.home, store, dryRun, cwd: ctx.cwd })
           : what === 'ccache'
             ? cleanCcache({ home: ctx.home, store, dryRun })
             : what === 'layers'

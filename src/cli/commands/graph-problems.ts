@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { editDistance } from '../../util/distance.js';
 import type { Problem } from '../../util/errors.js';
-import { locateField, type Port } from '../../recipe/index.js';
+import { locateField, type Port } from '../../recipe/light.js';
 import { formatCycle, type CycleGroup, type Dag, type MissingDep } from '../../graph/index.js';
 
 /** A list file as read: its path and text. */

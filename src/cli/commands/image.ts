@@ -71,7 +71,7 @@ export async function imageCommand(argv: string[], ctx: CliContext): Promise<num
   let list;
   try {
     jail = getJail(store, values.jail!);
-    list = listPackages(store, values.tree!, values.file!, ctx.cwd);
+    list = await listPackages(store, values.tree!, values.file!, ctx.cwd);
   } finally {
     store.close();
   }

@@ -64,13 +64,13 @@ export async function optionsCommand(argv: string[], ctx: CliContext): Promise<n
     const tree = resolveTree(store, values.tree, ctx.cwd);
     await loadArchiveLookup();
     if (sets.length > 0) {
-      setOptionChoices(store, tree, sets);
+      await setOptionChoices(store, tree, sets);
       if (!values.json)
         for (const s of sets) ctx.out(`${tree.name}: ${s.origin}:${s.option}=${s.value ? 'on' : 'off'}`);
     }
     if (!values.show && sets.length > 0 && !values.json) return 0;
     const shown = origins.length > 0 ? origins : [...new Set(sets.map((s) => s.origin))];
-    const views = describeOptions(store, tree, shown);
+    const views = await describeOptions(store, tree, shown);
     if (values.json) {
       ctx.out(
         JSON.stringify(

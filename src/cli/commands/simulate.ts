@@ -82,7 +82,7 @@ function readText(file: string, what: string, code: 'KILN_E_LIST' | 'KILN_E_DURA
  * it, takes the closure of the request, builds the graph and reads the durations. Input problems are
  * collected, not thrown, so all are reported at once.
  */
-export function loadSimulationInput(ctx: CliContext, req: SimulationRequest): SimulationInput {
+export async function loadSimulationInput(ctx: CliContext, req: SimulationRequest): Promise<SimulationInput> {
   const byPath = req.tree.includes('/') || req.tree === '.' || req.tree === '..';
   const store = byPath || !fs.existsSync(ctx.home) ? null : openStore(ctx.home);
   let tree: TreeRef;
@@ -126,7 +126,7 @@ export function loadSimulationInput(ctx: CliContext, req: SimulationRequest): Si
     }
     source = 'learned';
   }
-  const scan = scanTree(tree);
+  const scan = await scanTree(tree);
   problems.push(...scan.problems);
   const { origins, missing } = closure(scan.ports, roots);
   const dag = buildDag(scan.ports, origins);
@@ -198,7 +198,7 @@ export async function simulateCommand(argv: string[], ctx: CliContext): Promise<
   }
   const policy = values.policy as Policy;
   if (!POLICIES.includes(policy)) throw usage(`--policy must be one of ${POLICIES.join(', ')}, not "${values.policy}"`);
-  const input = loadSimulationInput(ctx, {
+  const input = await loadSimulationInput(ctx, {
     tree: values.tree,
     file: values.file,
     origins: positionals,
