@@ -8,7 +8,7 @@
  */
 import nodePath from 'node:path';
 import type { Problem } from '../util/errors.js';
-import { lazyEagerKeys, lazyRecipe, type Port, type PortLoad, type PortParts } from '../recipe/light.js';
+import { lazyEagerKeys, lazyRecipe, type Port, type PortParts } from '../recipe/light.js';
 import type { LoadJob } from './parallel-state.js';
 import { STAMP } from './walk.js';
 
@@ -40,11 +40,36 @@ export interface PackedChunk {
   readonly stamps?: Float64Array;
 }
 
-/** What {@link unpackChunk} also fills in, in job order, for the scan cache: recipe texts and stamps. */
+/**
+ * What {@link unpackChunk} also fills in, in job order, for the scan cache: each job's port.yaml stamp. A load with
+ * extras gives each valid port as its parts ({@link JobLoad}), which the cache is written from.
+ */
 export interface LoadExtras {
-  readonly texts: (string | undefined)[];
   /** STAMP numbers per job. */
-  readonly stamps?: Float64Array;
+  readonly stamps: Float64Array;
+}
+
+/**
+ * One job's load: its port (around a lazy recipe) or, when the load is for a scan that writes its cache, the port's
+ * parts (which the cache is written from; the scan makes ports of them, or reads them back from the cache, after).
+ */
+export interface JobLoad {
+  readonly port?: Port;
+  readonly parts?: PortParts;
+  readonly problems: Problem[];
+}
+
+/** The port made of a load's parts (its recipe a lazy one), in layer `layer`. */
+export function portOfParts(parts: PortParts, layer: string): Port {
+  return {
+    origin: parts.origin,
+    dir: parts.dir,
+    path: parts.path,
+    layer,
+    pkgname: parts.pkgname,
+    recipe: lazyRecipe(parts.text, parts.path, parts.origin, parts.mask, parts.values),
+    contentHash: parts.contentHash,
+  };
 }
 
 /** Packs the loads of `jobs[start ..]` (worker side). `jobIndex` maps an origin to its job index. */
@@ -105,11 +130,14 @@ export function packChunk(
   };
 }
 
-/** Unpacks a chunk into `results` (main side): lazy-recipe ports for the valid jobs, problems for the others. */
+/**
+ * Unpacks a chunk into `results` (main side): lazy-recipe ports (with `extras`: their parts) for the valid jobs,
+ * problems for the others.
+ */
 export function unpackChunk(
   c: PackedChunk,
   jobs: readonly LoadJob[],
-  results: (PortLoad | undefined)[],
+  results: (JobLoad | undefined)[],
   extras?: LoadExtras,
 ): void {
   if (extras?.stamps && c.stamps) extras.stamps.set(c.stamps, STAMP * c.start);
@@ -146,20 +174,23 @@ export function unpackChunk(
     const eager = lazyEagerKeys(mask);
     const vals = c.values.slice(x, x + eager.length);
     x += eager.length;
-    vals[eager.indexOf('depends')] = { build, run, system, system_run: systemRun };
-    const recipe = lazyRecipe(c.texts[v]!, path, job.origin, mask, vals);
+    const depends = { build, run, system, system_run: systemRun };
+    vals[eager.indexOf('depends')] = depends;
     const name = names.get(v);
-    const port: Port = {
+    const parts: PortParts = {
       origin: job.origin,
       dir,
       path,
-      layer: job.layer,
       pkgname: name ?? job.origin.slice(job.origin.indexOf('/') + 1),
-      recipe,
       contentHash: c.hashes.slice(64 * v, 64 * v + 64),
+      text: c.texts[v]!,
+      mask,
+      values: vals,
+      depends,
+      ...(name !== undefined ? { name } : {}),
     };
-    results[c.start + k] = { port, problems: problems.get(k) ?? [] };
-    if (extras) extras.texts[c.start + k] = c.texts[v];
+    const ps = problems.get(k) ?? [];
+    results[c.start + k] = extras ? { parts, problems: ps } : { port: portOfParts(parts, job.layer), problems: ps };
     v++;
   }
 }

@@ -6,7 +6,7 @@
  * with a worker (it cannot start, it dies) only means the caller loads those jobs itself.
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import type { LoadMemo, PortLoad } from '../recipe/light.js';
+import type { LoadMemo } from '../recipe/light.js';
 import type { RecipeLoaders } from './recipes.js';
 import {
   JOBS_POSTED,
@@ -21,7 +21,7 @@ import {
   type LoadJob,
 } from './parallel-state.js';
 import { CHUNK, defaultWorkers, postWalk, startLoaders, stopLoaders, walkKey, type LoaderPool } from './pool.js';
-import { unpackChunk, type LoadExtras, type PackedChunk } from './compact.js';
+import { unpackChunk, type JobLoad, type LoadExtras, type PackedChunk } from './compact.js';
 import {
   STAMP,
   joinWalk,
@@ -47,15 +47,18 @@ const WORKER_WAIT_MS = 60_000;
  * Loads one job and keeps only what a large scan must keep: the port around a lazy recipe (its text,
  * scalars, `depends`, `options`; `sources`, `build` and `install` validated but built only when read).
  */
-function loadLean(j: LoadJob, i: number, memo: LoadMemo, load: RecipeLoaders, extras?: LoadExtras): PortLoad {
-  const l = load.loadPortLazy(j.dir, j.origin, j.layer, memo);
+function loadLean(j: LoadJob, i: number, memo: LoadMemo, load: RecipeLoaders, extras?: LoadExtras): JobLoad {
+  if (!extras) {
+    const l = load.loadPortLazy(j.dir, j.origin, j.layer, memo);
+    return l.port ? { port: l.port, problems: l.problems } : { problems: l.problems };
+  }
+  const l = load.loadPortParts(j.dir, j.origin, j.layer, memo);
   // Stamped with the stats of the very file read (taken before reading it); a change after that makes it racy.
   if (extras?.stamps) {
     if (memo.recipeStat) stampStats(memo.recipeStat, extras.stamps, STAMP * i);
     else stampFile(`${j.dir}/port.yaml`, extras.stamps, STAMP * i);
   }
-  if (extras) extras.texts[i] = l.text;
-  return l.port ? { port: l.port, problems: l.problems } : { problems: l.problems };
+  return l.parts ? { parts: l.parts, problems: l.problems } : { problems: l.problems };
 }
 
 /** Options of {@link loadAll}. */
@@ -68,7 +71,7 @@ export interface LoadAllOptions {
   readonly callerLoads?: boolean;
   /** Workers started earlier with {@link startLoaders}; `loadAll` uses (or dismisses) and ends them. */
   readonly pool?: LoaderPool;
-  /** Also give each valid port's recipe text and each job's port.yaml stamp (for the scan cache). */
+  /** Give each valid port as its parts (not a port), and each job's port.yaml stamp (for the scan cache). */
   readonly extras?: boolean;
   /** The recipe loaders ({@link recipeLoaders}); needed when there are jobs. */
   readonly loaders?: RecipeLoaders;
@@ -81,11 +84,9 @@ export interface LoadAllOptions {
 export function loadAll(
   jobs: readonly LoadJob[],
   opts: LoadAllOptions = {},
-): { results: PortLoad[]; byWorkers: number; extras?: LoadExtras } {
-  const results: (PortLoad | undefined)[] = new Array(jobs.length);
-  const extras: LoadExtras | undefined = opts.extras
-    ? { texts: new Array<string | undefined>(jobs.length), stamps: new Float64Array(STAMP * jobs.length) }
-    : undefined;
+): { results: JobLoad[]; byWorkers: number; extras?: LoadExtras } {
+  const results: (JobLoad | undefined)[] = new Array(jobs.length);
+  const extras: LoadExtras | undefined = opts.extras ? { stamps: new Float64Array(STAMP * jobs.length) } : undefined;
   const parallel = jobs.length >= (opts.minJobs ?? PARALLEL_MIN_JOBS);
   let pool = opts.pool;
   if (pool && !parallel) {
@@ -145,7 +146,7 @@ export function loadAll(
   for (let i = 0; i < jobs.length; i++) {
     if (results[i] === undefined) results[i] = loadLean(jobs[i]!, i, memo!, load!, extras);
   }
-  return { results: results as PortLoad[], byWorkers, ...(extras ? { extras } : {}) };
+  return { results: results as JobLoad[], byWorkers, ...(extras ? { extras } : {}) };
 }
 
 /**

@@ -4,7 +4,10 @@
  * never loads the validator (zod and the schema: ~0.15 s of CPU); a scan that has recipes to load awaits this first.
  */
 /** What the tree module calls to load recipes (`recipe/load.ts`). A type only: nothing is imported here. */
-export type RecipeLoaders = Pick<typeof import('../recipe/index.js'), 'loadPortLazy' | 'newLoadMemo' | 'loadPort'>;
+export type RecipeLoaders = Pick<
+  typeof import('../recipe/index.js'),
+  'loadPortLazy' | 'loadPortParts' | 'newLoadMemo' | 'loadPort'
+>;
 
 let loaders: RecipeLoaders | undefined;
 

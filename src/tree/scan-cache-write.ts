@@ -228,8 +228,12 @@ export class ScanCacheWriter implements EntrySink {
     };
   }
 
-  /** Writes the file (temporary name, then rename); a failure to write is ignored (the cache is an optimisation). */
-  write(file: string, layers: readonly TreeLayer[]): void {
+  /**
+   * Writes the file (temporary name, then rename); a failure to write is ignored (the cache is an optimisation).
+   * With `reopen`, returns a descriptor open for reading on the very file written (another scan may replace the file
+   * by then), or undefined when it was not written.
+   */
+  write(file: string, layers: readonly TreeLayer[], reopen = false): number | undefined {
     const x = this.index(layers);
     const body = v8.serialize(x);
     const vals = v8.serialize(this.values());
@@ -258,13 +262,21 @@ export class ScanCacheWriter implements EntrySink {
       } finally {
         fs.closeSync(fd);
       }
-      fs.renameSync(tmp, file);
+      const back = reopen ? fs.openSync(tmp, 'r') : undefined;
+      try {
+        fs.renameSync(tmp, file);
+      } catch (e) {
+        if (back !== undefined) fs.closeSync(back);
+        throw e;
+      }
+      return back;
     } catch {
       try {
         fs.rmSync(tmp, { force: true });
       } catch {
         /* nothing to remove */
       }
+      return undefined;
     }
   }
 }

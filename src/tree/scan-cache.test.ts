@@ -266,3 +266,36 @@ test('a walk asked at prestart serves a cached scan of its layers only; every sc
   assert.equal(treeLayersFromArgs(['-p', 'registered'], '/w'), undefined);
   assert.equal(treeLayersFromArgs(['-a'], '/w'), undefined);
 });
+
+test('a scan that loads many recipes gives the ports of the cache it wrote, read back from that very file', async (t) => {
+  const root = tmpDir(t);
+  const tree = path.join(root, 'tree');
+  for (let i = 0; i < 6; i++)
+    writePort(tree, `devel/p${i}`, recipe(`1.${i}`, i > 0 ? 'depends:\n  build: [devel/p0]\n' : ''));
+  writePort(tree, 'devel/patched', recipe('2.0', 'patches: [fix.patch]\n'), { 'fix.patch': '--- a\n+++ b\n' });
+  writePort(tree, 'devel/broken', 'summary: [bad\n');
+  settle();
+  const ref: TreeRef = { name: 'tree', layers: [{ name: 'tree', dir: tree }] };
+  const cold = await scanTree(ref, { workers: 0 });
+  const cache = { dir: path.join(root, 'cache'), racyMs: RACY_MS };
+  // From `minParallel` loaded recipes on (the parallel load's threshold), the ports are read back from the file.
+  const s = await scanTree(ref, { cache, workers: 0, minParallel: 1 });
+  assert.deepEqual(s.cache, { reused: 0, loaded: 8, written: true });
+  assert.equal(s.ports.size, 7);
+  for (const p of s.ports.values()) assert.notEqual(planningSourceOf(p)?.table, undefined, p.origin);
+  assert.deepEqual(closureDag(s.ports, 'all'), closureDag(cold.ports, 'all'));
+  assert.deepEqual(scanData(s), scanData(cold));
+  // Read back from the very file written: another one put in its place later changes nothing.
+  fs.writeFileSync(scanCacheFile(cache, ref.layers)!, 'not a cache');
+  for (const [o, p] of cold.ports) assert.deepEqual({ ...s.ports.get(o)!.recipe }, { ...p.recipe }, o);
+  // Below the threshold (or with a port not cached: a racy one), the loaded ports are lazy recipes.
+  fs.rmSync(scanCacheFile(cache, ref.layers)!);
+  const small = await scanTree(ref, { cache, workers: 0 });
+  assert.equal(planningSourceOf(small.ports.get('devel/p1')!), undefined);
+  assert.deepEqual(scanData(small), scanData(cold));
+  fs.writeFileSync(path.join(tree, 'devel/p3/port.yaml'), recipe('3.3')); // racy: not cached
+  const racy = await scanTree(ref, { cache, workers: 0, minParallel: 1 });
+  assert.equal(racy.cache!.loaded, 2);
+  assert.equal(planningSourceOf(racy.ports.get('devel/p3')!), undefined);
+  assert.deepEqual(scanData(racy), scanData(await scanTree(ref, { workers: 0 })));
+});

@@ -89,10 +89,10 @@ interface Parts {
  * Reads and checks the cache file of `layers`; undefined when there is none, or it was written by other code,
  * for other layers, or is not what kiln writes (it is then simply replaced by the next write).
  */
-export function readScanCache(file: string, layers: readonly TreeLayer[]): ScanCache | undefined {
+export function readScanCache(file: string, layers: readonly TreeLayer[], opened?: number): ScanCache | undefined {
   let fd: number;
   try {
-    fd = fs.openSync(file, 'r');
+    fd = opened ?? fs.openSync(file, 'r');
   } catch {
     return undefined;
   }

@@ -7,7 +7,8 @@
  */
 import nodePath from 'node:path';
 import type { Problem } from '../util/errors.js';
-import { ORIGIN_RE, lazyParts, type Port, type PortLoad } from '../recipe/light.js';
+import { ORIGIN_RE, lazyEagerKeys, type Port } from '../recipe/light.js';
+import { portOfParts } from './compact.js';
 import { indexTree } from './merge.js';
 import { estimatePorts, hasPort } from './layout.js';
 import { PARALLEL_MIN_JOBS, askWalk, loadAll, startLoaders, stopLoaders, takeWalk, type LoadJob } from './parallel.js';
@@ -30,13 +31,14 @@ interface Winners {
   readonly shadowed: Map<string, string[]>;
 }
 
-/** A loaded port of the result, and where its cache entry comes from. */
+/** A port of the result, and where its cache entry comes from. */
 interface Kept {
   readonly origin: string;
   readonly layer: number;
-  /** A reused entry of the old cache, or -1. */
+  /** A reused entry of the old cache (then `port` is its port), or -1. */
   readonly entry: number;
-  /** A loaded job, or -1. */
+  readonly port?: Port;
+  /** A loaded job (its parts are in the load's results), or -1. */
   readonly job: number;
 }
 
@@ -136,7 +138,6 @@ export async function scanCached(
     if (pool) stopLoaders(pool);
     dropPrestarted();
   }
-  const ports = new Map<string, Port>();
   const problems: Problem[] = [];
   const kept: Kept[] = [];
   let reused = 0;
@@ -158,28 +159,42 @@ export async function scanCached(
     if (s >= 0) {
       // Keyed by the cache's own string, the very one its dependents' depends hold (graph lookups compare pointers).
       const port = made?.[s] ?? cache!.port(s);
-      ports.set(port.origin, port);
-      kept.push({ origin: port.origin, layer: win.layer[i]!, entry: s, job: -1 });
+      kept.push({ origin: port.origin, layer: win.layer[i]!, entry: s, port, job: -1 });
       reused++;
       continue;
     }
     const j = -2 - s;
-    const res: PortLoad = loaded.results[j]!;
-    if (!res.port && !hasPort(layer.dir, origin)) continue; // not a port: a folder without port.yaml
+    const res = loaded.results[j]!;
+    if (!res.parts && !hasPort(layer.dir, origin)) continue; // not a port: a folder without port.yaml
     if (res.problems.length > 0) problems.push(...res.problems);
-    if (res.port) {
-      ports.set(origin, res.port);
-      kept.push({ origin, layer: win.layer[i]!, entry: -1, job: j });
-    }
+    if (res.parts) kept.push({ origin, layer: win.layer[i]!, entry: -1, job: j });
   }
   const since = started - (cacheOpts.racyMs ?? racyFromEnv() ?? RACY_MS);
-  const written = updateCache(file, ref.layers, cache, kept, loaded, since, reused);
-  return { ports, problems, shadowed: win.shadowed, cache: { reused, loaded: jobs.length, written } };
+  // Many ports loaded and all of them written: their ports are the new cache's, read back from the file written (a
+  // plan then reads integers, and no recipe is made); otherwise lazy recipes of what was loaded, among the old
+  // cache's ports.
+  const reread = jobs.length >= minJobs;
+  const written = updateCache(file, ref.layers, cache, kept, loaded, since, reused, reread);
+  const fresh = written.fd !== undefined ? readScanCache(file, ref.layers, written.fd) : undefined;
+  const ports = new Map<string, Port>();
+  if (fresh !== undefined && fresh.size === kept.length) {
+    for (let e = 0; e < fresh.size; e++) {
+      const port = fresh.port(e);
+      ports.set(port.origin, port);
+    }
+  } else {
+    for (const k of kept) {
+      const port = k.port ?? portOfParts(loaded.results[k.job]!.parts!, ref.layers[k.layer]!.name);
+      ports.set(port.origin, port);
+    }
+  }
+  return { ports, problems, shadowed: win.shadowed, cache: { reused, loaded: jobs.length, written: written.wrote } };
 }
 
 /**
  * Writes the cache again when it changes: a port was loaded that can be cached (valid, no problem, no racy file),
- * or an entry of the old cache was not reused (changed or gone). Returns whether it wrote.
+ * or an entry of the old cache was not reused (changed or gone). Returns whether it wrote, and with `reread`, when it
+ * wrote every port, a descriptor open on the file written.
  */
 function updateCache(
   file: string,
@@ -189,45 +204,39 @@ function updateCache(
   loaded: ReturnType<typeof loadAll>,
   since: number,
   reused: number,
-): boolean {
+  reread: boolean,
+): { wrote: boolean; fd?: number } {
   const { results, extras } = loaded;
   const cacheable = (k: Kept): boolean =>
     k.job >= 0 &&
     results[k.job]!.problems.length === 0 &&
-    extras!.texts[k.job] !== undefined &&
-    !isRacy(extras!.stamps!, STAMP * k.job, since);
-  if (cache && reused === cache.size && !kept.some(cacheable)) return false;
+    results[k.job]!.parts !== undefined &&
+    !isRacy(extras!.stamps, STAMP * k.job, since);
+  if (cache && reused === cache.size && !kept.some(cacheable)) return { wrote: false };
   const w = new ScanCacheWriter(kept.length);
   const pst = new Float64Array(STAMP);
+  let added = 0;
   for (const k of kept) {
     if (k.entry >= 0) {
       cache!.copyTo(k.entry, w);
+      added++;
       continue;
     }
     if (!cacheable(k)) continue;
-    const port = results[k.job]!.port!;
-    const patches = port.recipe.patches;
+    const parts = results[k.job]!.parts!;
+    const patches = parts.values[lazyEagerKeys(parts.mask).indexOf('patches')] as readonly string[];
     const pstat = new Float64Array(STAMP * patches.length);
     let ok = true;
     for (let i = 0; i < patches.length && ok; i++) {
       pst.fill(0);
-      stampFile(nodePath.join(port.dir, patches[i]!), pst, 0);
+      stampFile(nodePath.join(parts.dir, patches[i]!), pst, 0);
       if (isRacy(pst, 0, since)) ok = false;
       else pstat.set(pst, STAMP * i);
     }
     if (!ok) continue;
-    const { mask, values } = lazyParts(port.recipe);
-    w.add(
-      k.origin,
-      k.layer,
-      extras!.stamps!.subarray(STAMP * k.job, STAMP * k.job + STAMP),
-      pstat,
-      port.contentHash,
-      mask,
-      values,
-      extras!.texts[k.job]!,
-    );
+    const stamp = extras!.stamps.subarray(STAMP * k.job, STAMP * k.job + STAMP);
+    if (w.add(k.origin, k.layer, stamp, pstat, parts.contentHash, parts.mask, parts.values, parts.text)) added++;
   }
-  w.write(file, layers);
-  return true;
+  const fd = w.write(file, layers, reread && added === kept.length);
+  return fd !== undefined ? { wrote: true, fd } : { wrote: true };
 }
