@@ -323,24 +323,17 @@ export async function buildDebianSource(ctx: DebianBuildContext): Promise<Debian
       KILN_VERSION: version,
       ...r.build.env,
     };
+    // With ccache, this build's hits and misses after it, from its own stats log (no `ccache -z` over the cache's
+    // counters first), in the same sandbox command; a failed build keeps its exit status (and prints none).
+    const build = ['dpkg-buildpackage', '-b', '-uc', '-us'];
     await ctx.run(sb, {
-      argv: ['dpkg-buildpackage', '-b', '-uc', '-us'],
+      argv: cc ? ['sh', '-c', `${build.join(' ')} && { ccache --show-log-stats || true; }`] : build,
       user: 'build',
       network: false,
       cwd: srcDir,
       binds,
       env,
     });
-    // This build's hits and misses, from its own stats log (no `ccache -z` over the cache's counters first).
-    if (cc)
-      await ctx.run(sb, {
-        argv: ['ccache', '--show-log-stats'],
-        user: 'build',
-        network: false,
-        cwd: srcDir,
-        binds,
-        env,
-      });
   });
 
   return phase('package', async () => {
