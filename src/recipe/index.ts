@@ -1,31 +1,10 @@
 /**
  * The recipe module: `port.yaml` and list files in, validated recipes and located problems out.
- * See README.md. Other modules import only from here.
+ * See README.md. Other modules import only from here, or from `light.ts` (this surface without the validator).
  */
-export {
-  RecipeSchema,
-  SourceSchema,
-  OptionSchema,
-  DependsSchema,
-  BuildSchema,
-  InstallSchema,
-  PACKAGE_NAME_RE,
-  DEB_RELATION_RE,
-  VERSION_RE,
-  ORIGIN_RE,
-  OPTION_NAME_RE,
-  DEB_WORD_RE,
-  ARCHES,
-  BUILD_SYSTEMS,
-  MAINTAINER_SCRIPTS,
-  DEBIAN_SECTIONS,
-  versionProblem,
-  type Recipe,
-  type Source,
-  type RecipeOption,
-} from './schema.js';
-export type { Port, DebianPortSource, DebianPortFile } from './types.js';
-export { parseRecipe, locateField, effectiveOptions, type RecipeParse } from './parse.js';
+export * from './light.js';
+export { RecipeSchema, SourceSchema, OptionSchema, DependsSchema, BuildSchema, InstallSchema } from './schema.js';
+export { parseRecipe } from './parse.js';
 export {
   loadPort,
   loadPortText,
@@ -33,11 +12,5 @@ export {
   loadPortParts,
   newLoadMemo,
   portFolderProblems,
-  type LoadMemo,
-  type PortLoad,
-  type PortLoadText,
-  type PortParts,
 } from './load.js';
-export { lazyRecipe, lazyParts, lazyEagerKeys, recipeKeyMask, isUnparsedLazyRecipe } from './lazy.js';
 export { parseRecipeLazy } from './lazy-parse.js';
-export { parseList, type ListParse } from './list.js';

@@ -10,27 +10,13 @@ import {
   DEB_RELATION_RE,
   DEB_WORD_RE,
   DEBIAN_SECTIONS,
-  MAINTAINER_SCRIPTS,
   OPTION_NAME_RE,
   ORIGIN_RE,
   PACKAGE_NAME_RE,
-  VERSION_RE,
   versionProblem,
 } from './names.js';
 
-export {
-  ARCHES,
-  BUILD_SYSTEMS,
-  DEB_RELATION_RE,
-  DEB_WORD_RE,
-  DEBIAN_SECTIONS,
-  MAINTAINER_SCRIPTS,
-  OPTION_NAME_RE,
-  ORIGIN_RE,
-  PACKAGE_NAME_RE,
-  VERSION_RE,
-  versionProblem,
-};
+export * from './names.js';
 
 const origin = z.string().regex(ORIGIN_RE, 'must be an origin CATEGORY/NAME');
 const debRelation = z

@@ -23,28 +23,41 @@ export interface IndexOptions {
   readonly checkSingles?: boolean;
 }
 
+/** Names found in several layers: each name's highest layer (`top`) and its lower ones (`lower`, rare: overlays). */
+export class LayerNames {
+  readonly top = new Map<string, number>();
+  readonly lower = new Map<string, number[]>();
+
+  /** Layer `li` has `name` (layers are added lowest first). */
+  add(name: string, li: number): void {
+    const prev = this.top.get(name);
+    if (prev !== undefined) {
+      const l = this.lower.get(name);
+      if (l) l.push(prev);
+      else this.lower.set(name, [prev]);
+    }
+    this.top.set(name, li);
+  }
+
+  /** The layers of `name`, highest first. */
+  layersOf(name: string): number[] {
+    const li = this.top.get(name)!;
+    const others = this.lower.get(name);
+    return others === undefined ? [li] : [li, ...[...others].reverse()];
+  }
+}
+
 /** Lists the origins of a tree and the layer each comes from, reading folders only (no recipe is parsed). */
 export function indexTree(ref: TreeRef, opts: IndexOptions = {}): TreeIndex {
   const checkSingles = opts.checkSingles ?? true;
   const layers = ref.layers;
-  // Origin -> the highest layer index with a folder for it; `lower` keeps the others (rare: overlays only).
-  const top = new Map<string, number>();
-  const lower = new Map<string, number[]>();
+  // Origin -> the highest layer index with a folder for it, and the others.
+  const seen = new LayerNames();
   for (let li = 0; li < layers.length; li++) {
     const dir = layers[li]!.dir;
-    for (const cat of subdirs(dir)) {
-      for (const name of subdirs(`${dir}/${cat}`)) {
-        const origin = `${cat}/${name}`;
-        const prev = top.get(origin);
-        if (prev !== undefined) {
-          const l = lower.get(origin);
-          if (l) l.push(prev);
-          else lower.set(origin, [prev]);
-        }
-        top.set(origin, li);
-      }
-    }
+    for (const cat of subdirs(dir)) for (const name of subdirs(`${dir}/${cat}`)) seen.add(`${cat}/${name}`, li);
   }
+  const { top, lower } = seen;
   const winners = new Map<string, TreeLayer>();
   const shadowed = new Map<string, string[]>();
   for (const origin of [...top.keys()].sort()) {
@@ -55,7 +68,7 @@ export function indexTree(ref: TreeRef, opts: IndexOptions = {}): TreeIndex {
       continue;
     }
     // Highest first; a folder without port.yaml is no port: it neither wins nor shadows.
-    const having = [li, ...others.reverse()].filter((i) => hasPort(layers[i]!.dir, origin));
+    const having = seen.layersOf(origin).filter((i) => hasPort(layers[i]!.dir, origin));
     if (having.length === 0) continue;
     winners.set(origin, layers[having[0]!]!);
     if (having.length > 1)

@@ -7,7 +7,8 @@
  * Imports nothing heavy (the worker runs it before anything else).
  */
 import fs from 'node:fs';
-import { subdirs } from './layout.js';
+import { hasPort, subdirs } from './layout.js';
+import { LayerNames } from './merge.js';
 import type { TreeLayer } from './ref.js';
 
 /** Numbers per file stamp: size, mtimeMs, ctimeMs, ino, dev, mode (see `scan-cache.ts`). */
@@ -115,37 +116,21 @@ class PartWriter {
  */
 function walkCategory(layers: readonly TreeLayer[], cat: string, out: PartWriter): void {
   const before = out.origins.length;
-  const top = new Map<string, number>();
-  const lower = new Map<string, number[]>();
-  for (let li = 0; li < layers.length; li++) {
-    for (const name of names(`${layers[li]!.dir}/${cat}`)) {
-      const prev = top.get(name);
-      if (prev !== undefined) {
-        const l = lower.get(name);
-        if (l) l.push(prev);
-        else lower.set(name, [prev]);
-      }
-      top.set(name, li);
-    }
-  }
-  for (const name of [...top.keys()].sort()) {
+  const seen = new LayerNames();
+  for (let li = 0; li < layers.length; li++) for (const name of names(`${layers[li]!.dir}/${cat}`)) seen.add(name, li);
+  for (const name of [...seen.top.keys()].sort()) {
     const origin = `${cat}/${name}`;
-    const li = top.get(name)!;
-    const others = lower.get(name);
-    if (others === undefined) {
+    if (!seen.lower.has(name)) {
+      const li = seen.top.get(name)!;
       out.add(origin, li, `${layers[li]!.dir}/${origin}/port.yaml`);
       continue;
     }
-    const having = [li, ...others.reverse()].filter((i) => hasPortFile(layers[i]!.dir, origin));
+    const having = seen.layersOf(name).filter((i) => hasPort(layers[i]!.dir, origin));
     if (having.length === 0) continue;
     out.add(origin, having[0]!, `${layers[having[0]!]!.dir}/${origin}/port.yaml`);
     if (having.length > 1) out.shadowed.push([origin, having.slice(1).map((i) => layers[i]!.name)]);
   }
   out.counts.push(out.origins.length - before);
-}
-
-function hasPortFile(dir: string, origin: string): boolean {
-  return fs.existsSync(`${dir}/${origin}/port.yaml`);
 }
 
 /**
