@@ -5,8 +5,8 @@
  */
 import fs from 'node:fs';
 import type { Problem } from '../../util/errors.js';
-import { locateField } from '../../recipe/light.js';
-import type { Port } from '../../recipe/light.js';
+import { locateField } from '../../recipe/index.js';
+import type { Port } from '../../recipe/index.js';
 import type { TreeLayer } from '../../tree/index.js';
 import {
   debianArch,
