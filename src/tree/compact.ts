@@ -140,7 +140,7 @@ export function unpackChunk(
   results: (JobLoad | undefined)[],
   extras?: LoadExtras,
 ): void {
-  if (extras?.stamps && c.stamps) extras.stamps.set(c.stamps, STAMP * c.start);
+  if (extras && c.stamps) extras.stamps.set(c.stamps, STAMP * c.start);
   const names = new Map(c.names);
   const problems = new Map(c.problems);
   const origin = (ref: number): string => (ref >= 0 ? jobs[ref]!.origin : c.strs[-1 - ref]!);

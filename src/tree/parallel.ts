@@ -54,10 +54,8 @@ function loadLean(j: LoadJob, i: number, memo: LoadMemo, load: RecipeLoaders, ex
   }
   const l = load.loadPortParts(j.dir, j.origin, j.layer, memo);
   // Stamped with the stats of the very file read (taken before reading it); a change after that makes it racy.
-  if (extras?.stamps) {
-    if (memo.recipeStat) stampStats(memo.recipeStat, extras.stamps, STAMP * i);
-    else stampFile(`${j.dir}/port.yaml`, extras.stamps, STAMP * i);
-  }
+  if (memo.recipeStat) stampStats(memo.recipeStat, extras.stamps, STAMP * i);
+  else stampFile(`${j.dir}/port.yaml`, extras.stamps, STAMP * i);
   return l.parts ? { parts: l.parts, problems: l.problems } : { problems: l.problems };
 }
 
